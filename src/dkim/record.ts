@@ -1,0 +1,46 @@
+/** The DKIM key record (RFC 6376 §3.6.1, RFC 8463 for Ed25519) composed from a private key. */
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+
+export type DkimKeyType = 'rsa' | 'ed25519';
+
+export interface DkimRecordOptions {
+  testing?: boolean;
+  hash?: string[];
+  service?: string;
+}
+
+export interface DkimPublicKey {
+  type: DkimKeyType;
+  /** Bits of an RSA modulus; 256 for Ed25519. */
+  bits: number;
+  /** The `p=` value: base64 SubjectPublicKeyInfo for RSA, the raw 32-byte key for Ed25519. */
+  p: string;
+}
+
+const ED25519_SPKI_PREFIX_LENGTH = 12;
+
+export function publicKeyOf(key: KeyObject): DkimPublicKey {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  const spki = pub.export({ type: 'spki', format: 'der' });
+  if (pub.asymmetricKeyType === 'rsa') {
+    return { type: 'rsa', bits: pub.asymmetricKeyDetails?.modulusLength ?? 0, p: spki.toString('base64') };
+  }
+  if (pub.asymmetricKeyType === 'ed25519') {
+    return { type: 'ed25519', bits: 256, p: spki.subarray(ED25519_SPKI_PREFIX_LENGTH).toString('base64') };
+  }
+  throw new Error(`unsupported key type ${pub.asymmetricKeyType}: DKIM keys are RSA or Ed25519`);
+}
+
+export function publicKeyFromPem(pem: string): DkimPublicKey {
+  return publicKeyOf(createPrivateKey(pem));
+}
+
+export function composeDkimRecord(key: DkimPublicKey, opts: DkimRecordOptions = {}): string {
+  const tags = ['v=DKIM1'];
+  if (opts.hash?.length) tags.push(`h=${opts.hash.join(':')}`);
+  tags.push(`k=${key.type}`);
+  if (opts.service && opts.service !== '*') tags.push(`s=${opts.service}`);
+  if (opts.testing) tags.push('t=y');
+  tags.push(`p=${key.p}`);
+  return tags.join('; ');
+}

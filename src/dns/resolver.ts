@@ -1,0 +1,292 @@
+/**
+ * The one resolver abstraction every check goes through. A check never imports node:dns or
+ * dns2 itself: it is handed a Resolver, which is what lets tests aim every check at a local
+ * server and lets `--nameserver` reach every sub-check.
+ *
+ * Answers keep "no such name", "no such record", "server failed" and "no answer in time"
+ * apart: a timeout is a temporary failure, never "no record".
+ */
+import { readFileSync } from 'node:fs';
+import type { MxValue, SoaValue } from '../records.js';
+import { normalizeName } from '../names.js';
+import { TYPE, RCODE, type WireRecord } from './packet.js';
+import { exchange, formatServer, parseServer, WireTimeout, type ServerAddress } from './wire.js';
+
+export type RRType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'NS' | 'PTR' | 'SOA' | 'TXT' | 'SPF';
+
+export interface RDataMap {
+  A: string;
+  AAAA: string;
+  CNAME: string;
+  MX: MxValue;
+  NS: string;
+  PTR: string;
+  SOA: SoaValue;
+  /** One TXT record: its character-strings, in order (join them for the logical value). */
+  TXT: string[];
+  SPF: string[];
+}
+
+export type DnsStatus = 'ok' | 'nxdomain' | 'nodata' | 'servfail' | 'refused' | 'timeout' | 'error';
+
+export interface DnsAnswer<T> {
+  name: string;
+  type: RRType;
+  status: DnsStatus;
+  records: T[];
+  /** Smallest TTL of the answer RRset, null when there is none. */
+  ttl: number | null;
+  /** The AA flag of the final response. */
+  authoritative: boolean;
+  /** Which server answered (or was last tried). */
+  server: string | null;
+  /** CNAME targets followed to reach the answer, in order. */
+  cnameChain: string[];
+  /** Transport or server detail for failures. */
+  detail?: string;
+}
+
+export interface Resolver {
+  lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>>;
+}
+
+/** "No record" answers: the name or the record type does not exist. Permanent. */
+export function isNoRecord(status: DnsStatus): boolean {
+  return status === 'nxdomain' || status === 'nodata';
+}
+
+/** Answers that say nothing about what is published: try again later. */
+export function isTemporary(status: DnsStatus): boolean {
+  return status === 'servfail' || status === 'refused' || status === 'timeout' || status === 'error';
+}
+
+export function describeStatus(status: DnsStatus): string {
+  switch (status) {
+    case 'ok':
+      return 'answered';
+    case 'nxdomain':
+      return 'the name does not exist (NXDOMAIN)';
+    case 'nodata':
+      return 'the name exists but has no record of this type';
+    case 'servfail':
+      return 'the server failed to answer (SERVFAIL)';
+    case 'refused':
+      return 'the server refused the query (REFUSED)';
+    case 'timeout':
+      return 'no answer in time (timeout)';
+    case 'error':
+      return 'the query failed';
+  }
+}
+
+export interface DnsResolverOptions {
+  servers: ServerAddress[];
+  /** Set RD; false when asking an authoritative server directly. */
+  recursionDesired?: boolean;
+  /** Deadline of one attempt at one server. */
+  timeoutMs?: number;
+  /** Rounds over the server list before giving up. */
+  attempts?: number;
+  /** Bound on queries in flight at once. */
+  maxInFlight?: number;
+  /** Keep answers for the life of this resolver (one run). */
+  cache?: boolean;
+}
+
+const MAX_CNAME_HOPS = 8;
+
+/** A bounded-concurrency gate: at most `limit` holders at once. */
+class Gate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+function toRData(rec: WireRecord): unknown {
+  switch (rec.type) {
+    case TYPE.A:
+    case TYPE.AAAA:
+      return rec.address;
+    case TYPE.CNAME:
+    case TYPE.PTR:
+      return normalizeName(rec.domain ?? '');
+    case TYPE.NS:
+      return normalizeName(rec.ns ?? '');
+    case TYPE.MX:
+      return { priority: rec.priority ?? 0, exchange: normalizeName(rec.exchange ?? '') };
+    case TYPE.SOA:
+      return {
+        mname: normalizeName(rec.primary ?? ''),
+        rname: normalizeName(rec.admin ?? ''),
+        serial: rec.serial ?? 0,
+        refresh: rec.refresh ?? 0,
+        retry: rec.retry ?? 0,
+        expire: rec.expiration ?? 0,
+        minimum: rec.minimum ?? 0,
+      } satisfies SoaValue;
+    case TYPE.TXT:
+    case TYPE.SPF:
+      return Array.isArray(rec.data) ? rec.data : [String(rec.data ?? '')];
+    default:
+      return null;
+  }
+}
+
+/** A resolver that asks the given servers itself over UDP/TCP, with deadlines that always end. */
+export class DnsResolver implements Resolver {
+  readonly servers: ServerAddress[];
+  private readonly rd: boolean;
+  private readonly timeoutMs: number;
+  private readonly attempts: number;
+  private readonly gate: Gate;
+  private readonly cache: Map<string, Promise<DnsAnswer<unknown>>> | null;
+  /** Queries actually sent (cache hits excluded), for benchmarks and reports. */
+  queriesSent = 0;
+
+  constructor(opts: DnsResolverOptions) {
+    if (opts.servers.length === 0) throw new Error('a resolver needs at least one server');
+    this.servers = opts.servers;
+    this.rd = opts.recursionDesired ?? true;
+    this.timeoutMs = opts.timeoutMs ?? 2000;
+    this.attempts = Math.max(1, opts.attempts ?? 2);
+    this.gate = new Gate(opts.maxInFlight ?? 64);
+    this.cache = opts.cache === false ? null : new Map();
+  }
+
+  lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
+    const key = `${normalizeName(name)}\u0000${type}`;
+    const cached = this.cache?.get(key);
+    if (cached) return cached as Promise<DnsAnswer<RDataMap[T]>>;
+    const pending = this.follow(normalizeName(name), type);
+    this.cache?.set(key, pending as Promise<DnsAnswer<unknown>>);
+    return pending;
+  }
+
+  private async follow<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
+    const chain: string[] = [];
+    let current = name;
+    for (let hop = 0; hop <= MAX_CNAME_HOPS; hop++) {
+      const answer = await this.ask<T>(current, type);
+      answer.name = name;
+      answer.cnameChain = [...chain, ...answer.cnameChain];
+      const target = answer.cnameChain.at(-1);
+      // A recursive server already followed the chain; an authoritative one stops at the CNAME.
+      if (answer.status === 'nodata' && type !== 'CNAME' && target && target !== current && answer.records.length === 0 && !this.rd) {
+        chain.splice(0, chain.length, ...answer.cnameChain);
+        current = target;
+        continue;
+      }
+      return answer;
+    }
+    return { name, type, status: 'error', records: [], ttl: null, authoritative: false, server: null, cnameChain: chain, detail: 'CNAME chain too long' };
+  }
+
+  private async ask<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
+    let last: DnsAnswer<RDataMap[T]> | null = null;
+    for (let round = 0; round < this.attempts; round++) {
+      for (const server of this.servers) {
+        last = await this.gate.run(() => this.askOne<T>(server, name, type));
+        if (!isTemporary(last.status)) return last;
+      }
+    }
+    return last!;
+  }
+
+  private async askOne<T extends RRType>(server: ServerAddress, name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
+    const base = { name, type, records: [] as RDataMap[T][], ttl: null, authoritative: false, server: formatServer(server), cnameChain: [] as string[] };
+    this.queriesSent++;
+    try {
+      const { packet } = await exchange(server, name, type, { timeoutMs: this.timeoutMs, recursionDesired: this.rd });
+      const rcode = packet.header.rcode;
+      const authoritative = packet.header.aa === 1;
+      if (rcode === RCODE.NXDOMAIN) return { ...base, status: 'nxdomain', authoritative };
+      if (rcode === RCODE.SERVFAIL) return { ...base, status: 'servfail', authoritative };
+      if (rcode === RCODE.REFUSED) return { ...base, status: 'refused', authoritative };
+      if (rcode !== RCODE.NOERROR) return { ...base, status: 'error', authoritative, detail: `rcode ${rcode}` };
+      // Walk the CNAME chain inside the answer section.
+      const wanted = TYPE[type];
+      const chain: string[] = [];
+      let owner = normalizeName(name);
+      for (let i = 0; i < MAX_CNAME_HOPS && type !== 'CNAME'; i++) {
+        const cname = packet.answers.find((r) => r.type === TYPE.CNAME && normalizeName(r.name) === owner);
+        if (!cname) break;
+        owner = normalizeName(cname.domain ?? '');
+        chain.push(owner);
+      }
+      const rrset = packet.answers.filter((r) => r.type === wanted && normalizeName(r.name) === owner);
+      const records = rrset.map((r) => toRData(r) as RDataMap[T]);
+      const ttl = rrset.length ? Math.min(...rrset.map((r) => r.ttl)) : null;
+      return { ...base, status: records.length ? 'ok' : 'nodata', records, ttl, authoritative, cnameChain: chain };
+    } catch (err) {
+      if (err instanceof WireTimeout) return { ...base, status: 'timeout', detail: err.message };
+      return { ...base, status: 'error', detail: err instanceof Error ? err.message : String(err) };
+    }
+  }
+}
+
+/** Nameservers from /etc/resolv.conf; loopback when none is listed. */
+export function systemServers(resolvConf = '/etc/resolv.conf'): ServerAddress[] {
+  let text = '';
+  try {
+    text = readFileSync(resolvConf, 'utf8');
+  } catch {
+    /* no resolv.conf: fall through to loopback */
+  }
+  const servers = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => parseServer(m[1]!.replace(/%.*$/, '')));
+  return servers.length ? servers : [{ host: '127.0.0.1', port: 53 }];
+}
+
+export interface ResolverChoice {
+  /** `--nameserver` value; falls back to MAILDNS_NAMESERVER, then the system's resolvers. */
+  nameserver?: string | undefined;
+  timeoutMs?: number;
+  maxInFlight?: number;
+}
+
+export function createResolver(choice: ResolverChoice = {}): DnsResolver {
+  const given = choice.nameserver ?? process.env['MAILDNS_NAMESERVER'];
+  const servers = given ? given.split(',').map((s) => parseServer(s)) : systemServers();
+  return new DnsResolver({ servers, timeoutMs: choice.timeoutMs ?? 2000, maxInFlight: choice.maxInFlight ?? 64 });
+}
+
+/** Logical values of a TXT answer (each record's character-strings joined). */
+export function txtValues(answer: DnsAnswer<string[]>): string[] {
+  return answer.records.map((strings) => strings.join(''));
+}
+
+/** Error codes as node:dns raises them, for libraries (mailauth) that expect that shape. */
+const nodeErrorCode: Record<DnsStatus, string> = {
+  ok: '',
+  nxdomain: 'ENOTFOUND',
+  nodata: 'ENODATA',
+  servfail: 'ESERVFAIL',
+  refused: 'EREFUSED',
+  timeout: 'ETIMEOUT',
+  error: 'ESERVFAIL',
+};
+
+/** Adapt a Resolver to the `async (name, rrtype)` function mailauth takes. */
+export function mailauthResolver(resolver: Resolver): (name: string, rrtype: string) => Promise<unknown[]> {
+  return async (name, rrtype) => {
+    const type = rrtype.toUpperCase() as RRType;
+    const answer = await resolver.lookup(name, type);
+    if (answer.status !== 'ok') {
+      const err = new Error(`${name} ${type}: ${describeStatus(answer.status)}`) as Error & { code: string };
+      err.code = nodeErrorCode[answer.status];
+      throw err;
+    }
+    return answer.records;
+  };
+}
+
+export { parseServer, formatServer, type ServerAddress } from './wire.js';

@@ -1,0 +1,40 @@
+/**
+ * One findings type shared by every check (SPF, DKIM, DMARC, plan diff) and every output format.
+ * `code` is stable across releases so scripts and suppressions can rely on it.
+ */
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Finding {
+  /** Stable identifier, e.g. `spf.too-many-lookups`. */
+  code: string;
+  severity: Severity;
+  /** The domain, record or term the finding is about. */
+  subject: string;
+  /** What is wrong, in plain words. */
+  message: string;
+  /** What to do about it. */
+  fix?: string;
+  /** Where the rule comes from, e.g. `RFC 7208 §4.6.4`. */
+  rfc?: string;
+}
+
+const severityRank: Record<Severity, number> = { error: 2, warning: 1, info: 0 };
+
+export function worstSeverity(findings: readonly Finding[]): Severity | null {
+  let worst: Severity | null = null;
+  for (const f of findings) {
+    if (worst === null || severityRank[f.severity] > severityRank[worst]) worst = f.severity;
+  }
+  return worst;
+}
+
+/** True when any finding is at least as severe as `threshold`. */
+export function hasFindingAtLeast(findings: readonly Finding[], threshold: Severity): boolean {
+  return findings.some((f) => severityRank[f.severity] >= severityRank[threshold]);
+}
+
+export function formatFinding(f: Finding): string {
+  const head = `${f.severity.toUpperCase().padEnd(7)} ${f.code}  ${f.subject}: ${f.message}`;
+  const tail = [f.fix ? `  fix: ${f.fix}` : '', f.rfc ? `  see: ${f.rfc}` : ''].filter(Boolean);
+  return [head, ...tail].join('\n');
+}

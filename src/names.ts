@@ -1,0 +1,38 @@
+/** Domain-name helpers. Names inside maildns are absolute, lower-case and without the trailing dot. */
+
+export function normalizeName(name: string): string {
+  const trimmed = name.trim().replace(/\.$/, '');
+  return trimmed.toLowerCase();
+}
+
+/** True when `name` equals `zone` or lies below it. */
+export function isAtOrBelow(name: string, zone: string): boolean {
+  const n = normalizeName(name);
+  const z = normalizeName(zone);
+  return z === '' || n === z || n.endsWith(`.${z}`);
+}
+
+/** The part of `name` left of `origin`, or `@` for the origin itself; null when outside it. */
+export function relativeName(name: string, origin: string): string | null {
+  const n = normalizeName(name);
+  const o = normalizeName(origin);
+  if (n === o) return '@';
+  if (o === '') return n;
+  if (n.endsWith(`.${o}`)) return n.slice(0, -(o.length + 1));
+  return null;
+}
+
+/** RFC 1035 §2.3.4 limits: labels of 1-63 octets, whole name at most 253 characters in text form. */
+export function domainNameProblem(name: string): string | null {
+  const n = name.replace(/\.$/, '');
+  if (n.length === 0) return 'is empty';
+  if (n.length > 253) return `is ${n.length} characters long (at most 253)`;
+  for (const label of n.split('.')) {
+    if (label.length === 0) return 'has an empty label (two dots in a row?)';
+    if (label.length > 63) return `has a label of ${label.length} characters (at most 63): "${label}"`;
+    if (!/^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?$/.test(label)) {
+      return `has a label with characters a host name cannot carry: "${label}"`;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,283 @@
+/**
+ * Read and validate a plan file (YAML, or JSON, which YAML 1.2 reads too). Every error names
+ * the file, the line and the key, and says how to fix it.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isIP } from 'node:net';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { UsageError } from '../errors.js';
+import { domainNameProblem, normalizeName } from '../names.js';
+import {
+  DKIM_ALGORITHMS,
+  DMARC_POLICIES,
+  SPF_ALL_VALUES,
+  type DkimSelectorPlan,
+  type DmarcPlan,
+  type DomainPlan,
+  type ExtraTxtPlan,
+  type MxPlan,
+  type Plan,
+  type SpfPlan,
+} from './types.js';
+
+export const DEFAULT_PLAN_FILE = 'maildns.yaml';
+export const DEFAULT_TTL = 3600;
+
+type Key = string | number;
+
+export class PlanError extends UsageError {}
+
+/** Walks the parsed document and turns each problem into a `file:line: key: message` error. */
+class PlanReader {
+  constructor(
+    private readonly file: string,
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  fail(at: Key[], message: string): never {
+    const key = at.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+    throw new PlanError(key ? `${key} ${message}` : message, `${this.file}:${this.lineOf(at)}`);
+  }
+
+  private lineOf(at: Key[]): number {
+    for (let n = at.length; n >= 0; n--) {
+      const node = at.length ? this.doc.getIn(at.slice(0, n), true) : this.doc.contents;
+      if (isNode(node) && node.range) return this.lines.linePos(node.range[0]).line;
+    }
+    return 1;
+  }
+
+  object(value: unknown, at: Key[], allowed: readonly string[]): Record<string, unknown> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(at, 'must be a mapping of keys to values');
+    const obj = value as Record<string, unknown>;
+    for (const key of Object.keys(obj)) {
+      if (!allowed.includes(key)) this.fail([...at, key], `is not a known key (known here: ${allowed.join(', ')})`);
+    }
+    return obj;
+  }
+
+  string(value: unknown, at: Key[]): string {
+    if (typeof value === 'number') return String(value);
+    if (typeof value !== 'string' || value.trim() === '') this.fail(at, 'must be a non-empty string');
+    return value.trim();
+  }
+
+  optionalString(value: unknown, at: Key[]): string | undefined {
+    return value === undefined || value === null ? undefined : this.string(value, at);
+  }
+
+  integer(value: unknown, at: Key[], min: number, max: number): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      this.fail(at, `must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    }
+    return value;
+  }
+
+  boolean(value: unknown, at: Key[]): boolean {
+    if (typeof value !== 'boolean') this.fail(at, `must be true or false (got ${JSON.stringify(value)})`);
+    return value;
+  }
+
+  oneOf<T extends string>(value: unknown, at: Key[], allowed: readonly T[]): T {
+    if (typeof value !== 'string' || !allowed.includes(value as T)) {
+      this.fail(at, `must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+    }
+    return value as T;
+  }
+
+  list(value: unknown): unknown[] {
+    if (value === undefined || value === null) return [];
+    if (!Array.isArray(value)) return [value];
+    return value;
+  }
+
+  stringList(value: unknown, at: Key[]): string[] {
+    return this.list(value).map((v, i) => this.string(v, Array.isArray(value) ? [...at, i] : at));
+  }
+
+  domainName(value: unknown, at: Key[]): string {
+    const name = this.string(value, at);
+    const problem = domainNameProblem(name);
+    if (problem) this.fail(at, `${problem}; write a domain name such as example.com`);
+    return normalizeName(name);
+  }
+}
+
+function readSpf(r: PlanReader, value: unknown, at: Key[]): SpfPlan {
+  const o = r.object(value, at, ['record', 'ip4', 'ip6', 'a', 'mx', 'include', 'exists', 'redirect', 'all']);
+  const record = r.optionalString(o['record'], [...at, 'record']);
+  if (record !== undefined && !/^v=spf1(\s|$)/i.test(record)) r.fail([...at, 'record'], 'must start with "v=spf1 " (RFC 7208 §4.5)');
+  const networks = (key: 'ip4' | 'ip6', family: 4 | 6): string[] =>
+    r.stringList(o[key], [...at, key]).map((net, i) => {
+      const [addr = '', len, extra] = net.split('/');
+      const max = family === 4 ? 32 : 128;
+      const lenOk = len === undefined || (/^\d+$/.test(len) && Number(len) <= max);
+      if (isIP(addr) !== family || !lenOk || extra !== undefined) {
+        r.fail([...at, key, i], `must be an IPv${family} address or network such as ${family === 4 ? '192.0.2.0/24' : '2001:db8::/32'} (got "${net}")`);
+      }
+      return net;
+    });
+  const hostsOrFlag = (key: 'a' | 'mx'): boolean | string[] => {
+    const v = o[key];
+    if (v === undefined || typeof v === 'boolean') return v ?? false;
+    return r.list(v).map((h, i) => r.domainName(h, [...at, key, i]));
+  };
+  const redirect = o['redirect'] === undefined ? undefined : r.domainName(o['redirect'], [...at, 'redirect']);
+  const spf: SpfPlan = {
+    ip4: networks('ip4', 4),
+    ip6: networks('ip6', 6),
+    a: hostsOrFlag('a'),
+    mx: hostsOrFlag('mx'),
+    include: r.stringList(o['include'], [...at, 'include']).map((d, i) => r.domainName(d, [...at, 'include', i])),
+    exists: r.stringList(o['exists'], [...at, 'exists']),
+    all: o['all'] === undefined ? '-all' : r.oneOf(o['all'], [...at, 'all'], SPF_ALL_VALUES),
+  };
+  if (record !== undefined) spf.record = record;
+  if (redirect !== undefined) spf.redirect = redirect;
+  return spf;
+}
+
+function readDkim(r: PlanReader, value: unknown, at: Key[]): DkimSelectorPlan[] {
+  const seen = new Set<string>();
+  return r.list(value).map((entry, i) => {
+    const here = Array.isArray(value) ? [...at, i] : at;
+    const o = r.object(typeof entry === 'string' ? { selector: entry } : entry, here, ['selector', 'algorithm', 'key', 'testing', 'hash', 'service', 'state']);
+    const selector = r.string(o['selector'], [...here, 'selector']).toLowerCase();
+    if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(selector)) {
+      r.fail([...here, 'selector'], `"${selector}" is not a valid selector (letters, digits, "-", "_" and "." only)`);
+    }
+    if (seen.has(selector)) r.fail([...here, 'selector'], `"${selector}" is listed twice for this domain`);
+    seen.add(selector);
+    const sel: DkimSelectorPlan = {
+      selector,
+      algorithm: o['algorithm'] === undefined ? 'rsa-2048' : r.oneOf(o['algorithm'], [...here, 'algorithm'], DKIM_ALGORITHMS),
+      testing: o['testing'] === undefined ? false : r.boolean(o['testing'], [...here, 'testing']),
+    };
+    const key = r.optionalString(o['key'], [...here, 'key']);
+    if (key !== undefined) sel.key = key;
+    if (o['hash'] !== undefined) sel.hash = r.stringList(o['hash'], [...here, 'hash']).map((h, j) => r.oneOf(h, [...here, 'hash', j], ['sha256', 'sha1']));
+    if (o['service'] !== undefined) sel.service = r.oneOf(o['service'], [...here, 'service'], ['email', '*']);
+    if (o['state'] !== undefined) sel.state = r.oneOf(o['state'], [...here, 'state'], ['active', 'published', 'retiring'] as const);
+    return sel;
+  });
+}
+
+function readDmarc(r: PlanReader, value: unknown, at: Key[]): DmarcPlan {
+  const o = r.object(value, at, ['p', 'sp', 'np', 'adkim', 'aspf', 'rua', 'ruf', 'fo', 'pct', 'ri', 'rf', 't', 'psd']);
+  const uris = (key: 'rua' | 'ruf'): string[] =>
+    r.stringList(o[key], [...at, key]).map((u, i) => {
+      const uri = /^[a-z][a-z0-9+.-]*:/i.test(u) ? u : `mailto:${u}`;
+      if (!/^mailto:[^@\s]+@[^@\s]+\.[^@\s!]+(!\d+[kmgt]?)?$/i.test(uri) && !/^https?:\/\//i.test(uri)) {
+        r.fail([...at, key, Array.isArray(o[key]) ? i : 0].slice(0, Array.isArray(o[key]) ? undefined : -1), `must be a report address such as mailto:dmarc@example.com (got "${u}")`);
+      }
+      return uri;
+    });
+  const dmarc: DmarcPlan = {
+    p: o['p'] === undefined ? r.fail([...at], 'needs a policy: add "p: none", "p: quarantine" or "p: reject"') : r.oneOf(o['p'], [...at, 'p'], DMARC_POLICIES),
+    rua: uris('rua'),
+    ruf: uris('ruf'),
+  };
+  if (o['sp'] !== undefined) dmarc.sp = r.oneOf(o['sp'], [...at, 'sp'], DMARC_POLICIES);
+  if (o['np'] !== undefined) dmarc.np = r.oneOf(o['np'], [...at, 'np'], DMARC_POLICIES);
+  if (o['adkim'] !== undefined) dmarc.adkim = r.oneOf(o['adkim'], [...at, 'adkim'], ['r', 's'] as const);
+  if (o['aspf'] !== undefined) dmarc.aspf = r.oneOf(o['aspf'], [...at, 'aspf'], ['r', 's'] as const);
+  if (o['fo'] !== undefined) {
+    const fo = r.string(o['fo'], [...at, 'fo']);
+    if (!/^[01ds](:[01ds])*$/.test(fo)) r.fail([...at, 'fo'], `must be 0, 1, d or s, joined by ":" (got "${fo}")`);
+    dmarc.fo = fo;
+  }
+  if (o['pct'] !== undefined) dmarc.pct = r.integer(o['pct'], [...at, 'pct'], 0, 100);
+  if (o['ri'] !== undefined) dmarc.ri = r.integer(o['ri'], [...at, 'ri'], 0, 2 ** 32 - 1);
+  if (o['rf'] !== undefined) dmarc.rf = r.oneOf(o['rf'], [...at, 'rf'], ['afrf'] as const);
+  if (o['t'] !== undefined) dmarc.t = r.oneOf(o['t'], [...at, 't'], ['y', 'n'] as const);
+  if (o['psd'] !== undefined) dmarc.psd = r.oneOf(o['psd'], [...at, 'psd'], ['y', 'n', 'u'] as const);
+  return dmarc;
+}
+
+function readMx(r: PlanReader, value: unknown, at: Key[]): MxPlan[] {
+  return r.list(value).map((entry, i) => {
+    const here = Array.isArray(value) ? [...at, i] : at;
+    if (typeof entry === 'string') return { host: r.domainName(entry, here), priority: 10 * (i + 1) };
+    const o = r.object(entry, here, ['host', 'priority']);
+    return {
+      host: r.domainName(o['host'], [...here, 'host']),
+      priority: o['priority'] === undefined ? 10 * (i + 1) : r.integer(o['priority'], [...here, 'priority'], 0, 65535),
+    };
+  });
+}
+
+function readTxt(r: PlanReader, value: unknown, at: Key[], ttlDefault: number): ExtraTxtPlan[] {
+  return r.list(value).map((entry, i) => {
+    const here = Array.isArray(value) ? [...at, i] : at;
+    const o = r.object(entry, here, ['name', 'value', 'ttl']);
+    const txt: ExtraTxtPlan = { name: r.string(o['name'] ?? '@', [...here, 'name']), value: r.string(o['value'], [...here, 'value']) };
+    if (o['ttl'] !== undefined) txt.ttl = r.integer(o['ttl'], [...here, 'ttl'], 0, 2 ** 31 - 1);
+    else txt.ttl = ttlDefault;
+    return txt;
+  });
+}
+
+function readDomain(r: PlanReader, value: unknown, at: Key[], ttlDefault: number): DomainPlan {
+  const o = r.object(value, at, ['domain', 'ttl', 'mx', 'spf', 'dkim', 'dmarc', 'txt', 'nameservers', 'accept_reports_for']);
+  const ttl = o['ttl'] === undefined ? ttlDefault : r.integer(o['ttl'], [...at, 'ttl'], 0, 2 ** 31 - 1);
+  const plan: DomainPlan = {
+    domain: r.domainName(o['domain'], [...at, 'domain']),
+    ttl,
+    mx: readMx(r, o['mx'], [...at, 'mx']),
+    dkim: readDkim(r, o['dkim'], [...at, 'dkim']),
+    txt: readTxt(r, o['txt'], [...at, 'txt'], ttl),
+    nameservers: r.stringList(o['nameservers'], [...at, 'nameservers']).map((n, i) => r.domainName(n, [...at, 'nameservers', i])),
+    acceptReportsFor: r.stringList(o['accept_reports_for'], [...at, 'accept_reports_for']).map((d, i) =>
+      d === '*' ? d : r.domainName(d, [...at, 'accept_reports_for', i]),
+    ),
+  };
+  if (o['spf'] !== undefined && o['spf'] !== null) plan.spf = readSpf(r, o['spf'], [...at, 'spf']);
+  if (o['dmarc'] !== undefined && o['dmarc'] !== null) plan.dmarc = readDmarc(r, o['dmarc'], [...at, 'dmarc']);
+  return plan;
+}
+
+/** Parse plan text; `file` is used in messages and to resolve relative paths. */
+export function parsePlan(text: string, file: string): Plan {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const r = new PlanReader(file, doc, lines);
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0]?.line ?? 1;
+    throw new PlanError(`not valid YAML or JSON: ${e.message.split('\n')[0]}`, `${file}:${line}`);
+  }
+  const root = r.object(doc.toJS(), [], ['version', 'defaults', 'domains']);
+  if (root['version'] !== undefined && root['version'] !== 1) r.fail(['version'], 'must be 1 (the only plan version this maildns reads)');
+  const defaults = r.object(root['defaults'] ?? {}, ['defaults'], ['ttl', 'keys_dir']);
+  const ttl = defaults['ttl'] === undefined ? DEFAULT_TTL : r.integer(defaults['ttl'], ['defaults', 'ttl'], 0, 2 ** 31 - 1);
+  const keysDirText = defaults['keys_dir'] === undefined ? 'keys' : r.string(defaults['keys_dir'], ['defaults', 'keys_dir']);
+  const domainsValue = root['domains'];
+  if (!Array.isArray(domainsValue) || domainsValue.length === 0) return r.fail(['domains'], 'must list at least one domain (see `maildns init`)');
+  const domains = domainsValue.map((d, i) => readDomain(r, d, ['domains', i], ttl));
+  const seen = new Set<string>();
+  domains.forEach((d, i) => {
+    if (seen.has(d.domain)) r.fail(['domains', i, 'domain'], `"${d.domain}" is planned twice; merge the two entries`);
+    seen.add(d.domain);
+  });
+  return { file, keysDir: path.resolve(path.dirname(file), keysDirText), domains };
+}
+
+export function loadPlan(file: string): Plan {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`plan file not found; create one with \`maildns init <domain>\` or pass --plan FILE`, file);
+    throw new UsageError(`cannot read the plan: ${(err as Error).message}`, file);
+  }
+  return parsePlan(text, file);
+}
+
+/** Where a selector's private key lives. */
+export function keyPathFor(plan: Plan, domain: DomainPlan, sel: DkimSelectorPlan): string {
+  if (sel.key) return path.resolve(plan.file ? path.dirname(plan.file) : '.', sel.key);
+  return path.join(plan.keysDir, domain.domain, `${sel.selector}.private`);
+}

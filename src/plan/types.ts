@@ -1,0 +1,89 @@
+/** The domain plan: what the operator wants published for each sending domain (maildns.yaml). */
+
+export type DkimAlgorithm = 'rsa-1024' | 'rsa-2048' | 'rsa-4096' | 'ed25519';
+export const DKIM_ALGORITHMS: readonly DkimAlgorithm[] = ['rsa-1024', 'rsa-2048', 'rsa-4096', 'ed25519'];
+
+export type SpfAll = '-all' | '~all' | '?all' | '+all';
+export const SPF_ALL_VALUES: readonly SpfAll[] = ['-all', '~all', '?all', '+all'];
+
+export type DmarcPolicy = 'none' | 'quarantine' | 'reject';
+export const DMARC_POLICIES: readonly DmarcPolicy[] = ['none', 'quarantine', 'reject'];
+
+export interface MxPlan {
+  host: string;
+  priority: number;
+}
+
+export interface SpfPlan {
+  /** A hand-written record used as it is instead of composing one. */
+  record?: string;
+  ip4: string[];
+  ip6: string[];
+  /** `true` for a bare `a` (the domain itself), or host names for `a:HOST`. */
+  a: boolean | string[];
+  /** `true` for a bare `mx`, or domain names for `mx:DOMAIN`. */
+  mx: boolean | string[];
+  include: string[];
+  exists: string[];
+  redirect?: string;
+  all: SpfAll;
+}
+
+export interface DkimSelectorPlan {
+  selector: string;
+  algorithm: DkimAlgorithm;
+  /** Private key path; relative paths are relative to the plan file. Defaults to KEYS_DIR/DOMAIN/SELECTOR.private. */
+  key?: string;
+  /** Publish with `t=y` (testing: receivers treat failures as unsigned). */
+  testing: boolean;
+  /** `h=`: hash algorithms the key may be used with. */
+  hash?: string[];
+  /** `s=`: service type (`email` or `*`). */
+  service?: string;
+  /** Rotation state kept by `maildns dkim rotate`. */
+  state?: 'active' | 'published' | 'retiring';
+}
+
+export interface DmarcPlan {
+  p: DmarcPolicy;
+  sp?: DmarcPolicy;
+  np?: DmarcPolicy;
+  adkim?: 'r' | 's';
+  aspf?: 'r' | 's';
+  rua: string[];
+  ruf: string[];
+  fo?: string;
+  pct?: number;
+  ri?: number;
+  rf?: string;
+  t?: 'y' | 'n';
+  psd?: 'y' | 'n' | 'u';
+}
+
+export interface ExtraTxtPlan {
+  /** Relative to the domain (`@` for the apex) or absolute with a trailing dot. */
+  name: string;
+  value: string;
+  ttl?: number;
+}
+
+export interface DomainPlan {
+  domain: string;
+  ttl: number;
+  mx: MxPlan[];
+  spf?: SpfPlan;
+  dkim: DkimSelectorPlan[];
+  dmarc?: DmarcPlan;
+  txt: ExtraTxtPlan[];
+  /** Authoritative servers, for a full zone's NS records. */
+  nameservers: string[];
+  /** Domains whose DMARC reports this domain accepts (publishes `<d>._report._dmarc.<this>`). */
+  acceptReportsFor: string[];
+}
+
+export interface Plan {
+  /** Path the plan was read from (for messages and relative key paths); null when built in memory. */
+  file: string | null;
+  keysDir: string;
+  domains: DomainPlan[];
+}

@@ -1,0 +1,51 @@
+/**
+ * The one record model every composer produces and every provider renders.
+ * `value` is the record's logical value: for TXT the whole text (not yet split into
+ * 255-octet character-strings; splitting is the renderer's job), for MX `PRIORITY HOST`,
+ * for A/AAAA the address, for NS/CNAME/PTR the target name, for SOA the seven fields.
+ */
+export type RecordType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'NS' | 'PTR' | 'SOA' | 'TXT' | 'SPF';
+
+export interface DnsRecord {
+  /** Absolute owner name, lower-case, no trailing dot. */
+  name: string;
+  type: RecordType;
+  ttl: number;
+  value: string;
+  /** What the record is for (`spf`, `dkim:mail`, `dmarc`, `mx`, `txt`), for humans and diffs. */
+  purpose?: string;
+}
+
+export interface MxValue {
+  priority: number;
+  exchange: string;
+}
+
+export function mxValue(priority: number, exchange: string): string {
+  return `${priority} ${exchange.replace(/\.$/, '')}`;
+}
+
+export function parseMxValue(value: string): MxValue {
+  const [prio, host] = value.trim().split(/\s+/, 2);
+  return { priority: Number(prio), exchange: (host ?? '').replace(/\.$/, '') };
+}
+
+export interface SoaValue {
+  mname: string;
+  rname: string;
+  serial: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  minimum: number;
+}
+
+export function soaValue(s: SoaValue): string {
+  return [s.mname, s.rname, s.serial, s.refresh, s.retry, s.expire, s.minimum].join(' ');
+}
+
+export function parseSoaValue(value: string): SoaValue {
+  const [mname = '', rname = '', ...nums] = value.trim().split(/\s+/);
+  const [serial = 0, refresh = 0, retry = 0, expire = 0, minimum = 0] = nums.map(Number);
+  return { mname: mname.replace(/\.$/, ''), rname: rname.replace(/\.$/, ''), serial, refresh, retry, expire, minimum };
+}
