@@ -2,9 +2,11 @@
 import { UsageError } from '../src/errors.js';
 import type { ComposedDomain } from '../src/plan/records.js';
 import { jsonProvider } from './json.js';
+import { mydnsProvider } from './mydns.js';
+import { zoneProvider } from './zone.js';
 import { auditRecord, type OutputProvider, type RenderOptions, type Rendered } from './types.js';
 
-const providers: OutputProvider[] = [jsonProvider];
+const providers: OutputProvider[] = [zoneProvider, mydnsProvider, jsonProvider];
 
 export function providerNames(): string[] {
   return providers.map((p) => p.name);

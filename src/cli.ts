@@ -8,10 +8,12 @@ import { readFileSync } from 'node:fs';
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, UsageError } from './errors.js';
+import { initCommand } from './commands/init.js';
 import { recordsCommand } from './commands/records.js';
+import { serveCommand } from './commands/serve.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const commands: CommandModule<any, any>[] = [recordsCommand];
+const commands: CommandModule<any, any>[] = [initCommand, recordsCommand, serveCommand];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { isIP } from 'node:net';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { UsageError } from '../errors.js';
-import { domainNameProblem, normalizeName } from '../names.js';
+import { domainNameProblem, isAtOrBelow, normalizeName } from '../names.js';
 import {
   DKIM_ALGORITHMS,
   DMARC_POLICIES,
@@ -17,6 +17,7 @@ import {
   type DomainPlan,
   type ExtraTxtPlan,
   type MxPlan,
+  type NameserverPlan,
   type Plan,
   type SpfPlan,
 } from './types.js';
@@ -196,15 +197,32 @@ function readDmarc(r: PlanReader, value: unknown, at: Key[]): DmarcPlan {
   return dmarc;
 }
 
+function readAddresses(r: PlanReader, value: unknown, at: Key[]): string[] {
+  return r.stringList(value, at).map((a, i) => {
+    if (isIP(a) === 0) r.fail(Array.isArray(value) ? [...at, i] : at, `must be an IPv4 or IPv6 address (got "${a}")`);
+    return a;
+  });
+}
+
 function readMx(r: PlanReader, value: unknown, at: Key[]): MxPlan[] {
   return r.list(value).map((entry, i) => {
     const here = Array.isArray(value) ? [...at, i] : at;
-    if (typeof entry === 'string') return { host: r.domainName(entry, here), priority: 10 * (i + 1) };
-    const o = r.object(entry, here, ['host', 'priority']);
+    if (typeof entry === 'string') return { host: r.domainName(entry, here), priority: 10 * (i + 1), addresses: [] };
+    const o = r.object(entry, here, ['host', 'priority', 'addresses']);
     return {
       host: r.domainName(o['host'], [...here, 'host']),
       priority: o['priority'] === undefined ? 10 * (i + 1) : r.integer(o['priority'], [...here, 'priority'], 0, 65535),
+      addresses: readAddresses(r, o['addresses'], [...here, 'addresses']),
     };
+  });
+}
+
+function readNameservers(r: PlanReader, value: unknown, at: Key[]): NameserverPlan[] {
+  return r.list(value).map((entry, i) => {
+    const here = Array.isArray(value) ? [...at, i] : at;
+    if (typeof entry === 'string') return { host: r.domainName(entry, here), addresses: [] };
+    const o = r.object(entry, here, ['host', 'addresses']);
+    return { host: r.domainName(o['host'], [...here, 'host']), addresses: readAddresses(r, o['addresses'], [...here, 'addresses']) };
   });
 }
 
@@ -228,11 +246,16 @@ function readDomain(r: PlanReader, value: unknown, at: Key[], ttlDefault: number
     mx: readMx(r, o['mx'], [...at, 'mx']),
     dkim: readDkim(r, o['dkim'], [...at, 'dkim']),
     txt: readTxt(r, o['txt'], [...at, 'txt'], ttl),
-    nameservers: r.stringList(o['nameservers'], [...at, 'nameservers']).map((n, i) => r.domainName(n, [...at, 'nameservers', i])),
+    nameservers: readNameservers(r, o['nameservers'], [...at, 'nameservers']),
     acceptReportsFor: r.stringList(o['accept_reports_for'], [...at, 'accept_reports_for']).map((d, i) =>
       d === '*' ? d : r.domainName(d, [...at, 'accept_reports_for', i]),
     ),
   };
+  plan.mx.forEach((mx, i) => {
+    if (mx.addresses.length && !isAtOrBelow(mx.host, plan.domain)) {
+      r.fail([...at, 'mx', i, 'addresses'], `can only be given for a mail host inside ${plan.domain}; ${mx.host} is published in its own zone`);
+    }
+  });
   if (o['spf'] !== undefined && o['spf'] !== null) plan.spf = readSpf(r, o['spf'], [...at, 'spf']);
   if (o['dmarc'] !== undefined && o['dmarc'] !== null) plan.dmarc = readDmarc(r, o['dmarc'], [...at, 'dmarc']);
   return plan;

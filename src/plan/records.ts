@@ -1,5 +1,7 @@
 /** Turn a plan into the records it asks for: the input of every provider and of `verify`. */
 import { existsSync, readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
+import { UsageError } from '../errors.js';
 import { composeDkimRecord, publicKeyFromPem } from '../dkim/record.js';
 import { composeDmarc, reportAuthorizationName } from '../dmarc/compose.js';
 import { normalizeName } from '../names.js';
@@ -40,13 +42,23 @@ export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = 
     records.push({ name, type, ttl, value, purpose });
   };
 
+  const addresses = (host: string, list: string[], purpose: string): void => {
+    for (const a of list) add(host, isIPv6(a) ? 'AAAA' : 'A', a, purpose);
+  };
   if (opts.fullZone) {
-    const ns = d.nameservers.length ? d.nameservers : [`ns1.${d.domain}`];
-    add(d.domain, 'SOA', soaValue({ mname: ns[0]!, rname: `hostmaster.${d.domain}`, serial: opts.serial ?? dateSerial(), refresh: 3600, retry: 900, expire: 1209600, minimum: 300 }), 'soa');
-    for (const n of ns) add(d.domain, 'NS', n, 'ns');
-    if (!d.nameservers.length) notes.push(`no nameservers in the plan: the zone names ns1.${d.domain} as a placeholder; list yours under "nameservers"`);
+    const ns = d.nameservers;
+    if (!ns.length) {
+      throw new UsageError(
+        `a full zone for ${d.domain} needs its name servers: add "nameservers: [ns1.example.net]" to the domain in the plan, or leave out --full-zone for a fragment to paste`,
+        plan.file ?? undefined,
+      );
+    }
+    add(d.domain, 'SOA', soaValue({ mname: ns[0]!.host, rname: `hostmaster.${d.domain}`, serial: opts.serial ?? dateSerial(), refresh: 3600, retry: 900, expire: 1209600, minimum: 300 }), 'soa');
+    for (const n of ns) add(d.domain, 'NS', n.host, 'ns');
+    for (const n of ns) addresses(n.host, n.addresses, 'ns-address');
   }
   for (const mx of d.mx) add(d.domain, 'MX', mxValue(mx.priority, mx.host), 'mx');
+  for (const mx of d.mx) addresses(mx.host, mx.addresses, 'mx-address');
   if (d.spf) add(d.domain, 'TXT', composeSpf(d.spf), 'spf');
   for (const sel of d.dkim) {
     const keyPath = keyPathFor(plan, d, sel);

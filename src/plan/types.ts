@@ -12,6 +12,14 @@ export const DMARC_POLICIES: readonly DmarcPolicy[] = ['none', 'quarantine', 're
 export interface MxPlan {
   host: string;
   priority: number;
+  /** Addresses of an in-zone mail host, published as its A/AAAA records. */
+  addresses: string[];
+}
+
+export interface NameserverPlan {
+  host: string;
+  /** Glue for an in-zone name server. */
+  addresses: string[];
 }
 
 export interface SpfPlan {
@@ -76,7 +84,7 @@ export interface DomainPlan {
   dmarc?: DmarcPlan;
   txt: ExtraTxtPlan[];
   /** Authoritative servers, for a full zone's NS records. */
-  nameservers: string[];
+  nameservers: NameserverPlan[];
   /** Domains whose DMARC reports this domain accepts (publishes `<d>._report._dmarc.<this>`). */
   acceptReportsFor: string[];
 }
