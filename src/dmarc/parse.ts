@@ -1,0 +1,461 @@
+/**
+ * DMARC record parser (RFC 7489 §6.3-6.4 and RFC 9989 §4.7-4.8).
+ *
+ * Tag-value syntax: `v=DMARC1` first, then `tag=value` pairs separated by `;` with optional
+ * spaces or tabs around `=` and `;`. Tag names and keyword values compare without regard to
+ * case; `DMARC1` itself must be upper-case. Unknown tags are reported and ignored, never fatal.
+ *
+ * The mode picks whose semantics apply where the two RFCs differ:
+ *   - `7489`: `p` is required; `pct`, `rf`, `ri` and `!size` are live tags and their values are
+ *     checked; `t` and `psd` are unknown to such receivers (`np` comes from RFC 9091).
+ *   - `9989`: a missing `p` means `none`; `pct`, `rf`, `ri` and `!size` were removed (reported,
+ *     their values no longer matter); `np`, `psd` and `t` are part of the protocol.
+ */
+import type { Finding, Severity } from '../findings.js';
+import { domainNameProblem, normalizeName } from '../names.js';
+import type { DmarcPolicy } from '../plan/types.js';
+
+export type DmarcMode = '7489' | '9989';
+export const DMARC_MODES: readonly DmarcMode[] = ['7489', '9989'];
+export const DEFAULT_MODE: DmarcMode = '9989';
+
+export interface ReportUri {
+  /** The URI as written, without the `!size` suffix. */
+  uri: string;
+  scheme: string;
+  /** For mailto: the address part (local@domain), else null. */
+  address: string | null;
+  /** For mailto: the address's domain, lower-case, else null. */
+  domain: string | null;
+  /** The `!size` suffix as written (e.g. `10m`), or null. */
+  size: string | null;
+  /** True when a report could be sent there (mailto with a well-formed address). */
+  deliverable: boolean;
+}
+
+export interface DmarcTag {
+  name: string;
+  value: string;
+  /** 0-based index of the tag in the record (v is 0). */
+  index: number;
+}
+
+/** The record's meaning, defaults filled in. Null fields: absent and without a default. */
+export interface DmarcRecord {
+  /** `p` as published (null when missing or invalid). */
+  p: DmarcPolicy | null;
+  sp: DmarcPolicy | null;
+  np: DmarcPolicy | null;
+  /** Effective policies after defaults: sp falls back to p, np to sp then p (RFC 9989 §4.7). */
+  effective: { p: DmarcPolicy | null; sp: DmarcPolicy | null; np: DmarcPolicy | null };
+  adkim: 'r' | 's';
+  aspf: 'r' | 's';
+  psd: 'y' | 'n' | 'u';
+  t: 'y' | 'n';
+  /** RFC 7489 only; null when absent (100 applies) or when unreadable. */
+  pct: number | null;
+  rua: ReportUri[];
+  ruf: ReportUri[];
+  fo: string[];
+  rf: string | null;
+  ri: number | null;
+}
+
+export interface ParsedDmarc {
+  text: string;
+  mode: DmarcMode;
+  /** No error-severity finding. */
+  valid: boolean;
+  /** True when the text is a DMARC record at all (starts with a v=DMARC1 tag). */
+  isDmarc: boolean;
+  tags: DmarcTag[];
+  /** Null when the text is not a DMARC record. */
+  record: DmarcRecord | null;
+  findings: Finding[];
+}
+
+export interface ParseOptions {
+  mode?: DmarcMode;
+  /** What findings are about, e.g. `_dmarc.example.com`. */
+  subject?: string;
+}
+
+export const RFC7489 = 'RFC 7489';
+export const RFC9989 = 'RFC 9989';
+
+/** Cite the rule for the active mode: `cite('7489 §6.3', '9989 §4.7')`. */
+function cite(mode: DmarcMode, r7489: string, r9989: string): string {
+  return mode === '7489' ? `RFC ${r7489}` : `RFC ${r9989}`;
+}
+
+const POLICIES: readonly DmarcPolicy[] = ['none', 'quarantine', 'reject'];
+const KNOWN_TAGS = ['v', 'p', 'sp', 'np', 'psd', 't', 'adkim', 'aspf', 'rua', 'ruf', 'fo', 'rf', 'ri', 'pct'] as const;
+
+/** A TXT value that is meant as a DMARC record (after the rules receivers apply to pick one). */
+export const DMARC_VERSION_RE = /^v[ \t]*=[ \t]*DMARC1[ \t]*(?:;|$)/i;
+
+/** Receivers keep only TXT records that start with `v=DMARC1` (RFC 7489 §6.6.3, RFC 9989 §4.10). */
+export function looksLikeDmarc(text: string): boolean {
+  return DMARC_VERSION_RE.test(text);
+}
+
+/** Same test after leading whitespace: a record that would count but for the whitespace. */
+export function looksLikeDmarcAfterWhitespace(text: string): boolean {
+  return text !== text.trimStart() && DMARC_VERSION_RE.test(text.trimStart());
+}
+
+const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+const SIZE_RE = /^(\d+)([kmgt])?$/i;
+// A practical address check: a local part without spaces or `@`, then a host name.
+const MAILTO_RE = /^([^@\s,;]+)@([^@\s,;?]+)(?:\?.*)?$/;
+
+/** Parse one report URI (RFC 7489 §6.2 / RFC 9989 §4.7 `rua`, `ruf`). Returns it and its problems. */
+export function parseReportUri(
+  raw: string,
+  tag: 'rua' | 'ruf',
+  mode: DmarcMode,
+  subject: string,
+): { uri: ReportUri | null; findings: Finding[] } {
+  const findings: Finding[] = [];
+  const add = (code: string, severity: Severity, message: string, fix: string, rfc: string): void => {
+    findings.push({ code, severity, subject, message, fix, rfc });
+  };
+  let text = raw;
+  let size: string | null = null;
+  // `!` is not allowed unencoded in a URI, so the last `!` starts the size limit (RFC 7489 §6.4).
+  const bang = text.lastIndexOf('!');
+  if (bang >= 0) {
+    size = text.slice(bang + 1);
+    text = text.slice(0, bang);
+    if (!SIZE_RE.test(size)) {
+      add(
+        'dmarc.report-size-invalid',
+        mode === '7489' ? 'error' : 'warning',
+        `${tag} URI "${raw}" has a size limit "!${size}" that is not a number with an optional k, m, g or t unit`,
+        `write it as mailto:user@example.com!10m, or drop the "!" part`,
+        'RFC 7489 §6.4',
+      );
+    }
+    if (mode === '9989') {
+      add(
+        'dmarc.report-size-obsolete',
+        'warning',
+        `${tag} URI "${raw}" carries a size limit (!${size}): RFC 9989 removed it and reporters ignore it, while older ones may cut reports short`,
+        `drop "!${size}" from the URI`,
+        'RFC 9989 §4.7',
+      );
+    }
+  }
+  if (!SCHEME_RE.test(text)) {
+    add(
+      'dmarc.report-uri-invalid',
+      'error',
+      `${tag} entry "${raw}" is not a URI (it has no scheme such as mailto:)`,
+      text.includes('@') ? `write it as mailto:${text}` : 'give each report address as mailto:user@example.com',
+      cite(mode, '7489 §6.3', '9989 §4.7'),
+    );
+    return { uri: null, findings };
+  }
+  const scheme = text.slice(0, text.indexOf(':')).toLowerCase();
+  const rest = text.slice(scheme.length + 1);
+  let address: string | null = null;
+  let domain: string | null = null;
+  let deliverable = false;
+  if (scheme === 'mailto') {
+    const m = MAILTO_RE.exec(decodeSafe(rest));
+    const host = m ? normalizeName(m[2]!) : '';
+    const hostProblem = m ? domainNameProblem(host) : 'missing';
+    if (m && !hostProblem && host.includes('.')) {
+      address = `${m[1]}@${host}`;
+      domain = host;
+      deliverable = true;
+    } else {
+      add(
+        'dmarc.report-address-invalid',
+        'warning',
+        `${tag} URI "${raw}" has no usable mail address (${m ? `the domain ${hostProblem ?? 'has a single label'}` : 'expected mailto:user@domain'}); no report can be sent there`,
+        'write it as mailto:user@example.com',
+        'RFC 6068 §2',
+      );
+    }
+  } else {
+    add(
+      'dmarc.report-uri-scheme',
+      'warning',
+      `${tag} URI "${raw}" uses the ${scheme}: scheme; reporters deliver reports by mail only, so nothing will arrive there`,
+      'use a mailto: address',
+      cite(mode, '7489 §6.3', '9989 §4.7'),
+    );
+  }
+  return { uri: { uri: text, scheme, address, domain, size, deliverable }, findings };
+}
+
+function decodeSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function policyValue(v: string): DmarcPolicy | null {
+  const l = v.toLowerCase();
+  return (POLICIES as readonly string[]).includes(l) ? (l as DmarcPolicy) : null;
+}
+
+/** Parse a DMARC record. Never throws; every problem is a finding. */
+export function parseDmarc(text: string, opts: ParseOptions = {}): ParsedDmarc {
+  const mode = opts.mode ?? DEFAULT_MODE;
+  const subject = opts.subject ?? 'DMARC record';
+  const findings: Finding[] = [];
+  const add = (code: string, severity: Severity, message: string, fix: string | undefined, rfc: string): void => {
+    findings.push({ code, severity, subject, message, ...(fix ? { fix } : {}), rfc });
+  };
+  const done = (isDmarc: boolean, tags: DmarcTag[], record: DmarcRecord | null): ParsedDmarc => ({
+    text,
+    mode,
+    valid: !findings.some((f) => f.severity === 'error'),
+    isDmarc,
+    tags,
+    record,
+    findings,
+  });
+
+  if (text.trim() === '') {
+    add('dmarc.empty', 'error', 'the record is empty', 'publish a record such as "v=DMARC1; p=none; rua=mailto:dmarc@example.com"', cite(mode, '7489 §6.3', '9989 §4.7'));
+    return done(false, [], null);
+  }
+  if (/^v[ \t]*=[ \t]*spf1(?:\s|$)/i.test(text.trim())) {
+    add(
+      'dmarc.spf-record',
+      'error',
+      'an SPF record (v=spf1) sits where the DMARC record should be; often a wildcard TXT or a record pasted at the wrong name',
+      'move the SPF record to the domain itself and publish "v=DMARC1; p=..." at _dmarc',
+      cite(mode, '7489 §6.1', '9989 §4.5'),
+    );
+    return done(false, [], null);
+  }
+  if (text !== text.trimStart()) {
+    add(
+      'dmarc.leading-whitespace',
+      'error',
+      'the record starts with whitespace; receivers only take records that begin with "v=DMARC1", so they ignore it',
+      'remove the whitespace before v=DMARC1',
+      cite(mode, '7489 §6.6.3', '9989 §4.10'),
+    );
+  }
+  const body = text.trimStart();
+  if (/[\r\n\v\f]/.test(body)) {
+    add('dmarc.syntax', 'error', 'the record contains a line break; only spaces and tabs may separate its parts', 'write the record on one line', cite(mode, '7489 §6.4', '9989 §4.8'));
+  }
+
+  // Split into segments on `;`. A trailing `;` is allowed; empty segments in between are not.
+  const segments = body.split(';').map((s) => s.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, ''));
+  if (segments.length > 1 && segments.at(-1) === '') segments.pop();
+
+  const tags: DmarcTag[] = [];
+  const seen = new Map<string, DmarcTag>();
+  segments.forEach((seg, index) => {
+    if (seg === '') {
+      add('dmarc.empty-tag', 'warning', `tag ${index + 1} is empty (two semicolons in a row)`, 'remove the extra ";"', cite(mode, '7489 §6.4', '9989 §4.8'));
+      return;
+    }
+    const m = /^([A-Za-z][A-Za-z0-9_]*)[ \t]*=[ \t]*(.*)$/s.exec(seg);
+    if (!m) {
+      add(
+        'dmarc.syntax',
+        'error',
+        `"${seg}" is not a tag=value pair`,
+        /^[A-Za-z]+$/.test(seg) ? `give "${seg}" a value, e.g. "${seg}=..." or remove it` : 'write every part as name=value, separated by ";"',
+        cite(mode, '7489 §6.4', '9989 §4.8'),
+      );
+      return;
+    }
+    const tag: DmarcTag = { name: m[1]!.toLowerCase(), value: m[2]!, index };
+    if (seen.has(tag.name)) {
+      add(
+        'dmarc.duplicate-tag',
+        'error',
+        `the ${tag.name} tag appears more than once ("${seen.get(tag.name)!.value}" and "${tag.value}"); receivers may reject the whole record`,
+        `keep one ${tag.name}=`,
+        'RFC 6376 §3.2',
+      );
+      return;
+    }
+    seen.set(tag.name, tag);
+    tags.push(tag);
+  });
+
+  const first = tags[0];
+  if (!first || first.index !== 0 || first.name !== 'v') {
+    add(
+      'dmarc.no-version',
+      'error',
+      'the record does not begin with v=DMARC1, so receivers do not treat it as DMARC',
+      'put v=DMARC1 first: "v=DMARC1; p=..."',
+      cite(mode, '7489 §6.3', '9989 §4.7'),
+    );
+    return done(false, tags, null);
+  }
+  if (first.value !== 'DMARC1') {
+    add(
+      'dmarc.bad-version',
+      'error',
+      `the version is "${first.value}"; it must be exactly DMARC1 (upper-case), otherwise receivers ignore the record`,
+      'write v=DMARC1',
+      cite(mode, '7489 §6.3', '9989 §4.7'),
+    );
+    return done(false, tags, null);
+  }
+
+  const record: DmarcRecord = {
+    p: null,
+    sp: null,
+    np: null,
+    effective: { p: null, sp: null, np: null },
+    adkim: 'r',
+    aspf: 'r',
+    psd: 'u',
+    t: 'n',
+    pct: null,
+    rua: [],
+    ruf: [],
+    fo: ['0'],
+    rf: null,
+    ri: null,
+  };
+
+  const bad = (tag: DmarcTag, allowed: string, fix: string, rfc: string, severity: Severity = 'error'): void => {
+    add(`dmarc.invalid-${tag.name}`, severity, `${tag.name}=${tag.value} is not valid: ${allowed}`, fix, rfc);
+  };
+  const tagRfc = cite(mode, '7489 §6.3', '9989 §4.7');
+
+  for (const tag of tags.slice(1)) {
+    const v = tag.value;
+    switch (tag.name) {
+      case 'v':
+        break;
+      case 'p':
+      case 'sp':
+      case 'np': {
+        const pol = policyValue(v);
+        if (!pol) {
+          bad(tag, 'the value must be none, quarantine or reject', `write ${tag.name}=none, ${tag.name}=quarantine or ${tag.name}=reject`, tag.name === 'np' ? cite(mode, '9091 §4.1', '9989 §4.7') : tagRfc);
+        } else record[tag.name] = pol;
+        break;
+      }
+      case 'adkim':
+      case 'aspf': {
+        const l = v.toLowerCase();
+        if (l !== 'r' && l !== 's') bad(tag, 'the value must be r (relaxed) or s (strict)', `write ${tag.name}=r or ${tag.name}=s, or leave it out for relaxed`, tagRfc);
+        else record[tag.name] = l;
+        break;
+      }
+      case 'psd': {
+        const l = v.toLowerCase();
+        if (l !== 'y' && l !== 'n' && l !== 'u') bad(tag, 'the value must be y, n or u', 'write psd=n (this domain is an organizational domain) or leave it out', 'RFC 9989 §4.7');
+        else record.psd = l;
+        break;
+      }
+      case 't': {
+        const l = v.toLowerCase();
+        if (l !== 'y' && l !== 'n') bad(tag, 'the value must be y or n', 'write t=y while testing, or leave it out', 'RFC 9989 §4.7');
+        else record.t = l;
+        break;
+      }
+      case 'rua':
+      case 'ruf': {
+        const parts = v.split(',').map((s) => s.replace(/^[ \t]+|[ \t]+$/g, ''));
+        if (parts.every((s) => s === '')) {
+          bad(tag, 'it lists no URI', `give at least one address (${tag.name}=mailto:dmarc@example.com) or remove the tag`, tagRfc);
+          break;
+        }
+        for (const part of parts) {
+          if (part === '') {
+            add('dmarc.report-uri-invalid', 'error', `${tag.name} has an empty entry (two commas in a row or a trailing comma)`, 'remove the extra ","', tagRfc);
+            continue;
+          }
+          const r = parseReportUri(part, tag.name, mode, subject);
+          findings.push(...r.findings);
+          if (r.uri) record[tag.name].push(r.uri);
+        }
+        break;
+      }
+      case 'fo': {
+        const opts = v.split(':').map((s) => s.trim().toLowerCase());
+        const badOpts = opts.filter((o) => !['0', '1', 'd', 's'].includes(o));
+        if (badOpts.length) {
+          bad(tag, `${badOpts.map((o) => `"${o}"`).join(', ')} ${badOpts.length > 1 ? 'are not options' : 'is not an option'}; options are 0, 1, d and s, separated by ":"`, 'write e.g. fo=1 or fo=d:s', 'RFC 7489 §6.3');
+        } else {
+          record.fo = opts;
+          if (opts.includes('0') && opts.includes('1')) {
+            add('dmarc.fo-redundant', 'info', 'fo lists both 0 and 1; 1 (report when any mechanism fails) already covers 0', 'write fo=1', 'RFC 7489 §6.3');
+          }
+        }
+        break;
+      }
+      case 'rf': {
+        if (mode === '7489') {
+          const formats = v.split(':').map((s) => s.trim().toLowerCase());
+          if (formats.some((f) => f !== 'afrf')) bad(tag, 'the only registered report format is afrf', 'write rf=afrf or leave it out (afrf is the default)', 'RFC 7489 §6.3');
+          else record.rf = formats.join(':');
+        } else record.rf = v;
+        break;
+      }
+      case 'ri': {
+        if (/^\d{1,10}$/.test(v) && Number(v) <= 0xffffffff) record.ri = Number(v);
+        else if (mode === '7489') bad(tag, 'the interval must be a whole number of seconds', 'write ri=86400 (one day) or leave it out', 'RFC 7489 §6.3');
+        break;
+      }
+      case 'pct': {
+        if (/^\d{1,3}$/.test(v) && Number(v) <= 100) record.pct = Number(v);
+        else if (mode === '7489') bad(tag, 'it must be a whole number from 0 to 100', 'write pct=100 or leave it out', 'RFC 7489 §6.3');
+        break;
+      }
+      default:
+        add(
+          'dmarc.unknown-tag',
+          'warning',
+          `unknown tag "${tag.name}" (value "${v}"); receivers ignore it`,
+          `check the spelling; known tags are ${KNOWN_TAGS.join(', ')}`,
+          cite(mode, '7489 §6.3', '9989 §4.7'),
+        );
+    }
+  }
+
+  // Removed tags (RFC 9989) and tags older receivers do not know (RFC 7489).
+  if (mode === '9989') {
+    for (const name of ['pct', 'rf', 'ri'] as const) {
+      const tag = seen.get(name);
+      if (!tag) continue;
+      const why =
+        name === 'pct'
+          ? 'RFC 9989 removed pct; receivers following it ignore the value (use t=y for a trial run instead)'
+          : `RFC 9989 removed ${name}; receivers following it ignore the value`;
+      add('dmarc.removed-tag', name === 'pct' ? 'warning' : 'info', `${name}=${tag.value}: ${why}`, name === 'pct' ? 'drop pct; publish t=y while testing and remove t=y when ready' : `drop ${name}`, 'RFC 9989 §4.7');
+    }
+  } else {
+    for (const name of ['t', 'psd'] as const) {
+      const tag = seen.get(name);
+      if (tag) add('dmarc.tag-not-in-7489', 'info', `${name}=${tag.value} is defined by RFC 9989; receivers that follow RFC 7489 ignore it`, undefined, 'RFC 9989 §4.7');
+    }
+  }
+
+  // p: required in RFC 7489; RFC 9989 treats a missing p as none.
+  const pTag = seen.get('p');
+  if (!pTag) {
+    if (mode === '7489') {
+      add('dmarc.missing-p', 'error', 'the record has no p tag, which RFC 7489 requires', 'add p=none (monitor), p=quarantine or p=reject right after v=DMARC1', 'RFC 7489 §6.3');
+    } else {
+      add('dmarc.missing-p', 'warning', 'the record has no p tag: RFC 9989 reads that as p=none, but receivers following RFC 7489 discard the record', 'add p=none (monitor), p=quarantine or p=reject right after v=DMARC1', 'RFC 9989 §4.7');
+      record.p = 'none';
+    }
+  } else if (pTag.index !== 1) {
+    add('dmarc.p-not-second', 'info', 'p is not the tag right after v; RFC 9989 allows any order, but some older receivers expect p second', 'move p= right after v=DMARC1', 'RFC 7489 §6.4');
+  }
+
+  record.effective.p = record.p;
+  record.effective.sp = record.sp ?? record.p;
+  record.effective.np = record.np ?? record.sp ?? record.p;
+  return done(true, tags, record);
+}

@@ -1,0 +1,218 @@
+/**
+ * Check a domain's DMARC setup as published: the record at `_dmarc.<domain>`, its syntax and
+ * choices, the report destinations' authorisation (RFC 7489 §7.1) and which policy governs the
+ * domain (policy discovery). Every DNS question goes through the Resolver handed in.
+ */
+import type { Finding } from '../findings.js';
+import { normalizeName } from '../names.js';
+import { describeStatus, isTemporary, txtValues, type Resolver } from '../dns/resolver.js';
+import { orgDomain } from './align.js';
+import { reportAuthorizationName } from './compose.js';
+import { discoverPolicy, lookupDmarc, type DmarcLookup, type PolicyDiscovery } from './discover.js';
+import { lintDmarc } from './lint.js';
+import { DEFAULT_MODE, looksLikeDmarc, looksLikeDmarcAfterWhitespace, parseDmarc, type DmarcMode, type ParsedDmarc, type ReportUri } from './parse.js';
+
+export interface ReportDestinationCheck {
+  tag: 'rua' | 'ruf';
+  uri: string;
+  destination: string;
+  /** True when the destination shares the domain's organizational domain (no authorisation needed). */
+  internal: boolean;
+  /** The name asked for the authorisation record; null for internal destinations. */
+  authorizationName: string | null;
+  /** authorised / missing / unknown (DNS failed) / not-needed. */
+  status: 'authorised' | 'missing' | 'unknown' | 'not-needed';
+}
+
+export interface DmarcCheck {
+  domain: string;
+  mode: DmarcMode;
+  /** `_dmarc.<domain>`. */
+  name: string;
+  lookup: DmarcLookup;
+  /** The single DMARC record at `_dmarc.<domain>` parsed, or null (none, or several). */
+  parsed: ParsedDmarc | null;
+  /** Which record governs the domain and why. */
+  discovery: PolicyDiscovery;
+  destinations: ReportDestinationCheck[];
+  findings: Finding[];
+  /** True when a DNS question could not be answered (timeout, SERVFAIL, REFUSED). */
+  dnsFailed: boolean;
+}
+
+export interface CheckOptions {
+  mode?: DmarcMode;
+  /** Skip the `_report._dmarc` queries for external report destinations. */
+  skipDestinations?: boolean;
+}
+
+const RFC_FIND = (mode: DmarcMode): string => (mode === '7489' ? 'RFC 7489 §6.6.3' : 'RFC 9989 §4.10');
+
+export async function checkDmarcDomain(resolver: Resolver, domain: string, opts: CheckOptions = {}): Promise<DmarcCheck> {
+  const mode = opts.mode ?? DEFAULT_MODE;
+  const d = normalizeName(domain);
+  const findings: Finding[] = [];
+  const lookup = await lookupDmarc(resolver, d);
+  const name = lookup.name;
+  let dnsFailed = false;
+  let parsed: ParsedDmarc | null = null;
+  const destinations: ReportDestinationCheck[] = [];
+
+  const temporary = (subject: string, what: string, detail?: string): void => {
+    dnsFailed = true;
+    findings.push({
+      code: 'dmarc.dns-temporary',
+      severity: 'error',
+      subject,
+      message: `could not read ${what}: ${detail}; this says nothing about what is published`,
+      fix: 'try again later, or ask another server with --nameserver',
+      rfc: RFC_FIND(mode),
+    });
+  };
+
+  if (lookup.temporary) {
+    temporary(name, `the TXT records at ${name}`, describeStatus(lookup.status) + (lookup.detail ? ` (${lookup.detail})` : ''));
+  } else {
+    if (lookup.cnameChain.length) {
+      findings.push({
+        code: 'dmarc.cname',
+        severity: 'info',
+        subject: name,
+        message: `${name} is an alias (CNAME) for ${lookup.cnameChain.at(-1)}; the record there is the one receivers use`,
+        rfc: 'RFC 1034 §3.6.2',
+      });
+    }
+    const spf = lookup.txt.filter((t) => /^v[ \t]*=[ \t]*spf1(?:\s|$)/i.test(t.trim()));
+    const spaced = lookup.txt.filter(looksLikeDmarcAfterWhitespace);
+    const unrelated = lookup.txt.filter((t) => !looksLikeDmarc(t) && !spf.includes(t) && !spaced.includes(t));
+    for (const t of spf) findings.push(...parseDmarc(t, { mode, subject: name }).findings);
+    for (const t of spaced) findings.push(...parseDmarc(t, { mode, subject: name }).findings.filter((f) => f.code === 'dmarc.leading-whitespace'));
+    if (unrelated.length) {
+      findings.push({
+        code: 'dmarc.unrelated-txt',
+        severity: 'warning',
+        subject: name,
+        message: `${unrelated.length === 1 ? 'a TXT record that is' : `${unrelated.length} TXT records that are`} not DMARC sit${unrelated.length === 1 ? 's' : ''} at ${name} (${unrelated.map((t) => JSON.stringify(t.length > 60 ? `${t.slice(0, 57)}...` : t)).join(', ')}); receivers skip ${unrelated.length === 1 ? 'it' : 'them'}, some tools choke on ${unrelated.length === 1 ? 'it' : 'them'}`,
+        fix: `remove ${unrelated.length === 1 ? 'it' : 'them'} from ${name}`,
+        rfc: RFC_FIND(mode),
+      });
+    }
+    if (lookup.dmarc.length > 1) {
+      findings.push({
+        code: 'dmarc.multiple-records',
+        severity: 'error',
+        subject: name,
+        message: `${lookup.dmarc.length} DMARC records at ${name}; receivers then ${mode === '7489' ? 'apply no DMARC at all' : 'ignore all of them'}`,
+        fix: 'merge them into one record and delete the others',
+        rfc: RFC_FIND(mode),
+      });
+    } else if (lookup.dmarc.length === 1) {
+      parsed = parseDmarc(lookup.dmarc[0]!, { mode, subject: name });
+      findings.push(...parsed.findings);
+      const isOrg = orgDomain(d) === d;
+      findings.push(...lintDmarc(parsed, { subject: name, coversSubdomains: isOrg || parsed.record?.sp !== null || parsed.record?.np !== null }));
+    }
+
+    // A DMARC record at the apex instead of (or besides) _dmarc.
+    const apex = await resolver.lookup(d, 'TXT');
+    if (isTemporary(apex.status)) {
+      // Not fatal for the check; report it so nobody reads it as absent.
+      if (lookup.dmarc.length === 0) temporary(d, `the TXT records at ${d}`, describeStatus(apex.status));
+    } else if (txtValues(apex).some(looksLikeDmarc)) {
+      findings.push(
+        lookup.dmarc.length === 0
+          ? {
+              code: 'dmarc.record-at-apex',
+              severity: 'error',
+              subject: d,
+              message: `a DMARC record is published at ${d} itself; receivers only look at ${name}`,
+              fix: `move it to ${name} (name "_dmarc" in the ${d} zone)`,
+              rfc: mode === '7489' ? 'RFC 7489 §6.1' : 'RFC 9989 §4.5',
+            }
+          : {
+              code: 'dmarc.apex-record-ignored',
+              severity: 'warning',
+              subject: d,
+              message: `a DMARC record at ${d} itself has no effect (the one at ${name} is used)`,
+              fix: `delete the v=DMARC1 TXT record at ${d}`,
+              rfc: mode === '7489' ? 'RFC 7489 §6.1' : 'RFC 9989 §4.5',
+            },
+      );
+    }
+  }
+
+  // External report destinations must say they accept reports (RFC 7489 §7.1).
+  if (parsed?.record && !opts.skipDestinations) {
+    const ownOrg = orgDomain(d);
+    const seen = new Set<string>();
+    const uris: [('rua' | 'ruf'), ReportUri][] = [
+      ...parsed.record.rua.map((u) => ['rua', u] as ['rua', ReportUri]),
+      ...parsed.record.ruf.map((u) => ['ruf', u] as ['ruf', ReportUri]),
+    ];
+    for (const [tag, u] of uris) {
+      if (!u.deliverable || !u.domain) continue;
+      const dest = u.domain;
+      if (orgDomain(dest) === ownOrg) {
+        destinations.push({ tag, uri: u.uri, destination: dest, internal: true, authorizationName: null, status: 'not-needed' });
+        continue;
+      }
+      const authName = reportAuthorizationName(d, dest);
+      // A wildcard `*._report._dmarc.<dest>` answers this same query (DNS wildcard synthesis).
+      const answer = await resolver.lookup(authName, 'TXT');
+      let status: ReportDestinationCheck['status'];
+      if (isTemporary(answer.status)) status = 'unknown';
+      else status = txtValues(answer).some(looksLikeDmarc) ? 'authorised' : 'missing';
+      destinations.push({ tag, uri: u.uri, destination: dest, internal: false, authorizationName: authName, status });
+      if (seen.has(dest)) continue;
+      seen.add(dest);
+      if (status === 'missing') {
+        findings.push({
+          code: 'dmarc.report-destination-unauthorised',
+          severity: 'warning',
+          subject: name,
+          message: `${tag} sends reports to ${dest}, outside ${ownOrg}, and ${dest} has not said it accepts reports for ${d}; receivers will not send them there`,
+          fix: `the operator of ${dest} must publish: ${authName}. IN TXT "v=DMARC1" (or *._report._dmarc.${dest}. IN TXT "v=DMARC1" for every domain)`,
+          rfc: 'RFC 7489 §7.1',
+        });
+      } else if (status === 'unknown') {
+        dnsFailed = true;
+        findings.push({
+          code: 'dmarc.dns-temporary',
+          severity: 'error',
+          subject: authName,
+          message: `could not read ${authName} (${describeStatus(answer.status)}), so whether ${dest} accepts reports for ${d} is unknown`,
+          fix: 'try again later, or ask another server with --nameserver',
+          rfc: 'RFC 7489 §7.1',
+        });
+      }
+    }
+  }
+
+  const discovery = await discoverPolicy(resolver, d, mode);
+  if (discovery.status === 'temperror' && !dnsFailed) {
+    dnsFailed = true;
+    findings.push({ code: 'dmarc.dns-temporary', severity: 'error', subject: d, message: `policy discovery failed: ${discovery.reason}`, fix: 'try again later, or ask another server with --nameserver', rfc: RFC_FIND(mode) });
+  }
+  if (!lookup.temporary && lookup.dmarc.length === 0 && discovery.status !== 'temperror') {
+    if (discovery.status === 'found' && discovery.foundAt !== d) {
+      findings.push({
+        code: 'dmarc.inherited',
+        severity: 'info',
+        subject: name,
+        message: `no record at ${name}; ${discovery.reason}: ${discovery.policy ?? 'no'} policy`,
+        fix: `publish a record at ${name} only if ${d} needs a different policy`,
+        rfc: RFC_FIND(mode),
+      });
+    } else {
+      findings.push({
+        code: 'dmarc.no-record',
+        severity: 'error',
+        subject: name,
+        message: `no DMARC record at ${name}${discovery.lookups.length > 1 ? ' nor at any parent domain asked' : ''}: receivers apply no policy and nobody gets reports`,
+        fix: `publish ${name}. IN TXT "v=DMARC1; p=none; rua=mailto:dmarc@${d}" and tighten p once the reports look right`,
+        rfc: mode === '7489' ? 'RFC 7489 §6.1' : 'RFC 9989 §4.5',
+      });
+    }
+  }
+  return { domain: d, mode, name, lookup, parsed, discovery, destinations, findings, dnsFailed };
+}

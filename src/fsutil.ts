@@ -1,0 +1,115 @@
+/**
+ * Safe file writing shared by every command that writes files: the content goes to a temporary
+ * file in the same directory, is flushed to disk, given its final mode, and only then renamed
+ * (or, when the target must not exist yet, hard-linked) into place. A reader never sees half a
+ * file, and a crash leaves either the old file or the new one.
+ */
+import {
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  chmodSync,
+  unlinkSync,
+  writeSync,
+  existsSync,
+} from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+export interface WriteOptions {
+  /** File mode (default 0o644). Set with fchmod, so the umask cannot widen or narrow it. */
+  mode?: number;
+  /** Fail with EEXIST instead of replacing an existing file (default false). */
+  exclusive?: boolean;
+}
+
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename itself is still atomic.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Write `data` to `file` atomically: temp file + fsync + rename (or link when `exclusive`). */
+export function writeFileAtomic(file: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
+  const mode = opts.mode ?? 0o644;
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  // The temporary file is created with the final mode at once (0600 keys are never readable by others).
+  const fd = openSync(tmp, 'wx', mode & 0o700);
+  let moved = false;
+  try {
+    fchmodSync(fd, mode);
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    if (opts.exclusive) {
+      linkSync(tmp, file); // throws EEXIST when the target is there: never overwritten
+      unlinkSync(tmp);
+    } else {
+      renameSync(tmp, file);
+    }
+    moved = true;
+    syncDirectory(dir);
+  } finally {
+    if (!moved) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+/**
+ * Make sure `dir` exists with exactly `mode` (default 0700). Directories created on the way get the
+ * same mode; an existing `dir` is tightened to it.
+ */
+export function ensurePrivateDir(dir: string, mode = 0o700): void {
+  mkdirSync(dir, { recursive: true, mode });
+  if ((statSync(dir).mode & 0o777) !== mode) chmodSync(dir, mode);
+}
+
+/** A timestamp for backup names: 20261123T161400Z. */
+export function backupStamp(now = new Date()): string {
+  return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+/**
+ * Keep the current `file` as `file.<stamp>.bak` (a hard link, so the old content stays whole while
+ * the new file is written over the original name). Returns the backup path.
+ */
+export function backupFile(file: string, now = new Date()): string {
+  const base = `${file}.${backupStamp(now)}`;
+  let candidate = `${base}.bak`;
+  for (let n = 2; existsSync(candidate); n++) candidate = `${base}-${n}.bak`;
+  linkSync(file, candidate);
+  return candidate;
+}
+
+/** Permission bits of a file, or null when it does not exist. */
+export function fileMode(file: string): number | null {
+  try {
+    return statSync(file).mode & 0o777;
+  } catch {
+    return null;
+  }
+}
