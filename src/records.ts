@@ -14,6 +14,11 @@ export interface DnsRecord {
   value: string;
   /** What the record is for (`spf`, `dkim:mail`, `dmarc`, `mx`, `txt`), for humans and diffs. */
   purpose?: string;
+  /**
+   * TXT/SPF only: the exact character-strings to serve, when the split matters (tests of
+   * records published as several strings). `value` should then equal their concatenation.
+   */
+  strings?: string[];
 }
 
 export interface MxValue {

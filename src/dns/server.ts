@@ -107,7 +107,7 @@ function toWire(rec: DnsRecord, ownerOverride?: string): WireRecord {
     }
     case 'TXT':
     case 'SPF':
-      return { ...base, data: splitCharacterStrings(rec.value) as unknown as string[] };
+      return { ...base, data: (rec.strings ? rec.strings.map((t) => Buffer.from(t, 'utf8')) : splitCharacterStrings(rec.value)) as unknown as string[] };
   }
 }
 

@@ -1,5 +1,5 @@
 /** Compose an SPF record (RFC 7208) from the plan's SPF section. */
-import type { SpfPlan } from '../plan/types.js';
+import type { SpfAll, SpfPlan } from '../plan/types.js';
 
 export function composeSpf(spf: SpfPlan): string {
   if (spf.record) return spf.record.trim().replace(/\s+/g, ' ');
@@ -17,4 +17,47 @@ export function composeSpf(spf: SpfPlan): string {
   if (spf.redirect) terms.push(`redirect=${spf.redirect}`);
   else terms.push(spf.all);
   return terms.join(' ');
+}
+
+/** Input of `maildns spf compose`: the plan's fields, every one optional. */
+export interface SpfComposeInput {
+  ip4?: string[];
+  ip6?: string[];
+  /** Host names for `a:HOST`; an empty list, `''` or `@` means a bare `a`. */
+  a?: string[];
+  /** Domains for `mx:DOMAIN`; an empty list, `''` or `@` means a bare `mx`. */
+  mx?: string[];
+  include?: string[];
+  exists?: string[];
+  redirect?: string;
+  exp?: string;
+  all?: SpfAll;
+}
+
+/** Compose a record without a plan; the same order and rules as composeSpf(). */
+export function composeSpfFrom(input: SpfComposeInput): string {
+  const bare = (h: string): boolean => h === '' || h === '@';
+  const hosts = (list: string[] | undefined): boolean | string[] => {
+    if (!list) return false;
+    const named = list.filter((h) => !bare(h));
+    return named.length ? named : true;
+  };
+  const plan: SpfPlan = {
+    ip4: input.ip4 ?? [],
+    ip6: input.ip6 ?? [],
+    a: hosts(input.a),
+    mx: hosts(input.mx),
+    include: input.include ?? [],
+    exists: input.exists ?? [],
+    ...(input.redirect ? { redirect: input.redirect } : {}),
+    all: input.all ?? '-all',
+  };
+  let record = composeSpf(plan);
+  // A bare a/mx together with named hosts: composeSpf() takes one or the other, so add the bare term.
+  for (const mech of ['a', 'mx'] as const) {
+    const list = input[mech];
+    if (list && list.some(bare) && list.some((h) => !bare(h))) record = record.replace(/^v=spf1/, `v=spf1 ${mech}`);
+  }
+  if (input.exp) record += ` exp=${input.exp}`;
+  return record;
 }

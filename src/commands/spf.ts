@@ -1,0 +1,263 @@
+/**
+ * `maildns spf <domain>`: the include tree with lookup counts and findings.
+ * `maildns spf <domain> --ip ADDR`: check_host() for one client address.
+ * `maildns spf compose`: a record from flags. `maildns spf flatten <domain>`: includes resolved.
+ */
+import type { CommandModule } from 'yargs';
+import { EXIT, UsageError } from '../errors.js';
+import { hasFindingAtLeast } from '../findings.js';
+import { domainNameProblem, normalizeName } from '../names.js';
+import { createResolver } from '../dns/resolver.js';
+import { paint, printJson, renderFindings, useColor } from '../output.js';
+import { SPF_ALL_VALUES, type SpfAll } from '../plan/types.js';
+import { quoteCharacterString, splitCharacterStrings } from '../txt.js';
+import { composeSpfFrom } from '../spf/compose.js';
+import { checkHost, type SpfVerdict } from '../spf/evaluate.js';
+import { flattenSpf, FlattenError, type FlattenResult } from '../spf/flatten.js';
+import { parseIp } from '../spf/ip.js';
+import { formatSyntaxError, parseSpf } from '../spf/parse.js';
+import { validateSpf, type SpfReport, type SpfTreeNode } from '../spf/validate.js';
+import { withJsonOption, withNameserverOption } from './common.js';
+
+function domainArg(domain: string): string {
+  const d = normalizeName(domain);
+  const problem = domainNameProblem(d);
+  if (problem) throw new UsageError(`the domain "${domain}" ${problem}; give a name such as example.com`);
+  if (!d.includes('.')) throw new UsageError(`"${domain}" is not a full domain name; give a name such as example.com`);
+  return d;
+}
+
+function renderNode(node: SpfTreeNode, prefix: string, last: boolean, top: boolean, color: boolean): string[] {
+  const lines: string[] = [];
+  const branch = top ? '' : `${prefix}${last ? '└─ ' : '├─ '}`;
+  // A branch costs its own term (include/redirect) plus everything below it.
+  const cost = top ? node.lookups : node.lookups + 1;
+  const count = paint(`[${cost} lookup${cost === 1 ? '' : 's'}]`, 'dim', color);
+  const head = top ? paint(node.domain, 'bold', color) : `${node.via} `;
+  const problem: Record<NonNullable<SpfTreeNode['problem']>, string> = {
+    none: 'no SPF record',
+    multiple: 'several SPF records',
+    temperror: 'no answer (temporary error)',
+    loop: 'loop',
+    macro: 'macro: depends on the message',
+  };
+  if (node.problem && node.problem !== 'multiple') lines.push(`${branch}${head}${count}  ${paint(`(${problem[node.problem]})`, node.problem === 'macro' ? 'dim' : 'red', color)}`);
+  else lines.push(`${branch}${head} ${count}  ${paint(`"${node.record}"`, 'dim', color)}`);
+  const childPrefix = top ? '' : `${prefix}${last ? '   ' : '│  '}`;
+  // Terms that cost lookups but have no child (a, mx, ptr, exists) are shown as leaves with notes.
+  const leaves = node.costs.filter((c) => !node.children.some((ch) => ch.via === c.term));
+  const items: ({ kind: 'leaf'; text: string } | { kind: 'node'; node: SpfTreeNode })[] = [
+    ...leaves.map((c) => ({ kind: 'leaf' as const, text: `${c.term} [${c.lookups}]${c.note ? `  ${c.note}` : ''}` })),
+    ...node.children.map((n) => ({ kind: 'node' as const, node: n })),
+  ];
+  items.forEach((item, i) => {
+    const isLast = i === items.length - 1;
+    if (item.kind === 'leaf') lines.push(`${childPrefix}${isLast ? '└─ ' : '├─ '}${item.text}`);
+    else lines.push(...renderNode(item.node, childPrefix, isLast, false, color));
+  });
+  return lines;
+}
+
+export function renderSpfReport(report: SpfReport, color = useColor()): string {
+  const lines: string[] = [];
+  if (report.tree) lines.push(...renderNode(report.tree, '', true, true, color));
+  lines.push('');
+  const over = report.lookups > 10;
+  lines.push(`DNS-querying terms: ${paint(`${report.lookups}/10`, over ? 'red' : 'green', color)}   void lookups: ${paint(`${report.voidLookups}/2`, report.voidLookups > 2 ? 'red' : 'green', color)}${report.effectiveAll ? `   default: ${report.effectiveAll}` : ''}`);
+  lines.push('');
+  lines.push(renderFindings(report.findings, color));
+  return lines.join('\n');
+}
+
+export function renderVerdict(v: SpfVerdict): string {
+  const lines = [`${v.result} ${v.ip} for ${v.domain}${v.sender ? ` (sender ${v.sender}, helo ${v.helo})` : ''}`];
+  if (v.matched) lines.push(`  matched: "${v.matched.term}" in the record of ${v.matched.domain}`);
+  lines.push(`  reason: ${v.reason}`);
+  if (v.explanation) lines.push(`  explanation${v.explanationSource === 'default' ? ' (default)' : ''}: ${v.explanation}`);
+  lines.push(`  lookups: ${v.lookups}/10, void ${v.voidLookups}/2`);
+  lines.push('  trace:');
+  for (const t of v.trace) lines.push(`    ${t}`);
+  return lines.join('\n');
+}
+
+interface CheckArgs {
+  domain: string;
+  nameserver?: string;
+  json: boolean;
+  ip?: string;
+  sender?: string;
+  helo?: string;
+}
+
+const checkCommand: CommandModule<object, CheckArgs> = {
+  command: '$0 <domain>',
+  describe: 'check the SPF a domain publishes (tree, lookup counts, findings), or evaluate it for one address with --ip',
+  builder: (y) =>
+    withJsonOption(withNameserverOption(y))
+      .positional('domain', { type: 'string', demandOption: true, describe: 'the domain to check' })
+      .option('ip', { type: 'string', describe: 'evaluate check_host() for this client address instead (RFC 7208)' })
+      .option('sender', { type: 'string', describe: 'MAIL FROM address for --ip (default postmaster@DOMAIN)' })
+      .option('helo', { type: 'string', describe: 'HELO/EHLO name for --ip (default DOMAIN)' })
+      .example('$0 spf example.com', 'include tree with the lookup count of each branch, and findings')
+      .example('$0 spf example.com --ip 192.0.2.10', 'prints pass, fail, softfail, neutral, none, permerror or temperror first')
+      .example('$0 spf example.com --nameserver 127.0.0.1:5300 --json', 'ask one server, answer as JSON')
+      .epilogue(
+        'Exit codes: check: 0 no errors (warnings alone are 0), 1 errors found, 3 DNS could not be asked.\n' +
+          '--ip: 0 pass, 1 any other result (fail, softfail, neutral, none, permerror), 3 temperror.',
+      ) as never,
+  handler: async (args) => {
+    const domain = domainArg(args.domain);
+    const resolver = createResolver({ nameserver: args.nameserver });
+    if (args.ip !== undefined) {
+      if (!parseIp(args.ip)) throw new UsageError(`--ip ${args.ip} is not an IPv4 or IPv6 address`);
+      if (args.sender !== undefined && !args.sender.includes('@') && args.sender !== '') throw new UsageError(`--sender ${args.sender} is not an address (write local@domain)`);
+      const verdict = await checkHost(resolver, { ip: args.ip, domain, sender: args.sender ?? `postmaster@${domain}`, helo: args.helo ?? domain });
+      if (args.json) printJson(verdict);
+      else process.stdout.write(`${renderVerdict(verdict)}\n`);
+      process.exitCode = verdict.result === 'pass' ? EXIT.ok : verdict.result === 'temperror' ? EXIT.dnsUnavailable : EXIT.problems;
+      return;
+    }
+    const report = await validateSpf(resolver, domain);
+    if (args.json) printJson(report);
+    else process.stdout.write(`${renderSpfReport(report)}\n`);
+    process.exitCode = report.dnsUnavailable ? EXIT.dnsUnavailable : hasFindingAtLeast(report.findings, 'error') ? EXIT.problems : EXIT.ok;
+  },
+};
+
+interface ComposeArgs {
+  ip4?: string[];
+  ip6?: string[];
+  a?: string[];
+  mx?: string[];
+  include?: string[];
+  exists?: string[];
+  redirect?: string;
+  exp?: string;
+  all?: string;
+  domain?: string;
+  json: boolean;
+}
+
+const composeCommand: CommandModule<object, ComposeArgs> = {
+  command: 'compose',
+  describe: 'compose an SPF record from flags, without a plan',
+  builder: (y) =>
+    withJsonOption(y)
+      .option('ip4', { type: 'string', array: true, describe: 'IPv4 address or network (repeatable)' })
+      .option('ip6', { type: 'string', array: true, describe: 'IPv6 address or network (repeatable)' })
+      .option('a', { type: 'string', array: true, describe: 'a:HOST (repeatable); --a alone or --a @ for the domain itself' })
+      .option('mx', { type: 'string', array: true, describe: 'mx:DOMAIN (repeatable); --mx alone or --mx @ for the domain\'s own MX' })
+      .option('include', { type: 'string', array: true, describe: 'include:DOMAIN (repeatable), e.g. a mail provider' })
+      .option('exists', { type: 'string', array: true, describe: 'exists:DOMAIN-SPEC (repeatable, macros allowed)' })
+      .option('redirect', { type: 'string', describe: 'redirect=DOMAIN: use that domain\'s policy (no all is written)' })
+      .option('exp', { type: 'string', describe: 'exp=DOMAIN: where receivers read the explanation of a fail' })
+      .option('all', { type: 'string', describe: 'the final all: -all (default), ~all, ?all, +all' })
+      .option('domain', { type: 'string', describe: 'print the record as a zone-file line for this domain' })
+      .example('$0 spf compose --mx --include _spf.google.com --all ~all', 'v=spf1 mx include:_spf.google.com ~all')
+      .example('$0 spf compose --ip4 192.0.2.0/24 --ip6 2001:db8::/32 --domain example.com', 'a zone-file line') as never,
+  handler: (args) => {
+    let all: SpfAll | undefined;
+    if (args.all !== undefined) {
+      const v = (/^[+\-~?]/.test(args.all) ? args.all : `+${args.all}`).replace(/^\+all$/, '+all');
+      if (!SPF_ALL_VALUES.includes(v as SpfAll)) throw new UsageError(`--all ${args.all} is not one of ${SPF_ALL_VALUES.join(', ')}`);
+      all = v as SpfAll;
+    }
+    if (args.redirect && args.all !== undefined) throw new UsageError('--redirect and --all do not go together: receivers ignore redirect= when the record has all');
+    const record = composeSpfFrom({
+      ...(args.ip4 ? { ip4: args.ip4.map(String) } : {}),
+      ...(args.ip6 ? { ip6: args.ip6.map(String) } : {}),
+      ...(args.a ? { a: args.a.map(String) } : {}),
+      ...(args.mx ? { mx: args.mx.map(String) } : {}),
+      ...(args.include ? { include: args.include.map(String) } : {}),
+      ...(args.exists ? { exists: args.exists.map(String) } : {}),
+      ...(args.redirect ? { redirect: args.redirect } : {}),
+      ...(args.exp ? { exp: args.exp } : {}),
+      ...(all ? { all } : {}),
+    });
+    const parsed = parseSpf(record);
+    if (parsed.errors.length) {
+      const e = parsed.errors[0]!;
+      throw new UsageError(`the composed record is not valid SPF, ${formatSyntaxError(e)}; correct that flag's value`);
+    }
+    const lookups = parsed.mechanisms.filter((m) => ['include', 'a', 'mx', 'ptr', 'exists'].includes(m.kind)).length + (parsed.redirect ? 1 : 0);
+    const strings = splitCharacterStrings(record);
+    const notes: string[] = [];
+    if (strings.length > 1) notes.push(`the record is ${Buffer.byteLength(record)} octets: it must be published as ${strings.length} character-strings (the zone line below does that)`);
+    if (lookups > 10) notes.push(`the record has ${lookups} DNS-querying terms before counting what the includes need; the limit is 10`);
+    if (all === '+all') notes.push('+all lets every address on the Internet pass SPF for the domain');
+    if (args.json) {
+      printJson({ record, strings: strings.map((b) => b.toString('utf8')), lookups, notes });
+      return;
+    }
+    if (args.domain) process.stdout.write(`${domainArg(args.domain)}. 3600 IN TXT ${strings.map(quoteCharacterString).join(' ')}\n`);
+    else process.stdout.write(`${record}\n`);
+    for (const n of notes) process.stderr.write(`note: ${n}\n`);
+  },
+};
+
+interface FlattenArgs {
+  domain: string;
+  nameserver?: string;
+  json: boolean;
+  keep?: string[];
+  maxLength: number;
+  prefix: string;
+}
+
+export function renderFlatten(r: FlattenResult): string {
+  const lines: string[] = [`; flattened SPF for ${r.domain}: ${r.lookups} DNS-querying term${r.lookups === 1 ? '' : 's'}, was "${r.original}"`];
+  for (const rec of r.records) lines.push(`${rec.name}. 3600 IN TXT ${rec.strings.map((s) => quoteCharacterString(Buffer.from(s, 'utf8'))).join(' ')}`);
+  if (r.kept.length) {
+    lines.push('', '; left as they are:');
+    for (const k of r.kept) lines.push(`;   ${k.term}: ${k.reason}`);
+  }
+  if (r.warnings.length) {
+    lines.push('', '; what to watch (a change upstream does not reach the flattened copy):');
+    for (const w of r.warnings) lines.push(`;   ${w}`);
+  }
+  return lines.join('\n');
+}
+
+const flattenCommand: CommandModule<object, FlattenArgs> = {
+  command: 'flatten <domain>',
+  describe: 'resolve includes into ip4/ip6 terms, within 10 lookups and 255-octet strings (a chain of records when needed)',
+  builder: (y) =>
+    withJsonOption(withNameserverOption(y))
+      .positional('domain', { type: 'string', demandOption: true, describe: 'the domain whose record is flattened' })
+      .option('keep', { type: 'string', array: true, describe: 'include targets to leave as includes (repeatable)' })
+      .option('max-length', { type: 'number', default: 255, describe: 'longest record text in octets (255 = one character-string)' })
+      .option('prefix', { type: 'string', default: '_spf', describe: 'chain records are named PREFIX1.DOMAIN, PREFIX2.DOMAIN, …' })
+      .example('$0 spf flatten example.com', 'zone-file lines to publish, and what a provider change would break')
+      .example('$0 spf flatten example.com --keep _spf.google.com', 'flatten everything except Google\'s include') as never,
+  handler: async (args) => {
+    const domain = domainArg(args.domain);
+    if (!(args.maxLength >= 64 && args.maxLength <= 4000)) throw new UsageError(`--max-length ${args.maxLength} is out of range; use 64 to 4000 (255 fits every provider)`);
+    const resolver = createResolver({ nameserver: args.nameserver });
+    let result: FlattenResult;
+    try {
+      result = await flattenSpf(resolver, domain, { maxLength: args.maxLength, chainPrefix: args.prefix, ...(args.keep ? { keep: args.keep.map(String) } : {}) });
+    } catch (err) {
+      if (!(err instanceof FlattenError)) throw err;
+      if (args.json) printJson({ domain, error: err.message, temporary: err.temporary });
+      else process.stderr.write(`maildns: ${err.message}\n`);
+      process.exitCode = err.temporary ? EXIT.dnsUnavailable : EXIT.problems;
+      return;
+    }
+    if (args.json) printJson(result);
+    else process.stdout.write(`${renderFlatten(result)}\n`);
+    const tooBig = result.lookups > 10 || result.records.some((r) => Buffer.byteLength(r.value) > args.maxLength);
+    process.exitCode = tooBig ? EXIT.problems : EXIT.ok;
+  },
+};
+
+export const spfCommand: CommandModule<object, object> = {
+  command: 'spf',
+  describe: 'check a domain\'s SPF (maildns spf DOMAIN), evaluate it for an address (--ip), compose or flatten a record',
+  builder: (y) =>
+    y
+      .command(composeCommand as unknown as CommandModule<object, object>)
+      .command(flattenCommand as unknown as CommandModule<object, object>)
+      .command(checkCommand as unknown as CommandModule<object, object>),
+  handler: () => undefined,
+};
+

@@ -1,0 +1,137 @@
+/**
+ * An RFC 5322 message as the signer and verifier see it: header fields (unfolded for reading,
+ * raw for signing), the body, and the RFC 5322.From domain that DMARC is about.
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import { normalizeName } from '../names.js';
+
+export interface HeaderField {
+  /** Field name as written. */
+  name: string;
+  /** Value with folding undone (CRLF + WSP becomes the WSP), not trimmed inside. */
+  value: string;
+  /** 1-based line number where the field starts, for messages. */
+  line: number;
+}
+
+export interface ParsedMessage {
+  raw: Buffer;
+  fields: HeaderField[];
+  /** True when every line ends in a bare LF (a file saved by a Unix tool, not wire format). */
+  lfOnly: boolean;
+  /** Offset of the body in `raw` (after the empty line), or raw.length when there is none. */
+  bodyOffset: number;
+}
+
+/** Split header from body and unfold the fields. Throws UsageError when the text is not a message. */
+export function parseMessage(raw: Buffer, label = 'message'): ParsedMessage {
+  const text = raw.toString('latin1');
+  const end = /\r?\n\r?\n/.exec(text);
+  const headerText = end ? text.slice(0, end.index) : text.replace(/\r?\n$/, '');
+  const bodyOffset = end ? end.index + end[0].length : raw.length;
+  const lines = headerText.split(/\r?\n/);
+  const fields: HeaderField[] = [];
+  lines.forEach((line, i) => {
+    if (/^[ \t]/.test(line) && fields.length) {
+      fields[fields.length - 1]!.value += line;
+      return;
+    }
+    const colon = line.indexOf(':');
+    const name = colon > 0 ? line.slice(0, colon).trim() : '';
+    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
+      throw new UsageError(`line ${i + 1} is not a header field ("name: value"); is this an RFC 5322 message (.eml)?`, label);
+    }
+    fields.push({ name, value: line.slice(colon + 1), line: i + 1 });
+  });
+  if (fields.length === 0) throw new UsageError('no header fields found; is this an RFC 5322 message (.eml)?', label);
+  const lfOnly = !text.includes('\r\n') && text.includes('\n');
+  return { raw, fields, lfOnly, bodyOffset };
+}
+
+export function readMessageFile(file: string): ParsedMessage {
+  let raw: Buffer;
+  try {
+    raw = readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' ? 'message file not found' : `cannot read the message: ${(err as Error).message}`, file);
+  }
+  if (raw.length === 0) throw new UsageError('the message file is empty', file);
+  return parseMessage(raw, file);
+}
+
+export function fieldsNamed(msg: ParsedMessage, name: string): HeaderField[] {
+  const lower = name.toLowerCase();
+  return msg.fields.filter((f) => f.name.toLowerCase() === lower);
+}
+
+/** Remove RFC 5322 comments and quoted strings, which may contain "@" and "<" that are not addresses. */
+function stripCommentsAndQuotes(value: string): string {
+  let out = '';
+  let depth = 0;
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    if (c === '\\' && (quoted || depth > 0)) {
+      i++;
+      continue;
+    }
+    if (quoted) {
+      if (c === '"') quoted = false;
+      continue;
+    }
+    if (c === '(') depth++;
+    else if (c === ')' && depth > 0) depth--;
+    else if (depth === 0 && c === '"') quoted = true;
+    else if (depth === 0) out += c;
+  }
+  return out;
+}
+
+/** The addresses of an address-list field value (`Name <a@b>, c@d`). Group syntax is flattened. */
+export function addressesOf(value: string): string[] {
+  const clean = stripCommentsAndQuotes(value).replace(/^[^:<@,]*:(?=[^:]*;?\s*$)/, '').replace(/;\s*$/, '');
+  const out: string[] = [];
+  for (const part of clean.split(',')) {
+    const angle = /<([^>]*)>/.exec(part);
+    const addr = (angle ? angle[1]! : part).trim();
+    if (addr) out.push(addr);
+  }
+  return out;
+}
+
+/** The domain of an address (`local@domain`), lower-case; null when there is no "@". */
+export function domainOf(address: string): string | null {
+  const at = address.lastIndexOf('@');
+  if (at < 0) return null;
+  const domain = normalizeName(address.slice(at + 1).replace(/[>\s]/g, ''));
+  return domain === '' ? null : domain;
+}
+
+export interface FromIdentity {
+  /** The single RFC 5322.From domain, or null when DMARC cannot pick one. */
+  domain: string | null;
+  addresses: string[];
+  /** Why there is no single domain (no From, several From fields, several domains). */
+  problem?: string;
+}
+
+/** RFC 7489 §6.6.1: exactly one From field; several addresses are acceptable only when they share the domain. */
+export function fromIdentity(msg: ParsedMessage): FromIdentity {
+  const froms = fieldsNamed(msg, 'From');
+  if (froms.length === 0) return { domain: null, addresses: [], problem: 'the message has no From header field' };
+  if (froms.length > 1) return { domain: null, addresses: [], problem: `the message has ${froms.length} From header fields (RFC 5322 allows one)` };
+  const addresses = addressesOf(froms[0]!.value);
+  const domains = [...new Set(addresses.map(domainOf))];
+  if (addresses.length === 0 || domains.includes(null)) {
+    return { domain: null, addresses, problem: `the From field has no usable address ("${froms[0]!.value.trim()}")` };
+  }
+  if (domains.length > 1) return { domain: null, addresses, problem: `the From field names several domains (${domains.join(', ')})` };
+  return { domain: domains[0]!, addresses };
+}
+
+/** The message with LF line ends turned into CRLF, the form DKIM works on (RFC 6376 §5.3). */
+export function toCrlf(raw: Buffer): Buffer {
+  return Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+}

@@ -1,0 +1,190 @@
+/**
+ * DKIM signing of a message (RFC 6376 §5, RFC 8463 for Ed25519) through mailauth.
+ *
+ * Two layouts of the DKIM-Signature field:
+ *  - `mailauth` (default): mailauth's `dkimSign` writes the field (tags v a c d h q s t bh b).
+ *  - `sorted`: tags in alphabetical order with `b=` last, no `q=` (its default is dns/txt),
+ *    folded at 75 columns. It is the layout of go-msgauth, and it exists so that signing the
+ *    same message with the same key, t= and h= reproduces other signers' deterministic
+ *    signatures byte for byte: the signature covers the DKIM-Signature field itself, so two
+ *    signers agree on b= only when they also agree on that field's text. The canonicalization
+ *    and body hash still come from mailauth; only the field's text is laid out here.
+ */
+import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import { dkimBody } from 'mailauth/lib/dkim/body/index.js';
+import { generateCanonicalizedHeader } from 'mailauth/lib/dkim/header/index.js';
+import { getSigningHeaderLines, parseHeaders } from 'mailauth/lib/tools.js';
+import { UsageError } from '../errors.js';
+import { domainNameProblem, normalizeName } from '../names.js';
+import { fieldsNamed, parseMessage, toCrlf, type ParsedMessage } from './message.js';
+
+export type SignAlgorithm = 'rsa-sha256' | 'ed25519-sha256';
+export const SIGN_ALGORITHMS: readonly SignAlgorithm[] = ['rsa-sha256', 'ed25519-sha256'];
+export type Canonicalization = 'relaxed/relaxed' | 'relaxed/simple' | 'simple/relaxed' | 'simple/simple';
+export const CANONICALIZATIONS: readonly Canonicalization[] = ['relaxed/relaxed', 'relaxed/simple', 'simple/relaxed', 'simple/simple'];
+
+/** Fields signed when none are named: what a receiver shows or acts on. From is always first. */
+export const DEFAULT_SIGNED_FIELDS = [
+  'From', 'Sender', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'Cc', 'MIME-Version', 'Content-Type',
+  'Content-Transfer-Encoding', 'In-Reply-To', 'References', 'List-Id', 'List-Unsubscribe', 'List-Unsubscribe-Post',
+];
+
+export interface SignOptions {
+  domain: string;
+  selector: string;
+  key: KeyObject;
+  /** Defaults to the key's type. */
+  algorithm?: SignAlgorithm;
+  canonicalization?: Canonicalization;
+  /** Field names for h=; default DEFAULT_SIGNED_FIELDS (those present). Must include From. */
+  headers?: string[];
+  /** t=; default now. */
+  signTime?: Date;
+  /** Optional x= (expiry). */
+  expires?: Date;
+  layout?: 'mailauth' | 'sorted';
+}
+
+export interface SignResult {
+  /** The DKIM-Signature field, folded, ending in the message's line end. */
+  header: string;
+  /** The signed message: the new field followed by the message exactly as given. */
+  message: Buffer;
+  algorithm: SignAlgorithm;
+}
+
+/**
+ * Read a private key: PEM (PKCS#1, PKCS#8) or the bare base64 32-byte Ed25519 seed that dkimpy
+ * and RFC 8463 use. Never puts key material into an error message.
+ */
+export function loadPrivateKey(text: string | Buffer, label = 'key'): KeyObject {
+  const s = text.toString().trim();
+  try {
+    if (/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(s)) return createPrivateKey(s);
+    if (/^[A-Za-z0-9+/]{42,43}=?$/.test(s)) {
+      const seed = Buffer.from(s, 'base64');
+      if (seed.length === 32) {
+        // PKCS#8 wrapper for a raw Ed25519 private key (RFC 8410 §7).
+        const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+        return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+      }
+    }
+  } catch {
+    /* reported below without echoing the key */
+  }
+  if (/PUBLIC KEY/.test(s)) throw new UsageError('this is a public key; sign needs the private key (the .private file)', label);
+  throw new UsageError('not a private key: expected a PEM private key (RSA or Ed25519) or a base64 Ed25519 seed', label);
+}
+
+export function algorithmForKey(key: KeyObject): SignAlgorithm {
+  if (key.asymmetricKeyType === 'rsa') return 'rsa-sha256';
+  if (key.asymmetricKeyType === 'ed25519') return 'ed25519-sha256';
+  throw new UsageError(`a ${key.asymmetricKeyType ?? 'unknown'} key cannot sign DKIM; use an RSA or Ed25519 key`);
+}
+
+function checkOptions(msg: ParsedMessage, opts: SignOptions): { algorithm: SignAlgorithm; headers: string[] } {
+  const problem = domainNameProblem(opts.domain);
+  if (problem) throw new UsageError(`the signing domain "${opts.domain}" ${problem}`);
+  if (!/^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/.test(opts.selector)) {
+    throw new UsageError(`"${opts.selector}" is not a valid selector (letters, digits, "-", "_" and "." only)`);
+  }
+  const keyAlgorithm = algorithmForKey(opts.key);
+  const algorithm = opts.algorithm ?? keyAlgorithm;
+  if (algorithm !== keyAlgorithm) throw new UsageError(`--algorithm ${algorithm} does not fit the ${opts.key.asymmetricKeyType} key; use ${keyAlgorithm}`);
+  if (opts.key.asymmetricKeyType === 'rsa' && (opts.key.asymmetricKeyDetails?.modulusLength ?? 0) < 1024) {
+    throw new UsageError('the RSA key is shorter than 1024 bits; receivers ignore such signatures (RFC 8301 §3.2): make a 2048-bit key');
+  }
+  if (fieldsNamed(msg, 'From').length === 0) throw new UsageError('the message has no From header field; DKIM requires signing it (RFC 6376 §5.4)');
+  const wanted = opts.headers?.length ? opts.headers : DEFAULT_SIGNED_FIELDS.filter((h) => fieldsNamed(msg, h).length > 0);
+  for (const h of wanted) {
+    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(h)) throw new UsageError(`"${h}" is not a header field name`);
+  }
+  if (!wanted.some((h) => h.toLowerCase() === 'from')) throw new UsageError('the signed header list must include From (RFC 6376 §5.4); add it to --headers');
+  return { algorithm, headers: wanted };
+}
+
+/** Join the new field to the message with the message's own line ends. */
+function attach(msg: ParsedMessage, headerCrlf: string): { header: string; message: Buffer } {
+  const header = msg.lfOnly ? headerCrlf.replace(/\r\n/g, '\n') : headerCrlf;
+  return { header, message: Buffer.concat([Buffer.from(header, 'latin1'), msg.raw]) };
+}
+
+export async function signMessage(raw: Buffer, opts: SignOptions, label = 'message'): Promise<SignResult> {
+  const msg = parseMessage(raw, label);
+  const { algorithm, headers } = checkOptions(msg, opts);
+  const domain = normalizeName(opts.domain);
+  if ((opts.layout ?? 'mailauth') === 'sorted') {
+    const header = sortedLayoutSignature(msg, { ...opts, domain, algorithm, headers });
+    return { ...attach(msg, header), algorithm };
+  }
+  const pem = opts.key.export({ type: 'pkcs8', format: 'pem' });
+  const options = {
+    canonicalization: opts.canonicalization ?? 'relaxed/relaxed',
+    signTime: opts.signTime ?? new Date(),
+    ...(opts.expires ? { expires: opts.expires } : {}),
+    // mailauth reads the list as a colon-separated string (an array silently means "default").
+    headerList: headers.join(':') as unknown as string[],
+    signatureData: [{ signingDomain: domain, selector: opts.selector, privateKey: pem, algorithm }],
+  };
+  // The typings want d=/s=/key at the top level; mailauth's signer reads them from signatureData.
+  const result = await dkimSign(toCrlf(raw), options as unknown as Parameters<typeof dkimSign>[1]);
+  const failure = result.errors?.[0] as { err?: Error } | undefined;
+  if (failure || !result.signatures.trim()) {
+    throw new UsageError(`signing failed: ${failure?.err?.message ?? 'mailauth produced no signature'}`);
+  }
+  return { ...attach(msg, result.signatures), algorithm };
+}
+
+/** Fold "name: " + tags into lines of at most 75 columns (after the field name), b= alone at the end. */
+function layoutSorted(tags: Record<string, string>, b: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const name of Object.keys(tags).sort()) {
+    const piece = ` ${name}=${tags[name]};`;
+    if (line && line.length + piece.length > 75) {
+      lines.push(line);
+      line = '';
+    }
+    line += piece;
+  }
+  if (line) lines.push(line);
+  const bText = ` b=${b}`;
+  const bLines: string[] = [];
+  for (let i = 0; i < bText.length; i += 75) bLines.push(bText.slice(i, i + 75));
+  return `DKIM-Signature:${lines.join('\r\n')}\r\n${bLines.join('\r\n ')}\r\n`;
+}
+
+function sortedLayoutSignature(
+  msg: ParsedMessage,
+  opts: SignOptions & { domain: string; algorithm: SignAlgorithm; headers: string[] },
+): string {
+  const crlf = toCrlf(msg.raw);
+  const canon = opts.canonicalization ?? 'relaxed/relaxed';
+  const [headerCanon, bodyCanon] = canon.split('/') as [string, string];
+  const text = crlf.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  const headerPart = end >= 0 ? crlf.subarray(0, end + 2) : crlf;
+  const body = end >= 0 ? crlf.subarray(end + 4) : Buffer.alloc(0);
+  const hasher = dkimBody(bodyCanon, 'sha256', false);
+  hasher.update(body);
+  const tags: Record<string, string> = {
+    a: opts.algorithm,
+    bh: hasher.digest('base64'),
+    c: canon,
+    d: opts.domain,
+    h: opts.headers.join(':'),
+    s: opts.selector,
+    t: String(Math.floor((opts.signTime ?? new Date()).getTime() / 1000)),
+    v: '1',
+  };
+  if (opts.expires) tags['x'] = String(Math.floor(opts.expires.getTime() / 1000));
+  const unsigned = layoutSorted(tags, '').replace(/\r\n$/, '');
+  const lines = getSigningHeaderLines(parseHeaders(headerPart).parsed, opts.headers.join(':'), true);
+  const { canonicalizedHeader } = generateCanonicalizedHeader('DKIM', lines, { signatureHeaderLine: unsigned, canonicalization: `${headerCanon}/${bodyCanon}` });
+  const signature =
+    opts.algorithm === 'rsa-sha256'
+      ? cryptoSign('sha256', canonicalizedHeader, opts.key)
+      : cryptoSign(null, createHash('sha256').update(canonicalizedHeader).digest(), opts.key);
+  return layoutSorted(tags, signature.toString('base64'));
+}

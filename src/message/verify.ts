@@ -1,0 +1,252 @@
+/**
+ * Verify a received (or test) message the way a receiver would: every DKIM signature, SPF for
+ * the given client, and DMARC on top of them (RFC 7489 / RFC 9989), ending in an
+ * Authentication-Results header field (RFC 8601).
+ */
+import { isIP } from 'node:net';
+import { UsageError } from '../errors.js';
+import type { Finding } from '../findings.js';
+import { alignment, orgDomain, orgDomainByTreeWalk, discoverPolicy, type AlignmentResult, type DmarcMode, type PolicyDiscovery } from '../dmarc/index.js';
+import type { Resolver } from '../dns/resolver.js';
+import { checkHost, type SpfResult } from '../spf/evaluate.js';
+import type { DmarcPolicy } from '../plan/types.js';
+import { verifyDkim, type DkimSignatureReport } from './dkim.js';
+import { addressesOf, domainOf, fieldsNamed, fromIdentity, type ParsedMessage } from './message.js';
+
+
+export type { SpfResult };
+
+export interface SpfReport {
+  result: SpfResult;
+  /** The domain SPF was checked for: the MAIL FROM domain, or the HELO name for a null sender. */
+  domain: string;
+  identity: 'mailfrom' | 'helo';
+  ip: string;
+  helo?: string;
+  mailFrom?: string;
+  record?: string;
+  reason?: string;
+}
+
+export interface DmarcIdentifier {
+  /** `dkim` (a signature's d=) or `spf` (the SPF-checked domain). */
+  method: 'dkim' | 'spf';
+  domain: string;
+  /** Result of the underlying check. */
+  result: string;
+  alignment: AlignmentResult;
+  /** Passed and aligned: this identifier makes DMARC pass. */
+  counts: boolean;
+}
+
+export interface DmarcReport {
+  result: 'pass' | 'fail' | 'none' | 'temperror' | 'permerror';
+  mode: DmarcMode;
+  fromDomain: string | null;
+  /** The record that applies, as published; null when none. */
+  record: string | null;
+  recordName: string | null;
+  rule: PolicyDiscovery['rule'];
+  /** The policy the record asks for this domain (p, sp or np). */
+  policy: DmarcPolicy | null;
+  /** What a receiver would do with this message: none on pass, else the applied policy. */
+  disposition: DmarcPolicy | null;
+  adkim: 'r' | 's' | null;
+  aspf: 'r' | 's' | null;
+  /** RFC 7489 pct, when it is below 100. */
+  pct?: number;
+  identifiers: DmarcIdentifier[];
+  steps: string[];
+  reason: string;
+}
+
+export interface MessageReport {
+  fromDomain: string | null;
+  dkim: DkimSignatureReport[];
+  spf: SpfReport | null;
+  dmarc: DmarcReport;
+  authenticationResults: string;
+  findings: Finding[];
+  /** Some answer needed for the verdict could not be fetched (timeout, SERVFAIL). */
+  dnsFailed: boolean;
+}
+
+export interface VerifyMessageOptions {
+  /** SMTP client address; SPF is checked only when given. */
+  ip?: string;
+  helo?: string;
+  /** MAIL FROM address; defaults to the Return-Path field. `<>` is the null sender. */
+  mailFrom?: string;
+  dmarcMode?: DmarcMode;
+  /** authserv-id of the Authentication-Results field. */
+  authservId?: string;
+  now?: Date;
+}
+
+async function checkSpf(resolver: Resolver, msg: ParsedMessage, opts: VerifyMessageOptions): Promise<SpfReport | null> {
+  if (!opts.ip) return null;
+  if (!isIP(opts.ip)) throw new UsageError(`--ip "${opts.ip}" is not an IPv4 or IPv6 address`);
+  let mailFrom = opts.mailFrom;
+  if (mailFrom === undefined) {
+    const rp = fieldsNamed(msg, 'Return-Path').at(-1);
+    if (rp) mailFrom = addressesOf(rp.value)[0] ?? '';
+  }
+  mailFrom = (mailFrom ?? '').replace(/^<|>$/g, '').trim();
+  const mailFromDomain = mailFrom ? domainOf(mailFrom) : null;
+  if (mailFrom && !mailFromDomain) throw new UsageError(`--mail-from "${mailFrom}" is not an address (local@domain)`);
+  const identity = mailFromDomain ? 'mailfrom' : 'helo';
+  const domain = mailFromDomain ?? (opts.helo ? opts.helo.toLowerCase() : '');
+  const base = { identity, ip: opts.ip, ...(opts.helo ? { helo: opts.helo } : {}), ...(mailFrom ? { mailFrom } : {}) } as const;
+  if (!domain) return { ...base, result: 'none', domain: '', reason: 'no MAIL FROM and no HELO name given, so there is no domain to check' };
+  const verdict = await checkHost(resolver, {
+    ip: opts.ip,
+    domain,
+    sender: mailFrom || `postmaster@${domain}`,
+    ...(opts.helo ? { helo: opts.helo } : {}),
+  });
+  const report: SpfReport = { ...base, result: verdict.result, domain, reason: verdict.reason };
+  if (verdict.matched) report.record = verdict.matched.record;
+  return report;
+}
+
+function dkimIdentifierResult(r: DkimSignatureReport): string {
+  return r.result;
+}
+
+async function evaluateDmarc(
+  resolver: Resolver,
+  msg: ParsedMessage,
+  dkim: DkimSignatureReport[],
+  spf: SpfReport | null,
+  mode: DmarcMode,
+): Promise<DmarcReport> {
+  const from = fromIdentity(msg);
+  const empty: Omit<DmarcReport, 'result' | 'reason' | 'fromDomain'> = {
+    mode,
+    record: null,
+    recordName: null,
+    rule: null,
+    policy: null,
+    disposition: null,
+    adkim: null,
+    aspf: null,
+    identifiers: [],
+    steps: [],
+  };
+  if (!from.domain) {
+    return { ...empty, result: 'permerror', fromDomain: null, reason: `DMARC cannot be applied: ${from.problem}` };
+  }
+  const discovery = await discoverPolicy(resolver, from.domain, mode);
+  const base = {
+    ...empty,
+    fromDomain: from.domain,
+    record: discovery.record?.text ?? null,
+    recordName: discovery.recordName,
+    rule: discovery.rule,
+    policy: discovery.policy,
+    adkim: discovery.adkim,
+    aspf: discovery.aspf,
+    steps: discovery.steps,
+    ...(mode === '7489' && discovery.record?.record?.pct != null && discovery.record.record.pct < 100 ? { pct: discovery.record.record.pct } : {}),
+  };
+  if (discovery.status === 'temperror') return { ...base, result: 'temperror', reason: discovery.reason };
+  if (discovery.status === 'none') return { ...base, result: 'none', reason: discovery.reason };
+
+  // Organizational domains: the Public Suffix List (RFC 7489) or the DNS tree walk (RFC 9989).
+  const orgs = new Map<string, string>();
+  const authDomains = [...dkim.map((d) => d.domain), ...(spf?.domain ? [spf.domain] : [])].filter(Boolean);
+  for (const d of new Set([from.domain, ...authDomains])) {
+    orgs.set(d, mode === '7489' ? orgDomain(d) : d === from.domain ? discovery.orgDomain : (await orgDomainByTreeWalk(resolver, d)).orgDomain);
+  }
+  const orgOf = (d: string): string => orgs.get(d) ?? orgDomain(d);
+  const identifiers: DmarcIdentifier[] = [];
+  for (const sig of dkim) {
+    if (!sig.domain) continue;
+    const al = alignment(from.domain, sig.domain, discovery.adkim ?? 'r', orgOf);
+    const result = dkimIdentifierResult(sig);
+    identifiers.push({ method: 'dkim', domain: sig.domain, result, alignment: al, counts: result === 'pass' && al.aligned });
+  }
+  if (spf && spf.domain) {
+    const al = alignment(from.domain, spf.domain, discovery.aspf ?? 'r', orgOf);
+    identifiers.push({ method: 'spf', domain: spf.domain, result: spf.result, alignment: al, counts: spf.result === 'pass' && al.aligned });
+  }
+  const winner = identifiers.find((i) => i.counts);
+  if (winner) {
+    return {
+      ...base,
+      identifiers,
+      result: 'pass',
+      disposition: 'none',
+      reason: `${winner.method === 'dkim' ? 'DKIM' : 'SPF'} passed for ${winner.domain}, aligned with ${from.domain} (${winner.alignment.reason})`,
+    };
+  }
+  const temp = dkim.some((d) => d.result === 'temperror') || spf?.result === 'temperror';
+  const why = identifiers.length
+    ? identifiers.map((i) => `${i.method} ${i.domain}: ${i.result}${i.result === 'pass' ? `, not aligned (${i.alignment.reason})` : ''}`).join('; ')
+    : 'no DKIM signature and no SPF check';
+  return {
+    ...base,
+    identifiers,
+    result: temp ? 'temperror' : 'fail',
+    disposition: discovery.appliedPolicy,
+    reason: `no identifier both passed and aligned with ${from.domain}: ${why}`,
+  };
+}
+
+/** RFC 8601 comment text: no parentheses or backslashes inside. */
+function comment(text: string): string {
+  return `(${text.replace(/[()\\]/g, ' ').replace(/\s+/g, ' ').trim()})`;
+}
+
+const SHORT_REASON: Record<string, string> = {
+  'dkim.body-hash-mismatch': 'body hash did not verify',
+  'dkim.signature-mismatch': 'bad signature',
+  'dkim.key-not-found': 'no key',
+  'dkim.key-revoked': 'key revoked',
+  'dkim.weak-algorithm': 'rsa-sha1 not accepted',
+  'dkim.key-too-short': 'key too short',
+  'dkim.key-lookup-failed': 'DNS failure',
+};
+
+export function formatAuthenticationResults(report: Omit<MessageReport, 'authenticationResults'>, authservId = 'maildns'): string {
+  const parts: string[] = [];
+  if (report.dkim.length === 0) parts.push('dkim=none (message not signed)');
+  for (const d of report.dkim) {
+    const why = d.result === 'pass' ? (d.key?.bits ? `${d.key.bits}-bit ${d.key.type} key` : '') : (SHORT_REASON[d.reasonCode ?? ''] ?? d.reasonCode ?? '');
+    const props = [`header.d=${d.domain}`, `header.i=${d.identity}`, `header.s=${d.selector}`, `header.a=${d.algorithm}`, `header.b="${d.bShort}"`];
+    parts.push([`dkim=${d.result}`, ...(why ? [comment(why)] : []), ...props].join(' '));
+  }
+  if (report.spf) {
+    const s = report.spf;
+    const props = s.identity === 'mailfrom' ? [`smtp.mailfrom=${s.mailFrom}`] : [`smtp.helo=${s.domain}`];
+    parts.push([`spf=${s.result}`, comment(`client ${s.ip}`), ...props].join(' '));
+  }
+  const m = report.dmarc;
+  const dmarcProps = m.fromDomain ? [`header.from=${m.fromDomain}`] : [];
+  const dmarcNote = m.policy ? comment(`p=${m.policy}${m.disposition ? ` dis=${m.disposition}` : ''}`) : '';
+  parts.push([`dmarc=${m.result}`, ...(dmarcNote ? [dmarcNote] : []), ...dmarcProps].join(' '));
+  return `Authentication-Results: ${authservId};\r\n ${parts.join(';\r\n ')}`;
+}
+
+/** The whole check; DNS goes through `resolver` only. */
+export async function verifyMessage(msg: ParsedMessage, resolver: Resolver, opts: VerifyMessageOptions = {}): Promise<MessageReport> {
+  const dkim = await verifyDkim(msg, resolver, opts.now ? { now: opts.now } : {});
+  const spf = await checkSpf(resolver, msg, opts);
+  const dmarc = await evaluateDmarc(resolver, msg, dkim, spf, opts.dmarcMode ?? '9989');
+  const findings = dkim.flatMap((d) => d.findings);
+  for (const id of dmarc.identifiers) {
+    if (id.result === 'pass' && !id.alignment.aligned) {
+      findings.push({
+        code: `dmarc.${id.method}-not-aligned`,
+        severity: 'warning',
+        subject: id.domain,
+        message: `${id.method === 'dkim' ? 'DKIM' : 'SPF'} passed for ${id.domain} but it is not aligned with the From domain ${dmarc.fromDomain} (${id.alignment.reason})`,
+        fix: id.method === 'dkim' ? `sign with d=${dmarc.fromDomain}` : `use a MAIL FROM address in ${dmarc.fromDomain}`,
+        rfc: dmarc.mode === '7489' ? 'RFC 7489 §3.1' : 'RFC 9989 §4.4',
+      });
+    }
+  }
+  const dnsFailed = dmarc.result === 'temperror' || dkim.some((d) => d.result === 'temperror') || spf?.result === 'temperror';
+  const partial = { fromDomain: fromIdentity(msg).domain, dkim, spf, dmarc, findings, dnsFailed };
+  return { ...partial, authenticationResults: formatAuthenticationResults(partial, opts.authservId) };
+}

@@ -1,0 +1,91 @@
+/** Client addresses for SPF: parsing, prefix matching and the forms macros need. */
+import { isIPv4, isIPv6 } from 'node:net';
+
+export interface ClientIp {
+  /** 4 for IPv4 (including IPv4-mapped IPv6, RFC 7208 §5), 6 otherwise. */
+  family: 4 | 6;
+  bytes: Uint8Array;
+}
+
+function v4Bytes(text: string): Uint8Array {
+  return Uint8Array.from(text.split('.').map(Number));
+}
+
+function v6Bytes(text: string): Uint8Array {
+  let s = text.toLowerCase();
+  const out = new Uint8Array(16);
+  // An embedded dotted quad becomes the last two groups.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (v4) {
+    const b = v4Bytes(v4[1]!);
+    s = `${s.slice(0, -v4[1]!.length)}${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+  }
+  const [head = '', tail] = s.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  groups.forEach((g, i) => {
+    const n = parseInt(g, 16);
+    out[i * 2] = n >> 8;
+    out[i * 2 + 1] = n & 0xff;
+  });
+  return out;
+}
+
+/** Parse an address; null when it is not one. IPv4-mapped IPv6 addresses count as IPv4. */
+export function parseIp(text: string): ClientIp | null {
+  const t = text.trim();
+  if (isIPv4(t)) return { family: 4, bytes: v4Bytes(t) };
+  if (!isIPv6(t)) return null;
+  const bytes = v6Bytes(t);
+  const mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  if (mapped) return { family: 4, bytes: bytes.slice(12) };
+  return { family: 6, bytes };
+}
+
+export function inPrefix(ip: ClientIp, network: ClientIp, length: number): boolean {
+  if (ip.family !== network.family) return false;
+  let bits = length;
+  for (let i = 0; i < ip.bytes.length && bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((ip.bytes[i]! & mask) !== (network.bytes[i]! & mask)) return false;
+  }
+  return true;
+}
+
+/** %{i}: dotted decimal, or 32 dotted nibbles for IPv6. */
+export function dottedForm(ip: ClientIp): string {
+  if (ip.family === 4) return [...ip.bytes].join('.');
+  return [...ip.bytes].flatMap((b) => [(b >> 4).toString(16), (b & 0xf).toString(16)]).join('.');
+}
+
+/** %{c} and display: dotted decimal, or RFC 5952 text for IPv6. */
+export function readableForm(ip: ClientIp): string {
+  if (ip.family === 4) return [...ip.bytes].join('.');
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((ip.bytes[i]! << 8) | ip.bytes[i + 1]!);
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+/** The reverse-lookup name (in-addr.arpa / ip6.arpa). */
+export function reverseName(ip: ClientIp): string {
+  const parts = dottedForm(ip).split('.').reverse();
+  return `${parts.join('.')}.${ip.family === 4 ? 'in-addr' : 'ip6'}.arpa`;
+}

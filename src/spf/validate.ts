@@ -1,0 +1,371 @@
+/**
+ * Validation of a domain's published SPF: walks every include and redirect through the Resolver,
+ * counts DNS-querying terms per branch (the static worst case a receiver may have to evaluate) and
+ * void lookups, and reports findings with stable codes.
+ *
+ * Counting rules (RFC 7208 §4.6.4): include, a, mx, ptr, exists and redirect= count one each;
+ * exp= does not; a redirect= next to an `all` is ignored and not counted; the address lookups of
+ * MX hosts are bounded separately (10 per mx) and not added to the 10; a target with a macro is
+ * counted but cannot be resolved without a message, so it is reported, not followed.
+ */
+import type { Finding, Severity } from '../findings.js';
+import { isNoRecord, isTemporary, describeStatus, type Resolver } from '../dns/resolver.js';
+import { normalizeName } from '../names.js';
+import { hasMacro } from './macro.js';
+import { formatSyntaxError, isSpfRecord, LOOKUP_MECHANISMS, parseSpf, type ParsedSpf, type SpfMechanism } from './parse.js';
+import { parseIp } from './ip.js';
+
+export interface SpfTermCost {
+  term: string;
+  /** Lookups this term costs, its subtree included. */
+  lookups: number;
+  note?: string;
+}
+
+export interface SpfTreeNode {
+  domain: string;
+  /** The term that leads here (`include:…`, `redirect=…`); null for the domain itself. */
+  via: string | null;
+  record: string | null;
+  /** The record's character-strings as published. */
+  strings: string[];
+  /** Why there is no usable record here: `none`, `multiple`, `temperror`, `loop`, `macro`. */
+  problem?: 'none' | 'multiple' | 'temperror' | 'loop' | 'macro';
+  /** DNS-querying terms in this record itself. */
+  ownLookups: number;
+  /** ownLookups plus every descendant's. */
+  lookups: number;
+  voidLookups: number;
+  /** Cost of each DNS-querying term of this record. */
+  costs: SpfTermCost[];
+  children: SpfTreeNode[];
+}
+
+export interface SpfReport {
+  domain: string;
+  tree: SpfTreeNode | null;
+  lookups: number;
+  voidLookups: number;
+  /** The `all` that ends evaluation for a sender nothing matched (after redirects), if any. */
+  effectiveAll: string | null;
+  findings: Finding[];
+  /** The domain's own TXT lookup failed (timeout, SERVFAIL, …): nothing could be checked. */
+  dnsUnavailable: boolean;
+}
+
+export interface ValidateOptions {
+  /** Other names to look at for SPF records the domain never includes. */
+  extraOrphanNames?: string[];
+}
+
+const RFC = 'RFC 7208';
+/** Names people publish SPF at and then forget to include. */
+const ORPHAN_PREFIXES = ['_spf', 'spf', '_spf1', '_spf2', 'spf1', 'spf2', '_netblocks', '_spf-mail', 'spf-mail', '_mailspf'];
+
+/** Wire size of a TXT answer to a plain query: header, question, and each RR (owner compressed). */
+export function txtAnswerSize(name: string, records: readonly (readonly string[])[]): number {
+  const nameLen = name.replace(/\.$/, '').split('.').reduce((n, l) => n + 1 + Buffer.byteLength(l), 1);
+  const rdata = records.reduce((n, strings) => n + 2 + 10 + strings.reduce((m, s) => m + 1 + Buffer.byteLength(s), 0), 0);
+  return 12 + nameLen + 4 + rdata;
+}
+
+class Walker {
+  readonly findings: Finding[] = [];
+  private readonly seen = new Set<string>();
+  constructor(private readonly resolver: Resolver) {}
+
+  add(code: string, severity: Severity, subject: string, message: string, fix?: string, rfc?: string): void {
+    this.findings.push({ code, severity, subject, message, ...(fix ? { fix } : {}), ...(rfc ? { rfc } : {}) });
+  }
+
+  /** Names whose records are part of the tree (for the orphan check). */
+  get visited(): ReadonlySet<string> {
+    return this.seen;
+  }
+
+  async node(domain: string, via: string | null, path: readonly string[]): Promise<SpfTreeNode> {
+    const node: SpfTreeNode = { domain, via, record: null, strings: [], ownLookups: 0, lookups: 0, voidLookups: 0, costs: [], children: [] };
+    this.seen.add(domain);
+    const answer = await this.resolver.lookup(domain, 'TXT');
+    const subject = via ? `${path.at(-1)} ${via}` : domain;
+    if (isTemporary(answer.status)) {
+      node.problem = 'temperror';
+      this.add('spf.temperror', 'error', domain, `the TXT lookup failed: ${describeStatus(answer.status)}; receivers get a temporary error (temperror) and may defer or accept mail unchecked`, 'check that the authoritative servers of this name answer, then run the check again', `${RFC} §4.4`);
+      return node;
+    }
+    const all = answer.records;
+    const spf = all.filter((strings) => isSpfRecord(strings.join('')));
+    for (const strings of all) {
+      const text = strings.join('');
+      if (/^spf2\.0\//i.test(text)) this.add('spf.sender-id', 'warning', domain, `a Sender ID record is published ("${text.slice(0, 40)}…"); Sender ID (RFC 4406) is historic and ignored`, 'remove the spf2.0 record', 'RFC 6686');
+      else if (/^\s+v=spf1/i.test(text)) this.add('spf.leading-space', 'error', domain, 'a TXT record starts with white space before "v=spf1", so receivers do not see it as SPF', 'remove the leading white space', `${RFC} §4.5`);
+      else if (/^v=spf1[^ ]/i.test(text) && !/^v=spf1$/i.test(text)) this.add('spf.version-glued', 'error', domain, `"${text.slice(0, 20)}…" is not an SPF record: "v=spf1" must be followed by a space`, 'put a space after v=spf1', `${RFC} §4.5`);
+    }
+    if (spf.length === 0) {
+      node.problem = 'none';
+      if (via === null) {
+        const what = answer.status === 'nxdomain' ? 'the domain does not exist (NXDOMAIN)' : 'the domain publishes no SPF record';
+        this.add('spf.none', 'error', domain, `${what}: receivers get "none" and cannot tell forged mail from real`, `publish one TXT record at ${domain}, e.g. "v=spf1 mx -all" (or "v=spf1 -all" if it sends no mail)`, `${RFC} §4.5`);
+      } else if (via.startsWith('redirect=')) {
+        this.add('spf.redirect-no-record', 'error', subject, `the redirect target ${domain} has no SPF record (${isNoRecord(answer.status) ? describeStatus(answer.status) : 'no v=spf1 TXT'}), so every check ends in permerror`, `publish SPF at ${domain} or point redirect= at a domain that has it`, `${RFC} §6.1`);
+      } else {
+        this.add('spf.include-no-record', 'error', subject, `the included domain ${domain} has no SPF record (${isNoRecord(answer.status) ? describeStatus(answer.status) : 'no v=spf1 TXT'}), so evaluating this include is a permerror`, `remove "${via}" or correct the domain name`, `${RFC} §5.2`);
+      }
+      if (isNoRecord(answer.status) && via !== null) node.voidLookups++;
+      return node;
+    }
+    if (spf.length > 1) {
+      node.problem = 'multiple';
+      this.add('spf.multiple-records', 'error', domain, `${spf.length} SPF records are published; with more than one, every check is a permerror`, 'merge them into one record (one v=spf1, the terms of both, a single all)', `${RFC} §4.5`);
+    }
+    node.strings = [...spf[0]!];
+    node.record = spf[0]!.join('');
+    this.sizeChecks(domain, all, node.strings);
+    const parsed = parseSpf(node.record);
+    this.syntaxFindings(domain, parsed, node.strings);
+    await this.terms(node, parsed, [...path, domain]);
+    return node;
+  }
+
+  private sizeChecks(domain: string, all: readonly string[][], strings: readonly string[]): void {
+    strings.forEach((s, i) => {
+      const n = Buffer.byteLength(s);
+      if (n > 255) this.add('spf.string-too-long', 'error', domain, `character-string ${i + 1} of the SPF record is ${n} octets; one string holds at most 255`, 'split the record into several quoted strings of at most 255 octets each', `${RFC} §3.3`);
+    });
+    const size = txtAnswerSize(domain, all);
+    if (size > 512) {
+      this.add('spf.answer-too-large', 'warning', domain, `the TXT answer at ${domain} is ${size} octets, more than fits a 512-octet UDP response; receivers must retry over TCP and some give up`, 'shorten the SPF record (fewer terms, include a chain of records) or move other TXT records off this name', `${RFC} §3.4`);
+    } else if (size > 450) {
+      this.add('spf.answer-near-limit', 'info', domain, `the TXT answer at ${domain} is ${size} octets, close to the 512-octet UDP limit`, 'keep room: RFC 7208 advises staying under about 450 octets', `${RFC} §3.4`);
+    }
+  }
+
+  private syntaxFindings(domain: string, parsed: ParsedSpf, strings: readonly string[]): void {
+    // Offsets where one character-string ends and the next begins (they are joined with nothing between).
+    const joins = new Set<number>();
+    let at = 0;
+    for (const s of strings.slice(0, -1)) joins.add((at += s.length));
+    for (const e of parsed.errors) {
+      const glued = [...joins].some((j) => j > e.offset - e.term.length && j <= e.offset + e.term.length && !parsed.record.slice(j - 1, j + 1).includes(' '));
+      const hint = glued ? ' The record is split into several strings and receivers join them with nothing in between: end each string with a space or start the next with one.' : '';
+      this.add('spf.syntax', 'error', domain, `syntax error at ${formatSyntaxError(e)}; every check of this record is a permerror.${hint}`, 'correct the term (see RFC 7208 §12 for the grammar)', `${RFC} §4.6`);
+    }
+  }
+
+  private async terms(node: SpfTreeNode, parsed: ParsedSpf, path: readonly string[]): Promise<void> {
+    const domain = node.domain;
+    const allIndex = parsed.terms.findIndex((t) => t.type === 'mechanism' && t.kind === 'all');
+    if (allIndex >= 0) {
+      const after = parsed.terms.slice(allIndex + 1).filter((t) => t.type === 'mechanism');
+      if (after.length) this.add('spf.terms-after-all', 'warning', domain, `${after.map((t) => `"${t.text}"`).join(', ')} come after "all" and are never evaluated`, 'move them before "all" or remove them', `${RFC} §4.6.2`);
+    }
+    const includes = new Set<string>();
+    for (const mech of parsed.mechanisms) {
+      if (!LOOKUP_MECHANISMS.has(mech.kind)) {
+        this.addressChecks(domain, mech);
+        continue;
+      }
+      node.ownLookups++;
+      const cost: SpfTermCost = { term: mech.text, lookups: 1 };
+      node.costs.push(cost);
+      const spec = mech.domainSpec;
+      if (spec && hasMacro(spec)) {
+        cost.note = 'macro: counted, resolved only per message';
+        this.add('spf.macro', 'info', `${domain} ${mech.text}`, 'the target holds a macro, so it depends on each message; it is counted as one lookup and not followed', undefined, `${RFC} §7`);
+        if (mech.kind === 'include') node.children.push({ domain: spec, via: mech.text, record: null, strings: [], problem: 'macro', ownLookups: 0, lookups: 0, voidLookups: 0, costs: [], children: [] });
+        continue;
+      }
+      const target = normalizeName(spec ?? domain);
+      switch (mech.kind) {
+        case 'include': {
+          if (includes.has(target)) this.add('spf.duplicate-include', 'warning', `${domain} ${mech.text}`, `${target} is included twice in the same record, costing a lookup for nothing`, 'remove the repeated include', `${RFC} §4.6.4`);
+          includes.add(target);
+          if (path.includes(target)) {
+            this.add('spf.include-loop', 'error', `${domain} ${mech.text}`, `include loop: ${[...path, target].join(' -> ')}; receivers hit the lookup limit and return permerror`, 'remove the include that points back up the chain', `${RFC} §4.6.4`);
+            node.children.push({ domain: target, via: mech.text, record: null, strings: [], problem: 'loop', ownLookups: 0, lookups: 0, voidLookups: 0, costs: [], children: [] });
+            cost.note = 'loop';
+            continue;
+          }
+          const child = await this.node(target, mech.text, path);
+          node.children.push(child);
+          cost.lookups += child.lookups;
+          node.voidLookups += child.voidLookups;
+          if (child.record && /(^| )\+?all( |$)/i.test(child.record)) {
+            this.add('spf.include-pass-all', 'error', `${domain} ${mech.text}`, `${target} ends in "+all", so this include matches every address on the Internet`, `remove "${mech.text}"`, `${RFC} §5.2`);
+          }
+          break;
+        }
+        case 'a':
+          await this.addressTarget(node, cost, mech, target);
+          break;
+        case 'mx':
+          await this.mxTarget(node, cost, mech, target);
+          break;
+        case 'exists': {
+          const a = await this.resolver.lookup(target, 'A');
+          if (isNoRecord(a.status)) {
+            node.voidLookups++;
+            cost.note = 'void: no A record';
+          } else if (isTemporary(a.status)) this.temp(domain, mech.text, target, a.status);
+          break;
+        }
+        case 'ptr':
+          cost.note = 'ptr: depends on the client address';
+          this.add('spf.ptr', 'warning', `${domain} ${mech.text}`, '"ptr" is slow, unreliable and deprecated; receivers may skip it, and it looks at only the first 10 names of a reverse lookup', 'replace it with ip4:/ip6: ranges or a:/mx: terms', `${RFC} §5.5`);
+          break;
+        default:
+          break;
+      }
+    }
+    for (const mod of parsed.terms) {
+      if (mod.type !== 'modifier') continue;
+      if (mod.name === 'redirect') {
+        if (allIndex >= 0) {
+          this.add('spf.redirect-with-all', 'warning', `${domain} ${mod.text}`, '"redirect=" is ignored because the record also has "all"', 'remove "all" to use the redirect, or remove the redirect', `${RFC} §6.1`);
+          continue;
+        }
+        node.ownLookups++;
+        const cost: SpfTermCost = { term: mod.text, lookups: 1 };
+        node.costs.push(cost);
+        if (hasMacro(mod.value)) {
+          cost.note = 'macro: counted, resolved only per message';
+          continue;
+        }
+        const target = normalizeName(mod.value);
+        if (path.includes(target)) {
+          this.add('spf.redirect-loop', 'error', `${domain} ${mod.text}`, `redirect loop: ${[...path, target].join(' -> ')}`, 'point redirect= at a record that does not lead back here', `${RFC} §4.6.4`);
+          node.children.push({ domain: target, via: mod.text, record: null, strings: [], problem: 'loop', ownLookups: 0, lookups: 0, voidLookups: 0, costs: [], children: [] });
+          continue;
+        }
+        const child = await this.node(target, mod.text, path);
+        node.children.push(child);
+        cost.lookups += child.lookups;
+        node.voidLookups += child.voidLookups;
+      } else if (mod.name === 'exp') {
+        if (hasMacro(mod.value)) continue;
+        const exp = await this.resolver.lookup(normalizeName(mod.value), 'TXT');
+        if (exp.status === 'ok' && exp.records.length > 1) this.add('spf.exp-target', 'warning', `${domain} ${mod.text}`, `${mod.value} has ${exp.records.length} TXT records; receivers ignore the explanation`, 'publish exactly one TXT record there', `${RFC} §6.2`);
+        else if (isNoRecord(exp.status)) this.add('spf.exp-target', 'warning', `${domain} ${mod.text}`, `${mod.value} has no TXT record (${describeStatus(exp.status)}); receivers use their default explanation`, 'publish the explanation text there or drop exp=', `${RFC} §6.2`);
+      } else {
+        this.add('spf.unknown-modifier', 'info', `${domain} ${mod.text}`, `"${mod.name}=" is not a modifier receivers know; it is ignored`, mod.name === 'default' ? 'use an "all" mechanism for the default result' : 'remove it unless a tool of yours reads it', `${RFC} §6`);
+      }
+    }
+    node.lookups = node.ownLookups + node.costs.reduce((n, c) => n + c.lookups - 1, 0);
+  }
+
+  private addressChecks(domain: string, mech: SpfMechanism): void {
+    if (mech.kind === 'all') return;
+    if (mech.kind !== 'ip4' && mech.kind !== 'ip6') return;
+    const len = mech.kind === 'ip4' ? (mech.cidr4 ?? 32) : (mech.cidr6 ?? 128);
+    const broad = mech.kind === 'ip4' ? len < 8 : len < 16;
+    if (broad && mech.qualifier !== '-') {
+      this.add('spf.broad-range', 'warning', `${domain} ${mech.text}`, `/${len} authorises a huge part of the Internet`, 'list the sending networks themselves', `${RFC} §5.6`);
+    }
+    const net = parseIp(mech.address ?? '');
+    if (net && mech.kind === 'ip4' && net.family === 4 && len < 32) {
+      const hostBits = [...net.bytes].some((b, i) => {
+        const bits = Math.max(0, Math.min(8, len - i * 8));
+        return (b & (0xff >> bits)) !== 0;
+      });
+      if (hostBits) this.add('spf.cidr-host-bits', 'info', `${domain} ${mech.text}`, `the address has bits set beyond /${len}; the whole /${len} network is authorised`, 'write the network address, or use /32 if one host was meant', `${RFC} §5.6`);
+    }
+  }
+
+  private temp(domain: string, term: string, target: string, status: Parameters<typeof describeStatus>[0]): void {
+    this.add('spf.temperror', 'error', `${domain} ${term}`, `looking up ${target} failed: ${describeStatus(status)}; receivers evaluating this term get temperror`, 'check the authoritative servers of that name', `${RFC} §5`);
+  }
+
+  private async addressTarget(node: SpfTreeNode, cost: SpfTermCost, mech: SpfMechanism, target: string): Promise<void> {
+    const [a, aaaa] = await Promise.all([this.resolver.lookup(target, 'A'), this.resolver.lookup(target, 'AAAA')]);
+    if (isTemporary(a.status) || isTemporary(aaaa.status)) return this.temp(node.domain, mech.text, target, isTemporary(a.status) ? a.status : aaaa.status);
+    if (a.status !== 'ok' && aaaa.status !== 'ok') {
+      node.voidLookups++;
+      cost.note = 'void: no A or AAAA';
+      this.add('spf.void-lookup', 'warning', `${node.domain} ${mech.text}`, `${target} has no A or AAAA record: the term matches nothing and counts as a void lookup`, 'remove the term or publish the address', `${RFC} §4.6.4`);
+    } else if (a.status !== 'ok' || aaaa.status !== 'ok') {
+      cost.note = a.status === 'ok' ? 'IPv4 only (void for IPv6 clients)' : 'IPv6 only (void for IPv4 clients)';
+    }
+  }
+
+  private async mxTarget(node: SpfTreeNode, cost: SpfTermCost, mech: SpfMechanism, target: string): Promise<void> {
+    const mx = await this.resolver.lookup(target, 'MX');
+    if (isTemporary(mx.status)) return this.temp(node.domain, mech.text, target, mx.status);
+    const hosts = mx.records.map((r) => r.exchange).filter((h) => h !== '');
+    if (hosts.length === 0) {
+      node.voidLookups++;
+      cost.note = mx.status === 'ok' ? 'null MX' : 'void: no MX';
+      this.add('spf.void-lookup', 'warning', `${node.domain} ${mech.text}`, `${target} has no MX hosts: the term matches nothing${mx.status === 'ok' ? '' : ' and counts as a void lookup'}`, 'remove the term', `${RFC} §4.6.4`);
+      return;
+    }
+    if (mx.records.length > 10) {
+      this.add('spf.mx-too-many-names', 'error', `${node.domain} ${mech.text}`, `${target} has ${mx.records.length} MX records; a receiver may look up at most 10, so "mx" is a permerror`, 'use ip4:/ip6: for the mail hosts or a:HOST terms', `${RFC} §4.6.4`);
+    }
+    cost.note = `${hosts.length} MX host${hosts.length === 1 ? '' : 's'} (address lookups bounded separately)`;
+    const dead: string[] = [];
+    for (const host of hosts.slice(0, 10)) {
+      const [a, aaaa] = await Promise.all([this.resolver.lookup(host, 'A'), this.resolver.lookup(host, 'AAAA')]);
+      if (isNoRecord(a.status) && isNoRecord(aaaa.status)) dead.push(host);
+    }
+    if (dead.length) this.add('spf.mx-host-no-address', 'warning', `${node.domain} ${mech.text}`, `MX host${dead.length > 1 ? 's' : ''} ${dead.join(', ')} ha${dead.length > 1 ? 've' : 's'} no address, so ${dead.length > 1 ? 'they match' : 'it matches'} nothing`, 'correct the MX records', `${RFC} §5.4`);
+  }
+}
+
+/** The `all` that ends evaluation at the root (following redirects). */
+function effectiveAll(node: SpfTreeNode | null): string | null {
+  let n = node;
+  for (let hop = 0; n && hop < 12; hop++) {
+    if (!n.record) return null;
+    const parsed = parseSpf(n.record);
+    const all = parsed.mechanisms.find((m) => m.kind === 'all');
+    if (all) return all.explicitQualifier ? all.text : `+${all.text}`;
+    const redirect = n.children.find((c) => c.via?.startsWith('redirect='));
+    n = redirect ?? null;
+  }
+  return null;
+}
+
+/** Validate the SPF a domain publishes. */
+export async function validateSpf(resolver: Resolver, domainInput: string, opts: ValidateOptions = {}): Promise<SpfReport> {
+  const domain = normalizeName(domainInput);
+  const w = new Walker(resolver);
+  const tree = await w.node(domain, null, []);
+  const report: SpfReport = { domain, tree, lookups: tree.lookups, voidLookups: tree.voidLookups, effectiveAll: null, findings: w.findings, dnsUnavailable: tree.problem === 'temperror' };
+  if (report.dnsUnavailable) return report;
+
+  if (tree.record) {
+    if (tree.lookups > 10) {
+      const branches = tree.costs.map((c) => `${c.term} ${c.lookups}`).join(', ');
+      w.add('spf.too-many-lookups', 'error', domain, `evaluating the record can take ${tree.lookups} DNS-querying terms, more than the 10 allowed; receivers return permerror once they pass 10 (per branch: ${branches})`, 'flatten the most expensive includes into ip4:/ip6: terms (`maildns spf flatten`), or drop includes you no longer use', `${RFC} §4.6.4`);
+    } else if (tree.lookups >= 9) {
+      w.add('spf.lookups-near-limit', 'warning', domain, `evaluating the record can take ${tree.lookups} of the 10 allowed DNS-querying terms; one more include at a provider breaks it`, 'flatten an include or remove unused terms', `${RFC} §4.6.4`);
+    }
+    if (tree.voidLookups > 2) {
+      w.add('spf.too-many-void-lookups', 'error', domain, `${tree.voidLookups} terms look up names that do not exist or have no records; receivers may return permerror after 2`, 'remove the terms whose targets have no records (see the spf.void-lookup findings)', `${RFC} §4.6.4`);
+    }
+    report.effectiveAll = effectiveAll(tree);
+    const all = report.effectiveAll;
+    if (all === null) {
+      w.add('spf.no-all', 'warning', domain, 'the record ends without "all" (or a redirect to a record with one), so mail from anywhere else is "neutral", which receivers treat as no policy', 'end the record with "-all" (or "~all" while testing)', `${RFC} §4.7`);
+    } else if (all.startsWith('+')) {
+      w.add('spf.pass-all', 'error', domain, `"${all}" lets every address on the Internet pass SPF for this domain`, 'end the record with "-all" or "~all"', `${RFC} §5.1`);
+    } else if (all.startsWith('?')) {
+      w.add('spf.neutral-all', 'warning', domain, `"${all}" says nothing about unlisted senders; receivers treat them as unchecked`, 'end the record with "-all" (or "~all")', `${RFC} §8.2`);
+    }
+  }
+
+  // SPF published at names the domain never points to, and the deprecated type-99 RR.
+  const names = [...ORPHAN_PREFIXES.map((p) => `${p}.${domain}`), ...(opts.extraOrphanNames ?? []).map(normalizeName)];
+  const [typed, ...orphans] = await Promise.all([resolver.lookup(domain, 'SPF'), ...names.map((n) => resolver.lookup(n, 'TXT'))]);
+  if (typed.status === 'ok' && typed.records.length) {
+    const same = typed.records.some((r) => r.join('') === tree.record);
+    w.add('spf.type99-record', 'warning', domain, `a record of the retired type SPF (99) is published${same ? '' : ' and it differs from the TXT record'}; receivers use only TXT`, 'delete the type-99 SPF record and keep the TXT one', `${RFC} §3.1`);
+  }
+  orphans.forEach((ans, i) => {
+    const name = names[i]!;
+    if (w.visited.has(name) || ans.status !== 'ok') return;
+    if (!ans.records.some((r) => isSpfRecord(r.join('')))) return;
+    const fix = tree.record ? `add "include:${name}" to the record of ${domain} (or delete the unused record)` : `publish "v=spf1 include:${name} -all" at ${domain}`;
+    w.add('spf.orphan-record', tree.record ? 'warning' : 'error', name, `${name} publishes an SPF record, but ${domain}'s own SPF never includes it, so receivers never read it`, fix, `${RFC} §4.6.4`);
+  });
+  return report;
+}
