@@ -1,0 +1,202 @@
+/**
+ * Real OpenDKIM tools for integration tests: a zone rendered from composed records (for Knot), the
+ * resolver file that aims OpenDKIM's resolver at 127.0.0.1, opendkim-testkey, the opendkim milter
+ * driven by miltertest, and python3-dkim as an independent verifier. Only loopback addresses.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { DnsRecord } from '../../src/records.js';
+import { quoteCharacterString, splitCharacterStrings } from '../../src/txt.js';
+
+export const OPENDKIM = '/usr/sbin/opendkim';
+export const OPENDKIM_TESTKEY = '/usr/sbin/opendkim-testkey';
+export const MILTERTEST = '/usr/bin/miltertest';
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+export const opendkimAvailable = [OPENDKIM, OPENDKIM_TESTKEY, MILTERTEST, SYSTEM_PYTHON].every((f) => existsSync(f));
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+      const status = (err as { code?: unknown } | null)?.code;
+      const code = err ? (typeof status === 'number' ? status : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A private 0700 working directory (opendkim refuses keys below world-writable directories). */
+export function privateDir(prefix: string): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** A master file for `apex` holding SOA, NS and the given records; TXT split into <=255-octet strings. */
+export function zoneText(apex: string, records: readonly DnsRecord[]): string {
+  const lines = [
+    `$ORIGIN ${apex}.`,
+    '$TTL 300',
+    `@ IN SOA ns1.${apex}. hostmaster.${apex}. 1 3600 900 1209600 300`,
+    `@ IN NS ns1.${apex}.`,
+    `ns1 IN A 127.0.0.1`,
+  ];
+  for (const r of records) {
+    const value = r.type === 'TXT' ? splitCharacterStrings(r.value).map(quoteCharacterString).join(' ') : r.value;
+    lines.push(`${r.name}. ${r.ttl} IN ${r.type} ${value}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** An unbound-style resolver file for OpenDKIM's ResolverConfiguration: every query to 127.0.0.1@port. */
+export function writeResolverConf(dir: string, port: number): string {
+  const file = path.join(dir, 'unbound.conf');
+  writeFileSync(
+    file,
+    `server:\n  do-not-query-localhost: no\n  local-zone: "test." nodefault\n` +
+      `forward-zone:\n  name: "."\n  forward-addr: 127.0.0.1@${port}\n`,
+  );
+  return file;
+}
+
+/** opendkim-testkey for one selector; read `output`, not only the exit status. */
+export async function testKey(opts: { domain: string; selector: string; keyPath: string; resolverConf: string; dir: string }): Promise<RunResult & { output: string }> {
+  const conf = path.join(opts.dir, `testkey-${opts.selector}.conf`);
+  writeFileSync(conf, `ResolverConfiguration ${opts.resolverConf}\n`);
+  const r = await run(OPENDKIM_TESTKEY, ['-x', conf, '-d', opts.domain, '-s', opts.selector, '-k', opts.keyPath, '-vvv']);
+  return { ...r, output: r.stdout + r.stderr };
+}
+
+export interface Milter {
+  port: number;
+  stop(): Promise<void>;
+  log(): string;
+}
+
+/** Start the real opendkim milter with `confText` (the generated fragment plus test-only lines). */
+export async function startOpendkim(dir: string, name: string, confText: string, port: number): Promise<Milter> {
+  const conf = path.join(dir, `${name}.run.conf`);
+  writeFileSync(conf, confText);
+  const child: ChildProcess = spawn(OPENDKIM, ['-f', '-x', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`opendkim exited (${child.exitCode}): ${log}`);
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline) throw new Error(`opendkim did not listen on ${port}: ${log}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    port,
+    log: () => log,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      // libmilter waits seconds for its worker threads after SIGTERM; a test has nothing to flush.
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 300);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export interface TestMessage {
+  from: string;
+  to: string;
+  subject: string;
+  body: string;
+}
+
+const lua = (s: string): string => JSON.stringify(s); // a JSON string is a valid Lua string literal for ASCII
+
+/**
+ * Drive the milter through one message from 127.0.0.1. Returns the DKIM-Signature value it added
+ * (null when it signed nothing), the message as a receiver gets it (signature on top, CRLF), and
+ * miltertest's output.
+ */
+export async function signWithMilter(dir: string, port: number, msg: TestMessage): Promise<{ signature: string | null; message: string; output: string }> {
+  const headers: [string, string][] = [
+    ['From', msg.from],
+    ['To', msg.to],
+    ['Subject', msg.subject],
+    ['Date', 'Mon, 23 Nov 2026 10:00:00 +0000'],
+    ['Message-ID', `<test-${port}@${msg.from.split('@')[1]}>`],
+  ];
+  const script = [
+    `local conn = mt.connect("inet:${port}@127.0.0.1", 10, 0.1)`,
+    'if conn == nil then error("mt.connect failed") end',
+    'if mt.conninfo(conn, "localhost", "127.0.0.1") ~= nil then error("conninfo failed") end',
+    'if mt.getreply(conn) ~= SMFIR_CONTINUE then error("conninfo reply") end',
+    'mt.macro(conn, SMFIC_MAIL, "i", "maildns-test")',
+    `if mt.mailfrom(conn, ${lua(`<${msg.from}>`)}) ~= nil then error("mailfrom failed") end`,
+    'if mt.getreply(conn) ~= SMFIR_CONTINUE then error("mailfrom reply") end',
+    `if mt.rcptto(conn, ${lua(`<${msg.to}>`)}) ~= nil then error("rcptto failed") end`,
+    'if mt.getreply(conn) ~= SMFIR_CONTINUE then error("rcptto reply") end',
+    ...headers.map(([n, v]) => `if mt.header(conn, ${lua(n)}, ${lua(v)}) ~= nil then error("header failed") end`),
+    'if mt.eoh(conn) ~= nil then error("eoh failed") end',
+    `if mt.bodystring(conn, ${lua(msg.body)}) ~= nil then error("body failed") end`,
+    'if mt.eom(conn) ~= nil then error("eom failed") end',
+    'local sig = mt.getheader(conn, "DKIM-Signature", 0)',
+    'if sig == nil then print("NO-SIGNATURE") else print("SIGNATURE:" .. sig) end',
+    'mt.disconnect(conn)',
+  ].join('\n');
+  const file = path.join(dir, `sign-${port}.lua`);
+  writeFileSync(file, script);
+  const r = await run(MILTERTEST, ['-s', file]);
+  const m = /SIGNATURE:([\s\S]*)$/.exec(r.stdout.trimEnd());
+  const signature = m ? m[1]!.replace(/\r?\n/g, '\r\n') : null;
+  const lines = [...headers.map(([n, v]) => `${n}: ${v}`), '', msg.body.replace(/\r?\n/g, '\r\n')];
+  if (signature) lines.unshift(`DKIM-Signature: ${signature}`);
+  return { signature, message: lines.join('\r\n'), output: r.stdout + r.stderr };
+}
+
+/**
+ * Verify a message with python3-dkim (dkimpy) from Debian's python, resolving through 127.0.0.1:port.
+ * Returns dkimpy's verdict and its log.
+ */
+export async function dkimpyVerify(message: string, dnsPort: number): Promise<{ ok: boolean; output: string }> {
+  const py = [
+    'import sys, logging, io, dkim, dns.resolver',
+    'r = dns.resolver.Resolver(configure=False)',
+    "r.nameservers = ['127.0.0.1']",
+    `r.port = ${dnsPort}`,
+    'dns.resolver.default_resolver = r',
+    'log = io.StringIO()',
+    'logger = logging.getLogger("dkimpy"); logger.addHandler(logging.StreamHandler(log)); logger.setLevel(logging.DEBUG)',
+    'msg = sys.stdin.buffer.read()',
+    'ok = dkim.verify(msg, logger=logger)',
+    'print("VERIFY:" + ("pass" if ok else "fail"))',
+    'print(log.getvalue())',
+  ].join('\n');
+  const r = await run(SYSTEM_PYTHON, ['-c', py], { input: message });
+  return { ok: /VERIFY:pass/.test(r.stdout), output: r.stdout + r.stderr };
+}
