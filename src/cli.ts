@@ -9,11 +9,35 @@ import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, UsageError } from './errors.js';
 import { initCommand } from './commands/init.js';
+import { dmarcCommand } from './commands/dmarc.js';
 import { recordsCommand } from './commands/records.js';
+import { keygenCommand } from './commands/keygen.js';
+import { dkimCommand } from './commands/dkim.js';
+import { opendkimCommand } from './commands/opendkim.js';
+import { signCommand } from './commands/sign.js';
+import { verifyMessageCommand } from './commands/verify-message.js';
 import { serveCommand } from './commands/serve.js';
+import { verifyCommand } from './commands/verify.js';
+import { checkCommand } from './commands/check.js';
+import { spfCommand } from './commands/spf.js';
+import { quickstartCommand } from './commands/quickstart.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const commands: CommandModule<any, any>[] = [initCommand, recordsCommand, serveCommand];
+const commands: CommandModule<any, any>[] = [
+  quickstartCommand,
+  initCommand,
+  keygenCommand,
+  opendkimCommand,
+  recordsCommand,
+  serveCommand,
+  verifyCommand,
+  checkCommand,
+  spfCommand,
+  dkimCommand,
+  dmarcCommand,
+  signCommand,
+  verifyMessageCommand,
+];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -11,6 +11,7 @@ import type { MxValue, SoaValue } from '../records.js';
 import { normalizeName } from '../names.js';
 import { TYPE, RCODE, type WireRecord } from './packet.js';
 import { exchange, formatServer, parseServer, WireTimeout, type ServerAddress } from './wire.js';
+import { UdpMux } from './mux.js';
 
 export type RRType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'NS' | 'PTR' | 'SOA' | 'TXT' | 'SPF';
 
@@ -91,6 +92,10 @@ export interface DnsResolverOptions {
   maxInFlight?: number;
   /** Keep answers for the life of this resolver (one run). */
   cache?: boolean;
+  /** Most answers the cache keeps, least recently used dropped first (memory stays flat on long runs); unbounded when absent. */
+  cacheLimit?: number;
+  /** Send UDP queries over a few shared sockets (src/dns/mux.ts) instead of one socket per query: for bulk runs. */
+  sharedSockets?: boolean;
 }
 
 const MAX_CNAME_HOPS = 8;
@@ -150,6 +155,8 @@ export class DnsResolver implements Resolver {
   private readonly attempts: number;
   private readonly gate: Gate;
   private readonly cache: Map<string, Promise<DnsAnswer<unknown>>> | null;
+  private readonly cacheLimit: number;
+  private readonly mux: UdpMux | null;
   /** Queries actually sent (cache hits excluded), for benchmarks and reports. */
   queriesSent = 0;
 
@@ -161,14 +168,26 @@ export class DnsResolver implements Resolver {
     this.attempts = Math.max(1, opts.attempts ?? 2);
     this.gate = new Gate(opts.maxInFlight ?? 64);
     this.cache = opts.cache === false ? null : new Map();
+    this.cacheLimit = opts.cacheLimit ?? Infinity;
+    this.mux = opts.sharedSockets ? new UdpMux() : null;
   }
 
   lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
     const key = `${normalizeName(name)}\u0000${type}`;
     const cached = this.cache?.get(key);
-    if (cached) return cached as Promise<DnsAnswer<RDataMap[T]>>;
+    if (cached) {
+      if (this.cacheLimit !== Infinity) {
+        // Refresh recency: a Map iterates in insertion order, so the first key is the least recently used.
+        this.cache!.delete(key);
+        this.cache!.set(key, cached);
+      }
+      return cached as Promise<DnsAnswer<RDataMap[T]>>;
+    }
     const pending = this.follow(normalizeName(name), type);
-    this.cache?.set(key, pending as Promise<DnsAnswer<unknown>>);
+    if (this.cache) {
+      this.cache.set(key, pending as Promise<DnsAnswer<unknown>>);
+      if (this.cache.size > this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
+    }
     return pending;
   }
 
@@ -206,7 +225,8 @@ export class DnsResolver implements Resolver {
     const base = { name, type, records: [] as RDataMap[T][], ttl: null, authoritative: false, server: formatServer(server), cnameChain: [] as string[] };
     this.queriesSent++;
     try {
-      const { packet } = await exchange(server, name, type, { timeoutMs: this.timeoutMs, recursionDesired: this.rd });
+      const wireOpts = { timeoutMs: this.timeoutMs, recursionDesired: this.rd };
+      const { packet } = await (this.mux ? this.mux.exchange(server, name, type, wireOpts) : exchange(server, name, type, wireOpts));
       const rcode = packet.header.rcode;
       const authoritative = packet.header.aa === 1;
       if (rcode === RCODE.NXDOMAIN) return { ...base, status: 'nxdomain', authoritative };
@@ -251,12 +271,24 @@ export interface ResolverChoice {
   nameserver?: string | undefined;
   timeoutMs?: number;
   maxInFlight?: number;
+  attempts?: number;
+  /** Bound on cached answers (see DnsResolverOptions.cacheLimit). */
+  cacheLimit?: number;
+  /** See DnsResolverOptions.sharedSockets. */
+  sharedSockets?: boolean;
 }
 
 export function createResolver(choice: ResolverChoice = {}): DnsResolver {
   const given = choice.nameserver ?? process.env['MAILDNS_NAMESERVER'];
   const servers = given ? given.split(',').map((s) => parseServer(s)) : systemServers();
-  return new DnsResolver({ servers, timeoutMs: choice.timeoutMs ?? 2000, maxInFlight: choice.maxInFlight ?? 64 });
+  return new DnsResolver({
+    servers,
+    timeoutMs: choice.timeoutMs ?? 2000,
+    maxInFlight: choice.maxInFlight ?? 64,
+    ...(choice.attempts !== undefined ? { attempts: choice.attempts } : {}),
+    ...(choice.cacheLimit !== undefined ? { cacheLimit: choice.cacheLimit } : {}),
+    ...(choice.sharedSockets !== undefined ? { sharedSockets: choice.sharedSockets } : {}),
+  });
 }
 
 /** Logical values of a TXT answer (each record's character-strings joined). */

@@ -14,6 +14,8 @@ export interface StarterOptions {
   dkimAlg: DkimAlgorithm;
   dmarcPolicy: DmarcPolicy;
   rua: string[];
+  /** Addresses of the first mail host, when it lies inside the domain. */
+  mxAddresses?: string[];
 }
 
 const list = (items: string[]): string => `[${items.map((i) => JSON.stringify(i)).join(', ')}]`;
@@ -45,7 +47,7 @@ domains:
   - domain: ${domain}
     # Mail servers that receive mail for the domain, lowest priority first.
     mx:
-${mx.map((h, i) => `      - host: ${h}\n        priority: ${10 * (i + 1)}`).join('\n')}
+${mx.map((h, i) => `      - host: ${h}\n        priority: ${10 * (i + 1)}${i === 0 && o.mxAddresses?.length ? `\n        addresses: ${list(o.mxAddresses)}` : ''}`).join('\n')}
     # SPF (RFC 7208): who may send mail as @${domain}.
     spf:
       ip4: ${list(o.ip4)}      # addresses of your own sending hosts

@@ -1,0 +1,6 @@
+/** Plan-less audits of many domains: SPF, DMARC, DKIM (given selectors) and MX. */
+export { auditDomain, type DomainResult, type DomainStatus, type AuditOptions } from './audit.js';
+export { auditDkim, auditDmarc, auditMx, auditSpf, type MechanismResult } from './mechanisms.js';
+export { runChecks, type RunOptions, type RunSummary } from './run.js';
+export { domainSource, type DomainSource } from './input.js';
+export { jsonReporter, junitReporter, textReporter, CHECK_JSON_VERSION, type CheckFormat, type Reporter } from './format.js';

@@ -1,0 +1,147 @@
+/**
+ * One audit per mechanism for a domain, each asking through the Resolver it is handed: SPF, DMARC,
+ * DKIM (per selector) and MX. `maildns check` runs them on the system's view of DNS; `verify` runs
+ * them on what one authoritative server publishes. Each result says whether DNS failed, so a
+ * timeout is reported as "could not check", never as "no record".
+ */
+import { checkDmarcDomain } from '../dmarc/validate.js';
+import { validateDkimRecord } from '../dkim/validate.js';
+import { describeStatus, isTemporary, txtValues, type DnsAnswer, type Resolver } from '../dns/resolver.js';
+import type { Finding } from '../findings.js';
+import { isIP } from 'node:net';
+import { auditSpf } from './spf.js';
+
+export interface MechanismResult {
+  findings: Finding[];
+  /** A question this audit needed got no usable answer (timeout, SERVFAIL, REFUSED). */
+  dnsFailed: boolean;
+  /** What was found, in a few words or the record itself (null: nothing published). */
+  published: string | string[] | null;
+}
+
+export function temporaryFinding(code: string, subject: string, what: string, answer: Pick<DnsAnswer<unknown>, 'status' | 'detail'>): Finding {
+  return {
+    code,
+    severity: 'error',
+    subject,
+    message: `could not read ${what}: ${describeStatus(answer.status)}${answer.detail ? ` (${answer.detail})` : ''}; this is a temporary failure, not a missing record`,
+    fix: 'run again later, or ask another server with --nameserver',
+  };
+}
+
+export { auditSpf };
+
+export async function auditDmarc(resolver: Resolver, domain: string): Promise<MechanismResult> {
+  const check = await checkDmarcDomain(resolver, domain);
+  return { findings: check.findings, dnsFailed: check.dnsFailed, published: check.lookup.dmarc.length ? check.lookup.dmarc : null };
+}
+
+export async function auditDkim(resolver: Resolver, domain: string, selector: string): Promise<MechanismResult> {
+  const name = `${selector}._domainkey.${domain}`;
+  const answer = await resolver.lookup(name, 'TXT');
+  if (isTemporary(answer.status)) return { findings: [temporaryFinding('dkim.dns-temporary', name, `the DKIM key at ${name}`, answer)], dnsFailed: true, published: null };
+  const values = txtValues(answer);
+  if (values.length === 0) {
+    return {
+      findings: [
+        {
+          code: 'dkim.no-record',
+          severity: 'error',
+          subject: name,
+          message: `no DKIM key is published for selector "${selector}" (${describeStatus(answer.status)}); mail signed with it fails DKIM`,
+          fix: `publish the selector's key record at ${name}, or drop "${selector}" from --selectors if it is not in use`,
+          rfc: 'RFC 6376 §3.6.2.2',
+        },
+      ],
+      dnsFailed: false,
+      published: null,
+    };
+  }
+  if (values.length > 1) {
+    return {
+      findings: [
+        {
+          code: 'dkim.multiple-records',
+          severity: 'error',
+          subject: name,
+          message: `${values.length} TXT records at ${name}; verifiers may pick any one of them, so signatures fail at random`,
+          fix: 'keep the one key record and delete the others',
+          rfc: 'RFC 6376 §3.6.2.2',
+        },
+      ],
+      dnsFailed: false,
+      published: values,
+    };
+  }
+  return { findings: validateDkimRecord(values[0]!, name).findings, dnsFailed: false, published: values[0]! };
+}
+
+/** MX: present, not mixed with a null MX, hosts that are names with addresses (RFC 5321 §5.1, RFC 7505). */
+export async function auditMx(resolver: Resolver, domain: string): Promise<MechanismResult> {
+  const answer = await resolver.lookup(domain, 'MX');
+  if (isTemporary(answer.status)) return { findings: [temporaryFinding('mx.dns-temporary', domain, `the MX records of ${domain}`, answer)], dnsFailed: true, published: null };
+  if (answer.status === 'nxdomain') {
+    return {
+      findings: [{ code: 'mx.domain-missing', severity: 'error', subject: domain, message: `${domain} does not exist (NXDOMAIN)`, fix: 'check the spelling, or register and delegate the domain' }],
+      dnsFailed: false,
+      published: null,
+    };
+  }
+  if (answer.records.length === 0) {
+    return {
+      findings: [
+        {
+          code: 'mx.none',
+          severity: 'warning',
+          subject: domain,
+          message: `${domain} has no MX record: senders fall back to its address record, and bounces and DMARC reports addressed to it may not arrive`,
+          fix: `publish the MX records of your mail host, or a null MX ("${domain}. IN MX 0 .") if the domain receives no mail`,
+          rfc: 'RFC 5321 §5.1',
+        },
+      ],
+      dnsFailed: false,
+      published: null,
+    };
+  }
+  const findings: Finding[] = [];
+  const published = answer.records.map((m) => `${m.priority} ${m.exchange || '.'}`);
+  const nullMx = answer.records.filter((m) => m.exchange === '');
+  if (nullMx.length) {
+    if (answer.records.length > 1) {
+      findings.push({ code: 'mx.null-with-others', severity: 'error', subject: domain, message: 'a null MX ("0 .") is published beside other MX records; senders treat the domain as broken', fix: 'keep either the null MX (no mail accepted) or the real MX records', rfc: 'RFC 7505 §3' });
+    } else {
+      findings.push({ code: 'mx.null', severity: 'info', subject: domain, message: 'a null MX says the domain accepts no mail', rfc: 'RFC 7505' });
+    }
+    return { findings, dnsFailed: false, published };
+  }
+  const hosts = new Map<string, number>();
+  for (const m of answer.records) hosts.set(m.exchange, (hosts.get(m.exchange) ?? 0) + 1);
+  let dnsFailed = false;
+  for (const [host, count] of hosts) {
+    if (count > 1) findings.push({ code: 'mx.duplicate-host', severity: 'warning', subject: domain, message: `${host} is listed in ${count} MX records`, fix: 'list each mail host once' });
+    if (isIP(host.replace(/^\[|\]$/g, ''))) {
+      findings.push({ code: 'mx.ip-literal', severity: 'error', subject: domain, message: `the MX record points at an address (${host}), not a host name; senders cannot use it`, fix: 'publish an A/AAAA record for a host name and point the MX at that name', rfc: 'RFC 5321 §5.1' });
+    }
+  }
+  // Only hosts that are names need an address check; one A query each, AAAA only when A is empty.
+  await Promise.all(
+    [...hosts.keys()]
+      .filter((h) => !isIP(h))
+      .map(async (host) => {
+        const a = await resolver.lookup(host, 'A');
+        if (a.cnameChain.length) {
+          findings.push({ code: 'mx.cname', severity: 'warning', subject: domain, message: `the MX host ${host} is an alias (CNAME) for ${a.cnameChain.at(-1)}; MX must name the host itself`, fix: `point the MX at ${a.cnameChain.at(-1)}`, rfc: 'RFC 2181 §10.3' });
+        }
+        if (a.status === 'ok') return;
+        const aaaa = isTemporary(a.status) ? a : await resolver.lookup(host, 'AAAA');
+        if (aaaa.status === 'ok') return;
+        if (isTemporary(a.status) || isTemporary(aaaa.status)) {
+          dnsFailed = true;
+          findings.push(temporaryFinding('mx.dns-temporary', host, `the address of the MX host ${host}`, isTemporary(a.status) ? a : aaaa));
+          return;
+        }
+        findings.push({ code: 'mx.host-no-address', severity: 'error', subject: domain, message: `the MX host ${host} has no A or AAAA record; mail to ${domain} cannot be delivered there`, fix: `publish an address for ${host} or fix the MX record`, rfc: 'RFC 5321 §5.1' });
+      }),
+  );
+  return { findings, dnsFailed, published };
+}

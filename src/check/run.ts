@@ -1,0 +1,109 @@
+/**
+ * Run the audit over a stream of domains with a bound on domains in progress, and hand each
+ * result on in input order as soon as it and every earlier one are done. Only a small window of
+ * results is held at a time, so memory does not grow with the number of domains.
+ */
+import type { Resolver } from '../dns/resolver.js';
+import type { Severity } from '../findings.js';
+import { auditDomain, type DomainResult } from './audit.js';
+
+export interface RunOptions {
+  resolver: Resolver;
+  selectors: readonly string[];
+  failOn: Severity;
+  /** See AuditOptions.deep. */
+  deep?: boolean;
+  /** Domains audited at once. */
+  concurrency: number;
+  /** Called once per domain, in input order. */
+  onResult: (result: DomainResult, index: number) => void | Promise<void>;
+}
+
+export interface RunSummary {
+  domains: number;
+  pass: number;
+  fail: number;
+  dnsError: number;
+  errors: number;
+  warnings: number;
+  infos: number;
+  ms: number;
+  /** 0 all pass; 1 a domain failed or could not be fully checked; 3 no domain could be checked (all DNS failed). */
+  exitCode: 0 | 1 | 3;
+}
+
+export async function runChecks(names: AsyncIterable<string> | Iterable<string>, opts: RunOptions): Promise<RunSummary> {
+  const started = Date.now();
+  const summary: RunSummary = { domains: 0, pass: 0, fail: 0, dnsError: 0, errors: 0, warnings: 0, infos: 0, ms: 0, exitCode: 0 };
+  const iterator = (Symbol.asyncIterator in names ? (names as AsyncIterable<string>)[Symbol.asyncIterator]() : (names as Iterable<string>)[Symbol.iterator]()) as
+    | AsyncIterator<string>
+    | Iterator<string>;
+  const concurrency = Math.max(1, opts.concurrency);
+  // At most this many results may wait for an earlier, slower domain.
+  const window = concurrency * 4;
+  const done = new Map<number, DomainResult>();
+  let nextIndex = 0;
+  let nextToEmit = 0;
+  let exhausted = false;
+  let emitting: Promise<void> = Promise.resolve();
+  const waiters: (() => void)[] = [];
+
+  const record = (r: DomainResult): void => {
+    summary.domains++;
+    if (r.status === 'pass') summary.pass++;
+    else if (r.status === 'fail') summary.fail++;
+    else summary.dnsError++;
+    for (const f of r.findings) {
+      if (f.severity === 'error') summary.errors++;
+      else if (f.severity === 'warning') summary.warnings++;
+      else summary.infos++;
+    }
+  };
+
+  const flush = (): void => {
+    emitting = emitting.then(async () => {
+      while (done.has(nextToEmit)) {
+        const r = done.get(nextToEmit)!;
+        done.delete(nextToEmit);
+        record(r);
+        await opts.onResult(r, nextToEmit);
+        nextToEmit++;
+        waiters.splice(0).forEach((w) => w());
+      }
+    });
+  };
+
+  // Taking the next name is serialised so the iterator is never advanced twice at once.
+  let taking: Promise<unknown> = Promise.resolve();
+  const take = (): Promise<{ name: string; index: number } | null> => {
+    const p = taking.then(async () => {
+      if (exhausted) return null;
+      const n = await iterator.next();
+      if (n.done) {
+        exhausted = true;
+        return null;
+      }
+      return { name: n.value, index: nextIndex++ };
+    });
+    taking = p;
+    return p;
+  };
+
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      while (nextIndex - nextToEmit >= window && !exhausted) await new Promise<void>((r) => waiters.push(r));
+      const job = await take();
+      if (!job) return;
+      const result = await auditDomain(opts.resolver, job.name, { selectors: opts.selectors, failOn: opts.failOn, deep: opts.deep ?? false });
+      done.set(job.index, result);
+      flush();
+    }
+  };
+
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  flush();
+  await emitting;
+  summary.ms = Date.now() - started;
+  summary.exitCode = summary.domains > 0 && summary.dnsError === summary.domains ? 3 : summary.fail + summary.dnsError > 0 ? 1 : 0;
+  return summary;
+}

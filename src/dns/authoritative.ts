@@ -1,0 +1,133 @@
+/**
+ * The authoritative servers of a zone, each behind its own resolver that asks that one server
+ * without recursion. `verify` uses it to see what every server publishes, not what some cache
+ * remembers, and so to notice a change that reached only part of the servers.
+ *
+ * Discovery goes through the main resolver: the zone is the closest enclosing name with an SOA,
+ * its servers are the NS records of that zone, and each server is reached at its first IPv4
+ * address (its first IPv6 address when it has none). `--authoritative HOST[:PORT],...` replaces
+ * discovery with an explicit list (tests, hidden primaries, servers not yet delegated).
+ */
+import { normalizeName } from '../names.js';
+import { DnsResolver, describeStatus, isTemporary, parseServer, formatServer, type DnsStatus, type Resolver, type ServerAddress } from './resolver.js';
+
+export interface AuthoritativeServer {
+  /** The NS host name, or the address as given for an explicit list. */
+  name: string;
+  address: ServerAddress;
+  /** Asks only this server, RD=0. */
+  resolver: DnsResolver;
+}
+
+export interface AuthoritativeSet {
+  /** The zone apex the servers were found for; null when discovery failed. */
+  zone: string | null;
+  servers: AuthoritativeServer[];
+  /** NS hosts that could not be reached (no address), with the reason. */
+  unreachable: { name: string; reason: string }[];
+  /** Set when discovery itself failed; `temporary` tells a timeout from a missing zone. */
+  failure?: { message: string; status: DnsStatus; temporary: boolean };
+}
+
+export interface AuthoritativeOptions {
+  /** Explicit servers (`HOST[:PORT]`), replacing discovery. */
+  explicit?: readonly string[] | undefined;
+  timeoutMs?: number;
+  attempts?: number;
+  maxInFlight?: number;
+  /** Port for discovered servers (53 unless testing). */
+  port?: number;
+}
+
+/** Parse an `--authoritative` value: comma-separated HOST[:PORT]; throws on a malformed entry. */
+export function parseServerList(text: string): ServerAddress[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => parseServer(s));
+}
+
+function serverResolver(address: ServerAddress, opts: AuthoritativeOptions): DnsResolver {
+  return new DnsResolver({
+    servers: [address],
+    recursionDesired: false,
+    timeoutMs: opts.timeoutMs ?? 2000,
+    attempts: opts.attempts ?? 2,
+    maxInFlight: opts.maxInFlight ?? 16,
+  });
+}
+
+/** The closest enclosing zone of `name` (the nearest name at or above it that has an SOA). */
+export async function findZone(resolver: Resolver, name: string): Promise<{ zone: string | null; status: DnsStatus; detail?: string }> {
+  let current = normalizeName(name);
+  for (;;) {
+    const soa = await resolver.lookup(current, 'SOA');
+    // A CNAME at the name answers with the target's SOA: that is not this name's zone.
+    if (soa.status === 'ok' && soa.cnameChain.length === 0) return { zone: current, status: 'ok' };
+    if (isTemporary(soa.status)) return { zone: null, status: soa.status, detail: soa.detail ?? describeStatus(soa.status) };
+    const dot = current.indexOf('.');
+    if (dot < 0) return { zone: null, status: soa.status };
+    current = current.slice(dot + 1);
+  }
+}
+
+export async function findAuthoritative(resolver: Resolver, domain: string, opts: AuthoritativeOptions = {}): Promise<AuthoritativeSet> {
+  if (opts.explicit && opts.explicit.length) {
+    const servers = opts.explicit.map((text) => {
+      const address = parseServer(text);
+      return { name: formatServer(address), address, resolver: serverResolver(address, opts) };
+    });
+    // The zone as the first listed server sees it (walking up to the SOA); the domain when it cannot tell.
+    const seen = await findZone(servers[0]!.resolver, domain);
+    return { zone: seen.zone ?? normalizeName(domain), servers, unreachable: [] };
+  }
+  const found = await findZone(resolver, domain);
+  if (!found.zone) {
+    const temporary = isTemporary(found.status);
+    return {
+      zone: null,
+      servers: [],
+      unreachable: [],
+      failure: {
+        status: found.status,
+        temporary,
+        message: temporary
+          ? `could not find the zone of ${domain}: ${found.detail ?? describeStatus(found.status)}`
+          : `no zone holds ${domain}: no SOA record at it or above it`,
+      },
+    };
+  }
+  const ns = await resolver.lookup(found.zone, 'NS');
+  if (ns.status !== 'ok') {
+    return {
+      zone: found.zone,
+      servers: [],
+      unreachable: [],
+      failure: { status: ns.status, temporary: isTemporary(ns.status), message: `the NS records of ${found.zone}: ${describeStatus(ns.status)}` },
+    };
+  }
+  const hosts = [...new Set(ns.records)].sort();
+  const servers: AuthoritativeServer[] = [];
+  const unreachable: AuthoritativeSet['unreachable'] = [];
+  await Promise.all(
+    hosts.map(async (host) => {
+      const a = await resolver.lookup(host, 'A');
+      let addr = a.status === 'ok' ? a.records[0] : undefined;
+      let status = a.status;
+      if (!addr) {
+        const aaaa = await resolver.lookup(host, 'AAAA');
+        addr = aaaa.status === 'ok' ? aaaa.records[0] : undefined;
+        if (isTemporary(aaaa.status)) status = aaaa.status;
+      }
+      if (!addr) {
+        unreachable.push({ name: host, reason: isTemporary(status) ? describeStatus(status) : 'the name has no A or AAAA record' });
+        return;
+      }
+      const address = { host: addr, port: opts.port ?? 53 };
+      servers.push({ name: host, address, resolver: serverResolver(address, opts) });
+    }),
+  );
+  servers.sort((x, y) => x.name.localeCompare(y.name));
+  return { zone: found.zone, servers, unreachable };
+}

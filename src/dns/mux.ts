@@ -1,0 +1,123 @@
+/**
+ * Shared UDP sockets for many queries at once (bulk checks): a small pool of connected sockets per
+ * server (the kernel drops datagrams from any other source), each query sent from a random one with a random free ID, answers matched by ID, source
+ * address and question. Opening a socket per query costs more than the query itself when
+ * thousands run per second. A truncated answer is asked again over TCP (wire.ts), and every
+ * query has a deadline that always ends.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { Packet, type WirePacket } from './packet.js';
+import { EDNS_PAYLOAD, exchange, WireTimeout, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
+
+interface Pending {
+  server: ServerAddress;
+  name: string;
+  type: number;
+  resolve: (packet: WirePacket) => void;
+  timer: NodeJS.Timeout;
+}
+
+class PooledSocket {
+  readonly socket: dgram.Socket;
+  readonly pending = new Map<number, Pending>();
+  private refs = 0;
+  /** Resolves once the socket is connected to its server (sends then skip the address step). */
+  readonly ready: Promise<void>;
+  constructor(server: ServerAddress) {
+    this.socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
+    this.socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
+    this.socket.on('error', () => {
+      /* a failed send is reported by its callback; an unanswered query by its deadline */
+    });
+    this.socket.unref();
+    this.ready = new Promise((resolve, reject) => this.socket.connect(server.port, server.host, (err?: Error) => (err ? reject(err) : resolve())));
+    this.ready.catch(() => undefined);
+  }
+
+  private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (msg.length < 12) return;
+    const p = this.pending.get(msg.readUInt16BE(0));
+    if (!p || rinfo.port !== p.server.port) return;
+    // The question must be the one asked: a stray or forged datagram with a guessed ID is dropped.
+    let packet: WirePacket;
+    try {
+      packet = Packet.parse(msg);
+    } catch {
+      return;
+    }
+    const q = packet.questions[0];
+    if (!q || q.type !== p.type || q.name.toLowerCase().replace(/\.$/, '') !== p.name) return;
+    this.pending.delete(msg.readUInt16BE(0));
+    this.release();
+    clearTimeout(p.timer);
+    p.resolve(packet);
+  }
+
+  hold(): void {
+    if (this.refs++ === 0) this.socket.ref();
+  }
+
+  release(): void {
+    if (--this.refs === 0) this.socket.unref();
+  }
+}
+
+export class UdpMux {
+  private readonly pools = new Map<string, PooledSocket[]>();
+  constructor(private readonly socketsPerServer = 4) {}
+
+  private pick(server: ServerAddress): PooledSocket {
+    const key = `${server.host}\u0000${server.port}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = Array.from({ length: this.socketsPerServer }, () => new PooledSocket(server));
+      this.pools.set(key, pool);
+    }
+    return pool[Math.floor(Math.random() * pool.length)]!;
+  }
+
+  private async udp(server: ServerAddress, name: string, type: string, rd: boolean, deadline: number): Promise<WirePacket> {
+    const sock = this.pick(server);
+    await sock.ready;
+    let id = Math.floor(Math.random() * 0x10000);
+    for (let tries = 0; sock.pending.has(id) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
+    if (sock.pending.has(id)) return Promise.reject(new Error('too many queries in flight on one socket'));
+    const query = new Packet();
+    query.header.id = id;
+    query.header.rd = rd ? 1 : 0;
+    const qtype = Packet.TYPE[type]!;
+    query.questions.push({ name, type: qtype, class: Packet.CLASS['IN']! });
+    query.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: EDNS_PAYLOAD }));
+    const buf = query.toBuffer();
+    return new Promise<WirePacket>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (sock.pending.get(id)?.timer === timer) {
+          sock.pending.delete(id);
+          sock.release();
+        }
+        reject(new Error('timeout'));
+      }, Math.max(0, deadline - Date.now()));
+      sock.pending.set(id, { server, name: name.toLowerCase().replace(/\.$/, ''), type: qtype, resolve, timer });
+      sock.hold();
+      // No callback: Node then tries a synchronous send first, far cheaper per datagram. A send that
+      // fails shows as the socket's 'error' event and the query ends at its deadline.
+      sock.socket.send(buf);
+    });
+  }
+
+  /** Same contract as wire.exchange: throws WireTimeout when the deadline passes. */
+  async exchange(server: ServerAddress, name: string, type: string, opts: WireOptions): Promise<WireResponse> {
+    if (opts.tcpOnly) return exchange(server, name, type, opts);
+    const deadline = Date.now() + opts.timeoutMs;
+    let packet: WirePacket;
+    try {
+      packet = await this.udp(server, name, type, opts.recursionDesired, deadline);
+    } catch (err) {
+      if (err instanceof Error && err.message === 'timeout') throw new WireTimeout(server, name, type);
+      throw err;
+    }
+    if (!packet.header.tc) return { packet, tcp: false };
+    return exchange(server, name, type, { ...opts, tcpOnly: true, timeoutMs: Math.max(1, deadline - Date.now()) });
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Compare what one authoritative server publishes at one name and type with what the plan asks
+ * for there. Pure: the answers come in, per-record states come out; the findings are made by
+ * the caller once every server has been compared, so a record missing on one server and present
+ * on the other reads as "not yet everywhere", not as two unrelated problems.
+ */
+import { mxValue, type DnsRecord, type MxValue, type RecordType } from '../records.js';
+import type { DnsAnswer, DnsStatus } from '../dns/resolver.js';
+
+export type RecordState = 'match' | 'different' | 'missing' | 'unreachable';
+
+export interface PublishedValue {
+  value: string;
+  ttl: number | null;
+}
+
+/** One planned record as one server publishes it. */
+export interface ServerView {
+  server: string;
+  status: DnsStatus;
+  state: RecordState;
+  /** The published value standing in for the planned one (different), or the planned value itself (match). */
+  published?: PublishedValue;
+  /** CNAMEs the server's answer went through. */
+  cnameChain?: string[];
+}
+
+/** A published record at a planned name that conflicts with the plan (a second SPF record, a stray MX). */
+export interface ExtraRecord {
+  server: string;
+  name: string;
+  type: RecordType;
+  value: string;
+  /** What it conflicts with, e.g. `spf`. */
+  kind: string;
+}
+
+/** What kind of record a TXT value is, for pairing a changed value with its planned one. */
+export function txtKind(name: string, value: string, purpose?: string): string {
+  if (purpose?.startsWith('dkim:') || /(^|\.)_domainkey\./.test(name)) return 'dkim';
+  if (/^v=spf1(\s|$)/i.test(value)) return 'spf';
+  if (/^v\s*=\s*DMARC1\s*(;|$)/i.test(value)) return name.includes('._report._dmarc.') ? 'dmarc-report-authorization' : 'dmarc';
+  if (purpose === 'spf') return 'spf';
+  if (purpose === 'dmarc' || purpose === 'dmarc-report-authorization') return purpose;
+  // Verification tokens and the like: `key=value`, paired by key.
+  const key = /^([A-Za-z0-9_.-]{1,64})[=:]/.exec(value);
+  return key ? `txt:${key[1]!.toLowerCase()}` : 'txt';
+}
+
+/** Kinds of which a name may carry only one record: a second one is a conflict. */
+const SINGLE_KINDS = new Set(['spf', 'dmarc', 'dkim']);
+
+export function publishedValues(type: RecordType, answer: DnsAnswer<unknown>): string[] {
+  if (answer.status !== 'ok') return [];
+  switch (type) {
+    case 'TXT':
+    case 'SPF':
+      return (answer.records as string[][]).map((strings) => strings.join(''));
+    case 'MX':
+      return (answer.records as MxValue[]).map((m) => mxValue(m.priority, m.exchange));
+    default:
+      return (answer.records as unknown[]).map((r) => String(r));
+  }
+}
+
+function normalizeForCompare(type: RecordType, value: string): string {
+  if (type === 'MX' || type === 'NS' || type === 'CNAME' || type === 'PTR') return value.toLowerCase().replace(/\.$/, '').replace(/\s+/g, ' ');
+  if (type === 'AAAA' || type === 'A') return value.toLowerCase();
+  return value;
+}
+
+/**
+ * Compare the planned records at one (name, type) with one server's answer. Returns one view per
+ * planned record (same order) and the conflicting extras.
+ */
+export function compareAtServer(server: string, planned: readonly DnsRecord[], answer: DnsAnswer<unknown>): { views: ServerView[]; extras: ExtraRecord[] } {
+  const type = planned[0]!.type;
+  const name = planned[0]!.name;
+  const base = { server, status: answer.status, ...(answer.cnameChain.length ? { cnameChain: answer.cnameChain } : {}) };
+  if (answer.status !== 'ok' && answer.status !== 'nxdomain' && answer.status !== 'nodata') {
+    return { views: planned.map(() => ({ ...base, state: 'unreachable' as const })), extras: [] };
+  }
+  const published = publishedValues(type, answer);
+  const unmatched = published.map((v, i) => ({ v, i }));
+  const take = (i: number): string => unmatched.splice(i, 1)[0]!.v;
+  const views: (ServerView | null)[] = planned.map((rec) => {
+    const at = unmatched.findIndex((p) => normalizeForCompare(type, p.v) === normalizeForCompare(type, rec.value));
+    if (at < 0) return null;
+    return { ...base, state: 'match', published: { value: take(at), ttl: answer.ttl } };
+  });
+  // Second pass: pair each unmatched planned record with a published one of the same kind.
+  planned.forEach((rec, i) => {
+    if (views[i]) return;
+    let at = -1;
+    if (type === 'TXT' || type === 'SPF') {
+      const kind = txtKind(name, rec.value, rec.purpose);
+      at = unmatched.findIndex((p) => txtKind(name, p.v) === kind);
+    } else if (type === 'MX') {
+      // Same host at another priority is a changed value, not a missing one.
+      const host = rec.value.split(/\s+/)[1]?.toLowerCase();
+      at = unmatched.findIndex((p) => p.v.split(/\s+/)[1]?.toLowerCase() === host);
+    }
+    views[i] = at < 0 ? { ...base, state: 'missing' } : { ...base, state: 'different', published: { value: take(at), ttl: answer.ttl } };
+  });
+  const extras: ExtraRecord[] = [];
+  for (const { v } of unmatched) {
+    if (type === 'MX') {
+      extras.push({ server, name, type, value: v, kind: 'mx' });
+      continue;
+    }
+    if (type !== 'TXT' && type !== 'SPF') continue;
+    const kind = txtKind(name, v);
+    const plannedKinds = new Set(planned.map((p) => txtKind(name, p.value, p.purpose)));
+    if (SINGLE_KINDS.has(kind) && plannedKinds.has(kind)) extras.push({ server, name, type, value: v, kind });
+  }
+  return { views: views as ServerView[], extras };
+}
+
+/** A short description of how two strings differ: the common prefix, then both tails. */
+export function describeDifference(planned: string, published: string, width = 60): string {
+  let i = 0;
+  while (i < planned.length && i < published.length && planned[i] === published[i]) i++;
+  const from = Math.max(0, i - 12);
+  const cut = (s: string): string => {
+    const part = s.slice(from, from + width);
+    return `${from > 0 ? '…' : ''}${part}${from + width < s.length ? '…' : ''}`;
+  };
+  if (published.length < planned.length && planned.startsWith(published)) {
+    return `the published value is the planned one cut short after ${published.length} of ${planned.length} characters`;
+  }
+  if (planned.replace(/^"|"$/g, '') === published.replace(/^"|"$/g, '') || published === `"${planned}"`) {
+    return 'the published value carries extra quote characters';
+  }
+  return `they differ from character ${i + 1}: planned "${cut(planned)}", published "${cut(published)}"`;
+}

@@ -1,0 +1,322 @@
+/**
+ * `maildns verify`: ask every authoritative server of each planned domain for every planned
+ * record and compare. See README.md in this folder for the JSON shape.
+ */
+import { readFileSync } from 'node:fs';
+import { findAuthoritative, type AuthoritativeServer } from '../dns/authoritative.js';
+import { describeStatus, formatServer, isTemporary, type Resolver } from '../dns/resolver.js';
+import { compareWithPrivateKey } from '../dkim/keys.js';
+import { hasFindingAtLeast, type Finding, type Severity } from '../findings.js';
+import { keyPathFor } from '../plan/load.js';
+import { composeDomain } from '../plan/records.js';
+import type { DomainPlan, Plan } from '../plan/types.js';
+import type { DnsRecord, RecordType } from '../records.js';
+import { compareAtServer, describeDifference, type ExtraRecord, type ServerView } from './compare.js';
+import { validatePublished, ZoneRoutedResolver } from './validators.js';
+
+export const VERIFY_JSON_VERSION = 1;
+
+export interface ServerInfo {
+  /** NS host name (or HOST:PORT for an explicit list). */
+  name: string;
+  /** HOST:PORT asked; null when the name has no address. */
+  address: string | null;
+  /** True when the server answered the SOA question. */
+  answered: boolean;
+  /** The zone's SOA serial on this server; null when it did not answer. */
+  serial: number | null;
+  detail?: string;
+}
+
+export interface RecordReport {
+  name: string;
+  type: RecordType;
+  purpose: string | null;
+  planned: { value: string; ttl: number };
+  /** The record on each server: match, different, missing or unreachable. */
+  servers: ServerView[];
+}
+
+export type DomainStatus = 'as-planned' | 'problems' | 'dns-unavailable';
+
+export interface DomainVerification {
+  domain: string;
+  zone: string | null;
+  status: DomainStatus;
+  servers: ServerInfo[];
+  records: RecordReport[];
+  findings: Finding[];
+}
+
+export interface VerifyReport {
+  version: typeof VERIFY_JSON_VERSION;
+  /** 0 as planned, 1 problems found, 3 DNS could not be asked. */
+  exitCode: 0 | 1 | 3;
+  domains: DomainVerification[];
+  summary: { domains: number; asPlanned: number; withProblems: number; dnsUnavailable: number; errors: number; warnings: number; infos: number };
+}
+
+export interface VerifyOptions {
+  /** The main resolver: finds the zone and its servers, and serves the validators' lookups (includes). */
+  resolver: Resolver;
+  /** Explicit authoritative servers (HOST[:PORT]) instead of discovery. */
+  authoritative?: readonly string[] | undefined;
+  timeoutMs?: number;
+  attempts?: number;
+  /** Severity from which a finding makes the run fail (exit 1). */
+  failOn?: Severity;
+  /** Only these domains of the plan. */
+  domains?: readonly string[] | undefined;
+}
+
+
+function recordSubject(r: { name: string; type: RecordType; purpose?: string | null | undefined }): string {
+  return `${r.name} ${r.type}${r.purpose ? ` (${r.purpose})` : ''}`;
+}
+
+function groupRecords(records: readonly DnsRecord[]): DnsRecord[][] {
+  const groups = new Map<string, DnsRecord[]>();
+  for (const r of records) {
+    const key = `${r.name}\u0000${r.type}`;
+    const list = groups.get(key) ?? [];
+    list.push(r);
+    groups.set(key, list);
+  }
+  return [...groups.values()];
+}
+
+async function ask(server: AuthoritativeServer, zone: string): Promise<ServerInfo> {
+  const soa = await server.resolver.lookup(zone, 'SOA');
+  const info: ServerInfo = { name: server.name, address: formatServer(server.address), answered: !isTemporary(soa.status), serial: soa.records[0]?.serial ?? null };
+  if (soa.status !== 'ok') info.detail = soa.detail ?? describeStatus(soa.status);
+  return info;
+}
+
+function dkimKeyFor(plan: Plan, d: DomainPlan, rec: DnsRecord): string | null {
+  if (!rec.purpose?.startsWith('dkim:')) return null;
+  const sel = d.dkim.find((s) => `dkim:${s.selector}` === rec.purpose);
+  if (!sel) return null;
+  try {
+    return readFileSync(keyPathFor(plan, d, sel), 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Turn the per-server views of one planned record into findings. */
+function recordFindings(rep: RecordReport, privatePem: string | null, skipped: ReadonlySet<string>): Finding[] {
+  const out: Finding[] = [];
+  const subject = recordSubject(rep);
+  // A server that answered the SOA question but not this one: this record could not be compared there.
+  for (const v of rep.servers.filter((s) => s.state === 'unreachable' && !skipped.has(s.server))) {
+    out.push({ code: 'verify.no-answer', severity: 'error', subject, message: `${v.server} gave no usable answer: ${describeStatus(v.status)}; the record could not be compared there`, fix: 'run again; if it persists, check that server' });
+  }
+  const reached = rep.servers.filter((v) => v.state !== 'unreachable');
+  if (reached.length === 0) return out; // the server findings say why
+  const states = new Set(reached.map((v) => v.state));
+  const names = (pred: (v: ServerView) => boolean): string => reached.filter(pred).map((v) => v.server).join(', ');
+  const everywhere = reached.length === rep.servers.length;
+  const onAll = `on ${everywhere && reached.length > 1 ? `all ${reached.length} servers` : reached.length === 1 ? reached[0]!.server : `${reached.length} servers`}`;
+
+  if (states.size === 1 && states.has('match')) {
+    const ttls = [...new Set(reached.map((v) => v.published?.ttl).filter((t): t is number => typeof t === 'number' && t !== rep.planned.ttl))];
+    if (ttls.length) {
+      out.push({
+        code: 'verify.ttl-differs',
+        severity: 'info',
+        subject,
+        message: `published with TTL ${ttls.join(' / ')}, the plan says ${rep.planned.ttl}`,
+        fix: `set the TTL to ${rep.planned.ttl} at the DNS host, or change "ttl" in the plan`,
+      });
+    }
+    return out;
+  }
+
+  const values = [...new Set(reached.filter((v) => v.state === 'different').map((v) => v.published!.value))];
+  const keyNote = (value: string): { severity: Severity; note: string } => {
+    if (!privatePem) return { severity: 'error', note: '' };
+    const m = compareWithPrivateKey(value, privatePem);
+    return m.matches
+      ? { severity: 'warning', note: '; the published key is the local key, only other tags differ' }
+      : { severity: 'error', note: '' };
+  };
+
+  if (states.size === 1 && states.has('missing')) {
+    out.push({
+      code: 'verify.missing',
+      severity: 'error',
+      subject,
+      message: `not published ${onAll} (${describeStatus(reached[0]!.status)})`,
+      fix: `publish ${rep.type} "${rep.planned.value.length > 80 ? `${rep.planned.value.slice(0, 77)}...` : rep.planned.value}" at ${rep.name} (\`maildns records\` prints it)`,
+    });
+  } else if (states.size === 1 && states.has('different') && values.length === 1) {
+    const { severity, note } = keyNote(values[0]!);
+    out.push({
+      code: 'verify.different',
+      severity,
+      subject,
+      message: `published ${onAll} with another value: ${describeDifference(rep.planned.value, values[0]!)}${note}`,
+      fix: `replace the published record with the planned one (\`maildns records\` prints it)`,
+    });
+  } else {
+    const parts: string[] = [];
+    const m = names((v) => v.state === 'match');
+    const miss = names((v) => v.state === 'missing');
+    const diff = names((v) => v.state === 'different');
+    if (m) parts.push(`as planned on ${m}`);
+    if (diff) parts.push(`different on ${diff}`);
+    if (miss) parts.push(`missing on ${miss}`);
+    const note = values.length === 1 ? keyNote(values[0]!) : { severity: 'error' as Severity, note: '' };
+    out.push({
+      code: 'verify.not-everywhere',
+      severity: m && !miss && note.severity === 'warning' ? 'warning' : 'error',
+      subject,
+      message: `the servers disagree: ${parts.join('; ')}${note.note}`,
+      fix: 'the change has not reached every authoritative server yet: wait for the zone transfer (compare the SOA serials) or fix the server that lags',
+    });
+  }
+  // A published DKIM key that is not the local key is the failure that breaks signing: say it plainly.
+  if (privatePem) {
+    for (const value of values) {
+      const match = compareWithPrivateKey(value, privatePem);
+      if (!match.matches) {
+        out.push({
+          code: 'verify.dkim-key-mismatch',
+          severity: 'error',
+          subject,
+          message: `the published key does not belong to the local private key: ${match.reason}`,
+          fix: 'publish the record `maildns records` prints for this selector, or sign with the key that matches the published one',
+          rfc: 'RFC 6376 §3.6.1',
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function extraFindings(extras: ExtraRecord[], serverCount: number): Finding[] {
+  const grouped = new Map<string, { e: ExtraRecord; servers: string[] }>();
+  for (const e of extras) {
+    const key = `${e.name}\u0000${e.type}\u0000${e.value}`;
+    const g = grouped.get(key) ?? { e, servers: [] };
+    g.servers.push(e.server);
+    grouped.set(key, g);
+  }
+  return [...grouped.values()].map(({ e, servers }) => {
+    const where = servers.length === serverCount && serverCount > 1 ? 'on every server' : `on ${servers.join(', ')}`;
+    const short = e.value.length > 90 ? `${e.value.slice(0, 87)}...` : e.value;
+    if (e.kind === 'mx') {
+      return { code: 'verify.extra-mx', severity: 'error' as Severity, subject: `${e.name} MX`, message: `an MX record the plan does not list is published ${where}: "${short}"`, fix: 'remove it at the DNS host, or add the host to "mx" in the plan' };
+    }
+    const what = e.kind === 'spf' ? 'a second SPF record' : e.kind === 'dmarc' ? 'a second DMARC record' : 'a second TXT record at the DKIM selector';
+    const why =
+      e.kind === 'spf'
+        ? 'receivers then fail SPF with permerror (RFC 7208 §4.5)'
+        : e.kind === 'dmarc'
+          ? 'receivers then ignore DMARC for the domain (RFC 7489 §6.6.3)'
+          : 'verifiers may pick either record, so signatures fail at random';
+    return { code: 'verify.conflicting-record', severity: 'error' as Severity, subject: `${e.name} ${e.type}`, message: `${what} is published ${where}: "${short}"; ${why}`, fix: 'delete the record the plan does not list' };
+  });
+}
+
+async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Promise<DomainVerification> {
+  const composed = composeDomain(plan, d);
+  const findings: Finding[] = composed.notes.map((note) => ({ code: 'verify.plan-note', severity: 'info', subject: d.domain, message: note }));
+  const result: DomainVerification = { domain: d.domain, zone: null, status: 'problems', servers: [], records: [], findings };
+  const auth = await findAuthoritative(opts.resolver, d.domain, {
+    explicit: opts.authoritative,
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(opts.attempts ? { attempts: opts.attempts } : {}),
+  });
+  result.zone = auth.zone;
+  if (auth.failure) {
+    findings.push(
+      auth.failure.temporary
+        ? { code: 'verify.dns-unavailable', severity: 'error', subject: d.domain, message: `${auth.failure.message}; nothing could be compared`, fix: 'check the network and the resolver (--nameserver), then run again' }
+        : { code: 'verify.no-zone', severity: 'error', subject: d.domain, message: auth.failure.message, fix: 'register or delegate the domain, or pass its servers with --authoritative HOST[:PORT],...' },
+    );
+    result.status = auth.failure.temporary ? 'dns-unavailable' : 'problems';
+    return result;
+  }
+  for (const u of auth.unreachable) {
+    result.servers.push({ name: u.name, address: null, answered: false, serial: null, detail: u.reason });
+    findings.push({ code: 'verify.server-no-address', severity: 'error', subject: u.name, message: `the zone names ${u.name} as a server but it cannot be reached: ${u.reason}`, fix: 'publish an A or AAAA record for the name server, or remove the NS record' });
+  }
+  const infos = await Promise.all(auth.servers.map((s) => ask(s, auth.zone!)));
+  result.servers.push(...infos);
+  const live = auth.servers.filter((_, i) => infos[i]!.answered);
+  for (const info of infos.filter((i) => !i.answered)) {
+    findings.push({ code: 'verify.server-unreachable', severity: 'error', subject: info.name, message: `the authoritative server ${info.name} (${info.address}) did not answer: ${info.detail ?? 'no answer'}; its records could not be compared`, fix: 'check that the server is running and reachable, then run again' });
+  }
+  if (live.length === 0) {
+    result.status = 'dns-unavailable';
+    return result;
+  }
+  const serials = [...new Set(infos.filter((i) => i.answered && i.serial !== null).map((i) => i.serial))];
+  if (serials.length > 1) {
+    findings.push({
+      code: 'verify.serials-differ',
+      severity: 'warning',
+      subject: auth.zone!,
+      message: `the servers hold different versions of the zone: ${infos.filter((i) => i.answered).map((i) => `${i.name} serial ${i.serial}`).join(', ')}`,
+      fix: 'a zone transfer is pending or failing: check NOTIFY/transfer between the primary and the secondaries',
+    });
+  }
+
+  const skipped = new Set(auth.servers.filter((_, i) => !infos[i]!.answered).map((s) => s.name));
+  const extras: ExtraRecord[] = [];
+  for (const group of groupRecords(composed.records)) {
+    const { name, type } = group[0]!;
+    const answers = await Promise.all(auth.servers.map((s, i) => (infos[i]!.answered ? s.resolver.lookup(name, type) : null)));
+    const perRecord: ServerView[][] = group.map(() => []);
+    answers.forEach((answer, i) => {
+      const serverName = auth.servers[i]!.name;
+      if (!answer) {
+        group.forEach((_, j) => perRecord[j]!.push({ server: serverName, status: 'timeout', state: 'unreachable' }));
+        return;
+      }
+      const { views, extras: ex } = compareAtServer(serverName, group, answer);
+      views.forEach((v, j) => perRecord[j]!.push(v));
+      extras.push(...ex);
+    });
+    group.forEach((rec, j) => {
+      const rep: RecordReport = { name, type, purpose: rec.purpose ?? null, planned: { value: rec.value, ttl: rec.ttl }, servers: perRecord[j]! };
+      result.records.push(rep);
+      findings.push(...recordFindings(rep, dkimKeyFor(plan, d, rec), skipped));
+    });
+  }
+  findings.push(...extraFindings(extras, live.length));
+  // The validators read what the first server that answered publishes (its answers are cached already).
+  findings.push(...(await validatePublished(d.domain, composed.records, new ZoneRoutedResolver(auth.zone!, live[0]!.resolver, opts.resolver))));
+  result.status = hasFindingAtLeast(findings, opts.failOn ?? 'error') ? 'problems' : 'as-planned';
+  return result;
+}
+
+/** Run the comparison over the plan's domains (a few at a time). */
+export async function verifyPlan(plan: Plan, opts: VerifyOptions): Promise<VerifyReport> {
+  const wanted = opts.domains?.length ? new Set(opts.domains) : null;
+  const domains = plan.domains.filter((d) => !wanted || wanted.has(d.domain));
+  const results: DomainVerification[] = new Array(domains.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(4, domains.length) }, async () => {
+      while (next < domains.length) {
+        const i = next++;
+        results[i] = await verifyDomain(plan, domains[i]!, opts);
+      }
+    }),
+  );
+  const all = results.flatMap((r) => r.findings);
+  const count = (s: Severity): number => all.filter((f) => f.severity === s).length;
+  const unavailable = results.filter((r) => r.status === 'dns-unavailable').length;
+  const withProblems = results.filter((r) => r.status === 'problems').length;
+  const exitCode = results.length > 0 && unavailable === results.length ? 3 : results.some((r) => r.status !== 'as-planned') ? 1 : 0;
+  return {
+    version: VERIFY_JSON_VERSION,
+    exitCode,
+    domains: results,
+    summary: { domains: results.length, asPlanned: results.length - unavailable - withProblems, withProblems, dnsUnavailable: unavailable, errors: count('error'), warnings: count('warning'), infos: count('info') },
+  };
+}
+
+
