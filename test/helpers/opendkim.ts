@@ -5,7 +5,8 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from '../../bench/knot.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DnsRecord } from '../../src/records.js';
@@ -34,16 +35,7 @@ export function run(cmd: string, args: string[], opts: { input?: string; timeout
   });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** A private 0700 working directory (opendkim refuses keys below world-writable directories). */
 export function privateDir(prefix: string): string {
