@@ -11,6 +11,9 @@ import { keygenPlan } from '../src/dkim/keygen.js';
 import { composeOpenDkim } from '../src/dkim/opendkim.js';
 import { validateDkimRecord } from '../src/dkim/validate.js';
 import { writeFileAtomic } from '../src/fsutil.js';
+import { DnsResolver } from '../src/dns/resolver.js';
+import { parseMessage } from '../src/message/message.js';
+import { verifyMessage } from '../src/message/verify.js';
 import { parsePlan } from '../src/plan/load.js';
 import { composePlan } from '../src/plan/records.js';
 import type { Plan } from '../src/plan/types.js';
@@ -118,7 +121,7 @@ describe('generated keys and OpenDKIM files with the real OpenDKIM', () => {
       ['rsa', ['alice@example.com', 'bob@example.net']],
       ['ed25519', ['alice@example.com']],
     ] as const) {
-      it(`signs with the ${type} instance and python3-dkim verifies the signature through the local DNS`, async () => {
+      it(`signs with the ${type} instance; python3-dkim and maildns verify-message both verify it through the local DNS`, async () => {
         const inst = result.instances.find((i) => i.type === type)!;
         const port = ports[type]!;
         // Test-only settings: the temporary directory lies below /tmp, which opendkim counts as unsafe
@@ -137,6 +140,12 @@ describe('generated keys and OpenDKIM files with the real OpenDKIM', () => {
             // A changed body must fail: the verifier really checks.
             const tampered = await dkimpyVerify(signed.message.replace('This is a test.', 'This is a forgery.'), knot.port);
             expect(tampered.ok).toBe(false);
+            // maildns's own verifier agrees with dkimpy on the real opendkim's signature, and on the forgery.
+            const resolver = new DnsResolver({ servers: [{ host: knot.host, port: knot.port }], recursionDesired: false });
+            const ours = await verifyMessage(parseMessage(Buffer.from(signed.message)), resolver);
+            expect(ours.dkim.map((d) => [d.result, d.domain, d.algorithm])).toEqual([['pass', from.split('@')[1], inst.signatureAlgorithm]]);
+            const forged = await verifyMessage(parseMessage(Buffer.from(signed.message.replace('This is a test.', 'This is a forgery.'))), resolver);
+            expect(forged.dkim.map((d) => d.result)).toEqual(['fail']);
           }
         } finally {
           await milter.stop();
