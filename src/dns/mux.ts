@@ -8,7 +8,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { Packet, type WirePacket } from './packet.js';
-import { EDNS_PAYLOAD, exchange, WireTimeout, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
+import { buildQuery, exchange, parsePacket, WireTimeout, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
 
 interface Pending {
   server: ServerAddress;
@@ -22,6 +22,8 @@ class PooledSocket {
   readonly socket: dgram.Socket;
   readonly pending = new Map<number, Pending>();
   private refs = 0;
+  /** Set once `ready` has resolved, so later queries skip waiting on it. */
+  connected = false;
   /** Resolves once the socket is connected to its server (sends then skip the address step). */
   readonly ready: Promise<void>;
   constructor(server: ServerAddress) {
@@ -32,7 +34,10 @@ class PooledSocket {
     });
     this.socket.unref();
     this.ready = new Promise((resolve, reject) => this.socket.connect(server.port, server.host, (err?: Error) => (err ? reject(err) : resolve())));
-    this.ready.catch(() => undefined);
+    this.ready.then(
+      () => (this.connected = true),
+      () => undefined,
+    );
   }
 
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -42,7 +47,7 @@ class PooledSocket {
     // The question must be the one asked: a stray or forged datagram with a guessed ID is dropped.
     let packet: WirePacket;
     try {
-      packet = Packet.parse(msg);
+      packet = parsePacket(msg);
     } catch {
       return;
     }
@@ -52,6 +57,23 @@ class PooledSocket {
     this.release();
     clearTimeout(p.timer);
     p.resolve(packet);
+  }
+
+  private readonly outbox: Buffer[] = [];
+
+  /**
+   * Queue a datagram; the queue goes out in one burst once the current batch of callbacks is done.
+   * Sending each query the moment it is made wakes the server once per datagram, which costs far more
+   * than the send itself; a burst wakes it once. No callback: Node then tries a synchronous send
+   * first. A send that fails shows as the socket's 'error' event and the query ends at its deadline.
+   */
+  send(buf: Buffer): void {
+    if (this.outbox.push(buf) === 1) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const batch = this.outbox.splice(0);
+    for (const buf of batch) this.socket.send(buf);
   }
 
   hold(): void {
@@ -79,17 +101,12 @@ export class UdpMux {
 
   private async udp(server: ServerAddress, name: string, type: string, rd: boolean, deadline: number): Promise<WirePacket> {
     const sock = this.pick(server);
-    await sock.ready;
+    if (!sock.connected) await sock.ready;
     let id = Math.floor(Math.random() * 0x10000);
     for (let tries = 0; sock.pending.has(id) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
     if (sock.pending.has(id)) return Promise.reject(new Error('too many queries in flight on one socket'));
-    const query = new Packet();
-    query.header.id = id;
-    query.header.rd = rd ? 1 : 0;
     const qtype = Packet.TYPE[type]!;
-    query.questions.push({ name, type: qtype, class: Packet.CLASS['IN']! });
-    query.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: EDNS_PAYLOAD }));
-    const buf = query.toBuffer();
+    const buf = buildQuery(name, type, id, rd);
     return new Promise<WirePacket>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (sock.pending.get(id)?.timer === timer) {
@@ -100,9 +117,7 @@ export class UdpMux {
       }, Math.max(0, deadline - Date.now()));
       sock.pending.set(id, { server, name: name.toLowerCase().replace(/\.$/, ''), type: qtype, resolve, timer });
       sock.hold();
-      // No callback: Node then tries a synchronous send first, far cheaper per datagram. A send that
-      // fails shows as the socket's 'error' event and the query ends at its deadline.
-      sock.socket.send(buf);
+      sock.send(buf);
     });
   }
 

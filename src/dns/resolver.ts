@@ -173,7 +173,8 @@ export class DnsResolver implements Resolver {
   }
 
   lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
-    const key = `${normalizeName(name)}\u0000${type}`;
+    const normalized = normalizeName(name);
+    const key = `${normalized}\u0000${type}`;
     const cached = this.cache?.get(key);
     if (cached) {
       if (this.cacheLimit !== Infinity) {
@@ -183,7 +184,7 @@ export class DnsResolver implements Resolver {
       }
       return cached as Promise<DnsAnswer<RDataMap[T]>>;
     }
-    const pending = this.follow(normalizeName(name), type);
+    const pending = this.follow(normalized, type);
     if (this.cache) {
       this.cache.set(key, pending as Promise<DnsAnswer<unknown>>);
       if (this.cache.size > this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
@@ -197,7 +198,7 @@ export class DnsResolver implements Resolver {
     for (let hop = 0; hop <= MAX_CNAME_HOPS; hop++) {
       const answer = await this.ask<T>(current, type);
       answer.name = name;
-      answer.cnameChain = [...chain, ...answer.cnameChain];
+      if (chain.length) answer.cnameChain = [...chain, ...answer.cnameChain];
       const target = answer.cnameChain.at(-1);
       // A recursive server already followed the chain; an authoritative one stops at the CNAME.
       if (answer.status === 'nodata' && type !== 'CNAME' && target && target !== current && answer.records.length === 0 && !this.rd) {
@@ -222,34 +223,46 @@ export class DnsResolver implements Resolver {
   }
 
   private async askOne<T extends RRType>(server: ServerAddress, name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
-    const base = { name, type, records: [] as RDataMap[T][], ttl: null, authoritative: false, server: formatServer(server), cnameChain: [] as string[] };
+    const serverText = formatServer(server);
+    const failed = (status: DnsStatus, authoritative: boolean, detail?: string): DnsAnswer<RDataMap[T]> => {
+      const answer: DnsAnswer<RDataMap[T]> = { name, type, records: [], ttl: null, authoritative, server: serverText, cnameChain: [], status };
+      if (detail !== undefined) answer.detail = detail;
+      return answer;
+    };
     this.queriesSent++;
     try {
       const wireOpts = { timeoutMs: this.timeoutMs, recursionDesired: this.rd };
       const { packet } = await (this.mux ? this.mux.exchange(server, name, type, wireOpts) : exchange(server, name, type, wireOpts));
       const rcode = packet.header.rcode;
       const authoritative = packet.header.aa === 1;
-      if (rcode === RCODE.NXDOMAIN) return { ...base, status: 'nxdomain', authoritative };
-      if (rcode === RCODE.SERVFAIL) return { ...base, status: 'servfail', authoritative };
-      if (rcode === RCODE.REFUSED) return { ...base, status: 'refused', authoritative };
-      if (rcode !== RCODE.NOERROR) return { ...base, status: 'error', authoritative, detail: `rcode ${rcode}` };
+      if (rcode === RCODE.NXDOMAIN) return failed('nxdomain', authoritative);
+      if (rcode === RCODE.SERVFAIL) return failed('servfail', authoritative);
+      if (rcode === RCODE.REFUSED) return failed('refused', authoritative);
+      if (rcode !== RCODE.NOERROR) return failed('error', authoritative, `rcode ${rcode}`);
       // Walk the CNAME chain inside the answer section.
       const wanted = TYPE[type];
+      const answers = packet.answers;
       const chain: string[] = [];
       let owner = normalizeName(name);
-      for (let i = 0; i < MAX_CNAME_HOPS && type !== 'CNAME'; i++) {
-        const cname = packet.answers.find((r) => r.type === TYPE.CNAME && normalizeName(r.name) === owner);
-        if (!cname) break;
-        owner = normalizeName(cname.domain ?? '');
-        chain.push(owner);
+      if (type !== 'CNAME' && answers.some((r) => r.type === TYPE.CNAME)) {
+        for (let i = 0; i < MAX_CNAME_HOPS; i++) {
+          const cname = answers.find((r) => r.type === TYPE.CNAME && normalizeName(r.name) === owner);
+          if (!cname) break;
+          owner = normalizeName(cname.domain ?? '');
+          chain.push(owner);
+        }
       }
-      const rrset = packet.answers.filter((r) => r.type === wanted && normalizeName(r.name) === owner);
-      const records = rrset.map((r) => toRData(r) as RDataMap[T]);
-      const ttl = rrset.length ? Math.min(...rrset.map((r) => r.ttl)) : null;
-      return { ...base, status: records.length ? 'ok' : 'nodata', records, ttl, authoritative, cnameChain: chain };
+      const records: RDataMap[T][] = [];
+      let ttl: number | null = null;
+      for (const r of answers) {
+        if (r.type !== wanted || normalizeName(r.name) !== owner) continue;
+        records.push(toRData(r) as RDataMap[T]);
+        if (ttl === null || r.ttl < ttl) ttl = r.ttl;
+      }
+      return { name, type, records, ttl, authoritative, server: serverText, cnameChain: chain, status: records.length ? 'ok' : 'nodata' };
     } catch (err) {
-      if (err instanceof WireTimeout) return { ...base, status: 'timeout', detail: err.message };
-      return { ...base, status: 'error', detail: err instanceof Error ? err.message : String(err) };
+      if (err instanceof WireTimeout) return failed('timeout', false, err.message);
+      return failed('error', false, err instanceof Error ? err.message : String(err));
     }
   }
 }
