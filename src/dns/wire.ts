@@ -4,6 +4,7 @@
  * timeout, their retry ignores the deadline and they never send EDNS0
  * (see shared notes on dns2 3.1.1). Only dns2's packet codec is used here.
  */
+import { formatIpv6 } from '../ipv6.js';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { Packet, type WirePacket, type WireRecord } from './packet.js';
@@ -136,28 +137,6 @@ function readName(buf: Buffer, at: number): [string, number] | null {
   }
 }
 
-function ipv6Text(buf: Buffer, at: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(buf.readUInt16BE(at + i * 2));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestLen = j - i;
-      bestStart = i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
 
 const SIMPLE_TYPES = new Set([1, 2, 5, 6, 12, 15, 16, 28, 41, 99]);
 
@@ -218,7 +197,7 @@ export function parseSimplePacket(buf: Buffer): WirePacket | null {
           break;
         case 28:
           if (length !== 16) return null;
-          rec['address'] = ipv6Text(buf, start);
+          rec['address'] = formatIpv6(buf.subarray(start, start + 16));
           break;
         case 2:
         case 5:

@@ -1,4 +1,5 @@
 /** Client addresses for SPF: parsing, prefix matching and the forms macros need. */
+import { formatIpv6 } from '../ipv6.js';
 import { isIPv4, isIPv6 } from 'node:net';
 
 export interface ClientIp {
@@ -62,26 +63,7 @@ export function dottedForm(ip: ClientIp): string {
 /** %{c} and display: dotted decimal, or RFC 5952 text for IPv6. */
 export function readableForm(ip: ClientIp): string {
   if (ip.family === 4) return [...ip.bytes].join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((ip.bytes[i]! << 8) | ip.bytes[i + 1]!);
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return formatIpv6(ip.bytes);
 }
 
 /** The reverse-lookup name (in-addr.arpa / ip6.arpa). */
