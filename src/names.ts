@@ -1,6 +1,11 @@
 /** Domain-name helpers. Names inside maildns are absolute, lower-case and without the trailing dot. */
 
+/** What normalizeName would change: upper case, a trailing dot, white space at either end. */
+const NOT_NORMAL = /[A-Z]|\.$|^\s|\s$/;
+
 export function normalizeName(name: string): string {
+  // Most names are already normal (every answer and every check passes them on): no copy then.
+  if (!NOT_NORMAL.test(name)) return name;
   const trimmed = name.trim().replace(/\.$/, '');
   return trimmed.toLowerCase();
 }

@@ -1,6 +1,6 @@
 /** SPF: parser errors, composer, validator findings and flattening, against the embedded DNS server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DnsResolver } from '../src/dns/resolver.js';
+import { DnsResolver, type Resolver } from '../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../src/dns/server.js';
 import { mxValue, type DnsRecord } from '../src/records.js';
 import { composeSpf, composeSpfFrom } from '../src/spf/compose.js';
@@ -144,6 +144,11 @@ const zone: DnsRecord[] = [
   txt('loop.test', 'v=spf1 include:loop2.test -all'),
   txt('loop2.test', 'v=spf1 include:loop.test'),
   txt('void.test', 'v=spf1 a:n1.void.test a:n2.void.test mx:n3.void.test -all'),
+  txt('fam.test', 'v=spf1 a:v4.fam.test a:v6.fam.test a:gone.fam.test mx -all'),
+  a('v4.fam.test', '192.0.2.4'),
+  { name: 'v6.fam.test', type: 'AAAA', ttl: 300, value: '2001:db8::6' },
+  { name: 'fam.test', type: 'MX', ttl: 300, value: mxValue(10, 'v4.fam.test') },
+  { name: 'fam.test', type: 'MX', ttl: 300, value: mxValue(20, 'dead.fam.test') },
   txt('pass.test', 'v=spf1 +all'),
   txt('neutral.test', 'v=spf1 ?all'),
   txt('noall.test', 'v=spf1 ip4:192.0.2.1'),
@@ -227,6 +232,35 @@ describe('validateSpf', () => {
     expect(await codes('big.test')).toContain('spf.answer-too-large');
     expect(await codes('type99.test')).toContain('spf.type99-record');
     expect(await codes('exp.test')).toContain('spf.exp-target');
+  });
+
+  it('a-first asks AAAA only where A is empty, with the same findings; probeOrphans: false sends no probes', async () => {
+    const asking = (): { resolver: Resolver; asked: string[] } => {
+      const asked: string[] = [];
+      const fresh = new DnsResolver({ servers: [{ host: server.host, port: server.port }], timeoutMs: 300, attempts: 1 });
+      return { asked, resolver: { lookup: (name, type) => (asked.push(`${name} ${type}`), fresh.lookup(name, type)) } };
+    };
+    for (const domain of ['fam.test', 'void.test', 'many.test', 'good.test', 'orphan.test']) {
+      const both = await validateSpf(resolver, domain);
+      const quick = await validateSpf(resolver, domain, { addressLookups: 'a-first' });
+      expect(quick.findings).toEqual(both.findings);
+      expect(quick.lookups).toBe(both.lookups);
+      expect(quick.voidLookups).toBe(both.voidLookups);
+    }
+    const fam = await validateSpf(resolver, 'fam.test');
+    expect(fam.findings.filter((f) => f.code === 'spf.void-lookup').map((f) => f.subject)).toEqual(['fam.test a:gone.fam.test']);
+    expect(fam.findings.find((f) => f.code === 'spf.mx-host-no-address')?.message).toContain('dead.fam.test');
+    expect(fam.tree?.costs.find((c) => c.term === 'a:v4.fam.test')?.note).toMatch(/IPv4 only/);
+
+    const q = asking();
+    await validateSpf(q.resolver, 'fam.test', { addressLookups: 'a-first', probeOrphans: false });
+    expect(q.asked).not.toContain('v4.fam.test AAAA');
+    expect(q.asked).toEqual(expect.arrayContaining(['v6.fam.test AAAA', 'gone.fam.test AAAA', 'dead.fam.test AAAA']));
+    expect(q.asked.filter((k) => k.startsWith('_spf.') || k.endsWith(' SPF'))).toEqual([]);
+    const full = asking();
+    await validateSpf(full.resolver, 'fam.test');
+    expect(full.asked).toEqual(expect.arrayContaining(['v4.fam.test AAAA', '_spf.fam.test TXT', 'fam.test SPF']));
+    expect((await validateSpf(resolver, 'orphan.test', { probeOrphans: false })).findings.map((f) => f.code)).not.toContain('spf.orphan-record');
   });
 
   it('does not count redirect next to all, nor exp', async () => {

@@ -49,13 +49,14 @@ export interface SpfSyntaxError {
   reason: string;
 }
 
+/** A parse result is shared between callers (see parseSpf's cache): never modify one. */
 export interface ParsedSpf {
-  record: string;
-  terms: SpfTerm[];
-  mechanisms: SpfMechanism[];
-  redirect?: SpfModifier;
-  exp?: SpfModifier;
-  errors: SpfSyntaxError[];
+  readonly record: string;
+  readonly terms: readonly Readonly<SpfTerm>[];
+  readonly mechanisms: readonly Readonly<SpfMechanism>[];
+  readonly redirect?: Readonly<SpfModifier>;
+  readonly exp?: Readonly<SpfModifier>;
+  readonly errors: readonly Readonly<SpfSyntaxError>[];
 }
 
 /** RFC 7208 §4.5: the record starts with `v=spf1` followed by a space or the end. */
@@ -248,9 +249,25 @@ function parseModifier(term: string, start: number, eq: number): { mod?: SpfModi
   return { mod };
 }
 
-/** Parse a record. A text that is not `v=spf1…` gives one error at offset 0. */
+/**
+ * Recently parsed records by text. A bulk check meets the same provider records (`_spf.google.com`
+ * and the netblocks it includes) once per domain; parsing each text once saves most of the work.
+ */
+const parsedByText = new Map<string, ParsedSpf>();
+const PARSE_CACHE_LIMIT = 512;
+
+/** Parse a record. A text that is not `v=spf1…` gives one error at offset 0. The result is shared: do not modify it. */
 export function parseSpf(record: string): ParsedSpf {
-  const out: ParsedSpf = { record, terms: [], mechanisms: [], errors: [] };
+  let parsed = parsedByText.get(record);
+  if (parsed) return parsed;
+  parsed = parseUncached(record);
+  if (parsedByText.size >= PARSE_CACHE_LIMIT) parsedByText.delete(parsedByText.keys().next().value!);
+  parsedByText.set(record, parsed);
+  return parsed;
+}
+
+function parseUncached(record: string): ParsedSpf {
+  const out: { record: string; terms: SpfTerm[]; mechanisms: SpfMechanism[]; redirect?: SpfModifier; exp?: SpfModifier; errors: SpfSyntaxError[] } = { record, terms: [], mechanisms: [], errors: [] };
   if (!isSpfRecord(record)) {
     const reason = /^\s+v=spf1/i.test(record)
       ? 'the record starts with white space: receivers ignore it'

@@ -9,7 +9,7 @@
  * counted but cannot be resolved without a message, so it is reported, not followed.
  */
 import type { Finding, Severity } from '../findings.js';
-import { isNoRecord, isTemporary, describeStatus, type Resolver } from '../dns/resolver.js';
+import { isNoRecord, isTemporary, describeStatus, type DnsAnswer, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
 import { hasMacro } from './macro.js';
 import { formatSyntaxError, isSpfRecord, LOOKUP_MECHANISMS, parseSpf, type ParsedSpf, type SpfMechanism } from './parse.js';
@@ -54,8 +54,16 @@ export interface SpfReport {
 }
 
 export interface ValidateOptions {
+  /** Look for SPF published at customary names the domain never includes, and for a type-99 record (11 queries; default true). */
+  probeOrphans?: boolean;
   /** Other names to look at for SPF records the domain never includes. */
   extraOrphanNames?: string[];
+  /**
+   * `both` (default) asks A and AAAA for every `a`/`mx` target, so the tree can say which family a
+   * term covers. `a-first` asks AAAA only when A has no record: the same findings with fewer
+   * queries (bulk checks), without the per-family notes.
+   */
+  addressLookups?: 'both' | 'a-first';
 }
 
 const RFC = 'RFC 7208';
@@ -72,7 +80,17 @@ export function txtAnswerSize(name: string, records: readonly (readonly string[]
 class Walker {
   readonly findings: Finding[] = [];
   private readonly seen = new Set<string>();
-  constructor(private readonly resolver: Resolver) {}
+  constructor(
+    private readonly resolver: Resolver,
+    private readonly addressLookups: 'both' | 'a-first',
+  ) {}
+
+  /** The A and AAAA answers of a name; with `a-first`, AAAA is asked only when A has no record. */
+  private async addresses(name: string): Promise<[DnsAnswer<string>, DnsAnswer<string> | null]> {
+    if (this.addressLookups === 'both') return Promise.all([this.resolver.lookup(name, 'A'), this.resolver.lookup(name, 'AAAA')]);
+    const a = await this.resolver.lookup(name, 'A');
+    return [a, isNoRecord(a.status) ? await this.resolver.lookup(name, 'AAAA') : null];
+  }
 
   add(code: string, severity: Severity, subject: string, message: string, fix?: string, rfc?: string): void {
     this.findings.push({ code, severity, subject, message, ...(fix ? { fix } : {}), ...(rfc ? { rfc } : {}) });
@@ -261,13 +279,8 @@ class Walker {
     if (broad && mech.qualifier !== '-') {
       this.add('spf.broad-range', 'warning', `${domain} ${mech.text}`, `/${len} authorises a huge part of the Internet`, 'list the sending networks themselves', `${RFC} §5.6`);
     }
-    const net = parseIp(mech.address ?? '');
-    if (net && mech.kind === 'ip4' && net.family === 4 && len < 32) {
-      const hostBits = [...net.bytes].some((b, i) => {
-        const bits = Math.max(0, Math.min(8, len - i * 8));
-        return (b & (0xff >> bits)) !== 0;
-      });
-      if (hostBits) this.add('spf.cidr-host-bits', 'info', `${domain} ${mech.text}`, `the address has bits set beyond /${len}; the whole /${len} network is authorised`, 'write the network address, or use /32 if one host was meant', `${RFC} §5.6`);
+    if (mech.kind === 'ip4' && len < 32 && hasHostBits(mech, len)) {
+      this.add('spf.cidr-host-bits', 'info', `${domain} ${mech.text}`, `the address has bits set beyond /${len}; the whole /${len} network is authorised`, 'write the network address, or use /32 if one host was meant', `${RFC} §5.6`);
     }
   }
 
@@ -276,13 +289,13 @@ class Walker {
   }
 
   private async addressTarget(node: SpfTreeNode, cost: SpfTermCost, mech: SpfMechanism, target: string): Promise<void> {
-    const [a, aaaa] = await Promise.all([this.resolver.lookup(target, 'A'), this.resolver.lookup(target, 'AAAA')]);
-    if (isTemporary(a.status) || isTemporary(aaaa.status)) return this.temp(node.domain, mech.text, target, isTemporary(a.status) ? a.status : aaaa.status);
-    if (a.status !== 'ok' && aaaa.status !== 'ok') {
+    const [a, aaaa] = await this.addresses(target);
+    if (isTemporary(a.status) || (aaaa && isTemporary(aaaa.status))) return this.temp(node.domain, mech.text, target, isTemporary(a.status) ? a.status : aaaa!.status);
+    if (a.status !== 'ok' && aaaa?.status !== 'ok') {
       node.voidLookups++;
       cost.note = 'void: no A or AAAA';
       this.add('spf.void-lookup', 'warning', `${node.domain} ${mech.text}`, `${target} has no A or AAAA record: the term matches nothing and counts as a void lookup`, 'remove the term or publish the address', `${RFC} §4.6.4`);
-    } else if (a.status !== 'ok' || aaaa.status !== 'ok') {
+    } else if (aaaa && (a.status !== 'ok' || aaaa.status !== 'ok')) {
       cost.note = a.status === 'ok' ? 'IPv4 only (void for IPv6 clients)' : 'IPv6 only (void for IPv4 clients)';
     }
   }
@@ -303,11 +316,25 @@ class Walker {
     cost.note = `${hosts.length} MX host${hosts.length === 1 ? '' : 's'} (address lookups bounded separately)`;
     const dead: string[] = [];
     for (const host of hosts.slice(0, 10)) {
-      const [a, aaaa] = await Promise.all([this.resolver.lookup(host, 'A'), this.resolver.lookup(host, 'AAAA')]);
-      if (isNoRecord(a.status) && isNoRecord(aaaa.status)) dead.push(host);
+      const [a, aaaa] = await this.addresses(host);
+      if (isNoRecord(a.status) && aaaa && isNoRecord(aaaa.status)) dead.push(host);
     }
     if (dead.length) this.add('spf.mx-host-no-address', 'warning', `${node.domain} ${mech.text}`, `MX host${dead.length > 1 ? 's' : ''} ${dead.join(', ')} ha${dead.length > 1 ? 've' : 's'} no address, so ${dead.length > 1 ? 'they match' : 'it matches'} nothing`, 'correct the MX records', `${RFC} §5.4`);
   }
+}
+
+/** Parsed mechanisms are shared (parseSpf caches them), so each address is looked at once per run. */
+const hostBitsOf = new WeakMap<object, boolean>();
+
+/** Whether an ip4 term's address has bits set beyond its prefix length. */
+function hasHostBits(mech: Readonly<SpfMechanism>, len: number): boolean {
+  let known = hostBitsOf.get(mech);
+  if (known === undefined) {
+    const net = parseIp(mech.address ?? '');
+    known = net !== null && net.family === 4 && net.bytes.some((b, i) => (b & (0xff >> Math.max(0, Math.min(8, len - i * 8)))) !== 0);
+    hostBitsOf.set(mech, known);
+  }
+  return known;
 }
 
 /** The `all` that ends evaluation at the root (following redirects). */
@@ -327,7 +354,7 @@ function effectiveAll(node: SpfTreeNode | null): string | null {
 /** Validate the SPF a domain publishes. */
 export async function validateSpf(resolver: Resolver, domainInput: string, opts: ValidateOptions = {}): Promise<SpfReport> {
   const domain = normalizeName(domainInput);
-  const w = new Walker(resolver);
+  const w = new Walker(resolver, opts.addressLookups ?? 'both');
   const tree = await w.node(domain, null, []);
   const report: SpfReport = { domain, tree, lookups: tree.lookups, voidLookups: tree.voidLookups, effectiveAll: null, findings: w.findings, dnsUnavailable: tree.problem === 'temperror' };
   if (report.dnsUnavailable) return report;
@@ -353,6 +380,7 @@ export async function validateSpf(resolver: Resolver, domainInput: string, opts:
     }
   }
 
+  if (opts.probeOrphans === false) return report;
   // SPF published at names the domain never points to, and the deprecated type-99 RR.
   const names = [...ORPHAN_PREFIXES.map((p) => `${p}.${domain}`), ...(opts.extraOrphanNames ?? []).map(normalizeName)];
   const [typed, ...orphans] = await Promise.all([resolver.lookup(domain, 'SPF'), ...names.map((n) => resolver.lookup(n, 'TXT'))]);
