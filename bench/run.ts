@@ -3,12 +3,15 @@
  *
  * For each N (default 1000): generate N synthetic domains with /work/shared/bench/mkbulk.py, serve
  * them with a local Knot, run the `maildns check` engine over domains.txt (selector "mail", the
- * same settings as the CLI defaults), then run bench_raw.py (a bare asyncio client sending only
- * the minimal query set) against the same server in the same run. Prints domains per second, DNS
- * queries per domain, peak memory and the ratio to the raw client, and scores the findings
- * against manifest.json (every broken domain found, no false alarm). Exit 1 when the score is not
- * perfect. Several N values (`npm run bench -- 1000 5000`) show whether memory stays flat as N
- * grows: each size runs in its own process so its peak RSS is its own.
+ * same settings as the CLI defaults): once cold, then warm-up runs, then rounds in which maildns
+ * and bench_raw.py (a bare asyncio client sending only the minimal query set) take turns against
+ * the same server. Prints the medians of the rounds (domains per second, the ratio to the raw
+ * client, the implied multiple of checkdmarc), the cold first run, DNS queries per domain and
+ * peak memory, and scores the findings of every run against manifest.json (every broken domain
+ * found, no false alarm). Exit 1 when a score is not perfect. Several N values
+ * (`npm run bench -- 1000 5000`) show whether memory stays flat as N grows: each size runs in its
+ * own process so its peak RSS is its own. `--rounds R` (default 9) and `--warmup W` (default 3,
+ * the cold run included) change the counts.
  *
  * Environment: MAILDNS_BENCH_DIR (where the data goes; a temporary directory otherwise),
  * MAILDNS_BENCH_SHARED (the folder with mkbulk.py and bench_raw.py; default /work/shared/bench
@@ -20,7 +23,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { domainSource } from '../src/check/input.js';
-import { runChecks } from '../src/check/run.js';
+import { bulkResolverSettings, DEFAULT_CONCURRENCY, runChecks } from '../src/check/run.js';
 import { DnsResolver, type Resolver } from '../src/dns/resolver.js';
 import { startKnot } from './knot.js';
 import { newScore, readManifest, scoreIsPerfect, scoreResult, type Score } from './manifest.js';
@@ -40,7 +43,6 @@ export interface BenchResult {
   domainsPerSecond: number;
   queries: number;
   queriesPerDomain: number;
-  peakRssMb: number;
   score: Score;
 }
 
@@ -59,7 +61,9 @@ export function generate(n: number, dir: string, shared = sharedBenchDir()): voi
 /** Run the check engine over `dir`/domains.txt against a server; score against manifest.json. */
 export async function benchCheck(dir: string, server: { host: string; port: number }, opts: BenchOptions = {}): Promise<BenchResult> {
   const manifest = readManifest(path.join(dir, 'manifest.json'));
-  const resolver = opts.resolver ?? new DnsResolver({ servers: [server], timeoutMs: 2000, maxInFlight: 128, cacheLimit: 4096, sharedSockets: true });
+  const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+  // The same settings as `maildns check` (src/commands/check.ts) with its default --timeout.
+  const resolver = opts.resolver ?? new DnsResolver({ servers: [server], timeoutMs: 2000, ...bulkResolverSettings(concurrency) });
   const counted = resolver instanceof DnsResolver ? resolver : resolver.inner;
   const source = await domainSource([], [path.join(dir, 'domains.txt')]);
   const score = newScore();
@@ -68,7 +72,7 @@ export async function benchCheck(dir: string, server: { host: string; port: numb
     resolver,
     selectors: opts.selectors ?? ['mail'],
     failOn: 'error',
-    concurrency: opts.concurrency ?? 64,
+    concurrency,
     onResult: (r) => scoreResult(score, manifest, r),
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -78,7 +82,6 @@ export async function benchCheck(dir: string, server: { host: string; port: numb
     domainsPerSecond: summary.domains / seconds,
     queries: counted?.queriesSent ?? NaN,
     queriesPerDomain: (counted?.queriesSent ?? NaN) / summary.domains,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
     score,
   };
 }
@@ -88,16 +91,38 @@ function rawBaseline(shared: string, dir: string, n: number, port: number): { do
   return JSON.parse(out.trim().split('\n').at(-1)!) as { domains_per_s: number; queries: number };
 }
 
+/**
+ * The reference figures of /work/shared/bench/README.md, measured on this machine kind: checkdmarc
+ * checks 43 domains/s where bench_raw.py reaches 2,480. Scaling checkdmarc by bench_raw measured
+ * in this run gives its figure here; the issue's target is 50 times that.
+ */
+const CHECKDMARC_REFERENCE = { domainsPerSecond: 43, rawDomainsPerSecond: 2480 };
+const TARGET_TIMES_CHECKDMARC = 50;
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function intFlag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : Number(process.env[`MAILDNS_BENCH_${name.toUpperCase()}`] ?? fallback);
+  return Number.isInteger(v) && v >= 0 ? v : fallback;
+}
+
 async function main(): Promise<void> {
-  const sizes = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  const args = process.argv.slice(2);
+  const sizes = args.filter((a, i) => /^\d+$/.test(a) && !/^--/.test(args[i - 1] ?? '')).map(Number).filter((n) => n > 0);
   if (!sizes.length) sizes.push(1000);
   sizes.sort((a, b) => a - b);
+  const rounds = Math.max(1, intFlag('rounds', 9));
+  const warmups = intFlag('warmup', 3);
   if (!process.argv.includes('--child')) {
     // One process per size, so each peak-memory figure is that size's own; --expose-gc lets the
     // child measure the heap that stays in use after a collection.
     let failed = false;
     for (const n of sizes) {
-      const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), String(n), '--child'], { stdio: 'inherit' });
+      const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), String(n), '--rounds', String(rounds), '--warmup', String(warmups), '--child'], { stdio: 'inherit' });
       if (child.status !== 0) failed = true;
     }
     process.exitCode = failed ? 1 : 0;
@@ -112,23 +137,45 @@ async function main(): Promise<void> {
     const apexes = readFileSync(path.join(dir, 'zones.txt'), 'utf8').split('\n').filter(Boolean);
     const knot = await startKnot({ dir: path.join(dir, 'zones'), apexes });
     try {
-      // A short warm-up so the first figures are not the JIT's.
-      await benchCheck(dir, knot, { concurrency: 64 }).catch(() => undefined);
-      const r = await benchCheck(dir, knot);
+      // The first run of a fresh process pays for the JIT compiling the code; it is reported on its
+      // own. Then a few more warm-up runs, then rounds of maildns and bench_raw.py taking turns, so
+      // both see the same machine; the figures are the medians of the rounds.
+      const results: BenchResult[] = [await benchCheck(dir, knot)];
+      for (let i = 1; i < warmups; i++) results.push(await benchCheck(dir, knot));
+      const measured: BenchResult[] = [];
+      const raws: { domains_per_s: number; queries: number }[] = [];
+      for (let i = 0; i < rounds; i++) {
+        measured.push(await benchCheck(dir, knot));
+        raws.push(rawBaseline(shared, dir, n, knot.port));
+      }
+      results.push(...measured);
       const gc = (globalThis as { gc?: () => void }).gc;
       gc?.();
       const retainedMb = process.memoryUsage().heapUsed / 1048576;
-      const raw = rawBaseline(shared, dir, n, knot.port);
-      const ratio = r.domainsPerSecond / raw.domains_per_s;
-      const s = r.score;
+      const cold = results[0]!.domainsPerSecond;
+      const speeds = measured.map((r) => r.domainsPerSecond);
+      const speed = median(speeds);
+      const raw = median(raws.map((r) => r.domains_per_s));
+      // Each round's maildns run and bench_raw.py run are neighbours in time: the median of their
+      // ratios cancels most of the machine's drift.
+      const ratio = median(measured.map((m, i) => m.domainsPerSecond / raws[i]!.domains_per_s));
+      const checkdmarcHere = (CHECKDMARC_REFERENCE.domainsPerSecond * raw) / CHECKDMARC_REFERENCE.rawDomainsPerSecond;
+      const times = (ratio * CHECKDMARC_REFERENCE.rawDomainsPerSecond) / CHECKDMARC_REFERENCE.domainsPerSecond;
+      const targetRatio = (TARGET_TIMES_CHECKDMARC * CHECKDMARC_REFERENCE.domainsPerSecond) / CHECKDMARC_REFERENCE.rawDomainsPerSecond;
+      const r = measured[0]!;
+      const peakRssMb = process.resourceUsage().maxRSS / 1024;
+      // Every run is scored, warm-ups included: a finding that comes and goes is a failure.
+      const s = results.find((x) => !scoreIsPerfect(x.score))?.score ?? r.score;
+      const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
       process.stdout.write(
         [
-          `maildns check, ${n} domains on a local Knot (selector "mail", concurrency 64)`,
-          `  domains/s            ${r.domainsPerSecond.toFixed(0)}   (${r.seconds.toFixed(2)} s)`,
+          `maildns check, ${n} domains on a local Knot (selector "mail", concurrency ${DEFAULT_CONCURRENCY}; ${rounds} rounds after ${warmups} warm-up runs)`,
+          `  domains/s            ${fmt(speed)} median (rounds ${fmt(Math.min(...speeds))} to ${fmt(Math.max(...speeds))}); first run of a fresh process ${fmt(cold)}`,
           `  DNS queries/domain   ${r.queriesPerDomain.toFixed(2)}   (${r.queries} queries, shared includes asked once)`,
-          `  peak RSS             ${r.peakRssMb.toFixed(0)} MB   (JS heap still in use after the run: ${retainedMb.toFixed(0)} MB)`,
-          `  bench_raw.py         ${raw.domains_per_s.toFixed(0)} domains/s (${raw.queries} queries, minimal set, no checks)`,
-          `  ratio maildns/raw    ${ratio.toFixed(2)}`,
+          `  peak RSS             ${peakRssMb.toFixed(0)} MB   (JS heap still in use after all runs: ${retainedMb.toFixed(0)} MB)`,
+          `  bench_raw.py         ${fmt(raw)} domains/s median (${raws[0]!.queries} queries: the minimal set, no checks)`,
+          `  ratio maildns/raw    ${ratio.toFixed(2)}   (median of the rounds' ratios; target ${targetRatio.toFixed(2)}: ${TARGET_TIMES_CHECKDMARC}x checkdmarc)`,
+          `  vs checkdmarc        ${times.toFixed(1)}x   (its reference ${CHECKDMARC_REFERENCE.domainsPerSecond}/s at bench_raw ${fmt(CHECKDMARC_REFERENCE.rawDomainsPerSecond)}/s, scaled to this run: ${checkdmarcHere.toFixed(0)}/s)`,
           `  findings vs manifest ${s.found}/${s.broken} broken domains found, ${s.falseAlarms.length} false alarms, ${s.dnsErrors.length} DNS errors`,
           `  advice on healthy domains (warnings, not failures): ${Object.entries(s.healthyWarnings).map(([c, k]) => `${c} ${k}`).join(', ') || 'none'}`,
           ...s.missed.slice(0, 10).map((m) => `    missed: ${m}`),
@@ -137,7 +184,7 @@ async function main(): Promise<void> {
         ].join('\n'),
       );
       process.stdout.write(
-        `${JSON.stringify({ n, domainsPerSecond: Math.round(r.domainsPerSecond), queriesPerDomain: Number(r.queriesPerDomain.toFixed(3)), peakRssMb: Math.round(r.peakRssMb), retainedHeapMb: Math.round(retainedMb), rawDomainsPerSecond: raw.domains_per_s, ratio: Number(ratio.toFixed(3)), found: s.found, broken: s.broken, falseAlarms: s.falseAlarms.length })}\n`,
+        `${JSON.stringify({ n, rounds, domainsPerSecond: Math.round(speed), firstRunDomainsPerSecond: Math.round(cold), queriesPerDomain: Number(r.queriesPerDomain.toFixed(3)), peakRssMb: Math.round(peakRssMb), retainedHeapMb: Math.round(retainedMb), rawDomainsPerSecond: Math.round(raw), ratio: Number(ratio.toFixed(3)), timesCheckdmarc: Number(times.toFixed(1)), found: s.found, broken: s.broken, falseAlarms: s.falseAlarms.length })}\n`,
       );
       if (!scoreIsPerfect(s)) perfect = false;
     } finally {

@@ -7,6 +7,21 @@ import type { Resolver } from '../dns/resolver.js';
 import type { Severity } from '../findings.js';
 import { auditDomain, type DomainResult } from './audit.js';
 
+/** Domains checked at once unless --concurrency says otherwise. */
+export const DEFAULT_CONCURRENCY = 64;
+
+/**
+ * Most queries in flight in a bulk run. Larger bursts overflow a server's receive buffer: against
+ * a local Knot, 384 and more in flight lost datagrams, and each loss cost a query its full timeout.
+ * More than this gains nothing on a fast server and is unkind to a slow one.
+ */
+export const MAX_QUERIES_IN_FLIGHT = 128;
+
+/** Resolver settings of a bulk run (the CLI and the benchmark use the same). */
+export function bulkResolverSettings(concurrency: number): { maxInFlight: number; cacheLimit: number; sharedSockets: true } {
+  return { maxInFlight: Math.min(MAX_QUERIES_IN_FLIGHT, Math.max(64, concurrency * 2)), cacheLimit: 4096, sharedSockets: true };
+}
+
 export interface RunOptions {
   resolver: Resolver;
   selectors: readonly string[];

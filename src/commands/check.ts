@@ -7,7 +7,7 @@ import { useColor } from '../output.js';
 import { domainSource } from '../check/input.js';
 import { jsonReporter, junitReporter, textReporter, type CheckFormat, type Reporter } from '../check/format.js';
 import { progress } from '../check/progress.js';
-import { runChecks } from '../check/run.js';
+import { bulkResolverSettings, DEFAULT_CONCURRENCY, runChecks } from '../check/run.js';
 import { withNameserverOption } from './common.js';
 
 interface Args {
@@ -35,7 +35,7 @@ export const checkCommand: CommandModule<object, Args> = {
         .option('selectors', { alias: 's', type: 'string', array: true, default: [], describe: 'DKIM selectors to check, comma-separated (e.g. mail,google)' })
         .option('format', { alias: 'f', type: 'string', choices: ['text', 'json', 'junit'] as const, default: 'text' as const, describe: 'report format' })
         .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
-        .option('concurrency', { alias: 'j', type: 'number', default: 64, describe: 'domains checked at once' })
+        .option('concurrency', { alias: 'j', type: 'number', default: DEFAULT_CONCURRENCY, describe: 'domains checked at once' })
         .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that makes a domain fail (exit 1)' })
         .option('timeout', { type: 'number', default: 2000, describe: 'milliseconds to wait for one DNS answer (two attempts per server)' })
         .option('deep', { type: 'boolean', default: false, describe: 'also look for SPF records published where nothing points to them (_spf.DOMAIN and the like; 11 more queries per domain)' })
@@ -61,7 +61,7 @@ export const checkCommand: CommandModule<object, Args> = {
     if (source.count === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
     let resolver;
     try {
-      resolver = createResolver({ nameserver: args.nameserver, timeoutMs: args.timeout, maxInFlight: Math.max(64, args.concurrency * 2), cacheLimit: 4096, sharedSockets: true });
+      resolver = createResolver({ nameserver: args.nameserver, timeoutMs: args.timeout, ...bulkResolverSettings(args.concurrency) });
     } catch (err) {
       throw new UsageError(`--nameserver: ${(err as Error).message}`);
     }

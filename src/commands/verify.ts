@@ -35,7 +35,8 @@ export const verifyCommand: CommandModule<object, Args> = {
       .example('$0 verify --authoritative 192.0.2.53,192.0.2.54 --json', 'ask these two servers; JSON (shape: src/verify/README.md)')
       .epilogue(
         'Exit codes: 0 everything is published as planned; 1 problems found (missing, different or conflicting ' +
-          'records, servers that disagree, a DKIM key that is not the local key, validator errors); 2 bad input; ' +
+          'records, name servers other than the plan\'s nameservers, servers that disagree, a DKIM key that is not ' +
+          'the local key, validator errors); 2 bad input; ' +
           '3 DNS could not be asked (no authoritative server answered for any domain).',
       ) as never,
   handler: async (args) => {

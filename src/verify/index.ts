@@ -3,3 +3,4 @@ export { verifyPlan, VERIFY_JSON_VERSION, type VerifyOptions, type VerifyReport,
 export { compareAtServer, describeDifference, txtKind, type ServerView, type RecordState, type ExtraRecord } from './compare.js';
 export { renderVerifyReport } from './report.js';
 export { validatePublished, ZoneRoutedResolver } from './validators.js';
+export { verifyDelegation, notApexFinding, canonicalAddress, type DelegationInput, type DelegationResult, type DelegationServer } from './delegation.js';

@@ -12,6 +12,7 @@ import { composeDomain } from '../plan/records.js';
 import type { DomainPlan, Plan } from '../plan/types.js';
 import type { DnsRecord, RecordType } from '../records.js';
 import { compareAtServer, describeDifference, type ExtraRecord, type ServerView } from './compare.js';
+import { notApexFinding, verifyDelegation } from './delegation.js';
 import { validatePublished, ZoneRoutedResolver } from './validators.js';
 
 export const VERIFY_JSON_VERSION = 1;
@@ -67,6 +68,8 @@ export interface VerifyOptions {
   failOn?: Severity;
   /** Only these domains of the plan. */
   domains?: readonly string[] | undefined;
+  /** Port of discovered servers (53 unless testing against servers on loopback). */
+  port?: number;
 }
 
 
@@ -227,6 +230,7 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
     explicit: opts.authoritative,
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     ...(opts.attempts ? { attempts: opts.attempts } : {}),
+    ...(opts.port ? { port: opts.port } : {}),
   });
   result.zone = auth.zone;
   if (auth.failure) {
@@ -261,6 +265,19 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
       message: `the servers hold different versions of the zone: ${infos.filter((i) => i.answered).map((i) => `${i.name} serial ${i.serial}`).join(', ')}`,
       fix: 'a zone transfer is pending or failing: check NOTIFY/transfer between the primary and the secondaries',
     });
+  }
+
+  if (d.nameservers.length && auth.zone !== d.domain) findings.push(notApexFinding(d.domain, auth.zone!));
+  else if (d.nameservers.length) {
+    const explicit = !!opts.authoritative?.length;
+    const ns = await verifyDelegation({
+      plan: d,
+      zone: auth.zone!,
+      servers: auth.servers.map((s, i) => ({ name: s.name, resolver: s.resolver, answered: infos[i]!.answered })),
+      discovered: explicit ? null : [...auth.servers.map((s) => s.name), ...auth.unreachable.map((u) => u.name)],
+    });
+    result.records.push(...ns.records);
+    findings.push(...ns.findings);
   }
 
   const skipped = new Set(auth.servers.filter((_, i) => !infos[i]!.answered).map((s) => s.name));
