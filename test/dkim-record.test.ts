@@ -55,6 +55,12 @@ describe('record lints', () => {
 
   it('checks p= is base64 of a key of the k= type', () => {
     expect(codes('v=DKIM1; p=not*base64')).toEqual(['dkim.key-not-base64']);
+    // The base64url alphabet, padding inside, and a length that is not a multiple of four are not base64 either.
+    const rsaP = recordOf(rsa2048).split('p=')[1]!;
+    for (const bad of [rsaP.replace(/\+/g, '-').replace(/\//g, '_'), `${rsaP.slice(0, 8)}=${rsaP.slice(9)}`, rsaP.slice(0, -1)]) {
+      expect(bad).not.toBe(rsaP);
+      expect(codes(`v=DKIM1; p=${bad}`)).toEqual(['dkim.key-not-base64']);
+    }
     // A key cut short (a DNS form that kept only the first 255 characters, say).
     expect(codes(`v=DKIM1; k=rsa; p=${recordOf(rsa2048).split('p=')[1]!.slice(0, 236)}`)).toEqual(['dkim.key-unreadable']);
     const edP = recordOf(ed).split('p=')[1];

@@ -144,12 +144,13 @@ describe('DnsResolver against the embedded server', () => {
     expect(srv.queries - before).toBe(1);
   });
 
-  it('drops the least recently used answer when the cache is bounded', async () => {
-    const r = new DnsResolver({ servers: [server()], cacheLimit: 2 });
+  it('drops the answers not used for longest when the cache is bounded', async () => {
+    // Limit 4: two generations of two answers each.
+    const r = new DnsResolver({ servers: [server()], cacheLimit: 4 });
     await r.lookup('a.ex.test', 'A');
     await r.lookup('b.ex.test', 'A');
-    await r.lookup('a.ex.test', 'A'); // hit: a becomes the most recent
-    await r.lookup('c.ex.test', 'A'); // evicts b
+    await r.lookup('a.ex.test', 'A'); // hit: a is used again and kept
+    await r.lookup('c.ex.test', 'A'); // b, not used since, is dropped
     expect(r.queriesSent).toBe(3);
     await r.lookup('a.ex.test', 'A');
     expect(r.queriesSent).toBe(3);

@@ -54,17 +54,18 @@ export type DecodedKey =
   | { ok: true; key: DkimPublicKey; form: PublishedKeyForm }
   | { ok: false; reason: 'not-base64' | 'unreadable' | 'type-mismatch'; message: string; actualType?: DkimKeyType };
 
-/** Padded base64 (RFC 4648 §4): groups of four, "=" only as the last one or two characters. A loop, not a regular expression: a bulk check reads a 400-character key per domain. */
-function isBase64(text: string): boolean {
+/**
+ * Decode padded base64 (RFC 4648 §4), or null when the text is not exactly that. Node's decoder
+ * skips what it cannot read, so a text with any stray character (or "=" inside) decodes to fewer
+ * bytes than its length promises; it also takes the URL alphabet's "-" and "_", refused here.
+ * One native pass instead of a per-character check: a bulk check reads a key per domain.
+ */
+function decodeStrictBase64(text: string): Buffer | null {
   const n = text.length;
-  if (n % 4 !== 0) return false;
+  if (n % 4 !== 0 || text.includes('-') || text.includes('_')) return null;
   const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  for (let i = 0; i < n - pad; i++) {
-    const c = text.charCodeAt(i);
-    const ok = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
-    if (!ok) return false;
-  }
-  return true;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.length === (n / 4) * 3 - pad ? bytes : null;
 }
 
 function tryPublicKey(der: Buffer, type: 'spki' | 'pkcs1'): KeyObject | null {
@@ -139,10 +140,10 @@ function strictRsaSpkiBits(der: Buffer): number | null {
  * form `pkcs1`. Ed25519 keys are the raw 32 bytes (RFC 8463 §4.2).
  */
 export function decodePublishedKey(p: string, k: string): DecodedKey {
-  if (!isBase64(p)) {
+  const der = decodeStrictBase64(p);
+  if (!der) {
     return { ok: false, reason: 'not-base64', message: 'p= is not valid base64 (only A-Z a-z 0-9 + / and "=" padding, length a multiple of 4)' };
   }
-  const der = Buffer.from(p, 'base64');
   if (k !== 'ed25519') {
     // The common case, a well-formed RSA SubjectPublicKeyInfo, read without OpenSSL: parsing and
     // re-exporting every key was the largest single cost of a bulk check. Anything the strict

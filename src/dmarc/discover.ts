@@ -113,8 +113,9 @@ function describeLookup(l: DmarcLookup): string {
 }
 
 /**
- * Whether a name exists for DMARC's np rule: RFC 9989 §3.2.11 / RFC 9091 §2.7 call a domain
- * non-existent when A, AAAA and MX all answer NXDOMAIN or NODATA. Null when DNS failed.
+ * Whether a name exists for DMARC's np rule: RFC 9091 §2.7 calls a domain non-existent when
+ * A, AAAA and MX all answer NXDOMAIN or NODATA (the test made here); RFC 9989 §3.2.13 counts
+ * only NXDOMAIN as non-existent (RFC 8020). Null when DNS failed.
  */
 export async function domainExists(resolver: Resolver, domain: string): Promise<boolean | null> {
   const answers = await Promise.all((['A', 'AAAA', 'MX'] as const).map((t) => resolver.lookup(domain, t)));
@@ -254,7 +255,7 @@ export async function discoverPolicy(
           record: parsed,
           foundAt: name,
           recordName: l.name,
-          reason: `${l.name} has no valid p and no usable rua, so no DMARC policy applies (${mode === '7489' ? 'RFC 7489 §6.6.3' : 'RFC 9989 §4.7'})`,
+          reason: `${l.name} has no valid p and no usable rua, so no DMARC policy applies (${mode === '7489' ? 'RFC 7489 §6.6.3' : 'RFC 9989 §4.10.1'})`,
         });
       }
     }

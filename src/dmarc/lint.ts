@@ -76,7 +76,7 @@ export function lintDmarc(parsed: ParsedDmarc, opts: LintOptions = {}): Finding[
         severity: 'warning',
         message: `${tag} lists ${rec[tag].length} URIs; receivers may send to the first two only`,
         fix: `keep at most two ${tag} addresses (forward from one mailbox if more people need the reports)`,
-        rfc: mode === '7489' ? 'RFC 7489 §6.2' : 'RFC 9989 §4.7',
+        rfc: 'RFC 7489 §6.2',
       });
     }
   }

@@ -142,7 +142,7 @@ export function parseReportUri(
         'warning',
         `${tag} URI "${raw}" carries a size limit (!${size}): RFC 9989 removed it and reporters ignore it, while older ones may cut reports short`,
         `drop "!${size}" from the URI`,
-        'RFC 9989 §4.7',
+        'RFC 9989 §4.8',
       );
     }
   }
@@ -204,9 +204,27 @@ function policyValue(v: string): DmarcPolicy | null {
 }
 
 /** Parse a DMARC record. Never throws; every problem is a finding. */
+/**
+ * The latest parse of each recent text: one check reads the same record at several steps
+ * (validation, policy discovery, the organizational-domain walk). Keyed by the text alone, the
+ * mode and subject checked on a hit; cleared when it grows, so a bulk run keeps only a few hundred.
+ */
+const recentParses = new Map<string, { mode: DmarcMode; subject: string; parsed: ParsedDmarc }>();
+const RECENT_PARSES_LIMIT = 512;
+
+/** Parse a record. The result may be shared with other callers: do not modify it. */
 export function parseDmarc(text: string, opts: ParseOptions = {}): ParsedDmarc {
   const mode = opts.mode ?? DEFAULT_MODE;
   const subject = opts.subject ?? 'DMARC record';
+  const recent = recentParses.get(text);
+  if (recent && recent.mode === mode && recent.subject === subject) return recent.parsed;
+  if (recentParses.size >= RECENT_PARSES_LIMIT) recentParses.clear();
+  const parsed = parseUncached(text, mode, subject);
+  recentParses.set(text, { mode, subject, parsed });
+  return parsed;
+}
+
+function parseUncached(text: string, mode: DmarcMode, subject: string): ParsedDmarc {
   const findings: Finding[] = [];
   const add = (code: string, severity: Severity, message: string, fix: string | undefined, rfc: string): void => {
     findings.push({ code, severity, subject, message, ...(fix ? { fix } : {}), rfc });

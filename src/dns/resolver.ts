@@ -92,7 +92,7 @@ export interface DnsResolverOptions {
   maxInFlight?: number;
   /** Keep answers for the life of this resolver (one run). */
   cache?: boolean;
-  /** Most answers the cache keeps, least recently used dropped first (memory stays flat on long runs); unbounded when absent. */
+  /** Most answers the cache keeps, those not used for longest dropped first (memory stays flat on long runs); unbounded when absent. */
   cacheLimit?: number;
   /** Send UDP queries over a few shared sockets (src/dns/mux.ts) instead of one socket per query: for bulk runs. */
   sharedSockets?: boolean;
@@ -147,6 +147,41 @@ function toRData(rec: WireRecord): unknown {
   }
 }
 
+/**
+ * Answers of one run, bounded by two generations: new and reused answers go to the young one; when
+ * it holds half the limit, it becomes the old one and the previous old one is dropped. What was not
+ * used during a whole generation goes first, as in an LRU, without deleting from a Map (deleting
+ * at the head of a large Map, as an exact LRU does, made every later eviction slower).
+ */
+class AnswerCache {
+  // By type, then name: a lookup then hashes the name alone (names are reused, so their hash is
+  // already known) instead of a new "name + type" string each time.
+  private young = new Map<RRType, Map<string, Promise<DnsAnswer<unknown>>>>();
+  private old = new Map<RRType, Map<string, Promise<DnsAnswer<unknown>>>>();
+  private youngSize = 0;
+  private readonly generation: number;
+  constructor(limit: number) {
+    this.generation = Math.max(1, Math.floor(limit / 2));
+  }
+  get(name: string, type: RRType): Promise<DnsAnswer<unknown>> | undefined {
+    const hit = this.young.get(type)?.get(name);
+    if (hit) return hit;
+    const aged = this.old.get(type)?.get(name);
+    if (aged) this.set(name, type, aged);
+    return aged;
+  }
+  set(name: string, type: RRType, answer: Promise<DnsAnswer<unknown>>): void {
+    let byName = this.young.get(type);
+    if (!byName) this.young.set(type, (byName = new Map()));
+    byName.set(name, answer);
+    if (++this.youngSize >= this.generation) {
+      this.old = this.young;
+      this.young = new Map();
+      this.youngSize = 0;
+    }
+  }
+}
+
 /** A resolver that asks the given servers itself over UDP/TCP, with deadlines that always end. */
 export class DnsResolver implements Resolver {
   readonly servers: ServerAddress[];
@@ -154,8 +189,7 @@ export class DnsResolver implements Resolver {
   private readonly timeoutMs: number;
   private readonly attempts: number;
   private readonly gate: Gate;
-  private readonly cache: Map<string, Promise<DnsAnswer<unknown>>> | null;
-  private readonly cacheLimit: number;
+  private readonly cache: AnswerCache | null;
   private readonly mux: UdpMux | null;
   /** Queries actually sent (cache hits excluded), for benchmarks and reports. */
   queriesSent = 0;
@@ -167,28 +201,16 @@ export class DnsResolver implements Resolver {
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.attempts = Math.max(1, opts.attempts ?? 2);
     this.gate = new Gate(opts.maxInFlight ?? 64);
-    this.cache = opts.cache === false ? null : new Map();
-    this.cacheLimit = opts.cacheLimit ?? Infinity;
+    this.cache = opts.cache === false ? null : new AnswerCache(opts.cacheLimit ?? Infinity);
     this.mux = opts.sharedSockets ? new UdpMux() : null;
   }
 
   lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
     const normalized = normalizeName(name);
-    const key = `${normalized}\u0000${type}`;
-    const cached = this.cache?.get(key);
-    if (cached) {
-      if (this.cacheLimit !== Infinity) {
-        // Refresh recency: a Map iterates in insertion order, so the first key is the least recently used.
-        this.cache!.delete(key);
-        this.cache!.set(key, cached);
-      }
-      return cached as Promise<DnsAnswer<RDataMap[T]>>;
-    }
+    const cached = this.cache?.get(normalized, type);
+    if (cached) return cached as Promise<DnsAnswer<RDataMap[T]>>;
     const pending = this.follow(normalized, type);
-    if (this.cache) {
-      this.cache.set(key, pending as Promise<DnsAnswer<unknown>>);
-      if (this.cache.size > this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
-    }
+    this.cache?.set(normalized, type, pending as Promise<DnsAnswer<unknown>>);
     return pending;
   }
 
