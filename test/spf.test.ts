@@ -133,6 +133,7 @@ const zone: DnsRecord[] = [
   txt('prov.test', 'v=spf1 ip4:198.51.100.0/24 -all'),
   ...Array.from({ length: 11 }, (_, i) => txt(`c${i}.test`, i < 10 ? `v=spf1 include:c${i + 1}.test` : 'v=spf1 ip4:192.0.2.1')),
   txt('many.test', 'v=spf1 mx include:c0.test -all'),
+  txt('many2.test', 'v=spf1 include:c1.test -all'),
   { name: 'many.test', type: 'MX', ttl: 300, value: mxValue(10, 'mail.many.test') },
   a('mail.many.test', '192.0.2.25'),
   txt('two.test', 'v=spf1 -all'),
@@ -261,6 +262,24 @@ describe('validateSpf', () => {
     await validateSpf(full.resolver, 'fam.test');
     expect(full.asked).toEqual(expect.arrayContaining(['v4.fam.test AAAA', '_spf.fam.test TXT', 'fam.test SPF']));
     expect((await validateSpf(resolver, 'orphan.test', { probeOrphans: false })).findings.map((f) => f.code)).not.toContain('spf.orphan-record');
+  });
+
+  it('walks a shared include once per run and reports exactly what a fresh walk reports', async () => {
+    const shared = new DnsResolver({ servers: [{ host: server.host, port: server.port }], timeoutMs: 300, attempts: 1 });
+    const domains = ['many.test', 'many2.test', 'good.test', 'chain.test', 'keepme.test', 'loop.test', 'fam.test', 'redir.test'];
+    const summary = (r: Awaited<ReturnType<typeof validateSpf>>) => ({ findings: r.findings, lookups: r.lookups, voidLookups: r.voidLookups, all: r.effectiveAll });
+    const first = [];
+    for (const d of domains) first.push(summary(await validateSpf(shared, d)));
+    const sent = shared.queriesSent;
+    for (const [i, d] of domains.entries()) {
+      // Again through the same resolver (subtrees reused), and through a new one (walked afresh).
+      expect(summary(await validateSpf(shared, d))).toEqual(first[i]);
+      const fresh = new DnsResolver({ servers: [{ host: server.host, port: server.port }], timeoutMs: 300, attempts: 1 });
+      expect(summary(await validateSpf(fresh, d))).toEqual(first[i]);
+    }
+    expect(shared.queriesSent).toBe(sent);
+    expect(first[1]!.lookups).toBe(10); // include:c1.test reuses the c1..c10 chain walked for many.test
+    expect(first[0]!.lookups).toBe(12);
   });
 
   it('does not count redirect next to all, nor exp', async () => {

@@ -204,6 +204,16 @@ function policyValue(v: string): DmarcPolicy | null {
 }
 
 /** Parse a DMARC record. Never throws; every problem is a finding. */
+/** Strip spaces and tabs (and CR/LF when `lineBreaks`) from both ends; a loop, as this runs for every tag of every record. */
+function trimBlanks(s: string, lineBreaks: boolean): string {
+  const blank = (c: number): boolean => c === 32 || c === 9 || (lineBreaks && (c === 10 || c === 13));
+  let start = 0;
+  let end = s.length;
+  while (start < end && blank(s.charCodeAt(start))) start++;
+  while (end > start && blank(s.charCodeAt(end - 1))) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
+
 /**
  * The latest parse of each recent text: one check reads the same record at several steps
  * (validation, policy discovery, the organizational-domain walk). Keyed by the text alone, the
@@ -268,7 +278,7 @@ function parseUncached(text: string, mode: DmarcMode, subject: string): ParsedDm
   }
 
   // Split into segments on `;`. A trailing `;` is allowed; empty segments in between are not.
-  const segments = body.split(';').map((s) => s.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, ''));
+  const segments = body.split(';').map((s) => trimBlanks(s, true));
   if (segments.length > 1 && segments.at(-1) === '') segments.pop();
 
   const tags: DmarcTag[] = [];
@@ -383,7 +393,7 @@ function parseUncached(text: string, mode: DmarcMode, subject: string): ParsedDm
       }
       case 'rua':
       case 'ruf': {
-        const parts = v.split(',').map((s) => s.replace(/^[ \t]+|[ \t]+$/g, ''));
+        const parts = v.split(',').map((s) => trimBlanks(s, false));
         if (parts.every((s) => s === '')) {
           bad(tag, 'it lists no URI', `give at least one address (${tag.name}=mailto:dmarc@example.com) or remove the tag`, tagRfc);
           break;

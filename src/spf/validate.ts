@@ -72,9 +72,28 @@ const ORPHAN_PREFIXES = ['_spf', 'spf', '_spf1', '_spf2', 'spf1', 'spf2', '_netb
 
 /** Wire size of a TXT answer to a plain query: header, question, and each RR (owner compressed). */
 export function txtAnswerSize(name: string, records: readonly (readonly string[])[]): number {
-  const nameLen = name.replace(/\.$/, '').split('.').reduce((n, l) => n + 1 + Buffer.byteLength(l), 1);
+  // Each label's length octet stands where a dot is written, plus one before the first and the root's zero.
+  const bare = name.endsWith('.') ? name.slice(0, -1) : name;
+  const nameLen = bare === '' ? 1 : Buffer.byteLength(bare) + 2;
   const rdata = records.reduce((n, strings) => n + 2 + 10 + strings.reduce((m, s) => m + 1 + Buffer.byteLength(s), 0), 0);
   return 12 + nameLen + 4 + rdata;
+}
+
+/**
+ * Subtrees of include and redirect targets already walked in this run, by the target's TXT answer
+ * (the resolver's cache hands out the same answer object for the run, and a new one after it drops
+ * it): a provider's include shared by thousands of domains is walked once. A subtree is reused only
+ * where it comes out the same: no loop and no temporary failure inside it, and none of its names
+ * on the path that leads to it (which would make a loop there). Its nodes are shared: do not modify.
+ */
+const subtrees = new WeakMap<object, Map<string, { node: SpfTreeNode; findings: Finding[]; names: string[] }>>();
+/** Findings whose presence depends on the path or on DNS failing: a subtree holding one is not reused. */
+const PATH_DEPENDENT = new Set(['spf.include-loop', 'spf.redirect-loop', 'spf.temperror']);
+
+function namesIn(node: SpfTreeNode, out: string[] = []): string[] {
+  if (node.problem !== 'macro') out.push(node.domain);
+  for (const c of node.children) namesIn(c, out);
+  return out;
 }
 
 class Walker {
@@ -102,9 +121,30 @@ class Walker {
   }
 
   async node(domain: string, via: string | null, path: readonly string[]): Promise<SpfTreeNode> {
-    const node: SpfTreeNode = { domain, via, record: null, strings: [], ownLookups: 0, lookups: 0, voidLookups: 0, costs: [], children: [] };
     this.seen.add(domain);
     const answer = await this.resolver.lookup(domain, 'TXT');
+    if (via === null) return this.walk(domain, via, path, answer);
+    // An include or redirect target: reuse its subtree from an earlier domain of this run when it can be.
+    const key = `${via}\u0000${this.addressLookups}`;
+    const known = subtrees.get(answer)?.get(key);
+    if (known && !known.names.some((n) => path.includes(n))) {
+      for (const n of known.names) this.seen.add(n);
+      this.findings.push(...known.findings);
+      return known.node;
+    }
+    const before = this.findings.length;
+    const node = await this.walk(domain, via, path, answer);
+    const findings = this.findings.slice(before);
+    if (node.record !== null && !findings.some((f) => PATH_DEPENDENT.has(f.code))) {
+      let byVia = subtrees.get(answer);
+      if (!byVia) subtrees.set(answer, (byVia = new Map()));
+      byVia.set(key, { node, findings, names: namesIn(node) });
+    }
+    return node;
+  }
+
+  private async walk(domain: string, via: string | null, path: readonly string[], answer: DnsAnswer<string[]>): Promise<SpfTreeNode> {
+    const node: SpfTreeNode = { domain, via, record: null, strings: [], ownLookups: 0, lookups: 0, voidLookups: 0, costs: [], children: [] };
     const subject = via ? `${path.at(-1)} ${via}` : domain;
     if (isTemporary(answer.status)) {
       node.problem = 'temperror';
