@@ -9,15 +9,16 @@
  * client, the implied multiple of checkdmarc), the cold first run, DNS queries per domain and
  * peak memory, and scores the findings of every run against manifest.json (every broken domain
  * found, no false alarm). Exit 1 when a score is not perfect. Several N values
- * (`npm run bench -- 1000 5000`) show whether memory stays flat as N grows: each size runs in its
- * own process so its peak RSS is its own. `--rounds R` (default 9) and `--warmup W` (default 3,
+ * (`npm run bench -- 1000 5000 20000`) show whether memory stays flat as N grows: the check runs
+ * in a child process of its own for each size (the harness, Knot's control and bench_raw.py stay
+ * outside), so its peak RSS is the engine's. `--rounds R` (default 9) and `--warmup W` (default 3,
  * the cold run included) change the counts.
  *
  * Environment: MAILDNS_BENCH_DIR (where the data goes; a temporary directory otherwise),
  * MAILDNS_BENCH_SHARED (the folder with mkbulk.py and bench_raw.py; default /work/shared/bench
  * or ../shared/bench next to the project).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,7 +27,7 @@ import { domainSource } from '../src/check/input.js';
 import { bulkResolverSettings, DEFAULT_CONCURRENCY, runChecks } from '../src/check/run.js';
 import { DnsResolver, type Resolver } from '../src/dns/resolver.js';
 import { startKnot } from './knot.js';
-import { newScore, readManifest, scoreIsPerfect, scoreResult, type Score } from './manifest.js';
+import { newScore, readCompactManifest, readManifest, scoreIsPerfect, scoreResult, writeCompactManifest, type ManifestEntry, type Score } from './manifest.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -51,6 +52,8 @@ export interface BenchOptions {
   selectors?: string[];
   /** Ask through this resolver (its `inner` DnsResolver, when it wraps one, is the one counted). */
   resolver?: Resolver & { inner?: DnsResolver };
+  /** What each domain should be found to have; read from `dir`/manifest.json when absent. */
+  manifest?: ReadonlyMap<string, ManifestEntry>;
 }
 
 /** Generate N domains into `dir` (mkbulk.py layout). */
@@ -60,7 +63,7 @@ export function generate(n: number, dir: string, shared = sharedBenchDir()): voi
 
 /** Run the check engine over `dir`/domains.txt against a server; score against manifest.json. */
 export async function benchCheck(dir: string, server: { host: string; port: number }, opts: BenchOptions = {}): Promise<BenchResult> {
-  const manifest = readManifest(path.join(dir, 'manifest.json'));
+  const manifest = opts.manifest ?? readManifest(path.join(dir, 'manifest.json'));
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   // The same settings as `maildns check` (src/commands/check.ts) with its default --timeout.
   const resolver = opts.resolver ?? new DnsResolver({ servers: [server], timeoutMs: 2000, ...bulkResolverSettings(concurrency) });
@@ -110,48 +113,79 @@ function intFlag(name: string, fallback: number): number {
   return Number.isInteger(v) && v >= 0 ? v : fallback;
 }
 
+/**
+ * The check process: runs the engine when the harness asks, so its peak memory is the engine's
+ * (with the compact manifest it scores against), not the harness's or Knot's bookkeeping.
+ */
+async function engineProcess(dir: string, port: number): Promise<void> {
+  const manifest = readCompactManifest(path.join(dir, 'expected.tsv'));
+  const server = { host: '127.0.0.1', port };
+  process.on('message', (msg: { cmd: 'run' | 'memory' }) => {
+    if (msg.cmd === 'run') {
+      void benchCheck(dir, server, { manifest }).then((r) => process.send!({ result: r }));
+    } else {
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send!({ memory: { peakRssMb: process.resourceUsage().maxRSS / 1024, retainedHeapMb: process.memoryUsage().heapUsed / 1048576 } });
+      process.disconnect();
+    }
+  });
+  process.send!({ ready: true });
+}
+
+/** Send one command to the check process and wait for its answer. */
+function ask<T>(child: ChildProcess, cmd: 'run' | 'memory', key: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: Record<string, unknown>): void => {
+      if (!(key in m)) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(m[key] as T);
+    };
+    const onExit = (code: number | null): void => reject(new Error(`the check process exited (${code}) before answering "${cmd}"`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    child.send({ cmd });
+  });
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  const engine = args.indexOf('--engine');
+  if (engine >= 0) return engineProcess(args[engine + 1]!, Number(args[engine + 2]));
   const sizes = args.filter((a, i) => /^\d+$/.test(a) && !/^--/.test(args[i - 1] ?? '')).map(Number).filter((n) => n > 0);
   if (!sizes.length) sizes.push(1000);
   sizes.sort((a, b) => a - b);
   const rounds = Math.max(1, intFlag('rounds', 9));
-  const warmups = intFlag('warmup', 3);
-  if (!process.argv.includes('--child')) {
-    // One process per size, so each peak-memory figure is that size's own; --expose-gc lets the
-    // child measure the heap that stays in use after a collection.
-    let failed = false;
-    for (const n of sizes) {
-      const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), String(n), '--rounds', String(rounds), '--warmup', String(warmups), '--child'], { stdio: 'inherit' });
-      if (child.status !== 0) failed = true;
-    }
-    process.exitCode = failed ? 1 : 0;
-    return;
-  }
+  const warmups = Math.max(1, intFlag('warmup', 3));
   const shared = sharedBenchDir();
   let perfect = true;
   for (const n of sizes) {
     const base = process.env['MAILDNS_BENCH_DIR'] ?? mkdtempSync(path.join(tmpdir(), 'maildns-bench-'));
     const dir = path.join(base, `n${n}`);
     generate(n, dir, shared);
+    writeCompactManifest(path.join(dir, 'manifest.json'), path.join(dir, 'expected.tsv'));
     const apexes = readFileSync(path.join(dir, 'zones.txt'), 'utf8').split('\n').filter(Boolean);
     const knot = await startKnot({ dir: path.join(dir, 'zones'), apexes });
+    // --expose-gc lets the check process measure the heap that stays in use after a collection.
+    const child = fork(fileURLToPath(import.meta.url), ['--engine', dir, String(knot.port)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('message', () => resolve());
+        child.once('exit', (code) => reject(new Error(`the check process exited (${code}) while starting`)));
+      });
       // The first run of a fresh process pays for the JIT compiling the code; it is reported on its
       // own. Then a few more warm-up runs, then rounds of maildns and bench_raw.py taking turns, so
       // both see the same machine; the figures are the medians of the rounds.
-      const results: BenchResult[] = [await benchCheck(dir, knot)];
-      for (let i = 1; i < warmups; i++) results.push(await benchCheck(dir, knot));
+      const results: BenchResult[] = [];
+      for (let i = 0; i < warmups; i++) results.push(await ask<BenchResult>(child, 'run', 'result'));
       const measured: BenchResult[] = [];
       const raws: { domains_per_s: number; queries: number }[] = [];
       for (let i = 0; i < rounds; i++) {
-        measured.push(await benchCheck(dir, knot));
+        measured.push(await ask<BenchResult>(child, 'run', 'result'));
         raws.push(rawBaseline(shared, dir, n, knot.port));
       }
       results.push(...measured);
-      const gc = (globalThis as { gc?: () => void }).gc;
-      gc?.();
-      const retainedMb = process.memoryUsage().heapUsed / 1048576;
+      const memory = await ask<{ peakRssMb: number; retainedHeapMb: number }>(child, 'memory', 'memory');
       const cold = results[0]!.domainsPerSecond;
       const speeds = measured.map((r) => r.domainsPerSecond);
       const speed = median(speeds);
@@ -163,7 +197,6 @@ async function main(): Promise<void> {
       const times = (ratio * CHECKDMARC_REFERENCE.rawDomainsPerSecond) / CHECKDMARC_REFERENCE.domainsPerSecond;
       const targetRatio = (TARGET_TIMES_CHECKDMARC * CHECKDMARC_REFERENCE.domainsPerSecond) / CHECKDMARC_REFERENCE.rawDomainsPerSecond;
       const r = measured[0]!;
-      const peakRssMb = process.resourceUsage().maxRSS / 1024;
       // Every run is scored, warm-ups included: a finding that comes and goes is a failure.
       const s = results.find((x) => !scoreIsPerfect(x.score))?.score ?? r.score;
       const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -172,7 +205,7 @@ async function main(): Promise<void> {
           `maildns check, ${n} domains on a local Knot (selector "mail", concurrency ${DEFAULT_CONCURRENCY}; ${rounds} rounds after ${warmups} warm-up runs)`,
           `  domains/s            ${fmt(speed)} median (rounds ${fmt(Math.min(...speeds))} to ${fmt(Math.max(...speeds))}); first run of a fresh process ${fmt(cold)}`,
           `  DNS queries/domain   ${r.queriesPerDomain.toFixed(2)}   (${r.queries} queries, shared includes asked once)`,
-          `  peak RSS             ${peakRssMb.toFixed(0)} MB   (JS heap still in use after all runs: ${retainedMb.toFixed(0)} MB)`,
+          `  peak RSS             ${memory.peakRssMb.toFixed(0)} MB   (the check process, all runs; JS heap still in use after them: ${memory.retainedHeapMb.toFixed(0)} MB)`,
           `  bench_raw.py         ${fmt(raw)} domains/s median (${raws[0]!.queries} queries: the minimal set, no checks)`,
           `  ratio maildns/raw    ${ratio.toFixed(2)}   (median of the rounds' ratios; target ${targetRatio.toFixed(2)}: ${TARGET_TIMES_CHECKDMARC}x checkdmarc)`,
           `  vs checkdmarc        ${times.toFixed(1)}x   (its reference ${CHECKDMARC_REFERENCE.domainsPerSecond}/s at bench_raw ${fmt(CHECKDMARC_REFERENCE.rawDomainsPerSecond)}/s, scaled to this run: ${checkdmarcHere.toFixed(0)}/s)`,
@@ -184,10 +217,11 @@ async function main(): Promise<void> {
         ].join('\n'),
       );
       process.stdout.write(
-        `${JSON.stringify({ n, rounds, domainsPerSecond: Math.round(speed), firstRunDomainsPerSecond: Math.round(cold), queriesPerDomain: Number(r.queriesPerDomain.toFixed(3)), peakRssMb: Math.round(peakRssMb), retainedHeapMb: Math.round(retainedMb), rawDomainsPerSecond: Math.round(raw), ratio: Number(ratio.toFixed(3)), timesCheckdmarc: Number(times.toFixed(1)), found: s.found, broken: s.broken, falseAlarms: s.falseAlarms.length })}\n`,
+        `${JSON.stringify({ n, rounds, domainsPerSecond: Math.round(speed), firstRunDomainsPerSecond: Math.round(cold), queriesPerDomain: Number(r.queriesPerDomain.toFixed(3)), peakRssMb: Math.round(memory.peakRssMb), retainedHeapMb: Math.round(memory.retainedHeapMb), rawDomainsPerSecond: Math.round(raw), ratio: Number(ratio.toFixed(3)), timesCheckdmarc: Number(times.toFixed(1)), found: s.found, broken: s.broken, falseAlarms: s.falseAlarms.length, perRound: measured.map((m, i) => ({ maildns: Math.round(m.domainsPerSecond), raw: Math.round(raws[i]!.domains_per_s) })) })}\n`,
       );
       if (!scoreIsPerfect(s)) perfect = false;
     } finally {
+      if (child.exitCode === null) child.kill();
       await knot.stop();
       if (!process.env['MAILDNS_BENCH_DIR']) rmSync(base, { recursive: true, force: true });
     }

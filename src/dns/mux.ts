@@ -99,9 +99,9 @@ export class UdpMux {
     return pool[Math.floor(Math.random() * pool.length)]!;
   }
 
-  private async udp(server: ServerAddress, name: string, type: string, rd: boolean, deadline: number): Promise<WirePacket> {
+  private udp(server: ServerAddress, name: string, type: string, rd: boolean, deadline: number): Promise<WirePacket> {
     const sock = this.pick(server);
-    if (!sock.connected) await sock.ready;
+    if (!sock.connected) return sock.ready.then(() => this.udp(server, name, type, rd, deadline));
     let id = Math.floor(Math.random() * 0x10000);
     for (let tries = 0; sock.pending.has(id) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
     if (sock.pending.has(id)) return Promise.reject(new Error('too many queries in flight on one socket'));
@@ -113,7 +113,7 @@ export class UdpMux {
           sock.pending.delete(id);
           sock.release();
         }
-        reject(new Error('timeout'));
+        reject(new WireTimeout(server, name, type));
       }, Math.max(0, deadline - Date.now()));
       sock.pending.set(id, { server, name: name.toLowerCase().replace(/\.$/, ''), type: qtype, resolve, timer });
       sock.hold();
@@ -122,17 +122,11 @@ export class UdpMux {
   }
 
   /** Same contract as wire.exchange: throws WireTimeout when the deadline passes. */
-  async exchange(server: ServerAddress, name: string, type: string, opts: WireOptions): Promise<WireResponse> {
+  exchange(server: ServerAddress, name: string, type: string, opts: WireOptions): Promise<WireResponse> {
     if (opts.tcpOnly) return exchange(server, name, type, opts);
     const deadline = Date.now() + opts.timeoutMs;
-    let packet: WirePacket;
-    try {
-      packet = await this.udp(server, name, type, opts.recursionDesired, deadline);
-    } catch (err) {
-      if (err instanceof Error && err.message === 'timeout') throw new WireTimeout(server, name, type);
-      throw err;
-    }
-    if (!packet.header.tc) return { packet, tcp: false };
-    return exchange(server, name, type, { ...opts, tcpOnly: true, timeoutMs: Math.max(1, deadline - Date.now()) });
+    return this.udp(server, name, type, opts.recursionDesired, deadline).then((packet) =>
+      packet.header.tc ? exchange(server, name, type, { ...opts, tcpOnly: true, timeoutMs: Math.max(1, deadline - Date.now()) }) : { packet, tcp: false },
+    );
   }
 }

@@ -100,20 +100,31 @@ export interface DnsResolverOptions {
 
 const MAX_CNAME_HOPS = 8;
 
-/** A bounded-concurrency gate: at most `limit` holders at once. */
+/** A bounded-concurrency gate: at most `limit` holders at once, the others served in arrival order. */
 class Gate {
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private waiting: (() => void)[] = [];
+  private head = 0;
   constructor(private readonly limit: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
+  /** Take a place: at once (undefined) when one is free, else a promise that resolves with it. */
+  acquire(): Promise<void> | undefined {
+    if (this.active < this.limit) {
+      this.active++;
+      return undefined;
     }
+    return new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  /** Give the place back; the longest waiter takes it over. */
+  release(): void {
+    if (this.head < this.waiting.length) {
+      const next = this.waiting[this.head++]!;
+      // Drop the served part now and then instead of shifting the array once per release.
+      if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+        this.waiting = this.waiting.slice(this.head);
+        this.head = 0;
+      }
+      next();
+    } else this.active--;
   }
 }
 
@@ -185,6 +196,7 @@ class AnswerCache {
 /** A resolver that asks the given servers itself over UDP/TCP, with deadlines that always end. */
 export class DnsResolver implements Resolver {
   readonly servers: ServerAddress[];
+  private readonly serverTexts: string[];
   private readonly rd: boolean;
   private readonly timeoutMs: number;
   private readonly attempts: number;
@@ -197,6 +209,7 @@ export class DnsResolver implements Resolver {
   constructor(opts: DnsResolverOptions) {
     if (opts.servers.length === 0) throw new Error('a resolver needs at least one server');
     this.servers = opts.servers;
+    this.serverTexts = opts.servers.map(formatServer);
     this.rd = opts.recursionDesired ?? true;
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.attempts = Math.max(1, opts.attempts ?? 2);
@@ -236,16 +249,21 @@ export class DnsResolver implements Resolver {
   private async ask<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
     let last: DnsAnswer<RDataMap[T]> | null = null;
     for (let round = 0; round < this.attempts; round++) {
-      for (const server of this.servers) {
-        last = await this.gate.run(() => this.askOne<T>(server, name, type));
+      for (let i = 0; i < this.servers.length; i++) {
+        const wait = this.gate.acquire();
+        if (wait) await wait;
+        try {
+          last = await this.askOne<T>(this.servers[i]!, this.serverTexts[i]!, name, type);
+        } finally {
+          this.gate.release();
+        }
         if (!isTemporary(last.status)) return last;
       }
     }
     return last!;
   }
 
-  private async askOne<T extends RRType>(server: ServerAddress, name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
-    const serverText = formatServer(server);
+  private async askOne<T extends RRType>(server: ServerAddress, serverText: string, name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
     const failed = (status: DnsStatus, authoritative: boolean, detail?: string): DnsAnswer<RDataMap[T]> => {
       const answer: DnsAnswer<RDataMap[T]> = { name, type, records: [], ttl: null, authoritative, server: serverText, cnameChain: [], status };
       if (detail !== undefined) answer.detail = detail;
