@@ -43,6 +43,7 @@ const records: DnsRecord[] = [
   // Policy discovery for subdomains.
   txt('_dmarc.org.test', 'v=DMARC1; p=reject; sp=quarantine; np=reject; rua=mailto:d@org.test'),
   a('mail.org.test'),
+  txt('txtonly.org.test', 'site-verification=abc'),
   txt('_dmarc.b.deep.test', 'v=DMARC1; p=quarantine; rua=mailto:d@deep.test'),
   a('x.b.deep.test'),
   txt('_dmarc.psd.test', 'v=DMARC1; p=reject; psd=y'),
@@ -138,6 +139,15 @@ describe('published DMARC records', () => {
   it('a subdomain that does not exist gets np', async () => {
     const d = await discoverPolicy(resolver, 'ghost.org.test', '9989');
     expect(d).toMatchObject({ status: 'found', foundAt: 'org.test', rule: 'np', policy: 'reject', fromDomainExists: false });
+  });
+
+  it('a name with only a TXT record exists for RFC 9989 (not NXDOMAIN) but not for RFC 7489 with RFC 9091 (no A, AAAA or MX)', async () => {
+    const bis = await discoverPolicy(resolver, 'txtonly.org.test', '9989');
+    expect(bis).toMatchObject({ status: 'found', rule: 'sp', policy: 'quarantine', fromDomainExists: true });
+    const old = await discoverPolicy(resolver, 'txtonly.org.test', '7489');
+    expect(old).toMatchObject({ status: 'found', rule: 'np', policy: 'reject', fromDomainExists: false });
+    expect(old.reason).toContain('no A, AAAA or MX');
+    expect((await discoverPolicy(resolver, 'ghost.org.test', '9989')).reason).toContain('NXDOMAIN');
   });
 
   it('RFC 9989 tree walk finds an intermediate record that the RFC 7489 PSL lookup misses', async () => {

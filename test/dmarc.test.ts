@@ -3,6 +3,7 @@ import { alignment, isAligned, isPublicSuffix, orgDomain } from '../src/dmarc/al
 import { composeDmarc, reportAuthorizationName } from '../src/dmarc/compose.js';
 import { treeWalkTargets } from '../src/dmarc/discover.js';
 import { explainDmarc } from '../src/dmarc/explain.js';
+import { lintDmarc } from '../src/dmarc/lint.js';
 import { parseDmarc } from '../src/dmarc/parse.js';
 import { planFromFlags } from '../src/commands/dmarc.js';
 import { UsageError } from '../src/errors.js';
@@ -116,5 +117,17 @@ describe('tree walk targets (RFC 9989 §4.10)', () => {
     const t = treeWalkTargets('1.2.3.4.5.6.7.8.9.com');
     expect(t[0]).toBe('4.5.6.7.8.9.com');
     expect(t.length + 1).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('advice on report addresses', () => {
+  const three = 'v=DMARC1; p=reject; rua=mailto:a@example.com,mailto:b@example.com,mailto:c@example.com';
+  it('warns of more than two rua URIs under RFC 7489, notes it under RFC 9989 (which asks receivers to send to all)', () => {
+    const old = lintDmarc(parseDmarc(three, { mode: '7489' })).find((f) => f.code === 'dmarc.too-many-uris');
+    const bis = lintDmarc(parseDmarc(three, { mode: '9989' })).find((f) => f.code === 'dmarc.too-many-uris');
+    expect(old).toMatchObject({ severity: 'warning', rfc: 'RFC 7489 §6.2' });
+    expect(bis).toMatchObject({ severity: 'info' });
+    expect(bis!.message).toContain('RFC 7489');
+    expect(lintDmarc(parseDmarc('v=DMARC1; p=reject; rua=mailto:a@example.com,mailto:b@example.com', { mode: '7489' })).map((f) => f.code)).not.toContain('dmarc.too-many-uris');
   });
 });

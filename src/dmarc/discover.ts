@@ -88,7 +88,7 @@ export interface PolicyDiscovery {
    * one step down (reject to quarantine, quarantine to none).
    */
   appliedPolicy: DmarcPolicy | null;
-  /** Whether the From domain exists (A, AAAA or MX answer); null when not needed or unknown. */
+  /** Whether the From domain exists (see domainExists: NXDOMAIN in 9989 mode, A/AAAA/MX in 7489 mode); null when not needed or unknown. */
   fromDomainExists: boolean | null;
   adkim: 'r' | 's' | null;
   aspf: 'r' | 's' | null;
@@ -113,11 +113,16 @@ function describeLookup(l: DmarcLookup): string {
 }
 
 /**
- * Whether a name exists for DMARC's np rule: RFC 9091 §2.7 calls a domain non-existent when
- * A, AAAA and MX all answer NXDOMAIN or NODATA (the test made here); RFC 9989 §3.2.13 counts
- * only NXDOMAIN as non-existent (RFC 8020). Null when DNS failed.
+ * Whether a name exists for DMARC's np rule. RFC 9989 §3.2.13 follows RFC 8020: a name does not
+ * exist when a query for it answers NXDOMAIN (a name with any record, a TXT alone say, exists), so
+ * one query tells. RFC 9091 §2.7, which added np to RFC 7489, calls a name non-existent when A,
+ * AAAA and MX all answer NXDOMAIN or NODATA. Null when DNS failed.
  */
-export async function domainExists(resolver: Resolver, domain: string): Promise<boolean | null> {
+export async function domainExists(resolver: Resolver, domain: string, mode: DmarcMode = '9989'): Promise<boolean | null> {
+  if (mode === '9989') {
+    const a = await resolver.lookup(domain, 'A');
+    return isTemporary(a.status) ? null : a.status !== 'nxdomain';
+  }
   const answers = await Promise.all((['A', 'AAAA', 'MX'] as const).map((t) => resolver.lookup(domain, t)));
   if (answers.some((a) => a.status === 'ok')) return true;
   if (answers.some((a) => isTemporary(a.status))) return null;
@@ -233,7 +238,7 @@ export async function discoverPolicy(
     if (!own) {
       rule = 'sp';
       if (opts.checkExistence !== false) {
-        exists = await domainExists(resolver, from);
+        exists = await domainExists(resolver, from, mode);
         if (exists === false) rule = 'np';
       }
     }
@@ -241,7 +246,7 @@ export async function discoverPolicy(
     let why = own
       ? `${from} publishes its own record, so its p rule applies`
       : rule === 'np'
-        ? `${from} has no record of its own and does not exist (no A, AAAA or MX), so the np rule of ${l.name} applies`
+        ? `${from} has no record of its own and does not exist (${mode === '9989' ? 'NXDOMAIN' : 'no A, AAAA or MX'}), so the np rule of ${l.name} applies`
         : `${from} has no record of its own, so the subdomain rule (sp, else p) of ${l.name} applies${exists === null && opts.checkExistence !== false ? ' (whether the name exists could not be told)' : ''}`;
     // A record with no valid p: RFC 7489 §6.6.3 falls back to none when rua is usable.
     if (policy === null) {

@@ -73,8 +73,12 @@ export function lintDmarc(parsed: ParsedDmarc, opts: LintOptions = {}): Finding[
     if (rec[tag].length > 2) {
       add({
         code: 'dmarc.too-many-uris',
-        severity: 'warning',
-        message: `${tag} lists ${rec[tag].length} URIs; receivers may send to the first two only`,
+        // RFC 7489 lets receivers stop at two; RFC 9989 asks them to send to every one listed.
+        severity: mode === '7489' ? 'warning' : 'info',
+        message:
+          mode === '7489'
+            ? `${tag} lists ${rec[tag].length} URIs; receivers may send to the first two only`
+            : `${tag} lists ${rec[tag].length} URIs; receivers that still follow RFC 7489 may send to the first two only`,
         fix: `keep at most two ${tag} addresses (forward from one mailbox if more people need the reports)`,
         rfc: 'RFC 7489 §6.2',
       });
