@@ -90,7 +90,8 @@ describe('examples/ for scheduled checks', () => {
     };
     expect(wf.on.schedule[0]!.cron).toBe('30 3 * * *');
     const steps = wf.jobs.check.steps;
-    expect(steps.find((s) => s.run?.includes('npm install --global maildns'))).toBeTruthy();
+    expect(steps.find((s) => s.run?.includes('npm install --global "$MAILDNS_PACKAGE"'))).toBeTruthy();
+    expect(wf.jobs.check.env['MAILDNS_PACKAGE']).toBe('maildns');
     const step = steps.find((s) => s.run?.includes('maildns check'))!;
     const dir = mkdtempSync(path.join(tmpdir(), 'maildns-ci-'));
     writeFileSync(path.join(dir, 'domains.txt'), 'fine.example\ntwice.example\n');
