@@ -125,13 +125,12 @@ function readName(buf: Buffer, at: number): [string, number] | null {
     if (len & 0xc0) return null;
     total += len + 1;
     if (total > 255 || pos + 1 + len > buf.length) return null;
-    let label = '';
     for (let i = pos + 1; i <= pos + len; i++) {
       const c = buf[i]!;
       // Plain printable ASCII only, so the text is the same however it is decoded.
       if (c < 0x21 || c > 0x7e || c === 0x2e) return null;
-      label += String.fromCharCode(c);
     }
+    const label = buf.toString('latin1', pos + 1, pos + 1 + len);
     name = name ? `${name}.${label}` : label;
     pos += len + 1;
   }
@@ -139,6 +138,16 @@ function readName(buf: Buffer, at: number): [string, number] | null {
 
 
 const SIMPLE_TYPES = new Set([1, 2, 5, 6, 12, 15, 16, 28, 41, 99]);
+
+function encodeWithCodec(this: WirePacket): Buffer {
+  const codec = new Packet();
+  codec.header = this.header;
+  codec.questions = this.questions;
+  codec.answers = this.answers;
+  codec.authorities = this.authorities;
+  codec.additionals = this.additionals;
+  return codec.toBuffer();
+}
 
 /**
  * A reader for the answers of a bulk run, which are simple: the record types maildns asks for,
@@ -150,7 +159,9 @@ export function parseSimplePacket(buf: Buffer): WirePacket | null {
   if (buf.length < 12) return null;
   const flags = buf.readUInt16BE(2);
   const counts = [buf.readUInt16BE(4), buf.readUInt16BE(6), buf.readUInt16BE(8), buf.readUInt16BE(10)] as const;
-  const packet = new Packet();
+  // A plain object with the codec's fields (its constructor's defaults would all be overwritten);
+  // toBuffer is the codec's own, for the rare caller that writes a parsed packet back out.
+  const packet: WirePacket = { header: {} as WirePacket['header'], questions: [], answers: [], authorities: [], additionals: [], toBuffer: encodeWithCodec };
   packet.header = {
     id: buf.readUInt16BE(0),
     qr: flags >> 15,
