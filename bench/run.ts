@@ -125,8 +125,8 @@ async function engineProcess(dir: string, port: number): Promise<void> {
       void benchCheck(dir, server, { manifest }).then((r) => process.send!({ result: r }));
     } else {
       (globalThis as { gc?: () => void }).gc?.();
-      process.send!({ memory: { peakRssMb: process.resourceUsage().maxRSS / 1024, retainedHeapMb: process.memoryUsage().heapUsed / 1048576 } });
-      process.disconnect();
+      const memory = { peakRssMb: process.resourceUsage().maxRSS / 1024, retainedHeapMb: process.memoryUsage().heapUsed / 1048576 };
+      process.send!({ memory }, () => process.disconnect());
     }
   });
   process.send!({ ready: true });
@@ -135,6 +135,10 @@ async function engineProcess(dir: string, port: number): Promise<void> {
 /** Send one command to the check process and wait for its answer. */
 function ask<T>(child: ChildProcess, cmd: 'run' | 'memory', key: string): Promise<T> {
   return new Promise((resolve, reject) => {
+    if (child.exitCode !== null || !child.connected) {
+      reject(new Error(`the check process is gone (exit ${child.exitCode}) before "${cmd}"`));
+      return;
+    }
     const onMessage = (m: Record<string, unknown>): void => {
       if (!(key in m)) return;
       child.off('message', onMessage);
@@ -144,7 +148,9 @@ function ask<T>(child: ChildProcess, cmd: 'run' | 'memory', key: string): Promis
     const onExit = (code: number | null): void => reject(new Error(`the check process exited (${code}) before answering "${cmd}"`));
     child.on('message', onMessage);
     child.once('exit', onExit);
-    child.send({ cmd });
+    child.send({ cmd }, (err) => {
+      if (err) reject(err);
+    });
   });
 }
 

@@ -1,13 +1,19 @@
 /** Domain-name helpers. Names inside maildns are absolute, lower-case and without the trailing dot. */
 
-/** What normalizeName would change: upper case, a trailing dot, white space at either end. */
+/** What normalizeName would change: ASCII upper case, a trailing dot, white space at either end. */
 const NOT_NORMAL = /[A-Z]|\.$|^\s|\s$/;
 
+/**
+ * Absolute, lower-case, no trailing dot. Only A-Z is folded: DNS compares names case-insensitively
+ * for ASCII alone (RFC 4343), so "bÜcher.de" and "bücher.de" are different names.
+ */
 export function normalizeName(name: string): string {
   // Most names are already normal (every answer and every check passes them on): no copy then.
   if (!NOT_NORMAL.test(name)) return name;
-  const trimmed = name.trim().replace(/\.$/, '');
-  return trimmed.toLowerCase();
+  return name
+    .trim()
+    .replace(/\.$/, '')
+    .replace(/[A-Z]+/g, (s) => s.toLowerCase());
 }
 
 /** True when `name` equals `zone` or lies below it. */

@@ -134,6 +134,9 @@ const zone: DnsRecord[] = [
   ...Array.from({ length: 11 }, (_, i) => txt(`c${i}.test`, i < 10 ? `v=spf1 include:c${i + 1}.test` : 'v=spf1 ip4:192.0.2.1')),
   txt('many.test', 'v=spf1 mx include:c0.test -all'),
   txt('many2.test', 'v=spf1 include:c1.test -all'),
+  txt('memo-a.test', 'v=spf1 include:memo-shared.test -all'),
+  txt('memo-shared.test', 'v=spf1 a:mail.memo-a.test -all'),
+  a('mail.memo-a.test', '192.0.2.50'),
   { name: 'many.test', type: 'MX', ttl: 300, value: mxValue(10, 'mail.many.test') },
   a('mail.many.test', '192.0.2.25'),
   txt('two.test', 'v=spf1 -all'),
@@ -235,7 +238,7 @@ describe('validateSpf', () => {
     expect(await codes('exp.test')).toContain('spf.exp-target');
   });
 
-  it('a-first asks AAAA only where A is empty, with the same findings; probeOrphans: false sends no probes', async () => {
+  it('a-first asks AAAA only where A answers NODATA, with the same findings; probeOrphans: false sends no probes', async () => {
     const asking = (): { resolver: Resolver; asked: string[] } => {
       const asked: string[] = [];
       const fresh = new DnsResolver({ servers: [{ host: server.host, port: server.port }], timeoutMs: 300, attempts: 1 });
@@ -255,8 +258,11 @@ describe('validateSpf', () => {
 
     const q = asking();
     await validateSpf(q.resolver, 'fam.test', { addressLookups: 'a-first', probeOrphans: false });
+    // An address, or NXDOMAIN (which holds for every type), decides without AAAA; NODATA does not.
     expect(q.asked).not.toContain('v4.fam.test AAAA');
-    expect(q.asked).toEqual(expect.arrayContaining(['v6.fam.test AAAA', 'gone.fam.test AAAA', 'dead.fam.test AAAA']));
+    expect(q.asked).not.toContain('gone.fam.test AAAA');
+    expect(q.asked).not.toContain('dead.fam.test AAAA');
+    expect(q.asked).toContain('v6.fam.test AAAA');
     expect(q.asked.filter((k) => k.startsWith('_spf.') || k.endsWith(' SPF'))).toEqual([]);
     const full = asking();
     await validateSpf(full.resolver, 'fam.test');
@@ -280,6 +286,23 @@ describe('validateSpf', () => {
     expect(shared.queriesSent).toBe(sent);
     expect(first[1]!.lookups).toBe(10); // include:c1.test reuses the c1..c10 chain walked for many.test
     expect(first[0]!.lookups).toBe(12);
+  });
+
+  it('does not reuse a subtree walked through another resolver that routes names differently', async () => {
+    const outer = new DnsResolver({ servers: [{ host: server.host, port: server.port }], timeoutMs: 300, attempts: 1 });
+    // Like verify's per-zone resolvers: the same outer resolver (and answer objects) for shared names,
+    // its own view of one name (here it has no address).
+    const routed: Resolver = {
+      lookup: (name, type) =>
+        name === 'mail.memo-a.test'
+          ? Promise.resolve({ name, type, status: 'nxdomain', records: [], ttl: null, authoritative: true, server: null, cnameChain: [] })
+          : outer.lookup(name, type),
+    };
+    const viaOuter = await validateSpf(outer, 'memo-a.test');
+    expect(viaOuter.findings.map((f) => f.code)).not.toContain('spf.void-lookup');
+    const viaRouted = await validateSpf(routed, 'memo-a.test');
+    expect(viaRouted.findings.map((f) => f.code)).toContain('spf.void-lookup');
+    expect(viaRouted.voidLookups).toBe(1);
   });
 
   it('does not count redirect next to all, nor exp', async () => {

@@ -8,8 +8,8 @@
  * nothing points to it. Those probes are not sent in bulk mode (`deep: false`): every finding
  * about the record and its includes is the same, only the "orphan record" and "type-99 record"
  * findings are left out. It also asks AAAA
- * for an `a`/`mx` target only when A has no record (the findings stay the same). `deep: true`
- * sends everything.
+ * for an `a`/`mx` target only when A answers NODATA (the findings stay the same, except that an
+ * AAAA lookup failing behind a working A is not seen). `deep: true` sends everything.
  */
 import { isTemporary, txtValues, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';

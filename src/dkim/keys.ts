@@ -62,7 +62,8 @@ export type DecodedKey =
  */
 function decodeStrictBase64(text: string): Buffer | null {
   const n = text.length;
-  if (n % 4 !== 0 || text.includes('-') || text.includes('_')) return null;
+  // Node reads a character above U+00FF by its low byte: only ASCII text is taken (its UTF-8 length is its length).
+  if (n % 4 !== 0 || text.includes('-') || text.includes('_') || Buffer.byteLength(text, 'utf8') !== n) return null;
   const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
   const bytes = Buffer.from(text, 'base64');
   return bytes.length === (n / 4) * 3 - pad ? bytes : null;

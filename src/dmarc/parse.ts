@@ -203,7 +203,6 @@ function policyValue(v: string): DmarcPolicy | null {
   return (POLICIES as readonly string[]).includes(l) ? (l as DmarcPolicy) : null;
 }
 
-/** Parse a DMARC record. Never throws; every problem is a finding. */
 /** Strip spaces and tabs (and CR/LF when `lineBreaks`) from both ends; a loop, as this runs for every tag of every record. */
 function trimBlanks(s: string, lineBreaks: boolean): string {
   const blank = (c: number): boolean => c === 32 || c === 9 || (lineBreaks && (c === 10 || c === 13));
@@ -222,7 +221,7 @@ function trimBlanks(s: string, lineBreaks: boolean): string {
 const recentParses = new Map<string, { mode: DmarcMode; subject: string; parsed: ParsedDmarc }>();
 const RECENT_PARSES_LIMIT = 512;
 
-/** Parse a record. The result may be shared with other callers: do not modify it. */
+/** Parse a DMARC record. Never throws; every problem is a finding. The result may be shared with other callers: do not modify it. */
 export function parseDmarc(text: string, opts: ParseOptions = {}): ParsedDmarc {
   const mode = opts.mode ?? DEFAULT_MODE;
   const subject = opts.subject ?? 'DMARC record';

@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import type { MxValue, SoaValue } from '../records.js';
 import { normalizeName } from '../names.js';
-import { TYPE, RCODE, type WireRecord } from './packet.js';
-import { exchange, formatServer, parseServer, WireTimeout, type ServerAddress } from './wire.js';
+import { TYPE, RCODE, type WirePacket, type WireRecord } from './packet.js';
+import { exchange, formatServer, parseServer, WireTimeout, type ServerAddress, type WireResponse } from './wire.js';
 import { UdpMux } from './mux.js';
 
 export type RRType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'NS' | 'PTR' | 'SOA' | 'TXT' | 'SPF';
@@ -227,84 +227,96 @@ export class DnsResolver implements Resolver {
     return pending;
   }
 
-  private async follow<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
-    const chain: string[] = [];
-    let current = name;
-    for (let hop = 0; hop <= MAX_CNAME_HOPS; hop++) {
-      const answer = await this.ask<T>(current, type);
+  // The path every query takes is written with promise callbacks rather than async functions: a
+  // bulk run sends thousands of queries a second, and each async frame cost an allocation.
+
+  /** Ask for `name`, then follow a CNAME chain an authoritative server stopped at. */
+  private follow<T extends RRType>(name: string, type: T, chain: string[] = [], current = name): Promise<DnsAnswer<RDataMap[T]>> {
+    if (chain.length > MAX_CNAME_HOPS) {
+      return Promise.resolve({ name, type, status: 'error', records: [], ttl: null, authoritative: false, server: null, cnameChain: chain, detail: 'CNAME chain too long' });
+    }
+    return this.ask<T>(current, type, 0).then((answer) => {
       answer.name = name;
       if (chain.length) answer.cnameChain = [...chain, ...answer.cnameChain];
       const target = answer.cnameChain.at(-1);
       // A recursive server already followed the chain; an authoritative one stops at the CNAME.
       if (answer.status === 'nodata' && type !== 'CNAME' && target && target !== current && answer.records.length === 0 && !this.rd) {
-        chain.splice(0, chain.length, ...answer.cnameChain);
-        current = target;
-        continue;
+        return this.follow(name, type, answer.cnameChain, target);
       }
       return answer;
-    }
-    return { name, type, status: 'error', records: [], ttl: null, authoritative: false, server: null, cnameChain: chain, detail: 'CNAME chain too long' };
+    });
   }
 
-  private async ask<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
-    let last: DnsAnswer<RDataMap[T]> | null = null;
-    for (let round = 0; round < this.attempts; round++) {
-      for (let i = 0; i < this.servers.length; i++) {
-        const wait = this.gate.acquire();
-        if (wait) await wait;
-        try {
-          last = await this.askOne<T>(this.servers[i]!, this.serverTexts[i]!, name, type);
-        } finally {
-          this.gate.release();
-        }
-        if (!isTemporary(last.status)) return last;
-      }
-    }
-    return last!;
+  /** Attempt `n` of at most attempts x servers: the servers in turn, round after round, until one gives a usable answer. */
+  private ask<T extends RRType>(name: string, type: T, n: number): Promise<DnsAnswer<RDataMap[T]>> {
+    const i = n % this.servers.length;
+    const send = (): Promise<DnsAnswer<RDataMap[T]>> =>
+      // askOne never rejects, so the place in the gate is always given back.
+      this.askOne<T>(this.servers[i]!, this.serverTexts[i]!, name, type).then((answer) => {
+        this.gate.release();
+        return isTemporary(answer.status) && n + 1 < this.attempts * this.servers.length ? this.ask(name, type, n + 1) : answer;
+      });
+    const wait = this.gate.acquire();
+    return wait ? wait.then(send) : send();
   }
 
-  private async askOne<T extends RRType>(server: ServerAddress, serverText: string, name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
-    const failed = (status: DnsStatus, authoritative: boolean, detail?: string): DnsAnswer<RDataMap[T]> => {
-      const answer: DnsAnswer<RDataMap[T]> = { name, type, records: [], ttl: null, authoritative, server: serverText, cnameChain: [], status };
-      if (detail !== undefined) answer.detail = detail;
-      return answer;
-    };
+  private askOne<T extends RRType>(server: ServerAddress, serverText: string, name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
     this.queriesSent++;
+    const wireOpts = { timeoutMs: this.timeoutMs, recursionDesired: this.rd };
+    let sent: Promise<WireResponse>;
     try {
-      const wireOpts = { timeoutMs: this.timeoutMs, recursionDesired: this.rd };
-      const { packet } = await (this.mux ? this.mux.exchange(server, name, type, wireOpts) : exchange(server, name, type, wireOpts));
-      const rcode = packet.header.rcode;
-      const authoritative = packet.header.aa === 1;
-      if (rcode === RCODE.NXDOMAIN) return failed('nxdomain', authoritative);
-      if (rcode === RCODE.SERVFAIL) return failed('servfail', authoritative);
-      if (rcode === RCODE.REFUSED) return failed('refused', authoritative);
-      if (rcode !== RCODE.NOERROR) return failed('error', authoritative, `rcode ${rcode}`);
-      // Walk the CNAME chain inside the answer section.
-      const wanted = TYPE[type];
-      const answers = packet.answers;
-      const chain: string[] = [];
-      let owner = normalizeName(name);
-      if (type !== 'CNAME' && answers.some((r) => r.type === TYPE.CNAME)) {
-        for (let i = 0; i < MAX_CNAME_HOPS; i++) {
-          const cname = answers.find((r) => r.type === TYPE.CNAME && normalizeName(r.name) === owner);
-          if (!cname) break;
-          owner = normalizeName(cname.domain ?? '');
-          chain.push(owner);
-        }
-      }
-      const records: RDataMap[T][] = [];
-      let ttl: number | null = null;
-      for (const r of answers) {
-        if (r.type !== wanted || normalizeName(r.name) !== owner) continue;
-        records.push(toRData(r) as RDataMap[T]);
-        if (ttl === null || r.ttl < ttl) ttl = r.ttl;
-      }
-      return { name, type, records, ttl, authoritative, server: serverText, cnameChain: chain, status: records.length ? 'ok' : 'nodata' };
+      sent = this.mux ? this.mux.exchange(server, name, type, wireOpts) : exchange(server, name, type, wireOpts);
     } catch (err) {
-      if (err instanceof WireTimeout) return failed('timeout', false, err.message);
-      return failed('error', false, err instanceof Error ? err.message : String(err));
+      sent = Promise.reject(err);
+    }
+    const failed = (err: unknown): DnsAnswer<RDataMap[T]> =>
+      err instanceof WireTimeout
+        ? failedAnswer<T>(name, type, serverText, 'timeout', false, err.message)
+        : failedAnswer<T>(name, type, serverText, 'error', false, err instanceof Error ? err.message : String(err));
+    return sent.then(({ packet }) => {
+      try {
+        return answerFrom<T>(packet, name, type, serverText);
+      } catch (err) {
+        return failed(err);
+      }
+    }, failed);
+  }
+}
+
+function failedAnswer<T extends RRType>(name: string, type: T, server: string, status: DnsStatus, authoritative: boolean, detail?: string): DnsAnswer<RDataMap[T]> {
+  const answer: DnsAnswer<RDataMap[T]> = { name, type, records: [], ttl: null, authoritative, server, cnameChain: [], status };
+  if (detail !== undefined) answer.detail = detail;
+  return answer;
+}
+
+/** The answer to `name`/`type` in a response: its RCODE, the CNAME chain inside the answer section, the records. */
+function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T, server: string): DnsAnswer<RDataMap[T]> {
+  const rcode = packet.header.rcode;
+  const authoritative = packet.header.aa === 1;
+  if (rcode === RCODE.NXDOMAIN) return failedAnswer(name, type, server, 'nxdomain', authoritative);
+  if (rcode === RCODE.SERVFAIL) return failedAnswer(name, type, server, 'servfail', authoritative);
+  if (rcode === RCODE.REFUSED) return failedAnswer(name, type, server, 'refused', authoritative);
+  if (rcode !== RCODE.NOERROR) return failedAnswer(name, type, server, 'error', authoritative, `rcode ${rcode}`);
+  const wanted = TYPE[type];
+  const answers = packet.answers;
+  const chain: string[] = [];
+  let owner = normalizeName(name);
+  if (type !== 'CNAME' && answers.some((r) => r.type === TYPE.CNAME)) {
+    for (let i = 0; i < MAX_CNAME_HOPS; i++) {
+      const cname = answers.find((r) => r.type === TYPE.CNAME && normalizeName(r.name) === owner);
+      if (!cname) break;
+      owner = normalizeName(cname.domain ?? '');
+      chain.push(owner);
     }
   }
+  const records: RDataMap[T][] = [];
+  let ttl: number | null = null;
+  for (const r of answers) {
+    if (r.type !== wanted || normalizeName(r.name) !== owner) continue;
+    records.push(toRData(r) as RDataMap[T]);
+    if (ttl === null || r.ttl < ttl) ttl = r.ttl;
+  }
+  return { name, type, records, ttl, authoritative, server, cnameChain: chain, status: records.length ? 'ok' : 'nodata' };
 }
 
 /** Nameservers from /etc/resolv.conf; loopback when none is listed. */

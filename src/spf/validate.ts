@@ -60,8 +60,9 @@ export interface ValidateOptions {
   extraOrphanNames?: string[];
   /**
    * `both` (default) asks A and AAAA for every `a`/`mx` target, so the tree can say which family a
-   * term covers. `a-first` asks AAAA only when A has no record: the same findings with fewer
-   * queries (bulk checks), without the per-family notes.
+   * term covers. `a-first` asks AAAA only when A answers NODATA (bulk checks): fewer queries and the
+   * same findings, except that an AAAA lookup failing behind a working A goes unseen, and without
+   * the per-family notes.
    */
   addressLookups?: 'both' | 'a-first';
 }
@@ -80,13 +81,15 @@ export function txtAnswerSize(name: string, records: readonly (readonly string[]
 }
 
 /**
- * Subtrees of include and redirect targets already walked in this run, by the target's TXT answer
- * (the resolver's cache hands out the same answer object for the run, and a new one after it drops
- * it): a provider's include shared by thousands of domains is walked once. A subtree is reused only
+ * Subtrees of include and redirect targets already walked in this run, by the resolver asked and
+ * the target's TXT answer (the resolver's cache hands out the same answer object for the run, and a
+ * new one after it drops it): a provider's include shared by thousands of domains is walked once. A subtree is reused only
  * where it comes out the same: no loop and no temporary failure inside it, and none of its names
  * on the path that leads to it (which would make a loop there). Its nodes are shared: do not modify.
  */
-const subtrees = new WeakMap<object, Map<string, { node: SpfTreeNode; findings: Finding[]; names: string[] }>>();
+type Subtrees = WeakMap<object, Map<string, { node: SpfTreeNode; findings: Finding[]; names: string[] }>>;
+/** Per resolver: two resolvers may route the same names to different servers (verify asks each zone's own). */
+const subtreesByResolver = new WeakMap<Resolver, Subtrees>();
 /** Findings whose presence depends on the path or on DNS failing: a subtree holding one is not reused. */
 const PATH_DEPENDENT = new Set(['spf.include-loop', 'spf.redirect-loop', 'spf.temperror']);
 
@@ -104,11 +107,14 @@ class Walker {
     private readonly addressLookups: 'both' | 'a-first',
   ) {}
 
-  /** The A and AAAA answers of a name; with `a-first`, AAAA is asked only when A has no record. */
+  /**
+   * The A and AAAA answers of a name. With `a-first`, AAAA is asked only when A answers NODATA: an
+   * address or a failure already decides, and NXDOMAIN holds for every type (RFC 8020); null then.
+   */
   private async addresses(name: string): Promise<[DnsAnswer<string>, DnsAnswer<string> | null]> {
     if (this.addressLookups === 'both') return Promise.all([this.resolver.lookup(name, 'A'), this.resolver.lookup(name, 'AAAA')]);
     const a = await this.resolver.lookup(name, 'A');
-    return [a, isNoRecord(a.status) ? await this.resolver.lookup(name, 'AAAA') : null];
+    return [a, a.status === 'nodata' ? await this.resolver.lookup(name, 'AAAA') : null];
   }
 
   add(code: string, severity: Severity, subject: string, message: string, fix?: string, rfc?: string): void {
@@ -126,6 +132,8 @@ class Walker {
     if (via === null) return this.walk(domain, via, path, answer);
     // An include or redirect target: reuse its subtree from an earlier domain of this run when it can be.
     const key = `${via}\u0000${this.addressLookups}`;
+    let subtrees = subtreesByResolver.get(this.resolver);
+    if (!subtrees) subtreesByResolver.set(this.resolver, (subtrees = new WeakMap()));
     const known = subtrees.get(answer)?.get(key);
     if (known && !known.names.some((n) => path.includes(n))) {
       for (const n of known.names) this.seen.add(n);
@@ -331,7 +339,7 @@ class Walker {
   private async addressTarget(node: SpfTreeNode, cost: SpfTermCost, mech: SpfMechanism, target: string): Promise<void> {
     const [a, aaaa] = await this.addresses(target);
     if (isTemporary(a.status) || (aaaa && isTemporary(aaaa.status))) return this.temp(node.domain, mech.text, target, isTemporary(a.status) ? a.status : aaaa!.status);
-    if (a.status !== 'ok' && aaaa?.status !== 'ok') {
+    if (hasNoAddress(a, aaaa)) {
       node.voidLookups++;
       cost.note = 'void: no A or AAAA';
       this.add('spf.void-lookup', 'warning', `${node.domain} ${mech.text}`, `${target} has no A or AAAA record: the term matches nothing and counts as a void lookup`, 'remove the term or publish the address', `${RFC} §4.6.4`);
@@ -357,10 +365,15 @@ class Walker {
     const dead: string[] = [];
     for (const host of hosts.slice(0, 10)) {
       const [a, aaaa] = await this.addresses(host);
-      if (isNoRecord(a.status) && aaaa && isNoRecord(aaaa.status)) dead.push(host);
+      if (hasNoAddress(a, aaaa)) dead.push(host);
     }
     if (dead.length) this.add('spf.mx-host-no-address', 'warning', `${node.domain} ${mech.text}`, `MX host${dead.length > 1 ? 's' : ''} ${dead.join(', ')} ha${dead.length > 1 ? 've' : 's'} no address, so ${dead.length > 1 ? 'they match' : 'it matches'} nothing`, 'correct the MX records', `${RFC} §5.4`);
   }
+}
+
+/** Neither A nor AAAA has a record; a null AAAA was not asked because A answered NXDOMAIN (or had an address). */
+function hasNoAddress(a: DnsAnswer<string>, aaaa: DnsAnswer<string> | null): boolean {
+  return aaaa === null ? a.status === 'nxdomain' : isNoRecord(a.status) && isNoRecord(aaaa.status);
 }
 
 /** Parsed mechanisms are shared (parseSpf caches them), so each address is looked at once per run. */
