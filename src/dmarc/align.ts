@@ -17,7 +17,8 @@ export type AlignmentMode = 'r' | 's';
 
 /** Lower-case, without stray leading or trailing dots (`.mac.com.` is `mac.com`, as OpenDMARC reads it). */
 function clean(domain: string): string {
-  return normalizeName(domain.trim().replace(/^\.+|\.+$/g, ''));
+  const t = domain.trim();
+  return normalizeName(t.startsWith('.') || t.endsWith('.') ? t.replace(/^\.+|\.+$/g, '') : t);
 }
 
 const PSL_OPTIONS = { allowIcannDomains: true, allowPrivateDomains: true, validateHosts: false } as const;
@@ -30,9 +31,18 @@ const PSL_OPTIONS = { allowIcannDomains: true, allowPrivateDomains: true, valida
 export function orgDomain(domain: string): string {
   const name = clean(domain);
   if (name === '') return '';
-  const org = getDomain(name, PSL_OPTIONS);
-  return org ? normalizeName(org) : name;
+  let org = recentOrgDomains.get(name);
+  if (org === undefined) {
+    const found = getDomain(name, PSL_OPTIONS);
+    org = found ? normalizeName(found) : name;
+    // A check asks this several times per domain (its own name, each report address): remember a few thousand.
+    if (recentOrgDomains.size >= 4096) recentOrgDomains.clear();
+    recentOrgDomains.set(name, org);
+  }
+  return org;
 }
+
+const recentOrgDomains = new Map<string, string>();
 
 /** The public suffix of `domain` by the Public Suffix List (e.g. `co.uk` for `mail.example.co.uk`). */
 export function publicSuffix(domain: string): string | null {
