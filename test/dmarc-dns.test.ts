@@ -44,6 +44,7 @@ const records: DnsRecord[] = [
   txt('_dmarc.org.test', 'v=DMARC1; p=reject; sp=quarantine; np=reject; rua=mailto:d@org.test'),
   a('mail.org.test'),
   txt('txtonly.org.test', 'site-verification=abc'),
+  { name: 'alias.org.test', type: 'CNAME', ttl: 300, value: 'gone.org.test' },
   txt('_dmarc.b.deep.test', 'v=DMARC1; p=quarantine; rua=mailto:d@deep.test'),
   a('x.b.deep.test'),
   txt('_dmarc.psd.test', 'v=DMARC1; p=reject; psd=y'),
@@ -148,6 +149,8 @@ describe('published DMARC records', () => {
     expect(old).toMatchObject({ status: 'found', rule: 'np', policy: 'reject', fromDomainExists: false });
     expect(old.reason).toContain('no A, AAAA or MX');
     expect((await discoverPolicy(resolver, 'ghost.org.test', '9989')).reason).toContain('NXDOMAIN');
+    // An alias exists even when its target does not.
+    expect(await discoverPolicy(resolver, 'alias.org.test', '9989')).toMatchObject({ rule: 'sp', fromDomainExists: true });
   });
 
   it('RFC 9989 tree walk finds an intermediate record that the RFC 7489 PSL lookup misses', async () => {

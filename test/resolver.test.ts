@@ -18,6 +18,7 @@ www IN A 192.0.2.10
 a.b IN TXT "below an empty non-terminal"
 alias IN CNAME www
 far IN CNAME target.two.example.
+dangling IN CNAME gone
 ${bigTxt}
 `;
 const zoneTwo = `$ORIGIN two.example.
@@ -49,6 +50,14 @@ describe('DnsResolver against Knot', () => {
     expect(ok.records).toEqual(['192.0.2.10']);
     expect(ok.ttl).toBe(300);
     expect(ok.authoritative).toBe(true);
+  });
+
+  it('keeps the CNAME chain of an NXDOMAIN answer: the RCODE is about the chain\'s end (RFC 6604)', async () => {
+    const r = new DnsResolver({ servers: [server()], recursionDesired: false });
+    const dangling = await r.lookup('dangling.one.example', 'A');
+    expect(dangling).toMatchObject({ status: 'nxdomain', cnameChain: ['gone.one.example'] });
+    expect(r.queriesSent).toBe(1); // Knot sends the CNAME and the NXDOMAIN in one answer
+    expect((await r.lookup('nothing-here.one.example', 'A')).cnameChain).toEqual([]);
   });
 
   it('falls back to TCP when the UDP answer is truncated and returns every record whole', async () => {

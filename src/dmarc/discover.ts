@@ -121,7 +121,8 @@ function describeLookup(l: DmarcLookup): string {
 export async function domainExists(resolver: Resolver, domain: string, mode: DmarcMode = '9989'): Promise<boolean | null> {
   if (mode === '9989') {
     const a = await resolver.lookup(domain, 'A');
-    return isTemporary(a.status) ? null : a.status !== 'nxdomain';
+    // An alias exists even when what it points to does not (RFC 6604).
+    return isTemporary(a.status) ? null : a.status !== 'nxdomain' || a.cnameChain.length > 0;
   }
   const answers = await Promise.all((['A', 'AAAA', 'MX'] as const).map((t) => resolver.lookup(domain, t)));
   if (answers.some((a) => a.status === 'ok')) return true;

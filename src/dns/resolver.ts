@@ -293,10 +293,9 @@ function failedAnswer<T extends RRType>(name: string, type: T, server: string, s
 function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T, server: string): DnsAnswer<RDataMap[T]> {
   const rcode = packet.header.rcode;
   const authoritative = packet.header.aa === 1;
-  if (rcode === RCODE.NXDOMAIN) return failedAnswer(name, type, server, 'nxdomain', authoritative);
   if (rcode === RCODE.SERVFAIL) return failedAnswer(name, type, server, 'servfail', authoritative);
   if (rcode === RCODE.REFUSED) return failedAnswer(name, type, server, 'refused', authoritative);
-  if (rcode !== RCODE.NOERROR) return failedAnswer(name, type, server, 'error', authoritative, `rcode ${rcode}`);
+  if (rcode !== RCODE.NOERROR && rcode !== RCODE.NXDOMAIN) return failedAnswer(name, type, server, 'error', authoritative, `rcode ${rcode}`);
   const wanted = TYPE[type];
   const answers = packet.answers;
   const chain: string[] = [];
@@ -308,6 +307,12 @@ function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T,
       owner = normalizeName(cname.domain ?? '');
       chain.push(owner);
     }
+  }
+  if (rcode === RCODE.NXDOMAIN) {
+    // The RCODE speaks of the end of the chain (RFC 6604): the name asked exists when a CNAME led on.
+    const answer = failedAnswer(name, type, server, 'nxdomain', authoritative);
+    answer.cnameChain = chain;
+    return answer;
   }
   const records: RDataMap[T][] = [];
   let ttl: number | null = null;
