@@ -234,7 +234,7 @@ describe('CLI (node dist/src/cli.js)', () => {
     expect(JSON.parse(bad.stdout).findings.map((f: { code: string }) => f.code)).toContain('dmarc.invalid-p');
     expect((await exec(['dmarc', 'not a domain', '--nameserver', nameserver])).code).toBe(2);
     expect((await exec(['dmarc', 'good.test', '--mode', '1234', '--nameserver', nameserver])).code).toBe(2);
-    const slow = await exec(['dmarc', 'slow.test', '--nameserver', nameserver, '--json']);
+    const slow = await exec(['dmarc', 'slow.test', '--nameserver', nameserver, '--json', '--timeout', '300']);
     expect(slow.code).toBe(3);
     expect(JSON.parse(slow.stdout).findings.map((f: { code: string }) => f.code)).toContain('dmarc.dns-temporary');
   }, 30_000);

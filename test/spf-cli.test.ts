@@ -39,7 +39,7 @@ describe('maildns spf', () => {
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout).findings.map((f: { code: string }) => f.code)).toContain('spf.pass-all');
     expect((await runCli(['spf', 'warn.test', '--nameserver', ns])).code).toBe(0);
-    expect((await runCli(['spf', 'slow.test', '--nameserver', ns])).code).toBe(3);
+    expect((await runCli(['spf', 'slow.test', '--nameserver', ns, '--timeout', '300'])).code).toBe(3);
     expect((await runCli(['spf', 'not a domain', '--nameserver', ns])).code).toBe(2);
   });
 

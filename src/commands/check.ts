@@ -1,6 +1,5 @@
 /** `maildns check`: plan-less audit of SPF, DMARC, DKIM and MX for any number of domains (cron, CI). */
 import type { CommandModule } from 'yargs';
-import { createResolver } from '../dns/resolver.js';
 import { UsageError } from '../errors.js';
 import type { Severity } from '../findings.js';
 import { useColor } from '../output.js';
@@ -8,7 +7,7 @@ import { domainSource } from '../check/input.js';
 import { jsonReporter, junitReporter, textReporter, type CheckFormat, type Reporter } from '../check/format.js';
 import { progress } from '../check/progress.js';
 import { bulkResolverSettings, DEFAULT_CONCURRENCY, runChecks } from '../check/run.js';
-import { withNameserverOption } from './common.js';
+import { resolverFromArgs, withNameserverOption } from './common.js';
 
 interface Args {
   domains: string[];
@@ -37,7 +36,6 @@ export const checkCommand: CommandModule<object, Args> = {
         .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
         .option('concurrency', { alias: 'j', type: 'number', default: DEFAULT_CONCURRENCY, describe: 'domains checked at once' })
         .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that makes a domain fail (exit 1)' })
-        .option('timeout', { type: 'number', default: 2000, describe: 'milliseconds to wait for one DNS answer (two attempts per server)' })
         .option('deep', { type: 'boolean', default: false, describe: 'also look for SPF records published where nothing points to them (_spf.DOMAIN and the like; 11 more queries per domain)' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'text format: list only domains that fail or could not be checked' }),
     )
@@ -56,15 +54,9 @@ export const checkCommand: CommandModule<object, Args> = {
       if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(s)) throw new UsageError(`--selectors: "${s}" is not a DKIM selector (letters, digits, "-", "_" and "." only)`);
     }
     if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 1024) throw new UsageError('--concurrency must be a whole number from 1 to 1024');
-    if (!(args.timeout >= 50 && args.timeout <= 60_000)) throw new UsageError('--timeout must be from 50 to 60000 milliseconds');
     const source = await domainSource(args.domains.map(String), args.domainsFile);
     if (source.count === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
-    let resolver;
-    try {
-      resolver = createResolver({ nameserver: args.nameserver, timeoutMs: args.timeout, ...bulkResolverSettings(args.concurrency) });
-    } catch (err) {
-      throw new UsageError(`--nameserver: ${(err as Error).message}`);
-    }
+    const resolver = resolverFromArgs(args, bulkResolverSettings(args.concurrency));
     const out = process.stdout;
     const reporter: Reporter =
       format === 'json' ? jsonReporter(out) : format === 'junit' ? junitReporter(out, { failOn: args.failOn }) : textReporter(out, { color: useColor(out), failOn: args.failOn, quiet: args.quiet });

@@ -6,7 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { EXIT, UsageError } from '../errors.js';
 import { hasFindingAtLeast, type Finding } from '../findings.js';
 import { domainNameProblem, normalizeName } from '../names.js';
-import { createResolver, type Resolver } from '../dns/resolver.js';
+import { type Resolver } from '../dns/resolver.js';
 import { paint, printJson, renderFindings, useColor } from '../output.js';
 import { DMARC_POLICIES, type DmarcPlan, type DmarcPolicy } from '../plan/types.js';
 import { composeDmarc } from '../dmarc/compose.js';
@@ -14,11 +14,12 @@ import { explainDmarc } from '../dmarc/explain.js';
 import { lintDmarc } from '../dmarc/lint.js';
 import { DMARC_MODES, parseDmarc, parseReportUri, type DmarcMode } from '../dmarc/parse.js';
 import { checkDmarcDomain, type DmarcCheck } from '../dmarc/validate.js';
-import { withJsonOption, withNameserverOption } from './common.js';
+import { withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 
 interface CheckArgs {
   domain: string;
   nameserver?: string;
+  timeout: number;
   json: boolean;
   mode: string;
 }
@@ -215,7 +216,7 @@ const checkCommand: CommandModule<object, CheckArgs> = {
   handler: async (args) => {
     const mode = modeOf(args.mode);
     const domain = checkDomainArg(args.domain);
-    const resolver = createResolver({ nameserver: args.nameserver });
+    const resolver = resolverFromArgs(args);
     const { check, exitCode } = await runDmarcCheck(resolver, domain, mode);
     if (args.json) {
       printJson({

@@ -7,17 +7,18 @@ import type { CommandModule } from 'yargs';
 import { EXIT, UsageError } from '../errors.js';
 import { hasFindingAtLeast } from '../findings.js';
 import { domainNameProblem, normalizeName } from '../names.js';
-import { createResolver } from '../dns/resolver.js';
 import { paint, printJson, renderFindings, useColor } from '../output.js';
 import { SPF_ALL_VALUES, type SpfAll } from '../plan/types.js';
 import { quoteCharacterString, splitCharacterStrings } from '../txt.js';
 import { composeSpfFrom } from '../spf/compose.js';
 import { checkHost, type SpfVerdict } from '../spf/evaluate.js';
-import { flattenSpf, FlattenError, type FlattenResult } from '../spf/flatten.js';
+import { flattenSpf, FlattenError, type FlattenOptions, type FlattenResult } from '../spf/flatten.js';
+import { checkSnapshotTarget, compareSnapshot, makeSnapshot, readSnapshot, writeSnapshot, type SnapshotComparison } from '../spf/snapshot.js';
 import { parseIp } from '../spf/ip.js';
 import { formatSyntaxError, parseSpf } from '../spf/parse.js';
 import { validateSpf, type SpfReport, type SpfTreeNode } from '../spf/validate.js';
-import { withJsonOption, withNameserverOption } from './common.js';
+import { withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
+import { spfMergeCommand } from './spf-merge.js';
 
 function domainArg(domain: string): string {
   const d = normalizeName(domain);
@@ -83,6 +84,7 @@ export function renderVerdict(v: SpfVerdict): string {
 interface CheckArgs {
   domain: string;
   nameserver?: string;
+  timeout: number;
   json: boolean;
   ip?: string;
   sender?: string;
@@ -107,7 +109,7 @@ const checkCommand: CommandModule<object, CheckArgs> = {
       ) as never,
   handler: async (args) => {
     const domain = domainArg(args.domain);
-    const resolver = createResolver({ nameserver: args.nameserver });
+    const resolver = resolverFromArgs(args);
     if (args.ip !== undefined) {
       if (!parseIp(args.ip)) throw new UsageError(`--ip ${args.ip} is not an IPv4 or IPv6 address`);
       if (args.sender !== undefined && !args.sender.includes('@') && args.sender !== '') throw new UsageError(`--sender ${args.sender} is not an address (write local@domain)`);
@@ -198,10 +200,14 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
 interface FlattenArgs {
   domain: string;
   nameserver?: string;
+  timeout: number;
   json: boolean;
   keep?: string[];
-  maxLength: number;
-  prefix: string;
+  maxLength?: number;
+  prefix?: string;
+  snapshot?: string;
+  compare?: string;
+  update: boolean;
 }
 
 export function renderFlatten(r: FlattenResult): string {
@@ -218,6 +224,66 @@ export function renderFlatten(r: FlattenResult): string {
   return lines.join('\n');
 }
 
+export function renderComparison(c: SnapshotComparison, file: string, result: FlattenResult, updated: boolean, color = useColor()): string {
+  const ranges = (n: number): string => `${n} range${n === 1 ? '' : 's'}`;
+  if (c.verdict === 'unchanged') {
+    const total = new Set(result.dependencies.flatMap((d) => d.ranges)).size;
+    const lines = [`${paint('unchanged', 'green', color)}  ${c.domain}: ${result.dependencies.length} upstream record${result.dependencies.length === 1 ? '' : 's'}, ${ranges(total)}, as in the snapshot of ${c.since} (${file})`];
+    for (const n of c.notes) lines.push(`note: ${n}`);
+    return lines.join('\n');
+  }
+  const lines = [`${paint('CHANGED', 'red', color)}  ${c.domain}: what the flattened record copies moved since the snapshot of ${c.since} (${file})`];
+  for (const d of c.dependencies) {
+    const via = d.via.join(', ');
+    if (d.status === 'record-changed') continue;
+    if (d.status === 'changed') lines.push(`  ${d.domain} (${via}): ${d.added.length} added, ${d.removed.length} removed`);
+    else if (d.status === 'appeared') lines.push(`  ${d.domain} (${via}): newly copied, ${ranges(d.added.length)}`);
+    else {
+      const kept = result.kept.find((k) => k.term.toLowerCase().endsWith(`:${d.domain}`));
+      lines.push(`  ${d.domain} (${via}): no longer copied${kept ? ` (now kept as ${kept.term}: ${kept.reason})` : ''}`);
+    }
+    for (const r of d.added) lines.push(`    ${paint(`+ ${r}`, 'green', color)}`);
+    for (const r of d.removed) lines.push(`    ${paint(`- ${r}`, 'red', color)}`);
+  }
+  if (c.recordsChanged && !c.dependencies.some((d) => d.status !== 'record-changed')) lines.push('  the flattened record differs in terms other than address ranges');
+  for (const n of c.notes) lines.push(`note: ${n}`);
+  lines.push('', 'What to do: publish these records in place of the flattened ones (until then mail from added ranges fails SPF, and removed ranges still pass):');
+  for (const rec of result.records) lines.push(`${rec.name}. 3600 IN TXT ${rec.strings.map((s) => quoteCharacterString(Buffer.from(s, 'utf8'))).join(' ')}`);
+  if (updated) lines.push('', `${file} now holds this state (--update): this report is the only reminder to publish.`);
+  else lines.push('', `Then save the new state: maildns spf flatten ${c.domain} --compare ${file} --update`);
+  return lines.join('\n');
+}
+
+/** --compare FILE: flatten the snapshot's source record again, with its options, and compare. */
+async function compareFlatten(args: FlattenArgs, domain: string, file: string): Promise<void> {
+  if (args.keep !== undefined || args.maxLength !== undefined || args.prefix !== undefined) {
+    throw new UsageError(`--compare reuses the --keep, --max-length and --prefix saved in ${file}; drop them, or make a new snapshot with them (--snapshot)`);
+  }
+  const old = readSnapshot(file);
+  if (normalizeName(old.domain) !== domain) throw new UsageError(`${file} holds the snapshot of ${old.domain}, not ${domain}; give ${old.domain}, or the file made for ${domain}`);
+  const opts: FlattenOptions = { record: old.original, keep: old.options.keep, maxLength: old.options.maxLength, chainPrefix: old.options.prefix };
+  let result: FlattenResult;
+  try {
+    result = await flattenSpf(resolverFromArgs(args), domain, opts);
+  } catch (err) {
+    if (!(err instanceof FlattenError)) throw err;
+    const message = err.temporary
+      ? `${err.message}; nothing was compared and ${file} is unchanged`
+      : `flattening the record saved in ${file} fails now: ${err.message}`;
+    if (args.json) printJson({ domain, snapshot: file, error: message, temporary: err.temporary });
+    else process.stderr.write(`maildns: ${message}\n`);
+    process.exitCode = err.temporary ? EXIT.dnsUnavailable : EXIT.problems;
+    return;
+  }
+  const current = makeSnapshot(result, opts);
+  const cmp = compareSnapshot(old, current);
+  const updated = args.update && (cmp.verdict === 'changed' || cmp.dependencies.length > 0);
+  if (updated) writeSnapshot(file, current);
+  if (args.json) printJson({ ...cmp, snapshot: file, updated });
+  else process.stdout.write(`${renderComparison(cmp, file, result, updated)}\n`);
+  process.exitCode = cmp.verdict === 'changed' ? EXIT.problems : EXIT.ok;
+}
+
 const flattenCommand: CommandModule<object, FlattenArgs> = {
   command: 'flatten <domain>',
   describe: 'resolve includes into ip4/ip6 terms, within 10 lookups and 255-octet strings (a chain of records when needed)',
@@ -225,17 +291,37 @@ const flattenCommand: CommandModule<object, FlattenArgs> = {
     withJsonOption(withNameserverOption(y))
       .positional('domain', { type: 'string', demandOption: true, describe: 'the domain whose record is flattened' })
       .option('keep', { type: 'string', array: true, describe: 'include targets to leave as includes (repeatable)' })
-      .option('max-length', { type: 'number', default: 255, describe: 'longest record text in octets (255 = one character-string)' })
-      .option('prefix', { type: 'string', default: '_spf', describe: 'chain records are named PREFIX1.DOMAIN, PREFIX2.DOMAIN, …' })
+      .option('max-length', { type: 'number', describe: 'longest record text in octets (default 255 = one character-string)' })
+      .option('prefix', { type: 'string', describe: 'chain records are named PREFIX1.DOMAIN, PREFIX2.DOMAIN, … (default _spf)' })
+      .option('snapshot', { type: 'string', describe: 'also save the flattening (source record, result, each provider\'s ranges) to this JSON file, atomically' })
+      .option('compare', { type: 'string', describe: 'flatten the source record saved in this snapshot again and report what each provider added or removed' })
+      .option('update', { type: 'boolean', default: false, describe: 'with --compare: save the new state to the snapshot when anything differs' })
       .example('$0 spf flatten example.com', 'zone-file lines to publish, and what a provider change would break')
-      .example('$0 spf flatten example.com --keep _spf.google.com', 'flatten everything except Google\'s include') as never,
+      .example('$0 spf flatten example.com --keep _spf.google.com', 'flatten everything except Google\'s include')
+      .example('$0 spf flatten example.com --snapshot /var/lib/maildns/example.com.json', 'publish the output, and keep the snapshot for cron')
+      .example('$0 spf flatten example.com --compare /var/lib/maildns/example.com.json', 'nightly: exit 0 when nothing moved; exit 1 with the diff and the records to publish')
+      .epilogue(
+        'Exit codes: 0 done (with --compare: nothing moved upstream), 1 limits still exceeded or the flattening fails ' +
+          '(with --compare: a provider\'s ranges changed: publish the records shown), 2 bad input (a missing, foreign or ' +
+          'damaged snapshot file), 3 DNS could not be asked (never reported as removed ranges).\n' +
+          '--compare re-flattens the record saved in the snapshot, so it keeps working after you publish the flattened one.',
+      ) as never,
   handler: async (args) => {
     const domain = domainArg(args.domain);
-    if (!(args.maxLength >= 64 && args.maxLength <= 4000)) throw new UsageError(`--max-length ${args.maxLength} is out of range; use 64 to 4000 (255 fits every provider)`);
-    const resolver = createResolver({ nameserver: args.nameserver });
+    for (const [flag, v] of [['--snapshot', args.snapshot], ['--compare', args.compare]] as const) {
+      if (v !== undefined && v.trim() === '') throw new UsageError(`${flag} needs a file name, e.g. ${flag} /var/lib/maildns/${domain}.json`);
+    }
+    if (args.snapshot !== undefined && args.compare !== undefined) throw new UsageError('--snapshot and --compare do not go together; --compare FILE --update saves the new state');
+    if (args.update && args.compare === undefined) throw new UsageError('--update works with --compare FILE only');
+    if (args.compare !== undefined) return compareFlatten(args, domain, args.compare);
+    const maxLength = args.maxLength ?? 255;
+    if (!(maxLength >= 64 && maxLength <= 4000)) throw new UsageError(`--max-length ${maxLength} is out of range; use 64 to 4000 (255 fits every provider)`);
+    if (args.snapshot !== undefined) checkSnapshotTarget(args.snapshot, domain);
+    const resolver = resolverFromArgs(args);
+    const opts: FlattenOptions = { maxLength, chainPrefix: args.prefix ?? '_spf', ...(args.keep ? { keep: args.keep.map(String) } : {}) };
     let result: FlattenResult;
     try {
-      result = await flattenSpf(resolver, domain, { maxLength: args.maxLength, chainPrefix: args.prefix, ...(args.keep ? { keep: args.keep.map(String) } : {}) });
+      result = await flattenSpf(resolver, domain, opts);
     } catch (err) {
       if (!(err instanceof FlattenError)) throw err;
       if (args.json) printJson({ domain, error: err.message, temporary: err.temporary });
@@ -243,20 +329,28 @@ const flattenCommand: CommandModule<object, FlattenArgs> = {
       process.exitCode = err.temporary ? EXIT.dnsUnavailable : EXIT.problems;
       return;
     }
+    if (args.snapshot !== undefined) {
+      writeSnapshot(args.snapshot, makeSnapshot(result, opts));
+      process.stderr.write(`maildns: snapshot saved to ${args.snapshot}; check it from cron with --compare ${args.snapshot}\n`);
+      if (result.dependencies.length === 0) {
+        process.stderr.write(`note: nothing was copied from a provider, so the snapshot has nothing to watch; if ${domain} already publishes the flattened record, keep the snapshot made from the original one\n`);
+      }
+    }
     if (args.json) printJson(result);
     else process.stdout.write(`${renderFlatten(result)}\n`);
-    const tooBig = result.lookups > 10 || result.records.some((r) => Buffer.byteLength(r.value) > args.maxLength);
+    const tooBig = result.lookups > 10 || result.records.some((r) => Buffer.byteLength(r.value) > maxLength);
     process.exitCode = tooBig ? EXIT.problems : EXIT.ok;
   },
 };
 
 export const spfCommand: CommandModule<object, object> = {
   command: 'spf',
-  describe: 'check a domain\'s SPF (maildns spf DOMAIN), evaluate it for an address (--ip), compose or flatten a record',
+  describe: 'check a domain\'s SPF (maildns spf DOMAIN), evaluate it for an address (--ip), compose, merge or flatten a record, watch a flattening',
   builder: (y) =>
     y
       .command(composeCommand as unknown as CommandModule<object, object>)
       .command(flattenCommand as unknown as CommandModule<object, object>)
+      .command(spfMergeCommand as unknown as CommandModule<object, object>)
       .command(checkCommand as unknown as CommandModule<object, object>),
   handler: () => undefined,
 };

@@ -1,12 +1,11 @@
 /** `maildns verify-message`: DKIM, SPF and DMARC for a message, as a receiver would judge it. */
 import type { CommandModule } from 'yargs';
 import { EXIT, UsageError } from '../errors.js';
-import { createResolver } from '../dns/resolver.js';
 import { DMARC_MODES, type DmarcMode } from '../dmarc/parse.js';
 import { paint, printJson, renderFindings, useColor } from '../output.js';
 import { fieldsNamed, readMessageFile } from '../message/message.js';
 import { verifyMessage, type MessageReport } from '../message/verify.js';
-import { withNameserverOption } from './common.js';
+import { resolverFromArgs, withNameserverOption } from './common.js';
 
 interface Args {
   message: string;
@@ -14,6 +13,7 @@ interface Args {
   helo?: string;
   mailFrom?: string;
   nameserver?: string;
+  timeout: number;
   json: boolean;
   dmarcMode: string;
 }
@@ -100,7 +100,7 @@ export const verifyMessageCommand: CommandModule<object, Args> = {
     }
     const mode = args.dmarcMode as DmarcMode;
     if (args.helo !== undefined && !/^[A-Za-z0-9_.:[\]-]+$/.test(args.helo)) throw new UsageError(`--helo "${args.helo}" is not a host name`);
-    const resolver = createResolver({ nameserver: args.nameserver });
+    const resolver = resolverFromArgs(args);
     const report = await verifyMessage(msg, resolver, {
       dmarcMode: mode,
       ...(args.ip !== undefined ? { ip: args.ip } : {}),

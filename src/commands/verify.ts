@@ -1,13 +1,13 @@
 /** `maildns verify`: is the plan published, exactly, on every authoritative server? */
 import type { CommandModule } from 'yargs';
 import { parseServerList } from '../dns/authoritative.js';
-import { createResolver, formatServer } from '../dns/resolver.js';
+import { formatServer } from '../dns/resolver.js';
 import { UsageError } from '../errors.js';
 import type { Severity } from '../findings.js';
 import { printJson, useColor } from '../output.js';
 import { renderVerifyReport } from '../verify/report.js';
 import { verifyPlan } from '../verify/run.js';
-import { readPlan, withJsonOption, withNameserverOption, withPlanOption } from './common.js';
+import { readPlan, resolverFromArgs, withJsonOption, withNameserverOption, withPlanOption } from './common.js';
 
 interface Args {
   plan: string;
@@ -30,7 +30,6 @@ export const verifyCommand: CommandModule<object, Args> = {
       })
       .option('domain', { alias: 'd', type: 'string', array: true, default: [], describe: 'verify only this domain of the plan (may repeat)' })
       .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that counts as a problem (exit 1)' })
-      .option('timeout', { type: 'number', default: 2000, describe: 'milliseconds to wait for one DNS answer (two attempts per server)' })
       .example('$0 verify', 'every record of maildns.yaml on every name server of each domain')
       .example('$0 verify --authoritative 192.0.2.53,192.0.2.54 --json', 'ask these two servers; JSON (shape: src/verify/README.md)')
       .epilogue(
@@ -52,13 +51,7 @@ export const verifyCommand: CommandModule<object, Args> = {
     }
     const unknown = args.domain.map((d) => d.toLowerCase().replace(/\.$/, '')).filter((d) => !plan.domains.some((p) => p.domain === d));
     if (unknown.length) throw new UsageError(`--domain ${unknown[0]} is not in the plan (planned: ${plan.domains.map((d) => d.domain).join(', ')})`, args.plan);
-    if (!(args.timeout >= 50 && args.timeout <= 60_000)) throw new UsageError('--timeout must be from 50 to 60000 milliseconds');
-    let resolver;
-    try {
-      resolver = createResolver({ nameserver: args.nameserver, timeoutMs: args.timeout });
-    } catch (err) {
-      throw new UsageError(`--nameserver: ${(err as Error).message}`);
-    }
+    const resolver = resolverFromArgs(args);
     const report = await verifyPlan(plan, {
       resolver,
       authoritative: explicit,

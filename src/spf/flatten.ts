@@ -24,6 +24,8 @@ export interface FlattenOptions {
   chainPrefix?: string;
   /** Include targets to leave as includes (they keep following upstream changes). */
   keep?: string[];
+  /** Flatten this record text instead of the one published at the domain (a snapshot's source record). */
+  record?: string;
 }
 
 export interface FlatRecord {
@@ -41,6 +43,8 @@ export interface FlattenDependency {
   ttl: number | null;
   /** ip4/ip6 terms copied from it. */
   copied: number;
+  /** Those terms as written in its record (its own qualifier, canonical address text). */
+  ranges: string[];
 }
 
 export interface FlattenResult {
@@ -161,7 +165,10 @@ class Flattener {
       }
       if (mech.kind === 'ip4' || mech.kind === 'ip6') {
         out.push({ text: qualify(q, canonicalIp(mech)), qualifier: q, ip: true, lookups: 0 });
-        if (dep) dep.copied++;
+        if (dep) {
+          dep.copied++;
+          dep.ranges.push(qualify(mech.qualifier, canonicalIp(mech)));
+        }
         continue;
       }
       if (mech.kind !== 'include') {
@@ -193,7 +200,7 @@ class Flattener {
         keepAs(problem, await this.costOf(target, path));
         continue;
       }
-      const subDep: FlattenDependency = { domain: target, via: mech.text, record: sub.record, ttl: sub.ttl, copied: 0 };
+      const subDep: FlattenDependency = { domain: target, via: mech.text, record: sub.record, ttl: sub.ttl, copied: 0, ranges: [] };
       this.dependencies.push(subDep);
       await this.expand(subParsed, target, root, q, out, [...path, target], subDep);
       await this.followRedirect(subParsed, target, root, q, out, [...path, target]);
@@ -215,7 +222,7 @@ class Flattener {
       const problem = this.inlineProblem(subParsed);
       if (problem) throw new FlattenError(`${domain} redirects to ${target}, which cannot be inlined: ${problem}`);
     } else if (subParsed.errors.length) throw new FlattenError(`${target}: its record has syntax errors`);
-    const dep: FlattenDependency = { domain: target, via: parsed.redirect.text, record: sub.record, ttl: sub.ttl, copied: 0 };
+    const dep: FlattenDependency = { domain: target, via: parsed.redirect.text, record: sub.record, ttl: sub.ttl, copied: 0, ranges: [] };
     this.dependencies.push(dep);
     const all = await this.expand(subParsed, target, root, override, out, [...path, target], dep);
     const further = await this.followRedirect(subParsed, target, root, override, out, [...path, target]);
@@ -234,7 +241,7 @@ export async function flattenSpf(resolver: Resolver, domainInput: string, opts: 
   const maxLength = opts.maxLength ?? 255;
   const prefix = opts.chainPrefix ?? '_spf';
   const f = new Flattener(resolver, opts);
-  const { record, why } = await f.fetch(domain);
+  const { record, why } = opts.record !== undefined ? { record: opts.record, why: '' } : await f.fetch(domain);
   if (!record) throw new FlattenError(why);
   const parsed = parseSpf(record);
   if (parsed.errors.length) throw new FlattenError(`the record of ${domain} has syntax errors; run \`maildns spf ${domain}\` and fix them first`);
