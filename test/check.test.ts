@@ -163,6 +163,10 @@ describe('maildns check against Knot', () => {
     expect(bad.stdout).toBe('');
     expect((await runCli(['check'])).code).toBe(2);
     expect((await runCli(['check', 'good.example', '--concurrency', '0'])).code).toBe(2);
+    expect((await runCli(['check', 'good.example', '--rate', '0'])).code).toBe(2);
+    const paced = await runCli(['check', 'good.example', 'weak.example', '-s', 'mail', '--nameserver', `127.0.0.1:${knot.port}`, '--rate', '20', '--json']);
+    expect(paced.code).toBe(0);
+    expect((JSON.parse(paced.stdout) as { summary: { pass: number } }).summary.pass).toBe(2);
     expect((await runCli(['check', '--domains-file', path.join(dir, 'missing.txt')])).code).toBe(2);
   });
 });

@@ -179,9 +179,10 @@ describe('DnsResolver in-flight bound', () => {
   /** A server that holds every query for a while and records how many it held at once. */
   async function holdingServer(holdMs: number) {
     const socket = dgram.createSocket('udp4');
-    const state = { held: 0, peak: 0, total: 0 };
+    const state = { held: 0, peak: 0, total: 0, arrivals: [] as number[] };
     socket.on('message', (msg, rinfo) => {
       const query = Packet.parse(msg);
+      state.arrivals.push(performance.now());
       state.total++;
       state.held++;
       state.peak = Math.max(state.peak, state.held);
@@ -199,6 +200,24 @@ describe('DnsResolver in-flight bound', () => {
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
     return { port: socket.address().port, state, close: () => new Promise<void>((r) => socket.close(() => r())) };
   }
+
+  it('sends at most maxQueriesPerSecond, after a first burst of a tenth of a second\'s worth', async () => {
+    const srv = await holdingServer(0);
+    try {
+      // 100 a second: 10 ms apart, the first 11 at once.
+      const r = new DnsResolver({ servers: [{ host: '127.0.0.1', port: srv.port }], maxInFlight: 64, maxQueriesPerSecond: 100, timeoutMs: 5000 });
+      const answers = await Promise.all(Array.from({ length: 41 }, (_, i) => r.lookup(`n${i}.rate.test`, 'A')));
+      expect(answers.every((a) => a.status === 'ok')).toBe(true);
+      const t = srv.state.arrivals;
+      expect(t).toHaveLength(41);
+      // The other 30 cannot arrive sooner than 30 intervals after the first (a slow machine only spreads them more).
+      expect(t.at(-1)! - t[0]!).toBeGreaterThanOrEqual(290);
+      // And no 100 ms holds more than a burst plus that window's share.
+      for (const start of t) expect(t.filter((x) => x >= start && x < start + 100).length).toBeLessThanOrEqual(22);
+    } finally {
+      await srv.close();
+    }
+  });
 
   it('never has more queries outstanding than maxInFlight', async () => {
     const srv = await holdingServer(40);

@@ -19,6 +19,7 @@ interface Args {
   failOn: Severity;
   nameserver?: string;
   timeout: number;
+  rate?: number;
   quiet: boolean;
   deep: boolean;
 }
@@ -36,12 +37,14 @@ export const checkCommand: CommandModule<object, Args> = {
         .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
         .option('concurrency', { alias: 'j', type: 'number', default: DEFAULT_CONCURRENCY, describe: 'domains checked at once' })
         .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that makes a domain fail (exit 1)' })
+        .option('rate', { type: 'number', describe: 'most DNS queries per second (public resolvers throttle heavy clients: try --rate 500 with 8.8.8.8 or 1.1.1.1); unlimited by default' })
         .option('deep', { type: 'boolean', default: false, describe: 'also look for SPF records published where nothing points to them (_spf.DOMAIN and the like; 11 more queries per domain)' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'text format: list only domains that fail or could not be checked' }),
     )
       .example('$0 check example.com example.org -s mail', 'audit two domains, DKIM selector "mail"')
       .example('$0 check --domains-file domains.txt --format junit > report.xml', 'nightly CI run: one JUnit test case per domain')
       .example('$0 check --domains-file domains.txt --json --fail-on warning', 'machine-readable; warnings fail too')
+      .example('$0 check --domains-file domains.txt --nameserver 1.1.1.1 --rate 500', 'through a public resolver, gently')
       .epilogue(
         'Exit codes: 0 every domain passed; 1 a domain has a finding at or above --fail-on, or could not be fully ' +
           'checked because DNS failed for it (a timeout is never reported as a missing record); 2 bad input; ' +
@@ -56,7 +59,8 @@ export const checkCommand: CommandModule<object, Args> = {
     if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 1024) throw new UsageError('--concurrency must be a whole number from 1 to 1024');
     const source = await domainSource(args.domains.map(String), args.domainsFile);
     if (source.count === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
-    const resolver = resolverFromArgs(args, bulkResolverSettings(args.concurrency));
+    if (args.rate !== undefined && !(args.rate >= 1 && args.rate <= 1_000_000)) throw new UsageError('--rate must be from 1 to 1000000 queries per second');
+    const resolver = resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
     const out = process.stdout;
     const reporter: Reporter =
       format === 'json' ? jsonReporter(out) : format === 'junit' ? junitReporter(out, { failOn: args.failOn }) : textReporter(out, { color: useColor(out), failOn: args.failOn, quiet: args.quiet });

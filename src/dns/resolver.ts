@@ -96,9 +96,35 @@ export interface DnsResolverOptions {
   cacheLimit?: number;
   /** Send UDP queries over a few shared sockets (src/dns/mux.ts) instead of one socket per query: for bulk runs. */
   sharedSockets?: boolean;
+  /** Most queries sent per second (public resolvers throttle heavy clients); unlimited when absent. */
+  maxQueriesPerSecond?: number;
 }
 
 const MAX_CNAME_HOPS = 8;
+
+/**
+ * Spaces queries out to at most `rate` a second, in arrival order. Bursts of up to a tenth of a
+ * second's worth go at once, so a bulk run still batches its sends.
+ */
+class Pacer {
+  private readonly interval: number;
+  private readonly burst: number;
+  /** When the next query is due on the steady schedule (a virtual clock: it runs ahead of now under load). */
+  private due = 0;
+  constructor(rate: number) {
+    this.interval = 1000 / rate;
+    this.burst = Math.max(1, Math.floor(rate / 10)) * this.interval;
+  }
+  /** A turn to send: at once (undefined) or a promise that resolves when it comes. */
+  take(): Promise<void> | undefined {
+    const now = performance.now();
+    const slot = Math.max(this.due, now);
+    this.due = slot + this.interval;
+    // A query may go ahead of its slot by at most one burst.
+    const wait = slot - now - this.burst;
+    return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : undefined;
+  }
+}
 
 /** A bounded-concurrency gate: at most `limit` holders at once, the others served in arrival order. */
 class Gate {
@@ -201,6 +227,7 @@ export class DnsResolver implements Resolver {
   private readonly timeoutMs: number;
   private readonly attempts: number;
   private readonly gate: Gate;
+  private readonly pacer: Pacer | null;
   private readonly cache: AnswerCache | null;
   private readonly mux: UdpMux | null;
   /** Queries actually sent (cache hits excluded), for benchmarks and reports. */
@@ -214,6 +241,7 @@ export class DnsResolver implements Resolver {
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.attempts = Math.max(1, opts.attempts ?? 2);
     this.gate = new Gate(opts.maxInFlight ?? 64);
+    this.pacer = opts.maxQueriesPerSecond ? new Pacer(opts.maxQueriesPerSecond) : null;
     this.cache = opts.cache === false ? null : new AnswerCache(opts.cacheLimit ?? Infinity);
     this.mux = opts.sharedSockets ? new UdpMux() : null;
   }
@@ -256,8 +284,13 @@ export class DnsResolver implements Resolver {
         this.gate.release();
         return isTemporary(answer.status) && n + 1 < this.attempts * this.servers.length ? this.ask(name, type, n + 1) : answer;
       });
-    const wait = this.gate.acquire();
-    return wait ? wait.then(send) : send();
+    // A turn from the pacer first (it does not hold a place in the gate while it waits), then a place.
+    const admitted = (): Promise<DnsAnswer<RDataMap[T]>> => {
+      const wait = this.gate.acquire();
+      return wait ? wait.then(send) : send();
+    };
+    const turn = this.pacer?.take();
+    return turn ? turn.then(admitted) : admitted();
   }
 
   private askOne<T extends RRType>(server: ServerAddress, serverText: string, name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
@@ -346,6 +379,8 @@ export interface ResolverChoice {
   cacheLimit?: number;
   /** See DnsResolverOptions.sharedSockets. */
   sharedSockets?: boolean;
+  /** See DnsResolverOptions.maxQueriesPerSecond. */
+  maxQueriesPerSecond?: number;
 }
 
 export function createResolver(choice: ResolverChoice = {}): DnsResolver {
@@ -358,6 +393,7 @@ export function createResolver(choice: ResolverChoice = {}): DnsResolver {
     ...(choice.attempts !== undefined ? { attempts: choice.attempts } : {}),
     ...(choice.cacheLimit !== undefined ? { cacheLimit: choice.cacheLimit } : {}),
     ...(choice.sharedSockets !== undefined ? { sharedSockets: choice.sharedSockets } : {}),
+    ...(choice.maxQueriesPerSecond !== undefined ? { maxQueriesPerSecond: choice.maxQueriesPerSecond } : {}),
   });
 }
 
