@@ -115,7 +115,7 @@ function describeLookup(l: DmarcLookup): string {
 /**
  * Whether a name exists for DMARC's np rule. RFC 9989 §3.2.13 follows RFC 8020: a name does not
  * exist when a query for it answers NXDOMAIN (a name with any record, a TXT alone say, exists), so
- * one query tells. RFC 9091 §2.7, which added np to RFC 7489, calls a name non-existent when A,
+ * one query tells. RFC 9091 §2.6, which added np to RFC 7489, calls a name non-existent when A,
  * AAAA and MX all answer NXDOMAIN or NODATA. Null when DNS failed.
  */
 export async function domainExists(resolver: Resolver, domain: string, mode: DmarcMode = '9989'): Promise<boolean | null> {

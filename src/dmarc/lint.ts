@@ -99,7 +99,7 @@ export function lintDmarc(parsed: ParsedDmarc, opts: LintOptions = {}): Finding[
       severity: 'info',
       message: `mail from subdomains that do not exist gets ${rec.effective.np ?? 'no'} policy; such names never send legitimate mail`,
       fix: 'add np=reject',
-      rfc: mode === '7489' ? 'RFC 9091 §4.1' : 'RFC 9989 §4.7',
+      rfc: mode === '7489' ? 'RFC 9091 §3.2' : 'RFC 9989 §4.7',
     });
   }
   return out;

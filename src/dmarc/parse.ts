@@ -367,7 +367,7 @@ function parseUncached(text: string, mode: DmarcMode, subject: string): ParsedDm
       case 'np': {
         const pol = policyValue(v);
         if (!pol) {
-          bad(tag, 'the value must be none, quarantine or reject', `write ${tag.name}=none, ${tag.name}=quarantine or ${tag.name}=reject`, tag.name === 'np' ? cite(mode, '9091 §4.1', '9989 §4.7') : tagRfc);
+          bad(tag, 'the value must be none, quarantine or reject', `write ${tag.name}=none, ${tag.name}=quarantine or ${tag.name}=reject`, tag.name === 'np' ? cite(mode, '9091 §3.2', '9989 §4.7') : tagRfc);
         } else record[tag.name] = pol;
         break;
       }
