@@ -59,9 +59,12 @@ export async function main(argv: string[]): Promise<void> {
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .epilogue('Exit codes: 0 ok, 1 problems found, 2 bad input or usage, 3 DNS could not be asked.')
+    // An option given a value is given that value even when it starts with "-": `--all -all`.
+    .parserConfiguration({ 'nargs-eats-options': true })
     .fail((msg, err) => {
-      if (err) throw err;
-      fail(`${msg} (see \`maildns --help\`)`);
+      // yargs's own parse errors (an option without its value, say) are bad input too, not crashes.
+      if (err && err.name !== 'YError') throw err;
+      fail(`${err?.message ?? msg} (see \`maildns --help\`)`);
     });
   for (const c of commands) cli.command(c);
   try {

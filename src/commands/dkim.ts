@@ -15,9 +15,10 @@ import { DKIM_ALGORITHMS, type DkimAlgorithm, type DomainPlan, type Plan } from 
 import { quoteCharacterString, splitCharacterStrings } from '../txt.js';
 import { readPlan, withJsonOption, withPlanOption } from './common.js';
 import { planWithKeysDir } from './keygen.js';
+import { normalizeName } from '../names.js';
 
 function findDomain(plan: Plan, name: string, planFile: string): DomainPlan {
-  const domain = name.toLowerCase().replace(/\.$/, '');
+  const domain = normalizeName(name);
   const d = plan.domains.find((x) => x.domain === domain);
   if (!d) throw new UsageError(`domain "${domain}" is not in the plan (planned: ${plan.domains.map((x) => x.domain).join(', ')})`, planFile);
   return d;

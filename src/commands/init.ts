@@ -4,19 +4,13 @@ import type { CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { DEFAULT_PLAN_FILE, parsePlan } from '../plan/load.js';
-import { starterPlan } from '../plan/init.js';
+import { starterPlan, type StarterOptions } from '../plan/init.js';
 import { DKIM_ALGORITHMS, DMARC_POLICIES, type DkimAlgorithm, type DmarcPolicy } from '../plan/types.js';
 
-interface Args {
-  domain: string;
-  ip4: string[];
-  ip6: string[];
-  include: string[];
-  mx: string[];
-  selector: string;
+/** The starter plan's options as flags; the algorithm and policy are checked before use. */
+interface Args extends Omit<StarterOptions, 'dkimAlg' | 'dmarcPolicy' | 'mxAddresses'> {
   dkimAlg: string;
   dmarcPolicy: string;
-  rua: string[];
   output: string;
   force: boolean;
 }

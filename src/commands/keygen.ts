@@ -6,6 +6,7 @@ import { EXIT, UsageError } from '../errors.js';
 import { paint, printJson } from '../output.js';
 import type { Plan } from '../plan/types.js';
 import { readPlan, withJsonOption, withPlanOption } from './common.js';
+import { normalizeName } from '../names.js';
 
 interface Args {
   plan: string;
@@ -53,7 +54,7 @@ export const keygenCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     if (args.selector && !args.domain) throw new UsageError('--selector goes with --domain');
     const plan = planWithKeysDir(readPlan(args.plan), args.keysDir);
-    const domain = args.domain?.toLowerCase().replace(/\.$/, '');
+    const domain = args.domain === undefined ? undefined : normalizeName(args.domain);
     if (domain && !plan.domains.some((d) => d.domain === domain)) throw new UsageError(`domain "${domain}" is not in the plan`, args.plan);
     const scoped: Plan = {
       ...plan,

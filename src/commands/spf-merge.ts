@@ -104,13 +104,6 @@ export const spfMergeCommand: CommandModule<object, MergeArgs> = {
   describe: 'merge several SPF records into one (a domain with two v=spf1 records fails every SPF check)',
   builder: (y) =>
     withJsonOption(withNameserverOption(y))
-      // `--all -all` must read "-all" as the value, not as the flags -a -l -l: options with nargs take the next word whatever it looks like.
-      .parserConfiguration({ 'nargs-eats-options': true })
-      .fail((msg, err) => {
-        // A parse error of this command (e.g. --all with no value) is bad input, not a crash.
-        if (err && err.name !== 'YError') throw err;
-        throw new UsageError(`${err?.message ?? msg} (see \`maildns spf merge --help\`)`);
-      })
       .positional('records', { type: 'string', array: true, describe: 'SPF records to merge, each quoted as one argument' })
       .option('domain', { type: 'string', describe: 'merge every v=spf1 TXT record published at this domain (plus any records given)' })
       .option('all', { type: 'string', nargs: 1, describe: 'end the merged record with this: -all, ~all or ?all (default: the strictest the inputs had)' })

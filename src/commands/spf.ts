@@ -10,7 +10,7 @@ import { domainNameProblem, normalizeName } from '../names.js';
 import { paint, printJson, renderFindings, useColor } from '../output.js';
 import { SPF_ALL_VALUES, type SpfAll } from '../plan/types.js';
 import { quoteCharacterString, splitCharacterStrings } from '../txt.js';
-import { composeSpfFrom } from '../spf/compose.js';
+import { composeSpfFrom, type SpfComposeInput } from '../spf/compose.js';
 import { checkHost, type SpfVerdict } from '../spf/evaluate.js';
 import { flattenSpf, FlattenError, type FlattenOptions, type FlattenResult } from '../spf/flatten.js';
 import { checkSnapshotTarget, compareSnapshot, makeSnapshot, readSnapshot, writeSnapshot, type SnapshotComparison } from '../spf/snapshot.js';
@@ -126,15 +126,8 @@ const checkCommand: CommandModule<object, CheckArgs> = {
   },
 };
 
-interface ComposeArgs {
-  ip4?: string[];
-  ip6?: string[];
-  a?: string[];
-  mx?: string[];
-  include?: string[];
-  exists?: string[];
-  redirect?: string;
-  exp?: string;
+/** The composer's input as flags; `--all` is checked before it becomes an SpfAll. */
+interface ComposeArgs extends Omit<SpfComposeInput, 'all'> {
   all?: string;
   domain?: string;
   json: boolean;
@@ -153,7 +146,7 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
       .option('exists', { type: 'string', array: true, describe: 'exists:DOMAIN-SPEC (repeatable, macros allowed)' })
       .option('redirect', { type: 'string', describe: 'redirect=DOMAIN: use that domain\'s policy (no all is written)' })
       .option('exp', { type: 'string', describe: 'exp=DOMAIN: where receivers read the explanation of a fail' })
-      .option('all', { type: 'string', describe: 'the final all: -all (default), ~all, ?all, +all' })
+      .option('all', { type: 'string', nargs: 1, describe: 'the final all: -all (default), ~all, ?all, +all' })
       .option('domain', { type: 'string', describe: 'print the record as a zone-file line for this domain' })
       .example('$0 spf compose --mx --include _spf.google.com --all ~all', 'v=spf1 mx include:_spf.google.com ~all')
       .example('$0 spf compose --ip4 192.0.2.0/24 --ip6 2001:db8::/32 --domain example.com', 'a zone-file line') as never,

@@ -8,6 +8,7 @@ import { printJson, useColor } from '../output.js';
 import { renderVerifyReport } from '../verify/report.js';
 import { verifyPlan } from '../verify/run.js';
 import { readPlan, resolverFromArgs, withJsonOption, withNameserverOption, withPlanOption } from './common.js';
+import { normalizeName } from '../names.js';
 
 interface Args {
   plan: string;
@@ -49,7 +50,8 @@ export const verifyCommand: CommandModule<object, Args> = {
       }
       if (!explicit.length) throw new UsageError('--authoritative needs at least one HOST[:PORT]');
     }
-    const unknown = args.domain.map((d) => d.toLowerCase().replace(/\.$/, '')).filter((d) => !plan.domains.some((p) => p.domain === d));
+    const domains = args.domain.map(normalizeName);
+    const unknown = domains.filter((d) => !plan.domains.some((p) => p.domain === d));
     if (unknown.length) throw new UsageError(`--domain ${unknown[0]} is not in the plan (planned: ${plan.domains.map((d) => d.domain).join(', ')})`, args.plan);
     const resolver = resolverFromArgs(args);
     const report = await verifyPlan(plan, {
@@ -57,7 +59,7 @@ export const verifyCommand: CommandModule<object, Args> = {
       authoritative: explicit,
       timeoutMs: args.timeout,
       failOn: args.failOn,
-      domains: args.domain.map((d) => d.toLowerCase().replace(/\.$/, '')),
+      domains,
     });
     if (args.json) printJson(report);
     else process.stdout.write(renderVerifyReport(report, useColor()));

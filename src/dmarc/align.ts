@@ -12,6 +12,7 @@
  */
 import { getDomain, getPublicSuffix } from 'tldts';
 import { normalizeName } from '../names.js';
+import { RecentMap } from '../recent.js';
 
 export type AlignmentMode = 'r' | 's';
 
@@ -35,14 +36,13 @@ export function orgDomain(domain: string): string {
   if (org === undefined) {
     const found = getDomain(name, PSL_OPTIONS);
     org = found ? normalizeName(found) : name;
-    // A check asks this several times per domain (its own name, each report address): remember a few thousand.
-    if (recentOrgDomains.size >= 4096) recentOrgDomains.clear();
     recentOrgDomains.set(name, org);
   }
   return org;
 }
 
-const recentOrgDomains = new Map<string, string>();
+/** A check asks this several times per domain (its own name, each report address). */
+const recentOrgDomains = new RecentMap<string, string>(4096);
 
 /** The public suffix of `domain` by the Public Suffix List (e.g. `co.uk` for `mail.example.co.uk`). */
 export function publicSuffix(domain: string): string | null {

@@ -14,6 +14,7 @@
 import type { Finding, Severity } from '../findings.js';
 import { domainNameProblem, normalizeName } from '../names.js';
 import type { DmarcPolicy } from '../plan/types.js';
+import { RecentMap } from '../recent.js';
 
 export type DmarcMode = '7489' | '9989';
 export const DMARC_MODES: readonly DmarcMode[] = ['7489', '9989'];
@@ -216,10 +217,9 @@ function trimBlanks(s: string, lineBreaks: boolean): string {
 /**
  * The latest parse of each recent text: one check reads the same record at several steps
  * (validation, policy discovery, the organizational-domain walk). Keyed by the text alone, the
- * mode and subject checked on a hit; cleared when it grows, so a bulk run keeps only a few hundred.
+ * mode and subject checked on a hit.
  */
-const recentParses = new Map<string, { mode: DmarcMode; subject: string; parsed: ParsedDmarc }>();
-const RECENT_PARSES_LIMIT = 512;
+const recentParses = new RecentMap<string, { mode: DmarcMode; subject: string; parsed: ParsedDmarc }>(512);
 
 /** Parse a DMARC record. Never throws; every problem is a finding. The result may be shared with other callers: do not modify it. */
 export function parseDmarc(text: string, opts: ParseOptions = {}): ParsedDmarc {
@@ -227,7 +227,6 @@ export function parseDmarc(text: string, opts: ParseOptions = {}): ParsedDmarc {
   const subject = opts.subject ?? 'DMARC record';
   const recent = recentParses.get(text);
   if (recent && recent.mode === mode && recent.subject === subject) return recent.parsed;
-  if (recentParses.size >= RECENT_PARSES_LIMIT) recentParses.clear();
   const parsed = parseUncached(text, mode, subject);
   recentParses.set(text, { mode, subject, parsed });
   return parsed;

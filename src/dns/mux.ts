@@ -9,6 +9,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { Packet, type WirePacket } from './packet.js';
 import { buildQuery, exchange, parsePacket, WireTimeout, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
+import { normalizeName } from '../names.js';
 
 interface Pending {
   server: ServerAddress;
@@ -52,7 +53,7 @@ class PooledSocket {
       return;
     }
     const q = packet.questions[0];
-    if (!q || q.type !== p.type || q.name.toLowerCase().replace(/\.$/, '') !== p.name) return;
+    if (!q || q.type !== p.type || normalizeName(q.name) !== p.name) return;
     this.pending.delete(msg.readUInt16BE(0));
     this.release();
     clearTimeout(p.timer);
@@ -115,7 +116,7 @@ export class UdpMux {
         }
         reject(new WireTimeout(server, name, type));
       }, Math.max(0, deadline - Date.now()));
-      sock.pending.set(id, { server, name: name.toLowerCase().replace(/\.$/, ''), type: qtype, resolve, timer });
+      sock.pending.set(id, { server, name: normalizeName(name), type: qtype, resolve, timer });
       sock.hold();
       sock.send(buf);
     });

@@ -3,6 +3,7 @@
  * record where it starts and a plain reason, so a user can find the broken character.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { RecentMap } from '../recent.js';
 import { describeChar, hasMacro, tokenizeMacroString } from './macro.js';
 
 export type Qualifier = '+' | '-' | '~' | '?';
@@ -253,15 +254,13 @@ function parseModifier(term: string, start: number, eq: number): { mod?: SpfModi
  * Recently parsed records by text. A bulk check meets the same provider records (`_spf.google.com`
  * and the netblocks it includes) once per domain; parsing each text once saves most of the work.
  */
-const parsedByText = new Map<string, ParsedSpf>();
-const PARSE_CACHE_LIMIT = 512;
+const parsedByText = new RecentMap<string, ParsedSpf>(512);
 
 /** Parse a record. A text that is not `v=spf1…` gives one error at offset 0. The result is shared: do not modify it. */
 export function parseSpf(record: string): ParsedSpf {
   let parsed = parsedByText.get(record);
   if (parsed) return parsed;
   parsed = parseUncached(record);
-  if (parsedByText.size >= PARSE_CACHE_LIMIT) parsedByText.delete(parsedByText.keys().next().value!);
   parsedByText.set(record, parsed);
   return parsed;
 }
