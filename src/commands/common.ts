@@ -4,6 +4,7 @@ import { DEFAULT_PLAN_FILE, loadPlan } from '../plan/load.js';
 import type { Plan } from '../plan/types.js';
 import { createResolver, type DnsResolver, type ResolverChoice } from '../dns/resolver.js';
 import { UsageError } from '../errors.js';
+import { domainNameProblem, normalizeName } from '../names.js';
 
 export function withPlanOption<T>(y: Argv<T>) {
   return y.option('plan', { type: 'string', default: DEFAULT_PLAN_FILE, describe: 'plan file (YAML or JSON)', normalize: true });
@@ -35,4 +36,13 @@ export function resolverFromArgs(args: { nameserver?: string | undefined; timeou
 
 export function readPlan(file: string): Plan {
   return loadPlan(file);
+}
+
+/** A domain name given on the command line, normalised; bad input names the flag (when there is one) and the fix. */
+export function domainArg(value: string, flag?: string): string {
+  const d = normalizeName(value);
+  const problem = domainNameProblem(d);
+  if (problem) throw new UsageError(`${flag ? `${flag} ${value}` : `the domain "${value}"`} ${problem}; give a name such as example.com`);
+  if (!d.includes('.')) throw new UsageError(`${flag ? `${flag} ${value}` : `"${value}"`} is not a full domain name; give a name such as example.com`);
+  return d;
 }

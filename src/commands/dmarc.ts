@@ -5,7 +5,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT, UsageError } from '../errors.js';
 import { hasFindingAtLeast, type Finding } from '../findings.js';
-import { domainNameProblem, normalizeName } from '../names.js';
 import { type Resolver } from '../dns/resolver.js';
 import { paint, printJson, renderFindings, useColor } from '../output.js';
 import { DMARC_POLICIES, type DmarcPlan, type DmarcPolicy } from '../plan/types.js';
@@ -14,7 +13,7 @@ import { explainDmarc } from '../dmarc/explain.js';
 import { lintDmarc } from '../dmarc/lint.js';
 import { DMARC_MODES, parseDmarc, parseReportUri, type DmarcMode } from '../dmarc/parse.js';
 import { checkDmarcDomain, type DmarcCheck } from '../dmarc/validate.js';
-import { withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
+import { domainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 
 interface CheckArgs {
   domain: string;
@@ -49,13 +48,6 @@ function modeOf(value: string): DmarcMode {
   return m;
 }
 
-function checkDomainArg(domain: string): string {
-  const d = normalizeName(domain);
-  const problem = domainNameProblem(d);
-  if (problem) throw new UsageError(`the domain "${domain}" ${problem}; give a name such as example.com`);
-  if (!d.includes('.')) throw new UsageError(`"${domain}" is not a full domain name; give a name such as example.com`);
-  return d;
-}
 
 /** Text report for one checked domain. */
 export function renderDmarcCheck(check: DmarcCheck, color = useColor()): string {
@@ -190,7 +182,7 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
   handler: (args) => {
     const mode = modeOf(args.mode);
     const plan = planFromFlags(args, mode);
-    const domain = args.domain !== undefined ? checkDomainArg(args.domain) : null;
+    const domain = args.domain !== undefined ? domainArg(args.domain) : null;
     const record = composeDmarc(plan);
     const parsed = parseDmarc(record, { mode, subject: domain ? `_dmarc.${domain}` : 'record' });
     const findings: Finding[] = [...parsed.findings, ...lintDmarc(parsed, { subject: parsed.findings[0]?.subject ?? (domain ? `_dmarc.${domain}` : 'record') })];
@@ -215,7 +207,7 @@ const checkCommand: CommandModule<object, CheckArgs> = {
       .example('$0 dmarc example.com --nameserver 127.0.0.1:5353 --json', 'ask one server, print JSON') as unknown as Argv<CheckArgs>,
   handler: async (args) => {
     const mode = modeOf(args.mode);
-    const domain = checkDomainArg(args.domain);
+    const domain = domainArg(args.domain);
     const resolver = resolverFromArgs(args);
     const { check, exitCode } = await runDmarcCheck(resolver, domain, mode);
     if (args.json) {

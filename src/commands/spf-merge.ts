@@ -7,14 +7,14 @@
 import type { CommandModule } from 'yargs';
 import { EXIT, UsageError } from '../errors.js';
 import { hasFindingAtLeast, type Finding } from '../findings.js';
-import { domainNameProblem, normalizeName } from '../names.js';
+import { normalizeName } from '../names.js';
 import { describeStatus, isTemporary, type DnsAnswer, type RDataMap, type Resolver, type RRType } from '../dns/resolver.js';
 import { paint, printJson, renderFindings, useColor } from '../output.js';
 import { quoteCharacterString } from '../txt.js';
 import { isSpfRecord } from '../spf/parse.js';
 import { mergeSpf, MergeInputError, MERGE_ALL_VALUES, type MergeAll, type MergeResult } from '../spf/merge.js';
 import { validateSpf, type SpfReport } from '../spf/validate.js';
-import { withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
+import { domainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 
 interface MergeArgs {
   records?: string[];
@@ -29,13 +29,6 @@ interface MergeArgs {
 /** The name the merged record is checked at when no --domain is given (RFC 6761: .invalid never exists). */
 export const MERGE_PLACEHOLDER = 'merged-spf.invalid';
 
-function domainArg(domain: string): string {
-  const d = normalizeName(domain);
-  const problem = domainNameProblem(d);
-  if (problem) throw new UsageError(`--domain ${domain} ${problem}; give a name such as example.com`);
-  if (!d.includes('.')) throw new UsageError(`--domain ${domain} is not a full domain name; give a name such as example.com`);
-  return d;
-}
 
 function allArg(value: string): MergeAll {
   const v = value.trim().toLowerCase();
@@ -124,7 +117,7 @@ export const spfMergeCommand: CommandModule<object, MergeArgs> = {
     let published: string[][] = [];
     let otherTxt: string[][] = [];
     if (args.domain !== undefined) {
-      domain = domainArg(args.domain);
+      domain = domainArg(args.domain, '--domain');
       const answer = await resolver.lookup(domain, 'TXT');
       if (isTemporary(answer.status)) {
         const message = `could not read the TXT records of ${domain}: ${describeStatus(answer.status)}`;

@@ -6,7 +6,7 @@
 import type { CommandModule } from 'yargs';
 import { EXIT, UsageError } from '../errors.js';
 import { hasFindingAtLeast } from '../findings.js';
-import { domainNameProblem, normalizeName } from '../names.js';
+import { normalizeName } from '../names.js';
 import { paint, printJson, renderFindings, useColor } from '../output.js';
 import { SPF_ALL_VALUES, type SpfAll } from '../plan/types.js';
 import { quoteCharacterString, splitCharacterStrings } from '../txt.js';
@@ -17,16 +17,9 @@ import { checkSnapshotTarget, compareSnapshot, makeSnapshot, readSnapshot, write
 import { parseIp } from '../spf/ip.js';
 import { formatSyntaxError, parseSpf } from '../spf/parse.js';
 import { validateSpf, type SpfReport, type SpfTreeNode } from '../spf/validate.js';
-import { withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
+import { domainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 import { spfMergeCommand } from './spf-merge.js';
 
-function domainArg(domain: string): string {
-  const d = normalizeName(domain);
-  const problem = domainNameProblem(d);
-  if (problem) throw new UsageError(`the domain "${domain}" ${problem}; give a name such as example.com`);
-  if (!d.includes('.')) throw new UsageError(`"${domain}" is not a full domain name; give a name such as example.com`);
-  return d;
-}
 
 function renderNode(node: SpfTreeNode, prefix: string, last: boolean, top: boolean, color: boolean): string[] {
   const lines: string[] = [];
