@@ -65,7 +65,7 @@ export function generate(n: number, dir: string, shared = sharedBenchDir()): voi
 export async function benchCheck(dir: string, server: { host: string; port: number }, opts: BenchOptions = {}): Promise<BenchResult> {
   const manifest = opts.manifest ?? readManifest(path.join(dir, 'manifest.json'));
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
-  // The same settings as `maildns check` (src/commands/check.ts) with its default --timeout.
+  // The same settings as `maildns check` (src/cli/commands/check.ts) with its default --timeout.
   const resolver = opts.resolver ?? new DnsResolver({ servers: [server], timeoutMs: 2000, ...bulkResolverSettings(concurrency) });
   const counted = resolver instanceof DnsResolver ? resolver : resolver.inner;
   const source = await domainSource([], [path.join(dir, 'domains.txt')]);

@@ -19,7 +19,7 @@ import { composePlan } from './plan/records.js';
 import type { Plan } from './plan/types.js';
 import { verifyPlan, type VerifyReport } from './verify/run.js';
 import { renderWith } from '../providers/index.js';
-import { choiceFromPlan } from './commands/sign.js';
+import { choiceFromPlan } from './cli/commands/sign.js';
 
 /** The sending host of the example: an address from the documentation range (RFC 5737). */
 export const EXAMPLE_SENDER_IP = '203.0.113.25';

@@ -3,4 +3,3 @@ export { auditDomain, type DomainResult, type DomainStatus, type AuditOptions } 
 export { auditDkim, auditDmarc, auditMx, auditSpf, type MechanismResult } from './mechanisms.js';
 export { runChecks, type RunOptions, type RunSummary } from './run.js';
 export { domainSource, type DomainSource } from './input.js';
-export { jsonReporter, junitReporter, textReporter, CHECK_JSON_VERSION, type CheckFormat, type Reporter } from './format.js';

@@ -1,0 +1,84 @@
+/** `maildns check`: plan-less audit of SPF, DMARC, DKIM and MX for any number of domains (cron, CI). */
+import type { CommandModule } from 'yargs';
+import { UsageError } from '../../errors.js';
+import type { Severity } from '../../findings.js';
+import { useColor } from '../render/output.js';
+import { domainSource } from '../../check/input.js';
+import { jsonReporter, junitReporter, textReporter, type CheckFormat, type Reporter } from '../render/check.js';
+import { progress } from '../render/progress.js';
+import { bulkResolverSettings, DEFAULT_CONCURRENCY, runChecks } from '../../check/run.js';
+import { resolverFromArgs, withNameserverOption } from './common.js';
+
+interface Args {
+  domains: string[];
+  domainsFile: string[];
+  selectors: string[];
+  format: CheckFormat;
+  json: boolean;
+  concurrency: number;
+  failOn: Severity;
+  nameserver?: string;
+  timeout: number;
+  rate?: number;
+  quiet: boolean;
+  deep: boolean;
+}
+
+export const checkCommand: CommandModule<object, Args> = {
+  command: 'check [domains..]',
+  describe: 'audit SPF, DMARC, DKIM and MX of any domains, without a plan (for cron and CI)',
+  builder: (y) =>
+    withNameserverOption(
+      y
+        .positional('domains', { type: 'string', array: true, default: [], describe: 'domains to check' })
+        .option('domains-file', { type: 'string', array: true, default: [], describe: 'file with one domain per line (# comments allowed; - for stdin); may repeat' })
+        .option('selectors', { alias: 's', type: 'string', array: true, default: [], describe: 'DKIM selectors to check, comma-separated (e.g. mail,google)' })
+        .option('format', { alias: 'f', type: 'string', choices: ['text', 'json', 'junit'] as const, default: 'text' as const, describe: 'report format' })
+        .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
+        .option('concurrency', { alias: 'j', type: 'number', default: DEFAULT_CONCURRENCY, describe: 'domains checked at once' })
+        .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that makes a domain fail (exit 1)' })
+        .option('rate', { type: 'number', describe: 'most DNS queries per second (public resolvers throttle heavy clients: try --rate 500 with 8.8.8.8 or 1.1.1.1); unlimited by default' })
+        .option('deep', { type: 'boolean', default: false, describe: 'also look for SPF records published where nothing points to them (_spf.DOMAIN and the like; 11 more queries per domain)' })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'text format: list only domains that fail or could not be checked' }),
+    )
+      .example('$0 check example.com example.org -s mail', 'audit two domains, DKIM selector "mail"')
+      .example('$0 check --domains-file domains.txt --format junit > report.xml', 'nightly CI run: one JUnit test case per domain')
+      .example('$0 check --domains-file domains.txt --json --fail-on warning', 'machine-readable; warnings fail too')
+      .example('$0 check --domains-file domains.txt --nameserver 1.1.1.1 --rate 500', 'through a public resolver, gently')
+      .epilogue(
+        'Exit codes: 0 every domain passed; 1 a domain has a finding at or above --fail-on, or could not be fully ' +
+          'checked because DNS failed for it (a timeout is never reported as a missing record); 2 bad input; ' +
+          '3 DNS failed for every domain (nothing could be checked: look at the network or --nameserver).',
+      ) as never,
+  handler: async (args) => {
+    const format: CheckFormat = args.json ? 'json' : args.format;
+    const selectors = [...new Set(args.selectors.flatMap((s) => String(s).split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean))];
+    for (const s of selectors) {
+      if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(s)) throw new UsageError(`--selectors: "${s}" is not a DKIM selector (letters, digits, "-", "_" and "." only)`);
+    }
+    if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 1024) throw new UsageError('--concurrency must be a whole number from 1 to 1024');
+    const source = await domainSource(args.domains.map(String), args.domainsFile);
+    if (source.count === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
+    if (args.rate !== undefined && !(args.rate >= 1 && args.rate <= 1_000_000)) throw new UsageError('--rate must be from 1 to 1000000 queries per second');
+    const resolver = resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
+    const out = process.stdout;
+    const reporter: Reporter =
+      format === 'json' ? jsonReporter(out) : format === 'junit' ? junitReporter(out, { failOn: args.failOn }) : textReporter(out, { color: useColor(out), failOn: args.failOn, quiet: args.quiet });
+    const bar = progress(source.count);
+    await reporter.begin();
+    const summary = await runChecks(source.names(), {
+      resolver,
+      selectors,
+      failOn: args.failOn,
+      deep: args.deep,
+      concurrency: args.concurrency,
+      onResult: async (r) => {
+        bar.tick(r.status !== 'pass');
+        await reporter.result(r);
+      },
+    });
+    bar.done();
+    await reporter.end(summary);
+    process.exitCode = summary.exitCode;
+  },
+};

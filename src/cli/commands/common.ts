@@ -1,0 +1,48 @@
+/** Options and helpers shared by several commands. */
+import type { Argv } from 'yargs';
+import { DEFAULT_PLAN_FILE, loadPlan } from '../../plan/load.js';
+import type { Plan } from '../../plan/types.js';
+import { createResolver, type DnsResolver, type ResolverChoice } from '../../dns/resolver.js';
+import { UsageError } from '../../errors.js';
+import { domainNameProblem, normalizeName } from '../../names.js';
+
+export function withPlanOption<T>(y: Argv<T>) {
+  return y.option('plan', { type: 'string', default: DEFAULT_PLAN_FILE, describe: 'plan file (YAML or JSON)', normalize: true });
+}
+
+export function withJsonOption<T>(y: Argv<T>) {
+  return y.option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' });
+}
+
+/** `--nameserver` and `--timeout`, for every command that asks DNS. */
+export function withNameserverOption<T>(y: Argv<T>) {
+  return y
+    .option('nameserver', {
+      type: 'string',
+      describe: 'ask this DNS server (HOST[:PORT], comma-separated for several) instead of the system resolvers; also MAILDNS_NAMESERVER',
+    })
+    .option('timeout', { type: 'number', default: 2000, describe: 'milliseconds to wait for one DNS answer (two attempts per server)' });
+}
+
+/** The resolver a command's `--nameserver` and `--timeout` ask for; a bad value is a usage error (exit 2). */
+export function resolverFromArgs(args: { nameserver?: string | undefined; timeout: number }, extra: Omit<ResolverChoice, 'nameserver' | 'timeoutMs'> = {}): DnsResolver {
+  if (!(args.timeout >= 50 && args.timeout <= 60_000)) throw new UsageError('--timeout must be from 50 to 60000 milliseconds');
+  try {
+    return createResolver({ nameserver: args.nameserver, timeoutMs: args.timeout, ...extra });
+  } catch (err) {
+    throw new UsageError(`--nameserver: ${(err as Error).message}`);
+  }
+}
+
+export function readPlan(file: string): Plan {
+  return loadPlan(file);
+}
+
+/** A domain name given on the command line, normalised; bad input names the flag (when there is one) and the fix. */
+export function domainArg(value: string, flag?: string): string {
+  const d = normalizeName(value);
+  const problem = domainNameProblem(d);
+  if (problem) throw new UsageError(`${flag ? `${flag} ${value}` : `the domain "${value}"`} ${problem}; give a name such as example.com`);
+  if (!d.includes('.')) throw new UsageError(`${flag ? `${flag} ${value}` : `"${value}"`} is not a full domain name; give a name such as example.com`);
+  return d;
+}

@@ -1,0 +1,56 @@
+/** `maildns init`: write a commented starter plan. */
+import { existsSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { UsageError } from '../../errors.js';
+import { writeFileAtomic } from '../../fsutil.js';
+import { DEFAULT_PLAN_FILE, parsePlan } from '../../plan/load.js';
+import { starterPlan, type StarterOptions } from '../../plan/init.js';
+import { DKIM_ALGORITHMS, DMARC_POLICIES, type DkimAlgorithm, type DmarcPolicy } from '../../plan/types.js';
+
+/** The starter plan's options as flags; the algorithm and policy are checked before use. */
+interface Args extends Omit<StarterOptions, 'dkimAlg' | 'dmarcPolicy' | 'mxAddresses'> {
+  dkimAlg: string;
+  dmarcPolicy: string;
+  output: string;
+  force: boolean;
+}
+
+const many = { type: 'string' as const, array: true, default: [] as string[] };
+
+export const initCommand: CommandModule<object, Args> = {
+  command: 'init <domain>',
+  describe: 'write a commented starter plan (maildns.yaml) for a sending domain',
+  builder: (y) =>
+    y
+      .positional('domain', { type: 'string', demandOption: true, describe: 'the sending domain, e.g. example.com' })
+      .option('ip4', { ...many, describe: 'IPv4 address or network of a sending host (repeatable)' })
+      .option('ip6', { ...many, describe: 'IPv6 address or network of a sending host (repeatable)' })
+      .option('include', { ...many, describe: 'SPF include of a relay or provider (repeatable)' })
+      .option('mx', { ...many, describe: 'mail host receiving for the domain, in priority order (repeatable)' })
+      .option('selector', { type: 'string', default: 'mail', describe: 'DKIM selector name' })
+      .option('dkim-alg', { type: 'string', default: 'rsa-2048', choices: DKIM_ALGORITHMS as string[], describe: 'DKIM key algorithm' })
+      .option('dmarc-policy', { type: 'string', default: 'none', choices: DMARC_POLICIES as string[], describe: 'DMARC p= to start with' })
+      .option('rua', { ...many, describe: 'address for DMARC aggregate reports (repeatable)' })
+      .option('output', { alias: 'o', type: 'string', default: DEFAULT_PLAN_FILE, describe: 'file to write' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace an existing file' })
+      .example('$0 init example.com --ip4 203.0.113.25 --include _spf.relay.example.net --rua dmarc@example.com', 'a plan for a Postfix host relaying through a smarthost') as never,
+  handler: (args) => {
+    if (existsSync(args.output) && !args.force) {
+      throw new UsageError(`${args.output} already exists; pass --force to replace it, or -o to write elsewhere`);
+    }
+    const text = starterPlan({
+      domain: args.domain,
+      ip4: args.ip4,
+      ip6: args.ip6,
+      include: args.include,
+      mx: args.mx,
+      selector: args.selector,
+      dkimAlg: args.dkimAlg as DkimAlgorithm,
+      dmarcPolicy: args.dmarcPolicy as DmarcPolicy,
+      rua: args.rua,
+    });
+    parsePlan(text, args.output); // the starter must be a valid plan: fail here, not at the next command
+    writeFileAtomic(args.output, text, { mode: 0o644 });
+    process.stdout.write(`wrote ${args.output}\nnext: edit it, then \`maildns keygen --plan ${args.output}\` and \`maildns records --plan ${args.output}\`\n`);
+  },
+};

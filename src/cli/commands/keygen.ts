@@ -1,0 +1,78 @@
+/** `maildns keygen`: a DKIM key pair for every selector in the plan that has none. */
+import path from 'node:path';
+import type { CommandModule } from 'yargs';
+import { keygenPlan, type KeygenResult } from '../../dkim/keygen.js';
+import { EXIT, UsageError } from '../../errors.js';
+import { paint, printJson } from '../render/output.js';
+import type { Plan } from '../../plan/types.js';
+import { readPlan, withJsonOption, withPlanOption } from './common.js';
+import { normalizeName } from '../../names.js';
+
+interface Args {
+  plan: string;
+  keysDir?: string;
+  force: boolean;
+  domain?: string;
+  selector?: string;
+  json: boolean;
+}
+
+/** The plan with `--keys-dir` applied (keys of selectors without an explicit `key:` go there). */
+export function planWithKeysDir(plan: Plan, keysDir: string | undefined): Plan {
+  return keysDir ? { ...plan, keysDir: path.resolve(keysDir) } : plan;
+}
+
+function textReport(results: readonly KeygenResult[], plan: Plan): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    const status = r.status === 'kept' ? paint('kept    ', 'dim') : paint(r.status.padEnd(8), 'green');
+    lines.push(`${status} ${r.domain}  selector ${r.selector}  ${r.algorithm}  ${r.keyPath}`);
+    if (r.backup) lines.push(`         old key kept as ${r.backup}`);
+  }
+  if (results.length === 0) lines.push('no DKIM selectors in the plan: add one under "dkim:" for a domain');
+  else {
+    lines.push('');
+    lines.push('Record files (opendkim-genkey layout) lie beside the keys as <selector>.txt.');
+    lines.push('Next: publish the records (`maildns records`), write the OpenDKIM files (`maildns opendkim`),');
+    lines.push(`and on the mail server give the keys to the opendkim user: chown -R opendkim:opendkim ${plan.keysDir}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export const keygenCommand: CommandModule<object, Args> = {
+  command: 'keygen',
+  describe: 'create a DKIM key pair for every selector in the plan that has none (existing keys are kept)',
+  builder: (y) =>
+    withJsonOption(withPlanOption(y))
+      .option('keys-dir', { type: 'string', describe: 'directory for DOMAIN/SELECTOR.private (default: the plan\'s defaults.keys_dir, else ./keys)' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace existing keys; each old key is kept as KEY.<time>.bak' })
+      .option('domain', { type: 'string', describe: 'only this domain' })
+      .option('selector', { type: 'string', describe: 'only this selector (with --domain)' })
+      .example('$0 keygen', 'keys for every selector in maildns.yaml that has none')
+      .example('$0 keygen --keys-dir /etc/opendkim/keys', 'put the keys where OpenDKIM reads them')
+      .example('$0 keygen --domain example.com --selector mail --force', 'replace one key, keeping the old file as a backup') as never,
+  handler: async (args) => {
+    if (args.selector && !args.domain) throw new UsageError('--selector goes with --domain');
+    const plan = planWithKeysDir(readPlan(args.plan), args.keysDir);
+    const domain = args.domain === undefined ? undefined : normalizeName(args.domain);
+    if (domain && !plan.domains.some((d) => d.domain === domain)) throw new UsageError(`domain "${domain}" is not in the plan`, args.plan);
+    const scoped: Plan = {
+      ...plan,
+      domains: plan.domains
+        .filter((d) => !domain || d.domain === domain)
+        .map((d) => ({ ...d, dkim: d.dkim.filter((s) => !args.selector || s.selector === args.selector.toLowerCase()) })),
+    };
+    if (args.selector && scoped.domains.every((d) => d.dkim.length === 0)) throw new UsageError(`selector "${args.selector}" is not in the plan for ${domain}`, args.plan);
+    const results = await keygenPlan(scoped, { force: args.force });
+    const warnings = results.flatMap((r) => r.warnings);
+    if (args.json) {
+      // Private key material never appears here: only paths, public records and states.
+      printJson({ keys: results, warnings });
+    } else {
+      process.stdout.write(textReport(results, plan));
+      for (const w of warnings) process.stderr.write(`${paint('warning:', 'yellow', false)} ${w}\n`);
+    }
+    // Problems found: a kept key that does not match the plan or that others can read.
+    if (results.some((r) => r.problem)) process.exitCode = EXIT.problems;
+  },
+};

@@ -1,0 +1,44 @@
+/** `maildns quickstart`: the whole set-up of an example domain, offline, in a few seconds. */
+import type { CommandModule } from 'yargs';
+import { domainNameProblem } from '../../names.js';
+import { UsageError } from '../../errors.js';
+import { paint, printJson, useColor } from '../render/output.js';
+import { quickstart } from '../../quickstart.js';
+
+interface Args {
+  dir: string;
+  domain: string;
+  json: boolean;
+}
+
+export const quickstartCommand: CommandModule<object, Args> = {
+  command: 'quickstart [dir]',
+  describe: 'set up an example domain end to end, offline: plan, keys, OpenDKIM files, records, embedded DNS, verification, a signed test message',
+  builder: (y) =>
+    y
+      .positional('dir', { type: 'string', default: 'maildns-quickstart', describe: 'directory for the plan, keys and files (kept between runs)' })
+      .option('domain', { type: 'string', default: 'example.com', describe: 'the domain to set up' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the steps and results as JSON' })
+      .example('$0 quickstart', 'everything in ./maildns-quickstart for example.com')
+      .example('$0 quickstart /tmp/qs --domain example.org', 'another directory and domain') as never,
+  handler: async (args) => {
+    const problem = domainNameProblem(args.domain);
+    if (problem) throw new UsageError(`--domain "${args.domain}" ${problem}`);
+    const color = useColor();
+    let n = 0;
+    const result = await quickstart({
+      dir: args.dir,
+      domain: args.domain.toLowerCase(),
+      onStep: args.json
+        ? undefined
+        : (s) => {
+            n++;
+            const mark = s.ok ? paint('ok', 'green', color) : paint('FAILED', 'red', color);
+            process.stdout.write(`\n${paint(`== ${n}. ${s.title}`, 'bold', color)} [${mark}]\n${s.body}\n`);
+          },
+    });
+    if (args.json) printJson({ ok: result.ok, dir: result.dir, plan: result.planFile, steps: result.steps, verify: result.verify, message: result.message });
+    else process.stdout.write(`\n${result.ok ? 'quick start complete: every step passed' : 'quick start finished with failures (see above)'}\n`);
+    process.exitCode = result.ok ? 0 : 1;
+  },
+};

@@ -1,0 +1,61 @@
+/** `maildns verify-message`: DKIM, SPF and DMARC for a message, as a receiver would judge it. */
+import type { CommandModule } from 'yargs';
+import { EXIT, UsageError } from '../../errors.js';
+import { DMARC_MODES, type DmarcMode } from '../../dmarc/parse.js';
+import { printJson } from '../render/output.js';
+import { renderMessageReport } from '../render/message.js';
+import { fieldsNamed, readMessageFile } from '../../message/message.js';
+import { verifyMessage, type MessageReport } from '../../message/verify.js';
+import { resolverFromArgs, withNameserverOption } from './common.js';
+
+interface Args {
+  message: string;
+  ip?: string;
+  helo?: string;
+  mailFrom?: string;
+  nameserver?: string;
+  timeout: number;
+  json: boolean;
+  dmarcMode: string;
+}
+
+export function exitCodeFor(report: MessageReport): number {
+  if (report.dmarc.result === 'pass') return EXIT.ok;
+  return report.dnsFailed ? EXIT.dnsUnavailable : EXIT.problems;
+}
+
+export const verifyMessageCommand: CommandModule<object, Args> = {
+  command: 'verify-message <message>',
+  describe: 'check a message\'s DKIM signatures, SPF and DMARC as a receiver would',
+  builder: (y) =>
+    withNameserverOption(
+      y
+        .positional('message', { type: 'string', demandOption: true, describe: 'the message (RFC 5322, .eml)' })
+        .option('ip', { type: 'string', describe: 'SMTP client address, to check SPF' })
+        .option('helo', { type: 'string', describe: 'HELO/EHLO name of the client' })
+        .option('mail-from', { type: 'string', describe: 'MAIL FROM address (default: the Return-Path field; "<>" for none)' })
+        .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
+        .option('dmarc-mode', { type: 'string', default: '9989', choices: DMARC_MODES, describe: 'DMARC rules: 9989 (DMARCbis, DNS tree walk) or 7489 (Public Suffix List)' }),
+    )
+      .example('$0 verify-message signed.eml --nameserver 127.0.0.1:5300', 'check against a local test server')
+      .example('$0 verify-message mail.eml --ip 192.0.2.10 --mail-from bounce@example.com --helo mx.example.com', 'DKIM, SPF and DMARC as the receiving server saw it')
+      .epilogue('Exit codes: 0 DMARC passes, 1 it does not, 2 bad input, 3 DNS could not be asked.') as never,
+  handler: async (args) => {
+    const msg = readMessageFile(args.message);
+    if (fieldsNamed(msg, 'From').length === 0) {
+      throw new UsageError('no From header field, which every message has (RFC 5322 §3.6.2); is this an .eml file?', args.message);
+    }
+    const mode = args.dmarcMode as DmarcMode;
+    if (args.helo !== undefined && !/^[A-Za-z0-9_.:[\]-]+$/.test(args.helo)) throw new UsageError(`--helo "${args.helo}" is not a host name`);
+    const resolver = resolverFromArgs(args);
+    const report = await verifyMessage(msg, resolver, {
+      dmarcMode: mode,
+      ...(args.ip !== undefined ? { ip: args.ip } : {}),
+      ...(args.helo !== undefined ? { helo: args.helo } : {}),
+      ...(args.mailFrom !== undefined ? { mailFrom: args.mailFrom } : {}),
+    });
+    if (args.json) printJson({ ...report, exitCode: exitCodeFor(report) });
+    else process.stdout.write(renderMessageReport(report));
+    process.exitCode = exitCodeFor(report);
+  },
+};

@@ -1,0 +1,68 @@
+/** `maildns verify`: is the plan published, exactly, on every authoritative server? */
+import type { CommandModule } from 'yargs';
+import { parseServerList } from '../../dns/authoritative.js';
+import { formatServer } from '../../dns/resolver.js';
+import { UsageError } from '../../errors.js';
+import type { Severity } from '../../findings.js';
+import { printJson, useColor } from '../render/output.js';
+import { renderVerifyReport } from '../render/verify.js';
+import { verifyPlan } from '../../verify/run.js';
+import { readPlan, resolverFromArgs, withJsonOption, withNameserverOption, withPlanOption } from './common.js';
+import { normalizeName } from '../../names.js';
+
+interface Args {
+  plan: string;
+  json: boolean;
+  nameserver?: string;
+  authoritative?: string;
+  domain: string[];
+  failOn: Severity;
+  timeout: number;
+}
+
+export const verifyCommand: CommandModule<object, Args> = {
+  command: 'verify',
+  describe: 'compare what every authoritative server publishes with the plan (after a DNS change, or nightly)',
+  builder: (y) =>
+    withJsonOption(withNameserverOption(withPlanOption(y)))
+      .option('authoritative', {
+        type: 'string',
+        describe: 'ask these servers (HOST[:PORT], comma-separated) as the authoritative servers instead of the NS records found in DNS',
+      })
+      .option('domain', { alias: 'd', type: 'string', array: true, default: [], describe: 'verify only this domain of the plan (may repeat)' })
+      .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that counts as a problem (exit 1)' })
+      .example('$0 verify', 'every record of maildns.yaml on every name server of each domain')
+      .example('$0 verify --authoritative 192.0.2.53,192.0.2.54 --json', 'ask these two servers; JSON (shape: src/verify/README.md)')
+      .epilogue(
+        'Exit codes: 0 everything is published as planned; 1 problems found (missing, different or conflicting ' +
+          'records, name servers other than the plan\'s nameservers, servers that disagree, a DKIM key that is not ' +
+          'the local key, validator errors); 2 bad input; ' +
+          '3 DNS could not be asked (no authoritative server answered for any domain).',
+      ) as never,
+  handler: async (args) => {
+    const plan = readPlan(args.plan);
+    let explicit: string[] | undefined;
+    if (args.authoritative !== undefined) {
+      try {
+        explicit = parseServerList(args.authoritative).map(formatServer);
+      } catch (err) {
+        throw new UsageError(`--authoritative: ${(err as Error).message}`);
+      }
+      if (!explicit.length) throw new UsageError('--authoritative needs at least one HOST[:PORT]');
+    }
+    const domains = args.domain.map(normalizeName);
+    const unknown = domains.filter((d) => !plan.domains.some((p) => p.domain === d));
+    if (unknown.length) throw new UsageError(`--domain ${unknown[0]} is not in the plan (planned: ${plan.domains.map((d) => d.domain).join(', ')})`, args.plan);
+    const resolver = resolverFromArgs(args);
+    const report = await verifyPlan(plan, {
+      resolver,
+      authoritative: explicit,
+      timeoutMs: args.timeout,
+      failOn: args.failOn,
+      domains,
+    });
+    if (args.json) printJson(report);
+    else process.stdout.write(renderVerifyReport(report, useColor()));
+    process.exitCode = report.exitCode;
+  },
+};

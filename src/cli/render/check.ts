@@ -1,0 +1,133 @@
+/**
+ * Output of `maildns check`, written as results arrive (nothing accumulates per domain):
+ *
+ * - text: one line per domain (PASS / FAIL / DNS?) with its findings below, then a summary.
+ * - json: one document, streamed:
+ *     { "version": 1,
+ *       "domains": [ { "domain", "status": "pass"|"fail"|"dns-error",
+ *                      "spf":   { "published": string|string[]|null, "dnsFailed": bool },
+ *                      "dmarc": { ... }, "mx": { ... },
+ *                      "dkim":  [ { "selector", "published", "dnsFailed" } ],
+ *                      "findings": [ { "code", "severity", "subject", "message", "fix"?, "rfc"? } ],
+ *                      "ms": number } ... ],
+ *       "summary": { "domains", "pass", "fail", "dnsError", "errors", "warnings", "infos", "ms", "exitCode" } }
+ *   Fields are only ever added in version 1; a removal or change of meaning bumps the version.
+ * - junit: JUnit XML, one <testcase> per domain (classname "maildns.check"); a failing domain has a
+ *   <failure> per finding at or above --fail-on, a domain whose DNS failed has an <error>, other
+ *   findings go to <system-out>. Test cases are spooled to a temporary file because the counts
+ *   belong in the opening <testsuite> tag.
+ */
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { once } from 'node:events';
+import type { Severity } from '../../findings.js';
+import { paint } from './output.js';
+import { isTemporaryFinding, type DomainResult } from '../../check/audit.js';
+import type { RunSummary } from '../../check/run.js';
+
+export const CHECK_JSON_VERSION = 1;
+export type CheckFormat = 'text' | 'json' | 'junit';
+
+export interface Reporter {
+  begin(): Promise<void>;
+  result(r: DomainResult): Promise<void>;
+  end(summary: RunSummary): Promise<void>;
+}
+
+async function write(out: Writable, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}
+
+const rank: Record<Severity, number> = { error: 2, warning: 1, info: 0 };
+
+export function textReporter(out: Writable, opts: { color: boolean; failOn: Severity; quiet?: boolean }): Reporter {
+  const { color } = opts;
+  return {
+    async begin() {},
+    async result(r) {
+      const label = r.status === 'pass' ? paint('PASS', 'green', color) : r.status === 'fail' ? paint('FAIL', 'red', color) : paint('DNS?', 'yellow', color);
+      const shown = r.findings.filter((f) => f.severity !== 'info' || r.status !== 'pass');
+      if (opts.quiet && r.status === 'pass') return;
+      const counts = (['error', 'warning'] as const).map((s) => [s, r.findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n > 0);
+      const tail = r.status === 'dns-error' ? '  could not be checked fully (temporary DNS failure)' : counts.length ? `  ${counts.map(([s, n]) => `${n} ${s}${n === 1 ? '' : 's'}`).join(', ')}` : '';
+      let text = `${label}  ${r.domain}${tail}\n`;
+      for (const f of shown.sort((a, b) => rank[b.severity] - rank[a.severity])) {
+        const tint = f.severity === 'error' ? 'red' : f.severity === 'warning' ? 'yellow' : 'dim';
+        text += `      ${paint(f.severity.toUpperCase().padEnd(7), tint, color)} ${f.code}  ${f.subject}: ${f.message}\n`;
+        if (f.fix && f.severity !== 'info') text += `              fix: ${f.fix}\n`;
+      }
+      await write(out, text);
+    },
+    async end(s) {
+      const secs = (s.ms / 1000).toFixed(1);
+      const line = `checked ${s.domains} domain${s.domains === 1 ? '' : 's'} in ${secs}s: ${s.pass} pass, ${s.fail} fail, ${s.dnsError} could not be checked (DNS); ${s.errors} error${s.errors === 1 ? '' : 's'}, ${s.warnings} warning${s.warnings === 1 ? '' : 's'}`;
+      await write(out, `\n${paint(line, s.exitCode === 0 ? 'green' : 'bold', color)}\n`);
+    },
+  };
+}
+
+export function jsonReporter(out: Writable): Reporter {
+  let first = true;
+  return {
+    async begin() {
+      await write(out, `{"version":${CHECK_JSON_VERSION},"domains":[`);
+    },
+    async result(r) {
+      await write(out, `${first ? '\n' : ',\n'}${JSON.stringify(r)}`);
+      first = false;
+    },
+    async end(s) {
+      await write(out, `\n],"summary":${JSON.stringify(s)}}\n`);
+    },
+  };
+}
+
+const xmlEscape = (s: string): string =>
+  s
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+
+export function junitReporter(out: Writable, opts: { failOn: Severity }): Reporter {
+  let dir = '';
+  let spool: WriteStream;
+  let spoolFile = '';
+  const started = new Date();
+  return {
+    async begin() {
+      dir = mkdtempSync(path.join(tmpdir(), 'maildns-junit-'));
+      spoolFile = path.join(dir, 'cases.xml');
+      spool = createWriteStream(spoolFile);
+    },
+    async result(r) {
+      const failing = r.findings.filter((f) => rank[f.severity] >= rank[opts.failOn] && !isTemporaryFinding(f));
+      const temporary = r.findings.filter(isTemporaryFinding);
+      const rest = r.findings.filter((f) => !failing.includes(f) && !temporary.includes(f));
+      let xml = `    <testcase classname="maildns.check" name="${xmlEscape(r.domain)}" time="${(r.ms / 1000).toFixed(3)}">\n`;
+      if (r.status === 'fail') {
+        for (const f of failing) {
+          xml += `      <failure type="${xmlEscape(f.code)}" message="${xmlEscape(`${f.subject}: ${f.message}`)}">${xmlEscape([`${f.severity.toUpperCase()} ${f.code}`, `${f.subject}: ${f.message}`, f.fix ? `fix: ${f.fix}` : '', f.rfc ? `see: ${f.rfc}` : ''].filter(Boolean).join('\n'))}</failure>\n`;
+        }
+      } else if (r.status === 'dns-error') {
+        xml += `      <error type="dns-temporary" message="${xmlEscape(`DNS could not be asked for ${r.domain}; run again later`)}">${xmlEscape(temporary.map((f) => `${f.subject}: ${f.message}`).join('\n'))}</error>\n`;
+      }
+      const other = r.status === 'fail' ? [...rest, ...temporary] : rest;
+      if (other.length) xml += `      <system-out>${xmlEscape(other.map((f) => `${f.severity.toUpperCase()} ${f.code} ${f.subject}: ${f.message}`).join('\n'))}</system-out>\n`;
+      xml += '    </testcase>\n';
+      await write(spool, xml);
+    },
+    async end(s) {
+      spool.end();
+      await once(spool, 'finish');
+      const attrs = `tests="${s.domains}" failures="${s.fail}" errors="${s.dnsError}" skipped="0" time="${(s.ms / 1000).toFixed(3)}"`;
+      await write(out, `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="maildns check" ${attrs}>\n  <testsuite name="maildns check" ${attrs} timestamp="${started.toISOString().slice(0, 19)}">\n`);
+      for await (const chunk of createReadStream(spoolFile)) await write(out, chunk as unknown as string);
+      await write(out, '  </testsuite>\n</testsuites>\n');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

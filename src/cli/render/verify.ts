@@ -1,0 +1,62 @@
+/** The readable `maildns verify` report (the JSON form is the VerifyReport object itself). */
+import { formatFinding, type Finding, type Severity } from '../../findings.js';
+import { paint } from './output.js';
+import type { DomainVerification, RecordReport, VerifyReport } from '../../verify/run.js';
+
+const rank: Record<Severity, number> = { error: 2, warning: 1, info: 0 };
+
+function short(value: string, max = 70): string {
+  return value.length > max ? `${value.slice(0, max - 3)}...` : value;
+}
+
+function recordLine(rec: RecordReport, color: boolean): string {
+  const states = rec.servers.map((s) => s.state);
+  const reached = states.filter((s) => s !== 'unreachable');
+  const matched = reached.filter((s) => s === 'match').length;
+  let mark: string;
+  if (reached.length === 0) mark = paint('??', 'yellow', color);
+  else if (matched === rec.servers.length) mark = paint('ok', 'green', color);
+  else if (matched > 0) mark = paint('~~', 'yellow', color);
+  else mark = paint('!!', 'red', color);
+  const where = rec.servers.map((s) => `${s.server}: ${s.state}`).join(', ');
+  return `  ${mark} ${rec.type.padEnd(4)} ${rec.name}${rec.purpose ? ` (${rec.purpose})` : ''}  ${paint(`[${where}]`, 'dim', color)}\n       ${paint(short(rec.planned.value), 'dim', color)}`;
+}
+
+function paintFinding(f: Finding, color: boolean): string {
+  const tint = f.severity === 'error' ? 'red' : f.severity === 'warning' ? 'yellow' : 'dim';
+  const [first, ...rest] = formatFinding(f).split('\n');
+  return ['  ' + paint(first!, tint, color), ...rest.map((l) => `  ${l}`)].join('\n');
+}
+
+function domainBlock(d: DomainVerification, color: boolean): string {
+  const head =
+    d.status === 'as-planned' ? paint('AS PLANNED', 'green', color) : d.status === 'dns-unavailable' ? paint('DNS UNAVAILABLE', 'yellow', color) : paint('PROBLEMS', 'red', color);
+  const lines = [`${paint(d.domain, 'bold', color)}  ${head}${d.zone && d.zone !== d.domain ? `  (zone ${d.zone})` : ''}`];
+  if (d.servers.length) {
+    lines.push(
+      `  servers: ${d.servers.map((s) => `${s.name}${s.address && s.address !== s.name ? ` (${s.address})` : ''} ${s.answered ? `serial ${s.serial ?? '?'}` : 'no answer'}`).join('; ')}`,
+    );
+  }
+  for (const r of d.records) lines.push(recordLine(r, color));
+  const findings = [...d.findings].sort((a, b) => rank[b.severity] - rank[a.severity]);
+  if (findings.length) {
+    lines.push('');
+    for (const f of findings) lines.push(paintFinding(f, color));
+  }
+  return lines.join('\n');
+}
+
+export function renderVerifyReport(report: VerifyReport, color: boolean): string {
+  const blocks = report.domains.map((d) => domainBlock(d, color));
+  const s = report.summary;
+  const verdict =
+    report.exitCode === 0
+      ? paint('everything is published as planned', 'green', color)
+      : report.exitCode === 3
+        ? paint('DNS could not be asked: no authoritative server answered', 'yellow', color)
+        : paint('problems found', 'red', color);
+  blocks.push(
+    `${s.domains} domain${s.domains === 1 ? '' : 's'}: ${s.asPlanned} as planned, ${s.withProblems} with problems, ${s.dnsUnavailable} DNS unavailable; ${s.errors} error${s.errors === 1 ? '' : 's'}, ${s.warnings} warning${s.warnings === 1 ? '' : 's'}, ${s.infos} note${s.infos === 1 ? '' : 's'}\n${verdict}`,
+  );
+  return `${blocks.join('\n\n')}\n`;
+}

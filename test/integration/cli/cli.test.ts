@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { CLI, runCli } from '../../helpers/cli.js';
+
+const run = promisify(execFile);
+const fresh = (): string => mkdtempSync(path.join(tmpdir(), 'maildns-cli-'));
+
+describe('maildns CLI basics', () => {
+  it('prints its version and lists commands in --help', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect((await runCli(['--version'])).stdout.trim()).toBe(pkg.version);
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/maildns init <domain>/);
+    expect(help.stdout).toMatch(/maildns records/);
+    expect(help.stdout).toMatch(/maildns serve/);
+    expect(help.stdout).toMatch(/Exit codes: 0 ok, 1 problems found, 2 bad input or usage, 3 DNS could not be asked/);
+  });
+
+  it('rejects an unknown option with one line and exit 2', async () => {
+    const r = await runCli(['records', '--formt', 'zone']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^maildns: Unknown argument: formt/);
+  });
+});
+
+describe('maildns init', () => {
+  it('writes a valid starter plan and refuses to overwrite it without --force', async () => {
+    const dir = fresh();
+    const first = await runCli(['init', 'example.com', '--ip4', '203.0.113.25', '--include', '_spf.relay.example.net', '--rua', 'dmarc@example.com'], { cwd: dir });
+    expect(first.code).toBe(0);
+    const written = readFileSync(path.join(dir, 'maildns.yaml'), 'utf8');
+    expect(written).toMatch(/domain: example\.com/);
+    writeFileSync(path.join(dir, 'maildns.yaml'), '# my edits\n' + written);
+    const second = await runCli(['init', 'example.com'], { cwd: dir });
+    expect(second.code).toBe(2);
+    expect(second.stderr).toBe('maildns: maildns.yaml already exists; pass --force to replace it, or -o to write elsewhere\n');
+    expect(readFileSync(path.join(dir, 'maildns.yaml'), 'utf8')).toMatch(/^# my edits/);
+    expect((await runCli(['init', 'example.com', '--force'], { cwd: dir })).code).toBe(0);
+    expect(readFileSync(path.join(dir, 'maildns.yaml'), 'utf8')).not.toMatch(/my edits/);
+  });
+
+  it('rejects a bad domain or address without writing anything', async () => {
+    const dir = fresh();
+    const r = await runCli(['init', 'exa mple.com'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^maildns: domain "exa mple.com" has a label with characters/);
+    const r2 = await runCli(['init', 'example.com', '--ip4', '2001:db8::1'], { cwd: dir });
+    expect(r2.stderr).toMatch(/--ip4 "2001:db8::1" is not an IPv4 address/);
+    expect(() => readFileSync(path.join(dir, 'maildns.yaml'))).toThrow();
+  });
+});
+
+describe('maildns records', () => {
+  it('prints zone, mydns and json output for a plan', async () => {
+    const dir = fresh();
+    await runCli(['init', 'example.com', '--ip4', '203.0.113.25', '--dmarc-policy', 'reject'], { cwd: dir });
+    const zone = await runCli(['records'], { cwd: dir });
+    expect(zone.code).toBe(0);
+    expect(zone.stdout).toMatch(/_dmarc\s+IN TXT\s+"v=DMARC1; p=reject; np=reject"/);
+    expect(zone.stderr).toMatch(/note: DKIM selector "mail" has no key yet/);
+    const mydns = await runCli(['records', '--format', 'mydns', '--tsv'], { cwd: dir });
+    expect(mydns.stdout).toContain('_dmarc\tTXT\tv=DMARC1; p=reject; np=reject\t\n');
+    const json = JSON.parse((await runCli(['records', '-f', 'json'], { cwd: dir })).stdout) as { domains: { records: { type: string }[] }[] };
+    expect(json.domains[0]!.records.map((r) => r.type)).toEqual(['MX', 'TXT', 'TXT']);
+  });
+
+  it('names the file and line of a plan error and exits 2', async () => {
+    const dir = fresh();
+    writeFileSync(path.join(dir, 'maildns.yaml'), 'domains:\n  - domain: example.com\n    dmarc:\n      p: quarantin\n');
+    const r = await runCli(['records'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('maildns: maildns.yaml:4: domains[0].dmarc.p must be one of none, quarantine, reject (got "quarantin")\n');
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('maildns serve', () => {
+  it('serves the plan until SIGTERM, answering dig over UDP and TCP', async () => {
+    const dir = fresh();
+    await runCli(['init', 'example.com', '--ip4', '203.0.113.25', '--rua', 'dmarc@example.com'], { cwd: dir });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = await new Promise<{ listening: { host: string; port: number } }>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.trim().endsWith('}')) resolve(JSON.parse(out));
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
+    });
+    const { host, port } = started.listening;
+    const udp = await run('/usr/bin/dig', [`@${host}`, '-p', String(port), '+short', 'TXT', '_dmarc.example.com']);
+    expect(udp.stdout).toBe('"v=DMARC1; p=none; np=reject; rua=mailto:dmarc@example.com"\n');
+    const tcp = await run('/usr/bin/dig', [`@${host}`, '-p', String(port), '+tcp', '+short', 'TXT', 'example.com']);
+    expect(tcp.stdout).toBe('"v=spf1 ip4:203.0.113.25 -all"\n');
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('explains a port that is taken', async () => {
+    const dir = fresh();
+    await runCli(['init', 'example.com'], { cwd: dir });
+    const blocker = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] });
+    const port = await new Promise<number>((resolve) => {
+      let out = '';
+      blocker.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.trim().endsWith('}')) resolve((JSON.parse(out) as { listening: { port: number } }).listening.port);
+      });
+    });
+    const r = await runCli(['serve', '--port', String(port)], { cwd: dir });
+    blocker.kill('SIGTERM');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`maildns: cannot listen on 127.0.0.1:${port}: the port is already in use; pick another with --port\n`);
+  });
+});

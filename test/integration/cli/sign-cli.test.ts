@@ -1,0 +1,101 @@
+/** `maildns sign` and `maildns verify-message` as a user runs them (built CLI, local DNS server). */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { composeDkimRecord, publicKeyOf } from '../../../src/dkim/record.js';
+import { startServer, type RunningServer } from '../../../src/dns/server.js';
+import { runCli } from '../../helpers/cli.js';
+
+const MESSAGE = 'From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: hello\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\nMessage-ID: <cli-1@example.com>\r\n\r\nHello Bob.\r\n';
+
+const key = generateKeyPairSync('ed25519').privateKey;
+let dir: string;
+let server: RunningServer;
+let refusing: RunningServer;
+let ns: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'maildns-signcli-'));
+  writeFileSync(path.join(dir, 'mail.private'), key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(
+    path.join(dir, 'maildns.yaml'),
+    'version: 1\ndomains:\n  - domain: example.com\n    dkim:\n      - selector: old\n        algorithm: rsa-2048\n        state: retiring\n      - selector: mail\n        algorithm: ed25519\n        key: mail.private\n        state: active\n',
+  );
+  writeFileSync(path.join(dir, 'test.eml'), MESSAGE);
+  server = await startServer({
+    zones: ['example.com'],
+    records: [
+      { name: 'mail._domainkey.example.com', type: 'TXT', ttl: 300, value: composeDkimRecord(publicKeyOf(key)) },
+      { name: '_dmarc.example.com', type: 'TXT', ttl: 300, value: 'v=DMARC1; p=reject' },
+    ],
+  });
+  refusing = await startServer({ zones: ['example.org'], records: [] });
+  ns = `127.0.0.1:${server.port}`;
+});
+afterAll(async () => {
+  await server.close();
+  await refusing.close();
+});
+
+describe('maildns sign / verify-message', () => {
+  test('sign --plan uses the active selector; the result passes verify-message (exit 0)', async () => {
+    const signed = path.join(dir, 'signed.eml');
+    const s = await runCli(['sign', 'test.eml', '--plan', 'maildns.yaml', '-o', signed], { cwd: dir });
+    expect(s.code).toBe(0);
+    expect(s.stdout).toBe('');
+    const text = readFileSync(signed, 'latin1');
+    expect(text).toMatch(/^DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed\/relaxed; d=example.com;/);
+    expect(text.endsWith(MESSAGE)).toBe(true);
+    expect(text).not.toContain('PRIVATE KEY');
+
+    const v = await runCli(['verify-message', signed, '--nameserver', ns, '--json']);
+    expect(v.code).toBe(0);
+    const report = JSON.parse(v.stdout) as { dkim: { result: string; selector: string; key: { bits: number } }[]; dmarc: { result: string; policy: string } };
+    expect(report.dkim.map((d) => [d.result, d.selector, d.key.bits])).toEqual([['pass', 'mail', 256]]);
+    expect(report.dmarc).toMatchObject({ result: 'pass', policy: 'reject' });
+
+    const t = await runCli(['verify-message', signed, '--nameserver', ns]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(/#1 PASS {2}d=example.com s=mail a=ed25519-sha256/);
+    expect(t.stdout).toMatch(/Authentication-Results: maildns;\n dkim=pass/);
+  });
+
+  test('a changed copy fails DKIM and DMARC: exit 1, with bh expected vs computed', async () => {
+    const s = await runCli(['sign', 'test.eml', '-d', 'example.com', '-s', 'mail', '-k', 'mail.private'], { cwd: dir });
+    expect(s.code).toBe(0);
+    writeFileSync(path.join(dir, 'changed.eml'), s.stdout.replace('Hello Bob.', 'Hello Eve.'));
+    const v = await runCli(['verify-message', 'changed.eml', '--nameserver', ns], { cwd: dir });
+    expect(v.code).toBe(1);
+    expect(v.stdout).toMatch(/#1 FAIL/);
+    expect(v.stdout).toMatch(/expected bh=\S+\n\s+computed bh=\S+/);
+    expect(v.stdout).toMatch(/dmarc=fail \(p=reject dis=reject\) header\.from=example\.com/);
+  });
+
+  test('bad input is one line and exit 2', async () => {
+    for (const args of [
+      ['sign', 'missing.eml', '--plan', 'maildns.yaml'],
+      ['sign', 'test.eml'],
+      ['sign', 'test.eml', '-d', 'example.com', '-s', 'mail', '-k', 'maildns.yaml'],
+      ['sign', 'test.eml', '-d', 'example.com', '-s', 'mail', '-k', 'mail.private', '--headers', 'To:Subject'],
+      ['verify-message', 'maildns.yaml'],
+      ['verify-message', 'test.eml', '--ip', 'not-an-ip', '--nameserver', ns],
+    ]) {
+      const r = await runCli(args, { cwd: dir });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).not.toContain('PRIVATE');
+    }
+  });
+
+  test('DNS that cannot be asked is exit 3, not a DKIM or DMARC failure', async () => {
+    const s = await runCli(['sign', 'test.eml', '--plan', 'maildns.yaml'], { cwd: dir });
+    writeFileSync(path.join(dir, 'signed2.eml'), s.stdout);
+    const v = await runCli(['verify-message', 'signed2.eml', '--nameserver', `127.0.0.1:${refusing.port}`, '--json'], { cwd: dir });
+    expect(v.code).toBe(3);
+    const report = JSON.parse(v.stdout) as { dkim: { result: string }[]; dmarc: { result: string } };
+    expect(report.dkim[0]!.result).toBe('temperror');
+    expect(report.dmarc.result).toBe('temperror');
+  });
+});

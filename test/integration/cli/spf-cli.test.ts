@@ -1,0 +1,65 @@
+/** `maildns spf …` as a user runs it (built CLI), against the embedded DNS server. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../../src/dns/server.js';
+import type { DnsRecord } from '../../../src/records.js';
+import { runCli } from '../../helpers/cli.js';
+
+const txt = (name: string, value: string): DnsRecord => ({ name, type: 'TXT', ttl: 300, value });
+let server: RunningServer;
+let ns: string;
+beforeAll(async () => {
+  server = await startServer({
+    records: [
+      txt('example.test', 'v=spf1 ip4:192.0.2.0/24 include:prov.example.net ~all'),
+      txt('prov.example.net', 'v=spf1 ip4:198.51.100.0/24 a:out.prov.example.net -all'),
+      { name: 'out.prov.example.net', type: 'A', ttl: 300, value: '203.0.113.5' },
+      txt('broken.test', 'v=spf1 ip4:192.0.2.0/24 +all'),
+      txt('warn.test', 'v=spf1 ip4:192.0.2.1 ?all'),
+    ],
+    zones: [''],
+    silent: ['slow.test'],
+  });
+  ns = `${server.host}:${server.port}`;
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe('maildns spf', () => {
+  it('prints the tree with per-branch counts; exit 0 without errors', async () => {
+    const r = await runCli(['spf', 'example.test', '--nameserver', ns]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('include:prov.example.net  [2 lookups]');
+    expect(r.stdout).toContain('a:out.prov.example.net [1]');
+    expect(r.stdout).toContain('DNS-querying terms: 2/10');
+  });
+
+  it('exits 1 on errors, 0 on warnings alone, 3 when DNS cannot be asked', async () => {
+    const bad = await runCli(['spf', 'broken.test', '--nameserver', ns, '--json']);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout).findings.map((f: { code: string }) => f.code)).toContain('spf.pass-all');
+    expect((await runCli(['spf', 'warn.test', '--nameserver', ns])).code).toBe(0);
+    expect((await runCli(['spf', 'slow.test', '--nameserver', ns, '--timeout', '300'])).code).toBe(3);
+    expect((await runCli(['spf', 'not a domain', '--nameserver', ns])).code).toBe(2);
+  });
+
+  it('--ip prints the result as the first word', async () => {
+    const pass = await runCli(['spf', 'example.test', '--ip', '203.0.113.5', '--nameserver', ns]);
+    expect(pass.stdout.split(/\s/)[0]).toBe('pass');
+    expect(pass.code).toBe(0);
+    expect(pass.stdout).toContain('matched: "include:prov.example.net"');
+    const soft = await runCli(['spf', 'example.test', '--ip', '2001:db8::1', '--sender', 'bob@example.test', '--nameserver', ns, '--json']);
+    expect(JSON.parse(soft.stdout)).toMatchObject({ result: 'softfail', matched: { term: '~all' } });
+    expect(soft.code).toBe(1);
+    expect((await runCli(['spf', 'example.test', '--ip', 'nope', '--nameserver', ns])).code).toBe(2);
+  });
+
+  it('compose and flatten', async () => {
+    const c = await runCli(['spf', 'compose', '--mx', '--include', '_spf.example.net', '--all', '~all']);
+    expect(c.stdout.trim()).toBe('v=spf1 mx include:_spf.example.net ~all');
+    const f = await runCli(['spf', 'flatten', 'example.test', '--nameserver', ns]);
+    expect(f.code).toBe(0);
+    expect(f.stdout).toContain('example.test. 3600 IN TXT "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.0/24 a:out.prov.example.net ~all"');
+    expect(f.stdout).toContain('prov.example.net (include:prov.example.net) was copied');
+  });
+});

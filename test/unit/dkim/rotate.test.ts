@@ -1,0 +1,119 @@
+/** Key rotation kept in the plan file: add, activate, retire, with comments preserved. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { rotateCommand } from '../../../src/cli/commands/dkim.js';
+import { keygenPlan } from '../../../src/dkim/keygen.js';
+import { composeOpenDkim } from '../../../src/dkim/opendkim.js';
+import { addPublishedSelector, dateSelector, rotationStatus } from '../../../src/dkim/rotate.js';
+import { loadPlan } from '../../../src/plan/load.js';
+import { composePlan } from '../../../src/plan/records.js';
+
+let dir: string;
+let planFile: string;
+let out: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'maildns-rotate-'));
+  planFile = path.join(dir, 'maildns.yaml');
+  out = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type RotateArgs = Parameters<NonNullable<typeof rotateCommand.handler>>[0];
+const rotate = async (extra: Partial<RotateArgs> = {}): Promise<{ action: string; selector: string; next: string; selectors: { selector: string; state: string }[] }> => {
+  out = '';
+  await rotateCommand.handler!({ plan: planFile, domain: 'example.com', json: true, _: [], $0: 'maildns', ...extra } as RotateArgs);
+  return JSON.parse(out);
+};
+
+const PLAN = `# our mail domains
+domains:
+  - domain: example.com  # the main one
+    dkim:
+      # signing since 2025
+      - mail
+      - selector: ed
+        algorithm: ed25519
+`;
+
+describe('dkim rotate', () => {
+  it('names new selectors by date and keeps them unique', () => {
+    const now = new Date('2026-11-23T10:00:00Z');
+    expect(dateSelector([], now)).toBe('s202611');
+    expect(dateSelector(['s202611'], now)).toBe('s20261123');
+    expect(dateSelector(['s202611', 's20261123'], now)).toBe('s20261123-2');
+    expect(dateSelector([], now, 'ed')).toBe('ed202611');
+  });
+
+  it('walks publish -> activate -> retire, recording each state in the plan and keeping comments', async () => {
+    writeFileSync(planFile, PLAN);
+    await keygenPlan(loadPlan(planFile));
+
+    const added = await rotate({ selector: 'mail2' });
+    expect(added.action).toBe('added');
+    expect(added.selectors).toEqual([
+      { selector: 'mail', algorithm: 'rsa-2048', state: 'active' },
+      { selector: 'ed', algorithm: 'ed25519', state: 'active' },
+      { selector: 'mail2', algorithm: 'rsa-2048', state: 'published' },
+    ]);
+    expect(added.next).toBe('activate');
+    let text = readFileSync(planFile, 'utf8');
+    expect(text).toContain('# our mail domains');
+    expect(text).toContain('# the main one');
+    expect(text).toContain('# signing since 2025');
+    const keyPath = path.join(dir, 'keys', 'example.com', 'mail2.private');
+    expect(existsSync(keyPath)).toBe(true);
+    // The new record is published next to the old one; signing stays on the old key.
+    let plan = loadPlan(planFile);
+    expect(composePlan(plan)[0]!.records.filter((r) => r.purpose?.startsWith('dkim:')).map((r) => r.purpose)).toEqual(['dkim:mail', 'dkim:ed', 'dkim:mail2']);
+    expect(composeOpenDkim(plan, { configDir: '/c' }).files.find((f) => f.name === 'SigningTable.rsa')!.content).not.toContain('mail2');
+
+    // A second run knows a rotation is under way and adds nothing.
+    const again = await rotate();
+    expect(again.action).toBe('pending');
+    expect(loadPlan(planFile).domains[0]!.dkim).toHaveLength(3);
+
+    const activated = await rotate({ activate: true });
+    expect(activated.action).toBe('activated');
+    // Only the key of the same family retires: the Ed25519 key keeps signing.
+    expect(activated.selectors.map((s) => `${s.selector}:${s.state}`)).toEqual(['mail:retiring', 'ed:active', 'mail2:active']);
+    plan = loadPlan(planFile);
+    expect(composeOpenDkim(plan, { configDir: '/c' }).files.find((f) => f.name === 'SigningTable.rsa')!.content).toMatch(/\*@example\.com mail2\._domainkey\.example\.com\n$/);
+    expect(activated.next).toBe('retire');
+
+    const retired = await rotate({ retire: true });
+    expect(retired.action).toBe('retired');
+    expect(retired.selectors.map((s) => s.selector)).toEqual(['ed', 'mail2']);
+    text = readFileSync(planFile, 'utf8');
+    expect(text).not.toContain('# signing since 2025'); // the comment left with its selector
+    expect(text).toContain('# our mail domains');
+    plan = loadPlan(planFile);
+    const revoked = composePlan(plan)[0]!.records.find((r) => r.name === 'mail._domainkey.example.com')!;
+    expect(revoked.value).toBe('v=DKIM1; p=');
+    expect(rotationStatus(plan.domains[0]!).next).toBe('rotate');
+  });
+
+  it('refuses steps out of order with a usage error', async () => {
+    writeFileSync(planFile, PLAN);
+    await expect(rotate({ activate: true })).rejects.toThrow(/no published selector/);
+    await expect(rotate({ retire: true })).rejects.toThrow(/no retiring selector/);
+    await expect(rotate({ selector: 'mail' })).rejects.toThrow(/already exists/);
+    await expect(rotate({ domain: 'example.org' })).rejects.toThrow(/not in the plan/);
+  });
+
+  it('edits a plan whose dkim entry is a single value', () => {
+    const text = addPublishedSelector('domains:\n  - domain: example.com\n    dkim: mail\n', 'p.yaml', 'example.com', 'new', 'ed25519', new Date('2026-11-23T00:00:00Z'));
+    expect(text).toContain('- selector: mail\n        state: active');
+    expect(text).toContain('# added on 2026-11-23 (maildns dkim rotate)');
+    expect(text).toContain('state: published');
+  });
+});

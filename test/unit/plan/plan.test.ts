@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadPlan, parsePlan } from '../../../src/plan/load.js';
+import { starterPlan } from '../../../src/plan/init.js';
+
+const good = `version: 1
+domains:
+  - domain: Example.COM.
+    mx: [mail.example.com]
+    spf:
+      ip4: [192.0.2.0/24]
+      include: [_spf.relay.example.net]
+    dkim:
+      - selector: mail
+    dmarc:
+      p: reject
+      rua: dmarc@example.com
+`;
+
+function errorOf(text: string, file = 'maildns.yaml'): string {
+  try {
+    parsePlan(text, file);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected the plan to be rejected');
+}
+
+describe('plan validation', () => {
+  it('reads a valid plan with defaults filled in and names normalised', () => {
+    const plan = parsePlan(good, '/srv/maildns.yaml');
+    const d = plan.domains[0]!;
+    expect(d.domain).toBe('example.com');
+    expect(d.ttl).toBe(3600);
+    expect(d.mx).toEqual([{ host: 'mail.example.com', priority: 10, addresses: [] }]);
+    expect(d.spf?.all).toBe('-all');
+    expect(d.dkim).toEqual([{ selector: 'mail', algorithm: 'rsa-2048', testing: false }]);
+    expect(d.dmarc?.rua).toEqual(['mailto:dmarc@example.com']);
+    expect(plan.keysDir).toBe('/srv/keys');
+  });
+
+  it('names file, line and key for a bad enum value, with the allowed values', () => {
+    const msg = errorOf(good.replace('p: reject', 'p: quarantin'));
+    expect(msg).toBe('maildns.yaml:11: domains[0].dmarc.p must be one of none, quarantine, reject (got "quarantin")');
+  });
+
+  it('points at the offending list item', () => {
+    expect(errorOf(good.replace('192.0.2.0/24', '192.0.2.0/33'))).toMatch(/^maildns\.yaml:6: domains\[0\]\.spf\.ip4\[0\] must be an IPv4 address or network/);
+  });
+
+  it('rejects unknown keys and says which keys are known', () => {
+    expect(errorOf(good.replace('    mx:', '    mxx:'))).toMatch(/^maildns\.yaml:4: domains\[0\]\.mxx is not a known key \(known here: domain, ttl, mx,/);
+  });
+
+  it('rejects a duplicated domain and a duplicated selector', () => {
+    const twice = `${good}  - domain: example.com\n`;
+    expect(errorOf(twice)).toMatch(/:13: domains\[1\]\.domain "example.com" is planned twice/);
+    expect(errorOf(good.replace('      - selector: mail', '      - selector: mail\n      - selector: MAIL'))).toMatch(/:10: domains\[0\]\.dkim\[1\]\.selector "mail" is listed twice/);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    expect(errorOf('domains:\n  - domain: [oops\n')).toMatch(/^maildns\.yaml:\d+: not valid YAML or JSON/);
+  });
+
+  it('requires a DMARC policy and at least one domain', () => {
+    expect(errorOf(good.replace('      p: reject\n', ''))).toMatch(/domains\[0\]\.dmarc needs a policy/);
+    expect(errorOf('version: 1\ndomains: []\n')).toMatch(/^maildns\.yaml:2: domains must list at least one domain/);
+  });
+
+  it('accepts JSON', () => {
+    const plan = parsePlan(JSON.stringify({ domains: [{ domain: 'example.org', spf: { ip6: ['2001:db8::/32'] } }] }), 'plan.json');
+    expect(plan.domains[0]!.spf?.ip6).toEqual(['2001:db8::/32']);
+  });
+
+  it('says how to create a plan when the file is missing', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'maildns-plan-'));
+    expect(() => loadPlan(path.join(dir, 'maildns.yaml'))).toThrow(/maildns\.yaml: plan file not found; create one with `maildns init <domain>`/);
+    writeFileSync(path.join(dir, 'maildns.yaml'), good);
+    expect(loadPlan(path.join(dir, 'maildns.yaml')).domains).toHaveLength(1);
+  });
+
+  it('writes a starter plan that is itself valid', () => {
+    const text = starterPlan({ domain: 'example.net', ip4: ['203.0.113.9'], ip6: [], include: ['_spf.relay.example.net'], mx: [], selector: 'mail', dkimAlg: 'ed25519', dmarcPolicy: 'none', rua: ['dmarc@example.net'] });
+    const d = parsePlan(text, 'maildns.yaml').domains[0]!;
+    expect(d.spf).toMatchObject({ ip4: ['203.0.113.9'], include: ['_spf.relay.example.net'], all: '-all' });
+    expect(d.dkim[0]).toMatchObject({ selector: 'mail', algorithm: 'ed25519' });
+    expect(d.dmarc).toMatchObject({ p: 'none', np: 'reject', rua: ['mailto:dmarc@example.net'] });
+  });
+});
