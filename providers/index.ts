@@ -1,5 +1,5 @@
 /** The registry of output providers. */
-import { UsageError } from '../src/errors.js';
+import { InputError } from '../src/errors.js';
 import type { ComposedDomain } from '../src/plan/records.js';
 import { jsonProvider } from './json.js';
 import { mydnsProvider } from './mydns.js';
@@ -14,7 +14,7 @@ export function providerNames(): string[] {
 
 export function getProvider(name: string): OutputProvider {
   const p = providers.find((x) => x.name === name);
-  if (!p) throw new UsageError(`unknown output format "${name}" (choose one of ${providerNames().join(', ')})`);
+  if (!p) throw new InputError(`unknown output format "${name}" (choose one of ${providerNames().join(', ')})`);
   return p;
 }
 

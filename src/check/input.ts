@@ -6,7 +6,7 @@
  */
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { UsageError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { domainNameProblem, normalizeName } from '../names.js';
 
 function cleanLine(line: string): string {
@@ -15,7 +15,7 @@ function cleanLine(line: string): string {
 
 function checkName(name: string, where: string): string {
   const problem = domainNameProblem(name);
-  if (problem) throw new UsageError(`"${name}" is not a domain name: it ${problem}; write one domain per line, such as example.com`, where);
+  if (problem) throw new InputError(`"${name}" is not a domain name: it ${problem}; write one domain per line, such as example.com`, where);
   return normalizeName(name);
 }
 
@@ -52,10 +52,10 @@ export async function domainSource(args: readonly string[], files: readonly stri
       continue;
     }
     try {
-      if (!statSync(file).isFile()) throw new UsageError('is not a file; pass a text file with one domain per line', file);
+      if (!statSync(file).isFile()) throw new InputError('is not a file; pass a text file with one domain per line', file);
     } catch (err) {
-      if (err instanceof UsageError) throw err;
-      throw new UsageError(`cannot read the domain list: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, file);
+      if (err instanceof InputError) throw err;
+      throw new InputError(`cannot read the domain list: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, file);
     }
     for await (const { text, line } of fileLines(file)) {
       checkName(text, `${file}:${line}`);

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { EXIT, UsageError } from '../errors.js';
+import { describeFailure, EXIT } from './exit.js';
 import { initCommand } from './commands/init.js';
 import { dmarcCommand } from './commands/dmarc.js';
 import { recordsCommand } from './commands/records.js';
@@ -70,11 +70,10 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await cli.parseAsync();
   } catch (err) {
-    if (err instanceof UsageError) fail(err.message);
-    const e = err as NodeJS.ErrnoException;
-    if (e && typeof e.code === 'string' && e.path) fail(`${e.path}: ${e.message}`);
-    process.stderr.write(`maildns: unexpected error: ${e?.stack ?? String(err)}\n`);
-    process.exit(EXIT.usage);
+    const { message, code } = describeFailure(err);
+    process.stderr.write(`maildns: ${message}\n`);
+    if (code === EXIT.internal && process.env['MAILDNS_DEBUG'] === '1') process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(code);
   }
 }
 

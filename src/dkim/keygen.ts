@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { backupFile, ensurePrivateDir, fileMode, writeFileAtomic } from '../fsutil.js';
 import { keyPathFor } from '../plan/load.js';
 import type { DkimAlgorithm, DkimSelectorPlan, DomainPlan, Plan } from '../plan/types.js';
@@ -75,7 +75,7 @@ function readKey(keyPath: string): DkimPublicKey {
   try {
     return publicKeyFromPem(readFileSync(keyPath, 'utf8'));
   } catch (err) {
-    throw new UsageError(`not a readable RSA or Ed25519 private key (${(err as Error).message.split('\n')[0]}); move it away or use --force to replace it`, keyPath);
+    throw new InputError(`not a readable RSA or Ed25519 private key (${(err as Error).message.split('\n')[0]}); move it away or use --force to replace it`, keyPath);
   }
 }
 

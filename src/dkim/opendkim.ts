@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { keyPathFor } from '../plan/load.js';
 import type { Plan } from '../plan/types.js';
 import { publicKeyFromPem, type DkimKeyType } from './record.js';
@@ -71,7 +71,7 @@ export function postfixMilterAddress(socket: string): string {
   const local = /^(?:local|unix):(.+)$/.exec(socket);
   if (local) return `unix:${local[1]}`;
   if (socket.startsWith('/')) return `unix:${socket}`;
-  throw new UsageError(`--socket "${socket}" is not an OpenDKIM socket; write inet:PORT@HOST (e.g. ${DEFAULT_SOCKET}) or local:/PATH`);
+  throw new InputError(`--socket "${socket}" is not an OpenDKIM socket; write inet:PORT@HOST (e.g. ${DEFAULT_SOCKET}) or local:/PATH`);
 }
 
 function secondSocket(socket: string): string {
@@ -100,7 +100,7 @@ export function signingEntries(plan: Plan, notes: string[]): SigningEntry[] {
       try {
         type = publicKeyFromPem(readFileSync(keyPath, 'utf8')).type;
       } catch (err) {
-        throw new UsageError(`not a readable DKIM private key: ${(err as Error).message.split('\n')[0]}`, keyPath);
+        throw new InputError(`not a readable DKIM private key: ${(err as Error).message.split('\n')[0]}`, keyPath);
       }
       entries.push({ domain: d.domain, selector: sel.selector, keyPath, type, signs: sel.state === undefined || sel.state === 'active' });
     }
@@ -118,7 +118,7 @@ export function composeSigningTable(entries: readonly SigningEntry[], planName =
   for (const e of entries.filter((x) => x.signs)) {
     const pattern = `*@${e.domain}`;
     // A catch-all would sign every domain's mail with one domain's key (receivers then reject it).
-    if (pattern === '*@*' || !/^\*@[a-z0-9_.-]+$/.test(pattern)) throw new UsageError(`refusing SigningTable pattern "${pattern}": each domain needs its own line`);
+    if (pattern === '*@*' || !/^\*@[a-z0-9_.-]+$/.test(pattern)) throw new InputError(`refusing SigningTable pattern "${pattern}": each domain needs its own line`);
     lines.push(`${pattern} ${e.selector}._domainkey.${e.domain}`);
   }
   return `${header('OpenDKIM SigningTable (refile: form): sender pattern, then the KeyTable key name.', planName)}${lines.join('\n')}\n`;

@@ -8,7 +8,7 @@
  * The plan file is edited through the yaml Document API, so comments and layout stay.
  */
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
-import { UsageError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { normalizeName } from '../names.js';
 import type { DkimAlgorithm, DkimSelectorPlan, DomainPlan } from '../plan/types.js';
 
@@ -67,7 +67,7 @@ class PlanEditor {
     private readonly file: string,
   ) {
     this.doc = parseDocument(text);
-    if (this.doc.errors.length) throw new UsageError(`not valid YAML: ${this.doc.errors[0]!.message.split('\n')[0]}`, file);
+    if (this.doc.errors.length) throw new InputError(`not valid YAML: ${this.doc.errors[0]!.message.split('\n')[0]}`, file);
   }
 
   domain(name: string): YAMLMap {
@@ -77,7 +77,7 @@ class PlanEditor {
         if (isMap(item) && normalizeName(String(item.get('domain') ?? '')) === normalizeName(name)) return item as YAMLMap;
       }
     }
-    throw new UsageError(`domain "${name}" is not in the plan; add it under "domains:" first`, this.file);
+    throw new InputError(`domain "${name}" is not in the plan; add it under "domains:" first`, this.file);
   }
 
   selectors(domain: YAMLMap): YAMLSeq {
@@ -121,7 +121,7 @@ class PlanEditor {
 export function addPublishedSelector(text: string, file: string, domain: string, selector: string, algorithm: DkimAlgorithm, now = new Date()): string {
   const ed = new PlanEditor(text, file);
   const seq = ed.selectors(ed.domain(domain));
-  if (ed.find(seq, selector)) throw new UsageError(`selector "${selector}" already exists for ${domain}; name another with --selector`, file);
+  if (ed.find(seq, selector)) throw new InputError(`selector "${selector}" already exists for ${domain}; name another with --selector`, file);
   for (const item of seq.items) if (isMap(item) && !item.has('state')) item.set('state', 'active');
   const node = ed.doc.createNode({ selector, algorithm, state: 'published' }) as YAMLMap;
   setNote(node, `added on ${today(now)} (maildns dkim rotate)`);
@@ -139,7 +139,7 @@ export function activateSelectors(text: string, file: string, domain: string, to
   ] as const) {
     for (const name of names) {
       const node = ed.find(seq, name);
-      if (!node) throw new UsageError(`selector "${name}" is not in the plan for ${domain}`, file);
+      if (!node) throw new InputError(`selector "${name}" is not in the plan for ${domain}`, file);
       node.set('state', state);
       setNote(node, `${state === 'active' ? 'active since' : 'retiring since'} ${today(now)} (maildns dkim rotate)`);
     }
@@ -155,7 +155,7 @@ export function retireSelectors(text: string, file: string, domain: string, sele
   const txt = ed.sequence(dom, 'txt');
   for (const name of selectors) {
     const node = ed.find(seq, name);
-    if (!node) throw new UsageError(`selector "${name}" is not in the plan for ${domain}`, file);
+    if (!node) throw new InputError(`selector "${name}" is not in the plan for ${domain}`, file);
     seq.items.splice(seq.items.indexOf(node), 1);
     const revoke = ed.doc.createNode({ name: `${name}._domainkey`, value: 'v=DKIM1; p=' }) as YAMLMap;
     revoke.commentBefore = ` DKIM selector ${name} revoked on ${today(now)} (maildns dkim rotate --retire); remove this entry in a few weeks`;

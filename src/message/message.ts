@@ -3,7 +3,7 @@
  * raw for signing), the body, and the RFC 5322.From domain that DMARC is about.
  */
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { normalizeName } from '../names.js';
 
 export interface HeaderField {
@@ -24,7 +24,7 @@ export interface ParsedMessage {
   bodyOffset: number;
 }
 
-/** Split header from body and unfold the fields. Throws UsageError when the text is not a message. */
+/** Split header from body and unfold the fields. Throws InputError when the text is not a message. */
 export function parseMessage(raw: Buffer, label = 'message'): ParsedMessage {
   const text = raw.toString('latin1');
   const end = /\r?\n\r?\n/.exec(text);
@@ -40,11 +40,11 @@ export function parseMessage(raw: Buffer, label = 'message'): ParsedMessage {
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, colon).trim() : '';
     if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
-      throw new UsageError(`line ${i + 1} is not a header field ("name: value"); is this an RFC 5322 message (.eml)?`, label);
+      throw new InputError(`line ${i + 1} is not a header field ("name: value"); is this an RFC 5322 message (.eml)?`, label);
     }
     fields.push({ name, value: line.slice(colon + 1), line: i + 1 });
   });
-  if (fields.length === 0) throw new UsageError('no header fields found; is this an RFC 5322 message (.eml)?', label);
+  if (fields.length === 0) throw new InputError('no header fields found; is this an RFC 5322 message (.eml)?', label);
   const lfOnly = !text.includes('\r\n') && text.includes('\n');
   return { raw, fields, lfOnly, bodyOffset };
 }
@@ -55,9 +55,9 @@ export function readMessageFile(file: string): ParsedMessage {
     raw = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? 'message file not found' : `cannot read the message: ${(err as Error).message}`, file);
+    throw new InputError(code === 'ENOENT' ? 'message file not found' : `cannot read the message: ${(err as Error).message}`, file);
   }
-  if (raw.length === 0) throw new UsageError('the message file is empty', file);
+  if (raw.length === 0) throw new InputError('the message file is empty', file);
   return parseMessage(raw, file);
 }
 

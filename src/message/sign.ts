@@ -15,7 +15,7 @@ import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { dkimBody } from 'mailauth/lib/dkim/body/index.js';
 import { generateCanonicalizedHeader } from 'mailauth/lib/dkim/header/index.js';
 import { getSigningHeaderLines, parseHeaders } from 'mailauth/lib/tools.js';
-import { UsageError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { domainNameProblem, normalizeName } from '../names.js';
 import { fieldsNamed, parseMessage, toCrlf, type ParsedMessage } from './message.js';
 
@@ -73,34 +73,34 @@ export function loadPrivateKey(text: string | Buffer, label = 'key'): KeyObject 
   } catch {
     /* reported below without echoing the key */
   }
-  if (/PUBLIC KEY/.test(s)) throw new UsageError('this is a public key; sign needs the private key (the .private file)', label);
-  throw new UsageError('not a private key: expected a PEM private key (RSA or Ed25519) or a base64 Ed25519 seed', label);
+  if (/PUBLIC KEY/.test(s)) throw new InputError('this is a public key; sign needs the private key (the .private file)', label);
+  throw new InputError('not a private key: expected a PEM private key (RSA or Ed25519) or a base64 Ed25519 seed', label);
 }
 
 export function algorithmForKey(key: KeyObject): SignAlgorithm {
   if (key.asymmetricKeyType === 'rsa') return 'rsa-sha256';
   if (key.asymmetricKeyType === 'ed25519') return 'ed25519-sha256';
-  throw new UsageError(`a ${key.asymmetricKeyType ?? 'unknown'} key cannot sign DKIM; use an RSA or Ed25519 key`);
+  throw new InputError(`a ${key.asymmetricKeyType ?? 'unknown'} key cannot sign DKIM; use an RSA or Ed25519 key`);
 }
 
 function checkOptions(msg: ParsedMessage, opts: SignOptions): { algorithm: SignAlgorithm; headers: string[] } {
   const problem = domainNameProblem(opts.domain);
-  if (problem) throw new UsageError(`the signing domain "${opts.domain}" ${problem}`);
+  if (problem) throw new InputError(`the signing domain "${opts.domain}" ${problem}`);
   if (!/^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/.test(opts.selector)) {
-    throw new UsageError(`"${opts.selector}" is not a valid selector (letters, digits, "-", "_" and "." only)`);
+    throw new InputError(`"${opts.selector}" is not a valid selector (letters, digits, "-", "_" and "." only)`);
   }
   const keyAlgorithm = algorithmForKey(opts.key);
   const algorithm = opts.algorithm ?? keyAlgorithm;
-  if (algorithm !== keyAlgorithm) throw new UsageError(`--algorithm ${algorithm} does not fit the ${opts.key.asymmetricKeyType} key; use ${keyAlgorithm}`);
+  if (algorithm !== keyAlgorithm) throw new InputError(`--algorithm ${algorithm} does not fit the ${opts.key.asymmetricKeyType} key; use ${keyAlgorithm}`);
   if (opts.key.asymmetricKeyType === 'rsa' && (opts.key.asymmetricKeyDetails?.modulusLength ?? 0) < 1024) {
-    throw new UsageError('the RSA key is shorter than 1024 bits; receivers ignore such signatures (RFC 8301 §3.2): make a 2048-bit key');
+    throw new InputError('the RSA key is shorter than 1024 bits; receivers ignore such signatures (RFC 8301 §3.2): make a 2048-bit key');
   }
-  if (fieldsNamed(msg, 'From').length === 0) throw new UsageError('the message has no From header field; DKIM requires signing it (RFC 6376 §5.4)');
+  if (fieldsNamed(msg, 'From').length === 0) throw new InputError('the message has no From header field; DKIM requires signing it (RFC 6376 §5.4)');
   const wanted = opts.headers?.length ? opts.headers : DEFAULT_SIGNED_FIELDS.filter((h) => fieldsNamed(msg, h).length > 0);
   for (const h of wanted) {
-    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(h)) throw new UsageError(`"${h}" is not a header field name`);
+    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(h)) throw new InputError(`"${h}" is not a header field name`);
   }
-  if (!wanted.some((h) => h.toLowerCase() === 'from')) throw new UsageError('the signed header list must include From (RFC 6376 §5.4); add it to --headers');
+  if (!wanted.some((h) => h.toLowerCase() === 'from')) throw new InputError('the signed header list must include From (RFC 6376 §5.4); add it to --headers');
   return { algorithm, headers: wanted };
 }
 
@@ -131,7 +131,7 @@ export async function signMessage(raw: Buffer, opts: SignOptions, label = 'messa
   const result = await dkimSign(toCrlf(raw), options as unknown as Parameters<typeof dkimSign>[1]);
   const failure = result.errors?.[0] as { err?: Error } | undefined;
   if (failure || !result.signatures.trim()) {
-    throw new UsageError(`signing failed: ${failure?.err?.message ?? 'mailauth produced no signature'}`);
+    throw new InputError(`signing failed: ${failure?.err?.message ?? 'mailauth produced no signature'}`);
   }
   return { ...attach(msg, result.signatures), algorithm };
 }

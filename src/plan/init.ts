@@ -1,6 +1,6 @@
 /** A commented starter plan, so a first-time user sees every choice with its default. */
 import { isIP } from 'node:net';
-import { UsageError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { domainNameProblem, normalizeName } from '../names.js';
 import { DKIM_ALGORITHMS, DMARC_POLICIES, type DkimAlgorithm, type DmarcPolicy } from './types.js';
 
@@ -22,18 +22,18 @@ const list = (items: string[]): string => `[${items.map((i) => JSON.stringify(i)
 
 function checkDomain(name: string, flag: string): string {
   const problem = domainNameProblem(name);
-  if (problem) throw new UsageError(`${flag} "${name}" ${problem}`);
+  if (problem) throw new InputError(`${flag} "${name}" ${problem}`);
   return normalizeName(name);
 }
 
 export function starterPlan(o: StarterOptions): string {
   const domain = checkDomain(o.domain, 'domain');
-  for (const a of o.ip4) if (isIP(a.split('/')[0]!) !== 4) throw new UsageError(`--ip4 "${a}" is not an IPv4 address or network`);
-  for (const a of o.ip6) if (isIP(a.split('/')[0]!) !== 6) throw new UsageError(`--ip6 "${a}" is not an IPv6 address or network`);
+  for (const a of o.ip4) if (isIP(a.split('/')[0]!) !== 4) throw new InputError(`--ip4 "${a}" is not an IPv4 address or network`);
+  for (const a of o.ip6) if (isIP(a.split('/')[0]!) !== 6) throw new InputError(`--ip6 "${a}" is not an IPv6 address or network`);
   o.include.forEach((d) => checkDomain(d, '--include'));
   o.mx.forEach((d) => checkDomain(d, '--mx'));
-  if (!DKIM_ALGORITHMS.includes(o.dkimAlg)) throw new UsageError(`--dkim-alg must be one of ${DKIM_ALGORITHMS.join(', ')}`);
-  if (!DMARC_POLICIES.includes(o.dmarcPolicy)) throw new UsageError(`--dmarc-policy must be one of ${DMARC_POLICIES.join(', ')}`);
+  if (!DKIM_ALGORITHMS.includes(o.dkimAlg)) throw new InputError(`--dkim-alg must be one of ${DKIM_ALGORITHMS.join(', ')}`);
+  if (!DMARC_POLICIES.includes(o.dmarcPolicy)) throw new InputError(`--dmarc-policy must be one of ${DMARC_POLICIES.join(', ')}`);
   const rua = o.rua.map((r) => (r.includes(':') ? r : `mailto:${r}`));
   const mx = o.mx.length ? o.mx : [`mail.${domain}`];
   return `# maildns plan for ${domain}, written by \`maildns init\`.

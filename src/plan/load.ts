@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
-import { UsageError } from '../errors.js';
+import { InputError, PlanError } from '../errors.js';
 import { domainNameProblem, isAtOrBelow, normalizeName } from '../names.js';
 import {
   DKIM_ALGORITHMS,
@@ -27,7 +27,7 @@ export const DEFAULT_TTL = 3600;
 
 type Key = string | number;
 
-export class PlanError extends UsageError {}
+
 
 /** Walks the parsed document and turns each problem into a `file:line: key: message` error. */
 class PlanReader {
@@ -39,7 +39,7 @@ class PlanReader {
 
   fail(at: Key[], message: string): never {
     const key = at.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
-    throw new PlanError(key ? `${key} ${message}` : message, `${this.file}:${this.lineOf(at)}`);
+    throw new PlanError(key ? `${key} ${message}` : message, this.file, this.lineOf(at));
   }
 
   private lineOf(at: Key[]): number {
@@ -268,10 +268,18 @@ export function parsePlan(text: string, file: string): Plan {
   const r = new PlanReader(file, doc, lines);
   if (doc.errors.length) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line ?? 1;
-    throw new PlanError(`not valid YAML or JSON: ${e.message.split('\n')[0]}`, `${file}:${line}`);
+    // With prettyErrors off the error carries only an offset; the line counter turns it into line and column.
+    const { line, col } = lines.linePos(e.pos[0]);
+    throw new PlanError(`not valid YAML or JSON: ${e.message.split('\n')[0]}`, file, line, col);
   }
-  const root = r.object(doc.toJS(), [], ['version', 'defaults', 'domains']);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // An alias to nothing, or aliases that expand without bound ("billion laughs").
+    throw new PlanError(`not a usable YAML document: ${(err as Error).message.split('\n')[0]}; write the values out instead of using aliases`, file);
+  }
+  const root = r.object(value, [], ['version', 'defaults', 'domains']);
   if (root['version'] !== undefined && root['version'] !== 1) r.fail(['version'], 'must be 1 (the only plan version this maildns reads)');
   const defaults = r.object(root['defaults'] ?? {}, ['defaults'], ['ttl', 'keys_dir']);
   const ttl = defaults['ttl'] === undefined ? DEFAULT_TTL : r.integer(defaults['ttl'], ['defaults', 'ttl'], 0, 2 ** 31 - 1);
@@ -293,8 +301,8 @@ export function loadPlan(file: string): Plan {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`plan file not found; create one with \`maildns init <domain>\` or pass --plan FILE`, file);
-    throw new UsageError(`cannot read the plan: ${(err as Error).message}`, file);
+    if (code === 'ENOENT') throw new InputError(`plan file not found; create one with \`maildns init <domain>\` or pass --plan FILE`, file);
+    throw new InputError(`cannot read the plan: ${(err as Error).message}`, file);
   }
   return parsePlan(text, file);
 }

@@ -1,7 +1,7 @@
 /** Turn a plan into the records it asks for: the input of every provider and of `verify`. */
 import { existsSync, readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { UsageError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { composeDkimRecord, publicKeyFromPem } from '../dkim/record.js';
 import { composeDmarc, reportAuthorizationName } from '../dmarc/compose.js';
 import { normalizeName } from '../names.js';
@@ -48,7 +48,7 @@ export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = 
   if (opts.fullZone) {
     const ns = d.nameservers;
     if (!ns.length) {
-      throw new UsageError(
+      throw new InputError(
         `a full zone for ${d.domain} needs its name servers: add "nameservers: [ns1.example.net]" to the domain in the plan, or leave out --full-zone for a fragment to paste`,
         plan.file ?? undefined,
       );

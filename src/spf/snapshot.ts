@@ -8,7 +8,7 @@
  * (192.0.2.7/24 and 192.0.2.0/24 are one network), never as text.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { formatIpv6 } from '../ipv6.js';
 import { normalizeName } from '../names.js';
@@ -239,24 +239,24 @@ function snapshotProblem(data: unknown): string | null {
   return null;
 }
 
-/** Read a snapshot file; bad input (missing, unreadable, not a snapshot) is a UsageError naming the file and the fix. */
+/** Read a snapshot file; bad input (missing, unreadable, not a snapshot) is a InputError naming the file and the fix. */
 export function readSnapshot(file: string): SpfSnapshot {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`${file} does not exist; make the first snapshot with \`maildns spf flatten DOMAIN --snapshot ${file}\``);
-    throw new UsageError(`${file} cannot be read (${code ?? (err as Error).message}); check the path and its permissions`);
+    if (code === 'ENOENT') throw new InputError(`${file} does not exist; make the first snapshot with \`maildns spf flatten DOMAIN --snapshot ${file}\``);
+    throw new InputError(`${file} cannot be read (${code ?? (err as Error).message}); check the path and its permissions`);
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {
-    throw new UsageError(`${file} is not valid JSON, so not a maildns SPF snapshot; make a new one with --snapshot ${file} (after moving the damaged file away)`);
+    throw new InputError(`${file} is not valid JSON, so not a maildns SPF snapshot; make a new one with --snapshot ${file} (after moving the damaged file away)`);
   }
   const problem = snapshotProblem(data);
-  if (problem) throw new UsageError(`${file}: ${problem}; make a new one with --snapshot (after moving this file away)`);
+  if (problem) throw new InputError(`${file}: ${problem}; make a new one with --snapshot (after moving this file away)`);
   return data as SpfSnapshot;
 }
 
@@ -269,22 +269,22 @@ export function checkSnapshotTarget(file: string, domain: string): void {
   let size: number;
   try {
     const st = statSync(file);
-    if (!st.isFile()) throw new UsageError(`${file} is not a regular file; give a file name for the snapshot`);
+    if (!st.isFile()) throw new InputError(`${file} is not a regular file; give a file name for the snapshot`);
     size = st.size;
   } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError(`${file} cannot be inspected (${(err as NodeJS.ErrnoException).code}); check the path and its permissions`);
+    if (err instanceof InputError) throw err;
+    throw new InputError(`${file} cannot be inspected (${(err as NodeJS.ErrnoException).code}); check the path and its permissions`);
   }
   if (size === 0) return;
   let old: SpfSnapshot;
   try {
     old = readSnapshot(file);
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    throw new UsageError(`${file} exists and is not a maildns SPF snapshot; refusing to overwrite it: pick another file name or move that file away`);
+    if (!(err instanceof InputError)) throw err;
+    throw new InputError(`${file} exists and is not a maildns SPF snapshot; refusing to overwrite it: pick another file name or move that file away`);
   }
   if (normalizeName(old.domain) !== normalizeName(domain)) {
-    throw new UsageError(`${file} holds the snapshot of ${old.domain}, not ${domain}; refusing to overwrite it: give each domain its own file`);
+    throw new InputError(`${file} holds the snapshot of ${old.domain}, not ${domain}; refusing to overwrite it: give each domain its own file`);
   }
 }
 
@@ -294,6 +294,6 @@ export function writeSnapshot(file: string, snap: SpfSnapshot): void {
   try {
     writeFileAtomic(file, `${JSON.stringify(snap, null, 2)}\n`);
   } catch (err) {
-    throw new UsageError(`cannot write the snapshot ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose a writable directory`);
+    throw new InputError(`cannot write the snapshot ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose a writable directory`);
   }
 }

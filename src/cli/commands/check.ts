@@ -1,6 +1,6 @@
 /** `maildns check`: plan-less audit of SPF, DMARC, DKIM and MX for any number of domains (cron, CI). */
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../exit.js';
 import type { Severity } from '../../findings.js';
 import { useColor } from '../render/output.js';
 import { domainSource } from '../../check/input.js';

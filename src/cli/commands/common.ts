@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { DEFAULT_PLAN_FILE, loadPlan } from '../../plan/load.js';
 import type { Plan } from '../../plan/types.js';
 import { createResolver, type DnsResolver, type ResolverChoice } from '../../dns/resolver.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../exit.js';
 import { domainNameProblem, normalizeName } from '../../names.js';
 
 export function withPlanOption<T>(y: Argv<T>) {

@@ -6,7 +6,7 @@ import { compareWithPrivateKey } from '../../dkim/keys.js';
 import { composeDkimRecord, publicKeyFromPem } from '../../dkim/record.js';
 import { activateSelectors, addPublishedSelector, dateSelector, keyFamily, retireSelectors, rotationStatus, stateOf } from '../../dkim/rotate.js';
 import { validateDkimRecord } from '../../dkim/validate.js';
-import { EXIT, UsageError } from '../../errors.js';
+import { EXIT, UsageError } from '../exit.js';
 import { hasFindingAtLeast, type Finding } from '../../findings.js';
 import { fileMode, writeFileAtomic } from '../../fsutil.js';
 import { printJson, renderFindings } from '../render/output.js';

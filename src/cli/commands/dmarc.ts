@@ -3,7 +3,7 @@
  * report findings. `maildns dmarc compose`: build a record from flags, without a plan.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT, UsageError } from '../../errors.js';
+import { EXIT, UsageError } from '../exit.js';
 import { hasFindingAtLeast, type Finding } from '../../findings.js';
 import { type Resolver } from '../../dns/resolver.js';
 import { printJson } from '../render/output.js';

@@ -1,7 +1,7 @@
 /** `maildns init`: write a commented starter plan. */
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../exit.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { DEFAULT_PLAN_FILE, parsePlan } from '../../plan/load.js';
 import { starterPlan, type StarterOptions } from '../../plan/init.js';

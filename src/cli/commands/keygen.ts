@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { keygenPlan, type KeygenResult } from '../../dkim/keygen.js';
-import { EXIT, UsageError } from '../../errors.js';
+import { EXIT, UsageError } from '../exit.js';
 import { paint, printJson } from '../render/output.js';
 import type { Plan } from '../../plan/types.js';
 import { readPlan, withJsonOption, withPlanOption } from './common.js';

@@ -1,7 +1,7 @@
 /** `maildns quickstart`: the whole set-up of an example domain, offline, in a few seconds. */
 import type { CommandModule } from 'yargs';
 import { domainNameProblem } from '../../names.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../exit.js';
 import { paint, printJson, useColor } from '../render/output.js';
 import { quickstart } from '../../quickstart.js';
 

@@ -1,6 +1,6 @@
 /** `maildns records`: print the plan's records through an output provider. */
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../exit.js';
 import { composePlan } from '../../plan/records.js';
 import { providerNames, renderWith } from '../../../providers/index.js';
 import { readPlan, withPlanOption } from './common.js';

@@ -1,6 +1,6 @@
 /** `maildns serve`: answer for the plan's records on the embedded authoritative DNS server. */
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../exit.js';
 import { composePlan } from '../../plan/records.js';
 import { startServer } from '../../dns/server.js';
 import { printJson } from '../render/output.js';

@@ -1,7 +1,7 @@
 /** `maildns sign`: add a DKIM-Signature to a test message (mailauth does the signing). */
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../exit.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { keyPathFor, loadPlan } from '../../plan/load.js';
 import type { DkimSelectorPlan, DomainPlan, Plan } from '../../plan/types.js';

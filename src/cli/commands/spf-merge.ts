@@ -5,7 +5,7 @@
  * lookup count.
  */
 import type { CommandModule } from 'yargs';
-import { EXIT, UsageError } from '../../errors.js';
+import { EXIT, UsageError } from '../exit.js';
 import { hasFindingAtLeast, type Finding } from '../../findings.js';
 import { normalizeName } from '../../names.js';
 import { describeStatus, isTemporary, type DnsAnswer, type RDataMap, type Resolver, type RRType } from '../../dns/resolver.js';

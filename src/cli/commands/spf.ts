@@ -4,7 +4,7 @@
  * `maildns spf compose`: a record from flags. `maildns spf flatten <domain>`: includes resolved.
  */
 import type { CommandModule } from 'yargs';
-import { EXIT, UsageError } from '../../errors.js';
+import { EXIT, UsageError } from '../exit.js';
 import { hasFindingAtLeast } from '../../findings.js';
 import { normalizeName } from '../../names.js';
 import { printJson } from '../render/output.js';

@@ -1,6 +1,6 @@
 /** `maildns verify-message`: DKIM, SPF and DMARC for a message, as a receiver would judge it. */
 import type { CommandModule } from 'yargs';
-import { EXIT, UsageError } from '../../errors.js';
+import { EXIT, UsageError } from '../exit.js';
 import { DMARC_MODES, type DmarcMode } from '../../dmarc/parse.js';
 import { printJson } from '../render/output.js';
 import { renderMessageReport } from '../render/message.js';

@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { parseServerList } from '../../dns/authoritative.js';
 import { formatServer } from '../../dns/resolver.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../exit.js';
 import type { Severity } from '../../findings.js';
 import { printJson, useColor } from '../render/output.js';
 import { renderVerifyReport } from '../render/verify.js';

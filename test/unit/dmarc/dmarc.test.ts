@@ -6,7 +6,7 @@ import { explainDmarc } from '../../../src/dmarc/explain.js';
 import { lintDmarc } from '../../../src/dmarc/lint.js';
 import { parseDmarc } from '../../../src/dmarc/parse.js';
 import { planFromFlags } from '../../../src/cli/commands/dmarc.js';
-import { UsageError } from '../../../src/errors.js';
+import { UsageError } from '../../../src/cli/exit.js';
 
 const codes = (text: string, mode: '7489' | '9989' = '9989') => parseDmarc(text, { mode }).findings.map((f) => f.code);
 

@@ -60,8 +60,15 @@ describe('plan validation', () => {
     expect(errorOf(good.replace('      - selector: mail', '      - selector: mail\n      - selector: MAIL'))).toMatch(/:10: domains\[0\]\.dkim\[1\]\.selector "mail" is listed twice/);
   });
 
-  it('reports YAML syntax errors with their line', () => {
-    expect(errorOf('domains:\n  - domain: [oops\n')).toMatch(/^maildns\.yaml:\d+: not valid YAML or JSON/);
+  it('reports YAML syntax errors at their own line and column', () => {
+    expect(errorOf('domains:\n  - domain: [oops\n')).toMatch(/^maildns\.yaml:3:1: not valid YAML or JSON/);
+    expect(errorOf('version: 1\ndomains:\n  - domain: example.com\n\tspf: {}\n')).toBe('maildns.yaml:4:1: not valid YAML or JSON: Tabs are not allowed as indentation');
+  });
+
+  it('refuses aliases to nothing and aliases that expand without bound, naming the file', () => {
+    expect(errorOf('version: 1\ndomains: *nope\n')).toMatch(/^maildns\.yaml: not a usable YAML document: .*alias/);
+    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`), 'domains: [{ domain: example.com }]'].join('\n');
+    expect(errorOf(laughs)).toMatch(/^maildns\.yaml: not a usable YAML document/);
   });
 
   it('requires a DMARC policy and at least one domain', () => {

@@ -1,0 +1,52 @@
+/**
+ * Exit codes (documented in the README) and the one place that maps errors to them: usage and
+ * input errors 2, DNS temporary failures 3, anything unexpected 70 (EX_SOFTWARE) with a request
+ * for a bug report; the stack only with MAILDNS_DEBUG=1.
+ */
+import { DnsTemporaryError, InputError } from '../errors.js';
+
+export const EXIT = {
+  ok: 0,
+  problems: 1,
+  usage: 2,
+  dnsUnavailable: 3,
+  internal: 70,
+} as const;
+
+/** A command-line mistake (a flag's value, flags that do not go together): exit 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly location?: string,
+  ) {
+    super(location ? `${location}: ${message}` : message);
+    this.name = 'UsageError';
+  }
+}
+
+const ERRNO_FIX: Record<string, string> = {
+  ENOENT: 'no such file or directory; check the path',
+  EACCES: 'permission denied; check the owner and mode, or run as the right user',
+  EPERM: 'operation not permitted; check the owner and mode, or run as the right user',
+  EISDIR: 'is a directory; give a file name',
+  ENOTDIR: 'a part of the path is not a directory; check the path',
+  EEXIST: 'already exists; move it away or pick another name',
+  ENOSPC: 'no space left on the device; free some space and run again',
+  EROFS: 'the file system is read-only; write somewhere else',
+  EMFILE: 'too many open files; raise the limit (ulimit -n) or lower --concurrency',
+};
+
+/** The one-line message and exit code for an error that reached the top of a command. */
+export function describeFailure(err: unknown): { message: string; code: number } {
+  if (err instanceof UsageError || err instanceof InputError) return { message: err.message, code: EXIT.usage };
+  if (err instanceof DnsTemporaryError) return { message: err.message, code: EXIT.dnsUnavailable };
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e && typeof e.code === 'string' && typeof e.path === 'string') {
+    return { message: `${e.path}: ${ERRNO_FIX[e.code] ?? e.message}`, code: EXIT.usage };
+  }
+  const first = (e?.message ?? String(err)).split('\n')[0];
+  return {
+    message: `internal error: ${first}. This is a bug in maildns; please report it with the command you ran (set MAILDNS_DEBUG=1 to print the stack)`,
+    code: EXIT.internal,
+  };
+}
