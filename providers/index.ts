@@ -18,10 +18,16 @@ export function getProvider(name: string): OutputProvider {
   return p;
 }
 
-/** Audit every record against the provider's limits, then render. */
+/** Audit every record against the provider's limits, then render; an option the format does not take is refused. */
 export function renderWith(name: string, domains: readonly ComposedDomain[], opts: RenderOptions): Rendered {
   const provider = getProvider(name);
+  for (const [option, value] of Object.entries(opts) as [keyof RenderOptions, unknown][]) {
+    if (value && !provider.options.includes(option)) {
+      const takers = providers.filter((p) => p.options.includes(option)).map((p) => p.name);
+      throw new InputError(`the ${name} format has no ${option} form; it goes with ${takers.join(' or ')}`);
+    }
+  }
   const problems = domains.flatMap((d) => d.records.flatMap((r) => auditRecord(provider.limits, r)));
   const rendered = provider.render(domains, opts);
-  return { text: rendered.text, warnings: [...problems, ...rendered.warnings] };
+  return { text: rendered.text, problems, warnings: rendered.warnings };
 }

@@ -6,6 +6,7 @@ export const jsonProvider: OutputProvider = {
   name: 'json',
   describe: 'the records as JSON',
   limits: { types: ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'PTR', 'SOA', 'TXT', 'SPF'] },
+  options: [],
   render(domains) {
     const out = domains.map((d) => ({
       domain: d.domain,

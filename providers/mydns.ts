@@ -17,9 +17,13 @@ const SAFE_FIELD_OCTETS = 255;
 interface Row {
   hostname: string;
   type: string;
-  content: string;
   priority: string;
+  content: string;
 }
+
+/** The form's field order; the table and the tab-separated rows both follow it. */
+const COLUMNS: readonly (keyof Row)[] = ['hostname', 'type', 'priority', 'content'];
+const HEAD: Row = { hostname: 'Hostname', type: 'Type', priority: 'Priority', content: 'Content' };
 
 function toRow(rec: DnsRecord, domain: string): Row {
   const rel = relativeName(rec.name, domain);
@@ -32,28 +36,26 @@ function toRow(rec: DnsRecord, domain: string): Row {
 }
 
 function table(rows: Row[]): string {
-  const head: Row = { hostname: 'Hostname', type: 'Type', content: 'Content', priority: 'Priority' };
-  const all = [head, ...rows];
-  const w = {
-    hostname: Math.max(...all.map((r) => r.hostname.length)),
-    type: Math.max(...all.map((r) => r.type.length)),
-    priority: Math.max(...all.map((r) => r.priority.length)),
-  };
-  const line = (r: Row): string => `${r.hostname.padEnd(w.hostname)} | ${r.type.padEnd(w.type)} | ${r.priority.padEnd(w.priority)} | ${r.content}`.trimEnd();
-  const rule = `${'-'.repeat(w.hostname)}-+-${'-'.repeat(w.type)}-+-${'-'.repeat(w.priority)}-+-${'-'.repeat(7)}`;
-  return [line(head), rule, ...rows.map(line)].join('\n');
+  const all = [HEAD, ...rows];
+  const width = (c: keyof Row): number => Math.max(...all.map((r) => r[c].length));
+  // The last column is not padded: content runs to the end of the line.
+  const widths = COLUMNS.map((c, i) => (i === COLUMNS.length - 1 ? 0 : width(c)));
+  const line = (r: Row): string => COLUMNS.map((c, i) => r[c].padEnd(widths[i]!)).join(' | ').trimEnd();
+  const rule = COLUMNS.map((c, i) => '-'.repeat(i === COLUMNS.length - 1 ? HEAD[c].length : widths[i]!)).join('-+-');
+  return [line(HEAD), rule, ...rows.map(line)].join('\n');
 }
 
 export const mydnsProvider: OutputProvider = {
   name: 'mydns',
   describe: 'rows to type into a MyDNS-style DNS web form (Hostname | Type | Content)',
   limits: { types: ['A', 'AAAA', 'CNAME', 'MX', 'TXT'] },
+  options: ['tsv'],
   render(domains, opts) {
     const warnings: string[] = [];
     const blocks = domains.map((d) => {
       const records = d.records.filter((r) => r.type !== 'SOA' && r.type !== 'NS');
       const rows = records.map((r) => toRow(r, d.domain));
-      if (opts.tsv) return rows.map((r) => [r.hostname, r.type, r.content, r.priority].join('\t')).join('\n');
+      if (opts.tsv) return rows.map((r) => COLUMNS.map((c) => r[c]).join('\t')).join('\n');
       const notes: string[] = [];
       if (rows.some((r) => r.hostname === '')) notes.push('An empty Hostname means the domain itself: leave the Hostname field blank for those rows.');
       for (const r of records) {

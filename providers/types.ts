@@ -15,6 +15,8 @@ export interface RenderOptions {
 
 export interface Rendered {
   text: string;
+  /** Records the target cannot hold as they are (a type it lacks, a value over its limit): the output would not work. */
+  problems: string[];
   /** Remarks for the operator, printed on stderr so stdout stays clean for pipes. */
   warnings: string[];
 }
@@ -30,7 +32,9 @@ export interface OutputProvider {
   name: string;
   describe: string;
   limits: ProviderLimits;
-  render(domains: readonly ComposedDomain[], opts: RenderOptions): Rendered;
+  render(domains: readonly ComposedDomain[], opts: RenderOptions): Omit<Rendered, 'problems'>;
+  /** The options this format takes; any other is refused before rendering. */
+  options: readonly (keyof RenderOptions)[];
 }
 
 /** Problems a record would meet at this provider, as plain sentences (empty when it fits). */

@@ -6,7 +6,7 @@
  */
 import { relativeName } from '../src/names.js';
 import { parseMxValue, parseSoaValue, type DnsRecord } from '../src/records.js';
-import { quoteCharacterString, splitCharacterStrings } from '../src/txt.js';
+import { quotedCharacterStrings } from '../src/txt.js';
 import type { OutputProvider } from './types.js';
 
 const fqdn = (name: string): string => `${name.replace(/\.$/, '')}.`;
@@ -31,7 +31,7 @@ function rdata(rec: DnsRecord): string {
     }
     case 'TXT':
     case 'SPF': {
-      const parts = splitCharacterStrings(rec.value).map(quoteCharacterString);
+      const parts = quotedCharacterStrings(rec.value);
       if (parts.length === 1) return parts[0]!;
       // Several strings: one per line inside parentheses, as opendkim-genkey and BIND print them.
       return `( ${parts.join('\n\t\t\t\t')} )`;
@@ -56,6 +56,7 @@ export const zoneProvider: OutputProvider = {
   name: 'zone',
   describe: 'an RFC 1035 master file (BIND style), as a fragment to paste or a full zone',
   limits: { types: ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'PTR', 'SOA', 'TXT', 'SPF'] },
+  options: ['fullZone'],
   render(domains, opts) {
     const blocks = domains.map((d) => {
       const ttl = d.records[0]?.ttl ?? 3600;

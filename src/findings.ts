@@ -4,6 +4,9 @@
  */
 export type Severity = 'error' | 'warning' | 'info';
 
+/** How a run over several domains came out: all fine, problems found, or DNS could not be asked for any. */
+export type Outcome = 'ok' | 'problems' | 'dns-unavailable';
+
 export interface Finding {
   /** Stable identifier, e.g. `spf.too-many-lookups`. */
   code: string;
@@ -19,14 +22,6 @@ export interface Finding {
 }
 
 const severityRank: Record<Severity, number> = { error: 2, warning: 1, info: 0 };
-
-export function worstSeverity(findings: readonly Finding[]): Severity | null {
-  let worst: Severity | null = null;
-  for (const f of findings) {
-    if (worst === null || severityRank[f.severity] > severityRank[worst]) worst = f.severity;
-  }
-  return worst;
-}
 
 /** True when any finding is at least as severe as `threshold`. */
 export function hasFindingAtLeast(findings: readonly Finding[], threshold: Severity): boolean {

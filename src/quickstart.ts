@@ -16,10 +16,10 @@ import { verifyMessage, type MessageReport } from './message/verify.js';
 import { starterPlan } from './plan/init.js';
 import { loadPlan } from './plan/load.js';
 import { composePlan } from './plan/records.js';
+import { signingChoice } from './plan/selectors.js';
 import type { Plan } from './plan/types.js';
 import { verifyPlan, type VerifyReport } from './verify/run.js';
 import { renderWith } from '../providers/index.js';
-import { choiceFromPlan } from './cli/commands/sign.js';
 
 /** The sending host of the example: an address from the documentation range (RFC 5737). */
 export const EXAMPLE_SENDER_IP = '203.0.113.25';
@@ -106,11 +106,11 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
     const resolver = new DnsResolver({ servers: [{ host: server.host, port: server.port }], timeoutMs: 1000 });
     const verify = await verifyPlan(plan, { resolver, authoritative: [address] });
     const problems = verify.domains.flatMap((d) => d.findings.filter((f) => f.severity !== 'info').map((f) => `${f.severity}: ${f.message}`));
-    step('Verify the published records', [`${verify.summary.asPlanned}/${verify.summary.domains} domain(s) published as planned`, ...problems].join('\n'), verify.exitCode === 0);
+    step('Verify the published records', [`${verify.summary.asPlanned}/${verify.summary.domains} domain(s) published as planned`, ...problems].join('\n'), verify.outcome === 'ok');
 
     // 6. Sign a test message with the new key and verify it as a receiver would.
     const unsigned = Buffer.from(testMessage(opts.domain, new Date()));
-    const choice = choiceFromPlan(plan, opts.domain, planFile);
+    const choice = signingChoice(plan, opts.domain, planFile);
     const signed = await signMessage(unsigned, { domain: choice.domain, selector: choice.selector, key: loadPrivateKey(readFileSync(choice.keyFile), choice.keyFile) });
     const messageFile = path.join(dir, 'test-message.eml');
     writeFileAtomic(messageFile, signed.message, { mode: 0o644 });

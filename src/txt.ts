@@ -31,7 +31,25 @@ export function quoteCharacterString(bytes: Buffer): string {
   return `${out}"`;
 }
 
-/** Join the character-strings of one published TXT record into its logical value (RFC 7208 §3.3). */
-export function joinCharacterStrings(strings: readonly string[]): string {
-  return strings.join('');
+/** A TXT value as quoted character-strings of at most 255 octets, as a master file writes them. */
+export function quotedCharacterStrings(value: string): string[] {
+  return splitCharacterStrings(value).map(quoteCharacterString);
+}
+
+/** A TXT record as one master-file line: `name. TTL IN TXT "..." "..."` (RFC 1035 §5.1). */
+export function zoneTxtLine(name: string, value: string, ttl = 3600): string {
+  return `${name.replace(/\.$/, '')}. ${ttl} IN TXT ${quotedCharacterStrings(value).join(' ')}`;
+}
+
+/**
+ * A record as typed, or pasted from a zone file or dig: quoted strings are unquoted (\DDD and
+ * \X escapes read) and joined (`"v=DKIM1; k=rsa; " "p=MIIB..."`); parentheses and a leading
+ * owner/class/type are dropped with everything else outside the quotes.
+ */
+export function unquoteCharacterStrings(text: string): string {
+  const quoted = [...text.matchAll(/"((?:[^"\\]|\\.)*)"/g)];
+  if (quoted.length === 0) return text.trim();
+  return quoted
+    .map((m) => m[1]!.replace(/\\(\d{3}|.)/g, (_, e: string) => (/^\d{3}$/.test(e) ? String.fromCharCode(Number(e)) : e)))
+    .join('');
 }

@@ -4,23 +4,10 @@
  * results is held at a time, so memory does not grow with the number of domains.
  */
 import type { Resolver } from '../dns/resolver.js';
-import type { Severity } from '../findings.js';
+import type { Outcome, Severity } from '../findings.js';
 import { auditDomain, type DomainResult } from './audit.js';
 
-/** Domains checked at once unless --concurrency says otherwise. */
-export const DEFAULT_CONCURRENCY = 64;
-
-/**
- * Most queries in flight in a bulk run. Against a local Knot, runs with 384 or 512 in flight often
- * took about one whole query timeout (answers went missing, most likely to a full receive buffer),
- * while 128 never did. More than this gains nothing on a fast server and is unkind to a slow one.
- */
-export const MAX_QUERIES_IN_FLIGHT = 128;
-
-/** Resolver settings of a bulk run (the CLI and the benchmark use the same). */
-export function bulkResolverSettings(concurrency: number): { maxInFlight: number; cacheLimit: number; sharedSockets: true } {
-  return { maxInFlight: Math.min(MAX_QUERIES_IN_FLIGHT, Math.max(64, concurrency * 2)), cacheLimit: 4096, sharedSockets: true };
-}
+export { DEFAULT_CONCURRENCY, MAX_QUERIES_IN_FLIGHT, bulkResolverSettings } from './settings.js';
 
 export interface RunOptions {
   resolver: Resolver;
@@ -43,13 +30,13 @@ export interface RunSummary {
   warnings: number;
   infos: number;
   ms: number;
-  /** 0 all pass; 1 a domain failed or could not be fully checked; 3 no domain could be checked (all DNS failed). */
-  exitCode: 0 | 1 | 3;
+  /** `problems` when a domain failed or could not be fully checked; `dns-unavailable` when no domain could be (all DNS failed). */
+  outcome: Outcome;
 }
 
 export async function runChecks(names: AsyncIterable<string> | Iterable<string>, opts: RunOptions): Promise<RunSummary> {
   const started = Date.now();
-  const summary: RunSummary = { domains: 0, pass: 0, fail: 0, dnsError: 0, errors: 0, warnings: 0, infos: 0, ms: 0, exitCode: 0 };
+  const summary: RunSummary = { domains: 0, pass: 0, fail: 0, dnsError: 0, errors: 0, warnings: 0, infos: 0, ms: 0, outcome: 'ok' };
   const iterator = (Symbol.asyncIterator in names ? (names as AsyncIterable<string>)[Symbol.asyncIterator]() : (names as Iterable<string>)[Symbol.iterator]()) as
     | AsyncIterator<string>
     | Iterator<string>;
@@ -119,6 +106,6 @@ export async function runChecks(names: AsyncIterable<string> | Iterable<string>,
   flush();
   await emitting;
   summary.ms = Date.now() - started;
-  summary.exitCode = summary.domains > 0 && summary.dnsError === summary.domains ? 3 : summary.fail + summary.dnsError > 0 ? 1 : 0;
+  summary.outcome = summary.domains > 0 && summary.dnsError === summary.domains ? 'dns-unavailable' : summary.fail + summary.dnsError > 0 ? 'problems' : 'ok';
   return summary;
 }

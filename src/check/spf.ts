@@ -13,16 +13,16 @@
  */
 import { isTemporary, txtValues, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
+import { isSpfRecord } from '../spf/parse.js';
 import { validateSpf } from '../spf/validate.js';
 import type { MechanismResult } from './mechanisms.js';
 
-const SPF_RE = /^v=spf1(\s|$)/i;
 
 export async function auditSpf(resolver: Resolver, domainInput: string, opts: { deep?: boolean } = {}): Promise<MechanismResult> {
   const domain = normalizeName(domainInput);
   const report = await validateSpf(resolver, domain, opts.deep ? {} : { probeOrphans: false, addressLookups: 'a-first' });
   const apex = await resolver.lookup(domain, 'TXT'); // answered from the cache: the validator asked it first
-  const spf = isTemporary(apex.status) ? [] : txtValues(apex).filter((v) => SPF_RE.test(v));
+  const spf = isTemporary(apex.status) ? [] : txtValues(apex).filter(isSpfRecord);
   return {
     findings: report.findings,
     dnsFailed: report.dnsUnavailable || report.findings.some((f) => f.code === 'spf.temperror'),

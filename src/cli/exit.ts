@@ -4,6 +4,7 @@
  * for a bug report; the stack only with MAILDNS_DEBUG=1.
  */
 import { DnsTemporaryError, InputError } from '../errors.js';
+import type { Outcome } from '../findings.js';
 
 export const EXIT = {
   ok: 0,
@@ -12,6 +13,11 @@ export const EXIT = {
   dnsUnavailable: 3,
   internal: 70,
 } as const;
+
+/** The exit code of a run's outcome. */
+export function exitCodeOf(outcome: Outcome): number {
+  return outcome === 'ok' ? EXIT.ok : outcome === 'problems' ? EXIT.problems : EXIT.dnsUnavailable;
+}
 
 /** A command-line mistake (a flag's value, flags that do not go together): exit 2. */
 export class UsageError extends Error {

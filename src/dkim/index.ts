@@ -5,4 +5,5 @@ export { validateDkimRecord, type DkimRecordCheck } from './validate.js';
 export { generateDkimKey, decodePublishedKey, compareWithPrivateKey, publishedKeyMatches, algorithmOf, type KeyMatch } from './keys.js';
 export { keygenPlan, ensureSelectorKey, genkeyTxt, recordOptions, type KeygenResult, type KeygenOptions } from './keygen.js';
 export { composeOpenDkim, postfixMilterAddress, signingTableCatchAlls, type OpenDkimResult, type OpenDkimOptions } from './opendkim.js';
-export { rotationStatus, dateSelector, addPublishedSelector, activateSelectors, retireSelectors, stateOf } from './rotate.js';
+export { rotationStatus, rotateKeys, dateSelector, addPublishedSelector, activateSelectors, retireSelectors, type RotationRequest, type RotationOutcome } from './rotate.js';
+export { inspectSelectorKey, checkDkimRecordText, type SelectorKeyInfo, type RecordTextCheck } from './inspect.js';

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { backupFile, ensurePrivateDir, fileMode, writeFileAtomic } from '../fsutil.js';
-import { keyPathFor } from '../plan/load.js';
+import { keyPathFor } from '../plan/selectors.js';
 import type { DkimAlgorithm, DkimSelectorPlan, DomainPlan, Plan } from '../plan/types.js';
 import { splitCharacterStrings, quoteCharacterString } from '../txt.js';
 import { algorithmOf, generateDkimKey } from './keys.js';

@@ -7,8 +7,10 @@
  * prng is set, and otherwise silently falls back to pure JavaScript (10x slower); calling the native
  * generator ourselves makes that fall-back impossible and hands back KeyObjects we can export as PEM.
  */
+import { readFileSync } from 'node:fs';
 import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
+import { InputError } from '../errors.js';
 import type { DkimAlgorithm } from '../plan/types.js';
 import { parseDkimKeyRecord } from './parse.js';
 import { publicKeyFromPem, publicKeyOf, type DkimKeyType, type DkimPublicKey } from './record.js';
@@ -217,3 +219,13 @@ export function publishedKeyMatches(recordText: string, privatePem: string): boo
   return compareWithPrivateKey(recordText, privatePem).matches;
 }
 
+
+/** A private key file's text; a missing or unreadable file is bad input naming it. */
+export function readPrivateKeyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? 'private key not found; create it with `maildns keygen`' : `cannot read the private key: ${(err as Error).message}`, file);
+  }
+}

@@ -10,11 +10,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { keyPathFor } from '../plan/load.js';
+import { isSigning, keyPathFor } from '../plan/selectors.js';
 import type { Plan } from '../plan/types.js';
 import { publicKeyFromPem, type DkimKeyType } from './record.js';
 
-export const DEFAULT_SOCKET = 'inet:8891@localhost';
+import { DEFAULT_SOCKET } from './opendkim-settings.js';
+export { DEFAULT_SOCKET };
 
 export interface OpenDkimOptions {
   /** Milter socket in OpenDKIM's syntax (`inet:PORT@HOST`, `inet6:PORT@HOST`, `local:PATH`). */
@@ -71,7 +72,7 @@ export function postfixMilterAddress(socket: string): string {
   const local = /^(?:local|unix):(.+)$/.exec(socket);
   if (local) return `unix:${local[1]}`;
   if (socket.startsWith('/')) return `unix:${socket}`;
-  throw new InputError(`--socket "${socket}" is not an OpenDKIM socket; write inet:PORT@HOST (e.g. ${DEFAULT_SOCKET}) or local:/PATH`);
+  throw new InputError(`the milter socket "${socket}" is not an OpenDKIM socket; write inet:PORT@HOST (e.g. ${DEFAULT_SOCKET}) or local:/PATH`);
 }
 
 function secondSocket(socket: string): string {
@@ -102,7 +103,7 @@ export function signingEntries(plan: Plan, notes: string[]): SigningEntry[] {
       } catch (err) {
         throw new InputError(`not a readable DKIM private key: ${(err as Error).message.split('\n')[0]}`, keyPath);
       }
-      entries.push({ domain: d.domain, selector: sel.selector, keyPath, type, signs: sel.state === undefined || sel.state === 'active' });
+      entries.push({ domain: d.domain, selector: sel.selector, keyPath, type, signs: isSigning(sel) });
     }
   }
   return entries;

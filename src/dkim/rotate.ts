@@ -7,16 +7,15 @@
  * `--retire` removes the retiring selector and publishes an empty p= in its place (revoked).
  * The plan file is edited through the yaml Document API, so comments and layout stay.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { InputError } from '../errors.js';
+import { fileMode, writeFileAtomic } from '../fsutil.js';
 import { normalizeName } from '../names.js';
-import type { DkimAlgorithm, DkimSelectorPlan, DomainPlan } from '../plan/types.js';
-
-export type SelectorState = NonNullable<DkimSelectorPlan['state']>;
-
-export function stateOf(sel: DkimSelectorPlan): SelectorState {
-  return sel.state ?? 'active';
-}
+import { loadPlan, parsePlan } from '../plan/load.js';
+import { keyPathFor, planDomain, stateOf, withKeysDir, type SelectorState } from '../plan/selectors.js';
+import type { DkimAlgorithm, DkimSelectorPlan, DomainPlan, Plan } from '../plan/types.js';
+import { ensureSelectorKey } from './keygen.js';
 
 export interface RotationStatus {
   active: DkimSelectorPlan[];
@@ -121,7 +120,7 @@ class PlanEditor {
 export function addPublishedSelector(text: string, file: string, domain: string, selector: string, algorithm: DkimAlgorithm, now = new Date()): string {
   const ed = new PlanEditor(text, file);
   const seq = ed.selectors(ed.domain(domain));
-  if (ed.find(seq, selector)) throw new InputError(`selector "${selector}" already exists for ${domain}; name another with --selector`, file);
+  if (ed.find(seq, selector)) throw new InputError(`selector "${selector}" already exists for ${domain}; pick another name`, file);
   for (const item of seq.items) if (isMap(item) && !item.has('state')) item.set('state', 'active');
   const node = ed.doc.createNode({ selector, algorithm, state: 'published' }) as YAMLMap;
   setNote(node, `added on ${today(now)} (maildns dkim rotate)`);
@@ -162,4 +161,123 @@ export function retireSelectors(text: string, file: string, domain: string, sele
     txt.items.push(revoke);
   }
   return ed.toString();
+}
+
+/** One step of a rotation, as the operator asks for it. */
+export type RotationRequest =
+  | { step: 'start'; selector?: string; algorithm?: DkimAlgorithm }
+  | { step: 'activate' }
+  | { step: 'retire' };
+
+export interface RotationOutcome {
+  domain: string;
+  /** What this run did: a selector added, activated or retired, or a rotation found under way. */
+  action: 'added' | 'activated' | 'retired' | 'pending';
+  selector: string;
+  selectors: { selector: string; algorithm: DkimAlgorithm; state: SelectorState }[];
+  next: RotationStatus['next'];
+  /** What was done and what to do next, as sentences for the operator. */
+  steps: string[];
+}
+
+export interface RotationOptions {
+  /** Keys directory in place of the plan's. */
+  keysDir?: string;
+  now?: Date;
+}
+
+/** Write the edited plan text, but never one the loader would refuse. */
+function writePlanText(file: string, text: string, keysDir: string | undefined): Plan {
+  const plan = parsePlan(text, file);
+  writeFileAtomic(file, text, { mode: fileMode(file) ?? 0o644 });
+  return withKeysDir(plan, keysDir);
+}
+
+/**
+ * Walk a domain's DKIM keys one step through publish, activate, retire. The plan file keeps the
+ * state (edited in place, comments kept); new keys are created with it, never overwritten.
+ */
+export async function rotateKeys(file: string, domainName: string, request: RotationRequest, opts: RotationOptions = {}): Promise<RotationOutcome> {
+  const now = opts.now ?? new Date();
+  const plan = withKeysDir(loadPlan(file), opts.keysDir);
+  const d = planDomain(plan, normalizeName(domainName));
+  const status = rotationStatus(d);
+  const text = readFileSync(file, 'utf8');
+  const steps: string[] = [];
+  let action: RotationOutcome['action'];
+  let selector: string;
+  let after: Plan = plan;
+
+  if (request.step === 'activate') {
+    if (!status.published.length) throw new InputError(`${d.domain} has no published selector waiting; start a rotation first (\`maildns dkim rotate ${d.domain}\`)`, file);
+    const fresh = status.published.map((s) => s.selector);
+    for (const s of status.published) {
+      const keyPath = keyPathFor(plan, d, s);
+      if (!existsSync(keyPath)) throw new InputError(`selector ${s.selector} has no key yet (${keyPath}); create it (\`maildns keygen\`) and publish its record first`, file);
+    }
+    // The new key replaces the active keys of its own family: an Ed25519 key signing next to an
+    // RSA key (dual signing) stays when the RSA key is rotated, and the other way round.
+    const families = new Set(status.published.map((s) => keyFamily(s.algorithm)));
+    const old = status.active.filter((s) => families.has(keyFamily(s.algorithm))).map((s) => s.selector);
+    after = writePlanText(file, activateSelectors(text, file, d.domain, fresh, old, now), opts.keysDir);
+    action = 'activated';
+    selector = fresh.join(', ');
+    steps.push(
+      `Now signing with ${selector}${old.length ? `; ${old.join(', ')} stays published as retiring` : ''}.`,
+      'Write the OpenDKIM files again and reload OpenDKIM: `maildns opendkim`, then copy the SigningTable and `systemctl reload opendkim`.',
+      `After a few days (longer than mail may wait in queues), retire the old key: \`maildns dkim rotate ${d.domain} --retire\`.`,
+    );
+  } else if (request.step === 'retire') {
+    if (!status.retiring.length) throw new InputError(`${d.domain} has no retiring selector; a selector is retired after the new one is activated`, file);
+    if (!status.active.length) throw new InputError(`${d.domain} would be left with no active selector; activate the new one first`, file);
+    const old = status.retiring.map((s) => s.selector);
+    const oldKeys = status.retiring.map((s) => keyPathFor(plan, d, s));
+    after = writePlanText(file, retireSelectors(text, file, d.domain, old, now), opts.keysDir);
+    action = 'retired';
+    selector = old.join(', ');
+    steps.push(
+      `Removed ${selector} from the plan; the plan now publishes "v=DKIM1; p=" (an empty, revoked key) at ${old.map((s) => `${s}._domainkey.${d.domain}`).join(', ')}.`,
+      'Publish that revocation first (`maildns records`), and keep it a few weeks before you delete the record and its txt entry in the plan.',
+      `Write the OpenDKIM files again (\`maildns opendkim\`), then delete the old key file${oldKeys.length > 1 ? 's' : ''}: ${oldKeys.join(' ')}`,
+    );
+  } else if (status.published.length) {
+    if (request.selector !== undefined || request.algorithm !== undefined) {
+      throw new InputError(`a rotation of ${d.domain} is under way (${status.published.map((s) => s.selector).join(', ')} published); a new selector is named only when none is waiting`, file);
+    }
+    action = 'pending';
+    selector = status.published.map((s) => s.selector).join(', ');
+    for (const s of status.published) await ensureSelectorKey(plan, d, s);
+    steps.push(
+      `A rotation is under way: ${selector} is published but not signing yet.`,
+      'Publish its record (`maildns records`) and check that DNS serves it (`maildns verify`).',
+      `Then switch signing to it: \`maildns dkim rotate ${d.domain} --activate\`.`,
+    );
+  } else {
+    const taken = d.dkim.map((s) => s.selector);
+    const algorithm = request.algorithm ?? status.active[0]?.algorithm ?? 'rsa-2048';
+    const replaced = status.active.filter((s) => keyFamily(s.algorithm) === keyFamily(algorithm)).map((s) => s.selector);
+    selector = request.selector?.toLowerCase() ?? dateSelector(taken, now, algorithm === 'ed25519' ? 'ed' : 's');
+    if (taken.includes(selector)) throw new InputError(`selector "${selector}" already exists for ${d.domain}; pick another name`, file);
+    after = writePlanText(file, addPublishedSelector(text, file, d.domain, selector, algorithm, now), opts.keysDir);
+    const nd = planDomain(after, d.domain);
+    const newSel = nd.dkim.find((s) => s.selector === selector)!;
+    const key = await ensureSelectorKey(after, nd, newSel);
+    action = 'added';
+    steps.push(
+      `Added selector ${selector} (${key.algorithm}, state published) with its key ${key.keyPath}; ${status.active.map((s) => s.selector).join(', ') || 'no other selector'} keeps signing${replaced.length ? `; at step 3 the new key replaces ${replaced.join(', ')}` : ''}.`,
+      `1. Publish the new record: \`maildns records\` (name ${selector}._domainkey.${d.domain}).`,
+      '2. Wait for it to be visible on every authoritative server and check it: `maildns verify`.',
+      `3. Switch signing to it: \`maildns dkim rotate ${d.domain} --activate\` (then \`maildns opendkim\` and reload OpenDKIM).`,
+      `4. A few days later retire the old selector: \`maildns dkim rotate ${d.domain} --retire\` (publishes an empty p= first).`,
+    );
+  }
+  const ad = planDomain(after, d.domain);
+  return {
+    domain: d.domain,
+    action,
+    selector,
+    selectors: ad.dkim.map((s) => ({ selector: s.selector, algorithm: s.algorithm, state: stateOf(s) })),
+    next: rotationStatus(ad).next,
+    steps,
+  };
 }

@@ -1,5 +1,7 @@
-/** Compose a DMARC record (RFC 7489 / RFC 9989) from the plan's DMARC section. */
-import type { DmarcPlan } from '../plan/types.js';
+/** Compose a DMARC record (RFC 7489 / RFC 9989) from the plan's DMARC section, or from tag values. */
+import { InputError } from '../errors.js';
+import { DMARC_POLICIES, type DmarcPlan, type DmarcPolicy } from '../plan/types.js';
+import { parseReportUri, type DmarcMode } from './parse.js';
 
 export function composeDmarc(d: DmarcPlan): string {
   // v first and p second: RFC 9989 allows any order after v, older receivers expect p second.
@@ -24,4 +26,85 @@ export function composeDmarc(d: DmarcPlan): string {
 /** The record a report receiver publishes to accept reports about `source` (RFC 7489 §7.1). */
 export function reportAuthorizationName(source: string, destination: string): string {
   return `${source}._report._dmarc.${destination}`;
+}
+
+/** Tag values as a person gives them (any letter case; report addresses with or without mailto:). */
+export interface DmarcTagInput {
+  p?: string;
+  sp?: string;
+  np?: string;
+  adkim?: string;
+  aspf?: string;
+  rua?: string[];
+  ruf?: string[];
+  fo?: string;
+  pct?: number;
+  t?: string;
+  psd?: string;
+  rf?: string;
+  ri?: number;
+}
+
+function policyTag(tag: string, value: string | undefined): DmarcPolicy | undefined {
+  if (value === undefined) return undefined;
+  const v = value.toLowerCase();
+  if (!(DMARC_POLICIES as readonly string[]).includes(v)) throw new InputError(`${tag}=${value} is not a policy; use none, quarantine or reject`);
+  return v as DmarcPolicy;
+}
+
+function oneOf<T extends string>(tag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  const v = value.toLowerCase();
+  if (!(allowed as readonly string[]).includes(v)) throw new InputError(`${tag}=${value} is not valid; use ${allowed.join(' or ')}`);
+  return v as T;
+}
+
+/** A DMARC section from tag values, each checked; a bad value is an InputError naming the tag and the fix. */
+export function dmarcPlanFromTags(a: DmarcTagInput, mode: DmarcMode): DmarcPlan {
+  const p = policyTag('p', a.p);
+  if (!p) throw new InputError('a policy is required: p=none (monitor), p=quarantine or p=reject');
+  const uris = (tag: 'rua' | 'ruf', list: string[] | undefined): string[] => {
+    const out: string[] = [];
+    for (const raw of (list ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean)) {
+      // A bare address is taken as mailto:, the one scheme reporters use.
+      const uri = !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) && raw.includes('@') ? `mailto:${raw}` : raw;
+      const r = parseReportUri(uri, tag, mode, tag);
+      const bad = r.findings.find((f) => f.severity === 'error' || f.code === 'dmarc.report-address-invalid' || f.code === 'dmarc.report-uri-scheme');
+      if (bad) throw new InputError(`${tag}=${raw}: ${bad.message}; ${bad.fix ?? ''}`.trim());
+      out.push(uri);
+    }
+    return out;
+  };
+  const plan: DmarcPlan = { p, rua: uris('rua', a.rua), ruf: uris('ruf', a.ruf) };
+  const sp = policyTag('sp', a.sp);
+  const np = policyTag('np', a.np);
+  const adkim = oneOf('adkim', a.adkim, ['r', 's'] as const);
+  const aspf = oneOf('aspf', a.aspf, ['r', 's'] as const);
+  const t = oneOf('t', a.t, ['y', 'n'] as const);
+  const psd = oneOf('psd', a.psd, ['y', 'n', 'u'] as const);
+  if (sp) plan.sp = sp;
+  if (np) plan.np = np;
+  if (adkim) plan.adkim = adkim;
+  if (aspf) plan.aspf = aspf;
+  if (t) plan.t = t;
+  if (psd) plan.psd = psd;
+  if (a.fo !== undefined) {
+    const opts = a.fo.split(':').map((s) => s.trim().toLowerCase());
+    const bad = opts.find((o) => !['0', '1', 'd', 's'].includes(o));
+    if (bad !== undefined) throw new InputError(`fo=${a.fo}: "${bad}" is not an option; use 0, 1, d and s separated by ":" (e.g. fo=1)`);
+    plan.fo = opts.join(':');
+  }
+  if (a.pct !== undefined) {
+    if (!Number.isInteger(a.pct) || a.pct < 0 || a.pct > 100) throw new InputError(`pct=${a.pct} must be a whole number from 0 to 100`);
+    plan.pct = a.pct;
+  }
+  if (a.ri !== undefined) {
+    if (!Number.isInteger(a.ri) || a.ri <= 0 || a.ri > 0xffffffff) throw new InputError(`ri=${a.ri} must be a whole number of seconds, e.g. 86400`);
+    plan.ri = a.ri;
+  }
+  if (a.rf !== undefined) {
+    if (a.rf.toLowerCase() !== 'afrf') throw new InputError(`rf=${a.rf} is not a report format; the only one is afrf`);
+    plan.rf = 'afrf';
+  }
+  return plan;
 }

@@ -16,8 +16,8 @@ import { domainNameProblem, normalizeName } from '../names.js';
 import type { DmarcPolicy } from '../plan/types.js';
 import { RecentMap } from '../recent.js';
 
-export type DmarcMode = '7489' | '9989';
-export const DMARC_MODES: readonly DmarcMode[] = ['7489', '9989'];
+import type { DmarcMode } from './mode.js';
+export { DMARC_MODES, type DmarcMode } from './mode.js';
 export const DEFAULT_MODE: DmarcMode = '9989';
 
 export interface ReportUri {
@@ -81,7 +81,6 @@ export interface ParseOptions {
   subject?: string;
 }
 
-export const RFC7489 = 'RFC 7489';
 export const RFC9989 = 'RFC 9989';
 
 /** Cite the rule for the active mode: `cite('7489 §6.3', '9989 §4.7')`. */

@@ -19,10 +19,9 @@ import { InputError } from '../errors.js';
 import { domainNameProblem, normalizeName } from '../names.js';
 import { fieldsNamed, parseMessage, toCrlf, type ParsedMessage } from './message.js';
 
-export type SignAlgorithm = 'rsa-sha256' | 'ed25519-sha256';
-export const SIGN_ALGORITHMS: readonly SignAlgorithm[] = ['rsa-sha256', 'ed25519-sha256'];
-export type Canonicalization = 'relaxed/relaxed' | 'relaxed/simple' | 'simple/relaxed' | 'simple/simple';
-export const CANONICALIZATIONS: readonly Canonicalization[] = ['relaxed/relaxed', 'relaxed/simple', 'simple/relaxed', 'simple/simple'];
+import type { Canonicalization, SignAlgorithm } from './options.js';
+
+export { CANONICALIZATIONS, SIGN_ALGORITHMS, type Canonicalization, type SignAlgorithm } from './options.js';
 
 /** Fields signed when none are named: what a receiver shows or acts on. From is always first. */
 export const DEFAULT_SIGNED_FIELDS = [

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { InputError, PlanError } from '../errors.js';
 import { domainNameProblem, isAtOrBelow, normalizeName } from '../names.js';
+import { isSpfRecord } from '../spf/parse.js';
 import {
   DKIM_ALGORITHMS,
   DMARC_POLICIES,
@@ -22,7 +23,6 @@ import {
   type SpfPlan,
 } from './types.js';
 
-export const DEFAULT_PLAN_FILE = 'maildns.yaml';
 export const DEFAULT_TTL = 3600;
 
 type Key = string | number;
@@ -109,7 +109,7 @@ class PlanReader {
 function readSpf(r: PlanReader, value: unknown, at: Key[]): SpfPlan {
   const o = r.object(value, at, ['record', 'ip4', 'ip6', 'a', 'mx', 'include', 'exists', 'redirect', 'all']);
   const record = r.optionalString(o['record'], [...at, 'record']);
-  if (record !== undefined && !/^v=spf1(\s|$)/i.test(record)) r.fail([...at, 'record'], 'must start with "v=spf1 " (RFC 7208 §4.5)');
+  if (record !== undefined && !isSpfRecord(record)) r.fail([...at, 'record'], 'must start with "v=spf1 " (RFC 7208 §4.5)');
   const networks = (key: 'ip4' | 'ip6', family: 4 | 6): string[] =>
     r.stringList(o[key], [...at, key]).map((net, i) => {
       const [addr = '', len, extra] = net.split('/');
@@ -301,14 +301,9 @@ export function loadPlan(file: string): Plan {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`plan file not found; create one with \`maildns init <domain>\` or pass --plan FILE`, file);
+    if (code === 'ENOENT') throw new InputError(`plan file not found; create one with \`maildns init <domain>\`, or name the plan that exists`, file);
     throw new InputError(`cannot read the plan: ${(err as Error).message}`, file);
   }
   return parsePlan(text, file);
 }
 
-/** Where a selector's private key lives. */
-export function keyPathFor(plan: Plan, domain: DomainPlan, sel: DkimSelectorPlan): string {
-  if (sel.key) return path.resolve(plan.file ? path.dirname(plan.file) : '.', sel.key);
-  return path.join(plan.keysDir, domain.domain, `${sel.selector}.private`);
-}

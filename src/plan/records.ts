@@ -7,7 +7,7 @@ import { composeDmarc, reportAuthorizationName } from '../dmarc/compose.js';
 import { normalizeName } from '../names.js';
 import { mxValue, soaValue, type DnsRecord } from '../records.js';
 import { composeSpf } from '../spf/compose.js';
-import { keyPathFor } from './load.js';
+import { keyPathFor } from './selectors.js';
 import type { DomainPlan, Plan } from './types.js';
 
 export interface ComposedDomain {

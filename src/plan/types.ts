@@ -1,5 +1,7 @@
 /** The domain plan: what the operator wants published for each sending domain (maildns.yaml). */
 
+export const DEFAULT_PLAN_FILE = 'maildns.yaml';
+
 export type DkimAlgorithm = 'rsa-1024' | 'rsa-2048' | 'rsa-4096' | 'ed25519';
 export const DKIM_ALGORITHMS: readonly DkimAlgorithm[] = ['rsa-1024', 'rsa-2048', 'rsa-4096', 'ed25519'];
 

@@ -1,5 +1,5 @@
 /** Compose an SPF record (RFC 7208) from the plan's SPF section. */
-import type { SpfAll, SpfPlan } from '../plan/types.js';
+import { SPF_ALL_VALUES, type SpfAll, type SpfPlan } from '../plan/types.js';
 
 export function composeSpf(spf: SpfPlan): string {
   if (spf.record) return spf.record.trim().replace(/\s+/g, ' ');
@@ -60,4 +60,22 @@ export function composeSpfFrom(input: SpfComposeInput): string {
   }
   if (input.exp) record += ` exp=${input.exp}`;
   return record;
+}
+
+const ALL_BY_NAME: Record<string, SpfAll> = {
+  all: '+all', '+': '+all', pass: '+all',
+  '-': '-all', fail: '-all',
+  '~': '~all', softfail: '~all',
+  '?': '?all', neutral: '?all',
+};
+
+/**
+ * The final `all` term as a person writes it: `-all`, `~all`, `?all`, `+all`, a bare `all`, the
+ * qualifier alone (`-`) or the result's name (`fail`, `softfail`, `neutral`, `pass`); null when
+ * it is none of these. Whether `+all` is acceptable is the caller's rule.
+ */
+export function parseAllTerm(value: string): SpfAll | null {
+  const v = value.trim().toLowerCase();
+  const all = ALL_BY_NAME[v] ?? v;
+  return (SPF_ALL_VALUES as readonly string[]).includes(all) ? (all as SpfAll) : null;
 }

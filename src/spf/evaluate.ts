@@ -7,7 +7,7 @@ import { isTemporary, type DnsAnswer, type Resolver, type RRType, type RDataMap 
 import { normalizeName } from '../names.js';
 import { dottedForm, inPrefix, parseIp, readableForm, reverseName, type ClientIp } from './ip.js';
 import { expandTokens, tokenizeMacroString, truncateDomain, type MacroContext } from './macro.js';
-import { formatSyntaxError, isSpfRecord, parseSpf, QUALIFIER_RESULT, type SpfMechanism } from './parse.js';
+import { formatSyntaxError, isSpfRecord, parseSpf, QUALIFIER_RESULT, SPF_LOOKUP_LIMIT, SPF_VOID_LOOKUP_LIMIT, type SpfMechanism } from './parse.js';
 
 export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'permerror' | 'temperror';
 export const SPF_RESULTS: readonly SpfResult[] = ['pass', 'fail', 'softfail', 'neutral', 'none', 'permerror', 'temperror'];
@@ -102,8 +102,8 @@ class Session {
     private readonly input: CheckHostInput,
     private readonly opts: CheckHostOptions,
   ) {
-    this.maxLookups = opts.maxLookups ?? 10;
-    this.maxVoids = opts.maxVoidLookups ?? 2;
+    this.maxLookups = opts.maxLookups ?? SPF_LOOKUP_LIMIT;
+    this.maxVoids = opts.maxVoidLookups ?? SPF_VOID_LOOKUP_LIMIT;
   }
 
   macroContext(domain: string): MacroContext {

@@ -13,7 +13,7 @@ import { isTemporary, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
 import { splitCharacterStrings } from '../txt.js';
 import { hasMacro } from './macro.js';
-import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, type ParsedSpf, type Qualifier, type SpfMechanism } from './parse.js';
+import { isSpfRecord, LOOKUP_MECHANISMS, SPF_LOOKUP_LIMIT, parseSpf, type ParsedSpf, type Qualifier, type SpfMechanism } from './parse.js';
 import { parseIp, readableForm } from './ip.js';
 
 export interface FlattenOptions {
@@ -237,7 +237,7 @@ function recordText(terms: readonly string[]): string {
 /** Flatten the SPF record of `domain`. */
 export async function flattenSpf(resolver: Resolver, domainInput: string, opts: FlattenOptions = {}): Promise<FlattenResult> {
   const domain = normalizeName(domainInput);
-  const maxLookups = opts.maxLookups ?? 10;
+  const maxLookups = opts.maxLookups ?? SPF_LOOKUP_LIMIT;
   const maxLength = opts.maxLength ?? 255;
   const prefix = opts.chainPrefix ?? '_spf';
   const f = new Flattener(resolver, opts);

@@ -32,7 +32,9 @@ import { normalizeName } from '../names.js';
 import { splitCharacterStrings, MAX_CHARACTER_STRING } from '../txt.js';
 import { parseIp } from './ip.js';
 import { hasMacro } from './macro.js';
-import { formatSyntaxError, LOOKUP_MECHANISMS, parseSpf, type MechanismKind, type Qualifier, type SpfMechanism, type SpfModifier } from './parse.js';
+import type { Resolver } from '../dns/resolver.js';
+import { validateSpf, type SpfReport } from './validate.js';
+import { formatSyntaxError, LOOKUP_MECHANISMS, SPF_LOOKUP_LIMIT, parseSpf, type MechanismKind, type Qualifier, type SpfMechanism, type SpfModifier } from './parse.js';
 
 export type MergeAll = '-all' | '~all' | '?all';
 export const MERGE_ALL_VALUES: readonly MergeAll[] = ['-all', '~all', '?all'];
@@ -313,9 +315,9 @@ export function mergeSpf(records: readonly string[], opts: MergeOptions = {}): M
 
   if (duplicates > 0) add('spf.merge-duplicates', 'info', 'merged record', `${duplicates} repeated term${duplicates === 1 ? '' : 's'} left out`);
   const lookups = mechs.filter((e) => LOOKUP_MECHANISMS.has(e.kind)).length;
-  if (lookups > 10) {
+  if (lookups > SPF_LOOKUP_LIMIT) {
     add('spf.merge-too-many-lookups', 'error', 'merged record',
-      `the merged record has ${lookups} DNS-querying terms of its own, before counting what its includes need; receivers return permerror after 10`,
+      `the merged record has ${lookups} DNS-querying terms of its own, before counting what its includes need; receivers return permerror after ${SPF_LOOKUP_LIMIT}`,
       'resolve includes into ip4:/ip6: terms (`maildns spf flatten`) or drop services no longer used', `${RFC} §4.6.4`);
   }
   const length = Buffer.byteLength(record);
@@ -331,4 +333,25 @@ export function mergeSpf(records: readonly string[], opts: MergeOptions = {}): M
       'shorten it: `maildns spf flatten` after publishing, or move some senders to an include of your own', `${RFC} §3.4`);
   }
   return { record, strings, length, lookups, warnings: findings.map((f) => f.message), findings, sources };
+}
+
+/** The name the merged record is checked at when no domain is given (RFC 6761: .invalid never exists). */
+export const MERGE_PLACEHOLDER = 'merged-spf.invalid';
+
+function hasBareDomainTerm(r: MergeResult): boolean {
+  return r.sources.some((s) => /^[-~?]?(a|mx|ptr)(\/|$)/.test(s.term) || /%\{[dD]/.test(s.term));
+}
+
+/**
+ * The merged record checked through DNS as if it were published, without publishing it: at
+ * `publishedAt.domain` beside that name's other TXT records (so the answer-size check stays
+ * true), or, with no domain, at a name that cannot exist, its own bare a and mx not looked up.
+ */
+export async function checkMergedRecord(resolver: Resolver, merged: MergeResult, publishedAt: { domain: string; otherTxt: string[][] } | null): Promise<SpfReport> {
+  const domain = publishedAt?.domain ?? MERGE_PLACEHOLDER;
+  const report = await validateSpf(resolver, domain, { probeOrphans: false, asPublished: [...(publishedAt?.otherTxt ?? []), merged.strings], domainUnknown: publishedAt === null });
+  if (publishedAt === null && hasBareDomainTerm(merged)) {
+    report.findings.push({ code: 'spf.merge-domain-unknown', severity: 'info', subject: 'merged record', message: 'bare a, mx or ptr (or a %{d} macro) refer to the domain the record is published at, which is not known here, so they were not checked', fix: 'name the domain the record is for to check them against it' });
+  }
+  return report;
 }

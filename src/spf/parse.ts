@@ -11,6 +11,10 @@ export type MechanismKind = 'all' | 'include' | 'a' | 'mx' | 'ptr' | 'ip4' | 'ip
 export const MECHANISMS: readonly MechanismKind[] = ['all', 'include', 'a', 'mx', 'ptr', 'ip4', 'ip6', 'exists'];
 /** Mechanisms whose evaluation costs a DNS query (RFC 7208 §4.6.4); `redirect=` counts too. */
 export const LOOKUP_MECHANISMS: ReadonlySet<MechanismKind> = new Set(['include', 'a', 'mx', 'ptr', 'exists']);
+/** RFC 7208 §4.6.4: evaluation stops with permerror after 10 DNS-querying terms... */
+export const SPF_LOOKUP_LIMIT = 10;
+/** ...and may stop after 2 of them found no records (void lookups). */
+export const SPF_VOID_LOOKUP_LIMIT = 2;
 
 export interface SpfMechanism {
   type: 'mechanism';
@@ -321,7 +325,8 @@ export function caretLine(record: string, offset: number): string {
   return `${record}\n${' '.repeat(Math.max(0, offset))}^`;
 }
 
-/** The SPF records among a name's TXT values. */
-export function spfRecordsAmong(values: readonly string[]): string[] {
-  return values.filter(isSpfRecord);
+
+/** The DNS-querying terms of the record itself, includes not walked (`redirect=` counts too). */
+export function ownLookupCount(parsed: ParsedSpf): number {
+  return parsed.mechanisms.filter((m) => LOOKUP_MECHANISMS.has(m.kind)).length + (parsed.redirect ? 1 : 0);
 }

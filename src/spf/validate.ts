@@ -12,7 +12,7 @@ import type { Finding, Severity } from '../findings.js';
 import { isNoRecord, isTemporary, describeStatus, type DnsAnswer, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
 import { hasMacro } from './macro.js';
-import { formatSyntaxError, isSpfRecord, LOOKUP_MECHANISMS, parseSpf, type ParsedSpf, type SpfMechanism } from './parse.js';
+import { formatSyntaxError, isSpfRecord, LOOKUP_MECHANISMS, SPF_LOOKUP_LIMIT, SPF_VOID_LOOKUP_LIMIT, parseSpf, type ParsedSpf, type SpfMechanism } from './parse.js';
 import { parseIp } from './ip.js';
 
 export interface SpfTermCost {
@@ -65,6 +65,13 @@ export interface ValidateOptions {
    * the per-family notes.
    */
   addressLookups?: 'both' | 'a-first';
+  /** Check these TXT records as if the domain published them (a record not published yet): its own TXT is not asked. */
+  asPublished?: string[][];
+  /**
+   * The domain the record would be published at is not known (a merge checked without one): its
+   * own bare `a` and `mx` are counted but not looked up, since their answers would say nothing.
+   */
+  domainUnknown?: boolean;
 }
 
 const RFC = 'RFC 7208';
@@ -102,10 +109,13 @@ function namesIn(node: SpfTreeNode, out: string[] = []): string[] {
 class Walker {
   readonly findings: Finding[] = [];
   private readonly seen = new Set<string>();
+  private readonly addressLookups: 'both' | 'a-first';
   constructor(
     private readonly resolver: Resolver,
-    private readonly addressLookups: 'both' | 'a-first',
-  ) {}
+    private readonly opts: ValidateOptions,
+  ) {
+    this.addressLookups = opts.addressLookups ?? 'both';
+  }
 
   /**
    * The A and AAAA answers of a name. With `a-first`, AAAA is asked only when A answers NODATA: an
@@ -128,6 +138,10 @@ class Walker {
 
   async node(domain: string, via: string | null, path: readonly string[]): Promise<SpfTreeNode> {
     this.seen.add(domain);
+    if (via === null && this.opts.asPublished) {
+      const given: DnsAnswer<string[]> = { name: domain, type: 'TXT', status: 'ok', records: this.opts.asPublished, ttl: null, authoritative: true, server: 'not published', cnameChain: [] };
+      return this.walk(domain, via, path, given);
+    }
     const answer = await this.resolver.lookup(domain, 'TXT');
     if (via === null) return this.walk(domain, via, path, answer);
     // An include or redirect target: reuse its subtree from an earlier domain of this run when it can be.
@@ -242,6 +256,10 @@ class Walker {
         continue;
       }
       const target = normalizeName(spec ?? domain);
+      if (spec === undefined && node.via === null && this.opts.domainUnknown && (mech.kind === 'a' || mech.kind === 'mx')) {
+        cost.note = 'refers to the domain the record is published at, not known here: not looked up';
+        continue;
+      }
       switch (mech.kind) {
         case 'include': {
           if (includes.has(target)) this.add('spf.duplicate-include', 'warning', `${domain} ${mech.text}`, `${target} is included twice in the same record, costing a lookup for nothing`, 'remove the repeated include', `${RFC} §4.6.4`);
@@ -407,20 +425,20 @@ function effectiveAll(node: SpfTreeNode | null): string | null {
 /** Validate the SPF a domain publishes. */
 export async function validateSpf(resolver: Resolver, domainInput: string, opts: ValidateOptions = {}): Promise<SpfReport> {
   const domain = normalizeName(domainInput);
-  const w = new Walker(resolver, opts.addressLookups ?? 'both');
+  const w = new Walker(resolver, opts);
   const tree = await w.node(domain, null, []);
   const report: SpfReport = { domain, tree, lookups: tree.lookups, voidLookups: tree.voidLookups, effectiveAll: null, findings: w.findings, dnsUnavailable: tree.problem === 'temperror' };
   if (report.dnsUnavailable) return report;
 
   if (tree.record) {
-    if (tree.lookups > 10) {
+    if (tree.lookups > SPF_LOOKUP_LIMIT) {
       const branches = tree.costs.map((c) => `${c.term} ${c.lookups}`).join(', ');
-      w.add('spf.too-many-lookups', 'error', domain, `evaluating the record can take ${tree.lookups} DNS-querying terms, more than the 10 allowed; receivers return permerror once they pass 10 (per branch: ${branches})`, 'flatten the most expensive includes into ip4:/ip6: terms (`maildns spf flatten`), or drop includes you no longer use', `${RFC} §4.6.4`);
-    } else if (tree.lookups >= 9) {
-      w.add('spf.lookups-near-limit', 'warning', domain, `evaluating the record can take ${tree.lookups} of the 10 allowed DNS-querying terms; one more include at a provider breaks it`, 'flatten an include or remove unused terms', `${RFC} §4.6.4`);
+      w.add('spf.too-many-lookups', 'error', domain, `evaluating the record can take ${tree.lookups} DNS-querying terms, more than the ${SPF_LOOKUP_LIMIT} allowed; receivers return permerror once they pass ${SPF_LOOKUP_LIMIT} (per branch: ${branches})`, 'flatten the most expensive includes into ip4:/ip6: terms (`maildns spf flatten`), or drop includes you no longer use', `${RFC} §4.6.4`);
+    } else if (tree.lookups >= SPF_LOOKUP_LIMIT - 1) {
+      w.add('spf.lookups-near-limit', 'warning', domain, `evaluating the record can take ${tree.lookups} of the ${SPF_LOOKUP_LIMIT} allowed DNS-querying terms; one more include at a provider breaks it`, 'flatten an include or remove unused terms', `${RFC} §4.6.4`);
     }
-    if (tree.voidLookups > 2) {
-      w.add('spf.too-many-void-lookups', 'error', domain, `${tree.voidLookups} terms look up names that do not exist or have no records; receivers may return permerror after 2`, 'remove the terms whose targets have no records (see the spf.void-lookup findings)', `${RFC} §4.6.4`);
+    if (tree.voidLookups > SPF_VOID_LOOKUP_LIMIT) {
+      w.add('spf.too-many-void-lookups', 'error', domain, `${tree.voidLookups} terms look up names that do not exist or have no records; receivers may return permerror after ${SPF_VOID_LOOKUP_LIMIT}`, 'remove the terms whose targets have no records (see the spf.void-lookup findings)', `${RFC} §4.6.4`);
     }
     report.effectiveAll = effectiveAll(tree);
     const all = report.effectiveAll;

@@ -6,6 +6,7 @@
  */
 import { mxValue, type DnsRecord, type MxValue, type RecordType } from '../records.js';
 import type { DnsAnswer, DnsStatus } from '../dns/resolver.js';
+import { isSpfRecord } from '../spf/parse.js';
 
 export type RecordState = 'match' | 'different' | 'missing' | 'unreachable';
 
@@ -38,7 +39,7 @@ export interface ExtraRecord {
 /** What kind of record a TXT value is, for pairing a changed value with its planned one. */
 export function txtKind(name: string, value: string, purpose?: string): string {
   if (purpose?.startsWith('dkim:') || /(^|\.)_domainkey\./.test(name)) return 'dkim';
-  if (/^v=spf1(\s|$)/i.test(value)) return 'spf';
+  if (isSpfRecord(value)) return 'spf';
   if (/^v\s*=\s*DMARC1\s*(;|$)/i.test(value)) return name.includes('._report._dmarc.') ? 'dmarc-report-authorization' : 'dmarc';
   if (purpose === 'spf') return 'spf';
   if (purpose === 'dmarc' || purpose === 'dmarc-report-authorization') return purpose;

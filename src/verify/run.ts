@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { findAuthoritative, type AuthoritativeServer } from '../dns/authoritative.js';
 import { describeStatus, formatServer, isTemporary, type Resolver } from '../dns/resolver.js';
 import { compareWithPrivateKey } from '../dkim/keys.js';
-import { hasFindingAtLeast, type Finding, type Severity } from '../findings.js';
-import { keyPathFor } from '../plan/load.js';
+import { hasFindingAtLeast, type Finding, type Outcome, type Severity } from '../findings.js';
+import { keyPathFor } from '../plan/selectors.js';
 import { composeDomain } from '../plan/records.js';
 import type { DomainPlan, Plan } from '../plan/types.js';
 import type { DnsRecord, RecordType } from '../records.js';
@@ -51,8 +51,8 @@ export interface DomainVerification {
 
 export interface VerifyReport {
   version: typeof VERIFY_JSON_VERSION;
-  /** 0 as planned, 1 problems found, 3 DNS could not be asked. */
-  exitCode: 0 | 1 | 3;
+  /** `ok` as planned; `problems` found; `dns-unavailable` when no authoritative server answered for any domain. */
+  outcome: Outcome;
   domains: DomainVerification[];
   summary: { domains: number; asPlanned: number; withProblems: number; dnsUnavailable: number; errors: number; warnings: number; infos: number };
 }
@@ -327,10 +327,10 @@ export async function verifyPlan(plan: Plan, opts: VerifyOptions): Promise<Verif
   const count = (s: Severity): number => all.filter((f) => f.severity === s).length;
   const unavailable = results.filter((r) => r.status === 'dns-unavailable').length;
   const withProblems = results.filter((r) => r.status === 'problems').length;
-  const exitCode = results.length > 0 && unavailable === results.length ? 3 : results.some((r) => r.status !== 'as-planned') ? 1 : 0;
+  const outcome: Outcome = results.length > 0 && unavailable === results.length ? 'dns-unavailable' : results.some((r) => r.status !== 'as-planned') ? 'problems' : 'ok';
   return {
     version: VERIFY_JSON_VERSION,
-    exitCode,
+    outcome,
     domains: results,
     summary: { domains: results.length, asPlanned: results.length - unavailable - withProblems, withProblems, dnsUnavailable: unavailable, errors: count('error'), warnings: count('warning'), infos: count('info') },
   };

@@ -1,12 +1,10 @@
 /** `maildns check`: plan-less audit of SPF, DMARC, DKIM and MX for any number of domains (cron, CI). */
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../exit.js';
 import type { Severity } from '../../findings.js';
+import { DEFAULT_CONCURRENCY, bulkResolverSettings } from '../../check/settings.js';
+import type { CheckFormat, Reporter } from '../render/check.js';
+import { exitCodeOf, UsageError } from '../exit.js';
 import { useColor } from '../render/output.js';
-import { domainSource } from '../../check/input.js';
-import { jsonReporter, junitReporter, textReporter, type CheckFormat, type Reporter } from '../render/check.js';
-import { progress } from '../render/progress.js';
-import { bulkResolverSettings, DEFAULT_CONCURRENCY, runChecks } from '../../check/run.js';
 import { resolverFromArgs, withNameserverOption } from './common.js';
 
 interface Args {
@@ -57,10 +55,16 @@ export const checkCommand: CommandModule<object, Args> = {
       if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(s)) throw new UsageError(`--selectors: "${s}" is not a DKIM selector (letters, digits, "-", "_" and "." only)`);
     }
     if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 1024) throw new UsageError('--concurrency must be a whole number from 1 to 1024');
+    const [{ domainSource }, { runChecks }, { jsonReporter, junitReporter, textReporter }, { progress }] = await Promise.all([
+      import('../../check/input.js'),
+      import('../../check/run.js'),
+      import('../render/check.js'),
+      import('../render/progress.js'),
+    ]);
     const source = await domainSource(args.domains.map(String), args.domainsFile);
     if (source.count === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
     if (args.rate !== undefined && !(args.rate >= 1 && args.rate <= 1_000_000)) throw new UsageError('--rate must be from 1 to 1000000 queries per second');
-    const resolver = resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
+    const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
     const out = process.stdout;
     const reporter: Reporter =
       format === 'json' ? jsonReporter(out) : format === 'junit' ? junitReporter(out, { failOn: args.failOn }) : textReporter(out, { color: useColor(out), failOn: args.failOn, quiet: args.quiet });
@@ -78,7 +82,8 @@ export const checkCommand: CommandModule<object, Args> = {
       },
     });
     bar.done();
-    await reporter.end(summary);
-    process.exitCode = summary.exitCode;
+    const exitCode = exitCodeOf(summary.outcome);
+    await reporter.end({ ...summary, exitCode });
+    process.exitCode = exitCode;
   },
 };

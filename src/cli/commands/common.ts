@@ -1,8 +1,12 @@
-/** Options and helpers shared by several commands. */
+/**
+ * Options and helpers shared by several commands. Every command module is loaded for `--help`, so
+ * this file and the command modules import only light modules statically; the engines are imported
+ * when a command runs (test/unit/cli/boundary.test.ts holds them to that).
+ */
 import type { Argv } from 'yargs';
-import { DEFAULT_PLAN_FILE, loadPlan } from '../../plan/load.js';
 import type { Plan } from '../../plan/types.js';
-import { createResolver, type DnsResolver, type ResolverChoice } from '../../dns/resolver.js';
+import { DEFAULT_PLAN_FILE } from '../../plan/types.js';
+import type { DnsResolver, ResolverChoice } from '../../dns/resolver.js';
 import { UsageError } from '../exit.js';
 import { domainNameProblem, normalizeName } from '../../names.js';
 
@@ -25,8 +29,9 @@ export function withNameserverOption<T>(y: Argv<T>) {
 }
 
 /** The resolver a command's `--nameserver` and `--timeout` ask for; a bad value is a usage error (exit 2). */
-export function resolverFromArgs(args: { nameserver?: string | undefined; timeout: number }, extra: Omit<ResolverChoice, 'nameserver' | 'timeoutMs'> = {}): DnsResolver {
+export async function resolverFromArgs(args: { nameserver?: string | undefined; timeout: number }, extra: Omit<ResolverChoice, 'nameserver' | 'timeoutMs'> = {}): Promise<DnsResolver> {
   if (!(args.timeout >= 50 && args.timeout <= 60_000)) throw new UsageError('--timeout must be from 50 to 60000 milliseconds');
+  const { createResolver } = await import('../../dns/resolver.js');
   try {
     return createResolver({ nameserver: args.nameserver, timeoutMs: args.timeout, ...extra });
   } catch (err) {
@@ -34,8 +39,10 @@ export function resolverFromArgs(args: { nameserver?: string | undefined; timeou
   }
 }
 
-export function readPlan(file: string): Plan {
-  return loadPlan(file);
+/** The plan file, read and checked; `keysDir` replaces its keys directory when given. */
+export async function readPlan(file: string, keysDir?: string): Promise<Plan> {
+  const [{ loadPlan }, { withKeysDir }] = await Promise.all([import('../../plan/load.js'), import('../../plan/selectors.js')]);
+  return withKeysDir(loadPlan(file), keysDir);
 }
 
 /** A domain name given on the command line, normalised; bad input names the flag (when there is one) and the fix. */

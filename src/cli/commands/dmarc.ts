@@ -3,17 +3,11 @@
  * report findings. `maildns dmarc compose`: build a record from flags, without a plan.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT, UsageError } from '../exit.js';
 import { hasFindingAtLeast, type Finding } from '../../findings.js';
-import { type Resolver } from '../../dns/resolver.js';
+import type { DmarcCheck } from '../../dmarc/validate.js';
+import { DMARC_MODES, type DmarcMode } from '../../dmarc/mode.js';
+import { EXIT, UsageError } from '../exit.js';
 import { printJson } from '../render/output.js';
-import { DMARC_POLICIES, type DmarcPlan, type DmarcPolicy } from '../../plan/types.js';
-import { composeDmarc } from '../../dmarc/compose.js';
-import { explainDmarc } from '../../dmarc/explain.js';
-import { renderDmarcCheck } from '../render/dmarc.js';
-import { lintDmarc } from '../../dmarc/lint.js';
-import { DMARC_MODES, parseDmarc, parseReportUri, type DmarcMode } from '../../dmarc/parse.js';
-import { checkDmarcDomain, type DmarcCheck } from '../../dmarc/validate.js';
 import { domainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 
 interface CheckArgs {
@@ -49,75 +43,9 @@ function modeOf(value: string): DmarcMode {
   return m;
 }
 
-
-export async function runDmarcCheck(resolver: Resolver, domain: string, mode: DmarcMode): Promise<{ check: DmarcCheck; exitCode: number }> {
-  const check = await checkDmarcDomain(resolver, domain, { mode });
-  const exitCode = check.dnsFailed ? EXIT.dnsUnavailable : hasFindingAtLeast(check.findings, 'error') ? EXIT.problems : EXIT.ok;
-  return { check, exitCode };
-}
-
-function policyFlag(name: string, value: string | undefined): DmarcPolicy | undefined {
-  if (value === undefined) return undefined;
-  const v = value.toLowerCase();
-  if (!(DMARC_POLICIES as readonly string[]).includes(v)) throw new UsageError(`--${name} ${value} is not a policy; use none, quarantine or reject`);
-  return v as DmarcPolicy;
-}
-
-function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  const v = value.toLowerCase();
-  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} ${value} is not valid; use ${allowed.join(' or ')}`);
-  return v as T;
-}
-
-/** Build a plan section from compose flags, refusing bad input with a one-line UsageError. */
-export function planFromFlags(a: ComposeArgs, mode: DmarcMode): DmarcPlan {
-  const p = policyFlag('p', a.p);
-  if (!p) throw new UsageError('--p is required: --p none (monitor), --p quarantine or --p reject');
-  const uris = (tag: 'rua' | 'ruf', list: string[] | undefined): string[] => {
-    const out: string[] = [];
-    for (const raw of (list ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean)) {
-      // A bare address is taken as mailto:, the one scheme reporters use.
-      const uri = !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) && raw.includes('@') ? `mailto:${raw}` : raw;
-      const r = parseReportUri(uri, tag, mode, `--${tag}`);
-      const bad = r.findings.find((f) => f.severity === 'error' || f.code === 'dmarc.report-address-invalid' || f.code === 'dmarc.report-uri-scheme');
-      if (bad) throw new UsageError(`--${tag} ${raw}: ${bad.message}; ${bad.fix ?? ''}`.trim());
-      out.push(uri);
-    }
-    return out;
-  };
-  const plan: DmarcPlan = { p, rua: uris('rua', a.rua), ruf: uris('ruf', a.ruf) };
-  const sp = policyFlag('sp', a.sp);
-  const np = policyFlag('np', a.np);
-  const adkim = oneOf('adkim', a.adkim, ['r', 's'] as const);
-  const aspf = oneOf('aspf', a.aspf, ['r', 's'] as const);
-  const t = oneOf('t', a.t, ['y', 'n'] as const);
-  const psd = oneOf('psd', a.psd, ['y', 'n', 'u'] as const);
-  if (sp) plan.sp = sp;
-  if (np) plan.np = np;
-  if (adkim) plan.adkim = adkim;
-  if (aspf) plan.aspf = aspf;
-  if (t) plan.t = t;
-  if (psd) plan.psd = psd;
-  if (a.fo !== undefined) {
-    const opts = a.fo.split(':').map((s) => s.trim().toLowerCase());
-    const bad = opts.find((o) => !['0', '1', 'd', 's'].includes(o));
-    if (bad !== undefined) throw new UsageError(`--fo ${a.fo}: "${bad}" is not an option; use 0, 1, d and s separated by ":" (e.g. --fo 1)`);
-    plan.fo = opts.join(':');
-  }
-  if (a.pct !== undefined) {
-    if (!Number.isInteger(a.pct) || a.pct < 0 || a.pct > 100) throw new UsageError(`--pct ${a.pct} must be a whole number from 0 to 100`);
-    plan.pct = a.pct;
-  }
-  if (a.ri !== undefined) {
-    if (!Number.isInteger(a.ri) || a.ri <= 0 || a.ri > 0xffffffff) throw new UsageError(`--ri ${a.ri} must be a whole number of seconds, e.g. 86400`);
-    plan.ri = a.ri;
-  }
-  if (a.rf !== undefined) {
-    if (a.rf.toLowerCase() !== 'afrf') throw new UsageError(`--rf ${a.rf} is not a report format; the only one is afrf`);
-    plan.rf = 'afrf';
-  }
-  return plan;
+/** 3 when DNS failed, 1 for errors, else 0. */
+function dmarcExitCode(check: DmarcCheck): number {
+  return check.dnsFailed ? EXIT.dnsUnavailable : hasFindingAtLeast(check.findings, 'error') ? EXIT.problems : EXIT.ok;
 }
 
 const composeCommand: CommandModule<object, ComposeArgs> = {
@@ -142,9 +70,15 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
       .option('mode', { type: 'string', default: '9989', describe: 'rules to check the result against: 9989 or 7489' })
       .example('$0 dmarc compose --p reject --rua dmarc@example.com', 'v=DMARC1; p=reject; rua=mailto:dmarc@example.com')
       .example('$0 dmarc compose --p quarantine --np reject --t y --domain example.com', 'a zone-file line for _dmarc.example.com') as unknown as Argv<ComposeArgs>,
-  handler: (args) => {
+  handler: async (args) => {
     const mode = modeOf(args.mode);
-    const plan = planFromFlags(args, mode);
+    const [{ composeDmarc, dmarcPlanFromTags }, { parseDmarc }, { lintDmarc }, { zoneTxtLine }] = await Promise.all([
+      import('../../dmarc/compose.js'),
+      import('../../dmarc/parse.js'),
+      import('../../dmarc/lint.js'),
+      import('../../txt.js'),
+    ]);
+    const plan = dmarcPlanFromTags(args, mode);
     const domain = args.domain !== undefined ? domainArg(args.domain) : null;
     const record = composeDmarc(plan);
     const parsed = parseDmarc(record, { mode, subject: domain ? `_dmarc.${domain}` : 'record' });
@@ -153,7 +87,7 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
       printJson({ name: domain ? `_dmarc.${domain}` : null, type: 'TXT', record, findings });
       return;
     }
-    process.stdout.write(domain ? `_dmarc.${domain}. IN TXT "${record}"\n` : `${record}\n`);
+    process.stdout.write(`${domain ? zoneTxtLine(`_dmarc.${domain}`, record) : record}\n`);
     for (const f of findings.filter((x) => x.severity !== 'info')) process.stderr.write(`note: ${f.message}${f.fix ? ` (${f.fix})` : ''}\n`);
   },
 };
@@ -171,8 +105,13 @@ const checkCommand: CommandModule<object, CheckArgs> = {
   handler: async (args) => {
     const mode = modeOf(args.mode);
     const domain = domainArg(args.domain);
-    const resolver = resolverFromArgs(args);
-    const { check, exitCode } = await runDmarcCheck(resolver, domain, mode);
+    const [{ checkDmarcDomain }, { explainDmarc }, { renderDmarcCheck }] = await Promise.all([
+      import('../../dmarc/validate.js'),
+      import('../../dmarc/explain.js'),
+      import('../render/dmarc.js'),
+    ]);
+    const check = await checkDmarcDomain(await resolverFromArgs(args), domain, { mode });
+    const exitCode = dmarcExitCode(check);
     if (args.json) {
       printJson({
         domain: check.domain,

@@ -1,11 +1,10 @@
 /** `maildns init`: write a commented starter plan. */
-import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../exit.js';
-import { writeFileAtomic } from '../../fsutil.js';
-import { DEFAULT_PLAN_FILE, parsePlan } from '../../plan/load.js';
-import { starterPlan, type StarterOptions } from '../../plan/init.js';
-import { DKIM_ALGORITHMS, DMARC_POLICIES, type DkimAlgorithm, type DmarcPolicy } from '../../plan/types.js';
+import type { StarterOptions } from '../../plan/init.js';
+import { DEFAULT_PLAN_FILE, DKIM_ALGORITHMS, DMARC_POLICIES, type DkimAlgorithm, type DmarcPolicy } from '../../plan/types.js';
+import { printJson } from '../render/output.js';
+import { withJsonOption } from './common.js';
 
 /** The starter plan's options as flags; the algorithm and policy are checked before use. */
 interface Args extends Omit<StarterOptions, 'dkimAlg' | 'dmarcPolicy' | 'mxAddresses'> {
@@ -13,6 +12,7 @@ interface Args extends Omit<StarterOptions, 'dkimAlg' | 'dmarcPolicy' | 'mxAddre
   dmarcPolicy: string;
   output: string;
   force: boolean;
+  json: boolean;
 }
 
 const many = { type: 'string' as const, array: true, default: [] as string[] };
@@ -21,7 +21,7 @@ export const initCommand: CommandModule<object, Args> = {
   command: 'init <domain>',
   describe: 'write a commented starter plan (maildns.yaml) for a sending domain',
   builder: (y) =>
-    y
+    withJsonOption(y)
       .positional('domain', { type: 'string', demandOption: true, describe: 'the sending domain, e.g. example.com' })
       .option('ip4', { ...many, describe: 'IPv4 address or network of a sending host (repeatable)' })
       .option('ip6', { ...many, describe: 'IPv6 address or network of a sending host (repeatable)' })
@@ -34,7 +34,13 @@ export const initCommand: CommandModule<object, Args> = {
       .option('output', { alias: 'o', type: 'string', default: DEFAULT_PLAN_FILE, describe: 'file to write' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing file' })
       .example('$0 init example.com --ip4 203.0.113.25 --include _spf.relay.example.net --rua dmarc@example.com', 'a plan for a Postfix host relaying through a smarthost') as never,
-  handler: (args) => {
+  handler: async (args) => {
+    const [{ existsSync }, { writeFileAtomic }, { parsePlan }, { starterPlan }] = await Promise.all([
+      import('node:fs'),
+      import('../../fsutil.js'),
+      import('../../plan/load.js'),
+      import('../../plan/init.js'),
+    ]);
     if (existsSync(args.output) && !args.force) {
       throw new UsageError(`${args.output} already exists; pass --force to replace it, or -o to write elsewhere`);
     }
@@ -51,6 +57,10 @@ export const initCommand: CommandModule<object, Args> = {
     });
     parsePlan(text, args.output); // the starter must be a valid plan: fail here, not at the next command
     writeFileAtomic(args.output, text, { mode: 0o644 });
+    if (args.json) {
+      printJson({ wrote: args.output, domain: parsePlan(text, args.output).domains[0]!.domain, plan: text });
+      return;
+    }
     process.stdout.write(`wrote ${args.output}\nnext: edit it, then \`maildns keygen --plan ${args.output}\` and \`maildns records --plan ${args.output}\`\n`);
   },
 };

@@ -1,7 +1,6 @@
 /** `maildns keygen`: a DKIM key pair for every selector in the plan that has none. */
-import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { keygenPlan, type KeygenResult } from '../../dkim/keygen.js';
+import type { KeygenResult } from '../../dkim/keygen.js';
 import { EXIT, UsageError } from '../exit.js';
 import { paint, printJson } from '../render/output.js';
 import type { Plan } from '../../plan/types.js';
@@ -15,11 +14,6 @@ interface Args {
   domain?: string;
   selector?: string;
   json: boolean;
-}
-
-/** The plan with `--keys-dir` applied (keys of selectors without an explicit `key:` go there). */
-export function planWithKeysDir(plan: Plan, keysDir: string | undefined): Plan {
-  return keysDir ? { ...plan, keysDir: path.resolve(keysDir) } : plan;
 }
 
 function textReport(results: readonly KeygenResult[], plan: Plan): string {
@@ -53,7 +47,8 @@ export const keygenCommand: CommandModule<object, Args> = {
       .example('$0 keygen --domain example.com --selector mail --force', 'replace one key, keeping the old file as a backup') as never,
   handler: async (args) => {
     if (args.selector && !args.domain) throw new UsageError('--selector goes with --domain');
-    const plan = planWithKeysDir(readPlan(args.plan), args.keysDir);
+    const { keygenPlan } = await import('../../dkim/keygen.js');
+    const plan = await readPlan(args.plan, args.keysDir);
     const domain = args.domain === undefined ? undefined : normalizeName(args.domain);
     if (domain && !plan.domains.some((d) => d.domain === domain)) throw new UsageError(`domain "${domain}" is not in the plan`, args.plan);
     const scoped: Plan = {

@@ -1,12 +1,9 @@
 /** `maildns opendkim`: KeyTable, SigningTable, TrustedHosts, opendkim.conf and Postfix lines. */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { composeOpenDkim, DEFAULT_SOCKET } from '../../dkim/opendkim.js';
-import { writeFileAtomic } from '../../fsutil.js';
+import { DEFAULT_SOCKET } from '../../dkim/opendkim-settings.js';
 import { paint, printJson } from '../render/output.js';
 import { readPlan, withJsonOption, withPlanOption } from './common.js';
-import { planWithKeysDir } from './keygen.js';
 
 interface Args {
   plan: string;
@@ -32,8 +29,9 @@ export const opendkimCommand: CommandModule<object, Args> = {
       .option('trusted', { type: 'string', array: true, default: [], describe: 'more hosts or networks whose mail is signed (TrustedHosts), e.g. 192.0.2.0/24' })
       .example('$0 opendkim --config-dir /etc/opendkim', 'files to copy to /etc/opendkim on the mail server')
       .example('$0 opendkim --socket local:/run/opendkim/opendkim.sock', 'use a unix socket') as never,
-  handler: (args) => {
-    const plan = planWithKeysDir(readPlan(args.plan), args.keysDir);
+  handler: async (args) => {
+    const [{ mkdirSync }, { composeOpenDkim }, { writeFileAtomic }] = await Promise.all([import('node:fs'), import('../../dkim/opendkim.js'), import('../../fsutil.js')]);
+    const plan = await readPlan(args.plan, args.keysDir);
     const out = path.resolve(args.out);
     const configDir = args.configDir ?? out;
     const result = composeOpenDkim(plan, {

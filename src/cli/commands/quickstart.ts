@@ -3,7 +3,6 @@ import type { CommandModule } from 'yargs';
 import { domainNameProblem } from '../../names.js';
 import { UsageError } from '../exit.js';
 import { paint, printJson, useColor } from '../render/output.js';
-import { quickstart } from '../../quickstart.js';
 
 interface Args {
   dir: string;
@@ -22,6 +21,7 @@ export const quickstartCommand: CommandModule<object, Args> = {
       .example('$0 quickstart', 'everything in ./maildns-quickstart for example.com')
       .example('$0 quickstart /tmp/qs --domain example.org', 'another directory and domain') as never,
   handler: async (args) => {
+    const { quickstart } = await import('../../quickstart.js');
     const problem = domainNameProblem(args.domain);
     if (problem) throw new UsageError(`--domain "${args.domain}" ${problem}`);
     const color = useColor();

@@ -1,8 +1,6 @@
 /** `maildns serve`: answer for the plan's records on the embedded authoritative DNS server. */
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../exit.js';
-import { composePlan } from '../../plan/records.js';
-import { startServer } from '../../dns/server.js';
 import { printJson } from '../render/output.js';
 import { readPlan, withJsonOption, withPlanOption } from './common.js';
 
@@ -23,7 +21,8 @@ export const serveCommand: CommandModule<object, Args> = {
       .example('$0 serve --port 5353', 'then: dig @127.0.0.1 -p 5353 TXT _dmarc.example.com') as never,
   handler: async (args) => {
     if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new UsageError(`--port must be a number from 0 to 65535 (got ${args.port})`);
-    const plan = readPlan(args.plan);
+    const [{ composePlan }, { startServer }] = await Promise.all([import('../../plan/records.js'), import('../../dns/server.js')]);
+    const plan = await readPlan(args.plan);
     const composed = composePlan(plan);
     const records = composed.flatMap((c) => c.records);
     let server;

@@ -1,13 +1,9 @@
 /** `maildns sign`: add a DKIM-Signature to a test message (mailauth does the signing). */
-import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../exit.js';
-import { writeFileAtomic } from '../../fsutil.js';
-import { keyPathFor, loadPlan } from '../../plan/load.js';
-import type { DkimSelectorPlan, DomainPlan, Plan } from '../../plan/types.js';
+import type { SigningChoice } from '../../plan/selectors.js';
 import { printJson } from '../render/output.js';
-import { CANONICALIZATIONS, SIGN_ALGORITHMS, loadPrivateKey, signMessage, type Canonicalization, type SignAlgorithm } from '../../message/sign.js';
-import { fromIdentity, readMessageFile } from '../../message/message.js';
+import { CANONICALIZATIONS, SIGN_ALGORITHMS, type Canonicalization, type SignAlgorithm } from '../../message/options.js';
 
 interface Args {
   message: string;
@@ -20,39 +16,6 @@ interface Args {
   canonicalization: string;
   output?: string;
   json: boolean;
-}
-
-/** The selector that signs now: the one marked active, else the first without a rotation state. */
-export function activeSelector(d: DomainPlan): DkimSelectorPlan | null {
-  return d.dkim.find((s) => s.state === 'active') ?? d.dkim.find((s) => s.state === undefined) ?? null;
-}
-
-export interface SigningChoice {
-  domain: string;
-  selector: string;
-  keyFile: string;
-  algorithm?: SignAlgorithm;
-}
-
-/** Domain, selector and key from the plan, for the message's From domain. */
-export function choiceFromPlan(plan: Plan, fromDomain: string | null, label: string): SigningChoice {
-  if (!fromDomain) throw new UsageError('the message has no single From domain, so the plan cannot say which domain signs; use --domain', label);
-  const d = plan.domains.find((x) => x.domain === fromDomain);
-  if (!d) {
-    throw new UsageError(`the From domain ${fromDomain} is not in the plan (planned: ${plan.domains.map((x) => x.domain).join(', ')}); use --domain/--selector/--key`, plan.file ?? undefined);
-  }
-  const sel = activeSelector(d);
-  if (!sel) throw new UsageError(`${d.domain} has no active DKIM selector in the plan; add one under "dkim"`, plan.file ?? undefined);
-  return { domain: d.domain, selector: sel.selector, keyFile: keyPathFor(plan, d, sel), algorithm: sel.algorithm === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256' };
-}
-
-function readKeyFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? 'private key not found; create it with `maildns keygen`' : `cannot read the private key: ${(err as Error).message}`, file);
-  }
 }
 
 export const signCommand: CommandModule<object, Args> = {
@@ -74,19 +37,25 @@ export const signCommand: CommandModule<object, Args> = {
       .example('$0 sign test.eml -d example.com -s mail -k keys/example.com/mail.private', 'sign with an explicit key')
       .example('$0 sign test.eml -d example.com -s ed -k ed.private --headers From:To:Subject:Date', 'sign only the named fields') as never,
   handler: async (args) => {
+    const [{ readMessageFile, fromIdentity }, { loadPrivateKey, signMessage }, { readPrivateKeyFile }, { writeFileAtomic }] = await Promise.all([
+      import('../../message/message.js'),
+      import('../../message/sign.js'),
+      import('../../dkim/keys.js'),
+      import('../../fsutil.js'),
+    ]);
     const msg = readMessageFile(args.message);
     const explicit = [args.domain, args.selector, args.key].filter((v) => v !== undefined).length;
-    let choice: SigningChoice;
+    let choice: Omit<SigningChoice, 'algorithm'> & { algorithm?: SignAlgorithm };
     if (args.plan !== undefined) {
       if (explicit) throw new UsageError('use either --plan or --domain/--selector/--key, not both');
-      choice = choiceFromPlan(loadPlan(args.plan), fromIdentity(msg).domain, args.message);
+      const [{ loadPlan }, { signingChoice }] = await Promise.all([import('../../plan/load.js'), import('../../plan/selectors.js')]);
+      choice = signingChoice(loadPlan(args.plan), fromIdentity(msg).domain, args.message);
     } else if (explicit === 3) {
       choice = { domain: args.domain!, selector: args.selector!, keyFile: args.key! };
     } else {
       throw new UsageError('say which key signs: --plan FILE, or all of --domain, --selector and --key');
     }
-    const keyLabel = choice.keyFile;
-    const key = loadPrivateKey(readKeyFile(choice.keyFile), keyLabel);
+    const key = loadPrivateKey(readPrivateKeyFile(choice.keyFile), choice.keyFile);
     const headers = args.headers?.split(':').map((h) => h.trim()).filter(Boolean);
     const algorithm = (args.algorithm as SignAlgorithm | undefined) ?? (args.plan !== undefined ? choice.algorithm : undefined);
     const result = await signMessage(

@@ -5,15 +5,13 @@
  * lookup count.
  */
 import type { CommandModule } from 'yargs';
+import { hasFindingAtLeast } from '../../findings.js';
+import type { MergeAll, MergeResult } from '../../spf/merge.js';
+import { parseAllTerm } from '../../spf/compose.js';
+import type { SpfReport } from '../../spf/validate.js';
 import { EXIT, UsageError } from '../exit.js';
-import { hasFindingAtLeast, type Finding } from '../../findings.js';
-import { normalizeName } from '../../names.js';
-import { describeStatus, isTemporary, type DnsAnswer, type RDataMap, type Resolver, type RRType } from '../../dns/resolver.js';
 import { printJson } from '../render/output.js';
 import { renderMerge } from '../render/spf.js';
-import { isSpfRecord } from '../../spf/parse.js';
-import { mergeSpf, MergeInputError, MERGE_ALL_VALUES, type MergeAll, type MergeResult } from '../../spf/merge.js';
-import { validateSpf, type SpfReport } from '../../spf/validate.js';
 import { domainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 
 interface MergeArgs {
@@ -26,43 +24,11 @@ interface MergeArgs {
   json: boolean;
 }
 
-/** The name the merged record is checked at when no --domain is given (RFC 6761: .invalid never exists). */
-export const MERGE_PLACEHOLDER = 'merged-spf.invalid';
-
-
 function allArg(value: string): MergeAll {
-  const v = value.trim().toLowerCase();
-  const named: Record<string, MergeAll> = { fail: '-all', softfail: '~all', neutral: '?all', '-': '-all', '~': '~all', '?': '?all' };
-  const all: string = named[v] ?? (v === 'all' ? '+all' : v);
-  if (all === '+all' || all === '+') throw new UsageError('--all +all would let every address on the Internet pass SPF; use -all, ~all or ?all');
-  if (!MERGE_ALL_VALUES.includes(all as MergeAll)) throw new UsageError(`--all ${value} is not one of ${MERGE_ALL_VALUES.join(', ')} (write --all=-all, since a value starting with "-" reads as an option)`);
-  return all as MergeAll;
-}
-
-/**
- * A resolver that answers the TXT query at `domain` with the merged record (next to the name's other
- * TXT records, so the answer-size check stays true) and passes every other question on. With the
- * placeholder name, its other types do not exist.
- */
-export function withMergedRecord(real: Resolver, domain: string, strings: string[], otherTxt: string[][]): Resolver {
-  return {
-    lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
-      if (normalizeName(name) !== domain) return real.lookup(name, type);
-      const base = { name: domain, type, ttl: null, authoritative: true, server: 'merged record (not published)', cnameChain: [] };
-      if (type === 'TXT') return Promise.resolve({ ...base, status: 'ok', records: [...otherTxt, strings] as RDataMap[T][] });
-      if (domain === MERGE_PLACEHOLDER) return Promise.resolve({ ...base, status: 'nxdomain', records: [] });
-      return real.lookup(name, type);
-    },
-  };
-}
-
-/** Bare a / mx / ptr at the placeholder name say nothing: the real domain is not known. */
-function aboutPlaceholderTerm(f: Finding): boolean {
-  return f.subject.startsWith(`${MERGE_PLACEHOLDER} `) && ['spf.void-lookup', 'spf.mx-host-no-address', 'spf.too-many-void-lookups'].includes(f.code);
-}
-
-function hasBareDomainTerm(r: MergeResult): boolean {
-  return r.sources.some((s) => /^[-~?]?(a|mx|ptr)(\/|$)/.test(s.term) || /%\{[dD]/.test(s.term));
+  const all = parseAllTerm(value);
+  if (all === '+all') throw new UsageError('--all +all would let every address on the Internet pass SPF; use -all, ~all or ?all');
+  if (all === null) throw new UsageError(`--all ${value} is not one of -all, ~all, ?all (write --all=-all, since a value starting with "-" reads as an option)`);
+  return all;
 }
 
 export const spfMergeCommand: CommandModule<object, MergeArgs> = {
@@ -83,9 +49,14 @@ export const spfMergeCommand: CommandModule<object, MergeArgs> = {
           'Exit codes: 0 merged, no errors; 1 merged, with errors to fix first (too many lookups, an input with +all, …); 2 bad input (fewer than two records, a syntax error); 3 DNS could not be asked.',
       ) as never,
   handler: async (args) => {
+    const [{ describeStatus, isTemporary }, { isSpfRecord }, { checkMergedRecord, mergeSpf, MergeInputError }] = await Promise.all([
+      import('../../dns/resolver.js'),
+      import('../../spf/parse.js'),
+      import('../../spf/merge.js'),
+    ]);
     const given = (args.records ?? []).map(String);
     const all = args.all !== undefined ? allArg(String(args.all)) : undefined;
-    const resolver = resolverFromArgs(args);
+    const resolver = await resolverFromArgs(args);
     let domain: string | null = null;
     let published: string[][] = [];
     let otherTxt: string[][] = [];
@@ -117,22 +88,7 @@ export const spfMergeCommand: CommandModule<object, MergeArgs> = {
       const fromDns = domain !== null && err.input >= 1 && err.input <= published.length;
       throw new UsageError(fromDns ? err.message.replace(/^input (\d+) /, `input $1 of the records published at ${domain} `) : err.message);
     }
-
-    let check: SpfReport | null = null;
-    if (!args.offline) {
-      const at = domain ?? MERGE_PLACEHOLDER;
-      check = await validateSpf(withMergedRecord(resolver, at, result.strings, otherTxt), at, { probeOrphans: false });
-      if (at === MERGE_PLACEHOLDER) {
-        check.findings = check.findings.filter((f) => !aboutPlaceholderTerm(f));
-        // Nor do their void lookups count: the placeholder has no records by design.
-        const placeholderVoids = check.tree?.costs.filter((c) => /^[-~?]?(a|mx)(\/|$)/.test(c.term) && c.note?.startsWith('void')).length ?? 0;
-        check.voidLookups -= placeholderVoids;
-        if (check.tree) check.tree.voidLookups -= placeholderVoids;
-        if (hasBareDomainTerm(result)) {
-          check.findings.push({ code: 'spf.merge-domain-unknown', severity: 'info', subject: 'merged record', message: 'bare a, mx or ptr (or a %{d} macro) refer to the domain the record is published at, which is not known here, so they were not checked', fix: 'add --domain D to check them against D' });
-        }
-      }
-    }
+    const check: SpfReport | null = args.offline ? null : await checkMergedRecord(resolver, result, domain ? { domain, otherTxt } : null);
     const findings = [...result.findings, ...(check?.findings ?? [])];
     if (args.json) {
       printJson({

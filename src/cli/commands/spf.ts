@@ -9,15 +9,10 @@ import { hasFindingAtLeast } from '../../findings.js';
 import { normalizeName } from '../../names.js';
 import { printJson } from '../render/output.js';
 import { renderComparison, renderFlatten, renderSpfReport, renderVerdict } from '../render/spf.js';
-import { SPF_ALL_VALUES, type SpfAll } from '../../plan/types.js';
-import { quoteCharacterString, splitCharacterStrings } from '../../txt.js';
-import { composeSpfFrom, type SpfComposeInput } from '../../spf/compose.js';
-import { checkHost } from '../../spf/evaluate.js';
-import { flattenSpf, FlattenError, type FlattenOptions, type FlattenResult } from '../../spf/flatten.js';
-import { checkSnapshotTarget, compareSnapshot, makeSnapshot, readSnapshot, writeSnapshot } from '../../spf/snapshot.js';
-import { parseIp } from '../../spf/ip.js';
-import { formatSyntaxError, parseSpf } from '../../spf/parse.js';
-import { validateSpf } from '../../spf/validate.js';
+import type { SpfAll } from '../../plan/types.js';
+import { parseAllTerm, type SpfComposeInput } from '../../spf/compose.js';
+import type { FlattenOptions, FlattenResult } from '../../spf/flatten.js';
+import { SPF_LOOKUP_LIMIT } from '../../spf/parse.js';
 import { domainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 import { spfMergeCommand } from './spf-merge.js';
 
@@ -50,8 +45,9 @@ const checkCommand: CommandModule<object, CheckArgs> = {
       ) as never,
   handler: async (args) => {
     const domain = domainArg(args.domain);
-    const resolver = resolverFromArgs(args);
+    const resolver = await resolverFromArgs(args);
     if (args.ip !== undefined) {
+      const [{ parseIp }, { checkHost }] = await Promise.all([import('../../spf/ip.js'), import('../../spf/evaluate.js')]);
       if (!parseIp(args.ip)) throw new UsageError(`--ip ${args.ip} is not an IPv4 or IPv6 address`);
       if (args.sender !== undefined && !args.sender.includes('@') && args.sender !== '') throw new UsageError(`--sender ${args.sender} is not an address (write local@domain)`);
       const verdict = await checkHost(resolver, { ip: args.ip, domain, sender: args.sender ?? `postmaster@${domain}`, helo: args.helo ?? domain });
@@ -60,6 +56,7 @@ const checkCommand: CommandModule<object, CheckArgs> = {
       process.exitCode = verdict.result === 'pass' ? EXIT.ok : verdict.result === 'temperror' ? EXIT.dnsUnavailable : EXIT.problems;
       return;
     }
+    const { validateSpf } = await import('../../spf/validate.js');
     const report = await validateSpf(resolver, domain);
     if (args.json) printJson(report);
     else process.stdout.write(`${renderSpfReport(report)}\n`);
@@ -91,12 +88,17 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
       .option('domain', { type: 'string', describe: 'print the record as a zone-file line for this domain' })
       .example('$0 spf compose --mx --include _spf.google.com --all ~all', 'v=spf1 mx include:_spf.google.com ~all')
       .example('$0 spf compose --ip4 192.0.2.0/24 --ip6 2001:db8::/32 --domain example.com', 'a zone-file line') as never,
-  handler: (args) => {
+  handler: async (args) => {
+    const [{ composeSpfFrom }, { formatSyntaxError, ownLookupCount, parseSpf }, { splitCharacterStrings, zoneTxtLine }] = await Promise.all([
+      import('../../spf/compose.js'),
+      import('../../spf/parse.js'),
+      import('../../txt.js'),
+    ]);
     let all: SpfAll | undefined;
     if (args.all !== undefined) {
-      const v = (/^[+\-~?]/.test(args.all) ? args.all : `+${args.all}`).replace(/^\+all$/, '+all');
-      if (!SPF_ALL_VALUES.includes(v as SpfAll)) throw new UsageError(`--all ${args.all} is not one of ${SPF_ALL_VALUES.join(', ')}`);
-      all = v as SpfAll;
+      const parsedAll = parseAllTerm(args.all);
+      if (!parsedAll) throw new UsageError(`--all ${args.all} is not one of -all, ~all, ?all, +all`);
+      all = parsedAll;
     }
     if (args.redirect && args.all !== undefined) throw new UsageError('--redirect and --all do not go together: receivers ignore redirect= when the record has all');
     const record = composeSpfFrom({
@@ -115,17 +117,17 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
       const e = parsed.errors[0]!;
       throw new UsageError(`the composed record is not valid SPF, ${formatSyntaxError(e)}; correct that flag's value`);
     }
-    const lookups = parsed.mechanisms.filter((m) => ['include', 'a', 'mx', 'ptr', 'exists'].includes(m.kind)).length + (parsed.redirect ? 1 : 0);
+    const lookups = ownLookupCount(parsed);
     const strings = splitCharacterStrings(record);
     const notes: string[] = [];
     if (strings.length > 1) notes.push(`the record is ${Buffer.byteLength(record)} octets: it must be published as ${strings.length} character-strings (the zone line below does that)`);
-    if (lookups > 10) notes.push(`the record has ${lookups} DNS-querying terms before counting what the includes need; the limit is 10`);
+    if (lookups > SPF_LOOKUP_LIMIT) notes.push(`the record has ${lookups} DNS-querying terms before counting what the includes need; the limit is ${SPF_LOOKUP_LIMIT}`);
     if (all === '+all') notes.push('+all lets every address on the Internet pass SPF for the domain');
     if (args.json) {
       printJson({ record, strings: strings.map((b) => b.toString('utf8')), lookups, notes });
       return;
     }
-    if (args.domain) process.stdout.write(`${domainArg(args.domain)}. 3600 IN TXT ${strings.map(quoteCharacterString).join(' ')}\n`);
+    if (args.domain) process.stdout.write(`${zoneTxtLine(domainArg(args.domain), record)}\n`);
     else process.stdout.write(`${record}\n`);
     for (const n of notes) process.stderr.write(`note: ${n}\n`);
   },
@@ -149,12 +151,13 @@ async function compareFlatten(args: FlattenArgs, domain: string, file: string): 
   if (args.keep !== undefined || args.maxLength !== undefined || args.prefix !== undefined) {
     throw new UsageError(`--compare reuses the --keep, --max-length and --prefix saved in ${file}; drop them, or make a new snapshot with them (--snapshot)`);
   }
+  const [{ flattenSpf, FlattenError }, { compareSnapshot, makeSnapshot, readSnapshot, writeSnapshot }] = await Promise.all([import('../../spf/flatten.js'), import('../../spf/snapshot.js')]);
   const old = readSnapshot(file);
   if (normalizeName(old.domain) !== domain) throw new UsageError(`${file} holds the snapshot of ${old.domain}, not ${domain}; give ${old.domain}, or the file made for ${domain}`);
   const opts: FlattenOptions = { record: old.original, keep: old.options.keep, maxLength: old.options.maxLength, chainPrefix: old.options.prefix };
   let result: FlattenResult;
   try {
-    result = await flattenSpf(resolverFromArgs(args), domain, opts);
+    result = await flattenSpf(await resolverFromArgs(args), domain, opts);
   } catch (err) {
     if (!(err instanceof FlattenError)) throw err;
     const message = err.temporary
@@ -206,8 +209,9 @@ const flattenCommand: CommandModule<object, FlattenArgs> = {
     if (args.compare !== undefined) return compareFlatten(args, domain, args.compare);
     const maxLength = args.maxLength ?? 255;
     if (!(maxLength >= 64 && maxLength <= 4000)) throw new UsageError(`--max-length ${maxLength} is out of range; use 64 to 4000 (255 fits every provider)`);
+    const [{ flattenSpf, FlattenError }, { checkSnapshotTarget, makeSnapshot, writeSnapshot }] = await Promise.all([import('../../spf/flatten.js'), import('../../spf/snapshot.js')]);
     if (args.snapshot !== undefined) checkSnapshotTarget(args.snapshot, domain);
-    const resolver = resolverFromArgs(args);
+    const resolver = await resolverFromArgs(args);
     const opts: FlattenOptions = { maxLength, chainPrefix: args.prefix ?? '_spf', ...(args.keep ? { keep: args.keep.map(String) } : {}) };
     let result: FlattenResult;
     try {
@@ -228,7 +232,7 @@ const flattenCommand: CommandModule<object, FlattenArgs> = {
     }
     if (args.json) printJson(result);
     else process.stdout.write(`${renderFlatten(result)}\n`);
-    const tooBig = result.lookups > 10 || result.records.some((r) => Buffer.byteLength(r.value) > maxLength);
+    const tooBig = result.lookups > SPF_LOOKUP_LIMIT || result.records.some((r) => Buffer.byteLength(r.value) > maxLength);
     process.exitCode = tooBig ? EXIT.problems : EXIT.ok;
   },
 };

@@ -1,11 +1,9 @@
 /** `maildns verify-message`: DKIM, SPF and DMARC for a message, as a receiver would judge it. */
 import type { CommandModule } from 'yargs';
 import { EXIT, UsageError } from '../exit.js';
-import { DMARC_MODES, type DmarcMode } from '../../dmarc/parse.js';
+import { DMARC_MODES, type DmarcMode } from '../../dmarc/mode.js';
 import { printJson } from '../render/output.js';
-import { renderMessageReport } from '../render/message.js';
-import { fieldsNamed, readMessageFile } from '../../message/message.js';
-import { verifyMessage, type MessageReport } from '../../message/verify.js';
+import type { MessageReport } from '../../message/verify.js';
 import { resolverFromArgs, withNameserverOption } from './common.js';
 
 interface Args {
@@ -41,13 +39,18 @@ export const verifyMessageCommand: CommandModule<object, Args> = {
       .example('$0 verify-message mail.eml --ip 192.0.2.10 --mail-from bounce@example.com --helo mx.example.com', 'DKIM, SPF and DMARC as the receiving server saw it')
       .epilogue('Exit codes: 0 DMARC passes, 1 it does not, 2 bad input, 3 DNS could not be asked.') as never,
   handler: async (args) => {
+    const [{ fieldsNamed, readMessageFile }, { verifyMessage }, { renderMessageReport }] = await Promise.all([
+      import('../../message/message.js'),
+      import('../../message/verify.js'),
+      import('../render/message.js'),
+    ]);
     const msg = readMessageFile(args.message);
     if (fieldsNamed(msg, 'From').length === 0) {
       throw new UsageError('no From header field, which every message has (RFC 5322 §3.6.2); is this an .eml file?', args.message);
     }
     const mode = args.dmarcMode as DmarcMode;
     if (args.helo !== undefined && !/^[A-Za-z0-9_.:[\]-]+$/.test(args.helo)) throw new UsageError(`--helo "${args.helo}" is not a host name`);
-    const resolver = resolverFromArgs(args);
+    const resolver = await resolverFromArgs(args);
     const report = await verifyMessage(msg, resolver, {
       dmarcMode: mode,
       ...(args.ip !== undefined ? { ip: args.ip } : {}),

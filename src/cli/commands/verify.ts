@@ -1,12 +1,8 @@
 /** `maildns verify`: is the plan published, exactly, on every authoritative server? */
 import type { CommandModule } from 'yargs';
-import { parseServerList } from '../../dns/authoritative.js';
-import { formatServer } from '../../dns/resolver.js';
-import { UsageError } from '../exit.js';
+import { exitCodeOf, UsageError } from '../exit.js';
 import type { Severity } from '../../findings.js';
 import { printJson, useColor } from '../render/output.js';
-import { renderVerifyReport } from '../render/verify.js';
-import { verifyPlan } from '../../verify/run.js';
 import { readPlan, resolverFromArgs, withJsonOption, withNameserverOption, withPlanOption } from './common.js';
 import { normalizeName } from '../../names.js';
 
@@ -40,7 +36,13 @@ export const verifyCommand: CommandModule<object, Args> = {
           '3 DNS could not be asked (no authoritative server answered for any domain).',
       ) as never,
   handler: async (args) => {
-    const plan = readPlan(args.plan);
+    const [{ parseServerList }, { formatServer }, { verifyPlan }, { renderVerifyReport }] = await Promise.all([
+      import('../../dns/authoritative.js'),
+      import('../../dns/resolver.js'),
+      import('../../verify/run.js'),
+      import('../render/verify.js'),
+    ]);
+    const plan = await readPlan(args.plan);
     let explicit: string[] | undefined;
     if (args.authoritative !== undefined) {
       try {
@@ -53,7 +55,7 @@ export const verifyCommand: CommandModule<object, Args> = {
     const domains = args.domain.map(normalizeName);
     const unknown = domains.filter((d) => !plan.domains.some((p) => p.domain === d));
     if (unknown.length) throw new UsageError(`--domain ${unknown[0]} is not in the plan (planned: ${plan.domains.map((d) => d.domain).join(', ')})`, args.plan);
-    const resolver = resolverFromArgs(args);
+    const resolver = await resolverFromArgs(args);
     const report = await verifyPlan(plan, {
       resolver,
       authoritative: explicit,
@@ -61,8 +63,12 @@ export const verifyCommand: CommandModule<object, Args> = {
       failOn: args.failOn,
       domains,
     });
-    if (args.json) printJson(report);
+    const exitCode = exitCodeOf(report.outcome);
+    if (args.json) {
+      const { version, ...rest } = report;
+      printJson({ version, exitCode, ...rest });
+    }
     else process.stdout.write(renderVerifyReport(report, useColor()));
-    process.exitCode = report.exitCode;
+    process.exitCode = exitCode;
   },
 };

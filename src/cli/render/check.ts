@@ -27,13 +27,16 @@ import { paint } from './output.js';
 import { isTemporaryFinding, type DomainResult } from '../../check/audit.js';
 import type { RunSummary } from '../../check/run.js';
 
+/** The run's summary as reported: the engine's figures and the exit code the CLI chose. */
+export type ReportSummary = RunSummary & { exitCode: number };
+
 export const CHECK_JSON_VERSION = 1;
 export type CheckFormat = 'text' | 'json' | 'junit';
 
 export interface Reporter {
   begin(): Promise<void>;
   result(r: DomainResult): Promise<void>;
-  end(summary: RunSummary): Promise<void>;
+  end(summary: ReportSummary): Promise<void>;
 }
 
 async function write(out: Writable, text: string): Promise<void> {

@@ -50,9 +50,9 @@ export function renderVerifyReport(report: VerifyReport, color: boolean): string
   const blocks = report.domains.map((d) => domainBlock(d, color));
   const s = report.summary;
   const verdict =
-    report.exitCode === 0
+    report.outcome === 'ok'
       ? paint('everything is published as planned', 'green', color)
-      : report.exitCode === 3
+      : report.outcome === 'dns-unavailable'
         ? paint('DNS could not be asked: no authoritative server answered', 'yellow', color)
         : paint('problems found', 'red', color);
   blocks.push(

@@ -65,7 +65,7 @@ describe('maildns records', () => {
     expect(zone.stdout).toMatch(/_dmarc\s+IN TXT\s+"v=DMARC1; p=reject; np=reject"/);
     expect(zone.stderr).toMatch(/note: DKIM selector "mail" has no key yet/);
     const mydns = await runCli(['records', '--format', 'mydns', '--tsv'], { cwd: dir });
-    expect(mydns.stdout).toContain('_dmarc\tTXT\tv=DMARC1; p=reject; np=reject\t\n');
+    expect(mydns.stdout).toContain('_dmarc\tTXT\t\tv=DMARC1; p=reject; np=reject\n');
     const json = JSON.parse((await runCli(['records', '-f', 'json'], { cwd: dir })).stdout) as { domains: { records: { type: string }[] }[] };
     expect(json.domains[0]!.records.map((r) => r.type)).toEqual(['MX', 'TXT', 'TXT']);
   });

@@ -72,7 +72,7 @@ describe('maildns verify: name servers against the plan (Knot)', () => {
     const d = report.domains[0]!;
     expect(d.findings.filter((f) => f.severity !== 'info')).toEqual([]);
     expect(nsCodes(d)).toEqual([]);
-    expect(report.exitCode).toBe(0);
+    expect(report.outcome).toBe('ok');
     const ns = d.records.filter((r) => r.purpose === 'ns');
     expect(ns.map((r) => [r.name, r.type, r.planned.value])).toEqual([
       [DOMAIN, 'NS', `ns1.${DOMAIN}`],
@@ -91,7 +91,7 @@ describe('maildns verify: name servers against the plan (Knot)', () => {
     const d = report.domains[0]!;
     expect(d.servers.map((s) => s.name)).toEqual(NS12);
     expect(nsCodes(d)).toEqual([]);
-    expect(report.exitCode).toBe(0);
+    expect(report.outcome).toBe('ok');
     expect(d.records.filter((r) => r.purpose === 'ns').every((r) => r.servers.length === 2 && r.servers.every((s) => s.state === 'match'))).toBe(true);
   });
 
@@ -99,7 +99,7 @@ describe('maildns verify: name servers against the plan (Knot)', () => {
     const { plan, file } = planFile(`${PLANNED}\n- ns3.${DOMAIN}`);
     const report = await verifyPlan(plan, { resolver: resolverFor(good), authoritative: [at(good)], timeoutMs: 1000 });
     const d = report.domains[0]!;
-    expect(report.exitCode).toBe(1);
+    expect(report.outcome).toBe('problems');
     expect(nsCodes(d)).toEqual(['verify.ns-missing']);
     const f = d.findings.find((x) => x.code === 'verify.ns-missing')!;
     expect(f.severity).toBe('error');
@@ -124,7 +124,7 @@ describe('maildns verify: name servers against the plan (Knot)', () => {
     const f = d.findings.find((x) => x.code === 'verify.ns-extra')!;
     expect(f.severity).toBe('warning');
     expect(f.message).toMatch(/^127\.0\.0\.1:\d+ publishes ns\.old-host\.example as a name server of shop\.example/);
-    expect(report.exitCode).toBe(0);
+    expect(report.outcome).toBe('ok');
 
     const lenient = await runCli(['verify', '--plan', file, '--nameserver', at(extra), '--authoritative', at(extra)]);
     expect(lenient.code).toBe(0);
@@ -140,7 +140,7 @@ describe('maildns verify: name servers against the plan (Knot)', () => {
       const { plan } = planFile(PLANNED);
       const report = await verifyPlan(plan, { resolver: resolverFor(good), authoritative: [at(good), at(lagging)], timeoutMs: 1000 });
       const d = report.domains[0]!;
-      expect(report.exitCode).toBe(1);
+      expect(report.outcome).toBe('problems');
       expect(nsCodes(d)).toEqual(['verify.ns-missing']);
       expect(d.findings.find((x) => x.code === 'verify.ns-missing')!.message).toMatch(
         new RegExp(`ns2\\.shop\\.example is missing from the NS records on ${at(lagging)} \\(published there: \\{ns1\\.shop\\.example\\}\\); as planned on ${at(good)}$`),
@@ -159,7 +159,7 @@ describe('maildns verify: name servers against the plan (Knot)', () => {
       const { plan } = planFile(`- host: ns1.${DOMAIN}\n  addresses: [127.0.0.1, "2001:DB8:0:0::53"]\n- ns2.${DOMAIN}`);
       const report = await verifyPlan(plan, { resolver: resolverFor(k), authoritative: [at(k)], timeoutMs: 1000 });
       const d = report.domains[0]!;
-      expect(report.exitCode).toBe(1);
+      expect(report.outcome).toBe('problems');
       expect(nsCodes(d)).toEqual(['verify.ns-address-extra', 'verify.ns-address-missing']);
       const missing = d.findings.find((x) => x.code === 'verify.ns-address-missing')!;
       expect(missing.subject).toBe(`ns1.${DOMAIN} A`);
@@ -189,7 +189,7 @@ describe('maildns verify: name servers against the plan (Knot)', () => {
       expect(f.severity).toBe('warning');
       expect(f.message).toContain(`the main resolver answers NS {ns1.${DOMAIN}, ns2.${DOMAIN}, ns3.${DOMAIN}}`);
       expect(f.message).toContain(`ns3.${DOMAIN} publishes {ns1.${DOMAIN}, ns2.${DOMAIN}}`);
-      expect(report.exitCode).toBe(0);
+      expect(report.outcome).toBe('ok');
     } finally {
       await stale.stop();
     }
@@ -209,7 +209,7 @@ describe('maildns verify: name servers against the plan (Knot)', () => {
       expect(f.subject).toBe(sub);
       expect(f.message).toContain(`not a zone apex (its records are served in the zone ${DOMAIN})`);
       expect(d.records.some((r) => r.type === 'NS')).toBe(false);
-      expect(report.exitCode).toBe(0);
+      expect(report.outcome).toBe('ok');
       const cli = await runCli(['verify', '--plan', file, '--nameserver', at(k), '--authoritative', at(k)]);
       expect(cli.code).toBe(0);
       expect(cli.stdout).toMatch(/INFO    verify\.ns-not-apex/);

@@ -101,7 +101,7 @@ describe('maildns verify against Knot', () => {
     const d = report.domains[0]!;
     expect(d.findings.filter((f) => f.severity !== 'info')).toEqual([]);
     expect(d.status).toBe('as-planned');
-    expect(report.exitCode).toBe(0);
+    expect(report.outcome).toBe('ok');
     expect(d.records.length).toBe(base.records.length);
     expect(d.records.every((r) => r.servers.every((s) => s.state === 'match'))).toBe(true);
     expect(d.servers[0]!.serial).toBe(2);
@@ -110,7 +110,7 @@ describe('maildns verify against Knot', () => {
   it('sees a half-propagated change: serials differ and the record is on one server only', async () => {
     const report = await run([right, lagging]);
     const d = report.domains[0]!;
-    expect(report.exitCode).toBe(1);
+    expect(report.outcome).toBe('problems');
     expect(codes(d)).toEqual(['verify.not-everywhere', 'verify.serials-differ']);
     const dmarc = d.records.find((r) => r.purpose === 'dmarc')!;
     expect(dmarc.servers.map((s) => s.state)).toEqual(['match', 'missing']);
@@ -130,7 +130,7 @@ describe('maildns verify against Knot', () => {
     try {
       const report = await run([k]);
       const d = report.domains[0]!;
-      expect(report.exitCode).toBe(1);
+      expect(report.outcome).toBe('problems');
       expect(codes(d)).toEqual(
         expect.arrayContaining(['verify.different', 'verify.conflicting-record', 'verify.missing', 'verify.dkim-key-mismatch', 'verify.ttl-differs']),
       );
@@ -156,9 +156,9 @@ describe('maildns verify against Knot', () => {
       expect(found).toContain('dmarc.policy-none');
       expect(found).toContain('dmarc.report-destination-unauthorised');
       expect(found.filter((c) => c.startsWith('verify.'))).toEqual([]);
-      expect(report.exitCode).toBe(0); // warnings only: as planned
+      expect(report.outcome).toBe('ok'); // warnings only: as planned
       const strict = await verifyPlan(weak.plan, { resolver: resolverFor(k), authoritative: [`${k.host}:${k.port}`], failOn: 'warning' });
-      expect(strict.exitCode).toBe(1);
+      expect(strict.outcome).toBe('problems');
     } finally {
       await k.stop();
     }
@@ -207,7 +207,7 @@ describe('maildns verify against slow and silent servers', () => {
     const r = new DnsResolver({ servers: [{ host: slow.host, port: slow.port }], timeoutMs: 1500 });
     const report = await verifyPlan(base.plan, { resolver: r, authoritative: [`127.0.0.1:${slow.port}`], timeoutMs: 1500 });
     expect(report.domains[0]!.findings.filter((f) => f.severity !== 'info')).toEqual([]);
-    expect(report.exitCode).toBe(0);
+    expect(report.outcome).toBe('ok');
   });
 
   it('a server that never answers gives exit 3 and a temporary failure, never "missing"', async () => {
@@ -224,7 +224,7 @@ describe('maildns verify against slow and silent servers', () => {
     const r = new DnsResolver({ servers: [{ host: slow.host, port: slow.port }], timeoutMs: 1500 });
     const report = await verifyPlan(base.plan, { resolver: r, authoritative: [`127.0.0.1:${slow.port}`, `127.0.0.1:${silent.port}`], timeoutMs: 200 });
     const d = report.domains[0]!;
-    expect(report.exitCode).toBe(1);
+    expect(report.outcome).toBe('problems');
     expect(d.findings.filter((f) => f.severity !== 'info').map((f) => f.code)).toEqual(['verify.server-unreachable']);
     expect(d.records.every((rec) => rec.servers[0]!.state === 'match' && rec.servers[1]!.state === 'unreachable')).toBe(true);
   });

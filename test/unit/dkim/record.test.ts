@@ -1,7 +1,7 @@
 /** DKIM key record parsing and lints, PKCS#1 recognition, and published-key matching. */
 import { describe, expect, it } from 'vitest';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { unpasteRecord } from '../../../src/cli/commands/dkim.js';
+import { unquoteCharacterStrings as unpasteRecord } from '../../../src/txt.js';
 import { compareWithPrivateKey, decodePublishedKey, publishedKeyMatches } from '../../../src/dkim/keys.js';
 import { parseDkimKeyRecord, parseTagList } from '../../../src/dkim/parse.js';
 import { composeDkimRecord, publicKeyFromPem } from '../../../src/dkim/record.js';

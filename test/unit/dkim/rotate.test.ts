@@ -1,39 +1,28 @@
 /** Key rotation kept in the plan file: add, activate, retire, with comments preserved. */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { rotateCommand } from '../../../src/cli/commands/dkim.js';
 import { keygenPlan } from '../../../src/dkim/keygen.js';
 import { composeOpenDkim } from '../../../src/dkim/opendkim.js';
-import { addPublishedSelector, dateSelector, rotationStatus } from '../../../src/dkim/rotate.js';
+import { addPublishedSelector, dateSelector, rotateKeys, rotationStatus, type RotationOutcome } from '../../../src/dkim/rotate.js';
+import { InputError } from '../../../src/errors.js';
 import { loadPlan } from '../../../src/plan/load.js';
 import { composePlan } from '../../../src/plan/records.js';
 
 let dir: string;
 let planFile: string;
-let out: string;
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'maildns-rotate-'));
   planFile = path.join(dir, 'maildns.yaml');
-  out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
 });
 afterEach(() => {
-  vi.restoreAllMocks();
   rmSync(dir, { recursive: true, force: true });
 });
 
-type RotateArgs = Parameters<NonNullable<typeof rotateCommand.handler>>[0];
-const rotate = async (extra: Partial<RotateArgs> = {}): Promise<{ action: string; selector: string; next: string; selectors: { selector: string; state: string }[] }> => {
-  out = '';
-  await rotateCommand.handler!({ plan: planFile, domain: 'example.com', json: true, _: [], $0: 'maildns', ...extra } as RotateArgs);
-  return JSON.parse(out);
-};
+const rotate = (step: { activate?: true; retire?: true; selector?: string; domain?: string } = {}): Promise<RotationOutcome> =>
+  rotateKeys(planFile, step.domain ?? 'example.com', step.activate ? { step: 'activate' } : step.retire ? { step: 'retire' } : { step: 'start', ...(step.selector ? { selector: step.selector } : {}) });
 
 const PLAN = `# our mail domains
 domains:
@@ -102,8 +91,9 @@ describe('dkim rotate', () => {
     expect(rotationStatus(plan.domains[0]!).next).toBe('rotate');
   });
 
-  it('refuses steps out of order with a usage error', async () => {
+  it('refuses steps out of order as bad input naming the plan', async () => {
     writeFileSync(planFile, PLAN);
+    await expect(rotate({ activate: true })).rejects.toThrow(InputError);
     await expect(rotate({ activate: true })).rejects.toThrow(/no published selector/);
     await expect(rotate({ retire: true })).rejects.toThrow(/no retiring selector/);
     await expect(rotate({ selector: 'mail' })).rejects.toThrow(/already exists/);

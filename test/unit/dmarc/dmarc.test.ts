@@ -5,8 +5,8 @@ import { treeWalkTargets } from '../../../src/dmarc/discover.js';
 import { explainDmarc } from '../../../src/dmarc/explain.js';
 import { lintDmarc } from '../../../src/dmarc/lint.js';
 import { parseDmarc } from '../../../src/dmarc/parse.js';
-import { planFromFlags } from '../../../src/cli/commands/dmarc.js';
-import { UsageError } from '../../../src/cli/exit.js';
+import { dmarcPlanFromTags } from '../../../src/dmarc/compose.js';
+import { InputError } from '../../../src/errors.js';
 
 const codes = (text: string, mode: '7489' | '9989' = '9989') => parseDmarc(text, { mode }).findings.map((f) => f.code);
 
@@ -95,13 +95,12 @@ describe('composition', () => {
     expect(reportAuthorizationName('example.com', 'reports.example.net')).toBe('example.com._report._dmarc.reports.example.net');
   });
 
-  it('compose flags are validated', () => {
-    const base = { json: false, mode: '9989' };
-    expect(planFromFlags({ ...base, p: 'REJECT', rua: ['a@example.com'] }, '9989')).toEqual({ p: 'reject', rua: ['mailto:a@example.com'], ruf: [] });
-    expect(() => planFromFlags({ ...base }, '9989')).toThrow(UsageError);
-    expect(() => planFromFlags({ ...base, p: 'reject', aspf: 'x' }, '9989')).toThrow(/--aspf/);
-    expect(() => planFromFlags({ ...base, p: 'reject', rua: ['mailto:nobody'] }, '9989')).toThrow(/--rua/);
-    expect(() => planFromFlags({ ...base, p: 'reject', pct: 1.5 }, '9989')).toThrow(/--pct/);
+  it('tag values given to compose are validated, and the errors name the tag', () => {
+    expect(dmarcPlanFromTags({ p: 'REJECT', rua: ['a@example.com'] }, '9989')).toEqual({ p: 'reject', rua: ['mailto:a@example.com'], ruf: [] });
+    expect(() => dmarcPlanFromTags({}, '9989')).toThrow(InputError);
+    expect(() => dmarcPlanFromTags({ p: 'reject', aspf: 'x' }, '9989')).toThrow(/^aspf=x is not valid/);
+    expect(() => dmarcPlanFromTags({ p: 'reject', rua: ['mailto:nobody'] }, '9989')).toThrow(/^rua=mailto:nobody/);
+    expect(() => dmarcPlanFromTags({ p: 'reject', pct: 1.5 }, '9989')).toThrow(/^pct=1.5/);
   });
 
   it('explains a record tag by tag', () => {

@@ -92,15 +92,21 @@ describe('mydns provider', () => {
     expect(out.warnings).toEqual([expect.stringMatching(/^mail\._domainkey\.example\.com TXT is \d+ characters/)]);
   });
 
-  it('prints tab-separated rows with --tsv', () => {
+  it('prints tab-separated rows with --tsv, in the same column order as the table', () => {
     const rows = renderWith('mydns', composePlan(plan), { tsv: true }).text.replace(/\n$/, '').split('\n').map((l) => l.split('\t'));
-    expect(rows).toContainEqual(['', 'MX', 'mx1.example.net', '5']);
-    expect(rows).toContainEqual(['_smtp._tls', 'TXT', 'v=TLSRPTv1; rua=mailto:tls@example.com', '']);
-    expect(rows.find((r) => r[0] === 'mail._domainkey')![2]).toMatch(/^v=DKIM1; .*p=MIIB/);
+    expect(rows).toContainEqual(['', 'MX', '5', 'mx1.example.net']);
+    expect(rows).toContainEqual(['_smtp._tls', 'TXT', '', 'v=TLSRPTv1; rua=mailto:tls@example.com']);
+    expect(rows.find((r) => r[0] === 'mail._domainkey')![3]).toMatch(/^v=DKIM1; .*p=MIIB/);
   });
 
-  it('reports records the form cannot hold before rendering', () => {
+  it('reports records the form cannot hold as problems, apart from the warnings', () => {
     const out = renderWith('mydns', [{ domain: 'example.com', notes: [], records: [{ name: 'x.example.com', type: 'PTR', ttl: 60, value: 'y.example.com' }] }], {});
-    expect(out.warnings).toContain('x.example.com PTR: this target cannot hold PTR records');
+    expect(out.problems).toEqual(['x.example.com PTR: this target cannot hold PTR records']);
+    expect(out.warnings).toEqual([]);
+  });
+
+  it('refuses an option the format does not take', () => {
+    expect(() => renderWith('zone', composePlan(plan), { tsv: true })).toThrow(/the zone format has no tsv form; it goes with mydns/);
+    expect(() => renderWith('mydns', composePlan(plan), { fullZone: true })).toThrow(/has no fullZone form/);
   });
 });

@@ -1,0 +1,83 @@
+/**
+ * The layering the code keeps: the engines never import the command line, and the command line's
+ * start-up path (main.ts and every command module, all loaded for `--help`) imports no engine
+ * package statically; the engines are imported when a command runs.
+ */
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '../../..');
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) return tsFiles(p);
+    return p.endsWith('.ts') && !p.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+/** Specifiers a module imports when it loads: `import … from`, `export … from` and bare `import '…'`, not `import type` nor `import()`. */
+function staticImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  const re = /^\s*(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?'([^']+)'/gm;
+  for (const m of text.matchAll(re)) {
+    if (m[2]) continue; // type-only: erased
+    out.push(m[3]!);
+  }
+  return out;
+}
+
+function resolveTs(from: string, spec: string): string | null {
+  if (!spec.startsWith('.')) return null;
+  return path.resolve(path.dirname(from), spec).replace(/\.js$/, '.ts');
+}
+
+describe('layering', () => {
+  it('the scanner sees static imports and skips type-only and dynamic ones', () => {
+    const file = path.join(ROOT, 'src/cli/commands/spf.ts');
+    const specs = staticImports(file);
+    expect(specs).toContain('./common.js');
+    expect(specs).not.toContain('../../spf/validate.js'); // imported when the command runs
+    expect(readFileSync(file, 'utf8')).toContain("import('../../spf/validate.js')");
+  });
+
+  it('nothing outside src/cli imports from src/cli', () => {
+    const cli = path.join(ROOT, 'src/cli') + path.sep;
+    const offenders: string[] = [];
+    for (const dir of ['src', 'providers', 'bench']) {
+      for (const file of tsFiles(path.join(ROOT, dir))) {
+        if (file.startsWith(cli)) continue;
+        const text = readFileSync(file, 'utf8');
+        for (const m of text.matchAll(/(?:from\s+|import\s*\(?\s*)'([^']+)'/g)) {
+          const target = resolveTs(file, m[1]!);
+          if (target?.startsWith(cli)) offenders.push(`${path.relative(ROOT, file)} -> ${m[1]}`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('starting the CLI loads no engine package: mailauth, dns2, yaml and tldts load only when a command needs them', () => {
+    const heavy = new Set(['mailauth', 'dns2', 'yaml', 'tldts']);
+    const seen = new Set<string>();
+    const chains: string[] = [];
+    const visit = (file: string, chain: string[]): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const spec of staticImports(file)) {
+        const pkg = spec.startsWith('.') ? null : spec.split('/')[0]!;
+        if (pkg && heavy.has(pkg)) chains.push([...chain, path.relative(ROOT, file), spec].join(' -> '));
+        const next = resolveTs(file, spec);
+        if (next) visit(next, [...chain, path.relative(ROOT, file)]);
+      }
+    };
+    const main = path.join(ROOT, 'src/cli/main.ts');
+    visit(main, []);
+    for (const file of tsFiles(path.join(ROOT, 'src/cli/commands'))) visit(file, []);
+    expect(chains).toEqual([]);
+    // The walk did reach the command modules and their light helpers.
+    expect([...seen].map((f) => path.relative(ROOT, f))).toEqual(expect.arrayContaining(['src/cli/commands/common.ts', 'src/plan/types.ts']));
+  });
+});
