@@ -1,0 +1,73 @@
+/**
+ * maildns as a library: `import { … } from 'maildns'`. One name per concept; every function that
+ * asks DNS takes a Resolver (createResolver, or your own object with `lookup`), so checks run
+ * against any server, the embedded one included. Errors thrown on purpose are InputError,
+ * PlanError and DnsTemporaryError; findings share one type, Finding.
+ */
+
+// Findings, errors and records shared by every engine.
+export { hasFindingAtLeast, formatFinding, type Finding, type Severity, type Outcome } from './findings.js';
+export { InputError, PlanError, DnsTemporaryError } from './errors.js';
+export type { DnsRecord, RecordType } from './records.js';
+
+// DNS: the resolver every check takes, and the embedded authoritative server.
+export {
+  createResolver,
+  DnsResolver,
+  describeStatus,
+  isNoRecord,
+  isTemporary,
+  txtValues,
+  type Resolver,
+  type ResolverChoice,
+  type DnsAnswer,
+  type DnsStatus,
+  type RRType,
+} from './dns/resolver.js';
+export { startServer, type ServeOptions, type RunningServer } from './dns/server.js';
+
+// The plan: load, compose its records, choose the signing key.
+export { loadPlan, parsePlan } from './plan/load.js';
+export { composePlan, composeDomain, type ComposedDomain, type ComposeOptions } from './plan/records.js';
+export { starterPlan, type StarterOptions } from './plan/init.js';
+export { keyPathFor, signingChoice, signingSelectors, stateOf, withKeysDir, type SigningChoice, type SelectorState } from './plan/selectors.js';
+export { DEFAULT_PLAN_FILE, type Plan, type DomainPlan, type SpfPlan, type DmarcPlan, type DkimSelectorPlan, type DkimAlgorithm } from './plan/types.js';
+
+// Output providers: zone file, MyDNS form rows, JSON.
+export { renderWith, providerNames, getProvider } from '../providers/index.js';
+export type { OutputProvider, Rendered, RenderOptions } from '../providers/types.js';
+
+// SPF (RFC 7208).
+export { parseSpf, isSpfRecord, ownLookupCount, SPF_LOOKUP_LIMIT, SPF_VOID_LOOKUP_LIMIT, type ParsedSpf } from './spf/parse.js';
+export { composeSpf, composeSpfFrom, parseAllTerm, type SpfComposeInput } from './spf/compose.js';
+export { validateSpf, type SpfReport, type SpfTreeNode, type ValidateOptions as SpfValidateOptions } from './spf/validate.js';
+export { checkHost, type SpfResult, type SpfVerdict, type CheckHostInput } from './spf/evaluate.js';
+export { flattenSpf, FlattenError, type FlattenResult, type FlattenOptions } from './spf/flatten.js';
+export { mergeSpf, checkMergedRecord, MergeInputError, type MergeResult, type MergeOptions } from './spf/merge.js';
+
+// DKIM (RFC 6376, RFC 8463): records, keys, OpenDKIM files, rotation.
+export { composeDkimRecord, publicKeyFromPem, type DkimPublicKey } from './dkim/record.js';
+export { validateDkimRecord, type DkimRecordCheck } from './dkim/validate.js';
+export { generateDkimKey, compareWithPrivateKey, type KeyMatch } from './dkim/keys.js';
+export { keygenPlan, type KeygenResult, type KeygenOptions } from './dkim/keygen.js';
+export { composeOpenDkim, type OpenDkimResult, type OpenDkimOptions } from './dkim/opendkim.js';
+export { rotateKeys, rotationStatus, type RotationRequest, type RotationOutcome } from './dkim/rotate.js';
+export { inspectSelectorKey, checkDkimRecordText, type SelectorKeyInfo, type RecordTextCheck } from './dkim/inspect.js';
+
+// DMARC (RFC 7489 and RFC 9989).
+export { parseDmarc, DMARC_MODES, type DmarcMode } from './dmarc/parse.js';
+export { composeDmarc, dmarcPlanFromTags, type DmarcTagInput } from './dmarc/compose.js';
+export { checkDmarcDomain, type DmarcCheck } from './dmarc/validate.js';
+export { discoverPolicy, type PolicyDiscovery } from './dmarc/discover.js';
+export { explainDmarc } from './dmarc/explain.js';
+
+// Test messages: sign, and verify as a receiver would.
+export { parseMessage, readMessageFile, type ParsedMessage } from './message/message.js';
+export { signMessage, loadPrivateKey, type SignOptions } from './message/sign.js';
+export { verifyMessage, type MessageReport, type VerifyMessageOptions } from './message/verify.js';
+
+// Scheduled checks of many domains, and verification of a plan against what is published.
+export { auditDomain, type DomainResult, type AuditOptions } from './check/audit.js';
+export { runChecks, type RunOptions, type RunSummary } from './check/run.js';
+export { DEFAULT_CONCURRENCY, bulkResolverSettings } from './check/settings.js';
+export { verifyPlan, type VerifyReport, type VerifyOptions } from './verify/run.js';
