@@ -16,7 +16,8 @@
  *
  * Environment: MAILDNS_BENCH_DIR (where the data goes; a temporary directory otherwise),
  * MAILDNS_BENCH_SHARED (the folder with mkbulk.py and bench_raw.py; default /work/shared/bench
- * or ../shared/bench next to the project).
+ * or ../shared/bench next to the project). Before the check, the CLI's start-up (bench/startup.ts);
+ * `--startup-only` stops after it, `--startup-rounds R` (default 15) sets its rounds.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +28,7 @@ import { domainSource } from '../src/check/input.js';
 import { bulkResolverSettings, DEFAULT_CONCURRENCY, runChecks } from '../src/check/run.js';
 import { DnsResolver, type Resolver } from '../src/dns/resolver.js';
 import { startKnot } from './knot.js';
+import { measureStartup, renderStartup } from './startup.js';
 import { newScore, readCompactManifest, readManifest, scoreIsPerfect, scoreResult, writeCompactManifest, type ManifestEntry, type Score } from './manifest.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -163,6 +165,10 @@ async function main(): Promise<void> {
   sizes.sort((a, b) => a - b);
   const rounds = Math.max(1, intFlag('rounds', 9));
   const warmups = Math.max(1, intFlag('warmup', 3));
+  // Start-up first: it needs no data, and a slow start is what a user notices before any speed.
+  const startupRounds = Math.max(1, intFlag('startup-rounds', 15));
+  process.stdout.write(`${renderStartup(await measureStartup(startupRounds), startupRounds)}\n`);
+  if (args.includes('--startup-only')) return;
   const shared = sharedBenchDir();
   let perfect = true;
   for (const n of sizes) {
