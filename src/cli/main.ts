@@ -9,6 +9,8 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { describeFailure, EXIT } from './exit.js';
+import { LOADERS, type CommandName } from './registry.js';
+import { EPILOGUE, renderTopLevelHelp, USAGE } from './render/help.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -20,37 +22,15 @@ function fail(message: string): never {
   process.exit(EXIT.usage);
 }
 
-async function commands(): Promise<CommandModule<any, any>[]> {
-  const m = await Promise.all([
-    import('./commands/quickstart.js'),
-    import('./commands/init.js'),
-    import('./commands/keygen.js'),
-    import('./commands/opendkim.js'),
-    import('./commands/records.js'),
-    import('./commands/serve.js'),
-    import('./commands/verify.js'),
-    import('./commands/check.js'),
-    import('./commands/spf.js'),
-    import('./commands/dkim.js'),
-    import('./commands/dmarc.js'),
-    import('./commands/sign.js'),
-    import('./commands/verify-message.js'),
-  ]);
-  return [
-    m[0].quickstartCommand,
-    m[1].initCommand,
-    m[2].keygenCommand,
-    m[3].opendkimCommand,
-    m[4].recordsCommand,
-    m[5].serveCommand,
-    m[6].verifyCommand,
-    m[7].checkCommand,
-    m[8].spfCommand,
-    m[9].dkimCommand,
-    m[10].dmarcCommand,
-    m[11].signCommand,
-    m[12].verifyMessageCommand,
-  ];
+/**
+ * The commands to register: only the named one's module when the first word names a command,
+ * else every module (flags before the command word, a misspelt command: yargs sorts those out
+ * with everything in hand).
+ */
+async function commandsFor(argv: readonly string[]): Promise<CommandModule<any, any>[]> {
+  const first = argv[0];
+  if (first !== undefined && Object.hasOwn(LOADERS, first)) return [await LOADERS[first as CommandName]()];
+  return Promise.all(Object.values(LOADERS).map((load) => load()));
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -59,16 +39,21 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }
-  const [{ default: yargs }, all] = await Promise.all([import('yargs'), commands()]);
+  // ...nor `maildns --help`, which lists the commands from the registry.
+  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {
+    process.stdout.write(renderTopLevelHelp(process.stdout.columns || 100));
+    return;
+  }
+  const [{ default: yargs }, modules] = await Promise.all([import('yargs'), commandsFor(argv)]);
   const cli = yargs(argv)
     .scriptName('maildns')
-    .usage('$0 <command> [options]\n\nSet up and keep watch over a domain\'s email authentication in DNS: SPF, DKIM, DMARC.')
+    .usage(USAGE)
     .version(packageVersion())
     .strict()
     .demandCommand(1, 'name a command; `maildns --help` lists them')
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .epilogue('Exit codes: 0 ok, 1 problems found, 2 bad input or usage, 3 DNS could not be asked, 70 a bug in maildns.')
+    .epilogue(EPILOGUE)
     // An option given a value is given that value even when it starts with "-": `--all -all`.
     .parserConfiguration({ 'nargs-eats-options': true })
     .fail((msg, err) => {
@@ -76,7 +61,7 @@ export async function main(argv: string[]): Promise<void> {
       if (err && err.name !== 'YError') throw err;
       fail(`${err?.message ?? msg} (see \`maildns --help\`)`);
     });
-  for (const c of all) cli.command(c);
+  for (const c of modules) cli.command(c);
   try {
     await cli.parseAsync();
   } catch (err) {

@@ -1,5 +1,6 @@
 /** `maildns check`: plan-less audit of SPF, DMARC, DKIM and MX for any number of domains (cron, CI). */
 import type { CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
 import type { Severity } from '../../findings.js';
 import { DEFAULT_CONCURRENCY, bulkResolverSettings } from '../../check/settings.js';
 import type { CheckFormat, Reporter } from '../render/check.js';
@@ -23,8 +24,7 @@ interface Args {
 }
 
 export const checkCommand: CommandModule<object, Args> = {
-  command: 'check [domains..]',
-  describe: 'audit SPF, DMARC, DKIM and MX of any domains, without a plan (for cron and CI)',
+  ...COMMANDS['check'],
   builder: (y) =>
     withNameserverOption(
       y

@@ -1,5 +1,6 @@
 /** `maildns dkim show | check-record | rotate`: inspect keys and records, and rotate keys. */
 import type { CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
 import { hasFindingAtLeast } from '../../findings.js';
 import { DKIM_ALGORITHMS, type DkimAlgorithm } from '../../plan/types.js';
 import { EXIT, UsageError } from '../exit.js';
@@ -143,8 +144,7 @@ export const rotateCommand: CommandModule<object, RotateArgs> = {
 // ---- dkim -------------------------------------------------------------------------------
 
 export const dkimCommand: CommandModule = {
-  command: 'dkim <command>',
-  describe: 'inspect DKIM keys and records, and rotate keys',
+  ...COMMANDS['dkim'],
   builder: (y) =>
     y
       .command(showCommand as CommandModule)

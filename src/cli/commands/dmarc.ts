@@ -3,6 +3,7 @@
  * report findings. `maildns dmarc compose`: build a record from flags, without a plan.
  */
 import type { Argv, CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
 import { hasFindingAtLeast, type Finding } from '../../findings.js';
 import type { DmarcCheck } from '../../dmarc/validate.js';
 import { DMARC_MODES, type DmarcMode } from '../../dmarc/mode.js';
@@ -143,8 +144,7 @@ const checkCommand: CommandModule<object, CheckArgs> = {
 };
 
 export const dmarcCommand: CommandModule<object, object> = {
-  command: 'dmarc',
-  describe: 'check a domain\'s DMARC record (maildns dmarc DOMAIN) or compose one (maildns dmarc compose)',
+  ...COMMANDS['dmarc'],
   builder: (y) =>
     y
       .command(composeCommand as unknown as CommandModule<object, object>)

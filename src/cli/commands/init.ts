@@ -1,5 +1,6 @@
 /** `maildns init`: write a commented starter plan. */
 import type { CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
 import { UsageError } from '../exit.js';
 import type { StarterOptions } from '../../plan/init.js';
 import { DEFAULT_PLAN_FILE, DKIM_ALGORITHMS, DMARC_POLICIES, type DkimAlgorithm, type DmarcPolicy } from '../../plan/types.js';
@@ -18,8 +19,7 @@ interface Args extends Omit<StarterOptions, 'dkimAlg' | 'dmarcPolicy' | 'mxAddre
 const many = { type: 'string' as const, array: true, default: [] as string[] };
 
 export const initCommand: CommandModule<object, Args> = {
-  command: 'init <domain>',
-  describe: 'write a commented starter plan (maildns.yaml) for a sending domain',
+  ...COMMANDS['init'],
   builder: (y) =>
     withJsonOption(y)
       .positional('domain', { type: 'string', demandOption: true, describe: 'the sending domain, e.g. example.com' })

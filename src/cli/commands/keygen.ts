@@ -1,5 +1,6 @@
 /** `maildns keygen`: a DKIM key pair for every selector in the plan that has none. */
 import type { CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
 import type { KeygenResult } from '../../dkim/keygen.js';
 import { EXIT, UsageError } from '../exit.js';
 import { paint, printJson } from '../render/output.js';
@@ -34,8 +35,7 @@ function textReport(results: readonly KeygenResult[], plan: Plan): string {
 }
 
 export const keygenCommand: CommandModule<object, Args> = {
-  command: 'keygen',
-  describe: 'create a DKIM key pair for every selector in the plan that has none (existing keys are kept)',
+  ...COMMANDS['keygen'],
   builder: (y) =>
     withJsonOption(withPlanOption(y))
       .option('keys-dir', { type: 'string', describe: 'directory for DOMAIN/SELECTOR.private (default: the plan\'s defaults.keys_dir, else ./keys)' })

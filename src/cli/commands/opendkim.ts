@@ -1,6 +1,7 @@
 /** `maildns opendkim`: KeyTable, SigningTable, TrustedHosts, opendkim.conf and Postfix lines. */
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
 import { DEFAULT_SOCKET } from '../../dkim/opendkim-settings.js';
 import { paint, printJson } from '../render/output.js';
 import { readPlan, withJsonOption, withPlanOption } from './common.js';
@@ -17,8 +18,7 @@ interface Args {
 }
 
 export const opendkimCommand: CommandModule<object, Args> = {
-  command: 'opendkim',
-  describe: 'write the OpenDKIM KeyTable, SigningTable, TrustedHosts, opendkim.conf and the Postfix milter lines',
+  ...COMMANDS['opendkim'],
   builder: (y) =>
     withJsonOption(withPlanOption(y))
       .option('out', { alias: 'o', type: 'string', default: 'opendkim', describe: 'directory to write the files to' })

@@ -1,5 +1,6 @@
 /** `maildns quickstart`: the whole set-up of an example domain, offline, in a few seconds. */
 import type { CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
 import { domainNameProblem } from '../../names.js';
 import { UsageError } from '../exit.js';
 import { paint, printJson, useColor } from '../render/output.js';
@@ -11,8 +12,7 @@ interface Args {
 }
 
 export const quickstartCommand: CommandModule<object, Args> = {
-  command: 'quickstart [dir]',
-  describe: 'set up an example domain end to end, offline: plan, keys, OpenDKIM files, records, embedded DNS, verification, a signed test message',
+  ...COMMANDS['quickstart'],
   builder: (y) =>
     y
       .positional('dir', { type: 'string', default: 'maildns-quickstart', describe: 'directory for the plan, keys and files (kept between runs)' })

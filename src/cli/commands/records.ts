@@ -1,5 +1,6 @@
 /** `maildns records`: print the plan's records through an output provider. */
 import type { CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
 import { EXIT, UsageError } from '../exit.js';
 import { paint } from '../render/output.js';
 import { readPlan, withPlanOption } from './common.js';
@@ -15,8 +16,7 @@ interface Args {
 }
 
 export const recordsCommand: CommandModule<object, Args> = {
-  command: 'records',
-  describe: 'print the DNS records the plan asks for (zone file, MyDNS rows or JSON)',
+  ...COMMANDS['records'],
   builder: (y) =>
     withPlanOption(y)
       .option('format', { alias: 'f', type: 'string', default: 'zone', choices: providerNames(), describe: 'output format' })

@@ -1,5 +1,6 @@
 /** `maildns serve`: answer for the plan's records on the embedded authoritative DNS server. */
 import type { CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
 import { UsageError } from '../exit.js';
 import { printJson } from '../render/output.js';
 import { readPlan, withJsonOption, withPlanOption } from './common.js';
@@ -12,8 +13,7 @@ interface Args {
 }
 
 export const serveCommand: CommandModule<object, Args> = {
-  command: 'serve',
-  describe: 'serve the plan\'s records on a local authoritative DNS server (UDP and TCP) until stopped',
+  ...COMMANDS['serve'],
   builder: (y) =>
     withJsonOption(withPlanOption(y))
       .option('listen', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })

@@ -1,5 +1,6 @@
 /** `maildns sign`: add a DKIM-Signature to a test message (mailauth does the signing). */
 import type { CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
 import { UsageError } from '../exit.js';
 import type { SigningChoice } from '../../plan/selectors.js';
 import { printJson } from '../render/output.js';
@@ -19,8 +20,7 @@ interface Args {
 }
 
 export const signCommand: CommandModule<object, Args> = {
-  command: 'sign <message>',
-  describe: 'add a DKIM-Signature to a message (.eml) with a domain key',
+  ...COMMANDS['sign'],
   builder: (y) =>
     y
       .positional('message', { type: 'string', demandOption: true, describe: 'the message to sign (RFC 5322, .eml)' })

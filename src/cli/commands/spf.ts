@@ -4,6 +4,7 @@
  * `maildns spf compose`: a record from flags. `maildns spf flatten <domain>`: includes resolved.
  */
 import type { CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
 import { EXIT, UsageError } from '../exit.js';
 import { hasFindingAtLeast } from '../../findings.js';
 import { normalizeName } from '../../names.js';
@@ -238,8 +239,7 @@ const flattenCommand: CommandModule<object, FlattenArgs> = {
 };
 
 export const spfCommand: CommandModule<object, object> = {
-  command: 'spf',
-  describe: 'check a domain\'s SPF (maildns spf DOMAIN), evaluate it for an address (--ip), compose, merge or flatten a record, watch a flattening',
+  ...COMMANDS['spf'],
   builder: (y) =>
     y
       .command(composeCommand as unknown as CommandModule<object, object>)

@@ -1,5 +1,6 @@
 /** `maildns verify-message`: DKIM, SPF and DMARC for a message, as a receiver would judge it. */
 import type { CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
 import { EXIT, UsageError } from '../exit.js';
 import { DMARC_MODES, type DmarcMode } from '../../dmarc/mode.js';
 import { printJson } from '../render/output.js';
@@ -23,8 +24,7 @@ export function exitCodeFor(report: MessageReport): number {
 }
 
 export const verifyMessageCommand: CommandModule<object, Args> = {
-  command: 'verify-message <message>',
-  describe: 'check a message\'s DKIM signatures, SPF and DMARC as a receiver would',
+  ...COMMANDS['verify-message'],
   builder: (y) =>
     withNameserverOption(
       y

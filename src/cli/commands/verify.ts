@@ -1,5 +1,6 @@
 /** `maildns verify`: is the plan published, exactly, on every authoritative server? */
 import type { CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
 import { exitCodeOf, UsageError } from '../exit.js';
 import type { Severity } from '../../findings.js';
 import { printJson, useColor } from '../render/output.js';
@@ -17,8 +18,7 @@ interface Args {
 }
 
 export const verifyCommand: CommandModule<object, Args> = {
-  command: 'verify',
-  describe: 'compare what every authoritative server publishes with the plan (after a DNS change, or nightly)',
+  ...COMMANDS['verify'],
   builder: (y) =>
     withJsonOption(withNameserverOption(withPlanOption(y)))
       .option('authoritative', {

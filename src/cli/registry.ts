@@ -1,0 +1,41 @@
+/**
+ * Every top-level command: its yargs command string and description, and where its module is.
+ * `maildns --help` lists them from here without loading any command module; a command's module
+ * is loaded when it runs (src/cli/main.ts).
+ */
+import type { CommandModule } from 'yargs';
+
+export const COMMANDS = {
+  'quickstart': { command: 'quickstart [dir]', describe: 'set up an example domain end to end, offline: plan, keys, OpenDKIM files, records, embedded DNS, verification, a signed test message' },
+  'init': { command: 'init <domain>', describe: 'write a commented starter plan (maildns.yaml) for a sending domain' },
+  'keygen': { command: 'keygen', describe: 'create a DKIM key pair for every selector in the plan that has none (existing keys are kept)' },
+  'opendkim': { command: 'opendkim', describe: 'write the OpenDKIM KeyTable, SigningTable, TrustedHosts, opendkim.conf and the Postfix milter lines' },
+  'records': { command: 'records', describe: 'print the DNS records the plan asks for (zone file, MyDNS rows or JSON)' },
+  'serve': { command: 'serve', describe: 'serve the plan\'s records on a local authoritative DNS server (UDP and TCP) until stopped' },
+  'verify': { command: 'verify', describe: 'compare what every authoritative server publishes with the plan (after a DNS change, or nightly)' },
+  'check': { command: 'check [domains..]', describe: 'audit SPF, DMARC, DKIM and MX of any domains, without a plan (for cron and CI)' },
+  'spf': { command: 'spf', describe: 'check a domain\'s SPF (maildns spf DOMAIN), evaluate it for an address (--ip), compose, merge or flatten a record, watch a flattening' },
+  'dkim': { command: 'dkim <command>', describe: 'inspect DKIM keys and records, and rotate keys' },
+  'dmarc': { command: 'dmarc', describe: 'check a domain\'s DMARC record (maildns dmarc DOMAIN) or compose one (maildns dmarc compose)' },
+  'sign': { command: 'sign <message>', describe: 'add a DKIM-Signature to a message (.eml) with a domain key' },
+  'verify-message': { command: 'verify-message <message>', describe: 'check a message\'s DKIM signatures, SPF and DMARC as a receiver would' },
+} as const;
+
+export type CommandName = keyof typeof COMMANDS;
+
+/** The module of each command, imported only when it is named. */
+export const LOADERS: Record<CommandName, () => Promise<CommandModule<any, any>>> = {
+  'quickstart': async () => (await import('./commands/quickstart.js')).quickstartCommand as CommandModule<any, any>,
+  'init': async () => (await import('./commands/init.js')).initCommand as CommandModule<any, any>,
+  'keygen': async () => (await import('./commands/keygen.js')).keygenCommand as CommandModule<any, any>,
+  'opendkim': async () => (await import('./commands/opendkim.js')).opendkimCommand as CommandModule<any, any>,
+  'records': async () => (await import('./commands/records.js')).recordsCommand as CommandModule<any, any>,
+  'serve': async () => (await import('./commands/serve.js')).serveCommand as CommandModule<any, any>,
+  'verify': async () => (await import('./commands/verify.js')).verifyCommand as CommandModule<any, any>,
+  'check': async () => (await import('./commands/check.js')).checkCommand as CommandModule<any, any>,
+  'spf': async () => (await import('./commands/spf.js')).spfCommand as CommandModule<any, any>,
+  'dkim': async () => (await import('./commands/dkim.js')).dkimCommand as CommandModule<any, any>,
+  'dmarc': async () => (await import('./commands/dmarc.js')).dmarcCommand as CommandModule<any, any>,
+  'sign': async () => (await import('./commands/sign.js')).signCommand as CommandModule<any, any>,
+  'verify-message': async () => (await import('./commands/verify-message.js')).verifyMessageCommand as CommandModule<any, any>,
+};
