@@ -33,6 +33,7 @@ import { splitCharacterStrings, MAX_CHARACTER_STRING } from '../txt.js';
 import { parseIp } from './ip.js';
 import { hasMacro } from './macro.js';
 import type { Resolver } from '../dns/resolver.js';
+import { InputError } from '../errors.js';
 import { validateSpf, type SpfReport } from './validate.js';
 import { formatSyntaxError, LOOKUP_MECHANISMS, SPF_LOOKUP_LIMIT, parseSpf, type MechanismKind, type Qualifier, type SpfMechanism, type SpfModifier } from './parse.js';
 
@@ -69,8 +70,8 @@ export interface MergeResult {
   sources: MergeSource[];
 }
 
-/** An input that is not a valid SPF record; `input` is numbered from 1. */
-export class MergeInputError extends Error {
+/** An input that is not a valid SPF record (bad input); `input` is numbered from 1. */
+export class MergeInputError extends InputError {
   constructor(
     message: string,
     readonly input: number,

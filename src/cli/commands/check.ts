@@ -83,7 +83,7 @@ export const checkCommand: CommandModule<object, Args> = {
     });
     bar.done();
     const exitCode = exitCodeOf(summary.outcome);
-    await reporter.end({ ...summary, exitCode });
+    await reporter.end({ ...summary, exitCode, queries: resolver.queriesSent });
     process.exitCode = exitCode;
   },
 };

@@ -10,7 +10,7 @@
  *                      "dkim":  [ { "selector", "published", "dnsFailed" } ],
  *                      "findings": [ { "code", "severity", "subject", "message", "fix"?, "rfc"? } ],
  *                      "ms": number } ... ],
- *       "summary": { "domains", "pass", "fail", "dnsError", "errors", "warnings", "infos", "ms", "exitCode" } }
+ *       "summary": { "domains", "pass", "fail", "dnsError", "errors", "warnings", "infos", "ms", "outcome", "exitCode", "queries" } }
  *   Fields are only ever added in version 1; a removal or change of meaning bumps the version.
  * - junit: JUnit XML, one <testcase> per domain (classname "maildns.check"); a failing domain has a
  *   <failure> per finding at or above --fail-on, a domain whose DNS failed has an <error>, other
@@ -27,8 +27,8 @@ import { paint } from './output.js';
 import { isTemporaryFinding, type DomainResult } from '../../check/audit.js';
 import type { RunSummary } from '../../check/run.js';
 
-/** The run's summary as reported: the engine's figures and the exit code the CLI chose. */
-export type ReportSummary = RunSummary & { exitCode: number };
+/** The run's summary as reported: the engine's figures, the exit code the CLI chose and the DNS queries sent. */
+export type ReportSummary = RunSummary & { exitCode: number; queries: number };
 
 export const CHECK_JSON_VERSION = 1;
 export type CheckFormat = 'text' | 'json' | 'junit';
