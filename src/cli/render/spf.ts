@@ -1,6 +1,6 @@
 /** Text renderings of the SPF reports: the include tree, a check_host() verdict, a flattening, a snapshot comparison and a merge. */
 import { paint, renderFindings, useColor } from './output.js';
-import { quoteCharacterString } from '../../txt.js';
+import { zoneTxtLine } from '../../txt.js';
 import type { SpfVerdict } from '../../spf/evaluate.js';
 import type { FlattenResult } from '../../spf/flatten.js';
 import type { SnapshotComparison } from '../../spf/snapshot.js';
@@ -62,7 +62,7 @@ export function renderVerdict(v: SpfVerdict): string {
 
 export function renderFlatten(r: FlattenResult): string {
   const lines: string[] = [`; flattened SPF for ${r.domain}: ${r.lookups} DNS-querying term${r.lookups === 1 ? '' : 's'}, was "${r.original}"`];
-  for (const rec of r.records) lines.push(`${rec.name}. 3600 IN TXT ${rec.strings.map((s) => quoteCharacterString(Buffer.from(s, 'utf8'))).join(' ')}`);
+  for (const rec of r.records) lines.push(zoneTxtLine(rec.name, rec.value));
   if (r.kept.length) {
     lines.push('', '; left as they are:');
     for (const k of r.kept) lines.push(`;   ${k.term}: ${k.reason}`);
@@ -98,7 +98,7 @@ export function renderComparison(c: SnapshotComparison, file: string, result: Fl
   if (c.recordsChanged && !c.dependencies.some((d) => d.status !== 'record-changed')) lines.push('  the flattened record differs in terms other than address ranges');
   for (const n of c.notes) lines.push(`note: ${n}`);
   lines.push('', 'What to do: publish these records in place of the flattened ones (until then mail from added ranges fails SPF, and removed ranges still pass):');
-  for (const rec of result.records) lines.push(`${rec.name}. 3600 IN TXT ${rec.strings.map((s) => quoteCharacterString(Buffer.from(s, 'utf8'))).join(' ')}`);
+  for (const rec of result.records) lines.push(zoneTxtLine(rec.name, rec.value));
   if (updated) lines.push('', `${file} now holds this state (--update): this report is the only reminder to publish.`);
   else lines.push('', `Then save the new state: maildns spf flatten ${c.domain} --compare ${file} --update`);
   return lines.join('\n');
@@ -108,7 +108,7 @@ export function renderMerge(inputs: string[], r: MergeResult, check: SpfReport |
   const lines: string[] = [r.record, ''];
   if (r.strings.length > 1) {
     lines.push(`publish as one TXT record of ${r.strings.length} character-strings (${r.length} octets):`);
-    lines.push(`  ${domain ?? '@'}${domain ? '.' : ''} 3600 IN TXT ${r.strings.map((s) => quoteCharacterString(Buffer.from(s, 'utf8'))).join(' ')}`, '');
+    lines.push(`  ${domain ? zoneTxtLine(domain, r.record) : zoneTxtLine('@', r.record).replace(/^@\./, '@')}`, '');
   }
   lines.push(`merged from ${inputs.length} records${domain ? ` published at ${domain}` : ''}:`);
   inputs.forEach((text, i) => lines.push(`  ${i + 1}. ${paint(text, 'dim', color)}`));
