@@ -30,7 +30,7 @@ export { startServer, type ServeOptions, type RunningServer } from './dns/server
 export { loadPlan, parsePlan } from './plan/load.js';
 export { composePlan, composeDomain, type ComposedDomain, type ComposeOptions } from './plan/records.js';
 export { starterPlan, type StarterOptions } from './plan/init.js';
-export { keyPathFor, signingChoice, signingSelectors, stateOf, withKeysDir, type SigningChoice, type SelectorState } from './plan/selectors.js';
+export { keyPathFor, signingChoices, signingSelectors, stateOf, withKeysDir, type SigningChoice, type SelectorState } from './plan/selectors.js';
 export { DEFAULT_PLAN_FILE, type Plan, type DomainPlan, type SpfPlan, type DmarcPlan, type DkimSelectorPlan, type DkimAlgorithm } from './plan/types.js';
 
 // Output providers: zone file, MyDNS form rows, JSON.

@@ -11,12 +11,12 @@ import { DnsResolver } from './dns/resolver.js';
 import { startServer } from './dns/server.js';
 import { writeFileAtomic } from './fsutil.js';
 import { parseMessage } from './message/message.js';
-import { loadPrivateKey, signMessage } from './message/sign.js';
+import { loadPrivateKey, signWithEach } from './message/sign.js';
 import { verifyMessage, type MessageReport } from './message/verify.js';
 import { starterPlan } from './plan/init.js';
 import { loadPlan } from './plan/load.js';
 import { composePlan } from './plan/records.js';
-import { signingChoice } from './plan/selectors.js';
+import { signingChoices } from './plan/selectors.js';
 import type { Plan } from './plan/types.js';
 import { verifyPlan, type VerifyReport } from './verify/run.js';
 import { renderWith } from '../providers/index.js';
@@ -110,11 +110,11 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
 
     // 6. Sign a test message with the new key and verify it as a receiver would.
     const unsigned = Buffer.from(testMessage(opts.domain, new Date()));
-    const choice = signingChoice(plan, opts.domain, planFile);
-    const signed = await signMessage(unsigned, { domain: choice.domain, selector: choice.selector, key: loadPrivateKey(readFileSync(choice.keyFile), choice.keyFile) });
+    const choices = signingChoices(plan, opts.domain, planFile);
+    const signed = await signWithEach(unsigned, choices.map((c) => ({ domain: c.domain, selector: c.selector, key: loadPrivateKey(readFileSync(c.keyFile), c.keyFile) })));
     const messageFile = path.join(dir, 'test-message.eml');
     writeFileAtomic(messageFile, signed.message, { mode: 0o644 });
-    step('Sign a test message', `${messageFile} (DKIM-Signature d=${choice.domain} s=${choice.selector} a=${signed.algorithm})`);
+    step('Sign a test message', `${messageFile} (${signed.signatures.map((s) => `DKIM-Signature d=${opts.domain} s=${s.selector} a=${s.algorithm}`).join('; ')})`);
 
     const message = await verifyMessage(parseMessage(signed.message, messageFile), resolver, { ip: EXAMPLE_SENDER_IP, mailFrom: `postmaster@${opts.domain}`, helo: `mail.${opts.domain}` });
     const passed = message.dmarc.result === 'pass' && message.dkim.some((d) => d.result === 'pass') && message.spf?.result === 'pass';

@@ -14,7 +14,8 @@ import { fileMode, writeFileAtomic } from '../fsutil.js';
 import { normalizeName } from '../names.js';
 import { loadPlan, parsePlan } from '../plan/load.js';
 import { keyPathFor, planDomain, stateOf, withKeysDir, type SelectorState } from '../plan/selectors.js';
-import type { DkimAlgorithm, DkimSelectorPlan, DomainPlan, Plan } from '../plan/types.js';
+import { DEFAULT_RETIRE_AFTER_DAYS, type DkimAlgorithm, type DkimSelectorPlan, type DomainPlan, type Plan } from '../plan/types.js';
+import type { Resolver } from '../dns/resolver.js';
 import { ensureSelectorKey } from './keygen.js';
 
 export interface RotationStatus {
@@ -122,7 +123,7 @@ export function addPublishedSelector(text: string, file: string, domain: string,
   const seq = ed.selectors(ed.domain(domain));
   if (ed.find(seq, selector)) throw new InputError(`selector "${selector}" already exists for ${domain}; pick another name`, file);
   for (const item of seq.items) if (isMap(item) && !item.has('state')) item.set('state', 'active');
-  const node = ed.doc.createNode({ selector, algorithm, state: 'published' }) as YAMLMap;
+  const node = ed.doc.createNode({ selector, algorithm, state: 'published', since: today(now) }) as YAMLMap;
   setNote(node, `added on ${today(now)} (maildns dkim rotate)`);
   seq.items.push(node);
   return ed.toString();
@@ -140,6 +141,7 @@ export function activateSelectors(text: string, file: string, domain: string, to
       const node = ed.find(seq, name);
       if (!node) throw new InputError(`selector "${name}" is not in the plan for ${domain}`, file);
       node.set('state', state);
+      node.set('since', today(now));
       setNote(node, `${state === 'active' ? 'active since' : 'retiring since'} ${today(now)} (maildns dkim rotate)`);
     }
   }
@@ -163,16 +165,25 @@ export function retireSelectors(text: string, file: string, domain: string, sele
   return ed.toString();
 }
 
-/** One step of a rotation, as the operator asks for it. */
+/**
+ * One step of a rotation, as the operator asks for it. `force` skips the step's gate: for
+ * activate, that DNS serves the new record on every authoritative server; for retire, that the
+ * plan's grace period has passed since the old key stopped signing.
+ */
 export type RotationRequest =
   | { step: 'start'; selector?: string; algorithm?: DkimAlgorithm }
-  | { step: 'activate' }
-  | { step: 'retire' };
+  | { step: 'activate'; force?: boolean }
+  | { step: 'retire'; force?: boolean };
 
 export interface RotationOutcome {
   domain: string;
-  /** What this run did: a selector added, activated or retired, or a rotation found under way. */
-  action: 'added' | 'activated' | 'retired' | 'pending';
+  /**
+   * What this run did: a selector added, activated or retired, a rotation found under way, or a
+   * step held back by its gate (`waiting`: the plan is unchanged; `dnsUnavailable` says when DNS
+   * could not even be asked).
+   */
+  action: 'added' | 'activated' | 'retired' | 'pending' | 'waiting';
+  dnsUnavailable?: boolean;
   selector: string;
   selectors: { selector: string; algorithm: DkimAlgorithm; state: SelectorState }[];
   next: RotationStatus['next'];
@@ -184,6 +195,31 @@ export interface RotationOptions {
   /** Keys directory in place of the plan's. */
   keysDir?: string;
   now?: Date;
+  /** Asks DNS for the activate gate; without one the gate cannot pass (use `force`). */
+  resolver?: Resolver;
+  /** Authoritative servers (HOST[:PORT]) to ask instead of the ones DNS names. */
+  authoritative?: readonly string[];
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The gate before activation: the new selectors' records are served, exactly as planned, by every
+ * authoritative server of the domain. Null when they are; else why not.
+ */
+async function notYetPublished(plan: Plan, d: DomainPlan, selectors: readonly DkimSelectorPlan[], opts: RotationOptions): Promise<{ reason: string; dnsUnavailable: boolean } | null> {
+  if (!opts.resolver) return { reason: 'no resolver was given to check that DNS serves the new record', dnsUnavailable: false };
+  const { verifyPlan } = await import('../verify/run.js');
+  const report = await verifyPlan(plan, { resolver: opts.resolver, authoritative: opts.authoritative, domains: [d.domain] });
+  const result = report.domains[0]!;
+  if (result.status === 'dns-unavailable') return { reason: `no authoritative server of ${d.domain} answered`, dnsUnavailable: true };
+  const waiting: string[] = [];
+  for (const s of selectors) {
+    const rec = result.records.find((r) => r.purpose === `dkim:${s.selector}`);
+    const behind = rec ? rec.servers.filter((v) => v.state !== 'match').map((v) => `${v.server} (${v.state})`) : ['the record is not planned yet'];
+    if (behind.length) waiting.push(`${s.selector}._domainkey.${d.domain}: ${behind.join(', ')}`);
+  }
+  return waiting.length ? { reason: `not served as planned everywhere yet: ${waiting.join('; ')}`, dnsUnavailable: false } : null;
 }
 
 /** Write the edited plan text, but never one the loader would refuse. */
@@ -208,12 +244,34 @@ export async function rotateKeys(file: string, domainName: string, request: Rota
   let selector: string;
   let after: Plan = plan;
 
+  const states = (p: Plan): RotationOutcome['selectors'] => planDomain(p, d.domain).dkim.map((s) => ({ selector: s.selector, algorithm: s.algorithm, state: stateOf(s) }));
+  const waiting = (why: string, next: string, dnsUnavailable = false): RotationOutcome => ({
+    domain: d.domain,
+    action: 'waiting',
+    ...(dnsUnavailable ? { dnsUnavailable } : {}),
+    selector: '',
+    selectors: states(plan),
+    next: status.next,
+    steps: [why, next],
+  });
+
   if (request.step === 'activate') {
     if (!status.published.length) throw new InputError(`${d.domain} has no published selector waiting; start a rotation first (\`maildns dkim rotate ${d.domain}\`)`, file);
     const fresh = status.published.map((s) => s.selector);
     for (const s of status.published) {
       const keyPath = keyPathFor(plan, d, s);
       if (!existsSync(keyPath)) throw new InputError(`selector ${s.selector} has no key yet (${keyPath}); create it (\`maildns keygen\`) and publish its record first`, file);
+    }
+    if (!request.force) {
+      // Signing with a key receivers cannot find yet fails DKIM for every message until DNS catches up.
+      const gate = await notYetPublished(plan, d, status.published, opts);
+      if (gate) {
+        return waiting(
+          `Not activated: ${fresh.join(', ')} ${gate.reason}. Mail signed with a key receivers cannot find fails DKIM.`,
+          `Publish the record (\`maildns records\`), wait for every server to serve it (\`maildns verify\`), then run this again; --force activates anyway.`,
+          gate.dnsUnavailable,
+        );
+      }
     }
     // The new key replaces the active keys of its own family: an Ed25519 key signing next to an
     // RSA key (dual signing) stays when the RSA key is rotated, and the other way round.
@@ -230,6 +288,18 @@ export async function rotateKeys(file: string, domainName: string, request: Rota
   } else if (request.step === 'retire') {
     if (!status.retiring.length) throw new InputError(`${d.domain} has no retiring selector; a selector is retired after the new one is activated`, file);
     if (!status.active.length) throw new InputError(`${d.domain} would be left with no active selector; activate the new one first`, file);
+    if (!request.force) {
+      // Mail signed with the old key may still sit in queues or wait to be verified: keep it published a while.
+      const days = plan.dkimRetireAfterDays ?? DEFAULT_RETIRE_AFTER_DAYS;
+      const early = status.retiring.filter((s) => !s.since || now.getTime() < Date.parse(`${s.since}T00:00:00Z`) + days * DAY_MS);
+      if (early.length) {
+        const until = early.map((s) => (s.since ? `${s.selector} retiring since ${s.since}, not before ${today(new Date(Date.parse(`${s.since}T00:00:00Z`) + days * DAY_MS))}` : `${s.selector} (the plan does not say since when it is retiring)`));
+        return waiting(
+          `Not retired: ${until.join('; ')}. Mail signed with a key that is already gone fails DKIM; the plan keeps replaced keys ${days} days (defaults.dkim_retire_after_days).`,
+          'Run this again after that day; --force retires now.',
+        );
+      }
+    }
     const old = status.retiring.map((s) => s.selector);
     const oldKeys = status.retiring.map((s) => keyPathFor(plan, d, s));
     after = writePlanText(file, retireSelectors(text, file, d.domain, old, now), opts.keysDir);
@@ -271,13 +341,12 @@ export async function rotateKeys(file: string, domainName: string, request: Rota
       `4. A few days later retire the old selector: \`maildns dkim rotate ${d.domain} --retire\` (publishes an empty p= first).`,
     );
   }
-  const ad = planDomain(after, d.domain);
   return {
     domain: d.domain,
     action,
     selector,
-    selectors: ad.dkim.map((s) => ({ selector: s.selector, algorithm: s.algorithm, state: stateOf(s) })),
-    next: rotationStatus(ad).next,
+    selectors: states(after),
+    next: rotationStatus(planDomain(after, d.domain)).next,
     steps,
   };
 }

@@ -187,3 +187,25 @@ function sortedLayoutSignature(
       : cryptoSign(null, createHash('sha256').update(canonicalizedHeader).digest(), opts.key);
   return layoutSorted(tags, signature.toString('base64'));
 }
+
+export interface SignatureMade {
+  selector: string;
+  algorithm: SignAlgorithm;
+  header: string;
+}
+
+/**
+ * Sign with several keys, one DKIM-Signature each (an RSA and an Ed25519 key of the same domain,
+ * say). Each signature covers the message as given, not the others: the signed fields never
+ * include DKIM-Signature, so the order they are added in does not matter to a verifier.
+ */
+export async function signWithEach(raw: Buffer, keys: readonly Omit<SignOptions, 'layout'>[], label = 'message'): Promise<{ message: Buffer; signatures: SignatureMade[] }> {
+  let message = raw;
+  const signatures: SignatureMade[] = [];
+  for (const k of keys) {
+    const r = await signMessage(message, k, label);
+    message = r.message;
+    signatures.push({ selector: k.selector, algorithm: r.algorithm, header: r.header });
+  }
+  return { message, signatures };
+}

@@ -10,6 +10,7 @@ import { InputError, PlanError } from '../errors.js';
 import { domainNameProblem, isAtOrBelow, normalizeName } from '../names.js';
 import { isSpfRecord } from '../spf/parse.js';
 import {
+  DEFAULT_RETIRE_AFTER_DAYS,
   DKIM_ALGORITHMS,
   DMARC_POLICIES,
   SPF_ALL_VALUES,
@@ -74,6 +75,15 @@ class PlanReader {
       this.fail(at, `must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
     }
     return value;
+  }
+
+  /** A calendar day written YYYY-MM-DD. */
+  date(value: unknown, at: Key[]): string {
+    const day = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : null;
+    // 2026-02-30 parses as a valid time in March: only a day that reads back the same is one.
+    const ok = day !== null && !Number.isNaN(day.getTime()) && day.toISOString().startsWith(value as string);
+    if (!ok) this.fail(at, `must be a date written YYYY-MM-DD (got ${JSON.stringify(value)})`);
+    return value as string;
   }
 
   boolean(value: unknown, at: Key[]): boolean {
@@ -144,7 +154,7 @@ function readDkim(r: PlanReader, value: unknown, at: Key[]): DkimSelectorPlan[] 
   const seen = new Set<string>();
   return r.list(value).map((entry, i) => {
     const here = Array.isArray(value) ? [...at, i] : at;
-    const o = r.object(typeof entry === 'string' ? { selector: entry } : entry, here, ['selector', 'algorithm', 'key', 'testing', 'hash', 'service', 'state']);
+    const o = r.object(typeof entry === 'string' ? { selector: entry } : entry, here, ['selector', 'algorithm', 'key', 'testing', 'hash', 'service', 'state', 'since']);
     const selector = r.string(o['selector'], [...here, 'selector']).toLowerCase();
     if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(selector)) {
       r.fail([...here, 'selector'], `"${selector}" is not a valid selector (letters, digits, "-", "_" and "." only)`);
@@ -161,6 +171,7 @@ function readDkim(r: PlanReader, value: unknown, at: Key[]): DkimSelectorPlan[] 
     if (o['hash'] !== undefined) sel.hash = r.stringList(o['hash'], [...here, 'hash']).map((h, j) => r.oneOf(h, [...here, 'hash', j], ['sha256', 'sha1']));
     if (o['service'] !== undefined) sel.service = r.oneOf(o['service'], [...here, 'service'], ['email', '*']);
     if (o['state'] !== undefined) sel.state = r.oneOf(o['state'], [...here, 'state'], ['active', 'published', 'retiring'] as const);
+    if (o['since'] !== undefined) sel.since = r.date(o['since'], [...here, 'since']);
     return sel;
   });
 }
@@ -281,9 +292,10 @@ export function parsePlan(text: string, file: string): Plan {
   }
   const root = r.object(value, [], ['version', 'defaults', 'domains']);
   if (root['version'] !== undefined && root['version'] !== 1) r.fail(['version'], 'must be 1 (the only plan version this maildns reads)');
-  const defaults = r.object(root['defaults'] ?? {}, ['defaults'], ['ttl', 'keys_dir']);
+  const defaults = r.object(root['defaults'] ?? {}, ['defaults'], ['ttl', 'keys_dir', 'dkim_retire_after_days']);
   const ttl = defaults['ttl'] === undefined ? DEFAULT_TTL : r.integer(defaults['ttl'], ['defaults', 'ttl'], 0, 2 ** 31 - 1);
   const keysDirText = defaults['keys_dir'] === undefined ? 'keys' : r.string(defaults['keys_dir'], ['defaults', 'keys_dir']);
+  const retireAfter = defaults['dkim_retire_after_days'] === undefined ? DEFAULT_RETIRE_AFTER_DAYS : r.integer(defaults['dkim_retire_after_days'], ['defaults', 'dkim_retire_after_days'], 0, 3650);
   const domainsValue = root['domains'];
   if (!Array.isArray(domainsValue) || domainsValue.length === 0) return r.fail(['domains'], 'must list at least one domain (see `maildns init`)');
   const domains = domainsValue.map((d, i) => readDomain(r, d, ['domains', i], ttl));
@@ -292,7 +304,7 @@ export function parsePlan(text: string, file: string): Plan {
     if (seen.has(d.domain)) r.fail(['domains', i, 'domain'], `"${d.domain}" is planned twice; merge the two entries`);
     seen.add(d.domain);
   });
-  return { file, keysDir: path.resolve(path.dirname(file), keysDirText), domains };
+  return { file, keysDir: path.resolve(path.dirname(file), keysDirText), dkimRetireAfterDays: retireAfter, domains };
 }
 
 export function loadPlan(file: string): Plan {

@@ -48,14 +48,18 @@ export interface SigningChoice {
   algorithm: 'rsa-sha256' | 'ed25519-sha256';
 }
 
-/** Domain, selector and key that sign mail from `fromDomain`, as the plan has them. */
-export function signingChoice(plan: Plan, fromDomain: string | null, messageLabel: string): SigningChoice {
+/**
+ * Domain, selectors and keys that sign mail from `fromDomain`, as the plan has them: every active
+ * selector, so a domain with an RSA and an Ed25519 key signs with both (RFC 8463 §4 suggests it,
+ * since receivers that do not know Ed25519 ignore that signature and verify the RSA one).
+ */
+export function signingChoices(plan: Plan, fromDomain: string | null, messageLabel: string): SigningChoice[] {
   if (!fromDomain) throw new InputError('the message has no single From domain, so the plan cannot say which domain signs; name the domain, selector and key instead', messageLabel);
   const d = plan.domains.find((x) => x.domain === fromDomain);
   if (!d) {
     throw new InputError(`the From domain ${fromDomain} is not in the plan (planned: ${plan.domains.map((x) => x.domain).join(', ')}); name the domain, selector and key instead`, plan.file ?? undefined);
   }
-  const sel = signingSelectors(d)[0];
-  if (!sel) throw new InputError(`${d.domain} has no active DKIM selector in the plan; add one under "dkim"`, plan.file ?? undefined);
-  return { domain: d.domain, selector: sel.selector, keyFile: keyPathFor(plan, d, sel), algorithm: sel.algorithm === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256' };
+  const selectors = signingSelectors(d);
+  if (!selectors.length) throw new InputError(`${d.domain} has no active DKIM selector in the plan; add one under "dkim"`, plan.file ?? undefined);
+  return selectors.map((sel) => ({ domain: d.domain, selector: sel.selector, keyFile: keyPathFor(plan, d, sel), algorithm: sel.algorithm === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256' }));
 }

@@ -1,6 +1,8 @@
 /** The domain plan: what the operator wants published for each sending domain (maildns.yaml). */
 
 export const DEFAULT_PLAN_FILE = 'maildns.yaml';
+/** A week: longer than mail waits in queues and than most receivers take to verify it. */
+export const DEFAULT_RETIRE_AFTER_DAYS = 7;
 
 export type DkimAlgorithm = 'rsa-1024' | 'rsa-2048' | 'rsa-4096' | 'ed25519';
 export const DKIM_ALGORITHMS: readonly DkimAlgorithm[] = ['rsa-1024', 'rsa-2048', 'rsa-4096', 'ed25519'];
@@ -52,6 +54,8 @@ export interface DkimSelectorPlan {
   service?: string;
   /** Rotation state kept by `maildns dkim rotate`. */
   state?: 'active' | 'published' | 'retiring';
+  /** The day (YYYY-MM-DD) the selector entered its state, written by `maildns dkim rotate`. */
+  since?: string;
 }
 
 export interface DmarcPlan {
@@ -95,5 +99,7 @@ export interface Plan {
   /** Path the plan was read from (for messages and relative key paths); null when built in memory. */
   file: string | null;
   keysDir: string;
+  /** Days a replaced DKIM key stays published before it may be retired: mail signed with it is still being verified (default DEFAULT_RETIRE_AFTER_DAYS). */
+  dkimRetireAfterDays?: number;
   domains: DomainPlan[];
 }

@@ -5,7 +5,7 @@ import { hasFindingAtLeast } from '../../findings.js';
 import { DKIM_ALGORITHMS, type DkimAlgorithm } from '../../plan/types.js';
 import { EXIT, UsageError } from '../exit.js';
 import { printJson, renderFindings } from '../render/output.js';
-import { readPlan, withJsonOption, withPlanOption } from './common.js';
+import { readPlan, resolverFromArgs, withJsonOption, withNameserverOption, withPlanOption } from './common.js';
 
 // ---- dkim show ----------------------------------------------------------------------------
 
@@ -104,7 +104,11 @@ interface RotateArgs {
   algorithm?: string;
   activate?: boolean;
   retire?: boolean;
+  force: boolean;
   keysDir?: string;
+  nameserver?: string;
+  timeout: number;
+  authoritative?: string;
   json: boolean;
 }
 
@@ -112,26 +116,44 @@ export const rotateCommand: CommandModule<object, RotateArgs> = {
   command: 'rotate <domain>',
   describe: 'rotate a domain\'s DKIM key: add a new selector, then --activate it, then --retire the old one',
   builder: (y) =>
-    withJsonOption(withPlanOption(y))
+    withNameserverOption(withJsonOption(withPlanOption(y)))
       .positional('domain', { type: 'string', demandOption: true, describe: 'domain in the plan' })
       .option('selector', { type: 'string', describe: 'name of the new selector (default: s<YYYYMM>)' })
       .option('algorithm', { type: 'string', choices: DKIM_ALGORITHMS as string[], describe: 'algorithm of the new key (default: that of the active key)' })
       .option('activate', { type: 'boolean', describe: 'step 2: sign with the new selector; the old one becomes retiring' })
       .option('retire', { type: 'boolean', describe: 'step 3: drop the retiring selector and publish its key as revoked (empty p=)' })
+      .option('force', { type: 'boolean', default: false, describe: 'skip the step\'s check: that every authoritative server serves the new record (--activate), or that the grace period has passed (--retire)' })
+      .option('authoritative', { type: 'string', describe: 'for --activate: ask these servers (HOST[:PORT], comma-separated) instead of the NS records found in DNS' })
       .option('keys-dir', { type: 'string', describe: 'directory of DOMAIN/SELECTOR.private (default: the plan\'s)' })
       .example('$0 dkim rotate example.com', 'step 1: new selector and key, published next to the current one')
       .example('$0 dkim rotate example.com --activate', 'step 2, once `maildns verify` sees the new record')
-      .example('$0 dkim rotate example.com --retire', 'step 3, a few days later') as never,
+      .example('$0 dkim rotate example.com --retire', 'step 3, after defaults.dkim_retire_after_days (7 by default)')
+      .epilogue('Exit codes: 0 step done; 1 the step waits (the new record is not served everywhere yet, or the grace period has not passed); 2 bad input; 3 DNS could not be asked.') as never,
   handler: async (args) => {
     if (args.activate && args.retire) throw new UsageError('--activate and --retire are two separate steps; give one of them');
     if ((args.activate || args.retire) && (args.selector || args.algorithm)) throw new UsageError('--selector and --algorithm name the new selector; they go with the first step only');
+    if (args.force && !args.activate && !args.retire) throw new UsageError('--force goes with --activate or --retire');
     const { rotateKeys } = await import('../../dkim/rotate.js');
+    let authoritative: string[] | undefined;
+    if (args.authoritative !== undefined) {
+      const [{ parseServerList }, { formatServer }] = await Promise.all([import('../../dns/authoritative.js'), import('../../dns/resolver.js')]);
+      try {
+        authoritative = parseServerList(args.authoritative).map(formatServer);
+      } catch (err) {
+        throw new UsageError(`--authoritative: ${(err as Error).message}`);
+      }
+    }
     const outcome = await rotateKeys(
       args.plan,
       args.domain,
-      args.activate ? { step: 'activate' } : args.retire ? { step: 'retire' } : { step: 'start', ...(args.selector ? { selector: args.selector } : {}), ...(args.algorithm ? { algorithm: args.algorithm as DkimAlgorithm } : {}) },
-      args.keysDir ? { keysDir: args.keysDir } : {},
+      args.activate ? { step: 'activate', force: args.force } : args.retire ? { step: 'retire', force: args.force } : { step: 'start', ...(args.selector ? { selector: args.selector } : {}), ...(args.algorithm ? { algorithm: args.algorithm as DkimAlgorithm } : {}) },
+      {
+        ...(args.keysDir ? { keysDir: args.keysDir } : {}),
+        ...(args.activate && !args.force ? { resolver: await resolverFromArgs(args) } : {}),
+        ...(authoritative ? { authoritative } : {}),
+      },
     );
+    if (outcome.action === 'waiting') process.exitCode = outcome.dnsUnavailable ? EXIT.dnsUnavailable : EXIT.problems;
     if (args.json) printJson(outcome);
     else {
       process.stdout.write(

@@ -24,11 +24,11 @@ export const signCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .positional('message', { type: 'string', demandOption: true, describe: 'the message to sign (RFC 5322, .eml)' })
-      .option('plan', { type: 'string', normalize: true, describe: 'take domain (From), selector and key from this plan' })
+      .option('plan', { type: 'string', normalize: true, describe: 'sign with every active selector of the From domain in this plan (RSA and Ed25519 together when both are active)' })
       .option('domain', { alias: 'd', type: 'string', describe: 'signing domain (d=)' })
       .option('selector', { alias: 's', type: 'string', describe: 'selector (s=)' })
       .option('key', { alias: 'k', type: 'string', normalize: true, describe: 'private key file (PEM, or a base64 Ed25519 seed)' })
-      .option('algorithm', { alias: 'a', type: 'string', choices: SIGN_ALGORITHMS, describe: 'signing algorithm (default: from the key)' })
+      .option('algorithm', { alias: 'a', type: 'string', choices: SIGN_ALGORITHMS, describe: 'signing algorithm (default: from the key); with --plan, sign only with the active keys of this kind' })
       .option('headers', { type: 'string', describe: 'header fields to sign, colon-separated (default: From, To, Subject, Date, Message-ID and the other usual ones present)' })
       .option('canonicalization', { alias: 'c', type: 'string', default: 'relaxed/relaxed', choices: CANONICALIZATIONS, describe: 'header/body canonicalization' })
       .option('output', { alias: 'o', type: 'string', normalize: true, describe: 'write the signed message here (atomically) instead of stdout' })
@@ -37,7 +37,7 @@ export const signCommand: CommandModule<object, Args> = {
       .example('$0 sign test.eml -d example.com -s mail -k keys/example.com/mail.private', 'sign with an explicit key')
       .example('$0 sign test.eml -d example.com -s ed -k ed.private --headers From:To:Subject:Date', 'sign only the named fields') as never,
   handler: async (args) => {
-    const [{ readMessageFile, fromIdentity }, { loadPrivateKey, signMessage }, { readPrivateKeyFile }, { writeFileAtomic }] = await Promise.all([
+    const [{ readMessageFile, fromIdentity }, { loadPrivateKey, signWithEach }, { readPrivateKeyFile }, { writeFileAtomic }] = await Promise.all([
       import('../../message/message.js'),
       import('../../message/sign.js'),
       import('../../dkim/keys.js'),
@@ -45,38 +45,51 @@ export const signCommand: CommandModule<object, Args> = {
     ]);
     const msg = readMessageFile(args.message);
     const explicit = [args.domain, args.selector, args.key].filter((v) => v !== undefined).length;
-    let choice: Omit<SigningChoice, 'algorithm'> & { algorithm?: SignAlgorithm };
+    const wanted = args.algorithm as SignAlgorithm | undefined;
+    let choices: (Omit<SigningChoice, 'algorithm'> & { algorithm?: SignAlgorithm })[];
     if (args.plan !== undefined) {
       if (explicit) throw new UsageError('use either --plan or --domain/--selector/--key, not both');
-      const [{ loadPlan }, { signingChoice }] = await Promise.all([import('../../plan/load.js'), import('../../plan/selectors.js')]);
-      choice = signingChoice(loadPlan(args.plan), fromIdentity(msg).domain, args.message);
+      const [{ loadPlan }, { signingChoices }] = await Promise.all([import('../../plan/load.js'), import('../../plan/selectors.js')]);
+      // Every active selector signs; --algorithm keeps only the keys of that kind.
+      const all = signingChoices(loadPlan(args.plan), fromIdentity(msg).domain, args.message);
+      choices = wanted ? all.filter((c) => c.algorithm === wanted) : all;
+      if (!choices.length) throw new UsageError(`--algorithm ${wanted}: no active selector of ${all[0]!.domain} has such a key (active: ${all.map((c) => `${c.selector} ${c.algorithm}`).join(', ')})`);
     } else if (explicit === 3) {
-      choice = { domain: args.domain!, selector: args.selector!, keyFile: args.key! };
+      choices = [{ domain: args.domain!, selector: args.selector!, keyFile: args.key!, ...(wanted ? { algorithm: wanted } : {}) }];
     } else {
       throw new UsageError('say which key signs: --plan FILE, or all of --domain, --selector and --key');
     }
-    const key = loadPrivateKey(readPrivateKeyFile(choice.keyFile), choice.keyFile);
     const headers = args.headers?.split(':').map((h) => h.trim()).filter(Boolean);
-    const algorithm = (args.algorithm as SignAlgorithm | undefined) ?? (args.plan !== undefined ? choice.algorithm : undefined);
-    const result = await signMessage(
+    const result = await signWithEach(
       msg.raw,
-      {
-        domain: choice.domain,
-        selector: choice.selector,
-        key,
+      choices.map((c) => ({
+        domain: c.domain,
+        selector: c.selector,
+        key: loadPrivateKey(readPrivateKeyFile(c.keyFile), c.keyFile),
         canonicalization: args.canonicalization as Canonicalization,
-        ...(algorithm ? { algorithm } : {}),
+        ...(c.algorithm ? { algorithm: c.algorithm } : {}),
         ...(headers?.length ? { headers } : {}),
-      },
+      })),
       args.message,
     );
     if (args.output) writeFileAtomic(args.output, result.message);
+    const domain = choices[0]!.domain;
+    const first = result.signatures[0]!;
     if (args.json) {
-      printJson({ domain: choice.domain, selector: choice.selector, algorithm: result.algorithm, output: args.output ?? null, header: result.header.replace(/\r?\n$/, ''), ...(args.output ? {} : { message: result.message.toString('latin1') }) });
+      printJson({
+        domain,
+        // The first signature's fields, as before several could be made; `signatures` lists them all.
+        selector: first.selector,
+        algorithm: first.algorithm,
+        output: args.output ?? null,
+        header: first.header.replace(/\r?\n$/, ''),
+        signatures: result.signatures.map((s) => ({ selector: s.selector, algorithm: s.algorithm, header: s.header.replace(/\r?\n$/, '') })),
+        ...(args.output ? {} : { message: result.message.toString('latin1') }),
+      });
     } else if (!args.output) {
       process.stdout.write(result.message);
     } else {
-      process.stderr.write(`signed with d=${choice.domain} s=${choice.selector} a=${result.algorithm}; wrote ${args.output}\n`);
+      process.stderr.write(`signed with ${result.signatures.map((s) => `d=${domain} s=${s.selector} a=${s.algorithm}`).join(' and ')}; wrote ${args.output}\n`);
     }
   },
 };

@@ -11,6 +11,7 @@ import { runCli } from '../../helpers/cli.js';
 const MESSAGE = 'From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: hello\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\nMessage-ID: <cli-1@example.com>\r\n\r\nHello Bob.\r\n';
 
 const key = generateKeyPairSync('ed25519').privateKey;
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 let dir: string;
 let server: RunningServer;
 let refusing: RunningServer;
@@ -23,11 +24,18 @@ beforeAll(async () => {
     path.join(dir, 'maildns.yaml'),
     'version: 1\ndomains:\n  - domain: example.com\n    dkim:\n      - selector: old\n        algorithm: rsa-2048\n        state: retiring\n      - selector: mail\n        algorithm: ed25519\n        key: mail.private\n        state: active\n',
   );
+  writeFileSync(path.join(dir, 'rsa.private'), rsa.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  // Both an RSA and an Ed25519 key active, as RFC 8463 suggests.
+  writeFileSync(
+    path.join(dir, 'dual.yaml'),
+    'version: 1\ndomains:\n  - domain: example.com\n    dkim:\n      - { selector: rsa, algorithm: rsa-2048, key: rsa.private }\n      - { selector: mail, algorithm: ed25519, key: mail.private }\n',
+  );
   writeFileSync(path.join(dir, 'test.eml'), MESSAGE);
   server = await startServer({
     zones: ['example.com'],
     records: [
       { name: 'mail._domainkey.example.com', type: 'TXT', ttl: 300, value: composeDkimRecord(publicKeyOf(key)) },
+      { name: 'rsa._domainkey.example.com', type: 'TXT', ttl: 300, value: composeDkimRecord(publicKeyOf(rsa)) },
       { name: '_dmarc.example.com', type: 'TXT', ttl: 300, value: 'v=DMARC1; p=reject' },
     ],
   });
@@ -40,6 +48,21 @@ afterAll(async () => {
 });
 
 describe('maildns sign / verify-message', () => {
+  test('sign --plan signs with every active selector: RSA and Ed25519 together, both verify', async () => {
+    const signed = path.join(dir, 'dual.eml');
+    const s = await runCli(['sign', 'test.eml', '--plan', 'dual.yaml', '-o', signed, '--json'], { cwd: dir });
+    expect(s.code).toBe(0);
+    const out = JSON.parse(s.stdout) as { signatures: { selector: string; algorithm: string }[] };
+    expect(out.signatures.map((x) => [x.selector, x.algorithm])).toEqual([['rsa', 'rsa-sha256'], ['mail', 'ed25519-sha256']]);
+    const v = await runCli(['verify-message', signed, '--nameserver', ns, '--json']);
+    expect(v.code).toBe(0);
+    const report = JSON.parse(v.stdout) as { dkim: { result: string; selector: string }[] };
+    expect(report.dkim.map((d) => [d.selector, d.result]).sort()).toEqual([['mail', 'pass'], ['rsa', 'pass']]);
+    // --algorithm keeps only the active keys of that kind.
+    const only = await runCli(['sign', 'test.eml', '--plan', 'dual.yaml', '--algorithm', 'ed25519-sha256', '--json'], { cwd: dir });
+    expect((JSON.parse(only.stdout) as { signatures: unknown[] }).signatures).toHaveLength(1);
+  });
+
   test('sign --plan uses the active selector; the result passes verify-message (exit 0)', async () => {
     const signed = path.join(dir, 'signed.eml');
     const s = await runCli(['sign', 'test.eml', '--plan', 'maildns.yaml', '-o', signed], { cwd: dir });

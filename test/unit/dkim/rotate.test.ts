@@ -21,8 +21,15 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const rotate = (step: { activate?: true; retire?: true; selector?: string; domain?: string } = {}): Promise<RotationOutcome> =>
-  rotateKeys(planFile, step.domain ?? 'example.com', step.activate ? { step: 'activate' } : step.retire ? { step: 'retire' } : { step: 'start', ...(step.selector ? { selector: step.selector } : {}) });
+/** A rotation step; the DNS gate of --activate is exercised against a real server in test/integration/embedded/rotate-gates.test.ts. */
+const rotate = (step: { activate?: true; retire?: true; selector?: string; domain?: string; now?: Date } = {}): Promise<RotationOutcome> =>
+  rotateKeys(
+    planFile,
+    step.domain ?? 'example.com',
+    step.activate ? { step: 'activate', force: true } : step.retire ? { step: 'retire' } : { step: 'start', ...(step.selector ? { selector: step.selector } : {}) },
+    step.now ? { now: step.now } : {},
+  );
+const DAY = 86_400_000;
 
 const PLAN = `# our mail domains
 domains:
@@ -79,7 +86,12 @@ describe('dkim rotate', () => {
     expect(composeOpenDkim(plan, { configDir: '/c' }).files.find((f) => f.name === 'SigningTable.rsa')!.content).toMatch(/\*@example\.com mail2\._domainkey\.example\.com\n$/);
     expect(activated.next).toBe('retire');
 
-    const retired = await rotate({ retire: true });
+    // The replaced key stays published for the plan's grace period (7 days by default).
+    const early = await rotate({ retire: true, now: new Date(Date.now() + 6 * DAY) });
+    expect(early.action).toBe('waiting');
+    expect(early.steps[0]).toMatch(/mail retiring since \d{4}-\d{2}-\d{2}, not before \d{4}-\d{2}-\d{2}/);
+    expect(loadPlan(planFile).domains[0]!.dkim.map((s) => s.selector)).toEqual(['mail', 'ed', 'mail2']);
+    const retired = await rotate({ retire: true, now: new Date(Date.now() + 8 * DAY) });
     expect(retired.action).toBe('retired');
     expect(retired.selectors.map((s) => s.selector)).toEqual(['ed', 'mail2']);
     text = readFileSync(planFile, 'utf8');

@@ -65,6 +65,15 @@ describe('plan validation', () => {
     expect(errorOf('version: 1\ndomains:\n  - domain: example.com\n\tspf: {}\n')).toBe('maildns.yaml:4:1: not valid YAML or JSON: Tabs are not allowed as indentation');
   });
 
+  it('reads the rotation dates and the grace period, and refuses days that do not exist', () => {
+    const plan = parsePlan('defaults: { dkim_retire_after_days: 14 }\ndomains:\n  - domain: example.com\n    dkim: [{ selector: old, state: retiring, since: 2026-11-30 }]\n', 'maildns.yaml');
+    expect(plan.dkimRetireAfterDays).toBe(14);
+    expect(plan.domains[0]!.dkim[0]!.since).toBe('2026-11-30');
+    expect(parsePlan('domains: [{ domain: example.com }]\n', 'maildns.yaml').dkimRetireAfterDays).toBe(7);
+    expect(errorOf('domains:\n  - domain: example.com\n    dkim: [{ selector: old, since: 2026-02-30 }]\n')).toBe('maildns.yaml:3: domains[0].dkim[0].since must be a date written YYYY-MM-DD (got "2026-02-30")');
+    expect(errorOf('defaults: { dkim_retire_after_days: -1 }\ndomains: [{ domain: example.com }]\n')).toMatch(/^maildns\.yaml:1: defaults\.dkim_retire_after_days must be a whole number from 0 to 3650/);
+  });
+
   it('refuses aliases to nothing and aliases that expand without bound, naming the file', () => {
     expect(errorOf('version: 1\ndomains: *nope\n')).toMatch(/^maildns\.yaml: not a usable YAML document: .*alias/);
     const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`), 'domains: [{ domain: example.com }]'].join('\n');
