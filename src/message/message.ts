@@ -38,7 +38,9 @@ export function parseMessage(raw: Buffer, label = 'message'): ParsedMessage {
       return;
     }
     const colon = line.indexOf(':');
-    const name = colon > 0 ? line.slice(0, colon).trim() : '';
+    // Only blanks may stand between the name and the colon (RFC 5322 §4.5.8); anything before the
+    // name makes it no field at all, as every DKIM canonicalizer reads such a line differently.
+    const name = colon > 0 ? line.slice(0, colon).replace(/[ \t]+$/, '') : '';
     if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
       throw new InputError(`line ${i + 1} is not a header field ("name: value"); is this an RFC 5322 message (.eml)?`, label);
     }
@@ -134,4 +136,15 @@ export function fromIdentity(msg: ParsedMessage): FromIdentity {
 /** The message with LF line ends turned into CRLF, the form DKIM works on (RFC 6376 §5.3). */
 export function toCrlf(raw: Buffer): Buffer {
   return Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+}
+
+/**
+ * The message in wire form split for DKIM: the header (its last field's CRLF included, the empty
+ * line not) and the body after the empty line. A message without an empty line has an empty body.
+ */
+export function wireParts(msg: ParsedMessage): { header: Buffer; body: Buffer } {
+  const crlf = toCrlf(msg.raw);
+  const end = crlf.indexOf('\r\n\r\n');
+  if (end < 0) return { header: crlf, body: Buffer.alloc(0) };
+  return { header: crlf.subarray(0, end + 2), body: crlf.subarray(end + 4) };
 }

@@ -198,6 +198,15 @@ function comment(text: string): string {
   return `(${text.replace(/[()\\]/g, ' ').replace(/\s+/g, ' ').trim()})`;
 }
 
+/**
+ * An RFC 8601 property value: names as they are, anything else (a crafted d= or s= with spaces,
+ * ";" or parentheses) as a quoted string, so no value can add a result of its own to the field.
+ */
+function pvalue(text: string): string {
+  if (/^[A-Za-z0-9._@+-]+$/.test(text)) return text;
+  return `"${text.replace(/[\x00-\x1f\x7f]/g, '').replace(/["\\]/g, '\\$&')}"`;
+}
+
 const SHORT_REASON: Record<string, string> = {
   'dkim.body-hash-mismatch': 'body hash did not verify',
   'dkim.signature-mismatch': 'bad signature',
@@ -213,16 +222,16 @@ export function formatAuthenticationResults(report: Omit<MessageReport, 'authent
   if (report.dkim.length === 0) parts.push('dkim=none (message not signed)');
   for (const d of report.dkim) {
     const why = d.result === 'pass' ? (d.key?.bits ? `${d.key.bits}-bit ${d.key.type} key` : '') : (SHORT_REASON[d.reasonCode ?? ''] ?? d.reasonCode ?? '');
-    const props = [`header.d=${d.domain}`, `header.i=${d.identity}`, `header.s=${d.selector}`, `header.a=${d.algorithm}`, `header.b="${d.bShort}"`];
+    const props = [`header.d=${pvalue(d.domain)}`, `header.i=${pvalue(d.identity)}`, `header.s=${pvalue(d.selector)}`, `header.a=${pvalue(d.algorithm)}`, `header.b=${JSON.stringify(d.bShort.replace(/[^A-Za-z0-9+/=]/g, ''))}`];
     parts.push([`dkim=${d.result}`, ...(why ? [comment(why)] : []), ...props].join(' '));
   }
   if (report.spf) {
     const s = report.spf;
-    const props = s.identity === 'mailfrom' ? [`smtp.mailfrom=${s.mailFrom}`] : [`smtp.helo=${s.domain}`];
+    const props = s.identity === 'mailfrom' ? [`smtp.mailfrom=${pvalue(s.mailFrom ?? '')}`] : [`smtp.helo=${pvalue(s.domain)}`];
     parts.push([`spf=${s.result}`, comment(`client ${s.ip}`), ...props].join(' '));
   }
   const m = report.dmarc;
-  const dmarcProps = m.fromDomain ? [`header.from=${m.fromDomain}`] : [];
+  const dmarcProps = m.fromDomain ? [`header.from=${pvalue(m.fromDomain)}`] : [];
   const dmarcNote = m.policy ? comment(`p=${m.policy}${m.disposition ? ` dis=${m.disposition}` : ''}`) : '';
   parts.push([`dmarc=${m.result}`, ...(dmarcNote ? [dmarcNote] : []), ...dmarcProps].join(' '));
   return `Authentication-Results: ${authservId};\r\n ${parts.join(';\r\n ')}`;
