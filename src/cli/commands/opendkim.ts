@@ -1,9 +1,8 @@
 /** `maildns opendkim`: KeyTable, SigningTable, TrustedHosts, opendkim.conf and Postfix lines. */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { composeOpenDkim, DEFAULT_SOCKET } from '../../dkim/opendkim.js';
-import { writeFileAtomic } from '../../fsutil.js';
+import { makeDirectories, writeFileAtomic } from '../../fsutil.js';
 import { paint, printJson } from '../render/output.js';
 import { readPlan, withJsonOption, withPlanOption } from './common.js';
 import { planWithKeysDir } from './keygen.js';
@@ -42,7 +41,7 @@ export const opendkimCommand: CommandModule<object, Args> = {
       configDir,
       trustedHosts: args.trusted,
     });
-    mkdirSync(out, { recursive: true });
+    makeDirectories(out);
     const written = result.files.map((f) => {
       const file = path.join(out, f.name);
       writeFileAtomic(file, f.content, { mode: 0o644 });
