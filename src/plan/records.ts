@@ -7,6 +7,7 @@ import { composeDmarc, reportAuthorizationName } from '../dmarc/compose.js';
 import { normalizeName } from '../names.js';
 import { mxValue, soaValue, type DnsRecord } from '../records.js';
 import { composeSpf } from '../spf/compose.js';
+import { LOOKUP_MECHANISMS, parseSpf } from '../spf/parse.js';
 import { keyPathFor } from './load.js';
 import type { DomainPlan, Plan } from './types.js';
 
@@ -59,7 +60,16 @@ export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = 
   }
   for (const mx of d.mx) add(d.domain, 'MX', mxValue(mx.priority, mx.host), 'mx');
   for (const mx of d.mx) addresses(mx.host, mx.addresses, 'mx-address');
-  if (d.spf) add(d.domain, 'TXT', composeSpf(d.spf), 'spf');
+  if (d.spf) {
+    const spf = composeSpf(d.spf);
+    add(d.domain, 'TXT', spf, 'spf');
+    // What the plan itself costs; the includes may need more, which only DNS tells (`maildns verify`).
+    const parsed = parseSpf(spf);
+    const terms = parsed.mechanisms.filter((m) => LOOKUP_MECHANISMS.has(m.kind)).length + (parsed.redirect ? 1 : 0);
+    if (terms > 10) {
+      notes.push(`the SPF record of ${d.domain} has ${terms} DNS-querying terms before counting what its includes need; receivers stop at 10 and return permerror (RFC 7208 §4.6.4): flatten includes (\`maildns spf flatten\`) or drop some`);
+    }
+  }
   for (const sel of d.dkim) {
     const keyPath = keyPathFor(plan, d, sel);
     const name = `${sel.selector}._domainkey.${d.domain}`;

@@ -14,7 +14,7 @@ import { renderDmarcCheck } from '../render/dmarc.js';
 import { lintDmarc } from '../../dmarc/lint.js';
 import { DMARC_MODES, parseDmarc, parseReportUri, type DmarcMode } from '../../dmarc/parse.js';
 import { checkDmarcDomain, type DmarcCheck } from '../../dmarc/validate.js';
-import { domainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
+import { domainArg, sendingDomainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 
 interface CheckArgs {
   domain: string;
@@ -145,7 +145,7 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
   handler: (args) => {
     const mode = modeOf(args.mode);
     const plan = planFromFlags(args, mode);
-    const domain = args.domain !== undefined ? domainArg(args.domain) : null;
+    const domain = args.domain !== undefined ? sendingDomainArg(args.domain, '--domain') : null;
     const record = composeDmarc(plan);
     const parsed = parseDmarc(record, { mode, subject: domain ? `_dmarc.${domain}` : 'record' });
     const findings: Finding[] = [...parsed.findings, ...lintDmarc(parsed, { subject: parsed.findings[0]?.subject ?? (domain ? `_dmarc.${domain}` : 'record') })];

@@ -15,10 +15,10 @@ import { composeSpfFrom, type SpfComposeInput } from '../../spf/compose.js';
 import { checkHost } from '../../spf/evaluate.js';
 import { flattenSpf, FlattenError, type FlattenOptions, type FlattenResult } from '../../spf/flatten.js';
 import { checkSnapshotTarget, compareSnapshot, makeSnapshot, readSnapshot, writeSnapshot } from '../../spf/snapshot.js';
-import { parseIp } from '../../spf/ip.js';
+import { parseIp, spfNetworkProblem } from '../../spf/ip.js';
 import { formatSyntaxError, parseSpf } from '../../spf/parse.js';
 import { validateSpf } from '../../spf/validate.js';
-import { domainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
+import { domainArg, sendingDomainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 import { spfMergeCommand } from './spf-merge.js';
 
 
@@ -99,6 +99,13 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
       all = v as SpfAll;
     }
     if (args.redirect && args.all !== undefined) throw new UsageError('--redirect and --all do not go together: receivers ignore redirect= when the record has all');
+    for (const [family, list] of [[4, args.ip4], [6, args.ip6]] as const) {
+      for (const net of (list ?? []).map(String)) {
+        const problem = spfNetworkProblem(net, family);
+        if (problem) throw new UsageError(`--ip${family} ${problem}`);
+      }
+    }
+    const zoneName = args.domain ? sendingDomainArg(args.domain, '--domain') : undefined;
     const record = composeSpfFrom({
       ...(args.ip4 ? { ip4: args.ip4.map(String) } : {}),
       ...(args.ip6 ? { ip6: args.ip6.map(String) } : {}),
@@ -125,7 +132,7 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
       printJson({ record, strings: strings.map((b) => b.toString('utf8')), lookups, notes });
       return;
     }
-    if (args.domain) process.stdout.write(`${domainArg(args.domain)}. 3600 IN TXT ${strings.map(quoteCharacterString).join(' ')}\n`);
+    if (zoneName) process.stdout.write(`${zoneName}. 3600 IN TXT ${strings.map(quoteCharacterString).join(' ')}\n`);
     else process.stdout.write(`${record}\n`);
     for (const n of notes) process.stderr.write(`note: ${n}\n`);
   },
