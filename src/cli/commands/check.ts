@@ -11,7 +11,8 @@ import { resolverFromArgs, withNameserverOption } from './common.js';
 
 interface Args {
   domains: string[];
-  domainsFile: string[];
+  /** One value, or several when the flag repeats. */
+  domainsFile: string | string[];
   selectors: string[];
   format: CheckFormat;
   json: boolean;
@@ -31,7 +32,8 @@ export const checkCommand: CommandModule<object, Args> = {
     withNameserverOption(
       y
         .positional('domains', { type: 'string', array: true, default: [], describe: 'domains to check' })
-        .option('domains-file', { type: 'string', array: true, default: [], describe: 'file with one domain per line (# comments allowed; - for stdin); may repeat' })
+        // One value per flag (nargs 1): an array option would drop the "-" that means standard input.
+        .option('domains-file', { type: 'string', nargs: 1, default: [] as string[], describe: 'file with one domain per line (# comments allowed; - for stdin); may repeat' })
         .option('selectors', { alias: 's', type: 'string', array: true, default: [], describe: 'DKIM selectors to check, comma-separated (e.g. mail,google)' })
         .option('format', { alias: 'f', type: 'string', choices: ['text', 'json', 'junit'] as const, default: 'text' as const, describe: 'report format' })
         .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
@@ -57,8 +59,9 @@ export const checkCommand: CommandModule<object, Args> = {
       if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(s)) throw new UsageError(`--selectors: "${s}" is not a DKIM selector (letters, digits, "-", "_" and "." only)`);
     }
     if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 1024) throw new UsageError('--concurrency must be a whole number from 1 to 1024');
-    const source = await domainSource(args.domains.map(String), args.domainsFile);
+    const source = await domainSource(args.domains.map(String), ([] as string[]).concat(args.domainsFile).map(String));
     if (source.count === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
+    if (source.duplicates) process.stderr.write(`note: ${source.duplicates} name${source.duplicates === 1 ? ' was' : 's were'} given more than once; each domain is checked once\n`);
     if (args.rate !== undefined && !(args.rate >= 1 && args.rate <= 1_000_000)) throw new UsageError('--rate must be from 1 to 1000000 queries per second');
     const resolver = resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
     const out = process.stdout;

@@ -49,9 +49,10 @@ const checkCommand: CommandModule<object, CheckArgs> = {
           '--ip: 0 pass, 1 any other result (fail, softfail, neutral, none, permerror), 3 temperror.',
       ) as never,
   handler: async (args) => {
-    const domain = domainArg(args.domain);
     const resolver = resolverFromArgs(args);
     if (args.ip !== undefined) {
+      // check_host() takes the name as a mail server got it: one that is no FQDN is "none" (RFC 7208 §4.3), not bad input.
+      const domain = normalizeName(args.domain);
       if (!parseIp(args.ip)) throw new UsageError(`--ip ${args.ip} is not an IPv4 or IPv6 address`);
       if (args.sender !== undefined && !args.sender.includes('@') && args.sender !== '') throw new UsageError(`--sender ${args.sender} is not an address (write local@domain)`);
       const verdict = await checkHost(resolver, { ip: args.ip, domain, sender: args.sender ?? `postmaster@${domain}`, helo: args.helo ?? domain });
@@ -60,6 +61,7 @@ const checkCommand: CommandModule<object, CheckArgs> = {
       process.exitCode = verdict.result === 'pass' ? EXIT.ok : verdict.result === 'temperror' ? EXIT.dnsUnavailable : EXIT.problems;
       return;
     }
+    const domain = domainArg(args.domain);
     const report = await validateSpf(resolver, domain);
     if (args.json) printJson(report);
     else process.stdout.write(`${renderSpfReport(report)}\n`);
