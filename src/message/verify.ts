@@ -3,12 +3,12 @@
  * the given client, and DMARC on top of them (RFC 7489 / RFC 9989), ending in an
  * Authentication-Results header field (RFC 8601).
  */
-import { isIP } from 'node:net';
 import { InputError } from '../errors.js';
 import type { Finding } from '../findings.js';
 import { alignment, orgDomain, orgDomainByTreeWalk, discoverPolicy, type AlignmentResult, type DmarcMode, type PolicyDiscovery } from '../dmarc/index.js';
 import type { Resolver } from '../dns/resolver.js';
 import { checkHost, type SpfResult } from '../spf/evaluate.js';
+import { parseIp } from '../spf/ip.js';
 import type { DmarcPolicy } from '../plan/types.js';
 import { verifyDkim, type DkimSignatureReport } from './dkim.js';
 import { addressesOf, domainOf, fieldsNamed, fromIdentity, type ParsedMessage } from './message.js';
@@ -85,7 +85,7 @@ export interface VerifyMessageOptions {
 
 async function checkSpf(resolver: Resolver, msg: ParsedMessage, opts: VerifyMessageOptions): Promise<SpfReport | null> {
   if (!opts.ip) return null;
-  if (!isIP(opts.ip)) throw new InputError(`--ip "${opts.ip}" is not an IPv4 or IPv6 address`);
+  if (!parseIp(opts.ip)) throw new InputError(`the client address "${opts.ip}" is not an IPv4 or IPv6 address`);
   let mailFrom = opts.mailFrom;
   if (mailFrom === undefined) {
     const rp = fieldsNamed(msg, 'Return-Path').at(-1);
@@ -93,7 +93,7 @@ async function checkSpf(resolver: Resolver, msg: ParsedMessage, opts: VerifyMess
   }
   mailFrom = (mailFrom ?? '').replace(/^<|>$/g, '').trim();
   const mailFromDomain = mailFrom ? domainOf(mailFrom) : null;
-  if (mailFrom && !mailFromDomain) throw new InputError(`--mail-from "${mailFrom}" is not an address (local@domain)`);
+  if (mailFrom && !mailFromDomain) throw new InputError(`the MAIL FROM "${mailFrom}" is not an address (local@domain)`);
   const identity = mailFromDomain ? 'mailfrom' : 'helo';
   const domain = mailFromDomain ?? (opts.helo ? opts.helo.toLowerCase() : '');
   const base = { identity, ip: opts.ip, ...(opts.helo ? { helo: opts.helo } : {}), ...(mailFrom ? { mailFrom } : {}) } as const;
