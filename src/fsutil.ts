@@ -37,8 +37,11 @@ export interface WriteOptions {
   exclusive?: boolean;
 }
 
-/** Rethrow a file-system error as one about `target`, so the message names what the user gave. */
-function failedOn(err: unknown, target: string, action: string): never {
+/**
+ * Rethrow a file-system error as one about `target`, so the message names what the user gave and
+ * the CLI can add the fix (EISDIR: give a file name, EACCES: check the owner and mode, …).
+ */
+export function failedOn(err: unknown, target: string, action: string): never {
   const e = err as NodeJS.ErrnoException | undefined;
   if (e instanceof InputError || typeof e?.code !== 'string') throw err;
   const out: NodeJS.ErrnoException = new Error(`${e.code}: cannot ${action}`);

@@ -9,6 +9,7 @@
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { InputError } from '../errors.js';
+import { failedOn } from '../fsutil.js';
 import { domainNameProblem, normalizeName } from '../names.js';
 
 function cleanLine(line: string): string {
@@ -65,7 +66,8 @@ export async function domainSource(args: readonly string[], files: readonly stri
       if (!statSync(file).isFile()) throw new InputError('is not a file; pass a text file with one domain per line', file);
     } catch (err) {
       if (err instanceof InputError) throw err;
-      throw new InputError(`cannot read the domain list: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, file);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError('cannot read the domain list: no such file', file);
+      failedOn(err, file, 'read the domain list');
     }
     for await (const { text, line } of fileLines(file)) note(checkName(text, `${file}:${line}`));
   }

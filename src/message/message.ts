@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.js';
+import { failedOn } from '../fsutil.js';
 import { normalizeName } from '../names.js';
 
 export interface HeaderField {
@@ -56,8 +57,8 @@ export function readMessageFile(file: string): ParsedMessage {
   try {
     raw = readFileSync(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' ? 'message file not found' : `cannot read the message: ${(err as Error).message}`, file);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError('message file not found', file);
+    failedOn(err, file, 'read the message');
   }
   if (raw.length === 0) throw new InputError('the message file is empty', file);
   return parseMessage(raw, file);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { isIP } from 'node:net';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { InputError, PlanError } from '../errors.js';
+import { failedOn } from '../fsutil.js';
 import { domainNameProblem, isAtOrBelow, normalizeName, sendingDomainProblem } from '../names.js';
 import { spfNetworkProblem } from '../spf/ip.js';
 import {
@@ -307,7 +308,7 @@ export function loadPlan(file: string): Plan {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InputError(`plan file not found; create one with \`maildns init <domain>\` or pass --plan FILE`, file);
-    throw new InputError(`cannot read the plan: ${(err as Error).message}`, file);
+    failedOn(err, file, 'read the plan');
   }
   return parsePlan(text, file);
 }

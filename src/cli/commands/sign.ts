@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../exit.js';
-import { writeFileAtomic } from '../../fsutil.js';
+import { failedOn, writeFileAtomic } from '../../fsutil.js';
 import { keyPathFor, loadPlan } from '../../plan/load.js';
 import type { DkimSelectorPlan, DomainPlan, Plan } from '../../plan/types.js';
 import { printJson } from '../render/output.js';
@@ -50,8 +50,8 @@ function readKeyFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? 'private key not found; create it with `maildns keygen`' : `cannot read the private key: ${(err as Error).message}`, file);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError('private key not found; create it with `maildns keygen`', file);
+    failedOn(err, file, 'read the private key');
   }
 }
 

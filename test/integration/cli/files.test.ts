@@ -46,6 +46,14 @@ describe('file-system failures are one line with the path and the fix', () => {
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('a directory given where a file is read: the same one line, for a message, a plan and a key', async () => {
+    mkdirSync(path.join(dir, 'not-a-file'), { recursive: true });
+    writeFileSync(path.join(dir, 'm.eml'), 'From: a@example.com\r\n\r\nhi\r\n');
+    for (const args of [['verify-message', 'not-a-file'], ['records', '--plan', 'not-a-file'], ['sign', 'm.eml', '-d', 'example.com', '-s', 'mail', '-k', 'not-a-file']]) {
+      expectOneLine(await runCli(args, { cwd: dir }), 'not-a-file', /is a directory; give a file name/);
+    }
+  });
+
   it('keygen refuses a symlinked keys directory and leaves its target alone', async () => {
     const work = mkdtempSync(path.join(dir, 'link-'));
     writeFileSync(path.join(work, 'maildns.yaml'), PLAN);
