@@ -3,9 +3,10 @@
  * raw for signing), the body, and the RFC 5322.From domain that DMARC is about.
  */
 import { readFileSync } from 'node:fs';
+import { domainToASCII } from 'node:url';
 import { InputError } from '../errors.js';
 import { failedOn } from '../fsutil.js';
-import { normalizeName } from '../names.js';
+import { domainNameProblem, normalizeName } from '../names.js';
 
 export interface HeaderField {
   /** Field name as written. */
@@ -120,6 +121,21 @@ export interface FromIdentity {
   problem?: string;
 }
 
+/**
+ * The From domain as DMARC looks it up: an internationalized name (UTF-8 in the field, RFC 6532)
+ * as its A-label; null with the reason when it is no domain name a query can be made for.
+ */
+function dmarcDomain(domain: string): { domain: string } | { problem: string } {
+  if (!/[^\x00-\x7f]/.test(domain)) {
+    const problem = domainNameProblem(domain);
+    return problem ? { problem: `the From domain "${domain}" ${problem}` } : { domain };
+  }
+  const unicode = Buffer.from(domain, 'latin1').toString('utf8');
+  const aLabel = domainToASCII(unicode);
+  if (!aLabel || domainNameProblem(aLabel)) return { problem: `the From domain "${unicode}" is not a valid internationalized domain name` };
+  return { domain: aLabel };
+}
+
 /** RFC 7489 §6.6.1: exactly one From field; several addresses are acceptable only when they share the domain. */
 export function fromIdentity(msg: ParsedMessage): FromIdentity {
   const froms = fieldsNamed(msg, 'From');
@@ -131,7 +147,9 @@ export function fromIdentity(msg: ParsedMessage): FromIdentity {
     return { domain: null, addresses, problem: `the From field has no usable address ("${froms[0]!.value.trim()}")` };
   }
   if (domains.length > 1) return { domain: null, addresses, problem: `the From field names several domains (${domains.join(', ')})` };
-  return { domain: domains[0]!, addresses };
+  const checked = dmarcDomain(domains[0]!);
+  if ('problem' in checked) return { domain: null, addresses, problem: checked.problem };
+  return { domain: checked.domain, addresses };
 }
 
 /** The message with LF line ends turned into CRLF, the form DKIM works on (RFC 6376 §5.3). */

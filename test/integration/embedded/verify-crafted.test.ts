@@ -114,3 +114,35 @@ describe('a crafted DKIM-Signature gets a verdict, and the others are still judg
     expect(report.dkim[0]!.findings.map((f) => f.code)).toContain('dkim.body-length-limit');
   });
 });
+
+describe('a crafted From domain gets a DMARC verdict, never a DNS failure', () => {
+  let idn: RunningServer;
+  let idnResolver: DnsResolver;
+  beforeAll(async () => {
+    idn = await startServer({ zones: [''], records: [{ name: '_dmarc.xn--bcher-kva.de', type: 'TXT', ttl: 300, value: 'v=DMARC1; p=quarantine' }] });
+    idnResolver = new DnsResolver({ servers: [{ host: idn.host, port: idn.port }], recursionDesired: false, timeoutMs: 2000 });
+  });
+  afterAll(async () => {
+    await idn.close();
+  });
+
+  test.each([
+    ['a@exa..mple.com', /empty label/],
+    ['a@[192.0.2.1]', /characters a host name cannot carry/],
+    [`a@${'x'.repeat(64)}.example`, /label of 64 characters/],
+    ['a@-x.example', /characters a host name cannot carry/],
+    ['a@b\u00fccher.de', /not a valid internationalized domain name/],
+  ])('From: %s is a permerror with the reason', async (from, why) => {
+    // The last row is Latin-1 ü, which is no UTF-8: not a name DMARC can look up.
+    const report = await verifyMessage(parseMessage(Buffer.from(`From: ${from}\r\n\r\nhi\r\n`, 'latin1')), idnResolver);
+    expect(report.dnsFailed).toBe(false);
+    expect(report.dmarc.result).toBe('permerror');
+    expect(report.dmarc.reason).toMatch(why);
+    expect(report.authenticationResults).toMatch(/dmarc=permerror$/);
+  });
+
+  test('an internationalized From domain (UTF-8) is looked up as its A-label', async () => {
+    const report = await verifyMessage(parseMessage(Buffer.from('From: a@b\u00fccher.de\r\n\r\nhi\r\n', 'utf8')), idnResolver);
+    expect(report.dmarc).toMatchObject({ fromDomain: 'xn--bcher-kva.de', recordName: '_dmarc.xn--bcher-kva.de', policy: 'quarantine', result: 'fail' });
+  });
+});
