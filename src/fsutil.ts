@@ -2,30 +2,53 @@
  * Safe file writing shared by every command that writes files: the content goes to a temporary
  * file in the same directory, is flushed to disk, given its final mode, and only then renamed
  * (or, when the target must not exist yet, hard-linked) into place. A reader never sees half a
- * file, and a crash leaves either the old file or the new one.
+ * file, and a crash leaves either the old file or the new one (and at worst a temporary file,
+ * which removeStaleTempFiles clears on the next run).
+ *
+ * Every failure is raised as a file-system error about the file or directory the user named,
+ * never about the temporary file: its `code` and `path` are what the CLI turns into one line with
+ * the fix (src/cli/exit.ts).
  */
 import {
   closeSync,
+  constants,
+  existsSync,
   fchmodSync,
   fsyncSync,
   linkSync,
+  lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
+  realpathSync,
   renameSync,
   statSync,
-  chmodSync,
   unlinkSync,
   writeSync,
-  existsSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { InputError } from './errors.js';
 
 export interface WriteOptions {
   /** File mode (default 0o644). Set with fchmod, so the umask cannot widen or narrow it. */
   mode?: number;
   /** Fail with EEXIST instead of replacing an existing file (default false). */
   exclusive?: boolean;
+}
+
+/**
+ * Rethrow a file-system error as one about `target`, so the message names what the user gave and
+ * the CLI can add the fix (EISDIR: give a file name, EACCES: check the owner and mode, …).
+ */
+export function failedOn(err: unknown, target: string, action: string): never {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e instanceof InputError || typeof e?.code !== 'string') throw err;
+  const out: NodeJS.ErrnoException = new Error(`${e.code}: cannot ${action}`);
+  out.code = e.code;
+  out.path = target;
+  if (e.syscall) out.syscall = e.syscall;
+  throw out;
 }
 
 function syncDirectory(dir: string): void {
@@ -40,13 +63,25 @@ function syncDirectory(dir: string): void {
   }
 }
 
+/** `.<name>.<pid>.<12 hex>.tmp`: the temporary file writeFileAtomic writes beside `<name>`. */
+const TEMP_NAME = /^\.(.+)\.(\d+)\.([0-9a-f]{12})\.tmp$/;
+
+function tempNameFor(file: string): string {
+  return path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
 /** Write `data` to `file` atomically: temp file + fsync + rename (or link when `exclusive`). */
 export function writeFileAtomic(file: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
   const mode = opts.mode ?? 0o644;
   const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  // The temporary file is created with the final mode at once (0600 keys are never readable by others).
-  const fd = openSync(tmp, 'wx', mode & 0o700);
+  const tmp = tempNameFor(file);
+  let fd: number;
+  try {
+    // Created with the final mode at once (0600 keys are never readable by others, not even briefly).
+    fd = openSync(tmp, 'wx', mode & 0o700);
+  } catch (err) {
+    failedOn(err, file, 'write the file');
+  }
   let moved = false;
   try {
     fchmodSync(fd, mode);
@@ -63,6 +98,8 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, opts: W
     }
     moved = true;
     syncDirectory(dir);
+  } catch (err) {
+    failedOn(err, file, 'write the file');
   } finally {
     if (!moved) {
       try {
@@ -79,13 +116,145 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, opts: W
   }
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process is there, it belongs to someone else.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
 /**
- * Make sure `dir` exists with exactly `mode` (default 0700). Directories created on the way get the
- * same mode; an existing `dir` is tightened to it.
+ * Remove the temporary files that writers killed mid-way (kill -9, a crash) left in `dir`: those
+ * of processes that are gone. They can hold a whole private key. Returns the names removed.
  */
-export function ensurePrivateDir(dir: string, mode = 0o700): void {
-  mkdirSync(dir, { recursive: true, mode });
-  if ((statSync(dir).mode & 0o777) !== mode) chmodSync(dir, mode);
+export function removeStaleTempFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || alive(pid)) continue;
+    const file = path.join(dir, name);
+    try {
+      if (!lstatSync(file).isFile()) continue;
+      unlinkSync(file);
+      removed.push(name);
+    } catch {
+      /* gone already, or not ours to remove */
+    }
+  }
+  return removed;
+}
+
+/**
+ * Create `dir` and its missing parents with `mode`, one directory at a time, and return those it
+ * created, top first. (Node's recursive mkdir retries for ever where mkdir answers ENOENT under
+ * a parent that exists, as in /proc.)
+ */
+export function makeDirectories(dir: string, mode = 0o755): string[] {
+  const missing: string[] = [];
+  // Up from `dir` to the first directory that exists: each name is looked at once.
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(d).isDirectory();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') failedOn(err, dir, 'create the directory');
+      missing.unshift(d);
+      if (path.dirname(d) === d) break;
+      continue;
+    }
+    // A file where the directory should be is EEXIST, as mkdir says; a file above it, ENOTDIR.
+    const code = d === path.resolve(dir) ? 'EEXIST' : 'ENOTDIR';
+    if (!isDirectory) failedOn(Object.assign(new Error('not a directory'), { code }), dir, 'create the directory');
+    break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d, { mode });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new InputError('this file system does not let a directory be created here; write somewhere else', d);
+      }
+      failedOn(err, d, 'create the directory');
+    }
+  }
+  return missing;
+}
+
+/** Give a directory this process has just created exactly `mode` (the umask may have narrowed it), without following a link put in its place. */
+function setCreatedMode(dir: string, mode: number): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    fchmodSync(fd, mode);
+  } catch (err) {
+    failedOn(err, dir, 'set the mode of the directory');
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Why `dir` is no place for private keys, as OpenDKIM's RequireSafeKeys sees it, with the fix: a
+ * symbolic link, or a directory other users can write to (they could swap a key). Null when it is
+ * fine or does not exist.
+ */
+export function keyDirectoryProblem(dir: string): string | null {
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch {
+    return null;
+  }
+  if (st.isSymbolicLink()) {
+    let target = 'elsewhere';
+    try {
+      target = realpathSync(dir);
+    } catch {
+      /* a dangling link */
+    }
+    return `is a symbolic link (to ${target}); maildns keeps private keys only in a real directory and never changes one it did not create: name the real directory instead, or replace the link with a directory (mkdir -m 700)`;
+  }
+  if (!st.isDirectory()) return 'is not a directory; name a directory for the keys';
+  const mode = st.mode & 0o7777;
+  if (mode & 0o002) {
+    return `can be written by every user (mode ${mode.toString(8).padStart(4, '0')}), so anyone could replace a key, and OpenDKIM refuses keys there: use a directory of your own (mkdir -m 700), or chmod o-w it if it is yours alone`;
+  }
+  return null;
+}
+
+export interface KeyDirectory {
+  /** Directories created (0700), top first. */
+  created: string[];
+  warnings: string[];
+}
+
+/**
+ * Make sure `dir` can hold private keys: missing directories are created with exactly 0700; an
+ * existing one is used as it is, never chmod-ed, and refused (InputError) when it is a symbolic
+ * link or others can write to it.
+ */
+export function ensureKeyDirectory(dir: string): KeyDirectory {
+  const problem = keyDirectoryProblem(dir);
+  if (problem) throw new InputError(problem, dir);
+  const created = makeDirectories(dir, 0o700);
+  for (const d of created) setCreatedMode(d, 0o700);
+  const warnings: string[] = [];
+  const mode = statSync(dir).mode & 0o777;
+  if (!created.includes(path.resolve(dir)) && mode & 0o020) {
+    warnings.push(`${dir} can be written by its group (mode ${mode.toString(8)}); OpenDKIM refuses keys there when another user shares the group: chmod g-w ${dir}`);
+  }
+  return { created, warnings };
 }
 
 /** A timestamp for backup names: 20261123T161400Z. */
@@ -101,7 +270,11 @@ export function backupFile(file: string, now = new Date()): string {
   const base = `${file}.${backupStamp(now)}`;
   let candidate = `${base}.bak`;
   for (let n = 2; existsSync(candidate); n++) candidate = `${base}-${n}.bak`;
-  linkSync(file, candidate);
+  try {
+    linkSync(file, candidate);
+  } catch (err) {
+    failedOn(err, file, 'keep a backup of the file');
+  }
   return candidate;
 }
 

@@ -1,4 +1,6 @@
 /** Domain-name helpers. Names inside maildns are absolute, lower-case and without the trailing dot. */
+import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
 
 /** What normalizeName would change: ASCII upper case, a trailing dot, white space at either end. */
 const NOT_NORMAL = /[A-Z]|\.$|^\s|\s$/;
@@ -45,5 +47,35 @@ export function domainNameProblem(name: string): string | null {
       return `has a label with characters a host name cannot carry: "${label}"`;
     }
   }
+  return null;
+}
+
+/** A host-name label (RFC 5321 §4.1.2 Ldh-str): letters, digits and inner hyphens. */
+const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
+/**
+ * Why `name` cannot be a sending domain (the domain of From and MAIL FROM, which SPF, DKIM and
+ * DMARC records are published for), with the fix; null when it can. It must be a host name of
+ * two labels or more (RFC 5321 §4.1.2), written in ASCII: an internationalized name gets its
+ * A-label as the fix. The one rule for the plan, `init`, the composers and `records`.
+ */
+export function sendingDomainProblem(name: string): string | null {
+  const n = normalizeName(name);
+  if (/[^\x00-\x7f]/.test(n)) {
+    const aLabel = domainToASCII(n);
+    return aLabel ? `is an internationalized name; write it in its ASCII (A-label) form: ${aLabel}` : 'is not a valid internationalized domain name';
+  }
+  if (isIP(n) || /^\[.*\]$/.test(n)) return 'is an address, not a domain name; give the domain mail is sent from, such as example.com';
+  const basic = domainNameProblem(n);
+  if (basic) return basic;
+  const labels = n.split('.');
+  if (labels.length < 2) return 'is a single label, not a full domain name; give a name such as example.com';
+  const bad = labels.find((l) => !HOST_LABEL.test(l));
+  if (bad !== undefined) {
+    const why = bad.includes('_') ? ' ("_" belongs in record names such as _dmarc, never in the domain itself)' : '';
+    return `has the label "${bad}": the labels of a mail domain are letters, digits and inner hyphens (RFC 5321 §4.1.2)${why}`;
+  }
+  if (/^\d+$/.test(labels.at(-1)!)) return `ends in the all-digit label "${labels.at(-1)}", which no top-level domain is`;
+  if (labels.some((l) => l.startsWith('xn--')) && domainToASCII(n) === '') return 'has an A-label (xn--) that is not valid punycode';
   return null;
 }

@@ -2,11 +2,14 @@
  * Domain lists for `maildns check`: names on the command line and in files (one per line, `#`
  * comments and blank lines ignored, `-` for standard input). A file is read twice, once to
  * validate every line before any DNS question is asked (bad input exits 2 up front) and once to
- * stream the names, so a list of a million domains is never held in memory.
+ * stream the names, so the list itself is never held in memory; only the set of names seen is
+ * kept (some 60 bytes a name), so that a name given twice, in whatever case (NEWCO.TEST and
+ * newco.test), is checked once.
  */
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { InputError } from '../errors.js';
+import { failedOn } from '../fsutil.js';
 import { domainNameProblem, normalizeName } from '../names.js';
 
 function cleanLine(line: string): string {
@@ -30,15 +33,23 @@ async function* fileLines(file: string): AsyncGenerator<{ text: string; line: nu
 }
 
 export interface DomainSource {
-  /** How many names there are (known after validation). */
+  /** How many different names there are (known after validation). */
   count: number;
+  /** Names given more than once (after normalisation), each checked once. */
+  duplicates: number;
   names(): AsyncGenerator<string>;
 }
 
-/** Validate every name up front and return a source that streams them in order. */
+/** Validate every name up front and return a source that streams each different name once, in the order first given. */
 export async function domainSource(args: readonly string[], files: readonly string[]): Promise<DomainSource> {
+  const seen = new Set<string>();
+  let duplicates = 0;
+  const note = (name: string): void => {
+    if (seen.has(name)) duplicates++;
+    else seen.add(name);
+  };
   const fromArgs = args.map((a) => checkName(a.trim(), 'command line'));
-  let count = fromArgs.length;
+  fromArgs.forEach(note);
   const stdin: string[] = [];
   for (const file of files) {
     if (file === '-') {
@@ -48,27 +59,30 @@ export async function domainSource(args: readonly string[], files: readonly stri
           const text = cleanLine(raw);
           if (text) stdin.push(checkName(text, `<stdin>:${i + 1}`));
         });
-      count += stdin.length;
+      stdin.forEach(note);
       continue;
     }
     try {
       if (!statSync(file).isFile()) throw new InputError('is not a file; pass a text file with one domain per line', file);
     } catch (err) {
       if (err instanceof InputError) throw err;
-      throw new InputError(`cannot read the domain list: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, file);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError('cannot read the domain list: no such file', file);
+      failedOn(err, file, 'read the domain list');
     }
-    for await (const { text, line } of fileLines(file)) {
-      checkName(text, `${file}:${line}`);
-      count++;
-    }
+    for await (const { text, line } of fileLines(file)) note(checkName(text, `${file}:${line}`));
   }
   return {
-    count,
+    count: seen.size,
+    duplicates,
     async *names() {
-      yield* fromArgs;
+      // Each name leaves the set when it is handed out: its later occurrences are skipped.
+      const first = function* (names: Iterable<string>): Generator<string> {
+        for (const n of names) if (seen.delete(n)) yield n;
+      };
+      yield* first(fromArgs);
       for (const file of files) {
-        if (file === '-') yield* stdin;
-        else for await (const { text } of fileLines(file)) yield normalizeName(text);
+        if (file === '-') yield* first(stdin);
+        else for await (const { text } of fileLines(file)) yield* first([normalizeName(text)]);
       }
     },
   };

@@ -1,12 +1,14 @@
 /**
  * Key files for the plan's selectors: `DIR/<domain>/<selector>.private` (PEM, 0600, in a 0700
  * directory, never overwritten without `force`) and `<selector>.txt` beside it in the layout
- * opendkim-genkey writes.
+ * opendkim-genkey writes. A directory that will hold keys must be safe as OpenDKIM's
+ * RequireSafeKeys wants it (no symbolic link, not writable by others); maildns creates the ones
+ * that are missing and never changes the mode of one it did not create.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { backupFile, ensurePrivateDir, fileMode, writeFileAtomic } from '../fsutil.js';
+import { backupFile, ensureKeyDirectory, fileMode, removeStaleTempFiles, writeFileAtomic } from '../fsutil.js';
 import { keyPathFor } from '../plan/selectors.js';
 import type { DkimAlgorithm, DkimSelectorPlan, DomainPlan, Plan } from '../plan/types.js';
 import { splitCharacterStrings, quoteCharacterString } from '../txt.js';
@@ -30,6 +32,8 @@ export interface KeygenResult {
   backup?: string;
   record: string;
   warnings: string[];
+  /** What was tidied up on the way, e.g. temporary files an interrupted run left behind. */
+  notes: string[];
   /** True when an existing key needs attention (wrong algorithm for the plan, readable by others). */
   problem: boolean;
 }
@@ -54,21 +58,19 @@ function describeAlgorithm(key: DkimPublicKey): string {
   return algorithmOf(key) ?? `${key.type}-${key.bits}`;
 }
 
-function prepareDirectory(plan: Plan, domain: DomainPlan, keyPath: string, warnings: string[]): void {
+/** The directories that must be safe for a selector's key: its own, and the plan's keys directory when the key lies in it. */
+export function keyDirectories(plan: Plan, domain: DomainPlan, keyPath: string): string[] {
   const dir = path.dirname(keyPath);
-  const defaultDir = path.join(plan.keysDir, domain.domain);
-  if (dir === defaultDir) {
-    ensurePrivateDir(plan.keysDir);
-    ensurePrivateDir(dir);
-    return;
+  return dir === path.join(plan.keysDir, domain.domain) ? [plan.keysDir, dir] : [dir];
+}
+
+/** The key's directories, made safe for private keys, cleared of temporary files of interrupted runs. */
+function prepareDirectory(plan: Plan, domain: DomainPlan, keyPath: string, warnings: string[], notes: string[]): void {
+  for (const d of keyDirectories(plan, domain, keyPath)) warnings.push(...ensureKeyDirectory(d).warnings);
+  const dir = path.dirname(keyPath);
+  for (const name of removeStaleTempFiles(dir)) {
+    notes.push(`removed ${path.join(dir, name)}, a temporary file an interrupted run left behind (it may have held a private key)`);
   }
-  if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    ensurePrivateDir(dir);
-    return;
-  }
-  const mode = statSync(dir).mode & 0o777;
-  if (mode & 0o022) warnings.push(`${dir} is writable by others (mode ${mode.toString(8)}); OpenDKIM refuses keys there: chmod 700 ${dir}`);
 }
 
 function readKey(keyPath: string): DkimPublicKey {
@@ -84,7 +86,8 @@ export async function ensureSelectorKey(plan: Plan, domain: DomainPlan, sel: Dki
   const keyPath = keyPathFor(plan, domain, sel);
   const txtPath = path.join(path.dirname(keyPath), `${path.basename(keyPath).replace(/\.[^.]*$/, '')}.txt`);
   const warnings: string[] = [];
-  prepareDirectory(plan, domain, keyPath, warnings);
+  const notes: string[] = [];
+  prepareDirectory(plan, domain, keyPath, warnings, notes);
   if (sel.algorithm === 'rsa-1024') {
     warnings.push(`${domain.domain} selector ${sel.selector}: 1024-bit RSA is the smallest size verifiers accept and some receivers score it lower; use rsa-2048 unless your DNS host cannot store the longer record (records over 255 characters are split into several strings)`);
   }
@@ -129,6 +132,7 @@ export async function ensureSelectorKey(plan: Plan, domain: DomainPlan, sel: Dki
     status,
     record,
     warnings,
+    notes,
     problem,
   };
   if (backup) result.backup = backup;

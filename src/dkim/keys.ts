@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { InputError } from '../errors.js';
+import { failedOn } from '../fsutil.js';
 import type { DkimAlgorithm } from '../plan/types.js';
 import { parseDkimKeyRecord } from './parse.js';
 import { publicKeyFromPem, publicKeyOf, type DkimKeyType, type DkimPublicKey } from './record.js';
@@ -225,7 +226,7 @@ export function readPrivateKeyFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' ? 'private key not found; create it with `maildns keygen`' : `cannot read the private key: ${(err as Error).message}`, file);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError('private key not found; create it with `maildns keygen`', file);
+    failedOn(err, file, 'read the private key');
   }
 }

@@ -10,6 +10,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { keyDirectoryProblem } from '../fsutil.js';
+import { keyDirectories } from './keygen.js';
 import { isSigning, keyPathFor } from '../plan/selectors.js';
 import type { Plan } from '../plan/types.js';
 import { publicKeyFromPem, type DkimKeyType } from './record.js';
@@ -96,6 +98,11 @@ export function signingEntries(plan: Plan, notes: string[]): SigningEntry[] {
       if (!existsSync(keyPath)) {
         notes.push(`${d.domain} selector ${sel.selector} has no key yet (${keyPath}); run \`maildns keygen\` first: it is left out`);
         continue;
+      }
+      // OpenDKIM's RequireSafeKeys (on by default) would refuse to sign with it.
+      for (const dir of keyDirectories(plan, d, keyPath)) {
+        const problem = keyDirectoryProblem(dir);
+        if (problem) throw new InputError(problem, dir);
       }
       let type: DkimKeyType;
       try {

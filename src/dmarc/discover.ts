@@ -104,6 +104,12 @@ function stepDown(p: DmarcPolicy): DmarcPolicy {
   return p === 'reject' ? 'quarantine' : 'none';
 }
 
+/** "an invalid sp", "no p" and the like, for the reasons given when a record's policy does not stand. */
+function describeUnusable(tags: readonly PolicyRule[], mode: DmarcMode): string {
+  const parts = tags.map((t) => (t === 'p' && mode === '7489' ? 'no valid p' : `an invalid ${t}`));
+  return parts.length ? parts.join(' and ') : 'no valid p';
+}
+
 function describeLookup(l: DmarcLookup): string {
   if (l.temporary) return `${l.name}: ${describeStatus(l.status)}`;
   if (l.dmarc.length === 1) return `${l.name}: one DMARC record`;
@@ -232,7 +238,9 @@ export async function discoverPolicy(
     if (l.dmarc.length === 0) continue;
 
     const parsed = parseDmarc(l.dmarc[0]!, { mode, subject: l.name });
-    const rec = parsed.record!;
+    const rec = parsed.record;
+    // looksLikeDmarc and the parser share the version rule, so this does not happen; never crash on it.
+    if (!rec) continue;
     const own = name === from;
     let rule: PolicyRule = 'p';
     let exists: boolean | null = null;
@@ -243,27 +251,30 @@ export async function discoverPolicy(
         if (exists === false) rule = 'np';
       }
     }
-    let policy = rule === 'p' ? rec.effective.p : rule === 'sp' ? rec.effective.sp : rec.effective.np;
+    let policy: DmarcPolicy | null = rule === 'p' ? rec.effective.p : rule === 'sp' ? rec.effective.sp : rec.effective.np;
     let why = own
       ? `${from} publishes its own record, so its p rule applies`
       : rule === 'np'
         ? `${from} has no record of its own and does not exist (${mode === '9989' ? 'NXDOMAIN' : 'no A, AAAA or MX'}), so the np rule of ${l.name} applies`
         : `${from} has no record of its own, so the subdomain rule (sp, else p) of ${l.name} applies${exists === null && opts.checkExistence !== false ? ' (whether the name exists could not be told)' : ''}`;
-    // A record with no valid p: RFC 7489 §6.6.3 falls back to none when rua is usable.
-    if (policy === null) {
-      if (rec.rua.some((u) => u.deliverable)) {
-        policy = 'none';
-        why += '; its p is missing or invalid but rua is usable, so it counts as p=none';
-      } else {
+    // A missing or invalid p, or an invalid sp (or np): the whole record counts as p=none when rua
+    // is usable, else no DMARC applies (RFC 7489 §6.6.3 step 6, RFC 9989 §4.10.1), whichever rule
+    // would have governed this domain.
+    if (rec.unusablePolicyTags.length || policy === null) {
+      const cite = mode === '7489' ? 'RFC 7489 §6.6.3' : 'RFC 9989 §4.10.1';
+      const what = describeUnusable(rec.unusablePolicyTags, mode);
+      if (!rec.rua.some((u) => u.deliverable)) {
         return result({
           status: 'none',
           orgDomain: org,
           record: parsed,
           foundAt: name,
           recordName: l.name,
-          reason: `${l.name} has no valid p and no usable rua, so no DMARC policy applies (${mode === '7489' ? 'RFC 7489 §6.6.3' : 'RFC 9989 §4.10.1'})`,
+          reason: `${l.name} has ${what} and no usable rua, so no DMARC policy applies (${cite})`,
         });
       }
+      policy = 'none';
+      why += `; it has ${what} but a usable rua, so it counts as p=none (${cite})`;
     }
     let applied = policy;
     if (mode === '9989' && rec.t === 'y' && policy !== 'none') {

@@ -60,6 +60,12 @@ export interface DmarcRecord {
   fo: string[];
   rf: string | null;
   ri: number | null;
+  /**
+   * Policy tags that make receivers fall back to p=none (when rua names a usable address) or to
+   * no DMARC at all: a missing (RFC 7489) or invalid p, an invalid sp, and in RFC 9989 an invalid
+   * np (RFC 7489 §6.6.3 step 6, RFC 9989 §4.10.1). Empty when the policy stands as published.
+   */
+  unusablePolicyTags: ('p' | 'sp' | 'np')[];
 }
 
 export interface ParsedDmarc {
@@ -91,12 +97,22 @@ function cite(mode: DmarcMode, r7489: string, r9989: string): string {
 const POLICIES: readonly DmarcPolicy[] = ['none', 'quarantine', 'reject'];
 const KNOWN_TAGS = ['v', 'p', 'sp', 'np', 'psd', 't', 'adkim', 'aspf', 'rua', 'ruf', 'fo', 'rf', 'ri', 'pct'] as const;
 
-/** A TXT value that is meant as a DMARC record (after the rules receivers apply to pick one). */
-export const DMARC_VERSION_RE = /^v[ \t]*=[ \t]*DMARC1[ \t]*(?:;|$)/i;
+/**
+ * A TXT value that is a DMARC record (after the rules receivers apply to pick one): the tag name
+ * `v` in either case, the value exactly `DMARC1` (RFC 7489 §6.4 `%x44 %x4d %x41 %x52 %x43 %x31`,
+ * RFC 9989 §4.8 `%s"DMARC1"`).
+ */
+export const DMARC_VERSION_RE = /^[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|$)/;
+const DMARC_VERSION_ANY_CASE_RE = new RegExp(DMARC_VERSION_RE.source, 'i');
 
 /** Receivers keep only TXT records that start with `v=DMARC1` (RFC 7489 §6.6.3, RFC 9989 §4.10). */
 export function looksLikeDmarc(text: string): boolean {
   return DMARC_VERSION_RE.test(text);
+}
+
+/** A record meant as DMARC whose version is not written DMARC1 (`v=dmarc1`): receivers skip it. */
+export function looksLikeDmarcButForCase(text: string): boolean {
+  return !DMARC_VERSION_RE.test(text) && DMARC_VERSION_ANY_CASE_RE.test(text);
 }
 
 /** Same test after leading whitespace: a record that would count but for the whitespace. */
@@ -348,6 +364,7 @@ function parseUncached(text: string, mode: DmarcMode, subject: string): ParsedDm
     fo: ['0'],
     rf: null,
     ri: null,
+    unusablePolicyTags: [],
   };
 
   const bad = (tag: DmarcTag, allowed: string, fix: string, rfc: string, severity: Severity = 'error'): void => {
@@ -421,9 +438,13 @@ function parseUncached(text: string, mode: DmarcMode, subject: string): ParsedDm
       }
       case 'rf': {
         if (mode === '7489') {
+          // RFC 7489 §6.3: a receiver that sees a format it does not know SHOULD ignore it.
           const formats = v.split(':').map((s) => s.trim().toLowerCase());
-          if (formats.some((f) => f !== 'afrf')) bad(tag, 'the only registered report format is afrf', 'write rf=afrf or leave it out (afrf is the default)', 'RFC 7489 §6.3');
-          else record.rf = formats.join(':');
+          const unknown = formats.filter((f) => f !== 'afrf');
+          if (unknown.length) {
+            bad(tag, `the only registered report format is afrf, so receivers ignore ${unknown.map((f) => `"${f}"`).join(', ')} (some may ignore the whole record)`, 'write rf=afrf or leave it out (afrf is the default)', 'RFC 7489 §6.3', 'warning');
+          }
+          record.rf = formats.includes('afrf') ? 'afrf' : null;
         } else record.rf = v;
         break;
       }
@@ -466,13 +487,22 @@ function parseUncached(text: string, mode: DmarcMode, subject: string): ParsedDm
     }
   }
 
-  // p: required in RFC 7489; RFC 9989 treats a missing p as none.
+  // p: required in RFC 7489. RFC 9989 §4.7 treats a record without p "as if it included p=none",
+  // whatever rua says; its §4.10.1 fallback (p=none only with a usable rua) is for a p that is
+  // there but not valid. Some receivers read §4.10.1 as covering a missing p too.
   const pTag = seen.get('p');
   if (!pTag) {
     if (mode === '7489') {
       add('dmarc.missing-p', 'error', 'the record has no p tag, which RFC 7489 requires', 'add p=none (monitor), p=quarantine or p=reject right after v=DMARC1', 'RFC 7489 §6.3');
     } else {
-      add('dmarc.missing-p', 'warning', 'the record has no p tag: RFC 9989 reads that as p=none, but receivers following RFC 7489 discard the record', 'add p=none (monitor), p=quarantine or p=reject right after v=DMARC1', 'RFC 9989 §4.7');
+      const noRua = !record.rua.some((u) => u.deliverable);
+      add(
+        'dmarc.missing-p',
+        'warning',
+        `the record has no p tag: RFC 9989 reads that as p=none, but receivers following RFC 7489 discard the record${noRua ? ', and as it names no usable rua either, some RFC 9989 receivers apply no DMARC at all (they read §4.10.1 as covering a missing p)' : ''}`,
+        'add p=none (monitor), p=quarantine or p=reject right after v=DMARC1',
+        'RFC 9989 §4.7',
+      );
       record.p = 'none';
     }
   } else if (pTag.index !== 1) {
@@ -482,5 +512,8 @@ function parseUncached(text: string, mode: DmarcMode, subject: string): ParsedDm
   record.effective.p = record.p;
   record.effective.sp = record.sp ?? record.p;
   record.effective.np = record.np ?? record.sp ?? record.p;
+  const policyTags = mode === '7489' ? (['p', 'sp'] as const) : (['p', 'sp', 'np'] as const);
+  // A tag that is there but whose value was refused (or, in RFC 7489, a p that is not there).
+  record.unusablePolicyTags = policyTags.filter((n) => record[n] === null && (seen.has(n) || n === 'p'));
   return done(true, tags, record);
 }

@@ -10,7 +10,7 @@ import { orgDomain } from './align.js';
 import { reportAuthorizationName } from './compose.js';
 import { discoverPolicy, lookupDmarc, type DmarcLookup, type PolicyDiscovery } from './discover.js';
 import { lintDmarc } from './lint.js';
-import { DEFAULT_MODE, looksLikeDmarc, looksLikeDmarcAfterWhitespace, parseDmarc, type DmarcMode, type ParsedDmarc, type ReportUri } from './parse.js';
+import { DEFAULT_MODE, looksLikeDmarc, looksLikeDmarcAfterWhitespace, looksLikeDmarcButForCase, parseDmarc, type DmarcMode, type ParsedDmarc, type ReportUri } from './parse.js';
 
 export interface ReportDestinationCheck {
   tag: 'rua' | 'ruf';
@@ -84,9 +84,11 @@ export async function checkDmarcDomain(resolver: Resolver, domain: string, opts:
     }
     const spf = lookup.txt.filter((t) => /^v[ \t]*=[ \t]*spf1(?:\s|$)/i.test(t.trim()));
     const spaced = lookup.txt.filter(looksLikeDmarcAfterWhitespace);
-    const unrelated = lookup.txt.filter((t) => !looksLikeDmarc(t) && !spf.includes(t) && !spaced.includes(t));
+    const miscased = lookup.txt.filter(looksLikeDmarcButForCase);
+    const unrelated = lookup.txt.filter((t) => !looksLikeDmarc(t) && !spf.includes(t) && !spaced.includes(t) && !miscased.includes(t));
     for (const t of spf) findings.push(...parseDmarc(t, { mode, subject: name }).findings);
     for (const t of spaced) findings.push(...parseDmarc(t, { mode, subject: name }).findings.filter((f) => f.code === 'dmarc.leading-whitespace'));
+    for (const t of miscased) findings.push(...parseDmarc(t, { mode, subject: name }).findings.filter((f) => f.code === 'dmarc.bad-version'));
     if (unrelated.length) {
       findings.push({
         code: 'dmarc.unrelated-txt',

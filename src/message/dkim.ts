@@ -1,20 +1,24 @@
 /**
  * DKIM verification of each signature in a message (RFC 6376 §6, RFC 8301, RFC 8463).
  *
- * mailauth's `dkimVerify` does the canonicalization and the body hash. Everything that decides
- * the result is checked here, because mailauth 4.13.3 gets parts of it wrong: it calls a
- * body-hash mismatch "neutral" (it is a failure), accepts rsa-sha1 (RFC 8301 forbids it), reads
- * only the first TXT record at the selector, ignores the key record's t=, h= and s= flags, and
- * never checks that From is signed. The key record is fetched through our Resolver and every
- * record at the name is tried, as RFC 6376 §3.6.2.2 allows.
+ * mailauth's canonicalization primitives turn the header fields and the body into the bytes that
+ * are hashed; everything that decides the result is checked here, one signature at a time, so a
+ * crafted field can only spoil its own verdict. mailauth's own dkimVerify is not used: one
+ * unusable signature (c=/simple/simple, t=16158e5284) makes it throw for the whole message, it
+ * calls a body-hash mismatch "neutral", accepts rsa-sha1, reads only the first TXT record at the
+ * selector, ignores the key record's t=, h= and s= flags, never checks that From is signed, and
+ * prints to stdout when l= does not match the body. The key record is fetched through our
+ * Resolver and every record at the name is tried, as RFC 6376 §3.6.2.2 allows.
  */
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { dkimVerify } from 'mailauth';
+import { dkimBody } from 'mailauth/lib/dkim/body/index.js';
+import { generateCanonicalizedHeader } from 'mailauth/lib/dkim/header/index.js';
+import { getSigningHeaderLines, parseHeaders, type MailauthHeaderLine } from 'mailauth/lib/tools.js';
 import type { Finding } from '../findings.js';
-import { parseDkimKeyRecord, parseTagList } from '../dkim/parse.js';
-import { describeStatus, isNoRecord, mailauthResolver, txtValues, type Resolver } from '../dns/resolver.js';
-import { normalizeName } from '../names.js';
-import { toCrlf, type ParsedMessage } from './message.js';
+import { parseDkimKeyRecord, parseTagList, type TagList } from '../dkim/parse.js';
+import { describeStatus, isNoRecord, txtValues, type Resolver } from '../dns/resolver.js';
+import { domainNameProblem, normalizeName } from '../names.js';
+import { wireParts, type ParsedMessage } from './message.js';
 
 /** RFC 8601 §2.7.1 result values. */
 export type DkimResult = 'pass' | 'fail' | 'neutral' | 'policy' | 'temperror' | 'permerror' | 'none';
@@ -61,21 +65,11 @@ export interface DkimSignatureReport {
   /** l= leaves this many canonicalized body bytes outside the signature. */
   unsignedBodyBytes?: number;
   findings: Finding[];
-  /** What mailauth alone said, for comparison. */
-  mailauth?: { result: string; comment?: string };
 }
 
 export interface DkimVerifyOptions {
   /** Clock for x= and t= checks (tests); default now. */
   now?: Date;
-}
-
-interface MailauthSignatureResult {
-  signature?: string;
-  bodyHash?: string;
-  bodyHashExpecting?: string;
-  signingHeaders?: { canonicalizedHeader: string };
-  status: { result: string; comment?: string; underSized?: number };
 }
 
 const KNOWN_ALGORITHMS = ['rsa-sha256', 'ed25519-sha256', 'rsa-sha1'];
@@ -89,17 +83,6 @@ class Verdict extends Error {
     message: string,
   ) {
     super(message);
-  }
-}
-
-/** mailauth 4.13.3 prints to stdout when l= does not match the body; keep --json output clean. */
-async function withQuietConsole<T>(fn: () => Promise<T>): Promise<T> {
-  const original = console.log;
-  console.log = () => undefined;
-  try {
-    return await fn();
-  } finally {
-    console.log = original;
   }
 }
 
@@ -196,134 +179,262 @@ function evaluateKeyRecord(
   }
 }
 
-/** Check every DKIM-Signature field of `msg`. An unsigned message gives an empty list. */
+/** RFC 6376 §3.5: t= and x= are 1*12DIGIT, l= is 1*76DIGIT. */
+const TIMESTAMP_RE = /^\d{1,12}$/;
+const LENGTH_RE = /^\d{1,76}$/;
+
+interface FieldProblem {
+  result: DkimResult;
+  code: string;
+  reason: string;
+}
+
+/** What a signature field says, read once; `c` split into its two halves with their defaults. */
+interface SignatureField {
+  get(name: string): string;
+  has(name: string): boolean;
+  tags: TagList;
+  algorithm: string;
+  domain: string;
+  identity: string;
+  identityDomain: string;
+  signedHeaders: string[];
+  /** c= as written, or the default. */
+  canonicalization: string;
+  headerCanon: string;
+  bodyCanon: string;
+}
+
+function readSignatureField(value: string): SignatureField {
+  const tags = parseTagList(value);
+  const get = (n: string): string => tags.byName.get(n)?.value ?? '';
+  const domain = normalizeName(get('d'));
+  const identity = get('i') || `@${domain}`;
+  const canonicalization = get('c') || 'simple/simple';
+  // c= is header["/"body]; a missing body half means simple (RFC 6376 §3.5).
+  const halves = canonicalization.toLowerCase().split('/');
+  return {
+    get,
+    has: (n) => tags.byName.has(n),
+    tags,
+    algorithm: get('a').toLowerCase(),
+    domain,
+    identity,
+    identityDomain: normalizeName(identity.slice(identity.lastIndexOf('@') + 1)),
+    signedHeaders: get('h').split(':').map((h) => h.trim()).filter(Boolean),
+    canonicalization,
+    headerCanon: halves[0] ?? '',
+    bodyCanon: halves.length === 1 ? 'simple' : halves.length === 2 ? halves[1]! : '',
+  };
+}
+
+/** RFC 6376 §6.1.1: the first reason the field itself cannot be verified, or null. */
+function fieldProblem(f: SignatureField, now: Date): FieldProblem | null {
+  const perm = (code: string, reason: string): FieldProblem => ({ result: 'permerror', code, reason });
+  const missing = REQUIRED_TAGS.filter((n) => !f.has(n) || (n !== 'b' && f.get(n) === ''));
+  if (f.tags.problems.length) return perm('dkim.signature-syntax', `the DKIM-Signature field is not a valid tag list: ${f.tags.problems[0]!.message}`);
+  if (missing.length) return perm('dkim.signature-missing-tag', `the DKIM-Signature field lacks ${missing.map((m) => `${m}=`).join(', ')}`);
+  if (f.get('v') !== '1') return perm('dkim.signature-version', `v=${f.get('v')} is not 1`);
+  if (!KNOWN_ALGORITHMS.includes(f.algorithm)) return perm('dkim.unknown-algorithm', `a=${f.algorithm} is not a DKIM signing algorithm (rsa-sha256, ed25519-sha256)`);
+  if (!CANONICALIZATIONS.includes(f.headerCanon) || !CANONICALIZATIONS.includes(f.bodyCanon)) {
+    return perm('dkim.unknown-canonicalization', `c=${f.canonicalization} is not a canonicalization: write header/body, each simple or relaxed (e.g. relaxed/relaxed)`);
+  }
+  for (const name of ['t', 'x'] as const) {
+    if (f.has(name) && !TIMESTAMP_RE.test(f.get(name))) {
+      return perm('dkim.signature-syntax', `${name}=${f.get(name)} is not a time (seconds since 1970, at most 12 digits)`);
+    }
+  }
+  if (f.has('l') && !LENGTH_RE.test(f.get('l'))) return perm('dkim.signature-syntax', `l=${f.get('l')} is not a length in octets`);
+  if (f.has('q') && !f.get('q').split(':').some((q) => q.trim().toLowerCase() === 'dns/txt')) {
+    return perm('dkim.unknown-query-method', `q=${f.get('q')} does not include dns/txt`);
+  }
+  if (!f.signedHeaders.some((h) => h.toLowerCase() === 'from')) {
+    return perm('dkim.from-not-signed', 'h= does not list From; a signature that does not cover From is ignored (RFC 6376 §6.1.1)');
+  }
+  if (f.identityDomain !== f.domain && !f.identityDomain.endsWith(`.${f.domain}`)) {
+    return perm('dkim.identity-mismatch', `i=${f.identity} is not in d=${f.domain} or below it`);
+  }
+  const keyName = `${f.get('s')}._domainkey.${f.domain}`;
+  const nameProblem = domainNameProblem(keyName);
+  if (nameProblem) return perm('dkim.signature-syntax', `s= and d= do not make a DNS name to look the key up at: "${keyName}" ${nameProblem}`);
+  const t = f.has('t') ? Number(f.get('t')) : null;
+  const x = f.has('x') ? Number(f.get('x')) : null;
+  if (x !== null && t !== null && x <= t) return perm('dkim.expiry-before-timestamp', `x= (${isoTime(x)}) is not after t= (${isoTime(t)})`);
+  if (x !== null && x * 1000 < now.getTime()) return perm('dkim.signature-expired', `the signature expired at ${isoTime(x)} (x=)`);
+  if (f.algorithm === 'rsa-sha1') return { result: 'fail', code: 'dkim.weak-algorithm', reason: 'rsa-sha1 signatures are rejected: SHA-1 must not be used for DKIM (RFC 8301 §3.1)' };
+  return null;
+}
+
+const CANONICALIZATIONS = ['simple', 'relaxed'];
+
+/** Seconds since 1970 (at most 12 digits, so always a valid date) as ISO 8601. */
+function isoTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString();
+}
+
+interface BodyHash {
+  hash: string;
+  /** Canonicalized body octets the hash covers, and the whole canonicalized body's length. */
+  hashedBytes: number;
+  totalBytes: number;
+}
+
+/** The message as DKIM hashes it, with body hashes shared by signatures that ask for the same one. */
+class Canonicalizer {
+  private readonly lines: MailauthHeaderLine[];
+  private readonly body: Buffer;
+  private readonly bodyHashes = new Map<string, BodyHash>();
+  /** The header lines of the DKIM-Signature fields, top first. */
+  readonly signatureLines: MailauthHeaderLine[];
+
+  constructor(msg: ParsedMessage) {
+    const parts = wireParts(msg);
+    this.lines = parseHeaders(parts.header).parsed;
+    this.body = parts.body;
+    this.signatureLines = this.lines.filter((l) => l.key === 'dkim-signature');
+  }
+
+  bodyHash(f: SignatureField): BodyHash {
+    const hashAlgo = f.algorithm.split('-')[1]!;
+    const limit = f.has('l') ? Number(f.get('l')) : false;
+    const key = `${f.bodyCanon}:${hashAlgo}:${limit}`;
+    let known = this.bodyHashes.get(key);
+    if (!known) {
+      const hasher = dkimBody(f.bodyCanon, hashAlgo, limit);
+      hasher.update(this.body);
+      const hash = hasher.digest('base64');
+      known = { hash, hashedBytes: hasher.bodyHashedBytes, totalBytes: hasher.canonicalizedLength };
+      this.bodyHashes.set(key, known);
+    }
+    return known;
+  }
+
+  /** The bytes b= signs: the h= fields, then this signature's own field without the b= value. */
+  signedHeader(f: SignatureField, line: MailauthHeaderLine): Buffer {
+    const signing = getSigningHeaderLines(this.lines, f.signedHeaders.join(':'), true);
+    return generateCanonicalizedHeader('DKIM', signing, {
+      signatureHeaderLine: line.line.toString('latin1'),
+      canonicalization: `${f.headerCanon}/${f.bodyCanon}`,
+    }).canonicalizedHeader;
+  }
+}
+
+/** Check every DKIM-Signature field of `msg`. An unsigned message gives an empty list. Never throws for what the message says. */
 export async function verifyDkim(msg: ParsedMessage, resolver: Resolver, opts: DkimVerifyOptions = {}): Promise<DkimSignatureReport[]> {
   const now = opts.now ?? new Date();
   const fields = msg.fields.filter((f) => f.name.toLowerCase() === 'dkim-signature');
   if (fields.length === 0) return [];
-  const verified = await withQuietConsole(() => dkimVerify(toCrlf(msg.raw), { resolver: mailauthResolver(resolver) as never, curTime: now }));
-  const byB = new Map<string, MailauthSignatureResult>();
-  for (const r of verified.results as unknown as MailauthSignatureResult[]) if (r.signature) byB.set(r.signature.replace(/\s+/g, ''), r);
-
+  const canon = new Canonicalizer(msg);
   const reports: DkimSignatureReport[] = [];
   for (const [index, field] of fields.entries()) {
-    const tags = parseTagList(field.value);
-    const get = (n: string): string => tags.byName.get(n)?.value ?? '';
-    const b = get('b').replace(/\s+/g, '');
-    const domain = normalizeName(get('d'));
-    const identity = get('i') || `@${domain}`;
-    const identityDomain = normalizeName(identity.slice(identity.lastIndexOf('@') + 1));
-    const algorithm = get('a').toLowerCase();
-    const signedHeaders = get('h').split(':').map((h) => h.trim()).filter(Boolean);
-    const report: DkimSignatureReport = {
-      index,
-      result: 'pass',
-      domain,
-      selector: get('s'),
-      algorithm,
-      identity,
-      canonicalization: get('c') || 'simple/simple',
-      signedHeaders,
-      bShort: b.slice(0, 8),
-      testing: false,
-      findings: [],
-    };
-    const t = get('t');
-    const x = get('x');
-    if (/^\d+$/.test(t)) report.signTime = new Date(Number(t) * 1000).toISOString();
-    if (/^\d+$/.test(x)) report.expires = new Date(Number(x) * 1000).toISOString();
-    const subject = `DKIM-Signature #${index + 1} (d=${domain || '?'} s=${report.selector || '?'})`;
-    const ma = byB.get(b);
-    if (ma) report.mailauth = { result: ma.status.result, ...(ma.status.comment ? { comment: ma.status.comment } : {}) };
-
-    const settle = (result: DkimResult, code: string, reason: string): void => {
-      if (report.result === 'pass') Object.assign(report, { result, reasonCode: code, reason });
-    };
-
-    // RFC 6376 §6.1.1: the signature field itself.
-    const missing = REQUIRED_TAGS.filter((n) => !tags.byName.has(n) || (n !== 'b' && get(n) === ''));
-    const [header, body] = report.canonicalization.toLowerCase().split('/');
-    if (tags.problems.length) settle('permerror', 'dkim.signature-syntax', `the DKIM-Signature field is not a valid tag list: ${tags.problems[0]!.message}`);
-    else if (missing.length) settle('permerror', 'dkim.signature-missing-tag', `the DKIM-Signature field lacks ${missing.map((m) => `${m}=`).join(', ')}`);
-    else if (get('v') !== '1') settle('permerror', 'dkim.signature-version', `v=${get('v')} is not 1`);
-    else if (!KNOWN_ALGORITHMS.includes(algorithm)) settle('permerror', 'dkim.unknown-algorithm', `a=${algorithm} is not a DKIM signing algorithm (rsa-sha256, ed25519-sha256)`);
-    else if (!['simple', 'relaxed'].includes(header ?? '') || !['simple', 'relaxed', undefined].includes(body)) {
-      settle('permerror', 'dkim.unknown-canonicalization', `c=${report.canonicalization} is not simple or relaxed`);
-    } else if (tags.byName.has('q') && !get('q').split(':').some((q) => q.trim().toLowerCase() === 'dns/txt')) {
-      settle('permerror', 'dkim.unknown-query-method', `q=${get('q')} does not include dns/txt`);
-    } else if (!signedHeaders.some((h) => h.toLowerCase() === 'from')) {
-      settle('permerror', 'dkim.from-not-signed', 'h= does not list From; a signature that does not cover From is ignored (RFC 6376 §6.1.1)');
-    } else if (identityDomain !== domain && !identityDomain.endsWith(`.${domain}`)) {
-      settle('permerror', 'dkim.identity-mismatch', `i=${identity} is not in d=${domain} or below it`);
-    } else if (report.expires && report.signTime && x <= t) {
-      settle('permerror', 'dkim.expiry-before-timestamp', `x= (${report.expires}) is not after t= (${report.signTime})`);
-    } else if (report.expires && new Date(report.expires) < now) {
-      settle('permerror', 'dkim.signature-expired', `the signature expired at ${report.expires} (x=)`);
-    } else if (algorithm === 'rsa-sha1') {
-      settle('fail', 'dkim.weak-algorithm', 'rsa-sha1 signatures are rejected: SHA-1 must not be used for DKIM (RFC 8301 §3.1)');
-    }
-    if (report.signTime && new Date(report.signTime).getTime() > now.getTime() + 300_000) {
-      report.findings.push({ code: 'dkim.timestamp-in-future', severity: 'warning', subject, message: `t= (${report.signTime}) lies in the future; check the signer's clock`, rfc: 'RFC 6376 §3.5' });
-    }
-
-    // RFC 6376 §6.1.2: the key, when the field names where to find it.
-    let deferred: KeyOutcome | null = null;
-    if (domain && report.selector) {
-      const name = `${report.selector}._domainkey.${domain}`;
-      const answer = await resolver.lookup(name, 'TXT');
-      if (answer.status === 'ok') {
-        const records = txtValues(answer);
-        if (records.length > 1) {
-          report.findings.push({
-            code: 'dkim.multiple-key-records',
-            severity: 'warning',
-            subject: name,
-            message: `${records.length} TXT records at the selector; receivers pick one in no set order (mailauth and dkimpy take the first), so results vary between receivers`,
-            fix: 'publish exactly one TXT record at the selector name',
-            rfc: 'RFC 6376 §3.6.2.2',
-          });
-        }
-        const canon = ma?.signingHeaders ? Buffer.from(ma.signingHeaders.canonicalizedHeader, 'base64') : null;
-        const outcomes = records.map((text) => evaluateKeyRecord(text, name, records.length, { algorithm, identityDomain, domain }, canon, b));
-        const best = outcomes.reduce((a, o) => (RESULT_RANK[o.result] > RESULT_RANK[a.result] ? o : a));
-        report.key = best.info;
-        report.testing = best.info.flags.includes('y');
-        report.findings.push(...best.findings);
-        if (report.testing) {
-          report.findings.push({ code: 'dkim.key-testing', severity: 'info', subject: name, message: 'the key record has t=y: the domain is testing DKIM and receivers treat failures like unsigned mail', rfc: 'RFC 6376 §3.6.1' });
-        }
-        if (best.code === 'dkim.signature-mismatch') deferred = best;
-        else if (best.result !== 'pass' && best.result !== 'neutral') settle(best.result, best.code ?? 'dkim.key-invalid', best.reason ?? 'the key cannot be used');
-      } else if (isNoRecord(answer.status)) {
-        settle('permerror', 'dkim.key-not-found', `no key record at ${name}: ${describeStatus(answer.status)}`);
-      } else {
-        settle('temperror', 'dkim.key-lookup-failed', `the key record at ${name} could not be fetched: ${describeStatus(answer.status)}`);
-      }
-    }
-
-    // RFC 6376 §6.1.3: body hash, then the header signature (checked with the key above).
-    if (ma?.bodyHash !== undefined && ma.bodyHashExpecting !== undefined) {
-      report.bodyHash = { expected: ma.bodyHashExpecting, computed: ma.bodyHash };
-      if (ma.bodyHash !== ma.bodyHashExpecting.replace(/\s+/g, '')) {
-        settle('fail', 'dkim.body-hash-mismatch', `the body hash did not verify: bh= says ${ma.bodyHashExpecting}, the body hashes to ${ma.bodyHash}; the body changed after signing`);
-      }
-    } else if (report.result === 'pass') {
-      settle('permerror', 'dkim.not-evaluated', 'the signature could not be evaluated');
-    }
-    if (deferred) settle(deferred.result, deferred.code!, deferred.reason!);
-    if (typeof ma?.status.underSized === 'number' && ma.status.underSized > 0) {
-      report.unsignedBodyBytes = ma.status.underSized;
-      report.findings.push({
-        code: 'dkim.body-length-limit',
-        severity: 'warning',
-        subject,
-        message: `l= leaves ${ma.status.underSized} bytes of the body unsigned; anyone can append content that still verifies`,
-        fix: 'sign without l=',
-        rfc: 'RFC 6376 §8.2',
-      });
-    }
-    if (report.result === 'pass' && !report.key) settle('permerror', 'dkim.not-evaluated', 'the key was not checked');
-    reports.push(report);
+    reports.push(await verifySignature(index, field.value, canon.signatureLines[index], canon, resolver, now));
   }
   return reports;
+}
+
+async function verifySignature(
+  index: number,
+  value: string,
+  line: MailauthHeaderLine | undefined,
+  canon: Canonicalizer,
+  resolver: Resolver,
+  now: Date,
+): Promise<DkimSignatureReport> {
+  const f = readSignatureField(value);
+  const b = f.get('b').replace(/\s+/g, '');
+  const report: DkimSignatureReport = {
+    index,
+    result: 'pass',
+    domain: f.domain,
+    selector: f.get('s'),
+    algorithm: f.algorithm,
+    identity: f.identity,
+    canonicalization: f.canonicalization,
+    signedHeaders: f.signedHeaders,
+    bShort: b.slice(0, 8),
+    testing: false,
+    findings: [],
+  };
+  if (TIMESTAMP_RE.test(f.get('t'))) report.signTime = isoTime(Number(f.get('t')));
+  if (TIMESTAMP_RE.test(f.get('x'))) report.expires = isoTime(Number(f.get('x')));
+  const subject = `DKIM-Signature #${index + 1} (d=${f.domain || '?'} s=${report.selector || '?'})`;
+  const settle = (result: DkimResult, code: string, reason: string): void => {
+    if (report.result === 'pass') Object.assign(report, { result, reasonCode: code, reason });
+  };
+
+  const problem = fieldProblem(f, now);
+  if (problem) settle(problem.result, problem.code, problem.reason);
+  if (report.signTime && new Date(report.signTime).getTime() > now.getTime() + 300_000) {
+    report.findings.push({ code: 'dkim.timestamp-in-future', severity: 'warning', subject, message: `t= (${report.signTime}) lies in the future; check the signer's clock`, rfc: 'RFC 6376 §3.5' });
+  }
+
+  // RFC 6376 §6.1.3: the body hash and the bytes b= covers, for a field whose syntax allows it
+  // (mailauth's primitives throw on the rest). A failure here is this signature's alone.
+  let signedHeader: Buffer | null = null;
+  let bodyMismatch: string | null = null;
+  if (problem?.result !== 'permerror') {
+    try {
+      if (!line) throw new Error('its header field could not be found again in the message');
+      const body = canon.bodyHash(f);
+      const expected = f.get('bh').replace(/\s+/g, '');
+      report.bodyHash = { expected, computed: body.hash };
+      if (body.hash !== expected) {
+        bodyMismatch = `the body hash did not verify: bh= says ${expected}, the body hashes to ${body.hash}; the body changed after signing`;
+      }
+      if (f.has('l') && body.totalBytes > body.hashedBytes) {
+        report.unsignedBodyBytes = body.totalBytes - body.hashedBytes;
+        report.findings.push({
+          code: 'dkim.body-length-limit',
+          severity: 'warning',
+          subject,
+          message: `l= leaves ${report.unsignedBodyBytes} bytes of the body unsigned; anyone can append content that still verifies`,
+          fix: 'sign without l=',
+          rfc: 'RFC 6376 §8.2',
+        });
+      }
+      signedHeader = canon.signedHeader(f, line);
+    } catch (err) {
+      settle('permerror', 'dkim.not-evaluated', `the signature could not be evaluated: ${(err as Error).message}`);
+    }
+  }
+
+  // RFC 6376 §6.1.2: the key, when the field names a place to look for it.
+  const name = `${report.selector}._domainkey.${f.domain}`;
+  let headerMismatch: KeyOutcome | null = null;
+  if (f.domain && report.selector && !domainNameProblem(name)) {
+    const answer = await resolver.lookup(name, 'TXT');
+    if (answer.status === 'ok') {
+      const records = txtValues(answer);
+      if (records.length > 1) {
+        report.findings.push({
+          code: 'dkim.multiple-key-records',
+          severity: 'warning',
+          subject: name,
+          message: `${records.length} TXT records at the selector; receivers pick one in no set order (mailauth and dkimpy take the first), so results vary between receivers`,
+          fix: 'publish exactly one TXT record at the selector name',
+          rfc: 'RFC 6376 §3.6.2.2',
+        });
+      }
+      const sig = { algorithm: f.algorithm, identityDomain: f.identityDomain, domain: f.domain };
+      const outcomes = records.map((text) => evaluateKeyRecord(text, name, records.length, sig, signedHeader, b));
+      const best = outcomes.reduce((a, o) => (RESULT_RANK[o.result] > RESULT_RANK[a.result] ? o : a));
+      report.key = best.info;
+      report.testing = best.info.flags.includes('y');
+      report.findings.push(...best.findings);
+      if (report.testing) {
+        report.findings.push({ code: 'dkim.key-testing', severity: 'info', subject: name, message: 'the key record has t=y: the domain is testing DKIM and receivers treat failures like unsigned mail', rfc: 'RFC 6376 §3.6.1' });
+      }
+      if (best.code === 'dkim.signature-mismatch') headerMismatch = best;
+      else if (best.result !== 'pass' && best.result !== 'neutral') settle(best.result, best.code ?? 'dkim.key-invalid', best.reason ?? 'the key cannot be used');
+    } else if (isNoRecord(answer.status)) {
+      settle('permerror', 'dkim.key-not-found', `no key record at ${name}: ${describeStatus(answer.status)}`);
+    } else {
+      settle('temperror', 'dkim.key-lookup-failed', `the key record at ${name} could not be fetched: ${describeStatus(answer.status)}`);
+    }
+  }
+  // A changed body says more about what happened than the header signature that then fails too.
+  if (bodyMismatch) settle('fail', 'dkim.body-hash-mismatch', bodyMismatch);
+  if (headerMismatch) settle(headerMismatch.result, headerMismatch.code!, headerMismatch.reason!);
+  if (report.result === 'pass' && (!report.key || !signedHeader)) settle('permerror', 'dkim.not-evaluated', 'the key was not checked');
+  return report;
 }

@@ -1,7 +1,8 @@
 /**
  * Types for the parts of mailauth 4.13.3 that maildns uses below its documented API: the
  * canonicalization primitives, needed to lay out a DKIM-Signature header field in a chosen
- * tag order (see sign.ts). Only what maildns calls is declared.
+ * tag order (sign.ts) and to verify each signature on its own (dkim.ts). Only what maildns
+ * calls is declared.
  */
 declare module 'mailauth/lib/tools.js' {
   export interface MailauthHeaderLine {
@@ -28,6 +29,9 @@ declare module 'mailauth/lib/dkim/body/index.js' {
   export interface MailauthBodyHash {
     update(chunk: Buffer): void;
     digest(encoding: 'base64'): string;
+    /** Canonicalized body octets hashed (at most l=), and the canonicalized body's whole length. */
+    bodyHashedBytes: number;
+    canonicalizedLength: number;
   }
   export function dkimBody(canonicalization: string, hashAlgo: string, maxBodyLength: number | false): MailauthBodyHash;
 }

@@ -3,8 +3,10 @@
  * raw for signing), the body, and the RFC 5322.From domain that DMARC is about.
  */
 import { readFileSync } from 'node:fs';
+import { domainToASCII } from 'node:url';
 import { InputError } from '../errors.js';
-import { normalizeName } from '../names.js';
+import { failedOn } from '../fsutil.js';
+import { domainNameProblem, normalizeName } from '../names.js';
 
 export interface HeaderField {
   /** Field name as written. */
@@ -38,7 +40,9 @@ export function parseMessage(raw: Buffer, label = 'message'): ParsedMessage {
       return;
     }
     const colon = line.indexOf(':');
-    const name = colon > 0 ? line.slice(0, colon).trim() : '';
+    // Only blanks may stand between the name and the colon (RFC 5322 §4.5.8); anything before the
+    // name makes it no field at all, as every DKIM canonicalizer reads such a line differently.
+    const name = colon > 0 ? line.slice(0, colon).replace(/[ \t]+$/, '') : '';
     if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
       throw new InputError(`line ${i + 1} is not a header field ("name: value"); is this an RFC 5322 message (.eml)?`, label);
     }
@@ -54,8 +58,8 @@ export function readMessageFile(file: string): ParsedMessage {
   try {
     raw = readFileSync(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' ? 'message file not found' : `cannot read the message: ${(err as Error).message}`, file);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError('message file not found', file);
+    failedOn(err, file, 'read the message');
   }
   if (raw.length === 0) throw new InputError('the message file is empty', file);
   return parseMessage(raw, file);
@@ -117,6 +121,21 @@ export interface FromIdentity {
   problem?: string;
 }
 
+/**
+ * The From domain as DMARC looks it up: an internationalized name (UTF-8 in the field, RFC 6532)
+ * as its A-label; null with the reason when it is no domain name a query can be made for.
+ */
+function dmarcDomain(domain: string): { domain: string } | { problem: string } {
+  if (!/[^\x00-\x7f]/.test(domain)) {
+    const problem = domainNameProblem(domain);
+    return problem ? { problem: `the From domain "${domain}" ${problem}` } : { domain };
+  }
+  const unicode = Buffer.from(domain, 'latin1').toString('utf8');
+  const aLabel = domainToASCII(unicode);
+  if (!aLabel || domainNameProblem(aLabel)) return { problem: `the From domain "${unicode}" is not a valid internationalized domain name` };
+  return { domain: aLabel };
+}
+
 /** RFC 7489 §6.6.1: exactly one From field; several addresses are acceptable only when they share the domain. */
 export function fromIdentity(msg: ParsedMessage): FromIdentity {
   const froms = fieldsNamed(msg, 'From');
@@ -128,10 +147,23 @@ export function fromIdentity(msg: ParsedMessage): FromIdentity {
     return { domain: null, addresses, problem: `the From field has no usable address ("${froms[0]!.value.trim()}")` };
   }
   if (domains.length > 1) return { domain: null, addresses, problem: `the From field names several domains (${domains.join(', ')})` };
-  return { domain: domains[0]!, addresses };
+  const checked = dmarcDomain(domains[0]!);
+  if ('problem' in checked) return { domain: null, addresses, problem: checked.problem };
+  return { domain: checked.domain, addresses };
 }
 
 /** The message with LF line ends turned into CRLF, the form DKIM works on (RFC 6376 §5.3). */
 export function toCrlf(raw: Buffer): Buffer {
   return Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+}
+
+/**
+ * The message in wire form split for DKIM: the header (its last field's CRLF included, the empty
+ * line not) and the body after the empty line. A message without an empty line has an empty body.
+ */
+export function wireParts(msg: ParsedMessage): { header: Buffer; body: Buffer } {
+  const crlf = toCrlf(msg.raw);
+  const end = crlf.indexOf('\r\n\r\n');
+  if (end < 0) return { header: crlf, body: Buffer.alloc(0) };
+  return { header: crlf.subarray(0, end + 2), body: crlf.subarray(end + 4) };
 }

@@ -17,7 +17,7 @@ import { generateCanonicalizedHeader } from 'mailauth/lib/dkim/header/index.js';
 import { getSigningHeaderLines, parseHeaders } from 'mailauth/lib/tools.js';
 import { InputError } from '../errors.js';
 import { domainNameProblem, normalizeName } from '../names.js';
-import { fieldsNamed, parseMessage, toCrlf, type ParsedMessage } from './message.js';
+import { fieldsNamed, parseMessage, toCrlf, wireParts, type ParsedMessage } from './message.js';
 
 import type { Canonicalization, SignAlgorithm } from './options.js';
 
@@ -158,13 +158,9 @@ function sortedLayoutSignature(
   msg: ParsedMessage,
   opts: SignOptions & { domain: string; algorithm: SignAlgorithm; headers: string[] },
 ): string {
-  const crlf = toCrlf(msg.raw);
   const canon = opts.canonicalization ?? 'relaxed/relaxed';
   const [headerCanon, bodyCanon] = canon.split('/') as [string, string];
-  const text = crlf.toString('latin1');
-  const end = text.indexOf('\r\n\r\n');
-  const headerPart = end >= 0 ? crlf.subarray(0, end + 2) : crlf;
-  const body = end >= 0 ? crlf.subarray(end + 4) : Buffer.alloc(0);
+  const { header: headerPart, body } = wireParts(msg);
   const hasher = dkimBody(bodyCanon, 'sha256', false);
   hasher.update(body);
   const tags: Record<string, string> = {

@@ -3,12 +3,12 @@
  * the given client, and DMARC on top of them (RFC 7489 / RFC 9989), ending in an
  * Authentication-Results header field (RFC 8601).
  */
-import { isIP } from 'node:net';
 import { InputError } from '../errors.js';
 import type { Finding } from '../findings.js';
 import { alignment, orgDomain, orgDomainByTreeWalk, discoverPolicy, type AlignmentResult, type DmarcMode, type PolicyDiscovery } from '../dmarc/index.js';
 import type { Resolver } from '../dns/resolver.js';
 import { checkHost, type SpfResult } from '../spf/evaluate.js';
+import { parseIp } from '../spf/ip.js';
 import type { DmarcPolicy } from '../plan/types.js';
 import { verifyDkim, type DkimSignatureReport } from './dkim.js';
 import { addressesOf, domainOf, fieldsNamed, fromIdentity, type ParsedMessage } from './message.js';
@@ -85,7 +85,7 @@ export interface VerifyMessageOptions {
 
 async function checkSpf(resolver: Resolver, msg: ParsedMessage, opts: VerifyMessageOptions): Promise<SpfReport | null> {
   if (!opts.ip) return null;
-  if (!isIP(opts.ip)) throw new InputError(`--ip "${opts.ip}" is not an IPv4 or IPv6 address`);
+  if (!parseIp(opts.ip)) throw new InputError(`the client address "${opts.ip}" is not an IPv4 or IPv6 address`);
   let mailFrom = opts.mailFrom;
   if (mailFrom === undefined) {
     const rp = fieldsNamed(msg, 'Return-Path').at(-1);
@@ -93,7 +93,7 @@ async function checkSpf(resolver: Resolver, msg: ParsedMessage, opts: VerifyMess
   }
   mailFrom = (mailFrom ?? '').replace(/^<|>$/g, '').trim();
   const mailFromDomain = mailFrom ? domainOf(mailFrom) : null;
-  if (mailFrom && !mailFromDomain) throw new InputError(`--mail-from "${mailFrom}" is not an address (local@domain)`);
+  if (mailFrom && !mailFromDomain) throw new InputError(`the MAIL FROM "${mailFrom}" is not an address (local@domain)`);
   const identity = mailFromDomain ? 'mailfrom' : 'helo';
   const domain = mailFromDomain ?? (opts.helo ? opts.helo.toLowerCase() : '');
   const base = { identity, ip: opts.ip, ...(opts.helo ? { helo: opts.helo } : {}), ...(mailFrom ? { mailFrom } : {}) } as const;
@@ -198,6 +198,15 @@ function comment(text: string): string {
   return `(${text.replace(/[()\\]/g, ' ').replace(/\s+/g, ' ').trim()})`;
 }
 
+/**
+ * An RFC 8601 property value: names as they are, anything else (a crafted d= or s= with spaces,
+ * ";" or parentheses) as a quoted string, so no value can add a result of its own to the field.
+ */
+function pvalue(text: string): string {
+  if (/^[A-Za-z0-9._@+-]+$/.test(text)) return text;
+  return `"${text.replace(/[\x00-\x1f\x7f]/g, '').replace(/["\\]/g, '\\$&')}"`;
+}
+
 const SHORT_REASON: Record<string, string> = {
   'dkim.body-hash-mismatch': 'body hash did not verify',
   'dkim.signature-mismatch': 'bad signature',
@@ -213,16 +222,16 @@ export function formatAuthenticationResults(report: Omit<MessageReport, 'authent
   if (report.dkim.length === 0) parts.push('dkim=none (message not signed)');
   for (const d of report.dkim) {
     const why = d.result === 'pass' ? (d.key?.bits ? `${d.key.bits}-bit ${d.key.type} key` : '') : (SHORT_REASON[d.reasonCode ?? ''] ?? d.reasonCode ?? '');
-    const props = [`header.d=${d.domain}`, `header.i=${d.identity}`, `header.s=${d.selector}`, `header.a=${d.algorithm}`, `header.b="${d.bShort}"`];
+    const props = [`header.d=${pvalue(d.domain)}`, `header.i=${pvalue(d.identity)}`, `header.s=${pvalue(d.selector)}`, `header.a=${pvalue(d.algorithm)}`, `header.b=${JSON.stringify(d.bShort.replace(/[^A-Za-z0-9+/=]/g, ''))}`];
     parts.push([`dkim=${d.result}`, ...(why ? [comment(why)] : []), ...props].join(' '));
   }
   if (report.spf) {
     const s = report.spf;
-    const props = s.identity === 'mailfrom' ? [`smtp.mailfrom=${s.mailFrom}`] : [`smtp.helo=${s.domain}`];
+    const props = s.identity === 'mailfrom' ? [`smtp.mailfrom=${pvalue(s.mailFrom ?? '')}`] : [`smtp.helo=${pvalue(s.domain)}`];
     parts.push([`spf=${s.result}`, comment(`client ${s.ip}`), ...props].join(' '));
   }
   const m = report.dmarc;
-  const dmarcProps = m.fromDomain ? [`header.from=${m.fromDomain}`] : [];
+  const dmarcProps = m.fromDomain ? [`header.from=${pvalue(m.fromDomain)}`] : [];
   const dmarcNote = m.policy ? comment(`p=${m.policy}${m.disposition ? ` dis=${m.disposition}` : ''}`) : '';
   parts.push([`dmarc=${m.result}`, ...(dmarcNote ? [dmarcNote] : []), ...dmarcProps].join(' '));
   return `Authentication-Results: ${authservId};\r\n ${parts.join(';\r\n ')}`;

@@ -1,7 +1,7 @@
 /** A commented starter plan, so a first-time user sees every choice with its default. */
-import { isIP } from 'node:net';
 import { InputError } from '../errors.js';
-import { domainNameProblem, normalizeName } from '../names.js';
+import { domainNameProblem, normalizeName, sendingDomainProblem } from '../names.js';
+import { spfNetworkProblem } from '../spf/ip.js';
 import { DKIM_ALGORITHMS, DMARC_POLICIES, type DkimAlgorithm, type DmarcPolicy } from './types.js';
 
 export interface StarterOptions {
@@ -20,20 +20,25 @@ export interface StarterOptions {
 
 const list = (items: string[]): string => `[${items.map((i) => JSON.stringify(i)).join(', ')}]`;
 
-function checkDomain(name: string, flag: string): string {
-  const problem = domainNameProblem(name);
-  if (problem) throw new InputError(`${flag} "${name}" ${problem}`);
+/** The same rules the plan loader applies to the same values (src/plan/load.ts), with the value's name in the message. */
+function checkName(name: string, what: string, problemOf: (n: string) => string | null): string {
+  const problem = problemOf(name);
+  if (problem) throw new InputError(`${what} "${name}" ${problem}`);
   return normalizeName(name);
 }
 
 export function starterPlan(o: StarterOptions): string {
-  const domain = checkDomain(o.domain, 'domain');
-  for (const a of o.ip4) if (isIP(a.split('/')[0]!) !== 4) throw new InputError(`--ip4 "${a}" is not an IPv4 address or network`);
-  for (const a of o.ip6) if (isIP(a.split('/')[0]!) !== 6) throw new InputError(`--ip6 "${a}" is not an IPv6 address or network`);
-  o.include.forEach((d) => checkDomain(d, '--include'));
-  o.mx.forEach((d) => checkDomain(d, '--mx'));
-  if (!DKIM_ALGORITHMS.includes(o.dkimAlg)) throw new InputError(`--dkim-alg must be one of ${DKIM_ALGORITHMS.join(', ')}`);
-  if (!DMARC_POLICIES.includes(o.dmarcPolicy)) throw new InputError(`--dmarc-policy must be one of ${DMARC_POLICIES.join(', ')}`);
+  const domain = checkName(o.domain, 'the sending domain', sendingDomainProblem);
+  for (const [family, list] of [[4, o.ip4], [6, o.ip6]] as const) {
+    for (const net of list) {
+      const problem = spfNetworkProblem(net, family);
+      if (problem) throw new InputError(`ip${family}: ${problem}`);
+    }
+  }
+  o.include.forEach((d) => checkName(d, 'the include', domainNameProblem));
+  o.mx.forEach((d) => checkName(d, 'the mail host', domainNameProblem));
+  if (!DKIM_ALGORITHMS.includes(o.dkimAlg)) throw new InputError(`the DKIM algorithm must be one of ${DKIM_ALGORITHMS.join(', ')}`);
+  if (!DMARC_POLICIES.includes(o.dmarcPolicy)) throw new InputError(`the DMARC policy must be one of ${DMARC_POLICIES.join(', ')}`);
   const rua = o.rua.map((r) => (r.includes(':') ? r : `mailto:${r}`));
   const mx = o.mx.length ? o.mx : [`mail.${domain}`];
   return `# maildns plan for ${domain}, written by \`maildns init\`.

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { isIP } from 'node:net';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { InputError, PlanError } from '../errors.js';
-import { domainNameProblem, isAtOrBelow, normalizeName } from '../names.js';
+import { failedOn } from '../fsutil.js';
+import { domainNameProblem, isAtOrBelow, normalizeName, sendingDomainProblem } from '../names.js';
+import { spfNetworkProblem } from '../spf/ip.js';
 import { isSpfRecord } from '../spf/parse.js';
 import {
   DEFAULT_RETIRE_AFTER_DAYS,
@@ -114,6 +116,14 @@ class PlanReader {
     if (problem) this.fail(at, `${problem}; write a domain name such as example.com`);
     return normalizeName(name);
   }
+
+  /** A domain mail is sent from: the stricter rule of sendingDomainProblem. */
+  sendingDomain(value: unknown, at: Key[]): string {
+    const name = this.string(value, at);
+    const problem = sendingDomainProblem(name);
+    if (problem) this.fail(at, problem);
+    return normalizeName(name);
+  }
 }
 
 function readSpf(r: PlanReader, value: unknown, at: Key[]): SpfPlan {
@@ -122,12 +132,8 @@ function readSpf(r: PlanReader, value: unknown, at: Key[]): SpfPlan {
   if (record !== undefined && !isSpfRecord(record)) r.fail([...at, 'record'], 'must start with "v=spf1 " (RFC 7208 §4.5)');
   const networks = (key: 'ip4' | 'ip6', family: 4 | 6): string[] =>
     r.stringList(o[key], [...at, key]).map((net, i) => {
-      const [addr = '', len, extra] = net.split('/');
-      const max = family === 4 ? 32 : 128;
-      const lenOk = len === undefined || (/^\d+$/.test(len) && Number(len) <= max);
-      if (isIP(addr) !== family || !lenOk || extra !== undefined) {
-        r.fail([...at, key, i], `must be an IPv${family} address or network such as ${family === 4 ? '192.0.2.0/24' : '2001:db8::/32'} (got "${net}")`);
-      }
+      const problem = spfNetworkProblem(net, family);
+      if (problem) r.fail(Array.isArray(o[key]) ? [...at, key, i] : [...at, key], problem);
       return net;
     });
   const hostsOrFlag = (key: 'a' | 'mx'): boolean | string[] => {
@@ -252,7 +258,7 @@ function readDomain(r: PlanReader, value: unknown, at: Key[], ttlDefault: number
   const o = r.object(value, at, ['domain', 'ttl', 'mx', 'spf', 'dkim', 'dmarc', 'txt', 'nameservers', 'accept_reports_for']);
   const ttl = o['ttl'] === undefined ? ttlDefault : r.integer(o['ttl'], [...at, 'ttl'], 0, 2 ** 31 - 1);
   const plan: DomainPlan = {
-    domain: r.domainName(o['domain'], [...at, 'domain']),
+    domain: r.sendingDomain(o['domain'], [...at, 'domain']),
     ttl,
     mx: readMx(r, o['mx'], [...at, 'mx']),
     dkim: readDkim(r, o['dkim'], [...at, 'dkim']),
@@ -314,7 +320,7 @@ export function loadPlan(file: string): Plan {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InputError(`plan file not found; create one with \`maildns init <domain>\`, or name the plan that exists`, file);
-    throw new InputError(`cannot read the plan: ${(err as Error).message}`, file);
+    failedOn(err, file, 'read the plan');
   }
   return parsePlan(text, file);
 }

@@ -7,6 +7,7 @@ import { composeDmarc, reportAuthorizationName } from '../dmarc/compose.js';
 import { normalizeName } from '../names.js';
 import { mxValue, soaValue, type DnsRecord } from '../records.js';
 import { composeSpf } from '../spf/compose.js';
+import { ownLookupCount, parseSpf, SPF_LOOKUP_LIMIT } from '../spf/parse.js';
 import { keyPathFor } from './selectors.js';
 import type { DomainPlan, Plan } from './types.js';
 
@@ -59,7 +60,15 @@ export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = 
   }
   for (const mx of d.mx) add(d.domain, 'MX', mxValue(mx.priority, mx.host), 'mx');
   for (const mx of d.mx) addresses(mx.host, mx.addresses, 'mx-address');
-  if (d.spf) add(d.domain, 'TXT', composeSpf(d.spf), 'spf');
+  if (d.spf) {
+    const spf = composeSpf(d.spf);
+    add(d.domain, 'TXT', spf, 'spf');
+    // What the plan itself costs; the includes may need more, which only DNS tells (`maildns verify`).
+    const terms = ownLookupCount(parseSpf(spf));
+    if (terms > SPF_LOOKUP_LIMIT) {
+      notes.push(`the SPF record of ${d.domain} has ${terms} DNS-querying terms before counting what its includes need; receivers stop at ${SPF_LOOKUP_LIMIT} and return permerror (RFC 7208 §4.6.4): flatten includes (\`maildns spf flatten\`) or drop some`);
+    }
+  }
   for (const sel of d.dkim) {
     const keyPath = keyPathFor(plan, d, sel);
     const name = `${sel.selector}._domainkey.${d.domain}`;

@@ -1,4 +1,4 @@
-/** Client addresses for SPF: parsing, prefix matching and the forms macros need. */
+/** Client addresses and SPF networks: parsing, prefix matching, the forms macros need, and the one check of an ip4:/ip6: value. */
 import { formatIpv6 } from '../ipv6.js';
 import { isIPv4, isIPv6 } from 'node:net';
 
@@ -70,4 +70,29 @@ export function readableForm(ip: ClientIp): string {
 export function reverseName(ip: ClientIp): string {
   const parts = dottedForm(ip).split('.').reverse();
   return `${parts.join('.')}.${ip.family === 4 ? 'in-addr' : 'ip6'}.arpa`;
+}
+
+/**
+ * Why `text` cannot be the value of an SPF ip4: or ip6: term (RFC 7208 §5.6: an address without
+ * leading zeros or zone index, then an optional prefix length without a leading zero, at most 32
+ * or 128), or null. The one rule for the plan, `init` and `spf compose`.
+ */
+export function spfNetworkProblem(text: string, family: 4 | 6): string | null {
+  const slash = text.indexOf('/');
+  const address = slash < 0 ? text : text.slice(0, slash);
+  const length = slash < 0 ? undefined : text.slice(slash + 1);
+  const example = family === 4 ? '192.0.2.0/24' : '2001:db8::/32';
+  const zone = address.indexOf('%');
+  if (family === 6 && zone >= 0) {
+    return `"${text}" carries a zone index (${address.slice(zone)}), which means something on one host only; write the address without it, such as ${example}`;
+  }
+  if (!(family === 4 ? isIPv4(address) : isIPv6(address))) {
+    const other = family === 4 ? isIPv6(address) : isIPv4(address);
+    return `"${text}" is not an IPv${family} address or network such as ${example}${other ? ` (it is IPv${family === 4 ? 6 : 4})` : ''}`;
+  }
+  const max = family === 4 ? 32 : 128;
+  if (length !== undefined && (!/^(?:0|[1-9]\d{0,2})$/.test(length) || Number(length) > max)) {
+    return `"${text}" has the prefix length /${length}; write a whole number from 0 to ${max} without leading zeros`;
+  }
+  return null;
 }

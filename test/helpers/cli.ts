@@ -17,6 +17,8 @@ export interface CliOptions {
   input?: string;
   /** Send this signal once stdout contains `afterOutput`, then wait for exit. */
   signal?: { name: NodeJS.Signals; afterOutput: string };
+  /** Kill the command (SIGKILL) if it is still running after this long, so a hang fails the test instead of outliving it. */
+  killAfterMs?: number;
 }
 
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
@@ -37,8 +39,12 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
       }
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(opts.input ?? '');
   });
 }

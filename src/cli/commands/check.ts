@@ -10,7 +10,8 @@ import { resolverFromArgs, withNameserverOption } from './common.js';
 
 interface Args {
   domains: string[];
-  domainsFile: string[];
+  /** One value, or several when the flag repeats. */
+  domainsFile: string | string[];
   selectors: string[];
   format: CheckFormat;
   json: boolean;
@@ -29,7 +30,8 @@ export const checkCommand: CommandModule<object, Args> = {
     withNameserverOption(
       y
         .positional('domains', { type: 'string', array: true, default: [], describe: 'domains to check' })
-        .option('domains-file', { type: 'string', array: true, default: [], describe: 'file with one domain per line (# comments allowed; - for stdin); may repeat' })
+        // One value per flag (nargs 1): an array option would drop the "-" that means standard input.
+        .option('domains-file', { type: 'string', nargs: 1, default: [] as string[], describe: 'file with one domain per line (# comments allowed; - for stdin); may repeat' })
         .option('selectors', { alias: 's', type: 'string', array: true, default: [], describe: 'DKIM selectors to check, comma-separated (e.g. mail,google)' })
         .option('format', { alias: 'f', type: 'string', choices: ['text', 'json', 'junit'] as const, default: 'text' as const, describe: 'report format' })
         .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
@@ -61,8 +63,9 @@ export const checkCommand: CommandModule<object, Args> = {
       import('../render/check.js'),
       import('../render/progress.js'),
     ]);
-    const source = await domainSource(args.domains.map(String), args.domainsFile);
+    const source = await domainSource(args.domains.map(String), ([] as string[]).concat(args.domainsFile).map(String));
     if (source.count === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
+    if (source.duplicates) process.stderr.write(`note: ${source.duplicates} name${source.duplicates === 1 ? ' was' : 's were'} given more than once; each domain is checked once\n`);
     if (args.rate !== undefined && !(args.rate >= 1 && args.rate <= 1_000_000)) throw new UsageError('--rate must be from 1 to 1000000 queries per second');
     const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
     const out = process.stdout;

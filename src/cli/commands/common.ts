@@ -8,7 +8,7 @@ import type { Plan } from '../../plan/types.js';
 import { DEFAULT_PLAN_FILE } from '../../plan/types.js';
 import type { DnsResolver, ResolverChoice } from '../../dns/resolver.js';
 import { UsageError } from '../exit.js';
-import { domainNameProblem, normalizeName } from '../../names.js';
+import { domainNameProblem, normalizeName, sendingDomainProblem } from '../../names.js';
 
 export function withPlanOption<T>(y: Argv<T>) {
   return y.option('plan', { type: 'string', default: DEFAULT_PLAN_FILE, describe: 'plan file (YAML or JSON)', normalize: true });
@@ -52,4 +52,11 @@ export function domainArg(value: string, flag?: string): string {
   if (problem) throw new UsageError(`${flag ? `${flag} ${value}` : `the domain "${value}"`} ${problem}; give a name such as example.com`);
   if (!d.includes('.')) throw new UsageError(`${flag ? `${flag} ${value}` : `"${value}"`} is not a full domain name; give a name such as example.com`);
   return d;
+}
+
+/** A sending domain given on the command line (the rule the plan and `init` apply), normalised. */
+export function sendingDomainArg(value: string, flag: string): string {
+  const problem = sendingDomainProblem(value);
+  if (problem) throw new UsageError(`${flag} "${value}" ${problem}`);
+  return normalizeName(value);
 }

@@ -9,7 +9,7 @@ import type { DmarcCheck } from '../../dmarc/validate.js';
 import { DMARC_MODES, type DmarcMode } from '../../dmarc/mode.js';
 import { EXIT, UsageError } from '../exit.js';
 import { printJson } from '../render/output.js';
-import { domainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
+import { domainArg, sendingDomainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 
 interface CheckArgs {
   domain: string;
@@ -80,7 +80,7 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
       import('../../txt.js'),
     ]);
     const plan = dmarcPlanFromTags(args, mode);
-    const domain = args.domain !== undefined ? domainArg(args.domain) : null;
+    const domain = args.domain !== undefined ? sendingDomainArg(args.domain, '--domain') : null;
     const record = composeDmarc(plan);
     const parsed = parseDmarc(record, { mode, subject: domain ? `_dmarc.${domain}` : 'record' });
     const findings: Finding[] = [...parsed.findings, ...lintDmarc(parsed, { subject: parsed.findings[0]?.subject ?? (domain ? `_dmarc.${domain}` : 'record') })];

@@ -66,6 +66,7 @@ export const keygenCommand: CommandModule<object, Args> = {
     } else {
       process.stdout.write(textReport(results, plan));
       for (const w of warnings) process.stderr.write(`${paint('warning:', 'yellow', false)} ${w}\n`);
+      for (const n of results.flatMap((r) => r.notes)) process.stderr.write(`note: ${n}\n`);
     }
     // Problems found: a kept key that does not match the plan or that others can read.
     if (results.some((r) => r.problem)) process.exitCode = EXIT.problems;

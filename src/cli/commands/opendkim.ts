@@ -30,7 +30,7 @@ export const opendkimCommand: CommandModule<object, Args> = {
       .example('$0 opendkim --config-dir /etc/opendkim', 'files to copy to /etc/opendkim on the mail server')
       .example('$0 opendkim --socket local:/run/opendkim/opendkim.sock', 'use a unix socket') as never,
   handler: async (args) => {
-    const [{ mkdirSync }, { composeOpenDkim }, { writeFileAtomic }] = await Promise.all([import('node:fs'), import('../../dkim/opendkim.js'), import('../../fsutil.js')]);
+    const [{ composeOpenDkim }, { makeDirectories, writeFileAtomic }] = await Promise.all([import('../../dkim/opendkim.js'), import('../../fsutil.js')]);
     const plan = await readPlan(args.plan, args.keysDir);
     const out = path.resolve(args.out);
     const configDir = args.configDir ?? out;
@@ -40,7 +40,7 @@ export const opendkimCommand: CommandModule<object, Args> = {
       configDir,
       trustedHosts: args.trusted,
     });
-    mkdirSync(out, { recursive: true });
+    makeDirectories(out);
     const written = result.files.map((f) => {
       const file = path.join(out, f.name);
       writeFileAtomic(file, f.content, { mode: 0o644 });

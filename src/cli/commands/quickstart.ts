@@ -1,8 +1,7 @@
 /** `maildns quickstart`: the whole set-up of an example domain, offline, in a few seconds. */
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
-import { domainNameProblem } from '../../names.js';
-import { UsageError } from '../exit.js';
+import { sendingDomainArg } from './common.js';
 import { paint, printJson, useColor } from '../render/output.js';
 
 interface Args {
@@ -22,13 +21,12 @@ export const quickstartCommand: CommandModule<object, Args> = {
       .example('$0 quickstart /tmp/qs --domain example.org', 'another directory and domain') as never,
   handler: async (args) => {
     const { quickstart } = await import('../../quickstart.js');
-    const problem = domainNameProblem(args.domain);
-    if (problem) throw new UsageError(`--domain "${args.domain}" ${problem}`);
+    const domain = sendingDomainArg(args.domain, '--domain');
     const color = useColor();
     let n = 0;
     const result = await quickstart({
       dir: args.dir,
-      domain: args.domain.toLowerCase(),
+      domain,
       onStep: args.json
         ? undefined
         : (s) => {

@@ -14,7 +14,7 @@ import type { SpfAll } from '../../plan/types.js';
 import { parseAllTerm, type SpfComposeInput } from '../../spf/compose.js';
 import type { FlattenOptions, FlattenResult } from '../../spf/flatten.js';
 import { SPF_LOOKUP_LIMIT } from '../../spf/parse.js';
-import { domainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
+import { domainArg, sendingDomainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 import { spfMergeCommand } from './spf-merge.js';
 
 
@@ -45,10 +45,11 @@ const checkCommand: CommandModule<object, CheckArgs> = {
           '--ip: 0 pass, 1 any other result (fail, softfail, neutral, none, permerror), 3 temperror.',
       ) as never,
   handler: async (args) => {
-    const domain = domainArg(args.domain);
     const resolver = await resolverFromArgs(args);
     if (args.ip !== undefined) {
       const [{ parseIp }, { checkHost }] = await Promise.all([import('../../spf/ip.js'), import('../../spf/evaluate.js')]);
+      // check_host() takes the name as a mail server got it: one that is no FQDN is "none" (RFC 7208 §4.3), not bad input.
+      const domain = normalizeName(args.domain);
       if (!parseIp(args.ip)) throw new UsageError(`--ip ${args.ip} is not an IPv4 or IPv6 address`);
       if (args.sender !== undefined && !args.sender.includes('@') && args.sender !== '') throw new UsageError(`--sender ${args.sender} is not an address (write local@domain)`);
       const verdict = await checkHost(resolver, { ip: args.ip, domain, sender: args.sender ?? `postmaster@${domain}`, helo: args.helo ?? domain });
@@ -58,6 +59,7 @@ const checkCommand: CommandModule<object, CheckArgs> = {
       return;
     }
     const { validateSpf } = await import('../../spf/validate.js');
+    const domain = domainArg(args.domain);
     const report = await validateSpf(resolver, domain);
     if (args.json) printJson(report);
     else process.stdout.write(`${renderSpfReport(report)}\n`);
@@ -90,10 +92,11 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
       .example('$0 spf compose --mx --include _spf.google.com --all ~all', 'v=spf1 mx include:_spf.google.com ~all')
       .example('$0 spf compose --ip4 192.0.2.0/24 --ip6 2001:db8::/32 --domain example.com', 'a zone-file line') as never,
   handler: async (args) => {
-    const [{ composeSpfFrom }, { formatSyntaxError, ownLookupCount, parseSpf }, { splitCharacterStrings, zoneTxtLine }] = await Promise.all([
+    const [{ composeSpfFrom }, { formatSyntaxError, ownLookupCount, parseSpf }, { splitCharacterStrings, zoneTxtLine }, { spfNetworkProblem }] = await Promise.all([
       import('../../spf/compose.js'),
       import('../../spf/parse.js'),
       import('../../txt.js'),
+      import('../../spf/ip.js'),
     ]);
     let all: SpfAll | undefined;
     if (args.all !== undefined) {
@@ -102,6 +105,13 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
       all = parsedAll;
     }
     if (args.redirect && args.all !== undefined) throw new UsageError('--redirect and --all do not go together: receivers ignore redirect= when the record has all');
+    for (const [family, list] of [[4, args.ip4], [6, args.ip6]] as const) {
+      for (const net of (list ?? []).map(String)) {
+        const problem = spfNetworkProblem(net, family);
+        if (problem) throw new UsageError(`--ip${family} ${problem}`);
+      }
+    }
+    const zoneName = args.domain ? sendingDomainArg(args.domain, '--domain') : undefined;
     const record = composeSpfFrom({
       ...(args.ip4 ? { ip4: args.ip4.map(String) } : {}),
       ...(args.ip6 ? { ip6: args.ip6.map(String) } : {}),
@@ -128,7 +138,7 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
       printJson({ record, strings: strings.map((b) => b.toString('utf8')), lookups, notes });
       return;
     }
-    if (args.domain) process.stdout.write(`${zoneTxtLine(domainArg(args.domain), record)}\n`);
+    if (zoneName) process.stdout.write(`${zoneTxtLine(zoneName, record)}\n`);
     else process.stdout.write(`${record}\n`);
     for (const n of notes) process.stderr.write(`note: ${n}\n`);
   },

@@ -49,9 +49,9 @@ describe('maildns init', () => {
     const dir = fresh();
     const r = await runCli(['init', 'exa mple.com'], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^maildns: domain "exa mple.com" has a label with characters/);
+    expect(r.stderr).toMatch(/^maildns: the sending domain "exa mple.com" has a label with characters/);
     const r2 = await runCli(['init', 'example.com', '--ip4', '2001:db8::1'], { cwd: dir });
-    expect(r2.stderr).toMatch(/--ip4 "2001:db8::1" is not an IPv4 address/);
+    expect(r2.stderr).toMatch(/ip4: "2001:db8::1" is not an IPv4 address or network such as 192\.0\.2\.0\/24 \(it is IPv6\)/);
     expect(() => readFileSync(path.join(dir, 'maildns.yaml'))).toThrow();
   });
 });

@@ -10,10 +10,10 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { dkimSign } from 'mailauth';
+import { dkimSign, dkimVerify } from 'mailauth';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { composeDkimRecord, publicKeyOf } from '../../../src/dkim/record.js';
-import { DnsResolver } from '../../../src/dns/resolver.js';
+import { DnsResolver, mailauthResolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { loadPrivateKey, parseMessage, signMessage, verifyDkim, verifyMessage, type SignOptions } from '../../../src/message/index.js';
@@ -85,6 +85,12 @@ const sign = (raw: string | Buffer, opts: Partial<SignOptions> & Pick<SignOption
   signMessage(Buffer.from(raw), { domain: 'example.com', selector: 'rsa', ...opts });
 
 const verify = async (raw: Buffer | string) => verifyDkim(parseMessage(Buffer.from(raw)), resolver);
+
+/** What mailauth's own verifier says of the first signature, for the cases where maildns knows better. */
+const mailauthSays = async (raw: Buffer | string): Promise<string> => {
+  const out = await dkimVerify(Buffer.from(raw), { resolver: mailauthResolver(resolver) as never });
+  return (out.results[0] as unknown as { status: { result: string } }).status.result;
+};
 
 /**
  * python3-dkim's verifier, with dnspython aimed at the local server; true when it accepts the
@@ -176,15 +182,16 @@ describe('what mailauth 4.13.3 gets wrong is right here', () => {
     } as unknown as Parameters<typeof dkimSign>[1]);
     const [r] = await verify(signed.signatures + TEST_MESSAGE);
     expect(r!.algorithm).toBe('rsa-sha1');
-    expect(r!.mailauth?.result).toBe('pass');
+    expect(await mailauthSays(signed.signatures + TEST_MESSAGE)).toBe('pass');
     expect(r!.result).toBe('fail');
     expect(r!.reasonCode).toBe('dkim.weak-algorithm');
   });
 
   test('a body-hash mismatch is fail, not neutral', async () => {
     const { message } = await sign(TEST_MESSAGE, { key: rsa });
-    const [r] = await verify(Buffer.concat([message, Buffer.from('appended line\r\n')]));
-    expect(r!.mailauth?.result).toBe('neutral');
+    const changed = Buffer.concat([message, Buffer.from('appended line\r\n')]);
+    const [r] = await verify(changed);
+    expect(await mailauthSays(changed)).toBe('neutral');
     expect(r!.result).toBe('fail');
     expect(r!.reasonCode).toBe('dkim.body-hash-mismatch');
   });

@@ -36,6 +36,16 @@ const KNOWN: Record<string, { ours: 'valid' | 'invalid'; code?: string; why: str
     code: 'dmarc.invalid-p',
     why: 'OpenDMARC looks only at the first letter of p; the RFC 7489 §6.4 grammar allows only the words none, quarantine and reject',
   },
+  ...Object.fromEntries(
+    ['v=DMARC1; p=none; rf=bob;', 'v=DMARC1; p=none; rf=000000000000000000000000000000000'].map((record) => [
+      record,
+      {
+        ours: 'valid' as const,
+        code: 'dmarc.invalid-rf',
+        why: 'OpenDMARC refuses the record; RFC 7489 §6.3 says a receiver that sees an unregistered rf value SHOULD ignore it (it MAY ignore the record), so maildns warns',
+      },
+    ]),
+  ),
 };
 
 /** checkdmarc exception names and the finding code maildns gives for the same fault. */

@@ -47,7 +47,7 @@ describe('plan validation', () => {
   });
 
   it('points at the offending list item', () => {
-    expect(errorOf(good.replace('192.0.2.0/24', '192.0.2.0/33'))).toMatch(/^maildns\.yaml:6: domains\[0\]\.spf\.ip4\[0\] must be an IPv4 address or network/);
+    expect(errorOf(good.replace('192.0.2.0/24', '192.0.2.0/33'))).toMatch(/^maildns\.yaml:6: domains\[0\]\.spf\.ip4\[0\] "192\.0\.2\.0\/33" has the prefix length \/33; write a whole number from 0 to 32/);
   });
 
   it('rejects unknown keys and says which keys are known', () => {

@@ -1,0 +1,115 @@
+/**
+ * File-system failures through the built CLI: one line that names the file or directory the user
+ * gave (never a temporary file) with the fix, exit 2, no stack, nothing left behind, and no hang.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../helpers/cli.js';
+
+let dir: string;
+const PLAN = 'version: 1\ndomains:\n  - domain: example.com\n    dkim: [{selector: mail, algorithm: ed25519}]\n';
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'maildns-files-'));
+  writeFileSync(path.join(dir, 'maildns.yaml'), PLAN);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** One line on stderr, naming `target` and no temporary file, exit 2. */
+function expectOneLine(r: { code: number | null; stdout: string; stderr: string }, target: string, fix: RegExp): void {
+  expect(r.code).toBe(2);
+  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(r.stderr).toContain(target);
+  expect(r.stderr).toMatch(fix);
+  expect(r.stderr).not.toMatch(/\.tmp\b|\n\s+at /);
+}
+
+describe('file-system failures are one line with the path and the fix', () => {
+  it.runIf(existsSync('/proc/self'))('opendkim --out /proc/odk ends (no endless mkdir), exit 2', async () => {
+    const r = await runCli(['opendkim', '--out', '/proc/odk'], { cwd: dir, killAfterMs: 20_000 });
+    expectOneLine(r, '/proc/odk', /does not let a directory be created here/);
+  });
+
+  it('opendkim --out an existing file: EEXIST as words', async () => {
+    writeFileSync(path.join(dir, 'a-file'), 'x');
+    expectOneLine(await runCli(['opendkim', '--out', 'a-file'], { cwd: dir }), 'a-file', /already exists; move it away or pick another name/);
+    expectOneLine(await runCli(['opendkim', '--out', 'a-file/below'], { cwd: dir }), 'a-file/below', /a part of the path is not a directory/);
+  });
+
+  it('init -o a directory --force: EISDIR names the directory, not the temporary file, and leaves none', async () => {
+    mkdirSync(path.join(dir, 'a-dir'));
+    expectOneLine(await runCli(['init', 'example.com', '-o', 'a-dir', '--force'], { cwd: dir }), 'a-dir', /is a directory; give a file name/);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a directory given where a file is read: the same one line, for a message, a plan and a key', async () => {
+    mkdirSync(path.join(dir, 'not-a-file'), { recursive: true });
+    writeFileSync(path.join(dir, 'm.eml'), 'From: a@example.com\r\n\r\nhi\r\n');
+    for (const args of [['verify-message', 'not-a-file'], ['records', '--plan', 'not-a-file'], ['sign', 'm.eml', '-d', 'example.com', '-s', 'mail', '-k', 'not-a-file']]) {
+      expectOneLine(await runCli(args, { cwd: dir }), 'not-a-file', /is a directory; give a file name/);
+    }
+  });
+
+  it('keygen refuses a symlinked keys directory and leaves its target alone', async () => {
+    const work = mkdtempSync(path.join(dir, 'link-'));
+    writeFileSync(path.join(work, 'maildns.yaml'), PLAN);
+    const shared = path.join(work, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    symlinkSync(shared, path.join(work, 'keys'));
+    const r = await runCli(['keygen'], { cwd: work });
+    expectOneLine(r, path.join(work, 'keys'), /is a symbolic link/);
+    expect(statSync(shared).mode & 0o7777).toBe(0o1777);
+    expect(readdirSync(shared)).toEqual([]);
+  });
+
+  it('keygen says which stale temporary file it removed', async () => {
+    const work = mkdtempSync(path.join(dir, 'stale-'));
+    writeFileSync(path.join(work, 'maildns.yaml'), PLAN);
+    const domainDir = path.join(work, 'keys', 'example.com');
+    mkdirSync(domainDir, { recursive: true, mode: 0o700 });
+    const gone = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const stale = `.mail.private.${gone}.00000000abcd.tmp`;
+    writeFileSync(path.join(domainDir, stale), '-----BEGIN PRIVATE KEY-----\n', { mode: 0o600 });
+    const r = await runCli(['keygen'], { cwd: work });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`note: removed ${path.join(domainDir, stale)}`);
+    expect(readdirSync(domainDir).sort()).toEqual(['mail.private', 'mail.txt']);
+  });
+});
+
+/** A 64 KiB tmpfs, where the test may mount one (root with CAP_SYS_ADMIN); null elsewhere. */
+function smallFileSystem(): string | null {
+  if (process.getuid?.() !== 0) return null;
+  const mnt = mkdtempSync(path.join(tmpdir(), 'maildns-full-'));
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
+  if (r.status !== 0) {
+    rmSync(mnt, { recursive: true, force: true });
+    return null;
+  }
+  return mnt;
+}
+
+describe('a full file system', () => {
+  const mnt = smallFileSystem();
+  afterAll(() => {
+    if (!mnt) return;
+    spawnSync('umount', [mnt]);
+    rmSync(mnt, { recursive: true, force: true });
+  });
+
+  it.runIf(mnt !== null)('ENOSPC: one line naming the output file, exit 2, no partial or temporary file left', async () => {
+    const key = path.join(dir, 'sign.key');
+    writeFileSync(key, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const big = path.join(dir, 'big.eml');
+    writeFileSync(big, `From: a@example.com\r\nSubject: big\r\n\r\n${'x'.repeat(76)}\r\n`.repeat(2000));
+    const out = path.join(mnt!, 'signed.eml');
+    const r = await runCli(['sign', big, '-d', 'example.com', '-s', 'mail', '-k', key, '-o', out]);
+    expectOneLine(r, out, /no space left on the device; free some space and run again/);
+    expect(readdirSync(mnt!)).toEqual([]);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * `maildns verify-message` (built CLI) on messages with crafted DKIM-Signature fields, against
+ * the embedded DNS server: a verdict for every signature, the DMARC result and the
+ * Authentication-Results field always, the exit code from DMARC, and --json output that is JSON
+ * alone (mailauth prints to stdout when l= does not match the body; maildns never lets it).
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { dkimSign } from 'mailauth';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { composeDkimRecord, publicKeyOf } from '../../../src/dkim/record.js';
+import { startServer, type RunningServer } from '../../../src/dns/server.js';
+import { signMessage } from '../../../src/message/index.js';
+import { runCli } from '../../helpers/cli.js';
+
+const MESSAGE = 'From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: hello\r\n\r\nHello Bob.\r\n';
+const key = generateKeyPairSync('ed25519').privateKey;
+let server: RunningServer;
+let ns: string;
+let dir: string;
+
+beforeAll(async () => {
+  server = await startServer({
+    zones: ['example.com'],
+    records: [
+      { name: 'mail._domainkey.example.com', type: 'TXT', ttl: 300, value: composeDkimRecord(publicKeyOf(key)) },
+      { name: '_dmarc.example.com', type: 'TXT', ttl: 300, value: 'v=DMARC1; p=reject' },
+    ],
+  });
+  ns = `${server.host}:${server.port}`;
+  dir = mkdtempSync(path.join(tmpdir(), 'maildns-vm-crafted-'));
+});
+afterAll(async () => {
+  await server.close();
+});
+
+async function file(name: string, content: Buffer | string): Promise<string> {
+  const f = path.join(dir, name);
+  writeFileSync(f, content);
+  return f;
+}
+
+describe('verify-message on crafted signatures', () => {
+  test.each([
+    ['c=/simple/simple', (t: string) => t.replace('c=relaxed/relaxed', 'c=/simple/simple'), 'dkim.unknown-canonicalization'],
+    ['t=16158e5284', (t: string) => t.replace(/t=\d+/, 't=16158e5284'), 'dkim.signature-syntax'],
+  ])('%s alone: permerror with its reason, dmarc=fail, the header printed, exit 1', async (name, edit, code) => {
+    const signed = await signMessage(Buffer.from(MESSAGE), { domain: 'example.com', selector: 'mail', key });
+    const f = await file(`${code}.eml`, edit(signed.message.toString('latin1')));
+    const text = await runCli(['verify-message', f, '--nameserver', ns]);
+    expect(text.stderr).toBe('');
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/Authentication-Results: maildns;\n dkim=permerror \(dkim\.\S+\) header\.d=example\.com .*\n dmarc=fail \(p=reject dis=reject\) header\.from=example\.com/);
+    const json = await runCli(['verify-message', f, '--nameserver', ns, '--json']);
+    const report = JSON.parse(json.stdout) as { dkim: { result: string; reasonCode: string; reason: string }[]; dmarc: { result: string }; exitCode: number };
+    expect(report.dkim).toEqual([expect.objectContaining({ result: 'permerror', reasonCode: code, reason: expect.stringContaining(name.split('=')[0]!) })]);
+    expect(report.dmarc.result).toBe('fail');
+  });
+
+  test('beside a good signature, the crafted one does not stop DMARC from passing (exit 0)', async () => {
+    const good = await signMessage(Buffer.from(MESSAGE), { domain: 'example.com', selector: 'mail', key });
+    const both = (await signMessage(good.message, { domain: 'example.com', selector: 'mail', key })).message.toString('latin1');
+    const end = both.indexOf('DKIM-Signature:', 1);
+    const f = await file('two.eml', both.slice(0, end).replace('c=relaxed/relaxed', 'c=/simple/simple') + both.slice(end));
+    const r = await runCli(['verify-message', f, '--nameserver', ns]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\n dkim=permerror .*\n dkim=pass .*\n dmarc=pass /);
+  });
+
+  test('--json with an l= signature and appended text is JSON alone', async () => {
+    const pem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const signed = await dkimSign(Buffer.from(MESSAGE), {
+      signatureData: [{ signingDomain: 'example.com', selector: 'mail', privateKey: pem, algorithm: 'ed25519-sha256', maxBodyLength: 5 }],
+    } as never);
+    const f = await file('l.eml', `${signed.signatures}${MESSAGE}more text\r\n`);
+    const r = await runCli(['verify-message', f, '--nameserver', ns, '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { dkim: { result: string; findings: { code: string }[] }[] };
+    expect(report.dkim[0]!.result).toBe('pass');
+    expect(report.dkim[0]!.findings.map((x) => x.code)).toContain('dkim.body-length-limit');
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * Crafted DKIM-Signature fields against the verifier, with the key served by the embedded DNS
+ * server on 127.0.0.1. The message carries two signatures: a good one and the crafted one above
+ * it. Whatever the crafted field says, it gets a verdict with its reason, the good one still
+ * passes, and DMARC and the Authentication-Results field are always there.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { composeDkimRecord, publicKeyOf } from '../../../src/dkim/record.js';
+import { DnsResolver } from '../../../src/dns/resolver.js';
+import { startServer, type RunningServer } from '../../../src/dns/server.js';
+import { parseMessage, signMessage, verifyMessage } from '../../../src/message/index.js';
+
+const MESSAGE = 'From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: hello\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\n\r\nHello Bob.\r\n';
+const key = generateKeyPairSync('ed25519').privateKey;
+
+let server: RunningServer;
+let resolver: DnsResolver;
+
+beforeAll(async () => {
+  const keyRecord = composeDkimRecord(publicKeyOf(key));
+  server = await startServer({
+    zones: ['example.com'],
+    records: [
+      { name: 'good._domainkey.example.com', type: 'TXT', ttl: 300, value: keyRecord },
+      { name: 'bad._domainkey.example.com', type: 'TXT', ttl: 300, value: keyRecord },
+      { name: '_dmarc.example.com', type: 'TXT', ttl: 300, value: 'v=DMARC1; p=reject' },
+    ],
+  });
+  resolver = new DnsResolver({ servers: [{ host: server.host, port: server.port }], recursionDesired: false, timeoutMs: 2000 });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+/** A message signed by selector "good", then by "bad", with `edit` applied to the "bad" field only. */
+async function craftedMessage(edit: (field: string) => string): Promise<Buffer> {
+  const good = await signMessage(Buffer.from(MESSAGE), { domain: 'example.com', selector: 'good', key });
+  const both = await signMessage(good.message, { domain: 'example.com', selector: 'bad', key });
+  const text = both.message.toString('latin1');
+  const end = text.indexOf('DKIM-Signature:', 1);
+  return Buffer.from(edit(text.slice(0, end)) + text.slice(end), 'latin1');
+}
+
+/** [what is crafted, the edit, the result and reason code of the crafted signature] */
+const CASES: [string, (field: string) => string, string, string][] = [
+  ['c= with a leading slash', (f) => f.replace('c=relaxed/relaxed', 'c=/simple/simple'), 'permerror', 'dkim.unknown-canonicalization'],
+  ['c= with three parts', (f) => f.replace('c=relaxed/relaxed', 'c=relaxed/simple/relaxed'), 'permerror', 'dkim.unknown-canonicalization'],
+  ['c= with an empty body half', (f) => f.replace('c=relaxed/relaxed', 'c=relaxed/'), 'permerror', 'dkim.unknown-canonicalization'],
+  ['c= unknown', (f) => f.replace('c=relaxed/relaxed', 'c=nofws'), 'permerror', 'dkim.unknown-canonicalization'],
+  ['t= in exponent form', (f) => f.replace(/t=\d+/, 't=16158e5284'), 'permerror', 'dkim.signature-syntax'],
+  ['t= beyond any date', (f) => f.replace(/t=\d+/, 't=99999999999999'), 'permerror', 'dkim.signature-syntax'],
+  ['t= negative', (f) => f.replace(/t=\d+/, 't=-5'), 'permerror', 'dkim.signature-syntax'],
+  ['x= in exponent form', (f) => f.replace(/t=\d+/, 't=1; x=1e10'), 'permerror', 'dkim.signature-syntax'],
+  ['l= not a number', (f) => f.replace(/t=\d+/, 'l=ten'), 'permerror', 'dkim.signature-syntax'],
+  ['a= unknown', (f) => f.replace('a=ed25519-sha256', 'a=rsa-sha512'), 'permerror', 'dkim.unknown-algorithm'],
+  ['a= without a hash', (f) => f.replace('a=ed25519-sha256', 'a=ed25519'), 'permerror', 'dkim.unknown-algorithm'],
+  ['v= not 1', (f) => f.replace('v=1', 'v=2'), 'permerror', 'dkim.signature-version'],
+  ['no bh=', (f) => f.replace(/bh=[^;]+;/, ''), 'permerror', 'dkim.signature-missing-tag'],
+  ['a tag without "="', (f) => f.replace('v=1;', 'v=1; junk;'), 'permerror', 'dkim.signature-syntax'],
+  ['a tag twice', (f) => f.replace('v=1;', 'v=1; v=1;'), 'permerror', 'dkim.signature-syntax'],
+  ['d= with an empty label', (f) => f.replace('d=example.com', 'd=exa..mple.com'), 'permerror', 'dkim.signature-syntax'],
+  ['s= longer than a label', (f) => f.replace('s=bad', `s=${'b'.repeat(64)}`), 'permerror', 'dkim.signature-syntax'],
+  ['d= with a space', (f) => f.replace('d=example.com', 'd=example .com'), 'permerror', 'dkim.signature-syntax'],
+  ['h= without From', (f) => f.replace(/h=[^;]+;/, 'h=To:Subject;'), 'permerror', 'dkim.from-not-signed'],
+  ['i= outside d=', (f) => f.replace('d=example.com;', 'd=example.com; i=@example.org;'), 'permerror', 'dkim.identity-mismatch'],
+  ['x= before t=', (f) => f.replace(/t=\d+/, 't=2000000000; x=1900000000'), 'permerror', 'dkim.expiry-before-timestamp'],
+  ['x= in the past', (f) => f.replace(/t=\d+/, 't=1000000000; x=1000000001'), 'permerror', 'dkim.signature-expired'],
+  ['q= unknown', (f) => f.replace('q=dns/txt', 'q=http/well-known'), 'permerror', 'dkim.unknown-query-method'],
+  ['b= not base64', (f) => f.replace(/b=[^;]+$/, 'b=!!!!\r\n'), 'fail', 'dkim.signature-mismatch'],
+  ['b= empty', (f) => f.replace(/b=[^;]+$/, 'b=\r\n'), 'fail', 'dkim.signature-mismatch'],
+];
+
+describe('a crafted DKIM-Signature gets a verdict, and the others are still judged', () => {
+  test.each(CASES)('%s', async (_what, edit, result, code) => {
+    const report = await verifyMessage(parseMessage(await craftedMessage(edit)), resolver);
+    const [crafted, good] = report.dkim;
+    expect(crafted).toMatchObject({ selector: expect.stringMatching(/^b/), result, reasonCode: code });
+    expect(crafted!.reason).toBeTruthy();
+    expect(good).toMatchObject({ selector: 'good', result: 'pass' });
+    expect(report.dmarc).toMatchObject({ result: 'pass', policy: 'reject' });
+    expect(report.authenticationResults).toMatch(new RegExp(`^Authentication-Results: maildns;\\r\\n dkim=${result} `));
+    expect(report.authenticationResults).toContain('dkim=pass (256-bit ed25519 key) header.d=example.com');
+    expect(report.authenticationResults).toMatch(/dmarc=pass \(p=reject dis=none\) header\.from=example\.com$/);
+  });
+
+  test('t= and x= compare as numbers: x=1000000000 lies after t=999999999', async () => {
+    const signTime = new Date(999_999_999_000);
+    const expires = new Date(1_000_000_000_000);
+    const signed = await signMessage(Buffer.from(MESSAGE), { domain: 'example.com', selector: 'good', key, signTime, expires });
+    const report = await verifyMessage(parseMessage(signed.message), resolver, { now: new Date(999_999_999_500) });
+    expect(report.dkim.map((d) => [d.result, d.reasonCode])).toEqual([['pass', undefined]]);
+  });
+
+  test('a crafted value cannot add a result to the Authentication-Results field', async () => {
+    const report = await verifyMessage(parseMessage(await craftedMessage((f) => f.replace('s=bad', 's=x) dkim=pass (y'))), resolver);
+    expect(report.dkim[0]!.result).toBe('permerror');
+    const results = report.authenticationResults.split(';\r\n ').slice(1).map((r) => r.split(' ')[0]);
+    expect(results).toEqual(['dkim=permerror', 'dkim=pass', 'dmarc=pass']);
+    expect(report.authenticationResults).toContain('header.s="x) dkim=pass (y"');
+  });
+
+  test('l= leaves appended text unsigned: a pass with the number of unsigned bytes', async () => {
+    const { dkimSign } = await import('mailauth');
+    const pem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const signed = await dkimSign(Buffer.from(MESSAGE), {
+      signatureData: [{ signingDomain: 'example.com', selector: 'good', privateKey: pem, algorithm: 'ed25519-sha256', maxBodyLength: 12 }],
+    } as never);
+    const appended = Buffer.from(`${signed.signatures}${MESSAGE}Appended by a stranger.\r\n`);
+    const report = await verifyMessage(parseMessage(appended), resolver);
+    expect(report.dkim[0]!.result).toBe('pass');
+    // mailauth counts the canonicalized body without its final line break.
+    expect(report.dkim[0]!.unsignedBodyBytes).toBeGreaterThanOrEqual('Appended by a stranger.'.length);
+    expect(report.dkim[0]!.findings.map((f) => f.code)).toContain('dkim.body-length-limit');
+  });
+});
+
+describe('a crafted From domain gets a DMARC verdict, never a DNS failure', () => {
+  let idn: RunningServer;
+  let idnResolver: DnsResolver;
+  beforeAll(async () => {
+    idn = await startServer({ zones: [''], records: [{ name: '_dmarc.xn--bcher-kva.de', type: 'TXT', ttl: 300, value: 'v=DMARC1; p=quarantine' }] });
+    idnResolver = new DnsResolver({ servers: [{ host: idn.host, port: idn.port }], recursionDesired: false, timeoutMs: 2000 });
+  });
+  afterAll(async () => {
+    await idn.close();
+  });
+
+  test.each([
+    ['a@exa..mple.com', /empty label/],
+    ['a@[192.0.2.1]', /characters a host name cannot carry/],
+    [`a@${'x'.repeat(64)}.example`, /label of 64 characters/],
+    ['a@-x.example', /characters a host name cannot carry/],
+    ['a@b\u00fccher.de', /not a valid internationalized domain name/],
+  ])('From: %s is a permerror with the reason', async (from, why) => {
+    // The last row is Latin-1 ü, which is no UTF-8: not a name DMARC can look up.
+    const report = await verifyMessage(parseMessage(Buffer.from(`From: ${from}\r\n\r\nhi\r\n`, 'latin1')), idnResolver);
+    expect(report.dnsFailed).toBe(false);
+    expect(report.dmarc.result).toBe('permerror');
+    expect(report.dmarc.reason).toMatch(why);
+    expect(report.authenticationResults).toMatch(/dmarc=permerror$/);
+  });
+
+  test('an internationalized From domain (UTF-8) is looked up as its A-label', async () => {
+    const report = await verifyMessage(parseMessage(Buffer.from('From: a@b\u00fccher.de\r\n\r\nhi\r\n', 'utf8')), idnResolver);
+    expect(report.dmarc).toMatchObject({ fromDomain: 'xn--bcher-kva.de', recordName: '_dmarc.xn--bcher-kva.de', policy: 'quarantine', result: 'fail' });
+  });
+});

@@ -1,0 +1,28 @@
+/** Domain lists for `maildns check`: each different name once, in the order first given, whatever its case. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { domainSource } from '../../../src/check/input.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'maildns-check-input-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function all(source: Awaited<ReturnType<typeof domainSource>>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const n of source.names()) out.push(n);
+  return out;
+}
+
+describe('domainSource', () => {
+  it('checks NEWCO.TEST and newco.test once, across arguments and files, and counts the repeats', async () => {
+    const a = path.join(dir, 'a.txt');
+    const b = path.join(dir, 'b.txt');
+    writeFileSync(a, 'NEWCO.TEST\nother.test\n# newco.test in a comment\nnewco.test.\n');
+    writeFileSync(b, 'Other.Test\nthird.test\n');
+    const source = await domainSource(['newco.test', 'first.test'], [a, b]);
+    expect(source.count).toBe(4);
+    expect(source.duplicates).toBe(3);
+    expect(await all(source)).toEqual(['newco.test', 'first.test', 'other.test', 'third.test']);
+  });
+});

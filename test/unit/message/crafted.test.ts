@@ -1,0 +1,112 @@
+/**
+ * Crafted input for the message parser, the DKIM tag-list and key record parsers and the From
+ * identity, table-driven (each check takes one input, so a property test can feed it later):
+ * nothing but a typed InputError or a result.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseDkimKeyRecord, parseTagList } from '../../../src/dkim/parse.js';
+import { InputError } from '../../../src/errors.js';
+import { addressesOf, fromIdentity, parseMessage, wireParts, type ParsedMessage } from '../../../src/message/message.js';
+
+/** parseMessage either gives a message or throws InputError; nothing else. */
+function parseOrInputError(raw: Buffer): ParsedMessage | InputError {
+  try {
+    return parseMessage(raw, 'crafted.eml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(/^crafted\.eml: /);
+    return err as InputError;
+  }
+}
+
+const MESSAGES: [string, string][] = [
+  ['empty', ''],
+  ['only line ends', '\r\n\r\n\n'],
+  ['a body without a header', '\r\nhello\r\n'],
+  ['no colon', 'From alice@example.com\r\n\r\nhi'],
+  ['an empty name', ': value\r\n\r\n'],
+  ['a continuation first', ' folded: value\r\n\r\n'],
+  ['a form feed before the name', 'From: a@example.com\r\n\fDKIM-Signature: v=1\r\n\r\n'],
+  ['a vertical tab before the name', '\vFrom: a@example.com\r\n\r\n'],
+  ['blanks before the colon (obsolete syntax)', 'From : a@example.com\r\n\r\n'],
+  ['bare CR inside a value', 'From: a@exa\rmple.com\r\n\r\n'],
+  ['NUL in a value', 'From: a@example.com\u0000\r\n\r\n'],
+  ['latin-1 in a name', 'Fr\u00f6m: a@example.com\r\n\r\n'],
+  ['no empty line', 'From: a@example.com\r\nSubject: x'],
+  ['LF only', 'From: a@example.com\nSubject: x\n\nbody\n'],
+  ['mixed line ends', 'From: a@example.com\r\nSubject: x\n\r\nbody'],
+  ['a very long field', `From: a@example.com\r\nX-Long: ${'x'.repeat(200_000)}\r\n\r\n`],
+  ['many fields', `${'X-A: 1\r\n'.repeat(20_000)}From: a@example.com\r\n\r\n`],
+  ['a 0xA0 continuation', 'From: a@example.com\r\n\u00a0X: y\r\n\r\n'],
+];
+
+describe('crafted messages', () => {
+  it.each(MESSAGES)('%s: a message or an InputError', (_what, text) => {
+    const got = parseOrInputError(Buffer.from(text, 'latin1'));
+    if (got instanceof InputError) return;
+    // What was parsed is usable by everything downstream without throwing.
+    const from = fromIdentity(got);
+    expect(from.domain === null || typeof from.domain === 'string').toBe(true);
+    const { header, body } = wireParts(got);
+    expect(header.length + body.length).toBeLessThanOrEqual(got.raw.length * 2 + 4);
+  });
+
+  it('a line that does not start with a field name is refused, as canonicalizers would read it differently', () => {
+    expect(parseOrInputError(Buffer.from('From: a@example.com\r\n\fDKIM-Signature: v=1\r\n\r\n'))).toBeInstanceOf(InputError);
+    expect(parseOrInputError(Buffer.from(' From: a@example.com\r\n\r\n'))).toBeInstanceOf(InputError);
+    const obsolete = parseOrInputError(Buffer.from('From : a@example.com\r\n\r\n')) as ParsedMessage;
+    expect(obsolete.fields[0]!.name).toBe('From');
+  });
+
+  it.each([
+    ['', 0],
+    ['<>', 0],
+    ['"a@b" <c@example.com>', 1],
+    ['(comment <x@y>) c@example.com', 1],
+    ['group: a@example.com, b@example.com;', 2],
+    ['"unterminated <a@b>', 0],
+    ['((((((((((', 0],
+    ['\\', 1],
+    [`${'<'.repeat(10_000)}a@b`, 1],
+  ] as const)('addressesOf(%j) gives %i addresses', (value, n) => {
+    expect(addressesOf(value)).toHaveLength(n);
+  });
+});
+
+const TAG_LISTS = [
+  '',
+  ';',
+  ';;',
+  '=',
+  'v=',
+  '=v',
+  'v=1;;a=b',
+  'v=1; v=2',
+  '1v=x',
+  'v =1',
+  'v= 1 ; p = abc def ',
+  'p=\r\n\tabc',
+  '__proto__=x; constructor=y; hasOwnProperty=z',
+  'k=rsa; p=!!!!',
+  `p=${'A'.repeat(100_000)}`,
+  `${'a=b;'.repeat(10_000)}`,
+  'v=DKIM1; h=:::; s=; t=y:s:::',
+  'v=DKIM1; k=; p=',
+];
+
+describe('crafted DKIM tag lists and key records', () => {
+  it.each(TAG_LISTS)('%j: a tag list with its problems, and a key record', (text) => {
+    const list = parseTagList(text);
+    for (const p of list.problems) expect(p).toMatchObject({ kind: expect.stringMatching(/^(syntax|duplicate)$/), message: expect.any(String) });
+    for (const t of list.tags) expect(list.byName.get(t.name)).toBeDefined();
+    const rec = parseDkimKeyRecord(text);
+    expect(typeof rec.keyType).toBe('string');
+    expect(Array.isArray(rec.services) && Array.isArray(rec.flags)).toBe(true);
+  });
+
+  it('a name that is also an Object.prototype property is an ordinary tag', () => {
+    const list = parseTagList('constructor=y; toString=z; hasOwnProperty=w');
+    expect([...list.byName.keys()]).toEqual(['constructor', 'toString', 'hasOwnProperty']);
+    expect(list.problems).toEqual([]);
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * One verdict per value, wherever it is given: a sending domain and an SPF network are judged by
+ * one rule each (sendingDomainProblem, spfNetworkProblem), and the plan loader, `init`'s starter
+ * plan and the SPF parser `spf compose` relies on agree with it. Table-driven: each row is one
+ * input, so a property test can feed the same checks later.
+ */
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../../src/errors.js';
+import { sendingDomainProblem } from '../../../src/names.js';
+import { starterPlan, type StarterOptions } from '../../../src/plan/init.js';
+import { parsePlan } from '../../../src/plan/load.js';
+import { composeDomain } from '../../../src/plan/records.js';
+import { spfNetworkProblem } from '../../../src/spf/ip.js';
+import { parseSpf } from '../../../src/spf/parse.js';
+
+const STARTER: StarterOptions = { domain: 'example.com', ip4: [], ip6: [], include: [], mx: [], selector: 'mail', dkimAlg: 'rsa-2048', dmarcPolicy: 'none', rua: [] };
+
+/** The message of what `run` throws (an InputError), or null when it does not throw. */
+function refusal(run: () => unknown): string | null {
+  try {
+    run();
+    return null;
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputError);
+    return (err as Error).message;
+  }
+}
+
+const planWithDomain = (d: string): string => `version: 1\ndomains:\n  - domain: ${JSON.stringify(d)}\n`;
+const planWithNetwork = (family: 4 | 6, net: string): string => `version: 1\ndomains:\n  - domain: example.com\n    spf:\n      ip${family}: [${JSON.stringify(net)}]\n`;
+
+/** [value, accepted, what the refusal says] */
+const DOMAINS: [string, boolean, RegExp?][] = [
+  ['example.com', true],
+  ['NEWCO.TEST', true],
+  ['example.com.', true],
+  ['mail-1.example.co.uk', true],
+  ['xn--bcher-kva.de', true],
+  ['192.0.2.1', false, /is an address, not a domain name/],
+  ['[192.0.2.1]', false, /is an address/],
+  ['2001:db8::1', false, /is an address/],
+  ['localhost', false, /is a single label/],
+  ['my_domain.test', false, /"my_domain".*RFC 5321 §4\.1\.2.*"_" belongs in record names/],
+  ['bücher.de', false, /A-label\) form: xn--bcher-kva\.de/],
+  ['BÜCHER.DE', false, /xn--bcher-kva\.de/],
+  ['-lead.example.com', false, /"-lead"/],
+  ['trail-.example.com', false, /"trail-"/],
+  ['exa mple.com', false, /characters a host name cannot carry/],
+  ['a..example.com', false, /empty label/],
+  [`${'a'.repeat(64)}.com`, false, /label of 64 characters/],
+  ['example.123', false, /all-digit label "123"/],
+  ['xn--zz.example', false, /not valid punycode/],
+  ['', false, /empty/],
+];
+
+describe('a sending domain gets the same verdict in the plan, in init and in the rule itself', () => {
+  it.each(DOMAINS)('%j: accepted %s', (value, ok, why) => {
+    const rule = sendingDomainProblem(value);
+    const plan = refusal(() => parsePlan(planWithDomain(value), 'maildns.yaml'));
+    const init = refusal(() => starterPlan({ ...STARTER, domain: value }));
+    expect({ rule: rule === null, plan: plan === null, init: init === null }).toEqual({ rule: ok, plan: ok, init: ok });
+    if (!ok) for (const message of [rule, plan, init]) expect(message).toMatch(why!);
+  });
+});
+
+/** [family, value, accepted] */
+const NETWORKS: [4 | 6, string, boolean][] = [
+  [4, '192.0.2.1', true],
+  [4, '192.0.2.0/24', true],
+  [4, '0.0.0.0/0', true],
+  [4, '192.0.2.0/32', true],
+  [4, '192.0.2.0/33', false],
+  [4, '192.0.2.0/024', false],
+  [4, '192.0.2.0/', false],
+  [4, '192.0.2.01', false],
+  [4, '192.0.2.256', false],
+  [4, '192.0.2', false],
+  [4, '2001:db8::1', false],
+  [4, '192.0.2.0/24/8', false],
+  [6, '2001:db8::1', true],
+  [6, '2001:db8::/32', true],
+  [6, '::ffff:192.0.2.1', true],
+  [6, '2001:DB8::/128', true],
+  [6, 'fe80::1%eth0', false],
+  [6, 'fe80::1%25eth0/64', false],
+  [6, '2001:db8::/129', false],
+  [6, '2001:db8::/-1', false],
+  [6, '2001:db8:::1', false],
+  [6, '192.0.2.1', false],
+];
+
+describe('an SPF network gets the same verdict in the plan, in init, in spf compose and in the rule itself', () => {
+  it.each(NETWORKS)('ip%i %j: accepted %s', (family, value, ok) => {
+    const rule = spfNetworkProblem(value, family);
+    const plan = refusal(() => parsePlan(planWithNetwork(family, value), 'maildns.yaml'));
+    const init = refusal(() => starterPlan({ ...STARTER, [`ip${family}`]: [value] }));
+    // `spf compose` writes the value into a record and refuses it when the SPF parser does.
+    const parsed = parseSpf(`v=spf1 ip${family}:${value} -all`).errors.length === 0;
+    expect({ rule: rule === null, plan: plan === null, init: init === null, parsed }).toEqual({ rule: ok, plan: ok, init: ok, parsed: ok });
+    if (!ok) expect(plan).toContain(rule!);
+  });
+});
+
+describe('records: a plan whose SPF needs more than 10 lookups says so', () => {
+  it('11 includes: a note naming the count and the limit; 10: none', () => {
+    const includes = (n: number) => Array.from({ length: n }, (_, i) => `_spf${i}.example.net`);
+    const note = (n: number) => {
+      const plan = parsePlan(`version: 1\ndomains:\n  - domain: example.com\n    spf:\n      include: ${JSON.stringify(includes(n))}\n`, 'maildns.yaml');
+      return composeDomain(plan, plan.domains[0]!).notes.filter((x) => x.includes('DNS-querying'));
+    };
+    expect(note(11)).toEqual([expect.stringMatching(/has 11 DNS-querying terms .* stop at 10 .*RFC 7208 §4\.6\.4/)]);
+    expect(note(10)).toEqual([]);
+  });
+});
