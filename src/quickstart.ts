@@ -3,13 +3,13 @@
  * the same library call the individual commands make; the embedded DNS server stands in for
  * the real DNS so the records can be verified and a signed test message checked end to end.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { keygenPlan } from './dkim/keygen.js';
 import { composeOpenDkim } from './dkim/opendkim.js';
 import { DnsResolver } from './dns/resolver.js';
 import { startServer } from './dns/server.js';
-import { writeFileAtomic } from './fsutil.js';
+import { makeDirectories, writeFileAtomic } from './fsutil.js';
 import { parseMessage } from './message/message.js';
 import { loadPrivateKey, signWithEach } from './message/sign.js';
 import { verifyMessage, type MessageReport } from './message/verify.js';
@@ -69,7 +69,7 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
     opts.onStep?.(s);
   };
   const dir = path.resolve(opts.dir);
-  mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   const planFile = path.join(dir, 'maildns.yaml');
 
   // 1. The plan: written once; a second run keeps the operator's edits and keys.
@@ -88,7 +88,7 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
 
   // 3. OpenDKIM and Postfix files.
   const opendkimDir = path.join(dir, 'opendkim');
-  mkdirSync(opendkimDir, { recursive: true });
+  makeDirectories(opendkimDir);
   const od = composeOpenDkim(plan, { configDir: '/etc/opendkim' });
   for (const f of od.files) writeFileAtomic(path.join(opendkimDir, f.name), f.content, { mode: 0o644 });
   step('OpenDKIM and Postfix files', `${od.files.map((f) => path.join(opendkimDir, f.name)).join('\n')}\non the mail server: ${od.chown}`);

@@ -77,7 +77,7 @@ function readKey(keyPath: string): DkimPublicKey {
   try {
     return publicKeyFromPem(readFileSync(keyPath, 'utf8'));
   } catch (err) {
-    throw new InputError(`not a readable RSA or Ed25519 private key (${(err as Error).message.split('\n')[0]}); move it away or use --force to replace it`, keyPath);
+    throw new InputError(`not a readable RSA or Ed25519 private key (${(err as Error).message.split('\n')[0]}); move it away, or replace it (keygen's force option keeps it as a backup)`, keyPath);
   }
 }
 

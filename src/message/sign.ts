@@ -90,7 +90,7 @@ function checkOptions(msg: ParsedMessage, opts: SignOptions): { algorithm: SignA
   }
   const keyAlgorithm = algorithmForKey(opts.key);
   const algorithm = opts.algorithm ?? keyAlgorithm;
-  if (algorithm !== keyAlgorithm) throw new InputError(`--algorithm ${algorithm} does not fit the ${opts.key.asymmetricKeyType} key; use ${keyAlgorithm}`);
+  if (algorithm !== keyAlgorithm) throw new InputError(`the algorithm ${algorithm} does not fit the ${opts.key.asymmetricKeyType} key; use ${keyAlgorithm}`);
   if (opts.key.asymmetricKeyType === 'rsa' && (opts.key.asymmetricKeyDetails?.modulusLength ?? 0) < 1024) {
     throw new InputError('the RSA key is shorter than 1024 bits; receivers ignore such signatures (RFC 8301 §3.2): make a 2048-bit key');
   }
@@ -99,7 +99,7 @@ function checkOptions(msg: ParsedMessage, opts: SignOptions): { algorithm: SignA
   for (const h of wanted) {
     if (!/^[\x21-\x39\x3b-\x7e]+$/.test(h)) throw new InputError(`"${h}" is not a header field name`);
   }
-  if (!wanted.some((h) => h.toLowerCase() === 'from')) throw new InputError('the signed header list must include From (RFC 6376 §5.4); add it to --headers');
+  if (!wanted.some((h) => h.toLowerCase() === 'from')) throw new InputError('the signed header list must include From (RFC 6376 §5.4); add it to the list');
   return { algorithm, headers: wanted };
 }
 

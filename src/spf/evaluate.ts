@@ -4,6 +4,7 @@
  * it is given; a query that gets no answer in time is `temperror`, never "no record".
  */
 import { isTemporary, type DnsAnswer, type Resolver, type RRType, type RDataMap } from '../dns/resolver.js';
+import { InputError } from '../errors.js';
 import { normalizeName } from '../names.js';
 import { dottedForm, inPrefix, parseIp, readableForm, reverseName, type ClientIp } from './ip.js';
 import { expandTokens, tokenizeMacroString, truncateDomain, type MacroContext } from './macro.js';
@@ -368,7 +369,7 @@ export function normalizeSender(sender: string | undefined, helo: string): strin
 /** Run check_host() for one client address. */
 export async function checkHost(resolver: Resolver, input: CheckHostInput, opts: CheckHostOptions = {}): Promise<SpfVerdict> {
   const ip = parseIp(input.ip);
-  if (!ip) throw new Error(`"${input.ip}" is not an IP address`);
+  if (!ip) throw new InputError(`"${input.ip}" is not an IP address`);
   const helo = input.helo ?? input.domain;
   const sender = normalizeSender(input.sender, helo);
   const domain = input.domain.replace(/\.$/, '');

@@ -246,17 +246,17 @@ export function readSnapshot(file: string): SpfSnapshot {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`${file} does not exist; make the first snapshot with \`maildns spf flatten DOMAIN --snapshot ${file}\``);
+    if (code === 'ENOENT') throw new InputError(`${file} does not exist; make the first snapshot there (\`maildns spf flatten DOMAIN --snapshot ${file}\`)`);
     throw new InputError(`${file} cannot be read (${code ?? (err as Error).message}); check the path and its permissions`);
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {
-    throw new InputError(`${file} is not valid JSON, so not a maildns SPF snapshot; make a new one with --snapshot ${file} (after moving the damaged file away)`);
+    throw new InputError(`${file} is not valid JSON, so not a maildns SPF snapshot; make a new snapshot there (after moving the damaged file away)`);
   }
   const problem = snapshotProblem(data);
-  if (problem) throw new InputError(`${file}: ${problem}; make a new one with --snapshot (after moving this file away)`);
+  if (problem) throw new InputError(`${file}: ${problem}; make a new snapshot (after moving this file away)`);
   return data as SpfSnapshot;
 }
 

@@ -181,7 +181,7 @@ describe('maildns spf flatten --snapshot / --compare', () => {
     const missing = path.join(work, 'nope.json');
     const r1 = await runCli(['spf', 'flatten', 'example.test', '--compare', missing, '--nameserver', ns(servers.before)]);
     expect(r1.code).toBe(2);
-    expect(r1.stderr).toContain(`${missing} does not exist; make the first snapshot with`);
+    expect(r1.stderr).toContain(`${missing} does not exist; make the first snapshot there (\`maildns spf flatten DOMAIN --snapshot ${missing}\`)`);
     const foreign = fresh();
     writeFileSync(foreign, '{"hello": "world"}\n');
     const r2 = await runCli(['spf', 'flatten', 'example.test', '--compare', foreign, '--nameserver', ns(servers.before)]);
