@@ -14,6 +14,7 @@ import { recordsCommand } from './commands/records.js';
 import { keygenCommand } from './commands/keygen.js';
 import { dkimCommand } from './commands/dkim.js';
 import { opendkimCommand } from './commands/opendkim.js';
+import { postfixCommand } from './commands/postfix.js';
 import { signCommand } from './commands/sign.js';
 import { verifyMessageCommand } from './commands/verify-message.js';
 import { serveCommand } from './commands/serve.js';
@@ -28,6 +29,7 @@ const commands: CommandModule<any, any>[] = [
   initCommand,
   keygenCommand,
   opendkimCommand,
+  postfixCommand,
   recordsCommand,
   serveCommand,
   verifyCommand,

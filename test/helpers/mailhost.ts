@@ -20,6 +20,7 @@ const PROGRAMS: { file: string; pkg: string }[] = [
   { file: '/usr/sbin/postconf', pkg: 'postfix' },
   { file: '/usr/sbin/postmap', pkg: 'postfix' },
   { file: '/usr/lib/postfix/configure-instance.sh', pkg: 'postfix' },
+  { file: '/usr/share/postfix/main.cf.debian', pkg: 'postfix' },
   { file: '/usr/share/postfix/master.cf.dist', pkg: 'postfix' },
   { file: '/usr/sbin/opendkim', pkg: 'opendkim' },
   { file: '/usr/bin/python3', pkg: 'python3-dkim python3-dnspython' },
@@ -162,7 +163,7 @@ export interface PostfixInstance {
 }
 
 /**
- * A private Postfix from Debian's files: the main.cf the package wrote at install and
+ * A private Postfix from Debian's files: main.cf.debian (what the package's set-up starts from) and
  * master.cf.dist (smtpd, cleanup and smtp chrooted, as shipped), moved to the test's directories,
  * on 127.0.0.1 only; the `smtp` service listens on `smtpPort` instead of 25.
  */
@@ -170,7 +171,7 @@ export async function createPostfix(layout: ReturnType<typeof debianLayout>, smt
   const { postfixConfigDir: dir, queueDir, dataDir, logFile } = layout;
   await must('install', ['-d', '-m', '0755', dir, queueDir, path.dirname(logFile)]);
   await must('install', ['-d', '-o', 'postfix', '-m', '0700', dataDir]);
-  await must('install', ['-m', '0644', '/etc/postfix/main.cf', path.join(dir, 'main.cf')]);
+  await must('install', ['-m', '0644', '/usr/share/postfix/main.cf.debian', path.join(dir, 'main.cf')]);
   await must('install', ['-m', '0644', '/usr/share/postfix/master.cf.dist', path.join(dir, 'master.cf')]);
   const postconf = (...args: string[]): Promise<RunResult> => must('postconf', ['-c', dir, ...args]);
   await postconf(
@@ -210,11 +211,11 @@ export async function createPostfix(layout: ReturnType<typeof debianLayout>, smt
 }
 
 /** Send one message over SMTP with Debian's python (smtplib); STARTTLS and AUTH when asked. */
-export async function smtpSend(opts: { port: number; from: string; to: string; message: string; login?: { user: string; password: string } }): Promise<RunResult> {
+export async function smtpSend(opts: { port: number; from: string; to: string; message: string; login?: { user: string; password: string }; sourceAddress?: string }): Promise<RunResult> {
   const py = [
     'import smtplib, ssl, sys, json',
     'o = json.loads(sys.argv[1])',
-    "s = smtplib.SMTP('127.0.0.1', o['port'], timeout=20)",
+    "s = smtplib.SMTP('127.0.0.1', o['port'], timeout=20, source_address=(o.get('sourceAddress') or '127.0.0.1', 0))",
     's.ehlo("client.example.com")',
     "if o.get('login'):",
     '    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE',
