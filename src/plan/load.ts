@@ -313,7 +313,7 @@ function readSubmission(r: PlanReader, value: unknown, at: Key[]): SubmissionPla
   const o = r.object(value === true ? {} : value, at, ['port', 'sasl', 'tls_cert', 'tls_key']);
   return {
     port: o['port'] === undefined ? 587 : r.integer(o['port'], [...at, 'port'], 1, 65535),
-    sasl: o['sasl'] === undefined ? 'cyrus' : r.oneOf(o['sasl'], [...at, 'sasl'], ['cyrus', 'dovecot'] as const),
+    sasl: o['sasl'] === undefined ? 'dovecot' : r.oneOf(o['sasl'], [...at, 'sasl'], ['dovecot', 'cyrus'] as const),
     // Debian's snakeoil pair (package ssl-cert): enough to encrypt; clients that check names want a real certificate.
     tlsCert: r.optionalString(o['tls_cert'], [...at, 'tls_cert']) ?? '/etc/ssl/certs/ssl-cert-snakeoil.pem',
     tlsKey: r.optionalString(o['tls_key'], [...at, 'tls_key']) ?? '/etc/ssl/private/ssl-cert-snakeoil.key',

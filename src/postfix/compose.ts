@@ -23,6 +23,8 @@ export const PASSWORD_MAP = 'sasl_passwd';
 export interface PostfixOptions extends OpenDkimLayoutOptions {
   /** Postfix's config_directory on the mail host (default /etc/postfix). */
   postfixConfigDir?: string;
+  /** Dovecot's conf.d on the mail host (default /etc/dovecot/conf.d), for the auth socket snippet. */
+  dovecotConfDir?: string;
   /** Where environment-variable passwords are read (default process.env). */
   env?: NodeJS.ProcessEnv;
   planName?: string;
@@ -204,7 +206,8 @@ function header(what: string, planName: string): string {
 }
 
 const DOVECOT_SNIPPET = 'dovecot-postfix-auth.conf';
-const DOVECOT_CONF_PATH = `/etc/dovecot/conf.d/99-maildns-postfix-auth.conf`;
+const DOVECOT_CONF_DIR = '/etc/dovecot/conf.d';
+const DOVECOT_CONF_NAME = '99-maildns-postfix-auth.conf';
 
 function dovecotSnippet(queueDir: string, planName: string): string {
   return [
@@ -276,9 +279,10 @@ export function composePostfix(plan: Plan, opts: PostfixOptions = {}): PostfixRe
     mainCf.push(...submissionSettings(host, queueDir));
     masterCf.push(submissionService(host));
     if (host.submission.sasl === 'dovecot') {
-      files.push({ name: DOVECOT_SNIPPET, content: dovecotSnippet(queueDir, planName), installPath: DOVECOT_CONF_PATH, mode: 0o644, secret: false });
+      const confPath = path.posix.join(opts.dovecotConfDir ?? DOVECOT_CONF_DIR, DOVECOT_CONF_NAME);
+      files.push({ name: DOVECOT_SNIPPET, content: dovecotSnippet(queueDir, planName), installPath: confPath, mode: 0o644, secret: false });
       steps.push(
-        { kind: 'install', argv: ['install', '-m', '0644', DOVECOT_SNIPPET, DOVECOT_CONF_PATH], why: 'Dovecot opens its auth socket in Postfix\'s chroot (apt-get install dovecot-core)' },
+        { kind: 'install', argv: ['install', '-m', '0644', DOVECOT_SNIPPET, confPath], why: 'Dovecot opens its auth socket in Postfix\'s chroot (apt-get install dovecot-core)' },
         { kind: 'service', argv: ['systemctl', 'restart', 'dovecot'], why: 'Dovecot opens the socket' },
       );
     } else {
@@ -296,7 +300,9 @@ export function composePostfix(plan: Plan, opts: PostfixOptions = {}): PostfixRe
       );
     }
     if (host.submission.tlsCert.includes('snakeoil')) {
-      notes.push(`the submission service uses Debian's self-signed snakeoil certificate: mail clients will warn until tls_cert/tls_key name a certificate for ${host.hostname}`);
+      notes.push(
+        `the submission service uses Debian's self-signed snakeoil certificate (\`make-ssl-cert generate-default-snakeoil\` makes it if it is missing): mail clients will warn until tls_cert/tls_key name a certificate for ${host.hostname}`,
+      );
     }
   }
 

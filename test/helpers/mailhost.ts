@@ -6,8 +6,8 @@
  * synced by Debian's own configure-instance.sh. Needs root: Postfix starts only as root, and the
  * files belong to opendkim and postfix.
  */
-import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OpenDkimOptions } from '../../src/dkim/opendkim.js';
 import type { SetupStep } from '../../src/steps.js';
@@ -25,6 +25,7 @@ const PROGRAMS: { file: string; pkg: string }[] = [
   { file: '/usr/sbin/opendkim', pkg: 'opendkim' },
   { file: '/usr/bin/python3', pkg: 'python3-dkim python3-dnspython' },
   { file: '/usr/bin/openssl', pkg: 'openssl' },
+  { file: '/usr/sbin/dovecot', pkg: 'dovecot-core' },
 ];
 
 /** Throws at once, naming what is missing and the apt-get line that installs it. */
@@ -56,6 +57,24 @@ async function must(cmd: string, args: readonly string[], opts: Parameters<typeo
   const r = await run(cmd, args, opts);
   if (r.code !== 0) throw new Error(`${shellLine([cmd, ...args])} failed (${r.code}): ${r.stdout}${r.stderr}`);
   return r;
+}
+
+/**
+ * Start a program that puts itself in the background: its output goes to a file, not a pipe, which
+ * the daemon would keep open long after the launcher exited.
+ */
+async function launch(cmd: string, args: readonly string[], outFile: string): Promise<void> {
+  const fd = openSync(outFile, 'a', 0o600);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(cmd, [...args], { stdio: ['ignore', fd, fd] });
+      child.once('error', reject);
+      child.once('exit', (c) => resolve(c));
+    });
+    if (code !== 0) throw new Error(`${shellLine([cmd, ...args])} failed (${code}): ${readFileSync(outFile, 'utf8')}`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -129,7 +148,7 @@ async function waitFor(what: string, test: () => boolean, ms = 10_000): Promise<
 /** Run the unit's ExecStart line (Type=forking) and wait for its pid file and socket. */
 export async function startForking(execStart: string, pidFile: string, socketFile: string | null): Promise<Daemon> {
   const [cmd, ...args] = execStart.trim().split(/\s+/) as [string, ...string[]];
-  await must(cmd, args);
+  await launch(cmd, args, `${pidFile}.out`);
   await waitFor(`${pidFile}`, () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (socketFile) await waitFor(socketFile, () => existsSync(socketFile));
@@ -187,6 +206,8 @@ export async function createPostfix(layout: ReturnType<typeof debianLayout>, smt
     'alias_maps =',
     'alias_database =',
     'mydestination =',
+    // Timing only: refused clients are not made to wait a second per error.
+    'smtpd_error_sleep_time = 0',
   );
   await postconf('-MX', 'smtp/inet');
   await postconf('-M', `${smtpPort}/inet=${smtpPort} inet n - y - - smtpd`);
@@ -210,22 +231,91 @@ export async function createPostfix(layout: ReturnType<typeof debianLayout>, smt
   return instance;
 }
 
-/** Send one message over SMTP with Debian's python (smtplib); STARTTLS and AUTH when asked. */
-export async function smtpSend(opts: { port: number; from: string; to: string; message: string; login?: { user: string; password: string }; sourceAddress?: string }): Promise<RunResult> {
+export interface SmtpOutcome {
+  /** True when the server took the message (250 after DATA). */
+  sent: boolean;
+  /** The SMTP code and text of the refusal, e.g. "554 5.7.1 ... Relay access denied". */
+  refused: string | null;
+  /** Whether the server offered AUTH before STARTTLS. */
+  authBeforeTls: boolean;
+  output: string;
+}
+
+/** Send one message over SMTP with Debian's python (smtplib): optionally STARTTLS, then AUTH. */
+export async function smtpSend(opts: { port: number; from: string; to: string; message: string; starttls?: boolean; login?: { user: string; password: string }; sourceAddress?: string }): Promise<SmtpOutcome> {
   const py = [
     'import smtplib, ssl, sys, json',
     'o = json.loads(sys.argv[1])',
-    "s = smtplib.SMTP('127.0.0.1', o['port'], timeout=20, source_address=(o.get('sourceAddress') or '127.0.0.1', 0))",
-    's.ehlo("client.example.com")',
-    "if o.get('login'):",
-    '    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE',
-    '    s.starttls(context=ctx); s.ehlo("client.example.com")',
-    "    s.login(o['login']['user'], o['login']['password'])",
-    "s.sendmail(o['from'], [o['to']], sys.stdin.buffer.read())",
-    's.quit()',
-    'print("SENT")',
+    'res = {"sent": False, "refused": None, "authBeforeTls": False}',
+    'try:',
+    "    s = smtplib.SMTP('127.0.0.1', o['port'], timeout=20, source_address=(o.get('sourceAddress') or '127.0.0.1', 0))",
+    '    s.ehlo("client.example.com")',
+    '    res["authBeforeTls"] = s.has_extn("auth")',
+    "    if o.get('starttls') or o.get('login'):",
+    '        ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE',
+    '        s.starttls(context=ctx); s.ehlo("client.example.com")',
+    "    if o.get('login'):",
+    "        s.login(o['login']['user'], o['login']['password'])",
+    "    s.sendmail(o['from'], [o['to']], sys.stdin.buffer.read())",
+    '    s.quit()',
+    '    res["sent"] = True',
+    'except smtplib.SMTPRecipientsRefused as e:',
+    '    code, text = list(e.recipients.values())[0]; res["refused"] = f"{code} {text.decode()}"',
+    'except smtplib.SMTPResponseException as e:',
+    '    res["refused"] = f"{e.smtp_code} {e.smtp_error.decode() if isinstance(e.smtp_error, bytes) else e.smtp_error}"',
+    'print("RESULT:" + json.dumps(res))',
   ].join('\n');
-  return run('/usr/bin/python3', ['-c', py, JSON.stringify(opts)], { input: opts.message });
+  const r = await run('/usr/bin/python3', ['-c', py, JSON.stringify(opts)], { input: opts.message });
+  const m = /RESULT:(.*)/.exec(r.stdout);
+  if (!m) throw new Error(`smtp client failed: ${r.stdout}${r.stderr}`);
+  return { ...(JSON.parse(m[1]!) as Omit<SmtpOutcome, 'output'>), output: r.stdout + r.stderr };
+}
+
+export interface DovecotInstance {
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A private Dovecot that only checks passwords (protocols = none), with `users` in a passwd-file,
+ * and maildns's snippet for Postfix's auth socket included as written.
+ */
+export async function startDovecot(root: string, snippet: string, users: Record<string, string>): Promise<DovecotInstance> {
+  const at = (p: string): string => path.join(root, p);
+  await must('install', ['-d', '-m', '0755', at('run/dovecot'), at('var/lib/dovecot'), at('etc/dovecot')]);
+  const usersFile = at('etc/dovecot/users');
+  await must('install', ['-m', '0644', '/dev/null', usersFile]);
+  writeFileSync(usersFile, Object.entries(users).map(([u, p]) => `${u}:{PLAIN}${p}\n`).join(''));
+  const conf = at('etc/dovecot/dovecot.conf');
+  const logFile = at('var/log/dovecot.log');
+  writeFileSync(
+    conf,
+    [
+      `base_dir = ${at('run/dovecot')}`,
+      `state_dir = ${at('var/lib/dovecot')}`,
+      `log_path = ${logFile}`,
+      'protocols = none',
+      'ssl = no',
+      'auth_failure_delay = 0', // timing only: a wrong password is refused at once
+      `passdb {\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u ${usersFile}\n}`,
+      'userdb {\n  driver = static\n  args = uid=dovenull gid=dovenull home=/nonexistent\n}',
+      `!include ${snippet}`,
+      '',
+    ].join('\n'),
+  );
+  await launch('/usr/sbin/dovecot', ['-c', conf], at('var/log/dovecot.start'));
+  const pidFile = at('run/dovecot/master.pid');
+  await waitFor(pidFile, () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  return {
+    log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    async stop() {
+      if (!alive(pid)) return;
+      process.kill(pid, 'SIGTERM');
+      const deadline = Date.now() + 3000;
+      while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    },
+  };
 }
 
 /** Wait until `test` holds, polling; returns what it returned. */

@@ -32,16 +32,20 @@ import {
   run,
   runSteps,
   smtpSend,
+  startDovecot,
   startForking,
   type Daemon,
+  type DovecotInstance,
   type PostfixInstance,
 } from '../../helpers/mailhost.js';
 import { dkimpyVerifyEach, freePort } from '../../helpers/opendkim.js';
 import { selfSignedCertificate, startSmtpProvider, type SmtpProvider } from '../../helpers/smtp-provider.js';
 
 const RELAY_USER = 'example-com';
+const MAIL_USER = 'bob';
+const MAIL_PASSWORD = 'bobs-mail-password';
 
-function planText(providerPort: number): string {
+function planText(providerPort: number, submissionPort: number, tls: { cert: string; key: string }): string {
   return `version: 1
 domains:
   - domain: example.com
@@ -59,6 +63,7 @@ mail_host:
     port: ${providerPort}
     username: ${RELAY_USER}
     password_file: relay-password
+  submission: { port: ${submissionPort}, sasl: dovecot, tls_cert: ${tls.cert}, tls_key: ${tls.key} }
 `;
 }
 
@@ -87,6 +92,8 @@ describe.skipIf(!isRoot)('the Debian mail host of the seeds, configured only fro
   let postfixOut: PostfixResult;
   let postfix: PostfixInstance;
   let smtpPort: number;
+  let submissionPort: number;
+  let dovecot: DovecotInstance;
   const daemons: Daemon[] = [];
   const ran: string[] = [];
 
@@ -101,7 +108,12 @@ describe.skipIf(!isRoot)('the Debian mail host of the seeds, configured only fro
     password = `pw-${Math.random().toString(36).slice(2)}-with spaces`;
     provider = await startSmtpProvider({ name: 'smtp.relay.example.net', ...cert, user: RELAY_USER, password });
     writeFileAtomic(path.join(work, 'relay-password'), `${password}\n`, { mode: 0o600 });
-    writeFileSync(path.join(work, 'maildns.yaml'), planText(provider.port));
+    // The host's own certificate for STARTTLS on submission (Debian's snakeoil pair is not made here).
+    selfSignedCertificate(work, 'mail.example.com');
+    smtpPort = await freePort();
+    submissionPort = await freePort();
+    const tls = { cert: path.join(work, 'mail.example.com.crt'), key: path.join(work, 'mail.example.com.key') };
+    writeFileSync(path.join(work, 'maildns.yaml'), planText(provider.port, submissionPort, tls));
     plan = loadPlan(path.join(work, 'maildns.yaml'));
     await keygenPlan(plan);
     dns = await startServer({ records: composePlan(plan).flatMap((c) => c.records), zones: ['example.com'] });
@@ -123,19 +135,23 @@ describe.skipIf(!isRoot)('the Debian mail host of the seeds, configured only fro
     }
 
     // Postfix: Debian's files, then the printed postfix steps (install, postmap, postconf -e/-M/-P) with -c DIR.
-    smtpPort = await freePort();
     postfix = await createPostfix(layout, smtpPort);
-    postfixOut = composePostfix(plan, { ...layout.opendkim, postfixConfigDir: layout.postfixConfigDir });
+    postfixOut = composePostfix(plan, { ...layout.opendkim, postfixConfigDir: layout.postfixConfigDir, dovecotConfDir: path.join(root, 'etc/dovecot/conf.d') });
     const pfOut = path.join(work, 'postfix');
     mkdirSync(pfOut);
+    mkdirSync(path.join(root, 'etc/dovecot/conf.d'), { recursive: true }); // dovecot-core ships it
     for (const f of postfixOut.files) writeFileAtomic(path.join(pfOut, f.name), f.content, { mode: f.mode });
     ran.push(...(await runSteps(postfixOut.steps, { cwd: pfOut, kinds: ['install', 'postfix'], postfixConfigDir: layout.postfixConfigDir })));
     ran.push(...(await runSteps(opendkim.steps, { cwd: odOut, kinds: ['postfix'], postfixConfigDir: layout.postfixConfigDir })));
     await postfix.start();
+    // Dovecot checks the submission logins through the socket the generated snippet puts in Postfix's chroot.
+    const snippet = postfixOut.files.find((f) => f.name === 'dovecot-postfix-auth.conf')!;
+    dovecot = await startDovecot(root, snippet.installPath!, { [MAIL_USER]: MAIL_PASSWORD });
   }, 120_000);
 
   afterAll(async () => {
     await postfix?.stop();
+    await dovecot?.stop();
     for (const d of daemons) await d.stop();
     await provider?.close();
     await dns?.close();
@@ -172,7 +188,7 @@ describe.skipIf(!isRoot)('the Debian mail host of the seeds, configured only fro
 
   it('a message submitted over SMTP leaves through the smarthost (TLS, then SMTP AUTH) signed with RSA and Ed25519; dkimpy and maildns verify both', async () => {
     const sent = await smtpSend({ port: smtpPort, from: 'alice@example.com', to: 'carol@example.org', message: message('over smtp', 'Hello.\r\nThis is a test.') });
-    expect(sent.stdout, `${sent.stdout}${sent.stderr}\n${postfix.log()}`).toContain('SENT');
+    expect(sent.sent, `${sent.output}\n${postfix.log()}`).toBe(true);
     const received = await eventually(`the provider receiving the message\n${postfix.log()}`, () => provider.messages.find((m) => m.data.includes('Subject: over smtp')));
 
     expect(provider.logins.length).toBeGreaterThan(0);
@@ -203,18 +219,41 @@ describe.skipIf(!isRoot)('the Debian mail host of the seeds, configured only fro
     expect(py.results, py.output).toEqual([true, true]);
   });
 
+  it('submission: a mail client from outside mynetworks logs in over TLS (Dovecot checks the password) and its mail leaves signed', async () => {
+    const r = await smtpSend({ port: submissionPort, from: 'bob@example.com', to: 'carol@example.org', message: message('submitted', 'From a laptop.'), login: { user: MAIL_USER, password: MAIL_PASSWORD }, sourceAddress: '127.0.0.2' });
+    expect(r.sent, `${r.output}\n${postfix.log()}\n${dovecot.log()}`).toBe(true);
+    expect(r.authBeforeTls).toBe(false);
+    const received = await eventually(`the provider receiving the submitted message\n${postfix.log()}`, () => provider.messages.find((m) => m.data.includes('Subject: submitted')));
+    const py = await dkimpyVerifyEach(received.data, dns.port);
+    expect(py.results, py.output).toEqual([true, true]);
+    expect(postfix.log()).toMatch(/postfix\/submission\/smtpd\[\d+\]: \w+: client=\S+\[127\.0\.0\.2\], sasl_method=PLAIN, sasl_username=bob/);
+  });
+
+  it('submission refuses mail without a login, a wrong password, and AUTH before STARTTLS', async () => {
+    const msg = message('refused', 'No.');
+    const noLogin = await smtpSend({ port: submissionPort, from: 'bob@example.com', to: 'carol@example.org', message: msg, starttls: true, sourceAddress: '127.0.0.2' });
+    expect(noLogin.sent).toBe(false);
+    expect(noLogin.refused).toMatch(/^554 5\.7\.1 /);
+    const wrong = await smtpSend({ port: submissionPort, from: 'bob@example.com', to: 'carol@example.org', message: msg, login: { user: MAIL_USER, password: 'not-it' }, sourceAddress: '127.0.0.2' });
+    expect(wrong.refused).toMatch(/^535 5\.7\.8 /);
+    const clear = await smtpSend({ port: submissionPort, from: 'bob@example.com', to: 'carol@example.org', message: msg, sourceAddress: '127.0.0.2' });
+    expect(clear.authBeforeTls).toBe(false);
+    expect(clear.refused).toMatch(/^530 5\.7\.0 Must issue a STARTTLS command first/);
+    expect(provider.messages.some((m) => m.data.includes('Subject: refused'))).toBe(false);
+  });
+
   it('relays for mynetworks only: a client outside it (127.0.0.2) is refused mail to other domains (no open relay)', async () => {
     const r = await smtpSend({ port: smtpPort, from: 'spammer@example.net', to: 'victim@example.org', message: message('relay attempt', 'Buy now.'), sourceAddress: '127.0.0.2' });
-    expect(r.stdout).not.toContain('SENT');
-    expect(r.stderr).toMatch(/554.*Relay access denied/);
+    expect(r.sent).toBe(false);
+    expect(r.refused).toMatch(/^554 5\.7\.1 .*Relay access denied/);
   });
 
   it('with OpenDKIM down, milter_default_action = tempfail answers 4xx and nothing leaves unsigned', async () => {
     for (const d of daemons) await d.stop();
     const before = provider.messages.length;
     const r = await smtpSend({ port: smtpPort, from: 'alice@example.com', to: 'carol@example.org', message: message('milter down', 'Must not leave unsigned.') });
-    expect(r.stdout).not.toContain('SENT');
-    expect(r.stderr).toMatch(/451.*4\.7\.1/);
+    expect(r.sent).toBe(false);
+    expect(r.refused).toMatch(/^451 4\.7\.1/);
     await new Promise((res) => setTimeout(res, 500));
     expect(provider.messages.length).toBe(before);
   });

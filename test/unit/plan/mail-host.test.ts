@@ -72,7 +72,7 @@ describe('plan: mail_host', () => {
     expect(errorOf(`${DOMAINS}mail_host:\n  mynetworks: [192.0.2.0/33]\n`)).toMatch(/must be an IPv4 or IPv6 network/);
     expect(errorOf(`${DOMAINS}mail_host:\n  domain: example.org\n`)).toMatch(/:5: mail_host\.domain "example\.org" is not one of the plan's domains \(example\.com\)/);
     expect(errorOf('domains:\n  - domain: example.com\nmail_host: {}\n')).toBe('/srv/maildns.yaml:3: mail_host needs "hostname", the mail host\'s name (myhostname), e.g. mail.example.com');
-    expect(errorOf(`${DOMAINS}mail_host:\n  submission: { sasl: pam }\n`)).toMatch(/mail_host\.submission\.sasl must be one of cyrus, dovecot/);
+    expect(errorOf(`${DOMAINS}mail_host:\n  submission: { sasl: pam }\n`)).toMatch(/mail_host\.submission\.sasl must be one of dovecot, cyrus/);
   });
 
   it('accepts an IP address as the relay host', () => {
