@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
+import { run } from '../../helpers/mailhost.js';
 
 const EXAMPLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../examples/maildns.yaml');
 const SECRET = 'Tr0ub4dor&3 with spaces';
@@ -39,6 +40,9 @@ describe('maildns opendkim', () => {
       ['KeyTable.ed25519', 'KeyTable.rsa', 'SigningTable.ed25519', 'SigningTable.rsa', 'TrustedHosts', 'opendkim-ed25519.conf', 'opendkim-ed25519.service', 'opendkim.conf', 'postfix-main.cf'].sort(),
     );
     expect(r.stdout).toMatch(/^ {2}adduser postfix opendkim +# /m);
+    // systemd reads the second instance's unit without a complaint (it fails on a missing program, warns on bad values).
+    const verify = await run('/usr/bin/systemd-analyze', ['verify', path.join(dir, 'opendkim', 'opendkim-ed25519.service')]);
+    expect(verify).toEqual({ code: 0, stdout: '', stderr: '' });
     expect(r.stdout).toMatch(/^ {2}systemctl restart opendkim opendkim-ed25519 +# /m);
     const json = JSON.parse((await runCli(['opendkim', '--json'], { cwd: dir })).stdout) as { steps: { argv: string[]; command: string }[] };
     expect(json.steps.find((s) => s.argv[0] === 'install' && s.argv.includes('0600'))!.argv).toEqual([
