@@ -1,13 +1,17 @@
 /** `maildns postfix`: the mail host's Postfix lines from the plan's mail_host section, and the steps. */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { MilterDefaultAction } from '../../dkim/opendkim.js';
 import { writeFileAtomic } from '../../fsutil.js';
+import { hasFindingAtLeast, type Severity } from '../../findings.js';
+import { DEFAULT_PLAN_FILE } from '../../plan/load.js';
 import { composePostfix, POSTFIX_CONFIG_DIR } from '../../postfix/compose.js';
-import { paint, printJson } from '../render/output.js';
+import { lintPostfixMainCf } from '../../postfix/lint.js';
+import { EXIT } from '../exit.js';
+import { paint, printJson, renderFindings } from '../render/output.js';
 import { renderSteps, stepsJson } from '../render/steps.js';
-import { readPlan, withJsonOption, withPlanOption } from './common.js';
+import { domainArg, readPlan, withJsonOption, withPlanOption } from './common.js';
 import { withMilterOptions } from './opendkim.js';
 
 interface Args {
@@ -22,11 +26,45 @@ interface Args {
   json: boolean;
 }
 
+interface LintArgs {
+  file: string;
+  stdin: boolean;
+  plan: string;
+  domain?: string;
+  failOn: Severity;
+  json: boolean;
+}
+
+export const postfixLintCommand: CommandModule<object, LintArgs> = {
+  command: 'lint [file]',
+  describe: 'check a main.cf (or `postconf -n` output with --stdin) for an open relay, passwords in clear, a relayhost without brackets, a provider missing from SPF, milters the chroot cannot reach, and names that disagree with the sending domain',
+  builder: (y) =>
+    withJsonOption(withPlanOption(y))
+      .positional('file', { type: 'string', default: `${POSTFIX_CONFIG_DIR}/main.cf`, describe: 'the main.cf to read' })
+      .option('stdin', { type: 'boolean', default: false, describe: 'read the settings from standard input (e.g. `postconf -n |`) instead of a file' })
+      .option('domain', { type: 'string', describe: "the sending domain (default: the plan's mail_host.domain)" })
+      .option('fail-on', { choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'exit 1 from this severity on' })
+      .example('$0 postfix lint /etc/postfix/main.cf', 'check the live main.cf against the plan')
+      .example('postconf -n | $0 postfix lint --stdin', 'check what Postfix really uses') as never,
+  handler: (args) => {
+    const text = args.stdin ? readFileSync(0, 'utf8') : readFileSync(args.file, 'utf8');
+    // The plan adds the SPF and identity checks; without one (the default file absent) they need --domain.
+    const plan = args.plan === DEFAULT_PLAN_FILE && !existsSync(args.plan) ? undefined : readPlan(args.plan);
+    const file = args.stdin ? 'postconf -n' : args.file;
+    const findings = lintPostfixMainCf(text, { file, ...(plan ? { plan } : {}), ...(args.domain ? { domain: domainArg(args.domain, '--domain') } : {}) });
+    const code = hasFindingAtLeast(findings, args.failOn) ? EXIT.problems : EXIT.ok;
+    if (args.json) printJson({ file, findings, exitCode: code });
+    else process.stdout.write(`${renderFindings(findings)}\n`);
+    process.exitCode = code;
+  },
+};
+
 export const postfixCommand: CommandModule<object, Args> = {
   command: 'postfix',
   describe: "write the mail host's Postfix lines from the plan's mail_host (relayhost with SMTP AUTH over TLS, submission with SASL, relay restrictions, the OpenDKIM milters) and the steps to apply them",
   builder: (y) =>
     withMilterOptions(withJsonOption(withPlanOption(y)))
+      .command(postfixLintCommand)
       .option('out', { alias: 'o', type: 'string', default: 'postfix', describe: 'directory to write the files to (the password map is written 0600)' })
       .option('config-dir', { type: 'string', default: POSTFIX_CONFIG_DIR, describe: "Postfix's config directory on the mail host" })
       .example('$0 postfix', 'postfix-main.cf, postfix-master.cf, sasl_passwd and the postconf/postmap steps for the plan\'s mail_host')

@@ -91,3 +91,38 @@ describe('maildns postfix', () => {
     expect(existsSync(path.join(dir, 'postfix'))).toBe(false);
   });
 });
+
+describe('maildns postfix lint', () => {
+  const SEEDS = [
+    'myhostname = mail.example.com',
+    'mydomain = example.com',
+    'myorigin = $mydomain',
+    'mynetworks = 127.0.0.0/8',
+    'smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination',
+    'relayhost = [smtp.relay.example.net]:587',
+    'smtp_sasl_auth_enable = yes',
+    'smtp_tls_security_level = may',
+    '',
+  ].join('\n');
+
+  it('reads postconf -n from stdin, checks it against the plan, exits 1 on an error; --json has the findings', async () => {
+    const dir = exampleDir();
+    const r = await runCli(['postfix', 'lint', '--stdin'], { cwd: dir, input: SEEDS });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(
+      'ERROR   postfix.sasl-without-tls  postconf -n:8 smtp_tls_security_level: the relay password is sent even when the smarthost offers no TLS (smtp_tls_security_level = may): anyone on the path can read it\n  fix: smtp_tls_security_level = encrypt\n',
+    );
+    const json = await runCli(['postfix', 'lint', '--stdin', '--json'], { cwd: dir, input: SEEDS.replace('= may', '= encrypt') });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ file: 'postconf -n', findings: [], exitCode: 0 });
+  });
+
+  it('without a plan, judges the names only with --domain; --fail-on warning counts warnings', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'maildns-lint-'));
+    const text = SEEDS.replace('smtp_tls_security_level = may', 'smtp_tls_security_level = encrypt').replace('myorigin = $mydomain\n', '');
+    expect((await runCli(['postfix', 'lint', '--stdin'], { cwd: dir, input: text })).code).toBe(0);
+    const r = await runCli(['postfix', 'lint', '--stdin', '--domain', 'example.com', '--fail-on', 'warning'], { cwd: dir, input: text });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^WARNING postfix\.identity-mismatch  postconf -n:1 myhostname: mail from local users and scripts leaves as user@mail\.example\.com/);
+  });
+});

@@ -20,6 +20,7 @@ import { loadPlan } from '../../../src/plan/load.js';
 import { composePlan } from '../../../src/plan/records.js';
 import type { Plan } from '../../../src/plan/types.js';
 import { composePostfix, type PostfixResult } from '../../../src/postfix/compose.js';
+import { lintPostfixMainCf } from '../../../src/postfix/lint.js';
 import {
   createPostfix,
   debianLayout,
@@ -171,6 +172,13 @@ describe.skipIf(!isRoot)('the Debian mail host of the seeds, configured only fro
     const master = (await postfix.postconf('-M')).stdout;
     expect(master).toMatch(new RegExp(`^${smtpPort}\\s+inet\\s+n\\s+-\\s+y\\s+-\\s+-\\s+smtpd`, 'm'));
     expect(master).toMatch(/^cleanup\s+unix\s+n\s+-\s+y\s/m);
+  });
+
+  it('maildns postfix lint finds nothing in what the running instance uses (postconf -n)', async () => {
+    const n = (await postfix.postconf('-n')).stdout;
+    expect(lintPostfixMainCf(n, { file: 'postconf -n', plan })).toEqual([]);
+    // …and does find the seeds' by-hand fault when it is put back: TLS only if the smarthost offers it.
+    expect(lintPostfixMainCf(`${n}smtp_tls_security_level = may\n`, { plan }).map((f) => f.code)).toEqual(['postfix.sasl-without-tls']);
   });
 
   it('keeps the keys and the password map private: keys opendkim 0600 in /etc/dkimkeys, sasl_passwd and its .db 0600', () => {
