@@ -91,7 +91,7 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
   makeDirectories(opendkimDir);
   const od = composeOpenDkim(plan, { configDir: '/etc/opendkim' });
   for (const f of od.files) writeFileAtomic(path.join(opendkimDir, f.name), f.content, { mode: 0o644 });
-  step('OpenDKIM and Postfix files', `${od.files.map((f) => path.join(opendkimDir, f.name)).join('\n')}\non the mail server: ${od.chown}`);
+  step('OpenDKIM and Postfix files', `${od.files.map((f) => path.join(opendkimDir, f.name)).join('\n')}\non the mail server: ${od.steps.length} steps (\`maildns opendkim\` prints them)`);
 
   // 4. The records, in the two shapes operators paste.
   const composed = composePlan(plan);
@@ -125,7 +125,7 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
       'Next steps for a real domain',
       [
         `1. Edit ${planFile}: your domain, your sending hosts' addresses, relays to include, where DMARC reports go.`,
-        `2. maildns keygen --plan ${planFile}; maildns opendkim --plan ${planFile} --out /etc/opendkim (then chown the keys to opendkim).`,
+        `2. maildns keygen --plan ${planFile}; maildns opendkim --plan ${planFile}, then run the steps it prints on the mail host.`,
         `3. Publish: maildns records --plan ${planFile} (zone file) or --format mydns (web form rows).`,
         `4. Check what is live: maildns verify --plan ${planFile}; then send yourself a message and run maildns verify-message on it.`,
         '5. Once reports show every legitimate sender passing, move DMARC from p=none to quarantine, then reject.',

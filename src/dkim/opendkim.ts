@@ -1,11 +1,19 @@
 /**
- * The files an OpenDKIM + Postfix set-up needs, composed from the plan: KeyTable (a plain file:
- * `refile:` there breaks opendkim-testkey), SigningTable in `refile:` form with one `*@domain` line
- * per signing selector (never a `*@*` catch-all), TrustedHosts, an opendkim.conf fragment that uses
- * them, and the Postfix main.cf milter lines.
+ * The files an OpenDKIM + Postfix set-up needs, composed from the plan, for Debian 12 as packaged
+ * (OpenDKIM 2.11, Postfix 3.7): KeyTable (a plain file: `refile:` there breaks opendkim-testkey),
+ * SigningTable in `refile:` form with one `*@domain` line per signing selector (never a `*@*`
+ * catch-all), TrustedHosts, a complete opendkim.conf, the Postfix main.cf milter lines, and the
+ * commands that put them in place.
  *
- * OpenDKIM 2.11 has one global SignatureAlgorithm, so a plan with both RSA and Ed25519 keys gets one
- * set of tables and one opendkim.conf per algorithm, to run as two instances on two sockets.
+ * Debian's defaults are the defaults here: Postfix's smtpd and cleanup run chrooted in
+ * /var/spool/postfix, so a unix socket must lie below it (Postfix names it relative to that
+ * directory); the postfix user joins the opendkim group, which UMask 007 leaves the socket to; keys
+ * live in /etc/dkimkeys, owned by opendkim, mode 0600; the packaged opendkim.service reads
+ * /etc/opendkim.conf.
+ *
+ * OpenDKIM 2.11 has one global SignatureAlgorithm, so a plan with both RSA and Ed25519 keys gets two
+ * complete instances: RSA in /etc/opendkim.conf under the packaged unit, Ed25519 in a conf and a
+ * systemd unit of its own, each with its socket and pid file.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,19 +21,38 @@ import { InputError } from '../errors.js';
 import { keyDirectoryProblem } from '../fsutil.js';
 import { keyDirectories } from './keygen.js';
 import { isSigning, keyPathFor } from '../plan/selectors.js';
-import type { Plan } from '../plan/types.js';
+import type { DkimAlgorithm, Plan } from '../plan/types.js';
+import { postconfStep, renderMainCf, type PostfixSetting } from '../postfix/main-cf.js';
+import type { SetupStep } from '../steps.js';
 import { publicKeyFromPem, type DkimKeyType } from './record.js';
+import { DEBIAN, DEFAULT_SOCKET, defaultSocket, type MilterDefaultAction } from './opendkim-settings.js';
 
-import { DEFAULT_SOCKET } from './opendkim-settings.js';
-export { DEFAULT_SOCKET };
+export { DEBIAN, DEFAULT_SOCKET, defaultSocket, type MilterDefaultAction };
 
-export interface OpenDkimOptions {
-  /** Milter socket in OpenDKIM's syntax (`inet:PORT@HOST`, `inet6:PORT@HOST`, `local:PATH`). */
+export interface OpenDkimLayoutOptions {
+  /** Milter socket in OpenDKIM's syntax (`local:PATH`, `inet:PORT@HOST`, `inet6:PORT@HOST`). */
   socket?: string;
-  /** Socket of the Ed25519 instance when the plan mixes algorithms (default: next port, or `-ed25519` path). */
+  /** Socket of the Ed25519 instance when the plan mixes algorithms (default: next port, or `-ed25519` name). */
   socketEd25519?: string;
-  /** Directory the files will live in on the mail server; the conf names the tables there. */
-  configDir: string;
+  /** Directory of the tables and the second instance's conf on the mail host (default /etc/opendkim). */
+  configDir?: string;
+  /** Where the first (or only) instance's conf goes: the packaged unit reads /etc/opendkim.conf. */
+  mainConf?: string;
+  /** Directory of the pid files (Debian's tmpfiles.d makes /run/opendkim for the opendkim user). */
+  runDir?: string;
+  /** Where the second instance's systemd unit goes. */
+  unitDir?: string;
+  /** Postfix's queue_directory: chrooted daemons see it as /, and every daemon resolves relative paths from it. */
+  postfixQueueDir?: string;
+  /** Whether smtpd and cleanup run chrooted (the 5th master.cf column; `y` in Debian's master.cf). */
+  postfixChrooted?: boolean;
+  /** What Postfix does when the milter cannot be reached (default tempfail: keep the mail, try later). */
+  milterDefaultAction?: MilterDefaultAction;
+}
+
+export interface OpenDkimOptions extends OpenDkimLayoutOptions {
+  /** Directory of the private keys on the mail host: SERVER_KEYS_DIR/DOMAIN/SELECTOR.private (default /etc/dkimkeys). */
+  serverKeysDir?: string;
   /** Extra hosts or networks whose mail is signed (TrustedHosts). */
   trustedHosts?: string[];
   /** Name of the plan file, for the header comment. */
@@ -35,46 +62,103 @@ export interface OpenDkimOptions {
 export interface SigningEntry {
   domain: string;
   selector: string;
+  /** The key where maildns reads it (this machine). */
   keyPath: string;
+  /** The key where OpenDKIM reads it on the mail host: the KeyTable names this one. */
+  serverKeyPath: string;
   type: DkimKeyType;
   /** True when the selector signs (state active, or no state). */
   signs: boolean;
+}
+
+export interface MissingKey {
+  domain: string;
+  selector: string;
+  keyPath: string;
 }
 
 export interface OpenDkimInstance {
   type: DkimKeyType;
   signatureAlgorithm: 'rsa-sha256' | 'ed25519-sha256';
   socket: string;
+  /** The same socket as Postfix names it in smtpd_milters. */
+  milter: string;
   keyTable: string;
   signingTable: string;
+  /** File name of the conf as written. */
   conf: string;
+  /** Where the conf goes on the mail host. */
+  confPath: string;
+  pidFile: string;
+  /** systemd unit that runs it: the packaged `opendkim`, or the second instance's own. */
+  unit: string;
 }
 
 export interface OpenDkimFile {
   name: string;
   content: string;
+  /** Where it goes on the mail host; null for lines that are applied with a command instead. */
+  installPath: string | null;
+  mode: number;
 }
 
 export interface OpenDkimResult {
   files: OpenDkimFile[];
   instances: OpenDkimInstance[];
   entries: SigningEntry[];
-  /** The command that gives the keys to the opendkim user on the mail server. */
-  chown: string;
+  /** Selectors whose private key does not exist: nothing is composed until they do. */
+  missingKeys: MissingKey[];
+  /** The main.cf settings that hand mail to the milters. */
+  postfixSettings: PostfixSetting[];
+  /** What to run on the mail host, in the directory holding the files. */
+  steps: SetupStep[];
   notes: string[];
 }
 
-/** `inet:8891@localhost` -> `inet:localhost:8891`; `local:/run/x.sock` -> `unix:/run/x.sock`. */
-export function postfixMilterAddress(socket: string): string {
+function typeOfAlgorithm(a: DkimAlgorithm): DkimKeyType {
+  return a === 'ed25519' ? 'ed25519' : 'rsa';
+}
+
+function isBelow(child: string, parent: string): boolean {
+  const rel = path.posix.relative(parent, child);
+  return rel !== '' && !rel.startsWith('..') && !path.posix.isAbsolute(rel);
+}
+
+/** A local socket's path, or null for inet sockets. */
+export function localSocketPath(socket: string): string | null {
+  const local = /^(?:local|unix):(.+)$/.exec(socket);
+  if (local) return local[1]!;
+  return socket.startsWith('/') ? socket : null;
+}
+
+/**
+ * The socket as Postfix names it. `inet:8891@localhost` -> `inet:localhost:8891`. A local socket
+ * below the queue directory is named relative to it (`unix:opendkim/opendkim.sock`): Postfix
+ * daemons work in that directory, chrooted or not. A local socket elsewhere is refused when Postfix
+ * runs chrooted, because smtpd could not reach it and the mail would pass unsigned.
+ */
+export function postfixMilterAddress(socket: string, opts: Pick<OpenDkimLayoutOptions, 'postfixQueueDir' | 'postfixChrooted'> = {}): string {
   const inet = /^inet6?:(\d+)@(.+)$/.exec(socket);
   if (inet) {
+    const port = Number(inet[1]);
+    if (port < 1 || port > 65535) throw new InputError(`the OpenDKIM socket "${socket}" has no valid port; write inet:PORT@HOST with a port from 1 to 65535`);
     const host = inet[2]!;
-    return `inet:${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${inet[1]}`;
+    return `inet:${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
   }
-  const local = /^(?:local|unix):(.+)$/.exec(socket);
-  if (local) return `unix:${local[1]}`;
-  if (socket.startsWith('/')) return `unix:${socket}`;
-  throw new InputError(`the milter socket "${socket}" is not an OpenDKIM socket; write inet:PORT@HOST (e.g. ${DEFAULT_SOCKET}) or local:/PATH`);
+  const file = localSocketPath(socket);
+  if (file === null) {
+    throw new InputError(`"${socket}" is not an OpenDKIM socket; write local:/PATH (e.g. ${DEFAULT_SOCKET}) or inet:PORT@HOST (e.g. inet:8891@localhost)`);
+  }
+  if (!path.posix.isAbsolute(file)) throw new InputError(`the OpenDKIM socket "${socket}" needs an absolute path, e.g. ${DEFAULT_SOCKET}`);
+  const queueDir = opts.postfixQueueDir ?? DEBIAN.postfixQueueDir;
+  if (isBelow(file, queueDir)) return `unix:${path.posix.relative(queueDir, file)}`;
+  if (opts.postfixChrooted ?? true) {
+    throw new InputError(
+      `the OpenDKIM socket ${file} lies outside Postfix's queue directory ${queueDir}, where smtpd and cleanup run chrooted ` +
+        `(as in Debian's master.cf): Postfix could not reach it and mail would leave unsigned; use ${defaultSocket(queueDir)} or inet:8891@localhost`,
+    );
+  }
+  return `unix:${file}`;
 }
 
 function secondSocket(socket: string): string {
@@ -89,14 +173,82 @@ function header(what: string, planName: string): string {
   return `# ${what}\n# Written by maildns from ${planName}; run \`maildns opendkim\` again instead of editing by hand.\n`;
 }
 
-/** Read each selector's key to learn its type; selectors without a key are left out with a note. */
-export function signingEntries(plan: Plan, notes: string[]): SigningEntry[] {
+/** The key types the plan's selectors ask for, RSA first. */
+export function planKeyTypes(plan: Plan): DkimKeyType[] {
+  const wanted = new Set(plan.domains.flatMap((d) => d.dkim.map((s) => typeOfAlgorithm(s.algorithm))));
+  return (['rsa', 'ed25519'] as const).filter((t) => wanted.has(t));
+}
+
+/**
+ * The OpenDKIM instances the plan needs, with their sockets as both sides name them. Read from the
+ * plan's algorithms alone, so `maildns postfix` names the same milters without reading any key.
+ */
+export function openDkimInstances(plan: Plan, opts: OpenDkimLayoutOptions = {}): OpenDkimInstance[] {
+  const types = planKeyTypes(plan);
+  const mixed = types.length > 1;
+  const queueDir = opts.postfixQueueDir ?? DEBIAN.postfixQueueDir;
+  const socket = opts.socket ?? defaultSocket(queueDir);
+  const configDir = opts.configDir ?? DEBIAN.configDir;
+  const runDir = opts.runDir ?? DEBIAN.runDir;
+  return types.map((type, i) => {
+    const second = i > 0;
+    const sock = second ? (opts.socketEd25519 ?? secondSocket(socket)) : socket;
+    const suffix = mixed ? `.${type}` : '';
+    const conf = second ? `opendkim-${type}.conf` : 'opendkim.conf';
+    return {
+      type,
+      signatureAlgorithm: type === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256',
+      socket: sock,
+      milter: postfixMilterAddress(sock, opts),
+      keyTable: `KeyTable${suffix}`,
+      signingTable: `SigningTable${suffix}`,
+      conf,
+      confPath: second ? path.posix.join(configDir, conf) : (opts.mainConf ?? DEBIAN.mainConf),
+      pidFile: path.posix.join(runDir, second ? `opendkim-${type}.pid` : 'opendkim.pid'),
+      unit: second ? `opendkim-${type}` : 'opendkim',
+    };
+  });
+}
+
+/** The main.cf lines that hand mail to the instances, each with its reason. */
+export function milterSettings(instances: readonly OpenDkimInstance[], opts: OpenDkimLayoutOptions = {}): PostfixSetting[] {
+  if (!instances.length) return [];
+  const queueDir = opts.postfixQueueDir ?? DEBIAN.postfixQueueDir;
+  const local = instances.filter((i) => i.milter.startsWith('unix:') && !i.milter.startsWith('unix:/'));
+  const action = opts.milterDefaultAction ?? 'tempfail';
+  return [
+    {
+      name: 'smtpd_milters',
+      value: instances.map((i) => i.milter).join(', '),
+      why:
+        `Mail that arrives over SMTP goes through OpenDKIM${instances.length > 1 ? ` (one instance per key algorithm)` : ''}.` +
+        (local.length ? `\nA relative unix: path is read from ${queueDir}, the chroot of smtpd and cleanup:\n${local[0]!.milter} is ${path.posix.join(queueDir, local[0]!.milter.slice('unix:'.length))}.` : ''),
+    },
+    {
+      name: 'non_smtpd_milters',
+      value: '$smtpd_milters',
+      why: 'Mail from /usr/sbin/sendmail (cron, scripts, PHP) enters through pickup, not smtpd: sign it too.',
+    },
+    {
+      name: 'milter_default_action',
+      value: action,
+      why:
+        action === 'tempfail'
+          ? 'When OpenDKIM cannot be reached, answer "try again later" (4xx) and keep the mail, rather than\n"accept", which sends it on unsigned with no error anywhere.'
+          : 'When OpenDKIM cannot be reached, send the mail on unsigned (it may then fail DMARC); tempfail would keep it and try later.',
+    },
+  ];
+}
+
+/** Read each selector's key to learn its type; missing keys are collected, not skipped. */
+export function signingEntries(plan: Plan, serverKeysDir: string): { entries: SigningEntry[]; missing: MissingKey[] } {
   const entries: SigningEntry[] = [];
+  const missing: MissingKey[] = [];
   for (const d of plan.domains) {
     for (const sel of d.dkim) {
       const keyPath = keyPathFor(plan, d, sel);
       if (!existsSync(keyPath)) {
-        notes.push(`${d.domain} selector ${sel.selector} has no key yet (${keyPath}); run \`maildns keygen\` first: it is left out`);
+        missing.push({ domain: d.domain, selector: sel.selector, keyPath });
         continue;
       }
       // OpenDKIM's RequireSafeKeys (on by default) would refuse to sign with it.
@@ -110,14 +262,21 @@ export function signingEntries(plan: Plan, notes: string[]): SigningEntry[] {
       } catch (err) {
         throw new InputError(`not a readable DKIM private key: ${(err as Error).message.split('\n')[0]}`, keyPath);
       }
-      entries.push({ domain: d.domain, selector: sel.selector, keyPath, type, signs: isSigning(sel) });
+      if (type !== typeOfAlgorithm(sel.algorithm)) {
+        throw new InputError(
+          `this is an ${type === 'rsa' ? 'RSA' : 'Ed25519'} key, but the plan gives ${d.domain} selector ${sel.selector} the algorithm ${sel.algorithm}; set "algorithm: ${type === 'rsa' ? 'rsa-2048' : 'ed25519'}" for it or point "key" at the right file`,
+          keyPath,
+        );
+      }
+      const serverKeyPath = path.posix.join(serverKeysDir, d.domain, `${sel.selector}.private`);
+      entries.push({ domain: d.domain, selector: sel.selector, keyPath, serverKeyPath, type, signs: isSigning(sel) });
     }
   }
-  return entries;
+  return { entries, missing };
 }
 
 export function composeKeyTable(entries: readonly SigningEntry[], planName = 'the plan'): string {
-  const lines = entries.map((e) => `${e.selector}._domainkey.${e.domain} ${e.domain}:${e.selector}:${e.keyPath}`);
+  const lines = entries.map((e) => `${e.selector}._domainkey.${e.domain} ${e.domain}:${e.selector}:${e.serverKeyPath}`);
   return `${header('OpenDKIM KeyTable: key name, then domain:selector:private key file.', planName)}${lines.join('\n')}\n`;
 }
 
@@ -145,17 +304,76 @@ export function signingTableCatchAlls(text: string): string[] {
     .filter((l) => l && !l.startsWith('#') && /^\*@\*(\s|$)/.test(l));
 }
 
-export function composeOpenDkim(plan: Plan, opts: OpenDkimOptions): OpenDkimResult {
+function composeConf(inst: OpenDkimInstance, opts: { mixed: boolean; multiple: boolean; configDir: string; planName: string }): string {
+  const at = (name: string): string => path.posix.join(opts.configDir, name);
+  const what = opts.mixed
+    ? `opendkim.conf of the ${inst.type === 'rsa' ? 'RSA' : 'Ed25519'} instance (${inst.confPath}, run by ${inst.unit}.service). OpenDKIM 2.11 has one\n# SignatureAlgorithm per running instance, so this plan's RSA and Ed25519 keys need two instances.`
+    : `opendkim.conf, complete: install it as ${inst.confPath}, which Debian's opendkim.service reads.`;
+  const row = (name: string, value: string): string => `${name.padEnd(24)}${value}`;
+  return [
+    header(what, opts.planName).trimEnd(),
+    '# Logging and the process, as Debian ships them; UMask 007 lets the opendkim group (postfix) use the socket.',
+    row('Syslog', 'yes'),
+    row('SyslogSuccess', 'yes'),
+    row('UserID', DEBIAN.user),
+    row('UMask', '007'),
+    row('PidFile', inst.pidFile),
+    row('Socket', inst.socket),
+    '# Signing.',
+    // Verifying in both instances would add two Authentication-Results headers: the second one only signs.
+    row('Mode', opts.mixed && inst.type === 'ed25519' ? 's' : 'sv'),
+    row('Canonicalization', 'relaxed/relaxed'),
+    row('SignatureAlgorithm', inst.signatureAlgorithm),
+    row('KeyTable', at(inst.keyTable)),
+    row('SigningTable', `refile:${at(inst.signingTable)}`),
+    row('ExternalIgnoreList', `refile:${at('TrustedHosts')}`),
+    row('InternalHosts', `refile:${at('TrustedHosts')}`),
+    row('OversignHeaders', 'From'),
+    ...(opts.multiple ? [row('MultipleSignatures', 'yes')] : []),
+    row('TrustAnchorFile', DEBIAN.trustAnchorFile),
+    '',
+  ].join('\n');
+}
+
+function composeUnit(inst: OpenDkimInstance, planName: string): string {
+  return [
+    `# systemd unit of the second OpenDKIM instance (${inst.type === 'rsa' ? 'RSA' : 'Ed25519'} keys), beside Debian's opendkim.service.`,
+    `# Written by maildns from ${planName}; install it as /etc/systemd/system/${inst.unit}.service.`,
+    '[Unit]',
+    `Description=OpenDKIM Milter (${inst.type === 'rsa' ? 'RSA' : 'Ed25519'} signing instance)`,
+    'Documentation=man:opendkim(8) man:opendkim.conf(5)',
+    'After=network-online.target nss-lookup.target',
+    'Wants=network-online.target',
+    '',
+    '[Service]',
+    'Type=forking',
+    `PIDFile=${inst.pidFile}`,
+    `ExecStart=/usr/sbin/opendkim -x ${inst.confPath}`,
+    'ExecReload=/bin/kill -USR1 $MAINPID',
+    'Restart=on-failure',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+export function composeOpenDkim(plan: Plan, opts: OpenDkimOptions = {}): OpenDkimResult {
   const notes: string[] = [];
   const planName = opts.planName ?? (plan.file ? path.basename(plan.file) : 'the plan');
-  const entries = signingEntries(plan, notes);
-  const types = (['rsa', 'ed25519'] as const).filter((t) => entries.some((e) => e.type === t));
-  const mixed = types.length > 1;
-  const socket = opts.socket ?? DEFAULT_SOCKET;
-  const files: OpenDkimFile[] = [];
-  const instances: OpenDkimInstance[] = [];
-  const trusted = composeTrustedHosts(opts.trustedHosts, planName);
-  files.push({ name: 'TrustedHosts', content: trusted });
+  const configDir = opts.configDir ?? DEBIAN.configDir;
+  const serverKeysDir = opts.serverKeysDir ?? DEBIAN.keysDir;
+  const unitDir = opts.unitDir ?? DEBIAN.unitDir;
+  const instances = openDkimInstances(plan, opts); // rejects a malformed or unreachable socket first
+  const { entries, missing } = signingEntries(plan, serverKeysDir);
+  const postfixSettings = milterSettings(instances, opts);
+  const empty: OpenDkimResult = { files: [], instances, entries, missingKeys: missing, postfixSettings, steps: [], notes };
+  if (missing.length) return empty; // half a KeyTable would leave a domain unsigned without a word
+  if (!instances.length) {
+    notes.push('the plan has no DKIM selector: nothing to sign with; add one under "dkim:" for a domain');
+    return empty;
+  }
+  const mixed = instances.length > 1;
 
   for (const d of plan.domains) {
     const own = entries.filter((e) => e.domain === d.domain);
@@ -164,62 +382,78 @@ export function composeOpenDkim(plan: Plan, opts: OpenDkimOptions): OpenDkimResu
     }
   }
 
-  for (const type of types) {
-    const suffix = mixed ? `.${type}` : '';
-    const mine = entries.filter((e) => e.type === type);
-    const keyTable = `KeyTable${suffix}`;
-    const signingTable = `SigningTable${suffix}`;
-    const confName = mixed ? `opendkim-${type}.conf` : 'opendkim.conf';
-    const sock = type === 'ed25519' && mixed ? (opts.socketEd25519 ?? secondSocket(socket)) : socket;
-    postfixMilterAddress(sock); // rejects a malformed socket early
-    const signatureAlgorithm = type === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256';
+  const files: OpenDkimFile[] = [];
+  const inConfigDir = (name: string, content: string): void => {
+    files.push({ name, content, installPath: path.posix.join(configDir, name), mode: 0o644 });
+  };
+  inConfigDir('TrustedHosts', composeTrustedHosts(opts.trustedHosts, planName));
+  for (const inst of instances) {
+    const mine = entries.filter((e) => e.type === inst.type);
     const perDomain = new Map<string, number>();
     for (const e of mine.filter((x) => x.signs)) perDomain.set(e.domain, (perDomain.get(e.domain) ?? 0) + 1);
     const multiple = [...perDomain.values()].some((n) => n > 1);
-    const at = (name: string): string => path.join(opts.configDir, name);
-    const what = mixed
-      ? `opendkim.conf settings for the ${type === 'rsa' ? 'RSA' : 'Ed25519'} keys. OpenDKIM 2.11 has one SignatureAlgorithm per\n# running instance, so this plan's RSA and Ed25519 keys need two instances on two sockets.`
-      : `opendkim.conf settings: put them in /etc/opendkim.conf in place of lines with the same names.`;
-    const conf = [
-      header(what, planName).trimEnd(),
-      `Socket                  ${sock}`,
-      // Verifying in both instances would add two Authentication-Results headers: the second one only signs.
-      `Mode                    ${mixed && type === 'ed25519' ? 's' : 'sv'}`,
-      'Canonicalization        relaxed/relaxed',
-      `SignatureAlgorithm      ${signatureAlgorithm}`,
-      `KeyTable                ${at(keyTable)}`,
-      `SigningTable            refile:${at(signingTable)}`,
-      `ExternalIgnoreList      refile:${at('TrustedHosts')}`,
-      `InternalHosts           refile:${at('TrustedHosts')}`,
-      'OversignHeaders         From',
-      ...(multiple ? ['MultipleSignatures      yes'] : []),
-      '',
-    ].join('\n');
-    files.push({ name: keyTable, content: composeKeyTable(mine, planName) });
-    files.push({ name: signingTable, content: composeSigningTable(mine, planName) });
-    files.push({ name: confName, content: conf });
-    instances.push({ type, signatureAlgorithm, socket: sock, keyTable, signingTable, conf: confName });
+    inConfigDir(inst.keyTable, composeKeyTable(mine, planName));
+    inConfigDir(inst.signingTable, composeSigningTable(mine, planName));
+    files.push({ name: inst.conf, content: composeConf(inst, { mixed, multiple, configDir, planName }), installPath: inst.confPath, mode: 0o644 });
+    if (inst.unit !== 'opendkim') {
+      files.push({ name: `${inst.unit}.service`, content: composeUnit(inst, planName), installPath: path.posix.join(unitDir, `${inst.unit}.service`), mode: 0o644 });
+    }
   }
+  files.push({
+    name: 'postfix-main.cf',
+    content: renderMainCf(postfixSettings, header('Postfix main.cf lines that hand mail to OpenDKIM (`maildns postfix` writes them too).', planName)),
+    installPath: null,
+    mode: 0o644,
+  });
 
-  if (instances.length) {
-    const milters = instances.map((i) => postfixMilterAddress(i.socket)).join(', ');
-    const chrootNote = instances.some((i) => postfixMilterAddress(i.socket).startsWith('unix:'))
-      ? '# A unix socket path is seen from inside the Postfix chroot (/var/spool/postfix) when smtpd runs chrooted.\n'
-      : '';
-    files.push({
-      name: 'postfix-main.cf',
-      content:
-        header('Postfix main.cf lines: hand mail to the OpenDKIM milter (add them with `postconf -e`, or paste).', planName) +
-        chrootNote +
-        `smtpd_milters = ${milters}\nnon_smtpd_milters = $smtpd_milters\nmilter_default_action = accept\nmilter_protocol = 6\n`,
-    });
-  } else {
-    notes.push('no selector has a key yet: nothing to sign with; run `maildns keygen` first');
+  const steps = installSteps(instances, entries, files, { configDir, serverKeysDir, postfixSettings });
+  if (mixed) {
+    notes.push(
+      `the plan has RSA and Ed25519 keys: OpenDKIM 2.11 signs with one algorithm per instance, so two run: ${instances.map((i) => `${i.unit}.service (${i.confPath}, ${i.socket})`).join(' and ')}`,
+    );
   }
-  if (mixed) notes.push(`the plan has RSA and Ed25519 keys: OpenDKIM 2.11 signs with one algorithm per instance, so run two (opendkim-rsa.conf on ${instances[0]!.socket}, opendkim-ed25519.conf on ${instances[1]!.socket})`);
+  notes.push(
+    'if /etc/systemd/system/opendkim.service.d/override.conf exists (made from /etc/default/opendkim by opendkim.service.generate), its -p socket wins over opendkim.conf: remove it, then systemctl daemon-reload',
+  );
+  return { files, instances, entries, missingKeys: [], postfixSettings, steps, notes };
+}
 
-  const keyDirs = [...new Set(entries.map((e) => path.dirname(e.keyPath)))];
-  const underKeysDir = keyDirs.every((d) => d === plan.keysDir || d.startsWith(plan.keysDir + path.sep));
-  const chown = underKeysDir ? `chown -R opendkim:opendkim ${plan.keysDir}` : `chown opendkim:opendkim ${[...keyDirs, ...entries.map((e) => e.keyPath)].join(' ')}`;
-  return { files, instances, entries, chown, notes };
+function installSteps(
+  instances: readonly OpenDkimInstance[],
+  entries: readonly SigningEntry[],
+  files: readonly OpenDkimFile[],
+  o: { configDir: string; serverKeysDir: string; postfixSettings: PostfixSetting[] },
+): SetupStep[] {
+  const owner = ['-o', DEBIAN.user, '-g', DEBIAN.group];
+  const steps: SetupStep[] = [];
+  const socketDirs = [...new Set(instances.map((i) => localSocketPath(i.socket)).filter((p): p is string => p !== null).map((p) => path.posix.dirname(p)))];
+  if (socketDirs.length) {
+    steps.push({ kind: 'group', argv: ['adduser', 'postfix', DEBIAN.group], why: 'Postfix connects to the socket, which UMask 007 leaves to the opendkim group' });
+    for (const dir of socketDirs) steps.push({ kind: 'install', argv: ['install', '-d', ...owner, '-m', '0750', dir], why: 'the socket directory, inside Postfix\'s chroot' });
+  }
+  steps.push({ kind: 'install', argv: ['install', '-d', ...owner, '-m', '0700', o.serverKeysDir], why: 'the key directory (Debian ships it so)' });
+  for (const domain of [...new Set(entries.map((e) => e.domain))]) {
+    steps.push({ kind: 'install', argv: ['install', '-d', ...owner, '-m', '0700', path.posix.join(o.serverKeysDir, domain)], why: `${domain}'s keys` });
+  }
+  for (const e of entries) {
+    steps.push({ kind: 'install', argv: ['install', ...owner, '-m', '0600', e.keyPath, e.serverKeyPath], why: `the private key of ${e.selector}._domainkey.${e.domain}, readable by opendkim only` });
+  }
+  steps.push({ kind: 'install', argv: ['install', '-d', '-m', '0755', o.configDir], why: 'the tables\' directory' });
+  const placed = files.filter((f): f is OpenDkimFile & { installPath: string } => f.installPath !== null);
+  const tables = placed.filter((f) => f.installPath === path.posix.join(o.configDir, f.name)).map((f) => f.name);
+  steps.push({ kind: 'install', argv: ['install', '-m', '0644', ...tables, `${o.configDir}/`], why: 'the tables and confs OpenDKIM reads' });
+  for (const f of placed.filter((x) => !tables.includes(x.name))) {
+    const why = f.name.endsWith('.service') ? 'the second instance\'s systemd unit' : 'the conf Debian\'s opendkim.service reads';
+    steps.push({ kind: 'install', argv: ['install', '-m', '0644', f.name, f.installPath], why });
+  }
+  for (const inst of instances) steps.push({ kind: 'check', argv: ['opendkim', '-n', '-x', inst.confPath], why: `${inst.unit}: the conf parses` });
+  steps.push(postconfStep(o.postfixSettings, 'hand mail to OpenDKIM'));
+  const own = instances.filter((i) => i.unit !== 'opendkim');
+  if (own.length) {
+    steps.push({ kind: 'service', argv: ['systemctl', 'daemon-reload'], why: 'systemd reads the new unit' });
+    steps.push({ kind: 'service', argv: ['systemctl', 'enable', ...own.map((i) => i.unit)], why: 'the second instance starts at boot too' });
+  }
+  steps.push({ kind: 'service', argv: ['systemctl', 'restart', ...instances.map((i) => i.unit)], why: 'OpenDKIM reads its new conf' });
+  steps.push({ kind: 'service', argv: ['systemctl', 'reload', 'postfix'], why: 'Postfix reads main.cf and joins the opendkim group' });
+  return steps;
 }

@@ -20,10 +20,13 @@ import {
   type DmarcPlan,
   type DomainPlan,
   type ExtraTxtPlan,
+  type MailHostPlan,
   type MxPlan,
   type NameserverPlan,
   type Plan,
   type SpfPlan,
+  type RelayPlan,
+  type SubmissionPlan,
 } from './types.js';
 
 export const DEFAULT_TTL = 3600;
@@ -45,7 +48,7 @@ class PlanReader {
     throw new PlanError(key ? `${key} ${message}` : message, this.file, this.lineOf(at));
   }
 
-  private lineOf(at: Key[]): number {
+  lineOf(at: Key[]): number {
     for (let n = at.length; n >= 0; n--) {
       const node = at.length ? this.doc.getIn(at.slice(0, n), true) : this.doc.contents;
       if (isNode(node) && node.range) return this.lines.linePos(node.range[0]).line;
@@ -278,6 +281,83 @@ function readDomain(r: PlanReader, value: unknown, at: Key[], ttlDefault: number
   return plan;
 }
 
+/** Debian's mynetworks: the loopback addresses only. */
+export const DEFAULT_MYNETWORKS = ['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128'];
+
+/** A network for mynetworks in Postfix's form: IPv6 in brackets ([2001:db8::]/32). */
+function readNetwork(r: PlanReader, value: unknown, at: Key[]): string {
+  const text = r.string(value, at);
+  const m = /^\[?([^\]/]+)\]?(?:\/(\d+))?$/.exec(text);
+  const family = m ? isIP(m[1]!) : 0;
+  const len = m?.[2] === undefined ? undefined : Number(m[2]);
+  if (!m || family === 0 || (len !== undefined && len > (family === 4 ? 32 : 128))) {
+    r.fail(at, `must be an IPv4 or IPv6 network such as 192.0.2.0/24 or [2001:db8::]/32 (got "${text}")`);
+  }
+  if (len === 0) r.fail(at, `"${text}" lets every client on the internet relay through the host (an open relay); list only your own networks`);
+  const net = family === 6 ? `[${m[1]}]` : m[1]!;
+  return len === undefined ? net : `${net}/${len}`;
+}
+
+function readRelay(r: PlanReader, value: unknown, at: Key[], file: string): RelayPlan {
+  const o = r.object(value, at, ['host', 'port', 'username', 'password_file', 'password_env', 'spf_include', 'password']);
+  if (o['password'] !== undefined) {
+    r.fail([...at, 'password'], 'is not read: the password never goes in the plan; put it in a file of its own (mode 0600) and name it with password_file, or name an environment variable with password_env');
+  }
+  const hostText = r.string(o['host'], [...at, 'host']);
+  const host = isIP(hostText.replace(/^\[|\]$/g, '')) ? hostText.replace(/^\[|\]$/g, '') : r.domainName(hostText, [...at, 'host']);
+  const relay: RelayPlan = { host, port: o['port'] === undefined ? 587 : r.integer(o['port'], [...at, 'port'], 1, 65535) };
+  const username = r.optionalString(o['username'], [...at, 'username']);
+  const passwordFile = r.optionalString(o['password_file'], [...at, 'password_file']);
+  const passwordEnv = r.optionalString(o['password_env'], [...at, 'password_env']);
+  if (passwordFile !== undefined && passwordEnv !== undefined) r.fail([...at, 'password_env'], 'and password_file both name the password: keep one');
+  if (username !== undefined) {
+    if (/[\s:]/.test(username)) r.fail([...at, 'username'], `must not contain white space or ":" (Postfix's password map splits "user:password" at the first ":")`);
+    relay.username = username;
+    if (passwordFile === undefined && passwordEnv === undefined) r.fail([...at, 'username'], 'needs its password source: add password_file (a file holding only the password, mode 0600) or password_env (an environment variable)');
+  } else if (passwordFile !== undefined || passwordEnv !== undefined) {
+    r.fail([...at, passwordFile !== undefined ? 'password_file' : 'password_env'], 'needs "username", the SMTP AUTH user at the provider');
+  }
+  if (passwordFile !== undefined) relay.password = { kind: 'file', name: path.resolve(path.dirname(file), passwordFile), file, line: r.lineOf([...at, 'password_file']) };
+  if (passwordEnv !== undefined) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(passwordEnv)) r.fail([...at, 'password_env'], `must be an environment variable's name such as RELAY_PASSWORD (got "${passwordEnv}")`);
+    relay.password = { kind: 'env', name: passwordEnv, file, line: r.lineOf([...at, 'password_env']) };
+  }
+  if (o['spf_include'] !== undefined) relay.spfInclude = r.domainName(o['spf_include'], [...at, 'spf_include']);
+  return relay;
+}
+
+function readSubmission(r: PlanReader, value: unknown, at: Key[]): SubmissionPlan {
+  const o = r.object(value === true ? {} : value, at, ['port', 'sasl', 'tls_cert', 'tls_key']);
+  return {
+    port: o['port'] === undefined ? 587 : r.integer(o['port'], [...at, 'port'], 1, 65535),
+    sasl: o['sasl'] === undefined ? 'dovecot' : r.oneOf(o['sasl'], [...at, 'sasl'], ['dovecot', 'cyrus'] as const),
+    // Debian's snakeoil pair (package ssl-cert): enough to encrypt; clients that check names want a real certificate.
+    tlsCert: r.optionalString(o['tls_cert'], [...at, 'tls_cert']) ?? '/etc/ssl/certs/ssl-cert-snakeoil.pem',
+    tlsKey: r.optionalString(o['tls_key'], [...at, 'tls_key']) ?? '/etc/ssl/private/ssl-cert-snakeoil.key',
+  };
+}
+
+function readMailHost(r: PlanReader, value: unknown, at: Key[], domains: readonly DomainPlan[], file: string): MailHostPlan {
+  const o = r.object(value, at, ['hostname', 'domain', 'mynetworks', 'relay', 'submission']);
+  const domain = o['domain'] === undefined ? domains[0]!.domain : r.domainName(o['domain'], [...at, 'domain']);
+  const planned = domains.find((d) => d.domain === domain);
+  if (!planned) r.fail([...at, 'domain'], `"${domain}" is not one of the plan's domains (${domains.map((d) => d.domain).join(', ')}): the mail host sends for a planned domain`);
+  let hostname: string;
+  if (o['hostname'] !== undefined) hostname = r.domainName(o['hostname'], [...at, 'hostname']);
+  else {
+    // The domain's own MX host is the usual name of the host that sends for it.
+    const mx = planned.mx.find((m) => isAtOrBelow(m.host, domain));
+    if (!mx) r.fail(at, `needs "hostname", the mail host's name (myhostname), e.g. mail.${domain}`);
+    hostname = mx.host;
+  }
+  if (!hostname.includes('.')) r.fail([...at, 'hostname'], `must be a full name such as mail.${domain} (got "${hostname}")`);
+  const mynetworks = o['mynetworks'] === undefined ? DEFAULT_MYNETWORKS : r.list(o['mynetworks']).map((n, i) => readNetwork(r, n, Array.isArray(o['mynetworks']) ? [...at, 'mynetworks', i] : [...at, 'mynetworks']));
+  const host: MailHostPlan = { hostname, domain, mynetworks };
+  if (o['relay'] !== undefined && o['relay'] !== null) host.relay = readRelay(r, o['relay'], [...at, 'relay'], file);
+  if (o['submission'] !== undefined && o['submission'] !== null && o['submission'] !== false) host.submission = readSubmission(r, o['submission'], [...at, 'submission']);
+  return host;
+}
+
 /** Parse plan text; `file` is used in messages and to resolve relative paths. */
 export function parsePlan(text: string, file: string): Plan {
   const lines = new LineCounter();
@@ -296,7 +376,7 @@ export function parsePlan(text: string, file: string): Plan {
     // An alias to nothing, or aliases that expand without bound ("billion laughs").
     throw new PlanError(`not a usable YAML document: ${(err as Error).message.split('\n')[0]}; write the values out instead of using aliases`, file);
   }
-  const root = r.object(value, [], ['version', 'defaults', 'domains']);
+  const root = r.object(value, [], ['version', 'defaults', 'domains', 'mail_host']);
   if (root['version'] !== undefined && root['version'] !== 1) r.fail(['version'], 'must be 1 (the only plan version this maildns reads)');
   const defaults = r.object(root['defaults'] ?? {}, ['defaults'], ['ttl', 'keys_dir', 'dkim_retire_after_days']);
   const ttl = defaults['ttl'] === undefined ? DEFAULT_TTL : r.integer(defaults['ttl'], ['defaults', 'ttl'], 0, 2 ** 31 - 1);
@@ -310,7 +390,9 @@ export function parsePlan(text: string, file: string): Plan {
     if (seen.has(d.domain)) r.fail(['domains', i, 'domain'], `"${d.domain}" is planned twice; merge the two entries`);
     seen.add(d.domain);
   });
-  return { file, keysDir: path.resolve(path.dirname(file), keysDirText), dkimRetireAfterDays: retireAfter, domains };
+  const plan: Plan = { file, keysDir: path.resolve(path.dirname(file), keysDirText), dkimRetireAfterDays: retireAfter, domains };
+  if (root['mail_host'] !== undefined && root['mail_host'] !== null) plan.mailHost = readMailHost(r, root['mail_host'], ['mail_host'], domains, file);
+  return plan;
 }
 
 export function loadPlan(file: string): Plan {

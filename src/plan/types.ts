@@ -102,4 +102,49 @@ export interface Plan {
   /** Days a replaced DKIM key stays published before it may be retired: mail signed with it is still being verified (default DEFAULT_RETIRE_AFTER_DAYS). */
   dkimRetireAfterDays?: number;
   domains: DomainPlan[];
+  /** The mail host's Postfix settings, when the plan has a `mail_host` section. */
+  mailHost?: MailHostPlan;
+}
+
+/** Where the relay password is read from when the password map is written: never the password itself. */
+export interface PasswordSource {
+  kind: 'file' | 'env';
+  /** The file (resolved against the plan's directory) or the environment variable's name. */
+  name: string;
+  /** Plan file and line that name it, for errors. */
+  file: string;
+  line: number;
+}
+
+/** The provider's smarthost that Postfix relays outgoing mail through (`relayhost`). */
+export interface RelayPlan {
+  /** Host name or IP address; written in brackets so Postfix does no MX lookup. */
+  host: string;
+  port: number;
+  /** SMTP AUTH user at the provider; no SMTP AUTH when absent. */
+  username?: string;
+  password?: PasswordSource;
+  /** The provider's SPF record to include, e.g. _spf.relay.example.net (checked against the domain's SPF). */
+  spfInclude?: string;
+}
+
+/** The submission service (port 587) for mail clients that log in. */
+export interface SubmissionPlan {
+  port: number;
+  /** Who checks the passwords: Dovecot's auth socket, or Cyrus SASL through saslauthd. */
+  sasl: 'dovecot' | 'cyrus';
+  tlsCert: string;
+  tlsKey: string;
+}
+
+/** The Postfix host that sends the domain's mail (`maildns postfix`). */
+export interface MailHostPlan {
+  /** myhostname: the name the host gives in HELO and in Received headers. */
+  hostname: string;
+  /** The sending domain (mydomain, myorigin): one of the plan's domains. */
+  domain: string;
+  /** Clients that may relay without logging in (mynetworks), in Postfix's form ([::1]/128). */
+  mynetworks: string[];
+  relay?: RelayPlan;
+  submission?: SubmissionPlan;
 }

@@ -192,3 +192,24 @@ export async function dkimpyVerify(message: string, dnsPort: number): Promise<{ 
   const r = await run(SYSTEM_PYTHON, ['-c', py], { input: message });
   return { ok: /VERIFY:pass/.test(r.stdout), output: r.stdout + r.stderr };
 }
+
+/** dkimpy's verdict on each DKIM-Signature of a message (dkim.verify looks at the first only). */
+export async function dkimpyVerifyEach(message: string, dnsPort: number): Promise<{ results: boolean[]; output: string }> {
+  const py = [
+    'import sys, logging, io, dkim, dns.resolver',
+    'r = dns.resolver.Resolver(configure=False)',
+    "r.nameservers = ['127.0.0.1']",
+    `r.port = ${dnsPort}`,
+    'dns.resolver.default_resolver = r',
+    'log = io.StringIO()',
+    'logger = logging.getLogger("dkimpy"); logger.addHandler(logging.StreamHandler(log)); logger.setLevel(logging.DEBUG)',
+    'msg = sys.stdin.buffer.read()',
+    'd = dkim.DKIM(msg, logger=logger)',
+    'n = sum(1 for h in d.headers if h[0].lower() == b"dkim-signature")',
+    'print("RESULTS:" + ",".join("pass" if d.verify(idx=i) else "fail" for i in range(n)))',
+    'print(log.getvalue())',
+  ].join('\n');
+  const r = await run(SYSTEM_PYTHON, ['-c', py], { input: message });
+  const m = /RESULTS:(.*)/.exec(r.stdout);
+  return { results: m && m[1] ? m[1].split(',').map((x) => x === 'pass') : [], output: r.stdout + r.stderr };
+}

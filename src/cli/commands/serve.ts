@@ -21,13 +21,13 @@ export const serveCommand: CommandModule<object, Args> = {
       .example('$0 serve --port 5353', 'then: dig @127.0.0.1 -p 5353 TXT _dmarc.example.com') as never,
   handler: async (args) => {
     if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new UsageError(`--port must be a number from 0 to 65535 (got ${args.port})`);
-    const [{ composePlan }, { startServer }] = await Promise.all([import('../../plan/records.js'), import('../../dns/server.js')]);
+    const [{ composeServedZones }, { startServer }] = await Promise.all([import('../../plan/served.js'), import('../../dns/server.js')]);
     const plan = await readPlan(args.plan);
-    const composed = composePlan(plan);
-    const records = composed.flatMap((c) => c.records);
+    const served = composeServedZones(plan);
+    const records = served.records;
     let server;
     try {
-      server = await startServer({ records, zones: plan.domains.map((d) => d.domain), host: args.listen, port: args.port });
+      server = await startServer({ records, zones: served.zones, host: args.listen, port: args.port });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const why = e.code === 'EADDRINUSE' ? 'the port is already in use; pick another with --port' : e.code === 'EACCES' ? 'no permission to bind there; use a port above 1023' : e.message;
@@ -40,7 +40,7 @@ export const serveCommand: CommandModule<object, Args> = {
       process.stdout.write(`maildns: serving ${records.length} records for ${domains.join(', ')} on ${server.host} port ${server.port} (UDP and TCP)\n`);
       const first = domains[0]!;
       process.stdout.write(`try: dig @${server.host} -p ${server.port} TXT _dmarc.${first}\nstop with Ctrl-C\n`);
-      for (const note of composed.flatMap((c) => c.notes)) process.stderr.write(`note: ${note}\n`);
+      for (const note of served.notes) process.stderr.write(`note: ${note}\n`);
     }
     await new Promise<void>((resolve) => {
       const stop = (): void => {

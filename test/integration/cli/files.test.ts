@@ -9,13 +9,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
+import { keygenPlan } from '../../../src/dkim/keygen.js';
+import { loadPlan } from '../../../src/plan/load.js';
 
 let dir: string;
 const PLAN = 'version: 1\ndomains:\n  - domain: example.com\n    dkim: [{selector: mail, algorithm: ed25519}]\n';
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'maildns-files-'));
   writeFileSync(path.join(dir, 'maildns.yaml'), PLAN);
+  // opendkim writes nothing while a key is missing, so the key exists and the output directory is what fails.
+  await keygenPlan(loadPlan(path.join(dir, 'maildns.yaml')));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

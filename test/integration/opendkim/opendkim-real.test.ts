@@ -18,12 +18,12 @@ import { parsePlan } from '../../../src/plan/load.js';
 import { composePlan } from '../../../src/plan/records.js';
 import type { Plan } from '../../../src/plan/types.js';
 import { startKnot, type KnotServer } from '../../helpers/knot.js';
+import { debianLayout, execStartOf, hostRoot, isRoot, removeHostRoot, requireMailHostPrograms, run, runSteps, startForking, type Daemon } from '../../helpers/mailhost.js';
 import {
   dkimpyVerify,
   freePort,
   privateDir,
   signWithMilter,
-  startOpendkim,
   testKey,
   writeResolverConf,
   zoneText,
@@ -97,22 +97,40 @@ describe('generated keys and OpenDKIM files with the real OpenDKIM', () => {
     expect(validateDkimRecord(pkcs1Record).findings.map((f) => f.code)).toContain('dkim.key-pkcs1');
   });
 
-  describe('the opendkim milter, configured only with the generated files', () => {
-    const out = () => path.join(dir, 'opendkim');
+  // Installed with the printed steps below a root-owned directory and run as its units run it
+  // (UserID opendkim, keys in etc/dkimkeys): that needs root.
+  describe.skipIf(!isRoot)('the opendkim milter, configured only with the generated files and installed with the printed steps', () => {
+    let root: string;
+    const out = () => path.join(root, 'work', 'opendkim');
     let result: ReturnType<typeof composeOpenDkim>;
     const ports: Record<string, number> = {};
+    const daemons: Record<string, Daemon> = {};
 
     beforeAll(async () => {
+      requireMailHostPrograms();
+      root = hostRoot('maildns-opendkim-');
+      const layout = debianLayout(root);
       ports['rsa'] = await freePort();
       ports['ed25519'] = await freePort();
-      result = composeOpenDkim(plan, { socket: `inet:${ports['rsa']}@127.0.0.1`, socketEd25519: `inet:${ports['ed25519']}@127.0.0.1`, configDir: out() });
-      mkdirSync(out(), { mode: 0o700 });
-      for (const f of result.files) writeFileAtomic(path.join(out(), f.name), f.content);
+      result = composeOpenDkim(plan, { ...layout.opendkim, socket: `inet:${ports['rsa']}@127.0.0.1`, socketEd25519: `inet:${ports['ed25519']}@127.0.0.1` });
+      mkdirSync(out(), { recursive: true, mode: 0o700 });
+      for (const f of result.files) writeFileAtomic(path.join(out(), f.name), f.content, { mode: f.mode });
+      await runSteps(result.steps, { cwd: out(), kinds: ['group', 'install', 'check'] });
+      await run('install', ['-d', '-o', 'opendkim', '-g', 'opendkim', '-m', '0750', layout.opendkim.runDir!]); // Debian's tmpfiles.d does this at boot
+      for (const inst of result.instances) {
+        const unit = result.files.find((f) => f.name === `${inst.unit}.service`);
+        daemons[inst.type] = await startForking(unit ? execStartOf(unit.content) : `/usr/sbin/opendkim -x ${inst.confPath}`, inst.pidFile, null);
+      }
+    });
+
+    afterAll(async () => {
+      for (const d of Object.values(daemons)) await d.stop();
+      removeHostRoot(root);
     });
 
     it('writes one instance per algorithm because the plan mixes RSA and Ed25519', () => {
       expect(result.instances.map((i) => [i.type, i.conf, i.signatureAlgorithm])).toEqual([
-        ['rsa', 'opendkim-rsa.conf', 'rsa-sha256'],
+        ['rsa', 'opendkim.conf', 'rsa-sha256'],
         ['ed25519', 'opendkim-ed25519.conf', 'ed25519-sha256'],
       ]);
     });
@@ -124,31 +142,23 @@ describe('generated keys and OpenDKIM files with the real OpenDKIM', () => {
       it(`signs with the ${type} instance; python3-dkim and maildns verify-message both verify it through the local DNS`, async () => {
         const inst = result.instances.find((i) => i.type === type)!;
         const port = ports[type]!;
-        // Test-only settings: the temporary directory lies below /tmp, which opendkim counts as unsafe
-        // for keys, and there is no syslog here.
-        const testOnly = `\n# test-only settings\nResolverConfiguration ${resolverConf}\nSyslog no\nRequireSafeKeys no\n`;
-        const milter = await startOpendkim(dir, type, readFileSync(path.join(out(), inst.conf), 'utf8') + testOnly, port);
-        try {
-          for (const from of senders) {
-            const signed = await signWithMilter(dir, port, { from, to: 'carol@example.org', subject: `hello ${type}`, body: 'Hello.\r\nThis is a test.\r\n' });
-            expect(signed.signature, `${signed.output}\n${milter.log()}`).not.toBeNull();
-            const sig = signed.signature!.replace(/\s+/g, ' ');
-            expect(sig).toContain(`a=${inst.signatureAlgorithm}`);
-            expect(sig).toContain(`d=${from.split('@')[1]}`);
-            const verified = await dkimpyVerify(signed.message, knot.port);
-            expect(verified.ok, verified.output).toBe(true);
-            // A changed body must fail: the verifier really checks.
-            const tampered = await dkimpyVerify(signed.message.replace('This is a test.', 'This is a forgery.'), knot.port);
-            expect(tampered.ok).toBe(false);
-            // maildns's own verifier agrees with dkimpy on the real opendkim's signature, and on the forgery.
-            const resolver = new DnsResolver({ servers: [{ host: knot.host, port: knot.port }], recursionDesired: false });
-            const ours = await verifyMessage(parseMessage(Buffer.from(signed.message)), resolver);
-            expect(ours.dkim.map((d) => [d.result, d.domain, d.algorithm])).toEqual([['pass', from.split('@')[1], inst.signatureAlgorithm]]);
-            const forged = await verifyMessage(parseMessage(Buffer.from(signed.message.replace('This is a test.', 'This is a forgery.'))), resolver);
-            expect(forged.dkim.map((d) => d.result)).toEqual(['fail']);
-          }
-        } finally {
-          await milter.stop();
+        for (const from of senders) {
+          const signed = await signWithMilter(dir, port, { from, to: 'carol@example.org', subject: `hello ${type}`, body: 'Hello.\r\nThis is a test.\r\n' });
+          expect(signed.signature, signed.output).not.toBeNull();
+          const sig = signed.signature!.replace(/\s+/g, ' ');
+          expect(sig).toContain(`a=${inst.signatureAlgorithm}`);
+          expect(sig).toContain(`d=${from.split('@')[1]}`);
+          const verified = await dkimpyVerify(signed.message, knot.port);
+          expect(verified.ok, verified.output).toBe(true);
+          // A changed body must fail: the verifier really checks.
+          const tampered = await dkimpyVerify(signed.message.replace('This is a test.', 'This is a forgery.'), knot.port);
+          expect(tampered.ok).toBe(false);
+          // maildns's own verifier agrees with dkimpy on the real opendkim's signature, and on the forgery.
+          const resolver = new DnsResolver({ servers: [{ host: knot.host, port: knot.port }], recursionDesired: false });
+          const ours = await verifyMessage(parseMessage(Buffer.from(signed.message)), resolver);
+          expect(ours.dkim.map((d) => [d.result, d.domain, d.algorithm])).toEqual([['pass', from.split('@')[1], inst.signatureAlgorithm]]);
+          const forged = await verifyMessage(parseMessage(Buffer.from(signed.message.replace('This is a test.', 'This is a forgery.'))), resolver);
+          expect(forged.dkim.map((d) => d.result)).toEqual(['fail']);
         }
       });
     }

@@ -1,0 +1,101 @@
+/** `maildns postfix`: the mail host's Postfix lines from the plan's mail_host section, and the steps. */
+import path from 'node:path';
+import type { CommandModule } from 'yargs';
+import { COMMANDS } from '../registry.js';
+import { DEBIAN, type MilterDefaultAction } from '../../dkim/opendkim-settings.js';
+import { hasFindingAtLeast, type Severity } from '../../findings.js';
+import { DEFAULT_PLAN_FILE } from '../../plan/types.js';
+import { EXIT } from '../exit.js';
+import { paint, printJson, renderFindings } from '../render/output.js';
+import { renderSteps, stepsJson } from '../render/steps.js';
+import { domainArg, readPlan, withJsonOption, withPlanOption } from './common.js';
+import { withMilterOptions } from './opendkim.js';
+
+interface Args {
+  plan: string;
+  out: string;
+  configDir: string;
+  socket?: string;
+  socketEd25519?: string;
+  postfixQueueDir: string;
+  postfixChrooted: boolean;
+  milterDefaultAction: MilterDefaultAction;
+  json: boolean;
+}
+
+interface LintArgs {
+  file: string;
+  stdin: boolean;
+  plan: string;
+  domain?: string;
+  failOn: Severity;
+  json: boolean;
+}
+
+export const postfixLintCommand: CommandModule<object, LintArgs> = {
+  command: 'lint [file]',
+  describe: 'check a main.cf (or `postconf -n` output with --stdin) for an open relay, passwords in clear, a relayhost without brackets, a provider missing from SPF, milters the chroot cannot reach, and names that disagree with the sending domain',
+  builder: (y) =>
+    withJsonOption(withPlanOption(y))
+      .positional('file', { type: 'string', default: `${DEBIAN.postfixConfigDir}/main.cf`, describe: 'the main.cf to read' })
+      .option('stdin', { type: 'boolean', default: false, describe: 'read the settings from standard input (e.g. `postconf -n |`) instead of a file' })
+      .option('domain', { type: 'string', describe: "the sending domain (default: the plan's mail_host.domain)" })
+      .option('fail-on', { choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'exit 1 from this severity on' })
+      .example('$0 postfix lint /etc/postfix/main.cf', 'check the live main.cf against the plan')
+      .example('postconf -n | $0 postfix lint --stdin', 'check what Postfix really uses') as never,
+  handler: async (args) => {
+    const [{ existsSync, readFileSync }, { lintPostfixMainCf }] = await Promise.all([import('node:fs'), import('../../postfix/lint.js')]);
+    const text = args.stdin ? readFileSync(0, 'utf8') : readFileSync(args.file, 'utf8');
+    // The plan adds the SPF and identity checks; without one (the default file absent) they need --domain.
+    const plan = args.plan === DEFAULT_PLAN_FILE && !existsSync(args.plan) ? undefined : await readPlan(args.plan);
+    const file = args.stdin ? 'postconf -n' : args.file;
+    const findings = lintPostfixMainCf(text, { file, ...(plan ? { plan } : {}), ...(args.domain ? { domain: domainArg(args.domain, '--domain') } : {}) });
+    const code = hasFindingAtLeast(findings, args.failOn) ? EXIT.problems : EXIT.ok;
+    if (args.json) printJson({ file, findings, exitCode: code });
+    else process.stdout.write(`${renderFindings(findings)}\n`);
+    process.exitCode = code;
+  },
+};
+
+export const postfixCommand: CommandModule<object, Args> = {
+  ...COMMANDS['postfix'],
+  builder: (y) =>
+    withMilterOptions(withJsonOption(withPlanOption(y)))
+      .command(postfixLintCommand)
+      .option('out', { alias: 'o', type: 'string', default: 'postfix', describe: 'directory to write the files to (the password map is written 0600)' })
+      .option('config-dir', { type: 'string', default: DEBIAN.postfixConfigDir, describe: "Postfix's config directory on the mail host" })
+      .example('$0 postfix', 'postfix-main.cf, postfix-master.cf, sasl_passwd and the postconf/postmap steps for the plan\'s mail_host')
+      .example('RELAY_PASSWORD=... $0 postfix', 'with "password_env: RELAY_PASSWORD" in the plan') as never,
+  handler: async (args) => {
+    const [{ composePostfix }, { makeDirectories, writeFileAtomic }] = await Promise.all([import('../../postfix/compose.js'), import('../../fsutil.js')]);
+    const plan = await readPlan(args.plan);
+    const result = composePostfix(plan, {
+      ...(args.socket ? { socket: args.socket } : {}),
+      ...(args.socketEd25519 ? { socketEd25519: args.socketEd25519 } : {}),
+      postfixQueueDir: args.postfixQueueDir,
+      postfixChrooted: args.postfixChrooted,
+      milterDefaultAction: args.milterDefaultAction,
+      postfixConfigDir: args.configDir,
+    });
+    const out = path.resolve(args.out);
+    makeDirectories(out);
+    const written = result.files.map((f) => {
+      const file = path.join(out, f.name);
+      writeFileAtomic(file, f.content, { mode: f.mode });
+      return { name: f.name, path: file, installPath: f.installPath, mode: `0${f.mode.toString(8)}`, secret: f.secret };
+    });
+    if (args.json) {
+      printJson({ files: written, mainCf: result.mainCf, masterCf: result.masterCf, milters: result.milters, steps: stepsJson(result.steps), notes: result.notes });
+      return;
+    }
+    const lines = [
+      `wrote ${written.length} files to ${out}:`,
+      ...written.map((w) => `  ${w.name.padEnd(20)} ${w.installPath ? `-> ${w.installPath}` : '(applied with postconf)'}${w.secret ? ` (mode ${w.mode}: it holds the relay password)` : ''}`),
+      '',
+      `On the mail host, as root, in a copy of ${out}:`,
+      ...renderSteps(result.steps),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    for (const n of result.notes) process.stderr.write(`${paint('note:', 'yellow', false)} ${n}\n`);
+  },
+};
