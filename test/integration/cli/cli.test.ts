@@ -70,6 +70,22 @@ describe('maildns records', () => {
     expect(json.domains[0]!.records.map((r) => r.type)).toEqual(['MX', 'TXT', 'TXT']);
   });
 
+  it('takes --json like every command, and refuses flags the format has no use for', async () => {
+    const dir = fresh();
+    const init = await runCli(['init', 'example.com', '--ip4', '203.0.113.25', '--json'], { cwd: dir });
+    expect(init.code).toBe(0);
+    expect(JSON.parse(init.stdout)).toMatchObject({ wrote: 'maildns.yaml', domain: 'example.com' });
+    const json = await runCli(['records', '--json'], { cwd: dir });
+    expect(json.code).toBe(0);
+    expect(json.stdout).toBe((await runCli(['records', '--format', 'json'], { cwd: dir })).stdout);
+    const tsv = await runCli(['records', '--tsv'], { cwd: dir });
+    expect(tsv.code).toBe(2);
+    expect(tsv.stderr).toBe('maildns: --tsv goes with --format mydns (the zone and JSON formats have no tab-separated form)\n');
+    const full = await runCli(['records', '--format', 'mydns', '--full-zone'], { cwd: dir });
+    expect(full.code).toBe(2);
+    expect(full.stderr).toMatch(/--full-zone goes with --format zone/);
+  });
+
   it('names the file and line of a plan error and exits 2', async () => {
     const dir = fresh();
     writeFileSync(path.join(dir, 'maildns.yaml'), 'domains:\n  - domain: example.com\n    dmarc:\n      p: quarantin\n');
