@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { MxValue, SoaValue } from '../records.js';
 import { normalizeName } from '../names.js';
 import { TYPE, RCODE, type WirePacket, type WireRecord } from './packet.js';
-import { exchange, formatServer, parseServer, WireTimeout, type ServerAddress, type WireResponse } from './wire.js';
+import { exchange, formatServer, MalformedMessage, parseServer, WireTimeout, type ServerAddress, type WireResponse } from './wire.js';
 import { UdpMux } from './mux.js';
 
 export type RRType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'NS' | 'PTR' | 'SOA' | 'TXT' | 'SPF';
@@ -28,7 +28,8 @@ export interface RDataMap {
   SPF: string[];
 }
 
-export type DnsStatus = 'ok' | 'nxdomain' | 'nodata' | 'servfail' | 'refused' | 'timeout' | 'error';
+/** `malformed`: the server's answer could not be decoded whole or contradicts itself (see wire.ts). */
+export type DnsStatus = 'ok' | 'nxdomain' | 'nodata' | 'servfail' | 'refused' | 'timeout' | 'malformed' | 'error';
 
 export interface DnsAnswer<T> {
   name: string;
@@ -58,7 +59,7 @@ export function isNoRecord(status: DnsStatus): boolean {
 
 /** Answers that say nothing about what is published: try again later. */
 export function isTemporary(status: DnsStatus): boolean {
-  return status === 'servfail' || status === 'refused' || status === 'timeout' || status === 'error';
+  return status === 'servfail' || status === 'refused' || status === 'timeout' || status === 'malformed' || status === 'error';
 }
 
 export function describeStatus(status: DnsStatus): string {
@@ -75,9 +76,16 @@ export function describeStatus(status: DnsStatus): string {
       return 'the server refused the query (REFUSED)';
     case 'timeout':
       return 'no answer in time (timeout)';
+    case 'malformed':
+      return 'the server sent a malformed answer';
     case 'error':
       return 'the query failed';
   }
+}
+
+/** The status of an answer in words, with the server's or the transport's detail when there is one. */
+export function describeAnswer(answer: Pick<DnsAnswer<unknown>, 'status' | 'detail'>): string {
+  return answer.detail ? `${describeStatus(answer.status)} (${answer.detail})` : describeStatus(answer.status);
 }
 
 export interface DnsResolverOptions {
@@ -101,6 +109,7 @@ export interface DnsResolverOptions {
 }
 
 const MAX_CNAME_HOPS = 8;
+const CLASS_IN = 1;
 
 /**
  * Spaces queries out to at most `rate` a second, in arrival order. Bursts of up to a tenth of a
@@ -258,19 +267,16 @@ export class DnsResolver implements Resolver {
   // The path every query takes is written with promise callbacks rather than async functions: a
   // bulk run sends thousands of queries a second, and each async frame cost an allocation.
 
-  /** Ask for `name`, then follow a CNAME chain an authoritative server stopped at. */
+  /** Ask for `name`, then follow a CNAME chain the server stopped at (an authoritative server, or one that does not recurse). */
   private follow<T extends RRType>(name: string, type: T, chain: string[] = [], current = name): Promise<DnsAnswer<RDataMap[T]>> {
-    if (chain.length > MAX_CNAME_HOPS) {
-      return Promise.resolve({ name, type, status: 'error', records: [], ttl: null, authoritative: false, server: null, cnameChain: chain, detail: 'CNAME chain too long' });
-    }
     return this.ask<T>(current, type, 0).then((answer) => {
       answer.name = name;
       if (chain.length) answer.cnameChain = [...chain, ...answer.cnameChain];
-      const target = answer.cnameChain.at(-1);
-      // A recursive server already followed the chain; an authoritative one stops at the CNAME.
-      if (answer.status === 'nodata' && type !== 'CNAME' && target && target !== current && answer.records.length === 0 && !this.rd) {
-        return this.follow(name, type, answer.cnameChain, target);
-      }
+      if (isTemporary(answer.status)) return answer;
+      // The same bound and loop check as inside one answer (chainProblem), over the whole chain.
+      const problem = chainProblem(name, answer.cnameChain);
+      if (problem) return failedAnswer<T>(name, type, answer.server ?? '', 'error', answer.authoritative, problem, answer.cnameChain);
+      if (chainCut.has(answer)) return this.follow(name, type, answer.cnameChain, answer.cnameChain.at(-1)!);
       return answer;
     });
   }
@@ -305,10 +311,12 @@ export class DnsResolver implements Resolver {
     const failed = (err: unknown): DnsAnswer<RDataMap[T]> =>
       err instanceof WireTimeout
         ? failedAnswer<T>(name, type, serverText, 'timeout', false, err.message)
-        : failedAnswer<T>(name, type, serverText, 'error', false, err instanceof Error ? err.message : String(err));
+        : err instanceof MalformedMessage
+          ? failedAnswer<T>(name, type, serverText, 'malformed', false, err.problem)
+          : failedAnswer<T>(name, type, serverText, 'error', false, err instanceof Error ? err.message : String(err));
     return sent.then(({ packet }) => {
       try {
-        return answerFrom<T>(packet, name, type, serverText);
+        return answerFrom<T>(packet, name, type, serverText, !this.rd || packet.header.ra === 0);
       } catch (err) {
         return failed(err);
       }
@@ -316,14 +324,37 @@ export class DnsResolver implements Resolver {
   }
 }
 
-function failedAnswer<T extends RRType>(name: string, type: T, server: string, status: DnsStatus, authoritative: boolean, detail?: string): DnsAnswer<RDataMap[T]> {
-  const answer: DnsAnswer<RDataMap[T]> = { name, type, records: [], ttl: null, authoritative, server, cnameChain: [], status };
+function failedAnswer<T extends RRType>(name: string, type: T, server: string, status: DnsStatus, authoritative: boolean, detail?: string, cnameChain: string[] = []): DnsAnswer<RDataMap[T]> {
+  const answer: DnsAnswer<RDataMap[T]> = { name, type, records: [], ttl: null, authoritative, server, cnameChain, status };
   if (detail !== undefined) answer.detail = detail;
   return answer;
 }
 
-/** The answer to `name`/`type` in a response: its RCODE, the CNAME chain inside the answer section, the records. */
-function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T, server: string): DnsAnswer<RDataMap[T]> {
+/** Answers whose chain ends at a CNAME the server did not follow (it does not recurse): the target is asked next. */
+const chainCut = new WeakSet<object>();
+
+/** A CNAME chain that loops or is longer than MAX_CNAME_HOPS is a failure (RFC 1034 §3.6.2), never "no record". */
+function chainProblem(name: string, chain: readonly string[]): string | null {
+  const path = [normalizeName(name)];
+  for (const target of chain) {
+    const looped = path.includes(target);
+    path.push(target);
+    if (looped) return `CNAME loop: ${path.join(' -> ')}`;
+  }
+  return chain.length > MAX_CNAME_HOPS ? `CNAME chain longer than ${MAX_CNAME_HOPS}: ${path.join(' -> ')}` : null;
+}
+
+function sectionName(packet: WirePacket, rec: WireRecord): string {
+  return packet.authorities.includes(rec) ? 'authority' : 'additional';
+}
+
+/**
+ * The answer to `name`/`type` in a response: its RCODE, the CNAME chain inside the answer section,
+ * the records (class IN, at the end of the chain). `recursionLacking`: the server does not follow a
+ * chain that leaves its zones (an authoritative server, or RD=0), so a chain that ends at a CNAME
+ * says nothing about the target yet. An answer that contradicts itself is `malformed`.
+ */
+function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T, server: string, recursionLacking: boolean): DnsAnswer<RDataMap[T]> {
   const rcode = packet.header.rcode;
   const authoritative = packet.header.aa === 1;
   if (rcode === RCODE.SERVFAIL) return failedAnswer(name, type, server, 'servfail', authoritative);
@@ -334,27 +365,43 @@ function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T,
   const chain: string[] = [];
   let owner = normalizeName(name);
   if (type !== 'CNAME' && answers.some((r) => r.type === TYPE.CNAME)) {
-    for (let i = 0; i < MAX_CNAME_HOPS; i++) {
-      const cname = answers.find((r) => r.type === TYPE.CNAME && normalizeName(r.name) === owner);
+    // One hop more than allowed, so that chainProblem sees a chain that is too long.
+    for (let i = 0; i <= MAX_CNAME_HOPS; i++) {
+      const cname = answers.find((r) => r.type === TYPE.CNAME && r.class === CLASS_IN && normalizeName(r.name) === owner);
       if (!cname) break;
       owner = normalizeName(cname.domain ?? '');
       chain.push(owner);
+      if (chainProblem(name, chain)) break;
     }
   }
+  const problem = chainProblem(name, chain);
+  if (problem) return failedAnswer(name, type, server, 'error', authoritative, problem, chain);
   if (rcode === RCODE.NXDOMAIN) {
     // The RCODE speaks of the end of the chain (RFC 6604): the name asked exists when a CNAME led on.
-    const answer = failedAnswer(name, type, server, 'nxdomain', authoritative);
-    answer.cnameChain = chain;
-    return answer;
+    return failedAnswer(name, type, server, 'nxdomain', authoritative, undefined, chain);
   }
   const records: RDataMap[T][] = [];
   let ttl: number | null = null;
   for (const r of answers) {
-    if (r.type !== wanted || normalizeName(r.name) !== owner) continue;
+    if (r.type !== wanted || r.class !== CLASS_IN || normalizeName(r.name) !== owner) continue;
     records.push(toRData(r) as RDataMap[T]);
     if (ttl === null || r.ttl < ttl) ttl = r.ttl;
   }
-  return { name, type, records, ttl, authoritative, server, cnameChain: chain, status: records.length ? 'ok' : 'nodata' };
+  const answer: DnsAnswer<RDataMap[T]> = { name, type, records, ttl, authoritative, server, cnameChain: chain, status: records.length ? 'ok' : 'nodata' };
+  if (records.length) return answer;
+  if (chain.length) {
+    if (recursionLacking) chainCut.add(answer);
+    return answer;
+  }
+  // NOERROR and nothing for the question: it must not be hiding elsewhere (a referral's NS set in
+  // the authority section is the one RRset of the asked name and type that may sit there).
+  const misplaced = [...packet.authorities, ...packet.additionals].find(
+    (r) => r.type === wanted && r.class === CLASS_IN && normalizeName(r.name) === owner && !(type === 'NS' && packet.authorities.includes(r)),
+  );
+  if (misplaced) return failedAnswer(name, type, server, 'malformed', authoritative, `the ${type} records of ${owner} came in the ${sectionName(packet, misplaced)} section, not as an answer`);
+  const stray = answers[0];
+  if (stray) return failedAnswer(name, type, server, 'malformed', authoritative, `the answer section holds no ${type} record of ${owner}, only others (${stray.name || '.'} type ${stray.type})`);
+  return answer;
 }
 
 /** Nameservers from /etc/resolv.conf; loopback when none is listed. */
@@ -410,6 +457,7 @@ const nodeErrorCode: Record<DnsStatus, string> = {
   servfail: 'ESERVFAIL',
   refused: 'EREFUSED',
   timeout: 'ETIMEOUT',
+  malformed: 'EBADRESP',
   error: 'ESERVFAIL',
 };
 
