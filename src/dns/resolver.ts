@@ -83,6 +83,14 @@ export function describeStatus(status: DnsStatus): string {
   }
 }
 
+/**
+ * The code of a finding that an answer could not be used: `<area>.dns-malformed` when the server
+ * sent a broken answer (a server to fix, not a wait to sit out), the area's temporary code otherwise.
+ */
+export function dnsFailureCode(area: string, status: DnsStatus, temporaryCode = `${area}.dns-temporary`): string {
+  return status === 'malformed' ? `${area}.dns-malformed` : temporaryCode;
+}
+
 /** The status of an answer in words, with the server's or the transport's detail when there is one. */
 export function describeAnswer(answer: Pick<DnsAnswer<unknown>, 'status' | 'detail'>): string {
   return answer.detail ? `${describeStatus(answer.status)} (${answer.detail})` : describeStatus(answer.status);

@@ -9,7 +9,7 @@
  * counted but cannot be resolved without a message, so it is reported, not followed.
  */
 import type { Finding, Severity } from '../findings.js';
-import { isNoRecord, isTemporary, describeStatus, type DnsAnswer, type Resolver } from '../dns/resolver.js';
+import { isNoRecord, isTemporary, describeAnswer, describeStatus, dnsFailureCode, type DnsAnswer, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
 import { hasMacro } from './macro.js';
 import { formatSyntaxError, isSpfRecord, LOOKUP_MECHANISMS, parseSpf, type ParsedSpf, type SpfMechanism } from './parse.js';
@@ -90,8 +90,10 @@ export function txtAnswerSize(name: string, records: readonly (readonly string[]
 type Subtrees = WeakMap<object, Map<string, { node: SpfTreeNode; findings: Finding[]; names: string[] }>>;
 /** Per resolver: two resolvers may route the same names to different servers (verify asks each zone's own). */
 const subtreesByResolver = new WeakMap<Resolver, Subtrees>();
+/** Findings that a lookup got no usable answer (spf.dns-malformed: the server's answer was broken). */
+export const SPF_DNS_FAILURES: ReadonlySet<string> = new Set(['spf.temperror', 'spf.dns-malformed']);
 /** Findings whose presence depends on the path or on DNS failing: a subtree holding one is not reused. */
-const PATH_DEPENDENT = new Set(['spf.include-loop', 'spf.redirect-loop', 'spf.temperror']);
+const PATH_DEPENDENT = new Set(['spf.include-loop', 'spf.redirect-loop', ...SPF_DNS_FAILURES]);
 
 function namesIn(node: SpfTreeNode, out: string[] = []): string[] {
   if (node.problem !== 'macro') out.push(node.domain);
@@ -156,7 +158,7 @@ class Walker {
     const subject = via ? `${path.at(-1)} ${via}` : domain;
     if (isTemporary(answer.status)) {
       node.problem = 'temperror';
-      this.add('spf.temperror', 'error', domain, `the TXT lookup failed: ${describeStatus(answer.status)}; receivers get a temporary error (temperror) and may defer or accept mail unchecked`, 'check that the authoritative servers of this name answer, then run the check again', `${RFC} §4.4`);
+      this.add(dnsFailureCode('spf', answer.status, 'spf.temperror'), 'error', domain, `the TXT lookup failed: ${describeAnswer(answer)}; receivers get a temporary error (temperror) and may defer or accept mail unchecked`, 'check that the authoritative servers of this name answer, then run the check again', `${RFC} §4.4`);
       return node;
     }
     const all = answer.records;
@@ -272,7 +274,7 @@ class Walker {
           if (isNoRecord(a.status)) {
             node.voidLookups++;
             cost.note = 'void: no A record';
-          } else if (isTemporary(a.status)) this.temp(domain, mech.text, target, a.status);
+          } else if (isTemporary(a.status)) this.temp(domain, mech.text, target, a);
           break;
         }
         case 'ptr':
@@ -332,13 +334,14 @@ class Walker {
     }
   }
 
-  private temp(domain: string, term: string, target: string, status: Parameters<typeof describeStatus>[0]): void {
-    this.add('spf.temperror', 'error', `${domain} ${term}`, `looking up ${target} failed: ${describeStatus(status)}; receivers evaluating this term get temperror`, 'check the authoritative servers of that name', `${RFC} §5`);
+  /** A lookup of a term's target got no usable answer: spf.temperror, or spf.dns-malformed for a broken answer. */
+  private temp(domain: string, term: string, target: string, answer: DnsAnswer<unknown>): void {
+    this.add(dnsFailureCode('spf', answer.status, 'spf.temperror'), 'error', `${domain} ${term}`, `looking up ${target} failed: ${describeAnswer(answer)}; receivers evaluating this term get temperror`, 'check the authoritative servers of that name', `${RFC} §5`);
   }
 
   private async addressTarget(node: SpfTreeNode, cost: SpfTermCost, mech: SpfMechanism, target: string): Promise<void> {
     const [a, aaaa] = await this.addresses(target);
-    if (isTemporary(a.status) || (aaaa && isTemporary(aaaa.status))) return this.temp(node.domain, mech.text, target, isTemporary(a.status) ? a.status : aaaa!.status);
+    if (isTemporary(a.status) || (aaaa && isTemporary(aaaa.status))) return this.temp(node.domain, mech.text, target, isTemporary(a.status) ? a : aaaa!);
     if (hasNoAddress(a, aaaa)) {
       node.voidLookups++;
       cost.note = 'void: no A or AAAA';
@@ -350,7 +353,7 @@ class Walker {
 
   private async mxTarget(node: SpfTreeNode, cost: SpfTermCost, mech: SpfMechanism, target: string): Promise<void> {
     const mx = await this.resolver.lookup(target, 'MX');
-    if (isTemporary(mx.status)) return this.temp(node.domain, mech.text, target, mx.status);
+    if (isTemporary(mx.status)) return this.temp(node.domain, mech.text, target, mx);
     const hosts = mx.records.map((r) => r.exchange).filter((h) => h !== '');
     if (hosts.length === 0) {
       node.voidLookups++;

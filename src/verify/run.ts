@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { findAuthoritative, type AuthoritativeServer } from '../dns/authoritative.js';
-import { describeStatus, formatServer, isTemporary, type Resolver } from '../dns/resolver.js';
+import { describeAnswer, describeStatus, dnsFailureCode, formatServer, isTemporary, type Resolver } from '../dns/resolver.js';
 import { compareWithPrivateKey } from '../dkim/keys.js';
 import { hasFindingAtLeast, type Finding, type Severity } from '../findings.js';
 import { keyPathFor } from '../plan/load.js';
@@ -91,7 +91,7 @@ function groupRecords(records: readonly DnsRecord[]): DnsRecord[][] {
 async function ask(server: AuthoritativeServer, zone: string): Promise<ServerInfo> {
   const soa = await server.resolver.lookup(zone, 'SOA');
   const info: ServerInfo = { name: server.name, address: formatServer(server.address), answered: !isTemporary(soa.status), serial: soa.records[0]?.serial ?? null };
-  if (soa.status !== 'ok') info.detail = soa.detail ?? describeStatus(soa.status);
+  if (soa.status !== 'ok') info.detail = soa.status === 'malformed' ? describeAnswer(soa) : (soa.detail ?? describeStatus(soa.status));
   return info;
 }
 
@@ -112,7 +112,7 @@ function recordFindings(rep: RecordReport, privatePem: string | null, skipped: R
   const subject = recordSubject(rep);
   // A server that answered the SOA question but not this one: this record could not be compared there.
   for (const v of rep.servers.filter((s) => s.state === 'unreachable' && !skipped.has(s.server))) {
-    out.push({ code: 'verify.no-answer', severity: 'error', subject, message: `${v.server} gave no usable answer: ${describeStatus(v.status)}; the record could not be compared there`, fix: 'run again; if it persists, check that server' });
+    out.push({ code: dnsFailureCode('verify', v.status, 'verify.no-answer'), severity: 'error', subject, message: `${v.server} gave no usable answer: ${describeStatus(v.status)}; the record could not be compared there`, fix: 'run again; if it persists, check that server' });
   }
   const reached = rep.servers.filter((v) => v.state !== 'unreachable');
   if (reached.length === 0) return out; // the server findings say why
