@@ -219,3 +219,104 @@ export async function startHostileDns(respond: (q: HostileQuery) => HostileReply
 export function answer(q: HostileQuery, parts: Omit<RawMessage, 'id' | 'questions'> & { questions?: RawMessage['questions']; id?: number } = {}): Buffer {
   return encodeMessage({ aa: true, rd: q.rd, questions: [{ name: q.name, type: q.type, class: q.class }], ...parts, id: parts.id ?? q.id });
 }
+
+/** The apex of hostileZone's names. */
+export const HOSTILE_APEX = 'hostile.test';
+
+/**
+ * Every kind of broken answer, one per name: `<scenario>.hostile.test`, and any name below it,
+ * gets the scenario's answer for every type but SOA (so the zone itself can be found, as verify
+ * does). `include.<scenario>.hostile.test` publishes "v=spf1 include:<scenario>.hostile.test -all",
+ * `ok.hostile.test` answers as a good server does. The status maildns must give each is in
+ * HOSTILE_STATUS.
+ */
+export function hostileZone(q: HostileQuery): HostileReply {
+  const name = q.name.toLowerCase();
+  const labels = name.split('.');
+  if (!name.endsWith(`.${HOSTILE_APEX}`) && name !== HOSTILE_APEX) return answer(q, { rcode: 5, aa: false });
+  const soa = { name: HOSTILE_APEX, type: T.SOA, rdata: rdata.soa(`ns.${HOSTILE_APEX}`, `hostmaster.${HOSTILE_APEX}`, 1) };
+  const nodata = (): Buffer => answer(q, { authorities: [soa] });
+  if (q.type === T.SOA) return name === HOSTILE_APEX ? answer(q, { answers: [{ ...soa, name: { pointer: 12 } }] }) : nodata();
+  const scenario = labels.at(-3) ?? '';
+  const plausible = (type: number): Buffer =>
+    type === T.A ? rdata.a('192.0.2.1') : type === T.AAAA ? Buffer.alloc(16, 1) : type === T.MX ? rdata.mx(10, `mail.${HOSTILE_APEX}`) : rdata.txt(labels[0] === '_dmarc' ? 'v=DMARC1; p=reject' : 'v=spf1 -all');
+  const good = (): Buffer => answer(q, { answers: [{ name: { pointer: 12 }, type: q.type, rdata: plausible(q.type) }] });
+  if (labels[0] === 'include' && labels.length > 3) {
+    return q.type === T.TXT ? answer(q, { answers: [{ name: { pointer: 12 }, type: T.TXT, rdata: rdata.txt(`v=spf1 include:${labels.slice(1).join('.')} -all`) }] }) : nodata();
+  }
+  const record = (owner: RawName, extra: Partial<RawRecord> = {}): RawRecord => ({ name: owner, type: q.type, rdata: plausible(q.type), ...extra });
+  const elsewhere = `elsewhere.${HOSTILE_APEX}`;
+  switch (scenario) {
+    case 'ok':
+      return q.type === T.TXT ? good() : nodata();
+    case 'pointer-loop':
+      return answer(q, { answers: [record({ pointer: 'self' })] });
+    case 'short-rdata':
+      return answer(q, { answers: [record({ pointer: 12 }, { rdlength: plausible(q.type).length + 20 })] });
+    case 'long-label':
+      return answer(q, { answers: [record(Buffer.concat([Buffer.from([64]), Buffer.alloc(64, 0x61), Buffer.from([0])]))] });
+    case 'long-name':
+      return answer(q, { answers: [record(Array.from({ length: 5 }, () => 'a'.repeat(60)).join('.'))] });
+    case 'trailing':
+      return Buffer.concat([good(), Buffer.from([0, 0, 0])]);
+    case 'cut-short':
+      return good().subarray(0, -5);
+    case 'wrong-section':
+      return answer(q, { additionals: [record({ pointer: 12 })] });
+    case 'other-name':
+      return answer(q, { questions: [{ name: elsewhere, type: q.type }], answers: [record({ pointer: 12 })] });
+    case 'other-type':
+      return answer(q, { questions: [{ name: q.name, type: q.type === T.A ? T.TXT : T.A }], answers: [record({ pointer: 12 })] });
+    case 'other-class':
+      return answer(q, { questions: [{ name: q.name, type: q.type, class: 3 }], answers: [record({ pointer: 12 })] });
+    case 'other-id':
+      return answer(q, { id: q.id ^ 1, answers: [record({ pointer: 12 })] });
+    case 'echo':
+      return encodeMessage({ id: q.id, qr: false, rd: q.rd, questions: [{ name: q.name, type: q.type, class: q.class }] });
+    case 'stray-first':
+      return [answer(q, { questions: [{ name: elsewhere, type: q.type }], answers: [record({ pointer: 12 })] }), good()];
+    case 'cname-loop': {
+      const partner = labels[0] === 'loop-b' ? labels.slice(1).join('.') : `loop-b.${name}`;
+      return answer(q, { answers: [{ name: { pointer: 12 }, type: T.CNAME, rdata: rdata.name(partner) }, { name: partner, type: T.CNAME, rdata: rdata.name(name) }] });
+    }
+    case 'silent':
+      return null;
+    case 'tc-then-ok':
+      return q.transport === 'udp' ? answer(q, { tc: true }) : good();
+    case 'tc-then-cut': {
+      if (q.transport === 'udp') return answer(q, { tc: true });
+      const frame = Buffer.alloc(2);
+      frame.writeUInt16BE(200, 0);
+      return { raw: Buffer.concat([frame, good().subarray(0, 20)]), close: true };
+    }
+    case 'tcp-other-name':
+      return q.transport === 'udp' ? answer(q, { tc: true }) : answer(q, { questions: [{ name: elsewhere, type: q.type }], answers: [record({ pointer: 12 })] });
+    default:
+      return answer(q, { rcode: 3, authorities: [soa] });
+  }
+}
+
+/** The status maildns's resolver must give a lookup at each scenario of hostileZone, on every path. */
+export const HOSTILE_STATUS = {
+  'pointer-loop': 'malformed',
+  'short-rdata': 'malformed',
+  'long-label': 'malformed',
+  'long-name': 'malformed',
+  trailing: 'malformed',
+  'cut-short': 'malformed',
+  'wrong-section': 'malformed',
+  'tcp-other-name': 'malformed',
+  'other-name': 'timeout',
+  'other-type': 'timeout',
+  'other-class': 'timeout',
+  'other-id': 'timeout',
+  echo: 'timeout',
+  silent: 'timeout',
+  'cname-loop': 'error',
+  'tc-then-cut': 'error',
+  'stray-first': 'ok',
+  'tc-then-ok': 'ok',
+  ok: 'ok',
+} as const;
+
+export type HostileScenario = keyof typeof HOSTILE_STATUS;
