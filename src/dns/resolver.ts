@@ -50,6 +50,24 @@ export interface DnsAnswer<T> {
 
 export interface Resolver {
   lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>>;
+  /** A view for one unit of work (a domain of a run) with a deadline of its own; absent: no deadline. */
+  scope?(): ScopedResolver;
+}
+
+/** A Resolver for one unit of work; end() once the work is done (it frees the deadline's timer). */
+export interface ScopedResolver extends Resolver {
+  end(): void;
+}
+
+/** Run `work` with a scope of `resolver` (its own deadline, when the resolver has one), ended afterwards. */
+export async function withinDeadline<T>(resolver: Resolver, work: (scoped: Resolver) => Promise<T>): Promise<T> {
+  const scoped = resolver.scope?.();
+  if (!scoped) return work(resolver);
+  try {
+    return await work(scoped);
+  } finally {
+    scoped.end();
+  }
 }
 
 /** "No record" answers: the name or the record type does not exist. Permanent. */
@@ -114,6 +132,12 @@ export interface DnsResolverOptions {
   sharedSockets?: boolean;
   /** Most queries sent per second (public resolvers throttle heavy clients); unlimited when absent. */
   maxQueriesPerSecond?: number;
+  /**
+   * Milliseconds within which every question must be answered: counted from the resolver's creation
+   * for its own lookups (one command), and from scope() for a scope's (one domain of a bulk run). A
+   * question still open at the deadline, or asked after it, is a timeout. None when absent.
+   */
+  deadlineMs?: number;
 }
 
 const MAX_CNAME_HOPS = 8;
@@ -224,6 +248,13 @@ class AnswerCache {
     if (aged) this.set(name, type, aged);
     return aged;
   }
+  /** Drop `answer` (and only it: a newer one may have taken its place). */
+  forget(name: string, type: RRType, answer: Promise<DnsAnswer<unknown>>): void {
+    for (const generation of [this.young, this.old]) {
+      const byName = generation.get(type);
+      if (byName?.get(name) === answer) byName.delete(name);
+    }
+  }
   set(name: string, type: RRType, answer: Promise<DnsAnswer<unknown>>): void {
     let byName = this.young.get(type);
     if (!byName) this.young.set(type, (byName = new Map()));
@@ -233,6 +264,47 @@ class AnswerCache {
       this.young = new Map();
       this.youngSize = 0;
     }
+  }
+}
+
+/**
+ * One deadline shared by many questions: a single timer (not one per question), and a question
+ * still open when it fires is answered "timeout" at once. The question itself runs on and its
+ * answer is cached for whoever asks next.
+ */
+/** Answers a deadline cut short (Deadline.late). */
+const lateAnswers = new WeakSet<object>();
+
+class Deadline {
+  private readonly at: number;
+  private timer: NodeJS.Timeout | null = null;
+  private fired: Promise<void> | null = null;
+  constructor(private readonly ms: number) {
+    this.at = performance.now() + ms;
+  }
+  remaining(): number {
+    return this.at - performance.now();
+  }
+  passed(): boolean {
+    return this.remaining() <= 0;
+  }
+  /** The answer to a question the deadline cut short. */
+  late<T extends RRType>(name: string, type: T): DnsAnswer<RDataMap[T]> {
+    const answer = failedAnswer<T>(name, type, null, 'timeout', false, `the deadline of ${this.ms} ms passed before an answer came`);
+    lateAnswers.add(answer);
+    return answer;
+  }
+  /** `pending` raced against the deadline; null (not asked: the deadline had passed) is a timeout. */
+  bound<T extends RRType>(name: string, type: T, pending: Promise<DnsAnswer<RDataMap[T]>> | null): Promise<DnsAnswer<RDataMap[T]>> {
+    if (pending === null || this.passed()) return Promise.resolve(this.late(name, type));
+    this.fired ??= new Promise<void>((resolve) => {
+      this.timer = setTimeout(resolve, Math.max(0, this.remaining()));
+      this.timer.unref();
+    });
+    return Promise.race([pending, this.fired.then(() => this.late(name, type))]);
+  }
+  end(): void {
+    if (this.timer) clearTimeout(this.timer);
   }
 }
 
@@ -247,6 +319,9 @@ export class DnsResolver implements Resolver {
   private readonly pacer: Pacer | null;
   private readonly cache: AnswerCache | null;
   private readonly mux: UdpMux | null;
+  private readonly deadlineMs: number | undefined;
+  /** The deadline of this resolver's own lookups. */
+  private readonly own: Deadline | null;
   /** Queries actually sent (cache hits excluded), for benchmarks and reports. */
   queriesSent = 0;
 
@@ -261,42 +336,64 @@ export class DnsResolver implements Resolver {
     this.pacer = opts.maxQueriesPerSecond ? new Pacer(opts.maxQueriesPerSecond) : null;
     this.cache = opts.cache === false ? null : new AnswerCache(opts.cacheLimit ?? Infinity);
     this.mux = opts.sharedSockets ? new UdpMux() : null;
+    this.deadlineMs = opts.deadlineMs;
+    this.own = opts.deadlineMs === undefined ? null : new Deadline(opts.deadlineMs);
   }
 
   lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
+    return this.within(name, type, this.own);
+  }
+
+  scope(): ScopedResolver {
+    if (this.deadlineMs === undefined) return { lookup: (name, type) => this.within(name, type, null), end: () => undefined };
+    const deadline = new Deadline(this.deadlineMs);
+    return { lookup: (name, type) => this.within(name, type, deadline), end: () => deadline.end() };
+  }
+
+  /**
+   * A lookup bounded by `deadline`: nothing is sent after it, no attempt waits past it, and an
+   * answer another asker is still waiting for is cut off at it. An answer cut short by a deadline
+   * is not kept in the cache: a later asker with time left asks again.
+   */
+  private within<T extends RRType>(name: string, type: T, deadline: Deadline | null): Promise<DnsAnswer<RDataMap[T]>> {
+    if (deadline?.passed()) return Promise.resolve(deadline.late(name, type));
     const normalized = normalizeName(name);
-    const cached = this.cache?.get(normalized, type);
-    if (cached) return cached as Promise<DnsAnswer<RDataMap[T]>>;
-    const pending = this.follow(normalized, type);
-    this.cache?.set(normalized, type, pending as Promise<DnsAnswer<unknown>>);
-    return pending;
+    const cached = this.cache?.get(normalized, type) as Promise<DnsAnswer<RDataMap[T]>> | undefined;
+    if (cached) return deadline ? deadline.bound(name, type, cached) : cached;
+    const pending = this.follow(normalized, type, deadline);
+    if (this.cache) {
+      const cache = this.cache;
+      cache.set(normalized, type, pending as Promise<DnsAnswer<unknown>>);
+      if (deadline) void pending.then((a) => lateAnswers.has(a) && cache.forget(normalized, type, pending as Promise<DnsAnswer<unknown>>));
+    }
+    return deadline ? deadline.bound(name, type, pending) : pending;
   }
 
   // The path every query takes is written with promise callbacks rather than async functions: a
   // bulk run sends thousands of queries a second, and each async frame cost an allocation.
 
   /** Ask for `name`, then follow a CNAME chain the server stopped at (an authoritative server, or one that does not recurse). */
-  private follow<T extends RRType>(name: string, type: T, chain: string[] = [], current = name): Promise<DnsAnswer<RDataMap[T]>> {
-    return this.ask<T>(current, type, 0).then((answer) => {
+  private follow<T extends RRType>(name: string, type: T, deadline: Deadline | null, chain: string[] = [], current = name): Promise<DnsAnswer<RDataMap[T]>> {
+    return this.ask<T>(current, type, 0, deadline).then((answer) => {
       answer.name = name;
       if (chain.length) answer.cnameChain = [...chain, ...answer.cnameChain];
       if (isTemporary(answer.status)) return answer;
       // The same bound and loop check as inside one answer (chainProblem), over the whole chain.
       const problem = chainProblem(name, answer.cnameChain);
-      if (problem) return failedAnswer<T>(name, type, answer.server ?? '', 'error', answer.authoritative, problem, answer.cnameChain);
-      if (chainCut.has(answer)) return this.follow(name, type, answer.cnameChain, answer.cnameChain.at(-1)!);
+      if (problem) return failedAnswer<T>(name, type, answer.server, 'error', answer.authoritative, problem, answer.cnameChain);
+      if (chainCut.has(answer)) return this.follow(name, type, deadline, answer.cnameChain, answer.cnameChain.at(-1)!);
       return answer;
     });
   }
 
   /** Attempt `n` of at most attempts x servers: the servers in turn, round after round, until one gives a usable answer. */
-  private ask<T extends RRType>(name: string, type: T, n: number): Promise<DnsAnswer<RDataMap[T]>> {
+  private ask<T extends RRType>(name: string, type: T, n: number, deadline: Deadline | null): Promise<DnsAnswer<RDataMap[T]>> {
     const i = n % this.servers.length;
     const send = (): Promise<DnsAnswer<RDataMap[T]>> =>
       // askOne never rejects, so the place in the gate is always given back.
-      this.askOne<T>(this.servers[i]!, this.serverTexts[i]!, name, type).then((answer) => {
+      this.askOne<T>(this.servers[i]!, this.serverTexts[i]!, name, type, deadline).then((answer) => {
         this.gate.release();
-        return isTemporary(answer.status) && n + 1 < this.attempts * this.servers.length ? this.ask(name, type, n + 1) : answer;
+        return isTemporary(answer.status) && n + 1 < this.attempts * this.servers.length ? this.ask(name, type, n + 1, deadline) : answer;
       });
     // A turn from the pacer first (it does not hold a place in the gate while it waits), then a place.
     const admitted = (): Promise<DnsAnswer<RDataMap[T]>> => {
@@ -307,9 +404,12 @@ export class DnsResolver implements Resolver {
     return turn ? turn.then(admitted) : admitted();
   }
 
-  private askOne<T extends RRType>(server: ServerAddress, serverText: string, name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
+  private askOne<T extends RRType>(server: ServerAddress, serverText: string, name: string, type: T, deadline: Deadline | null): Promise<DnsAnswer<RDataMap[T]>> {
+    // Nothing is asked past the deadline, and no attempt waits beyond it (sockets and places in the gate are given back on time).
+    const left = deadline ? deadline.remaining() : Infinity;
+    if (left <= 0) return Promise.resolve(deadline!.late(name, type));
     this.queriesSent++;
-    const wireOpts = { timeoutMs: this.timeoutMs, recursionDesired: this.rd };
+    const wireOpts = { timeoutMs: Math.min(this.timeoutMs, Math.ceil(left)), recursionDesired: this.rd };
     let sent: Promise<WireResponse>;
     try {
       sent = this.mux ? this.mux.exchange(server, name, type, wireOpts) : exchange(server, name, type, wireOpts);
@@ -318,7 +418,9 @@ export class DnsResolver implements Resolver {
     }
     const failed = (err: unknown): DnsAnswer<RDataMap[T]> =>
       err instanceof WireTimeout
-        ? failedAnswer<T>(name, type, serverText, 'timeout', false, err.message)
+        ? left < this.timeoutMs
+          ? deadline!.late(name, type)
+          : failedAnswer<T>(name, type, serverText, 'timeout', false, err.message)
         : err instanceof MalformedMessage
           ? failedAnswer<T>(name, type, serverText, 'malformed', false, err.problem)
           : failedAnswer<T>(name, type, serverText, 'error', false, err instanceof Error ? err.message : String(err));
@@ -332,7 +434,7 @@ export class DnsResolver implements Resolver {
   }
 }
 
-function failedAnswer<T extends RRType>(name: string, type: T, server: string, status: DnsStatus, authoritative: boolean, detail?: string, cnameChain: string[] = []): DnsAnswer<RDataMap[T]> {
+function failedAnswer<T extends RRType>(name: string, type: T, server: string | null, status: DnsStatus, authoritative: boolean, detail?: string, cnameChain: string[] = []): DnsAnswer<RDataMap[T]> {
   const answer: DnsAnswer<RDataMap[T]> = { name, type, records: [], ttl: null, authoritative, server, cnameChain, status };
   if (detail !== undefined) answer.detail = detail;
   return answer;
@@ -436,6 +538,8 @@ export interface ResolverChoice {
   sharedSockets?: boolean;
   /** See DnsResolverOptions.maxQueriesPerSecond. */
   maxQueriesPerSecond?: number;
+  /** See DnsResolverOptions.deadlineMs. */
+  deadlineMs?: number;
 }
 
 export function createResolver(choice: ResolverChoice = {}): DnsResolver {
@@ -449,6 +553,7 @@ export function createResolver(choice: ResolverChoice = {}): DnsResolver {
     ...(choice.cacheLimit !== undefined ? { cacheLimit: choice.cacheLimit } : {}),
     ...(choice.sharedSockets !== undefined ? { sharedSockets: choice.sharedSockets } : {}),
     ...(choice.maxQueriesPerSecond !== undefined ? { maxQueriesPerSecond: choice.maxQueriesPerSecond } : {}),
+    ...(choice.deadlineMs !== undefined ? { deadlineMs: choice.deadlineMs } : {}),
   });
 }
 

@@ -6,7 +6,7 @@
 import { isTemporary, type DnsAnswer, type Resolver, type RRType, type RDataMap } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
 import { dottedForm, inPrefix, parseIp, readableForm, reverseName, type ClientIp } from './ip.js';
-import { expandTokens, tokenizeMacroString, truncateDomain, type MacroContext } from './macro.js';
+import { expandTokens, hasMacro, tokenizeMacroString, truncateDomain, type MacroContext } from './macro.js';
 import { formatSyntaxError, isSpfRecord, parseSpf, QUALIFIER_RESULT, type SpfMechanism } from './parse.js';
 
 export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'permerror' | 'temperror';
@@ -91,6 +91,9 @@ class Session {
   voids = 0;
   readonly trace: string[] = [];
   private validated: Promise<string> | null = null;
+  /** TXT answers of include and redirect targets asked ahead of their turn (see prefetch). */
+  private readonly prefetched = new Map<string, Promise<DnsAnswer<string[]>>>();
+  private prefetchBudget: number;
   private readonly maxLookups: number;
   private readonly maxVoids: number;
 
@@ -104,6 +107,7 @@ class Session {
   ) {
     this.maxLookups = opts.maxLookups ?? 10;
     this.maxVoids = opts.maxVoidLookups ?? 2;
+    this.prefetchBudget = this.maxLookups;
   }
 
   macroContext(domain: string): MacroContext {
@@ -124,7 +128,36 @@ class Session {
   }
 
   async lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
-    return this.resolver.lookup(name, type);
+    const early = type === 'TXT' ? this.prefetched.get(normalizeName(name)) : undefined;
+    return (early as Promise<DnsAnswer<RDataMap[T]>> | undefined) ?? this.resolver.lookup(name, type);
+  }
+
+  /**
+   * Ask for the records of a record's include and redirect targets (and theirs, as they arrive)
+   * at once, instead of one after another as evaluation reaches them. Evaluation itself, and so
+   * the counts of RFC 7208 §4.6.4, stays in order; the early questions are bounded by the lookup
+   * limit, so an evaluation never asks more than a receiver may. Targets with macros wait their turn.
+   */
+  prefetch(record: string): void {
+    const parsed = parseSpf(record);
+    if (parsed.errors.length) return;
+    const hasAll = parsed.mechanisms.some((m) => m.kind === 'all');
+    const specs = [...parsed.mechanisms.filter((m) => m.kind === 'include').map((m) => m.domainSpec), ...(parsed.redirect && !hasAll ? [parsed.redirect.value] : [])];
+    for (const spec of specs) {
+      if (spec === undefined || hasMacro(spec) || this.prefetchBudget <= 0) continue;
+      const name = normalizeName(spec);
+      if (this.prefetched.has(name) || domainProblem(name)) continue;
+      this.prefetchBudget--;
+      const answer = this.resolver.lookup(name, 'TXT');
+      this.prefetched.set(name, answer);
+      void answer.then(
+        (a) => {
+          const spf = a.status === 'ok' ? a.records.map((r) => r.join('')).filter(isSpfRecord) : [];
+          if (spf.length === 1) this.prefetch(spf[0]!);
+        },
+        () => undefined, // evaluation reports the failure when it reaches the term
+      );
+    }
   }
 
   countLookup(term: string): void {
@@ -202,6 +235,7 @@ class Session {
     const spf = answer.records.map((s) => s.join('')).filter(isSpfRecord);
     if (spf.length === 0) return { record: null, reason: `${domain} publishes no SPF record` };
     if (spf.length > 1) throw new Abort('permerror', `${domain} publishes ${spf.length} SPF records (exactly one is allowed, RFC 7208 §4.5)`);
+    this.prefetch(spf[0]!);
     return { record: spf[0]!, reason: '' };
   }
 

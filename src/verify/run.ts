@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { findAuthoritative, type AuthoritativeServer } from '../dns/authoritative.js';
-import { describeAnswer, describeStatus, dnsFailureCode, formatServer, isTemporary, type Resolver } from '../dns/resolver.js';
+import { describeAnswer, describeStatus, dnsFailureCode, formatServer, isTemporary, withinDeadline, type Resolver } from '../dns/resolver.js';
 import { compareWithPrivateKey } from '../dkim/keys.js';
 import { hasFindingAtLeast, type Finding, type Severity } from '../findings.js';
 import { keyPathFor } from '../plan/load.js';
@@ -319,7 +319,8 @@ export async function verifyPlan(plan: Plan, opts: VerifyOptions): Promise<Verif
     Array.from({ length: Math.min(4, domains.length) }, async () => {
       while (next < domains.length) {
         const i = next++;
-        results[i] = await verifyDomain(plan, domains[i]!, opts);
+        // Each domain has the resolver's deadline to itself.
+        results[i] = await withinDeadline(opts.resolver, (resolver) => verifyDomain(plan, domains[i]!, { ...opts, resolver }));
       }
     }),
   );
