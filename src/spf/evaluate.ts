@@ -135,8 +135,8 @@ class Session {
   /**
    * Ask for the records of a record's include and redirect targets (and theirs, as they arrive)
    * at once, instead of one after another as evaluation reaches them. Evaluation itself, and so
-   * the counts of RFC 7208 §4.6.4, stays in order; the early questions are bounded by the lookup
-   * limit, so an evaluation never asks more than a receiver may. Targets with macros wait their turn.
+   * the counts of RFC 7208 §4.6.4, stays in order. At most the lookup limit (10) of questions are
+   * asked early per evaluation, some of which evaluation may never reach. Targets with macros wait their turn.
    */
   prefetch(record: string): void {
     const parsed = parseSpf(record);
