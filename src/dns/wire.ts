@@ -7,6 +7,7 @@
 import { formatIpv6 } from '../ipv6.js';
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { DnsTemporaryError } from '../errors.js';
 import { normalizeName } from '../names.js';
 import { Packet, RCODE, type WireHeader, type WirePacket, type WireRecord } from './packet.js';
 
@@ -106,9 +107,10 @@ export function buildQuery(name: string, type: string, id: number, recursionDesi
 /**
  * A DNS message that cannot be decoded whole: a name that loops or runs past the end, RDATA
  * shorter than its RDLENGTH, a record that does not fill its RDATA, octets after the last record.
- * The answer is unusable, which is a temporary failure, never "no record".
+ * The answer is unusable, which is a temporary failure, never "no record" (the resolver turns it
+ * into the status `malformed`; should it reach the CLI, it exits 3 like any DNS failure).
  */
-export class MalformedMessage extends Error {
+export class MalformedMessage extends DnsTemporaryError {
   constructor(readonly problem: string) {
     super(`malformed answer: ${problem}`);
     this.name = 'MalformedMessage';

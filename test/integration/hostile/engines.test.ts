@@ -45,6 +45,13 @@ describe('SPF validation', () => {
     expect(report.tree!.children[0]).toMatchObject({ domain: 'short-rdata.hostile.test', problem: 'temperror' });
   });
 
+  it('reports a CNAME loop at the domain as a temporary failure that names the loop, not spf.none', async () => {
+    const report = await validateSpf(perQuery(), 'cname-loop.hostile.test', { probeOrphans: false });
+    expect(report.dnsUnavailable).toBe(true);
+    expect(codes(report.findings)).toEqual(['spf.temperror']);
+    expect(report.findings[0]!.message).toMatch(/CNAME loop: cname-loop\.hostile\.test -> loop-b\.cname-loop\.hostile\.test -> cname-loop\.hostile\.test/);
+  });
+
   it('reports an answer to another question as a timeout (spf.temperror), not as a missing record', async () => {
     const report = await validateSpf(perQuery(), 'other-name.hostile.test', { probeOrphans: false });
     expect(report.dnsUnavailable).toBe(true);
