@@ -7,9 +7,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { buildQuery, classifyReply, exchange, exchangeTcp, IgnoredReplies, MalformedMessage, queryKey, WireTimeout, type QueryKey, type Reply, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
-
-type UdpOutcome = Exclude<Reply, { kind: 'unrelated' }>;
+import { buildQuery, classifyReply, exchangeTcp, IgnoredReplies, queryKey, settleUdp, WireTimeout, type QueryKey, type ServerAddress, type UdpOutcome, type WireOptions, type WireResponse } from './wire.js';
 
 interface Pending {
   server: ServerAddress;
@@ -121,12 +119,9 @@ export class UdpMux {
 
   /** Same contract as wire.exchange: throws WireTimeout when the deadline passes. */
   exchange(server: ServerAddress, name: string, type: string, opts: WireOptions): Promise<WireResponse> {
-    if (opts.tcpOnly) return exchange(server, name, type, opts);
     const deadline = Date.now() + opts.timeoutMs;
-    return this.udp(server, name, type, opts.recursionDesired, deadline).then((reply) => {
-      if (reply.kind === 'answer') return { packet: reply.packet, tcp: false };
-      if (reply.kind === 'malformed') throw new MalformedMessage(reply.problem);
-      return exchangeTcp(server, name, type, { ...opts, timeoutMs: Math.max(1, deadline - Date.now()) }).then((packet) => ({ packet, tcp: true }));
-    });
+    const overTcp = () => exchangeTcp(server, name, type, { ...opts, timeoutMs: Math.max(1, deadline - Date.now()) });
+    if (opts.tcpOnly) return overTcp().then((packet) => ({ packet, tcp: true }));
+    return this.udp(server, name, type, opts.recursionDesired, deadline).then((reply) => settleUdp(reply, overTcp));
   }
 }

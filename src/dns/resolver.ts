@@ -267,14 +267,14 @@ class AnswerCache {
   }
 }
 
-/**
- * One deadline shared by many questions: a single timer (not one per question), and a question
- * still open when it fires is answered "timeout" at once. The question itself runs on and its
- * answer is cached for whoever asks next.
- */
 /** Answers a deadline cut short (Deadline.late). */
 const lateAnswers = new WeakSet<object>();
 
+/**
+ * One deadline shared by many questions: a single timer (not one per question). A question still
+ * open when it fires is answered "timeout" at once for this asker; one that another asker started
+ * runs on for that asker.
+ */
 class Deadline {
   private readonly at: number;
   private timer: NodeJS.Timeout | null = null;
@@ -503,11 +503,10 @@ function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T,
     if (recursionLacking) chainCut.add(answer);
     return answer;
   }
-  // NOERROR and nothing for the question: it must not be hiding elsewhere (a referral's NS set in
-  // the authority section is the one RRset of the asked name and type that may sit there).
-  const misplaced = [...packet.authorities, ...packet.additionals].find(
-    (r) => r.type === wanted && r.class === CLASS_IN && normalizeName(r.name) === owner && !(type === 'NS' && packet.authorities.includes(r)),
-  );
+  // NOERROR and nothing for the question: it must not be hiding elsewhere. A referral (NS and no SOA
+  // in the authority section, RFC 2308 §2.2) may carry the asked RRset there: the cut's NS set, glue.
+  const referral = packet.authorities.some((r) => r.type === TYPE.NS) && !packet.authorities.some((r) => r.type === TYPE.SOA);
+  const misplaced = referral ? undefined : [...packet.authorities, ...packet.additionals].find((r) => r.type === wanted && r.class === CLASS_IN && normalizeName(r.name) === owner);
   if (misplaced) return failedAnswer(name, type, server, 'malformed', authoritative, `the ${type} records of ${owner} came in the ${sectionName(packet, misplaced)} section, not as an answer`);
   const stray = answers[0];
   if (stray) return failedAnswer(name, type, server, 'malformed', authoritative, `the answer section holds no ${type} record of ${owner}, only others (${stray.name || '.'} type ${stray.type})`);

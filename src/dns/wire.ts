@@ -404,7 +404,14 @@ export function classifyReply(buf: Buffer, key: QueryKey): Reply {
 }
 
 /** The reply a UDP query settles on: the first datagram from the server that is not `unrelated` to it. */
-type UdpOutcome = Exclude<Reply, { kind: 'unrelated' }>;
+export type UdpOutcome = Exclude<Reply, { kind: 'unrelated' }>;
+
+/** What a UDP reply leads to, on every path: its packet, a malformed answer, or the question again over TCP. */
+export async function settleUdp(reply: UdpOutcome, overTcp: () => Promise<WirePacket>): Promise<WireResponse> {
+  if (reply.kind === 'answer') return { packet: reply.packet, tcp: false };
+  if (reply.kind === 'malformed') throw new MalformedMessage(reply.problem);
+  return { packet: await overTcp(), tcp: true };
+}
 
 /** What was ignored while waiting, for the timeout's message: a server that only ever answers another question is not silent. */
 export class IgnoredReplies {
@@ -508,18 +515,16 @@ export async function exchangeTcp(server: ServerAddress, name: string, type: str
  */
 export async function exchange(server: ServerAddress, name: string, type: string, opts: WireOptions): Promise<WireResponse> {
   const deadline = Date.now() + opts.timeoutMs;
-  if (!opts.tcpOnly) {
-    const id = randomId();
-    const ignored = new IgnoredReplies();
-    let reply: UdpOutcome;
-    try {
-      reply = await udpExchange(server, buildQuery(name, type, id, opts.recursionDesired), queryKey(id, name, type), deadline, ignored);
-    } catch (err) {
-      if (err instanceof Error && err.message === 'timeout') throw new WireTimeout(server, name, type, ignored.describe());
-      throw err;
-    }
-    if (reply.kind === 'answer') return { packet: reply.packet, tcp: false };
-    if (reply.kind === 'malformed') throw new MalformedMessage(reply.problem);
+  const overTcp = (): Promise<WirePacket> => exchangeTcp(server, name, type, { ...opts, timeoutMs: Math.max(1, deadline - Date.now()) });
+  if (opts.tcpOnly) return { packet: await overTcp(), tcp: true };
+  const id = randomId();
+  const ignored = new IgnoredReplies();
+  let reply: UdpOutcome;
+  try {
+    reply = await udpExchange(server, buildQuery(name, type, id, opts.recursionDesired), queryKey(id, name, type), deadline, ignored);
+  } catch (err) {
+    if (err instanceof Error && err.message === 'timeout') throw new WireTimeout(server, name, type, ignored.describe());
+    throw err;
   }
-  return { packet: await exchangeTcp(server, name, type, { ...opts, timeoutMs: Math.max(1, deadline - Date.now()) }), tcp: true };
+  return settleUdp(reply, overTcp);
 }

@@ -281,6 +281,9 @@ export function hostileZone(q: HostileQuery): HostileReply {
     }
     case 'silent':
       return null;
+    case 'referral':
+      // A server that delegates the name: the cut's NS set in the authority section, the asked RRset as glue.
+      return answer(q, { aa: false, authorities: [{ name: { pointer: 12 }, type: T.NS, rdata: rdata.name(`ns.${name}`) }], additionals: [record({ pointer: 12 })] });
     case 'tc-then-ok':
       return q.transport === 'udp' ? answer(q, { tc: true }) : good();
     case 'tc-then-cut': {
@@ -314,6 +317,7 @@ export const HOSTILE_STATUS = {
   silent: 'timeout',
   'cname-loop': 'error',
   'tc-then-cut': 'error',
+  referral: 'nodata',
   'stray-first': 'ok',
   'tc-then-ok': 'ok',
   ok: 'ok',
