@@ -393,7 +393,8 @@ export class DnsResolver implements Resolver {
       // askOne never rejects, so the place in the gate is always given back.
       this.askOne<T>(this.servers[i]!, this.serverTexts[i]!, name, type, deadline).then((answer) => {
         this.gate.release();
-        return isTemporary(answer.status) && n + 1 < this.attempts * this.servers.length ? this.ask(name, type, n + 1, deadline) : answer;
+        // An attempt the deadline cut short is the last: the deadline has come.
+        return isTemporary(answer.status) && !lateAnswers.has(answer) && n + 1 < this.attempts * this.servers.length ? this.ask(name, type, n + 1, deadline) : answer;
       });
     // A turn from the pacer first (it does not hold a place in the gate while it waits), then a place.
     const admitted = (): Promise<DnsAnswer<RDataMap[T]>> => {
