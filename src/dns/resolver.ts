@@ -279,11 +279,13 @@ class Deadline {
   private readonly at: number;
   private timer: NodeJS.Timeout | null = null;
   private fired: Promise<void> | null = null;
+  /** Set when the timer fires: timers run on a coarser clock and may fire a little before `at`. */
+  private expired = false;
   constructor(private readonly ms: number) {
     this.at = performance.now() + ms;
   }
   remaining(): number {
-    return this.at - performance.now();
+    return this.expired ? 0 : this.at - performance.now();
   }
   passed(): boolean {
     return this.remaining() <= 0;
@@ -298,7 +300,10 @@ class Deadline {
   bound<T extends RRType>(name: string, type: T, pending: Promise<DnsAnswer<RDataMap[T]>> | null): Promise<DnsAnswer<RDataMap[T]>> {
     if (pending === null || this.passed()) return Promise.resolve(this.late(name, type));
     this.fired ??= new Promise<void>((resolve) => {
-      this.timer = setTimeout(resolve, Math.max(0, this.remaining()));
+      this.timer = setTimeout(() => {
+        this.expired = true;
+        resolve();
+      }, Math.max(0, this.remaining()));
       this.timer.unref();
     });
     return Promise.race([pending, this.fired.then(() => this.late(name, type))]);
