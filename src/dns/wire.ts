@@ -2,7 +2,9 @@
  * One DNS question to one server, over UDP with TCP on truncation, EDNS0 advertised, and a
  * hard deadline on every path. dns2's own clients are not used: their TCP path has no
  * timeout, their retry ignores the deadline and they never send EDNS0
- * (see shared notes on dns2 3.1.1). Only dns2's packet codec is used here.
+ * (see shared notes on dns2 3.1.1). Only dns2's encoder is used here; answers are decoded by
+ * decodeMessage below, whole or not at all, and taken only when classifyReply says they answer
+ * the question asked.
  */
 import { formatIpv6 } from '../ipv6.js';
 import dgram from 'node:dgram';
