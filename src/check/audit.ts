@@ -2,6 +2,7 @@
 import type { Resolver } from '../dns/resolver.js';
 import { hasFindingAtLeast, type Finding, type Severity } from '../findings.js';
 import { auditDkim, auditDmarc, auditMx, auditSpf, type MechanismResult } from './mechanisms.js';
+import { SPF_DNS_FAILURES } from '../spf/validate.js';
 
 /**
  * pass: nothing at or above the --fail-on severity; fail: at least one such finding;
@@ -31,7 +32,7 @@ export interface AuditOptions {
 
 /** Findings that say DNS gave no usable answer (a temporary failure), not that something is wrong. */
 export function isTemporaryFinding(f: Finding): boolean {
-  return f.code.endsWith('.dns-temporary') || f.code === 'spf.temperror';
+  return f.code.endsWith('.dns-temporary') || f.code.endsWith('.dns-malformed') || SPF_DNS_FAILURES.has(f.code);
 }
 
 function part(r: MechanismResult): { published: string | string[] | null; dnsFailed: boolean } {

@@ -6,7 +6,7 @@
  */
 import { checkDmarcDomain } from '../dmarc/validate.js';
 import { validateDkimRecord } from '../dkim/validate.js';
-import { describeStatus, isTemporary, txtValues, type DnsAnswer, type Resolver } from '../dns/resolver.js';
+import { describeAnswer, describeStatus, dnsFailureCode, isTemporary, txtValues, type DnsAnswer, type Resolver } from '../dns/resolver.js';
 import type { Finding } from '../findings.js';
 import { isIP } from 'node:net';
 import { auditSpf } from './spf.js';
@@ -19,12 +19,13 @@ export interface MechanismResult {
   published: string | string[] | null;
 }
 
-export function temporaryFinding(code: string, subject: string, what: string, answer: Pick<DnsAnswer<unknown>, 'status' | 'detail'>): Finding {
+/** `area`: dkim, mx; the code is `<area>.dns-temporary`, or `<area>.dns-malformed` for a broken answer. */
+export function temporaryFinding(area: string, subject: string, what: string, answer: Pick<DnsAnswer<unknown>, 'status' | 'detail'>): Finding {
   return {
-    code,
+    code: dnsFailureCode(area, answer.status),
     severity: 'error',
     subject,
-    message: `could not read ${what}: ${describeStatus(answer.status)}${answer.detail ? ` (${answer.detail})` : ''}; this is a temporary failure, not a missing record`,
+    message: `could not read ${what}: ${describeAnswer(answer)}; this is a temporary failure, not a missing record`,
     fix: 'run again later, or ask another server with --nameserver',
   };
 }
@@ -39,7 +40,7 @@ export async function auditDmarc(resolver: Resolver, domain: string): Promise<Me
 export async function auditDkim(resolver: Resolver, domain: string, selector: string): Promise<MechanismResult> {
   const name = `${selector}._domainkey.${domain}`;
   const answer = await resolver.lookup(name, 'TXT');
-  if (isTemporary(answer.status)) return { findings: [temporaryFinding('dkim.dns-temporary', name, `the DKIM key at ${name}`, answer)], dnsFailed: true, published: null };
+  if (isTemporary(answer.status)) return { findings: [temporaryFinding('dkim', name, `the DKIM key at ${name}`, answer)], dnsFailed: true, published: null };
   const values = txtValues(answer);
   if (values.length === 0) {
     return {
@@ -79,7 +80,7 @@ export async function auditDkim(resolver: Resolver, domain: string, selector: st
 /** MX: present, not mixed with a null MX, hosts that are names with addresses (RFC 5321 §5.1, RFC 7505). */
 export async function auditMx(resolver: Resolver, domain: string): Promise<MechanismResult> {
   const answer = await resolver.lookup(domain, 'MX');
-  if (isTemporary(answer.status)) return { findings: [temporaryFinding('mx.dns-temporary', domain, `the MX records of ${domain}`, answer)], dnsFailed: true, published: null };
+  if (isTemporary(answer.status)) return { findings: [temporaryFinding('mx', domain, `the MX records of ${domain}`, answer)], dnsFailed: true, published: null };
   if (answer.status === 'nxdomain') {
     return {
       findings: [{ code: 'mx.domain-missing', severity: 'error', subject: domain, message: `${domain} does not exist (NXDOMAIN)`, fix: 'check the spelling, or register and delegate the domain' }],
@@ -137,7 +138,7 @@ export async function auditMx(resolver: Resolver, domain: string): Promise<Mecha
         if (aaaa.status === 'ok') return;
         if (isTemporary(a.status) || isTemporary(aaaa.status)) {
           dnsFailed = true;
-          findings.push(temporaryFinding('mx.dns-temporary', host, `the address of the MX host ${host}`, isTemporary(a.status) ? a : aaaa));
+          findings.push(temporaryFinding('mx', host, `the address of the MX host ${host}`, isTemporary(a.status) ? a : aaaa));
           return;
         }
         findings.push({ code: 'mx.host-no-address', severity: 'error', subject: domain, message: `the MX host ${host} has no A or AAAA record; mail to ${domain} cannot be delivered there`, fix: `publish an address for ${host} or fix the MX record`, rfc: 'RFC 5321 §5.1' });

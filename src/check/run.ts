@@ -3,7 +3,7 @@
  * result on in input order as soon as it and every earlier one are done. Only a small window of
  * results is held at a time, so memory does not grow with the number of domains.
  */
-import type { Resolver } from '../dns/resolver.js';
+import { withinDeadline, type Resolver } from '../dns/resolver.js';
 import type { Outcome, Severity } from '../findings.js';
 import { auditDomain, type DomainResult } from './audit.js';
 
@@ -96,7 +96,8 @@ export async function runChecks(names: AsyncIterable<string> | Iterable<string>,
       while (nextIndex - nextToEmit >= window && !exhausted) await new Promise<void>((r) => waiters.push(r));
       const job = await take();
       if (!job) return;
-      const result = await auditDomain(opts.resolver, job.name, { selectors: opts.selectors, failOn: opts.failOn, deep: opts.deep ?? false });
+      // Each domain has the resolver's deadline to itself: a silent zone cannot hold the run.
+      const result = await withinDeadline(opts.resolver, (resolver) => auditDomain(resolver, job.name, { selectors: opts.selectors, failOn: opts.failOn, deep: opts.deep ?? false }));
       done.set(job.index, result);
       flush();
     }

@@ -14,7 +14,7 @@
 import { isTemporary, txtValues, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
 import { isSpfRecord } from '../spf/parse.js';
-import { validateSpf } from '../spf/validate.js';
+import { SPF_DNS_FAILURES, validateSpf } from '../spf/validate.js';
 import type { MechanismResult } from './mechanisms.js';
 
 
@@ -25,7 +25,7 @@ export async function auditSpf(resolver: Resolver, domainInput: string, opts: { 
   const spf = isTemporary(apex.status) ? [] : txtValues(apex).filter(isSpfRecord);
   return {
     findings: report.findings,
-    dnsFailed: report.dnsUnavailable || report.findings.some((f) => f.code === 'spf.temperror'),
+    dnsFailed: report.dnsUnavailable || report.findings.some((f) => SPF_DNS_FAILURES.has(f.code)),
     published: spf.length === 0 ? null : spf.length === 1 ? spf[0]! : spf,
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { Finding } from '../findings.js';
 import { normalizeName } from '../names.js';
-import { describeStatus, isTemporary, txtValues, type Resolver } from '../dns/resolver.js';
+import { describeAnswer, dnsFailureCode, isTemporary, txtValues, type DnsStatus, type Resolver } from '../dns/resolver.js';
 import { orgDomain } from './align.js';
 import { reportAuthorizationName } from './compose.js';
 import { discoverPolicy, lookupDmarc, type DmarcLookup, type PolicyDiscovery } from './discover.js';
@@ -58,20 +58,20 @@ export async function checkDmarcDomain(resolver: Resolver, domain: string, opts:
   let parsed: ParsedDmarc | null = null;
   const destinations: ReportDestinationCheck[] = [];
 
-  const temporary = (subject: string, what: string, detail?: string): void => {
+  const temporary = (subject: string, what: string, answer: { status: DnsStatus; detail?: string | undefined }): void => {
     dnsFailed = true;
     findings.push({
-      code: 'dmarc.dns-temporary',
+      code: dnsFailureCode('dmarc', answer.status),
       severity: 'error',
       subject,
-      message: `could not read ${what}: ${detail}; this says nothing about what is published`,
+      message: `could not read ${what}: ${describeAnswer(answer)}; this says nothing about what is published`,
       fix: 'try again later, or ask another server with --nameserver',
       rfc: RFC_FIND(mode),
     });
   };
 
   if (lookup.temporary) {
-    temporary(name, `the TXT records at ${name}`, describeStatus(lookup.status) + (lookup.detail ? ` (${lookup.detail})` : ''));
+    temporary(name, `the TXT records at ${name}`, lookup);
   } else {
     if (lookup.cnameChain.length) {
       findings.push({
@@ -119,7 +119,7 @@ export async function checkDmarcDomain(resolver: Resolver, domain: string, opts:
     const apex = await resolver.lookup(d, 'TXT');
     if (isTemporary(apex.status)) {
       // Not fatal for the check; report it so nobody reads it as absent.
-      if (lookup.dmarc.length === 0) temporary(d, `the TXT records at ${d}`, describeStatus(apex.status));
+      if (lookup.dmarc.length === 0) temporary(d, `the TXT records at ${d}`, apex);
     } else if (txtValues(apex).some(looksLikeDmarc)) {
       findings.push(
         lookup.dmarc.length === 0
@@ -179,10 +179,10 @@ export async function checkDmarcDomain(resolver: Resolver, domain: string, opts:
       } else if (status === 'unknown') {
         dnsFailed = true;
         findings.push({
-          code: 'dmarc.dns-temporary',
+          code: dnsFailureCode('dmarc', answer.status),
           severity: 'error',
           subject: authName,
-          message: `could not read ${authName} (${describeStatus(answer.status)}), so whether ${dest} accepts reports for ${d} is unknown`,
+          message: `could not read ${authName} (${describeAnswer(answer)}), so whether ${dest} accepts reports for ${d} is unknown`,
           fix: 'try again later, or ask another server with --nameserver',
           rfc: 'RFC 7489 §7.1',
         });
@@ -193,7 +193,8 @@ export async function checkDmarcDomain(resolver: Resolver, domain: string, opts:
   const discovery = await discoverPolicy(resolver, d, mode);
   if (discovery.status === 'temperror' && !dnsFailed) {
     dnsFailed = true;
-    findings.push({ code: 'dmarc.dns-temporary', severity: 'error', subject: d, message: `policy discovery failed: ${discovery.reason}`, fix: 'try again later, or ask another server with --nameserver', rfc: RFC_FIND(mode) });
+    const failed = discovery.lookups.find((l) => l.temporary);
+    findings.push({ code: dnsFailureCode('dmarc', failed?.status ?? 'error'), severity: 'error', subject: d, message: `policy discovery failed: ${discovery.reason}`, fix: 'try again later, or ask another server with --nameserver', rfc: RFC_FIND(mode) });
   }
   if (!lookup.temporary && lookup.dmarc.length === 0 && discovery.status !== 'temperror') {
     if (discovery.status === 'found' && discovery.foundAt !== d) {

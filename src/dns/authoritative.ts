@@ -33,6 +33,8 @@ export interface AuthoritativeOptions {
   /** Explicit servers (`HOST[:PORT]`), replacing discovery. */
   explicit?: readonly string[] | undefined;
   timeoutMs?: number;
+  /** Everything asked of one server for one domain ends by then (see DnsResolverOptions.deadlineMs). */
+  deadlineMs?: number;
   attempts?: number;
   maxInFlight?: number;
   /** Port for discovered servers (53 unless testing). */
@@ -55,6 +57,7 @@ function serverResolver(address: ServerAddress, opts: AuthoritativeOptions): Dns
     timeoutMs: opts.timeoutMs ?? 2000,
     attempts: opts.attempts ?? 2,
     maxInFlight: opts.maxInFlight ?? 16,
+    ...(opts.deadlineMs !== undefined ? { deadlineMs: opts.deadlineMs } : {}),
   });
 }
 

@@ -7,15 +7,13 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { Packet, type WirePacket } from './packet.js';
-import { buildQuery, exchange, parsePacket, WireTimeout, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
-import { normalizeName } from '../names.js';
+import { buildQuery, classifyReply, exchangeTcp, IgnoredReplies, queryKey, settleUdp, WireTimeout, type QueryKey, type ServerAddress, type UdpOutcome, type WireOptions, type WireResponse } from './wire.js';
 
 interface Pending {
   server: ServerAddress;
-  name: string;
-  type: number;
-  resolve: (packet: WirePacket) => void;
+  key: QueryKey;
+  ignored: IgnoredReplies;
+  resolve: (reply: UdpOutcome) => void;
   timer: NodeJS.Timeout;
 }
 
@@ -45,19 +43,16 @@ class PooledSocket {
     if (msg.length < 12) return;
     const p = this.pending.get(msg.readUInt16BE(0));
     if (!p || rinfo.port !== p.server.port) return;
-    // The question must be the one asked: a stray or forged datagram with a guessed ID is dropped.
-    let packet: WirePacket;
-    try {
-      packet = parsePacket(msg);
-    } catch {
+    // The same rule as a query on its own socket (wire.ts): what does not answer the question is ignored.
+    const reply = classifyReply(msg, p.key);
+    if (reply.kind === 'unrelated') {
+      p.ignored.note(reply.why);
       return;
     }
-    const q = packet.questions[0];
-    if (!q || q.type !== p.type || normalizeName(q.name) !== p.name) return;
-    this.pending.delete(msg.readUInt16BE(0));
+    this.pending.delete(p.key.id);
     this.release();
     clearTimeout(p.timer);
-    p.resolve(packet);
+    p.resolve(reply);
   }
 
   private readonly outbox: Buffer[] = [];
@@ -100,23 +95,23 @@ export class UdpMux {
     return pool[Math.floor(Math.random() * pool.length)]!;
   }
 
-  private udp(server: ServerAddress, name: string, type: string, rd: boolean, deadline: number): Promise<WirePacket> {
+  private udp(server: ServerAddress, name: string, type: string, rd: boolean, deadline: number): Promise<UdpOutcome> {
     const sock = this.pick(server);
     if (!sock.connected) return sock.ready.then(() => this.udp(server, name, type, rd, deadline));
     let id = Math.floor(Math.random() * 0x10000);
     for (let tries = 0; sock.pending.has(id) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
     if (sock.pending.has(id)) return Promise.reject(new Error('too many queries in flight on one socket'));
-    const qtype = Packet.TYPE[type]!;
     const buf = buildQuery(name, type, id, rd);
-    return new Promise<WirePacket>((resolve, reject) => {
+    const ignored = new IgnoredReplies();
+    return new Promise<UdpOutcome>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (sock.pending.get(id)?.timer === timer) {
           sock.pending.delete(id);
           sock.release();
         }
-        reject(new WireTimeout(server, name, type));
+        reject(new WireTimeout(server, name, type, ignored.describe()));
       }, Math.max(0, deadline - Date.now()));
-      sock.pending.set(id, { server, name: normalizeName(name), type: qtype, resolve, timer });
+      sock.pending.set(id, { server, key: queryKey(id, name, type), ignored, resolve, timer });
       sock.hold();
       sock.send(buf);
     });
@@ -124,10 +119,9 @@ export class UdpMux {
 
   /** Same contract as wire.exchange: throws WireTimeout when the deadline passes. */
   exchange(server: ServerAddress, name: string, type: string, opts: WireOptions): Promise<WireResponse> {
-    if (opts.tcpOnly) return exchange(server, name, type, opts);
     const deadline = Date.now() + opts.timeoutMs;
-    return this.udp(server, name, type, opts.recursionDesired, deadline).then((packet) =>
-      packet.header.tc ? exchange(server, name, type, { ...opts, tcpOnly: true, timeoutMs: Math.max(1, deadline - Date.now()) }) : { packet, tcp: false },
-    );
+    const overTcp = () => exchangeTcp(server, name, type, { ...opts, timeoutMs: Math.max(1, deadline - Date.now()) });
+    if (opts.tcpOnly) return overTcp().then((packet) => ({ packet, tcp: true }));
+    return this.udp(server, name, type, opts.recursionDesired, deadline).then((reply) => settleUdp(reply, overTcp));
   }
 }

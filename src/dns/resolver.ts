@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { MxValue, SoaValue } from '../records.js';
 import { normalizeName } from '../names.js';
 import { TYPE, RCODE, type WirePacket, type WireRecord } from './packet.js';
-import { exchange, formatServer, parseServer, WireTimeout, type ServerAddress, type WireResponse } from './wire.js';
+import { exchange, formatServer, MalformedMessage, parseServer, WireTimeout, type ServerAddress, type WireResponse } from './wire.js';
 import { UdpMux } from './mux.js';
 
 export type RRType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'NS' | 'PTR' | 'SOA' | 'TXT' | 'SPF';
@@ -28,7 +28,8 @@ export interface RDataMap {
   SPF: string[];
 }
 
-export type DnsStatus = 'ok' | 'nxdomain' | 'nodata' | 'servfail' | 'refused' | 'timeout' | 'error';
+/** `malformed`: the server's answer could not be decoded whole or contradicts itself (see wire.ts). */
+export type DnsStatus = 'ok' | 'nxdomain' | 'nodata' | 'servfail' | 'refused' | 'timeout' | 'malformed' | 'error';
 
 export interface DnsAnswer<T> {
   name: string;
@@ -49,6 +50,24 @@ export interface DnsAnswer<T> {
 
 export interface Resolver {
   lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>>;
+  /** A view for one unit of work (a domain of a run) with a deadline of its own; absent: no deadline. */
+  scope?(): ScopedResolver;
+}
+
+/** A Resolver for one unit of work; end() once the work is done (it frees the deadline's timer). */
+export interface ScopedResolver extends Resolver {
+  end(): void;
+}
+
+/** Run `work` with a scope of `resolver` (its own deadline, when the resolver has one), ended afterwards. */
+export async function withinDeadline<T>(resolver: Resolver, work: (scoped: Resolver) => Promise<T>): Promise<T> {
+  const scoped = resolver.scope?.();
+  if (!scoped) return work(resolver);
+  try {
+    return await work(scoped);
+  } finally {
+    scoped.end();
+  }
 }
 
 /** "No record" answers: the name or the record type does not exist. Permanent. */
@@ -58,7 +77,7 @@ export function isNoRecord(status: DnsStatus): boolean {
 
 /** Answers that say nothing about what is published: try again later. */
 export function isTemporary(status: DnsStatus): boolean {
-  return status === 'servfail' || status === 'refused' || status === 'timeout' || status === 'error';
+  return status === 'servfail' || status === 'refused' || status === 'timeout' || status === 'malformed' || status === 'error';
 }
 
 export function describeStatus(status: DnsStatus): string {
@@ -75,9 +94,24 @@ export function describeStatus(status: DnsStatus): string {
       return 'the server refused the query (REFUSED)';
     case 'timeout':
       return 'no answer in time (timeout)';
+    case 'malformed':
+      return 'the server sent a malformed answer';
     case 'error':
       return 'the query failed';
   }
+}
+
+/**
+ * The code of a finding that an answer could not be used: `<area>.dns-malformed` when the server
+ * sent a broken answer (a server to fix, not a wait to sit out), the area's temporary code otherwise.
+ */
+export function dnsFailureCode(area: string, status: DnsStatus, temporaryCode = `${area}.dns-temporary`): string {
+  return status === 'malformed' ? `${area}.dns-malformed` : temporaryCode;
+}
+
+/** The status of an answer in words, with the server's or the transport's detail when there is one. */
+export function describeAnswer(answer: Pick<DnsAnswer<unknown>, 'status' | 'detail'>): string {
+  return answer.detail ? `${describeStatus(answer.status)} (${answer.detail})` : describeStatus(answer.status);
 }
 
 export interface DnsResolverOptions {
@@ -98,9 +132,16 @@ export interface DnsResolverOptions {
   sharedSockets?: boolean;
   /** Most queries sent per second (public resolvers throttle heavy clients); unlimited when absent. */
   maxQueriesPerSecond?: number;
+  /**
+   * Milliseconds within which every question must be answered: counted from the resolver's creation
+   * for its own lookups (one command), and from scope() for a scope's (one domain of a bulk run). A
+   * question still open at the deadline, or asked after it, is a timeout. None when absent.
+   */
+  deadlineMs?: number;
 }
 
 const MAX_CNAME_HOPS = 8;
+const CLASS_IN = 1;
 
 /**
  * Spaces queries out to at most `rate` a second, in arrival order. Bursts of up to a tenth of a
@@ -207,6 +248,13 @@ class AnswerCache {
     if (aged) this.set(name, type, aged);
     return aged;
   }
+  /** Drop `answer` (and only it: a newer one may have taken its place). */
+  forget(name: string, type: RRType, answer: Promise<DnsAnswer<unknown>>): void {
+    for (const generation of [this.young, this.old]) {
+      const byName = generation.get(type);
+      if (byName?.get(name) === answer) byName.delete(name);
+    }
+  }
   set(name: string, type: RRType, answer: Promise<DnsAnswer<unknown>>): void {
     let byName = this.young.get(type);
     if (!byName) this.young.set(type, (byName = new Map()));
@@ -216,6 +264,52 @@ class AnswerCache {
       this.young = new Map();
       this.youngSize = 0;
     }
+  }
+}
+
+/** Answers a deadline cut short (Deadline.late). */
+const lateAnswers = new WeakSet<object>();
+
+/**
+ * One deadline shared by many questions: a single timer (not one per question). A question still
+ * open when it fires is answered "timeout" at once for this asker; one that another asker started
+ * runs on for that asker.
+ */
+class Deadline {
+  private readonly at: number;
+  private timer: NodeJS.Timeout | null = null;
+  private fired: Promise<void> | null = null;
+  /** Set when the timer fires: timers run on a coarser clock and may fire a little before `at`. */
+  private expired = false;
+  constructor(private readonly ms: number) {
+    this.at = performance.now() + ms;
+  }
+  remaining(): number {
+    return this.expired ? 0 : this.at - performance.now();
+  }
+  passed(): boolean {
+    return this.remaining() <= 0;
+  }
+  /** The answer to a question the deadline cut short. */
+  late<T extends RRType>(name: string, type: T): DnsAnswer<RDataMap[T]> {
+    const answer = failedAnswer<T>(name, type, null, 'timeout', false, `the deadline of ${this.ms} ms passed before an answer came`);
+    lateAnswers.add(answer);
+    return answer;
+  }
+  /** `pending` raced against the deadline; null (not asked: the deadline had passed) is a timeout. */
+  bound<T extends RRType>(name: string, type: T, pending: Promise<DnsAnswer<RDataMap[T]>> | null): Promise<DnsAnswer<RDataMap[T]>> {
+    if (pending === null || this.passed()) return Promise.resolve(this.late(name, type));
+    this.fired ??= new Promise<void>((resolve) => {
+      this.timer = setTimeout(() => {
+        this.expired = true;
+        resolve();
+      }, Math.max(0, this.remaining()));
+      this.timer.unref();
+    });
+    return Promise.race([pending, this.fired.then(() => this.late(name, type))]);
+  }
+  end(): void {
+    if (this.timer) clearTimeout(this.timer);
   }
 }
 
@@ -230,6 +324,9 @@ export class DnsResolver implements Resolver {
   private readonly pacer: Pacer | null;
   private readonly cache: AnswerCache | null;
   private readonly mux: UdpMux | null;
+  private readonly deadlineMs: number | undefined;
+  /** The deadline of this resolver's own lookups. */
+  private readonly own: Deadline | null;
   /** Queries actually sent (cache hits excluded), for benchmarks and reports. */
   queriesSent = 0;
 
@@ -244,45 +341,65 @@ export class DnsResolver implements Resolver {
     this.pacer = opts.maxQueriesPerSecond ? new Pacer(opts.maxQueriesPerSecond) : null;
     this.cache = opts.cache === false ? null : new AnswerCache(opts.cacheLimit ?? Infinity);
     this.mux = opts.sharedSockets ? new UdpMux() : null;
+    this.deadlineMs = opts.deadlineMs;
+    this.own = opts.deadlineMs === undefined ? null : new Deadline(opts.deadlineMs);
   }
 
   lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
+    return this.within(name, type, this.own);
+  }
+
+  scope(): ScopedResolver {
+    if (this.deadlineMs === undefined) return { lookup: (name, type) => this.within(name, type, null), end: () => undefined };
+    const deadline = new Deadline(this.deadlineMs);
+    return { lookup: (name, type) => this.within(name, type, deadline), end: () => deadline.end() };
+  }
+
+  /**
+   * A lookup bounded by `deadline`: nothing is sent after it, no attempt waits past it, and an
+   * answer another asker is still waiting for is cut off at it. An answer cut short by a deadline
+   * is not kept in the cache: a later asker with time left asks again.
+   */
+  private within<T extends RRType>(name: string, type: T, deadline: Deadline | null): Promise<DnsAnswer<RDataMap[T]>> {
+    if (deadline?.passed()) return Promise.resolve(deadline.late(name, type));
     const normalized = normalizeName(name);
-    const cached = this.cache?.get(normalized, type);
-    if (cached) return cached as Promise<DnsAnswer<RDataMap[T]>>;
-    const pending = this.follow(normalized, type);
-    this.cache?.set(normalized, type, pending as Promise<DnsAnswer<unknown>>);
-    return pending;
+    const cached = this.cache?.get(normalized, type) as Promise<DnsAnswer<RDataMap[T]>> | undefined;
+    if (cached) return deadline ? deadline.bound(name, type, cached) : cached;
+    const pending = this.follow(normalized, type, deadline);
+    if (this.cache) {
+      const cache = this.cache;
+      cache.set(normalized, type, pending as Promise<DnsAnswer<unknown>>);
+      if (deadline) void pending.then((a) => lateAnswers.has(a) && cache.forget(normalized, type, pending as Promise<DnsAnswer<unknown>>));
+    }
+    return deadline ? deadline.bound(name, type, pending) : pending;
   }
 
   // The path every query takes is written with promise callbacks rather than async functions: a
   // bulk run sends thousands of queries a second, and each async frame cost an allocation.
 
-  /** Ask for `name`, then follow a CNAME chain an authoritative server stopped at. */
-  private follow<T extends RRType>(name: string, type: T, chain: string[] = [], current = name): Promise<DnsAnswer<RDataMap[T]>> {
-    if (chain.length > MAX_CNAME_HOPS) {
-      return Promise.resolve({ name, type, status: 'error', records: [], ttl: null, authoritative: false, server: null, cnameChain: chain, detail: 'CNAME chain too long' });
-    }
-    return this.ask<T>(current, type, 0).then((answer) => {
+  /** Ask for `name`, then follow a CNAME chain the server stopped at (an authoritative server, or one that does not recurse). */
+  private follow<T extends RRType>(name: string, type: T, deadline: Deadline | null, chain: string[] = [], current = name): Promise<DnsAnswer<RDataMap[T]>> {
+    return this.ask<T>(current, type, 0, deadline).then((answer) => {
       answer.name = name;
       if (chain.length) answer.cnameChain = [...chain, ...answer.cnameChain];
-      const target = answer.cnameChain.at(-1);
-      // A recursive server already followed the chain; an authoritative one stops at the CNAME.
-      if (answer.status === 'nodata' && type !== 'CNAME' && target && target !== current && answer.records.length === 0 && !this.rd) {
-        return this.follow(name, type, answer.cnameChain, target);
-      }
+      if (isTemporary(answer.status)) return answer;
+      // The same bound and loop check as inside one answer (chainProblem), over the whole chain.
+      const problem = chainProblem(name, answer.cnameChain);
+      if (problem) return failedAnswer<T>(name, type, answer.server, 'error', answer.authoritative, problem, answer.cnameChain);
+      if (chainCut.has(answer)) return this.follow(name, type, deadline, answer.cnameChain, answer.cnameChain.at(-1)!);
       return answer;
     });
   }
 
   /** Attempt `n` of at most attempts x servers: the servers in turn, round after round, until one gives a usable answer. */
-  private ask<T extends RRType>(name: string, type: T, n: number): Promise<DnsAnswer<RDataMap[T]>> {
+  private ask<T extends RRType>(name: string, type: T, n: number, deadline: Deadline | null): Promise<DnsAnswer<RDataMap[T]>> {
     const i = n % this.servers.length;
     const send = (): Promise<DnsAnswer<RDataMap[T]>> =>
       // askOne never rejects, so the place in the gate is always given back.
-      this.askOne<T>(this.servers[i]!, this.serverTexts[i]!, name, type).then((answer) => {
+      this.askOne<T>(this.servers[i]!, this.serverTexts[i]!, name, type, deadline).then((answer) => {
         this.gate.release();
-        return isTemporary(answer.status) && n + 1 < this.attempts * this.servers.length ? this.ask(name, type, n + 1) : answer;
+        // An attempt the deadline cut short is the last: the deadline has come.
+        return isTemporary(answer.status) && !lateAnswers.has(answer) && n + 1 < this.attempts * this.servers.length ? this.ask(name, type, n + 1, deadline) : answer;
       });
     // A turn from the pacer first (it does not hold a place in the gate while it waits), then a place.
     const admitted = (): Promise<DnsAnswer<RDataMap[T]>> => {
@@ -293,9 +410,12 @@ export class DnsResolver implements Resolver {
     return turn ? turn.then(admitted) : admitted();
   }
 
-  private askOne<T extends RRType>(server: ServerAddress, serverText: string, name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
+  private askOne<T extends RRType>(server: ServerAddress, serverText: string, name: string, type: T, deadline: Deadline | null): Promise<DnsAnswer<RDataMap[T]>> {
+    // Nothing is asked past the deadline, and no attempt waits beyond it (sockets and places in the gate are given back on time).
+    const left = deadline ? deadline.remaining() : Infinity;
+    if (left <= 0) return Promise.resolve(deadline!.late(name, type));
     this.queriesSent++;
-    const wireOpts = { timeoutMs: this.timeoutMs, recursionDesired: this.rd };
+    const wireOpts = { timeoutMs: Math.min(this.timeoutMs, Math.ceil(left)), recursionDesired: this.rd };
     let sent: Promise<WireResponse>;
     try {
       sent = this.mux ? this.mux.exchange(server, name, type, wireOpts) : exchange(server, name, type, wireOpts);
@@ -304,11 +424,15 @@ export class DnsResolver implements Resolver {
     }
     const failed = (err: unknown): DnsAnswer<RDataMap[T]> =>
       err instanceof WireTimeout
-        ? failedAnswer<T>(name, type, serverText, 'timeout', false, err.message)
-        : failedAnswer<T>(name, type, serverText, 'error', false, err instanceof Error ? err.message : String(err));
+        ? left < this.timeoutMs
+          ? deadline!.late(name, type)
+          : failedAnswer<T>(name, type, serverText, 'timeout', false, err.message)
+        : err instanceof MalformedMessage
+          ? failedAnswer<T>(name, type, serverText, 'malformed', false, err.problem)
+          : failedAnswer<T>(name, type, serverText, 'error', false, err instanceof Error ? err.message : String(err));
     return sent.then(({ packet }) => {
       try {
-        return answerFrom<T>(packet, name, type, serverText);
+        return answerFrom<T>(packet, name, type, serverText, !this.rd || packet.header.ra === 0);
       } catch (err) {
         return failed(err);
       }
@@ -316,14 +440,37 @@ export class DnsResolver implements Resolver {
   }
 }
 
-function failedAnswer<T extends RRType>(name: string, type: T, server: string, status: DnsStatus, authoritative: boolean, detail?: string): DnsAnswer<RDataMap[T]> {
-  const answer: DnsAnswer<RDataMap[T]> = { name, type, records: [], ttl: null, authoritative, server, cnameChain: [], status };
+function failedAnswer<T extends RRType>(name: string, type: T, server: string | null, status: DnsStatus, authoritative: boolean, detail?: string, cnameChain: string[] = []): DnsAnswer<RDataMap[T]> {
+  const answer: DnsAnswer<RDataMap[T]> = { name, type, records: [], ttl: null, authoritative, server, cnameChain, status };
   if (detail !== undefined) answer.detail = detail;
   return answer;
 }
 
-/** The answer to `name`/`type` in a response: its RCODE, the CNAME chain inside the answer section, the records. */
-function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T, server: string): DnsAnswer<RDataMap[T]> {
+/** Answers whose chain ends at a CNAME the server did not follow (it does not recurse): the target is asked next. */
+const chainCut = new WeakSet<object>();
+
+/** A CNAME chain that loops or is longer than MAX_CNAME_HOPS is a failure (RFC 1034 §3.6.2), never "no record". */
+function chainProblem(name: string, chain: readonly string[]): string | null {
+  const path = [normalizeName(name)];
+  for (const target of chain) {
+    const looped = path.includes(target);
+    path.push(target);
+    if (looped) return `CNAME loop: ${path.join(' -> ')}`;
+  }
+  return chain.length > MAX_CNAME_HOPS ? `CNAME chain longer than ${MAX_CNAME_HOPS}: ${path.join(' -> ')}` : null;
+}
+
+function sectionName(packet: WirePacket, rec: WireRecord): string {
+  return packet.authorities.includes(rec) ? 'authority' : 'additional';
+}
+
+/**
+ * The answer to `name`/`type` in a response: its RCODE, the CNAME chain inside the answer section,
+ * the records (class IN, at the end of the chain). `recursionLacking`: the server does not follow a
+ * chain that leaves its zones (an authoritative server, or RD=0), so a chain that ends at a CNAME
+ * says nothing about the target yet. An answer that contradicts itself is `malformed`.
+ */
+function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T, server: string, recursionLacking: boolean): DnsAnswer<RDataMap[T]> {
   const rcode = packet.header.rcode;
   const authoritative = packet.header.aa === 1;
   if (rcode === RCODE.SERVFAIL) return failedAnswer(name, type, server, 'servfail', authoritative);
@@ -334,27 +481,42 @@ function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T,
   const chain: string[] = [];
   let owner = normalizeName(name);
   if (type !== 'CNAME' && answers.some((r) => r.type === TYPE.CNAME)) {
-    for (let i = 0; i < MAX_CNAME_HOPS; i++) {
-      const cname = answers.find((r) => r.type === TYPE.CNAME && normalizeName(r.name) === owner);
+    // One hop more than allowed, so that chainProblem sees a chain that is too long.
+    for (let i = 0; i <= MAX_CNAME_HOPS; i++) {
+      const cname = answers.find((r) => r.type === TYPE.CNAME && r.class === CLASS_IN && normalizeName(r.name) === owner);
       if (!cname) break;
       owner = normalizeName(cname.domain ?? '');
       chain.push(owner);
+      if (chainProblem(name, chain)) break;
     }
   }
+  const problem = chainProblem(name, chain);
+  if (problem) return failedAnswer(name, type, server, 'error', authoritative, problem, chain);
   if (rcode === RCODE.NXDOMAIN) {
     // The RCODE speaks of the end of the chain (RFC 6604): the name asked exists when a CNAME led on.
-    const answer = failedAnswer(name, type, server, 'nxdomain', authoritative);
-    answer.cnameChain = chain;
-    return answer;
+    return failedAnswer(name, type, server, 'nxdomain', authoritative, undefined, chain);
   }
   const records: RDataMap[T][] = [];
   let ttl: number | null = null;
   for (const r of answers) {
-    if (r.type !== wanted || normalizeName(r.name) !== owner) continue;
+    if (r.type !== wanted || r.class !== CLASS_IN || normalizeName(r.name) !== owner) continue;
     records.push(toRData(r) as RDataMap[T]);
     if (ttl === null || r.ttl < ttl) ttl = r.ttl;
   }
-  return { name, type, records, ttl, authoritative, server, cnameChain: chain, status: records.length ? 'ok' : 'nodata' };
+  const answer: DnsAnswer<RDataMap[T]> = { name, type, records, ttl, authoritative, server, cnameChain: chain, status: records.length ? 'ok' : 'nodata' };
+  if (records.length) return answer;
+  if (chain.length) {
+    if (recursionLacking) chainCut.add(answer);
+    return answer;
+  }
+  // NOERROR and nothing for the question: it must not be hiding elsewhere. A referral (NS and no SOA
+  // in the authority section, RFC 2308 §2.2) may carry the asked RRset there: the cut's NS set, glue.
+  const referral = packet.authorities.some((r) => r.type === TYPE.NS) && !packet.authorities.some((r) => r.type === TYPE.SOA);
+  const misplaced = referral ? undefined : [...packet.authorities, ...packet.additionals].find((r) => r.type === wanted && r.class === CLASS_IN && normalizeName(r.name) === owner);
+  if (misplaced) return failedAnswer(name, type, server, 'malformed', authoritative, `the ${type} records of ${owner} came in the ${sectionName(packet, misplaced)} section, not as an answer`);
+  const stray = answers[0];
+  if (stray) return failedAnswer(name, type, server, 'malformed', authoritative, `the answer section holds no ${type} record of ${owner}, only others (${stray.name || '.'} type ${stray.type})`);
+  return answer;
 }
 
 /** Nameservers from /etc/resolv.conf; loopback when none is listed. */
@@ -381,6 +543,8 @@ export interface ResolverChoice {
   sharedSockets?: boolean;
   /** See DnsResolverOptions.maxQueriesPerSecond. */
   maxQueriesPerSecond?: number;
+  /** See DnsResolverOptions.deadlineMs. */
+  deadlineMs?: number;
 }
 
 export function createResolver(choice: ResolverChoice = {}): DnsResolver {
@@ -394,6 +558,7 @@ export function createResolver(choice: ResolverChoice = {}): DnsResolver {
     ...(choice.cacheLimit !== undefined ? { cacheLimit: choice.cacheLimit } : {}),
     ...(choice.sharedSockets !== undefined ? { sharedSockets: choice.sharedSockets } : {}),
     ...(choice.maxQueriesPerSecond !== undefined ? { maxQueriesPerSecond: choice.maxQueriesPerSecond } : {}),
+    ...(choice.deadlineMs !== undefined ? { deadlineMs: choice.deadlineMs } : {}),
   });
 }
 
@@ -410,6 +575,7 @@ const nodeErrorCode: Record<DnsStatus, string> = {
   servfail: 'ESERVFAIL',
   refused: 'EREFUSED',
   timeout: 'ETIMEOUT',
+  malformed: 'EBADRESP',
   error: 'ESERVFAIL',
 };
 

@@ -6,7 +6,9 @@
  * does not echo EDNS OPT, corrupts TXT strings over 255 octets and cannot close while a TCP
  * client idles. Here: AA on in-zone answers, NXDOMAIN versus NODATA with the SOA in the
  * authority section, wildcards, in-zone CNAME chasing, TXT split into <=255-octet strings,
- * EDNS0 echoed, TC=1 over UDP when the answer does not fit, complete answers over TCP.
+ * EDNS0 echoed, TC=1 over UDP when the answer does not fit, complete answers over TCP. ANY gets
+ * one RRset of the name (RFC 8482 §4.1), zone transfers (AXFR, IXFR) are refused, and TCP
+ * connections are closed when idle and capped in number (RFC 7766 §6.2.3, §6.2.2).
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -28,6 +30,10 @@ export interface ServeOptions {
   delayMs?: number;
   /** Largest UDP answer whatever the client advertises (RFC 6891 leaves the cap to the server). */
   maxUdpPayload?: number;
+  /** A TCP connection with nothing sent or received this long is closed (RFC 7766 §6.2.3: of the order of seconds). */
+  tcpIdleTimeoutMs?: number;
+  /** TCP connections open at once; more are closed as they arrive, so idle clients cannot exhaust the server. */
+  maxTcpConnections?: number;
 }
 
 export interface RunningServer {
@@ -40,6 +46,10 @@ export interface RunningServer {
 
 const CLASSIC_UDP_LIMIT = 512;
 const SYNTH_TTL = 3600;
+const DEFAULT_TCP_IDLE_MS = 10_000;
+const DEFAULT_MAX_TCP_CONNECTIONS = 100;
+/** Meta question types (RFC 6895 §3.1): ANY, and the zone transfers this server does not offer. */
+const QTYPE = { IXFR: 251, AXFR: 252, ANY: 255 } as const;
 
 interface Zone {
   apex: string;
@@ -133,6 +143,10 @@ export class ZoneAnswerer {
       return response;
     }
     response.questions.push(question);
+    if (question.type === QTYPE.AXFR || question.type === QTYPE.IXFR) {
+      response.header.rcode = RCODE.REFUSED;
+      return response;
+    }
     const qname = normalizeName(question.name);
     if (this.silent.has(qname)) return null;
     const zone = this.zones.find((z) => isAtOrBelow(qname, z.apex));
@@ -155,7 +169,9 @@ export class ZoneAnswerer {
         negative();
         return response;
       }
-      const matching = found.records.filter((r) => TYPE[r.type] === question.type);
+      // RFC 8482 §4.1: ANY is answered with one RRset of the name, not all of them.
+      const first = found.records[0];
+      const matching = question.type === QTYPE.ANY ? (first ? found.records.filter((r) => r.type === first.type) : []) : found.records.filter((r) => TYPE[r.type] === question.type);
       if (matching.length) {
         response.answers.push(...matching.map((r) => toWire(r, owner)));
         return response;
@@ -237,6 +253,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    // Node's socket timeout counts from the last read or write: an idle connection is closed.
+    socket.setTimeout(opts.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_MS, () => socket.destroy());
     let buffered = Buffer.alloc(0);
     socket.on('data', (chunk) => {
       buffered = Buffer.concat([buffered, chunk]);
@@ -268,6 +286,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     });
     return udp;
   };
+
+  // Connections over the cap are closed by Node as they are accepted.
+  tcp.maxConnections = opts.maxTcpConnections ?? DEFAULT_MAX_TCP_CONNECTIONS;
 
   // Bind TCP first (port 0 picks one), then UDP on the same number; retry if UDP's is taken.
   for (let attempt = 0; ; attempt++) {

@@ -2,12 +2,18 @@
  * One DNS question to one server, over UDP with TCP on truncation, EDNS0 advertised, and a
  * hard deadline on every path. dns2's own clients are not used: their TCP path has no
  * timeout, their retry ignores the deadline and they never send EDNS0
- * (see shared notes on dns2 3.1.1). Only dns2's packet codec is used here.
+ * (see shared notes on dns2 3.1.1). Only dns2's encoder is used here; answers are decoded by
+ * decodeMessage below, whole or not at all, and taken only when classifyReply says they answer
+ * the question asked.
  */
 import { formatIpv6 } from '../ipv6.js';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { Packet, type WirePacket, type WireRecord } from './packet.js';
+import { DnsTemporaryError } from '../errors.js';
+import { normalizeName } from '../names.js';
+import { Packet, RCODE, type WireHeader, type WirePacket, type WireRecord } from './packet.js';
+
+const CLASS_IN = 1;
 
 export interface ServerAddress {
   host: string;
@@ -23,8 +29,9 @@ export interface WireOptions {
 }
 
 export class WireTimeout extends Error {
-  constructor(server: ServerAddress, name: string, type: string) {
-    super(`no answer from ${formatServer(server)} for ${name} ${type}`);
+  /** `ignored`: what came from the server in the meantime that did not answer the question. */
+  constructor(server: ServerAddress, name: string, type: string, ignored?: string) {
+    super(`no answer from ${formatServer(server)} for ${name} ${type}${ignored ? `; it sent ${ignored}` : ''}`);
     this.name = 'WireTimeout';
   }
 }
@@ -99,45 +106,61 @@ export function buildQuery(name: string, type: string, id: number, recursionDesi
   return buf;
 }
 
-/** A name at `at` (compression allowed, as dns2 reads it): [name, end of the name in place], or null for anything unusual. */
-function readName(buf: Buffer, at: number): [string, number] | null {
+/**
+ * A DNS message that cannot be decoded whole: a name that loops or runs past the end, RDATA
+ * shorter than its RDLENGTH, a record that does not fill its RDATA, octets after the last record.
+ * The answer is unusable, which is a temporary failure, never "no record" (the resolver turns it
+ * into the status `malformed`; should it reach the CLI, it exits 3 like any DNS failure).
+ */
+export class MalformedMessage extends DnsTemporaryError {
+  constructor(readonly problem: string) {
+    super(`malformed answer: ${problem}`);
+    this.name = 'MalformedMessage';
+  }
+}
+
+const MAX_NAME_OCTETS = 255;
+
+/** Where the name readName last read ends in place (after its terminator or first pointer). */
+let nameEnd = 0;
+
+/**
+ * The name at `at` (RFC 1035 §4.1.4). A compression pointer must point backwards, past the header,
+ * to a prior occurrence: each jump then goes strictly lower, so a name always ends, and a pointer
+ * that loops (to itself or forward) is malformed. Labels are read byte for byte (latin1), as dns2
+ * writes and reads them.
+ */
+function readName(buf: Buffer, at: number): string {
   let name = '';
   let end = -1;
-  let total = 1;
-  let jumps = 0;
+  let octets = 1;
   let pos = at;
   for (;;) {
-    if (pos >= buf.length) return null;
+    if (pos >= buf.length) throw new MalformedMessage(`the name at offset ${at} runs past the end of the message`);
     const len = buf[pos]!;
     if (len === 0) {
-      if (end < 0) end = pos + 1;
-      return [name, end];
+      nameEnd = end < 0 ? pos + 1 : end;
+      return name;
     }
     if ((len & 0xc0) === 0xc0) {
-      if (pos + 1 >= buf.length || ++jumps > 32) return null;
+      if (pos + 1 >= buf.length) throw new MalformedMessage(`the name at offset ${at} runs past the end of the message`);
       const target = ((len & 0x3f) << 8) | buf[pos + 1]!;
+      if (target >= pos) throw new MalformedMessage(`the compression pointer at offset ${pos} points to ${target}, not to an earlier name (a loop)`);
+      if (target < 12) throw new MalformedMessage(`the compression pointer at offset ${pos} points into the header`);
       if (end < 0) end = pos + 2;
-      // Only pointers backwards: loops are then impossible (dns2 checks for cycles itself).
-      if (target >= pos) return null;
       pos = target;
       continue;
     }
-    if (len & 0xc0) return null;
-    total += len + 1;
-    if (total > 255 || pos + 1 + len > buf.length) return null;
-    for (let i = pos + 1; i <= pos + len; i++) {
-      const c = buf[i]!;
-      // Plain printable ASCII only, so the text is the same however it is decoded.
-      if (c < 0x21 || c > 0x7e || c === 0x2e) return null;
-    }
+    // 01 and 10 are the retired extended label types (RFC 6891 §5); as lengths they would exceed 63.
+    if (len & 0xc0) throw new MalformedMessage(`the label length ${len} at offset ${pos} is over 63 octets`);
+    octets += len + 1;
+    if (octets > MAX_NAME_OCTETS) throw new MalformedMessage(`the name at offset ${at} is longer than ${MAX_NAME_OCTETS} octets`);
+    if (pos + 1 + len > buf.length) throw new MalformedMessage(`the name at offset ${at} runs past the end of the message`);
     const label = buf.toString('latin1', pos + 1, pos + 1 + len);
     name = name ? `${name}.${label}` : label;
     pos += len + 1;
   }
 }
-
-
-const SIMPLE_TYPES = new Set([1, 2, 5, 6, 12, 15, 16, 28, 41, 99]);
 
 function encodeWithCodec(this: WirePacket): Buffer {
   const codec = new Packet();
@@ -149,20 +172,17 @@ function encodeWithCodec(this: WirePacket): Buffer {
   return codec.toBuffer();
 }
 
-/**
- * A reader for the answers of a bulk run, which are simple: the record types maildns asks for,
- * well-formed, printable names. It gives the same packet dns2's codec gives, and null for anything
- * outside that (unknown types, EDNS options or extended RCODE, odd names, any malformed part), which
- * then goes to dns2's codec with its error handling.
- */
-export function parseSimplePacket(buf: Buffer): WirePacket | null {
-  if (buf.length < 12) return null;
+/** A header as read from the wire, with its section counts. */
+interface ReadHeader extends WireHeader {
+  qdcount: number;
+  ancount: number;
+  nscount: number;
+  arcount: number;
+}
+
+function readHeader(buf: Buffer): ReadHeader {
   const flags = buf.readUInt16BE(2);
-  const counts = [buf.readUInt16BE(4), buf.readUInt16BE(6), buf.readUInt16BE(8), buf.readUInt16BE(10)] as const;
-  // A plain object with the codec's fields (its constructor's defaults would all be overwritten);
-  // toBuffer is the codec's own, for the rare caller that writes a parsed packet back out.
-  const packet: WirePacket = { header: {} as WirePacket['header'], questions: [], answers: [], authorities: [], additionals: [], toBuffer: encodeWithCodec };
-  packet.header = {
+  return {
     id: buf.readUInt16BE(0),
     qr: flags >> 15,
     opcode: (flags >> 11) & 0xf,
@@ -174,124 +194,258 @@ export function parseSimplePacket(buf: Buffer): WirePacket | null {
     ad: (flags >> 5) & 1,
     cd: (flags >> 4) & 1,
     rcode: flags & 0xf,
-    qdcount: counts[0],
-    ancount: counts[1],
-    nscount: counts[2],
-    arcount: counts[3],
-  } as WirePacket['header'];
+    qdcount: buf.readUInt16BE(4),
+    ancount: buf.readUInt16BE(6),
+    nscount: buf.readUInt16BE(8),
+    arcount: buf.readUInt16BE(10),
+  } as ReadHeader;
+}
+
+/** The question section from offset 12; returns where it ends. */
+function readQuestions(buf: Buffer, count: number, into: WirePacket['questions']): number {
   let at = 12;
-  for (let i = 0; i < counts[0]; i++) {
-    const n = readName(buf, at);
-    if (!n || n[1] + 4 > buf.length) return null;
-    packet.questions.push({ name: n[0], type: buf.readUInt16BE(n[1]), class: buf.readUInt16BE(n[1] + 2) });
-    at = n[1] + 4;
+  for (let i = 0; i < count; i++) {
+    const name = readName(buf, at);
+    if (nameEnd + 4 > buf.length) throw new MalformedMessage(`question ${i + 1} runs past the end of the message`);
+    into.push({ name, type: buf.readUInt16BE(nameEnd), class: buf.readUInt16BE(nameEnd + 2) });
+    at = nameEnd + 4;
   }
-  const sections = [packet.answers, packet.authorities, packet.additionals];
-  for (let s = 0; s < 3; s++) {
-    for (let i = 0; i < counts[s + 1]!; i++) {
-      const n = readName(buf, at);
-      if (!n || n[1] + 10 > buf.length) return null;
-      at = n[1];
-      const type = buf.readUInt16BE(at);
-      const cls = buf.readUInt16BE(at + 2);
-      let ttl = buf.readUInt32BE(at + 4);
-      if (ttl > 0x7fffffff) ttl = 0x7fffffff;
-      const length = buf.readUInt16BE(at + 8);
-      const start = at + 10;
-      const stop = start + length;
-      if (stop > buf.length || !SIMPLE_TYPES.has(type)) return null;
-      const rec: Record<string, unknown> = { name: n[0], type, class: cls, ttl };
-      switch (type) {
-        case 1:
-          if (length !== 4) return null;
-          rec['address'] = `${buf[start]}.${buf[start + 1]}.${buf[start + 2]}.${buf[start + 3]}`;
-          break;
-        case 28:
-          if (length !== 16) return null;
-          rec['address'] = formatIpv6(buf.subarray(start, start + 16));
-          break;
-        case 2:
-        case 5:
-        case 12: {
-          const t = readName(buf, start);
-          if (!t || t[1] !== stop) return null;
-          rec[type === 2 ? 'ns' : 'domain'] = t[0];
-          break;
-        }
-        case 15: {
-          if (length < 3) return null;
-          const t = readName(buf, start + 2);
-          if (!t || t[1] !== stop) return null;
-          rec['priority'] = buf.readUInt16BE(start);
-          rec['exchange'] = t[0];
-          break;
-        }
-        case 6: {
-          const m = readName(buf, start);
-          const r = m && readName(buf, m[1]);
-          if (!r || r[1] + 20 !== stop) return null;
-          rec['primary'] = m[0];
-          rec['admin'] = r[0];
-          rec['serial'] = buf.readUInt32BE(r[1]);
-          rec['refresh'] = buf.readUInt32BE(r[1] + 4);
-          rec['retry'] = buf.readUInt32BE(r[1] + 8);
-          rec['expiration'] = buf.readUInt32BE(r[1] + 12);
-          rec['minimum'] = buf.readUInt32BE(r[1] + 16);
-          break;
-        }
-        case 16:
-        case 99: {
-          const strings: string[] = [];
-          let p = start;
-          while (p < stop) {
-            const len = buf[p]!;
-            if (p + 1 + len > stop) return null;
-            for (let k = p + 1; k <= p + len; k++) if (buf[k]! > 0x7e || buf[k]! < 0x20) return null;
-            strings.push(buf.toString('latin1', p + 1, p + 1 + len));
-            p += 1 + len;
-          }
-          rec['data'] = strings;
-          break;
-        }
-        case 41:
-          // Only the plain OPT record maildns's queries get back: at the root, no options, no extended RCODE.
-          if (s !== 2 || length !== 0 || n[0] !== '' || (ttl >>> 24) & 0xff) return null;
-          rec['extendedRcode'] = 0;
-          rec['version'] = (ttl >>> 16) & 0xff;
-          rec['doFlag'] = !!(ttl & 0x8000);
-          rec['rdata'] = [];
-          break;
+  return at;
+}
+
+const SECTION_NAMES = ['answer', 'authority', 'additional'] as const;
+
+/** The RDATA of one record, into `rec`; it must fill its RDLENGTH exactly. */
+function readRdata(buf: Buffer, rec: Record<string, unknown>, type: number, start: number, stop: number, what: string): void {
+  const length = stop - start;
+  const fills = (end: number): void => {
+    if (end !== stop) throw new MalformedMessage(`${what} fills ${end - start} of its ${length} octets of RDATA`);
+  };
+  switch (type) {
+    case 1:
+      if (length !== 4) throw new MalformedMessage(`${what} has ${length} octets of address, not 4`);
+      rec['address'] = `${buf[start]}.${buf[start + 1]}.${buf[start + 2]}.${buf[start + 3]}`;
+      return;
+    case 28:
+      if (length !== 16) throw new MalformedMessage(`${what} has ${length} octets of address, not 16`);
+      rec['address'] = formatIpv6(buf.subarray(start, stop));
+      return;
+    case 2:
+    case 5:
+    case 12: {
+      // Names in RDATA may point anywhere earlier in the message, but must end inside the RDATA.
+      const target = readName(buf.subarray(0, stop), start);
+      fills(nameEnd);
+      rec[type === 2 ? 'ns' : 'domain'] = target;
+      return;
+    }
+    case 15: {
+      if (length < 3) throw new MalformedMessage(`${what} is ${length} octets, too short for an MX record`);
+      const exchange = readName(buf.subarray(0, stop), start + 2);
+      fills(nameEnd);
+      rec['priority'] = buf.readUInt16BE(start);
+      rec['exchange'] = exchange;
+      return;
+    }
+    case 6: {
+      const within = buf.subarray(0, stop);
+      const primary = readName(within, start);
+      const admin = readName(within, nameEnd);
+      const at = nameEnd;
+      fills(at + 20);
+      rec['primary'] = primary;
+      rec['admin'] = admin;
+      rec['serial'] = buf.readUInt32BE(at);
+      rec['refresh'] = buf.readUInt32BE(at + 4);
+      rec['retry'] = buf.readUInt32BE(at + 8);
+      rec['expiration'] = buf.readUInt32BE(at + 12);
+      rec['minimum'] = buf.readUInt32BE(at + 16);
+      return;
+    }
+    case 16:
+    case 99: {
+      // RFC 1035 §3.3.14: one or more character-strings, filling the RDATA.
+      if (length === 0) throw new MalformedMessage(`${what} has no character-string`);
+      const strings: string[] = [];
+      for (let p = start; p < stop; ) {
+        const len = buf[p]!;
+        if (p + 1 + len > stop) throw new MalformedMessage(`${what} has a character-string running past its RDATA`);
+        strings.push(buf.toString('utf8', p + 1, p + 1 + len));
+        p += 1 + len;
       }
+      rec['data'] = strings;
+      return;
+    }
+    case 41: {
+      const ttl = rec['ttl'] as number;
+      rec['extendedRcode'] = (ttl >>> 24) & 0xff;
+      rec['version'] = (ttl >>> 16) & 0xff;
+      rec['doFlag'] = !!(ttl & 0x8000);
+      const options: { code: number; data: Buffer }[] = [];
+      for (let p = start; p < stop; ) {
+        if (p + 4 > stop || p + 4 + buf.readUInt16BE(p + 2) > stop) throw new MalformedMessage(`${what} has an EDNS option running past its RDATA`);
+        const len = buf.readUInt16BE(p + 2);
+        options.push({ code: buf.readUInt16BE(p), data: Buffer.from(buf.subarray(p + 4, p + 4 + len)) });
+        p += 4 + len;
+      }
+      rec['rdata'] = options;
+      return;
+    }
+    default:
+      // RFC 3597: a type maildns does not read is kept as it came.
+      rec['data'] = Buffer.from(buf.subarray(start, stop));
+  }
+}
+
+/**
+ * Decode a whole DNS message, or throw MalformedMessage (and nothing else): every question and
+ * record the header counts, each RDATA filling its RDLENGTH exactly, nothing left over. There is
+ * no partial result: a message with one broken record is unusable as a whole, since the record
+ * set it would leave is not the one the server holds. Field names and values are those of dns2's
+ * codec (which still encodes, and which the property tests compare against).
+ */
+export function decodeMessage(buf: Buffer): WirePacket {
+  if (buf.length < 12) throw new MalformedMessage(`the message is ${buf.length} octets, shorter than a header`);
+  const header = readHeader(buf);
+  // A plain object with the codec's fields; toBuffer is the codec's own, for the rare caller that writes it back out.
+  const packet: WirePacket = { header, questions: [], answers: [], authorities: [], additionals: [], toBuffer: encodeWithCodec };
+  let at = readQuestions(buf, header.qdcount, packet.questions);
+  const counts = [header.ancount, header.nscount, header.arcount];
+  const sections = [packet.answers, packet.authorities, packet.additionals];
+  let opt: Record<string, unknown> | null = null;
+  for (let s = 0; s < 3; s++) {
+    for (let i = 0; i < counts[s]!; i++) {
+      const what = `${SECTION_NAMES[s]} record ${i + 1}`;
+      let name: string;
+      try {
+        name = readName(buf, at);
+      } catch (err) {
+        throw err instanceof MalformedMessage ? new MalformedMessage(`${what}: ${err.problem}`) : err;
+      }
+      at = nameEnd;
+      if (at + 10 > buf.length) throw new MalformedMessage(`${what} runs past the end of the message`);
+      const type = buf.readUInt16BE(at);
+      let ttl = buf.readUInt32BE(at + 4);
+      // RFC 2181 §8: a TTL with the top bit set is treated as its largest value (as dns2 does).
+      if (ttl > 0x7fffffff && type !== 41) ttl = 0x7fffffff;
+      const start = at + 10;
+      const stop = start + buf.readUInt16BE(at + 8);
+      if (stop > buf.length) throw new MalformedMessage(`${what} declares ${stop - start} octets of RDATA, only ${buf.length - start} remain`);
+      const rec: Record<string, unknown> = { name, type, class: buf.readUInt16BE(at + 2), ttl };
+      if (type === 41) {
+        // RFC 6891 §6.1.1: one OPT record, at the root, in the additional section.
+        if (s !== 2 || name !== '' || opt) throw new MalformedMessage(`${what} is an OPT record out of place`);
+        opt = rec;
+      }
+      readRdata(buf, rec, type, start, stop, `${what} (${name || '.'} type ${type})`);
+      if (type === 41 && ttl > 0x7fffffff) rec['ttl'] = 0x7fffffff;
       sections[s]!.push(rec as unknown as WireRecord);
       at = stop;
     }
   }
+  if (at !== buf.length) throw new MalformedMessage(`${buf.length - at} octets follow the last record the header counts`);
+  // RFC 6891 §6.1.3: the OPT record carries the upper 8 bits of a 12-bit RCODE.
+  if (opt && (opt['extendedRcode'] as number)) header.rcode = ((opt['extendedRcode'] as number) << 4) | header.rcode;
   return packet;
 }
 
-/** Decode a DNS message: the fast reader for simple answers, dns2's codec for everything else. */
-export function parsePacket(buf: Buffer): WirePacket {
-  return parseSimplePacket(buf) ?? Packet.parse(buf);
+/** The question a reply must carry: the ID sent and the name and type asked (class IN). */
+export interface QueryKey {
+  id: number;
+  /** Normalized (see names.ts), as the question name is compared case-insensitively. */
+  name: string;
+  type: number;
 }
 
-function udpExchange(server: ServerAddress, query: Buffer, deadline: number): Promise<Buffer> {
+export function queryKey(id: number, name: string, type: string): QueryKey {
+  return { id, name: normalizeName(name.split('.').filter((l) => l.length > 0).join('.')), type: Packet.TYPE[type] ?? -1 };
+}
+
+/**
+ * What a message received for a query is:
+ * - `unrelated`: not an answer to it (another ID, not a response, another question). Over UDP it is
+ *   ignored and the wait goes on (a stray or forged datagram must not end the query, RFC 5452 §9.1).
+ * - `truncated`: TC=1 with the right question; ask again over TCP (the rest is not read: a server may cut it anywhere).
+ * - `malformed`: the message is the answer (its ID and question match) but cannot be decoded whole.
+ * - `answer`: decoded whole.
+ * The one rule for every path (one socket per query, the shared sockets, TCP).
+ */
+export type Reply =
+  | { kind: 'answer'; packet: WirePacket }
+  | { kind: 'truncated' }
+  | { kind: 'malformed'; problem: string }
+  | { kind: 'unrelated'; why: string };
+
+export function classifyReply(buf: Buffer, key: QueryKey): Reply {
+  if (buf.length < 12) return { kind: 'unrelated', why: `a ${buf.length}-octet datagram` };
+  const header = readHeader(buf);
+  if (header.id !== key.id) return { kind: 'unrelated', why: `an answer with another ID (${header.id})` };
+  if (!header.qr) return { kind: 'unrelated', why: 'a message that is not a response (QR=0)' };
+  const questions: WirePacket['questions'] = [];
+  try {
+    readQuestions(buf, header.qdcount, questions);
+  } catch (err) {
+    if (err instanceof MalformedMessage) return { kind: 'malformed', problem: err.problem };
+    throw err;
+  }
+  if (questions.length > 1) return { kind: 'malformed', problem: `the answer has ${questions.length} questions` };
+  const q = questions[0];
+  if (!q) {
+    // Some servers leave the question out of an error; an answer without one can only be a failure.
+    if (header.rcode === RCODE.NOERROR || header.rcode === RCODE.NXDOMAIN) return { kind: 'unrelated', why: 'an answer without a question' };
+  } else if (q.type !== key.type || q.class !== CLASS_IN || normalizeName(q.name) !== key.name) {
+    return { kind: 'unrelated', why: `an answer to another question (${q.name || '.'} type ${q.type} class ${q.class})` };
+  }
+  if (header.tc) return { kind: 'truncated' };
+  try {
+    return { kind: 'answer', packet: decodeMessage(buf) };
+  } catch (err) {
+    if (err instanceof MalformedMessage) return { kind: 'malformed', problem: err.problem };
+    throw err;
+  }
+}
+
+/** The reply a UDP query settles on: the first datagram from the server that is not `unrelated` to it. */
+export type UdpOutcome = Exclude<Reply, { kind: 'unrelated' }>;
+
+/** What a UDP reply leads to, on every path: its packet, a malformed answer, or the question again over TCP. */
+export async function settleUdp(reply: UdpOutcome, overTcp: () => Promise<WirePacket>): Promise<WireResponse> {
+  if (reply.kind === 'answer') return { packet: reply.packet, tcp: false };
+  if (reply.kind === 'malformed') throw new MalformedMessage(reply.problem);
+  return { packet: await overTcp(), tcp: true };
+}
+
+/** What was ignored while waiting, for the timeout's message: a server that only ever answers another question is not silent. */
+export class IgnoredReplies {
+  count = 0;
+  last = '';
+  note(why: string): void {
+    this.count++;
+    this.last = why;
+  }
+  describe(): string | undefined {
+    return this.count ? `${this.count} message${this.count === 1 ? '' : 's'} that did not answer it, the last ${this.last}` : undefined;
+  }
+}
+
+function udpExchange(server: ServerAddress, query: Buffer, key: QueryKey, deadline: number, ignored: IgnoredReplies): Promise<UdpOutcome> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
-    const id = query.readUInt16BE(0);
     const timer = setTimeout(() => finish(new Error('timeout')), Math.max(0, deadline - Date.now()));
     let done = false;
-    function finish(err: Error | null, msg?: Buffer): void {
+    function finish(err: Error | null, reply?: UdpOutcome): void {
       if (done) return;
       done = true;
       clearTimeout(timer);
       socket.close();
       if (err) reject(err);
-      else resolve(msg!);
+      else resolve(reply!);
     }
     socket.on('message', (msg, rinfo) => {
-      // Ignore stray datagrams: wrong source or wrong id.
-      if (rinfo.port !== server.port || msg.length < 12 || msg.readUInt16BE(0) !== id) return;
-      finish(null, msg);
+      if (rinfo.port !== server.port) return;
+      const reply = classifyReply(msg, key);
+      if (reply.kind === 'unrelated') ignored.note(reply.why);
+      else finish(null, reply);
     });
     socket.on('error', (err) => finish(err));
     socket.send(query, server.port, server.host, (err) => {
@@ -300,19 +454,20 @@ function udpExchange(server: ServerAddress, query: Buffer, deadline: number): Pr
   });
 }
 
-function tcpExchange(server: ServerAddress, query: Buffer, deadline: number): Promise<Buffer> {
+/** One query over its own TCP connection. Only the answer can come back on it: anything else is a broken answer. */
+function tcpExchange(server: ServerAddress, query: Buffer, key: QueryKey, deadline: number): Promise<WirePacket> {
   return new Promise((resolve, reject) => {
     const socket = net.createConnection({ host: server.host, port: server.port });
     const timer = setTimeout(() => finish(new Error('timeout')), Math.max(0, deadline - Date.now()));
     let buffered = Buffer.alloc(0);
     let done = false;
-    function finish(err: Error | null, msg?: Buffer): void {
+    function finish(err: Error | null, packet?: WirePacket): void {
       if (done) return;
       done = true;
       clearTimeout(timer);
       socket.destroy();
       if (err) reject(err);
-      else resolve(msg!);
+      else resolve(packet!);
     }
     socket.on('connect', () => {
       const framed = Buffer.alloc(query.length + 2);
@@ -322,10 +477,14 @@ function tcpExchange(server: ServerAddress, query: Buffer, deadline: number): Pr
     });
     socket.on('data', (chunk) => {
       buffered = Buffer.concat([buffered, chunk]);
-      if (buffered.length >= 2) {
-        const len = buffered.readUInt16BE(0);
-        if (buffered.length >= len + 2) finish(null, buffered.subarray(2, len + 2));
-      }
+      if (buffered.length < 2) return;
+      const len = buffered.readUInt16BE(0);
+      if (buffered.length < len + 2) return;
+      const reply = classifyReply(buffered.subarray(2, len + 2), key);
+      if (reply.kind === 'answer') finish(null, reply.packet);
+      else if (reply.kind === 'malformed') finish(new MalformedMessage(reply.problem));
+      else if (reply.kind === 'truncated') finish(new MalformedMessage('the answer over TCP is truncated (TC=1)'));
+      else finish(new MalformedMessage(`over TCP the server sent ${reply.why}`));
     });
     socket.on('error', (err) => finish(err));
     socket.on('close', () => finish(new Error('connection closed before a full answer')));
@@ -338,20 +497,36 @@ export interface WireResponse {
   tcp: boolean;
 }
 
-/** Ask one question; throws WireTimeout when the deadline passes, other errors when the transport fails. */
-export async function exchange(server: ServerAddress, name: string, type: string, opts: WireOptions): Promise<WireResponse> {
-  const query = buildQuery(name, type, Math.floor(Math.random() * 0xffff), opts.recursionDesired);
-  const deadline = Date.now() + opts.timeoutMs;
+export function randomId(): number {
+  return Math.floor(Math.random() * 0x10000);
+}
+
+/** Ask over TCP alone (after a truncated UDP answer, or when asked to). */
+export async function exchangeTcp(server: ServerAddress, name: string, type: string, opts: WireOptions, id = randomId()): Promise<WirePacket> {
   try {
-    if (!opts.tcpOnly) {
-      const raw = await udpExchange(server, query, deadline);
-      const packet = parsePacket(raw);
-      if (!packet.header.tc) return { packet, tcp: false };
-    }
-    const raw = await tcpExchange(server, query, deadline);
-    return { packet: parsePacket(raw), tcp: true };
+    return await tcpExchange(server, buildQuery(name, type, id, opts.recursionDesired), queryKey(id, name, type), Date.now() + opts.timeoutMs);
   } catch (err) {
     if (err instanceof Error && err.message === 'timeout') throw new WireTimeout(server, name, type);
     throw err;
   }
+}
+
+/**
+ * Ask one question; throws WireTimeout when the deadline passes, MalformedMessage when the answer
+ * cannot be decoded whole, other errors when the transport fails.
+ */
+export async function exchange(server: ServerAddress, name: string, type: string, opts: WireOptions): Promise<WireResponse> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const overTcp = (): Promise<WirePacket> => exchangeTcp(server, name, type, { ...opts, timeoutMs: Math.max(1, deadline - Date.now()) });
+  if (opts.tcpOnly) return { packet: await overTcp(), tcp: true };
+  const id = randomId();
+  const ignored = new IgnoredReplies();
+  let reply: UdpOutcome;
+  try {
+    reply = await udpExchange(server, buildQuery(name, type, id, opts.recursionDesired), queryKey(id, name, type), deadline, ignored);
+  } catch (err) {
+    if (err instanceof Error && err.message === 'timeout') throw new WireTimeout(server, name, type, ignored.describe());
+    throw err;
+  }
+  return settleUdp(reply, overTcp);
 }

@@ -7,7 +7,7 @@ import { isTemporary, type DnsAnswer, type Resolver, type RRType, type RDataMap 
 import { InputError } from '../errors.js';
 import { normalizeName } from '../names.js';
 import { dottedForm, inPrefix, parseIp, readableForm, reverseName, type ClientIp } from './ip.js';
-import { expandTokens, tokenizeMacroString, truncateDomain, type MacroContext } from './macro.js';
+import { expandTokens, hasMacro, tokenizeMacroString, truncateDomain, type MacroContext } from './macro.js';
 import { formatSyntaxError, isSpfRecord, parseSpf, QUALIFIER_RESULT, SPF_LOOKUP_LIMIT, SPF_VOID_LOOKUP_LIMIT, type SpfMechanism } from './parse.js';
 
 export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'permerror' | 'temperror';
@@ -92,6 +92,9 @@ class Session {
   voids = 0;
   readonly trace: string[] = [];
   private validated: Promise<string> | null = null;
+  /** TXT answers of include and redirect targets asked ahead of their turn (see prefetch). */
+  private readonly prefetched = new Map<string, Promise<DnsAnswer<string[]>>>();
+  private prefetchBudget: number;
   private readonly maxLookups: number;
   private readonly maxVoids: number;
 
@@ -105,6 +108,7 @@ class Session {
   ) {
     this.maxLookups = opts.maxLookups ?? SPF_LOOKUP_LIMIT;
     this.maxVoids = opts.maxVoidLookups ?? SPF_VOID_LOOKUP_LIMIT;
+    this.prefetchBudget = this.maxLookups;
   }
 
   macroContext(domain: string): MacroContext {
@@ -125,7 +129,36 @@ class Session {
   }
 
   async lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
-    return this.resolver.lookup(name, type);
+    const early = type === 'TXT' ? this.prefetched.get(normalizeName(name)) : undefined;
+    return (early as Promise<DnsAnswer<RDataMap[T]>> | undefined) ?? this.resolver.lookup(name, type);
+  }
+
+  /**
+   * Ask for the records of a record's include and redirect targets (and theirs, as they arrive)
+   * at once, instead of one after another as evaluation reaches them. Evaluation itself, and so
+   * the counts of RFC 7208 §4.6.4, stays in order. At most the lookup limit (10) of questions are
+   * asked early per evaluation, some of which evaluation may never reach. Targets with macros wait their turn.
+   */
+  prefetch(record: string): void {
+    const parsed = parseSpf(record);
+    if (parsed.errors.length) return;
+    const hasAll = parsed.mechanisms.some((m) => m.kind === 'all');
+    const specs = [...parsed.mechanisms.filter((m) => m.kind === 'include').map((m) => m.domainSpec), ...(parsed.redirect && !hasAll ? [parsed.redirect.value] : [])];
+    for (const spec of specs) {
+      if (spec === undefined || hasMacro(spec) || this.prefetchBudget <= 0) continue;
+      const name = normalizeName(spec);
+      if (this.prefetched.has(name) || domainProblem(name)) continue;
+      this.prefetchBudget--;
+      const answer = this.resolver.lookup(name, 'TXT');
+      this.prefetched.set(name, answer);
+      void answer.then(
+        (a) => {
+          const spf = a.status === 'ok' ? a.records.map((r) => r.join('')).filter(isSpfRecord) : [];
+          if (spf.length === 1) this.prefetch(spf[0]!);
+        },
+        () => undefined, // evaluation reports the failure when it reaches the term
+      );
+    }
   }
 
   countLookup(term: string): void {
@@ -203,6 +236,7 @@ class Session {
     const spf = answer.records.map((s) => s.join('')).filter(isSpfRecord);
     if (spf.length === 0) return { record: null, reason: `${domain} publishes no SPF record` };
     if (spf.length > 1) throw new Abort('permerror', `${domain} publishes ${spf.length} SPF records (exactly one is allowed, RFC 7208 §4.5)`);
+    this.prefetch(spf[0]!);
     return { record: spf[0]!, reason: '' };
   }
 

@@ -9,7 +9,7 @@
  * counted but cannot be resolved without a message, so it is reported, not followed.
  */
 import type { Finding, Severity } from '../findings.js';
-import { isNoRecord, isTemporary, describeStatus, type DnsAnswer, type Resolver } from '../dns/resolver.js';
+import { isNoRecord, isTemporary, describeAnswer, describeStatus, dnsFailureCode, type DnsAnswer, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
 import { hasMacro } from './macro.js';
 import { formatSyntaxError, isSpfRecord, LOOKUP_MECHANISMS, SPF_LOOKUP_LIMIT, SPF_VOID_LOOKUP_LIMIT, parseSpf, type ParsedSpf, type SpfMechanism } from './parse.js';
@@ -97,8 +97,10 @@ export function txtAnswerSize(name: string, records: readonly (readonly string[]
 type Subtrees = WeakMap<object, Map<string, { node: SpfTreeNode; findings: Finding[]; names: string[] }>>;
 /** Per resolver: two resolvers may route the same names to different servers (verify asks each zone's own). */
 const subtreesByResolver = new WeakMap<Resolver, Subtrees>();
+/** Findings that a lookup got no usable answer (spf.dns-malformed: the server's answer was broken). */
+export const SPF_DNS_FAILURES: ReadonlySet<string> = new Set(['spf.temperror', 'spf.dns-malformed']);
 /** Findings whose presence depends on the path or on DNS failing: a subtree holding one is not reused. */
-const PATH_DEPENDENT = new Set(['spf.include-loop', 'spf.redirect-loop', 'spf.temperror']);
+const PATH_DEPENDENT = new Set(['spf.include-loop', 'spf.redirect-loop', ...SPF_DNS_FAILURES]);
 
 function namesIn(node: SpfTreeNode, out: string[] = []): string[] {
   if (node.problem !== 'macro') out.push(node.domain);
@@ -108,13 +110,22 @@ function namesIn(node: SpfTreeNode, out: string[] = []): string[] {
 
 class Walker {
   readonly findings: Finding[] = [];
-  private readonly seen = new Set<string>();
   private readonly addressLookups: 'both' | 'a-first';
   constructor(
     private readonly resolver: Resolver,
     private readonly opts: ValidateOptions,
+    private readonly seen = new Set<string>(),
   ) {
     this.addressLookups = opts.addressLookups ?? 'both';
+  }
+
+  /**
+   * A walker for one term, run alongside the record's other terms: it shares the resolver and the
+   * names seen, and keeps its findings apart, so that they join the parent's in the record's order
+   * however the lookups interleave.
+   */
+  private fork(): Walker {
+    return new Walker(this.resolver, this.opts, this.seen);
   }
 
   /**
@@ -170,7 +181,7 @@ class Walker {
     const subject = via ? `${path.at(-1)} ${via}` : domain;
     if (isTemporary(answer.status)) {
       node.problem = 'temperror';
-      this.add('spf.temperror', 'error', domain, `the TXT lookup failed: ${describeStatus(answer.status)}; receivers get a temporary error (temperror) and may defer or accept mail unchecked`, 'check that the authoritative servers of this name answer, then run the check again', `${RFC} §4.4`);
+      this.add(dnsFailureCode('spf', answer.status, 'spf.temperror'), 'error', domain, `the TXT lookup failed: ${describeAnswer(answer)}; receivers get a temporary error (temperror) and may defer or accept mail unchecked`, 'check that the authoritative servers of this name answer, then run the check again', `${RFC} §4.4`);
       return node;
     }
     const all = answer.records;
@@ -232,6 +243,12 @@ class Walker {
     }
   }
 
+  /**
+   * The terms of a record. Every term's lookups are asked at once (a record of 20 includes whose
+   * zones are silent ends after one timeout, not twenty); what each finds joins the tree and the
+   * findings in the record's order, so the result is the one a term-by-term walk gives. The counts
+   * (RFC 7208 §4.6.4) come from the records alone, whatever order the answers arrive in.
+   */
   private async terms(node: SpfTreeNode, parsed: ParsedSpf, path: readonly string[]): Promise<void> {
     const domain = node.domain;
     const allIndex = parsed.terms.findIndex((t) => t.type === 'mechanism' && t.kind === 'all');
@@ -239,10 +256,17 @@ class Walker {
       const after = parsed.terms.slice(allIndex + 1).filter((t) => t.type === 'mechanism');
       if (after.length) this.add('spf.terms-after-all', 'warning', domain, `${after.map((t) => `"${t.text}"`).join(', ')} come after "all" and are never evaluated`, 'move them before "all" or remove them', `${RFC} §4.6.2`);
     }
+    /** One term's walker, its children and its work; merged in this order once all are done. */
+    const branches: { walker: Walker; children: SpfTreeNode[]; work: Promise<void> }[] = [];
+    const branch = (run: (w: Walker, children: SpfTreeNode[]) => Promise<void> | void): void => {
+      const walker = this.fork();
+      const children: SpfTreeNode[] = [];
+      branches.push({ walker, children, work: Promise.resolve().then(() => run(walker, children)) });
+    };
     const includes = new Set<string>();
     for (const mech of parsed.mechanisms) {
       if (!LOOKUP_MECHANISMS.has(mech.kind)) {
-        this.addressChecks(domain, mech);
+        branch((w) => w.addressChecks(domain, mech));
         continue;
       }
       node.ownLookups++;
@@ -251,8 +275,10 @@ class Walker {
       const spec = mech.domainSpec;
       if (spec && hasMacro(spec)) {
         cost.note = 'macro: counted, resolved only per message';
-        this.add('spf.macro', 'info', `${domain} ${mech.text}`, 'the target holds a macro, so it depends on each message; it is counted as one lookup and not followed', undefined, `${RFC} §7`);
-        if (mech.kind === 'include') node.children.push({ domain: spec, via: mech.text, record: null, strings: [], problem: 'macro', ownLookups: 0, lookups: 0, voidLookups: 0, costs: [], children: [] });
+        branch((w, children) => {
+          w.add('spf.macro', 'info', `${domain} ${mech.text}`, 'the target holds a macro, so it depends on each message; it is counted as one lookup and not followed', undefined, `${RFC} §7`);
+          if (mech.kind === 'include') children.push({ domain: spec, via: mech.text, record: null, strings: [], problem: 'macro', ownLookups: 0, lookups: 0, voidLookups: 0, costs: [], children: [] });
+        });
         continue;
       }
       const target = normalizeName(spec ?? domain);
@@ -262,40 +288,44 @@ class Walker {
       }
       switch (mech.kind) {
         case 'include': {
-          if (includes.has(target)) this.add('spf.duplicate-include', 'warning', `${domain} ${mech.text}`, `${target} is included twice in the same record, costing a lookup for nothing`, 'remove the repeated include', `${RFC} §4.6.4`);
+          const repeated = includes.has(target);
           includes.add(target);
-          if (path.includes(target)) {
-            this.add('spf.include-loop', 'error', `${domain} ${mech.text}`, `include loop: ${[...path, target].join(' -> ')}; receivers hit the lookup limit and return permerror`, 'remove the include that points back up the chain', `${RFC} §4.6.4`);
-            node.children.push({ domain: target, via: mech.text, record: null, strings: [], problem: 'loop', ownLookups: 0, lookups: 0, voidLookups: 0, costs: [], children: [] });
-            cost.note = 'loop';
-            continue;
-          }
-          const child = await this.node(target, mech.text, path);
-          node.children.push(child);
-          cost.lookups += child.lookups;
-          node.voidLookups += child.voidLookups;
-          if (child.record && /(^| )\+?all( |$)/i.test(child.record)) {
-            this.add('spf.include-pass-all', 'error', `${domain} ${mech.text}`, `${target} ends in "+all", so this include matches every address on the Internet`, `remove "${mech.text}"`, `${RFC} §5.2`);
-          }
+          branch(async (w, children) => {
+            if (repeated) w.add('spf.duplicate-include', 'warning', `${domain} ${mech.text}`, `${target} is included twice in the same record, costing a lookup for nothing`, 'remove the repeated include', `${RFC} §4.6.4`);
+            if (path.includes(target)) {
+              w.add('spf.include-loop', 'error', `${domain} ${mech.text}`, `include loop: ${[...path, target].join(' -> ')}; receivers hit the lookup limit and return permerror`, 'remove the include that points back up the chain', `${RFC} §4.6.4`);
+              children.push({ domain: target, via: mech.text, record: null, strings: [], problem: 'loop', ownLookups: 0, lookups: 0, voidLookups: 0, costs: [], children: [] });
+              cost.note = 'loop';
+              return;
+            }
+            const child = await w.node(target, mech.text, path);
+            children.push(child);
+            cost.lookups += child.lookups;
+            node.voidLookups += child.voidLookups;
+            if (child.record && /(^| )\+?all( |$)/i.test(child.record)) {
+              w.add('spf.include-pass-all', 'error', `${domain} ${mech.text}`, `${target} ends in "+all", so this include matches every address on the Internet`, `remove "${mech.text}"`, `${RFC} §5.2`);
+            }
+          });
           break;
         }
         case 'a':
-          await this.addressTarget(node, cost, mech, target);
+          branch((w) => w.addressTarget(node, cost, mech, target));
           break;
         case 'mx':
-          await this.mxTarget(node, cost, mech, target);
+          branch((w) => w.mxTarget(node, cost, mech, target));
           break;
-        case 'exists': {
-          const a = await this.resolver.lookup(target, 'A');
-          if (isNoRecord(a.status)) {
-            node.voidLookups++;
-            cost.note = 'void: no A record';
-          } else if (isTemporary(a.status)) this.temp(domain, mech.text, target, a.status);
+        case 'exists':
+          branch(async (w) => {
+            const a = await w.resolver.lookup(target, 'A');
+            if (isNoRecord(a.status)) {
+              node.voidLookups++;
+              cost.note = 'void: no A record';
+            } else if (isTemporary(a.status)) w.temp(domain, mech.text, target, a);
+          });
           break;
-        }
         case 'ptr':
           cost.note = 'ptr: depends on the client address';
-          this.add('spf.ptr', 'warning', `${domain} ${mech.text}`, '"ptr" is slow, unreliable and deprecated; receivers may skip it, and it looks at only the first 10 names of a reverse lookup', 'replace it with ip4:/ip6: ranges or a:/mx: terms', `${RFC} §5.5`);
+          branch((w) => w.add('spf.ptr', 'warning', `${domain} ${mech.text}`, '"ptr" is slow, unreliable and deprecated; receivers may skip it, and it looks at only the first 10 names of a reverse lookup', 'replace it with ip4:/ip6: ranges or a:/mx: terms', `${RFC} §5.5`));
           break;
         default:
           break;
@@ -305,7 +335,7 @@ class Walker {
       if (mod.type !== 'modifier') continue;
       if (mod.name === 'redirect') {
         if (allIndex >= 0) {
-          this.add('spf.redirect-with-all', 'warning', `${domain} ${mod.text}`, '"redirect=" is ignored because the record also has "all"', 'remove "all" to use the redirect, or remove the redirect', `${RFC} §6.1`);
+          branch((w) => w.add('spf.redirect-with-all', 'warning', `${domain} ${mod.text}`, '"redirect=" is ignored because the record also has "all"', 'remove "all" to use the redirect, or remove the redirect', `${RFC} §6.1`));
           continue;
         }
         node.ownLookups++;
@@ -316,23 +346,34 @@ class Walker {
           continue;
         }
         const target = normalizeName(mod.value);
-        if (path.includes(target)) {
-          this.add('spf.redirect-loop', 'error', `${domain} ${mod.text}`, `redirect loop: ${[...path, target].join(' -> ')}`, 'point redirect= at a record that does not lead back here', `${RFC} §4.6.4`);
-          node.children.push({ domain: target, via: mod.text, record: null, strings: [], problem: 'loop', ownLookups: 0, lookups: 0, voidLookups: 0, costs: [], children: [] });
-          continue;
-        }
-        const child = await this.node(target, mod.text, path);
-        node.children.push(child);
-        cost.lookups += child.lookups;
-        node.voidLookups += child.voidLookups;
+        branch(async (w, children) => {
+          if (path.includes(target)) {
+            w.add('spf.redirect-loop', 'error', `${domain} ${mod.text}`, `redirect loop: ${[...path, target].join(' -> ')}`, 'point redirect= at a record that does not lead back here', `${RFC} §4.6.4`);
+            children.push({ domain: target, via: mod.text, record: null, strings: [], problem: 'loop', ownLookups: 0, lookups: 0, voidLookups: 0, costs: [], children: [] });
+            return;
+          }
+          const child = await w.node(target, mod.text, path);
+          children.push(child);
+          cost.lookups += child.lookups;
+          node.voidLookups += child.voidLookups;
+        });
       } else if (mod.name === 'exp') {
         if (hasMacro(mod.value)) continue;
-        const exp = await this.resolver.lookup(normalizeName(mod.value), 'TXT');
-        if (exp.status === 'ok' && exp.records.length > 1) this.add('spf.exp-target', 'warning', `${domain} ${mod.text}`, `${mod.value} has ${exp.records.length} TXT records; receivers ignore the explanation`, 'publish exactly one TXT record there', `${RFC} §6.2`);
-        else if (isNoRecord(exp.status)) this.add('spf.exp-target', 'warning', `${domain} ${mod.text}`, `${mod.value} has no TXT record (${describeStatus(exp.status)}); receivers use their default explanation`, 'publish the explanation text there or drop exp=', `${RFC} §6.2`);
+        branch(async (w) => {
+          const exp = await w.resolver.lookup(normalizeName(mod.value), 'TXT');
+          if (exp.status === 'ok' && exp.records.length > 1) w.add('spf.exp-target', 'warning', `${domain} ${mod.text}`, `${mod.value} has ${exp.records.length} TXT records; receivers ignore the explanation`, 'publish exactly one TXT record there', `${RFC} §6.2`);
+          else if (isNoRecord(exp.status)) w.add('spf.exp-target', 'warning', `${domain} ${mod.text}`, `${mod.value} has no TXT record (${describeStatus(exp.status)}); receivers use their default explanation`, 'publish the explanation text there or drop exp=', `${RFC} §6.2`);
+        });
       } else {
-        this.add('spf.unknown-modifier', 'info', `${domain} ${mod.text}`, `"${mod.name}=" is not a modifier receivers know; it is ignored`, mod.name === 'default' ? 'use an "all" mechanism for the default result' : 'remove it unless a tool of yours reads it', `${RFC} §6`);
+        branch((w) =>
+          w.add('spf.unknown-modifier', 'info', `${domain} ${mod.text}`, `"${mod.name}=" is not a modifier receivers know; it is ignored`, mod.name === 'default' ? 'use an "all" mechanism for the default result' : 'remove it unless a tool of yours reads it', `${RFC} §6`),
+        );
       }
+    }
+    await Promise.all(branches.map((b) => b.work));
+    for (const b of branches) {
+      this.findings.push(...b.walker.findings);
+      node.children.push(...b.children);
     }
     node.lookups = node.ownLookups + node.costs.reduce((n, c) => n + c.lookups - 1, 0);
   }
@@ -350,13 +391,14 @@ class Walker {
     }
   }
 
-  private temp(domain: string, term: string, target: string, status: Parameters<typeof describeStatus>[0]): void {
-    this.add('spf.temperror', 'error', `${domain} ${term}`, `looking up ${target} failed: ${describeStatus(status)}; receivers evaluating this term get temperror`, 'check the authoritative servers of that name', `${RFC} §5`);
+  /** A lookup of a term's target got no usable answer: spf.temperror, or spf.dns-malformed for a broken answer. */
+  private temp(domain: string, term: string, target: string, answer: DnsAnswer<unknown>): void {
+    this.add(dnsFailureCode('spf', answer.status, 'spf.temperror'), 'error', `${domain} ${term}`, `looking up ${target} failed: ${describeAnswer(answer)}; receivers evaluating this term get temperror`, 'check the authoritative servers of that name', `${RFC} §5`);
   }
 
   private async addressTarget(node: SpfTreeNode, cost: SpfTermCost, mech: SpfMechanism, target: string): Promise<void> {
     const [a, aaaa] = await this.addresses(target);
-    if (isTemporary(a.status) || (aaaa && isTemporary(aaaa.status))) return this.temp(node.domain, mech.text, target, isTemporary(a.status) ? a.status : aaaa!.status);
+    if (isTemporary(a.status) || (aaaa && isTemporary(aaaa.status))) return this.temp(node.domain, mech.text, target, isTemporary(a.status) ? a : aaaa!);
     if (hasNoAddress(a, aaaa)) {
       node.voidLookups++;
       cost.note = 'void: no A or AAAA';
@@ -368,7 +410,7 @@ class Walker {
 
   private async mxTarget(node: SpfTreeNode, cost: SpfTermCost, mech: SpfMechanism, target: string): Promise<void> {
     const mx = await this.resolver.lookup(target, 'MX');
-    if (isTemporary(mx.status)) return this.temp(node.domain, mech.text, target, mx.status);
+    if (isTemporary(mx.status)) return this.temp(node.domain, mech.text, target, mx);
     const hosts = mx.records.map((r) => r.exchange).filter((h) => h !== '');
     if (hosts.length === 0) {
       node.voidLookups++;
@@ -380,11 +422,9 @@ class Walker {
       this.add('spf.mx-too-many-names', 'error', `${node.domain} ${mech.text}`, `${target} has ${mx.records.length} MX records; a receiver may look up at most 10, so "mx" is a permerror`, 'use ip4:/ip6: for the mail hosts or a:HOST terms', `${RFC} §4.6.4`);
     }
     cost.note = `${hosts.length} MX host${hosts.length === 1 ? '' : 's'} (address lookups bounded separately)`;
-    const dead: string[] = [];
-    for (const host of hosts.slice(0, 10)) {
-      const [a, aaaa] = await this.addresses(host);
-      if (hasNoAddress(a, aaaa)) dead.push(host);
-    }
+    const checked = hosts.slice(0, 10);
+    const addresses = await Promise.all(checked.map((host) => this.addresses(host)));
+    const dead = checked.filter((_, i) => hasNoAddress(...addresses[i]!));
     if (dead.length) this.add('spf.mx-host-no-address', 'warning', `${node.domain} ${mech.text}`, `MX host${dead.length > 1 ? 's' : ''} ${dead.join(', ')} ha${dead.length > 1 ? 've' : 's'} no address, so ${dead.length > 1 ? 'they match' : 'it matches'} nothing`, 'correct the MX records', `${RFC} §5.4`);
   }
 }

@@ -9,7 +9,7 @@
  * the answer section. The main resolver's answer is what can be compared, and it is named as such.
  */
 import { isIPv6 } from 'node:net';
-import { describeStatus, isTemporary, type DnsAnswer, type Resolver } from '../dns/resolver.js';
+import { describeAnswer, dnsFailureCode, isTemporary, type DnsAnswer, type Resolver } from '../dns/resolver.js';
 import type { Finding, Severity } from '../findings.js';
 import { isAtOrBelow, normalizeName } from '../names.js';
 import type { DomainPlan } from '../plan/types.js';
@@ -124,10 +124,10 @@ function noAnswerFindings(subject: string, asked: readonly Asked[]): Finding[] {
   return asked
     .filter((a) => a.answer !== null && isTemporary(a.answer.status))
     .map(({ server, answer }) => ({
-      code: 'verify.no-answer',
+      code: dnsFailureCode('verify', answer!.status, 'verify.no-answer'),
       severity: 'error' as Severity,
       subject,
-      message: `${server.name} gave no usable answer: ${describeStatus(answer!.status)}; it could not be compared there`,
+      message: `${server.name} gave no usable answer: ${describeAnswer(answer!)}; it could not be compared there`,
       fix: 'run again; if it persists, check that server',
     }));
 }

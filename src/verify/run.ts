@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { findAuthoritative, type AuthoritativeServer } from '../dns/authoritative.js';
-import { describeStatus, formatServer, isTemporary, type Resolver } from '../dns/resolver.js';
+import { describeAnswer, describeStatus, dnsFailureCode, formatServer, isTemporary, withinDeadline, type Resolver } from '../dns/resolver.js';
 import { compareWithPrivateKey } from '../dkim/keys.js';
 import { hasFindingAtLeast, type Finding, type Outcome, type Severity } from '../findings.js';
 import { keyPathFor } from '../plan/selectors.js';
@@ -63,6 +63,8 @@ export interface VerifyOptions {
   /** Explicit authoritative servers (HOST[:PORT]) instead of discovery. */
   authoritative?: readonly string[] | undefined;
   timeoutMs?: number;
+  /** Bounds what each authoritative server is asked for one domain, like the main resolver's deadline. */
+  deadlineMs?: number;
   attempts?: number;
   /** Severity from which a finding makes the run fail (exit 1). */
   failOn?: Severity;
@@ -91,7 +93,7 @@ function groupRecords(records: readonly DnsRecord[]): DnsRecord[][] {
 async function ask(server: AuthoritativeServer, zone: string): Promise<ServerInfo> {
   const soa = await server.resolver.lookup(zone, 'SOA');
   const info: ServerInfo = { name: server.name, address: formatServer(server.address), answered: !isTemporary(soa.status), serial: soa.records[0]?.serial ?? null };
-  if (soa.status !== 'ok') info.detail = soa.detail ?? describeStatus(soa.status);
+  if (soa.status !== 'ok') info.detail = soa.status === 'malformed' ? describeAnswer(soa) : (soa.detail ?? describeStatus(soa.status));
   return info;
 }
 
@@ -112,7 +114,7 @@ function recordFindings(rep: RecordReport, privatePem: string | null, skipped: R
   const subject = recordSubject(rep);
   // A server that answered the SOA question but not this one: this record could not be compared there.
   for (const v of rep.servers.filter((s) => s.state === 'unreachable' && !skipped.has(s.server))) {
-    out.push({ code: 'verify.no-answer', severity: 'error', subject, message: `${v.server} gave no usable answer: ${describeStatus(v.status)}; the record could not be compared there`, fix: 'run again; if it persists, check that server' });
+    out.push({ code: dnsFailureCode('verify', v.status, 'verify.no-answer'), severity: 'error', subject, message: `${v.server} gave no usable answer: ${describeStatus(v.status)}; the record could not be compared there`, fix: 'run again; if it persists, check that server' });
   }
   const reached = rep.servers.filter((v) => v.state !== 'unreachable');
   if (reached.length === 0) return out; // the server findings say why
@@ -229,6 +231,7 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
   const auth = await findAuthoritative(opts.resolver, d.domain, {
     explicit: opts.authoritative,
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(opts.deadlineMs ? { deadlineMs: opts.deadlineMs } : {}),
     ...(opts.attempts ? { attempts: opts.attempts } : {}),
     ...(opts.port ? { port: opts.port } : {}),
   });
@@ -319,7 +322,8 @@ export async function verifyPlan(plan: Plan, opts: VerifyOptions): Promise<Verif
     Array.from({ length: Math.min(4, domains.length) }, async () => {
       while (next < domains.length) {
         const i = next++;
-        results[i] = await verifyDomain(plan, domains[i]!, opts);
+        // Each domain has the resolver's deadline to itself.
+        results[i] = await withinDeadline(opts.resolver, (resolver) => verifyDomain(plan, domains[i]!, { ...opts, resolver }));
       }
     }),
   );

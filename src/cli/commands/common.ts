@@ -18,22 +18,24 @@ export function withJsonOption<T>(y: Argv<T>) {
   return y.option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' });
 }
 
-/** `--nameserver` and `--timeout`, for every command that asks DNS. */
+/** `--nameserver`, `--timeout` and `--deadline`, for every command that asks DNS. */
 export function withNameserverOption<T>(y: Argv<T>) {
   return y
     .option('nameserver', {
       type: 'string',
       describe: 'ask this DNS server (HOST[:PORT], comma-separated for several) instead of the system resolvers; also MAILDNS_NAMESERVER',
     })
-    .option('timeout', { type: 'number', default: 2000, describe: 'milliseconds to wait for one DNS answer (two attempts per server)' });
+    .option('timeout', { type: 'number', default: 2000, describe: 'milliseconds to wait for one DNS answer (two attempts per server)' })
+    .option('deadline', { type: 'number', default: 30_000, describe: 'milliseconds for all the DNS questions of one domain (each domain of check and verify has its own); what is still unanswered then is a timeout' });
 }
 
-/** The resolver a command's `--nameserver` and `--timeout` ask for; a bad value is a usage error (exit 2). */
-export async function resolverFromArgs(args: { nameserver?: string | undefined; timeout: number }, extra: Omit<ResolverChoice, 'nameserver' | 'timeoutMs'> = {}): Promise<DnsResolver> {
+/** The resolver a command's `--nameserver`, `--timeout` and `--deadline` ask for; a bad value is a usage error (exit 2). */
+export async function resolverFromArgs(args: { nameserver?: string | undefined; timeout: number; deadline?: number }, extra: Omit<ResolverChoice, 'nameserver' | 'timeoutMs' | 'deadlineMs'> = {}): Promise<DnsResolver> {
   if (!(args.timeout >= 50 && args.timeout <= 60_000)) throw new UsageError('--timeout must be from 50 to 60000 milliseconds');
+  if (args.deadline !== undefined && !(args.deadline >= 50 && args.deadline <= 3_600_000)) throw new UsageError('--deadline must be from 50 to 3600000 milliseconds');
   const { createResolver } = await import('../../dns/resolver.js');
   try {
-    return createResolver({ nameserver: args.nameserver, timeoutMs: args.timeout, ...extra });
+    return createResolver({ nameserver: args.nameserver, timeoutMs: args.timeout, ...(args.deadline !== undefined ? { deadlineMs: args.deadline } : {}), ...extra });
   } catch (err) {
     throw new UsageError(`--nameserver: ${(err as Error).message}`);
   }

@@ -15,6 +15,7 @@ interface Args {
   domain: string[];
   failOn: Severity;
   timeout: number;
+  deadline: number;
 }
 
 export const verifyCommand: CommandModule<object, Args> = {
@@ -60,6 +61,7 @@ export const verifyCommand: CommandModule<object, Args> = {
       resolver,
       authoritative: explicit,
       timeoutMs: args.timeout,
+      deadlineMs: args.deadline,
       failOn: args.failOn,
       domains,
     });

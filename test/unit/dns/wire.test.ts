@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Packet, type WirePacket, type WireRecord } from '../../../src/dns/packet.js';
-import { buildQuery, parsePacket, parseSimplePacket } from '../../../src/dns/wire.js';
+import { buildQuery, classifyReply, decodeMessage, MalformedMessage, queryKey } from '../../../src/dns/wire.js';
+import { encodeMessage, encodeName, rdata, T, type RawMessage } from '../../helpers/hostile-dns.js';
 
 /** An answer as dns2's codec writes it: the question, records in the three sections, an OPT record. */
 function response(records: { answers?: WireRecord[]; authorities?: WireRecord[] }, flags: { aa?: number; tc?: number; rcode?: number } = {}): Buffer {
@@ -19,8 +20,18 @@ function response(records: { answers?: WireRecord[]; authorities?: WireRecord[] 
 
 const rr = (type: number, fields: Partial<WireRecord>, name = 'example.test'): WireRecord => ({ name, type, class: 1, ttl: 300, ...fields });
 const plain = (p: WirePacket | null): unknown => p && { header: p.header, questions: p.questions, answers: p.answers, authorities: p.authorities, additionals: p.additionals };
+/** The problem decodeMessage names, or null when it decodes. */
+const problemOf = (buf: Buffer): string | null => {
+  try {
+    decodeMessage(buf);
+    return null;
+  } catch (err) {
+    if (err instanceof MalformedMessage) return err.problem;
+    throw err;
+  }
+};
 
-describe('the fast reader of simple answers', () => {
+describe('the wire decoder', () => {
   const cases: [string, Buffer][] = [
     ['A and AAAA', response({ answers: [rr(1, { address: '192.0.2.1' }), rr(28, { address: '2001:db8::1' }), rr(28, { address: '::ffff:192.0.2.9' })] })],
     ['MX, NS, PTR and a CNAME chain', response({ answers: [rr(5, { domain: 'alias.example.test' }), rr(15, { priority: 10, exchange: 'mx1.example.test' }, 'alias.example.test'), rr(2, { ns: 'ns1.example.test' }), rr(12, { domain: 'host.example.test' })] })],
@@ -30,28 +41,23 @@ describe('the fast reader of simple answers', () => {
   ];
   for (const [what, buf] of cases) {
     it(`reads ${what} exactly as dns2's codec does`, () => {
-      const fast = parseSimplePacket(buf);
-      expect(fast).not.toBeNull();
-      expect(plain(fast)).toEqual(plain(Packet.parse(buf)));
+      expect(plain(decodeMessage(buf))).toEqual(plain(Packet.parse(buf)));
     });
   }
 
   it('writes a packet it read back out byte for byte', () => {
-    for (const [, buf] of cases) expect(parseSimplePacket(buf)!.toBuffer().equals(buf)).toBe(true);
+    for (const [, buf] of cases) expect(decodeMessage(buf).toBuffer().equals(buf)).toBe(true);
   });
 
-  it('leaves unusual answers to the codec: other record types, non-ASCII names, malformed lengths', () => {
+  it('keeps records of types it does not read as their RDATA, and non-ASCII names octet for octet', () => {
     // An A answer relabelled as type 257 (CAA): header 12, question 18, answer owner a 2-byte pointer.
     const caa = Buffer.from(response({ answers: [rr(1, { address: '192.0.2.1' })] }));
     expect(caa.readUInt16BE(32)).toBe(1);
     caa.writeUInt16BE(257, 32);
-    expect(parseSimplePacket(caa)).toBeNull();
+    expect(decodeMessage(caa).answers[0]).toMatchObject({ type: 257, data: Buffer.from([192, 0, 2, 1]) });
     const latin = Buffer.from(response({ answers: [rr(1, { address: '192.0.2.1' })] }));
     latin[13] = 0xe9; // a byte of the question name outside printable ASCII
-    expect(parseSimplePacket(latin)).toBeNull();
-    const cut = response({ answers: [rr(16, { data: ['v=spf1 -all'] })] }).subarray(0, 40);
-    expect(parseSimplePacket(cut)).toBeNull();
-    expect(() => parsePacket(Buffer.from([1, 2, 3]))).toThrow();
+    expect(decodeMessage(latin).questions[0]!.name).toBe(Packet.parse(latin).questions[0]!.name);
   });
 
   it('builds queries byte for byte as the codec does, with EDNS0 and the RD bit as asked', () => {
@@ -63,5 +69,64 @@ describe('the fast reader of simple answers', () => {
       codec.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: 1232 }));
       expect(buildQuery(name, type, 77, rd).equals(codec.toBuffer())).toBe(true);
     }
+  });
+});
+
+describe('the wire decoder refuses a message it cannot decode whole', () => {
+  const question = { name: 'example.test', type: T.TXT };
+  const txt = (m: Partial<RawMessage> = {}): RawMessage => ({ id: 1, questions: [question], answers: [{ name: { pointer: 12 }, type: T.TXT, rdata: rdata.txt('v=spf1 -all') }], ...m });
+  const malformed: [string, Buffer, RegExp][] = [
+    ['a compression pointer to itself', encodeMessage(txt({ answers: [{ name: { pointer: 'self' }, type: T.TXT, rdata: rdata.txt('v=spf1 -all') }] })), /points to \d+, not to an earlier name/],
+    // Two pointers that point at each other: the second one's target is the first, which points forward.
+    ['two compression pointers pointing at each other', Buffer.concat([encodeMessage({ id: 1, questions: [{ name: { pointer: 14 }, type: T.TXT }] }).subarray(0, 12), Buffer.from([0xc0, 14, 0xc0, 12, 0, 16, 0, 1])]), /compression pointer at offset 12 points to 14/],
+    ['a pointer into the header', encodeMessage(txt({ answers: [{ name: { pointer: 4 }, type: T.TXT, rdata: rdata.txt('x') }] })), /points into the header/],
+    ['RDATA shorter than RDLENGTH', encodeMessage(txt({ answers: [{ name: { pointer: 12 }, type: T.TXT, rdata: rdata.txt('v=spf1 -all'), rdlength: 40 }] })), /declares 40 octets of RDATA, only 12 remain/],
+    ['a label over 63 octets', encodeMessage(txt({ answers: [{ name: Buffer.concat([Buffer.from([64]), Buffer.alloc(64, 0x61), Buffer.from([0])]), type: T.TXT, rdata: rdata.txt('x') }] })), /label length 64 .* over 63 octets/],
+    ['a name over 255 octets', encodeMessage(txt({ answers: [{ name: Array.from({ length: 5 }, () => 'a'.repeat(60)).join('.'), type: T.TXT, rdata: rdata.txt('x') }] })), /longer than 255 octets/],
+    ['a record the header counts but the message lacks', encodeMessage(txt({ counts: { an: 2 } })), /answer record 2: .*runs past the end/],
+    ['octets after the last record', Buffer.concat([encodeMessage(txt()), Buffer.from([0, 0, 0])]), /3 octets follow the last record/],
+    ['a TXT string running past its RDATA', encodeMessage(txt({ answers: [{ name: { pointer: 12 }, type: T.TXT, rdata: Buffer.from([20, 0x61, 0x62]) }] })), /character-string running past its RDATA/],
+    ['a TXT record with no string', encodeMessage(txt({ answers: [{ name: { pointer: 12 }, type: T.TXT, rdata: Buffer.alloc(0) }] })), /no character-string/],
+    ['an A record of 5 octets', encodeMessage(txt({ answers: [{ name: { pointer: 12 }, type: T.A, rdata: Buffer.from([192, 0, 2, 1, 9]) }] })), /5 octets of address, not 4/],
+    ['a CNAME whose name does not fill its RDATA', encodeMessage(txt({ answers: [{ name: { pointer: 12 }, type: T.CNAME, rdata: Buffer.concat([encodeName('a.test'), Buffer.from([7])]) }] })), /fills 8 of its 9 octets/],
+    ['a CNAME whose name runs past its RDATA', encodeMessage(txt({ answers: [{ name: { pointer: 12 }, type: T.CNAME, rdata: encodeName('a.test'), rdlength: 3 }, { name: { pointer: 12 }, type: T.A, rdata: rdata.a('192.0.2.1') }] })), /runs past the end/],
+    ['an SOA cut short', encodeMessage(txt({ authorities: [{ name: { pointer: 12 }, type: T.SOA, rdata: rdata.soa('ns.test', 'h.test', 1).subarray(0, 30) }], answers: [] })), /fills/],
+    ['an OPT record in the answer section', encodeMessage(txt({ answers: [{ name: '', type: T.OPT, class: 1232, ttl: 0, rdata: Buffer.alloc(0) }] })), /OPT record out of place/],
+    ['a message shorter than its header', Buffer.from([0, 1, 0x81, 0]), /shorter than a header/],
+  ];
+  for (const [what, buf, problem] of malformed) {
+    it(`refuses ${what}, and throws MalformedMessage alone`, () => {
+      expect(problemOf(buf)).toMatch(problem);
+    });
+  }
+});
+
+describe('which message answers a query', () => {
+  const key = queryKey(4242, 'Example.Test.', 'TXT');
+  const reply = (m: Partial<RawMessage>): Buffer => encodeMessage({ id: 4242, questions: [{ name: 'example.test', type: T.TXT }], answers: [{ name: { pointer: 12 }, type: T.TXT, rdata: rdata.txt('v=spf1 -all') }], ...m });
+
+  it('takes the answer whose ID and question match, the name compared case-insensitively', () => {
+    expect(classifyReply(reply({ questions: [{ name: 'EXAMPLE.test', type: T.TXT }] }), key)).toMatchObject({ kind: 'answer' });
+  });
+
+  it('tells apart what is not an answer to it: another ID, a query, another name, type or class', () => {
+    expect(classifyReply(reply({ id: 4243 }), key)).toMatchObject({ kind: 'unrelated', why: expect.stringMatching(/another ID/) });
+    expect(classifyReply(reply({ qr: false }), key)).toMatchObject({ kind: 'unrelated', why: expect.stringMatching(/QR=0/) });
+    expect(classifyReply(reply({ questions: [{ name: 'other.test', type: T.TXT }] }), key)).toMatchObject({ kind: 'unrelated', why: expect.stringMatching(/another question \(other\.test type 16 class 1\)/) });
+    expect(classifyReply(reply({ questions: [{ name: 'example.test', type: T.A }] }), key)).toMatchObject({ kind: 'unrelated' });
+    expect(classifyReply(reply({ questions: [{ name: 'example.test', type: T.TXT, class: 3 }] }), key)).toMatchObject({ kind: 'unrelated' });
+    expect(classifyReply(reply({ questions: [], answers: [] }), key)).toMatchObject({ kind: 'unrelated', why: 'an answer without a question' });
+  });
+
+  it('takes an error without a question as the answer, since it can only be a failure', () => {
+    expect(classifyReply(reply({ questions: [], answers: [], rcode: 5 }), key)).toMatchObject({ kind: 'answer' });
+  });
+
+  it('calls a truncated answer truncated without reading past the question, and a broken one malformed', () => {
+    const cut = reply({ tc: true }).subarray(0, 40);
+    expect(classifyReply(cut, key)).toEqual({ kind: 'truncated' });
+    expect(classifyReply(reply({}).subarray(0, 40), key)).toMatchObject({ kind: 'malformed' });
+    expect(classifyReply(reply({ questions: [{ name: { pointer: 'self' }, type: T.TXT }] }), key)).toMatchObject({ kind: 'malformed' });
+    expect(classifyReply(reply({ questions: [{ name: 'example.test', type: T.TXT }, { name: 'example.test', type: T.TXT }] }), key)).toMatchObject({ kind: 'malformed', problem: 'the answer has 2 questions' });
   });
 });

@@ -1,0 +1,86 @@
+/**
+ * The resolver against a server that sends broken and unrelated answers: one socket per query
+ * (spf, dmarc, verify) and the shared sockets of bulk checks (check) must give the same status,
+ * and no broken answer may ever read as "no record".
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DnsResolver, isNoRecord, isTemporary } from '../../../src/dns/resolver.js';
+import { HOSTILE_STATUS, hostileZone, startHostileDns, type HostileScenario, type HostileServer } from '../../helpers/hostile-dns.js';
+
+const TIMEOUT_MS = 250;
+
+let server: HostileServer;
+beforeAll(async () => {
+  server = await startHostileDns(hostileZone);
+});
+afterAll(async () => server?.close());
+
+const resolvers = (): { path: string; resolver: DnsResolver }[] => [
+  { path: 'one socket per query', resolver: new DnsResolver({ servers: [server], timeoutMs: TIMEOUT_MS, attempts: 1 }) },
+  { path: 'shared sockets', resolver: new DnsResolver({ servers: [server], timeoutMs: TIMEOUT_MS, attempts: 1, sharedSockets: true }) },
+];
+
+describe('every path gives a broken or unrelated answer the same honest status', () => {
+  for (const [scenario, expected] of Object.entries(HOSTILE_STATUS) as [HostileScenario, string][]) {
+    it(`${scenario}: ${expected}`, async () => {
+      const name = `${scenario}.hostile.test`;
+      const answers = await Promise.all(resolvers().map(async ({ path, resolver }) => ({ path, answer: await resolver.lookup(name, 'TXT') })));
+      for (const { path, answer } of answers) {
+        expect({ path, status: answer.status }).toEqual({ path, status: expected });
+        if (expected === 'ok') expect(answer.records).toEqual([['v=spf1 -all']]);
+        else {
+          expect(answer.records).toEqual([]);
+          // A referral is the one answer here that says something about the name (as before: no record here).
+          expect(expected === 'nodata' ? isNoRecord(answer.status) : isTemporary(answer.status) && !isNoRecord(answer.status)).toBe(true);
+        }
+      }
+    });
+  }
+});
+
+describe('what the status says', () => {
+  it('names what is broken in a malformed answer', async () => {
+    for (const { resolver } of resolvers()) {
+      expect((await resolver.lookup('pointer-loop.hostile.test', 'TXT')).detail).toMatch(/compression pointer at offset \d+ points to \d+, not to an earlier name/);
+      expect((await resolver.lookup('short-rdata.hostile.test', 'TXT')).detail).toMatch(/declares 32 octets of RDATA, only 12 remain/);
+      expect((await resolver.lookup('long-label.hostile.test', 'TXT')).detail).toMatch(/label length 64 .* over 63 octets/);
+      expect((await resolver.lookup('long-name.hostile.test', 'TXT')).detail).toMatch(/longer than 255 octets/);
+      expect((await resolver.lookup('wrong-section.hostile.test', 'TXT')).detail).toBe('the TXT records of wrong-section.hostile.test came in the additional section, not as an answer');
+      expect((await resolver.lookup('tcp-other-name.hostile.test', 'TXT')).detail).toMatch(/over TCP the server sent an answer to another question \(elsewhere\.hostile\.test/);
+    }
+  });
+
+  it('says a server that only answered other questions sent them, rather than nothing', async () => {
+    for (const { resolver } of resolvers()) {
+      expect((await resolver.lookup('other-name.hostile.test', 'TXT')).detail).toMatch(/it sent 1 message that did not answer it, the last an answer to another question \(elsewhere\.hostile\.test type 16 class 1\)/);
+      expect((await resolver.lookup('echo.hostile.test', 'TXT')).detail).toMatch(/not a response \(QR=0\)/);
+      expect((await resolver.lookup('silent.hostile.test', 'TXT')).detail).not.toMatch(/it sent/);
+    }
+    // On a shared socket a datagram with an ID nobody waits for belongs to no query, so only a socket of its own can say so.
+    const [own] = resolvers();
+    expect((await own!.resolver.lookup('other-id.hostile.test', 'TXT')).detail).toMatch(/an answer with another ID/);
+  });
+
+  it('calls a CNAME loop a loop, both when the server sends the loop and when it is followed query by query', async () => {
+    const recursive = new DnsResolver({ servers: [server], timeoutMs: TIMEOUT_MS, attempts: 1 });
+    const loop = await recursive.lookup('_dmarc.cname-loop.hostile.test', 'TXT');
+    expect(loop).toMatchObject({ status: 'error', detail: 'CNAME loop: _dmarc.cname-loop.hostile.test -> loop-b._dmarc.cname-loop.hostile.test -> _dmarc.cname-loop.hostile.test' });
+    const authoritative = new DnsResolver({ servers: [server], timeoutMs: TIMEOUT_MS, attempts: 1, recursionDesired: false });
+    expect(await authoritative.lookup('cname-loop.hostile.test', 'TXT')).toMatchObject({ status: 'error', detail: expect.stringMatching(/^CNAME loop: /) });
+  });
+
+  it('keeps listening after a stray datagram and takes the answer that follows it', async () => {
+    for (const { resolver } of resolvers()) {
+      const before = server.queries.length;
+      expect(await resolver.lookup('stray-first.hostile.test', 'TXT')).toMatchObject({ status: 'ok', records: [['v=spf1 -all']] });
+      expect(server.queries.length - before).toBe(1);
+    }
+  });
+
+  it('asks a malformed answer again like any temporary failure, once per attempt', async () => {
+    const r = new DnsResolver({ servers: [server], timeoutMs: TIMEOUT_MS, attempts: 2 });
+    const before = server.queries.length;
+    expect((await r.lookup('trailing.hostile.test', 'TXT')).status).toBe('malformed');
+    expect(server.queries.length - before).toBe(2);
+  });
+});
