@@ -5,6 +5,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
 import { hasFindingAtLeast, type Finding } from '../../findings.js';
+import type { DmarcTagInput } from '../../dmarc/compose.js';
 import type { DmarcCheck } from '../../dmarc/validate.js';
 import { DMARC_MODES, type DmarcMode } from '../../dmarc/mode.js';
 import { EXIT, UsageError } from '../exit.js';
@@ -19,20 +20,8 @@ interface CheckArgs {
   mode: string;
 }
 
-interface ComposeArgs {
-  p?: string;
-  sp?: string;
-  np?: string;
-  adkim?: string;
-  aspf?: string;
-  rua?: string[];
-  ruf?: string[];
-  fo?: string;
-  pct?: number;
-  t?: string;
-  psd?: string;
-  rf?: string;
-  ri?: number;
+/** The tag values as flags (--p, --sp, …), checked by the composer. */
+interface ComposeArgs extends DmarcTagInput {
   domain?: string;
   json: boolean;
   mode: string;
