@@ -1,0 +1,80 @@
+/**
+ * The MTA-STS audit of one domain: the `_mta-sts` TXT record (one DNS question), and, when asked
+ * and one valid record is published, the policy fetched over HTTPS and checked against the domain's MX
+ * hosts. A domain without the record gets no finding: MTA-STS is optional.
+ */
+import { describeStatus, isTemporary, txtValues, type Resolver } from '../dns/resolver.js';
+import type { Finding } from '../findings.js';
+import { stsRecordName, stsPolicyUrl } from './compose.js';
+import { fetchStsPolicy, type PolicyFetch, type PolicyFetchOptions } from './fetch.js';
+import { isStsRecord, parseStsPolicy, type ParsedStsPolicy } from './parse.js';
+import { checkStsPolicy, checkStsRecords, fetchFailureFinding } from './validate.js';
+
+export interface MtaStsAudit {
+  findings: Finding[];
+  /** A DNS question got no usable answer. */
+  dnsFailed: boolean;
+  /** The TXT record(s) at `_mta-sts.<domain>` that begin with v=STSv1; null when there is none. */
+  published: string | string[] | null;
+  /** The policy fetch, when one was made. */
+  policy?: {
+    url: string;
+    fetched: boolean;
+    /** The policy text as served (fetched only). */
+    text: string | null;
+    parsed: ParsedStsPolicy | null;
+    failure?: string;
+    detail?: string;
+  };
+}
+
+export interface MtaStsAuditOptions {
+  /** Fetch and check the policy (HTTPS) when the record is published. */
+  fetchPolicy?: PolicyFetchOptions | false;
+}
+
+function temporary(subject: string, what: string, detail: string): Finding {
+  return { code: 'mta-sts.dns-temporary', severity: 'error', subject, message: `could not read ${what}: ${detail}; this is a temporary failure, not a missing record`, fix: 'run again later, or ask another server with --nameserver' };
+}
+
+/** The MX hosts of a domain (no null MX), or null when there are none to compare or DNS failed. */
+async function mxHosts(resolver: Resolver, domain: string): Promise<{ hosts: string[] | null; failed: Finding | null }> {
+  const mx = await resolver.lookup(domain, 'MX');
+  if (isTemporary(mx.status)) return { hosts: null, failed: temporary(domain, `the MX records of ${domain}`, describeStatus(mx.status)) };
+  const hosts = [...new Set(mx.records.map((m) => m.exchange).filter(Boolean))];
+  return { hosts: hosts.length ? hosts : null, failed: null };
+}
+
+export async function auditMtaSts(resolver: Resolver, domain: string, opts: MtaStsAuditOptions = {}): Promise<MtaStsAudit> {
+  const name = stsRecordName(domain);
+  const answer = await resolver.lookup(name, 'TXT');
+  if (isTemporary(answer.status)) return { findings: [temporary(name, `the MTA-STS record at ${name}`, describeStatus(answer.status))], dnsFailed: true, published: null };
+  const values = txtValues(answer);
+  const record = checkStsRecords(values, name);
+  const stsValues = values.filter(isStsRecord);
+  const published = stsValues.length === 0 ? null : stsValues.length === 1 ? stsValues[0]! : stsValues;
+  const result: MtaStsAudit = { findings: [...record.findings], dnsFailed: false, published };
+  // §3.1: with no single valid record, senders skip the rest of policy discovery; so does the check.
+  if (!opts.fetchPolicy || !record.parsed || record.findings.length) return result;
+
+  const [fetch, mx] = await Promise.all([fetchStsPolicy(resolver, domain, opts.fetchPolicy), mxHosts(resolver, domain)]);
+  result.policy = policyView(fetch);
+  if (fetch.failure === 'dns-temporary') {
+    result.dnsFailed = true;
+    result.findings.push(temporary(stsPolicyUrl(domain), 'the address of the policy host', fetch.detail ?? ''));
+  }
+  const failed = fetchFailureFinding(fetch, domain);
+  if (failed) result.findings.push(failed);
+  if (mx.failed) {
+    result.dnsFailed = true;
+    result.findings.push(mx.failed);
+  }
+  if (fetch.ok && result.policy.parsed) result.findings.push(...checkStsPolicy(result.policy.parsed, mx.hosts, domain));
+  return result;
+}
+
+function policyView(fetch: PolicyFetch): NonNullable<MtaStsAudit['policy']> {
+  if (!fetch.ok) return { url: fetch.url, fetched: false, text: null, parsed: null, ...(fetch.failure ? { failure: fetch.failure } : {}), ...(fetch.detail ? { detail: fetch.detail } : {}) };
+  const text = fetch.body ?? '';
+  return { url: fetch.url, fetched: true, text, parsed: parseStsPolicy(text) };
+}
