@@ -10,6 +10,7 @@ import { describeStatus, isTemporary, txtValues, type DnsAnswer, type Resolver }
 import type { Finding } from '../findings.js';
 import { isIP } from 'node:net';
 import { auditSpf } from './spf.js';
+import { auditReverseDns as reverseDnsReport, type ReverseDnsResult } from '../rdns/evaluate.js';
 
 export interface MechanismResult {
   findings: Finding[];
@@ -30,6 +31,8 @@ export function temporaryFinding(code: string, subject: string, what: string, an
 }
 
 export { auditSpf };
+export { auditMtaSts } from '../mtasts/evaluate.js';
+export { auditTlsRpt } from '../tlsrpt/evaluate.js';
 
 export async function auditDmarc(resolver: Resolver, domain: string): Promise<MechanismResult> {
   const check = await checkDmarcDomain(resolver, domain);
@@ -144,4 +147,11 @@ export async function auditMx(resolver: Resolver, domain: string): Promise<Mecha
       }),
   );
   return { findings, dnsFailed, published };
+}
+
+/** Reverse DNS of the domain's published sending addresses, as a mechanism result. */
+export async function auditReverseDns(resolver: Resolver, domain: string): Promise<MechanismResult & { results?: ReverseDnsResult[] }> {
+  const report = await reverseDnsReport(resolver, domain);
+  const published = report.results.map((r) => `${r.address} ${r.confirmedName ?? (r.ptr.join(',') || 'no PTR')}`);
+  return { findings: report.findings, dnsFailed: report.dnsFailed, published: published.length ? published : null, results: report.results };
 }
