@@ -57,20 +57,35 @@ export async function auditMtaSts(resolver: Resolver, domain: string, opts: MtaS
   // §3.1: with no single valid record, senders skip the rest of policy discovery; so does the check.
   if (!opts.fetchPolicy || !record.parsed || record.findings.length) return result;
 
-  const [fetch, mx] = await Promise.all([fetchStsPolicy(resolver, domain, opts.fetchPolicy), mxHosts(resolver, domain)]);
-  result.policy = policyView(fetch);
+  const policy = await auditStsPolicy(resolver, domain, opts.fetchPolicy);
+  result.policy = policy.policy;
+  result.findings.push(...policy.findings);
+  result.dnsFailed = policy.dnsFailed;
+  return result;
+}
+
+export interface StsPolicyAudit {
+  findings: Finding[];
+  dnsFailed: boolean;
+  policy: NonNullable<MtaStsAudit['policy']>;
+}
+
+/** The policy half of the audit: fetch the policy (§3.3), check it (§3.2) and the MX hosts against it (§4.1). */
+export async function auditStsPolicy(resolver: Resolver, domain: string, fetchOpts: PolicyFetchOptions = {}): Promise<StsPolicyAudit> {
+  const [fetch, mx] = await Promise.all([fetchStsPolicy(resolver, domain, fetchOpts), mxHosts(resolver, domain)]);
+  const out: StsPolicyAudit = { findings: [], dnsFailed: false, policy: policyView(fetch) };
   if (fetch.failure === 'dns-temporary') {
-    result.dnsFailed = true;
-    result.findings.push(temporary(stsPolicyUrl(domain), 'the address of the policy host', fetch.detail ?? ''));
+    out.dnsFailed = true;
+    out.findings.push(temporary(stsPolicyUrl(domain), 'the address of the policy host', fetch.detail ?? ''));
   }
   const failed = fetchFailureFinding(fetch, domain);
-  if (failed) result.findings.push(failed);
+  if (failed) out.findings.push(failed);
   if (mx.failed) {
-    result.dnsFailed = true;
-    result.findings.push(mx.failed);
+    out.dnsFailed = true;
+    out.findings.push(mx.failed);
   }
-  if (fetch.ok && result.policy.parsed) result.findings.push(...checkStsPolicy(result.policy.parsed, mx.hosts, domain));
-  return result;
+  if (fetch.ok && out.policy.parsed) out.findings.push(...checkStsPolicy(out.policy.parsed, mx.hosts, domain));
+  return out;
 }
 
 function policyView(fetch: PolicyFetch): NonNullable<MtaStsAudit['policy']> {

@@ -3,4 +3,4 @@ export { isStsRecord, parseStsRecord, parseStsPolicy, mxMatchesPattern, isMxPatt
 export { composeStsPolicy, composeStsRecord, stsPolicyId, stsRecordName, stsPolicyHost, stsPolicyUrl, STS_POLICY_PATH, type StsPolicyInput } from './compose.js';
 export { fetchStsPolicy, DEFAULT_POLICY_MAX_BYTES, DEFAULT_POLICY_TIMEOUT_MS, type PolicyFetch, type PolicyFetchOptions, type PolicyFetchFailure } from './fetch.js';
 export { checkStsRecords, checkStsPolicy, fetchFailureFinding, policyDifferences, type StsRecordCheck } from './validate.js';
-export { auditMtaSts, type MtaStsAudit, type MtaStsAuditOptions } from './evaluate.js';
+export { auditMtaSts, auditStsPolicy, type MtaStsAudit, type MtaStsAuditOptions, type StsPolicyAudit } from './evaluate.js';
