@@ -44,6 +44,10 @@ const records: DnsRecord[] = [
   ...stsDomain('nohost.example', enforce(['mail.nohost.example'])).filter((r) => r.name !== 'mta-sts.nohost.example'),
   ...stsDomain('two.example', GOOD),
   rec('_mta-sts.two.example', 'TXT', 'v=STSv1; id=20240101'),
+  rec('_smtp._tls.good.example', 'TXT', 'v=TLSRPTv1; rua=mailto:tls@good.example'),
+  rec('_smtp._tls.two.example', 'TXT', 'v=TLSRPTv1; rua=mailto:tls@two.example'),
+  rec('_smtp._tls.two.example', 'TXT', 'v=TLSRPTv1; rua=https://reports.two.example/tls'),
+  rec('_smtp._tls.badid.example', 'TXT', 'v=TLSRPTv1; rua=ftp://reports.badid.example/'),
   rec('_mta-sts.badid.example', 'TXT', 'v=STSv1; id=not-letters-and-digits'),
   rec('norecord.example', 'MX', '10 mail.norecord.example'),
   ...stsDomain('testing.example', composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
@@ -166,7 +170,11 @@ describe('MTA-STS policy over HTTPS', () => {
     const quick = await runCli(['check', 'good.example', 'two.example', '--nameserver', ns, '--json'], { env });
     const quickDoc = JSON.parse(quick.stdout) as { domains: DomainResult[] };
     expect(quickDoc.domains[0]!.mtaSts).toEqual({ published: composeStsRecord(GOOD), dnsFailed: false });
-    expect(quickDoc.domains[1]!.findings.map((f) => f.code)).toContain('mta-sts.multiple-records');
+    expect(quickDoc.domains[0]!.tlsRpt).toEqual({ published: 'v=TLSRPTv1; rua=mailto:tls@good.example', dnsFailed: false });
+    expect(quickDoc.domains[0]!.findings.filter((f) => f.severity !== 'info' && /^(mta-sts|tls-rpt)\./.test(f.code))).toEqual([]);
+    expect(quickDoc.domains[1]!.findings.map((f) => f.code)).toEqual(expect.arrayContaining(['mta-sts.multiple-records', 'tls-rpt.multiple-records']));
+    const badRpt = await runCli(['check', 'badid.example', '--nameserver', ns, '--json'], { env });
+    expect((JSON.parse(badRpt.stdout) as { domains: DomainResult[] }).domains[0]!.findings.filter((f) => f.code.startsWith('tls-rpt.')).map((f) => [f.code, f.rfc])).toEqual([['tls-rpt.invalid-record', 'RFC 8460 §3']]);
     expect(web.requests.length).toBe(fetchedBefore); // no HTTPS without --mta-sts-policy
 
     const names = ['good.example', 'wrongname.example', 'redirect.example', 'html.example', 'big.example', 'uncovered.example'];

@@ -9,6 +9,7 @@ import { auditDomain, type DomainResult } from '../../../src/check/audit.js';
 import { DnsResolver, type DnsAnswer, type RDataMap, type Resolver, type RRType } from '../../../src/dns/resolver.js';
 import { parsePlan } from '../../../src/plan/load.js';
 import { auditReverseDns, checkReverseDns, sendingAddressesFromPlan } from '../../../src/rdns/evaluate.js';
+import { verifyPlan } from '../../../src/verify/run.js';
 import { composePtrRecords, reverseLookupName } from '../../../src/rdns/compose.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { runCli } from '../../helpers/cli.js';
@@ -124,6 +125,17 @@ describe('reverse DNS of sending addresses, against Knot', () => {
       '26.2.0.192.in-addr.arpa PTR mail.rdns.example',
       '25.2.0.192.in-addr.arpa PTR mail.rdns.example',
     ]);
+  });
+
+  it('verify checks the reverse DNS of a domain that lists sending_hosts, and of every domain with rdns', async () => {
+    const plan = parsePlan(
+      ['domains:', '  - domain: rdns.example', '    sending_hosts: [{ address: 192.0.2.26, helo: mail.rdns.example }]', '  - domain: liar.example', '    spf: { ip4: [192.0.2.40] }'].join('\n'),
+      'plan.yaml',
+    );
+    const opts = { resolver, authoritative: [`127.0.0.1:${knot.port}`] };
+    const rdnsCodes = (r: Awaited<ReturnType<typeof verifyPlan>>): string[][] => r.domains.map((d) => d.findings.filter((f) => f.code.startsWith('rdns.')).map((f) => f.code));
+    expect(rdnsCodes(await verifyPlan(plan, opts))).toEqual([['rdns.helo-mismatch'], []]);
+    expect(rdnsCodes(await verifyPlan(plan, { ...opts, rdns: true }))).toEqual([['rdns.helo-mismatch'], ['rdns.not-forward-confirmed']]);
   });
 
   it('the default check asks no PTR; --rdns does, and reports it in JSON', async () => {
