@@ -1,6 +1,6 @@
 /**
  * The plan-less audit of one domain, asked concurrently: SPF, DMARC, DKIM (given selectors), MX,
- * and the MTA-STS and TLS-RPT records (one TXT question each; no finding when they are absent).
+ * and the MTA-STS, TLS-RPT and BIMI records (one TXT question each; no finding when they are absent).
  * On request: the MTA-STS policy over HTTPS, and the reverse DNS of the sending addresses.
  */
 import type { Resolver } from '../dns/resolver.js';
@@ -8,7 +8,7 @@ import { hasFindingAtLeast, type Finding, type Severity } from '../findings.js';
 import type { MtaStsAudit } from '../mtasts/evaluate.js';
 import type { PolicyFetchOptions } from '../mtasts/fetch.js';
 import type { ReverseDnsResult } from '../rdns/evaluate.js';
-import { auditDkim, auditDmarc, auditMtaSts, auditMx, auditReverseDns, auditSpf, auditTlsRpt, type MechanismResult } from './mechanisms.js';
+import { auditBimi, auditDkim, auditDmarc, auditMtaSts, auditMx, auditReverseDns, auditSpf, auditTlsRpt, type MechanismResult } from './mechanisms.js';
 
 /**
  * pass: nothing at or above the --fail-on severity; fail: at least one such finding;
@@ -27,6 +27,8 @@ export interface DomainResult {
   /** The `_mta-sts` record; `policy` only when the policy was fetched (--mta-sts-policy). */
   mtaSts: { published: string | string[] | null; dnsFailed: boolean; policy?: MtaStsAudit['policy'] };
   tlsRpt: { published: string | string[] | null; dnsFailed: boolean };
+  /** The BIMI record at default._bimi. */
+  bimi: { published: string | string[] | null; dnsFailed: boolean };
   /** Only with the reverse DNS check (--rdns): one entry per sending address. */
   rdns?: { results: ReverseDnsResult[]; dnsFailed: boolean };
   findings: Finding[];
@@ -70,7 +72,7 @@ async function guarded<T extends MechanismResult>(what: string, domain: string, 
 
 export async function auditDomain(resolver: Resolver, domain: string, opts: AuditOptions): Promise<DomainResult> {
   const started = Date.now();
-  const [[spf, dmarc, mx, ...dkim], mtaSts, tlsRpt, rdns] = await Promise.all([
+  const [[spf, dmarc, mx, ...dkim], mtaSts, tlsRpt, bimi, rdns] = await Promise.all([
     Promise.all([
       guarded('SPF', domain, () => auditSpf(resolver, domain, { deep: opts.deep ?? false })),
       guarded('DMARC', domain, () => auditDmarc(resolver, domain)),
@@ -79,9 +81,10 @@ export async function auditDomain(resolver: Resolver, domain: string, opts: Audi
     ]),
     guarded('MTA-STS', domain, () => auditMtaSts(resolver, domain, { fetchPolicy: opts.mtaStsPolicy ?? false })),
     guarded('TLS-RPT', domain, () => auditTlsRpt(resolver, domain)),
+    guarded('BIMI', domain, () => auditBimi(resolver, domain)),
     opts.rdns ? guarded('reverse DNS', domain, () => auditReverseDns(resolver, domain)) : null,
   ]);
-  const all: MechanismResult[] = [spf!, dmarc!, mx!, ...dkim, mtaSts, tlsRpt, ...(rdns ? [rdns] : [])];
+  const all: MechanismResult[] = [spf!, dmarc!, mx!, ...dkim, mtaSts, tlsRpt, bimi, ...(rdns ? [rdns] : [])];
   const findings = all.flatMap((r) => r.findings);
   const dnsFailed = all.some((r) => r.dnsFailed);
   const definite = findings.filter((f) => !isTemporaryFinding(f));
@@ -95,6 +98,7 @@ export async function auditDomain(resolver: Resolver, domain: string, opts: Audi
     mx: part(mx!),
     mtaSts: { ...part(mtaSts), ...(mtaSts.policy ? { policy: mtaSts.policy } : {}) },
     tlsRpt: part(tlsRpt),
+    bimi: part(bimi),
     ...(rdns ? { rdns: { results: rdns.results ?? [], dnsFailed: rdns.dnsFailed } } : {}),
     findings,
     ms: Date.now() - started,

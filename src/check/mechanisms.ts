@@ -33,6 +33,7 @@ export function temporaryFinding(code: string, subject: string, what: string, an
 export { auditSpf };
 export { auditMtaSts } from '../mtasts/evaluate.js';
 export { auditTlsRpt } from '../tlsrpt/evaluate.js';
+export { auditBimi } from '../bimi/evaluate.js';
 
 export async function auditDmarc(resolver: Resolver, domain: string): Promise<MechanismResult> {
   const check = await checkDmarcDomain(resolver, domain);

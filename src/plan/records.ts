@@ -10,6 +10,7 @@ import { composeSpf } from '../spf/compose.js';
 import { composeStsPolicy, composeStsRecord, stsPolicyHost, stsRecordName, STS_POLICY_PATH } from '../mtasts/compose.js';
 import { mxMatchesPattern } from '../mtasts/parse.js';
 import { composeTlsRpt, tlsRptRecordName } from '../tlsrpt/compose.js';
+import { bimiRecordName, composeBimi } from '../bimi/compose.js';
 import { keyPathFor } from './selectors.js';
 import type { DomainPlan, Plan } from './types.js';
 
@@ -99,6 +100,13 @@ export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = 
     }
   }
   if (d.tlsRpt) add(tlsRptRecordName(d.domain), 'TXT', composeTlsRpt(d.tlsRpt.rua), 'tls-rpt');
+  if (d.bimi) {
+    add(bimiRecordName(d.bimi.selector, d.domain), 'TXT', composeBimi(d.bimi), 'bimi');
+    // BIMI logos are shown only under an enforced DMARC policy.
+    const dm = d.dmarc;
+    const why = !dm ? 'the plan has no dmarc' : dm.p === 'none' ? 'dmarc p is none' : dm.sp === 'none' ? 'dmarc sp is none' : dm.p === 'quarantine' && dm.pct !== undefined && dm.pct < 100 ? `dmarc pct is ${dm.pct} with p=quarantine` : null;
+    if (why && d.bimi.logo) notes.push(`BIMI: receivers will show no logo because ${why}; BIMI needs p=quarantine or p=reject on all mail`);
+  }
   for (const source of d.acceptReportsFor) add(reportAuthorizationName(source, d.domain), 'TXT', 'v=DMARC1', 'dmarc-report-authorization');
   for (const t of d.txt) add(absoluteName(t.name, d.domain), 'TXT', t.value, 'txt', t.ttl ?? d.ttl);
   return { domain: d.domain, records, notes };

@@ -14,6 +14,7 @@ import type { PolicyFetchOptions } from '../mtasts/fetch.js';
 import { stsPolicyUrl } from '../mtasts/compose.js';
 import { policyDifferences } from '../mtasts/validate.js';
 import { auditTlsRpt } from '../tlsrpt/evaluate.js';
+import { auditBimi } from '../bimi/evaluate.js';
 import { checkReverseDns, sendingAddressesFromPlan } from '../rdns/evaluate.js';
 
 /** Answers names in `zone` from `inside`, every other name from `outside`. */
@@ -86,6 +87,7 @@ export async function validatePublished(domain: string, planned: readonly DnsRec
   if (checks.plan?.mtaSts) runs.push(verifyStsPolicy(resolver, checks.plan, checks.policyFetch ?? {}));
   if (planned.some((r) => r.purpose === 'tls-rpt')) runs.push(auditTlsRpt(resolver, domain));
   if (checks.rdns && checks.plan) runs.push(verifyReverseDns(resolver, checks.plan));
+  if (planned.some((r) => r.purpose === 'bimi')) runs.push(auditBimi(resolver, domain, checks.plan?.bimi?.selector ?? 'default'));
   if (planned.some((r) => r.purpose === 'spf')) runs.push(auditSpf(resolver, domain, { deep: true }));
   if (planned.some((r) => r.purpose === 'dmarc')) runs.push(auditDmarc(resolver, domain));
   if (planned.some((r) => r.purpose === 'mx')) runs.push(auditMx(resolver, domain));
