@@ -112,6 +112,7 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
       if (err.code && /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ETIMEDOUT|EPIPE)$/.test(err.code)) {
         return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} connecting to ${address} port ${port}` });
       }
+      if (err.code?.startsWith('HPE_')) return finish({ ...base, ok: false, failure: 'connect', detail: `the answer is not valid HTTP (${err.code})` });
       finish({ ...base, ok: false, failure: 'tls', detail: err.message });
     });
     req.on('response', (res) => {
