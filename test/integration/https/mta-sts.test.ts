@@ -30,7 +30,7 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -50,6 +50,9 @@ const records: DnsRecord[] = [
   rec('_smtp._tls.badid.example', 'TXT', 'v=TLSRPTv1; rua=ftp://reports.badid.example/'),
   rec('_mta-sts.badid.example', 'TXT', 'v=STSv1; id=not-letters-and-digits'),
   rec('norecord.example', 'MX', '10 mail.norecord.example'),
+  ...stsDomain('garbage.example', GOOD),
+  ...stsDomain('binary.example', GOOD),
+  ...stsDomain('crafted.example', GOOD),
   ...stsDomain('testing.example', composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
 ];
 
@@ -79,6 +82,13 @@ describe('MTA-STS policy over HTTPS', () => {
           res.write('version: STSv1\r\n');
           hung.push(res);
         },
+        // Crafted answers: not HTTP at all, bytes that are not text, a policy of nonsense lines.
+        'mta-sts.garbage.example': (req) => {
+          req.socket.write('SMTP? no.\r\n\r\n');
+          req.socket.destroy();
+        },
+        'mta-sts.binary.example': serve(Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x0a])),
+        'mta-sts.crafted.example': serve(`version: STSv1\nmode: enforce\nmx: ${'a'.repeat(300)}.example\nmax_age: -1\n\u0000\n`),
         'mta-sts.testing.example': serve(composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
       },
     );
@@ -153,6 +163,14 @@ describe('MTA-STS policy over HTTPS', () => {
     const none = await audit('norecord.example');
     expect(none).toMatchObject({ findings: [], published: null, dnsFailed: false });
     expect(none.policy).toBeUndefined();
+  });
+
+  it('gives a verdict, never a crash, for crafted answers', async () => {
+    expect(await codes('garbage.example')).toEqual(['mta-sts.policy-unreachable']);
+    expect(await codes('binary.example')).toEqual(['mta-sts.policy-invalid']);
+    const crafted = await audit('crafted.example');
+    expect(crafted.findings.map((f) => f.code)).toEqual(['mta-sts.policy-invalid']);
+    expect(crafted.findings[0]!.message).toMatch(/max_age must be a number/);
   });
 
   it('says what testing mode and a short max_age mean', async () => {
