@@ -28,10 +28,22 @@ export { startServer, type ServeOptions, type RunningServer } from './dns/server
 
 // The plan: load, compose its records, choose the signing key.
 export { loadPlan, parsePlan } from './plan/load.js';
-export { composePlan, composeDomain, type ComposedDomain, type ComposeOptions } from './plan/records.js';
+export { composePlan, composeDomain, composeMtaStsPolicy, type ComposedDomain, type ComposeOptions, type MtaStsPolicyFile } from './plan/records.js';
 export { starterPlan, type StarterOptions } from './plan/init.js';
 export { keyPathFor, signingChoices, signingSelectors, stateOf, withKeysDir, type SigningChoice, type SelectorState } from './plan/selectors.js';
-export { DEFAULT_PLAN_FILE, type Plan, type DomainPlan, type SpfPlan, type DmarcPlan, type DkimSelectorPlan, type DkimAlgorithm } from './plan/types.js';
+export {
+  DEFAULT_PLAN_FILE,
+  type Plan,
+  type DomainPlan,
+  type SpfPlan,
+  type DmarcPlan,
+  type DkimSelectorPlan,
+  type DkimAlgorithm,
+  type MtaStsPlan,
+  type TlsRptPlan,
+  type BimiPlan,
+  type SendingHostPlan,
+} from './plan/types.js';
 
 // Output providers: zone file, MyDNS form rows, JSON.
 export { renderWith, providerNames, getProvider } from '../providers/index.js';
@@ -60,6 +72,25 @@ export { composeDmarc, dmarcPlanFromTags, type DmarcTagInput } from './dmarc/com
 export { checkDmarcDomain, type DmarcCheck } from './dmarc/validate.js';
 export { discoverPolicy, type PolicyDiscovery } from './dmarc/discover.js';
 export { explainDmarc } from './dmarc/explain.js';
+
+// MTA-STS (RFC 8461), TLS-RPT (RFC 8460), BIMI and the reverse DNS of sending hosts.
+export {
+  parseStsRecord,
+  parseStsPolicy,
+  mxMatchesPattern,
+  composeStsPolicy,
+  composeStsRecord,
+  stsPolicyId,
+  fetchStsPolicy,
+  auditMtaSts,
+  type ParsedStsPolicy,
+  type PolicyFetch,
+  type PolicyFetchOptions,
+  type MtaStsAudit,
+} from './mtasts/index.js';
+export { parseTlsRpt, composeTlsRpt, auditTlsRpt, type ParsedTlsRpt, type TlsRptAudit } from './tlsrpt/index.js';
+export { parseBimi, composeBimi, auditBimi, type ParsedBimi, type BimiAudit } from './bimi/index.js';
+export { checkReverseDns, auditReverseDns, sendingAddressesFromPlan, reverseLookupName, composePtrRecords, type SendingAddress, type ReverseDnsReport } from './rdns/index.js';
 
 // Test messages: sign, and verify as a receiver would.
 export { parseMessage, readMessageFile, type ParsedMessage } from './message/message.js';

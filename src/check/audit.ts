@@ -1,8 +1,15 @@
-/** The plan-less audit of one domain: SPF, DMARC, DKIM (given selectors) and MX, asked concurrently. */
+/**
+ * The plan-less audit of one domain, asked concurrently: SPF, DMARC, DKIM (given selectors), MX,
+ * and the MTA-STS, TLS-RPT and BIMI records (one TXT question each; no finding when they are absent).
+ * On request: the MTA-STS policy over HTTPS, and the reverse DNS of the sending addresses.
+ */
 import type { Resolver } from '../dns/resolver.js';
 import { hasFindingAtLeast, type Finding, type Severity } from '../findings.js';
-import { auditDkim, auditDmarc, auditMx, auditSpf, type MechanismResult } from './mechanisms.js';
+import { auditBimi, auditDkim, auditDmarc, auditMtaSts, auditMx, auditReverseDns, auditSpf, auditTlsRpt, type MechanismResult } from './mechanisms.js';
 import { SPF_DNS_FAILURES } from '../spf/validate.js';
+import type { MtaStsAudit } from '../mtasts/evaluate.js';
+import type { PolicyFetchOptions } from '../mtasts/fetch.js';
+import type { ReverseDnsResult } from '../rdns/evaluate.js';
 
 /**
  * pass: nothing at or above the --fail-on severity; fail: at least one such finding;
@@ -18,6 +25,13 @@ export interface DomainResult {
   dmarc: { published: string | string[] | null; dnsFailed: boolean };
   dkim: { selector: string; published: string | string[] | null; dnsFailed: boolean }[];
   mx: { published: string | string[] | null; dnsFailed: boolean };
+  /** The `_mta-sts` record; `policy` only when the policy was fetched (--mta-sts-policy). */
+  mtaSts: { published: string | string[] | null; dnsFailed: boolean; policy?: MtaStsAudit['policy'] };
+  tlsRpt: { published: string | string[] | null; dnsFailed: boolean };
+  /** The BIMI record at default._bimi. */
+  bimi: { published: string | string[] | null; dnsFailed: boolean };
+  /** Only with the reverse DNS check (--rdns): one entry per sending address. */
+  rdns?: { results: ReverseDnsResult[]; dnsFailed: boolean };
   findings: Finding[];
   /** Milliseconds the audit took. */
   ms: number;
@@ -28,6 +42,10 @@ export interface AuditOptions {
   failOn: Severity;
   /** Also send the SPF validator's probes for stray SPF records (11 more queries per domain). */
   deep?: boolean;
+  /** Fetch and check the MTA-STS policy (HTTPS) of domains that publish an `_mta-sts` record. */
+  mtaStsPolicy?: PolicyFetchOptions | false;
+  /** Check the reverse DNS (PTR, forward-confirmed) of the SPF single hosts and the MX hosts. */
+  rdns?: boolean;
 }
 
 /** Findings that say DNS gave no usable answer (a temporary failure), not that something is wrong. */
@@ -40,7 +58,7 @@ function part(r: MechanismResult): { published: string | string[] | null; dnsFai
 }
 
 /** Never throws: an unexpected failure inside one audit becomes a finding of that domain. */
-async function guarded(what: string, domain: string, run: () => Promise<MechanismResult>): Promise<MechanismResult> {
+async function guarded<T extends MechanismResult>(what: string, domain: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
@@ -48,20 +66,28 @@ async function guarded(what: string, domain: string, run: () => Promise<Mechanis
       findings: [{ code: 'check.internal-error', severity: 'error', subject: domain, message: `the ${what} audit failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`, fix: 'please report this with the domain name' }],
       dnsFailed: false,
       published: null,
-    };
+      // Every field a mechanism adds to MechanismResult is optional, so this stands for any of them.
+    } as T;
   }
 }
 
 export async function auditDomain(resolver: Resolver, domain: string, opts: AuditOptions): Promise<DomainResult> {
   const started = Date.now();
-  const [spf, dmarc, mx, ...dkim] = await Promise.all([
-    guarded('SPF', domain, () => auditSpf(resolver, domain, { deep: opts.deep ?? false })),
-    guarded('DMARC', domain, () => auditDmarc(resolver, domain)),
-    guarded('MX', domain, () => auditMx(resolver, domain)),
-    ...opts.selectors.map((s) => guarded('DKIM', domain, () => auditDkim(resolver, domain, s))),
+  const [[spf, dmarc, mx, ...dkim], mtaSts, tlsRpt, bimi, rdns] = await Promise.all([
+    Promise.all([
+      guarded('SPF', domain, () => auditSpf(resolver, domain, { deep: opts.deep ?? false })),
+      guarded('DMARC', domain, () => auditDmarc(resolver, domain)),
+      guarded('MX', domain, () => auditMx(resolver, domain)),
+      ...opts.selectors.map((s) => guarded('DKIM', domain, () => auditDkim(resolver, domain, s))),
+    ]),
+    guarded('MTA-STS', domain, () => auditMtaSts(resolver, domain, { fetchPolicy: opts.mtaStsPolicy ?? false })),
+    guarded('TLS-RPT', domain, () => auditTlsRpt(resolver, domain)),
+    guarded('BIMI', domain, () => auditBimi(resolver, domain)),
+    opts.rdns ? guarded('reverse DNS', domain, () => auditReverseDns(resolver, domain)) : null,
   ]);
-  const findings = [spf!, dmarc!, mx!, ...dkim].flatMap((r) => r.findings);
-  const dnsFailed = [spf!, dmarc!, mx!, ...dkim].some((r) => r.dnsFailed);
+  const all: MechanismResult[] = [spf!, dmarc!, mx!, ...dkim, mtaSts, tlsRpt, bimi, ...(rdns ? [rdns] : [])];
+  const findings = all.flatMap((r) => r.findings);
+  const dnsFailed = all.some((r) => r.dnsFailed);
   const definite = findings.filter((f) => !isTemporaryFinding(f));
   const status: DomainStatus = hasFindingAtLeast(definite, opts.failOn) ? 'fail' : dnsFailed ? 'dns-error' : 'pass';
   return {
@@ -71,6 +97,10 @@ export async function auditDomain(resolver: Resolver, domain: string, opts: Audi
     dmarc: part(dmarc!),
     dkim: dkim.map((r, i) => ({ selector: opts.selectors[i]!, ...part(r) })),
     mx: part(mx!),
+    mtaSts: { ...part(mtaSts), ...(mtaSts.policy ? { policy: mtaSts.policy } : {}) },
+    tlsRpt: part(tlsRpt),
+    bimi: part(bimi),
+    ...(rdns ? { rdns: { results: rdns.results ?? [], dnsFailed: rdns.dnsFailed } } : {}),
     findings,
     ms: Date.now() - started,
   };

@@ -6,10 +6,12 @@
  */
 import { checkDmarcDomain } from '../dmarc/validate.js';
 import { validateDkimRecord } from '../dkim/validate.js';
-import { describeAnswer, describeStatus, dnsFailureCode, isTemporary, txtValues, type DnsAnswer, type Resolver } from '../dns/resolver.js';
+import { describeStatus, isTemporary, txtValues, type Resolver } from '../dns/resolver.js';
+import { temporaryFinding } from '../dns/failure.js';
 import type { Finding } from '../findings.js';
 import { isIP } from 'node:net';
 import { auditSpf } from './spf.js';
+import { auditReverseDns as reverseDnsReport, type ReverseDnsResult } from '../rdns/evaluate.js';
 
 export interface MechanismResult {
   findings: Finding[];
@@ -19,18 +21,12 @@ export interface MechanismResult {
   published: string | string[] | null;
 }
 
-/** `area`: dkim, mx; the code is `<area>.dns-temporary`, or `<area>.dns-malformed` for a broken answer. */
-export function temporaryFinding(area: string, subject: string, what: string, answer: Pick<DnsAnswer<unknown>, 'status' | 'detail'>): Finding {
-  return {
-    code: dnsFailureCode(area, answer.status),
-    severity: 'error',
-    subject,
-    message: `could not read ${what}: ${describeAnswer(answer)}; this is a temporary failure, not a missing record`,
-    fix: 'run again later, or ask another server with --nameserver',
-  };
-}
+export { temporaryFinding };
 
 export { auditSpf };
+export { auditMtaSts } from '../mtasts/evaluate.js';
+export { auditTlsRpt } from '../tlsrpt/evaluate.js';
+export { auditBimi } from '../bimi/evaluate.js';
 
 export async function auditDmarc(resolver: Resolver, domain: string): Promise<MechanismResult> {
   const check = await checkDmarcDomain(resolver, domain);
@@ -145,4 +141,11 @@ export async function auditMx(resolver: Resolver, domain: string): Promise<Mecha
       }),
   );
   return { findings, dnsFailed, published };
+}
+
+/** Reverse DNS of the domain's published sending addresses, as a mechanism result. */
+export async function auditReverseDns(resolver: Resolver, domain: string): Promise<MechanismResult & { results?: ReverseDnsResult[] }> {
+  const report = await reverseDnsReport(resolver, domain);
+  const published = report.results.map((r) => `${r.address} ${r.confirmedName ?? (r.ptr.join(',') || 'no PTR')}`);
+  return { findings: report.findings, dnsFailed: report.dnsFailed, published: published.length ? published : null, results: report.results };
 }

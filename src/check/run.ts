@@ -5,7 +5,7 @@
  */
 import { withinDeadline, type Resolver } from '../dns/resolver.js';
 import type { Outcome, Severity } from '../findings.js';
-import { auditDomain, type DomainResult } from './audit.js';
+import { auditDomain, type AuditOptions, type DomainResult } from './audit.js';
 
 export { DEFAULT_CONCURRENCY, MAX_QUERIES_IN_FLIGHT, bulkResolverSettings } from './settings.js';
 
@@ -15,6 +15,10 @@ export interface RunOptions {
   failOn: Severity;
   /** See AuditOptions.deep. */
   deep?: boolean;
+  /** See AuditOptions.mtaStsPolicy. */
+  mtaStsPolicy?: AuditOptions['mtaStsPolicy'];
+  /** See AuditOptions.rdns. */
+  rdns?: boolean;
   /** Domains audited at once. */
   concurrency: number;
   /** Called once per domain, in input order. */
@@ -97,7 +101,7 @@ export async function runChecks(names: AsyncIterable<string> | Iterable<string>,
       const job = await take();
       if (!job) return;
       // Each domain has the resolver's deadline to itself: a silent zone cannot hold the run.
-      const result = await withinDeadline(opts.resolver, (resolver) => auditDomain(resolver, job.name, { selectors: opts.selectors, failOn: opts.failOn, deep: opts.deep ?? false }));
+      const result = await withinDeadline(opts.resolver, (resolver) => auditDomain(resolver, job.name, { selectors: opts.selectors, failOn: opts.failOn, deep: opts.deep ?? false, mtaStsPolicy: opts.mtaStsPolicy ?? false, rdns: opts.rdns ?? false }));
       done.set(job.index, result);
       flush();
     }

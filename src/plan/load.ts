@@ -11,10 +11,12 @@ import { failedOn } from '../fsutil.js';
 import { domainNameProblem, isAtOrBelow, normalizeName, sendingDomainProblem } from '../names.js';
 import { spfNetworkProblem } from '../spf/ip.js';
 import { isSpfRecord } from '../spf/parse.js';
+import { isMxPattern } from '../mtasts/parse.js';
 import {
   DEFAULT_RETIRE_AFTER_DAYS,
   DKIM_ALGORITHMS,
   DMARC_POLICIES,
+  MTA_STS_MODES,
   SPF_ALL_VALUES,
   type DkimSelectorPlan,
   type DmarcPlan,
@@ -27,6 +29,10 @@ import {
   type SpfPlan,
   type RelayPlan,
   type SubmissionPlan,
+  type MtaStsPlan,
+  type TlsRptPlan,
+  type BimiPlan,
+  type SendingHostPlan,
 } from './types.js';
 
 export const DEFAULT_TTL = 3600;
@@ -257,8 +263,69 @@ function readTxt(r: PlanReader, value: unknown, at: Key[], ttlDefault: number): 
   });
 }
 
+/** RFC 8461 §3.2: max_age is at most a year; a week is the common choice. */
+const MTA_STS_MAX_AGE_LIMIT = 31_557_600;
+const MTA_STS_DEFAULT_MAX_AGE = 604_800;
+
+function readMtaSts(r: PlanReader, value: unknown, at: Key[], mx: MxPlan[]): MtaStsPlan {
+  const o = r.object(value, at, ['mode', 'mx', 'max_age']);
+  const mode = o['mode'] === undefined ? r.fail(at, 'needs a mode: add "mode: testing" (then "enforce" once TLS reports are clean)') : r.oneOf(o['mode'], [...at, 'mode'], MTA_STS_MODES);
+  const patterns =
+    o['mx'] === undefined
+      ? mx.map((m) => m.host)
+      : r.stringList(o['mx'], [...at, 'mx']).map((p, i) => {
+          if (!isMxPattern(p)) r.fail(Array.isArray(o['mx']) ? [...at, 'mx', i] : [...at, 'mx'], `must be a host name or "*." and a domain, such as mail.example.com or *.example.net (got "${p}")`);
+          return p.toLowerCase().replace(/\.$/, '');
+        });
+  if (mode !== 'none' && patterns.length === 0) r.fail(at, `mode ${mode} needs the MX hosts the policy allows: add "mx: [mail.example.com]" here or list the domain's mx`);
+  const maxAge = o['max_age'] === undefined ? MTA_STS_DEFAULT_MAX_AGE : r.integer(o['max_age'], [...at, 'max_age'], 0, MTA_STS_MAX_AGE_LIMIT);
+  return { mode, mx: patterns, maxAge };
+}
+
+/** A report or logo URI goes into a `tag=value;` record: it cannot carry ";" or "," (RFC 8460 §3 and the BIMI draft split on them). */
+function httpsOrMailto(r: PlanReader, value: string, at: Key[], schemes: readonly ('mailto' | 'https')[], example: string): string {
+  const uri = schemes.includes('mailto') && !/^[a-z][a-z0-9+.-]*:/i.test(value) ? `mailto:${value}` : value;
+  const ok =
+    !/[;,\s]/.test(uri) &&
+    ((schemes.includes('mailto') && /^mailto:[^@]+@[^@]+\.[^@]+$/i.test(uri)) || (schemes.includes('https') && /^https:\/\/[^/?#]+\.[^/?#]+(\/\S*)?$/i.test(uri)));
+  if (!ok) r.fail(at, `must be ${example} (got "${value}")`);
+  return uri;
+}
+
+function readTlsRpt(r: PlanReader, value: unknown, at: Key[]): TlsRptPlan {
+  const o = r.object(value, at, ['rua']);
+  const list = r.stringList(o['rua'], [...at, 'rua']);
+  if (list.length === 0) r.fail([...at], 'needs "rua": where TLS reports go, such as rua: [mailto:tls-reports@example.com]');
+  return { rua: list.map((u, i) => httpsOrMailto(r, u, Array.isArray(o['rua']) ? [...at, 'rua', i] : [...at, 'rua'], ['mailto', 'https'], 'a mailto: address or an https: URL, such as mailto:tls-reports@example.com')) };
+}
+
+function readBimi(r: PlanReader, value: unknown, at: Key[]): BimiPlan {
+  const o = r.object(value, at, ['selector', 'logo', 'authority']);
+  const selector = o['selector'] === undefined ? 'default' : r.string(o['selector'], [...at, 'selector']).toLowerCase();
+  if (!/^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$/.test(selector)) r.fail([...at, 'selector'], `"${selector}" is not a valid BIMI selector (one label: letters, digits, "-", "_")`);
+  // An empty logo is a declination record ("l=;"): the domain asks for no logo to be shown.
+  const url = (key: 'logo' | 'authority', example: string): string =>
+    o[key] === undefined || o[key] === null || o[key] === '' ? '' : httpsOrMailto(r, r.string(o[key], [...at, key]), [...at, key], ['https'], example);
+  const logo = url('logo', 'an https: URL of the SVG logo, such as https://example.com/bimi/logo.svg');
+  if (logo && !/\.svg$/i.test(new URL(logo).pathname)) r.fail([...at, 'logo'], `must be the URL of an SVG file (…/logo.svg), got "${logo}"`);
+  if (o['logo'] === undefined) r.fail(at, 'needs "logo": the https: URL of the SVG logo (or logo: "" to decline)');
+  return { selector, logo, authority: url('authority', 'an https: URL of the mark certificate (PEM), such as https://example.com/bimi/vmc.pem') };
+}
+
+function readSendingHosts(r: PlanReader, value: unknown, at: Key[]): SendingHostPlan[] {
+  return r.list(value).map((entry, i) => {
+    const here = Array.isArray(value) ? [...at, i] : at;
+    const o = r.object(typeof entry === 'string' ? { address: entry } : entry, here, ['address', 'helo']);
+    const address = r.string(o['address'], [...here, 'address']);
+    if (isIP(address) === 0) r.fail([...here, 'address'], `must be an IPv4 or IPv6 address (got "${address}")`);
+    const host: SendingHostPlan = { address };
+    if (o['helo'] !== undefined) host.helo = r.domainName(o['helo'], [...here, 'helo']);
+    return host;
+  });
+}
+
 function readDomain(r: PlanReader, value: unknown, at: Key[], ttlDefault: number): DomainPlan {
-  const o = r.object(value, at, ['domain', 'ttl', 'mx', 'spf', 'dkim', 'dmarc', 'txt', 'nameservers', 'accept_reports_for']);
+  const o = r.object(value, at, ['domain', 'ttl', 'mx', 'spf', 'dkim', 'dmarc', 'txt', 'nameservers', 'accept_reports_for', 'mta_sts', 'tls_rpt', 'bimi', 'sending_hosts']);
   const ttl = o['ttl'] === undefined ? ttlDefault : r.integer(o['ttl'], [...at, 'ttl'], 0, 2 ** 31 - 1);
   const plan: DomainPlan = {
     domain: r.sendingDomain(o['domain'], [...at, 'domain']),
@@ -278,6 +345,10 @@ function readDomain(r: PlanReader, value: unknown, at: Key[], ttlDefault: number
   });
   if (o['spf'] !== undefined && o['spf'] !== null) plan.spf = readSpf(r, o['spf'], [...at, 'spf']);
   if (o['dmarc'] !== undefined && o['dmarc'] !== null) plan.dmarc = readDmarc(r, o['dmarc'], [...at, 'dmarc']);
+  if (o['mta_sts'] !== undefined && o['mta_sts'] !== null) plan.mtaSts = readMtaSts(r, o['mta_sts'], [...at, 'mta_sts'], plan.mx);
+  if (o['tls_rpt'] !== undefined && o['tls_rpt'] !== null) plan.tlsRpt = readTlsRpt(r, o['tls_rpt'], [...at, 'tls_rpt']);
+  if (o['bimi'] !== undefined && o['bimi'] !== null) plan.bimi = readBimi(r, o['bimi'], [...at, 'bimi']);
+  if (o['sending_hosts'] !== undefined && o['sending_hosts'] !== null) plan.sendingHosts = readSendingHosts(r, o['sending_hosts'], [...at, 'sending_hosts']);
   return plan;
 }
 

@@ -8,6 +8,10 @@ import { normalizeName } from '../names.js';
 import { mxValue, soaValue, type DnsRecord } from '../records.js';
 import { composeSpf } from '../spf/compose.js';
 import { ownLookupCount, parseSpf, SPF_LOOKUP_LIMIT } from '../spf/parse.js';
+import { composeStsPolicy, composeStsRecord, stsPolicyHost, stsRecordName, STS_POLICY_PATH } from '../mtasts/compose.js';
+import { mxMatchesPattern } from '../mtasts/parse.js';
+import { composeTlsRpt, tlsRptRecordName } from '../tlsrpt/compose.js';
+import { bimiRecordName, composeBimi } from '../bimi/compose.js';
 import { keyPathFor } from './selectors.js';
 import type { DomainPlan, Plan } from './types.js';
 
@@ -34,6 +38,21 @@ function absoluteName(name: string, domain: string): string {
 export function dateSerial(now = new Date()): number {
   const ymd = now.toISOString().slice(0, 10).replace(/-/g, '');
   return Number(`${ymd}01`);
+}
+
+/** The MTA-STS policy file of a domain: what to serve, on which host, at which path. */
+export interface MtaStsPolicyFile {
+  domain: string;
+  /** The host the web server must answer for (its certificate must carry this name). */
+  host: string;
+  path: string;
+  text: string;
+}
+
+/** The planned MTA-STS policy file, or null when the domain plans no MTA-STS. */
+export function composeMtaStsPolicy(d: DomainPlan): MtaStsPolicyFile | null {
+  if (!d.mtaSts) return null;
+  return { domain: d.domain, host: stsPolicyHost(d.domain), path: STS_POLICY_PATH, text: composeStsPolicy(d.mtaSts) };
 }
 
 export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = {}): ComposedDomain {
@@ -80,6 +99,23 @@ export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = 
     add(name, 'TXT', composeDkimRecord(publicKeyFromPem(readFileSync(keyPath, 'utf8')), opts), `dkim:${sel.selector}`);
   }
   if (d.dmarc) add(`_dmarc.${d.domain}`, 'TXT', composeDmarc(d.dmarc), 'dmarc');
+  const sts = composeMtaStsPolicy(d);
+  if (sts) {
+    add(stsRecordName(d.domain), 'TXT', composeStsRecord(sts.text), 'mta-sts');
+    if (d.mtaSts!.mode !== 'none') {
+      for (const mx of d.mx.filter((m) => !d.mtaSts!.mx.some((p) => mxMatchesPattern(m.host, p)))) {
+        notes.push(`MTA-STS: the MX host ${mx.host} matches no mx pattern of the policy; senders that enforce it will not deliver there`);
+      }
+    }
+  }
+  if (d.tlsRpt) add(tlsRptRecordName(d.domain), 'TXT', composeTlsRpt(d.tlsRpt.rua), 'tls-rpt');
+  if (d.bimi) {
+    add(bimiRecordName(d.bimi.selector, d.domain), 'TXT', composeBimi(d.bimi), 'bimi');
+    // BIMI logos are shown only under an enforced DMARC policy.
+    const dm = d.dmarc;
+    const why = !dm ? 'the plan has no dmarc' : dm.p === 'none' ? 'dmarc p is none' : dm.sp === 'none' ? 'dmarc sp is none' : dm.p === 'quarantine' && dm.pct !== undefined && dm.pct < 100 ? `dmarc pct is ${dm.pct} with p=quarantine` : null;
+    if (why && d.bimi.logo) notes.push(`BIMI: receivers will show no logo because ${why}; BIMI needs p=quarantine or p=reject on all mail`);
+  }
   for (const source of d.acceptReportsFor) add(reportAuthorizationName(source, d.domain), 'TXT', 'v=DMARC1', 'dmarc-report-authorization');
   for (const t of d.txt) add(absoluteName(t.name, d.domain), 'TXT', t.value, 'txt', t.ttl ?? d.ttl);
   return { domain: d.domain, records, notes };

@@ -81,6 +81,40 @@ export interface ExtraTxtPlan {
   ttl?: number;
 }
 
+export type MtaStsMode = 'enforce' | 'testing' | 'none';
+export const MTA_STS_MODES: readonly MtaStsMode[] = ['enforce', 'testing', 'none'];
+
+/** MTA-STS (RFC 8461): the policy served at https://mta-sts.<domain>/.well-known/mta-sts.txt. */
+export interface MtaStsPlan {
+  mode: MtaStsMode;
+  /** MX patterns the policy allows (host names, or `*.` and a domain); defaults to the plan's MX hosts. */
+  mx: string[];
+  /** Seconds senders may keep the policy. */
+  maxAge: number;
+}
+
+/** SMTP TLS Reporting (RFC 8460): where senders send their daily TLS reports. */
+export interface TlsRptPlan {
+  /** mailto: or https: URIs. */
+  rua: string[];
+}
+
+/** BIMI (draft-brand-indicators-for-message-identification): the brand logo published at `<selector>._bimi`. */
+export interface BimiPlan {
+  selector: string;
+  /** `l=`: HTTPS URL of the SVG logo; empty to publish a declination record. */
+  logo: string;
+  /** `a=`: HTTPS URL of the mark certificate (VMC/CMC, PEM); empty when there is none. */
+  authority: string;
+}
+
+/** A host that sends mail for the domain, for the reverse DNS check. */
+export interface SendingHostPlan {
+  address: string;
+  /** The name the host gives in HELO/EHLO; its PTR record should carry this name. */
+  helo?: string;
+}
+
 export interface DomainPlan {
   domain: string;
   ttl: number;
@@ -93,6 +127,11 @@ export interface DomainPlan {
   nameservers: NameserverPlan[];
   /** Domains whose DMARC reports this domain accepts (publishes `<d>._report._dmarc.<this>`). */
   acceptReportsFor: string[];
+  mtaSts?: MtaStsPlan;
+  tlsRpt?: TlsRptPlan;
+  bimi?: BimiPlan;
+  /** Sending hosts beyond the SPF ip4/ip6 hosts and the MX hosts, or the HELO names of those. */
+  sendingHosts?: SendingHostPlan[];
 }
 
 export interface Plan {

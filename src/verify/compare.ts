@@ -41,6 +41,10 @@ export function txtKind(name: string, value: string, purpose?: string): string {
   if (purpose?.startsWith('dkim:') || /(^|\.)_domainkey\./.test(name)) return 'dkim';
   if (isSpfRecord(value)) return 'spf';
   if (/^v\s*=\s*DMARC1\s*(;|$)/i.test(value)) return name.includes('._report._dmarc.') ? 'dmarc-report-authorization' : 'dmarc';
+  // MTA-STS, TLS-RPT and BIMI: one record each at their name; a second one makes receivers ignore both.
+  if (/^v=STSv1[ \t]*(;|$)/.test(value) || purpose === 'mta-sts') return 'mta-sts';
+  if (/^v=TLSRPTv1[ \t]*(;|$)/.test(value) || purpose === 'tls-rpt') return 'tls-rpt';
+  if (/^v=BIMI1[ \t]*(;|$)/.test(value) || purpose === 'bimi') return 'bimi';
   if (purpose === 'spf') return 'spf';
   if (purpose === 'dmarc' || purpose === 'dmarc-report-authorization') return purpose;
   // Verification tokens and the like: `key=value`, paired by key.
@@ -49,7 +53,7 @@ export function txtKind(name: string, value: string, purpose?: string): string {
 }
 
 /** Kinds of which a name may carry only one record: a second one is a conflict. */
-const SINGLE_KINDS = new Set(['spf', 'dmarc', 'dkim']);
+const SINGLE_KINDS = new Set(['spf', 'dmarc', 'dkim', 'mta-sts', 'tls-rpt', 'bimi']);
 
 export function publishedValues(type: RecordType, answer: DnsAnswer<unknown>): string[] {
   if (answer.status !== 'ok') return [];

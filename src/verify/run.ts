@@ -14,6 +14,7 @@ import type { DnsRecord, RecordType } from '../records.js';
 import { compareAtServer, describeDifference, type ExtraRecord, type ServerView } from './compare.js';
 import { notApexFinding, verifyDelegation } from './delegation.js';
 import { validatePublished, ZoneRoutedResolver } from './validators.js';
+import type { PolicyFetchOptions } from '../mtasts/fetch.js';
 
 export const VERIFY_JSON_VERSION = 1;
 
@@ -72,6 +73,10 @@ export interface VerifyOptions {
   domains?: readonly string[] | undefined;
   /** Port of discovered servers (53 unless testing against servers on loopback). */
   port?: number;
+  /** How the MTA-STS policy of a domain that plans one is fetched (CAs, port); it is always fetched then. */
+  mtaStsPolicy?: PolicyFetchOptions;
+  /** Check the reverse DNS of every domain's sending addresses (always for a domain that lists sending_hosts). */
+  rdns?: boolean;
 }
 
 
@@ -199,6 +204,13 @@ function recordFindings(rep: RecordReport, privatePem: string | null, skipped: R
   return out;
 }
 
+/** What a second record of the newer kinds does. */
+const SECOND_RECORD: Record<string, { name: string; why: string }> = {
+  'mta-sts': { name: 'MTA-STS', why: 'senders then act as if the domain had no MTA-STS policy (RFC 8461 §3.1)' },
+  'tls-rpt': { name: 'TLS-RPT', why: 'senders then send no TLS reports (RFC 8460 §3)' },
+  bimi: { name: 'BIMI', why: 'receivers then show no logo' },
+};
+
 function extraFindings(extras: ExtraRecord[], serverCount: number): Finding[] {
   const grouped = new Map<string, { e: ExtraRecord; servers: string[] }>();
   for (const e of extras) {
@@ -213,13 +225,15 @@ function extraFindings(extras: ExtraRecord[], serverCount: number): Finding[] {
     if (e.kind === 'mx') {
       return { code: 'verify.extra-mx', severity: 'error' as Severity, subject: `${e.name} MX`, message: `an MX record the plan does not list is published ${where}: "${short}"`, fix: 'remove it at the DNS host, or add the host to "mx" in the plan' };
     }
-    const what = e.kind === 'spf' ? 'a second SPF record' : e.kind === 'dmarc' ? 'a second DMARC record' : 'a second TXT record at the DKIM selector';
+    const what = e.kind === 'spf' ? 'a second SPF record' : e.kind === 'dmarc' ? 'a second DMARC record' : e.kind === 'dkim' ? 'a second TXT record at the DKIM selector' : `a second ${SECOND_RECORD[e.kind]?.name ?? e.kind} record`;
     const why =
       e.kind === 'spf'
         ? 'receivers then fail SPF with permerror (RFC 7208 §4.5)'
         : e.kind === 'dmarc'
           ? 'receivers then ignore DMARC for the domain (RFC 7489 §6.6.3)'
-          : 'verifiers may pick either record, so signatures fail at random';
+          : e.kind === 'dkim'
+            ? 'verifiers may pick either record, so signatures fail at random'
+            : (SECOND_RECORD[e.kind]?.why ?? 'receivers may ignore both');
     return { code: 'verify.conflicting-record', severity: 'error' as Severity, subject: `${e.name} ${e.type}`, message: `${what} is published ${where}: "${short}"; ${why}`, fix: 'delete the record the plan does not list' };
   });
 }
@@ -307,7 +321,13 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
   }
   findings.push(...extraFindings(extras, live.length));
   // The validators read what the first server that answered publishes (its answers are cached already).
-  findings.push(...(await validatePublished(d.domain, composed.records, new ZoneRoutedResolver(auth.zone!, live[0]!.resolver, opts.resolver))));
+  findings.push(
+    ...(await validatePublished(d.domain, composed.records, new ZoneRoutedResolver(auth.zone!, live[0]!.resolver, opts.resolver), {
+      plan: d,
+      policyFetch: opts.mtaStsPolicy ?? {},
+      rdns: opts.rdns === true || (d.sendingHosts?.length ?? 0) > 0,
+    })),
+  );
   result.status = hasFindingAtLeast(findings, opts.failOn ?? 'error') ? 'problems' : 'as-planned';
   return result;
 }

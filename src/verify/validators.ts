@@ -8,6 +8,14 @@ import type { DnsAnswer, RDataMap, Resolver, RRType } from '../dns/resolver.js';
 import type { Finding } from '../findings.js';
 import type { DnsRecord } from '../records.js';
 import { auditDkim, auditDmarc, auditMx, auditSpf } from '../check/mechanisms.js';
+import type { DomainPlan } from '../plan/types.js';
+import { auditMtaSts, auditStsPolicy } from '../mtasts/evaluate.js';
+import type { PolicyFetchOptions } from '../mtasts/fetch.js';
+import { stsPolicyUrl } from '../mtasts/compose.js';
+import { policyDifferences } from '../mtasts/validate.js';
+import { auditTlsRpt } from '../tlsrpt/evaluate.js';
+import { auditBimi } from '../bimi/evaluate.js';
+import { checkReverseDns, sendingAddressesFromPlan } from '../rdns/evaluate.js';
 
 /** Answers names in `zone` from `inside`, every other name from `outside`. */
 export class ZoneRoutedResolver implements Resolver {
@@ -22,10 +30,64 @@ export class ZoneRoutedResolver implements Resolver {
 }
 
 /** Presence and duplicates are the comparison's job (verify.missing, verify.conflicting-record): not repeated. */
-const COVERED_BY_COMPARISON = new Set(['spf.none', 'spf.multiple-records', 'dmarc.no-record', 'dmarc.multiple-records', 'dkim.no-record', 'dkim.multiple-records', 'mx.none', 'mx.domain-missing']);
+const COVERED_BY_COMPARISON = new Set([
+  'spf.none',
+  'spf.multiple-records',
+  'dmarc.no-record',
+  'dmarc.multiple-records',
+  'dkim.no-record',
+  'dkim.multiple-records',
+  'mx.none',
+  'mx.domain-missing',
+  'mta-sts.multiple-records',
+  'tls-rpt.multiple-records',
+  'bimi.multiple-records',
+]);
 
-export async function validatePublished(domain: string, planned: readonly DnsRecord[], resolver: Resolver): Promise<Finding[]> {
+export interface PublishedChecks {
+  /** The domain's plan: its MTA-STS policy and sending hosts. */
+  plan?: DomainPlan;
+  /** How the planned MTA-STS policy is fetched. */
+  policyFetch?: PolicyFetchOptions;
+  /** Check the reverse DNS of the plan's sending addresses. */
+  rdns?: boolean;
+}
+
+/**
+ * The planned MTA-STS policy as served: fetched whether or not the TXT record is published yet
+ * (RFC 8461 §8.1 has the policy published first), checked, and compared with the plan.
+ */
+async function verifyStsPolicy(resolver: Resolver, d: DomainPlan, fetchOpts: PolicyFetchOptions): Promise<{ findings: Finding[] }> {
+  const audit = await auditStsPolicy(resolver, d.domain, fetchOpts);
+  const findings = [...audit.findings];
+  const parsed = audit.policy.parsed;
+  const differences = parsed && d.mtaSts ? policyDifferences(d.mtaSts, parsed) : [];
+  if (differences.length) {
+    findings.push({
+      code: 'verify.mta-sts-policy-different',
+      severity: 'error',
+      subject: stsPolicyUrl(d.domain),
+      message: `the policy served differs from the plan: ${differences.join('; ')}`,
+      fix: 'serve the file `maildns mta-sts --out DIR` writes, then publish the _mta-sts record `maildns records` prints (its id follows the policy)',
+      rfc: 'RFC 8461 §3.2',
+    });
+  }
+  return { findings };
+}
+
+async function verifyReverseDns(resolver: Resolver, d: DomainPlan): Promise<{ findings: Finding[] }> {
+  const found = await sendingAddressesFromPlan(resolver, d);
+  const report = await checkReverseDns(resolver, found.addresses);
+  return { findings: [...found.findings, ...report.findings] };
+}
+
+export async function validatePublished(domain: string, planned: readonly DnsRecord[], resolver: Resolver, checks: PublishedChecks = {}): Promise<Finding[]> {
   const runs: Promise<{ findings: Finding[] }>[] = [];
+  if (planned.some((r) => r.purpose === 'mta-sts')) runs.push(auditMtaSts(resolver, domain));
+  if (checks.plan?.mtaSts) runs.push(verifyStsPolicy(resolver, checks.plan, checks.policyFetch ?? {}));
+  if (planned.some((r) => r.purpose === 'tls-rpt')) runs.push(auditTlsRpt(resolver, domain));
+  if (checks.rdns && checks.plan) runs.push(verifyReverseDns(resolver, checks.plan));
+  if (planned.some((r) => r.purpose === 'bimi')) runs.push(auditBimi(resolver, domain, checks.plan?.bimi?.selector ?? 'default'));
   if (planned.some((r) => r.purpose === 'spf')) runs.push(auditSpf(resolver, domain, { deep: true }));
   if (planned.some((r) => r.purpose === 'dmarc')) runs.push(auditDmarc(resolver, domain));
   if (planned.some((r) => r.purpose === 'mx')) runs.push(auditMx(resolver, domain));

@@ -6,7 +6,7 @@ import { DEFAULT_CONCURRENCY, bulkResolverSettings } from '../../check/settings.
 import type { CheckFormat, Reporter } from '../render/check.js';
 import { exitCodeOf, UsageError } from '../exit.js';
 import { useColor } from '../render/output.js';
-import { resolverFromArgs, withNameserverOption } from './common.js';
+import { policyFetchFromArgs, resolverFromArgs, withCaFileOption, withNameserverOption } from './common.js';
 
 interface Args {
   domains: string[];
@@ -22,12 +22,15 @@ interface Args {
   rate?: number;
   quiet: boolean;
   deep: boolean;
+  mtaStsPolicy: boolean;
+  caFile?: string;
+  rdns: boolean;
 }
 
 export const checkCommand: CommandModule<object, Args> = {
   ...COMMANDS['check'],
   builder: (y) =>
-    withNameserverOption(
+    withCaFileOption(withNameserverOption(
       y
         .positional('domains', { type: 'string', array: true, default: [], describe: 'domains to check' })
         // One value per flag (nargs 1): an array option would drop the "-" that means standard input.
@@ -39,12 +42,15 @@ export const checkCommand: CommandModule<object, Args> = {
         .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that makes a domain fail (exit 1)' })
         .option('rate', { type: 'number', describe: 'most DNS queries per second (public resolvers throttle heavy clients: try --rate 500 with 8.8.8.8 or 1.1.1.1); unlimited by default' })
         .option('deep', { type: 'boolean', default: false, describe: 'also look for SPF records published where nothing points to them (_spf.DOMAIN and the like; 11 more queries per domain)' })
+        .option('mta-sts-policy', { type: 'boolean', default: false, describe: 'also fetch the MTA-STS policy (HTTPS, mta-sts.DOMAIN) of each domain that publishes an _mta-sts record, and check it against the MX hosts' })
+        .option('rdns', { type: 'boolean', default: false, describe: 'also check the reverse DNS of the sending addresses (SPF ip4/ip6 single hosts, MX hosts): a PTR record that resolves back to the address' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'text format: list only domains that fail or could not be checked' }),
-    )
+    ))
       .example('$0 check example.com example.org -s mail', 'audit two domains, DKIM selector "mail"')
       .example('$0 check --domains-file domains.txt --format junit > report.xml', 'nightly CI run: one JUnit test case per domain')
       .example('$0 check --domains-file domains.txt --json --fail-on warning', 'machine-readable; warnings fail too')
       .example('$0 check --domains-file domains.txt --nameserver 1.1.1.1 --rate 500', 'through a public resolver, gently')
+      .example('$0 check example.com --mta-sts-policy --rdns', 'also the MTA-STS policy over HTTPS and the PTR records of the sending hosts')
       .epilogue(
         'Exit codes: 0 every domain passed; 1 a domain has a finding at or above --fail-on, or could not be fully ' +
           'checked because DNS failed for it (a timeout is never reported as a missing record); 2 bad input; ' +
@@ -67,6 +73,8 @@ export const checkCommand: CommandModule<object, Args> = {
     if (source.count === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
     if (source.duplicates) process.stderr.write(`note: ${source.duplicates} name${source.duplicates === 1 ? ' was' : 's were'} given more than once; each domain is checked once\n`);
     if (args.rate !== undefined && !(args.rate >= 1 && args.rate <= 1_000_000)) throw new UsageError('--rate must be from 1 to 1000000 queries per second');
+    if (args.caFile !== undefined && !args.mtaStsPolicy) throw new UsageError('--ca-file goes with --mta-sts-policy (it is used only to fetch the policy)');
+    const policyFetch = args.mtaStsPolicy ? policyFetchFromArgs(args) : false;
     const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
     const out = process.stdout;
     const reporter: Reporter =
@@ -78,6 +86,8 @@ export const checkCommand: CommandModule<object, Args> = {
       selectors,
       failOn: args.failOn,
       deep: args.deep,
+      mtaStsPolicy: policyFetch,
+      rdns: args.rdns,
       concurrency: args.concurrency,
       onResult: async (r) => {
         bar.tick(r.status !== 'pass');

@@ -7,6 +7,8 @@ import type { Argv } from 'yargs';
 import type { Plan } from '../../plan/types.js';
 import { DEFAULT_PLAN_FILE } from '../../plan/types.js';
 import type { DnsResolver, ResolverChoice } from '../../dns/resolver.js';
+import type { PolicyFetchOptions } from '../../mtasts/fetch.js';
+import { readFileSync } from 'node:fs';
 import { UsageError } from '../exit.js';
 import { domainNameProblem, normalizeName, sendingDomainProblem } from '../../names.js';
 
@@ -61,4 +63,35 @@ export function sendingDomainArg(value: string, flag: string): string {
   const problem = sendingDomainProblem(value);
   if (problem) throw new UsageError(`${flag} "${value}" ${problem}`);
   return normalizeName(value);
+}
+
+/** `--ca-file`, for the commands that fetch over HTTPS (the MTA-STS policy). */
+export function withCaFileOption<T>(y: Argv<T>) {
+  return y.option('ca-file', { type: 'string', normalize: true, describe: 'trust the CA certificates in this PEM file instead of the built-in roots when fetching the MTA-STS policy (a private CA)' });
+}
+
+/**
+ * How the MTA-STS policy is fetched: the CAs of --ca-file and the policy host's port, 443 unless
+ * MAILDNS_MTA_STS_PORT says otherwise. That variable exists for tests, whose HTTPS server cannot
+ * listen on 443; nothing else should set it.
+ */
+export function policyFetchFromArgs(args: { caFile?: string | undefined }): PolicyFetchOptions {
+  const out: PolicyFetchOptions = {};
+  if (args.caFile !== undefined) {
+    let pem: string;
+    try {
+      pem = readFileSync(args.caFile, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--ca-file ${args.caFile}: ${(err as Error).message}`);
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-file ${args.caFile} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
+    out.ca = pem;
+  }
+  const port = process.env['MAILDNS_MTA_STS_PORT'];
+  if (port !== undefined && port !== '') {
+    const n = Number(port);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`MAILDNS_MTA_STS_PORT must be a port number (got "${port}")`);
+    out.port = n;
+  }
+  return out;
 }

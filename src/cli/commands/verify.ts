@@ -4,7 +4,7 @@ import { COMMANDS } from '../registry.js';
 import { exitCodeOf, UsageError } from '../exit.js';
 import type { Severity } from '../../findings.js';
 import { printJson, useColor } from '../render/output.js';
-import { readPlan, resolverFromArgs, withJsonOption, withNameserverOption, withPlanOption } from './common.js';
+import { policyFetchFromArgs, readPlan, resolverFromArgs, withCaFileOption, withJsonOption, withNameserverOption, withPlanOption } from './common.js';
 import { normalizeName } from '../../names.js';
 
 interface Args {
@@ -16,20 +16,24 @@ interface Args {
   failOn: Severity;
   timeout: number;
   deadline: number;
+  caFile?: string;
+  rdns: boolean;
 }
 
 export const verifyCommand: CommandModule<object, Args> = {
   ...COMMANDS['verify'],
   builder: (y) =>
-    withJsonOption(withNameserverOption(withPlanOption(y)))
+    withCaFileOption(withJsonOption(withNameserverOption(withPlanOption(y))))
       .option('authoritative', {
         type: 'string',
         describe: 'ask these servers (HOST[:PORT], comma-separated) as the authoritative servers instead of the NS records found in DNS',
       })
       .option('domain', { alias: 'd', type: 'string', array: true, default: [], describe: 'verify only this domain of the plan (may repeat)' })
       .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that counts as a problem (exit 1)' })
+      .option('rdns', { type: 'boolean', default: false, describe: 'check the reverse DNS (PTR, forward-confirmed) of every domain\'s sending addresses; always done for a domain that lists sending_hosts' })
       .example('$0 verify', 'every record of maildns.yaml on every name server of each domain')
       .example('$0 verify --authoritative 192.0.2.53,192.0.2.54 --json', 'ask these two servers; JSON (shape: src/verify/README.md)')
+      .example('$0 verify --rdns', 'also the PTR records of the sending hosts; a planned MTA-STS policy is always fetched over HTTPS')
       .epilogue(
         'Exit codes: 0 everything is published as planned; 1 problems found (missing, different or conflicting ' +
           'records, name servers other than the plan\'s nameservers, servers that disagree, a DKIM key that is not ' +
@@ -56,6 +60,7 @@ export const verifyCommand: CommandModule<object, Args> = {
     const domains = args.domain.map(normalizeName);
     const unknown = domains.filter((d) => !plan.domains.some((p) => p.domain === d));
     if (unknown.length) throw new UsageError(`--domain ${unknown[0]} is not in the plan (planned: ${plan.domains.map((d) => d.domain).join(', ')})`, args.plan);
+    const mtaStsPolicy = policyFetchFromArgs(args);
     const resolver = await resolverFromArgs(args);
     const report = await verifyPlan(plan, {
       resolver,
@@ -64,6 +69,8 @@ export const verifyCommand: CommandModule<object, Args> = {
       deadlineMs: args.deadline,
       failOn: args.failOn,
       domains,
+      mtaStsPolicy,
+      rdns: args.rdns,
     });
     const exitCode = exitCodeOf(report.outcome);
     if (args.json) {

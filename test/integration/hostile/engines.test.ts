@@ -98,7 +98,7 @@ describe('the bulk audit (check, over shared sockets)', () => {
   it('calls a domain whose every answer is malformed a DNS error, with a malformed finding per mechanism', async () => {
     const result = await auditDomain(shared(), 'cut-short.hostile.test', { selectors: ['sel'], failOn: 'error' });
     expect(result.status).toBe('dns-error');
-    expect(codes(result.findings).sort()).toEqual(['dkim.dns-malformed', 'dmarc.dns-malformed', 'mx.dns-malformed', 'spf.dns-malformed']);
+    expect(codes(result.findings).sort()).toEqual(['bimi.dns-malformed', 'dkim.dns-malformed', 'dmarc.dns-malformed', 'mta-sts.dns-malformed', 'mx.dns-malformed', 'spf.dns-malformed', 'tls-rpt.dns-malformed']);
   });
 
   it('gives an answer to another question the verdict the per-query path gives: a DNS error', async () => {

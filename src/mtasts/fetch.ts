@@ -1,0 +1,156 @@
+/**
+ * Fetch an MTA-STS policy as a sending MTA must (RFC 8461 §3.3): HTTPS to mta-sts.<domain> with a
+ * certificate valid for that name, no redirects followed, only a 200 with media type text/plain
+ * (§3.2) taken, at most a bounded number of bytes read, and one deadline for the whole exchange.
+ *
+ * The policy host's address is asked through the Resolver handed in (so `--nameserver` and tests
+ * reach it too); the TLS connection is made to that address with SNI and the certificate check on
+ * the host name, never on the address.
+ */
+import https from 'node:https';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { isTemporary, describeStatus, type DnsStatus, type Resolver } from '../dns/resolver.js';
+import { STS_POLICY_PATH, stsPolicyHost, stsPolicyUrl } from './compose.js';
+
+/** A bound on the policy's size: larger bodies are not read (64 KiB, the bound senders commonly use). */
+export const DEFAULT_POLICY_MAX_BYTES = 64 * 1024;
+/** The whole fetch (connect, TLS, request, body) must end within this. Senders are advised a minute (§3.3); a checker need not wait that long. */
+export const DEFAULT_POLICY_TIMEOUT_MS = 15_000;
+
+export interface PolicyFetchOptions {
+  /** PEM certificates of the CAs to trust instead of Node's bundled roots (a private CA; tests). */
+  ca?: string | Buffer;
+  /** The policy host's HTTPS port: 443, except against a test server on loopback. */
+  port?: number;
+  timeoutMs?: number;
+  maxBytes?: number;
+}
+
+export type PolicyFetchFailure =
+  | 'dns-temporary'
+  | 'no-address'
+  | 'connect'
+  | 'tls'
+  | 'certificate'
+  | 'timeout'
+  | 'redirect'
+  | 'http-status'
+  | 'content-type'
+  | 'too-large'
+  | 'not-utf8';
+
+export interface PolicyFetch {
+  url: string;
+  host: string;
+  /** The address connected to; null when the host has none. */
+  address: string | null;
+  ok: boolean;
+  failure?: PolicyFetchFailure;
+  /** What went wrong, in words. */
+  detail?: string;
+  /** The HTTP status, when a response came. */
+  status?: number;
+  /** The status of the address lookup, when it is what failed (dns-temporary). */
+  dnsStatus?: DnsStatus;
+  contentType?: string;
+  /** The Location header of a redirect (not followed). */
+  location?: string;
+  /** The policy text (ok only). */
+  body?: string;
+}
+
+/** The first address of `host`: A first, AAAA when there is no A record. */
+async function addressOf(resolver: Resolver, host: string): Promise<{ address: string } | { failure: 'dns-temporary' | 'no-address'; detail: string; dnsStatus?: DnsStatus }> {
+  const a = await resolver.lookup(host, 'A');
+  if (a.status === 'ok' && a.records.length) return { address: a.records[0]! };
+  if (isTemporary(a.status)) return { failure: 'dns-temporary', detail: `the address of ${host}: ${describeStatus(a.status)}`, dnsStatus: a.status };
+  const aaaa = await resolver.lookup(host, 'AAAA');
+  if (aaaa.status === 'ok' && aaaa.records.length) return { address: aaaa.records[0]! };
+  if (isTemporary(aaaa.status)) return { failure: 'dns-temporary', detail: `the address of ${host}: ${describeStatus(aaaa.status)}`, dnsStatus: aaaa.status };
+  return { failure: 'no-address', detail: `${host} has no A or AAAA record (${describeStatus(a.status)})` };
+}
+
+/** Node's TLS error codes that mean "the certificate is not good for this name or not trusted". */
+function isCertificateError(code: string | undefined): boolean {
+  return !!code && (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code));
+}
+
+export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: PolicyFetchOptions = {}): Promise<PolicyFetch> {
+  const host = stsPolicyHost(domain);
+  const url = stsPolicyUrl(domain);
+  const port = opts.port ?? 443;
+  const maxBytes = opts.maxBytes ?? DEFAULT_POLICY_MAX_BYTES;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_POLICY_TIMEOUT_MS;
+  const found = await addressOf(resolver, host);
+  if ('failure' in found) return { url, host, address: null, ok: false, failure: found.failure, detail: found.detail, ...(found.dnsStatus ? { dnsStatus: found.dnsStatus } : {}) };
+  const { address } = found;
+  const base = { url, host, address };
+
+  return new Promise<PolicyFetch>((resolve) => {
+    let settled = false;
+    const req = https.request({
+      host: address,
+      port,
+      path: STS_POLICY_PATH,
+      method: 'GET',
+      servername: host,
+      // The name the certificate must carry is the policy host's, whatever address was reached.
+      checkServerIdentity: (_hostname: string, cert: PeerCertificate) => checkServerIdentity(host, cert),
+      ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+      agent: false,
+      headers: { host: port === 443 ? host : `${host}:${port}`, 'user-agent': 'maildns', accept: 'text/plain' },
+    });
+    const finish = (r: PolicyFetch): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve(r);
+    };
+    // One deadline for everything after the address is known; finish() ends the request whatever state it is in.
+    const timer = setTimeout(() => finish({ ...base, ok: false, failure: 'timeout', detail: `no complete answer within ${timeoutMs} ms` }), timeoutMs);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (isCertificateError(err.code)) return finish({ ...base, ok: false, failure: 'certificate', detail: err.message });
+      if (err.code && /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ETIMEDOUT|EPIPE)$/.test(err.code)) {
+        return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} connecting to ${address} port ${port}` });
+      }
+      if (err.code?.startsWith('HPE_')) return finish({ ...base, ok: false, failure: 'connect', detail: `the answer is not valid HTTP (${err.code})` });
+      finish({ ...base, ok: false, failure: 'tls', detail: err.message });
+    });
+    req.on('response', (res) => {
+      const status = res.statusCode ?? 0;
+      const contentType = res.headers['content-type'] ?? '';
+      const answered = { ...base, status, contentType };
+      if (status >= 300 && status < 400) {
+        const location = res.headers.location;
+        return finish({ ...answered, ok: false, failure: 'redirect', detail: `HTTP ${status}${location ? ` to ${location}` : ''}`, ...(location ? { location } : {}) });
+      }
+      if (status !== 200) return finish({ ...answered, ok: false, failure: 'http-status', detail: `HTTP ${status} ${res.statusMessage ?? ''}`.trim() });
+      // Parameters (charset) are ignored; the media type itself must be text/plain.
+      const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+      if (mediaType !== 'text/plain') return finish({ ...answered, ok: false, failure: 'content-type', detail: `the media type is ${contentType ? `"${contentType}"` : 'not given'}` });
+      const declared = Number(res.headers['content-length']);
+      const tooLarge = (): void => finish({ ...answered, ok: false, failure: 'too-large', detail: `larger than ${maxBytes} bytes${Number.isFinite(declared) ? ` (Content-Length ${declared})` : ''}` });
+      if (Number.isFinite(declared) && declared > maxBytes) return tooLarge();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) return tooLarge();
+        chunks.push(chunk);
+      });
+      res.on('end', () => {
+        let body: string;
+        try {
+          body = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+        } catch {
+          return finish({ ...answered, ok: false, failure: 'not-utf8', detail: 'the body is not UTF-8 text' });
+        }
+        finish({ ...answered, ok: true, body });
+      });
+      res.on('error', (err) => finish({ ...answered, ok: false, failure: 'connect', detail: `the answer broke off: ${err.message}` }));
+      res.on('close', () => finish({ ...answered, ok: false, failure: 'connect', detail: 'the connection closed before the whole answer came' }));
+    });
+    req.end();
+  });
+}

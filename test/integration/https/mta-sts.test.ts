@@ -1,0 +1,217 @@
+/**
+ * MTA-STS policies fetched over real HTTPS: a node:https server on 127.0.0.1 with certificates
+ * from a CA the test makes with openssl, found through the embedded DNS server (mta-sts.<domain>
+ * A 127.0.0.1), reached with SNI = the policy host. maildns is told to trust the test CA and, for
+ * the CLI, the server's port (MAILDNS_MTA_STS_PORT, which exists for tests only).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DnsResolver } from '../../../src/dns/resolver.js';
+import { startServer, type RunningServer } from '../../../src/dns/server.js';
+import { auditMtaSts } from '../../../src/mtasts/evaluate.js';
+import { composeStsPolicy, composeStsRecord } from '../../../src/mtasts/compose.js';
+import type { DomainResult } from '../../../src/check/audit.js';
+import type { DnsRecord } from '../../../src/records.js';
+import { runCli } from '../../helpers/cli.js';
+import { makeTestCa, serve, startPolicyServer, type PolicyServer, type TestCa } from '../../helpers/https.js';
+
+const rec = (name: string, type: DnsRecord['type'], value: string): DnsRecord => ({ name, type, ttl: 300, value });
+
+const enforce = (mx: string[]): string => composeStsPolicy({ mode: 'enforce', mx, maxAge: 604800 });
+
+/** A domain with an MX host, an _mta-sts record for `policy` and mta-sts.<d> on 127.0.0.1. */
+function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecord[] {
+  return [
+    ...mxHosts.map((h, i) => rec(d, 'MX', `${10 * (i + 1)} ${h}`)),
+    ...mxHosts.filter((h) => h.endsWith(`.${d}`)).map((h) => rec(h, 'A', '192.0.2.25')),
+    rec(`_mta-sts.${d}`, 'TXT', composeStsRecord(policy)),
+    rec(`mta-sts.${d}`, 'A', '127.0.0.1'),
+  ];
+}
+
+const GOOD = enforce(['mail.good.example']);
+const UNCOVERED = enforce(['*.uncovered.example']);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted'].map((n) => `${n}.example`);
+
+const records: DnsRecord[] = [
+  ...stsDomain('good.example', GOOD),
+  ...stsDomain('wrongname.example', enforce(['mail.wrongname.example'])),
+  ...stsDomain('redirect.example', enforce(['mail.redirect.example'])),
+  ...stsDomain('html.example', enforce(['mail.html.example'])),
+  ...stsDomain('big.example', enforce(['mail.big.example'])),
+  // mx1 is covered by the wildcard; a.mx is two labels below the domain, which "*." does not cover (RFC 8461 §4.1).
+  ...stsDomain('uncovered.example', UNCOVERED, ['mx1.uncovered.example', 'a.mx.uncovered.example']),
+  ...stsDomain('hang.example', enforce(['mail.hang.example'])),
+  ...stsDomain('nohost.example', enforce(['mail.nohost.example'])).filter((r) => r.name !== 'mta-sts.nohost.example'),
+  ...stsDomain('two.example', GOOD),
+  rec('_mta-sts.two.example', 'TXT', 'v=STSv1; id=20240101'),
+  rec('_smtp._tls.good.example', 'TXT', 'v=TLSRPTv1; rua=mailto:tls@good.example'),
+  rec('_smtp._tls.two.example', 'TXT', 'v=TLSRPTv1; rua=mailto:tls@two.example'),
+  rec('_smtp._tls.two.example', 'TXT', 'v=TLSRPTv1; rua=https://reports.two.example/tls'),
+  rec('_smtp._tls.badid.example', 'TXT', 'v=TLSRPTv1; rua=ftp://reports.badid.example/'),
+  rec('_mta-sts.badid.example', 'TXT', 'v=STSv1; id=not-letters-and-digits'),
+  rec('norecord.example', 'MX', '10 mail.norecord.example'),
+  ...stsDomain('garbage.example', GOOD),
+  ...stsDomain('binary.example', GOOD),
+  ...stsDomain('crafted.example', GOOD),
+  ...stsDomain('testing.example', composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
+];
+
+describe('MTA-STS policy over HTTPS', () => {
+  let ca: TestCa;
+  let dns: RunningServer;
+  let web: PolicyServer;
+  let resolver: DnsResolver;
+  const hung: import('node:http').ServerResponse[] = [];
+
+  beforeAll(async () => {
+    ca = makeTestCa();
+    const valid = ca.issue(DOMAINS.filter((d) => d !== 'wrongname.example').map((d) => `mta-sts.${d}`));
+    const other = ca.issue(['www.elsewhere.example']);
+    web = await startPolicyServer(
+      { '*': valid, 'mta-sts.wrongname.example': other },
+      {
+        'mta-sts.good.example': serve(GOOD),
+        'mta-sts.wrongname.example': serve(enforce(['mail.wrongname.example'])),
+        'mta-sts.redirect.example': (_req, res) => res.writeHead(301, { location: 'https://mta-sts.good.example/.well-known/mta-sts.txt' }).end(),
+        'mta-sts.html.example': serve(`<html><body><pre>${enforce(['mail.html.example'])}</pre></body></html>`, 'text/html; charset=utf-8'),
+        'mta-sts.big.example': serve(`${enforce(['mail.big.example'])}${'x-padding: 0123456789abcdef\r\n'.repeat(4000)}`),
+        'mta-sts.uncovered.example': serve(UNCOVERED, 'text/plain; charset=us-ascii'),
+        // Sends the headers and then nothing: only the deadline ends this fetch.
+        'mta-sts.hang.example': (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('version: STSv1\r\n');
+          hung.push(res);
+        },
+        // Crafted answers: not HTTP at all, bytes that are not text, a policy of nonsense lines.
+        'mta-sts.garbage.example': (req) => {
+          req.socket.write('SMTP? no.\r\n\r\n');
+          req.socket.destroy();
+        },
+        'mta-sts.binary.example': serve(Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x0a])),
+        'mta-sts.crafted.example': serve(`version: STSv1\nmode: enforce\nmx: ${'a'.repeat(300)}.example\nmax_age: -1\n\u0000\n`),
+        'mta-sts.testing.example': serve(composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
+      },
+    );
+    dns = await startServer({ records, zones: DOMAINS });
+    resolver = new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 });
+  });
+  afterAll(async () => {
+    await web?.close();
+    await dns?.close();
+  });
+
+  const audit = (d: string, timeoutMs = 10_000) => auditMtaSts(resolver, d, { fetchPolicy: { ca: ca.caPem, port: web.port, timeoutMs } });
+  const codes = async (d: string): Promise<string[]> => (await audit(d)).findings.map((f) => f.code);
+
+  it('accepts a valid policy served with a certificate for the policy host, and checks it against the MX hosts', async () => {
+    const r = await audit('good.example');
+    expect(r.findings).toEqual([]);
+    expect(r.published).toBe(composeStsRecord(GOOD));
+    expect(r.policy).toMatchObject({ fetched: true, text: GOOD, url: 'https://mta-sts.good.example/.well-known/mta-sts.txt' });
+    expect(r.policy!.parsed).toMatchObject({ mode: 'enforce', maxAge: 604800, mx: ['mail.good.example'], problems: [] });
+    expect(web.requests).toContain('mta-sts.good.example /.well-known/mta-sts.txt');
+  });
+
+  it('refuses a certificate that is not for mta-sts.<domain>', async () => {
+    const r = await audit('wrongname.example');
+    expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-certificate']);
+    expect(r.findings[0]!.message).toMatch(/mta-sts\.wrongname\.example/);
+    expect(r.findings[0]!.rfc).toBe('RFC 8461 §3.3');
+  });
+
+  it('does not trust the server without the test CA', async () => {
+    const r = await auditMtaSts(resolver, 'good.example', { fetchPolicy: { port: web.port, timeoutMs: 10_000 } });
+    expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-certificate']);
+  });
+
+  it('does not follow a redirect, even to a valid policy', async () => {
+    const before = web.requests.filter((q) => q.startsWith('mta-sts.good.example')).length;
+    const r = await audit('redirect.example');
+    expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-redirect']);
+    expect(r.findings[0]!.message).toContain('https://mta-sts.good.example/.well-known/mta-sts.txt');
+    expect(web.requests.filter((q) => q.startsWith('mta-sts.good.example')).length).toBe(before);
+  });
+
+  it('refuses a policy that is not served as text/plain', async () => {
+    const r = await audit('html.example');
+    expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-content-type']);
+    expect(r.findings[0]!.message).toContain('text/html');
+  });
+
+  it('stops reading a policy larger than 64 KiB', async () => {
+    const r = await audit('big.example');
+    expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-too-large']);
+    expect(r.policy!.text).toBeNull();
+  });
+
+  it('names each MX host no mx: pattern covers (the wildcard covers one label)', async () => {
+    const r = await audit('uncovered.example');
+    expect(r.findings.map((f) => [f.code, f.severity])).toEqual([['mta-sts.mx-not-covered', 'error']]);
+    expect(r.findings[0]!.message).toContain('a.mx.uncovered.example');
+    expect(r.findings[0]!.message).not.toContain('mx1.uncovered.example');
+  });
+
+  it('ends a fetch the server never finishes at the deadline', async () => {
+    const r = await audit('hang.example', 1000);
+    expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-timeout']);
+  });
+
+  it('reports the record problems without fetching, and a policy host without an address', async () => {
+    expect(await codes('nohost.example')).toEqual(['mta-sts.policy-host-missing']);
+    expect(await codes('two.example')).toEqual(['mta-sts.multiple-records']);
+    expect(await codes('badid.example')).toEqual(['mta-sts.invalid-record']);
+    const none = await audit('norecord.example');
+    expect(none).toMatchObject({ findings: [], published: null, dnsFailed: false });
+    expect(none.policy).toBeUndefined();
+  });
+
+  it('gives a verdict, never a crash, for crafted answers', async () => {
+    expect(await codes('garbage.example')).toEqual(['mta-sts.policy-unreachable']);
+    expect(await codes('binary.example')).toEqual(['mta-sts.policy-invalid']);
+    const crafted = await audit('crafted.example');
+    expect(crafted.findings.map((f) => f.code)).toEqual(['mta-sts.policy-invalid']);
+    expect(crafted.findings[0]!.message).toMatch(/max_age must be a number/);
+  });
+
+  it('says what testing mode and a short max_age mean', async () => {
+    const r = await audit('testing.example');
+    expect(r.findings.map((f) => [f.code, f.severity])).toEqual([
+      ['mta-sts.max-age-short', 'warning'],
+      ['mta-sts.mode-testing', 'info'],
+    ]);
+  });
+
+  it('maildns check: the record by default, the policy with --mta-sts-policy --ca-file, as JSON', async () => {
+    const ns = `127.0.0.1:${dns.port}`;
+    const env = { MAILDNS_MTA_STS_PORT: String(web.port) };
+    const fetchedBefore = web.requests.length;
+    const quick = await runCli(['check', 'good.example', 'two.example', '--nameserver', ns, '--json'], { env });
+    const quickDoc = JSON.parse(quick.stdout) as { domains: DomainResult[] };
+    expect(quickDoc.domains[0]!.mtaSts).toEqual({ published: composeStsRecord(GOOD), dnsFailed: false });
+    expect(quickDoc.domains[0]!.tlsRpt).toEqual({ published: 'v=TLSRPTv1; rua=mailto:tls@good.example', dnsFailed: false });
+    expect(quickDoc.domains[0]!.findings.filter((f) => f.severity !== 'info' && /^(mta-sts|tls-rpt)\./.test(f.code))).toEqual([]);
+    expect(quickDoc.domains[1]!.findings.map((f) => f.code)).toEqual(expect.arrayContaining(['mta-sts.multiple-records', 'tls-rpt.multiple-records']));
+    const badRpt = await runCli(['check', 'badid.example', '--nameserver', ns, '--json'], { env });
+    expect((JSON.parse(badRpt.stdout) as { domains: DomainResult[] }).domains[0]!.findings.filter((f) => f.code.startsWith('tls-rpt.')).map((f) => [f.code, f.rfc])).toEqual([['tls-rpt.invalid-record', 'RFC 8460 §3']]);
+    expect(web.requests.length).toBe(fetchedBefore); // no HTTPS without --mta-sts-policy
+
+    const names = ['good.example', 'wrongname.example', 'redirect.example', 'html.example', 'big.example', 'uncovered.example'];
+    const full = await runCli(['check', ...names, '--nameserver', ns, '--mta-sts-policy', '--ca-file', ca.caFile, '--json'], { env });
+    expect(full.code).toBe(1);
+    const doc = JSON.parse(full.stdout) as { domains: DomainResult[] };
+    const mtaStsCodes = doc.domains.map((d) => [d.domain, d.findings.filter((f) => f.code.startsWith('mta-sts.')).map((f) => f.code)]);
+    expect(mtaStsCodes).toEqual([
+      ['good.example', []],
+      ['wrongname.example', ['mta-sts.policy-certificate']],
+      ['redirect.example', ['mta-sts.policy-redirect']],
+      ['html.example', ['mta-sts.policy-content-type']],
+      ['big.example', ['mta-sts.policy-too-large']],
+      ['uncovered.example', ['mta-sts.mx-not-covered']],
+    ]);
+    expect(doc.domains[0]!.mtaSts.policy).toMatchObject({ fetched: true, text: GOOD });
+
+    const badCa = await runCli(['check', 'good.example', '--nameserver', ns, '--mta-sts-policy', '--ca-file', '/nonexistent/ca.pem'], { env });
+    expect(badCa.code).toBe(2);
+    expect((await runCli(['check', 'good.example', '--nameserver', ns, '--ca-file', ca.caFile], { env })).code).toBe(2);
+  });
+});
