@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, runCli } from '../../helpers/cli.js';
+import { DIG } from '../../helpers/programs.js';
 
 const run = promisify(execFile);
 const fresh = (): string => mkdtempSync(path.join(tmpdir(), 'maildns-cli-'));
@@ -94,9 +95,9 @@ describe('maildns serve', () => {
       child.on('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
     });
     const { host, port } = started.listening;
-    const udp = await run('/usr/bin/dig', [`@${host}`, '-p', String(port), '+short', 'TXT', '_dmarc.example.com']);
+    const udp = await run(DIG, [`@${host}`, '-p', String(port), '+short', 'TXT', '_dmarc.example.com']);
     expect(udp.stdout).toBe('"v=DMARC1; p=none; np=reject; rua=mailto:dmarc@example.com"\n');
-    const tcp = await run('/usr/bin/dig', [`@${host}`, '-p', String(port), '+tcp', '+short', 'TXT', 'example.com']);
+    const tcp = await run(DIG, [`@${host}`, '-p', String(port), '+tcp', '+short', 'TXT', 'example.com']);
     expect(tcp.stdout).toBe('"v=spf1 ip4:203.0.113.25 -all"\n');
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');

@@ -5,9 +5,9 @@ import dns2 from 'dns2';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import type { DnsRecord } from '../../../src/records.js';
+import { DIG } from '../../helpers/programs.js';
 
 const run = promisify(execFile);
-const DIG = '/usr/bin/dig';
 
 const dkim = `v=DKIM1; k=rsa; p=${'Q'.repeat(392)}`;
 const records: DnsRecord[] = [

@@ -11,6 +11,7 @@ import { DnsResolver, type DnsAnswer, type RDataMap, type Resolver, type RRType 
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { runCli } from '../../helpers/cli.js';
+import { SYSTEM_PYTHON } from '../../helpers/programs.js';
 import { startKnot, type KnotServer } from '../../helpers/knot.js';
 
 const dkimKey = (generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64');
@@ -145,7 +146,7 @@ describe('maildns check against Knot', () => {
     writeFileSync(xmlFile, junit.stdout);
     // Parse it with a real XML parser and read the counts back.
     const parsed = execFileSync(
-      '/usr/bin/python3',
+      SYSTEM_PYTHON,
       ['-c', 'import sys,xml.etree.ElementTree as E;r=E.parse(sys.argv[1]).getroot();s=r.find("testsuite");print(s.get("tests"),s.get("failures"),s.get("errors"),";".join(c.get("name")+":"+("F" if c.find("failure") is not None else "E" if c.find("error") is not None else "ok") for c in s))', xmlFile],
       { encoding: 'utf8' },
     ).trim();
