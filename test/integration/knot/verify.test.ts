@@ -192,14 +192,17 @@ describe('maildns verify against slow and silent servers', () => {
     ...records,
   ];
   let slow: RunningServer;
+  let prompt: RunningServer;
   let silent: RunningServer;
   beforeAll(async () => {
     slow = await startServer({ records: zoneRecords(base.records), zones: [DOMAIN, 'example'], delayMs: 150 });
+    prompt = await startServer({ records: zoneRecords(base.records), zones: [DOMAIN, 'example'] });
     const names = [...new Set(zoneRecords(base.records).map((r) => r.name))];
     silent = await startServer({ records: zoneRecords(base.records), zones: [DOMAIN], silent: names });
   });
   afterAll(async () => {
     await slow?.close();
+    await prompt?.close();
     await silent?.close();
   });
 
@@ -221,8 +224,10 @@ describe('maildns verify against slow and silent servers', () => {
   });
 
   it('one silent server beside a good one: the good one is compared, the silent one reported', async () => {
-    const r = new DnsResolver({ servers: [{ host: slow.host, port: slow.port }], timeoutMs: 1500 });
-    const report = await verifyPlan(base.plan, { resolver: r, authoritative: [`127.0.0.1:${slow.port}`, `127.0.0.1:${silent.port}`], timeoutMs: 200 });
+    // One deadline for both servers, short so the silent one costs little: the good one answers at
+    // once, far inside it (the slow server's 150 ms would race a deadline this short).
+    const r = new DnsResolver({ servers: [{ host: prompt.host, port: prompt.port }], timeoutMs: 1500 });
+    const report = await verifyPlan(base.plan, { resolver: r, authoritative: [`127.0.0.1:${prompt.port}`, `127.0.0.1:${silent.port}`], timeoutMs: 500 });
     const d = report.domains[0]!;
     expect(report.exitCode).toBe(1);
     expect(d.findings.filter((f) => f.severity !== 'info').map((f) => f.code)).toEqual(['verify.server-unreachable']);
