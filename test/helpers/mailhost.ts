@@ -13,27 +13,19 @@ import type { OpenDkimOptions } from '../../src/dkim/opendkim.js';
 import type { SetupStep } from '../../src/steps.js';
 import { shellLine } from '../../src/steps.js';
 
+import { PROGRAMS } from './programs.js';
+
 export const isRoot = process.getuid?.() === 0;
 
-const PROGRAMS: { file: string; pkg: string }[] = [
-  { file: '/usr/sbin/postfix', pkg: 'postfix' },
-  { file: '/usr/sbin/postconf', pkg: 'postfix' },
-  { file: '/usr/sbin/postmap', pkg: 'postfix' },
-  { file: '/usr/lib/postfix/configure-instance.sh', pkg: 'postfix' },
-  { file: '/usr/share/postfix/main.cf.debian', pkg: 'postfix' },
-  { file: '/usr/share/postfix/master.cf.dist', pkg: 'postfix' },
-  { file: '/usr/sbin/opendkim', pkg: 'opendkim' },
-  { file: '/usr/bin/python3', pkg: 'python3-dkim python3-dnspython' },
-  { file: '/usr/bin/openssl', pkg: 'openssl' },
-  { file: '/usr/sbin/dovecot', pkg: 'dovecot-core' },
-];
+/** The packages of the mail host these tests build. */
+const MAIL_HOST_PACKAGES = new Set(['postfix', 'dovecot-core', 'opendkim', 'openssl', 'python3-dkim']);
 
-/** Throws at once, naming what is missing and the apt-get line that installs it. */
+/** Throws at once, naming what is missing and the apt-get line that installs it (the preflight checks the same list first). */
 export function requireMailHostPrograms(): void {
-  const missing = PROGRAMS.filter((p) => !existsSync(p.file));
+  const missing = PROGRAMS.filter((p) => MAIL_HOST_PACKAGES.has(p.package) && !existsSync(p.path));
   if (missing.length) {
-    const pkgs = [...new Set(missing.flatMap((m) => m.pkg.split(' ')))].join(' ');
-    throw new Error(`missing ${missing.map((m) => m.file).join(', ')}: apt-get install -y --no-install-recommends ${pkgs}`);
+    const pkgs = [...new Set(missing.map((m) => m.package))].join(' ');
+    throw new Error(`missing ${missing.map((m) => m.path).join(', ')}: apt-get install -y --no-install-recommends ${pkgs}`);
   }
 }
 

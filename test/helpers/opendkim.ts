@@ -4,19 +4,16 @@
  * driven by miltertest, and python3-dkim as an independent verifier. Only loopback addresses.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { freePort } from '../../bench/knot.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DnsRecord } from '../../src/records.js';
 import { quoteCharacterString, splitCharacterStrings } from '../../src/txt.js';
+import { MILTERTEST, notRunnable, OPENDKIM, OPENDKIM_TESTKEY, SYSTEM_PYTHON } from './programs.js';
 
-export const OPENDKIM = '/usr/sbin/opendkim';
-export const OPENDKIM_TESTKEY = '/usr/sbin/opendkim-testkey';
-export const MILTERTEST = '/usr/bin/miltertest';
-export const SYSTEM_PYTHON = '/usr/bin/python3';
-export const opendkimAvailable = [OPENDKIM, OPENDKIM_TESTKEY, MILTERTEST, SYSTEM_PYTHON].every((f) => existsSync(f));
+export { MILTERTEST, OPENDKIM, OPENDKIM_TESTKEY, SYSTEM_PYTHON };
 
 export interface RunResult {
   code: number;
@@ -24,12 +21,19 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * Run a program to its end. Rejects when it cannot be started at all (not installed, not
+ * executable), naming it and its package; otherwise resolves with its exit status and output.
+ */
 export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = execFile(cmd, args, { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
-      const status = (err as { code?: unknown } | null)?.code;
-      const code = err ? (typeof status === 'number' ? status : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+  const timeout = opts.timeoutMs ?? 20_000;
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { timeout, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+      const failure = err as { code?: unknown; killed?: boolean } | null;
+      if (typeof failure?.code === 'string') return reject(notRunnable(cmd, failure.code));
+      const code = failure ? (typeof failure.code === 'number' ? failure.code : 1) : 0;
+      const killed = failure?.killed ? `\n${cmd} was stopped after ${timeout} ms` : '';
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) + killed });
     });
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
@@ -89,10 +93,13 @@ export async function startOpendkim(dir: string, name: string, confText: string,
   writeFileSync(conf, confText);
   const child: ChildProcess = spawn(OPENDKIM, ['-f', '-x', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
+  let startError: string | null = null;
+  child.once('error', (err: NodeJS.ErrnoException) => (startError = err.code ?? err.message));
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   const deadline = Date.now() + 10_000;
   for (;;) {
+    if (startError !== null) throw notRunnable(OPENDKIM, startError);
     if (child.exitCode !== null) throw new Error(`opendkim exited (${child.exitCode}): ${log}`);
     const up = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
@@ -164,6 +171,11 @@ export async function signWithMilter(dir: string, port: number, msg: TestMessage
   const file = path.join(dir, `sign-${port}.lua`);
   writeFileSync(file, script);
   const r = await run(MILTERTEST, ['-s', file]);
+  // The script prints one of the two markers when it got through the message; anything else is
+  // miltertest or the milter failing, which must not pass for "opendkim signed nothing".
+  if (r.code !== 0 || !/^(SIGNATURE:|NO-SIGNATURE)/m.test(r.stdout)) {
+    throw new Error(`${MILTERTEST} did not get through the message (exit ${r.code}): ${(r.stdout + r.stderr).trim() || 'no output'}`);
+  }
   const m = /SIGNATURE:([\s\S]*)$/.exec(r.stdout.trimEnd());
   const signature = m ? m[1]!.replace(/\r?\n/g, '\r\n') : null;
   const lines = [...headers.map(([n, v]) => `${n}: ${v}`), '', msg.body.replace(/\r?\n/g, '\r\n')];

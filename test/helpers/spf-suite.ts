@@ -1,7 +1,13 @@
-/** The openspf RFC 7208 test suite (test/fixtures/spf): its scenarios, and their zone data as records for the embedded server. */
+/**
+ * The openspf RFC 7208 test suite (test/fixtures/spf/): its scenarios, the tests maildns is known
+ * to fail, each scenario's zone data as records and silent names (rules in the fixture's README),
+ * and how one test's verdict is judged. Shared by the suite run over the wire
+ * (test/integration/embedded/spf-rfc7208.test.ts) and in memory (test/unit/spf/rfc7208.test.ts).
+ */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { mxValue, type DnsRecord } from '../../src/records.js';
+import type { SpfVerdict } from '../../src/spf/evaluate.js';
 
 export type ZoneEntry = 'TIMEOUT' | Record<string, unknown>;
 export interface SuiteTest {
@@ -18,11 +24,9 @@ export interface Scenario {
   tests: Record<string, SuiteTest>;
 }
 
-export const SUITE_DIR = new URL('../fixtures/spf/', import.meta.url);
-export const scenarios = parseAllDocuments(readFileSync(new URL('pyspf-rfc7208-tests.yml', SUITE_DIR), 'utf8')).map((d) => d.toJS() as Scenario);
-export const knownFailures = new Set(
-  [...readFileSync(new URL('KNOWN-FAILURES.md', SUITE_DIR), 'utf8').matchAll(/^- `([^`]+)`/gm)].map((m) => m[1]!),
-);
+const dir = new URL('../fixtures/spf/', import.meta.url);
+export const scenarios = parseAllDocuments(readFileSync(new URL('pyspf-rfc7208-tests.yml', dir), 'utf8')).map((d) => d.toJS() as Scenario);
+export const knownFailures = new Set([...readFileSync(new URL('KNOWN-FAILURES.md', dir), 'utf8').matchAll(/^- `([^`]+)`/gm)].map((m) => m[1]!));
 
 /** The scenario's zone data as records and silent names (rules in test/fixtures/spf/README.md). */
 export function zoneFromSuite(zonedata: Record<string, ZoneEntry[]>): { records: DnsRecord[]; silent: string[] } {
@@ -67,3 +71,18 @@ export function zoneFromSuite(zonedata: Record<string, ZoneEntry[]>): { records:
   return { records, silent };
 }
 
+/** Whether `verdict` is what the suite expects of `t`, and if not, what differs. */
+export function judge(t: SuiteTest, verdict: SpfVerdict): { passed: boolean; detail: string } {
+  const accepted = Array.isArray(t.result) ? t.result : [t.result];
+  let passed = accepted.includes(verdict.result);
+  let detail = `expected ${accepted.join(' or ')}, got ${verdict.result} (${verdict.reason})`;
+  if (passed && t.explanation !== undefined && verdict.result === 'fail') {
+    const want = t.explanation === 'DEFAULT' ? null : t.explanation;
+    const ok = want === null ? verdict.explanationSource === 'default' : verdict.explanationSource === 'exp' && verdict.explanation?.toLowerCase() === want.toLowerCase();
+    if (!ok) {
+      passed = false;
+      detail = `expected explanation ${JSON.stringify(t.explanation)}, got ${JSON.stringify(verdict.explanation)} (${verdict.explanationSource})`;
+    }
+  }
+  return { passed, detail };
+}

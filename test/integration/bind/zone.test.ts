@@ -10,8 +10,7 @@ import { splitCharacterStrings, quoteCharacterString } from '../../../src/txt.js
 import { renderZone } from '../../../providers/zone.js';
 import { renderWith } from '../../../providers/index.js';
 import type { DnsRecord } from '../../../src/records.js';
-
-const NAMED_CHECKZONE = '/usr/bin/named-checkzone';
+import { NAMED_CHECKZONE, NAMED_COMPILEZONE } from '../../helpers/programs.js';
 
 function checkzone(origin: string, text: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'maildns-zone-'));
@@ -25,7 +24,7 @@ function checkzone(origin: string, text: string): string {
 function compiled(origin: string, text: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'maildns-zone-'));
   writeFileSync(path.join(dir, 'in'), text);
-  execFileSync('/usr/bin/named-compilezone', ['-q', '-o', path.join(dir, 'out'), origin, path.join(dir, 'in')]);
+  execFileSync(NAMED_COMPILEZONE, ['-q', '-o', path.join(dir, 'out'), origin, path.join(dir, 'in')]);
   return execFileSync('cat', [path.join(dir, 'out')], { encoding: 'utf8' });
 }
 

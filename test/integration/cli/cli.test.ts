@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, runCli } from '../../helpers/cli.js';
+import { DIG } from '../../helpers/programs.js';
 
 const run = promisify(execFile);
 const fresh = (): string => mkdtempSync(path.join(tmpdir(), 'maildns-cli-'));
@@ -12,8 +13,8 @@ const fresh = (): string => mkdtempSync(path.join(tmpdir(), 'maildns-cli-'));
 describe('maildns CLI basics', () => {
   it('prints its version and lists commands in --help', async () => {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-    expect((await runCli(['--version'])).stdout.trim()).toBe(pkg.version);
-    const help = await runCli(['--help']);
+    const [version, help] = await Promise.all([runCli(['--version']), runCli(['--help'])]);
+    expect(version.stdout.trim()).toBe(pkg.version);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/maildns init <domain>/);
     expect(help.stdout).toMatch(/maildns records/);
@@ -47,10 +48,9 @@ describe('maildns init', () => {
 
   it('rejects a bad domain or address without writing anything', async () => {
     const dir = fresh();
-    const r = await runCli(['init', 'exa mple.com'], { cwd: dir });
+    const [r, r2] = await Promise.all([runCli(['init', 'exa mple.com'], { cwd: dir }), runCli(['init', 'example.com', '--ip4', '2001:db8::1'], { cwd: dir })]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^maildns: the sending domain "exa mple.com" has a label with characters/);
-    const r2 = await runCli(['init', 'example.com', '--ip4', '2001:db8::1'], { cwd: dir });
     expect(r2.stderr).toMatch(/ip4: "2001:db8::1" is not an IPv4 address or network such as 192\.0\.2\.0\/24 \(it is IPv6\)/);
     expect(() => readFileSync(path.join(dir, 'maildns.yaml'))).toThrow();
   });
@@ -60,13 +60,16 @@ describe('maildns records', () => {
   it('prints zone, mydns and json output for a plan', async () => {
     const dir = fresh();
     await runCli(['init', 'example.com', '--ip4', '203.0.113.25', '--dmarc-policy', 'reject'], { cwd: dir });
-    const zone = await runCli(['records'], { cwd: dir });
+    const [zone, mydns, jsonRun] = await Promise.all([
+      runCli(['records'], { cwd: dir }),
+      runCli(['records', '--format', 'mydns', '--tsv'], { cwd: dir }),
+      runCli(['records', '-f', 'json'], { cwd: dir }),
+    ]);
     expect(zone.code).toBe(0);
     expect(zone.stdout).toMatch(/_dmarc\s+IN TXT\s+"v=DMARC1; p=reject; np=reject"/);
     expect(zone.stderr).toMatch(/note: DKIM selector "mail" has no key yet/);
-    const mydns = await runCli(['records', '--format', 'mydns', '--tsv'], { cwd: dir });
     expect(mydns.stdout).toContain('_dmarc\tTXT\t\tv=DMARC1; p=reject; np=reject\n');
-    const json = JSON.parse((await runCli(['records', '-f', 'json'], { cwd: dir })).stdout) as { domains: { records: { type: string }[] }[] };
+    const json = JSON.parse(jsonRun.stdout) as { domains: { records: { type: string }[] }[] };
     expect(json.domains[0]!.records.map((r) => r.type)).toEqual(['MX', 'TXT', 'TXT']);
   });
 
@@ -110,9 +113,9 @@ describe('maildns serve', () => {
       child.on('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
     });
     const { host, port } = started.listening;
-    const udp = await run('/usr/bin/dig', [`@${host}`, '-p', String(port), '+short', 'TXT', '_dmarc.example.com']);
+    const udp = await run(DIG, [`@${host}`, '-p', String(port), '+short', 'TXT', '_dmarc.example.com']);
     expect(udp.stdout).toBe('"v=DMARC1; p=none; np=reject; rua=mailto:dmarc@example.com"\n');
-    const tcp = await run('/usr/bin/dig', [`@${host}`, '-p', String(port), '+tcp', '+short', 'TXT', 'example.com']);
+    const tcp = await run(DIG, [`@${host}`, '-p', String(port), '+tcp', '+short', 'TXT', 'example.com']);
     expect(tcp.stdout).toBe('"v=spf1 ip4:203.0.113.25 -all"\n');
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');

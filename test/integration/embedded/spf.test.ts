@@ -1,6 +1,6 @@
 /** SPF: parser errors, composer, validator findings and flattening, against the embedded DNS server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DnsResolver, type Resolver } from '../../../src/dns/resolver.js';
+import type { Resolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import { mxValue, type DnsRecord } from '../../../src/records.js';
 import { composeSpf, composeSpfFrom } from '../../../src/spf/compose.js';
@@ -9,6 +9,7 @@ import { flattenSpf, FlattenError } from '../../../src/spf/flatten.js';
 import { expandMacroString, type MacroContext } from '../../../src/spf/macro.js';
 import { isSpfRecord, parseSpf } from '../../../src/spf/parse.js';
 import { txtAnswerSize, validateSpf } from '../../../src/spf/validate.js';
+import { LocalResolver } from '../../helpers/local-resolver.js';
 
 const txt = (name: string, value: string, strings?: string[]): DnsRecord => ({ name, type: 'TXT', ttl: 300, value, ...(strings ? { strings } : {}) });
 const a = (name: string, value: string): DnsRecord => ({ name, type: 'A', ttl: 300, value });
@@ -189,10 +190,12 @@ const zone: DnsRecord[] = [
 ];
 
 let server: RunningServer;
-let resolver: DnsResolver;
+let resolver: LocalResolver;
+/** A resolver of its own, no answers cached; only slow.test, which the server never answers, gets a short deadline. */
+const freshResolver = (): LocalResolver => new LocalResolver(server, { silent: ['slow.test'] });
 beforeAll(async () => {
   server = await startServer({ records: zone, zones: [''], silent: ['slow.test'] });
-  resolver = new DnsResolver({ servers: [{ host: server.host, port: server.port }], timeoutMs: 300, attempts: 1 });
+  resolver = freshResolver();
 });
 afterAll(async () => {
   await server.close();
@@ -241,7 +244,7 @@ describe('validateSpf', () => {
   it('a-first asks AAAA only where A answers NODATA, with the same findings; probeOrphans: false sends no probes', async () => {
     const asking = (): { resolver: Resolver; asked: string[] } => {
       const asked: string[] = [];
-      const fresh = new DnsResolver({ servers: [{ host: server.host, port: server.port }], timeoutMs: 300, attempts: 1 });
+      const fresh = freshResolver();
       return { asked, resolver: { lookup: (name, type) => (asked.push(`${name} ${type}`), fresh.lookup(name, type)) } };
     };
     for (const domain of ['fam.test', 'void.test', 'many.test', 'good.test', 'orphan.test']) {
@@ -271,7 +274,7 @@ describe('validateSpf', () => {
   });
 
   it('walks a shared include once per run and reports exactly what a fresh walk reports', async () => {
-    const shared = new DnsResolver({ servers: [{ host: server.host, port: server.port }], timeoutMs: 300, attempts: 1 });
+    const shared = freshResolver();
     const domains = ['many.test', 'many2.test', 'good.test', 'chain.test', 'keepme.test', 'loop.test', 'fam.test', 'redir.test'];
     const summary = (r: Awaited<ReturnType<typeof validateSpf>>) => ({ findings: r.findings, lookups: r.lookups, voidLookups: r.voidLookups, all: r.effectiveAll });
     const first = [];
@@ -280,7 +283,7 @@ describe('validateSpf', () => {
     for (const [i, d] of domains.entries()) {
       // Again through the same resolver (subtrees reused), and through a new one (walked afresh).
       expect(summary(await validateSpf(shared, d))).toEqual(first[i]);
-      const fresh = new DnsResolver({ servers: [{ host: server.host, port: server.port }], timeoutMs: 300, attempts: 1 });
+      const fresh = freshResolver();
       expect(summary(await validateSpf(fresh, d))).toEqual(first[i]);
     }
     expect(shared.queriesSent).toBe(sent);
@@ -289,7 +292,7 @@ describe('validateSpf', () => {
   });
 
   it('does not reuse a subtree walked through another resolver that routes names differently', async () => {
-    const outer = new DnsResolver({ servers: [{ host: server.host, port: server.port }], timeoutMs: 300, attempts: 1 });
+    const outer = freshResolver();
     // Like verify's per-zone resolvers: the same outer resolver (and answer objects) for shared names,
     // its own view of one name (here it has no address).
     const routed: Resolver = {
@@ -364,7 +367,7 @@ async function sameResults(domain: string, flatRecords: { name: string; value: s
   const records = [...zone.filter((r) => !(replaced.has(r.name) && r.type === 'TXT')), ...flatRecords.map((r) => txt(r.name, r.value, r.strings))];
   const flatServer = await startServer({ records, zones: [''] });
   try {
-    const flatResolver = new DnsResolver({ servers: [{ host: flatServer.host, port: flatServer.port }], timeoutMs: 500, attempts: 1 });
+    const flatResolver = new LocalResolver(flatServer);
     for (const ip of ips) {
       const before = await checkHost(resolver, { ip, domain });
       const after = await checkHost(flatResolver, { ip, domain });

@@ -165,13 +165,15 @@ describe('maildns verify against Knot', () => {
   });
 
   it('exits 0 / 1 and prints JSON through the CLI', async () => {
-    const ok = await runCli(['verify', '--plan', base.file, '--nameserver', `127.0.0.1:${right.port}`, '--authoritative', `127.0.0.1:${right.port}`, '--json']);
+    const [ok, half] = await Promise.all([
+      runCli(['verify', '--plan', base.file, '--nameserver', `127.0.0.1:${right.port}`, '--authoritative', `127.0.0.1:${right.port}`, '--json']),
+      runCli(['verify', '--plan', base.file, '--nameserver', `127.0.0.1:${right.port}`, '--authoritative', `127.0.0.1:${right.port},127.0.0.1:${lagging.port}`]),
+    ]);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     const json = JSON.parse(ok.stdout) as VerifyReport;
     expect(json.version).toBe(1);
     expect(json.domains[0]!.status).toBe('as-planned');
-    const half = await runCli(['verify', '--plan', base.file, '--nameserver', `127.0.0.1:${right.port}`, '--authoritative', `127.0.0.1:${right.port},127.0.0.1:${lagging.port}`]);
     expect(half.code).toBe(1);
     expect(half.stdout).toMatch(/PROBLEMS/);
     expect(half.stdout).toMatch(/verify\.not-everywhere/);
@@ -192,14 +194,17 @@ describe('maildns verify against slow and silent servers', () => {
     ...records,
   ];
   let slow: RunningServer;
+  let prompt: RunningServer;
   let silent: RunningServer;
   beforeAll(async () => {
     slow = await startServer({ records: zoneRecords(base.records), zones: [DOMAIN, 'example'], delayMs: 150 });
+    prompt = await startServer({ records: zoneRecords(base.records), zones: [DOMAIN, 'example'] });
     const names = [...new Set(zoneRecords(base.records).map((r) => r.name))];
     silent = await startServer({ records: zoneRecords(base.records), zones: [DOMAIN], silent: names });
   });
   afterAll(async () => {
     await slow?.close();
+    await prompt?.close();
     await silent?.close();
   });
 
@@ -221,8 +226,10 @@ describe('maildns verify against slow and silent servers', () => {
   });
 
   it('one silent server beside a good one: the good one is compared, the silent one reported', async () => {
-    const r = new DnsResolver({ servers: [{ host: slow.host, port: slow.port }], timeoutMs: 1500 });
-    const report = await verifyPlan(base.plan, { resolver: r, authoritative: [`127.0.0.1:${slow.port}`, `127.0.0.1:${silent.port}`], timeoutMs: 200 });
+    // One deadline for both servers, short so the silent one costs little: the good one answers at
+    // once, far inside it (the slow server's 150 ms would race a deadline this short).
+    const r = new DnsResolver({ servers: [{ host: prompt.host, port: prompt.port }], timeoutMs: 1500 });
+    const report = await verifyPlan(base.plan, { resolver: r, authoritative: [`127.0.0.1:${prompt.port}`, `127.0.0.1:${silent.port}`], timeoutMs: 500 });
     const d = report.domains[0]!;
     expect(report.outcome).toBe('problems');
     expect(d.findings.filter((f) => f.severity !== 'info').map((f) => f.code)).toEqual(['verify.server-unreachable']);
@@ -230,10 +237,9 @@ describe('maildns verify against slow and silent servers', () => {
   });
 
   it('bad input exits 2 with one line', async () => {
-    const missing = await runCli(['verify', '--plan', '/nonexistent/maildns.yaml']);
+    const [missing, badServer] = await Promise.all([runCli(['verify', '--plan', '/nonexistent/maildns.yaml']), runCli(['verify', '--plan', base.file, '--authoritative', 'host:99999'])]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/plan file not found/);
-    const badServer = await runCli(['verify', '--plan', base.file, '--authoritative', 'host:99999']);
     expect(badServer.code).toBe(2);
     expect(badServer.stderr).toMatch(/--authoritative/);
   });
