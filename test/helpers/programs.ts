@@ -45,8 +45,6 @@ export const PROGRAMS: readonly ExternalProgram[] = [
   { path: POSTCONF, package: 'postfix', usedFor: 'applying and reading the generated Postfix settings' },
   { path: POSTMAP, package: 'postfix', usedFor: 'the relay password map' },
   { path: '/usr/lib/postfix/configure-instance.sh', package: 'postfix', usedFor: 'the chroot layout Debian ships' },
-  { path: '/usr/share/postfix/main.cf.debian', package: 'postfix', usedFor: 'Debian\'s main.cf to start from' },
-  { path: '/usr/share/postfix/master.cf.dist', package: 'postfix', usedFor: 'Debian\'s master.cf to start from' },
   { path: DOVECOT, package: 'dovecot-core', usedFor: 'SASL for the submission service' },
   { path: OPENSSL, package: 'openssl', usedFor: 'test certificate authorities (MTA-STS over HTTPS, STARTTLS)' },
   { path: SYSTEM_PYTHON, package: 'python3-dkim', usedFor: 'dkimpy, pyspf and dnspython as independent verifiers' },
