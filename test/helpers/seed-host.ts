@@ -100,8 +100,8 @@ export interface SeedHost {
 
 export interface SeedHostOptions {
   prefix: string;
-  /** Options for `maildns opendkim` (the layout below the root is always applied). */
-  opendkim?: Partial<OpenDkimOptions>;
+  /** Options for `maildns opendkim`, given the layout below the root (which applies first). */
+  opendkim?: (layout: ReturnType<typeof debianLayout>) => Partial<OpenDkimOptions>;
   /** Options for `maildns postfix`. */
   postfix?: Partial<PostfixOptions>;
   /** Start a Dovecot for the submission logins, with these users and passwords. */
@@ -142,7 +142,7 @@ export async function setUpSeedHost(opts: SeedHostOptions): Promise<SeedHost> {
     const dns = (partial.dns = await startServer({ records: composePlan(plan).flatMap((c) => c.records), zones: ['example.com'] }));
 
     // OpenDKIM: the files, then the printed steps as printed (adduser, install, opendkim -n).
-    const odOptions: OpenDkimOptions = { ...layout.opendkim, ...opts.opendkim };
+    const odOptions: OpenDkimOptions = { ...layout.opendkim, ...opts.opendkim?.(layout) };
     const opendkim = composeOpenDkim(plan, odOptions);
     const opendkimOut = path.join(work, 'opendkim');
     mkdirSync(opendkimOut);
