@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { InputError } from '../errors.js';
 import type { Finding, Outcome } from '../findings.js';
 import type { DmarcMode } from '../dmarc/mode.js';
@@ -126,6 +127,7 @@ export async function runSelftest(opts: SelftestOptions): Promise<SelftestReport
   const from = opts.from ?? (domain ? `postmaster@${domain}` : undefined);
   if (!from) throw new InputError('the plan has no domain to send from; give the From address', plan.file ?? undefined);
   if (!ADDRESS.test(from) || from.includes('[')) throw new InputError(`the From address "${from}" is not local@domain`);
+  if (opts.ip !== undefined && !isIP(opts.ip)) throw new InputError(`the host's address "${opts.ip}" is not an IPv4 or IPv6 address`);
   const token = randomBytes(6).toString('hex');
   const to = opts.to ?? `selftest-${token}@${routeDomain(DEFAULT_SELFTEST_ROUTE)}`;
   if (!ADDRESS.test(to)) throw new InputError(`the recipient "${to}" is not local@domain or local@[address]`);

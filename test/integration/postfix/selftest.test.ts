@@ -12,8 +12,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SelftestReport } from '../../../src/selftest/run.js';
 import { runCli, type CliResult } from '../../helpers/cli.js';
-import { isRoot, run } from '../../helpers/mailhost.js';
-import { setUpSeedHost, type SeedHost } from '../../helpers/seed-host.js';
+import { isRoot, run, smtpSend } from '../../helpers/mailhost.js';
+import { setUpSeedHost, testMessage, type SeedHost } from '../../helpers/seed-host.js';
 
 /** A port free on 127.0.0.2 now, for the route: runs of this test elsewhere on the machine must not meet. */
 function freePortOn(host: string): Promise<number> {
@@ -111,6 +111,12 @@ describe.skipIf(!isRoot)('maildns selftest on the seeds\' mail host (needs root)
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/^maildns: \S+: Postfix has no transport for \[127\.0\.0\.3\], so it would hand the probe to the relayhost \[127\.0\.0\.1\]:\d+, not to selftest \(nothing was sent\): run the postconf steps of `maildns postfix`/);
       expect(host.provider.messages.length).toBe(before);
+    });
+
+    it('the route is no open door: a client outside mynetworks that did not log in cannot send to the literal', async () => {
+      const r = await smtpSend({ port: host.smtpPort, from: 'x@example.net', to: 'selftest-0@[127.0.0.2]', message: testMessage('probe from outside', 'No.'), sourceAddress: '127.0.0.2' });
+      expect(r.sent).toBe(false);
+      expect(r.refused).toMatch(/^554 5\.7\.1 .*Relay access denied/);
     });
 
     it('a SigningTable without the domain: the probe arrives unsigned, and each table is named (exit 1); fixed, it passes again', async () => {
