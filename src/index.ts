@@ -97,6 +97,10 @@ export { parseMessage, readMessageFile, type ParsedMessage } from './message/mes
 export { signMessage, loadPrivateKey, type SignOptions } from './message/sign.js';
 export { verifyMessage, type MessageReport, type VerifyMessageOptions } from './message/verify.js';
 
+// The mail host: a probe through the local Postfix, received and verified (maildns selftest).
+export { runSelftest, type SelftestOptions, type SelftestReport, type SelftestVerdict } from './selftest/run.js';
+export { startSmtpListener, type SmtpListener, type ListenerOptions, type ListenerLimits, type ReceivedMail } from './selftest/listener.js';
+
 // Scheduled checks of many domains, and verification of a plan against what is published.
 export { auditDomain, type DomainResult, type AuditOptions } from './check/audit.js';
 export { runChecks, type RunOptions, type RunSummary } from './check/run.js';

@@ -21,6 +21,7 @@ export const COMMANDS = {
   'dmarc': { command: 'dmarc', describe: 'check a domain\'s DMARC record (maildns dmarc DOMAIN) or compose one (maildns dmarc compose)' },
   'sign': { command: 'sign <message>', describe: 'add a DKIM-Signature to a message (.eml) with a domain key' },
   'verify-message': { command: 'verify-message <message>', describe: 'check a message\'s DKIM signatures, SPF and DMARC as a receiver would' },
+  'selftest': { command: 'selftest', describe: 'send a probe through the local Postfix (SMTP or sendmail) to a listener maildns runs, check it left signed and aligned, and name the likely reason when not' },
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -42,4 +43,5 @@ export const LOADERS: Record<CommandName, () => Promise<CommandModule<any, any>>
   'dmarc': async () => (await import('./commands/dmarc.js')).dmarcCommand as CommandModule<any, any>,
   'sign': async () => (await import('./commands/sign.js')).signCommand as CommandModule<any, any>,
   'verify-message': async () => (await import('./commands/verify-message.js')).verifyMessageCommand as CommandModule<any, any>,
+  'selftest': async () => (await import('./commands/selftest.js')).selftestCommand as CommandModule<any, any>,
 };

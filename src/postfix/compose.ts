@@ -16,6 +16,7 @@ import { DEBIAN, milterSettings, openDkimInstances, type OpenDkimInstance, type 
 import type { MailHostPlan, PasswordSource, Plan, RelayPlan } from '../plan/types.js';
 import type { SetupStep } from '../steps.js';
 import { postconfStep, renderMainCf, type PostfixSetting } from './main-cf.js';
+import { DEFAULT_SELFTEST_ROUTE, routeDomain, routeTransportMaps, SELFTEST_SERVICE, type SelftestRoute } from './selftest-route.js';
 
 export const POSTFIX_CONFIG_DIR = DEBIAN.postfixConfigDir;
 export const PASSWORD_MAP = 'sasl_passwd';
@@ -28,12 +29,14 @@ export interface PostfixOptions extends OpenDkimLayoutOptions {
   /** Where environment-variable passwords are read (default process.env). */
   env?: NodeJS.ProcessEnv;
   planName?: string;
+  /** Where `maildns selftest` listens (default 127.0.0.2:11025); null leaves the route out. */
+  selftestRoute?: SelftestRoute | null;
 }
 
 /** One master.cf service: the eight columns and its `-o name=value` overrides. */
 export interface MasterService {
   service: string;
-  type: 'inet';
+  type: 'inet' | 'unix';
   private: 'n' | '-';
   unprivileged: 'n' | '-';
   /** `y` as in Debian's master.cf: smtpd runs chrooted in the queue directory. */
@@ -187,6 +190,42 @@ function submissionService(host: MailHostPlan): MasterService {
   };
 }
 
+/**
+ * The probe's route: mail for the address literal alone goes to a plain-SMTP client service, so
+ * neither the relayhost nor its required TLS and login apply to it.
+ */
+function selftestRouteSettings(route: SelftestRoute): PostfixSetting {
+  return {
+    name: 'transport_maps',
+    value: routeTransportMaps(route),
+    why:
+      `Only for \`maildns selftest\`: mail to an address at ${routeDomain(route)} goes to the loopback, where selftest\n` +
+      `listens during a test, not to the relayhost. Nothing else is routed there. If main.cf already has\n` +
+      `transport_maps, keep its tables and add this one to the list.`,
+  };
+}
+
+function selftestService(route: SelftestRoute): MasterService {
+  return {
+    service: SELFTEST_SERVICE,
+    type: 'unix',
+    private: '-',
+    unprivileged: '-',
+    chroot: 'y',
+    wakeup: '-',
+    maxproc: '-',
+    command: 'smtp',
+    options: [
+      { name: 'syslog_name', value: `postfix/${SELFTEST_SERVICE}` },
+      // The listener speaks plain SMTP and takes no login; the relay's settings must not apply.
+      { name: 'smtp_tls_security_level', value: 'none' },
+      { name: 'smtp_tls_wrappermode', value: 'no' },
+      { name: 'smtp_sasl_auth_enable', value: 'no' },
+    ],
+    why: `Delivers \`maildns selftest\`'s probe to its listener on ${route.host}:${route.port} (loopback only), in plain SMTP.`,
+  };
+}
+
 export function masterCfEntry(s: MasterService): string {
   return [s.service, s.type, s.private, s.unprivileged, s.chroot, s.wakeup, s.maxproc, s.command].join(' ');
 }
@@ -307,6 +346,11 @@ export function composePostfix(plan: Plan, opts: PostfixOptions = {}): PostfixRe
   }
 
   mainCf.push(...milterSettings(milters, opts));
+  const route = opts.selftestRoute === undefined ? DEFAULT_SELFTEST_ROUTE : opts.selftestRoute;
+  if (route) {
+    mainCf.push(selftestRouteSettings(route));
+    masterCf.push(selftestService(route));
+  }
   if (!milters.length) notes.push('the plan has no DKIM selector: no milter lines, so mail leaves unsigned');
 
   files.unshift({

@@ -5,7 +5,8 @@ import { COMMANDS } from '../registry.js';
 import { DEBIAN, type MilterDefaultAction } from '../../dkim/opendkim-settings.js';
 import { hasFindingAtLeast, type Severity } from '../../findings.js';
 import { DEFAULT_PLAN_FILE } from '../../plan/types.js';
-import { EXIT } from '../exit.js';
+import { EXIT, UsageError } from '../exit.js';
+import { DEFAULT_SELFTEST_ROUTE, parseRoute } from '../../postfix/selftest-route.js';
 import { paint, printJson, renderFindings } from '../render/output.js';
 import { renderSteps, stepsJson } from '../render/steps.js';
 import { domainArg, readPlan, withJsonOption, withPlanOption } from './common.js';
@@ -20,6 +21,7 @@ interface Args {
   postfixQueueDir: string;
   postfixChrooted: boolean;
   milterDefaultAction: MilterDefaultAction;
+  selftestRoute: string;
   json: boolean;
 }
 
@@ -64,12 +66,20 @@ export const postfixCommand: CommandModule<object, Args> = {
       .command(postfixLintCommand)
       .option('out', { alias: 'o', type: 'string', default: 'postfix', describe: 'directory to write the files to (the password map is written 0600)' })
       .option('config-dir', { type: 'string', default: DEBIAN.postfixConfigDir, describe: "Postfix's config directory on the mail host" })
+      .option('selftest-route', {
+        type: 'string',
+        default: `${DEFAULT_SELFTEST_ROUTE.host}:${DEFAULT_SELFTEST_ROUTE.port}`,
+        describe: 'where `maildns selftest` listens: mail to the address literal [HOST] goes there in plain SMTP, not to the relayhost (an address in 127.0.0.0/8; "none" leaves the route out)',
+      })
       .example('$0 postfix', 'postfix-main.cf, postfix-master.cf, sasl_passwd and the postconf/postmap steps for the plan\'s mail_host')
       .example('RELAY_PASSWORD=... $0 postfix', 'with "password_env: RELAY_PASSWORD" in the plan') as never,
   handler: async (args) => {
     const [{ composePostfix }, { makeDirectories, writeFileAtomic }] = await Promise.all([import('../../postfix/compose.js'), import('../../fsutil.js')]);
+    const route = args.selftestRoute === 'none' ? null : parseRoute(args.selftestRoute);
+    if (route === null && args.selftestRoute !== 'none') throw new UsageError(`--selftest-route "${args.selftestRoute}" is not ADDRESS:PORT with an address in 127.0.0.0/8, e.g. 127.0.0.2:11025 (or "none")`);
     const plan = await readPlan(args.plan);
     const result = composePostfix(plan, {
+      selftestRoute: route,
       ...(args.socket ? { socket: args.socket } : {}),
       ...(args.socketEd25519 ? { socketEd25519: args.socketEd25519 } : {}),
       postfixQueueDir: args.postfixQueueDir,

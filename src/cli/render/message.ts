@@ -6,7 +6,8 @@ function tint(result: string): 'green' | 'red' | 'yellow' {
   return result === 'pass' ? 'green' : result === 'fail' || result === 'permerror' ? 'red' : 'yellow';
 }
 
-export function renderMessageReport(r: MessageReport, color = useColor()): string {
+/** `spfNotChecked`: what to say when SPF was not checked (the command's own flags). */
+export function renderMessageReport(r: MessageReport, color = useColor(), spfNotChecked = 'not checked (give --ip, and --mail-from or --helo)'): string {
   const out: string[] = [];
   out.push(paint('DKIM', 'bold', color));
   if (r.dkim.length === 0) out.push('  no DKIM-Signature in the message');
@@ -29,7 +30,7 @@ export function renderMessageReport(r: MessageReport, color = useColor()): strin
     if (d.unsignedBodyBytes) out.push(`     l= leaves ${d.unsignedBodyBytes} body bytes unsigned`);
   }
   out.push(paint('SPF', 'bold', color));
-  if (!r.spf) out.push('  not checked (give --ip, and --mail-from or --helo)');
+  if (!r.spf) out.push(`  ${spfNotChecked}`);
   else {
     out.push(`  ${paint(r.spf.result.toUpperCase(), tint(r.spf.result), color)}  ${r.spf.identity === 'mailfrom' ? 'MAIL FROM' : 'HELO'} ${r.spf.domain || '(none)'} for client ${r.spf.ip}`);
     if (r.spf.reason) out.push(`     ${r.spf.reason}`);

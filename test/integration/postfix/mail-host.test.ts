@@ -6,157 +6,45 @@
  * through the provider's smarthost (STARTTLS, then SMTP AUTH with the password map) signed twice,
  * and dkimpy and maildns verify-message pass both signatures against the plan's records.
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keygenPlan } from '../../../src/dkim/keygen.js';
-import { composeOpenDkim, type OpenDkimResult } from '../../../src/dkim/opendkim.js';
 import { DnsResolver } from '../../../src/dns/resolver.js';
-import { startServer, type RunningServer } from '../../../src/dns/server.js';
-import { writeFileAtomic } from '../../../src/fsutil.js';
 import { parseMessage } from '../../../src/message/message.js';
 import { verifyMessage } from '../../../src/message/verify.js';
-import { loadPlan } from '../../../src/plan/load.js';
-import { composePlan } from '../../../src/plan/records.js';
-import type { Plan } from '../../../src/plan/types.js';
-import { composePostfix, type PostfixResult } from '../../../src/postfix/compose.js';
 import { lintPostfixMainCf } from '../../../src/postfix/lint.js';
-import {
-  createPostfix,
-  debianLayout,
-  eventually,
-  execStartOf,
-  hostRoot,
-  isRoot,
-  removeHostRoot,
-  requireMailHostPrograms,
-  run,
-  runSteps,
-  smtpSend,
-  startDovecot,
-  startForking,
-  type Daemon,
-  type DovecotInstance,
-  type PostfixInstance,
-} from '../../helpers/mailhost.js';
-import { dkimpyVerifyEach, freePort } from '../../helpers/opendkim.js';
-import { selfSignedCertificate, startSmtpProvider, type SmtpProvider } from '../../helpers/smtp-provider.js';
+import { eventually, isRoot, run, smtpSend } from '../../helpers/mailhost.js';
+import { dkimpyVerifyEach } from '../../helpers/opendkim.js';
+import { RELAY_USER, setUpSeedHost, testMessage as message, type SeedHost } from '../../helpers/seed-host.js';
 
-const RELAY_USER = 'example-com';
 const MAIL_USER = 'bob';
 const MAIL_PASSWORD = 'bobs-mail-password';
 
-function planText(providerPort: number, submissionPort: number, tls: { cert: string; key: string }): string {
-  return `version: 1
-domains:
-  - domain: example.com
-    mx: [{ host: mail.example.com, priority: 10, addresses: [127.0.0.1] }]
-    spf: { ip4: [127.0.0.1], all: "-all" }
-    dkim:
-      - { selector: rsa1, algorithm: rsa-2048 }
-      - { selector: ed1, algorithm: ed25519 }
-    dmarc: { p: reject, rua: [mailto:dmarc@example.com] }
-mail_host:
-  hostname: mail.example.com
-  mynetworks: [127.0.0.1/32]
-  relay:
-    host: 127.0.0.1
-    port: ${providerPort}
-    username: ${RELAY_USER}
-    password_file: relay-password
-  submission: { port: ${submissionPort}, sasl: dovecot, tls_cert: ${tls.cert}, tls_key: ${tls.key} }
-`;
-}
-
-function message(subject: string, body: string): string {
-  return [
-    'From: Alice <alice@example.com>',
-    'To: Carol <carol@example.org>',
-    `Subject: ${subject}`,
-    'Date: Mon, 23 Nov 2026 10:00:00 +0000',
-    `Message-ID: <${subject.replace(/\W+/g, '-')}@example.com>`,
-    '',
-    body,
-    '',
-  ].join('\r\n');
-}
-
 describe.skipIf(!isRoot)('the Debian mail host of the seeds, configured only from maildns output (needs root)', () => {
-  let root: string;
-  let layout: ReturnType<typeof debianLayout>;
-  let work: string;
-  let plan: Plan;
+  let host: SeedHost;
+  // Short names for what the tests below read most.
+  let layout: SeedHost['layout'];
+  let plan: SeedHost['plan'];
   let password: string;
-  let provider: SmtpProvider;
-  let dns: RunningServer;
-  let opendkim: OpenDkimResult;
-  let postfixOut: PostfixResult;
-  let postfix: PostfixInstance;
+  let provider: SeedHost['provider'];
+  let dns: SeedHost['dns'];
+  let opendkim: SeedHost['opendkim'];
+  let postfixOut: SeedHost['postfixOut'];
+  let postfix: SeedHost['postfix'];
   let smtpPort: number;
   let submissionPort: number;
-  let dovecot: DovecotInstance;
-  const daemons: Daemon[] = [];
-  const ran: string[] = [];
+  let dovecot: NonNullable<SeedHost['dovecot']>;
+  let daemons: SeedHost['daemons'];
+  let ran: string[];
 
   beforeAll(async () => {
-    requireMailHostPrograms();
-    root = hostRoot('maildns-mailhost-');
-    layout = debianLayout(root);
-    work = path.join(root, 'work');
-    mkdirSync(work, { mode: 0o700 });
-
-    const cert = selfSignedCertificate(work, 'smtp.relay.example.net');
-    password = `pw-${Math.random().toString(36).slice(2)}-with spaces`;
-    provider = await startSmtpProvider({ name: 'smtp.relay.example.net', ...cert, user: RELAY_USER, password });
-    writeFileAtomic(path.join(work, 'relay-password'), `${password}\n`, { mode: 0o600 });
-    // The host's own certificate for STARTTLS on submission (Debian's snakeoil pair is not made here).
-    selfSignedCertificate(work, 'mail.example.com');
-    smtpPort = await freePort();
-    submissionPort = await freePort();
-    const tls = { cert: path.join(work, 'mail.example.com.crt'), key: path.join(work, 'mail.example.com.key') };
-    writeFileSync(path.join(work, 'maildns.yaml'), planText(provider.port, submissionPort, tls));
-    plan = loadPlan(path.join(work, 'maildns.yaml'));
-    await keygenPlan(plan);
-    dns = await startServer({ records: composePlan(plan).flatMap((c) => c.records), zones: ['example.com'] });
-
-    // OpenDKIM: the files, then the printed steps as printed (adduser, install, opendkim -n).
-    opendkim = composeOpenDkim(plan, layout.opendkim);
-    const odOut = path.join(work, 'opendkim');
-    mkdirSync(odOut);
-    for (const f of opendkim.files) writeFileAtomic(path.join(odOut, f.name), f.content, { mode: f.mode });
-    ran.push(...(await runSteps(opendkim.steps, { cwd: odOut, kinds: ['group', 'install', 'check'] })));
-    // What Debian's tmpfiles.d/opendkim.conf makes at boot: the run directory of the pid files.
-    await run('install', ['-d', '-o', 'opendkim', '-g', 'opendkim', '-m', '0750', layout.opendkim.runDir!]);
-    for (const inst of opendkim.instances) {
-      // The packaged opendkim.service runs /usr/sbin/opendkim, which reads /etc/opendkim.conf (here moved below root);
-      // the second instance runs the ExecStart of the unit maildns wrote.
-      const unit = opendkim.files.find((f) => f.name === `${inst.unit}.service`);
-      const execStart = unit ? execStartOf(unit.content) : `/usr/sbin/opendkim -x ${inst.confPath}`;
-      daemons.push(await startForking(execStart, inst.pidFile, inst.socket.replace(/^local:/, '')));
-    }
-
-    // Postfix: Debian's files, then the printed postfix steps (install, postmap, postconf -e/-M/-P) with -c DIR.
-    postfix = await createPostfix(layout, smtpPort);
-    postfixOut = composePostfix(plan, { ...layout.opendkim, postfixConfigDir: layout.postfixConfigDir, dovecotConfDir: path.join(root, 'etc/dovecot/conf.d') });
-    const pfOut = path.join(work, 'postfix');
-    mkdirSync(pfOut);
-    mkdirSync(path.join(root, 'etc/dovecot/conf.d'), { recursive: true }); // dovecot-core ships it
-    for (const f of postfixOut.files) writeFileAtomic(path.join(pfOut, f.name), f.content, { mode: f.mode });
-    ran.push(...(await runSteps(postfixOut.steps, { cwd: pfOut, kinds: ['install', 'postfix'], postfixConfigDir: layout.postfixConfigDir })));
-    ran.push(...(await runSteps(opendkim.steps, { cwd: odOut, kinds: ['postfix'], postfixConfigDir: layout.postfixConfigDir })));
-    await postfix.start();
-    // Dovecot checks the submission logins through the socket the generated snippet puts in Postfix's chroot.
-    const snippet = postfixOut.files.find((f) => f.name === 'dovecot-postfix-auth.conf')!;
-    dovecot = await startDovecot(root, snippet.installPath!, { [MAIL_USER]: MAIL_PASSWORD });
+    host = await setUpSeedHost({ prefix: 'maildns-mailhost-', dovecotUsers: { [MAIL_USER]: MAIL_PASSWORD } });
+    ({ layout, plan, password, provider, dns, opendkim, postfixOut, postfix, smtpPort, submissionPort, daemons, ran } = host);
+    dovecot = host.dovecot!;
   }, 120_000);
 
   afterAll(async () => {
-    await postfix?.stop();
-    await dovecot?.stop();
-    for (const d of daemons) await d.stop();
-    await provider?.close();
-    await dns?.close();
-    removeHostRoot(root);
+    await host?.stop();
   });
 
   it('ran the printed steps, and `postfix check` finds nothing to say about the result', async () => {

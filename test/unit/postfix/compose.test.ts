@@ -92,7 +92,7 @@ describe('composePostfix', () => {
   it('adds the submission service: TLS first, AUTH only over TLS, relay only for users who logged in', () => {
     const r = composePostfix(plan('  submission: { sasl: dovecot }\n'));
     expect(settings(r)).toMatchObject({ smtpd_tls_auth_only: 'yes', smtpd_sasl_type: 'dovecot', smtpd_sasl_path: 'private/auth', smtpd_tls_security_level: 'may' });
-    expect(r.masterCf).toHaveLength(1);
+    expect(r.masterCf.map((m) => m.service)).toEqual(['submission', 'maildns-selftest']);
     const lines = r.steps.map((x) => shellLine(x.argv));
     expect(lines).toContain("postconf -M 'submission/inet=submission inet n - y - - smtpd'");
     const p = lines.find((l) => l.startsWith('postconf -P'))!;
@@ -110,6 +110,21 @@ describe('composePostfix', () => {
     expect(lines).toContain('adduser postfix sasl');
     expect(lines).toContain(`sed -i 's|^OPTIONS=.*|OPTIONS="-c -m /var/spool/postfix/var/run/saslauthd"|' /etc/default/saslauthd`);
     expect(lines).toContain("postconf -M '2587/inet=2587 inet n - y - - smtpd'");
+  });
+
+  it("routes mail for the selftest's address literal alone to the loopback in plain SMTP, past the relayhost", () => {
+    const r = composePostfix(plan(RELAY), { env: { RELAY_PASSWORD: SECRET } });
+    expect(settings(r)['transport_maps']).toBe('inline:{ [127.0.0.2]=maildns-selftest:[127.0.0.2]:11025 }');
+    const lines = r.steps.map((x) => shellLine(x.argv));
+    expect(lines).toContain("postconf -M 'maildns-selftest/unix=maildns-selftest unix - - y - - smtp'");
+    expect(lines).toContain(
+      'postconf -P maildns-selftest/unix/syslog_name=postfix/maildns-selftest maildns-selftest/unix/smtp_tls_security_level=none maildns-selftest/unix/smtp_tls_wrappermode=no maildns-selftest/unix/smtp_sasl_auth_enable=no',
+    );
+    const other = composePostfix(plan(RELAY), { env: { RELAY_PASSWORD: SECRET }, selftestRoute: { host: '127.0.0.9', port: 2526 } });
+    expect(settings(other)['transport_maps']).toBe('inline:{ [127.0.0.9]=maildns-selftest:[127.0.0.9]:2526 }');
+    const none = composePostfix(plan(RELAY), { env: { RELAY_PASSWORD: SECRET }, selftestRoute: null });
+    expect(settings(none)['transport_maps']).toBeUndefined();
+    expect(none.masterCf).toEqual([]);
   });
 
   it('without mail_host it says what to add', () => {
