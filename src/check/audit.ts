@@ -5,7 +5,7 @@
  */
 import type { Resolver } from '../dns/resolver.js';
 import { hasFindingAtLeast, type Finding, type Severity } from '../findings.js';
-import { auditBimi, auditDkim, auditDmarc, auditMtaSts, auditMx, auditReverseDns, auditSpf, auditTlsRpt, type MechanismResult } from './mechanisms.js';
+import { auditBimi, auditDkim, auditDmarc, auditMtaSts, auditMx, auditReverseDns, auditSpf, auditTlsRpt, type GoverningDmarc, type MechanismResult } from './mechanisms.js';
 import { SPF_DNS_FAILURES } from '../spf/validate.js';
 import type { MtaStsAudit } from '../mtasts/evaluate.js';
 import type { PolicyFetchOptions } from '../mtasts/fetch.js';
@@ -22,7 +22,8 @@ export interface DomainResult {
   domain: string;
   status: DomainStatus;
   spf: { published: string | string[] | null; dnsFailed: boolean };
-  dmarc: { published: string | string[] | null; dnsFailed: boolean };
+  /** `governing`: the record that applies to the domain (its own or a parent's) and its policy; null when none does. */
+  dmarc: { published: string | string[] | null; dnsFailed: boolean; governing: GoverningDmarc | null };
   dkim: { selector: string; published: string | string[] | null; dnsFailed: boolean }[];
   mx: { published: string | string[] | null; dnsFailed: boolean };
   /** The `_mta-sts` record; `policy` only when the policy was fetched (--mta-sts-policy). */
@@ -94,7 +95,7 @@ export async function auditDomain(resolver: Resolver, domain: string, opts: Audi
     domain,
     status,
     spf: part(spf!),
-    dmarc: part(dmarc!),
+    dmarc: { ...part(dmarc!), governing: dmarc!.governing ?? null },
     dkim: dkim.map((r, i) => ({ selector: opts.selectors[i]!, ...part(r) })),
     mx: part(mx!),
     mtaSts: { ...part(mtaSts), ...(mtaSts.policy ? { policy: mtaSts.policy } : {}) },

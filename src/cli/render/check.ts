@@ -6,7 +6,7 @@
  *     { "version": 1,
  *       "domains": [ { "domain", "status": "pass"|"fail"|"dns-error",
  *                      "spf":   { "published": string|string[]|null, "dnsFailed": bool },
- *                      "dmarc": { ... }, "mx": { ... }, "tlsRpt": { ... }, "bimi": { ... },
+ *                      "dmarc": { ..., "governing": { "recordName", "policy", "adkim", "aspf" } | null }, "mx": { ... }, "tlsRpt": { ... }, "bimi": { ... },
  *                      "mtaSts": { ..., "policy"?: { "url", "fetched", "text", "parsed", "failure"?, "detail"? } },
  *                      "rdns"?: { "results": [ { "address", "source", "reverseName", "ptr", "confirmedName", "helo"?, "state" } ], "dnsFailed" },
  *                      "dkim":  [ { "selector", "published", "dnsFailed" } ],
