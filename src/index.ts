@@ -91,11 +91,15 @@ export {
 export { parseTlsRpt, composeTlsRpt, auditTlsRpt, type ParsedTlsRpt, type TlsRptAudit } from './tlsrpt/index.js';
 export { parseBimi, composeBimi, auditBimi, type ParsedBimi, type BimiAudit } from './bimi/index.js';
 export { checkReverseDns, auditReverseDns, sendingAddressesFromPlan, reverseLookupName, composePtrRecords, type SendingAddress, type ReverseDnsReport } from './rdns/index.js';
+export { auditStartTls, probeStartTls, type StartTlsAudit, type StartTlsOptions, type StartTlsProbe } from './starttls/probe.js';
 
 // Test messages: sign, and verify as a receiver would.
 export { parseMessage, readMessageFile, type ParsedMessage } from './message/message.js';
 export { signMessage, loadPrivateKey, type SignOptions } from './message/sign.js';
 export { verifyMessage, type MessageReport, type VerifyMessageOptions } from './message/verify.js';
+
+// Provider rules: Google, Yahoo and Microsoft's bulk-sender requirements as DNS and a message show them.
+export { bulkSenderDomainProfile, bulkSenderMessageProfile, type ProfileReport, type ProfileRule, type RuleVerdict } from './profiles/bulk-senders.js';
 
 // Scheduled checks of many domains, and verification of a plan against what is published.
 export { auditDomain, type DomainResult, type AuditOptions } from './check/audit.js';

@@ -138,7 +138,14 @@ const MESSAGE_LEVEL = 'a property of each message: check one with maildns verify
 function domainLevelRules(r: DomainResult, context: { noSelectors: string; rdnsNotRun: string }): ProfileRule[] {
   const spf = spfRule(r);
   const dkim = dkimRule(r, context.noSelectors);
-  return [spf, dkim, dmarcRule(r), alignmentRule(r, spf, dkim), reverseDnsRule(r, context.rdnsNotRun), rule('tls', 'not-checkable', TLS_REASON), rule('spam-rate', 'not-checkable', SPAM_RATE_REASON)];
+  return [spf, dkim, dmarcRule(r), alignmentRule(r, spf, dkim), reverseDnsRule(r, context.rdnsNotRun), tlsRule(r), rule('spam-rate', 'not-checkable', SPAM_RATE_REASON)];
+}
+
+/** Never checkable; what --tls saw of the receiving side is said beside it, not counted as the rule. */
+function tlsRule(r: DomainResult): ProfileRule {
+  if (!r.tls?.results.length) return rule('tls', 'not-checkable', TLS_REASON);
+  const good = r.tls.results.filter((p) => p.state === 'tls' && p.certificate?.trusted && p.certificate.nameValid).length;
+  return rule('tls', 'not-checkable', `${TLS_REASON}; of the receiving side, ${good} of ${r.tls.results.length} MX host${r.tls.results.length === 1 ? ' offers' : 's offer'} STARTTLS with a trusted certificate for their name`);
 }
 
 /** ok when every checkable rule is met; problems when one is not; dns-unavailable when none failed but one is unknown. */

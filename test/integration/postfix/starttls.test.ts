@@ -107,7 +107,7 @@ describe.skipIf(!isRoot)('check --tls: STARTTLS on the MX hosts (Debian Postfix,
     for (const f of fakes) f.close();
     await dns?.close();
     await policyServer?.close();
-    if (!process.env["KEEP"]) removeHostRoot(root);
+    removeHostRoot(root);
   });
 
   const cli = (args: string[]) =>
@@ -125,6 +125,12 @@ describe.skipIf(!isRoot)('check --tls: STARTTLS on the MX hosts (Debian Postfix,
     expect(d.tls!.results[0]!.greeting).toMatch(/^220 /);
     expect(d.tls!.results[0]!.extensions).toContain('STARTTLS');
     expect(codes(d)).toContain('tls.ok');
+  });
+
+  it('the bulk-senders profile says what --tls saw of the receiving side, but keeps the sending-side TLS rule not checkable', async () => {
+    const r = await runCli(['check', 'good.tls.test', '--tls', '--ca-file', ca.caFile, '--profile', 'bulk-senders', '--nameserver', `${dns.host}:${dns.port}`, '--json'], { env: { MAILDNS_SMTP_PORT: String(port) }, killAfterMs: 60_000 });
+    const rules = (JSON.parse(r.stdout) as { domains: { rules: { id: string; verdict: string; reason: string }[] }[] }).domains[0]!.rules;
+    expect(rules.find((x) => x.id === 'tls')).toMatchObject({ verdict: 'not-checkable', reason: expect.stringContaining('of the receiving side, 1 of 1 MX host offers STARTTLS with a trusted certificate') });
   });
 
   it('the same server without --ca-file: the test CA is not among the built-in roots, so the certificate is untrusted (a warning)', async () => {
