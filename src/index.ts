@@ -91,6 +91,7 @@ export {
 export { parseTlsRpt, composeTlsRpt, auditTlsRpt, type ParsedTlsRpt, type TlsRptAudit } from './tlsrpt/index.js';
 export { parseBimi, composeBimi, auditBimi, type ParsedBimi, type BimiAudit } from './bimi/index.js';
 export { checkReverseDns, auditReverseDns, sendingAddressesFromPlan, reverseLookupName, composePtrRecords, type SendingAddress, type ReverseDnsReport } from './rdns/index.js';
+export { auditStartTls, probeStartTls, type StartTlsAudit, type StartTlsOptions, type StartTlsProbe } from './starttls/probe.js';
 
 // Test messages: sign, and verify as a receiver would.
 export { parseMessage, readMessageFile, type ParsedMessage } from './message/message.js';
@@ -100,6 +101,8 @@ export { verifyMessage, type MessageReport, type VerifyMessageOptions } from './
 // The mail host: a probe through the local Postfix, received and verified (maildns selftest).
 export { runSelftest, type SelftestOptions, type SelftestReport, type SelftestVerdict } from './selftest/run.js';
 export { startSmtpListener, type SmtpListener, type ListenerOptions, type ListenerLimits, type ReceivedMail } from './selftest/listener.js';
+// Provider rules: Google, Yahoo and Microsoft's bulk-sender requirements as DNS and a message show them.
+export { bulkSenderDomainProfile, bulkSenderMessageProfile, type ProfileReport, type ProfileRule, type RuleVerdict } from './profiles/bulk-senders.js';
 
 // Scheduled checks of many domains, and verification of a plan against what is published.
 export { auditDomain, type DomainResult, type AuditOptions } from './check/audit.js';

@@ -1,15 +1,16 @@
 /**
  * The plan-less audit of one domain, asked concurrently: SPF, DMARC, DKIM (given selectors), MX,
  * and the MTA-STS, TLS-RPT and BIMI records (one TXT question each; no finding when they are absent).
- * On request: the MTA-STS policy over HTTPS, and the reverse DNS of the sending addresses.
+ * On request: the MTA-STS policy over HTTPS, the reverse DNS of the sending addresses, and STARTTLS on the MX hosts.
  */
 import type { Resolver } from '../dns/resolver.js';
 import { hasFindingAtLeast, type Finding, type Severity } from '../findings.js';
-import { auditBimi, auditDkim, auditDmarc, auditMtaSts, auditMx, auditReverseDns, auditSpf, auditTlsRpt, type MechanismResult } from './mechanisms.js';
+import { auditBimi, auditDkim, auditDmarc, auditMtaSts, auditMx, auditReverseDns, auditSpf, auditTlsRpt, type GoverningDmarc, type MechanismResult } from './mechanisms.js';
 import { SPF_DNS_FAILURES } from '../spf/validate.js';
 import type { MtaStsAudit } from '../mtasts/evaluate.js';
 import type { PolicyFetchOptions } from '../mtasts/fetch.js';
 import type { ReverseDnsResult } from '../rdns/evaluate.js';
+import { auditStartTls, type StartTlsOptions, type StartTlsProbe } from '../starttls/probe.js';
 
 /**
  * pass: nothing at or above the --fail-on severity; fail: at least one such finding;
@@ -22,7 +23,8 @@ export interface DomainResult {
   domain: string;
   status: DomainStatus;
   spf: { published: string | string[] | null; dnsFailed: boolean };
-  dmarc: { published: string | string[] | null; dnsFailed: boolean };
+  /** `governing`: the record that applies to the domain (its own or a parent's) and its policy; null when none does. */
+  dmarc: { published: string | string[] | null; dnsFailed: boolean; governing: GoverningDmarc | null };
   dkim: { selector: string; published: string | string[] | null; dnsFailed: boolean }[];
   mx: { published: string | string[] | null; dnsFailed: boolean };
   /** The `_mta-sts` record; `policy` only when the policy was fetched (--mta-sts-policy). */
@@ -30,6 +32,8 @@ export interface DomainResult {
   tlsRpt: { published: string | string[] | null; dnsFailed: boolean };
   /** The BIMI record at default._bimi. */
   bimi: { published: string | string[] | null; dnsFailed: boolean };
+  /** Only with the STARTTLS check (--tls): one entry per MX host. */
+  tls?: { results: StartTlsProbe[]; dnsFailed: boolean };
   /** Only with the reverse DNS check (--rdns): one entry per sending address. */
   rdns?: { results: ReverseDnsResult[]; dnsFailed: boolean };
   findings: Finding[];
@@ -46,6 +50,8 @@ export interface AuditOptions {
   mtaStsPolicy?: PolicyFetchOptions | false;
   /** Check the reverse DNS (PTR, forward-confirmed) of the SPF single hosts and the MX hosts. */
   rdns?: boolean;
+  /** Try STARTTLS on each MX host (port 25), after the MTA-STS policy when that is fetched too. */
+  tls?: StartTlsOptions | false;
 }
 
 /** Findings that say DNS gave no usable answer (a temporary failure), not that something is wrong. */
@@ -71,21 +77,30 @@ async function guarded<T extends MechanismResult>(what: string, domain: string, 
   }
 }
 
+async function auditStartTlsMechanism(resolver: Resolver, domain: string, opts: Parameters<typeof auditStartTls>[2]): Promise<MechanismResult & { results?: StartTlsProbe[] }> {
+  const r = await auditStartTls(resolver, domain, opts);
+  return { findings: r.findings, dnsFailed: r.dnsFailed, published: r.results.map((p) => `${p.host} ${p.state}${p.tlsVersion ? ` ${p.tlsVersion}` : ''}`), results: r.results };
+}
+
 export async function auditDomain(resolver: Resolver, domain: string, opts: AuditOptions): Promise<DomainResult> {
   const started = Date.now();
-  const [[spf, dmarc, mx, ...dkim], mtaSts, tlsRpt, bimi, rdns] = await Promise.all([
+  const mtaStsAudit = guarded('MTA-STS', domain, () => auditMtaSts(resolver, domain, { fetchPolicy: opts.mtaStsPolicy ?? false }));
+  const tlsOptions = opts.tls;
+  const [[spf, dmarc, mx, ...dkim], mtaSts, tlsRpt, bimi, rdns, starttls] = await Promise.all([
     Promise.all([
       guarded('SPF', domain, () => auditSpf(resolver, domain, { deep: opts.deep ?? false })),
       guarded('DMARC', domain, () => auditDmarc(resolver, domain)),
       guarded('MX', domain, () => auditMx(resolver, domain)),
       ...opts.selectors.map((s) => guarded('DKIM', domain, () => auditDkim(resolver, domain, s))),
     ]),
-    guarded('MTA-STS', domain, () => auditMtaSts(resolver, domain, { fetchPolicy: opts.mtaStsPolicy ?? false })),
+    mtaStsAudit,
     guarded('TLS-RPT', domain, () => auditTlsRpt(resolver, domain)),
     guarded('BIMI', domain, () => auditBimi(resolver, domain)),
     opts.rdns ? guarded('reverse DNS', domain, () => auditReverseDns(resolver, domain)) : null,
+    // STARTTLS waits for the policy, whose mx patterns and certificate rule it is judged against.
+    tlsOptions ? mtaStsAudit.then((sts) => guarded('STARTTLS', domain, () => auditStartTlsMechanism(resolver, domain, { ...tlsOptions, policy: sts.policy?.parsed ?? null }))) : null,
   ]);
-  const all: MechanismResult[] = [spf!, dmarc!, mx!, ...dkim, mtaSts, tlsRpt, bimi, ...(rdns ? [rdns] : [])];
+  const all: MechanismResult[] = [spf!, dmarc!, mx!, ...dkim, mtaSts, tlsRpt, bimi, ...(rdns ? [rdns] : []), ...(starttls ? [starttls] : [])];
   const findings = all.flatMap((r) => r.findings);
   const dnsFailed = all.some((r) => r.dnsFailed);
   const definite = findings.filter((f) => !isTemporaryFinding(f));
@@ -94,13 +109,14 @@ export async function auditDomain(resolver: Resolver, domain: string, opts: Audi
     domain,
     status,
     spf: part(spf!),
-    dmarc: part(dmarc!),
+    dmarc: { ...part(dmarc!), governing: dmarc!.governing ?? null },
     dkim: dkim.map((r, i) => ({ selector: opts.selectors[i]!, ...part(r) })),
     mx: part(mx!),
     mtaSts: { ...part(mtaSts), ...(mtaSts.policy ? { policy: mtaSts.policy } : {}) },
     tlsRpt: part(tlsRpt),
     bimi: part(bimi),
     ...(rdns ? { rdns: { results: rdns.results ?? [], dnsFailed: rdns.dnsFailed } } : {}),
+    ...(starttls ? { tls: { results: starttls.results ?? [], dnsFailed: starttls.dnsFailed } } : {}),
     findings,
     ms: Date.now() - started,
   };

@@ -9,6 +9,7 @@ import { validateDkimRecord } from '../dkim/validate.js';
 import { describeStatus, isTemporary, txtValues, type Resolver } from '../dns/resolver.js';
 import { temporaryFinding } from '../dns/failure.js';
 import type { Finding } from '../findings.js';
+import type { DmarcPolicy } from '../plan/types.js';
 import { isIP } from 'node:net';
 import { auditSpf } from './spf.js';
 import { auditReverseDns as reverseDnsReport, type ReverseDnsResult } from '../rdns/evaluate.js';
@@ -28,9 +29,19 @@ export { auditMtaSts } from '../mtasts/evaluate.js';
 export { auditTlsRpt } from '../tlsrpt/evaluate.js';
 export { auditBimi } from '../bimi/evaluate.js';
 
-export async function auditDmarc(resolver: Resolver, domain: string): Promise<MechanismResult> {
+/** The DMARC record that governs a domain (its own or, by policy discovery, a parent's) and the policy it asks. */
+export interface GoverningDmarc {
+  recordName: string;
+  policy: DmarcPolicy | null;
+  adkim: 'r' | 's' | null;
+  aspf: 'r' | 's' | null;
+}
+
+export async function auditDmarc(resolver: Resolver, domain: string): Promise<MechanismResult & { governing?: GoverningDmarc | null }> {
   const check = await checkDmarcDomain(resolver, domain);
-  return { findings: check.findings, dnsFailed: check.dnsFailed, published: check.lookup.dmarc.length ? check.lookup.dmarc : null };
+  const d = check.discovery;
+  const governing = d.status === 'found' && d.recordName ? { recordName: d.recordName, policy: d.policy, adkim: d.adkim, aspf: d.aspf } : null;
+  return { findings: check.findings, dnsFailed: check.dnsFailed, published: check.lookup.dmarc.length ? check.lookup.dmarc : null, governing };
 }
 
 export async function auditDkim(resolver: Resolver, domain: string, selector: string): Promise<MechanismResult> {

@@ -19,6 +19,8 @@ export interface RunOptions {
   mtaStsPolicy?: AuditOptions['mtaStsPolicy'];
   /** See AuditOptions.rdns. */
   rdns?: boolean;
+  /** See AuditOptions.tls. */
+  tls?: AuditOptions['tls'];
   /** Domains audited at once. */
   concurrency: number;
   /** Called once per domain, in input order. */
@@ -101,7 +103,7 @@ export async function runChecks(names: AsyncIterable<string> | Iterable<string>,
       const job = await take();
       if (!job) return;
       // Each domain has the resolver's deadline to itself: a silent zone cannot hold the run.
-      const result = await withinDeadline(opts.resolver, (resolver) => auditDomain(resolver, job.name, { selectors: opts.selectors, failOn: opts.failOn, deep: opts.deep ?? false, mtaStsPolicy: opts.mtaStsPolicy ?? false, rdns: opts.rdns ?? false }));
+      const result = await withinDeadline(opts.resolver, (resolver) => auditDomain(resolver, job.name, { selectors: opts.selectors, failOn: opts.failOn, deep: opts.deep ?? false, mtaStsPolicy: opts.mtaStsPolicy ?? false, rdns: opts.rdns ?? false, tls: opts.tls ?? false }));
       done.set(job.index, result);
       flush();
     }

@@ -1,12 +1,15 @@
 /** `maildns check`: plan-less audit of SPF, DMARC, DKIM and MX for any number of domains (cron, CI). */
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
-import type { Severity } from '../../findings.js';
+import type { Outcome, Severity } from '../../findings.js';
+import type { DomainSource } from '../../check/input.js';
 import { DEFAULT_CONCURRENCY, bulkResolverSettings } from '../../check/settings.js';
 import type { CheckFormat, Reporter } from '../render/check.js';
 import { exitCodeOf, UsageError } from '../exit.js';
 import { useColor } from '../render/output.js';
-import { policyFetchFromArgs, resolverFromArgs, withCaFileOption, withNameserverOption } from './common.js';
+import { policyFetchFromArgs, resolverFromArgs, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
+import type { PolicyFetchOptions } from '../../mtasts/fetch.js';
+import type { StartTlsOptions } from '../../starttls/probe.js';
 
 interface Args {
   domains: string[];
@@ -25,6 +28,9 @@ interface Args {
   mtaStsPolicy: boolean;
   caFile?: string;
   rdns: boolean;
+  tls: boolean;
+  tlsTimeout: number;
+  profile?: string;
 }
 
 export const checkCommand: CommandModule<object, Args> = {
@@ -44,17 +50,23 @@ export const checkCommand: CommandModule<object, Args> = {
         .option('deep', { type: 'boolean', default: false, describe: 'also look for SPF records published where nothing points to them (_spf.DOMAIN and the like; 11 more queries per domain)' })
         .option('mta-sts-policy', { type: 'boolean', default: false, describe: 'also fetch the MTA-STS policy (HTTPS, mta-sts.DOMAIN) of each domain that publishes an _mta-sts record, and check it against the MX hosts' })
         .option('rdns', { type: 'boolean', default: false, describe: 'also check the reverse DNS of the sending addresses (SPF ip4/ip6 single hosts, MX hosts): a PTR record that resolves back to the address' })
+        .option('tls', { type: 'boolean', default: false, describe: 'also try STARTTLS on each MX host (port 25): greeting, EHLO, STARTTLS, the handshake; the TLS version, and whether the certificate is trusted, names the host and meets the MTA-STS policy (with --mta-sts-policy)' })
+        .option('tls-timeout', { type: 'number', default: 10_000, describe: 'milliseconds for each step of the STARTTLS check (connect, greeting, EHLO, STARTTLS, handshake)' })
+        .option('profile', { type: 'string', choices: ['bulk-senders'] as const, describe: 'report as the rules of a sender profile instead: bulk-senders (Google, Yahoo, Microsoft) with each rule met, not met, unknown (DNS failed) or not checkable here; turns on --rdns' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'text format: list only domains that fail or could not be checked' }),
     ))
       .example('$0 check example.com example.org -s mail', 'audit two domains, DKIM selector "mail"')
       .example('$0 check --domains-file domains.txt --format junit > report.xml', 'nightly CI run: one JUnit test case per domain')
       .example('$0 check --domains-file domains.txt --json --fail-on warning', 'machine-readable; warnings fail too')
       .example('$0 check --domains-file domains.txt --nameserver 1.1.1.1 --rate 500', 'through a public resolver, gently')
+      .example('$0 check example.com -s mail --profile bulk-senders', 'the Google, Yahoo and Microsoft bulk-sender rules that DNS can show')
+      .example('$0 check example.com --tls --mta-sts-policy', 'also STARTTLS on each MX host, judged against the MTA-STS policy')
       .example('$0 check example.com --mta-sts-policy --rdns', 'also the MTA-STS policy over HTTPS and the PTR records of the sending hosts')
       .epilogue(
         'Exit codes: 0 every domain passed; 1 a domain has a finding at or above --fail-on, or could not be fully ' +
           'checked because DNS failed for it (a timeout is never reported as a missing record); 2 bad input; ' +
-          '3 DNS failed for every domain (nothing could be checked: look at the network or --nameserver).',
+          '3 DNS failed for every domain (nothing could be checked: look at the network or --nameserver). ' +
+          'With --profile: 0 every rule that can be checked is met, 1 a rule is not met, 3 none failed but DNS left a rule unknown.',
       ) as never,
   handler: async (args) => {
     const format: CheckFormat = args.json ? 'json' : args.format;
@@ -73,8 +85,11 @@ export const checkCommand: CommandModule<object, Args> = {
     if (source.count === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
     if (source.duplicates) process.stderr.write(`note: ${source.duplicates} name${source.duplicates === 1 ? ' was' : 's were'} given more than once; each domain is checked once\n`);
     if (args.rate !== undefined && !(args.rate >= 1 && args.rate <= 1_000_000)) throw new UsageError('--rate must be from 1 to 1000000 queries per second');
-    if (args.caFile !== undefined && !args.mtaStsPolicy) throw new UsageError('--ca-file goes with --mta-sts-policy (it is used only to fetch the policy)');
+    if (args.caFile !== undefined && !args.mtaStsPolicy && !args.tls) throw new UsageError('--ca-file goes with --mta-sts-policy or --tls (it is used only to fetch the policy and to judge STARTTLS certificates)');
+    if (args.profile !== undefined && format === 'junit') throw new UsageError('--profile reports in text or json, not junit');
     const policyFetch = args.mtaStsPolicy ? policyFetchFromArgs(args) : false;
+    const starttls = args.tls ? startTlsFromArgs(args) : false;
+    if (args.profile !== undefined) return runProfile(args, format, source, selectors, { policyFetch, starttls });
     const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
     const out = process.stdout;
     const reporter: Reporter =
@@ -88,6 +103,7 @@ export const checkCommand: CommandModule<object, Args> = {
       deep: args.deep,
       mtaStsPolicy: policyFetch,
       rdns: args.rdns,
+      tls: starttls,
       concurrency: args.concurrency,
       onResult: async (r) => {
         bar.tick(r.status !== 'pass');
@@ -100,3 +116,42 @@ export const checkCommand: CommandModule<object, Args> = {
     process.exitCode = exitCode;
   },
 };
+
+/** `check --profile`: the same audit, each domain reported as the profile's rules. */
+async function runProfile(args: Args, format: CheckFormat, source: DomainSource, selectors: string[], extra: { policyFetch: PolicyFetchOptions | false; starttls: StartTlsOptions | false }): Promise<void> {
+  const [{ runChecks }, { bulkSenderDomainProfile, combinedOutcome }, { profileJsonReporter, profileTextReporter }, { progress }] = await Promise.all([
+    import('../../check/run.js'),
+    import('../../profiles/bulk-senders.js'),
+    import('../render/profile.js'),
+    import('../render/progress.js'),
+  ]);
+  const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
+  const out = process.stdout;
+  const reporter = format === 'json' ? profileJsonReporter(out, args.profile!) : profileTextReporter(out, { color: useColor(out) });
+  const bar = progress(source.count);
+  const outcomes: Outcome[] = [];
+  await reporter.begin();
+  const summary = await runChecks(source.names(), {
+    resolver,
+    selectors,
+    failOn: args.failOn,
+    deep: args.deep,
+    mtaStsPolicy: extra.policyFetch,
+    tls: extra.starttls,
+    // The profile's reverse DNS rule needs the PTR records of the sending addresses.
+    rdns: true,
+    concurrency: args.concurrency,
+    onResult: async (r) => {
+      const p = bulkSenderDomainProfile(r);
+      outcomes.push(p.outcome);
+      bar.tick(p.outcome !== 'ok');
+      await reporter.result(p);
+    },
+  });
+  bar.done();
+  const outcome = combinedOutcome(outcomes);
+  const exitCode = exitCodeOf(outcome);
+  const tally = (o: Outcome): number => outcomes.filter((x) => x === o).length;
+  await reporter.end({ domains: outcomes.length, ok: tally('ok'), problems: tally('problems'), unknown: tally('dns-unavailable'), ms: summary.ms, outcome, exitCode });
+  process.exitCode = exitCode;
+}

@@ -8,6 +8,7 @@ import type { Plan } from '../../plan/types.js';
 import { DEFAULT_PLAN_FILE } from '../../plan/types.js';
 import type { DnsResolver, ResolverChoice } from '../../dns/resolver.js';
 import type { PolicyFetchOptions } from '../../mtasts/fetch.js';
+import type { StartTlsOptions } from '../../starttls/probe.js';
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../exit.js';
 import { domainNameProblem, normalizeName, sendingDomainProblem } from '../../names.js';
@@ -65,9 +66,39 @@ export function sendingDomainArg(value: string, flag: string): string {
   return normalizeName(value);
 }
 
-/** `--ca-file`, for the commands that fetch over HTTPS (the MTA-STS policy). */
+/** `--ca-file`, for the commands that fetch over HTTPS (the MTA-STS policy) or try STARTTLS. */
 export function withCaFileOption<T>(y: Argv<T>) {
-  return y.option('ca-file', { type: 'string', normalize: true, describe: 'trust the CA certificates in this PEM file instead of the built-in roots when fetching the MTA-STS policy (a private CA)' });
+  return y.option('ca-file', { type: 'string', normalize: true, describe: 'trust the CA certificates in this PEM file instead of the built-in roots when fetching the MTA-STS policy or judging an MX host\'s STARTTLS certificate (a private CA)' });
+}
+
+function readCaFile(file: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--ca-file ${file}: ${(err as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-file ${file} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
+  return pem;
+}
+
+function portFromEnv(name: string): number | undefined {
+  const port = process.env[name];
+  if (port === undefined || port === '') return undefined;
+  const n = Number(port);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${name} must be a port number (got "${port}")`);
+  return n;
+}
+
+/**
+ * How STARTTLS is tried: the CAs of --ca-file, the per-step deadline of --tls-timeout, and the MX
+ * hosts' port, 25 unless MAILDNS_SMTP_PORT says otherwise. That variable exists for tests, whose
+ * servers cannot all listen on 25; nothing else should set it.
+ */
+export function startTlsFromArgs(args: { caFile?: string | undefined; tlsTimeout: number }): StartTlsOptions {
+  if (!(args.tlsTimeout >= 100 && args.tlsTimeout <= 600_000)) throw new UsageError('--tls-timeout must be from 100 to 600000 milliseconds');
+  const port = portFromEnv('MAILDNS_SMTP_PORT');
+  return { stepTimeoutMs: args.tlsTimeout, ...(args.caFile !== undefined ? { ca: readCaFile(args.caFile) } : {}), ...(port !== undefined ? { port } : {}) };
 }
 
 /**
@@ -77,21 +108,8 @@ export function withCaFileOption<T>(y: Argv<T>) {
  */
 export function policyFetchFromArgs(args: { caFile?: string | undefined }): PolicyFetchOptions {
   const out: PolicyFetchOptions = {};
-  if (args.caFile !== undefined) {
-    let pem: string;
-    try {
-      pem = readFileSync(args.caFile, 'utf8');
-    } catch (err) {
-      throw new UsageError(`--ca-file ${args.caFile}: ${(err as Error).message}`);
-    }
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-file ${args.caFile} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
-    out.ca = pem;
-  }
-  const port = process.env['MAILDNS_MTA_STS_PORT'];
-  if (port !== undefined && port !== '') {
-    const n = Number(port);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`MAILDNS_MTA_STS_PORT must be a port number (got "${port}")`);
-    out.port = n;
-  }
+  if (args.caFile !== undefined) out.ca = readCaFile(args.caFile);
+  const port = portFromEnv('MAILDNS_MTA_STS_PORT');
+  if (port !== undefined) out.port = port;
   return out;
 }

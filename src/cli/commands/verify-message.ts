@@ -1,9 +1,9 @@
 /** `maildns verify-message`: DKIM, SPF and DMARC for a message, as a receiver would judge it. */
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
-import { EXIT, UsageError } from '../exit.js';
+import { EXIT, exitCodeOf, UsageError } from '../exit.js';
 import { DMARC_MODES, type DmarcMode } from '../../dmarc/mode.js';
-import { printJson } from '../render/output.js';
+import { printJson, useColor } from '../render/output.js';
 import type { MessageReport } from '../../message/verify.js';
 import { resolverFromArgs, withNameserverOption } from './common.js';
 
@@ -16,6 +16,7 @@ interface Args {
   timeout: number;
   json: boolean;
   dmarcMode: string;
+  profile?: string;
 }
 
 export function exitCodeFor(report: MessageReport): number {
@@ -33,11 +34,13 @@ export const verifyMessageCommand: CommandModule<object, Args> = {
         .option('helo', { type: 'string', describe: 'HELO/EHLO name of the client' })
         .option('mail-from', { type: 'string', describe: 'MAIL FROM address (default: the Return-Path field; "<>" for none)' })
         .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
+        .option('profile', { type: 'string', choices: ['bulk-senders'] as const, describe: 'also judge the rules of a sender profile: bulk-senders (Google, Yahoo, Microsoft), the DNS rules of the From domain and the message-level ones (aligned DKIM, DMARC pass, one-click unsubscribe, Message-ID and Date)' })
         .option('dmarc-mode', { type: 'string', default: '9989', choices: DMARC_MODES, describe: 'DMARC rules: 9989 (DMARCbis, DNS tree walk) or 7489 (Public Suffix List)' }),
     )
       .example('$0 verify-message signed.eml --nameserver 127.0.0.1:5300', 'check against a local test server')
       .example('$0 verify-message mail.eml --ip 192.0.2.10 --mail-from bounce@example.com --helo mx.example.com', 'DKIM, SPF and DMARC as the receiving server saw it')
-      .epilogue('Exit codes: 0 DMARC passes, 1 it does not, 2 bad input, 3 DNS could not be asked.') as never,
+      .example('$0 verify-message news.eml --ip 192.0.2.10 --profile bulk-senders', 'the bulk-sender rules of Google, Yahoo and Microsoft for this message')
+      .epilogue('Exit codes: 0 DMARC passes, 1 it does not, 2 bad input, 3 DNS could not be asked. With --profile: 0 every rule that can be checked is met, 1 a rule is not met, 3 none failed but DNS left a rule unknown.') as never,
   handler: async (args) => {
     const [{ fieldsNamed, readMessageFile }, { verifyMessage }, { renderMessageReport }] = await Promise.all([
       import('../../message/message.js'),
@@ -51,12 +54,22 @@ export const verifyMessageCommand: CommandModule<object, Args> = {
     const mode = args.dmarcMode as DmarcMode;
     if (args.helo !== undefined && !/^[A-Za-z0-9_.:[\]-]+$/.test(args.helo)) throw new UsageError(`--helo "${args.helo}" is not a host name`);
     const resolver = await resolverFromArgs(args);
-    const report = await verifyMessage(msg, resolver, {
+    const verifyOptions = {
       dmarcMode: mode,
       ...(args.ip !== undefined ? { ip: args.ip } : {}),
       ...(args.helo !== undefined ? { helo: args.helo } : {}),
       ...(args.mailFrom !== undefined ? { mailFrom: args.mailFrom } : {}),
-    });
+    };
+    if (args.profile !== undefined) {
+      const [{ bulkSenderMessageProfile }, { renderProfileReport }] = await Promise.all([import('../../profiles/bulk-senders.js'), import('../render/profile.js')]);
+      const { message, profile } = await bulkSenderMessageProfile(msg, resolver, verifyOptions);
+      const exitCode = exitCodeOf(profile.outcome);
+      if (args.json) printJson({ message, profile, exitCode });
+      else process.stdout.write(`${renderMessageReport(message)}\n${renderProfileReport(profile, useColor())}`);
+      process.exitCode = exitCode;
+      return;
+    }
+    const report = await verifyMessage(msg, resolver, verifyOptions);
     if (args.json) printJson({ ...report, exitCode: exitCodeFor(report) });
     else process.stdout.write(renderMessageReport(report));
     process.exitCode = exitCodeFor(report);

@@ -1,0 +1,338 @@
+/**
+ * STARTTLS on a domain's MX hosts, as a sending server meets it (RFC 3207): connect to port 25,
+ * read the greeting, EHLO, look for STARTTLS among the extensions, STARTTLS, then the TLS handshake
+ * with SNI set to the MX host name. Reported: the TLS version and cipher, whether the certificate
+ * chains to a trusted CA (the built-in roots, or --ca-file's) and names the MX host, and, when the
+ * domain's MTA-STS policy was fetched, whether it satisfies that policy (RFC 8461 §4.1).
+ *
+ * Every step has its own deadline, so a server that stalls at any point gets a verdict naming the
+ * step; nothing is ever sent after STARTTLS but QUIT, and no mail is offered.
+ */
+import net from 'node:net';
+import { hostname } from 'node:os';
+import tls from 'node:tls';
+import { temporaryFinding } from '../dns/failure.js';
+import { isTemporary, type Resolver } from '../dns/resolver.js';
+import type { Finding, Severity } from '../findings.js';
+import { mxMatchesPattern, type ParsedStsPolicy } from '../mtasts/parse.js';
+
+export type SmtpStep = 'connect' | 'greeting' | 'ehlo' | 'starttls' | 'handshake';
+
+/**
+ * tls: the handshake completed (the certificate verdict is separate); no-starttls: EHLO did not
+ * offer it; starttls-refused: offered, but the STARTTLS command was refused; smtp-refused: the
+ * greeting or EHLO was refused; timeout / unreachable / handshake-failed: the step in `step`.
+ */
+export type StartTlsState = 'tls' | 'no-starttls' | 'starttls-refused' | 'smtp-refused' | 'timeout' | 'unreachable' | 'handshake-failed' | 'no-address' | 'dns-error';
+
+export interface CertificateVerdict {
+  subject: string;
+  altNames: string[];
+  issuer: string;
+  validTo: string;
+  /** Chains to a trusted CA and is within its validity dates. */
+  trusted: boolean;
+  /** Names the MX host (RFC 6125 rules, as node:tls checks them). */
+  nameValid: boolean;
+  /** Why the chain is not trusted (node's code, e.g. SELF_SIGNED_CERT_IN_CHAIN). */
+  error?: string;
+}
+
+export interface StartTlsProbe {
+  host: string;
+  address: string | null;
+  port: number;
+  state: StartTlsState;
+  /** The step that stalled or failed (every state but tls and no-address). */
+  step?: SmtpStep;
+  greeting?: string;
+  /** EHLO keywords offered before STARTTLS, upper-case. */
+  extensions?: string[];
+  /** The server's refusal, as it answered. */
+  reply?: string;
+  tlsVersion?: string;
+  cipher?: string;
+  certificate?: CertificateVerdict;
+  /** Against the MTA-STS policy, when one was fetched and its mode is not none. */
+  mtaSts?: { mode: 'enforce' | 'testing'; pattern: string | null; satisfied: boolean };
+  detail?: string;
+}
+
+export interface StartTlsOptions {
+  /** 25 unless a test says otherwise. */
+  port?: number;
+  /** PEM CA certificates to trust instead of the built-in roots. */
+  ca?: string;
+  /** Milliseconds for each step (connect, greeting, EHLO, STARTTLS, handshake). */
+  stepTimeoutMs?: number;
+  /** The EHLO name; the machine's host name by default. */
+  ehloName?: string;
+}
+
+export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
+/** More reply text than any SMTP server sends for a greeting or EHLO: a server sending more is broken. */
+const MAX_REPLY_BYTES = 64 * 1024;
+
+class StepFailure extends Error {
+  constructor(
+    readonly state: StartTlsState,
+    readonly step: SmtpStep,
+    message: string,
+    readonly reply?: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Reply {
+  code: number;
+  lines: string[];
+  text: string;
+}
+
+/** Reads SMTP replies (RFC 5321 §4.2: "250-" continues, "250 " ends) from a plain socket. */
+class SmtpReader {
+  private buffer = '';
+  private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void; lines: string[] } | null = null;
+  private closed: Error | null = null;
+
+  constructor(private readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString('latin1');
+      if (this.buffer.length > MAX_REPLY_BYTES) this.fail(new Error(`the server sent more than ${MAX_REPLY_BYTES} bytes without ending its reply`));
+      this.drain();
+    });
+    socket.on('error', (err) => this.fail(err));
+    socket.on('close', () => this.fail(new Error('the server closed the connection')));
+  }
+
+  private fail(err: Error): void {
+    this.closed ??= err;
+    const w = this.waiting;
+    this.waiting = null;
+    w?.reject(err);
+  }
+
+  private drain(): void {
+    while (this.waiting) {
+      const nl = this.buffer.indexOf('\n');
+      if (nl < 0) return;
+      const line = this.buffer.slice(0, nl).replace(/\r$/, '');
+      this.buffer = this.buffer.slice(nl + 1);
+      this.waiting.lines.push(line);
+      if (!/^\d{3}-/.test(line)) {
+        const w = this.waiting;
+        this.waiting = null;
+        const code = /^\d{3}/.test(line) ? Number(line.slice(0, 3)) : 0;
+        w.resolve({ code, lines: w.lines, text: w.lines.join('\n') });
+      }
+    }
+  }
+
+  /** The next whole reply, or a StepFailure when `ms` pass first or the connection ends. */
+  read(step: SmtpStep, ms: number): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting = null;
+        reject(new StepFailure('timeout', step, `no complete reply within ${ms} ms`));
+      }, ms);
+      const done = { resolve: (r: Reply) => (clearTimeout(timer), resolve(r)), reject: (e: Error) => (clearTimeout(timer), reject(new StepFailure('unreachable', step, e.message))) };
+      if (this.closed) return done.reject(this.closed);
+      this.waiting = { ...done, lines: [] };
+      this.drain();
+    });
+  }
+
+  /** Stop reading: the socket is handed to TLS, with nothing left unread (a server must not send ahead, RFC 3207 §4.2). */
+  detach(): string {
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('error');
+    this.socket.removeAllListeners('close');
+    return this.buffer;
+  }
+}
+
+function connect(address: string, port: number, ms: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: address, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new StepFailure('timeout', 'connect', `no connection within ${ms} ms`));
+    }, ms);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new StepFailure('unreachable', 'connect', err.message));
+    });
+  });
+}
+
+function handshake(socket: net.Socket, host: string, ca: string | undefined, ms: number): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    // Not rejected here: a sender doing opportunistic TLS goes on with any certificate, so the
+    // certificate gets its own verdict instead of ending the probe.
+    const secure = tls.connect({ socket, servername: host, rejectUnauthorized: false, ...(ca ? { ca } : {}) });
+    const timer = setTimeout(() => {
+      secure.destroy();
+      reject(new StepFailure('timeout', 'handshake', `the TLS handshake did not finish within ${ms} ms`));
+    }, ms);
+    secure.once('secureConnect', () => {
+      clearTimeout(timer);
+      secure.removeAllListeners('error');
+      secure.on('error', () => {});
+      resolve(secure);
+    });
+    secure.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new StepFailure('handshake-failed', 'handshake', err.message));
+    });
+  });
+}
+
+function certificateVerdict(secure: tls.TLSSocket, host: string): CertificateVerdict {
+  const cert = secure.getPeerCertificate();
+  const altNames = (cert.subjectaltname ?? '').split(/,\s*/).filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4));
+  const nameValid = cert.subject !== undefined && tls.checkServerIdentity(host, cert) === undefined;
+  // node checks the name only once the chain is good, so a name error alone means a trusted chain.
+  const error = secure.authorizationError ? String(secure.authorizationError) : undefined;
+  const trusted = secure.authorized || error === 'ERR_TLS_CERT_ALTNAME_INVALID';
+  return {
+    subject: cert.subject?.CN ? `CN=${cert.subject.CN}` : '',
+    altNames,
+    issuer: cert.issuer?.CN ? `CN=${cert.issuer.CN}` : '',
+    validTo: cert.valid_to ?? '',
+    trusted,
+    nameValid,
+    ...(trusted ? {} : { error: error ?? 'untrusted' }),
+  };
+}
+
+/** One MX host at one address: the SMTP dialogue up to the TLS handshake. */
+export async function probeStartTls(host: string, address: string, opts: StartTlsOptions = {}): Promise<StartTlsProbe> {
+  const port = opts.port ?? 25;
+  const ms = opts.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+  const out: StartTlsProbe = { host, address, port, state: 'tls' };
+  let socket: net.Socket | null = null;
+  try {
+    socket = await connect(address, port, ms);
+    const reader = new SmtpReader(socket);
+    const greeting = await reader.read('greeting', ms);
+    out.greeting = greeting.text;
+    if (greeting.code !== 220) throw new StepFailure('smtp-refused', 'greeting', 'the greeting is not 220', greeting.text);
+    socket.write(`EHLO ${opts.ehloName ?? hostname()}\r\n`);
+    const ehlo = await reader.read('ehlo', ms);
+    if (ehlo.code !== 250) throw new StepFailure('smtp-refused', 'ehlo', 'EHLO was refused', ehlo.text);
+    out.extensions = ehlo.lines.slice(1).map((l) => l.slice(4).split(/\s+/)[0]!.toUpperCase()).filter(Boolean);
+    if (!out.extensions.includes('STARTTLS')) {
+      out.state = 'no-starttls';
+      socket.write('QUIT\r\n');
+      return out;
+    }
+    socket.write('STARTTLS\r\n');
+    const go = await reader.read('starttls', ms);
+    if (go.code !== 220) throw new StepFailure('starttls-refused', 'starttls', 'STARTTLS was refused', go.text);
+    reader.detach();
+    const secure = await handshake(socket, host, opts.ca, ms);
+    socket = secure;
+    out.tlsVersion = secure.getProtocol() ?? '';
+    out.cipher = secure.getCipher()?.name ?? '';
+    out.certificate = certificateVerdict(secure, host);
+    secure.write('QUIT\r\n');
+    return out;
+  } catch (err) {
+    if (!(err instanceof StepFailure)) throw err;
+    return { ...out, state: err.state, step: err.step, detail: err.message, ...(err.reply ? { reply: err.reply } : {}) };
+  } finally {
+    // QUIT is a courtesy: the answer is not awaited.
+    const s = socket;
+    if (s) setImmediate(() => s.destroy());
+  }
+}
+
+/** Whether a probe meets the MTA-STS policy (§4.1): the host matches an mx pattern and the certificate is trusted and names it. */
+function againstPolicy(p: StartTlsProbe, policy: ParsedStsPolicy): StartTlsProbe['mtaSts'] {
+  if (policy.mode !== 'enforce' && policy.mode !== 'testing') return undefined;
+  const pattern = policy.mx.find((m) => mxMatchesPattern(p.host, m)) ?? null;
+  const satisfied = pattern !== null && p.state === 'tls' && !!p.certificate?.trusted && !!p.certificate.nameValid;
+  return { mode: policy.mode, pattern, satisfied };
+}
+
+function findingsOf(p: StartTlsProbe, domain: string): Finding[] {
+  const subject = `${p.host} (${p.address}:${p.port})`;
+  const sts = p.mtaSts;
+  // Under an enforced MTA-STS policy, senders do not deliver without valid TLS (RFC 8461 §5).
+  const tlsSeverity: Severity = sts?.mode === 'enforce' ? 'error' : 'warning';
+  const stsNote = sts ? `; ${domain}'s MTA-STS policy (mode ${sts.mode}) requires TLS with a valid certificate, so ${sts.mode === 'enforce' ? 'senders that honour it will not deliver here' : 'senders report a failure'}` : '';
+  const at = `at the ${p.step} step`;
+  switch (p.state) {
+    case 'no-starttls':
+      return [{ code: 'tls.no-starttls', severity: tlsSeverity, subject, message: `the MX host does not offer STARTTLS (EHLO offered ${p.extensions?.join(' ') || 'nothing'}): mail to it travels unencrypted${stsNote}`, fix: 'turn on STARTTLS with a certificate for the MX host name (Postfix: smtpd_tls_security_level = may, smtpd_tls_chain_files)', rfc: sts ? 'RFC 8461 §4.1' : 'RFC 3207 §4' }];
+    case 'starttls-refused':
+      return [{ code: 'tls.starttls-refused', severity: 'error', subject, message: `the MX host offers STARTTLS but refused it (${oneLine(p.reply)}); senders fall back to plain text or give up`, fix: 'check the server\'s TLS set-up (certificate and key files, permissions) in its log', rfc: 'RFC 3207 §4' }];
+    case 'smtp-refused':
+      return [{ code: 'tls.smtp-refused', severity: 'error', subject, message: `the MX host refused the session ${at} (${oneLine(p.reply)}), so STARTTLS could not be tried`, fix: 'check that the host accepts mail from the internet (greeting 220, EHLO 250)', rfc: 'RFC 5321 §4.3.2' }];
+    case 'timeout':
+      return [{ code: 'tls.timeout', severity: 'error', subject, message: `the MX host stalled ${at}: ${p.detail}`, fix: 'check that the server is up and not overloaded, and that nothing between filters port 25; or raise --tls-timeout', rfc: 'RFC 5321 §4.5.3.2' }];
+    case 'unreachable':
+      return [{ code: 'tls.unreachable', severity: 'error', subject, message: `could not talk to the MX host ${at}: ${p.detail}`, fix: 'check that the server listens on port 25 and that no firewall drops it', rfc: 'RFC 5321 §5.1' }];
+    case 'handshake-failed':
+      return [{ code: 'tls.handshake-failed', severity: 'error', subject, message: `the TLS handshake after STARTTLS failed: ${p.detail}`, fix: 'check the server\'s protocols and ciphers (TLS 1.2 or 1.3) and its certificate files', rfc: 'RFC 3207 §4.1' }];
+    case 'no-address':
+    case 'dns-error':
+      return [];
+    case 'tls': {
+      const c = p.certificate!;
+      const out: Finding[] = [];
+      if (!c.trusted) out.push({ code: 'tls.certificate-untrusted', severity: tlsSeverity, subject, message: `the certificate (${c.subject || 'no subject'}, issued by ${c.issuer || 'unknown'}) does not chain to a trusted CA (${c.error})${stsNote}`, fix: 'install a certificate from a public CA (or the chain the CA gave, intermediates included)', rfc: sts ? 'RFC 8461 §4.1' : 'RFC 3207 §4.1' });
+      if (!c.nameValid) out.push({ code: 'tls.certificate-name', severity: tlsSeverity, subject, message: `the certificate names ${c.altNames.join(', ') || c.subject || 'no host'}, not ${p.host}${stsNote}`, fix: `install a certificate whose subjectAltName includes ${p.host}`, rfc: sts ? 'RFC 8461 §4.1' : 'RFC 6125 §6.4' });
+      if (sts && !sts.pattern) out.push({ code: 'tls.mta-sts-mx-pattern', severity: tlsSeverity, subject, message: `${p.host} matches no mx pattern of the MTA-STS policy${stsNote}`, fix: `add "mx: ${p.host}" to the policy and change the _mta-sts id`, rfc: 'RFC 8461 §4.1' });
+      if (p.tlsVersion === 'TLSv1' || p.tlsVersion === 'TLSv1.1') out.push({ code: 'tls.old-version', severity: 'warning', subject, message: `the server chose ${p.tlsVersion}, which is deprecated`, fix: 'allow TLS 1.2 and 1.3', rfc: 'RFC 8996' });
+      if (out.length === 0) out.push({ code: 'tls.ok', severity: 'info', subject, message: `STARTTLS with ${p.tlsVersion} (${p.cipher}); the certificate is trusted and names ${p.host}${sts ? `, as the MTA-STS policy (mode ${sts.mode}, mx ${sts.pattern}) requires` : ''}`, rfc: 'RFC 3207' });
+      return out;
+    }
+  }
+}
+
+function oneLine(text: string | undefined): string {
+  return (text ?? '').replace(/\s*\n\s*/g, ' / ').slice(0, 200);
+}
+
+export interface StartTlsAudit {
+  results: StartTlsProbe[];
+  findings: Finding[];
+  dnsFailed: boolean;
+}
+
+/** The first address of a host: A first, then AAAA (one connection per MX host, as most senders try). */
+async function firstAddress(resolver: Resolver, host: string): Promise<{ address: string | null; failure: Finding | null }> {
+  const a = await resolver.lookup(host, 'A');
+  if (a.records[0]) return { address: a.records[0], failure: null };
+  const aaaa = await resolver.lookup(host, 'AAAA');
+  if (aaaa.records[0]) return { address: aaaa.records[0], failure: null };
+  const failed = isTemporary(a.status) ? a : isTemporary(aaaa.status) ? aaaa : null;
+  return { address: null, failure: failed ? temporaryFinding('tls', host, `the address of the MX host ${host}`, failed) : null };
+}
+
+/** STARTTLS on every MX host of the domain; `policy` is the MTA-STS policy when one was fetched. */
+export async function auditStartTls(resolver: Resolver, domain: string, opts: StartTlsOptions & { policy?: ParsedStsPolicy | null } = {}): Promise<StartTlsAudit> {
+  const mx = await resolver.lookup(domain, 'MX');
+  if (isTemporary(mx.status)) return { results: [], findings: [temporaryFinding('tls', domain, `the MX records of ${domain}`, mx)], dnsFailed: true };
+  const hosts = [...new Set(mx.records.map((m) => m.exchange).filter(Boolean))];
+  const port = opts.port ?? 25;
+  const results = await Promise.all(
+    hosts.map(async (host): Promise<{ probe: StartTlsProbe; failure: Finding | null }> => {
+      const { address, failure } = await firstAddress(resolver, host);
+      // No address and no DNS failure is already mx.host-no-address.
+      if (!address) return { probe: { host, address: null, port, state: failure ? 'dns-error' : 'no-address' }, failure };
+      const probe = await probeStartTls(host, address, opts);
+      const sts = opts.policy ? againstPolicy(probe, opts.policy) : undefined;
+      return { probe: sts ? { ...probe, mtaSts: sts } : probe, failure: null };
+    }),
+  );
+  const findings = results.flatMap((r) => (r.failure ? [r.failure] : findingsOf(r.probe, domain)));
+  return { results: results.map((r) => r.probe), findings, dnsFailed: results.some((r) => r.failure) };
+}
