@@ -13,7 +13,8 @@ export type DomainStatus = 'pass' | 'fail' | 'dns-error';
 export interface DomainResult {
   domain: string;
   status: DomainStatus;
-  spf: { published: string | string[] | null; dnsFailed: boolean };
+  /** `lookups`: the SPF lookup count, when one record is published and could be read. */
+  spf: { published: string | string[] | null; dnsFailed: boolean; lookups?: number };
   dmarc: { published: string | string[] | null; dnsFailed: boolean };
   dkim: { selector: string; published: string | string[] | null; dnsFailed: boolean }[];
   mx: { published: string | string[] | null; dnsFailed: boolean };
@@ -66,7 +67,7 @@ export async function auditDomain(resolver: Resolver, domain: string, opts: Audi
   return {
     domain,
     status,
-    spf: part(spf!),
+    spf: spf!.lookups === undefined ? part(spf!) : { ...part(spf!), lookups: spf!.lookups },
     dmarc: part(dmarc!),
     dkim: dkim.map((r, i) => ({ selector: opts.selectors[i]!, ...part(r) })),
     mx: part(mx!),
