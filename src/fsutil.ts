@@ -19,6 +19,9 @@ import {
   existsSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import path from 'node:path';
 
 export interface WriteOptions {
@@ -44,7 +47,7 @@ function syncDirectory(dir: string): void {
 export function writeFileAtomic(file: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
   const mode = opts.mode ?? 0o644;
   const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempNameFor(file);
   // The temporary file is created with the final mode at once (0600 keys are never readable by others).
   const fd = openSync(tmp, 'wx', mode & 0o700);
   let moved = false;
@@ -77,6 +80,89 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, opts: W
       }
     }
   }
+}
+
+function tempNameFor(file: string): string {
+  return path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** A file written as a stream that appears under its name only when complete (see openAtomicFile). */
+export interface AtomicFile {
+  readonly path: string;
+  /** Where the content goes until commit(). */
+  readonly tempPath: string;
+  readonly stream: Writable;
+  /** Flush, fsync and rename into place. */
+  commit(): Promise<void>;
+  /** Drop what was written: the temporary file is removed at once (synchronous, so a signal handler can call it). */
+  discard(): void;
+}
+
+/**
+ * Open `file` for streaming, atomically: the content goes to a temporary file beside it, renamed
+ * into place by commit(). Until then an existing `file` is untouched, and discard() (or a crash)
+ * leaves no half-written one under its name.
+ */
+export function openAtomicFile(file: string, opts: Pick<WriteOptions, 'mode'> = {}): AtomicFile {
+  const mode = opts.mode ?? 0o644;
+  const tempPath = tempNameFor(file);
+  let fd: number;
+  try {
+    fd = openSync(tempPath, 'wx', mode & 0o700);
+    fchmodSync(fd, mode);
+  } catch (err) {
+    // Name the file asked for, not the temporary one, in the error the user sees.
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.path === 'string') e.path = file;
+    throw err;
+  }
+  const stream = createWriteStream('', { fd, autoClose: false });
+  let state: 'open' | 'committed' | 'discarded' = 'open';
+  let fdOpen = true;
+  const closeFd = (): void => {
+    // Once only: a second close could hit a descriptor reused by something else.
+    if (!fdOpen) return;
+    fdOpen = false;
+    closeSync(fd);
+  };
+  const discard = (): void => {
+    if (state !== 'open') return;
+    state = 'discarded';
+    stream.destroy();
+    try {
+      closeFd();
+    } catch {
+      /* nothing more to release */
+    }
+    try {
+      unlinkSync(tempPath);
+    } catch {
+      /* already gone */
+    }
+  };
+  return {
+    path: file,
+    tempPath,
+    stream,
+    async commit() {
+      if (state !== 'open') throw new Error(`${file}: already ${state}`);
+      try {
+        stream.end();
+        await finished(stream);
+        fsyncSync(fd);
+        closeFd();
+        renameSync(tempPath, file);
+      } catch (err) {
+        discard();
+        const e = err as NodeJS.ErrnoException;
+        if (typeof e.path === 'string') e.path = file;
+        throw err;
+      }
+      state = 'committed';
+      syncDirectory(path.dirname(path.resolve(file)));
+    },
+    discard,
+  };
 }
 
 /**
