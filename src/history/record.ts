@@ -1,0 +1,168 @@
+/**
+ * Recording one run of `maildns check` into the history database (src/history/db.ts): the run's
+ * row first (so a locked database is found before any DNS question is asked), its results in
+ * batches of short transactions (other shards write between them), then the summary and the
+ * `complete` flag in one last transaction. Until that commits, no reader sees the run.
+ */
+import type { DomainResult } from '../check/audit.js';
+import type { RunSummary } from '../check/run.js';
+import type { Shard } from '../check/shard.js';
+import type { Finding, Severity } from '../findings.js';
+import { compareResults, type DatedResult, type DomainChange } from './changes.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, historyError, openHistory, type HistoryDb } from './db.js';
+
+export interface RunContext {
+  failOn: Severity;
+  selectors: readonly string[];
+  shard?: Shard;
+  maildnsVersion?: string;
+}
+
+export interface RecordOptions {
+  busyTimeoutMs?: number;
+  /** Compare each result with the domain's last recorded one (for --changes and the HTML report). */
+  compare?: boolean;
+  /** Results written per transaction (default 500). */
+  batchSize?: number;
+}
+
+export interface RunRecorder {
+  readonly runId: number;
+  /** Queue a result; with `compare`, the changes since the domain's last complete run. */
+  record(result: DomainResult): DomainChange[] | undefined;
+  /** Write what is queued, the summary and the complete flag, in one transaction; then close. */
+  finish(summary: RunSummary & { queries?: number }): void;
+  /** Close without completing (a stopped run): what was written stays invisible to readers. */
+  abandon(): void;
+}
+
+const asJson = (v: string | string[] | null): string | null => (v === null ? null : JSON.stringify(v));
+export const fromJson = (v: string | null): string | string[] | null => (v === null ? null : (JSON.parse(v) as string | string[]));
+
+interface ResultRow {
+  run_id: number;
+  domain: string;
+  status: DomainResult['status'];
+  spf: string | null;
+  spf_dns_failed: number;
+  spf_lookups: number | null;
+  dmarc: string | null;
+  dmarc_dns_failed: number;
+  mx: string | null;
+  mx_dns_failed: number;
+  dkim: string;
+  started_at: string;
+}
+
+/** A stored result as the checks made it (its findings read alongside). */
+export function resultFromRow(row: ResultRow, findings: Finding[]): DatedResult {
+  return {
+    domain: row.domain,
+    status: row.status,
+    spf: { published: fromJson(row.spf), dnsFailed: row.spf_dns_failed === 1, ...(row.spf_lookups === null ? {} : { lookups: row.spf_lookups }) },
+    dmarc: { published: fromJson(row.dmarc), dnsFailed: row.dmarc_dns_failed === 1 },
+    mx: { published: fromJson(row.mx), dnsFailed: row.mx_dns_failed === 1 },
+    dkim: JSON.parse(row.dkim) as DomainResult['dkim'],
+    findings,
+    at: row.started_at,
+  };
+}
+
+export const RESULT_COLUMNS = 'r.run_id, r.domain, r.status, r.spf, r.spf_dns_failed, r.spf_lookups, r.dmarc, r.dmarc_dns_failed, r.mx, r.mx_dns_failed, r.dkim, runs.started_at';
+
+export function findingsReader(db: HistoryDb): (runId: number, domain: string) => Finding[] {
+  const stmt = db.prepare('SELECT code, severity, subject, message, fix, rfc FROM findings WHERE run_id = ? AND domain = ? ORDER BY rowid');
+  return (runId, domain) =>
+    (stmt.all(runId, domain) as { code: string; severity: Severity; subject: string; message: string; fix: string | null; rfc: string | null }[]).map((f) => ({
+      code: f.code,
+      severity: f.severity,
+      subject: f.subject,
+      message: f.message,
+      ...(f.fix === null ? {} : { fix: f.fix }),
+      ...(f.rfc === null ? {} : { rfc: f.rfc }),
+    }));
+}
+
+/** The domain's latest result in a complete run before `beforeRunId`, or null. */
+export function previousResultReader(db: HistoryDb): (domain: string, beforeRunId: number) => DatedResult | null {
+  const stmt = db.prepare(`SELECT ${RESULT_COLUMNS} FROM results r JOIN runs ON runs.id = r.run_id WHERE r.domain = ? AND r.run_id < ? AND runs.complete = 1 ORDER BY r.run_id DESC LIMIT 1`);
+  const findings = findingsReader(db);
+  return (domain, beforeRunId) => {
+    const row = stmt.get(domain, beforeRunId) as ResultRow | undefined;
+    return row ? resultFromRow(row, findings(row.run_id, row.domain)) : null;
+  };
+}
+
+/** Open `file` (creating it) and start a run in it. */
+export function startRun(file: string, context: RunContext, opts: RecordOptions = {}): RunRecorder {
+  const waited = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const db = openHistory(file, { busyTimeoutMs: waited });
+  const guard = <T>(what: () => T): T => {
+    try {
+      return what();
+    } catch (err) {
+      throw historyError(file, err, waited);
+    }
+  };
+  let runId: number;
+  try {
+    runId = guard(
+      () =>
+        db
+          .prepare('INSERT INTO runs (started_at, fail_on, selectors, shard_index, shard_count, maildns_version) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(new Date().toISOString(), context.failOn, context.selectors.join(','), context.shard?.index ?? null, context.shard?.count ?? null, context.maildnsVersion ?? null).lastInsertRowid as number,
+    );
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const insertResult = db.prepare(
+    'INSERT INTO results (run_id, domain, status, spf, spf_dns_failed, spf_lookups, dmarc, dmarc_dns_failed, mx, mx_dns_failed, dkim, ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insertFinding = db.prepare('INSERT INTO findings (run_id, domain, code, severity, subject, message, fix, rfc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const writeBatch = db.transaction((batch: DomainResult[]) => {
+    for (const r of batch) {
+      insertResult.run(runId, r.domain, r.status, asJson(r.spf.published), r.spf.dnsFailed ? 1 : 0, r.spf.lookups ?? null, asJson(r.dmarc.published), r.dmarc.dnsFailed ? 1 : 0, asJson(r.mx.published), r.mx.dnsFailed ? 1 : 0, JSON.stringify(r.dkim), r.ms);
+      for (const f of r.findings) insertFinding.run(runId, r.domain, f.code, f.severity, f.subject, f.message, f.fix ?? null, f.rfc ?? null);
+    }
+  });
+  const complete = db.prepare(
+    'UPDATE runs SET complete = 1, finished_at = ?, domains = ?, pass = ?, fail = ?, dns_error = ?, errors = ?, warnings = ?, infos = ?, ms = ?, queries = ? WHERE id = ?',
+  );
+  const previous = opts.compare ? previousResultReader(db) : null;
+  const batchSize = opts.batchSize ?? 500;
+  let queued: DomainResult[] = [];
+  let open = true;
+
+  return {
+    runId,
+    record(result) {
+      queued.push(result);
+      if (queued.length >= batchSize) {
+        const batch = queued;
+        queued = [];
+        guard(() => writeBatch.immediate(batch));
+      }
+      return previous ? compareResults(guard(() => previous(result.domain, runId)), result) : undefined;
+    },
+    finish(s) {
+      guard(() =>
+        db
+          .transaction(() => {
+            writeBatch(queued);
+            complete.run(new Date().toISOString(), s.domains, s.pass, s.fail, s.dnsError, s.errors, s.warnings, s.infos, s.ms, s.queries ?? null, runId);
+          })
+          .immediate(),
+      );
+      queued = [];
+      open = false;
+      db.close();
+    },
+    abandon() {
+      if (!open) return;
+      open = false;
+      queued = [];
+      db.close();
+    },
+  };
+}
