@@ -3,9 +3,8 @@ import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
 import type { Severity } from '../../findings.js';
 import { DEFAULT_CONCURRENCY, bulkResolverSettings } from '../../check/settings.js';
-import type { CheckFormat, Reporter } from '../render/check.js';
-import { exitCodeOf, UsageError } from '../exit.js';
-import { useColor } from '../render/output.js';
+import { CHECK_FORMATS, type CheckFormat } from '../render/formats.js';
+import { UsageError } from '../exit.js';
 import { resolverFromArgs, withNameserverOption } from './common.js';
 
 interface Args {
@@ -21,6 +20,11 @@ interface Args {
   rate?: number;
   quiet: boolean;
   deep: boolean;
+  shard?: string;
+  output?: string;
+  history?: string;
+  changes: boolean;
+  historyWait: number;
 }
 
 export const checkCommand: CommandModule<object, Args> = {
@@ -31,7 +35,12 @@ export const checkCommand: CommandModule<object, Args> = {
         .positional('domains', { type: 'string', array: true, default: [], describe: 'domains to check' })
         .option('domains-file', { type: 'string', array: true, default: [], describe: 'file with one domain per line (# comments allowed; - for stdin); may repeat' })
         .option('selectors', { alias: 's', type: 'string', array: true, default: [], describe: 'DKIM selectors to check, comma-separated (e.g. mail,google)' })
-        .option('format', { alias: 'f', type: 'string', choices: ['text', 'json', 'junit'] as const, default: 'text' as const, describe: 'report format' })
+        .option('format', { alias: 'f', type: 'string', choices: CHECK_FORMATS, default: 'text' as const, describe: 'report format: ndjson is one line per domain as it is done, html one self-contained page' })
+        .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE, atomically (it appears only when complete), instead of standard output' })
+        .option('shard', { type: 'string', describe: 'check only part I of N of the list (0 <= I < N; a stable hash of each name picks its part), for N workers over one list' })
+        .option('history', { type: 'string', describe: 'record the run in this SQLite file (created when missing); shards may share one' })
+        .option('changes', { type: 'boolean', default: false, describe: 'with --history: print only what changed since each domain\'s last recorded run; exit 1 when anything got worse' })
+        .option('history-wait', { type: 'number', default: 10_000, describe: 'milliseconds to wait for another run\'s write to the history file before giving up' })
         .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
         .option('concurrency', { alias: 'j', type: 'number', default: DEFAULT_CONCURRENCY, describe: 'domains checked at once' })
         .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that makes a domain fail (exit 1)' })
@@ -43,10 +52,14 @@ export const checkCommand: CommandModule<object, Args> = {
       .example('$0 check --domains-file domains.txt --format junit > report.xml', 'nightly CI run: one JUnit test case per domain')
       .example('$0 check --domains-file domains.txt --json --fail-on warning', 'machine-readable; warnings fail too')
       .example('$0 check --domains-file domains.txt --nameserver 1.1.1.1 --rate 500', 'through a public resolver, gently')
+      .example('$0 check --domains-file domains.txt --shard 2/8 --format ndjson -o shard-2.ndjson', 'worker 2 of 8; then `maildns report merge shard-*.ndjson`')
+      .example('$0 check --domains-file domains.txt --history checks.db --changes', 'nightly: print what changed since the last run; exit 1 if anything got worse')
+      .example('$0 check --domains-file domains.txt --history checks.db --format html -o report.html', 'a page to look at, with the changes since the last run')
       .epilogue(
         'Exit codes: 0 every domain passed; 1 a domain has a finding at or above --fail-on, or could not be fully ' +
           'checked because DNS failed for it (a timeout is never reported as a missing record); 2 bad input; ' +
-          '3 DNS failed for every domain (nothing could be checked: look at the network or --nameserver).',
+          '3 DNS failed for every domain (nothing could be checked: look at the network or --nameserver). With --changes: ' +
+          '0 nothing got worse, 1 something did, 3 as before. Stopped by SIGINT or SIGTERM: 130 or 143, and no report or run is left half-written.',
       ) as never,
   handler: async (args) => {
     const format: CheckFormat = args.json ? 'json' : args.format;
@@ -55,35 +68,50 @@ export const checkCommand: CommandModule<object, Args> = {
       if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(s)) throw new UsageError(`--selectors: "${s}" is not a DKIM selector (letters, digits, "-", "_" and "." only)`);
     }
     if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 1024) throw new UsageError('--concurrency must be a whole number from 1 to 1024');
-    const [{ domainSource }, { runChecks }, { jsonReporter, junitReporter, textReporter }, { progress }] = await Promise.all([
+    if (args.changes && args.history === undefined) throw new UsageError('--changes needs --history FILE: the changes are those since the last run recorded there');
+    if (args.changes && format !== 'text' && format !== 'json') throw new UsageError('--changes prints text or json; leave out --format, or use --format json');
+    if (!(args.historyWait >= 0 && args.historyWait <= 3_600_000)) throw new UsageError('--history-wait must be from 0 to 3600000 milliseconds');
+    const [{ domainSource }, { runChecks }, { progress }, { selectNames, parseShard }] = await Promise.all([
       import('../../check/input.js'),
       import('../../check/run.js'),
-      import('../render/check.js'),
       import('../render/progress.js'),
+      import('../../check/shard.js'),
     ]);
+    let shard: ReturnType<typeof parseShard> | undefined;
+    try {
+      shard = args.shard === undefined ? undefined : parseShard(args.shard);
+    } catch (err) {
+      throw new UsageError(`--shard: ${(err as Error).message}`);
+    }
     const source = await domainSource(args.domains.map(String), args.domainsFile);
     if (source.count === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
     if (args.rate !== undefined && !(args.rate >= 1 && args.rate <= 1_000_000)) throw new UsageError('--rate must be from 1 to 1000000 queries per second');
     const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
-    const out = process.stdout;
-    const reporter: Reporter =
-      format === 'json' ? jsonReporter(out) : format === 'junit' ? junitReporter(out, { failOn: args.failOn }) : textReporter(out, { color: useColor(out), failOn: args.failOn, quiet: args.quiet });
-    const bar = progress(source.count);
-    await reporter.begin();
-    const summary = await runChecks(source.names(), {
-      resolver,
-      selectors,
+    const { runCheckReport } = await import('../check-report.js');
+    const bar = progress(shard ? null : source.count);
+    const result = await runCheckReport({
+      format,
+      outputFile: args.output,
       failOn: args.failOn,
-      deep: args.deep,
-      concurrency: args.concurrency,
-      onResult: async (r) => {
-        bar.tick(r.status !== 'pass');
-        await reporter.result(r);
-      },
+      selectors,
+      quiet: args.quiet,
+      ...(shard ? { shard } : {}),
+      ...(args.history !== undefined ? { history: { file: args.history, changesOnly: args.changes, busyTimeoutMs: args.historyWait } } : {}),
+      run: (onResult) =>
+        runChecks(selectNames(source.names(), shard), {
+          resolver,
+          selectors,
+          failOn: args.failOn,
+          deep: args.deep,
+          concurrency: args.concurrency,
+          onResult: async (r) => {
+            bar.tick(r.status !== 'pass');
+            await onResult(r);
+          },
+        }),
+      queries: () => resolver.queriesSent,
+      done: () => bar.done(),
     });
-    bar.done();
-    const exitCode = exitCodeOf(summary.outcome);
-    await reporter.end({ ...summary, exitCode, queries: resolver.queriesSent });
-    process.exitCode = exitCode;
+    process.exitCode = result.exitCode;
   },
 };
