@@ -46,3 +46,21 @@ describe('shards', () => {
     expect(await collect(selectNames(listed))).toEqual(['b.example', 'a.example', 'c.example']);
   });
 });
+
+describe('NameSet', () => {
+  it('holds exactly what a Set holds, through many growths and similar names', async () => {
+    const { NameSet } = await import('../../../src/check/name-set.js');
+    const set = new NameSet();
+    const reference = new Set<string>();
+    // Names that differ in one character, repeats, the longest name, and a few that are not ASCII.
+    const pool = [...Array.from({ length: 30_000 }, (_, i) => `n${i % 20_000}.example`), 'a'.repeat(63) + '.' + 'b'.repeat(63), 'bücher.de', 'bücher.de', 'x'.repeat(300)];
+    for (let i = 0; i < pool.length; i++) {
+      const name = pool[(i * 7919) % pool.length]!;
+      expect(set.add(name)).toBe(!reference.has(name));
+      reference.add(name);
+    }
+    expect(set.size).toBe(reference.size);
+    for (const n of reference) expect(set.add(n)).toBe(false);
+    expect(set.add('n20000.example')).toBe(true);
+  });
+});
