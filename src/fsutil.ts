@@ -19,7 +19,7 @@ import {
   existsSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, realpathSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import path from 'node:path';
@@ -101,10 +101,46 @@ export interface AtomicFile {
 /**
  * Open `file` for streaming, atomically: the content goes to a temporary file beside it, renamed
  * into place by commit(). Until then an existing `file` is untouched, and discard() (or a crash)
- * leaves no half-written one under its name.
+ * leaves no half-written one under its name. A device or pipe is written straight; a symbolic
+ * link keeps pointing where it did, at the new file.
  */
 export function openAtomicFile(file: string, opts: Pick<WriteOptions, 'mode'> = {}): AtomicFile {
   const mode = opts.mode ?? 0o644;
+  let target = file;
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR', path: file });
+    // A device or a pipe (/dev/stdout, /dev/null, a FIFO) is written straight: renaming a file over it would replace it.
+    if (!st.isFile()) return directFile(file);
+    // Through a symbolic link, the file it points to is replaced and the link kept.
+    target = realpathSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return atomicFile(target, file, mode);
+}
+
+function directFile(file: string): AtomicFile {
+  // Opened here, so that a device that cannot be opened is an error now, naming the file.
+  const stream = createWriteStream('', { fd: openSync(file, 'w') });
+  let failure: Error | undefined;
+  stream.on('error', (err) => (failure ??= err));
+  return {
+    path: file,
+    tempPath: file,
+    stream,
+    async commit() {
+      stream.end();
+      await finished(stream).catch(() => {});
+      if (failure) throw failure;
+    },
+    discard() {
+      stream.destroy();
+    },
+  };
+}
+
+function atomicFile(file: string, shownAs: string, mode: number): AtomicFile {
   const tempPath = tempNameFor(file);
   let fd: number;
   try {
@@ -113,10 +149,13 @@ export function openAtomicFile(file: string, opts: Pick<WriteOptions, 'mode'> = 
   } catch (err) {
     // Name the file asked for, not the temporary one, in the error the user sees.
     const e = err as NodeJS.ErrnoException;
-    if (typeof e.path === 'string') e.path = file;
+    if (typeof e.path === 'string') e.path = shownAs;
     throw err;
   }
   const stream = createWriteStream('', { fd, autoClose: false });
+  // Kept for commit(): a write that failed (a full disk) must fail the commit, not crash the process.
+  let failure: Error | undefined;
+  stream.on('error', (err) => (failure ??= err));
   let state: 'open' | 'committed' | 'discarded' = 'open';
   let fdOpen = true;
   const closeFd = (): void => {
@@ -141,21 +180,22 @@ export function openAtomicFile(file: string, opts: Pick<WriteOptions, 'mode'> = 
     }
   };
   return {
-    path: file,
+    path: shownAs,
     tempPath,
     stream,
     async commit() {
       if (state !== 'open') throw new Error(`${file}: already ${state}`);
       try {
         stream.end();
-        await finished(stream);
+        await finished(stream).catch(() => {});
+        if (failure) throw Object.assign(failure, { path: tempPath });
         fsyncSync(fd);
         closeFd();
         renameSync(tempPath, file);
       } catch (err) {
         discard();
         const e = err as NodeJS.ErrnoException;
-        if (typeof e.path === 'string') e.path = file;
+        if (typeof e.path === 'string') e.path = shownAs;
         throw err;
       }
       state = 'committed';

@@ -107,6 +107,9 @@ export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCo
     await output.commit();
     return { exitCode };
   } catch (err) {
+    // A failed write to -o FILE (a full disk): name the file, as for any other file error.
+    const e = err as NodeJS.ErrnoException;
+    if (output.file && typeof e?.code === 'string' && e.path === undefined && output.stream.errored === err) e.path = output.file;
     output.discard();
     reporter.abort?.();
     history?.abandon();

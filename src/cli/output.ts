@@ -19,7 +19,7 @@ export interface ReportOutput {
 }
 
 export function openReportOutput(file: string | undefined): ReportOutput {
-  if (file === undefined || file === '-') {
+  if (file === undefined || file === '-' || file === '/dev/stdout') {
     return { stream: process.stdout, commit: async () => {}, discard: () => {}, isTTY: Boolean(process.stdout.isTTY) };
   }
   const atomic = openAtomicFile(file);

@@ -4,16 +4,13 @@
  * nothing changed (a cron job then sends no mail). JSON: { "version": 1, "changes": [ ... ],
  * "summary": { ...check's summary, "changes", "worse", "better", "firstSeen" } }.
  */
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { write } from './write.js';
 import type { DomainChange } from '../../history/changes.js';
 import { CHECK_JSON_VERSION } from '../../report/format.js';
 import type { Reporter } from './check.js';
 import { paint } from './output.js';
 
-async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
-}
 
 const LABEL = { worse: 'WORSE ', better: 'better', neutral: 'change' } as const;
 const TINT = { worse: 'red', better: 'green', neutral: 'dim' } as const;

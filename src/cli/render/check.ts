@@ -27,6 +27,7 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { write } from './write.js';
 import { once } from 'node:events';
 import type { Severity } from '../../findings.js';
 import { paint } from './output.js';
@@ -75,9 +76,6 @@ export function reporterFor(format: CheckFormat, out: Writable, opts: ReporterOp
   }
 }
 
-async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
-}
 
 const rank: Record<Severity, number> = { error: 2, warning: 1, info: 0 };
 

@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { write } from './write.js';
 import { isTemporaryFinding, type DomainResult } from '../../check/audit.js';
 import type { Finding, Severity } from '../../findings.js';
 import type { DomainChange } from '../../history/changes.js';
@@ -22,9 +23,6 @@ const TOP_CHANGES = 500;
 
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
-async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
-}
 
 const STATUS_LABEL = { pass: 'pass', fail: 'fail', 'dns-error': 'DNS?' } as const;
 const STATUS_RANK = { fail: 0, 'dns-error': 1, pass: 2 } as const;

@@ -3,8 +3,8 @@
  * result; NDJSON goes out a line at a time; -o writes every format atomically and a stopped run
  * leaves no file behind; a merge refuses what is not one whole list.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -212,6 +212,38 @@ describe('streaming and stopping', () => {
       expect(tmp()).toEqual([]);
       expect(readFileSync(file, 'utf8')).toBe('yesterday\'s report\n');
     }
+  });
+
+  it('-o onto a device or pipe writes straight to it; through a symbolic link it replaces the file and keeps the link', async () => {
+    const ns = `127.0.0.1:${quiet.port}`;
+    const piped = await runCli(['check', 'fast.example', '--nameserver', ns, '--format', 'ndjson', '-o', '/dev/stdout']);
+    expect([piped.code, piped.stderr]).toEqual([0, '']);
+    expect(piped.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['domain', 'summary']);
+    // A named pipe with a reader: written straight, still a pipe afterwards.
+    const dir = mkdtempSync(path.join(tmpdir(), 'maildns-link-'));
+    const fifo = path.join(dir, 'reports.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let read = '';
+    reader.stdout.on('data', (d: Buffer) => (read += d.toString()));
+    const readerDone = new Promise((resolve) => reader.on('close', resolve));
+    expect((await runCli(['check', 'fast.example', '--nameserver', ns, '--format', 'ndjson', '-o', fifo])).code).toBe(0);
+    await readerDone;
+    expect(read.trim().split('\n')).toHaveLength(2);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    // A write that fails (a full disk) is exit 2 naming the file, not a crash or a hang.
+    const full = await runCli(['check', 'fast.example', '--nameserver', ns, '--format', 'html', '-o', '/dev/full']);
+    expect([full.code, full.stderr]).toEqual([2, 'maildns: /dev/full: no space left on the device; free some space and run again\n']);
+    const real = path.join(dir, 'real.json');
+    const link = path.join(dir, 'latest.json');
+    writeFileSync(real, 'old\n');
+    symlinkSync(real, link);
+    expect((await runCli(['check', 'fast.example', '--nameserver', ns, '--json', '-o', link])).code).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect((JSON.parse(readFileSync(real, 'utf8')) as Report).domains.map((d) => d.domain)).toEqual(['fast.example']);
+    const onDir = await runCli(['check', 'fast.example', '--nameserver', ns, '--json', '-o', dir]);
+    expect(onDir.code).toBe(2);
+    expect(onDir.stderr).toBe(`maildns: ${dir}: is a directory; give a file name\n`);
   });
 
   it('-o into a directory that does not exist: exit 2 naming the file, nothing asked', async () => {
