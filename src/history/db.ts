@@ -23,7 +23,7 @@ interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    what: 'runs, per-domain results and findings',
+    what: 'runs, per-domain results, their details and findings (shared by unchanged results)',
     sql: `
       CREATE TABLE runs (
         id INTEGER PRIMARY KEY,
@@ -39,30 +39,35 @@ export const MIGRATIONS: readonly Migration[] = [
         ms INTEGER, queries INTEGER,
         maildns_version TEXT
       );
-      CREATE TABLE results (
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        domain TEXT NOT NULL,
-        status TEXT NOT NULL,                -- pass | fail | dns-error
-        spf TEXT, spf_dns_failed INTEGER NOT NULL, spf_lookups INTEGER,
+      -- What a check found for a domain, stored once: a domain whose records and findings are the
+      -- same as in an earlier run points at the same row (most domains, most nights).
+      CREATE TABLE details (
+        id INTEGER PRIMARY KEY,
+        digest TEXT NOT NULL UNIQUE,         -- SHA-256 of the row's content and its findings
+        spf TEXT, spf_dns_failed INTEGER NOT NULL, spf_lookups INTEGER,   -- records: JSON, null when none
         dmarc TEXT, dmarc_dns_failed INTEGER NOT NULL,
         mx TEXT, mx_dns_failed INTEGER NOT NULL,
-        dkim TEXT NOT NULL,                  -- JSON: [{ selector, published, dnsFailed }]
-        ms INTEGER,
-        PRIMARY KEY (run_id, domain)
-      ) WITHOUT ROWID;
-      CREATE INDEX results_by_domain ON results (domain, run_id);
+        dkim TEXT NOT NULL                   -- JSON: [{ selector, published, dnsFailed }]
+      );
       CREATE TABLE findings (
-        run_id INTEGER NOT NULL,
-        domain TEXT NOT NULL,
+        detail_id INTEGER NOT NULL REFERENCES details (id),
         code TEXT NOT NULL,
         severity TEXT NOT NULL,
         subject TEXT NOT NULL,
         message TEXT NOT NULL,
         fix TEXT,
-        rfc TEXT,
-        FOREIGN KEY (run_id, domain) REFERENCES results (run_id, domain) ON DELETE CASCADE
+        rfc TEXT
       );
-      CREATE INDEX findings_by_result ON findings (run_id, domain);
+      CREATE INDEX findings_by_detail ON findings (detail_id);
+      CREATE TABLE results (
+        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        domain TEXT NOT NULL,
+        status TEXT NOT NULL,                -- pass | fail | dns-error
+        detail_id INTEGER NOT NULL REFERENCES details (id),
+        ms INTEGER,
+        PRIMARY KEY (run_id, domain)
+      ) WITHOUT ROWID;
+      CREATE INDEX results_by_domain ON results (domain, run_id);
     `,
   },
 ];

@@ -7,7 +7,7 @@ import { InputError } from '../errors.js';
 import { normalizeName } from '../names.js';
 import { compareResults, type DomainChange } from './changes.js';
 import { openHistory } from './db.js';
-import { findingsReader, previousResultReader, RESULT_COLUMNS, resultFromRow } from './record.js';
+import { findingsReader, previousResultReader, RESULT_COLUMNS, RESULT_JOIN, resultFromRow } from './record.js';
 
 export interface RunInfo {
   id: number;
@@ -96,12 +96,12 @@ export function readHistory(file: string, q: HistoryQuery = {}): HistoryReport {
     const previous = previousResultReader(db);
     const changes: DatedChange[] = [];
     const domain = q.domain === undefined ? undefined : normalizeName(q.domain);
-    if (domain !== undefined && !db.prepare('SELECT 1 FROM results r JOIN runs ON runs.id = r.run_id WHERE r.domain = ? AND runs.complete = 1 LIMIT 1').get(domain)) {
+    if (domain !== undefined && !db.prepare(`SELECT 1 FROM ${RESULT_JOIN} WHERE r.domain = ? AND runs.complete = 1 LIMIT 1`).get(domain)) {
       throw new InputError(`has no recorded result for ${domain}; it holds the domains that \`maildns check --history\` checked`, file);
     }
     // Each domain's results in the period, in run order; its result before the period is the baseline.
     // (Domain by domain: better-sqlite3 runs no other statement while one iterates.)
-    const inPeriod = `FROM results r JOIN runs ON runs.id = r.run_id WHERE runs.complete = 1 AND runs.started_at >= ?`;
+    const inPeriod = `FROM ${RESULT_JOIN} WHERE runs.complete = 1 AND runs.started_at >= ?`;
     const domains = domain !== undefined ? [domain] : (db.prepare(`SELECT DISTINCT r.domain ${inPeriod} ORDER BY r.domain`).pluck().all(since) as string[]);
     const resultsOf = db.prepare(`SELECT ${RESULT_COLUMNS} ${inPeriod} AND r.domain = ? ORDER BY r.run_id`);
     const results: HistoryReport['results'] = [];
@@ -110,7 +110,7 @@ export function readHistory(file: string, q: HistoryQuery = {}): HistoryReport {
       const rows = resultsOf.all(since, name) as Parameters<typeof resultFromRow>[0][];
       let prev = rows.length ? previous(name, rows[0]!.run_id) : null;
       for (const row of rows) {
-        const cur = resultFromRow(row, findings(row.run_id, row.domain));
+        const cur = resultFromRow(row, findings(row.detail_id));
         if (domain !== undefined) results.push({ run: row.run_id, at: row.started_at, status: row.status });
         for (const c of compareResults(prev, cur)) {
           // Over all domains, a first result that passes is no news: counted, not listed.

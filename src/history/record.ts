@@ -2,8 +2,11 @@
  * Recording one run of `maildns check` into the history database (src/history/db.ts): the run's
  * row first (so a locked database is found before any DNS question is asked), its results in
  * batches of short transactions (other shards write between them), then the summary and the
- * `complete` flag in one last transaction. Until that commits, no reader sees the run.
+ * `complete` flag in one last transaction. Until that commits, no reader sees the run. A result
+ * whose records and findings are those of an earlier one shares its `details` row, so a nightly
+ * run of unchanged domains adds little more than a row per domain.
  */
+import { createHash } from 'node:crypto';
 import type { DomainResult } from '../check/audit.js';
 import type { RunSummary } from '../check/run.js';
 import type { Shard } from '../check/shard.js';
@@ -43,6 +46,7 @@ interface ResultRow {
   run_id: number;
   domain: string;
   status: DomainResult['status'];
+  detail_id: number;
   spf: string | null;
   spf_dns_failed: number;
   spf_lookups: number | null;
@@ -68,12 +72,14 @@ export function resultFromRow(row: ResultRow, findings: Finding[]): DatedResult 
   };
 }
 
-export const RESULT_COLUMNS = 'r.run_id, r.domain, r.status, r.spf, r.spf_dns_failed, r.spf_lookups, r.dmarc, r.dmarc_dns_failed, r.mx, r.mx_dns_failed, r.dkim, runs.started_at';
+/** The columns resultFromRow reads, from `results r JOIN details d JOIN runs`. */
+export const RESULT_COLUMNS = 'r.run_id, r.domain, r.status, r.detail_id, d.spf, d.spf_dns_failed, d.spf_lookups, d.dmarc, d.dmarc_dns_failed, d.mx, d.mx_dns_failed, d.dkim, runs.started_at';
+export const RESULT_JOIN = 'results r JOIN details d ON d.id = r.detail_id JOIN runs ON runs.id = r.run_id';
 
-export function findingsReader(db: HistoryDb): (runId: number, domain: string) => Finding[] {
-  const stmt = db.prepare('SELECT code, severity, subject, message, fix, rfc FROM findings WHERE run_id = ? AND domain = ? ORDER BY rowid');
-  return (runId, domain) =>
-    (stmt.all(runId, domain) as { code: string; severity: Severity; subject: string; message: string; fix: string | null; rfc: string | null }[]).map((f) => ({
+export function findingsReader(db: HistoryDb): (detailId: number) => Finding[] {
+  const stmt = db.prepare('SELECT code, severity, subject, message, fix, rfc FROM findings WHERE detail_id = ? ORDER BY rowid');
+  return (detailId) =>
+    (stmt.all(detailId) as { code: string; severity: Severity; subject: string; message: string; fix: string | null; rfc: string | null }[]).map((f) => ({
       code: f.code,
       severity: f.severity,
       subject: f.subject,
@@ -85,12 +91,19 @@ export function findingsReader(db: HistoryDb): (runId: number, domain: string) =
 
 /** The domain's latest result in a complete run before `beforeRunId`, or null. */
 export function previousResultReader(db: HistoryDb): (domain: string, beforeRunId: number) => DatedResult | null {
-  const stmt = db.prepare(`SELECT ${RESULT_COLUMNS} FROM results r JOIN runs ON runs.id = r.run_id WHERE r.domain = ? AND r.run_id < ? AND runs.complete = 1 ORDER BY r.run_id DESC LIMIT 1`);
+  const stmt = db.prepare(`SELECT ${RESULT_COLUMNS} FROM ${RESULT_JOIN} WHERE r.domain = ? AND r.run_id < ? AND runs.complete = 1 ORDER BY r.run_id DESC LIMIT 1`);
   const findings = findingsReader(db);
   return (domain, beforeRunId) => {
     const row = stmt.get(domain, beforeRunId) as ResultRow | undefined;
-    return row ? resultFromRow(row, findings(row.run_id, row.domain)) : null;
+    return row ? resultFromRow(row, findings(row.detail_id)) : null;
   };
+}
+
+/** A result's details as stored, and their digest (the same details, the same row). */
+function detailOf(r: DomainResult): { digest: string; values: (string | number | null)[] } {
+  const values = [asJson(r.spf.published), r.spf.dnsFailed ? 1 : 0, r.spf.lookups ?? null, asJson(r.dmarc.published), r.dmarc.dnsFailed ? 1 : 0, asJson(r.mx.published), r.mx.dnsFailed ? 1 : 0, JSON.stringify(r.dkim)];
+  const findings = r.findings.map((f) => [f.code, f.severity, f.subject, f.message, f.fix ?? null, f.rfc ?? null]);
+  return { digest: createHash('sha256').update(JSON.stringify([values, findings])).digest('base64'), values };
 }
 
 /** Open `file` (creating it) and start a run in it. */
@@ -116,14 +129,19 @@ export function startRun(file: string, context: RunContext, opts: RecordOptions 
     db.close();
     throw err;
   }
-  const insertResult = db.prepare(
-    'INSERT INTO results (run_id, domain, status, spf, spf_dns_failed, spf_lookups, dmarc, dmarc_dns_failed, mx, mx_dns_failed, dkim, ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  const insertDetail = db.prepare(
+    'INSERT INTO details (digest, spf, spf_dns_failed, spf_lookups, dmarc, dmarc_dns_failed, mx, mx_dns_failed, dkim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING',
   );
-  const insertFinding = db.prepare('INSERT INTO findings (run_id, domain, code, severity, subject, message, fix, rfc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const detailId = db.prepare('SELECT id FROM details WHERE digest = ?').pluck();
+  const insertFinding = db.prepare('INSERT INTO findings (detail_id, code, severity, subject, message, fix, rfc) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const insertResult = db.prepare('INSERT INTO results (run_id, domain, status, detail_id, ms) VALUES (?, ?, ?, ?, ?)');
   const writeBatch = db.transaction((batch: DomainResult[]) => {
     for (const r of batch) {
-      insertResult.run(runId, r.domain, r.status, asJson(r.spf.published), r.spf.dnsFailed ? 1 : 0, r.spf.lookups ?? null, asJson(r.dmarc.published), r.dmarc.dnsFailed ? 1 : 0, asJson(r.mx.published), r.mx.dnsFailed ? 1 : 0, JSON.stringify(r.dkim), r.ms);
-      for (const f of r.findings) insertFinding.run(runId, r.domain, f.code, f.severity, f.subject, f.message, f.fix ?? null, f.rfc ?? null);
+      const { digest, values } = detailOf(r);
+      const added = insertDetail.run(digest, ...values);
+      const id = added.changes === 1 ? Number(added.lastInsertRowid) : (detailId.get(digest) as number);
+      if (added.changes === 1) for (const f of r.findings) insertFinding.run(id, f.code, f.severity, f.subject, f.message, f.fix ?? null, f.rfc ?? null);
+      insertResult.run(runId, r.domain, r.status, id, r.ms);
     }
   });
   const complete = db.prepare(
