@@ -66,7 +66,7 @@ export async function main(argv: string[]): Promise<void> {
     await cli.parseAsync();
   } catch (err) {
     const { message, code } = describeFailure(err);
-    process.stderr.write(`maildns: ${message}\n`);
+    if (message) process.stderr.write(`maildns: ${message}\n`);
     if (code === EXIT.internal && process.env['MAILDNS_DEBUG'] === '1') process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(code);
   }

@@ -62,7 +62,8 @@ export const checkCommand: CommandModule<object, Args> = {
           '0 nothing got worse, 1 something did, 3 as before. Stopped by SIGINT or SIGTERM: 130 or 143, and no report or run is left half-written.',
       ) as never,
   handler: async (args) => {
-    const format: CheckFormat = args.json ? 'json' : args.format;
+    // Given twice (a wrapper's default, then the caller's): the last one counts.
+    const format: CheckFormat = args.json ? 'json' : ([args.format].flat().at(-1) as CheckFormat);
     const selectors = [...new Set(args.selectors.flatMap((s) => String(s).split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean))];
     for (const s of selectors) {
       if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(s)) throw new UsageError(`--selectors: "${s}" is not a DKIM selector (letters, digits, "-", "_" and "." only)`);

@@ -30,7 +30,8 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
           'Exit codes as for one check run: 0 every domain passed; 1 a domain failed or could not be checked; 3 DNS failed for every domain; 2 bad input.',
       ) as never,
   handler: async (args) => {
-    const format: CheckFormat = args.json ? 'json' : args.format;
+    // Given twice (a wrapper's default, then the caller's): the last one counts.
+    const format: CheckFormat = args.json ? 'json' : ([args.format].flat().at(-1) as CheckFormat);
     const files = args.files.map(String);
     if (files.length === 0) throw new UsageError('name the reports to merge: maildns report merge shard-0.ndjson shard-1.ndjson …');
     const [{ prepareMerge }, { runCheckReport }] = await Promise.all([import('../../report/merge.js'), import('../check-report.js')]);

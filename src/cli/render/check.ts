@@ -5,7 +5,7 @@
  * - json: one document, streamed:
  *     { "version": 1,
  *       "domains": [ { "domain", "status": "pass"|"fail"|"dns-error",
- *                      "spf":   { "published": string|string[]|null, "dnsFailed": bool },
+ *                      "spf":   { "published": string|string[]|null, "dnsFailed": bool, "lookups"?: number },
  *                      "dmarc": { ... }, "mx": { ... },
  *                      "dkim":  [ { "selector", "published", "dnsFailed" } ],
  *                      "findings": [ { "code", "severity", "subject", "message", "fix"?, "rfc"? } ],
@@ -73,6 +73,8 @@ export function reporterFor(format: CheckFormat, out: Writable, opts: ReporterOp
       return htmlReporter(out, { failOn: opts.failOn, history: opts.history ?? false });
     case 'text':
       return textReporter(out, { color: opts.color, failOn: opts.failOn, quiet: opts.quiet ?? false });
+    default:
+      throw new Error(`no reporter for format ${JSON.stringify(format)}`);
   }
 }
 

@@ -175,6 +175,17 @@ describe('streaming and stopping', () => {
     expect(lines[2]!.summary).toMatchObject({ domains: 2, dnsError: 1 });
   });
 
+  it('a reader that quits early (`| head -1`): exit 141 as for SIGPIPE, nothing on stderr', async () => {
+    const child = spawn(process.execPath, [CLI, 'check', ...many, '--nameserver', `127.0.0.1:${slow.port}`, '--concurrency', '1', '--format', 'ndjson'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // The first line, then the reader goes away while the next domain is still being asked about.
+    child.stdout.once('data', () => child.stdout.destroy());
+    expect(await exited).toBe(141);
+    expect(stderr).toBe('');
+  });
+
   it('-o FILE writes every format, and the file holds what standard output would', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'maildns-out-'));
     const ns = `127.0.0.1:${quiet.port}`;
@@ -252,6 +263,12 @@ describe('streaming and stopping', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`maildns: ${file}: no such file or directory; check the path\n`);
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('--format given twice: the last one counts (a wrapper\'s default, then the caller\'s)', async () => {
+    const r = await runCli(['check', 'fast.example', '--nameserver', `127.0.0.1:${quiet.port}`, '--format', 'json', '--format', 'ndjson']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['domain', 'summary']);
   });
 
   it('--shard is checked: a bad value is exit 2 with the fix', async () => {
