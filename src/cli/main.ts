@@ -34,6 +34,11 @@ async function commandsFor(argv: readonly string[]): Promise<CommandModule<any, 
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that quit early (`maildns check … | head`): stop quietly, as a shell reports SIGPIPE.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.pipeClosed);
+    throw err;
+  });
   // `maildns --version` alone answers without loading the parser.
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     process.stdout.write(`${packageVersion()}\n`);
