@@ -3,7 +3,8 @@
  * finding that appeared or cleared, an SPF lookup count that rose, a DNS failure that started,
  * persists or ended, the verdict itself. Each change says whether it is worse, better or neither.
  *
- * A part (SPF, DMARC, MX, a DKIM selector) whose DNS failed in either result is not compared:
+ * A part (SPF, DMARC, MX, a DKIM selector, any part a later check adds to the result) whose DNS
+ * failed in either result is not compared:
  * its record and findings are unknown then, never "removed". Worse, for `--changes`, is a
  * verdict that got worse, an error or warning that appeared or grew, more SPF lookups, and DNS
  * failing for the same part twice in a row (once may be a blip).
@@ -37,28 +38,46 @@ export interface DomainChange {
   after?: string | number | null;
 }
 
-/** A result to compare, with when its run started. */
-export type DatedResult = Pick<DomainResult, 'domain' | 'status' | 'spf' | 'dmarc' | 'mx' | 'dkim' | 'findings'> & { at?: string };
+/** One mechanism's part of a result: SPF, DMARC, MX, or (in a list, with its selector) a DKIM key; any other added later. */
+export interface ResultPart {
+  published: string | string[] | null;
+  dnsFailed: boolean;
+  /** A lookup count (SPF's), compared when both results have one. */
+  lookups?: number;
+  selector?: string;
+}
+
+/**
+ * A result to compare, with when its run started: its domain, status and findings, and every
+ * other field that is a part (an object with `published` and `dnsFailed`) or a list of parts.
+ */
+export type DatedResult = Pick<DomainResult, 'domain' | 'status' | 'findings'> & Partial<Pick<DomainResult, 'spf' | 'dmarc' | 'mx' | 'dkim'>> & { at?: string };
 
 const statusRank: Record<DomainStatus, number> = { pass: 0, 'dns-error': 1, fail: 2 };
 const severityRank: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
 
-type Part = { published: string | string[] | null; dnsFailed: boolean };
+const NOT_PARTS = new Set(['domain', 'status', 'findings', 'ms', 'at']);
+const LABELS: Record<string, string> = { spf: 'SPF', dmarc: 'DMARC', mx: 'MX', dkim: 'DKIM' };
 
-function parts(r: DatedResult): Map<string, Part> {
-  const m = new Map<string, Part>([
-    ['SPF', r.spf],
-    ['DMARC', r.dmarc],
-    ['MX', r.mx],
-  ]);
-  for (const d of r.dkim) m.set(`DKIM ${d.selector}`, d);
+const isPart = (v: unknown): v is ResultPart => typeof v === 'object' && v !== null && 'published' in v && 'dnsFailed' in v;
+/** "mta-sts", "mtaSts" and "MTA_STS" name the same part. */
+const partKey = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+/** The parts of a result by label ("SPF", "DKIM mail"), each with the key its findings' codes start with. */
+export function resultParts(r: DatedResult): Map<string, { key: string; part: ResultPart }> {
+  const m = new Map<string, { key: string; part: ResultPart }>();
+  for (const [field, value] of Object.entries(r as object)) {
+    if (NOT_PARTS.has(field)) continue;
+    const label = LABELS[field] ?? field;
+    if (isPart(value)) m.set(label, { key: partKey(field), part: value });
+    else if (Array.isArray(value)) for (const v of value) if (isPart(v) && typeof v.selector === 'string') m.set(`${label} ${v.selector}`, { key: partKey(field), part: v });
+  }
   return m;
 }
 
-/** The part a finding is about, from its code: spf.*, dmarc.*, mx.*, dkim.* (all selectors). */
-function partOfFinding(f: Finding): string | null {
-  const prefix = f.code.split('.', 1)[0];
-  return prefix === 'spf' ? 'SPF' : prefix === 'dmarc' ? 'DMARC' : prefix === 'mx' ? 'MX' : prefix === 'dkim' ? 'DKIM' : null;
+/** The part a finding is about, from the first word of its code (spf.*, dmarc.*, dkim.*: all selectors). */
+function partOfFinding(f: Finding): string {
+  return partKey(f.code.split('.', 1)[0]!);
 }
 
 const text = (p: string | string[] | null): string | null => (p === null ? null : Array.isArray(p) ? [...p].sort().join(' | ') : p);
@@ -93,15 +112,15 @@ export function compareResults(prev: DatedResult | null, cur: DatedResult): Doma
   }
   const since = prev.at ? ` (since ${prev.at})` : '';
 
-  const before = parts(prev);
-  const after = parts(cur);
+  const before = resultParts(prev);
+  const after = resultParts(cur);
+  // Parts (by the key their findings start with) not compared this time: DNS failed in either result.
   const failed = new Set<string>();
-  for (const [name, now] of after) {
-    const then = before.get(name);
-    if (!then) continue; // a selector checked for the first time: nothing to compare with
+  for (const [name, { key, part: now }] of after) {
+    const then = before.get(name)?.part;
+    if (!then) continue; // a part (a selector) checked for the first time: nothing to compare with
     if (now.dnsFailed || then.dnsFailed) {
-      failed.add(name);
-      if (name.startsWith('DKIM ')) failed.add('DKIM');
+      failed.add(key);
       if (now.dnsFailed && then.dnsFailed) add({ kind: 'dns-failure-persists', direction: 'worse', subject: name, message: `DNS failed for ${name} again, as in the previous run${since}: look at the domain's name servers` });
       else if (now.dnsFailed) add({ kind: 'dns-failure', direction: 'neutral', subject: name, message: `DNS failed for ${name} (a temporary failure; its record is unknown, not missing)` });
       else add({ kind: 'dns-recovered', direction: 'better', subject: name, message: `DNS answers for ${name} again` });
@@ -109,22 +128,22 @@ export function compareResults(prev: DatedResult | null, cur: DatedResult): Doma
     }
     const a = text(then.published);
     const b = text(now.published);
-    if (a === b) continue;
-    if (name.startsWith('DKIM ') && a !== null && b !== null && dkimKey(a) !== null && dkimKey(b) !== null && dkimKey(a) !== dkimKey(b)) {
-      add({ kind: 'dkim-key', direction: 'neutral', subject: name, message: `${name}: the key was replaced (p=${short(dkimKey(a)!)} -> p=${short(dkimKey(b)!) || '(empty: revoked)'})`, before: a, after: b });
-      continue;
+    if (a !== b) {
+      if (key === 'dkim' && a !== null && b !== null && dkimKey(a) !== null && dkimKey(b) !== null && dkimKey(a) !== dkimKey(b)) {
+        add({ kind: 'dkim-key', direction: 'neutral', subject: name, message: `${name}: the key was replaced (p=${short(dkimKey(a)!)} -> p=${short(dkimKey(b)!) || '(empty: revoked)'})`, before: a, after: b });
+      } else {
+        const message = a === null ? `${name} record published: ${b}` : b === null ? `${name} record removed (was: ${a})` : `${name} record changed: ${a} -> ${b}`;
+        add({ kind: 'record', direction: 'neutral', subject: name, message, before: a, after: b });
+      }
     }
-    const message = a === null ? `${name} record published: ${b}` : b === null ? `${name} record removed (was: ${a})` : `${name} record changed: ${a} -> ${b}`;
-    add({ kind: 'record', direction: 'neutral', subject: name, message, before: a, after: b });
+    // A lookup count (SPF's) only when both records could be read and walked.
+    if (then.lookups !== undefined && now.lookups !== undefined && then.lookups !== now.lookups) {
+      const rose = now.lookups > then.lookups;
+      add({ kind: 'spf-lookups', direction: rose ? 'worse' : 'better', subject: name, message: `${name} lookups ${rose ? 'rose' : 'fell'} from ${then.lookups} to ${now.lookups} (the limit is 10)`, before: then.lookups, after: now.lookups });
+    }
   }
 
-  // SPF lookups count only when both records could be read and walked.
-  if (!failed.has('SPF') && prev.spf.lookups !== undefined && cur.spf.lookups !== undefined && prev.spf.lookups !== cur.spf.lookups) {
-    const rose = cur.spf.lookups > prev.spf.lookups;
-    add({ kind: 'spf-lookups', direction: rose ? 'worse' : 'better', subject: 'SPF', message: `SPF lookups ${rose ? 'rose' : 'fell'} from ${prev.spf.lookups} to ${cur.spf.lookups} (the limit is 10)`, before: prev.spf.lookups, after: cur.spf.lookups });
-  }
-
-  const comparable = (f: Finding): boolean => !isTemporaryFinding(f) && !failed.has(partOfFinding(f) ?? '');
+  const comparable = (f: Finding): boolean => !isTemporaryFinding(f) && !failed.has(partOfFinding(f));
   const key = (f: Finding): string => `${f.code}\u0000${f.subject}`;
   const then = new Map(prev.findings.filter(comparable).map((f) => [key(f), f]));
   const now = new Map(cur.findings.filter(comparable).map((f) => [key(f), f]));

@@ -43,11 +43,11 @@ export const MIGRATIONS: readonly Migration[] = [
       -- same as in an earlier run points at the same row (most domains, most nights).
       CREATE TABLE details (
         id INTEGER PRIMARY KEY,
-        digest TEXT NOT NULL UNIQUE,         -- SHA-256 of the row's content and its findings
-        spf TEXT, spf_dns_failed INTEGER NOT NULL, spf_lookups INTEGER,   -- records: JSON, null when none
-        dmarc TEXT, dmarc_dns_failed INTEGER NOT NULL,
-        mx TEXT, mx_dns_failed INTEGER NOT NULL,
-        dkim TEXT NOT NULL                   -- JSON: [{ selector, published, dnsFailed }]
+        digest TEXT NOT NULL UNIQUE,         -- SHA-256 of the parts and the findings
+        -- JSON: each part of the result as check's JSON report has it, by name:
+        -- { "spf": { "published", "dnsFailed", "lookups"? }, "dmarc": …, "mx": …, "dkim": [{ "selector", … }] },
+        -- and any part a later check adds (read with json_extract(parts, '$.spf.published'))
+        parts TEXT NOT NULL
       );
       CREATE TABLE findings (
         detail_id INTEGER NOT NULL REFERENCES details (id),

@@ -39,41 +39,23 @@ export interface RunRecorder {
   abandon(): void;
 }
 
-const asJson = (v: string | string[] | null): string | null => (v === null ? null : JSON.stringify(v));
-export const fromJson = (v: string | null): string | string[] | null => (v === null ? null : (JSON.parse(v) as string | string[]));
 
 interface ResultRow {
   run_id: number;
   domain: string;
   status: DomainResult['status'];
   detail_id: number;
-  spf: string | null;
-  spf_dns_failed: number;
-  spf_lookups: number | null;
-  dmarc: string | null;
-  dmarc_dns_failed: number;
-  mx: string | null;
-  mx_dns_failed: number;
-  dkim: string;
+  parts: string;
   started_at: string;
 }
 
 /** A stored result as the checks made it (its findings read alongside). */
 export function resultFromRow(row: ResultRow, findings: Finding[]): DatedResult {
-  return {
-    domain: row.domain,
-    status: row.status,
-    spf: { published: fromJson(row.spf), dnsFailed: row.spf_dns_failed === 1, ...(row.spf_lookups === null ? {} : { lookups: row.spf_lookups }) },
-    dmarc: { published: fromJson(row.dmarc), dnsFailed: row.dmarc_dns_failed === 1 },
-    mx: { published: fromJson(row.mx), dnsFailed: row.mx_dns_failed === 1 },
-    dkim: JSON.parse(row.dkim) as DomainResult['dkim'],
-    findings,
-    at: row.started_at,
-  };
+  return { domain: row.domain, status: row.status, ...(JSON.parse(row.parts) as object), findings, at: row.started_at };
 }
 
 /** The columns resultFromRow reads, from `results r JOIN details d JOIN runs`. */
-export const RESULT_COLUMNS = 'r.run_id, r.domain, r.status, r.detail_id, d.spf, d.spf_dns_failed, d.spf_lookups, d.dmarc, d.dmarc_dns_failed, d.mx, d.mx_dns_failed, d.dkim, runs.started_at';
+export const RESULT_COLUMNS = 'r.run_id, r.domain, r.status, r.detail_id, d.parts, runs.started_at';
 export const RESULT_JOIN = 'results r JOIN details d ON d.id = r.detail_id JOIN runs ON runs.id = r.run_id';
 
 export function findingsReader(db: HistoryDb): (detailId: number) => Finding[] {
@@ -99,11 +81,13 @@ export function previousResultReader(db: HistoryDb): (domain: string, beforeRunI
   };
 }
 
-/** A result's details as stored, and their digest (the same details, the same row). */
-function detailOf(r: DomainResult): { digest: string; values: (string | number | null)[] } {
-  const values = [asJson(r.spf.published), r.spf.dnsFailed ? 1 : 0, r.spf.lookups ?? null, asJson(r.dmarc.published), r.dmarc.dnsFailed ? 1 : 0, asJson(r.mx.published), r.mx.dnsFailed ? 1 : 0, JSON.stringify(r.dkim)];
+const NOT_PARTS = new Set(['domain', 'status', 'findings', 'ms']);
+
+/** A result's parts as stored (every field but its name, verdict, findings and time), and the digest of them with the findings. */
+function detailOf(r: DomainResult): { digest: string; parts: string } {
+  const parts = JSON.stringify(Object.fromEntries(Object.entries(r).filter(([k]) => !NOT_PARTS.has(k))));
   const findings = r.findings.map((f) => [f.code, f.severity, f.subject, f.message, f.fix ?? null, f.rfc ?? null]);
-  return { digest: createHash('sha256').update(JSON.stringify([values, findings])).digest('base64'), values };
+  return { digest: createHash('sha256').update(parts).update('\u0000').update(JSON.stringify(findings)).digest('base64'), parts };
 }
 
 /** Open `file` (creating it) and start a run in it. */
@@ -129,16 +113,14 @@ export function startRun(file: string, context: RunContext, opts: RecordOptions 
     db.close();
     throw err;
   }
-  const insertDetail = db.prepare(
-    'INSERT INTO details (digest, spf, spf_dns_failed, spf_lookups, dmarc, dmarc_dns_failed, mx, mx_dns_failed, dkim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING',
-  );
+  const insertDetail = db.prepare('INSERT INTO details (digest, parts) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING');
   const detailId = db.prepare('SELECT id FROM details WHERE digest = ?').pluck();
   const insertFinding = db.prepare('INSERT INTO findings (detail_id, code, severity, subject, message, fix, rfc) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const insertResult = db.prepare('INSERT INTO results (run_id, domain, status, detail_id, ms) VALUES (?, ?, ?, ?, ?)');
   const writeBatch = db.transaction((batch: DomainResult[]) => {
     for (const r of batch) {
-      const { digest, values } = detailOf(r);
-      const added = insertDetail.run(digest, ...values);
+      const { digest, parts } = detailOf(r);
+      const added = insertDetail.run(digest, parts);
       const id = added.changes === 1 ? Number(added.lastInsertRowid) : (detailId.get(digest) as number);
       if (added.changes === 1) for (const f of r.findings) insertFinding.run(id, f.code, f.severity, f.subject, f.message, f.fix ?? null, f.rfc ?? null);
       insertResult.run(runId, r.domain, r.status, id, r.ms);

@@ -66,6 +66,15 @@ describe('compareResults', () => {
     expect(kinds(failed, withWarning)).toEqual(['dns-recovered:better:DMARC']);
   });
 
+  it('a part a later check adds to the result (MTA-STS, say) is compared the same way, with its findings', () => {
+    type WithMtaSts = DatedResult & { mtaSts: { published: string | null; dnsFailed: boolean } };
+    const withPart = (published: string | null, dnsFailed: boolean, findings: Finding[] = []): WithMtaSts => ({ ...base({ findings }), mtaSts: { published, dnsFailed } });
+    expect(kinds(withPart('v=STSv1; id=1', false), withPart('v=STSv1; id=2', false))).toEqual(['record:neutral:mtaSts']);
+    // Its DNS failed: its own findings are not compared (mta-sts.* is the part mtaSts), the others are.
+    const failing = withPart(null, true, [f('dmarc.policy-none', 'warning', '_dmarc.example.com')]);
+    expect(kinds(withPart('v=STSv1; id=1', false, [f('mta-sts.no-policy', 'error')]), failing).sort()).toEqual(['dns-failure:neutral:mtaSts', 'finding-appeared:worse:dmarc.policy-none']);
+  });
+
   it('a selector checked for the first time is not a change', () => {
     const two = base({ dkim: [...base().dkim, { selector: 'ed', published: null, dnsFailed: false }] });
     expect(compareResults(base(), two)).toEqual([]);
