@@ -76,7 +76,7 @@ describe('compareResults', () => {
   });
 
   it('a selector checked for the first time is not a change', () => {
-    const two = base({ dkim: [...base().dkim, { selector: 'ed', published: null, dnsFailed: false }] });
+    const two = base({ dkim: [...base().dkim!, { selector: 'ed', published: null, dnsFailed: false }] });
     expect(compareResults(base(), two)).toEqual([]);
   });
 });
