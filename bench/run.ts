@@ -16,7 +16,8 @@
  * checkdmarc is not run here (it is not on the machine); its reference is a measurement: 65 to 70
  * domains/s, fresh processes, same data and machine kind, December 2026.
  *
- * Flags: `--rounds R` (default 5), `--startup-rounds R` (default 15), `--startup-only`.
+ * Flags: `--rounds R` (default 5), `--startup-rounds R` (default 15), `--startup-only`; `--scale
+ * [--scale-n N]` runs bench/scale.ts instead (streaming, history and shards at up to 99,999 domains).
  * Environment: MAILDNS_BENCH_DIR (where the data goes; a temporary directory otherwise),
  * MAILDNS_BENCH_SHARED (the folder with mkbulk.py and bench_raw.py; default /work/shared/bench
  * or ../shared/bench next to the project). Needs GNU time (`apt-get install time`) for CPU and RSS.
@@ -159,6 +160,12 @@ async function main(): Promise<void> {
   const sizes = args.filter((a, i) => /^\d+$/.test(a) && !/^--/.test(args[i - 1] ?? '')).map(Number).filter((n) => n > 0);
   if (!sizes.length) sizes.push(1000, 10000, 50000);
   sizes.sort((a, b) => a - b);
+  if (args.includes('--scale')) {
+    // Checks at any size (bench/scale.ts): streaming, history and shards, instead of the sizes above.
+    const { runScaleBench } = await import('./scale.js');
+    await runScaleBench(args, (n, dir) => generate(n, dir, sharedBenchDir()));
+    return;
+  }
   const rounds = Math.max(1, intFlag('rounds', 5));
   // Start-up first: it needs no data, and a slow start is what a user notices before any speed.
   const startupRounds = Math.max(1, intFlag('startup-rounds', 15));

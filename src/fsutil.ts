@@ -27,6 +27,9 @@ import {
   writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import path from 'node:path';
 import { InputError } from './errors.js';
 
@@ -124,6 +127,126 @@ function alive(pid: number): boolean {
     // EPERM: the process is there, it belongs to someone else.
     return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
+}
+
+
+/** A file written as a stream that appears under its name only when complete (see openAtomicFile). */
+export interface AtomicFile {
+  readonly path: string;
+  /** Where the content goes until commit(). */
+  readonly tempPath: string;
+  readonly stream: Writable;
+  /** Flush, fsync and rename into place. */
+  commit(): Promise<void>;
+  /** Drop what was written: the temporary file is removed at once (synchronous, so a signal handler can call it). */
+  discard(): void;
+}
+
+/**
+ * Open `file` for streaming, atomically: the content goes to a temporary file beside it, renamed
+ * into place by commit(). Until then an existing `file` is untouched, and discard() (or a crash)
+ * leaves no half-written one under its name. A device or pipe is written straight; a symbolic
+ * link keeps pointing where it did, at the new file.
+ */
+export function openAtomicFile(file: string, opts: Pick<WriteOptions, 'mode'> = {}): AtomicFile {
+  const mode = opts.mode ?? 0o644;
+  let target = file;
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR', path: file });
+    // A device or a pipe (/dev/stdout, /dev/null, a FIFO) is written straight: renaming a file over it would replace it.
+    if (!st.isFile()) return directFile(file);
+    // Through a symbolic link, the file it points to is replaced and the link kept.
+    target = realpathSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return atomicFile(target, file, mode);
+}
+
+function directFile(file: string): AtomicFile {
+  // Opened here, so that a device that cannot be opened is an error now, naming the file.
+  const stream = createWriteStream('', { fd: openSync(file, 'w') });
+  let failure: Error | undefined;
+  stream.on('error', (err) => (failure ??= err));
+  return {
+    path: file,
+    tempPath: file,
+    stream,
+    async commit() {
+      stream.end();
+      await finished(stream).catch(() => {});
+      if (failure) throw failure;
+    },
+    discard() {
+      stream.destroy();
+    },
+  };
+}
+
+function atomicFile(file: string, shownAs: string, mode: number): AtomicFile {
+  const tempPath = tempNameFor(file);
+  let fd: number;
+  try {
+    fd = openSync(tempPath, 'wx', mode & 0o700);
+    fchmodSync(fd, mode);
+  } catch (err) {
+    // Name the file asked for, not the temporary one, in the error the user sees.
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.path === 'string') e.path = shownAs;
+    throw err;
+  }
+  const stream = createWriteStream('', { fd, autoClose: false });
+  // Kept for commit(): a write that failed (a full disk) must fail the commit, not crash the process.
+  let failure: Error | undefined;
+  stream.on('error', (err) => (failure ??= err));
+  let state: 'open' | 'committed' | 'discarded' = 'open';
+  let fdOpen = true;
+  const closeFd = (): void => {
+    // Once only: a second close could hit a descriptor reused by something else.
+    if (!fdOpen) return;
+    fdOpen = false;
+    closeSync(fd);
+  };
+  const discard = (): void => {
+    if (state !== 'open') return;
+    state = 'discarded';
+    stream.destroy();
+    try {
+      closeFd();
+    } catch {
+      /* nothing more to release */
+    }
+    try {
+      unlinkSync(tempPath);
+    } catch {
+      /* already gone */
+    }
+  };
+  return {
+    path: shownAs,
+    tempPath,
+    stream,
+    async commit() {
+      if (state !== 'open') throw new Error(`${file}: already ${state}`);
+      try {
+        stream.end();
+        await finished(stream).catch(() => {});
+        if (failure) throw Object.assign(failure, { path: tempPath });
+        fsyncSync(fd);
+        closeFd();
+        renameSync(tempPath, file);
+      } catch (err) {
+        discard();
+        const e = err as NodeJS.ErrnoException;
+        if (typeof e.path === 'string') e.path = shownAs;
+        throw err;
+      }
+      state = 'committed';
+      syncDirectory(path.dirname(path.resolve(file)));
+    },
+    discard,
+  };
 }
 
 /**

@@ -106,6 +106,12 @@ export { bulkSenderDomainProfile, bulkSenderMessageProfile, type ProfileReport, 
 
 // Scheduled checks of many domains, and verification of a plan against what is published.
 export { auditDomain, type DomainResult, type AuditOptions } from './check/audit.js';
-export { runChecks, type RunOptions, type RunSummary } from './check/run.js';
+export { runChecks, outcomeOf, type RunOptions, type RunSummary } from './check/run.js';
+export { parseShard, shardOf, selectNames, type Shard } from './check/shard.js';
+export { domainSource, type DomainSource } from './check/input.js';
+// Reading check's JSON/NDJSON reports back, and merging shards (the run history is in 'maildns/history').
+export { openReport, reportResults, CHECK_JSON_VERSION, type ReportFile, type ReportContext } from './report/format.js';
+export { prepareMerge, type PreparedMerge, type MergedSummary } from './report/merge.js';
+export { compareResults, anyWorse, type DomainChange } from './history/changes.js';
 export { DEFAULT_CONCURRENCY, bulkResolverSettings } from './check/settings.js';
 export { verifyPlan, type VerifyReport, type VerifyOptions } from './verify/run.js';

@@ -22,7 +22,8 @@ export type DomainStatus = 'pass' | 'fail' | 'dns-error';
 export interface DomainResult {
   domain: string;
   status: DomainStatus;
-  spf: { published: string | string[] | null; dnsFailed: boolean };
+  /** `lookups`: the SPF lookup count, when one record is published and could be read. */
+  spf: { published: string | string[] | null; dnsFailed: boolean; lookups?: number };
   /** `governing`: the record that applies to the domain (its own or a parent's) and its policy; null when none does. */
   dmarc: { published: string | string[] | null; dnsFailed: boolean; governing: GoverningDmarc | null };
   dkim: { selector: string; published: string | string[] | null; dnsFailed: boolean }[];
@@ -108,7 +109,7 @@ export async function auditDomain(resolver: Resolver, domain: string, opts: Audi
   return {
     domain,
     status,
-    spf: part(spf!),
+    spf: spf!.lookups === undefined ? part(spf!) : { ...part(spf!), lookups: spf!.lookups },
     dmarc: { ...part(dmarc!), governing: dmarc!.governing ?? null },
     dkim: dkim.map((r, i) => ({ selector: opts.selectors[i]!, ...part(r) })),
     mx: part(mx!),

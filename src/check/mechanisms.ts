@@ -20,6 +20,8 @@ export interface MechanismResult {
   dnsFailed: boolean;
   /** What was found, in a few words or the record itself (null: nothing published). */
   published: string | string[] | null;
+  /** SPF only: DNS-querying terms counted against the limit of 10 (RFC 7208 §4.6.4), when one record is published. */
+  lookups?: number;
 }
 
 export { temporaryFinding };

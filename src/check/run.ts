@@ -42,7 +42,7 @@ export interface RunSummary {
 
 export async function runChecks(names: AsyncIterable<string> | Iterable<string>, opts: RunOptions): Promise<RunSummary> {
   const started = Date.now();
-  const summary: RunSummary = { domains: 0, pass: 0, fail: 0, dnsError: 0, errors: 0, warnings: 0, infos: 0, ms: 0, outcome: 'ok' };
+  const summary = emptySummary();
   const iterator = (Symbol.asyncIterator in names ? (names as AsyncIterable<string>)[Symbol.asyncIterator]() : (names as Iterable<string>)[Symbol.iterator]()) as
     | AsyncIterator<string>
     | Iterator<string>;
@@ -56,24 +56,12 @@ export async function runChecks(names: AsyncIterable<string> | Iterable<string>,
   let emitting: Promise<void> = Promise.resolve();
   const waiters: (() => void)[] = [];
 
-  const record = (r: DomainResult): void => {
-    summary.domains++;
-    if (r.status === 'pass') summary.pass++;
-    else if (r.status === 'fail') summary.fail++;
-    else summary.dnsError++;
-    for (const f of r.findings) {
-      if (f.severity === 'error') summary.errors++;
-      else if (f.severity === 'warning') summary.warnings++;
-      else summary.infos++;
-    }
-  };
-
   const flush = (): void => {
     emitting = emitting.then(async () => {
       while (done.has(nextToEmit)) {
         const r = done.get(nextToEmit)!;
         done.delete(nextToEmit);
-        record(r);
+        countResult(summary, r);
         await opts.onResult(r, nextToEmit);
         nextToEmit++;
         waiters.splice(0).forEach((w) => w());
@@ -113,6 +101,28 @@ export async function runChecks(names: AsyncIterable<string> | Iterable<string>,
   flush();
   await emitting;
   summary.ms = Date.now() - started;
-  summary.outcome = summary.domains > 0 && summary.dnsError === summary.domains ? 'dns-unavailable' : summary.fail + summary.dnsError > 0 ? 'problems' : 'ok';
+  summary.outcome = outcomeOf(summary);
   return summary;
+}
+
+export function emptySummary(): RunSummary {
+  return { domains: 0, pass: 0, fail: 0, dnsError: 0, errors: 0, warnings: 0, infos: 0, ms: 0, outcome: 'ok' };
+}
+
+/** Count one domain's result into a summary (its outcome is set at the end, by outcomeOf). */
+export function countResult(summary: RunSummary, r: DomainResult): void {
+  summary.domains++;
+  if (r.status === 'pass') summary.pass++;
+  else if (r.status === 'fail') summary.fail++;
+  else summary.dnsError++;
+  for (const f of r.findings) {
+    if (f.severity === 'error') summary.errors++;
+    else if (f.severity === 'warning') summary.warnings++;
+    else summary.infos++;
+  }
+}
+
+/** A run's outcome from its counts (a merge of several runs' results uses the same rule). */
+export function outcomeOf(counts: Pick<RunSummary, 'domains' | 'fail' | 'dnsError'>): Outcome {
+  return counts.domains > 0 && counts.dnsError === counts.domains ? 'dns-unavailable' : counts.fail + counts.dnsError > 0 ? 'problems' : 'ok';
 }

@@ -27,5 +27,6 @@ export async function auditSpf(resolver: Resolver, domainInput: string, opts: { 
     findings: report.findings,
     dnsFailed: report.dnsUnavailable || report.findings.some((f) => SPF_DNS_FAILURES.has(f.code)),
     published: spf.length === 0 ? null : spf.length === 1 ? spf[0]! : spf,
+    ...(spf.length === 1 && !report.dnsUnavailable ? { lookups: report.lookups } : {}),
   };
 }

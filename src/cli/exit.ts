@@ -12,6 +12,8 @@ export const EXIT = {
   usage: 2,
   dnsUnavailable: 3,
   internal: 70,
+  /** Standard output closed before the report was complete (`maildns check … | head`), as a shell reports SIGPIPE. */
+  pipeClosed: 141,
 } as const;
 
 /** The exit code of a run's outcome. */
@@ -47,6 +49,8 @@ export function describeFailure(err: unknown): { message: string; code: number }
   if (err instanceof UsageError || err instanceof InputError) return { message: err.message, code: EXIT.usage };
   if (err instanceof DnsTemporaryError) return { message: err.message, code: EXIT.dnsUnavailable };
   const e = err as NodeJS.ErrnoException | undefined;
+  // The reader of a pipe quit (`| head`): nothing is wrong, and nothing more can be said to it.
+  if (e?.code === 'EPIPE' && e.path === undefined) return { message: '', code: EXIT.pipeClosed };
   if (e && typeof e.code === 'string' && typeof e.path === 'string') {
     return { message: `${e.path}: ${ERRNO_FIX[e.code] ?? e.message}`, code: EXIT.usage };
   }

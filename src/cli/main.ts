@@ -34,6 +34,11 @@ async function commandsFor(argv: readonly string[]): Promise<CommandModule<any, 
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that quit early (`maildns check … | head`): stop quietly, as a shell reports SIGPIPE.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.pipeClosed);
+    throw err;
+  });
   // `maildns --version` alone answers without loading the parser.
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     process.stdout.write(`${packageVersion()}\n`);
@@ -66,7 +71,7 @@ export async function main(argv: string[]): Promise<void> {
     await cli.parseAsync();
   } catch (err) {
     const { message, code } = describeFailure(err);
-    process.stderr.write(`maildns: ${message}\n`);
+    if (message) process.stderr.write(`maildns: ${message}\n`);
     if (code === EXIT.internal && process.env['MAILDNS_DEBUG'] === '1') process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(code);
   }

@@ -21,6 +21,7 @@ export const POSTCONF = '/usr/sbin/postconf';
 export const POSTMAP = '/usr/sbin/postmap';
 export const DOVECOT = '/usr/sbin/dovecot';
 export const OPENSSL = '/usr/bin/openssl';
+export const CHROMIUM = '/usr/bin/chromium';
 /** Debian's own python, which has the python3-* modules below (a virtualenv's python may not). */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
 
@@ -47,6 +48,7 @@ export const PROGRAMS: readonly ExternalProgram[] = [
   { path: '/usr/lib/postfix/configure-instance.sh', package: 'postfix', usedFor: 'the chroot layout Debian ships' },
   { path: DOVECOT, package: 'dovecot-core', usedFor: 'SASL for the submission service' },
   { path: OPENSSL, package: 'openssl', usedFor: 'test certificate authorities (MTA-STS over HTTPS, STARTTLS)' },
+  { path: CHROMIUM, package: 'chromium', usedFor: 'the HTML report in a real headless browser (test/integration/browser)' },
   { path: SYSTEM_PYTHON, package: 'python3-dkim', usedFor: 'dkimpy, pyspf and dnspython as independent verifiers' },
 ];
 
@@ -62,7 +64,7 @@ export const PYTHON_MODULES: readonly PythonModule[] = [
 ];
 
 /** The packages .ci/run installs, in its order: the one line the preflight prints. */
-export const APT_PACKAGES = ['knot', 'bind9-utils', 'bind9-dnsutils', 'opendkim', 'opendkim-tools', 'miltertest', 'postfix', 'dovecot-core', 'openssl', 'python3-dkim', 'python3-spf', 'python3-dnspython'] as const;
+export const APT_PACKAGES = ['knot', 'bind9-utils', 'bind9-dnsutils', 'opendkim', 'opendkim-tools', 'miltertest', 'postfix', 'dovecot-core', 'openssl', 'python3-dkim', 'python3-spf', 'python3-dnspython', 'chromium'] as const;
 export const INSTALL_LINE = `apt-get install ${APT_PACKAGES.join(' ')}`;
 
 export interface Missing {

@@ -4,7 +4,7 @@ import { COMMANDS } from '../registry.js';
 import type { Outcome, Severity } from '../../findings.js';
 import type { DomainSource } from '../../check/input.js';
 import { DEFAULT_CONCURRENCY, bulkResolverSettings } from '../../check/settings.js';
-import type { CheckFormat, Reporter } from '../render/check.js';
+import { CHECK_FORMATS, type CheckFormat } from '../render/formats.js';
 import { exitCodeOf, UsageError } from '../exit.js';
 import { useColor } from '../render/output.js';
 import { policyFetchFromArgs, resolverFromArgs, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
@@ -31,6 +31,11 @@ interface Args {
   tls: boolean;
   tlsTimeout: number;
   profile?: string;
+  shard?: string;
+  output?: string;
+  history?: string;
+  changes: boolean;
+  historyWait: number;
 }
 
 export const checkCommand: CommandModule<object, Args> = {
@@ -42,7 +47,12 @@ export const checkCommand: CommandModule<object, Args> = {
         // One value per flag (nargs 1): an array option would drop the "-" that means standard input.
         .option('domains-file', { type: 'string', nargs: 1, default: [] as string[], describe: 'file with one domain per line (# comments allowed; - for stdin); may repeat' })
         .option('selectors', { alias: 's', type: 'string', array: true, default: [], describe: 'DKIM selectors to check, comma-separated (e.g. mail,google)' })
-        .option('format', { alias: 'f', type: 'string', choices: ['text', 'json', 'junit'] as const, default: 'text' as const, describe: 'report format' })
+        .option('format', { alias: 'f', type: 'string', choices: CHECK_FORMATS, default: 'text' as const, describe: 'report format: ndjson is one line per domain as it is done, html one self-contained page' })
+        .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE, atomically (it appears only when complete), instead of standard output' })
+        .option('shard', { type: 'string', describe: 'check only part I of N of the list (0 <= I < N; a stable hash of each name picks its part), for N workers over one list' })
+        .option('history', { type: 'string', describe: 'record the run in this SQLite file (created when missing); shards may share one' })
+        .option('changes', { type: 'boolean', default: false, describe: 'with --history: print only what changed since each domain\'s last recorded run; exit 1 when anything got worse' })
+        .option('history-wait', { type: 'number', default: 10_000, describe: 'milliseconds to wait for another run\'s write to the history file before giving up' })
         .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
         .option('concurrency', { alias: 'j', type: 'number', default: DEFAULT_CONCURRENCY, describe: 'domains checked at once' })
         .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that makes a domain fail (exit 1)' })
@@ -62,25 +72,39 @@ export const checkCommand: CommandModule<object, Args> = {
       .example('$0 check example.com -s mail --profile bulk-senders', 'the Google, Yahoo and Microsoft bulk-sender rules that DNS can show')
       .example('$0 check example.com --tls --mta-sts-policy', 'also STARTTLS on each MX host, judged against the MTA-STS policy')
       .example('$0 check example.com --mta-sts-policy --rdns', 'also the MTA-STS policy over HTTPS and the PTR records of the sending hosts')
+      .example('$0 check --domains-file domains.txt --shard 2/8 --format ndjson -o shard-2.ndjson', 'worker 2 of 8; then `maildns report merge shard-*.ndjson`')
+      .example('$0 check --domains-file domains.txt --history checks.db --changes', 'nightly: print what changed since the last run; exit 1 if anything got worse')
+      .example('$0 check --domains-file domains.txt --history checks.db --format html -o report.html', 'a page to look at, with the changes since the last run')
       .epilogue(
         'Exit codes: 0 every domain passed; 1 a domain has a finding at or above --fail-on, or could not be fully ' +
           'checked because DNS failed for it (a timeout is never reported as a missing record); 2 bad input; ' +
           '3 DNS failed for every domain (nothing could be checked: look at the network or --nameserver). ' +
-          'With --profile: 0 every rule that can be checked is met, 1 a rule is not met, 3 none failed but DNS left a rule unknown.',
+          'With --profile: 0 every rule that can be checked is met, 1 a rule is not met, 3 none failed but DNS left a rule unknown. With --changes: ' +
+          '0 nothing got worse, 1 something did, 3 as before. Stopped by SIGINT or SIGTERM: 130 or 143, and no report or run is left half-written.',
       ) as never,
   handler: async (args) => {
-    const format: CheckFormat = args.json ? 'json' : args.format;
+    // Given twice (a wrapper's default, then the caller's): the last one counts.
+    const format: CheckFormat = args.json ? 'json' : ([args.format].flat().at(-1) as CheckFormat);
     const selectors = [...new Set(args.selectors.flatMap((s) => String(s).split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean))];
     for (const s of selectors) {
       if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(s)) throw new UsageError(`--selectors: "${s}" is not a DKIM selector (letters, digits, "-", "_" and "." only)`);
     }
     if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 1024) throw new UsageError('--concurrency must be a whole number from 1 to 1024');
-    const [{ domainSource }, { runChecks }, { jsonReporter, junitReporter, textReporter }, { progress }] = await Promise.all([
+    if (args.changes && args.history === undefined) throw new UsageError('--changes needs --history FILE: the changes are those since the last run recorded there');
+    if (args.changes && format !== 'text' && format !== 'json') throw new UsageError('--changes prints text or json; leave out --format, or use --format json');
+    if (!(args.historyWait >= 0 && args.historyWait <= 3_600_000)) throw new UsageError('--history-wait must be from 0 to 3600000 milliseconds');
+    const [{ domainSource }, { runChecks }, { progress }, { selectNames, parseShard }] = await Promise.all([
       import('../../check/input.js'),
       import('../../check/run.js'),
-      import('../render/check.js'),
       import('../render/progress.js'),
+      import('../../check/shard.js'),
     ]);
+    let shard: ReturnType<typeof parseShard> | undefined;
+    try {
+      shard = args.shard === undefined ? undefined : parseShard(args.shard);
+    } catch (err) {
+      throw new UsageError(`--shard: ${(err as Error).message}`);
+    }
     const source = await domainSource(args.domains.map(String), ([] as string[]).concat(args.domainsFile).map(String));
     if (source.count === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
     if (source.duplicates) process.stderr.write(`note: ${source.duplicates} name${source.duplicates === 1 ? ' was' : 's were'} given more than once; each domain is checked once\n`);
@@ -91,29 +115,35 @@ export const checkCommand: CommandModule<object, Args> = {
     const starttls = args.tls ? startTlsFromArgs(args) : false;
     if (args.profile !== undefined) return runProfile(args, format, source, selectors, { policyFetch, starttls });
     const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
-    const out = process.stdout;
-    const reporter: Reporter =
-      format === 'json' ? jsonReporter(out) : format === 'junit' ? junitReporter(out, { failOn: args.failOn }) : textReporter(out, { color: useColor(out), failOn: args.failOn, quiet: args.quiet });
-    const bar = progress(source.count);
-    await reporter.begin();
-    const summary = await runChecks(source.names(), {
-      resolver,
-      selectors,
+    const { runCheckReport } = await import('../check-report.js');
+    const bar = progress(shard ? null : source.count);
+    const result = await runCheckReport({
+      format,
+      outputFile: args.output,
       failOn: args.failOn,
-      deep: args.deep,
-      mtaStsPolicy: policyFetch,
-      rdns: args.rdns,
-      tls: starttls,
-      concurrency: args.concurrency,
-      onResult: async (r) => {
-        bar.tick(r.status !== 'pass');
-        await reporter.result(r);
-      },
+      selectors,
+      quiet: args.quiet,
+      ...(shard ? { shard } : {}),
+      ...(args.history !== undefined ? { history: { file: args.history, changesOnly: args.changes, busyTimeoutMs: args.historyWait } } : {}),
+      run: (onResult) =>
+        runChecks(selectNames(source.names(), shard), {
+          resolver,
+          selectors,
+          failOn: args.failOn,
+          deep: args.deep,
+          mtaStsPolicy: policyFetch,
+          rdns: args.rdns,
+          tls: starttls,
+          concurrency: args.concurrency,
+          onResult: async (r) => {
+            bar.tick(r.status !== 'pass');
+            await onResult(r);
+          },
+        }),
+      queries: () => resolver.queriesSent,
+      done: () => bar.done(),
     });
-    bar.done();
-    const exitCode = exitCodeOf(summary.outcome);
-    await reporter.end({ ...summary, exitCode, queries: resolver.queriesSent });
-    process.exitCode = exitCode;
+    process.exitCode = result.exitCode;
   },
 };
 

@@ -3,7 +3,9 @@ import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
 import { exitCodeOf, UsageError } from '../exit.js';
 import type { Severity } from '../../findings.js';
-import { printJson, useColor } from '../render/output.js';
+import { useColor } from '../render/output.js';
+import { onInterrupt } from '../interrupt.js';
+import { writeReport } from '../output.js';
 import { policyFetchFromArgs, readPlan, resolverFromArgs, withCaFileOption, withJsonOption, withNameserverOption, withPlanOption } from './common.js';
 import { normalizeName } from '../../names.js';
 
@@ -18,6 +20,7 @@ interface Args {
   deadline: number;
   caFile?: string;
   rdns: boolean;
+  output?: string;
 }
 
 export const verifyCommand: CommandModule<object, Args> = {
@@ -30,6 +33,7 @@ export const verifyCommand: CommandModule<object, Args> = {
       })
       .option('domain', { alias: 'd', type: 'string', array: true, default: [], describe: 'verify only this domain of the plan (may repeat)' })
       .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that counts as a problem (exit 1)' })
+      .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE, atomically (it appears only when complete), instead of standard output' })
       .option('rdns', { type: 'boolean', default: false, describe: 'check the reverse DNS (PTR, forward-confirmed) of every domain\'s sending addresses; always done for a domain that lists sending_hosts' })
       .example('$0 verify', 'every record of maildns.yaml on every name server of each domain')
       .example('$0 verify --authoritative 192.0.2.53,192.0.2.54 --json', 'ask these two servers; JSON (shape: src/verify/README.md)')
@@ -61,6 +65,8 @@ export const verifyCommand: CommandModule<object, Args> = {
     const unknown = domains.filter((d) => !plan.domains.some((p) => p.domain === d));
     if (unknown.length) throw new UsageError(`--domain ${unknown[0]} is not in the plan (planned: ${plan.domains.map((d) => d.domain).join(', ')})`, args.plan);
     const mtaStsPolicy = policyFetchFromArgs(args);
+    // Stopped while DNS is asked: nothing has been written yet, and with -o no file appears.
+    const stopHandling = onInterrupt(() => (args.output ? `nothing was written to ${args.output}` : 'the run was not finished'));
     const resolver = await resolverFromArgs(args);
     const report = await verifyPlan(plan, {
       resolver,
@@ -72,12 +78,11 @@ export const verifyCommand: CommandModule<object, Args> = {
       mtaStsPolicy,
       rdns: args.rdns,
     });
+    stopHandling();
     const exitCode = exitCodeOf(report.outcome);
-    if (args.json) {
-      const { version, ...rest } = report;
-      printJson({ version, exitCode, ...rest });
-    }
-    else process.stdout.write(renderVerifyReport(report, useColor()));
+    const { version, ...rest } = report;
+    const text = args.json ? `${JSON.stringify({ version, exitCode, ...rest }, null, 2)}\n` : renderVerifyReport(report, args.output === undefined && useColor());
+    await writeReport(args.output, text);
     process.exitCode = exitCode;
   },
 };

@@ -5,7 +5,7 @@
  * - json: one document, streamed:
  *     { "version": 1,
  *       "domains": [ { "domain", "status": "pass"|"fail"|"dns-error",
- *                      "spf":   { "published": string|string[]|null, "dnsFailed": bool },
+ *                      "spf":   { "published": string|string[]|null, "dnsFailed": bool, "lookups"?: number },
  *                      "dmarc": { ..., "governing": { "recordName", "policy", "adkim", "aspf" } | null }, "mx": { ... }, "tlsRpt": { ... }, "bimi": { ... },
  *                      "mtaSts": { ..., "policy"?: { "url", "fetched", "text", "parsed", "failure"?, "detail"? } },
  *                      "tls"?: { "results": [ { "host", "address", "port", "state", "step"?, "greeting"?, "extensions"?, "reply"?, "tlsVersion"?, "cipher"?,
@@ -16,7 +16,13 @@
  *                      "findings": [ { "code", "severity", "subject", "message", "fix"?, "rfc"? } ],
  *                      "ms": number } ... ],
  *       "summary": { "domains", "pass", "fail", "dnsError", "errors", "warnings", "infos", "ms", "outcome", "exitCode", "queries" } }
+ *   `summary` also has "failOn" and "selectors" (what the run checked against), and "shard":
+ *   { "index", "count" } when it checked one shard of a list; a merge has "sources" instead.
  *   Fields are only ever added in version 1; a removal or change of meaning bumps the version.
+ * - ndjson: one line per domain as it is done, written at once (for pipes and log shippers):
+ *     { "type": "domain", ...the domain's object above }
+ *   and when the run ends, one last line { "type": "summary", "version": 1, "summary": { ... } }.
+ *   A stream without that last line is from a run that did not finish.
  * - junit: JUnit XML, one <testcase> per domain (classname "maildns.check"); a failing domain has a
  *   <failure> per finding at or above --fail-on, a domain whose DNS failed has an <error>, other
  *   findings go to <system-out>. Test cases are spooled to a temporary file because the counts
@@ -26,27 +32,57 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { write } from './write.js';
 import { once } from 'node:events';
 import type { Severity } from '../../findings.js';
 import { paint } from './output.js';
 import { isTemporaryFinding, type DomainResult } from '../../check/audit.js';
 import type { RunSummary } from '../../check/run.js';
+import { CHECK_JSON_VERSION, type ReportContext } from '../../report/format.js';
+import type { DomainChange } from '../../history/changes.js';
+import { CHECK_FORMATS, type CheckFormat } from './formats.js';
+import { htmlReporter } from './html.js';
 
-/** The run's summary as reported: the engine's figures, the exit code the CLI chose and the DNS queries sent. */
-export type ReportSummary = RunSummary & { exitCode: number; queries: number };
+/** The run's summary as reported: the engine's figures, the exit code the CLI chose, the DNS queries sent, what was checked. */
+export type ReportSummary = RunSummary & ReportContext & { exitCode: number; queries: number };
 
-export const CHECK_JSON_VERSION = 1;
-export type CheckFormat = 'text' | 'json' | 'junit';
+export { CHECK_JSON_VERSION, CHECK_FORMATS, type CheckFormat };
 
 export interface Reporter {
   begin(): Promise<void>;
-  result(r: DomainResult): Promise<void>;
+  /** `changes`: what changed since the domain's last recorded result, when history is kept. */
+  result(r: DomainResult, changes?: readonly DomainChange[]): Promise<void>;
   end(summary: ReportSummary): Promise<void>;
+  /** Drop temporary files when the run stops early (synchronous: a signal handler calls it). */
+  abort?(): void;
 }
 
-async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
+export interface ReporterOptions {
+  color: boolean;
+  failOn: Severity;
+  quiet?: boolean;
+  /** History is kept (the HTML page shows the changes since the last run). */
+  history?: boolean;
 }
+
+/** The reporter of a format, writing to `out`. */
+export function reporterFor(format: CheckFormat, out: Writable, opts: ReporterOptions): Reporter {
+  switch (format) {
+    case 'json':
+      return jsonReporter(out);
+    case 'ndjson':
+      return ndjsonReporter(out);
+    case 'junit':
+      return junitReporter(out, { failOn: opts.failOn });
+    case 'html':
+      return htmlReporter(out, { failOn: opts.failOn, history: opts.history ?? false });
+    case 'text':
+      return textReporter(out, { color: opts.color, failOn: opts.failOn, quiet: opts.quiet ?? false });
+    default:
+      throw new Error(`no reporter for format ${JSON.stringify(format)}`);
+  }
+}
+
 
 const rank: Record<Severity, number> = { error: 2, warning: 1, info: 0 };
 
@@ -92,6 +128,19 @@ export function jsonReporter(out: Writable): Reporter {
   };
 }
 
+export function ndjsonReporter(out: Writable): Reporter {
+  return {
+    async begin() {},
+    async result(r) {
+      // One write per line: on a pipe or a file it goes out at once, whole.
+      await write(out, `${JSON.stringify({ type: 'domain', ...r })}\n`);
+    },
+    async end(s) {
+      await write(out, `${JSON.stringify({ type: 'summary', version: CHECK_JSON_VERSION, summary: s })}\n`);
+    },
+  };
+}
+
 const xmlEscape = (s: string): string =>
   s
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
@@ -127,6 +176,10 @@ export function junitReporter(out: Writable, opts: { failOn: Severity }): Report
       if (other.length) xml += `      <system-out>${xmlEscape(other.map((f) => `${f.severity.toUpperCase()} ${f.code} ${f.subject}: ${f.message}`).join('\n'))}</system-out>\n`;
       xml += '    </testcase>\n';
       await write(spool, xml);
+    },
+    abort() {
+      spool?.destroy();
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
     async end(s) {
       spool.end();

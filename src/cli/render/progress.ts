@@ -4,7 +4,8 @@ export interface Progress {
   done(): void;
 }
 
-export function progress(total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+/** `total` null: not known in advance (one shard of a list). */
+export function progress(total: number | null, stream: NodeJS.WriteStream = process.stderr): Progress {
   if (!stream.isTTY) return { tick() {}, done() {} };
   const started = Date.now();
   let count = 0;
@@ -13,7 +14,7 @@ export function progress(total: number, stream: NodeJS.WriteStream = process.std
   const draw = (): void => {
     const secs = (Date.now() - started) / 1000;
     const rate = secs > 0 ? Math.round(count / secs) : 0;
-    stream.write(`\r\u001b[Kchecked ${count}/${total} domains, ${failing} with problems, ${rate}/s`);
+    stream.write(`\r\u001b[Kchecked ${total === null ? count : `${count}/${total}`} domains, ${failing} with problems, ${rate}/s`);
   };
   return {
     tick(bad) {

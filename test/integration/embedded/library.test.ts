@@ -35,6 +35,32 @@ describe("import … from 'maildns'", () => {
     });
   });
 
+  it("the run history has an entry of its own, 'maildns/history', which 'maildns' never loads", async () => {
+    writeFileSync(
+      path.join(project, 'history.mjs'),
+      [
+        "import { mkdtempSync } from 'node:fs';",
+        "import { tmpdir } from 'node:os';",
+        "import path from 'node:path';",
+        "import { shardOf } from 'maildns';",
+        "const { default: Module } = await import('node:module');",
+        "const sqliteLoaded = () => Object.keys(Module._cache).some((k) => k.includes('better-sqlite3'));",
+        'const loadedBefore = sqliteLoaded();',
+        "const { startRun, readHistory } = await import('maildns/history');",
+        'const loadedAfter = sqliteLoaded();',
+        "const file = path.join(mkdtempSync(path.join(tmpdir(), 'maildns-lib-')), 'h.db');",
+        "const run = startRun(file, { failOn: 'error', selectors: [] });",
+        "const r = { domain: 'example.com', status: 'pass', spf: { published: null, dnsFailed: false }, dmarc: { published: null, dnsFailed: false }, mx: { published: null, dnsFailed: false }, dkim: [], findings: [], ms: 1 };",
+        'run.record(r);',
+        "run.finish({ domains: 1, pass: 1, fail: 0, dnsError: 0, errors: 0, warnings: 0, infos: 0, ms: 1, outcome: 'ok' });",
+        'const h = readHistory(file);',
+        "console.log(JSON.stringify({ loadedBefore, loadedAfter, runs: h.runs.length, shard: shardOf('example.com', 7) }));",
+      ].join('\n'),
+    );
+    const { stdout } = await run(process.execPath, ['history.mjs'], { cwd: project, timeout: 20_000 });
+    expect(JSON.parse(stdout)).toEqual({ loadedBefore: false, loadedAfter: true, runs: 1, shard: 6 });
+  });
+
   it('exports only what package.json names: deep imports are closed', async () => {
     writeFileSync(path.join(project, 'deep.mjs'), "await import('maildns/dist/src/spf/parse.js');\n");
     await expect(run(process.execPath, ['deep.mjs'], { cwd: project })).rejects.toMatchObject({ stderr: expect.stringMatching(/ERR_PACKAGE_PATH_NOT_EXPORTED/) });

@@ -43,6 +43,13 @@ describe('layering', () => {
     expect(readFileSync(file, 'utf8')).toContain("import('../../spf/validate.js')");
   });
 
+  it('the history database is opened in one module only, and the browser driver only by tests', () => {
+    const users = (pkg: string): string[] =>
+      ['src', 'providers', 'bench'].flatMap((dir) => tsFiles(path.join(ROOT, dir))).filter((f) => staticImports(f).includes(pkg)).map((f) => path.relative(ROOT, f));
+    expect(users('better-sqlite3')).toEqual(['src/history/db.ts']);
+    expect(users('playwright-core')).toEqual([]);
+  });
+
   it('nothing outside src/cli imports from src/cli', () => {
     const cli = path.join(ROOT, 'src/cli') + path.sep;
     const offenders: string[] = [];
@@ -59,8 +66,8 @@ describe('layering', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('starting the CLI loads no engine package: mailauth, dns2, yaml and tldts load only when a command needs them', () => {
-    const heavy = new Set(['mailauth', 'dns2', 'yaml', 'tldts']);
+  it('starting the CLI loads no engine package: mailauth, dns2, yaml, tldts and better-sqlite3 load only when a command needs them', () => {
+    const heavy = new Set(['mailauth', 'dns2', 'yaml', 'tldts', 'better-sqlite3']);
     const seen = new Set<string>();
     const chains: string[] = [];
     const visit = (file: string, chain: string[]): void => {
@@ -78,6 +85,6 @@ describe('layering', () => {
     for (const file of tsFiles(path.join(ROOT, 'src/cli/commands'))) visit(file, []);
     expect(chains).toEqual([]);
     // The walk did reach the command modules and their light helpers.
-    expect([...seen].map((f) => path.relative(ROOT, f))).toEqual(expect.arrayContaining(['src/cli/commands/common.ts', 'src/plan/types.ts']));
+    expect([...seen].map((f) => path.relative(ROOT, f))).toEqual(expect.arrayContaining(['src/cli/commands/common.ts', 'src/plan/types.ts', 'src/cli/commands/history.ts', 'src/cli/commands/report.ts']));
   });
 });

@@ -1,0 +1,120 @@
+/**
+ * The reporting side of `check` and `report merge`, shared: where the report goes (standard
+ * output, or -o FILE written atomically), which reporter writes it, the history run that records
+ * each result (and the changes it returns), the exit code, and a clean stop on SIGINT/SIGTERM
+ * (no half-written report, no complete-looking run, one line saying so).
+ */
+import { readFileSync } from 'node:fs';
+import type { DomainResult } from '../check/audit.js';
+import type { RunSummary } from '../check/run.js';
+import type { Shard } from '../check/shard.js';
+import type { Severity } from '../findings.js';
+import { anyWorse } from '../history/changes.js';
+import type { RunRecorder } from '../history/record.js';
+import type { ReportContext } from '../report/format.js';
+import { EXIT, exitCodeOf } from './exit.js';
+import { onInterrupt } from './interrupt.js';
+import { openReportOutput } from './output.js';
+import { changesReporter } from './render/changes.js';
+import { reporterFor, type Reporter } from './render/check.js';
+import type { CheckFormat } from './render/formats.js';
+import { useColor } from './render/output.js';
+
+export interface CheckReportOptions {
+  format: CheckFormat;
+  outputFile?: string | undefined;
+  failOn: Severity;
+  selectors: readonly string[];
+  quiet: boolean;
+  shard?: Shard;
+  history?: { file: string; changesOnly: boolean; busyTimeoutMs: number };
+  /** Produce the results, handing each to onResult; the figures of the run. */
+  run(onResult: (r: DomainResult) => Promise<void>): Promise<RunSummary & Partial<ReportContext> & { queries?: number }>;
+  /** DNS queries sent (read when the run is over). */
+  queries?: () => number;
+  /** Called when the results are all in, before the report is finished (the progress display ends). */
+  done?: () => void;
+}
+
+function packageVersion(): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined; // only a note in the history file
+  }
+}
+
+export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCode: number }> {
+  let history: RunRecorder | undefined;
+  if (opts.history) {
+    const { startRun } = await import('../history/record.js');
+    const version = packageVersion();
+    // Opened first: a locked or unusable history file stops the run before any DNS question.
+    history = startRun(
+      opts.history.file,
+      { failOn: opts.failOn, selectors: opts.selectors, ...(opts.shard ? { shard: opts.shard } : {}), ...(version ? { maildnsVersion: version } : {}) },
+      { busyTimeoutMs: opts.history.busyTimeoutMs, compare: opts.history.changesOnly || opts.format === 'html' },
+    );
+  }
+  let output: ReturnType<typeof openReportOutput>;
+  try {
+    output = openReportOutput(opts.outputFile);
+  } catch (err) {
+    history?.abandon();
+    throw err;
+  }
+  const color = output.isTTY && useColor(process.stdout);
+  const reporter: Reporter = opts.history?.changesOnly
+    ? changesReporter(output.stream, { color, json: opts.format === 'json', quiet: opts.quiet })
+    : reporterFor(opts.format, output.stream, { color, failOn: opts.failOn, quiet: opts.quiet, history: opts.history !== undefined });
+
+  let checked = 0;
+  const stopHandling = onInterrupt(() => {
+    output.discard();
+    reporter.abort?.();
+    history?.abandon();
+    return [
+      `after ${checked} domain${checked === 1 ? '' : 's'}`,
+      output.file ? `${output.file} was not written (its temporary file is removed)` : '',
+      opts.history ? `the run is not recorded as complete in ${opts.history.file} (earlier runs are kept)` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+  });
+  try {
+    await reporter.begin();
+    let worse = false;
+    const summary = await opts.run(async (r) => {
+      checked++;
+      const changes = history?.record(r);
+      if (changes && anyWorse(changes)) worse = true;
+      await reporter.result(r, changes);
+    });
+    opts.done?.();
+    const exitCode =
+      summary.outcome === 'dns-unavailable' ? EXIT.dnsUnavailable : opts.history?.changesOnly ? (worse ? EXIT.problems : EXIT.ok) : exitCodeOf(summary.outcome);
+    const full = {
+      ...summary,
+      exitCode,
+      queries: opts.queries ? opts.queries() : (summary.queries ?? 0),
+      failOn: summary.failOn ?? opts.failOn,
+      selectors: summary.selectors ?? [...opts.selectors],
+      ...(opts.shard ? { shard: opts.shard } : {}),
+    };
+    // The run is recorded before the report is put in place: a report never speaks of a run the history lacks.
+    history?.finish(full);
+    await reporter.end(full);
+    await output.commit();
+    return { exitCode };
+  } catch (err) {
+    // A failed write to -o FILE (a full disk): name the file, as for any other file error.
+    const e = err as NodeJS.ErrnoException;
+    if (output.file && typeof e?.code === 'string' && e.path === undefined && output.stream.errored === err) e.path = output.file;
+    output.discard();
+    reporter.abort?.();
+    history?.abandon();
+    throw err;
+  } finally {
+    stopHandling();
+  }
+}
