@@ -20,6 +20,8 @@ export interface ComposedDomain {
   records: DnsRecord[];
   /** Things the operator should know, e.g. a DKIM selector with no key yet. */
   notes: string[];
+  /** What makes a record fail as planned (receivers return permerror for it): `records` exits 1. */
+  problems: string[];
 }
 
 export interface ComposeOptions {
@@ -58,6 +60,7 @@ export function composeMtaStsPolicy(d: DomainPlan): MtaStsPolicyFile | null {
 export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = {}): ComposedDomain {
   const records: DnsRecord[] = [];
   const notes: string[] = [];
+  const problems: string[] = [];
   const add = (name: string, type: DnsRecord['type'], value: string, purpose: string, ttl = d.ttl): void => {
     records.push({ name, type, ttl, value, purpose });
   };
@@ -85,7 +88,7 @@ export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = 
     // What the plan itself costs; the includes may need more, which only DNS tells (`maildns verify`).
     const terms = ownLookupCount(parseSpf(spf));
     if (terms > SPF_LOOKUP_LIMIT) {
-      notes.push(`the SPF record of ${d.domain} has ${terms} DNS-querying terms before counting what its includes need; receivers stop at ${SPF_LOOKUP_LIMIT} and return permerror (RFC 7208 §4.6.4): flatten includes (\`maildns spf flatten\`) or drop some`);
+      problems.push(`the SPF record of ${d.domain} has ${terms} DNS-querying terms before counting what its includes need; receivers stop at ${SPF_LOOKUP_LIMIT} and return permerror (RFC 7208 §4.6.4): flatten includes (\`maildns spf flatten\`) or drop some`);
     }
   }
   for (const sel of d.dkim) {
@@ -118,7 +121,7 @@ export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = 
   }
   for (const source of d.acceptReportsFor) add(reportAuthorizationName(source, d.domain), 'TXT', 'v=DMARC1', 'dmarc-report-authorization');
   for (const t of d.txt) add(absoluteName(t.name, d.domain), 'TXT', t.value, 'txt', t.ttl ?? d.ttl);
-  return { domain: d.domain, records, notes };
+  return { domain: d.domain, records, notes, problems };
 }
 
 export function composePlan(plan: Plan, opts: ComposeOptions = {}): ComposedDomain[] {

@@ -45,5 +45,9 @@ export const recordsCommand: CommandModule<object, Args> = {
     process.stdout.write(out.text);
     for (const p of out.problems) process.stderr.write(`warning: ${p}\n`);
     for (const note of [...composed.flatMap((c) => c.notes), ...out.warnings]) process.stderr.write(`note: ${note}\n`);
+    // The records are printed, so the operator sees them, but a plan that breaks SPF is a problem found.
+    const planProblems = composed.flatMap((c) => c.problems);
+    for (const p of planProblems) process.stderr.write(`${paint('error:', 'red', false)} ${p}\n`);
+    if (planProblems.length) process.exitCode = EXIT.problems;
   },
 };

@@ -132,15 +132,21 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
     const strings = splitCharacterStrings(record);
     const notes: string[] = [];
     if (strings.length > 1) notes.push(`the record is ${Buffer.byteLength(record)} octets: it must be published as ${strings.length} character-strings (the zone line below does that)`);
-    if (lookups > SPF_LOOKUP_LIMIT) notes.push(`the record has ${lookups} DNS-querying terms before counting what the includes need; the limit is ${SPF_LOOKUP_LIMIT}`);
+    // More than the limit before any include is counted: every receiver returns permerror (RFC 7208 §4.6.4).
+    const overLimit = lookups > SPF_LOOKUP_LIMIT ? `the record has ${lookups} DNS-querying terms before counting what the includes need; receivers stop at ${SPF_LOOKUP_LIMIT} and return permerror` : null;
     if (all === '+all') notes.push('+all lets every address on the Internet pass SPF for the domain');
     if (args.json) {
-      printJson({ record, strings: strings.map((b) => b.toString('utf8')), lookups, notes });
+      printJson({ record, strings: strings.map((b) => b.toString('utf8')), lookups, notes, problems: overLimit ? [overLimit] : [] });
+      if (overLimit) process.exitCode = EXIT.problems;
       return;
     }
     if (zoneName) process.stdout.write(`${zoneTxtLine(zoneName, record)}\n`);
     else process.stdout.write(`${record}\n`);
     for (const n of notes) process.stderr.write(`note: ${n}\n`);
+    if (overLimit) {
+      process.stderr.write(`error: ${overLimit}\n`);
+      process.exitCode = EXIT.problems;
+    }
   },
 };
 

@@ -56,12 +56,16 @@ describe('a sending domain: the same verdict in init, spf compose, dmarc compose
     }
   });
 
-  it('records notes an SPF record with more than 10 DNS-querying terms', async () => {
+  it('records and spf compose give an SPF record with more than 10 DNS-querying terms the same verdict: printed, an error, exit 1', async () => {
     const plan = path.join(dir, 'eleven.yaml');
     const includes = Array.from({ length: 11 }, (_, i) => `_spf${i}.example.net`);
     writeFileSync(plan, `version: 1\ndomains:\n  - domain: example.com\n    spf:\n      include: ${JSON.stringify(includes)}\n`);
-    const r = await runCli(['records', '--plan', plan]);
-    expect(r.stderr).toMatch(/note: the SPF record of example\.com has 11 DNS-querying terms/);
+    const [r, compose] = await Promise.all([runCli(['records', '--plan', plan]), runCli(['spf', 'compose', ...includes.flatMap((i) => ['--include', i])])]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('include:_spf10.example.net');
+    expect(r.stderr).toMatch(/error: the SPF record of example\.com has 11 DNS-querying terms/);
+    expect(compose.code).toBe(1);
+    expect(compose.stderr).toMatch(/error: the record has 11 DNS-querying terms before counting what the includes need; receivers stop at 10/);
   });
 });
 

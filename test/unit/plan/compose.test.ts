@@ -100,7 +100,7 @@ describe('mydns provider', () => {
   });
 
   it('reports records the form cannot hold as problems, apart from the warnings', () => {
-    const out = renderWith('mydns', [{ domain: 'example.com', notes: [], records: [{ name: 'x.example.com', type: 'PTR', ttl: 60, value: 'y.example.com' }] }], {});
+    const out = renderWith('mydns', [{ domain: 'example.com', notes: [], problems: [], records: [{ name: 'x.example.com', type: 'PTR', ttl: 60, value: 'y.example.com' }] }], {});
     expect(out.problems).toEqual(['x.example.com PTR: this target cannot hold PTR records']);
     expect(out.warnings).toEqual([]);
   });

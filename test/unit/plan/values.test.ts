@@ -102,11 +102,11 @@ describe('an SPF network gets the same verdict in the plan, in init, in spf comp
 });
 
 describe('records: a plan whose SPF needs more than 10 lookups says so', () => {
-  it('11 includes: a note naming the count and the limit; 10: none', () => {
+  it('11 includes: a problem naming the count and the limit; 10: none', () => {
     const includes = (n: number) => Array.from({ length: n }, (_, i) => `_spf${i}.example.net`);
     const note = (n: number) => {
       const plan = parsePlan(`version: 1\ndomains:\n  - domain: example.com\n    spf:\n      include: ${JSON.stringify(includes(n))}\n`, 'maildns.yaml');
-      return composeDomain(plan, plan.domains[0]!).notes.filter((x) => x.includes('DNS-querying'));
+      return composeDomain(plan, plan.domains[0]!).problems.filter((x) => x.includes('DNS-querying'));
     };
     expect(note(11)).toEqual([expect.stringMatching(/has 11 DNS-querying terms .* stop at 10 .*RFC 7208 §4\.6\.4/)]);
     expect(note(10)).toEqual([]);
