@@ -23,7 +23,7 @@ export function composeServedZones(plan: Plan, opts: Pick<ComposeOptions, 'seria
     const composed = composeDomain(plan, d, { ...opts, fullZone: full });
     out.zones.push(d.domain);
     out.records.push(...composed.records);
-    out.notes.push(...composed.notes);
+    out.notes.push(...composed.notes, ...composed.problems);
     if (!full) out.notes.push(`${d.domain} lists no name servers in the plan: it is served with a made-up SOA and NS (ns.${d.domain}); add "nameservers" to serve the real ones`);
   }
   return out;
