@@ -2,15 +2,16 @@
  * Domain lists for `maildns check`: names on the command line and in files (one per line, `#`
  * comments and blank lines ignored, `-` for standard input). A file is read twice, once to
  * validate every line before any DNS question is asked (bad input exits 2 up front) and once to
- * stream the names, so the list itself is never held in memory; only the set of names seen is
- * kept (some 60 bytes a name), so that a name given twice, in whatever case (NEWCO.TEST and
- * newco.test), is checked once.
+ * stream the names, so the list itself is never held in memory; only a packed set of the names
+ * seen is kept (src/check/name-set.ts, about 25 bytes a name), so that a name given twice, in
+ * whatever case (NEWCO.TEST and newco.test), is checked once.
  */
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { InputError } from '../errors.js';
 import { failedOn } from '../fsutil.js';
 import { domainNameProblem, normalizeName } from '../names.js';
+import { NameSet } from './name-set.js';
 
 function cleanLine(line: string): string {
   return line.replace(/#.*$/, '').trim();
@@ -42,11 +43,10 @@ export interface DomainSource {
 
 /** Validate every name up front and return a source that streams each different name once, in the order first given. */
 export async function domainSource(args: readonly string[], files: readonly string[]): Promise<DomainSource> {
-  const seen = new Set<string>();
+  const seen = new NameSet();
   let duplicates = 0;
   const note = (name: string): void => {
-    if (seen.has(name)) duplicates++;
-    else seen.add(name);
+    if (!seen.add(name)) duplicates++;
   };
   const fromArgs = args.map((a) => checkName(a.trim(), 'command line'));
   fromArgs.forEach(note);
@@ -75,9 +75,10 @@ export async function domainSource(args: readonly string[], files: readonly stri
     count: seen.size,
     duplicates,
     async *names() {
-      // Each name leaves the set when it is handed out: its later occurrences are skipped.
+      // A second set, filled as names are handed out: each name's later occurrences are skipped.
+      const handedOut = new NameSet();
       const first = function* (names: Iterable<string>): Generator<string> {
-        for (const n of names) if (seen.delete(n)) yield n;
+        for (const n of names) if (handedOut.add(n)) yield n;
       };
       yield* first(fromArgs);
       for (const file of files) {

@@ -9,7 +9,6 @@
 import { createHash } from 'node:crypto';
 import { InputError } from '../errors.js';
 import { normalizeName } from '../names.js';
-import { NameSet } from './name-set.js';
 
 export interface Shard {
   /** From 0 to count - 1 (a Kubernetes JOB_COMPLETION_INDEX, a matrix index). */
@@ -38,15 +37,12 @@ export function shardOf(name: string, count: number): number {
 }
 
 /**
- * The names this worker checks, in input order: those of its shard (all when `shard` is absent),
- * each once. Only the names already seen in this shard are remembered (packed, about 25 bytes a
- * name: src/check/name-set.ts), so a shard of a long list holds a 1/N part of it.
+ * The names this worker checks, in input order: those of its shard (all when `shard` is absent).
+ * The domain source (src/check/input.ts) has already made each name appear once.
  */
 export async function* selectNames(names: AsyncIterable<string> | Iterable<string>, shard?: Shard): AsyncGenerator<string> {
-  const seen = new NameSet();
   for await (const raw of names) {
     const name = normalizeName(raw);
-    if (shard && shardOf(name, shard.count) !== shard.index) continue;
-    if (seen.add(name)) yield name;
+    if (!shard || shardOf(name, shard.count) === shard.index) yield name;
   }
 }

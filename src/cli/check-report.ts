@@ -56,31 +56,33 @@ export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCo
       { busyTimeoutMs: opts.history.busyTimeoutMs, compare: opts.history.changesOnly || opts.format === 'html' },
     );
   }
-  let output: ReturnType<typeof openReportOutput>;
-  try {
-    output = openReportOutput(opts.outputFile);
-  } catch (err) {
-    history?.abandon();
-    throw err;
-  }
-  const color = output.isTTY && useColor(process.stdout);
-  const reporter: Reporter = opts.history?.changesOnly
-    ? changesReporter(output.stream, { color, json: opts.format === 'json', quiet: opts.quiet })
-    : reporterFor(opts.format, output.stream, { color, failOn: opts.failOn, quiet: opts.quiet, history: opts.history !== undefined });
-
   let checked = 0;
+  let output: ReturnType<typeof openReportOutput> | undefined;
+  let reporter: Reporter | undefined;
+  // Installed before the temporary file exists: a signal in between would end the process by the default action and leave it.
   const stopHandling = onInterrupt(() => {
-    output.discard();
-    reporter.abort?.();
+    output?.discard();
+    reporter?.abort?.();
     history?.abandon();
     return [
       `after ${checked} domain${checked === 1 ? '' : 's'}`,
-      output.file ? `${output.file} was not written (its temporary file is removed)` : '',
+      output?.file ? `${output.file} was not written (its temporary file is removed)` : '',
       opts.history ? `the run is not recorded as complete in ${opts.history.file} (earlier runs are kept)` : '',
     ]
       .filter(Boolean)
       .join('; ');
   });
+  try {
+    output = openReportOutput(opts.outputFile);
+  } catch (err) {
+    stopHandling();
+    history?.abandon();
+    throw err;
+  }
+  const color = output.isTTY && useColor(process.stdout);
+  reporter = opts.history?.changesOnly
+    ? changesReporter(output.stream, { color, json: opts.format === 'json', quiet: opts.quiet })
+    : reporterFor(opts.format, output.stream, { color, failOn: opts.failOn, quiet: opts.quiet, history: opts.history !== undefined });
   try {
     await reporter.begin();
     let worse = false;

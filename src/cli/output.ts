@@ -29,16 +29,18 @@ export function openReportOutput(file: string | undefined): ReportOutput {
 
 /** Write a finished report to standard output, or atomically to `file`; a signal meanwhile leaves no partial file. */
 export async function writeReport(file: string | undefined, text: string): Promise<void> {
-  const output = openReportOutput(file);
+  let output: ReportOutput | undefined;
+  // Installed before the temporary file exists, so a signal never finds one without its cleanup.
   const stopHandling = onInterrupt(() => {
-    output.discard();
-    return file ? `${file} was not written` : 'the report was cut short';
+    output?.discard();
+    return file ? `nothing was written to ${file}` : 'the report was cut short';
   });
   try {
+    output = openReportOutput(file);
     output.stream.write(text);
     await output.commit();
   } catch (err) {
-    output.discard();
+    output?.discard();
     throw err;
   } finally {
     stopHandling();

@@ -78,11 +78,13 @@ export const verifyCommand: CommandModule<object, Args> = {
       mtaStsPolicy,
       rdns: args.rdns,
     });
-    stopHandling();
     const exitCode = exitCodeOf(report.outcome);
     const { version, ...rest } = report;
     const text = args.json ? `${JSON.stringify({ version, exitCode, ...rest }, null, 2)}\n` : renderVerifyReport(report, args.output === undefined && useColor());
-    await writeReport(args.output, text);
+    // The writer's own handler is in place before this one goes, so no signal finds neither.
+    const written = writeReport(args.output, text);
+    stopHandling();
+    await written;
     process.exitCode = exitCode;
   },
 };

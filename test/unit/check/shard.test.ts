@@ -1,6 +1,7 @@
 /** check --shard I/N: a stable split of a list by a hash of each normalized name, each name once. */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { domainSource } from '../../../src/check/input.js';
 import { parseShard, selectNames, shardOf } from '../../../src/check/shard.js';
 
 const names = Array.from({ length: 2000 }, (_, i) => `d${String(i).padStart(5, '0')}.example`);
@@ -41,9 +42,11 @@ describe('shards', () => {
     for (const p of parts) expect(Math.abs(p.length - 500)).toBeLessThan(100);
   });
 
-  it('checks a name once however often and however spelt it is listed, in first-seen order', async () => {
+  it('a shard of the domain source checks a name once however often and however spelt it is listed, in first-seen order', async () => {
     const listed = ['b.example', 'A.example', 'b.example', 'a.example.', 'c.example', 'B.EXAMPLE'];
-    expect(await collect(selectNames(listed))).toEqual(['b.example', 'a.example', 'c.example']);
+    const source = await domainSource(listed, []);
+    expect(source).toMatchObject({ count: 3, duplicates: 3 });
+    expect(await collect(selectNames(source.names()))).toEqual(['b.example', 'a.example', 'c.example']);
   });
 });
 
