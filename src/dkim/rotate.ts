@@ -282,7 +282,7 @@ export async function rotateKeys(file: string, domainName: string, request: Rota
     selector = fresh.join(', ');
     steps.push(
       `Now signing with ${selector}${old.length ? `; ${old.join(', ')} stays published as retiring` : ''}.`,
-      'Write the OpenDKIM files again and reload OpenDKIM: `maildns opendkim`, then copy the SigningTable and `systemctl reload opendkim`.',
+      'Write the OpenDKIM files again (`maildns opendkim`) and run the steps it prints on the mail server: they install the new key and tables and restart every OpenDKIM instance (two when RSA and Ed25519 are mixed).',
       `After a few days (longer than mail may wait in queues), retire the old key: \`maildns dkim rotate ${d.domain} --retire\`.`,
     );
   } else if (request.step === 'retire') {

@@ -17,7 +17,7 @@ interface Args {
   json: boolean;
 }
 
-function textReport(results: readonly KeygenResult[], plan: Plan): string {
+function textReport(results: readonly KeygenResult[]): string {
   const lines: string[] = [];
   for (const r of results) {
     const status = r.status === 'kept' ? paint('kept    ', 'dim') : paint(r.status.padEnd(8), 'green');
@@ -28,8 +28,8 @@ function textReport(results: readonly KeygenResult[], plan: Plan): string {
   else {
     lines.push('');
     lines.push('Record files (opendkim-genkey layout) lie beside the keys as <selector>.txt.');
-    lines.push('Next: publish the records (`maildns records`), write the OpenDKIM files (`maildns opendkim`),');
-    lines.push(`and on the mail server give the keys to the opendkim user: chown -R opendkim:opendkim ${plan.keysDir}`);
+    lines.push('Next: publish the records (`maildns records`), then write the OpenDKIM files (`maildns opendkim`)');
+    lines.push('and run the steps it prints on the mail server: they install these keys in /etc/dkimkeys, owned by opendkim, mode 0600.');
   }
   return `${lines.join('\n')}\n`;
 }
@@ -64,7 +64,7 @@ export const keygenCommand: CommandModule<object, Args> = {
       // Private key material never appears here: only paths, public records and states.
       printJson({ keys: results, warnings });
     } else {
-      process.stdout.write(textReport(results, plan));
+      process.stdout.write(textReport(results));
       for (const w of warnings) process.stderr.write(`${paint('warning:', 'yellow', false)} ${w}\n`);
       for (const n of results.flatMap((r) => r.notes)) process.stderr.write(`note: ${n}\n`);
     }
