@@ -1,5 +1,5 @@
 /**
- * Score `maildns check` results against the manifest.json of shared/bench/mkbulk.py: every
+ * Score `maildns check` results against the manifest.json of bench/vendor/mkbulk.py: every
  * broken domain must be found with the finding its breakage calls for, and no other domain may
  * fail (no error finding: a false alarm). Warnings on healthy domains (advice, such as an SPF record
  * at 9 of its 10 lookups) are counted by code and shown, not treated as alarms.

@@ -19,8 +19,8 @@
  * Flags: `--rounds R` (default 5), `--startup-rounds R` (default 15), `--startup-only`; `--scale
  * [--scale-n N]` runs bench/scale.ts instead (streaming, history and shards at up to 99,999 domains).
  * Environment: MAILDNS_BENCH_DIR (where the data goes; a temporary directory otherwise),
- * MAILDNS_BENCH_SHARED (the folder with mkbulk.py and bench_raw.py; default /work/shared/bench
- * or ../shared/bench next to the project). Needs GNU time (`apt-get install time`) for CPU and RSS.
+ * MAILDNS_BENCH_SHARED (the folder with mkbulk.py and bench_raw.py; default the copy in
+ * bench/vendor). Needs GNU time (`apt-get install time`) for CPU and RSS.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
@@ -37,11 +37,13 @@ import type { DomainResult } from '../src/check/audit.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+/** The folder of mkbulk.py and bench_raw.py: MAILDNS_BENCH_SHARED, else the copy vendored in bench/vendor. */
 export function sharedBenchDir(): string {
-  const candidates = [process.env['MAILDNS_BENCH_SHARED'], '/work/shared/bench', path.resolve(here, '../../../shared/bench'), path.resolve(here, '../../shared/bench')];
-  const found = candidates.find((c): c is string => Boolean(c) && existsSync(path.join(c!, 'mkbulk.py')));
-  if (!found) throw new Error('mkbulk.py not found: set MAILDNS_BENCH_SHARED to the folder holding mkbulk.py and bench_raw.py');
-  return found;
+  // From the sources (bench/) or from the build (dist/bench/), the vendored copy is bench/vendor.
+  const vendored = [path.join(here, 'vendor'), path.resolve(here, '../../bench/vendor')].find((d) => existsSync(d)) ?? path.join(here, 'vendor');
+  const dir = process.env['MAILDNS_BENCH_SHARED'] || vendored;
+  if (!existsSync(path.join(dir, 'mkbulk.py'))) throw new Error(`${dir}: no mkbulk.py there; set MAILDNS_BENCH_SHARED to the folder holding mkbulk.py and bench_raw.py`);
+  return dir;
 }
 
 export interface BenchResult {
