@@ -12,6 +12,7 @@ import { normalizeName } from '../names.js';
 import { TYPE, RCODE, type WirePacket, type WireRecord } from './packet.js';
 import { exchange, formatServer, MalformedMessage, parseServer, WireTimeout, type ServerAddress, type WireResponse } from './wire.js';
 import { UdpMux } from './mux.js';
+import { TcpMux } from './tcp-mux.js';
 
 export type RRType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'NS' | 'PTR' | 'SOA' | 'TXT' | 'SPF';
 
@@ -114,6 +115,9 @@ export function describeAnswer(answer: Pick<DnsAnswer<unknown>, 'status' | 'deta
   return answer.detail ? `${describeStatus(answer.status)} (${answer.detail})` : describeStatus(answer.status);
 }
 
+/** See DnsResolverOptions.sharedTransport. */
+export type SharedTransport = 'udp' | 'tcp';
+
 export interface DnsResolverOptions {
   servers: ServerAddress[];
   /** Set RD; false when asking an authoritative server directly. */
@@ -128,8 +132,12 @@ export interface DnsResolverOptions {
   cache?: boolean;
   /** Most answers the cache keeps, those not used for longest dropped first (memory stays flat on long runs); unbounded when absent. */
   cacheLimit?: number;
-  /** Send UDP queries over a few shared sockets (src/dns/mux.ts) instead of one socket per query: for bulk runs. */
-  sharedSockets?: boolean;
+  /**
+   * For bulk runs, instead of a socket per query: `tcp` pipelines the queries over a few TCP
+   * connections per server (src/dns/tcp-mux.ts; UDP for a server that takes no TCP), `udp` sends
+   * them over a few shared UDP sockets (src/dns/mux.ts).
+   */
+  sharedTransport?: SharedTransport;
   /** Most queries sent per second (public resolvers throttle heavy clients); unlimited when absent. */
   maxQueriesPerSecond?: number;
   /**
@@ -323,7 +331,7 @@ export class DnsResolver implements Resolver {
   private readonly gate: Gate;
   private readonly pacer: Pacer | null;
   private readonly cache: AnswerCache | null;
-  private readonly mux: UdpMux | null;
+  private readonly mux: UdpMux | TcpMux | null;
   private readonly deadlineMs: number | undefined;
   /** The deadline of this resolver's own lookups. */
   private readonly own: Deadline | null;
@@ -340,7 +348,7 @@ export class DnsResolver implements Resolver {
     this.gate = new Gate(opts.maxInFlight ?? 64);
     this.pacer = opts.maxQueriesPerSecond ? new Pacer(opts.maxQueriesPerSecond) : null;
     this.cache = opts.cache === false ? null : new AnswerCache(opts.cacheLimit ?? Infinity);
-    this.mux = opts.sharedSockets ? new UdpMux() : null;
+    this.mux = opts.sharedTransport === 'tcp' ? new TcpMux() : opts.sharedTransport === 'udp' ? new UdpMux() : null;
     this.deadlineMs = opts.deadlineMs;
     this.own = opts.deadlineMs === undefined ? null : new Deadline(opts.deadlineMs);
   }
@@ -539,8 +547,8 @@ export interface ResolverChoice {
   attempts?: number;
   /** Bound on cached answers (see DnsResolverOptions.cacheLimit). */
   cacheLimit?: number;
-  /** See DnsResolverOptions.sharedSockets. */
-  sharedSockets?: boolean;
+  /** See DnsResolverOptions.sharedTransport. */
+  sharedTransport?: SharedTransport;
   /** See DnsResolverOptions.maxQueriesPerSecond. */
   maxQueriesPerSecond?: number;
   /** See DnsResolverOptions.deadlineMs. */
@@ -556,7 +564,7 @@ export function createResolver(choice: ResolverChoice = {}): DnsResolver {
     maxInFlight: choice.maxInFlight ?? 64,
     ...(choice.attempts !== undefined ? { attempts: choice.attempts } : {}),
     ...(choice.cacheLimit !== undefined ? { cacheLimit: choice.cacheLimit } : {}),
-    ...(choice.sharedSockets !== undefined ? { sharedSockets: choice.sharedSockets } : {}),
+    ...(choice.sharedTransport !== undefined ? { sharedTransport: choice.sharedTransport } : {}),
     ...(choice.maxQueriesPerSecond !== undefined ? { maxQueriesPerSecond: choice.maxQueriesPerSecond } : {}),
     ...(choice.deadlineMs !== undefined ? { deadlineMs: choice.deadlineMs } : {}),
   });

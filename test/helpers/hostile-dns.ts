@@ -133,7 +133,7 @@ export interface HostileServer {
 }
 
 /** The question of a query: plain labels only (maildns never compresses its question). */
-function readQuery(buf: Buffer, transport: 'udp' | 'tcp'): HostileQuery | null {
+export function readQuery(buf: Buffer, transport: 'udp' | 'tcp'): HostileQuery | null {
   if (buf.length < 17) return null;
   const labels: string[] = [];
   let at = 12;

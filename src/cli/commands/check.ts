@@ -3,7 +3,8 @@ import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
 import type { Outcome, Severity } from '../../findings.js';
 import type { DomainSource } from '../../check/input.js';
-import { DEFAULT_CONCURRENCY, bulkResolverSettings } from '../../check/settings.js';
+import { BULK_TRANSPORTS, DEFAULT_BULK_TRANSPORT, DEFAULT_CONCURRENCY, bulkResolverSettings } from '../../check/settings.js';
+import type { SharedTransport } from '../../dns/resolver.js';
 import { CHECK_FORMATS, type CheckFormat } from '../render/formats.js';
 import { exitCodeOf, UsageError } from '../exit.js';
 import { useColor } from '../render/output.js';
@@ -23,6 +24,7 @@ interface Args {
   nameserver?: string;
   timeout: number;
   rate?: number;
+  transport: SharedTransport;
   quiet: boolean;
   deep: boolean;
   mtaStsPolicy: boolean;
@@ -57,6 +59,7 @@ export const checkCommand: CommandModule<object, Args> = {
         .option('concurrency', { alias: 'j', type: 'number', default: DEFAULT_CONCURRENCY, describe: 'domains checked at once' })
         .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that makes a domain fail (exit 1)' })
         .option('rate', { type: 'number', describe: 'most DNS queries per second (public resolvers throttle heavy clients: try --rate 500 with 8.8.8.8 or 1.1.1.1); unlimited by default' })
+        .option('transport', { type: 'string', choices: BULK_TRANSPORTS, default: DEFAULT_BULK_TRANSPORT, describe: 'how the queries travel: tcp pipelines them over a few connections per server (RFC 7766; far less CPU, and UDP is used for a server that takes no TCP), udp sends a datagram each over shared sockets' })
         .option('deep', { type: 'boolean', default: false, describe: 'also look for SPF records published where nothing points to them (_spf.DOMAIN and the like; 11 more queries per domain)' })
         .option('mta-sts-policy', { type: 'boolean', default: false, describe: 'also fetch the MTA-STS policy (HTTPS, mta-sts.DOMAIN) of each domain that publishes an _mta-sts record, and check it against the MX hosts' })
         .option('rdns', { type: 'boolean', default: false, describe: 'also check the reverse DNS of the sending addresses (SPF ip4/ip6 single hosts, MX hosts): a PTR record that resolves back to the address' })
@@ -114,7 +117,7 @@ export const checkCommand: CommandModule<object, Args> = {
     const policyFetch = args.mtaStsPolicy ? policyFetchFromArgs(args) : false;
     const starttls = args.tls ? startTlsFromArgs(args) : false;
     if (args.profile !== undefined) return runProfile(args, format, source, selectors, { policyFetch, starttls });
-    const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
+    const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency, args.transport), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
     const { runCheckReport } = await import('../check-report.js');
     const bar = progress(shard ? null : source.count);
     const result = await runCheckReport({
@@ -155,7 +158,7 @@ async function runProfile(args: Args, format: CheckFormat, source: DomainSource,
     import('../render/profile.js'),
     import('../render/progress.js'),
   ]);
-  const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
+  const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency, args.transport), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
   const out = process.stdout;
   const reporter = format === 'json' ? profileJsonReporter(out, args.profile!) : profileTextReporter(out, { color: useColor(out) });
   const bar = progress(source.count);

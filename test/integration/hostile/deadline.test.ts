@@ -103,7 +103,7 @@ describe('--deadline', () => {
   });
 
   it('gives each domain of a bulk run a deadline of its own, so one silent domain does not use up the next one\'s', async () => {
-    const resolver = new DnsResolver({ servers: [server], timeoutMs: 5000, attempts: 2, deadlineMs: 300, sharedSockets: true });
+    const resolver = new DnsResolver({ servers: [server], timeoutMs: 5000, attempts: 2, deadlineMs: 300, sharedTransport: 'udp' });
     const domains = ['d1.quiet.test', 'd2.quiet.test', 'd3.quiet.test'];
     const statuses: string[] = [];
     const started = performance.now();

@@ -93,7 +93,7 @@ describe('DKIM', () => {
 });
 
 describe('the bulk audit (check, over shared sockets)', () => {
-  const shared = (): DnsResolver => new DnsResolver({ servers: [server], timeoutMs: TIMEOUT_MS, attempts: 1, sharedSockets: true });
+  const shared = (): DnsResolver => new DnsResolver({ servers: [server], timeoutMs: TIMEOUT_MS, attempts: 1, sharedTransport: 'udp' });
 
   it('calls a domain whose every answer is malformed a DNS error, with a malformed finding per mechanism', async () => {
     const result = await auditDomain(shared(), 'cut-short.hostile.test', { selectors: ['sel'], failOn: 'error' });

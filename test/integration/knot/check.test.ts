@@ -226,6 +226,27 @@ describe('maildns check with slow and silent DNS', () => {
 });
 
 describe('bulk check against the benchmark data (mkbulk.py, N=60)', () => {
+  it('gives the same report over pipelined TCP (the default) and over UDP', async () => {
+    const { generate } = await import('../../../bench/run.js');
+    const dir = mkdtempSync(path.join(tmpdir(), 'maildns-bulk-'));
+    generate(60, dir);
+    const apexes = readFileSync(path.join(dir, 'zones.txt'), 'utf8').split('\n').filter(Boolean);
+    const knot = await startKnot({ dir: path.join(dir, 'zones'), apexes });
+    try {
+      const args = ['check', '--domains-file', path.join(dir, 'domains.txt'), '-s', 'mail', '--json', '--nameserver', `127.0.0.1:${knot.port}`];
+      const [tcp, udp] = await Promise.all([runCli(args), runCli([...args, '--transport', 'udp'])]);
+      const timingsAside = (out: string): unknown => {
+        const doc = JSON.parse(out) as { domains: DomainResult[]; summary: Record<string, unknown> };
+        return { domains: doc.domains.map((d) => ({ ...d, ms: 0 })), summary: { ...doc.summary, ms: 0 } };
+      };
+      expect([tcp.code, udp.code]).toEqual([1, 1]);
+      expect(timingsAside(tcp.stdout)).toEqual(timingsAside(udp.stdout));
+      expect((JSON.parse(tcp.stdout) as { summary: { dnsError: number } }).summary.dnsError).toBe(0);
+    } finally {
+      await knot.stop();
+    }
+  });
+
   it('finds every broken domain of the manifest, raises no false alarm, averages at most 9 queries per domain', async () => {
     const { generate, benchCheck } = await import('../../../bench/run.js');
     const dir = mkdtempSync(path.join(tmpdir(), 'maildns-bulk-'));

@@ -289,7 +289,7 @@ describe('DnsResolver over shared sockets (bulk mode)', () => {
 
   it('matches many concurrent answers to their questions, falls back to TCP, and times out cleanly', async () => {
     // Two resolvers on shared sockets: the silent name's short deadline never meets the other answers.
-    const r = new LocalResolver(srv, { silent: ['quiet.ex.test'], sharedSockets: true });
+    const r = new LocalResolver(srv, { silent: ['quiet.ex.test'], sharedTransport: 'udp' });
     const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => r.lookup(`h${i}.ex.test`, 'A')));
     answers.forEach((a, i) => {
       expect(a.status).toBe('ok');

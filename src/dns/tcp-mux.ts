@@ -1,0 +1,187 @@
+/**
+ * Many queries pipelined over a few TCP connections per server (RFC 7766 §6.2.1.1), for bulk runs.
+ * Over UDP each query costs a send and a receive system call and a callback of its own, which was
+ * the largest part of a bulk check's CPU; here the queries of one turn of the event loop go out in
+ * one write, and one read brings back many answers. Answers are matched by ID, then judged by the
+ * rule every path shares (classifyReply): a reply to a waiting ID that does not answer its question
+ * is a broken answer, as on any TCP connection. When the server closes a connection, what waits on
+ * it is sent again on a new one within its deadline. A server that takes no TCP at all (refused, or
+ * closed three times before any answer) is asked over the shared UDP sockets for the rest of the run.
+ */
+import net from 'node:net';
+import { UdpMux } from './mux.js';
+import { buildQuery, classifyReply, formatServer, MalformedMessage, queryKey, WireTimeout, type QueryKey, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
+
+interface Pending {
+  key: QueryKey;
+  name: string;
+  type: string;
+  opts: WireOptions;
+  deadline: number;
+  /** The framed query, kept to send again when the connection goes before the answer comes. */
+  framed: Buffer;
+  resolve: (r: WireResponse) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** A connection that closes this many times in a row before any answer says the server takes no TCP. */
+const FRUITLESS_CONNECTIONS = 3;
+
+class PipelinedConnection {
+  private socket: net.Socket | null = null;
+  private connected = false;
+  private readonly pending = new Map<number, Pending>();
+  private outbox: Buffer[] = [];
+  private flushQueued = false;
+  /** The start of a frame whose rest has not come yet. */
+  private partial: Buffer | null = null;
+  private fruitless = 0;
+  private answeredHere = 0;
+  /** Set once the server is found to take no TCP: what waits goes to `onNoTcp`. */
+  private refused = false;
+
+  constructor(
+    private readonly server: ServerAddress,
+    private readonly onNoTcp: (p: Pending) => void,
+  ) {}
+
+  send(name: string, type: string, opts: WireOptions, deadline: number): Promise<WireResponse> {
+    let id = Math.floor(Math.random() * 0x10000);
+    for (let tries = 0; this.pending.has(id) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
+    if (this.pending.has(id)) return Promise.reject(new Error('too many queries in flight on one connection'));
+    const query = buildQuery(name, type, id, opts.recursionDesired);
+    const framed = Buffer.allocUnsafe(query.length + 2);
+    framed.writeUInt16BE(query.length, 0);
+    query.copy(framed, 2);
+    return new Promise<WireResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.pending.get(id)?.timer !== timer) return;
+        this.pending.delete(id);
+        this.holdWhileWaiting();
+        reject(new WireTimeout(this.server, name, type));
+      }, Math.max(0, deadline - Date.now()));
+      this.pending.set(id, { key: queryKey(id, name, type), name, type, opts, deadline, framed, resolve, reject, timer });
+      this.outbox.push(framed);
+      this.queueFlush();
+    });
+  }
+
+  private open(): net.Socket {
+    const socket = net.createConnection({ host: this.server.host, port: this.server.port });
+    socket.setNoDelay(true);
+    this.socket = socket;
+    this.connected = false;
+    this.answeredHere = 0;
+    socket.on('connect', () => {
+      this.connected = true;
+      this.flush();
+    });
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', () => {
+      /* what it means is decided on 'close', which follows */
+    });
+    socket.on('close', () => this.closed(socket));
+    return socket;
+  }
+
+  /** The process waits for this connection only while queries wait on it. */
+  private holdWhileWaiting(): void {
+    if (!this.socket) return;
+    if (this.pending.size) this.socket.ref();
+    else this.socket.unref();
+  }
+
+  private closed(socket: net.Socket): void {
+    if (this.socket !== socket) return;
+    const refusedOutright = !this.connected;
+    this.socket = null;
+    this.connected = false;
+    this.partial = null;
+    this.fruitless = this.answeredHere ? 0 : this.fruitless + 1;
+    if (refusedOutright || this.fruitless >= FRUITLESS_CONNECTIONS) this.refused = true;
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    this.outbox = [];
+    for (const p of waiting) {
+      clearTimeout(p.timer);
+      if (this.refused) this.onNoTcp(p);
+      else if (Date.now() >= p.deadline) p.reject(new WireTimeout(this.server, p.name, p.type));
+      else this.send(p.name, p.type, p.opts, p.deadline).then(p.resolve, p.reject);
+    }
+  }
+
+  private receive(chunk: Buffer): void {
+    const buf = this.partial ? Buffer.concat([this.partial, chunk]) : chunk;
+    let at = 0;
+    while (buf.length - at >= 2) {
+      const len = buf.readUInt16BE(at);
+      if (buf.length - at - 2 < len) break;
+      this.answer(buf.subarray(at + 2, at + 2 + len));
+      at += 2 + len;
+    }
+    this.partial = at < buf.length ? Buffer.from(buf.subarray(at)) : null;
+    this.holdWhileWaiting();
+  }
+
+  private answer(msg: Buffer): void {
+    if (msg.length < 2) return;
+    const p = this.pending.get(msg.readUInt16BE(0));
+    // No one waits for this ID: a late answer to a query that timed out.
+    if (!p) return;
+    this.pending.delete(p.key.id);
+    clearTimeout(p.timer);
+    this.answeredHere++;
+    const reply = classifyReply(msg, p.key);
+    if (reply.kind === 'answer') p.resolve({ packet: reply.packet, tcp: true });
+    else if (reply.kind === 'malformed') p.reject(new MalformedMessage(reply.problem));
+    else if (reply.kind === 'truncated') p.reject(new MalformedMessage('the answer over TCP is truncated (TC=1)'));
+    else p.reject(new MalformedMessage(`over TCP the server sent ${reply.why}`));
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      this.flush();
+    });
+  }
+
+  /** Everything queued in this turn of the event loop, in one write. */
+  private flush(): void {
+    if (!this.outbox.length) return;
+    const socket = this.socket ?? this.open();
+    if (!this.connected) return;
+    const batch = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox);
+    this.outbox = [];
+    this.holdWhileWaiting();
+    socket.write(batch);
+  }
+}
+
+export class TcpMux {
+  private readonly pools = new Map<string, PipelinedConnection[]>();
+  private readonly udp = new UdpMux();
+  private turn = 0;
+  /** Servers that took no TCP, by formatServer; their queries go over UDP. */
+  readonly udpOnly = new Set<string>();
+
+  constructor(private readonly connectionsPerServer = 2) {}
+
+  /** Same contract as wire.exchange: throws WireTimeout when the deadline passes. */
+  exchange(server: ServerAddress, name: string, type: string, opts: WireOptions): Promise<WireResponse> {
+    const key = formatServer(server);
+    if (this.udpOnly.has(key)) return this.udp.exchange(server, name, type, opts);
+    let pool = this.pools.get(key);
+    if (!pool) {
+      const overUdp = (p: Pending): void => {
+        this.udpOnly.add(key);
+        this.udp.exchange(server, p.name, p.type, { ...p.opts, timeoutMs: Math.max(1, p.deadline - Date.now()) }).then(p.resolve, p.reject);
+      };
+      pool = Array.from({ length: this.connectionsPerServer }, () => new PipelinedConnection(server, overUdp));
+      this.pools.set(key, pool);
+    }
+    return pool[this.turn++ % pool.length]!.send(name, type, opts, Date.now() + opts.timeoutMs);
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Pipelined TCP (the default transport of bulk checks) against servers that answer out of order,
+ * close connections under it, take no TCP at all, or say nothing: every query still gets its own
+ * answer or an honest failure within its deadline.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DnsResolver } from '../../../src/dns/resolver.js';
+import { answer, rdata, readQuery, startHostileDns, T, type HostileQuery } from '../../helpers/hostile-dns.js';
+
+const TIMEOUT_MS = 1500;
+const closers: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+
+/** Each name's TXT record says its own name, so an answer given to the wrong query shows. */
+const txtOfName = (q: HostileQuery): Buffer => answer(q, { answers: [{ name: { pointer: 12 }, type: T.TXT, rdata: rdata.txt(`name=${q.name}`) }] });
+const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `n${i}.pipe.test`);
+const pipelined = (port: number, timeoutMs = TIMEOUT_MS): DnsResolver =>
+  new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs, attempts: 1, sharedTransport: 'tcp', maxInFlight: 128, cache: false });
+
+/** A TCP-only server that answers every frame after a random delay, so answers come back out of order. */
+async function outOfOrderServer(): Promise<{ port: number; connections: () => number; queries: HostileQuery[] }> {
+  let connections = 0;
+  const queries: HostileQuery[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    let buffered = Buffer.alloc(0);
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2 && buffered.length >= buffered.readUInt16BE(0) + 2) {
+        const q = readQuery(buffered.subarray(2, buffered.readUInt16BE(0) + 2), 'tcp');
+        buffered = buffered.subarray(buffered.readUInt16BE(0) + 2);
+        if (!q) continue;
+        queries.push(q);
+        setTimeout(() => {
+          if (socket.destroyed) return;
+          const msg = txtOfName(q);
+          const len = Buffer.alloc(2);
+          len.writeUInt16BE(msg.length, 0);
+          socket.write(Buffer.concat([len, msg]));
+        }, Math.floor(Math.random() * 30));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  closers.push(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  );
+  return { port: (server.address() as net.AddressInfo).port, connections: () => connections, queries };
+}
+
+describe('pipelined TCP', () => {
+  it('matches answers that come back out of order to their own queries, over at most two connections', async () => {
+    const srv = await outOfOrderServer();
+    const r = pipelined(srv.port);
+    const all = names(300);
+    const answers = await Promise.all(all.map((n) => r.lookup(n, 'TXT')));
+    expect(answers.map((a) => a.records)).toEqual(all.map((n) => [[`name=${n}`]]));
+    expect(srv.queries.length).toBe(300);
+    expect(srv.connections()).toBeLessThanOrEqual(2);
+  });
+
+  it('sends again, on a new connection, what waited on one the server closed', async () => {
+    let answered = 0;
+    const srv = await startHostileDns((q) => {
+      if (q.transport === 'udp') return null;
+      const msg = txtOfName(q);
+      const framed = Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg]);
+      // Every seventh answer is the connection's last: what else waits on it is lost.
+      return { raw: framed, close: ++answered % 7 === 0 };
+    });
+    closers.push(() => srv.close());
+    const r = pipelined(srv.port);
+    const all = names(100);
+    const answers = await Promise.all(all.map((n) => r.lookup(n, 'TXT')));
+    expect(answers.map((a) => a.records)).toEqual(all.map((n) => [[`name=${n}`]]));
+    expect(srv.queries.every((q) => q.transport === 'tcp')).toBe(true);
+  });
+
+  it('asks over UDP a server that closes every connection before answering', async () => {
+    const srv = await startHostileDns((q) => (q.transport === 'tcp' ? { raw: Buffer.alloc(0), close: true } : txtOfName(q)));
+    closers.push(() => srv.close());
+    const r = pipelined(srv.port);
+    const all = names(40);
+    const answers = await Promise.all(all.map((n) => r.lookup(n, 'TXT')));
+    expect(answers.map((a) => a.records)).toEqual(all.map((n) => [[`name=${n}`]]));
+    expect(srv.queries.filter((q) => q.transport === 'udp').length).toBeGreaterThanOrEqual(40);
+  });
+
+  it('asks over UDP a server with no TCP listener at all', async () => {
+    const udp = dgram.createSocket('udp4');
+    udp.on('message', (msg, rinfo) => {
+      const q = readQuery(msg, 'udp');
+      if (q) udp.send(txtOfName(q), rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
+    closers.push(() => new Promise<void>((r) => udp.close(() => r())));
+    const port = udp.address().port;
+    // Nothing listens on this TCP port (a listener would have to be ours, and we hold none).
+    const r = pipelined(port);
+    const answers = await Promise.all(names(20).map((n) => r.lookup(n, 'TXT')));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill('ok'));
+  });
+
+  it('ends a query the server never answers at its deadline, a timeout and not "no record"', async () => {
+    const srv = await startHostileDns(() => null);
+    closers.push(() => srv.close());
+    const r = pipelined(srv.port, 300);
+    const started = Date.now();
+    const a = await r.lookup('silent.pipe.test', 'TXT');
+    expect(a.status).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(300 + 1000);
+  });
+
+  it('sends again what a connection cut in the middle of a frame left waiting', async () => {
+    let cut = false;
+    const srv = await startHostileDns((q) => {
+      if (q.transport === 'udp') return null;
+      const msg = txtOfName(q);
+      const framed = Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg]);
+      if (!cut) {
+        cut = true;
+        return { raw: framed.subarray(0, 9), close: true };
+      }
+      return msg;
+    });
+    closers.push(() => srv.close());
+    const r = pipelined(srv.port);
+    expect(await r.lookup('cut.pipe.test', 'TXT')).toMatchObject({ status: 'ok', records: [['name=cut.pipe.test']] });
+  });
+});
