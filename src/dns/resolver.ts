@@ -57,7 +57,14 @@ export interface Resolver {
 
 /** A Resolver for one unit of work; end() once the work is done (it frees the deadline's timer). */
 export interface ScopedResolver extends Resolver {
+  /** The resolver this is a view of: the same servers and the same answers (what is worked out from answers may be shared through it). */
+  readonly base: Resolver;
   end(): void;
+}
+
+/** The resolver whose answers `resolver` gives: itself, or the one a scope is a view of. */
+export function answersOf(resolver: Resolver): Resolver {
+  return (resolver as Partial<ScopedResolver>).base ?? resolver;
 }
 
 /** Run `work` with a scope of `resolver` (its own deadline, when the resolver has one), ended afterwards. */
@@ -164,42 +171,61 @@ class Pacer {
     this.interval = 1000 / rate;
     this.burst = Math.max(1, Math.floor(rate / 10)) * this.interval;
   }
-  /** A turn to send: at once (undefined) or a promise that resolves when it comes. */
-  take(): Promise<void> | undefined {
+  /** A turn to send: the milliseconds to wait for it (0: at once). */
+  take(): number {
     const now = performance.now();
     const slot = Math.max(this.due, now);
     this.due = slot + this.interval;
     // A query may go ahead of its slot by at most one burst.
-    const wait = slot - now - this.burst;
-    return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : undefined;
+    return Math.max(0, slot - now - this.burst);
   }
+}
+
+/** A waiter for a place in the gate; `admit` is null once its deadline has passed (it wants no place then). */
+interface GateWaiter {
+  admit: (() => void) | null;
 }
 
 /** A bounded-concurrency gate: at most `limit` holders at once, the others served in arrival order. */
 class Gate {
   private active = 0;
-  private waiting: (() => void)[] = [];
+  private waiting: GateWaiter[] = [];
   private head = 0;
   constructor(private readonly limit: number) {}
-  /** Take a place: at once (undefined) when one is free, else a promise that resolves with it. */
-  acquire(): Promise<void> | undefined {
+  /**
+   * Take a place: at once (undefined) when one is free, else a promise that resolves true with it,
+   * or false (and no place) when `deadline` passes first.
+   */
+  acquire(deadline: Deadline | null): Promise<boolean> | undefined {
     if (this.active < this.limit) {
       this.active++;
       return undefined;
     }
-    return new Promise<void>((resolve) => this.waiting.push(resolve));
+    return new Promise<boolean>((resolve) => {
+      const waiter: GateWaiter = { admit: null };
+      const forget = deadline?.onPass(() => {
+        waiter.admit = null;
+        resolve(false);
+      });
+      waiter.admit = () => {
+        forget?.();
+        resolve(true);
+      };
+      this.waiting.push(waiter);
+    });
   }
-  /** Give the place back; the longest waiter takes it over. */
+  /** Give the place back; the longest waiter still waiting takes it over. */
   release(): void {
-    if (this.head < this.waiting.length) {
+    while (this.head < this.waiting.length) {
       const next = this.waiting[this.head++]!;
       // Drop the served part now and then instead of shifting the array once per release.
       if (this.head > 1024 && this.head * 2 > this.waiting.length) {
         this.waiting = this.waiting.slice(this.head);
         this.head = 0;
       }
-      next();
-    } else this.active--;
+      if (next.admit) return next.admit();
+    }
+    this.active--;
   }
 }
 
@@ -239,17 +265,23 @@ function toRData(rec: WireRecord): unknown {
  * used during a whole generation goes first, as in an LRU, without deleting from a Map (deleting
  * at the head of a large Map, as an exact LRU does, made every later eviction slower).
  */
+/** A cached answer; `settled` once it has come (a later asker then needs no deadline of its own on it). */
+interface CachedAnswer {
+  promise: Promise<DnsAnswer<unknown>>;
+  settled: boolean;
+}
+
 class AnswerCache {
   // By type, then name: a lookup then hashes the name alone (names are reused, so their hash is
   // already known) instead of a new "name + type" string each time.
-  private young = new Map<RRType, Map<string, Promise<DnsAnswer<unknown>>>>();
-  private old = new Map<RRType, Map<string, Promise<DnsAnswer<unknown>>>>();
+  private young = new Map<RRType, Map<string, CachedAnswer>>();
+  private old = new Map<RRType, Map<string, CachedAnswer>>();
   private youngSize = 0;
   private readonly generation: number;
   constructor(limit: number) {
     this.generation = Math.max(1, Math.floor(limit / 2));
   }
-  get(name: string, type: RRType): Promise<DnsAnswer<unknown>> | undefined {
+  get(name: string, type: RRType): CachedAnswer | undefined {
     const hit = this.young.get(type)?.get(name);
     if (hit) return hit;
     const aged = this.old.get(type)?.get(name);
@@ -257,13 +289,13 @@ class AnswerCache {
     return aged;
   }
   /** Drop `answer` (and only it: a newer one may have taken its place). */
-  forget(name: string, type: RRType, answer: Promise<DnsAnswer<unknown>>): void {
+  forget(name: string, type: RRType, answer: CachedAnswer): void {
     for (const generation of [this.young, this.old]) {
       const byName = generation.get(type);
       if (byName?.get(name) === answer) byName.delete(name);
     }
   }
-  set(name: string, type: RRType, answer: Promise<DnsAnswer<unknown>>): void {
+  set(name: string, type: RRType, answer: CachedAnswer): void {
     let byName = this.young.get(type);
     if (!byName) this.young.set(type, (byName = new Map()));
     byName.set(name, answer);
@@ -279,14 +311,16 @@ class AnswerCache {
 const lateAnswers = new WeakSet<object>();
 
 /**
- * One deadline shared by many questions: a single timer (not one per question). A question still
- * open when it fires is answered "timeout" at once for this asker; one that another asker started
- * runs on for that asker.
+ * One deadline shared by many questions: a single timer (not one per question). The questions its
+ * asker sends bound themselves by it (no attempt waits past it, nothing is sent after it); what they
+ * wait for besides (a place in the gate, an answer another asker started) listens for it to pass,
+ * and is answered "timeout" then, for this asker alone.
  */
 class Deadline {
   private readonly at: number;
   private timer: NodeJS.Timeout | null = null;
-  private fired: Promise<void> | null = null;
+  /** Called when the deadline passes; each removes itself once what it waited for has come. */
+  private listeners: Set<() => void> | null = null;
   /** Set when the timer fires: timers run on a coarser clock and may fire a little before `at`. */
   private expired = false;
   constructor(private readonly ms: number) {
@@ -304,20 +338,35 @@ class Deadline {
     lateAnswers.add(answer);
     return answer;
   }
-  /** `pending` raced against the deadline; null (not asked: the deadline had passed) is a timeout. */
-  bound<T extends RRType>(name: string, type: T, pending: Promise<DnsAnswer<RDataMap[T]>> | null): Promise<DnsAnswer<RDataMap[T]>> {
-    if (pending === null || this.passed()) return Promise.resolve(this.late(name, type));
-    this.fired ??= new Promise<void>((resolve) => {
+  /** Call `fn` when the deadline passes; the function returned forgets it (call it once the wait is over). */
+  onPass(fn: () => void): () => void {
+    if (!this.timer) {
       this.timer = setTimeout(() => {
         this.expired = true;
-        resolve();
+        const listeners = this.listeners;
+        this.listeners = null;
+        listeners?.forEach((f) => f());
       }, Math.max(0, this.remaining()));
       this.timer.unref();
+    }
+    const listeners = (this.listeners ??= new Set());
+    listeners.add(fn);
+    return () => listeners.delete(fn);
+  }
+  /** An answer someone else asked for, cut off at this deadline. */
+  bound<T extends RRType>(name: string, type: T, pending: Promise<DnsAnswer<RDataMap[T]>>): Promise<DnsAnswer<RDataMap[T]>> {
+    if (this.passed()) return Promise.resolve(this.late(name, type));
+    return new Promise((resolve) => {
+      const forget = this.onPass(() => resolve(this.late(name, type)));
+      void pending.then((answer) => {
+        forget();
+        resolve(answer);
+      });
     });
-    return Promise.race([pending, this.fired.then(() => this.late(name, type))]);
   }
   end(): void {
     if (this.timer) clearTimeout(this.timer);
+    this.listeners = null;
   }
 }
 
@@ -358,9 +407,9 @@ export class DnsResolver implements Resolver {
   }
 
   scope(): ScopedResolver {
-    if (this.deadlineMs === undefined) return { lookup: (name, type) => this.within(name, type, null), end: () => undefined };
+    if (this.deadlineMs === undefined) return { base: this, lookup: (name, type) => this.within(name, type, null), end: () => undefined };
     const deadline = new Deadline(this.deadlineMs);
-    return { lookup: (name, type) => this.within(name, type, deadline), end: () => deadline.end() };
+    return { base: this, lookup: (name, type) => this.within(name, type, deadline), end: () => deadline.end() };
   }
 
   /**
@@ -371,15 +420,23 @@ export class DnsResolver implements Resolver {
   private within<T extends RRType>(name: string, type: T, deadline: Deadline | null): Promise<DnsAnswer<RDataMap[T]>> {
     if (deadline?.passed()) return Promise.resolve(deadline.late(name, type));
     const normalized = normalizeName(name);
-    const cached = this.cache?.get(normalized, type) as Promise<DnsAnswer<RDataMap[T]>> | undefined;
-    if (cached) return deadline ? deadline.bound(name, type, cached) : cached;
+    const cached = this.cache?.get(normalized, type);
+    if (cached) {
+      const answer = cached.promise as Promise<DnsAnswer<RDataMap[T]>>;
+      return deadline && !cached.settled ? deadline.bound(name, type, answer) : answer;
+    }
+    // Its own question: every step of it keeps to the deadline (follow, ask, askOne).
     const pending = this.follow(normalized, type, deadline);
     if (this.cache) {
       const cache = this.cache;
-      cache.set(normalized, type, pending as Promise<DnsAnswer<unknown>>);
-      if (deadline) void pending.then((a) => lateAnswers.has(a) && cache.forget(normalized, type, pending as Promise<DnsAnswer<unknown>>));
+      const entry: CachedAnswer = { promise: pending as Promise<DnsAnswer<unknown>>, settled: false };
+      cache.set(normalized, type, entry);
+      void pending.then((a) => {
+        entry.settled = true;
+        if (lateAnswers.has(a)) cache.forget(normalized, type, entry);
+      });
     }
-    return deadline ? deadline.bound(name, type, pending) : pending;
+    return pending;
   }
 
   // The path every query takes is written with promise callbacks rather than async functions: a
@@ -409,13 +466,16 @@ export class DnsResolver implements Resolver {
         // An attempt the deadline cut short is the last: the deadline has come.
         return isTemporary(answer.status) && !lateAnswers.has(answer) && n + 1 < this.attempts * this.servers.length ? this.ask(name, type, n + 1, deadline) : answer;
       });
-    // A turn from the pacer first (it does not hold a place in the gate while it waits), then a place.
+    // A turn from the pacer first (it does not hold a place in the gate while it waits), then a
+    // place; a turn or a place that comes only after the deadline is a timeout.
     const admitted = (): Promise<DnsAnswer<RDataMap[T]>> => {
-      const wait = this.gate.acquire();
-      return wait ? wait.then(send) : send();
+      const wait = this.gate.acquire(deadline);
+      return wait ? wait.then((placed) => (placed ? send() : deadline!.late(name, type))) : send();
     };
-    const turn = this.pacer?.take();
-    return turn ? turn.then(admitted) : admitted();
+    const turn = this.pacer?.take() ?? 0;
+    if (turn === 0) return admitted();
+    if (deadline && turn >= deadline.remaining()) return Promise.resolve(deadline.late(name, type));
+    return new Promise<void>((resolve) => setTimeout(resolve, turn)).then(admitted);
   }
 
   private askOne<T extends RRType>(server: ServerAddress, serverText: string, name: string, type: T, deadline: Deadline | null): Promise<DnsAnswer<RDataMap[T]>> {

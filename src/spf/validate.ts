@@ -9,7 +9,7 @@
  * counted but cannot be resolved without a message, so it is reported, not followed.
  */
 import type { Finding, Severity } from '../findings.js';
-import { isNoRecord, isTemporary, describeAnswer, describeStatus, dnsFailureCode, type DnsAnswer, type Resolver } from '../dns/resolver.js';
+import { answersOf, isNoRecord, isTemporary, describeAnswer, describeStatus, dnsFailureCode, type DnsAnswer, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
 import { hasMacro } from './macro.js';
 import { formatSyntaxError, isSpfRecord, LOOKUP_MECHANISMS, SPF_LOOKUP_LIMIT, SPF_VOID_LOOKUP_LIMIT, parseSpf, type ParsedSpf, type SpfMechanism } from './parse.js';
@@ -157,8 +157,10 @@ class Walker {
     if (via === null) return this.walk(domain, via, path, answer);
     // An include or redirect target: reuse its subtree from an earlier domain of this run when it can be.
     const key = `${via}\u0000${this.addressLookups}`;
-    let subtrees = subtreesByResolver.get(this.resolver);
-    if (!subtrees) subtreesByResolver.set(this.resolver, (subtrees = new WeakMap()));
+    // By the resolver whose answers these are: every domain of a bulk run asks through a scope of its own.
+    const owner = answersOf(this.resolver);
+    let subtrees = subtreesByResolver.get(owner);
+    if (!subtrees) subtreesByResolver.set(owner, (subtrees = new WeakMap()));
     const known = subtrees.get(answer)?.get(key);
     if (known && !known.names.some((n) => path.includes(n))) {
       for (const n of known.names) this.seen.add(n);

@@ -1,6 +1,6 @@
 /** SPF: parser errors, composer, validator findings and flattening, against the embedded DNS server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Resolver } from '../../../src/dns/resolver.js';
+import { DnsResolver, type Resolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import { mxValue, type DnsRecord } from '../../../src/records.js';
 import { composeSpf, composeSpfFrom } from '../../../src/spf/compose.js';
@@ -289,6 +289,19 @@ describe('validateSpf', () => {
     expect(shared.queriesSent).toBe(sent);
     expect(first[1]!.lookups).toBe(10); // include:c1.test reuses the c1..c10 chain walked for many.test
     expect(first[0]!.lookups).toBe(12);
+  });
+
+  it('shares a walked include between the scopes of one resolver (each domain of a bulk run has its own)', async () => {
+    const shared = new DnsResolver({ servers: [{ host: server.host, port: server.port }], timeoutMs: 1000, deadlineMs: 5000 });
+    const [a, b] = [shared.scope(), shared.scope()];
+    const first = await validateSpf(a, 'many.test');
+    const second = await validateSpf(b, 'many.test');
+    a.end();
+    b.end();
+    expect(second.findings).toEqual(first.findings);
+    // The same node objects: the second scope took the first one's walk instead of walking again.
+    expect(second.tree!.children[0]).toBe(first.tree!.children[0]);
+    expect((await validateSpf(freshResolver(), 'many.test')).tree!.children[0]).not.toBe(first.tree!.children[0]);
   });
 
   it('does not reuse a subtree walked through another resolver that routes names differently', async () => {

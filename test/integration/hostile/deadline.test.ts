@@ -102,6 +102,36 @@ describe('--deadline', () => {
     expect(r.queriesSent).toBe(sent);
   });
 
+  it('ends a question still waiting for a place in the gate at its deadline, while another domain holds the place', async () => {
+    const resolver = new DnsResolver({ servers: [server], timeoutMs: 5000, attempts: 1, deadlineMs: 2000, maxInFlight: 1 });
+    const waiter = resolver.scope();
+    await new Promise((r) => setTimeout(r, 1500));
+    const holder = resolver.scope();
+    const held = holder.lookup('held.quiet.test', 'TXT'); // silent: holds the one place for its whole 2 s
+    const started = performance.now();
+    const answer = await waiter.lookup('waits.quiet.test', 'TXT');
+    // The waiter's deadline comes about 0.5 s in; the place frees only 2 s in.
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(answer).toMatchObject({ status: 'timeout', detail: expect.stringMatching(/deadline of 2000 ms/) });
+    expect(asked('waits.quiet.test')).toBe(0);
+    await held;
+    waiter.end();
+    holder.end();
+  });
+
+  it('does not wait for a turn under --rate that comes after the deadline', async () => {
+    const resolver = new DnsResolver({ servers: [server], timeoutMs: 100, attempts: 1, deadlineMs: 500, maxQueriesPerSecond: 1 });
+    const scope = resolver.scope();
+    // At one a second, a burst of one second's worth goes at once; the third query's turn is a second later.
+    await scope.lookup('first.quiet.test', 'TXT');
+    await scope.lookup('second.quiet.test', 'TXT');
+    const started = performance.now();
+    expect(await scope.lookup('third.quiet.test', 'TXT')).toMatchObject({ status: 'timeout', detail: expect.stringMatching(/deadline/) });
+    expect(performance.now() - started).toBeLessThan(600);
+    expect(asked('third.quiet.test')).toBe(0);
+    scope.end();
+  });
+
   it('gives each domain of a bulk run a deadline of its own, so one silent domain does not use up the next one\'s', async () => {
     const resolver = new DnsResolver({ servers: [server], timeoutMs: 5000, attempts: 2, deadlineMs: 300, sharedTransport: 'udp' });
     const domains = ['d1.quiet.test', 'd2.quiet.test', 'd3.quiet.test'];
