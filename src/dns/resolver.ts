@@ -140,7 +140,7 @@ export interface DnsResolverOptions {
   /** Most answers the cache keeps, those not used for longest dropped first (memory stays flat on long runs); unbounded when absent. */
   cacheLimit?: number;
   /**
-   * For bulk runs, instead of a socket per query: `tcp` pipelines the queries over a few TCP
+   * For bulk runs, instead of a socket per query: `tcp` pipelines the queries over one TCP
    * connections per server (src/dns/tcp-mux.ts; UDP for a server that takes no TCP), `udp` sends
    * them over a few shared UDP sockets (src/dns/mux.ts).
    */

@@ -112,18 +112,27 @@ export function textReporter(out: Writable, opts: { color: boolean; failOn: Seve
   };
 }
 
+/** Bytes of the JSON document gathered before a write: the document is read only once whole, and a write per domain was a tenth of a bulk run's CPU. */
+const JSON_CHUNK = 64 * 1024;
+
 export function jsonReporter(out: Writable): Reporter {
   let first = true;
+  let pending = '';
   return {
     async begin() {
-      await write(out, `{"version":${CHECK_JSON_VERSION},"domains":[`);
+      pending = `{"version":${CHECK_JSON_VERSION},"domains":[`;
     },
     async result(r) {
-      await write(out, `${first ? '\n' : ',\n'}${JSON.stringify(r)}`);
+      pending += `${first ? '\n' : ',\n'}${JSON.stringify(r)}`;
       first = false;
+      if (pending.length < JSON_CHUNK) return;
+      const chunk = pending;
+      pending = '';
+      await write(out, chunk);
     },
     async end(s) {
-      await write(out, `\n],"summary":${JSON.stringify(s)}}\n`);
+      await write(out, `${pending}\n],"summary":${JSON.stringify(s)}}\n`);
+      pending = '';
     },
   };
 }
