@@ -141,7 +141,7 @@ export interface DnsResolverOptions {
   cacheLimit?: number;
   /**
    * For bulk runs, instead of a socket per query: `tcp` pipelines the queries over one TCP
-   * connections per server (src/dns/tcp-mux.ts; UDP for a server that takes no TCP), `udp` sends
+   * connection per server (src/dns/tcp-mux.ts; UDP for a server that takes no TCP), `udp` sends
    * them over a few shared UDP sockets (src/dns/mux.ts).
    */
   sharedTransport?: SharedTransport;
