@@ -10,7 +10,7 @@
  */
 import net from 'node:net';
 import { UdpMux } from './mux.js';
-import { buildQuery, classifyReply, formatServer, MalformedMessage, queryKey, WireTimeout, type QueryKey, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
+import { buildFramedQuery, classifyReply, formatServer, MalformedMessage, queryKey, WireTimeout, type QueryKey, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
 
 interface Pending {
   key: QueryKey;
@@ -50,10 +50,7 @@ class PipelinedConnection {
     let id = Math.floor(Math.random() * 0x10000);
     for (let tries = 0; this.pending.has(id) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
     if (this.pending.has(id)) return Promise.reject(new Error('too many queries in flight on one connection'));
-    const query = buildQuery(name, type, id, opts.recursionDesired);
-    const framed = Buffer.allocUnsafe(query.length + 2);
-    framed.writeUInt16BE(query.length, 0);
-    query.copy(framed, 2);
+    const framed = buildFramedQuery(name, type, id, opts.recursionDesired);
     return new Promise<WireResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.pending.get(id)?.timer !== timer) return;
@@ -112,15 +109,27 @@ class PipelinedConnection {
   }
 
   private receive(chunk: Buffer): void {
-    const buf = this.partial ? Buffer.concat([this.partial, chunk]) : chunk;
     let at = 0;
-    while (buf.length - at >= 2) {
-      const len = buf.readUInt16BE(at);
-      if (buf.length - at - 2 < len) break;
-      this.answer(buf.subarray(at + 2, at + 2 + len));
+    // First the frame the last read cut off: only its missing octets are copied to it, not the whole read.
+    while (this.partial && at < chunk.length) {
+      const head = this.partial;
+      const frameLength = head.length < 2 ? 2 : head.readUInt16BE(0) + 2;
+      const take = Math.min(frameLength - head.length, chunk.length - at);
+      const grown = Buffer.concat([head, chunk.subarray(at, at + take)]);
+      at += take;
+      this.partial = grown;
+      if (grown.length >= 2 && grown.length === grown.readUInt16BE(0) + 2) {
+        this.partial = null;
+        this.answer(grown.subarray(2));
+      }
+    }
+    while (chunk.length - at >= 2) {
+      const len = chunk.readUInt16BE(at);
+      if (chunk.length - at - 2 < len) break;
+      this.answer(chunk.subarray(at + 2, at + 2 + len));
       at += 2 + len;
     }
-    this.partial = at < buf.length ? Buffer.from(buf.subarray(at)) : null;
+    if (at < chunk.length) this.partial = Buffer.from(chunk.subarray(at));
     this.holdWhileWaiting();
   }
 

@@ -74,36 +74,66 @@ const OPT_RECORD = Buffer.from([0, 0, 41, EDNS_PAYLOAD >> 8, EDNS_PAYLOAD & 0xff
  * thousands per second and the generic encoder was a visible cost); anything else goes to dns2.
  */
 export function buildQuery(name: string, type: string, id: number, recursionDesired: boolean): Buffer {
+  return buildQueryAt(name, type, id, recursionDesired, 0);
+}
+
+/** The query with its two-octet length in front, as it goes over TCP (RFC 1035 §4.2.2). */
+export function buildFramedQuery(name: string, type: string, id: number, recursionDesired: boolean): Buffer {
+  const framed = buildQueryAt(name, type, id, recursionDesired, 2);
+  framed.writeUInt16BE(framed.length - 2, 0);
+  return framed;
+}
+
+/** The query written `offset` octets into a buffer of its own (the octets before it left for the caller). */
+function buildQueryAt(name: string, type: string, id: number, recursionDesired: boolean, offset: number): Buffer {
   const qtype = Packet.TYPE[type];
-  if (qtype === undefined) return buildQueryWithCodec(name, type, id, recursionDesired);
-  const labels = name.split('.').filter((l) => l.length > 0);
+  // The name's wire length: a length octet per label, its octets, the root's zero (empty labels are skipped, as dns2 does).
   let nameLength = 1;
-  for (const l of labels) {
-    if (l.length > 63) return buildQueryWithCodec(name, type, id, recursionDesired);
-    nameLength += l.length + 1;
+  let label = 0;
+  for (let i = 0; i <= name.length; i++) {
+    const c = i < name.length ? name.charCodeAt(i) : 0x2e;
+    if (c > 0x7f || qtype === undefined) return buildQueryWithCodecAt(name, type, id, recursionDesired, offset);
+    if (c !== 0x2e) {
+      label++;
+      continue;
+    }
+    if (label > 63) return buildQueryWithCodecAt(name, type, id, recursionDesired, offset);
+    if (label > 0) nameLength += label + 1;
+    label = 0;
   }
-  if (nameLength > 255) return buildQueryWithCodec(name, type, id, recursionDesired);
-  const buf = Buffer.allocUnsafe(12 + nameLength + 4 + OPT_RECORD.length);
-  buf.writeUInt16BE(id & 0xffff, 0);
-  buf.writeUInt16BE(recursionDesired ? 0x0100 : 0, 2);
-  buf.writeUInt16BE(1, 4);
-  buf.writeUInt16BE(0, 6);
-  buf.writeUInt16BE(0, 8);
-  buf.writeUInt16BE(1, 10);
-  let at = 12;
-  for (const l of labels) {
-    buf[at++] = l.length;
-    for (let i = 0; i < l.length; i++) {
-      const c = l.charCodeAt(i);
-      if (c > 0x7f) return buildQueryWithCodec(name, type, id, recursionDesired);
+  if (nameLength > 255) return buildQueryWithCodecAt(name, type, id, recursionDesired, offset);
+  const buf = Buffer.allocUnsafe(offset + 12 + nameLength + 4 + OPT_RECORD.length);
+  buf.writeUInt16BE(id & 0xffff, offset);
+  buf.writeUInt16BE(recursionDesired ? 0x0100 : 0, offset + 2);
+  buf.writeUInt16BE(1, offset + 4);
+  buf.writeUInt16BE(0, offset + 6);
+  buf.writeUInt16BE(0, offset + 8);
+  buf.writeUInt16BE(1, offset + 10);
+  let at = offset + 12;
+  let lengthAt = -1;
+  for (let i = 0; i <= name.length; i++) {
+    const c = i < name.length ? name.charCodeAt(i) : 0x2e;
+    if (c !== 0x2e) {
+      if (lengthAt < 0) lengthAt = at++;
       buf[at++] = c;
+    } else if (lengthAt >= 0) {
+      buf[lengthAt] = at - lengthAt - 1;
+      lengthAt = -1;
     }
   }
   buf[at++] = 0;
-  buf.writeUInt16BE(qtype, at);
+  buf.writeUInt16BE(qtype!, at);
   buf.writeUInt16BE(Packet.CLASS['IN']!, at + 2);
   OPT_RECORD.copy(buf, at + 4);
   return buf;
+}
+
+function buildQueryWithCodecAt(name: string, type: string, id: number, recursionDesired: boolean, offset: number): Buffer {
+  const query = buildQueryWithCodec(name, type, id, recursionDesired);
+  if (offset === 0) return query;
+  const out = Buffer.alloc(offset + query.length);
+  query.copy(out, offset);
+  return out;
 }
 
 /**
@@ -123,6 +153,8 @@ const MAX_NAME_OCTETS = 255;
 
 /** Where the name readName last read ends in place (after its terminator or first pointer). */
 let nameEnd = 0;
+/** A dotted name of at most MAX_NAME_OCTETS octets fits: labels and the dots between them. */
+const NAME_SCRATCH = Buffer.alloc(256);
 
 /**
  * The name at `at` (RFC 1035 §4.1.4). A compression pointer must point backwards, past the header,
@@ -130,20 +162,21 @@ let nameEnd = 0;
  * that loops (to itself or forward) is malformed. Labels are read byte for byte (latin1), as dns2
  * writes and reads them.
  */
-function readName(buf: Buffer, at: number): string {
-  let name = '';
+function readName(buf: Buffer, at: number, limit = buf.length): string {
+  // The dotted name is put together in a scratch buffer and made a string once (one allocation a name).
+  let length = 0;
   let end = -1;
   let octets = 1;
   let pos = at;
   for (;;) {
-    if (pos >= buf.length) throw new MalformedMessage(`the name at offset ${at} runs past the end of the message`);
+    if (pos >= limit) throw new MalformedMessage(`the name at offset ${at} runs past the end of the message`);
     const len = buf[pos]!;
     if (len === 0) {
       nameEnd = end < 0 ? pos + 1 : end;
-      return name;
+      return length === 0 ? '' : NAME_SCRATCH.toString('latin1', 0, length);
     }
     if ((len & 0xc0) === 0xc0) {
-      if (pos + 1 >= buf.length) throw new MalformedMessage(`the name at offset ${at} runs past the end of the message`);
+      if (pos + 1 >= limit) throw new MalformedMessage(`the name at offset ${at} runs past the end of the message`);
       const target = ((len & 0x3f) << 8) | buf[pos + 1]!;
       if (target >= pos) throw new MalformedMessage(`the compression pointer at offset ${pos} points to ${target}, not to an earlier name (a loop)`);
       if (target < 12) throw new MalformedMessage(`the compression pointer at offset ${pos} points into the header`);
@@ -155,9 +188,10 @@ function readName(buf: Buffer, at: number): string {
     if (len & 0xc0) throw new MalformedMessage(`the label length ${len} at offset ${pos} is over 63 octets`);
     octets += len + 1;
     if (octets > MAX_NAME_OCTETS) throw new MalformedMessage(`the name at offset ${at} is longer than ${MAX_NAME_OCTETS} octets`);
-    if (pos + 1 + len > buf.length) throw new MalformedMessage(`the name at offset ${at} runs past the end of the message`);
-    const label = buf.toString('latin1', pos + 1, pos + 1 + len);
-    name = name ? `${name}.${label}` : label;
+    if (pos + 1 + len > limit) throw new MalformedMessage(`the name at offset ${at} runs past the end of the message`);
+    if (length > 0) NAME_SCRATCH[length++] = 0x2e;
+    buf.copy(NAME_SCRATCH, length, pos + 1, pos + 1 + len);
+    length += len;
     pos += len + 1;
   }
 }
@@ -215,8 +249,24 @@ function readQuestions(buf: Buffer, count: number, into: WirePacket['questions']
 
 const SECTION_NAMES = ['answer', 'authority', 'additional'] as const;
 
+/**
+ * Which record a problem is in ("answer record 2 (example.com type 16)"), written out only when
+ * there is a problem to report: one shared object, set for each record as it is read.
+ */
+class RecordDescription {
+  section = 0;
+  index = 0;
+  owner: string | null = null;
+  type = 0;
+  toString(): string {
+    const where = `${SECTION_NAMES[this.section]} record ${this.index + 1}`;
+    return this.owner === null ? where : `${where} (${this.owner || '.'} type ${this.type})`;
+  }
+}
+const currentRecord = new RecordDescription();
+
 /** The RDATA of one record, into `rec`; it must fill its RDLENGTH exactly. */
-function readRdata(buf: Buffer, rec: Record<string, unknown>, type: number, start: number, stop: number, what: string): void {
+function readRdata(buf: Buffer, rec: Record<string, unknown>, type: number, start: number, stop: number, what: RecordDescription): void {
   const length = stop - start;
   const fills = (end: number): void => {
     if (end !== stop) throw new MalformedMessage(`${what} fills ${end - start} of its ${length} octets of RDATA`);
@@ -234,23 +284,22 @@ function readRdata(buf: Buffer, rec: Record<string, unknown>, type: number, star
     case 5:
     case 12: {
       // Names in RDATA may point anywhere earlier in the message, but must end inside the RDATA.
-      const target = readName(buf.subarray(0, stop), start);
+      const target = readName(buf, start, stop);
       fills(nameEnd);
       rec[type === 2 ? 'ns' : 'domain'] = target;
       return;
     }
     case 15: {
       if (length < 3) throw new MalformedMessage(`${what} is ${length} octets, too short for an MX record`);
-      const exchange = readName(buf.subarray(0, stop), start + 2);
+      const exchange = readName(buf, start + 2, stop);
       fills(nameEnd);
       rec['priority'] = buf.readUInt16BE(start);
       rec['exchange'] = exchange;
       return;
     }
     case 6: {
-      const within = buf.subarray(0, stop);
-      const primary = readName(within, start);
-      const admin = readName(within, nameEnd);
+      const primary = readName(buf, start, stop);
+      const admin = readName(buf, nameEnd, stop);
       const at = nameEnd;
       fills(at + 20);
       rec['primary'] = primary;
@@ -307,15 +356,23 @@ function readRdata(buf: Buffer, rec: Record<string, unknown>, type: number, star
 export function decodeMessage(buf: Buffer): WirePacket {
   if (buf.length < 12) throw new MalformedMessage(`the message is ${buf.length} octets, shorter than a header`);
   const header = readHeader(buf);
+  const questions: WirePacket['questions'] = [];
+  return decodeRecords(buf, header, questions, readQuestions(buf, header.qdcount, questions));
+}
+
+/** The rest of decodeMessage: the records after the question section, which ends at `at`. */
+function decodeRecords(buf: Buffer, header: ReadHeader, questions: WirePacket['questions'], at: number): WirePacket {
   // A plain object with the codec's fields; toBuffer is the codec's own, for the rare caller that writes it back out.
-  const packet: WirePacket = { header, questions: [], answers: [], authorities: [], additionals: [], toBuffer: encodeWithCodec };
-  let at = readQuestions(buf, header.qdcount, packet.questions);
-  const counts = [header.ancount, header.nscount, header.arcount];
-  const sections = [packet.answers, packet.authorities, packet.additionals];
+  const packet: WirePacket = { header, questions, answers: [], authorities: [], additionals: [], toBuffer: encodeWithCodec };
+  const what = currentRecord;
   let opt: Record<string, unknown> | null = null;
   for (let s = 0; s < 3; s++) {
-    for (let i = 0; i < counts[s]!; i++) {
-      const what = `${SECTION_NAMES[s]} record ${i + 1}`;
+    const count = s === 0 ? header.ancount : s === 1 ? header.nscount : header.arcount;
+    const section = s === 0 ? packet.answers : s === 1 ? packet.authorities : packet.additionals;
+    for (let i = 0; i < count; i++) {
+      what.section = s;
+      what.index = i;
+      what.owner = null;
       let name: string;
       try {
         name = readName(buf, at);
@@ -332,14 +389,16 @@ export function decodeMessage(buf: Buffer): WirePacket {
       const stop = start + buf.readUInt16BE(at + 8);
       if (stop > buf.length) throw new MalformedMessage(`${what} declares ${stop - start} octets of RDATA, only ${buf.length - start} remain`);
       const rec: Record<string, unknown> = { name, type, class: buf.readUInt16BE(at + 2), ttl };
+      what.owner = name;
+      what.type = type;
       if (type === 41) {
         // RFC 6891 §6.1.1: one OPT record, at the root, in the additional section.
-        if (s !== 2 || name !== '' || opt) throw new MalformedMessage(`${what} is an OPT record out of place`);
+        if (s !== 2 || name !== '' || opt) throw new MalformedMessage(`${SECTION_NAMES[s]} record ${i + 1} is an OPT record out of place`);
         opt = rec;
       }
-      readRdata(buf, rec, type, start, stop, `${what} (${name || '.'} type ${type})`);
+      readRdata(buf, rec, type, start, stop, what);
       if (type === 41 && ttl > 0x7fffffff) rec['ttl'] = 0x7fffffff;
-      sections[s]!.push(rec as unknown as WireRecord);
+      section.push(rec as unknown as WireRecord);
       at = stop;
     }
   }
@@ -382,8 +441,9 @@ export function classifyReply(buf: Buffer, key: QueryKey): Reply {
   if (header.id !== key.id) return { kind: 'unrelated', why: `an answer with another ID (${header.id})` };
   if (!header.qr) return { kind: 'unrelated', why: 'a message that is not a response (QR=0)' };
   const questions: WirePacket['questions'] = [];
+  let questionsEnd: number;
   try {
-    readQuestions(buf, header.qdcount, questions);
+    questionsEnd = readQuestions(buf, header.qdcount, questions);
   } catch (err) {
     if (err instanceof MalformedMessage) return { kind: 'malformed', problem: err.problem };
     throw err;
@@ -398,7 +458,7 @@ export function classifyReply(buf: Buffer, key: QueryKey): Reply {
   }
   if (header.tc) return { kind: 'truncated' };
   try {
-    return { kind: 'answer', packet: decodeMessage(buf) };
+    return { kind: 'answer', packet: decodeRecords(buf, header, questions, questionsEnd) };
   } catch (err) {
     if (err instanceof MalformedMessage) return { kind: 'malformed', problem: err.problem };
     throw err;

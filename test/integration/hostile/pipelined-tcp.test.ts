@@ -70,6 +70,49 @@ describe('pipelined TCP', () => {
     expect(srv.connections()).toBe(1);
   });
 
+  it('puts together answers that arrive cut into pieces at any octet', async () => {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.setNoDelay(true);
+      let buffered = Buffer.alloc(0);
+      const out: Buffer[] = [];
+      socket.on('error', () => socket.destroy());
+      socket.on('data', (chunk) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        while (buffered.length >= 2 && buffered.length >= buffered.readUInt16BE(0) + 2) {
+          const q = readQuery(buffered.subarray(2, buffered.readUInt16BE(0) + 2), 'tcp');
+          buffered = buffered.subarray(buffered.readUInt16BE(0) + 2);
+          if (!q) continue;
+          const msg = txtOfName(q);
+          out.push(Buffer.from([msg.length >> 8, msg.length & 0xff]), msg);
+          if (out.length < 40) continue;
+          // All twenty answers as one stream, written seven octets at a time.
+          const stream = Buffer.concat(out.splice(0));
+          let at = 0;
+          const next = (): void => {
+            if (at >= stream.length || socket.destroyed) return;
+            socket.write(stream.subarray(at, (at += 7)));
+            setTimeout(next, 1);
+          };
+          next();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    closers.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => r());
+        }),
+    );
+    const r = pipelined((server.address() as net.AddressInfo).port, 5000);
+    const all = names(20);
+    const answers = await Promise.all(all.map((n) => r.lookup(n, 'TXT')));
+    expect(answers.map((a) => a.records)).toEqual(all.map((n) => [[`name=${n}`]]));
+  });
+
   it('sends again, on a new connection, what waited on one the server closed', async () => {
     let answered = 0;
     const srv = await startHostileDns((q) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Packet, type WirePacket, type WireRecord } from '../../../src/dns/packet.js';
-import { buildQuery, classifyReply, decodeMessage, MalformedMessage, queryKey } from '../../../src/dns/wire.js';
+import { buildFramedQuery, buildQuery, classifyReply, decodeMessage, MalformedMessage, queryKey } from '../../../src/dns/wire.js';
 import { encodeMessage, encodeName, rdata, T, type RawMessage } from '../../helpers/hostile-dns.js';
 
 /** An answer as dns2's codec writes it: the question, records in the three sections, an OPT record. */
@@ -61,13 +61,18 @@ describe('the wire decoder', () => {
   });
 
   it('builds queries byte for byte as the codec does, with EDNS0 and the RD bit as asked', () => {
-    for (const [name, type, rd] of [['example.test', 'TXT', true], ['_dmarc.Example.Test.', 'TXT', false], ['mail._domainkey.example.test', 'TXT', false], ['example.test', 'MX', true]] as const) {
+    const names = [['example.test', 'TXT', true], ['_dmarc.Example.Test.', 'TXT', false], ['mail._domainkey.example.test', 'TXT', false], ['example.test', 'MX', true], ['a..b.test', 'A', false], ['.', 'NS', true], [`${'x'.repeat(63)}.test`, 'TXT', false], ['bücher.test', 'TXT', true]] as const;
+    for (const [name, type, rd] of names) {
       const codec = new Packet();
       codec.header.id = 77;
       codec.header.rd = rd ? 1 : 0;
       codec.questions.push({ name, type: Packet.TYPE[type]!, class: 1 });
       codec.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: 1232 }));
       expect(buildQuery(name, type, 77, rd).equals(codec.toBuffer())).toBe(true);
+      // Over TCP: the same message after its two-octet length.
+      const framed = buildFramedQuery(name, type, 77, rd);
+      expect(framed.readUInt16BE(0)).toBe(framed.length - 2);
+      expect(framed.subarray(2).equals(codec.toBuffer())).toBe(true);
     }
   });
 });
