@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { domainSource } from '../src/check/input.js';
 import { bulkResolverSettings, DEFAULT_CONCURRENCY, runChecks } from '../src/check/run.js';
 import { DnsResolver, type Resolver } from '../src/dns/resolver.js';
+import { DEFAULT_DEADLINE_MS, DEFAULT_TIMEOUT_MS } from '../src/dns/defaults.js';
 import { startKnot } from './knot.js';
 import { measureStartup, renderStartup } from './startup.js';
 import { newScore, readManifest, scoreIsPerfect, scoreResult, type ManifestEntry, type Score } from './manifest.js';
@@ -73,8 +74,8 @@ export function generate(n: number, dir: string, shared = sharedBenchDir()): voi
 export async function benchCheck(dir: string, server: { host: string; port: number }, opts: BenchOptions = {}): Promise<BenchResult> {
   const manifest = opts.manifest ?? readManifest(path.join(dir, 'manifest.json'));
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
-  // The same settings as `maildns check` (src/cli/commands/check.ts) with its default --timeout.
-  const resolver = opts.resolver ?? new DnsResolver({ servers: [server], timeoutMs: 2000, ...bulkResolverSettings(concurrency) });
+  // The same settings as `maildns check` (src/cli/commands/check.ts) with its default --timeout and --deadline.
+  const resolver = opts.resolver ?? new DnsResolver({ servers: [server], timeoutMs: DEFAULT_TIMEOUT_MS, deadlineMs: DEFAULT_DEADLINE_MS, ...bulkResolverSettings(concurrency) });
   const counted = resolver instanceof DnsResolver ? resolver : resolver.inner;
   const source = await domainSource([], [path.join(dir, 'domains.txt')]);
   const score = newScore();

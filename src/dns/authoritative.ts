@@ -10,6 +10,7 @@
  */
 import { normalizeName } from '../names.js';
 import { DnsResolver, describeStatus, isTemporary, parseServer, formatServer, type DnsStatus, type Resolver, type ServerAddress } from './resolver.js';
+import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 
 export interface AuthoritativeServer {
   /** The NS host name, or the address as given for an explicit list. */
@@ -54,7 +55,7 @@ function serverResolver(address: ServerAddress, opts: AuthoritativeOptions): Dns
   return new DnsResolver({
     servers: [address],
     recursionDesired: false,
-    timeoutMs: opts.timeoutMs ?? 2000,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     attempts: opts.attempts ?? 2,
     maxInFlight: opts.maxInFlight ?? 16,
     ...(opts.deadlineMs !== undefined ? { deadlineMs: opts.deadlineMs } : {}),

@@ -12,6 +12,7 @@ import { normalizeName } from '../names.js';
 import { TYPE, RCODE, type WirePacket, type WireRecord } from './packet.js';
 import { exchange, formatServer, MalformedMessage, parseServer, WireTimeout, type ServerAddress, type WireResponse } from './wire.js';
 import { UdpMux } from './mux.js';
+import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 import { TcpMux } from './tcp-mux.js';
 
 export type RRType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'NS' | 'PTR' | 'SOA' | 'TXT' | 'SPF';
@@ -392,7 +393,7 @@ export class DnsResolver implements Resolver {
     this.servers = opts.servers;
     this.serverTexts = opts.servers.map(formatServer);
     this.rd = opts.recursionDesired ?? true;
-    this.timeoutMs = opts.timeoutMs ?? 2000;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.attempts = Math.max(1, opts.attempts ?? 2);
     this.gate = new Gate(opts.maxInFlight ?? 64);
     this.pacer = opts.maxQueriesPerSecond ? new Pacer(opts.maxQueriesPerSecond) : null;
@@ -620,7 +621,7 @@ export function createResolver(choice: ResolverChoice = {}): DnsResolver {
   const servers = given ? given.split(',').map((s) => parseServer(s)) : systemServers();
   return new DnsResolver({
     servers,
-    timeoutMs: choice.timeoutMs ?? 2000,
+    timeoutMs: choice.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxInFlight: choice.maxInFlight ?? 64,
     ...(choice.attempts !== undefined ? { attempts: choice.attempts } : {}),
     ...(choice.cacheLimit !== undefined ? { cacheLimit: choice.cacheLimit } : {}),

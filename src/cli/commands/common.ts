@@ -11,6 +11,7 @@ import type { PolicyFetchOptions } from '../../mtasts/fetch.js';
 import type { StartTlsOptions } from '../../starttls/probe.js';
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../exit.js';
+import { DEFAULT_DEADLINE_MS, DEFAULT_TIMEOUT_MS } from '../../dns/defaults.js';
 import { domainNameProblem, normalizeName, sendingDomainProblem } from '../../names.js';
 
 export function withPlanOption<T>(y: Argv<T>) {
@@ -28,8 +29,8 @@ export function withNameserverOption<T>(y: Argv<T>) {
       type: 'string',
       describe: 'ask this DNS server (HOST[:PORT], comma-separated for several) instead of the system resolvers; also MAILDNS_NAMESERVER',
     })
-    .option('timeout', { type: 'number', default: 2000, describe: 'milliseconds to wait for one DNS answer (two attempts per server)' })
-    .option('deadline', { type: 'number', default: 30_000, describe: 'milliseconds for all the DNS questions of one domain (each domain of check and verify has its own); what is still unanswered then is a timeout' });
+    .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_MS, describe: 'milliseconds to wait for one DNS answer (two attempts per server)' })
+    .option('deadline', { type: 'number', default: DEFAULT_DEADLINE_MS, describe: 'milliseconds for all the DNS questions of one domain (each domain of check and verify has its own); what is still unanswered then is a timeout' });
 }
 
 /** The resolver a command's `--nameserver`, `--timeout` and `--deadline` ask for; a bad value is a usage error (exit 2). */
