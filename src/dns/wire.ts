@@ -417,7 +417,9 @@ export interface QueryKey {
 }
 
 export function queryKey(id: number, name: string, type: string): QueryKey {
-  return { id, name: normalizeName(name.split('.').filter((l) => l.length > 0).join('.')), type: Packet.TYPE[type] ?? -1 };
+  // Empty labels are not sent (buildQuery skips them), so the answer's question lacks them too.
+  const labels = name.startsWith('.') || name.includes('..') ? name.split('.').filter((l) => l.length > 0).join('.') : name;
+  return { id, name: normalizeName(labels), type: Packet.TYPE[type] ?? -1 };
 }
 
 /**
