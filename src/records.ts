@@ -35,6 +35,30 @@ export function parseMxValue(value: string): MxValue {
   return { priority: Number(prio), exchange: (host ?? '').replace(/\.$/, '') };
 }
 
+/** A DNSKEY record (RFC 4034 §2.1); the public key in base64. */
+export interface DnskeyValue {
+  flags: number;
+  protocol: number;
+  algorithm: number;
+  publicKey: string;
+}
+
+/** A DS record (RFC 4034 §5.1); the digest in lower-case hex. */
+export interface DsValue {
+  keyTag: number;
+  algorithm: number;
+  digestType: number;
+  digest: string;
+}
+
+/** A TLSA record (RFC 6698 §2.1); the certificate association data in lower-case hex. */
+export interface TlsaValue {
+  usage: number;
+  selector: number;
+  matchingType: number;
+  data: string;
+}
+
 export interface SoaValue {
   mname: string;
   rname: string;

@@ -11,7 +11,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { DnsTemporaryError } from '../errors.js';
 import { normalizeName } from '../names.js';
-import { Packet, RCODE, type WireHeader, type WirePacket, type WireRecord } from './packet.js';
+import { Packet, RCODE, TYPE, type WireHeader, type WirePacket, type WireRecord } from './packet.js';
 
 const CLASS_IN = 1;
 
@@ -26,7 +26,14 @@ export interface WireOptions {
   recursionDesired: boolean;
   /** Skip UDP and ask over TCP directly. */
   tcpOnly?: boolean;
+  /** Set the DO bit (RFC 3225): a validating resolver then sends the signatures and says in AD whether the answer validated. */
+  dnssecOk?: boolean;
+  /** Set the CD bit (RFC 4035 §3.2.2): a validating resolver then answers without validating, so a zone that fails validation still shows its records. */
+  checkingDisabled?: boolean;
 }
+
+/** The DNSSEC bits of a query; none by default, which leaves the query's octets as they always were. */
+export type DnssecBits = Pick<WireOptions, 'dnssecOk' | 'checkingDisabled'>;
 
 export class WireTimeout extends Error {
   /** `ignored`: what came from the server in the meantime that did not answer the question. */
@@ -55,37 +62,45 @@ export function parseServer(text: string, defaultPort = 53): ServerAddress {
 
 export const EDNS_PAYLOAD = 1232;
 
+/** The code of a query type: maildns's table first (dns2's lacks DS and TLSA), then dns2's. */
+function typeCode(type: string): number | undefined {
+  return (TYPE as Record<string, number>)[type] ?? Packet.TYPE[type];
+}
+
 /** The query in dns2's encoding, for names the hand-built form below does not take. */
-function buildQueryWithCodec(name: string, type: string, id: number, recursionDesired: boolean): Buffer {
+function buildQueryWithCodec(name: string, type: string, id: number, recursionDesired: boolean, bits: DnssecBits): Buffer {
   const query = new Packet();
   query.header.id = id;
   query.header.rd = recursionDesired ? 1 : 0;
-  query.questions.push({ name, type: Packet.TYPE[type]!, class: Packet.CLASS['IN']! });
-  query.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: EDNS_PAYLOAD }));
+  if (bits.checkingDisabled) query.header.cd = 1;
+  query.questions.push({ name, type: typeCode(type)!, class: Packet.CLASS['IN']! });
+  query.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: EDNS_PAYLOAD, doFlag: !!bits.dnssecOk }));
   return query.toBuffer();
 }
 
 /** Header (12) + root OPT record (11) around the question; the question name is the variable part. */
 const OPT_RECORD = Buffer.from([0, 0, 41, EDNS_PAYLOAD >> 8, EDNS_PAYLOAD & 0xff, 0, 0, 0, 0, 0, 0]);
+/** Where the DO bit is in OPT_RECORD: the top bit of the flags in its TTL (RFC 6891 §6.1.4). */
+const OPT_DO_OCTET = 7;
 
 /**
  * One query message: header, the question (class IN) and an OPT record advertising EDNS_PAYLOAD.
  * Written by hand for plain ASCII names, byte for byte what dns2's codec writes (bulk runs send
  * thousands per second and the generic encoder was a visible cost); anything else goes to dns2.
  */
-export function buildQuery(name: string, type: string, id: number, recursionDesired: boolean): Buffer {
-  const qtype = Packet.TYPE[type];
-  if (qtype === undefined) return buildQueryWithCodec(name, type, id, recursionDesired);
+export function buildQuery(name: string, type: string, id: number, recursionDesired: boolean, bits: DnssecBits = {}): Buffer {
+  const qtype = typeCode(type);
+  if (qtype === undefined) return buildQueryWithCodec(name, type, id, recursionDesired, bits);
   const labels = name.split('.').filter((l) => l.length > 0);
   let nameLength = 1;
   for (const l of labels) {
-    if (l.length > 63) return buildQueryWithCodec(name, type, id, recursionDesired);
+    if (l.length > 63) return buildQueryWithCodec(name, type, id, recursionDesired, bits);
     nameLength += l.length + 1;
   }
-  if (nameLength > 255) return buildQueryWithCodec(name, type, id, recursionDesired);
+  if (nameLength > 255) return buildQueryWithCodec(name, type, id, recursionDesired, bits);
   const buf = Buffer.allocUnsafe(12 + nameLength + 4 + OPT_RECORD.length);
   buf.writeUInt16BE(id & 0xffff, 0);
-  buf.writeUInt16BE(recursionDesired ? 0x0100 : 0, 2);
+  buf.writeUInt16BE((recursionDesired ? 0x0100 : 0) | (bits.checkingDisabled ? 0x0010 : 0), 2);
   buf.writeUInt16BE(1, 4);
   buf.writeUInt16BE(0, 6);
   buf.writeUInt16BE(0, 8);
@@ -95,7 +110,7 @@ export function buildQuery(name: string, type: string, id: number, recursionDesi
     buf[at++] = l.length;
     for (let i = 0; i < l.length; i++) {
       const c = l.charCodeAt(i);
-      if (c > 0x7f) return buildQueryWithCodec(name, type, id, recursionDesired);
+      if (c > 0x7f) return buildQueryWithCodec(name, type, id, recursionDesired, bits);
       buf[at++] = c;
     }
   }
@@ -103,6 +118,7 @@ export function buildQuery(name: string, type: string, id: number, recursionDesi
   buf.writeUInt16BE(qtype, at);
   buf.writeUInt16BE(Packet.CLASS['IN']!, at + 2);
   OPT_RECORD.copy(buf, at + 4);
+  if (bits.dnssecOk) buf[at + 4 + OPT_DO_OCTET] = 0x80;
   return buf;
 }
 
@@ -291,6 +307,53 @@ function readRdata(buf: Buffer, rec: Record<string, unknown>, type: number, star
       rec['rdata'] = options;
       return;
     }
+    case 43: {
+      // RFC 4034 §5.1: key tag, algorithm, digest type, then a digest of at least one octet.
+      if (length < 5) throw new MalformedMessage(`${what} is ${length} octets, too short for a DS record`);
+      rec['keyTag'] = buf.readUInt16BE(start);
+      rec['algorithm'] = buf[start + 2];
+      rec['digestType'] = buf[start + 3];
+      rec['digest'] = buf.toString('hex', start + 4, stop);
+      rec['data'] = Buffer.from(buf.subarray(start, stop));
+      return;
+    }
+    case 48: {
+      // RFC 4034 §2.1: flags, protocol, algorithm, then a public key of at least one octet.
+      if (length < 5) throw new MalformedMessage(`${what} is ${length} octets, too short for a DNSKEY record`);
+      rec['flags'] = buf.readUInt16BE(start);
+      rec['protocol'] = buf[start + 2];
+      rec['algorithm'] = buf[start + 3];
+      rec['key'] = buf.toString('base64', start + 4, stop);
+      rec['data'] = Buffer.from(buf.subarray(start, stop));
+      return;
+    }
+    case 52: {
+      // RFC 6698 §2.1: usage, selector, matching type, then association data of at least one octet.
+      if (length < 4) throw new MalformedMessage(`${what} is ${length} octets, too short for a TLSA record`);
+      rec['usage'] = buf[start];
+      rec['selector'] = buf[start + 1];
+      rec['matchingType'] = buf[start + 2];
+      rec['certificate'] = buf.toString('hex', start + 3, stop);
+      rec['data'] = Buffer.from(buf.subarray(start, stop));
+      return;
+    }
+    case 46: {
+      // RFC 4034 §3.1: 18 octets of fixed fields, the signer's name, then a signature of at least one octet.
+      if (length < 20) throw new MalformedMessage(`${what} is ${length} octets, too short for an RRSIG record`);
+      const signer = readName(buf.subarray(0, stop), start + 18);
+      if (nameEnd >= stop) throw new MalformedMessage(`${what} has no signature after the signer's name`);
+      rec['typeCovered'] = buf.readUInt16BE(start);
+      rec['algorithm'] = buf[start + 2];
+      rec['labels'] = buf[start + 3];
+      rec['originalTtl'] = buf.readUInt32BE(start + 4);
+      rec['signatureExpiration'] = buf.readUInt32BE(start + 8);
+      rec['signatureInception'] = buf.readUInt32BE(start + 12);
+      rec['keyTag'] = buf.readUInt16BE(start + 16);
+      rec['signer'] = signer;
+      rec['signature'] = buf.toString('base64', nameEnd, stop);
+      rec['data'] = Buffer.from(buf.subarray(start, stop));
+      return;
+    }
     default:
       // RFC 3597: a type maildns does not read is kept as it came.
       rec['data'] = Buffer.from(buf.subarray(start, stop));
@@ -358,7 +421,7 @@ export interface QueryKey {
 }
 
 export function queryKey(id: number, name: string, type: string): QueryKey {
-  return { id, name: normalizeName(name.split('.').filter((l) => l.length > 0).join('.')), type: Packet.TYPE[type] ?? -1 };
+  return { id, name: normalizeName(name.split('.').filter((l) => l.length > 0).join('.')), type: typeCode(type) ?? -1 };
 }
 
 /**
@@ -504,7 +567,7 @@ export function randomId(): number {
 /** Ask over TCP alone (after a truncated UDP answer, or when asked to). */
 export async function exchangeTcp(server: ServerAddress, name: string, type: string, opts: WireOptions, id = randomId()): Promise<WirePacket> {
   try {
-    return await tcpExchange(server, buildQuery(name, type, id, opts.recursionDesired), queryKey(id, name, type), Date.now() + opts.timeoutMs);
+    return await tcpExchange(server, buildQuery(name, type, id, opts.recursionDesired, opts), queryKey(id, name, type), Date.now() + opts.timeoutMs);
   } catch (err) {
     if (err instanceof Error && err.message === 'timeout') throw new WireTimeout(server, name, type);
     throw err;
@@ -523,7 +586,7 @@ export async function exchange(server: ServerAddress, name: string, type: string
   const ignored = new IgnoredReplies();
   let reply: UdpOutcome;
   try {
-    reply = await udpExchange(server, buildQuery(name, type, id, opts.recursionDesired), queryKey(id, name, type), deadline, ignored);
+    reply = await udpExchange(server, buildQuery(name, type, id, opts.recursionDesired, opts), queryKey(id, name, type), deadline, ignored);
   } catch (err) {
     if (err instanceof Error && err.message === 'timeout') throw new WireTimeout(server, name, type, ignored.describe());
     throw err;
