@@ -265,7 +265,9 @@ export async function auditDnssec(resolvers: DnssecResolvers, domain: string): P
   const checked = keys.failed ? null : await validate(resolvers, domain, zone, signed === true, matches.includes(true));
   if (checked) findings.push(...checked.findings);
   const mx = await resolvers.validating.lookup(domain, 'MX');
-  const hosts = [...new Set(mx.records.map((m) => m.exchange).filter(Boolean))];
+  // In order of preference, so the report reads the same whatever order the RRset came in.
+  const byPreference = [...mx.records].sort((a, b) => a.priority - b.priority || a.exchange.localeCompare(b.exchange));
+  const hosts = [...new Set(byPreference.map((m) => m.exchange).filter(Boolean))];
   const perHost = await Promise.all(hosts.map((h) => hostTlsa(resolvers, h, mx.authenticData === true)));
   for (const h of perHost) findings.push(...h.findings);
   if (checked?.validation === 'secure' && hosts.length && perHost.every((h) => h.result.state === 'none')) {
