@@ -95,7 +95,7 @@ export class UdpMux {
     return pool[Math.floor(Math.random() * pool.length)]!;
   }
 
-  private udp(server: ServerAddress, name: string, type: string, rd: boolean, deadline: number, bits: DnssecBits = {}): Promise<UdpOutcome> {
+  private udp(server: ServerAddress, name: string, type: string, rd: boolean, deadline: number, bits: DnssecBits): Promise<UdpOutcome> {
     const sock = this.pick(server);
     if (!sock.connected) return sock.ready.then(() => this.udp(server, name, type, rd, deadline, bits));
     let id = Math.floor(Math.random() * 0x10000);

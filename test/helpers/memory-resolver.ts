@@ -11,6 +11,7 @@
  *   end of the chain (RFC 6604), the targets are in cnameChain;
  * - REFUSED outside every zone; `silent` names time out at once (no deadline to wait for or race),
  *   `servfail` names fail, a name too long for a query is an error: all temporary, never "no record";
+ * - AD clear on every answer (the embedded server does not sign), and absent from failures;
  * - TXT as the character-strings on the wire (`strings`, or the value split at 255 octets),
  *   AAAA in RFC 5952 form, MX/NS/CNAME/SOA names in normal form.
  *
@@ -186,6 +187,8 @@ export class MemoryResolver implements Resolver {
       server: MEMORY_SERVER,
       cnameChain: r.chain,
     };
+    // A server's answer carries its AD flag, which a server without DNSSEC never sets; failures carry none.
+    if (r.status === 'ok' || r.status === 'nodata' || r.status === 'nxdomain') answer.authenticData = false;
     if (detail !== undefined) answer.detail = detail;
     return answer;
   }
