@@ -15,13 +15,30 @@ import type { DnssecResolvers } from '../../dnssec/evaluate.js';
 type DnssecCheckResolvers = DnssecResolvers & { queriesSent(): number };
 
 /**
+ * The share of --rate a resolver gets: with --dnssec its two resolvers ask too, most often the same
+ * servers, so the other checks get half and each of them a quarter, and together they keep to it.
+ */
+function rateShare(args: Args, resolver: 'checks' | 'dnssec'): { maxQueriesPerSecond?: number } {
+  if (args.rate === undefined) return {};
+  const share = resolver === 'dnssec' ? 0.25 : args.dnssec ? 0.5 : 1;
+  return { maxQueriesPerSecond: Math.max(1, args.rate * share) };
+}
+
+/**
  * The resolvers of --dnssec: the validating resolver --validating-resolver names, else the ones the
- * other checks ask (--nameserver, MAILDNS_NAMESERVER, the system's), with the same timeout and deadline.
+ * other checks ask (--nameserver, MAILDNS_NAMESERVER, the system's), with the same timeout, deadline
+ * and bulk settings.
  */
 async function dnssecResolversFromArgs(args: Args): Promise<DnssecCheckResolvers> {
   const { createDnssecResolvers } = await import('../../dnssec/evaluate.js');
   try {
-    return createDnssecResolvers({ nameserver: args.validatingResolver ?? args.nameserver, timeoutMs: args.timeout, ...(args.deadline !== undefined ? { deadlineMs: args.deadline } : {}) });
+    return createDnssecResolvers({
+      nameserver: args.validatingResolver ?? args.nameserver,
+      timeoutMs: args.timeout,
+      ...(args.deadline !== undefined ? { deadlineMs: args.deadline } : {}),
+      ...bulkResolverSettings(args.concurrency),
+      ...rateShare(args, 'dnssec'),
+    });
   } catch (err) {
     throw new UsageError(`${args.validatingResolver !== undefined ? '--validating-resolver' : '--nameserver'}: ${(err as Error).message}`);
   }
@@ -75,7 +92,7 @@ export const checkCommand: CommandModule<object, Args> = {
         .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
         .option('concurrency', { alias: 'j', type: 'number', default: DEFAULT_CONCURRENCY, describe: 'domains checked at once' })
         .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that makes a domain fail (exit 1)' })
-        .option('rate', { type: 'number', describe: 'most DNS queries per second (public resolvers throttle heavy clients: try --rate 500 with 8.8.8.8 or 1.1.1.1); unlimited by default' })
+        .option('rate', { type: 'number', describe: 'most DNS queries per second (public resolvers throttle heavy clients: try --rate 500 with 8.8.8.8 or 1.1.1.1), --dnssec\'s included; unlimited by default' })
         .option('deep', { type: 'boolean', default: false, describe: 'also look for SPF records published where nothing points to them (_spf.DOMAIN and the like; 11 more queries per domain)' })
         .option('mta-sts-policy', { type: 'boolean', default: false, describe: 'also fetch the MTA-STS policy (HTTPS, mta-sts.DOMAIN) of each domain that publishes an _mta-sts record, and check it against the MX hosts' })
         .option('rdns', { type: 'boolean', default: false, describe: 'also check the reverse DNS of the sending addresses (SPF ip4/ip6 single hosts, MX hosts): a PTR record that resolves back to the address' })
@@ -138,7 +155,7 @@ export const checkCommand: CommandModule<object, Args> = {
     const starttls = args.tls ? startTlsFromArgs(args) : false;
     const dnssec = args.dnssec ? await dnssecResolversFromArgs(args) : false;
     if (args.profile !== undefined) return runProfile(args, format, source, selectors, { policyFetch, starttls, dnssec });
-    const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
+    const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...rateShare(args, 'checks') });
     const { runCheckReport } = await import('../check-report.js');
     const bar = progress(shard ? null : source.count);
     const result = await runCheckReport({
@@ -180,7 +197,7 @@ async function runProfile(args: Args, format: CheckFormat, source: DomainSource,
     import('../render/profile.js'),
     import('../render/progress.js'),
   ]);
-  const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
+  const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency), ...rateShare(args, 'checks') });
   const out = process.stdout;
   const reporter = format === 'json' ? profileJsonReporter(out, args.profile!) : profileTextReporter(out, { color: useColor(out) });
   const bar = progress(source.count);
