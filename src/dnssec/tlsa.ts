@@ -3,7 +3,7 @@
  * field means, which records an SMTP client can use, and whether a certificate chain a server
  * presents matches them. No DNS and no sockets here.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import type { Finding } from '../findings.js';
 import type { TlsaValue } from '../records.js';
 import type { StartTlsProbe } from '../starttls/probe.js';
@@ -49,6 +49,16 @@ export function associationData(cert: X509Certificate, selector: number, matchin
 /** The `3 1 1` record of a certificate or public key: SHA-256 of its SubjectPublicKeyInfo (RFC 7672 §3.1.1). */
 export function composeTlsa311(spkiDer: Buffer): TlsaValue {
   return { usage: 3, selector: 1, matchingType: 1, data: createHash('sha256').update(spkiDer).digest('hex') };
+}
+
+/** The DER SubjectPublicKeyInfo of a PEM certificate, public key or private key; null when the text holds none. */
+export function spkiFromPem(pem: string): Buffer | null {
+  try {
+    const key = pem.includes('-----BEGIN CERTIFICATE-----') ? new X509Certificate(pem).publicKey : createPublicKey(pem);
+    return key.export({ type: 'spki', format: 'der' });
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -23,7 +23,7 @@ import { isIPv4 } from 'node:net';
 import type { DnsAnswer, DnsStatus, RDataMap, Resolver, RRType } from '../../src/dns/resolver.js';
 import { formatIpv6 } from '../../src/ipv6.js';
 import { isAtOrBelow, normalizeName } from '../../src/names.js';
-import { parseMxValue, parseSoaValue, type DnsRecord } from '../../src/records.js';
+import { parseMxValue, parseSoaValue, parseTlsaValue, type DnsRecord } from '../../src/records.js';
 import { parseIp } from '../../src/spf/ip.js';
 import { splitCharacterStrings } from '../../src/txt.js';
 
@@ -115,6 +115,8 @@ function rdata(rec: DnsRecord): unknown {
     case 'TXT':
     case 'SPF':
       return rec.strings ? [...rec.strings] : splitCharacterStrings(rec.value).map((b) => b.toString('utf8'));
+    case 'TLSA':
+      return parseTlsaValue(rec.value);
   }
 }
 
