@@ -238,7 +238,8 @@ async function hostTlsa(resolvers: DnssecResolvers, host: string, mxSecure: bool
   } else if (!mxSecure) {
     findings.push({ code: 'dane.mx-insecure', severity: 'warning', subject: name, message: `the TLSA records of ${host} validate, but the domain's MX records do not: senders apply DANE only to MX hosts they reached through a validated MX record set`, fix: 'sign the domain\'s zone and publish its DS at the parent', rfc: 'RFC 7672 §2.2.1' });
   } else {
-    findings.push({ code: 'dane.published', severity: 'info', subject: name, message: `${answer.records.length - problems.filter(Boolean).length} usable TLSA record${answer.records.length > 1 ? 's' : ''} (${records.join(', ')}), validated: senders that do DANE require STARTTLS with a certificate that matches (check it with --tls)`, rfc: 'RFC 7672 §2.2' });
+    const usable = problems.filter((p) => p === null).length;
+    findings.push({ code: 'dane.published', severity: 'info', subject: name, message: `${usable} usable TLSA record${usable > 1 ? 's' : ''} (${records.join(', ')}), validated: senders that do DANE require STARTTLS with a certificate that matches (check it with --tls)`, rfc: 'RFC 7672 §2.2' });
   }
   return { result: { ...base, state: 'secure', records }, values: answer.records, findings, failed: false };
 }
