@@ -31,6 +31,8 @@ export interface SignedKnot {
   ds(apex: string): string[];
   /** The DNSKEY records Knot serves at a zone's apex, as zone-file lines. */
   dnskeys(apex: string): string[];
+  /** The whole zone as Knot serves it, signatures included, as a master file. */
+  signedText(apex: string): string;
   /** Replace a zone's text and wait until Knot serves the new serial (signed again when it is signed). */
   updateZone(apex: string, text: string, serial: number): Promise<void>;
   stop(): Promise<void>;
@@ -105,6 +107,8 @@ export async function startSignedKnot(zones: Record<string, SignedZone>): Promis
     stubAddress: `127.0.0.1@${port}`,
     ds: (apex) => run(KEYMGR, ['-c', conf, apex, 'ds']).split('\n').filter((l) => /\sDS\s/.test(l)),
     dnskeys: (apex) => ctl('zone-read', apex, '@', 'DNSKEY').split('\n').filter((l) => /\sDNSKEY\s/.test(l)),
+    // zone-read prints "[zone.] owner ttl type rdata": without the zone in brackets, master-file lines.
+    signedText: (apex) => ctl('zone-read', apex).split('\n').map((l) => l.replace(/^\[[^\]]*\]\s+/, '')).join('\n'),
     async updateZone(apex, text, wanted) {
       writeFileSync(path.join(dir, `${apex}.zone`), text);
       ctl('zone-reload', apex);
@@ -126,8 +130,12 @@ export interface ValidatingResolver {
   stop(): Promise<void>;
 }
 
-/** Unbound validating under `trustAnchor` (a DS line), every zone of `stubs` and the root sent to Knot at `stubAddress`. */
-export async function startUnbound(trustAnchor: string, stubs: readonly string[], stubAddress: string): Promise<ValidatingResolver> {
+/**
+ * Unbound validating under `trustAnchor` (a DS line), each zone of `stubs` sent to the server given
+ * for it (`host@port`), and the root to the first of them.
+ */
+export async function startUnbound(trustAnchor: string, stubs: Record<string, string>): Promise<ValidatingResolver> {
+  const zones = Object.keys(stubs);
   const dir = mkdtempSync(path.join(tmpdir(), 'maildns-unbound-'));
   const port = await freePort();
   const conf = path.join(dir, 'unbound.conf');
@@ -157,7 +165,7 @@ export async function startUnbound(trustAnchor: string, stubs: readonly string[]
       '  root-key-sentinel: no',
       '  qname-minimisation: no',
       '  prefetch: no',
-      ...[...stubs, '.'].flatMap((zone) => ['stub-zone:', `  name: "${zone}"`, `  stub-addr: ${stubAddress}`]),
+      ...[...zones, '.'].flatMap((zone) => ['stub-zone:', `  name: "${zone}"`, `  stub-addr: ${stubs[zone] ?? stubs[zones[0]!]}`]),
       '',
     ].join('\n'),
   );
@@ -167,7 +175,7 @@ export async function startUnbound(trustAnchor: string, stubs: readonly string[]
   child.once('error', (err) => (stderr += String(err)));
   const probe = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], cache: false, timeoutMs: 1000, attempts: 1 });
   try {
-    await until('unbound did not answer', async () => (await probe.lookup(stubs[0]!, 'SOA')).status === 'ok', child, () => stderr);
+    await until('unbound did not answer', async () => (await probe.lookup(zones[0]!, 'SOA')).status === 'ok', child, () => stderr);
   } catch (err) {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });

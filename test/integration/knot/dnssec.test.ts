@@ -7,7 +7,9 @@
  *   one matching the first server's key, one naming another key (and a PKIX-EE record SMTP ignores);
  * - unsigned.sec.test: not signed, no DS; a TLSA record that therefore counts for nothing;
  * - island.sec.test: signed, but no DS in the parent;
- * - broken.sec.test: signed, with a DS in the parent that matches no key: Unbound refuses it (bogus).
+ * - broken.sec.test: signed, with a DS in the parent that matches no key: Unbound refuses it (bogus);
+ * - tampered.sec.test: signed, its DS in the parent, but served by a second Knot that does not sign,
+ *   from a copy of the signed zone whose MX signature has one character changed (bogus, the DS matches).
  */
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
@@ -20,6 +22,7 @@ import { composeTlsa311, tlsaText } from '../../../src/dnssec/tlsa.js';
 import { auditDnssec, createDnssecResolvers } from '../../../src/dnssec/evaluate.js';
 import { runCli } from '../../helpers/cli.js';
 import { startSignedKnot, startUnbound, type SignedKnot, type ValidatingResolver } from '../../helpers/dnssec.js';
+import { startKnot, type KnotServer } from '../../helpers/knot.js';
 import { makeTestCa, type TestCa } from '../../helpers/https.js';
 import { freePort } from '../../helpers/opendkim.js';
 
@@ -28,7 +31,7 @@ const head = (apex: string, serial: number): string => `$ORIGIN ${apex}.\n$TTL 3
 const mailDomain = (apex: string, extra: string): string =>
   `${head(apex, 1)}@ MX 10 mx.${apex}.\n@ TXT "v=spf1 -all"\n_dmarc TXT "v=DMARC1; p=reject"\nmx A ${ADDR.mx}\n${extra}`;
 const parent = (serial: number, ds: string[]): string =>
-  `${head('sec.test', serial)}ns A 127.0.0.1\n` + ['signed', 'unsigned', 'island', 'broken'].map((c) => `${c} NS ns.sec.test.\n`).join('') + ds.map((l) => `${l}\n`).join('');
+  `${head('sec.test', serial)}ns A 127.0.0.1\n` + ['signed', 'unsigned', 'island', 'broken', 'tampered'].map((c) => `${c} NS ns.sec.test.\n`).join('') + ds.map((l) => `${l}\n`).join('');
 
 /** A STARTTLS server as much as the probe needs: greeting, EHLO offering STARTTLS, the handshake, QUIT. */
 async function smtpServer(address: string, port: number, pair: { key: string; cert: string }): Promise<net.Server> {
@@ -55,6 +58,7 @@ async function smtpServer(address: string, port: number, pair: { key: string; ce
 
 describe('check --dnssec: Knot signing, Unbound validating', () => {
   let knot: SignedKnot;
+  let copy: KnotServer;
   let unbound: ValidatingResolver;
   let ca: TestCa;
   let smtpPort: number;
@@ -76,12 +80,17 @@ describe('check --dnssec: Knot signing, Unbound validating', () => {
       'unsigned.sec.test': { text: mailDomain('unsigned.sec.test', `_25._tcp.mx TLSA ${published.mx}\n`), signed: false },
       'island.sec.test': { text: mailDomain('island.sec.test', ''), signed: true },
       'broken.sec.test': { text: mailDomain('broken.sec.test', ''), signed: true },
+      'tampered.sec.test': { text: mailDomain('tampered.sec.test', ''), signed: true },
     });
     // The chain: the children's DS into the parent, broken.sec.test's with one digit of its digest changed.
     const childDs = (apex: string): string => knot.ds(apex)[0]!.replace(/^\S+\s+/, `${apex.split('.')[0]} `);
     const tampered = childDs('broken.sec.test').replace(/([0-9a-f])(\s*)$/i, (_, d: string, end: string) => `${d === '0' ? '1' : '0'}${end}`);
-    await knot.updateZone('sec.test', parent(10, [childDs('signed.sec.test'), tampered]), 10);
-    unbound = await startUnbound(knot.ds('sec.test')[0]!.replace(/\s+/g, ' ').trim(), ['sec.test'], knot.stubAddress);
+    await knot.updateZone('sec.test', parent(10, [childDs('signed.sec.test'), tampered, childDs('tampered.sec.test')]), 10);
+    // The signed copy, the first character of the MX record's signature changed (the top bits of its first octet).
+    const signedCopy = knot.signedText('tampered.sec.test').replace(/^(\S+\s+\d+\s+RRSIG\s+MX\s.*\s)([A-Za-z0-9+/])(\S*)$/m, (_, head: string, c: string, rest: string) => `${head}${c === 'A' ? 'Q' : 'A'}${rest}`);
+    expect(signedCopy).not.toBe(knot.signedText('tampered.sec.test'));
+    copy = await startKnot({ 'tampered.sec.test': signedCopy });
+    unbound = await startUnbound(knot.ds('sec.test')[0]!.replace(/\s+/g, ' ').trim(), { 'sec.test': knot.stubAddress, 'tampered.sec.test': `${copy.host}@${copy.port}` });
     smtpPort = await freePort();
     servers.push(await smtpServer(ADDR.mx, smtpPort, good), await smtpServer(ADDR.mx2, smtpPort, stranger));
   }, 120_000);
@@ -89,6 +98,7 @@ describe('check --dnssec: Knot signing, Unbound validating', () => {
   afterAll(async () => {
     for (const s of servers) s.close();
     await unbound?.stop();
+    await copy?.stop();
     await knot?.stop();
     if (ca) rmSync(ca.dir, { recursive: true, force: true });
   });
@@ -153,6 +163,14 @@ describe('check --dnssec: Knot signing, Unbound validating', () => {
     expect(d.findings.find((f) => f.code === 'dnssec.ds-mismatch')).toMatchObject({ severity: 'error', rfc: 'RFC 4035 §5.2' });
     expect(d.findings.find((f) => f.code === 'dnssec.bogus')).toMatchObject({ severity: 'error', rfc: 'RFC 4035 §5.5' });
     expect(d.status).toBe('fail');
+  });
+
+  it('a signature changed on the way (the DS matches the key): Unbound refuses the MX records, which is bogus', async () => {
+    const d = await check('tampered.sec.test');
+    expect(d.dnssec).toMatchObject({ zone: 'tampered.sec.test', signed: true, validation: 'bogus', ds: [expect.objectContaining({ matches: true })] });
+    // Only the MX records: the zone's SOA, signed as it was, still validates.
+    expect(d.findings.find((f) => f.code === 'dnssec.bogus')?.message).toMatch(/SERVFAIL for tampered\.sec\.test MX\)/);
+    expect(codes(d)).not.toContain('dnssec.ds-mismatch');
   });
 
   it('an authoritative server named as the validating resolver is reported as one that does not validate', async () => {
