@@ -200,7 +200,10 @@ function handshake(socket: net.Socket, host: string, ca: string | undefined, ms:
   });
 }
 
-/** The chain the server presented, leaf first (node links each certificate to its issuer; a root links to itself). */
+/**
+ * The chain the server presented, leaf first: node links each certificate to its issuer (a root to
+ * itself), and completes a chain that stops short of a root from the trusted CAs (--ca-file's).
+ */
 function presentedChain(secure: tls.TLSSocket): X509Certificate[] {
   const chain: X509Certificate[] = [];
   const seen = new Set<tls.DetailedPeerCertificate>();
