@@ -1,9 +1,9 @@
 /** A plan's DANE records: `tlsa:` on an in-zone MX host gives its `3 1 1` record, in every output and on the embedded server. */
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { renderWith } from '../../../providers/index.js';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { startServer } from '../../../src/dns/server.js';
@@ -11,8 +11,12 @@ import { parsePlan } from '../../../src/plan/load.js';
 import { composePlan } from '../../../src/plan/records.js';
 import { verifyPlan } from '../../../src/verify/run.js';
 
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function planWith(mx: string): { dir: string; plan: ReturnType<typeof parsePlan> } {
   const dir = mkdtempSync(path.join(tmpdir(), 'maildns-tlsa-'));
+  dirs.push(dir);
   const text = `domains:\n  - domain: example.com\n    mx: [${mx}]\n`;
   writeFileSync(path.join(dir, 'maildns.yaml'), text);
   return { dir, plan: parsePlan(text, path.join(dir, 'maildns.yaml')) };
