@@ -5,7 +5,7 @@ import type { OutputProvider } from './types.js';
 export const jsonProvider: OutputProvider = {
   name: 'json',
   describe: 'the records as JSON',
-  limits: { types: ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'PTR', 'SOA', 'TXT', 'SPF'] },
+  limits: { types: ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'PTR', 'SOA', 'TXT', 'SPF', 'TLSA'] },
   options: [],
   render(domains) {
     const out = domains.map((d) => ({

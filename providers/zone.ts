@@ -55,7 +55,7 @@ export function renderZone(origin: string, records: readonly DnsRecord[], defaul
 export const zoneProvider: OutputProvider = {
   name: 'zone',
   describe: 'an RFC 1035 master file (BIND style), as a fragment to paste or a full zone',
-  limits: { types: ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'PTR', 'SOA', 'TXT', 'SPF'] },
+  limits: { types: ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'PTR', 'SOA', 'TXT', 'SPF', 'TLSA'] },
   options: ['fullZone'],
   render(domains, opts) {
     const blocks = domains.map((d) => {

@@ -92,6 +92,22 @@ export { parseTlsRpt, composeTlsRpt, auditTlsRpt, type ParsedTlsRpt, type TlsRpt
 export { parseBimi, composeBimi, auditBimi, type ParsedBimi, type BimiAudit } from './bimi/index.js';
 export { checkReverseDns, auditReverseDns, sendingAddressesFromPlan, reverseLookupName, composePtrRecords, type SendingAddress, type ReverseDnsReport } from './rdns/index.js';
 export { auditStartTls, probeStartTls, type StartTlsAudit, type StartTlsOptions, type StartTlsProbe } from './starttls/probe.js';
+// DNSSEC (RFC 4033-4035) of a domain's zone, and DANE TLSA for its MX hosts (RFC 7672).
+export {
+  auditDnssec,
+  createDnssecResolvers,
+  keyTag,
+  dsDigest,
+  dsMatchesKey,
+  composeDs,
+  tlsaName,
+  matchingTlsa,
+  composeTlsa311,
+  type DnssecResolvers,
+  type DnssecAudit,
+  type DnssecValidation,
+  type TlsaHostResult,
+} from './dnssec/index.js';
 
 // Test messages: sign, and verify as a receiver would.
 export { parseMessage, readMessageFile, type ParsedMessage } from './message/message.js';

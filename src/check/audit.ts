@@ -1,9 +1,10 @@
 /**
  * The plan-less audit of one domain, asked concurrently: SPF, DMARC, DKIM (given selectors), MX,
  * and the MTA-STS, TLS-RPT and BIMI records (one TXT question each; no finding when they are absent).
- * On request: the MTA-STS policy over HTTPS, the reverse DNS of the sending addresses, and STARTTLS on the MX hosts.
+ * On request: the MTA-STS policy over HTTPS, the reverse DNS of the sending addresses, STARTTLS on the MX hosts,
+ * and DNSSEC with DANE (through resolvers of its own, so the other checks ask exactly what they did).
  */
-import type { Resolver } from '../dns/resolver.js';
+import { withinDeadline, type Resolver } from '../dns/resolver.js';
 import { hasFindingAtLeast, type Finding, type Severity } from '../findings.js';
 import { auditBimi, auditDkim, auditDmarc, auditMtaSts, auditMx, auditReverseDns, auditSpf, auditTlsRpt, type GoverningDmarc, type MechanismResult } from './mechanisms.js';
 import { SPF_DNS_FAILURES } from '../spf/validate.js';
@@ -11,6 +12,7 @@ import type { MtaStsAudit } from '../mtasts/evaluate.js';
 import type { PolicyFetchOptions } from '../mtasts/fetch.js';
 import type { ReverseDnsResult } from '../rdns/evaluate.js';
 import { auditStartTls, type StartTlsOptions, type StartTlsProbe } from '../starttls/probe.js';
+import { auditDnssec, usableTlsa, type DnssecAudit, type DnssecCheck, type DnssecResolvers } from '../dnssec/evaluate.js';
 
 /**
  * pass: nothing at or above the --fail-on severity; fail: at least one such finding;
@@ -37,6 +39,8 @@ export interface DomainResult {
   tls?: { results: StartTlsProbe[]; dnsFailed: boolean };
   /** Only with the reverse DNS check (--rdns): one entry per sending address. */
   rdns?: { results: ReverseDnsResult[]; dnsFailed: boolean };
+  /** Only with the DNSSEC check (--dnssec): the zone, its keys and DS, the validation, the TLSA records of each MX host. */
+  dnssec?: Omit<DnssecAudit, 'findings'>;
   findings: Finding[];
   /** Milliseconds the audit took. */
   ms: number;
@@ -53,6 +57,8 @@ export interface AuditOptions {
   rdns?: boolean;
   /** Try STARTTLS on each MX host (port 25), after the MTA-STS policy when that is fetched too. */
   tls?: StartTlsOptions | false;
+  /** Check DNSSEC and DANE through these resolvers (a validating one, asked with DO, and with CD too); with tls, the certificates are matched against the TLSA records. */
+  dnssec?: DnssecResolvers | false;
 }
 
 /** Findings that say DNS gave no usable answer (a temporary failure), not that something is wrong. */
@@ -83,11 +89,19 @@ async function auditStartTlsMechanism(resolver: Resolver, domain: string, opts: 
   return { findings: r.findings, dnsFailed: r.dnsFailed, published: r.results.map((p) => `${p.host} ${p.state}${p.tlsVersion ? ` ${p.tlsVersion}` : ''}`), results: r.results };
 }
 
+/** The DNSSEC audit with each of its resolvers scoped to the domain (each has the per-domain deadline). */
+async function auditDnssecMechanism(resolvers: DnssecResolvers, domain: string): Promise<MechanismResult & { check?: DnssecCheck }> {
+  const check = await withinDeadline(resolvers.validating, (validating) => withinDeadline(resolvers.unchecked, (unchecked) => auditDnssec({ validating, unchecked }, domain)));
+  return { findings: check.findings, dnsFailed: check.dnsFailed, published: check.zone ? `${check.zone} ${check.validation}` : null, check };
+}
+
 export async function auditDomain(resolver: Resolver, domain: string, opts: AuditOptions): Promise<DomainResult> {
   const started = Date.now();
   const mtaStsAudit = guarded('MTA-STS', domain, () => auditMtaSts(resolver, domain, { fetchPolicy: opts.mtaStsPolicy ?? false }));
+  const dnssecResolvers = opts.dnssec;
+  const dnssecAudit = dnssecResolvers ? guarded('DNSSEC', domain, () => auditDnssecMechanism(dnssecResolvers, domain)) : null;
   const tlsOptions = opts.tls;
-  const [[spf, dmarc, mx, ...dkim], mtaSts, tlsRpt, bimi, rdns, starttls] = await Promise.all([
+  const [[spf, dmarc, mx, ...dkim], mtaSts, tlsRpt, bimi, rdns, starttls, dnssec] = await Promise.all([
     Promise.all([
       guarded('SPF', domain, () => auditSpf(resolver, domain, { deep: opts.deep ?? false })),
       guarded('DMARC', domain, () => auditDmarc(resolver, domain)),
@@ -98,10 +112,15 @@ export async function auditDomain(resolver: Resolver, domain: string, opts: Audi
     guarded('TLS-RPT', domain, () => auditTlsRpt(resolver, domain)),
     guarded('BIMI', domain, () => auditBimi(resolver, domain)),
     opts.rdns ? guarded('reverse DNS', domain, () => auditReverseDns(resolver, domain)) : null,
-    // STARTTLS waits for the policy, whose mx patterns and certificate rule it is judged against.
-    tlsOptions ? mtaStsAudit.then((sts) => guarded('STARTTLS', domain, () => auditStartTlsMechanism(resolver, domain, { ...tlsOptions, policy: sts.policy?.parsed ?? null }))) : null,
+    // STARTTLS waits for the policy, whose mx patterns and certificate rule it is judged against, and for the TLSA records its certificates must match.
+    tlsOptions
+      ? Promise.all([mtaStsAudit, dnssecAudit]).then(([sts, sec]) =>
+          guarded('STARTTLS', domain, () => auditStartTlsMechanism(resolver, domain, { ...tlsOptions, policy: sts.policy?.parsed ?? null, ...(sec?.check ? { tlsa: usableTlsa(sec.check) } : {}) })),
+        )
+      : null,
+    dnssecAudit,
   ]);
-  const all: MechanismResult[] = [spf!, dmarc!, mx!, ...dkim, mtaSts, tlsRpt, bimi, ...(rdns ? [rdns] : []), ...(starttls ? [starttls] : [])];
+  const all: MechanismResult[] = [spf!, dmarc!, mx!, ...dkim, mtaSts, tlsRpt, bimi, ...(rdns ? [rdns] : []), ...(starttls ? [starttls] : []), ...(dnssec ? [dnssec] : [])];
   const findings = all.flatMap((r) => r.findings);
   const dnsFailed = all.some((r) => r.dnsFailed);
   const definite = findings.filter((f) => !isTemporaryFinding(f));
@@ -118,7 +137,15 @@ export async function auditDomain(resolver: Resolver, domain: string, opts: Audi
     bimi: part(bimi),
     ...(rdns ? { rdns: { results: rdns.results ?? [], dnsFailed: rdns.dnsFailed } } : {}),
     ...(starttls ? { tls: { results: starttls.results ?? [], dnsFailed: starttls.dnsFailed } } : {}),
+    ...(dnssec ? { dnssec: dnssecPart(dnssec.check, dnssec.dnsFailed) } : {}),
     findings,
     ms: Date.now() - started,
   };
+}
+
+/** The DNSSEC part of a result: the audit without its findings (they are the domain's) and without the TLSA values STARTTLS used. */
+function dnssecPart(check: DnssecCheck | undefined, dnsFailed: boolean): Omit<DnssecAudit, 'findings'> {
+  if (!check) return { zone: null, signed: null, validation: 'indeterminate', resolver: null, dnskeys: [], ds: [], tlsa: [], dnsFailed };
+  const { findings: _findings, tlsaValues: _values, ...part } = check;
+  return part;
 }

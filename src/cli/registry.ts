@@ -15,7 +15,7 @@ export const COMMANDS = {
   'mta-sts': { command: 'mta-sts', describe: 'print or write the MTA-STS policy file of each planned domain, for the web server of mta-sts.DOMAIN' },
   'serve': { command: 'serve', describe: 'serve the plan\'s records on a local authoritative DNS server (UDP and TCP) until stopped' },
   'verify': { command: 'verify', describe: 'compare what every authoritative server publishes with the plan (after a DNS change, or nightly)' },
-  'check': { command: 'check [domains..]', describe: 'audit SPF, DMARC, DKIM, MX, MTA-STS, TLS-RPT and BIMI of any domains (STARTTLS and reverse DNS when asked), without a plan (for cron and CI)' },
+  'check': { command: 'check [domains..]', describe: 'audit SPF, DMARC, DKIM, MX, MTA-STS, TLS-RPT and BIMI of any domains (STARTTLS, reverse DNS, DNSSEC and DANE when asked), without a plan (for cron and CI)' },
   'report': { command: 'report <command>', describe: 'merge the outputs of several check runs (the shards of one list) into one report: text, JSON, JUnit or HTML' },
   'history': { command: 'history [domain]', describe: 'what changed between the check runs recorded with --history: records, findings, DKIM keys, SPF lookups, DNS failures' },
   'spf': { command: 'spf', describe: 'check a domain\'s SPF (maildns spf DOMAIN), evaluate it for an address (--ip), compose, merge or flatten a record, watch a flattening' },

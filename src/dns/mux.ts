@@ -7,7 +7,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { buildQuery, classifyReply, exchangeTcp, IgnoredReplies, queryKey, settleUdp, WireTimeout, type QueryKey, type ServerAddress, type UdpOutcome, type WireOptions, type WireResponse } from './wire.js';
+import { buildQuery, classifyReply, exchangeTcp, IgnoredReplies, queryKey, settleUdp, WireTimeout, type DnssecBits, type QueryKey, type ServerAddress, type UdpOutcome, type WireOptions, type WireResponse } from './wire.js';
 
 interface Pending {
   server: ServerAddress;
@@ -95,13 +95,13 @@ export class UdpMux {
     return pool[Math.floor(Math.random() * pool.length)]!;
   }
 
-  private udp(server: ServerAddress, name: string, type: string, rd: boolean, deadline: number): Promise<UdpOutcome> {
+  private udp(server: ServerAddress, name: string, type: string, rd: boolean, deadline: number, bits: DnssecBits): Promise<UdpOutcome> {
     const sock = this.pick(server);
-    if (!sock.connected) return sock.ready.then(() => this.udp(server, name, type, rd, deadline));
+    if (!sock.connected) return sock.ready.then(() => this.udp(server, name, type, rd, deadline, bits));
     let id = Math.floor(Math.random() * 0x10000);
     for (let tries = 0; sock.pending.has(id) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
     if (sock.pending.has(id)) return Promise.reject(new Error('too many queries in flight on one socket'));
-    const buf = buildQuery(name, type, id, rd);
+    const buf = buildQuery(name, type, id, rd, bits);
     const ignored = new IgnoredReplies();
     return new Promise<UdpOutcome>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -122,6 +122,6 @@ export class UdpMux {
     const deadline = Date.now() + opts.timeoutMs;
     const overTcp = () => exchangeTcp(server, name, type, { ...opts, timeoutMs: Math.max(1, deadline - Date.now()) });
     if (opts.tcpOnly) return overTcp().then((packet) => ({ packet, tcp: true }));
-    return this.udp(server, name, type, opts.recursionDesired, deadline).then((reply) => settleUdp(reply, overTcp));
+    return this.udp(server, name, type, opts.recursionDesired, deadline, opts).then((reply) => settleUdp(reply, overTcp));
   }
 }

@@ -9,6 +9,9 @@ export interface WireHeader {
   tc: number;
   rd: number;
   ra: number;
+  /** AD and CD (RFC 4035 §3.2.2, §3.2.3), as wire.ts reads them and dns2 writes them. */
+  ad?: number;
+  cd?: number;
   rcode: number;
 }
 
@@ -37,6 +40,30 @@ export interface WireRecord {
   expiration?: number;
   minimum?: number;
   rdata?: unknown[];
+  /** DNSSEC and DANE records (RFC 4034, RFC 6698), as wire.ts decodes them; `data` keeps their RDATA as it came. */
+  flags?: number;
+  protocol?: number;
+  algorithm?: number;
+  /** DNSKEY: the public key, base64 (dns2's field, so its encoder writes the record back out). */
+  key?: string;
+  keyTag?: number;
+  digestType?: number;
+  /** DS: the digest, lower-case hex. */
+  digest?: string;
+  usage?: number;
+  selector?: number;
+  matchingType?: number;
+  /** TLSA: the certificate association data, lower-case hex. */
+  certificate?: string;
+  typeCovered?: number;
+  labels?: number;
+  originalTtl?: number;
+  /** RRSIG: seconds since 1970 (RFC 4034 §3.1.5, serial number arithmetic is the reader's). */
+  signatureExpiration?: number;
+  signatureInception?: number;
+  signer?: string;
+  /** RRSIG: the signature, base64. */
+  signature?: string;
 }
 
 export interface WirePacket {
@@ -55,7 +82,7 @@ interface PacketCodec {
   CLASS: Record<string, number>;
   RCODE: Record<string, number>;
   typeName(code: number): string;
-  Resource: { EDNS(rdata: unknown[], opts?: { udpPayloadSize?: number }): WireRecord };
+  Resource: { EDNS(rdata: unknown[], opts?: { udpPayloadSize?: number; doFlag?: boolean }): WireRecord };
 }
 
 export const Packet = (dns2 as unknown as { Packet: PacketCodec }).Packet;
@@ -70,6 +97,10 @@ export const TYPE = {
   TXT: 16,
   AAAA: 28,
   OPT: 41,
+  DS: 43,
+  RRSIG: 46,
+  DNSKEY: 48,
+  TLSA: 52,
   SPF: 99,
 } as const;
 

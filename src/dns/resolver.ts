@@ -7,15 +7,15 @@
  * apart: a timeout is a temporary failure, never "no record".
  */
 import { readFileSync } from 'node:fs';
-import type { MxValue, SoaValue } from '../records.js';
+import type { DnskeyValue, DsValue, MxValue, SoaValue, TlsaValue } from '../records.js';
 import { normalizeName } from '../names.js';
 import { TYPE, RCODE, type WirePacket, type WireRecord } from './packet.js';
-import { exchange, formatServer, MalformedMessage, parseServer, WireTimeout, type ServerAddress, type WireResponse } from './wire.js';
+import { exchange, formatServer, MalformedMessage, parseServer, WireTimeout, type DnssecBits, type ServerAddress, type WireResponse } from './wire.js';
 import { UdpMux } from './mux.js';
 import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 import { TcpMux } from './tcp-mux.js';
 
-export type RRType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'NS' | 'PTR' | 'SOA' | 'TXT' | 'SPF';
+export type RRType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'NS' | 'PTR' | 'SOA' | 'TXT' | 'SPF' | 'DNSKEY' | 'DS' | 'TLSA';
 
 export interface RDataMap {
   A: string;
@@ -28,6 +28,9 @@ export interface RDataMap {
   /** One TXT record: its character-strings, in order (join them for the logical value). */
   TXT: string[];
   SPF: string[];
+  DNSKEY: DnskeyValue;
+  DS: DsValue;
+  TLSA: TlsaValue;
 }
 
 /** `malformed`: the server's answer could not be decoded whole or contradicts itself (see wire.ts). */
@@ -42,6 +45,8 @@ export interface DnsAnswer<T> {
   ttl: number | null;
   /** The AA flag of the final response. */
   authoritative: boolean;
+  /** The AD flag of the final response (RFC 6840 §5.7: a validating resolver found it secure); absent from answers no server gave. */
+  authenticData?: boolean;
   /** Which server answered (or was last tried). */
   server: string | null;
   /** CNAME targets followed to reach the answer, in order. */
@@ -154,6 +159,10 @@ export interface DnsResolverOptions {
    * question still open at the deadline, or asked after it, is a timeout. None when absent.
    */
   deadlineMs?: number;
+  /** Set the DO bit on every query, for AD and the signatures (the DNSSEC check); off by default, which keeps the queries as they were. */
+  dnssecOk?: boolean;
+  /** Set the CD bit on every query: a validating resolver answers without validating (the DNSSEC check reads a failing zone's keys so). */
+  checkingDisabled?: boolean;
 }
 
 const MAX_CNAME_HOPS = 8;
@@ -255,6 +264,12 @@ function toRData(rec: WireRecord): unknown {
     case TYPE.TXT:
     case TYPE.SPF:
       return Array.isArray(rec.data) ? rec.data : [String(rec.data ?? '')];
+    case TYPE.DNSKEY:
+      return { flags: rec.flags ?? 0, protocol: rec.protocol ?? 0, algorithm: rec.algorithm ?? 0, publicKey: rec.key ?? '' } satisfies DnskeyValue;
+    case TYPE.DS:
+      return { keyTag: rec.keyTag ?? 0, algorithm: rec.algorithm ?? 0, digestType: rec.digestType ?? 0, digest: rec.digest ?? '' } satisfies DsValue;
+    case TYPE.TLSA:
+      return { usage: rec.usage ?? 0, selector: rec.selector ?? 0, matchingType: rec.matchingType ?? 0, data: rec.certificate ?? '' } satisfies TlsaValue;
     default:
       return null;
   }
@@ -383,6 +398,7 @@ export class DnsResolver implements Resolver {
   private readonly cache: AnswerCache | null;
   private readonly mux: UdpMux | TcpMux | null;
   private readonly deadlineMs: number | undefined;
+  private readonly dnssecBits: DnssecBits;
   /** The deadline of this resolver's own lookups. */
   private readonly own: Deadline | null;
   /** Queries actually sent (cache hits excluded), for benchmarks and reports. */
@@ -400,6 +416,7 @@ export class DnsResolver implements Resolver {
     this.cache = opts.cache === false ? null : new AnswerCache(opts.cacheLimit ?? Infinity);
     this.mux = opts.sharedTransport === 'tcp' ? new TcpMux() : opts.sharedTransport === 'udp' ? new UdpMux() : null;
     this.deadlineMs = opts.deadlineMs;
+    this.dnssecBits = { ...(opts.dnssecOk ? { dnssecOk: true } : {}), ...(opts.checkingDisabled ? { checkingDisabled: true } : {}) };
     this.own = opts.deadlineMs === undefined ? null : new Deadline(opts.deadlineMs);
   }
 
@@ -484,7 +501,7 @@ export class DnsResolver implements Resolver {
     const left = deadline ? deadline.remaining() : Infinity;
     if (left <= 0) return Promise.resolve(deadline!.late(name, type));
     this.queriesSent++;
-    const wireOpts = { timeoutMs: Math.min(this.timeoutMs, Math.ceil(left)), recursionDesired: this.rd };
+    const wireOpts = { timeoutMs: Math.min(this.timeoutMs, Math.ceil(left)), recursionDesired: this.rd, ...this.dnssecBits };
     let sent: Promise<WireResponse>;
     try {
       sent = this.mux ? this.mux.exchange(server, name, type, wireOpts) : exchange(server, name, type, wireOpts);
@@ -563,7 +580,9 @@ function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T,
   if (problem) return failedAnswer(name, type, server, 'error', authoritative, problem, chain);
   if (rcode === RCODE.NXDOMAIN) {
     // The RCODE speaks of the end of the chain (RFC 6604): the name asked exists when a CNAME led on.
-    return failedAnswer(name, type, server, 'nxdomain', authoritative, undefined, chain);
+    const nxdomain = failedAnswer<T>(name, type, server, 'nxdomain', authoritative, undefined, chain);
+    nxdomain.authenticData = packet.header.ad === 1;
+    return nxdomain;
   }
   const records: RDataMap[T][] = [];
   let ttl: number | null = null;
@@ -572,7 +591,7 @@ function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T,
     records.push(toRData(r) as RDataMap[T]);
     if (ttl === null || r.ttl < ttl) ttl = r.ttl;
   }
-  const answer: DnsAnswer<RDataMap[T]> = { name, type, records, ttl, authoritative, server, cnameChain: chain, status: records.length ? 'ok' : 'nodata' };
+  const answer: DnsAnswer<RDataMap[T]> = { name, type, records, ttl, authoritative, authenticData: packet.header.ad === 1, server, cnameChain: chain, status: records.length ? 'ok' : 'nodata' };
   if (records.length) return answer;
   if (chain.length) {
     if (recursionLacking) chainCut.add(answer);
@@ -614,6 +633,10 @@ export interface ResolverChoice {
   maxQueriesPerSecond?: number;
   /** See DnsResolverOptions.deadlineMs. */
   deadlineMs?: number;
+  /** See DnsResolverOptions.dnssecOk. */
+  dnssecOk?: boolean;
+  /** See DnsResolverOptions.checkingDisabled. */
+  checkingDisabled?: boolean;
 }
 
 export function createResolver(choice: ResolverChoice = {}): DnsResolver {
@@ -628,6 +651,8 @@ export function createResolver(choice: ResolverChoice = {}): DnsResolver {
     ...(choice.sharedTransport !== undefined ? { sharedTransport: choice.sharedTransport } : {}),
     ...(choice.maxQueriesPerSecond !== undefined ? { maxQueriesPerSecond: choice.maxQueriesPerSecond } : {}),
     ...(choice.deadlineMs !== undefined ? { deadlineMs: choice.deadlineMs } : {}),
+    ...(choice.dnssecOk !== undefined ? { dnssecOk: choice.dnssecOk } : {}),
+    ...(choice.checkingDisabled !== undefined ? { checkingDisabled: choice.checkingDisabled } : {}),
   });
 }
 

@@ -13,7 +13,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { isAtOrBelow, normalizeName } from '../names.js';
-import { parseMxValue, parseSoaValue, type DnsRecord } from '../records.js';
+import { parseMxValue, parseSoaValue, parseTlsaValue, type DnsRecord } from '../records.js';
 import { splitCharacterStrings } from '../txt.js';
 import { Packet, RCODE, TYPE, type WirePacket, type WireRecord } from './packet.js';
 
@@ -118,6 +118,11 @@ function toWire(rec: DnsRecord, ownerOverride?: string): WireRecord {
     case 'TXT':
     case 'SPF':
       return { ...base, data: (rec.strings ? rec.strings.map((t) => Buffer.from(t, 'utf8')) : splitCharacterStrings(rec.value)) as unknown as string[] };
+    case 'TLSA': {
+      // dns2 has no TLSA encoder: it writes `data` as the RDATA.
+      const t = parseTlsaValue(rec.value);
+      return { ...base, data: Buffer.concat([Buffer.from([t.usage, t.selector, t.matchingType]), Buffer.from(t.data, 'hex')]) };
+    }
   }
 }
 

@@ -50,7 +50,7 @@ class PipelinedConnection {
     let id = Math.floor(Math.random() * 0x10000);
     for (let tries = 0; this.pending.has(id) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
     if (this.pending.has(id)) return Promise.reject(new Error('too many queries in flight on one connection'));
-    const framed = buildFramedQuery(name, type, id, opts.recursionDesired);
+    const framed = buildFramedQuery(name, type, id, opts.recursionDesired, opts);
     return new Promise<WireResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.pending.get(id)?.timer !== timer) return;

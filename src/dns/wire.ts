@@ -11,7 +11,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { DnsTemporaryError } from '../errors.js';
 import { normalizeName } from '../names.js';
-import { Packet, RCODE, type WireHeader, type WirePacket, type WireRecord } from './packet.js';
+import { Packet, RCODE, TYPE, type WireHeader, type WirePacket, type WireRecord } from './packet.js';
 
 const CLASS_IN = 1;
 
@@ -26,7 +26,16 @@ export interface WireOptions {
   recursionDesired: boolean;
   /** Skip UDP and ask over TCP directly. */
   tcpOnly?: boolean;
+  /** Set the DO bit (RFC 3225): a validating resolver then sends the signatures and says in AD whether the answer validated. */
+  dnssecOk?: boolean;
+  /** Set the CD bit (RFC 4035 §3.2.2): a validating resolver then answers without validating, so a zone that fails validation still shows its records. */
+  checkingDisabled?: boolean;
 }
+
+/** The DNSSEC bits of a query; none by default, which leaves the query's octets as they always were. */
+export type DnssecBits = Pick<WireOptions, 'dnssecOk' | 'checkingDisabled'>;
+/** The default of buildQuery, one object for every call (a bulk run builds thousands of queries a second). */
+const NO_DNSSEC_BITS: DnssecBits = {};
 
 export class WireTimeout extends Error {
   /** `ignored`: what came from the server in the meantime that did not answer the question. */
@@ -55,56 +64,64 @@ export function parseServer(text: string, defaultPort = 53): ServerAddress {
 
 export const EDNS_PAYLOAD = 1232;
 
+/** The code of a query type: maildns's table first (dns2's lacks DS and TLSA), then dns2's. */
+function typeCode(type: string): number | undefined {
+  return (TYPE as Record<string, number>)[type] ?? Packet.TYPE[type];
+}
+
 /** The query in dns2's encoding, for names the hand-built form below does not take. */
-function buildQueryWithCodec(name: string, type: string, id: number, recursionDesired: boolean): Buffer {
+function buildQueryWithCodec(name: string, type: string, id: number, recursionDesired: boolean, bits: DnssecBits): Buffer {
   const query = new Packet();
   query.header.id = id;
   query.header.rd = recursionDesired ? 1 : 0;
-  query.questions.push({ name, type: Packet.TYPE[type]!, class: Packet.CLASS['IN']! });
-  query.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: EDNS_PAYLOAD }));
+  if (bits.checkingDisabled) query.header.cd = 1;
+  query.questions.push({ name, type: typeCode(type)!, class: Packet.CLASS['IN']! });
+  query.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: EDNS_PAYLOAD, doFlag: !!bits.dnssecOk }));
   return query.toBuffer();
 }
 
 /** Header (12) + root OPT record (11) around the question; the question name is the variable part. */
 const OPT_RECORD = Buffer.from([0, 0, 41, EDNS_PAYLOAD >> 8, EDNS_PAYLOAD & 0xff, 0, 0, 0, 0, 0, 0]);
+/** Where the DO bit is in OPT_RECORD: the top bit of the flags in its TTL (RFC 6891 §6.1.4). */
+const OPT_DO_OCTET = 7;
 
 /**
  * One query message: header, the question (class IN) and an OPT record advertising EDNS_PAYLOAD.
  * Written by hand for plain ASCII names, byte for byte what dns2's codec writes (bulk runs send
  * thousands per second and the generic encoder was a visible cost); anything else goes to dns2.
  */
-export function buildQuery(name: string, type: string, id: number, recursionDesired: boolean): Buffer {
-  return buildQueryAt(name, type, id, recursionDesired, 0);
+export function buildQuery(name: string, type: string, id: number, recursionDesired: boolean, bits: DnssecBits = NO_DNSSEC_BITS): Buffer {
+  return buildQueryAt(name, type, id, recursionDesired, bits, 0);
 }
 
 /** The query with its two-octet length in front, as it goes over TCP (RFC 1035 §4.2.2). */
-export function buildFramedQuery(name: string, type: string, id: number, recursionDesired: boolean): Buffer {
-  const framed = buildQueryAt(name, type, id, recursionDesired, 2);
+export function buildFramedQuery(name: string, type: string, id: number, recursionDesired: boolean, bits: DnssecBits = NO_DNSSEC_BITS): Buffer {
+  const framed = buildQueryAt(name, type, id, recursionDesired, bits, 2);
   framed.writeUInt16BE(framed.length - 2, 0);
   return framed;
 }
 
 /** The query written `offset` octets into a buffer of its own (the octets before it left for the caller). */
-function buildQueryAt(name: string, type: string, id: number, recursionDesired: boolean, offset: number): Buffer {
-  const qtype = Packet.TYPE[type];
+function buildQueryAt(name: string, type: string, id: number, recursionDesired: boolean, bits: DnssecBits, offset: number): Buffer {
+  const qtype = typeCode(type);
   // The name's wire length: a length octet per label, its octets, the root's zero (empty labels are skipped, as dns2 does).
   let nameLength = 1;
   let label = 0;
   for (let i = 0; i <= name.length; i++) {
     const c = i < name.length ? name.charCodeAt(i) : 0x2e;
-    if (c > 0x7f || qtype === undefined) return buildQueryWithCodecAt(name, type, id, recursionDesired, offset);
+    if (c > 0x7f || qtype === undefined) return buildQueryWithCodecAt(name, type, id, recursionDesired, bits, offset);
     if (c !== 0x2e) {
       label++;
       continue;
     }
-    if (label > 63) return buildQueryWithCodecAt(name, type, id, recursionDesired, offset);
+    if (label > 63) return buildQueryWithCodecAt(name, type, id, recursionDesired, bits, offset);
     if (label > 0) nameLength += label + 1;
     label = 0;
   }
-  if (nameLength > 255) return buildQueryWithCodecAt(name, type, id, recursionDesired, offset);
+  if (nameLength > 255) return buildQueryWithCodecAt(name, type, id, recursionDesired, bits, offset);
   const buf = Buffer.allocUnsafe(offset + 12 + nameLength + 4 + OPT_RECORD.length);
   buf.writeUInt16BE(id & 0xffff, offset);
-  buf.writeUInt16BE(recursionDesired ? 0x0100 : 0, offset + 2);
+  buf.writeUInt16BE((recursionDesired ? 0x0100 : 0) | (bits.checkingDisabled ? 0x0010 : 0), offset + 2);
   buf.writeUInt16BE(1, offset + 4);
   buf.writeUInt16BE(0, offset + 6);
   buf.writeUInt16BE(0, offset + 8);
@@ -125,11 +142,12 @@ function buildQueryAt(name: string, type: string, id: number, recursionDesired: 
   buf.writeUInt16BE(qtype!, at);
   buf.writeUInt16BE(Packet.CLASS['IN']!, at + 2);
   OPT_RECORD.copy(buf, at + 4);
+  if (bits.dnssecOk) buf[at + 4 + OPT_DO_OCTET] = 0x80;
   return buf;
 }
 
-function buildQueryWithCodecAt(name: string, type: string, id: number, recursionDesired: boolean, offset: number): Buffer {
-  const query = buildQueryWithCodec(name, type, id, recursionDesired);
+function buildQueryWithCodecAt(name: string, type: string, id: number, recursionDesired: boolean, bits: DnssecBits, offset: number): Buffer {
+  const query = buildQueryWithCodec(name, type, id, recursionDesired, bits);
   if (offset === 0) return query;
   const out = Buffer.alloc(offset + query.length);
   query.copy(out, offset);
@@ -340,6 +358,53 @@ function readRdata(buf: Buffer, rec: Record<string, unknown>, type: number, star
       rec['rdata'] = options;
       return;
     }
+    case 43: {
+      // RFC 4034 §5.1: key tag, algorithm, digest type, then a digest of at least one octet.
+      if (length < 5) throw new MalformedMessage(`${what} is ${length} octets, too short for a DS record`);
+      rec['keyTag'] = buf.readUInt16BE(start);
+      rec['algorithm'] = buf[start + 2];
+      rec['digestType'] = buf[start + 3];
+      rec['digest'] = buf.toString('hex', start + 4, stop);
+      rec['data'] = Buffer.from(buf.subarray(start, stop));
+      return;
+    }
+    case 48: {
+      // RFC 4034 §2.1: flags, protocol, algorithm, then a public key of at least one octet.
+      if (length < 5) throw new MalformedMessage(`${what} is ${length} octets, too short for a DNSKEY record`);
+      rec['flags'] = buf.readUInt16BE(start);
+      rec['protocol'] = buf[start + 2];
+      rec['algorithm'] = buf[start + 3];
+      rec['key'] = buf.toString('base64', start + 4, stop);
+      rec['data'] = Buffer.from(buf.subarray(start, stop));
+      return;
+    }
+    case 52: {
+      // RFC 6698 §2.1: usage, selector, matching type, then association data of at least one octet.
+      if (length < 4) throw new MalformedMessage(`${what} is ${length} octets, too short for a TLSA record`);
+      rec['usage'] = buf[start];
+      rec['selector'] = buf[start + 1];
+      rec['matchingType'] = buf[start + 2];
+      rec['certificate'] = buf.toString('hex', start + 3, stop);
+      rec['data'] = Buffer.from(buf.subarray(start, stop));
+      return;
+    }
+    case 46: {
+      // RFC 4034 §3.1: 18 octets of fixed fields, the signer's name, then a signature of at least one octet.
+      if (length < 20) throw new MalformedMessage(`${what} is ${length} octets, too short for an RRSIG record`);
+      const signer = readName(buf.subarray(0, stop), start + 18);
+      if (nameEnd >= stop) throw new MalformedMessage(`${what} has no signature after the signer's name`);
+      rec['typeCovered'] = buf.readUInt16BE(start);
+      rec['algorithm'] = buf[start + 2];
+      rec['labels'] = buf[start + 3];
+      rec['originalTtl'] = buf.readUInt32BE(start + 4);
+      rec['signatureExpiration'] = buf.readUInt32BE(start + 8);
+      rec['signatureInception'] = buf.readUInt32BE(start + 12);
+      rec['keyTag'] = buf.readUInt16BE(start + 16);
+      rec['signer'] = signer;
+      rec['signature'] = buf.toString('base64', nameEnd, stop);
+      rec['data'] = Buffer.from(buf.subarray(start, stop));
+      return;
+    }
     default:
       // RFC 3597: a type maildns does not read is kept as it came.
       rec['data'] = Buffer.from(buf.subarray(start, stop));
@@ -419,7 +484,7 @@ export interface QueryKey {
 export function queryKey(id: number, name: string, type: string): QueryKey {
   // Empty labels are not sent (buildQuery skips them), so the answer's question lacks them too.
   const labels = name.startsWith('.') || name.includes('..') ? name.split('.').filter((l) => l.length > 0).join('.') : name;
-  return { id, name: normalizeName(labels), type: Packet.TYPE[type] ?? -1 };
+  return { id, name: normalizeName(labels), type: typeCode(type) ?? -1 };
 }
 
 /**
@@ -566,7 +631,7 @@ export function randomId(): number {
 /** Ask over TCP alone (after a truncated UDP answer, or when asked to). */
 export async function exchangeTcp(server: ServerAddress, name: string, type: string, opts: WireOptions, id = randomId()): Promise<WirePacket> {
   try {
-    return await tcpExchange(server, buildQuery(name, type, id, opts.recursionDesired), queryKey(id, name, type), Date.now() + opts.timeoutMs);
+    return await tcpExchange(server, buildQuery(name, type, id, opts.recursionDesired, opts), queryKey(id, name, type), Date.now() + opts.timeoutMs);
   } catch (err) {
     if (err instanceof Error && err.message === 'timeout') throw new WireTimeout(server, name, type);
     throw err;
@@ -585,7 +650,7 @@ export async function exchange(server: ServerAddress, name: string, type: string
   const ignored = new IgnoredReplies();
   let reply: UdpOutcome;
   try {
-    reply = await udpExchange(server, buildQuery(name, type, id, opts.recursionDesired), queryKey(id, name, type), deadline, ignored);
+    reply = await udpExchange(server, buildQuery(name, type, id, opts.recursionDesired, opts), queryKey(id, name, type), deadline, ignored);
   } catch (err) {
     if (err instanceof Error && err.message === 'timeout') throw new WireTimeout(server, name, type, ignored.describe());
     throw err;

@@ -234,11 +234,12 @@ function readMx(r: PlanReader, value: unknown, at: Key[]): MxPlan[] {
   return r.list(value).map((entry, i) => {
     const here = Array.isArray(value) ? [...at, i] : at;
     if (typeof entry === 'string') return { host: r.domainName(entry, here), priority: 10 * (i + 1), addresses: [] };
-    const o = r.object(entry, here, ['host', 'priority', 'addresses']);
+    const o = r.object(entry, here, ['host', 'priority', 'addresses', 'tlsa']);
     return {
       host: r.domainName(o['host'], [...here, 'host']),
       priority: o['priority'] === undefined ? 10 * (i + 1) : r.integer(o['priority'], [...here, 'priority'], 0, 65535),
       addresses: readAddresses(r, o['addresses'], [...here, 'addresses']),
+      ...(o['tlsa'] !== undefined ? { tlsa: r.string(o['tlsa'], [...here, 'tlsa']) } : {}),
     };
   });
 }
@@ -341,6 +342,9 @@ function readDomain(r: PlanReader, value: unknown, at: Key[], ttlDefault: number
   plan.mx.forEach((mx, i) => {
     if (mx.addresses.length && !isAtOrBelow(mx.host, plan.domain)) {
       r.fail([...at, 'mx', i, 'addresses'], `can only be given for a mail host inside ${plan.domain}; ${mx.host} is published in its own zone`);
+    }
+    if (mx.tlsa !== undefined && !isAtOrBelow(mx.host, plan.domain)) {
+      r.fail([...at, 'mx', i, 'tlsa'], `can only be given for a mail host inside ${plan.domain}; publish the TLSA record of ${mx.host} in its own zone`);
     }
   });
   if (o['spf'] !== undefined && o['spf'] !== null) plan.spf = readSpf(r, o['spf'], [...at, 'spf']);

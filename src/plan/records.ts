@@ -12,7 +12,8 @@ import { composeStsPolicy, composeStsRecord, stsPolicyHost, stsRecordName, STS_P
 import { mxMatchesPattern } from '../mtasts/parse.js';
 import { composeTlsRpt, tlsRptRecordName } from '../tlsrpt/compose.js';
 import { bimiRecordName, composeBimi } from '../bimi/compose.js';
-import { keyPathFor } from './selectors.js';
+import { keyPathFor, tlsaSourcePath } from './selectors.js';
+import { composeTlsa311, spkiFromPem, tlsaName, tlsaText } from '../dnssec/tlsa.js';
 import type { DomainPlan, Plan } from './types.js';
 
 export interface ComposedDomain {
@@ -82,6 +83,19 @@ export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = 
   }
   for (const mx of d.mx) add(d.domain, 'MX', mxValue(mx.priority, mx.host), 'mx');
   for (const mx of d.mx) addresses(mx.host, mx.addresses, 'mx-address');
+  for (const mx of d.mx.filter((m) => m.tlsa !== undefined)) {
+    const file = tlsaSourcePath(plan, mx.tlsa!);
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new InputError(`the tlsa file of MX host ${mx.host} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give the PEM certificate or public key of its TLS key`, file);
+    }
+    const spki = spkiFromPem(pem);
+    if (!spki) throw new InputError(`the tlsa file of MX host ${mx.host} holds no PEM certificate or key: give the PEM certificate or public key of its TLS key`, file);
+    add(tlsaName(mx.host), 'TLSA', tlsaText(composeTlsa311(spki)), 'dane');
+    notes.push(`DANE: the TLSA record of ${mx.host} counts only once the zone is signed and its DS is at the parent (check with \`maildns check ${d.domain} --dnssec\`); publish the new key's record before the server changes keys`);
+  }
   if (d.spf) {
     const spf = composeSpf(d.spf);
     add(d.domain, 'TXT', spf, 'spf');

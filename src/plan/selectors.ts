@@ -29,6 +29,11 @@ export function keyPathFor(plan: Plan, domain: DomainPlan, sel: DkimSelectorPlan
   return path.join(plan.keysDir, domain.domain, `${sel.selector}.private`);
 }
 
+/** Where an MX host's `tlsa` certificate or key file is: relative to the plan file. */
+export function tlsaSourcePath(plan: Plan, file: string): string {
+  return path.resolve(plan.file ? path.dirname(plan.file) : '.', file);
+}
+
 /** The plan with its keys directory replaced (keys of selectors without an explicit `key:` go there). */
 export function withKeysDir(plan: Plan, keysDir: string | undefined): Plan {
   return keysDir ? { ...plan, keysDir: path.resolve(keysDir) } : plan;

@@ -18,6 +18,11 @@ export interface MxPlan {
   priority: number;
   /** Addresses of an in-zone mail host, published as its A/AAAA records. */
   addresses: string[];
+  /**
+   * An in-zone mail host's TLS certificate or public key (PEM; relative to the plan file): its
+   * DANE-EE record `3 1 1` is published at `_25._tcp.HOST` (RFC 7672 §3.1.1).
+   */
+  tlsa?: string;
 }
 
 export interface NameserverPlan {

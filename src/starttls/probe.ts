@@ -8,6 +8,7 @@
  * Every step has its own deadline, so a server that stalls at any point gets a verdict naming the
  * step; nothing is ever sent after STARTTLS but QUIT, and no mail is offered.
  */
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import { hostname } from 'node:os';
 import tls from 'node:tls';
@@ -15,6 +16,8 @@ import { temporaryFinding } from '../dns/failure.js';
 import { isTemporary, type Resolver } from '../dns/resolver.js';
 import type { Finding, Severity } from '../findings.js';
 import { mxMatchesPattern, type ParsedStsPolicy } from '../mtasts/parse.js';
+import type { TlsaValue } from '../records.js';
+import { daneFindings, matchingTlsa, tlsaText } from '../dnssec/tlsa.js';
 
 export type SmtpStep = 'connect' | 'greeting' | 'ehlo' | 'starttls' | 'handshake';
 
@@ -55,6 +58,8 @@ export interface StartTlsProbe {
   certificate?: CertificateVerdict;
   /** Against the MTA-STS policy, when one was fetched and its mode is not none. */
   mtaSts?: { mode: 'enforce' | 'testing'; pattern: string | null; satisfied: boolean };
+  /** Against the host's validated TLSA records, when the DNSSEC check found some (RFC 7672 §3): the record the chain matched, or null. */
+  dane?: { tlsa: string[]; matched: string | null };
   detail?: string;
 }
 
@@ -67,6 +72,8 @@ export interface StartTlsOptions {
   stepTimeoutMs?: number;
   /** The EHLO name; the machine's host name by default. */
   ehloName?: string;
+  /** Validated, usable TLSA records by MX host (the DNSSEC check's): the presented chain is matched against them. */
+  tlsa?: ReadonlyMap<string, readonly TlsaValue[]>;
 }
 
 export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
@@ -193,6 +200,20 @@ function handshake(socket: net.Socket, host: string, ca: string | undefined, ms:
   });
 }
 
+/**
+ * The chain the server presented, leaf first: node links each certificate to its issuer (a root to
+ * itself), and completes a chain that stops short of a root from the trusted CAs (--ca-file's).
+ */
+function presentedChain(secure: tls.TLSSocket): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  const seen = new Set<tls.DetailedPeerCertificate>();
+  for (let c: tls.DetailedPeerCertificate | undefined = secure.getPeerCertificate(true); c?.raw && !seen.has(c); c = c.issuerCertificate) {
+    seen.add(c);
+    chain.push(new X509Certificate(c.raw));
+  }
+  return chain;
+}
+
 function certificateVerdict(secure: tls.TLSSocket, host: string): CertificateVerdict {
   const cert = secure.getPeerCertificate();
   const altNames = (cert.subjectaltname ?? '').split(/,\s*/).filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4));
@@ -241,6 +262,11 @@ export async function probeStartTls(host: string, address: string, opts: StartTl
     out.tlsVersion = secure.getProtocol() ?? '';
     out.cipher = secure.getCipher()?.name ?? '';
     out.certificate = certificateVerdict(secure, host);
+    const tlsa = opts.tlsa?.get(host);
+    if (tlsa?.length) {
+      const matched = matchingTlsa(tlsa, presentedChain(secure), host);
+      out.dane = { tlsa: tlsa.map(tlsaText), matched: matched ? tlsaText(matched) : null };
+    }
     secure.write('QUIT\r\n');
     return out;
   } catch (err) {
@@ -333,6 +359,6 @@ export async function auditStartTls(resolver: Resolver, domain: string, opts: St
       return { probe: sts ? { ...probe, mtaSts: sts } : probe, failure: null };
     }),
   );
-  const findings = results.flatMap((r) => (r.failure ? [r.failure] : findingsOf(r.probe, domain)));
+  const findings = results.flatMap((r) => (r.failure ? [r.failure] : [...findingsOf(r.probe, domain), ...daneFindings(r.probe, opts.tlsa?.get(r.probe.host) ?? [])]));
   return { results: results.map((r) => r.probe), findings, dnsFailed: results.some((r) => r.failure) };
 }

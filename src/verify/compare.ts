@@ -4,7 +4,8 @@
  * the caller once every server has been compared, so a record missing on one server and present
  * on the other reads as "not yet everywhere", not as two unrelated problems.
  */
-import { mxValue, type DnsRecord, type MxValue, type RecordType } from '../records.js';
+import { mxValue, type DnsRecord, type MxValue, type RecordType, type TlsaValue } from '../records.js';
+import { tlsaText } from '../dnssec/tlsa.js';
 import type { DnsAnswer, DnsStatus } from '../dns/resolver.js';
 import { isSpfRecord } from '../spf/parse.js';
 
@@ -63,6 +64,8 @@ export function publishedValues(type: RecordType, answer: DnsAnswer<unknown>): s
       return (answer.records as string[][]).map((strings) => strings.join(''));
     case 'MX':
       return (answer.records as MxValue[]).map((m) => mxValue(m.priority, m.exchange));
+    case 'TLSA':
+      return (answer.records as TlsaValue[]).map(tlsaText);
     default:
       return (answer.records as unknown[]).map((r) => String(r));
   }
@@ -70,7 +73,7 @@ export function publishedValues(type: RecordType, answer: DnsAnswer<unknown>): s
 
 function normalizeForCompare(type: RecordType, value: string): string {
   if (type === 'MX' || type === 'NS' || type === 'CNAME' || type === 'PTR') return value.toLowerCase().replace(/\.$/, '').replace(/\s+/g, ' ');
-  if (type === 'AAAA' || type === 'A') return value.toLowerCase();
+  if (type === 'AAAA' || type === 'A' || type === 'TLSA') return value.toLowerCase().replace(/\s+/g, ' ');
   return value;
 }
 

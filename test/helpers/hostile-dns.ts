@@ -112,6 +112,9 @@ export interface HostileQuery {
   type: number;
   class: number;
   rd: boolean;
+  /** The DO bit of the OPT record right after the question, and the CD bit of the header. */
+  doBit: boolean;
+  cd: boolean;
   transport: 'udp' | 'tcp';
 }
 
@@ -144,7 +147,9 @@ export function readQuery(buf: Buffer, transport: 'udp' | 'tcp'): HostileQuery |
     at += 1 + len;
   }
   if (at + 5 > buf.length) return null;
-  return { id: buf.readUInt16BE(0), name: labels.join('.'), type: buf.readUInt16BE(at + 1), class: buf.readUInt16BE(at + 3), rd: (buf[2]! & 1) === 1, transport };
+  // The OPT record: root name, type, class, then the TTL whose third octet holds DO.
+  const doBit = buf.readUInt16BE(10) > 0 && at + 13 <= buf.length && (buf[at + 12]! & 0x80) !== 0;
+  return { id: buf.readUInt16BE(0), name: labels.join('.'), type: buf.readUInt16BE(at + 1), class: buf.readUInt16BE(at + 3), rd: (buf[2]! & 1) === 1, doBit, cd: (buf[3]! & 0x10) !== 0, transport };
 }
 
 export async function startHostileDns(respond: (q: HostileQuery) => HostileReply | Promise<HostileReply>): Promise<HostileServer> {

@@ -11,6 +11,7 @@
  *   end of the chain (RFC 6604), the targets are in cnameChain;
  * - REFUSED outside every zone; `silent` names time out at once (no deadline to wait for or race),
  *   `servfail` names fail, a name too long for a query is an error: all temporary, never "no record";
+ * - AD clear on every answer (the embedded server does not sign), and absent from failures;
  * - TXT as the character-strings on the wire (`strings`, or the value split at 255 octets),
  *   AAAA in RFC 5952 form, MX/NS/CNAME/SOA names in normal form.
  *
@@ -22,7 +23,7 @@ import { isIPv4 } from 'node:net';
 import type { DnsAnswer, DnsStatus, RDataMap, Resolver, RRType } from '../../src/dns/resolver.js';
 import { formatIpv6 } from '../../src/ipv6.js';
 import { isAtOrBelow, normalizeName } from '../../src/names.js';
-import { parseMxValue, parseSoaValue, type DnsRecord } from '../../src/records.js';
+import { parseMxValue, parseSoaValue, parseTlsaValue, type DnsRecord } from '../../src/records.js';
 import { parseIp } from '../../src/spf/ip.js';
 import { splitCharacterStrings } from '../../src/txt.js';
 
@@ -114,6 +115,8 @@ function rdata(rec: DnsRecord): unknown {
     case 'TXT':
     case 'SPF':
       return rec.strings ? [...rec.strings] : splitCharacterStrings(rec.value).map((b) => b.toString('utf8'));
+    case 'TLSA':
+      return parseTlsaValue(rec.value);
   }
 }
 
@@ -186,6 +189,8 @@ export class MemoryResolver implements Resolver {
       server: MEMORY_SERVER,
       cnameChain: r.chain,
     };
+    // A server's answer carries its AD flag, which a server without DNSSEC never sets; failures carry none.
+    if (r.status === 'ok' || r.status === 'nodata' || r.status === 'nxdomain') answer.authenticData = false;
     if (detail !== undefined) answer.detail = detail;
     return answer;
   }

@@ -22,6 +22,8 @@ export const POSTMAP = '/usr/sbin/postmap';
 export const DOVECOT = '/usr/sbin/dovecot';
 export const OPENSSL = '/usr/bin/openssl';
 export const CHROMIUM = '/usr/bin/chromium';
+export const KEYMGR = '/usr/sbin/keymgr';
+export const UNBOUND = '/usr/sbin/unbound';
 /** Debian's own python, which has the python3-* modules below (a virtualenv's python may not). */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
 
@@ -36,6 +38,7 @@ export interface ExternalProgram {
 export const PROGRAMS: readonly ExternalProgram[] = [
   { path: KNOTD, package: 'knot', usedFor: 'the authoritative DNS server of test/integration/knot and opendkim' },
   { path: KNOTC, package: 'knot', usedFor: 'loading and reloading Knot zones' },
+  { path: KEYMGR, package: 'knot', usedFor: 'the DS records of the zones Knot signs (test/integration/knot/dnssec)' },
   { path: NAMED_CHECKZONE, package: 'bind9-utils', usedFor: 'checking rendered zone files (test/integration/bind)' },
   { path: NAMED_COMPILEZONE, package: 'bind9-utils', usedFor: 'reading rendered TXT strings back (test/integration/bind)' },
   { path: DIG, package: 'bind9-dnsutils', usedFor: 'asking the embedded server and `maildns serve`' },
@@ -50,6 +53,7 @@ export const PROGRAMS: readonly ExternalProgram[] = [
   { path: OPENSSL, package: 'openssl', usedFor: 'test certificate authorities (MTA-STS over HTTPS, STARTTLS)' },
   { path: CHROMIUM, package: 'chromium', usedFor: 'the HTML report in a real headless browser (test/integration/browser)' },
   { path: SYSTEM_PYTHON, package: 'python3-dkim', usedFor: 'dkimpy, pyspf and dnspython as independent verifiers' },
+  { path: UNBOUND, package: 'unbound', usedFor: 'the validating resolver of the DNSSEC tests (test/integration/knot/dnssec)' },
 ];
 
 export interface PythonModule {
@@ -64,7 +68,7 @@ export const PYTHON_MODULES: readonly PythonModule[] = [
 ];
 
 /** The packages .ci/run installs, in its order: the one line the preflight prints. */
-export const APT_PACKAGES = ['knot', 'bind9-utils', 'bind9-dnsutils', 'opendkim', 'opendkim-tools', 'miltertest', 'postfix', 'dovecot-core', 'openssl', 'python3-dkim', 'python3-spf', 'python3-dnspython', 'chromium'] as const;
+export const APT_PACKAGES = ['knot', 'bind9-utils', 'bind9-dnsutils', 'opendkim', 'opendkim-tools', 'miltertest', 'postfix', 'dovecot-core', 'openssl', 'python3-dkim', 'python3-spf', 'python3-dnspython', 'chromium', 'unbound'] as const;
 export const INSTALL_LINE = `apt-get install ${APT_PACKAGES.join(' ')}`;
 
 export interface Missing {

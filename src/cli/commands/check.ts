@@ -11,6 +11,39 @@ import { useColor } from '../render/output.js';
 import { policyFetchFromArgs, resolverFromArgs, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
 import type { PolicyFetchOptions } from '../../mtasts/fetch.js';
 import type { StartTlsOptions } from '../../starttls/probe.js';
+import type { DnssecResolvers } from '../../dnssec/evaluate.js';
+
+type DnssecCheckResolvers = DnssecResolvers & { queriesSent(): number };
+
+/**
+ * The share of --rate a resolver gets: with --dnssec its two resolvers ask too, most often the same
+ * servers, so the other checks get half and each of them a quarter, and together they keep to it.
+ */
+function rateShare(args: Args, resolver: 'checks' | 'dnssec'): { maxQueriesPerSecond?: number } {
+  if (args.rate === undefined) return {};
+  const share = resolver === 'dnssec' ? 0.25 : args.dnssec ? 0.5 : 1;
+  return { maxQueriesPerSecond: Math.max(1, args.rate * share) };
+}
+
+/**
+ * The resolvers of --dnssec: the validating resolver --validating-resolver names, else the ones the
+ * other checks ask (--nameserver, MAILDNS_NAMESERVER, the system's), with the same timeout, deadline
+ * and bulk settings.
+ */
+async function dnssecResolversFromArgs(args: Args): Promise<DnssecCheckResolvers> {
+  const { createDnssecResolvers } = await import('../../dnssec/evaluate.js');
+  try {
+    return createDnssecResolvers({
+      nameserver: args.validatingResolver ?? args.nameserver,
+      timeoutMs: args.timeout,
+      ...(args.deadline !== undefined ? { deadlineMs: args.deadline } : {}),
+      ...bulkResolverSettings(args.concurrency),
+      ...rateShare(args, 'dnssec'),
+    });
+  } catch (err) {
+    throw new UsageError(`${args.validatingResolver !== undefined ? '--validating-resolver' : '--nameserver'}: ${(err as Error).message}`);
+  }
+}
 
 interface Args {
   domains: string[];
@@ -23,6 +56,7 @@ interface Args {
   failOn: Severity;
   nameserver?: string;
   timeout: number;
+  deadline?: number;
   rate?: number;
   transport: SharedTransport;
   quiet: boolean;
@@ -32,6 +66,8 @@ interface Args {
   rdns: boolean;
   tls: boolean;
   tlsTimeout: number;
+  dnssec: boolean;
+  validatingResolver?: string;
   profile?: string;
   shard?: string;
   output?: string;
@@ -58,13 +94,15 @@ export const checkCommand: CommandModule<object, Args> = {
         .option('json', { type: 'boolean', default: false, describe: 'same as --format json' })
         .option('concurrency', { alias: 'j', type: 'number', default: DEFAULT_CONCURRENCY, describe: 'domains checked at once' })
         .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that makes a domain fail (exit 1)' })
-        .option('rate', { type: 'number', describe: 'most DNS queries per second (public resolvers throttle heavy clients: try --rate 500 with 8.8.8.8 or 1.1.1.1); unlimited by default' })
+        .option('rate', { type: 'number', describe: 'most DNS queries per second (public resolvers throttle heavy clients: try --rate 500 with 8.8.8.8 or 1.1.1.1), --dnssec\'s included; unlimited by default' })
         .option('transport', { type: 'string', choices: BULK_TRANSPORTS, default: DEFAULT_BULK_TRANSPORT, describe: 'how the queries travel: tcp pipelines them over one connection per server (RFC 7766; far less CPU, and UDP is used for a server that takes no TCP), udp sends a datagram each over shared sockets' })
         .option('deep', { type: 'boolean', default: false, describe: 'also look for SPF records published where nothing points to them (_spf.DOMAIN and the like; 11 more queries per domain)' })
         .option('mta-sts-policy', { type: 'boolean', default: false, describe: 'also fetch the MTA-STS policy (HTTPS, mta-sts.DOMAIN) of each domain that publishes an _mta-sts record, and check it against the MX hosts' })
         .option('rdns', { type: 'boolean', default: false, describe: 'also check the reverse DNS of the sending addresses (SPF ip4/ip6 single hosts, MX hosts): a PTR record that resolves back to the address' })
         .option('tls', { type: 'boolean', default: false, describe: 'also try STARTTLS on each MX host (port 25): greeting, EHLO, STARTTLS, the handshake; the TLS version, and whether the certificate is trusted, names the host and meets the MTA-STS policy (with --mta-sts-policy)' })
         .option('tls-timeout', { type: 'number', default: 10_000, describe: 'milliseconds for each step of the STARTTLS check (connect, greeting, EHLO, STARTTLS, handshake)' })
+        .option('dnssec', { type: 'boolean', default: false, describe: 'also check DNSSEC (DNSKEY at the zone apex, a matching DS at the parent, AD from a validating resolver) and DANE (the TLSA records of each MX host at _25._tcp.HOST; with --tls, whether the certificates match them)' })
+        .option('validating-resolver', { type: 'string', describe: 'with --dnssec: the validating resolver asked for AD (HOST[:PORT], comma-separated for several); by default the servers of --nameserver, else MAILDNS_NAMESERVER, else the system resolvers' })
         .option('profile', { type: 'string', choices: ['bulk-senders'] as const, describe: 'report as the rules of a sender profile instead: bulk-senders (Google, Yahoo, Microsoft) with each rule met, not met, unknown (DNS failed) or not checkable here; turns on --rdns' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'text format: list only domains that fail or could not be checked' }),
     ))
@@ -75,6 +113,7 @@ export const checkCommand: CommandModule<object, Args> = {
       .example('$0 check example.com -s mail --profile bulk-senders', 'the Google, Yahoo and Microsoft bulk-sender rules that DNS can show')
       .example('$0 check example.com --tls --mta-sts-policy', 'also STARTTLS on each MX host, judged against the MTA-STS policy')
       .example('$0 check example.com --mta-sts-policy --rdns', 'also the MTA-STS policy over HTTPS and the PTR records of the sending hosts')
+      .example('$0 check example.com --dnssec --tls --validating-resolver 127.0.0.1', 'also DNSSEC as a local validating resolver sees it, and DANE: TLSA records matched against each MX host\'s certificate')
       .example('$0 check --domains-file domains.txt --shard 2/8 --format ndjson -o shard-2.ndjson', 'worker 2 of 8; then `maildns report merge shard-*.ndjson`')
       .example('$0 check --domains-file domains.txt --history checks.db --changes', 'nightly: print what changed since the last run; exit 1 if anything got worse')
       .example('$0 check --domains-file domains.txt --history checks.db --format html -o report.html', 'a page to look at, with the changes since the last run')
@@ -113,11 +152,13 @@ export const checkCommand: CommandModule<object, Args> = {
     if (source.duplicates) process.stderr.write(`note: ${source.duplicates} name${source.duplicates === 1 ? ' was' : 's were'} given more than once; each domain is checked once\n`);
     if (args.rate !== undefined && !(args.rate >= 1 && args.rate <= 1_000_000)) throw new UsageError('--rate must be from 1 to 1000000 queries per second');
     if (args.caFile !== undefined && !args.mtaStsPolicy && !args.tls) throw new UsageError('--ca-file goes with --mta-sts-policy or --tls (it is used only to fetch the policy and to judge STARTTLS certificates)');
+    if (args.validatingResolver !== undefined && !args.dnssec) throw new UsageError('--validating-resolver goes with --dnssec (it is the resolver the DNSSEC check asks for AD)');
     if (args.profile !== undefined && format === 'junit') throw new UsageError('--profile reports in text or json, not junit');
     const policyFetch = args.mtaStsPolicy ? policyFetchFromArgs(args) : false;
     const starttls = args.tls ? startTlsFromArgs(args) : false;
-    if (args.profile !== undefined) return runProfile(args, format, source, selectors, { policyFetch, starttls });
-    const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency, args.transport), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
+    const dnssec = args.dnssec ? await dnssecResolversFromArgs(args) : false;
+    if (args.profile !== undefined) return runProfile(args, format, source, selectors, { policyFetch, starttls, dnssec });
+    const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency, args.transport), ...rateShare(args, 'checks') });
     const { runCheckReport } = await import('../check-report.js');
     const bar = progress(shard ? null : source.count);
     const result = await runCheckReport({
@@ -137,13 +178,14 @@ export const checkCommand: CommandModule<object, Args> = {
           mtaStsPolicy: policyFetch,
           rdns: args.rdns,
           tls: starttls,
+          dnssec,
           concurrency: args.concurrency,
           onResult: async (r) => {
             bar.tick(r.status !== 'pass');
             await onResult(r);
           },
         }),
-      queries: () => resolver.queriesSent,
+      queries: () => resolver.queriesSent + (dnssec ? dnssec.queriesSent() : 0),
       done: () => bar.done(),
     });
     process.exitCode = result.exitCode;
@@ -151,14 +193,14 @@ export const checkCommand: CommandModule<object, Args> = {
 };
 
 /** `check --profile`: the same audit, each domain reported as the profile's rules. */
-async function runProfile(args: Args, format: CheckFormat, source: DomainSource, selectors: string[], extra: { policyFetch: PolicyFetchOptions | false; starttls: StartTlsOptions | false }): Promise<void> {
+async function runProfile(args: Args, format: CheckFormat, source: DomainSource, selectors: string[], extra: { policyFetch: PolicyFetchOptions | false; starttls: StartTlsOptions | false; dnssec: DnssecCheckResolvers | false }): Promise<void> {
   const [{ runChecks }, { bulkSenderDomainProfile, combinedOutcome }, { profileJsonReporter, profileTextReporter }, { progress }] = await Promise.all([
     import('../../check/run.js'),
     import('../../profiles/bulk-senders.js'),
     import('../render/profile.js'),
     import('../render/progress.js'),
   ]);
-  const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency, args.transport), ...(args.rate !== undefined ? { maxQueriesPerSecond: args.rate } : {}) });
+  const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency, args.transport), ...rateShare(args, 'checks') });
   const out = process.stdout;
   const reporter = format === 'json' ? profileJsonReporter(out, args.profile!) : profileTextReporter(out, { color: useColor(out) });
   const bar = progress(source.count);
@@ -171,6 +213,7 @@ async function runProfile(args: Args, format: CheckFormat, source: DomainSource,
     deep: args.deep,
     mtaStsPolicy: extra.policyFetch,
     tls: extra.starttls,
+    dnssec: extra.dnssec,
     // The profile's reverse DNS rule needs the PTR records of the sending addresses.
     rdns: true,
     concurrency: args.concurrency,
