@@ -444,16 +444,15 @@ export class DnsResolver implements Resolver {
       return deadline && !cached.settled ? deadline.bound(name, type, answer) : answer;
     }
     // Its own question: every step of it keeps to the deadline (follow, ask, askOne).
-    const pending = this.follow(normalized, type, deadline);
-    if (this.cache) {
-      const cache = this.cache;
-      const entry: CachedAnswer = { promise: pending as Promise<DnsAnswer<unknown>>, settled: false };
-      cache.set(normalized, type, entry);
-      void pending.then((a) => {
-        entry.settled = true;
-        if (lateAnswers.has(a)) cache.forget(normalized, type, entry);
-      });
-    }
+    if (!this.cache) return this.follow(normalized, type, deadline, null);
+    const cache = this.cache;
+    const entry: CachedAnswer = { promise: null as unknown as Promise<DnsAnswer<unknown>>, settled: false };
+    const pending = this.follow(normalized, type, deadline, (a) => {
+      entry.settled = true;
+      if (lateAnswers.has(a)) cache.forget(normalized, type, entry);
+    });
+    entry.promise = pending as Promise<DnsAnswer<unknown>>;
+    cache.set(normalized, type, entry);
     return pending;
   }
 
@@ -461,16 +460,21 @@ export class DnsResolver implements Resolver {
   // bulk run sends thousands of queries a second, and each async frame cost an allocation.
 
   /** Ask for `name`, then follow a CNAME chain the server stopped at (an authoritative server, or one that does not recurse). */
-  private follow<T extends RRType>(name: string, type: T, deadline: Deadline | null, chain: string[] = [], current = name): Promise<DnsAnswer<RDataMap[T]>> {
+  /** `settled` is called with the final answer before it is handed on (the cache marks its entry). */
+  private follow<T extends RRType>(name: string, type: T, deadline: Deadline | null, settled: ((answer: DnsAnswer<RDataMap[T]>) => void) | null, chain: string[] = [], current = name): Promise<DnsAnswer<RDataMap[T]>> {
+    const done = (answer: DnsAnswer<RDataMap[T]>): DnsAnswer<RDataMap[T]> => {
+      settled?.(answer);
+      return answer;
+    };
     return this.ask<T>(current, type, 0, deadline).then((answer) => {
       answer.name = name;
       if (chain.length) answer.cnameChain = [...chain, ...answer.cnameChain];
-      if (isTemporary(answer.status)) return answer;
+      if (isTemporary(answer.status)) return done(answer);
       // The same bound and loop check as inside one answer (chainProblem), over the whole chain.
       const problem = chainProblem(name, answer.cnameChain);
-      if (problem) return failedAnswer<T>(name, type, answer.server, 'error', answer.authoritative, problem, answer.cnameChain);
-      if (chainCut.has(answer)) return this.follow(name, type, deadline, answer.cnameChain, answer.cnameChain.at(-1)!);
-      return answer;
+      if (problem) return done(failedAnswer<T>(name, type, answer.server, 'error', answer.authoritative, problem, answer.cnameChain));
+      if (chainCut.has(answer)) return this.follow(name, type, deadline, settled, answer.cnameChain, answer.cnameChain.at(-1)!);
+      return done(answer);
     });
   }
 
@@ -478,8 +482,8 @@ export class DnsResolver implements Resolver {
   private ask<T extends RRType>(name: string, type: T, n: number, deadline: Deadline | null): Promise<DnsAnswer<RDataMap[T]>> {
     const i = n % this.servers.length;
     const send = (): Promise<DnsAnswer<RDataMap[T]>> =>
-      // askOne never rejects, so the place in the gate is always given back.
-      this.askOne<T>(this.servers[i]!, this.serverTexts[i]!, name, type, deadline).then((answer) => {
+      // askOne hands every attempt's answer to this (it never rejects), so the place in the gate is always given back.
+      this.askOne<T>(this.servers[i]!, this.serverTexts[i]!, name, type, deadline, (answer) => {
         this.gate.release();
         // An attempt the deadline cut short is the last: the deadline has come.
         return isTemporary(answer.status) && !lateAnswers.has(answer) && n + 1 < this.attempts * this.servers.length ? this.ask(name, type, n + 1, deadline) : answer;
@@ -496,10 +500,18 @@ export class DnsResolver implements Resolver {
     return new Promise<void>((resolve) => setTimeout(resolve, turn)).then(admitted);
   }
 
-  private askOne<T extends RRType>(server: ServerAddress, serverText: string, name: string, type: T, deadline: Deadline | null): Promise<DnsAnswer<RDataMap[T]>> {
+  /** One attempt at one server; its answer goes to `next` (in the same callback: a bulk run makes thousands a second). */
+  private askOne<T extends RRType>(
+    server: ServerAddress,
+    serverText: string,
+    name: string,
+    type: T,
+    deadline: Deadline | null,
+    next: (answer: DnsAnswer<RDataMap[T]>) => DnsAnswer<RDataMap[T]> | Promise<DnsAnswer<RDataMap[T]>>,
+  ): Promise<DnsAnswer<RDataMap[T]>> {
     // Nothing is asked past the deadline, and no attempt waits beyond it (sockets and places in the gate are given back on time).
     const left = deadline ? deadline.remaining() : Infinity;
-    if (left <= 0) return Promise.resolve(deadline!.late(name, type));
+    if (left <= 0) return Promise.resolve(next(deadline!.late(name, type)));
     this.queriesSent++;
     const wireOpts = { timeoutMs: Math.min(this.timeoutMs, Math.ceil(left)), recursionDesired: this.rd, ...this.dnssecBits };
     let sent: Promise<WireResponse>;
@@ -516,13 +528,18 @@ export class DnsResolver implements Resolver {
         : err instanceof MalformedMessage
           ? failedAnswer<T>(name, type, serverText, 'malformed', false, err.problem)
           : failedAnswer<T>(name, type, serverText, 'error', false, err instanceof Error ? err.message : String(err));
-    return sent.then(({ packet }) => {
-      try {
-        return answerFrom<T>(packet, name, type, serverText, !this.rd || packet.header.ra === 0);
-      } catch (err) {
-        return failed(err);
-      }
-    }, failed);
+    return sent.then(
+      ({ packet }) => {
+        let answer: DnsAnswer<RDataMap[T]>;
+        try {
+          answer = answerFrom<T>(packet, name, type, serverText, !this.rd || packet.header.ra === 0);
+        } catch (err) {
+          answer = failed(err);
+        }
+        return next(answer);
+      },
+      (err: unknown) => next(failed(err)),
+    );
   }
 }
 
