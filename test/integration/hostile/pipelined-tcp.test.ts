@@ -21,14 +21,18 @@ const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `n${i
 const pipelined = (port: number, timeoutMs = TIMEOUT_MS): DnsResolver =>
   new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs, attempts: 1, sharedTransport: 'tcp', maxInFlight: 128, cache: false });
 
-/** A TCP-only server that answers every frame after a random delay, so answers come back out of order. */
-async function outOfOrderServer(): Promise<{ port: number; connections: () => number; queries: HostileQuery[] }> {
+/** A message with its two-octet length in front, as TCP carries it. */
+const frame = (msg: Buffer): Buffer => Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg]);
+
+/** A TCP-only server on 127.0.0.1 that hands each query it reads to `onQuery`; closed after the test. */
+async function tcpOnlyServer(onQuery: (q: HostileQuery, socket: net.Socket) => void): Promise<{ port: number; connections: () => number; queries: HostileQuery[] }> {
   let connections = 0;
   const queries: HostileQuery[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     connections++;
     sockets.add(socket);
+    socket.setNoDelay(true);
     let buffered = Buffer.alloc(0);
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk) => {
@@ -38,13 +42,7 @@ async function outOfOrderServer(): Promise<{ port: number; connections: () => nu
         buffered = buffered.subarray(buffered.readUInt16BE(0) + 2);
         if (!q) continue;
         queries.push(q);
-        setTimeout(() => {
-          if (socket.destroyed) return;
-          const msg = txtOfName(q);
-          const len = Buffer.alloc(2);
-          len.writeUInt16BE(msg.length, 0);
-          socket.write(Buffer.concat([len, msg]));
-        }, Math.floor(Math.random() * 30));
+        onQuery(q, socket);
       }
     });
   });
@@ -59,6 +57,14 @@ async function outOfOrderServer(): Promise<{ port: number; connections: () => nu
   return { port: (server.address() as net.AddressInfo).port, connections: () => connections, queries };
 }
 
+/** Answers every query after a random delay, so the answers come back out of order. */
+const outOfOrderServer = () =>
+  tcpOnlyServer((q, socket) => {
+    setTimeout(() => {
+      if (!socket.destroyed) socket.write(frame(txtOfName(q)));
+    }, Math.floor(Math.random() * 30));
+  });
+
 describe('pipelined TCP', () => {
   it('matches answers that come back out of order to their own queries, over one connection', async () => {
     const srv = await outOfOrderServer();
@@ -71,43 +77,21 @@ describe('pipelined TCP', () => {
   });
 
   it('puts together answers that arrive cut into pieces at any octet', async () => {
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.setNoDelay(true);
-      let buffered = Buffer.alloc(0);
-      const out: Buffer[] = [];
-      socket.on('error', () => socket.destroy());
-      socket.on('data', (chunk) => {
-        buffered = Buffer.concat([buffered, chunk]);
-        while (buffered.length >= 2 && buffered.length >= buffered.readUInt16BE(0) + 2) {
-          const q = readQuery(buffered.subarray(2, buffered.readUInt16BE(0) + 2), 'tcp');
-          buffered = buffered.subarray(buffered.readUInt16BE(0) + 2);
-          if (!q) continue;
-          const msg = txtOfName(q);
-          out.push(Buffer.from([msg.length >> 8, msg.length & 0xff]), msg);
-          if (out.length < 40) continue;
-          // All twenty answers as one stream, written seven octets at a time.
-          const stream = Buffer.concat(out.splice(0));
-          let at = 0;
-          const next = (): void => {
-            if (at >= stream.length || socket.destroyed) return;
-            socket.write(stream.subarray(at, (at += 7)));
-            setTimeout(next, 1);
-          };
-          next();
-        }
-      });
+    const out: Buffer[] = [];
+    const srv = await tcpOnlyServer((q, socket) => {
+      out.push(frame(txtOfName(q)));
+      if (out.length < 20) return;
+      // All twenty answers as one stream, written seven octets at a time.
+      const stream = Buffer.concat(out.splice(0));
+      let at = 0;
+      const next = (): void => {
+        if (at >= stream.length || socket.destroyed) return;
+        socket.write(stream.subarray(at, (at += 7)));
+        setTimeout(next, 1);
+      };
+      next();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    closers.push(
-      () =>
-        new Promise<void>((r) => {
-          for (const s of sockets) s.destroy();
-          server.close(() => r());
-        }),
-    );
-    const r = pipelined((server.address() as net.AddressInfo).port, 5000);
+    const r = pipelined(srv.port, 5000);
     const all = names(20);
     const answers = await Promise.all(all.map((n) => r.lookup(n, 'TXT')));
     expect(answers.map((a) => a.records)).toEqual(all.map((n) => [[`name=${n}`]]));
@@ -117,8 +101,7 @@ describe('pipelined TCP', () => {
     let answered = 0;
     const srv = await startHostileDns((q) => {
       if (q.transport === 'udp') return null;
-      const msg = txtOfName(q);
-      const framed = Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg]);
+      const framed = frame(txtOfName(q));
       // Every seventh answer is the connection's last: what else waits on it is lost.
       return { raw: framed, close: ++answered % 7 === 0 };
     });
@@ -170,10 +153,9 @@ describe('pipelined TCP', () => {
     const srv = await startHostileDns((q) => {
       if (q.transport === 'udp') return null;
       const msg = txtOfName(q);
-      const framed = Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg]);
       if (!cut) {
         cut = true;
-        return { raw: framed.subarray(0, 9), close: true };
+        return { raw: frame(msg).subarray(0, 9), close: true };
       }
       return msg;
     });
