@@ -10,7 +10,7 @@
  * ICANN and private sections both, through `tldts`. The RFC 9989 DNS tree walk lives in
  * `discover.ts` (`orgDomainByTreeWalk`) because it needs a Resolver.
  */
-import { getDomain, getPublicSuffix } from 'tldts';
+import { createRequire } from 'node:module';
 import { normalizeName } from '../names.js';
 import { RecentMap } from '../recent.js';
 
@@ -21,6 +21,14 @@ function clean(domain: string): string {
   const t = domain.trim();
   return normalizeName(t.startsWith('.') || t.endsWith('.') ? t.replace(/^\.+|\.+$/g, '') : t);
 }
+
+/**
+ * tldts (CommonJS) loaded on first use with require: importing it as ESM makes Node scan its
+ * 170 KB list for named exports, ~40 ms of every start whether or not a name is looked up.
+ */
+const require = createRequire(import.meta.url);
+let tldts: typeof import('tldts') | undefined;
+const psl = (): typeof import('tldts') => (tldts ??= require('tldts') as typeof import('tldts'));
 
 const PSL_OPTIONS = { allowIcannDomains: true, allowPrivateDomains: true, validateHosts: false } as const;
 
@@ -34,7 +42,7 @@ export function orgDomain(domain: string): string {
   if (name === '') return '';
   let org = recentOrgDomains.get(name);
   if (org === undefined) {
-    const found = getDomain(name, PSL_OPTIONS);
+    const found = psl().getDomain(name, PSL_OPTIONS);
     org = found ? normalizeName(found) : name;
     recentOrgDomains.set(name, org);
   }
@@ -48,7 +56,7 @@ const recentOrgDomains = new RecentMap<string, string>(4096);
 export function publicSuffix(domain: string): string | null {
   const name = normalizeName(domain);
   if (name === '') return null;
-  const ps = getPublicSuffix(name, PSL_OPTIONS);
+  const ps = psl().getPublicSuffix(name, PSL_OPTIONS);
   return ps ? normalizeName(ps) : null;
 }
 
