@@ -11,8 +11,9 @@ import { SPF_DNS_FAILURES } from '../spf/validate.js';
 import type { MtaStsAudit } from '../mtasts/evaluate.js';
 import type { PolicyFetchOptions } from '../mtasts/fetch.js';
 import type { ReverseDnsResult } from '../rdns/evaluate.js';
-import { auditStartTls, type StartTlsOptions, type StartTlsProbe } from '../starttls/probe.js';
-import { auditDnssec, usableTlsa, type DnssecAudit, type DnssecCheck, type DnssecResolvers } from '../dnssec/evaluate.js';
+// Loaded only with --tls and --dnssec (node:tls, X.509, the DNSSEC engine), by the two mechanisms below.
+import type { auditStartTls, StartTlsOptions, StartTlsProbe } from '../starttls/probe.js';
+import type { DnssecAudit, DnssecCheck, DnssecResolvers } from '../dnssec/evaluate.js';
 
 /**
  * pass: nothing at or above the --fail-on severity; fail: at least one such finding;
@@ -84,13 +85,16 @@ async function guarded<T extends MechanismResult>(what: string, domain: string, 
   }
 }
 
-async function auditStartTlsMechanism(resolver: Resolver, domain: string, opts: Parameters<typeof auditStartTls>[2]): Promise<MechanismResult & { results?: StartTlsProbe[] }> {
-  const r = await auditStartTls(resolver, domain, opts);
+/** STARTTLS on the MX hosts, judged against the DNSSEC audit's TLSA records when there is one. */
+async function auditStartTlsMechanism(resolver: Resolver, domain: string, opts: Parameters<typeof auditStartTls>[2], dnssec: DnssecCheck | undefined): Promise<MechanismResult & { results?: StartTlsProbe[] }> {
+  const [{ auditStartTls }, tlsa] = await Promise.all([import('../starttls/probe.js'), dnssec ? import('../dnssec/evaluate.js').then((m) => m.usableTlsa(dnssec)) : undefined]);
+  const r = await auditStartTls(resolver, domain, tlsa ? { ...opts, tlsa } : opts);
   return { findings: r.findings, dnsFailed: r.dnsFailed, published: r.results.map((p) => `${p.host} ${p.state}${p.tlsVersion ? ` ${p.tlsVersion}` : ''}`), results: r.results };
 }
 
 /** The DNSSEC audit with each of its resolvers scoped to the domain (each has the per-domain deadline). */
 async function auditDnssecMechanism(resolvers: DnssecResolvers, domain: string): Promise<MechanismResult & { check?: DnssecCheck }> {
+  const { auditDnssec } = await import('../dnssec/evaluate.js');
   const check = await withinDeadline(resolvers.validating, (validating) => withinDeadline(resolvers.unchecked, (unchecked) => auditDnssec({ validating, unchecked }, domain)));
   return { findings: check.findings, dnsFailed: check.dnsFailed, published: check.zone ? `${check.zone} ${check.validation}` : null, check };
 }
@@ -115,7 +119,7 @@ export async function auditDomain(resolver: Resolver, domain: string, opts: Audi
     // STARTTLS waits for the policy, whose mx patterns and certificate rule it is judged against, and for the TLSA records its certificates must match.
     tlsOptions
       ? Promise.all([mtaStsAudit, dnssecAudit]).then(([sts, sec]) =>
-          guarded('STARTTLS', domain, () => auditStartTlsMechanism(resolver, domain, { ...tlsOptions, policy: sts.policy?.parsed ?? null, ...(sec?.check ? { tlsa: usableTlsa(sec.check) } : {}) })),
+          guarded('STARTTLS', domain, () => auditStartTlsMechanism(resolver, domain, { ...tlsOptions, policy: sts.policy?.parsed ?? null }, sec?.check)),
         )
       : null,
     dnssecAudit,

@@ -12,7 +12,8 @@ import type { Finding } from '../findings.js';
 import type { DmarcPolicy } from '../plan/types.js';
 import { isIP } from 'node:net';
 import { auditSpf } from './spf.js';
-import { auditReverseDns as reverseDnsReport, type ReverseDnsResult } from '../rdns/evaluate.js';
+// The reverse DNS engine loads only when --rdns (or a profile) asks for it, in auditReverseDns.
+import type { ReverseDnsResult } from '../rdns/evaluate.js';
 
 export interface MechanismResult {
   findings: Finding[];
@@ -158,6 +159,7 @@ export async function auditMx(resolver: Resolver, domain: string): Promise<Mecha
 
 /** Reverse DNS of the domain's published sending addresses, as a mechanism result. */
 export async function auditReverseDns(resolver: Resolver, domain: string): Promise<MechanismResult & { results?: ReverseDnsResult[] }> {
+  const { auditReverseDns: reverseDnsReport } = await import('../rdns/evaluate.js');
   const report = await reverseDnsReport(resolver, domain);
   const published = report.results.map((r) => `${r.address} ${r.confirmedName ?? (r.ptr.join(',') || 'no PTR')}`);
   return { findings: report.findings, dnsFailed: report.dnsFailed, published: published.length ? published : null, results: report.results };

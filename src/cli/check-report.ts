@@ -9,13 +9,12 @@ import type { DomainResult } from '../check/audit.js';
 import type { RunSummary } from '../check/run.js';
 import type { Shard } from '../check/shard.js';
 import type { Severity } from '../findings.js';
-import { anyWorse } from '../history/changes.js';
+import type { anyWorse } from '../history/changes.js';
 import type { RunRecorder } from '../history/record.js';
 import type { ReportContext } from '../report/format.js';
 import { EXIT, exitCodeOf } from './exit.js';
 import { onInterrupt } from './interrupt.js';
 import { openReportOutput } from './output.js';
-import { changesReporter } from './render/changes.js';
 import { reporterFor, type Reporter } from './render/check.js';
 import type { CheckFormat } from './render/formats.js';
 import { useColor } from './render/output.js';
@@ -46,8 +45,11 @@ function packageVersion(): string | undefined {
 
 export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCode: number }> {
   let history: RunRecorder | undefined;
+  // The history modules (and better-sqlite3) load only with --history.
+  let worseIn: typeof anyWorse | undefined;
   if (opts.history) {
-    const { startRun } = await import('../history/record.js');
+    const [{ startRun }, changesModule] = await Promise.all([import('../history/record.js'), import('../history/changes.js')]);
+    worseIn = changesModule.anyWorse;
     const version = packageVersion();
     // Opened first: a locked or unusable history file stops the run before any DNS question.
     history = startRun(
@@ -81,15 +83,15 @@ export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCo
   }
   const color = output.isTTY && useColor(process.stdout);
   reporter = opts.history?.changesOnly
-    ? changesReporter(output.stream, { color, json: opts.format === 'json', quiet: opts.quiet })
-    : reporterFor(opts.format, output.stream, { color, failOn: opts.failOn, quiet: opts.quiet, history: opts.history !== undefined });
+    ? (await import('./render/changes.js')).changesReporter(output.stream, { color, json: opts.format === 'json', quiet: opts.quiet })
+    : await reporterFor(opts.format, output.stream, { color, failOn: opts.failOn, quiet: opts.quiet, history: opts.history !== undefined });
   try {
     await reporter.begin();
     let worse = false;
     const summary = await opts.run(async (r) => {
       checked++;
       const changes = history?.record(r);
-      if (changes && anyWorse(changes)) worse = true;
+      if (changes && worseIn!(changes)) worse = true;
       await reporter.result(r, changes);
     });
     opts.done?.();

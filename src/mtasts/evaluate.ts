@@ -7,7 +7,8 @@ import { isTemporary, txtValues, type Resolver } from '../dns/resolver.js';
 import type { Finding } from '../findings.js';
 import { temporaryFinding } from '../dns/failure.js';
 import { stsRecordName, stsPolicyUrl } from './compose.js';
-import { fetchStsPolicy, type PolicyFetch, type PolicyFetchOptions } from './fetch.js';
+// The HTTPS client (node:https, node:http2) loads only when a policy is fetched, in auditStsPolicy.
+import type { PolicyFetch, PolicyFetchOptions } from './fetch.js';
 import { isStsRecord, parseStsPolicy, type ParsedStsPolicy } from './parse.js';
 import { checkStsPolicy, checkStsRecords, fetchFailureFinding } from './validate.js';
 
@@ -70,7 +71,7 @@ export interface StsPolicyAudit {
 
 /** The policy half of the audit: fetch the policy (§3.3), check it (§3.2) and the MX hosts against it (§4.1). */
 export async function auditStsPolicy(resolver: Resolver, domain: string, fetchOpts: PolicyFetchOptions = {}): Promise<StsPolicyAudit> {
-  const [fetch, mx] = await Promise.all([fetchStsPolicy(resolver, domain, fetchOpts), mxHosts(resolver, domain)]);
+  const [fetch, mx] = await Promise.all([import('./fetch.js').then((m) => m.fetchStsPolicy(resolver, domain, fetchOpts)), mxHosts(resolver, domain)]);
   const out: StsPolicyAudit = { findings: [], dnsFailed: false, policy: policyView(fetch) };
   if (fetch.failure === 'dns-temporary') {
     out.dnsFailed = true;

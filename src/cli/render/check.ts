@@ -44,7 +44,6 @@ import type { RunSummary } from '../../check/run.js';
 import { CHECK_JSON_VERSION, type ReportContext } from '../../report/format.js';
 import type { DomainChange } from '../../history/changes.js';
 import { CHECK_FORMATS, type CheckFormat } from './formats.js';
-import { htmlReporter } from './html.js';
 
 /** The run's summary as reported: the engine's figures, the exit code the CLI chose, the DNS queries sent, what was checked. */
 export type ReportSummary = RunSummary & ReportContext & { exitCode: number; queries: number };
@@ -68,8 +67,8 @@ export interface ReporterOptions {
   history?: boolean;
 }
 
-/** The reporter of a format, writing to `out`. */
-export function reporterFor(format: CheckFormat, out: Writable, opts: ReporterOptions): Reporter {
+/** The reporter of a format, writing to `out`; the HTML one's module loads only for --format html. */
+export async function reporterFor(format: CheckFormat, out: Writable, opts: ReporterOptions): Promise<Reporter> {
   switch (format) {
     case 'json':
       return jsonReporter(out);
@@ -78,7 +77,7 @@ export function reporterFor(format: CheckFormat, out: Writable, opts: ReporterOp
     case 'junit':
       return junitReporter(out, { failOn: opts.failOn });
     case 'html':
-      return htmlReporter(out, { failOn: opts.failOn, history: opts.history ?? false });
+      return (await import('./html.js')).htmlReporter(out, { failOn: opts.failOn, history: opts.history ?? false });
     case 'text':
       return textReporter(out, { color: opts.color, failOn: opts.failOn, quiet: opts.quiet ?? false });
     default:

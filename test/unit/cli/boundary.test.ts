@@ -1,7 +1,8 @@
 /**
  * The layering the code keeps: the engines never import the command line, and the command line's
  * start-up path (main.ts and every command module, all loaded for `--help`) imports no engine
- * package statically; the engines are imported when a command runs.
+ * package statically; the engines are imported when a command runs. The default `check` loads only
+ * what every run needs: the TLS, HTTPS, DNSSEC, reverse DNS, history and HTML parts load with their options.
  */
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -86,5 +87,32 @@ describe('layering', () => {
     expect(chains).toEqual([]);
     // The walk did reach the command modules and their light helpers.
     expect([...seen].map((f) => path.relative(ROOT, f))).toEqual(expect.arrayContaining(['src/cli/commands/common.ts', 'src/plan/types.ts', 'src/cli/commands/history.ts', 'src/cli/commands/report.ts']));
+  });
+
+  it('the default check (no --tls, --mta-sts-policy, --rdns, --dnssec, --history, --profile, html) loads no TLS or HTTPS client, STARTTLS, DNSSEC, reverse DNS, history nor the HTML reporter, and requires tldts rather than importing it', () => {
+    // What check's handler imports on that path; the assertion below keeps this list honest.
+    const entries = ['src/cli/main.ts', 'src/cli/commands/check.ts', 'src/check/input.ts', 'src/check/run.ts', 'src/cli/render/progress.ts', 'src/check/shard.ts', 'src/dns/resolver.ts', 'src/cli/check-report.ts'];
+    const handler = readFileSync(path.join(ROOT, 'src/cli/commands/check.ts'), 'utf8') + readFileSync(path.join(ROOT, 'src/cli/commands/common.ts'), 'utf8');
+    for (const e of entries.slice(2)) expect(handler).toContain(`import('${path.relative(path.join(ROOT, 'src/cli/commands'), path.join(ROOT, e)).replace(/\.ts$/, '.js')}')`);
+    // tldts is needed, but imported as ESM Node scans it for named exports (src/dmarc/align.ts requires it).
+    const lazy = [/^node:(tls|https|http2|http)$/, /^tldts$/, /^src\/starttls\//, /^src\/dnssec\//, /^src\/rdns\/evaluate\.ts$/, /^src\/mtasts\/fetch\.ts$/, /^src\/history\//, /^src\/cli\/render\/(html|changes)\.ts$/];
+    const seen = new Set<string>();
+    const chains: string[] = [];
+    const visit = (file: string, chain: string[]): void => {
+      const rel = path.relative(ROOT, file);
+      if (seen.has(rel)) return;
+      seen.add(rel);
+      const here = [...chain, rel];
+      if (lazy.some((re) => re.test(rel))) chains.push(here.join(' -> '));
+      for (const spec of staticImports(file)) {
+        const next = resolveTs(file, spec);
+        if (next) visit(next, here);
+        else if (lazy.some((re) => re.test(spec))) chains.push([...here, spec].join(' -> '));
+      }
+    };
+    for (const e of entries) visit(path.join(ROOT, e), []);
+    expect(chains).toEqual([]);
+    // The walk reached the audit and the reporters it does need.
+    expect([...seen]).toEqual(expect.arrayContaining(['src/check/audit.ts', 'src/check/mechanisms.ts', 'src/mtasts/evaluate.ts', 'src/dmarc/align.ts', 'src/cli/render/check.ts']));
   });
 });
