@@ -1,5 +1,6 @@
 /** A typed view of dns2's packet codec: the only part of dns2 maildns relies on for the wire format. */
-import dns2 from 'dns2';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 
 export interface WireHeader {
   id: number;
@@ -85,7 +86,13 @@ interface PacketCodec {
   Resource: { EDNS(rdata: unknown[], opts?: { udpPayloadSize?: number; doFlag?: boolean }): WireRecord };
 }
 
-export const Packet = (dns2 as unknown as { Packet: PacketCodec }).Packet;
+/**
+ * dns2's entry loads its servers and clients too (and node:http, https and dgram with them), about
+ * 25 ms of every start; the codec is its own file, which the package's export map does not name, so
+ * it is loaded by its path beside the entry.
+ */
+const require = createRequire(import.meta.url);
+export const Packet = require(path.join(path.dirname(require.resolve('dns2')), 'packet.js')) as PacketCodec;
 
 export const TYPE = {
   A: 1,
