@@ -529,9 +529,11 @@ export class DnsResolver implements Resolver {
           ? failedAnswer<T>(name, type, serverText, 'malformed', false, err.problem)
           : failedAnswer<T>(name, type, serverText, 'error', false, err instanceof Error ? err.message : String(err));
     return sent.then(
-      ({ packet }) => {
+      (response) => {
         let answer: DnsAnswer<RDataMap[T]>;
         try {
+          // Reading the packet may decode it (pipelined TCP), and a broken one throws MalformedMessage.
+          const packet = response.packet;
           answer = answerFrom<T>(packet, name, type, serverText, !this.rd || packet.header.ra === 0);
         } catch (err) {
           answer = failed(err);
