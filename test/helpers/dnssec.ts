@@ -50,17 +50,29 @@ function run(file: string, args: string[]): string {
   }
 }
 
-async function until(what: string, ready: () => Promise<boolean> | boolean, child: ChildProcess, log: () => string): Promise<void> {
+/**
+ * Wait until `ready`; throw when the process exits first or the wait runs out. At a start (`dir`
+ * given, the process's own folder) the process is stopped and the folder removed before the throw.
+ */
+async function until(what: string, ready: () => Promise<boolean> | boolean, child: ChildProcess, log: () => string, dir?: string): Promise<void> {
   const deadline = Date.now() + START_DEADLINE_MS;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${what}: the process exited: ${log()}`);
-    try {
-      if (await ready()) return;
-    } catch {
-      /* not up yet */
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${what}: the process exited: ${log()}`);
+      try {
+        if (await ready()) return;
+      } catch {
+        /* not up yet */
+      }
+      if (Date.now() > deadline) throw new Error(`${what} within ${START_DEADLINE_MS} ms: ${log()}`);
+      await new Promise((r) => setTimeout(r, 50));
     }
-    if (Date.now() > deadline) throw new Error(`${what} within ${START_DEADLINE_MS} ms: ${log()}`);
-    await new Promise((r) => setTimeout(r, 50));
+  } catch (err) {
+    if (dir !== undefined) {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    throw err;
   }
 }
 
@@ -94,13 +106,7 @@ export async function startSignedKnot(zones: Record<string, SignedZone>): Promis
   const ctl = (...args: string[]): string => run(KNOTC, ['-c', conf, ...args]);
   const direct = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], recursionDesired: false, cache: false, timeoutMs: 1000, attempts: 1 });
   const serial = async (apex: string): Promise<number | null> => (await direct.lookup(apex, 'SOA')).records[0]?.serial ?? null;
-  try {
-    await until('knotd did not load every zone', async () => (await Promise.all(Object.keys(zones).map(serial))).every((s) => s !== null), child, () => stderr);
-  } catch (err) {
-    await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  await until('knotd did not load every zone', async () => (await Promise.all(Object.keys(zones).map(serial))).every((s) => s !== null), child, () => stderr, dir);
   return {
     host: '127.0.0.1',
     port,
@@ -174,13 +180,7 @@ export async function startUnbound(trustAnchor: string, stubs: Record<string, st
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   child.once('error', (err) => (stderr += String(err)));
   const probe = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], cache: false, timeoutMs: 1000, attempts: 1 });
-  try {
-    await until('unbound did not answer', async () => (await probe.lookup(zones[0]!, 'SOA')).status === 'ok', child, () => stderr);
-  } catch (err) {
-    await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  await until('unbound did not answer', async () => (await probe.lookup(zones[0]!, 'SOA')).status === 'ok', child, () => stderr, dir);
   return {
     host: '127.0.0.1',
     port,

@@ -6,6 +6,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { decodeMessage, MalformedMessage } from '../../src/dns/wire.js';
 
 export const T = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, OPT: 41, SPF: 99, AXFR: 252, IXFR: 251, ANY: 255 } as const;
 
@@ -63,6 +64,17 @@ export const rdata = {
     return Buffer.concat([encodeName(mname), encodeName(rname), nums]);
   },
 };
+
+/** The problem decodeMessage names in crafted octets, or null when they decode. */
+export function problemOf(buf: Buffer): string | null {
+  try {
+    decodeMessage(buf);
+    return null;
+  } catch (err) {
+    if (err instanceof MalformedMessage) return err.problem;
+    throw err;
+  }
+}
 
 /** The octets of a message; nothing is checked, so a test can write any lie it needs. */
 export function encodeMessage(m: RawMessage): Buffer {
@@ -152,6 +164,22 @@ export function readQuery(buf: Buffer, transport: 'udp' | 'tcp'): HostileQuery |
   return { id: buf.readUInt16BE(0), name: labels.join('.'), type: buf.readUInt16BE(at + 1), class: buf.readUInt16BE(at + 3), rd: (buf[2]! & 1) === 1, doBit, cd: (buf[3]! & 0x10) !== 0, transport };
 }
 
+/** A message with its two-octet length in front, as TCP carries it. */
+export const frame = (msg: Buffer): Buffer => Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg]);
+
+/** Hand each query read from a TCP connection to `handle`, one after the other (a frame may span reads). */
+export function onTcpQueries(socket: net.Socket, handle: (q: HostileQuery) => void | Promise<void>): void {
+  let buffered = Buffer.alloc(0);
+  socket.on('data', async (chunk) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 2 && buffered.length >= buffered.readUInt16BE(0) + 2) {
+      const q = readQuery(buffered.subarray(2, buffered.readUInt16BE(0) + 2), 'tcp');
+      buffered = buffered.subarray(buffered.readUInt16BE(0) + 2);
+      if (q) await handle(q);
+    }
+  });
+}
+
 export async function startHostileDns(respond: (q: HostileQuery) => HostileReply | Promise<HostileReply>): Promise<HostileServer> {
   const queries: HostileQuery[] = [];
   const sockets = new Set<net.Socket>();
@@ -159,27 +187,16 @@ export async function startHostileDns(respond: (q: HostileQuery) => HostileReply
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    let buffered = Buffer.alloc(0);
-    socket.on('data', async (chunk) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2 && buffered.length >= buffered.readUInt16BE(0) + 2) {
-        const q = readQuery(buffered.subarray(2, buffered.readUInt16BE(0) + 2), 'tcp');
-        buffered = buffered.subarray(buffered.readUInt16BE(0) + 2);
-        if (!q) continue;
-        queries.push(q);
-        const reply = await respond(q);
-        if (reply === null || socket.destroyed) continue;
-        if (!Buffer.isBuffer(reply) && !Array.isArray(reply)) {
-          socket.write(reply.raw);
-          if (reply.close) socket.end();
-          continue;
-        }
-        for (const msg of Array.isArray(reply) ? reply : [reply]) {
-          const len = Buffer.alloc(2);
-          len.writeUInt16BE(msg.length, 0);
-          socket.write(Buffer.concat([len, msg]));
-        }
+    onTcpQueries(socket, async (q) => {
+      queries.push(q);
+      const reply = await respond(q);
+      if (reply === null || socket.destroyed) return;
+      if (!Buffer.isBuffer(reply) && !Array.isArray(reply)) {
+        socket.write(reply.raw);
+        if (reply.close) socket.end();
+        return;
       }
+      for (const msg of Array.isArray(reply) ? reply : [reply]) socket.write(frame(msg));
     });
   });
   // TCP picks a free port, UDP takes the same number; again when UDP's is taken.

@@ -183,12 +183,9 @@ export async function signWithMilter(dir: string, port: number, msg: TestMessage
   return { signature, message: lines.join('\r\n'), output: r.stdout + r.stderr };
 }
 
-/**
- * Verify a message with python3-dkim (dkimpy) from Debian's python, resolving through 127.0.0.1:port.
- * Returns dkimpy's verdict and its log.
- */
-export async function dkimpyVerify(message: string, dnsPort: number): Promise<{ ok: boolean; output: string }> {
-  const py = [
+/** The start of a dkimpy script: its resolver aimed at 127.0.0.1:port, a debug log, the message from standard input as `msg`. */
+function dkimpyPrelude(dnsPort: number): string[] {
+  return [
     'import sys, logging, io, dkim, dns.resolver',
     'r = dns.resolver.Resolver(configure=False)',
     "r.nameservers = ['127.0.0.1']",
@@ -197,6 +194,16 @@ export async function dkimpyVerify(message: string, dnsPort: number): Promise<{ 
     'log = io.StringIO()',
     'logger = logging.getLogger("dkimpy"); logger.addHandler(logging.StreamHandler(log)); logger.setLevel(logging.DEBUG)',
     'msg = sys.stdin.buffer.read()',
+  ];
+}
+
+/**
+ * Verify a message with python3-dkim (dkimpy) from Debian's python, resolving through 127.0.0.1:port.
+ * Returns dkimpy's verdict and its log.
+ */
+export async function dkimpyVerify(message: string, dnsPort: number): Promise<{ ok: boolean; output: string }> {
+  const py = [
+    ...dkimpyPrelude(dnsPort),
     'ok = dkim.verify(msg, logger=logger)',
     'print("VERIFY:" + ("pass" if ok else "fail"))',
     'print(log.getvalue())',
@@ -208,14 +215,7 @@ export async function dkimpyVerify(message: string, dnsPort: number): Promise<{ 
 /** dkimpy's verdict on each DKIM-Signature of a message (dkim.verify looks at the first only). */
 export async function dkimpyVerifyEach(message: string, dnsPort: number): Promise<{ results: boolean[]; output: string }> {
   const py = [
-    'import sys, logging, io, dkim, dns.resolver',
-    'r = dns.resolver.Resolver(configure=False)',
-    "r.nameservers = ['127.0.0.1']",
-    `r.port = ${dnsPort}`,
-    'dns.resolver.default_resolver = r',
-    'log = io.StringIO()',
-    'logger = logging.getLogger("dkimpy"); logger.addHandler(logging.StreamHandler(log)); logger.setLevel(logging.DEBUG)',
-    'msg = sys.stdin.buffer.read()',
+    ...dkimpyPrelude(dnsPort),
     'd = dkim.DKIM(msg, logger=logger)',
     'n = sum(1 for h in d.headers if h[0].lower() == b"dkim-signature")',
     'print("RESULTS:" + ",".join("pass" if d.verify(idx=i) else "fail" for i in range(n)))',

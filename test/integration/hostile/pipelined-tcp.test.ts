@@ -7,7 +7,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../../src/dns/resolver.js';
-import { answer, rdata, readQuery, startHostileDns, T, type HostileQuery } from '../../helpers/hostile-dns.js';
+import { answer, frame, onTcpQueries, rdata, readQuery, startHostileDns, T, type HostileQuery } from '../../helpers/hostile-dns.js';
 
 const TIMEOUT_MS = 1500;
 const closers: (() => Promise<void> | void)[] = [];
@@ -21,9 +21,6 @@ const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `n${i
 const pipelined = (port: number, timeoutMs = TIMEOUT_MS): DnsResolver =>
   new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs, attempts: 1, sharedTransport: 'tcp', maxInFlight: 128, cache: false });
 
-/** A message with its two-octet length in front, as TCP carries it. */
-const frame = (msg: Buffer): Buffer => Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg]);
-
 /** A TCP-only server on 127.0.0.1 that hands each query it reads to `onQuery`; closed after the test. */
 async function tcpOnlyServer(onQuery: (q: HostileQuery, socket: net.Socket) => void): Promise<{ port: number; connections: () => number; queries: HostileQuery[] }> {
   let connections = 0;
@@ -33,17 +30,10 @@ async function tcpOnlyServer(onQuery: (q: HostileQuery, socket: net.Socket) => v
     connections++;
     sockets.add(socket);
     socket.setNoDelay(true);
-    let buffered = Buffer.alloc(0);
     socket.on('error', () => socket.destroy());
-    socket.on('data', (chunk) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2 && buffered.length >= buffered.readUInt16BE(0) + 2) {
-        const q = readQuery(buffered.subarray(2, buffered.readUInt16BE(0) + 2), 'tcp');
-        buffered = buffered.subarray(buffered.readUInt16BE(0) + 2);
-        if (!q) continue;
-        queries.push(q);
-        onQuery(q, socket);
-      }
+    onTcpQueries(socket, (q) => {
+      queries.push(q);
+      onQuery(q, socket);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

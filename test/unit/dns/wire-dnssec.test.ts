@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Packet } from '../../../src/dns/packet.js';
 import { DnsResolver } from '../../../src/dns/resolver.js';
-import { buildFramedQuery, buildQuery, decodeMessage, MalformedMessage } from '../../../src/dns/wire.js';
-import { answer, encodeMessage, encodeName, startHostileDns, type HostileServer, type RawMessage } from '../../helpers/hostile-dns.js';
+import { buildFramedQuery, buildQuery, decodeMessage } from '../../../src/dns/wire.js';
+import { answer, encodeMessage, encodeName, problemOf, startHostileDns, type HostileServer, type RawMessage } from '../../helpers/hostile-dns.js';
 
 const TYPE = { DS: 43, RRSIG: 46, DNSKEY: 48, TLSA: 52 } as const;
 const dnskeyRdata = Buffer.concat([Buffer.from([0x01, 0x01, 3, 13]), Buffer.from('c2lnbmluZyBrZXk=', 'base64')]);
@@ -22,15 +22,6 @@ function rrsigRdata(): Buffer {
 }
 
 const message = (type: number, rdata: Buffer): RawMessage => ({ id: 9, questions: [{ name: 'example.test', type }], answers: [{ name: { pointer: 12 }, type, rdata }] });
-const problemOf = (buf: Buffer): string | null => {
-  try {
-    decodeMessage(buf);
-    return null;
-  } catch (err) {
-    if (err instanceof MalformedMessage) return err.problem;
-    throw err;
-  }
-};
 
 describe('DNSSEC bits on the query', () => {
   it('sets DO in the OPT record and CD in the header only when asked, byte for byte as the codec writes them', () => {

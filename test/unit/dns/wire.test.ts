@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Packet, type WirePacket, type WireRecord } from '../../../src/dns/packet.js';
-import { buildFramedQuery, buildQuery, classifyReply, decodeMessage, MalformedMessage, queryKey } from '../../../src/dns/wire.js';
-import { encodeMessage, encodeName, rdata, T, type RawMessage } from '../../helpers/hostile-dns.js';
+import { buildFramedQuery, buildQuery, classifyReply, decodeMessage, queryKey } from '../../../src/dns/wire.js';
+import { encodeMessage, encodeName, problemOf, rdata, T, type RawMessage } from '../../helpers/hostile-dns.js';
 
 /** An answer as dns2's codec writes it: the question, records in the three sections, an OPT record. */
 function response(records: { answers?: WireRecord[]; authorities?: WireRecord[] }, flags: { aa?: number; tc?: number; rcode?: number } = {}): Buffer {
@@ -20,16 +20,6 @@ function response(records: { answers?: WireRecord[]; authorities?: WireRecord[] 
 
 const rr = (type: number, fields: Partial<WireRecord>, name = 'example.test'): WireRecord => ({ name, type, class: 1, ttl: 300, ...fields });
 const plain = (p: WirePacket | null): unknown => p && { header: p.header, questions: p.questions, answers: p.answers, authorities: p.authorities, additionals: p.additionals };
-/** The problem decodeMessage names, or null when it decodes. */
-const problemOf = (buf: Buffer): string | null => {
-  try {
-    decodeMessage(buf);
-    return null;
-  } catch (err) {
-    if (err instanceof MalformedMessage) return err.problem;
-    throw err;
-  }
-};
 
 describe('the wire decoder', () => {
   const cases: [string, Buffer][] = [
