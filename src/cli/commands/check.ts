@@ -37,7 +37,7 @@ async function dnssecResolversFromArgs(args: Args): Promise<DnssecCheckResolvers
       nameserver: args.validatingResolver ?? args.nameserver,
       timeoutMs: args.timeout,
       ...(args.deadline !== undefined ? { deadlineMs: args.deadline } : {}),
-      ...bulkResolverSettings(args.concurrency),
+      ...bulkResolverSettings(args.concurrency, args.transport),
       ...rateShare(args, 'dnssec'),
     });
   } catch (err) {
