@@ -66,7 +66,8 @@ export async function main(argv: string[]): Promise<void> {
     .fail((msg, err) => {
       // yargs's own parse errors (an option without its value, say) are bad input too, not crashes.
       if (err && err.name !== 'YError') throw err;
-      fail(`${err?.message ?? msg} (see \`maildns --help\`)`);
+      // One line: yargs puts the argument and its choices on lines of their own.
+      fail(`${(err?.message ?? msg).replace(/\s*\n\s*/g, ' ')} (see \`maildns --help\`)`);
     });
   for (const c of modules) cli.command(c);
   try {

@@ -28,6 +28,12 @@ describe('maildns CLI basics', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^maildns: Unknown argument: formt/);
   });
+
+  it('rejects a value outside an option\'s choices with one line naming them, and exit 2', async () => {
+    const r = await runCli(['check', 'example.com', '--transport', 'quic']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('maildns: Invalid values: Argument: transport, Given: "quic", Choices: "tcp", "udp" (see `maildns --help`)\n');
+  });
 });
 
 describe('maildns init', () => {
