@@ -153,4 +153,20 @@ describe('pipelined TCP', () => {
     const r = pipelined(srv.port);
     expect(await r.lookup('cut.pipe.test', 'TXT')).toMatchObject({ status: 'ok', records: [['name=cut.pipe.test']] });
   });
+
+  it('asks over UDP while fewer questions than udpWhileFewerInFlight wait, and pipelines the rest', async () => {
+    const srv = await startHostileDns((q) => txtOfName(q));
+    closers.push(() => srv.close());
+    const r = new DnsResolver({ servers: [{ host: srv.host, port: srv.port }], timeoutMs: TIMEOUT_MS, attempts: 1, sharedTransport: 'tcp', udpWhileFewerInFlight: 4, maxInFlight: 128, cache: false });
+    // One at a time: each is alone in flight.
+    for (const n of names(3)) expect(await r.lookup(n, 'TXT')).toMatchObject({ status: 'ok', records: [[`name=${n}`]] });
+    expect(srv.queries.map((q) => q.transport)).toEqual(['udp', 'udp', 'udp']);
+    // Forty at once: the first four go over UDP, the other 36 over the pipelined connection.
+    const burst = Array.from({ length: 40 }, (_, i) => `b${i}.pipe.test`);
+    const answers = await Promise.all(burst.map((n) => r.lookup(n, 'TXT')));
+    expect(answers.map((a) => a.records)).toEqual(burst.map((n) => [[`name=${n}`]]));
+    const sent = srv.queries.slice(3);
+    expect(sent.filter((q) => q.transport === 'udp').length).toBe(4);
+    expect(sent.filter((q) => q.transport === 'tcp').length).toBe(36);
+  });
 });
