@@ -230,20 +230,24 @@ function trimBlanks(s: string, lineBreaks: boolean): string {
 }
 
 /**
- * The latest parse of each recent text: one check reads the same record at several steps
- * (validation, policy discovery, the organizational-domain walk). Keyed by the text alone, the
- * mode and subject checked on a hit.
+ * The latest parse of each recent text, by mode: one check reads the same record at several steps
+ * (validation, policy discovery, the organizational-domain walk), and a bulk run meets the same
+ * texts at many domains. The subject only labels the findings, so a parse made for another subject
+ * is reused with its findings relabelled (most records have none).
  */
-const recentParses = new RecentMap<string, { mode: DmarcMode; subject: string; parsed: ParsedDmarc }>(512);
+const recentParses: Record<DmarcMode, RecentMap<string, ParsedDmarc>> = { '7489': new RecentMap(512), '9989': new RecentMap(512) };
 
 /** Parse a DMARC record. Never throws; every problem is a finding. The result may be shared with other callers: do not modify it. */
 export function parseDmarc(text: string, opts: ParseOptions = {}): ParsedDmarc {
   const mode = opts.mode ?? DEFAULT_MODE;
   const subject = opts.subject ?? 'DMARC record';
-  const recent = recentParses.get(text);
-  if (recent && recent.mode === mode && recent.subject === subject) return recent.parsed;
+  const recent = recentParses[mode].get(text);
+  if (recent) {
+    if (!recent.findings.length || recent.findings[0]!.subject === subject) return recent;
+    return { ...recent, findings: recent.findings.map((f) => ({ ...f, subject })) };
+  }
   const parsed = parseUncached(text, mode, subject);
-  recentParses.set(text, { mode, subject, parsed });
+  recentParses[mode].set(text, parsed);
   return parsed;
 }
 

@@ -208,8 +208,8 @@ function readName(buf: Buffer, at: number, limit = buf.length): string {
     if (octets > MAX_NAME_OCTETS) throw new MalformedMessage(`the name at offset ${at} is longer than ${MAX_NAME_OCTETS} octets`);
     if (pos + 1 + len > limit) throw new MalformedMessage(`the name at offset ${at} runs past the end of the message`);
     if (length > 0) NAME_SCRATCH[length++] = 0x2e;
-    buf.copy(NAME_SCRATCH, length, pos + 1, pos + 1 + len);
-    length += len;
+    // Byte by byte: a label is at most 63 octets, and Buffer#copy made a view of the source for each label (5% of all a bulk run allocates).
+    for (let i = pos + 1, stop = pos + 1 + len; i < stop; i++) NAME_SCRATCH[length++] = buf[i]!;
     pos += len + 1;
   }
 }
