@@ -23,7 +23,6 @@ interface Pending {
   framed: Buffer;
   resolve: (r: WireResponse) => void;
   reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
 }
 
 /** A connection that closes this many times in a row before any answer says the server takes no TCP. */
@@ -62,6 +61,12 @@ class PipelinedConnection {
   private answeredHere = 0;
   /** Set once the server is found to take no TCP: what waits goes to `onNoTcp`. */
   private refused = false;
+  /**
+   * One timer for every query waiting here, set for the earliest deadline among them: a timer per
+   * query cost an object, a closure and two timer-list operations for each of thousands a second.
+   */
+  private sweep: NodeJS.Timeout | null = null;
+  private sweepAt = Infinity;
 
   constructor(
     private readonly server: ServerAddress,
@@ -79,16 +84,37 @@ class PipelinedConnection {
     if (this.pending.has(id)) return Promise.reject(new Error('too many queries in flight on one connection'));
     const framed = buildFramedQuery(name, type, id, opts.recursionDesired, opts);
     return new Promise<WireResponse>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.pending.get(id)?.timer !== timer) return;
-        this.pending.delete(id);
-        this.holdWhileWaiting();
-        reject(new WireTimeout(this.server, name, type));
-      }, Math.max(0, deadline - Date.now()));
-      this.pending.set(id, { key: queryKey(id, name, type), name, type, opts, deadline, framed, resolve, reject, timer });
+      this.pending.set(id, { key: queryKey(id, name, type), name, type, opts, deadline, framed, resolve, reject });
+      if (deadline < this.sweepAt) this.sweepFrom(deadline);
       this.outbox.push(framed);
       this.queueFlush();
     });
+  }
+
+  /** Set the one timer for `at`, the earliest deadline of what waits. */
+  private sweepFrom(at: number): void {
+    if (this.sweep) clearTimeout(this.sweep);
+    this.sweepAt = at;
+    // Unref'd: while queries wait the socket holds the process (holdWhileWaiting), and after them nothing should.
+    this.sweep = setTimeout(() => this.expire(), Math.max(0, at - Date.now())).unref();
+  }
+
+  /** End what waited past its deadline, and set the timer for the next deadline (none once nothing waits). */
+  private expire(): void {
+    this.sweep = null;
+    this.sweepAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [id, p] of this.pending) {
+      if (p.deadline > now) {
+        if (p.deadline < next) next = p.deadline;
+        continue;
+      }
+      this.pending.delete(id);
+      p.reject(new WireTimeout(this.server, p.name, p.type));
+    }
+    if (next < Infinity) this.sweepFrom(next);
+    this.holdWhileWaiting();
   }
 
   private open(): net.Socket {
@@ -128,7 +154,6 @@ class PipelinedConnection {
     this.pending.clear();
     this.outbox = [];
     for (const p of waiting) {
-      clearTimeout(p.timer);
       if (this.refused) this.onNoTcp(p);
       else if (Date.now() >= p.deadline) p.reject(new WireTimeout(this.server, p.name, p.type));
       else this.send(p.name, p.type, p.opts, p.deadline).then(p.resolve, p.reject);
@@ -166,7 +191,6 @@ class PipelinedConnection {
     // No one waits for this ID: a late answer to a query that timed out.
     if (!p) return;
     this.pending.delete(p.key.id);
-    clearTimeout(p.timer);
     this.answeredHere++;
     p.resolve(new UndecodedAnswer(msg, p.key));
   }
