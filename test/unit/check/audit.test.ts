@@ -99,4 +99,27 @@ describe('runChecks on DNS data in memory', () => {
     const { summary } = await run(new MemoryResolver({ records, zones: names, silent }), names);
     expect(summary).toMatchObject({ domains: 2, dnsError: 2, outcome: 'dns-unavailable' });
   });
+
 });
+
+describe('auditDomain when a mechanism fails unexpectedly', () => {
+  for (const how of ['throws', 'rejects'] as const) {
+    it(`an MX lookup that ${how} is an internal error of SPF (its mx mechanism) and of MX, never a crash; DMARC and DKIM still report`, async () => {
+      const resolver = new MemoryResolver({ records: healthy(D), zones: ZONES });
+      const lookup = resolver.lookup.bind(resolver);
+      resolver.lookup = ((name: string, type: Parameters<typeof lookup>[1]) => {
+        if (type !== 'MX') return lookup(name, type);
+        if (how === 'throws') throw new Error('fault injected');
+        return Promise.reject(new Error('fault injected'));
+      }) as typeof resolver.lookup;
+      const r = await audit(resolver);
+      const internal = r.findings.filter((f) => f.code === 'check.internal-error');
+      expect(internal.map((f) => f.message)).toEqual(['the SPF audit failed unexpectedly: fault injected', 'the MX audit failed unexpectedly: fault injected']);
+      expect(r.status).toBe('fail');
+      expect(r.mx).toEqual({ published: null, dnsFailed: false });
+      expect(r.dmarc.governing?.policy).toBe('reject');
+      expect(r.dkim[0]!.published).toContain('v=DKIM1');
+    });
+  }
+});
+
