@@ -19,8 +19,6 @@ interface Pending {
   type: string;
   opts: WireOptions;
   deadline: number;
-  /** The framed query, kept to send again when the connection goes before the answer comes. */
-  framed: Buffer;
   resolve: (r: WireResponse) => void;
   reject: (err: Error) => void;
 }
@@ -84,7 +82,7 @@ class PipelinedConnection {
     if (this.pending.has(id)) return Promise.reject(new Error('too many queries in flight on one connection'));
     const framed = buildFramedQuery(name, type, id, opts.recursionDesired, opts);
     return new Promise<WireResponse>((resolve, reject) => {
-      this.pending.set(id, { key: queryKey(id, name, type), name, type, opts, deadline, framed, resolve, reject });
+      this.pending.set(id, { key: queryKey(id, name, type), name, type, opts, deadline, resolve, reject });
       if (deadline < this.sweepAt) this.sweepFrom(deadline);
       this.outbox.push(framed);
       this.queueFlush();
