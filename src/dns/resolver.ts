@@ -151,8 +151,8 @@ export interface DnsResolverOptions {
    * them over a few shared UDP sockets (src/dns/mux.ts).
    */
   sharedTransport?: SharedTransport;
-  /** With sharedTransport `tcp`: UDP while fewer questions than this are in flight (TcpMuxOptions.udpWhileFewerInFlight). */
-  udpWhileFewerInFlight?: number;
+  /** With sharedTransport `tcp`: UDP until more questions than this are in flight at once (TcpMuxOptions.udpUntilInFlight). */
+  udpUntilInFlight?: number;
   /** Most queries sent per second (public resolvers throttle heavy clients); unlimited when absent. */
   maxQueriesPerSecond?: number;
   /**
@@ -416,7 +416,7 @@ export class DnsResolver implements Resolver {
     this.gate = new Gate(opts.maxInFlight ?? 64);
     this.pacer = opts.maxQueriesPerSecond ? new Pacer(opts.maxQueriesPerSecond) : null;
     this.cache = opts.cache === false ? null : new AnswerCache(opts.cacheLimit ?? Infinity);
-    this.mux = opts.sharedTransport === 'tcp' ? new TcpMux(opts.udpWhileFewerInFlight !== undefined ? { udpWhileFewerInFlight: opts.udpWhileFewerInFlight } : {}) : opts.sharedTransport === 'udp' ? new UdpMux() : null;
+    this.mux = opts.sharedTransport === 'tcp' ? new TcpMux(opts.udpUntilInFlight !== undefined ? { udpUntilInFlight: opts.udpUntilInFlight } : {}) : opts.sharedTransport === 'udp' ? new UdpMux() : null;
     this.deadlineMs = opts.deadlineMs;
     this.dnssecBits = { ...(opts.dnssecOk ? { dnssecOk: true } : {}), ...(opts.checkingDisabled ? { checkingDisabled: true } : {}) };
     this.own = opts.deadlineMs === undefined ? null : new Deadline(opts.deadlineMs);
@@ -650,8 +650,8 @@ export interface ResolverChoice {
   cacheLimit?: number;
   /** See DnsResolverOptions.sharedTransport. */
   sharedTransport?: SharedTransport;
-  /** See DnsResolverOptions.udpWhileFewerInFlight. */
-  udpWhileFewerInFlight?: number;
+  /** See DnsResolverOptions.udpUntilInFlight. */
+  udpUntilInFlight?: number;
   /** See DnsResolverOptions.maxQueriesPerSecond. */
   maxQueriesPerSecond?: number;
   /** See DnsResolverOptions.deadlineMs. */
@@ -672,7 +672,7 @@ export function createResolver(choice: ResolverChoice = {}): DnsResolver {
     ...(choice.attempts !== undefined ? { attempts: choice.attempts } : {}),
     ...(choice.cacheLimit !== undefined ? { cacheLimit: choice.cacheLimit } : {}),
     ...(choice.sharedTransport !== undefined ? { sharedTransport: choice.sharedTransport } : {}),
-    ...(choice.udpWhileFewerInFlight !== undefined ? { udpWhileFewerInFlight: choice.udpWhileFewerInFlight } : {}),
+    ...(choice.udpUntilInFlight !== undefined ? { udpUntilInFlight: choice.udpUntilInFlight } : {}),
     ...(choice.maxQueriesPerSecond !== undefined ? { maxQueriesPerSecond: choice.maxQueriesPerSecond } : {}),
     ...(choice.deadlineMs !== undefined ? { deadlineMs: choice.deadlineMs } : {}),
     ...(choice.dnssecOk !== undefined ? { dnssecOk: choice.dnssecOk } : {}),

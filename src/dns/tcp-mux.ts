@@ -218,29 +218,34 @@ export interface TcpMuxOptions {
   /** One by default: at 10,000 domains a second one cost 10% more CPU (twice the writes and reads) and gained nothing. */
   connectionsPerServer?: number;
   /**
-   * Questions go over the shared UDP sockets while fewer than this many are in flight to their
-   * server, and are pipelined over TCP above it; 0 (the default) pipelines them all. A few questions
-   * gain nothing from a connection and lose to its delayed ACKs: a server that leaves Nagle's
-   * algorithm on (Knot does) holds every answer after the first of a write until the client's ACK,
-   * which a client with nothing more to send delays by 40 ms.
+   * Questions to a server go over the shared UDP sockets as long as at most this many are in
+   * flight to it at once; the first beyond that switches the server to pipelined TCP for good.
+   * 0 (the default) pipelines them from the first.
+   * A few questions gain nothing from a connection and lose to its delayed ACKs: a server that
+   * leaves Nagle's algorithm on (Knot does) holds every answer after the first of a write until
+   * the client's ACK, which a client with nothing more to send delays by 40 ms. The switch is for
+   * good: a bulk run's in-flight count drops near zero each time a read brings hundreds of answers,
+   * and going back to UDP then cost a datagram and a timer for each of the next questions.
    */
-  udpWhileFewerInFlight?: number;
+  udpUntilInFlight?: number;
 }
 
 export class TcpMux {
   private readonly pools = new Map<string, PipelinedConnection[]>();
   private readonly udp = new UdpMux();
   private readonly connectionsPerServer: number;
-  private readonly udpWhileFewerInFlight: number;
+  private readonly udpUntilInFlight: number;
   private turn = 0;
-  /** Questions in flight over UDP by udpWhileFewerInFlight, by formatServer. */
+  /** Questions in flight over UDP before the switch (udpUntilInFlight), by formatServer. */
   private readonly overUdpNow = new Map<string, number>();
+  /** Servers whose questions are pipelined now (udpUntilInFlight was reached), by formatServer. */
+  private readonly pipelining = new Set<string>();
   /** Servers that took no TCP, by formatServer; their queries go over UDP. */
   readonly udpOnly = new Set<string>();
 
   constructor(opts: TcpMuxOptions = {}) {
     this.connectionsPerServer = opts.connectionsPerServer ?? 1;
-    this.udpWhileFewerInFlight = opts.udpWhileFewerInFlight ?? 0;
+    this.udpUntilInFlight = opts.udpUntilInFlight ?? 0;
   }
 
   /** Same contract as wire.exchange: throws WireTimeout when the deadline passes. */
@@ -248,17 +253,16 @@ export class TcpMux {
     const key = formatServer(server);
     if (this.udpOnly.has(key)) return this.udp.exchange(server, name, type, opts);
     let pool = this.pools.get(key);
-    if (this.udpWhileFewerInFlight > 0) {
+    if (this.udpUntilInFlight > 0 && !this.pipelining.has(key)) {
       const overUdp = this.overUdpNow.get(key) ?? 0;
-      let inFlight = overUdp;
-      for (const connection of pool ?? []) inFlight += connection.waiting;
-      if (inFlight < this.udpWhileFewerInFlight) {
+      if (overUdp < this.udpUntilInFlight) {
         this.overUdpNow.set(key, overUdp + 1);
         const answered = (): void => void this.overUdpNow.set(key, this.overUdpNow.get(key)! - 1);
         const reply = this.udp.exchange(server, name, type, opts);
         reply.then(answered, answered);
         return reply;
       }
+      this.pipelining.add(key);
     }
     if (!pool) {
       const overUdp = (p: Pending): void => {

@@ -154,10 +154,10 @@ describe('pipelined TCP', () => {
     expect(await r.lookup('cut.pipe.test', 'TXT')).toMatchObject({ status: 'ok', records: [['name=cut.pipe.test']] });
   });
 
-  it('asks over UDP while fewer questions than udpWhileFewerInFlight wait, and pipelines the rest', async () => {
+  it('asks over UDP until more than udpUntilInFlight questions are in flight, then pipelines everything', async () => {
     const srv = await startHostileDns((q) => txtOfName(q));
     closers.push(() => srv.close());
-    const r = new DnsResolver({ servers: [{ host: srv.host, port: srv.port }], timeoutMs: TIMEOUT_MS, attempts: 1, sharedTransport: 'tcp', udpWhileFewerInFlight: 4, maxInFlight: 128, cache: false });
+    const r = new DnsResolver({ servers: [{ host: srv.host, port: srv.port }], timeoutMs: TIMEOUT_MS, attempts: 1, sharedTransport: 'tcp', udpUntilInFlight: 4, maxInFlight: 128, cache: false });
     // One at a time: each is alone in flight.
     for (const n of names(3)) expect(await r.lookup(n, 'TXT')).toMatchObject({ status: 'ok', records: [[`name=${n}`]] });
     expect(srv.queries.map((q) => q.transport)).toEqual(['udp', 'udp', 'udp']);
@@ -168,5 +168,8 @@ describe('pipelined TCP', () => {
     const sent = srv.queries.slice(3);
     expect(sent.filter((q) => q.transport === 'udp').length).toBe(4);
     expect(sent.filter((q) => q.transport === 'tcp').length).toBe(36);
+    // For good: a question alone now goes over the connection too.
+    expect(await r.lookup('after.pipe.test', 'TXT')).toMatchObject({ status: 'ok', records: [['name=after.pipe.test']] });
+    expect(srv.queries.at(-1)).toMatchObject({ name: 'after.pipe.test', transport: 'tcp' });
   });
 });
