@@ -101,7 +101,7 @@ async function auditStartTlsMechanism(resolver: Resolver, domain: string, opts: 
 /** The DNSSEC audit with each of its resolvers scoped to the domain (each has the per-domain deadline). */
 async function auditDnssecMechanism(resolvers: DnssecResolvers, domain: string): Promise<MechanismResult & { check?: DnssecCheck }> {
   const { auditDnssec } = await import('../dnssec/evaluate.js');
-  const check = await withinDeadline(resolvers.validating, (validating) => withinDeadline(resolvers.unchecked, (unchecked) => auditDnssec({ validating, unchecked }, domain)));
+  const check = await withinDeadline(resolvers.validating, (validating) => withinDeadline(resolvers.unchecked, (unchecked) => auditDnssec({ validating, unchecked }, domain), domain), domain);
   return { findings: check.findings, dnsFailed: check.dnsFailed, published: check.zone ? `${check.zone} ${check.validation}` : null, check };
 }
 

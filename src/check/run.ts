@@ -93,7 +93,7 @@ export async function runChecks(names: AsyncIterable<string> | Iterable<string>,
       const job = await take();
       if (!job) return;
       // Each domain has the resolver's deadline to itself: a silent zone cannot hold the run.
-      const result = await withinDeadline(opts.resolver, (resolver) => auditDomain(resolver, job.name, { selectors: opts.selectors, failOn: opts.failOn, deep: opts.deep ?? false, mtaStsPolicy: opts.mtaStsPolicy ?? false, rdns: opts.rdns ?? false, tls: opts.tls ?? false, dnssec: opts.dnssec ?? false }));
+      const result = await withinDeadline(opts.resolver, (resolver) => auditDomain(resolver, job.name, { selectors: opts.selectors, failOn: opts.failOn, deep: opts.deep ?? false, mtaStsPolicy: opts.mtaStsPolicy ?? false, rdns: opts.rdns ?? false, tls: opts.tls ?? false, dnssec: opts.dnssec ?? false }), job.name);
       done.set(job.index, result);
       flush();
     }

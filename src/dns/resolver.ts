@@ -57,8 +57,11 @@ export interface DnsAnswer<T> {
 
 export interface Resolver {
   lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>>;
-  /** A view for one unit of work (a domain of a run) with a deadline of its own; absent: no deadline. */
-  scope?(): ScopedResolver;
+  /**
+   * A view for one unit of work (a domain of a run) with a deadline of its own; absent: no deadline.
+   * `subject`: the domain the work is about; see DnsResolver.scope.
+   */
+  scope?(subject?: string): ScopedResolver;
 }
 
 /** A Resolver for one unit of work; end() once the work is done (it frees the deadline's timer). */
@@ -73,9 +76,9 @@ export function answersOf(resolver: Resolver): Resolver {
   return (resolver as Partial<ScopedResolver>).base ?? resolver;
 }
 
-/** Run `work` with a scope of `resolver` (its own deadline, when the resolver has one), ended afterwards. */
-export async function withinDeadline<T>(resolver: Resolver, work: (scoped: Resolver) => Promise<T>): Promise<T> {
-  const scoped = resolver.scope?.();
+/** Run `work` with a scope of `resolver` (its own deadline, when the resolver has one), ended afterwards; `subject` as for Resolver.scope. */
+export async function withinDeadline<T>(resolver: Resolver, work: (scoped: Resolver) => Promise<T>, subject?: string): Promise<T> {
+  const scoped = resolver.scope?.(subject);
   if (!scoped) return work(resolver);
   try {
     return await work(scoped);
@@ -426,10 +429,28 @@ export class DnsResolver implements Resolver {
     return this.within(name, type, this.own);
   }
 
-  scope(): ScopedResolver {
-    if (this.deadlineMs === undefined) return { base: this, lookup: (name, type) => this.within(name, type, null), end: () => undefined };
-    const deadline = new Deadline(this.deadlineMs);
-    return { base: this, lookup: (name, type) => this.within(name, type, deadline), end: () => deadline.end() };
+  /**
+   * A view with a deadline of its own (deadlineMs). With `subject`, the answers for names at or
+   * under it (the domain's own TXT, MX, _dmarc, DKIM keys...) are kept by the scope for its life
+   * instead of the shared cache: no other domain of a run asks for them, and in the shared cache
+   * they lived long enough to reach V8's old generation.
+   */
+  scope(subject?: string): ScopedResolver {
+    const deadline = this.deadlineMs === undefined ? null : new Deadline(this.deadlineMs);
+    const end = deadline ? () => deadline.end() : () => undefined;
+    if (subject === undefined || !this.cache) return { base: this, lookup: (name, type) => this.within(name, type, deadline), end };
+    const own = normalizeName(subject);
+    const kept = new Map<RRType, Map<string, Promise<DnsAnswer<unknown>>>>();
+    const lookup = <T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> => {
+      const normalized = normalizeName(name);
+      if (!isAtOrBelow(normalized, own) || deadline?.passed()) return this.within(name, type, deadline);
+      let byName = kept.get(type);
+      if (!byName) kept.set(type, (byName = new Map()));
+      let answer = byName.get(normalized) as Promise<DnsAnswer<RDataMap[T]>> | undefined;
+      if (!answer) byName.set(normalized, (answer = this.follow(normalized, type, deadline, null)));
+      return answer;
+    };
+    return { base: this, lookup, end };
   }
 
   /**
@@ -551,6 +572,12 @@ function failedAnswer<T extends RRType>(name: string, type: T, server: string | 
   const answer: DnsAnswer<RDataMap[T]> = { name, type, records: [], ttl: null, authoritative, server, cnameChain, status };
   if (detail !== undefined) answer.detail = detail;
   return answer;
+}
+
+/** `name` is `domain` or a name under it (both normalized). */
+function isAtOrBelow(name: string, domain: string): boolean {
+  if (name.length === domain.length) return name === domain;
+  return name.length > domain.length && name.charCodeAt(name.length - domain.length - 1) === 0x2e && name.endsWith(domain);
 }
 
 /** Answers whose chain ends at a CNAME the server did not follow (it does not recurse): the target is asked next. */

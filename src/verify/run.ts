@@ -343,7 +343,7 @@ export async function verifyPlan(plan: Plan, opts: VerifyOptions): Promise<Verif
       while (next < domains.length) {
         const i = next++;
         // Each domain has the resolver's deadline to itself.
-        results[i] = await withinDeadline(opts.resolver, (resolver) => verifyDomain(plan, domains[i]!, { ...opts, resolver }));
+        results[i] = await withinDeadline(opts.resolver, (resolver) => verifyDomain(plan, domains[i]!, { ...opts, resolver }), domains[i]!.domain);
       }
     }),
   );

@@ -304,6 +304,27 @@ describe('validateSpf', () => {
     expect((await validateSpf(freshResolver(), 'many.test')).tree!.children[0]).not.toBe(first.tree!.children[0]);
   });
 
+  it("keeps a scope's own names (at or under its subject) to that scope, and shares every other name through the cache", async () => {
+    const shared = new DnsResolver({ servers: [{ host: server.host, port: server.port }], timeoutMs: 1000, deadlineMs: 5000 });
+    const [a, b] = [shared.scope('many.test'), shared.scope('many.test')];
+    const own = await a.lookup('many.test', 'TXT');
+    expect(await a.lookup('MANY.test.', 'TXT')).toBe(own);
+    expect(shared.queriesSent).toBe(1);
+    // Another scope of the same subject asks again: a domain's own answers never reach the shared cache...
+    expect((await b.lookup('many.test', 'TXT')).records).toEqual(own.records);
+    expect(shared.queriesSent).toBe(2);
+    // ...nor does the resolver itself find them there.
+    await shared.lookup('many.test', 'TXT');
+    expect(shared.queriesSent).toBe(3);
+    // A name elsewhere (an include target) is asked once for all of them.
+    const target = await a.lookup('c1.test', 'TXT');
+    expect(await b.lookup('c1.test', 'TXT')).toBe(target);
+    expect(await shared.lookup('c1.test', 'TXT')).toBe(target);
+    expect(shared.queriesSent).toBe(4);
+    a.end();
+    b.end();
+  });
+
   it('does not reuse a subtree walked through another resolver that routes names differently', async () => {
     const outer = freshResolver();
     // Like verify's per-zone resolvers: the same outer resolver (and answer objects) for shared names,
