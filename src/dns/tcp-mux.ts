@@ -230,48 +230,64 @@ export interface TcpMuxOptions {
   udpUntilInFlight?: number;
 }
 
+/** How the questions to one server travel. */
+interface Route {
+  /** Created with the first question pipelined to the server. */
+  connections: PipelinedConnection[] | null;
+  /** Questions in flight over UDP before the switch to TCP (udpUntilInFlight). */
+  overUdp: number;
+  /** Set once udpUntilInFlight is passed (from the start when it is 0). */
+  pipelining: boolean;
+  /** Set when the server takes no TCP: its questions go over UDP for the rest of the run. */
+  udpOnly: boolean;
+}
+
 export class TcpMux {
-  private readonly pools = new Map<string, PipelinedConnection[]>();
+  private readonly routes = new Map<string, Route>();
+  /** The route of each server object a resolver passes (the same objects every time): no address text to build per question. */
+  private readonly routeOf = new WeakMap<ServerAddress, Route>();
   private readonly udp = new UdpMux();
   private readonly connectionsPerServer: number;
   private readonly udpUntilInFlight: number;
   private turn = 0;
-  /** Questions in flight over UDP before the switch (udpUntilInFlight), by formatServer. */
-  private readonly overUdpNow = new Map<string, number>();
-  /** Servers whose questions are pipelined now (udpUntilInFlight was reached), by formatServer. */
-  private readonly pipelining = new Set<string>();
-  /** Servers that took no TCP, by formatServer; their queries go over UDP. */
-  readonly udpOnly = new Set<string>();
 
   constructor(opts: TcpMuxOptions = {}) {
     this.connectionsPerServer = opts.connectionsPerServer ?? 1;
     this.udpUntilInFlight = opts.udpUntilInFlight ?? 0;
   }
 
+  private route(server: ServerAddress): Route {
+    let route = this.routeOf.get(server);
+    if (route) return route;
+    const key = formatServer(server);
+    route = this.routes.get(key);
+    if (!route) this.routes.set(key, (route = { connections: null, overUdp: 0, pipelining: this.udpUntilInFlight === 0, udpOnly: false }));
+    this.routeOf.set(server, route);
+    return route;
+  }
+
   /** Same contract as wire.exchange: throws WireTimeout when the deadline passes. */
   exchange(server: ServerAddress, name: string, type: string, opts: WireOptions): Promise<WireResponse> {
-    const key = formatServer(server);
-    if (this.udpOnly.has(key)) return this.udp.exchange(server, name, type, opts);
-    let pool = this.pools.get(key);
-    if (this.udpUntilInFlight > 0 && !this.pipelining.has(key)) {
-      const overUdp = this.overUdpNow.get(key) ?? 0;
-      if (overUdp < this.udpUntilInFlight) {
-        this.overUdpNow.set(key, overUdp + 1);
-        const answered = (): void => void this.overUdpNow.set(key, this.overUdpNow.get(key)! - 1);
+    const route = this.route(server);
+    if (route.udpOnly) return this.udp.exchange(server, name, type, opts);
+    if (!route.pipelining) {
+      if (route.overUdp < this.udpUntilInFlight) {
+        route.overUdp++;
+        const answered = (): void => void route.overUdp--;
         const reply = this.udp.exchange(server, name, type, opts);
         reply.then(answered, answered);
         return reply;
       }
-      this.pipelining.add(key);
+      route.pipelining = true;
     }
-    if (!pool) {
+    if (!route.connections) {
       const overUdp = (p: Pending): void => {
-        this.udpOnly.add(key);
+        route.udpOnly = true;
         this.udp.exchange(server, p.name, p.type, { ...p.opts, timeoutMs: Math.max(1, p.deadline - Date.now()) }).then(p.resolve, p.reject);
       };
-      pool = Array.from({ length: this.connectionsPerServer }, () => new PipelinedConnection(server, overUdp));
-      this.pools.set(key, pool);
+      route.connections = Array.from({ length: this.connectionsPerServer }, () => new PipelinedConnection(server, overUdp));
     }
-    return pool[this.turn++ % pool.length]!.send(name, type, opts, Date.now() + opts.timeoutMs);
+    const connections = route.connections;
+    return connections[this.turn++ % connections.length]!.send(name, type, opts, Date.now() + opts.timeoutMs);
   }
 }
