@@ -256,3 +256,28 @@ describe('the built CLI refuses a flag without its value: exit 2, one line', () 
     expect(nullSender.code).toBe(3);
   });
 });
+
+describe('a value that says nothing is refused, not taken for the flag\'s absence', () => {
+  it('check -s "," names no selector', async () => {
+    const r = await runCli(['check', 'example.com', '--nameserver', '127.0.0.1:9', '-s', ',']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('maildns: --selectors "," names no DKIM selector; give names such as mail,google\n');
+  });
+
+  it('dmarc compose --rua "," names no report address', async () => {
+    const r = await runCli(['dmarc', 'compose', '--p', 'reject', '--rua', ',']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('maildns: rua="," names no report address; give one such as dmarc-reports@example.com\n');
+  });
+
+  it('sign --headers ":" names no header field', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'maildns-flags-'));
+    writeFileSync(path.join(dir, 'm.eml'), 'From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n');
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(path.join(dir, 'k.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const r = await runCli(['sign', 'm.eml', '-d', 'example.com', '-s', 'ed', '-k', 'k.pem', '--headers', ':'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('maildns: --headers ":" names no header field; give names such as from:to:subject:date\n');
+  });
+});
