@@ -4,7 +4,7 @@
  * RDATA that is not 4 or 16 octets), against Node's reading of the same text. dns2's encoder read
  * a dotted-quad tail as hex groups: `::ffff:192.0.2.1` went out as ::255.255.1.146,
  * `64:ff9b::192.0.2.33` as 64:ff9b::192, and `0:0:0:0:0:ffff:192.0.2.1` as 14 octets, a malformed
- * message. An address that is none is refused before the server starts.
+ * message. An address that is none is refused where it enters: the server's records, the plan.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import { exchange } from '../../../src/dns/wire.js';
 import { InputError } from '../../../src/errors.js';
+import { parsePlan } from '../../../src/plan/load.js';
+import { composePlan } from '../../../src/plan/records.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { DIG } from '../../helpers/programs.js';
 
@@ -101,5 +103,19 @@ describe('an address that is none is refused where it enters', () => {
     const started = startServer({ records: [{ name: 'bad.example.test', type, ttl: 60, value }], zones: ['example.test'] });
     await expect(started).rejects.toThrow(InputError);
     await expect(started).rejects.toThrow(message);
+  });
+
+  it('the plan refuses an address with a zone index, and takes the other forms', () => {
+    const plan = (addresses: string): string => `domains:\n  - domain: example.test\n    mx: [{ host: mail.example.test, addresses: [${addresses}] }]\n`;
+    expect(() => parsePlan(plan('"fe80::1%eth0"'), 'p.yaml')).toThrow(/^p\.yaml:3: domains\[0\]\.mx\[0\]\.addresses\[0\] must be an address without a zone index \(got "fe80::1%eth0"\): %eth0 means something on one host only$/);
+    expect(() => parsePlan(plan('"1::2::3"'), 'p.yaml')).toThrow(/addresses\[0\] must be an IPv4 or IPv6 address \(got "1::2::3"\)/);
+    // One address in two forms would be one record twice.
+    expect(() => parsePlan(plan('"::ffff:192.0.2.1", "0:0:0:0:0:FFFF:192.0.2.1"'), 'p.yaml')).toThrow(
+      /addresses\[1\] is "0:0:0:0:0:FFFF:192\.0\.2\.1", the address "::ffff:192\.0\.2\.1" already listed in another form; list each address once$/,
+    );
+    const distinct = AAAA.filter((a, i) => AAAA.findIndex((b) => nodeForm(b) === nodeForm(a)) === i);
+    const ok = parsePlan(plan(distinct.map((a) => `"${a}"`).join(', ')), 'p.yaml');
+    const composed = composePlan(ok).flatMap((d) => d.records).filter((r) => r.name === 'mail.example.test');
+    expect(composed.map((r) => [r.type, r.value])).toEqual(distinct.map((a) => ['AAAA', a]));
   });
 });
