@@ -14,6 +14,8 @@ import { exchange } from '../../../src/dns/wire.js';
 import { InputError } from '../../../src/errors.js';
 import { parsePlan } from '../../../src/plan/load.js';
 import { composePlan } from '../../../src/plan/records.js';
+import { DnsResolver } from '../../../src/dns/resolver.js';
+import { compareAtServer } from '../../../src/verify/compare.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { DIG } from '../../helpers/programs.js';
 
@@ -117,5 +119,16 @@ describe('an address that is none is refused where it enters', () => {
     const ok = parsePlan(plan(distinct.map((a) => `"${a}"`).join(', ')), 'p.yaml');
     const composed = composePlan(ok).flatMap((d) => d.records).filter((r) => r.name === 'mail.example.test');
     expect(composed.map((r) => [r.type, r.value])).toEqual(distinct.map((a) => ['AAAA', a]));
+  });
+
+  it('verify finds a planned address published, whichever form the plan writes it in', async () => {
+    const resolver = new DnsResolver({ servers: [{ host: server.host, port: server.port }], recursionDesired: false, timeoutMs: 2000 });
+    for (const [i, text] of AAAA.entries()) {
+      const planned: DnsRecord = { name: `v6-${i}.example.test`, type: 'AAAA', ttl: 60, value: text };
+      const answer = await resolver.lookup(planned.name, 'AAAA');
+      const { views, extras } = compareAtServer(`${server.host}:${server.port}`, [planned], answer);
+      expect(views.map((v) => v.state)).toEqual(['match']);
+      expect(extras).toEqual([]);
+    }
   });
 });
