@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import type { CommandModule } from 'yargs';
 import { describeFailure, EXIT } from './exit.js';
+import { commandFlagValueProblem } from './flag-values.js';
 import { LOADERS, type CommandName } from './registry.js';
 import { EPILOGUE, renderTopLevelHelp, USAGE } from './render/help.js';
 
@@ -78,11 +79,19 @@ export async function main(argv: string[]): Promise<void> {
     .epilogue(EPILOGUE)
     // An option given a value is given that value even when it starts with "-": `--all -all`.
     .parserConfiguration({ 'nargs-eats-options': true })
+    // A flag written without its value gets its default from yargs-parser, silently; refuse it
+    // (src/cli/flag-values.ts), before yargs' own checks and the command's handler.
+    .middleware(() => {
+      const problem = commandFlagValueProblem(argv, cli);
+      if (problem) fail(`${problem} (see \`maildns --help\`)`);
+    }, true)
     .fail((msg, err) => {
       // yargs's own parse errors (an option without its value, say) are bad input too, not crashes.
       if (err && err.name !== 'YError') throw err;
+      // The flag without its value explains yargs' complaint best ("Not enough arguments following: all").
+      const problem = commandFlagValueProblem(argv, cli);
       // One line: yargs puts the argument and its choices on lines of their own.
-      fail(`${(err?.message ?? msg).replace(/\s*\n\s*/g, ' ')} (see \`maildns --help\`)`);
+      fail(`${problem ?? (err?.message ?? msg).replace(/\s*\n\s*/g, ' ')} (see \`maildns --help\`)`);
     });
   for (const c of modules) cli.command(c);
   try {

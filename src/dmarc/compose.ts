@@ -65,7 +65,10 @@ export function dmarcPlanFromTags(a: DmarcTagInput, mode: DmarcMode): DmarcPlan 
   if (!p) throw new InputError('a policy is required: p=none (monitor), p=quarantine or p=reject');
   const uris = (tag: 'rua' | 'ruf', list: string[] | undefined): string[] => {
     const out: string[] = [];
-    for (const raw of (list ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean)) {
+    const given = (list ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim());
+    // `rua ,` would publish no report address, as if the tag were not asked for.
+    if (given.length > 0 && given.every((s) => s === '')) throw new InputError(`${tag}="${(list ?? []).join(',')}" names no report address; give one such as dmarc-reports@example.com`);
+    for (const raw of given.filter(Boolean)) {
       // A bare address is taken as mailto:, the one scheme reporters use.
       const uri = !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) && raw.includes('@') ? `mailto:${raw}` : raw;
       const r = parseReportUri(uri, tag, mode, tag);

@@ -12,6 +12,8 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { InputError } from '../errors.js';
+import { addressRecordProblem, formatIpv6, parseIpv6 } from '../ipv6.js';
 import { isAtOrBelow, normalizeName } from '../names.js';
 import { parseMxValue, parseSoaValue, parseTlsaValue, type DnsRecord } from '../records.js';
 import { splitCharacterStrings } from '../txt.js';
@@ -63,6 +65,9 @@ function buildZones(records: readonly DnsRecord[], apexes: readonly string[]): Z
   // Longest apex first so a record lands in its most specific zone.
   zones.sort((a, b) => b.apex.length - a.apex.length);
   for (const rec of records) {
+    // An address that is none is refused here, before the server starts, not written malformed into answers.
+    const problem = rec.type === 'A' || rec.type === 'AAAA' ? addressRecordProblem(rec.type, rec.value) : null;
+    if (problem) throw new InputError(`the ${rec.type} record of ${rec.name}: ${problem}`);
     const name = normalizeName(rec.name);
     const zone = zones.find((z) => isAtOrBelow(name, z.apex));
     if (!zone) continue;
@@ -100,8 +105,11 @@ function toWire(rec: DnsRecord, ownerOverride?: string): WireRecord {
   const base = { name: ownerOverride ?? rec.name, type: TYPE[rec.type], class: 1, ttl: rec.ttl };
   switch (rec.type) {
     case 'A':
-    case 'AAAA':
       return { ...base, address: rec.value };
+    case 'AAAA':
+      // dns2 writes the groups of the text it is given and reads a dotted-quad tail
+      // (::ffff:192.0.2.1) as hex groups, so it gets the RFC 5952 text of the 16 octets: hex only.
+      return { ...base, address: formatIpv6(parseIpv6(rec.value)!) };
     case 'CNAME':
     case 'PTR':
       return { ...base, domain: rec.value.replace(/\.$/, '') };

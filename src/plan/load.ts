@@ -7,6 +7,7 @@ import path from 'node:path';
 import { isIP } from 'node:net';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { InputError, PlanError } from '../errors.js';
+import { addressFamily, parseIpv4, parseIpv6 } from '../ipv6.js';
 import { failedOn } from '../fsutil.js';
 import { domainNameProblem, isAtOrBelow, normalizeName, sendingDomainProblem } from '../names.js';
 import { spfNetworkProblem } from '../spf/ip.js';
@@ -223,9 +224,24 @@ function readDmarc(r: PlanReader, value: unknown, at: Key[]): DmarcPlan {
   return dmarc;
 }
 
+/** Why `a` cannot be a planned address (published as A or AAAA, or named by a PTR record), or null. */
+function addressProblem(a: string): string | null {
+  if (addressFamily(a) !== 0) return null;
+  if (isIP(a) === 6) return `must be an address without a zone index (got "${a}"): ${a.slice(a.indexOf('%'))} means something on one host only`;
+  return `must be an IPv4 or IPv6 address (got "${a}")`;
+}
+
 function readAddresses(r: PlanReader, value: unknown, at: Key[]): string[] {
+  const seen = new Map<string, string>();
   return r.stringList(value, at).map((a, i) => {
-    if (isIP(a) === 0) r.fail(Array.isArray(value) ? [...at, i] : at, `must be an IPv4 or IPv6 address (got "${a}")`);
+    const here = Array.isArray(value) ? [...at, i] : at;
+    const problem = addressProblem(a);
+    if (problem) r.fail(here, problem);
+    // One address in two forms (::ffff:192.0.2.1, 0:0:0:0:0:ffff:192.0.2.1) would be one record twice in the RRset.
+    const octets = Buffer.from(parseIpv4(a) ?? parseIpv6(a)!).toString('hex');
+    const before = seen.get(octets);
+    if (before !== undefined) r.fail(here, `is "${a}", the address "${before}" already listed${before === a ? '' : ' in another form'}; list each address once`);
+    seen.set(octets, a);
     return a;
   });
 }
@@ -318,7 +334,8 @@ function readSendingHosts(r: PlanReader, value: unknown, at: Key[]): SendingHost
     const here = Array.isArray(value) ? [...at, i] : at;
     const o = r.object(typeof entry === 'string' ? { address: entry } : entry, here, ['address', 'helo']);
     const address = r.string(o['address'], [...here, 'address']);
-    if (isIP(address) === 0) r.fail([...here, 'address'], `must be an IPv4 or IPv6 address (got "${address}")`);
+    const problem = addressProblem(address);
+    if (problem) r.fail([...here, 'address'], problem);
     const host: SendingHostPlan = { address };
     if (o['helo'] !== undefined) host.helo = r.domainName(o['helo'], [...here, 'helo']);
     return host;

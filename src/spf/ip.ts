@@ -1,5 +1,5 @@
 /** Client addresses and SPF networks: parsing, prefix matching, the forms macros need, and the one check of an ip4:/ip6: value. */
-import { formatIpv6 } from '../ipv6.js';
+import { formatIpv6, parseIpv4, parseIpv6 } from '../ipv6.js';
 import { isIPv4, isIPv6 } from 'node:net';
 
 export interface ClientIp {
@@ -8,37 +8,14 @@ export interface ClientIp {
   bytes: Uint8Array;
 }
 
-function v4Bytes(text: string): Uint8Array {
-  return Uint8Array.from(text.split('.').map(Number));
-}
-
-function v6Bytes(text: string): Uint8Array {
-  let s = text.toLowerCase();
-  const out = new Uint8Array(16);
-  // An embedded dotted quad becomes the last two groups.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) {
-    const b = v4Bytes(v4[1]!);
-    s = `${s.slice(0, -v4[1]!.length)}${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
-  }
-  const [head = '', tail] = s.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  groups.forEach((g, i) => {
-    const n = parseInt(g, 16);
-    out[i * 2] = n >> 8;
-    out[i * 2 + 1] = n & 0xff;
-  });
-  return out;
-}
-
 /** Parse an address; null when it is not one. IPv4-mapped IPv6 addresses count as IPv4. */
 export function parseIp(text: string): ClientIp | null {
   const t = text.trim();
-  if (isIPv4(t)) return { family: 4, bytes: v4Bytes(t) };
-  if (!isIPv6(t)) return null;
-  const bytes = v6Bytes(t);
+  const v4 = parseIpv4(t);
+  if (v4) return { family: 4, bytes: v4 };
+  // A client's zone index (fe80::1%eth0) says nothing about the address.
+  const bytes = isIPv6(t) ? parseIpv6(t.replace(/%.*$/, '')) : null;
+  if (!bytes) return null;
   const mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
   if (mapped) return { family: 4, bytes: bytes.slice(12) };
   return { family: 6, bytes };

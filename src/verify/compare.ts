@@ -4,6 +4,7 @@
  * the caller once every server has been compared, so a record missing on one server and present
  * on the other reads as "not yet everywhere", not as two unrelated problems.
  */
+import { formatIpv6, parseIpv6 } from '../ipv6.js';
 import { mxValue, type DnsRecord, type MxValue, type RecordType, type TlsaValue } from '../records.js';
 import { tlsaText } from '../dnssec/tlsa.js';
 import type { DnsAnswer, DnsStatus } from '../dns/resolver.js';
@@ -73,6 +74,11 @@ export function publishedValues(type: RecordType, answer: DnsAnswer<unknown>): s
 
 function normalizeForCompare(type: RecordType, value: string): string {
   if (type === 'MX' || type === 'NS' || type === 'CNAME' || type === 'PTR') return value.toLowerCase().replace(/\.$/, '').replace(/\s+/g, ' ');
+  // The plan may write an address in any of its forms (2001:DB8:0::1, ::ffff:192.0.2.1); the resolver reports RFC 5952 text.
+  if (type === 'AAAA') {
+    const octets = parseIpv6(value.trim());
+    if (octets) return formatIpv6(octets);
+  }
   if (type === 'AAAA' || type === 'A' || type === 'TLSA') return value.toLowerCase().replace(/\s+/g, ' ');
   return value;
 }

@@ -9,6 +9,7 @@
  * the answer section. The main resolver's answer is what can be compared, and it is named as such.
  */
 import { isIPv6 } from 'node:net';
+import { formatIpv6, parseIpv6 } from '../ipv6.js';
 import { describeAnswer, dnsFailureCode, isTemporary, type DnsAnswer, type Resolver } from '../dns/resolver.js';
 import type { Finding, Severity } from '../findings.js';
 import { isAtOrBelow, normalizeName } from '../names.js';
@@ -47,11 +48,8 @@ const RFC_CUT = 'RFC 1034 §4.2.2';
 /** An address in the form the resolver reports it (RFC 5952 for IPv6), so text forms compare equal. */
 export function canonicalAddress(address: string): string {
   if (!isIPv6(address)) return address;
-  try {
-    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  } catch {
-    return address.toLowerCase();
-  }
+  const octets = parseIpv6(address);
+  return octets ? formatIpv6(octets) : address.toLowerCase();
 }
 
 /** "a, b and c" */

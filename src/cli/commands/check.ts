@@ -128,6 +128,8 @@ export const checkCommand: CommandModule<object, Args> = {
     // Given twice (a wrapper's default, then the caller's): the last one counts.
     const format: CheckFormat = args.json ? 'json' : ([args.format].flat().at(-1) as CheckFormat);
     const selectors = [...new Set(args.selectors.flatMap((s) => String(s).split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean))];
+    // `-s ,` would check no selector at all, as if the flag were not there.
+    if (args.selectors.length > 0 && selectors.length === 0) throw new UsageError(`--selectors ${JSON.stringify(args.selectors.join(' '))} names no DKIM selector; give names such as mail,google`);
     for (const s of selectors) {
       if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(s)) throw new UsageError(`--selectors: "${s}" is not a DKIM selector (letters, digits, "-", "_" and "." only)`);
     }

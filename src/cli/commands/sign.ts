@@ -60,6 +60,8 @@ export const signCommand: CommandModule<object, Args> = {
       throw new UsageError('say which key signs: --plan FILE, or all of --domain, --selector and --key');
     }
     const headers = args.headers?.split(':').map((h) => h.trim()).filter(Boolean);
+    // `--headers :` would sign the usual fields, as if the flag were not there.
+    if (headers !== undefined && headers.length === 0) throw new UsageError(`--headers "${args.headers}" names no header field; give names such as from:to:subject:date`);
     const result = await signWithEach(
       msg.raw,
       choices.map((c) => ({

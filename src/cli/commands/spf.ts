@@ -16,6 +16,7 @@ import type { FlattenOptions, FlattenResult } from '../../spf/flatten.js';
 import { SPF_LOOKUP_LIMIT } from '../../spf/parse.js';
 import { domainArg, sendingDomainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 import { spfMergeCommand } from './spf-merge.js';
+import { bareFlagMeansSomething, emptyValueMeansSomething } from '../flag-values.js';
 
 
 interface CheckArgs {
@@ -32,10 +33,10 @@ const checkCommand: CommandModule<object, CheckArgs> = {
   command: '$0 <domain>',
   describe: 'check the SPF a domain publishes (tree, lookup counts, findings), or evaluate it for one address with --ip',
   builder: (y) =>
-    withJsonOption(withNameserverOption(y))
+    emptyValueMeansSomething(withJsonOption(withNameserverOption(y)), 'sender')
       .positional('domain', { type: 'string', demandOption: true, describe: 'the domain to check' })
       .option('ip', { type: 'string', describe: 'evaluate check_host() for this client address instead (RFC 7208)' })
-      .option('sender', { type: 'string', describe: 'MAIL FROM address for --ip (default postmaster@DOMAIN)' })
+      .option('sender', { type: 'string', describe: 'MAIL FROM address for --ip (default postmaster@DOMAIN; \'\' for the null sender of a bounce)' })
       .option('helo', { type: 'string', describe: 'HELO/EHLO name for --ip (default DOMAIN)' })
       .example('$0 spf example.com', 'include tree with the lookup count of each branch, and findings')
       .example('$0 spf example.com --ip 192.0.2.10', 'prints pass, fail, softfail, neutral, none, permerror or temperror first')
@@ -78,7 +79,7 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
   command: 'compose',
   describe: 'compose an SPF record from flags, without a plan',
   builder: (y) =>
-    withJsonOption(y)
+    bareFlagMeansSomething(withJsonOption(y), 'a', 'mx')
       .option('ip4', { type: 'string', array: true, describe: 'IPv4 address or network (repeatable)' })
       .option('ip6', { type: 'string', array: true, describe: 'IPv6 address or network (repeatable)' })
       .option('a', { type: 'string', array: true, describe: 'a:HOST (repeatable); --a alone or --a @ for the domain itself' })

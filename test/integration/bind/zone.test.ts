@@ -11,6 +11,7 @@ import { renderZone } from '../../../providers/zone.js';
 import { renderWith } from '../../../providers/index.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { NAMED_CHECKZONE, NAMED_COMPILEZONE } from '../../helpers/programs.js';
+import { runCli } from '../../helpers/cli.js';
 
 function checkzone(origin: string, text: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'maildns-zone-'));
@@ -109,5 +110,57 @@ describe('zone provider', () => {
     expect(fragment).not.toMatch(/ SOA /);
     const pasted = renderZone('example.com', header('example.com'), 3600) + fragment.replace(/^\$ORIGIN.*\n\$TTL.*\n/m, '');
     expect(checkzone('example.com', pasted)).toMatch(/OK/);
+  });
+});
+
+describe('addresses in every text form, as `maildns records` writes them', () => {
+  // Node's reading of an address: the URL parser's RFC 5952 serialization.
+  const nodeForm = (text: string): string => new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  const v6 = ['::ffff:192.0.2.1', '64:ff9b::192.0.2.33', '1:2:3:4:5:6:192.0.2.7', '::192.0.2.9', '2001:DB8::25', '2001:0db8:0000:0000:0000:0000:0000:0026', '1::', '::2:3:4:5:6:7:8'];
+  const planText = `domains:
+  - domain: example.com
+    nameservers: [{ host: ns1.example.com, addresses: [192.0.2.53, "::FFFF:192.0.2.54"] }]
+    mx: [{ host: mail.example.com, addresses: [203.0.113.25, ${v6.map((a) => `"${a}"`).join(', ')}] }]
+    spf: { ip4: [203.0.113.25] }
+    dmarc: { p: none }
+`;
+  let dir: string;
+  const records = async (...args: string[]): Promise<string> => {
+    const r = await runCli(['records', ...args], { cwd: dir });
+    expect(r.code).toBe(0);
+    return r.stdout;
+  };
+
+  it('the zone file loads in named-checkzone, each AAAA the address Node reads', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'maildns-addr-'));
+    writeFileSync(path.join(dir, 'maildns.yaml'), planText);
+    const zone = await records('--full-zone');
+    expect(checkzone('example.com', zone)).toMatch(/OK/);
+    const aaaa = (owner: string): string[] =>
+      compiled('example.com', zone)
+        .split('\n')
+        .filter((l) => l.startsWith(`${owner}.`) && /\sAAAA\s/.test(l))
+        .map((l) => nodeForm(l.trim().split(/\s+/).at(-1)!))
+        .sort();
+    expect(aaaa('mail.example.com')).toEqual(v6.map(nodeForm).sort());
+    expect(aaaa('ns1.example.com')).toEqual(['::ffff:c000:236']);
+  });
+
+  it('the MyDNS rows hold addresses named-checkzone takes', async () => {
+    const rows = (await records('--format', 'mydns', '--tsv')).split('\n').map((l) => l.split('\t'));
+    const aaaa = rows.filter((r) => r[1] === 'AAAA');
+    expect(aaaa.map((r) => nodeForm(r[3]!)).sort()).toEqual(v6.map(nodeForm).sort());
+    const zone = renderZone('example.com', [...header('example.com'), ...aaaa.map((r): DnsRecord => ({ name: `${r[0]}.example.com`, type: 'AAAA', ttl: 60, value: r[3]! }))], 3600);
+    expect(checkzone('example.com', zone)).toMatch(/OK/);
+  });
+
+  it('an address with a zone index, which named-checkzone refuses, stops at the plan', async () => {
+    const bad = mkdtempSync(path.join(tmpdir(), 'maildns-addr-'));
+    writeFileSync(path.join(bad, 'maildns.yaml'), planText.replace('"2001:DB8::25"', '"fe80::1%eth0"'));
+    const r = await runCli(['records'], { cwd: bad });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('maildns: maildns.yaml:4: domains[0].mx[0].addresses[5] must be an address without a zone index (got "fe80::1%eth0"): %eth0 means something on one host only\n');
+    expect(() => checkzone('example.com', renderZone('example.com', [...header('example.com'), { name: 'mail.example.com', type: 'AAAA', ttl: 60, value: 'fe80::1%eth0' }], 3600))).toThrow();
   });
 });

@@ -1,0 +1,283 @@
+/**
+ * A flag that takes a value and is given none (last on the line, followed by another flag), an
+ * empty one, or a word where a number goes, is refused: exit 2 and one line naming the flag and
+ * what it wants. yargs-parser gave such a flag its default instead, so `check example.com
+ * --timeout` ran with the default timeout (src/cli/flag-values.ts).
+ *
+ * Every option of every command, found by running the commands' own builders in yargs, is put
+ * through the check that src/cli/main.ts runs; then the built CLI, as a process, for options of
+ * each command, and the values that must still pass (`--all -all`, `--domains-file -`, `-j4`).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LOADERS } from '../../../src/cli/registry.js';
+import { flagValueProblem, type OptionTable } from '../../../src/cli/flag-values.js';
+import { runCli } from '../../helpers/cli.js';
+
+interface Built {
+  /** The words that run the command: ['spf', 'compose'], ['dmarc'] for its default command. */
+  path: string[];
+  options: OptionTable;
+  descriptions: Record<string, string>;
+  /** Its positional arguments, which are no flags. */
+  positionals: string[];
+}
+
+class Stop extends Error {}
+
+type Inside = Argv & { getOptions(): OptionTable; getInternalMethods(): { getUsageInstance(): { getDescriptions(): Record<string, string> } } };
+
+/**
+ * The option table yargs builds for the command `words` run, by running the commands' own builders
+ * (each subcommand registered on the way is noted in `subs`) and stopping once the last is built.
+ */
+async function build(top: CommandModule<any, any>, words: string[], target: CommandModule<any, any>, subs: CommandModule<any, any>[] = []): Promise<Built> {
+  let built: Built | undefined;
+  const wrap = (mod: CommandModule<any, any>): CommandModule<any, any> => ({
+    ...mod,
+    builder: (y: Argv) => {
+      const inside = y as Inside;
+      const register = y.command.bind(y);
+      (y as { command: unknown }).command = (sub: CommandModule<any, any>) => {
+        if (mod === target) subs.push(sub);
+        return register(wrap(sub));
+      };
+      const out = (typeof mod.builder === 'function' ? mod.builder(y) : y) as Argv;
+      (y as { command: unknown }).command = register;
+      if (mod === target) {
+        const command = String(mod.command);
+        built = {
+          path: words,
+          options: inside.getOptions(),
+          descriptions: { ...inside.getInternalMethods().getUsageInstance().getDescriptions() },
+          positionals: [...command.matchAll(/[<[]([^\]>.]+)(?:\.\.)?[\]>]/g)].map((m) => m[1]!),
+        };
+        throw new Stop();
+      }
+      return out;
+    },
+  });
+  const y = yargs(words).exitProcess(false).fail(false).strict().parserConfiguration({ 'nargs-eats-options': true }).command(wrap(top));
+  try {
+    await y.parseAsync();
+  } catch (err) {
+    if (!(err instanceof Stop)) throw err;
+  }
+  if (!built) throw new Error(`${words.join(' ')} did not build ${String(target.command)}`);
+  return built;
+}
+
+/** Every command, subcommands and default subcommands too, with its option table. */
+async function everyCommand(): Promise<Built[]> {
+  const out: Built[] = [];
+  const visit = async (top: CommandModule<any, any>, words: string[], mod: CommandModule<any, any>): Promise<void> => {
+    const subs: CommandModule<any, any>[] = [];
+    out.push(await build(top, words, mod, subs));
+    for (const sub of subs) {
+      const word = String(sub.command).split(' ')[0]!;
+      await visit(top, word === '$0' ? words : [...words, word], sub);
+    }
+  };
+  for (const [name, load] of Object.entries(LOADERS)) {
+    const mod = await load();
+    await visit(mod, [name], mod);
+  }
+  return out;
+}
+
+const names = (o: OptionTable, key: string): string[] => [key, ...(o.alias[key] ?? [])];
+const has = (o: OptionTable, key: string, list: string[]): boolean => names(o, key).some((n) => list.includes(n));
+
+let commands: Built[];
+beforeAll(async () => {
+  commands = await everyCommand();
+});
+
+describe('every option that takes a value, in every command', () => {
+  it('finds the commands and their options', () => {
+    const paths = commands.map((c) => c.path.join(' '));
+    expect(paths).toEqual(expect.arrayContaining(['check', 'serve', 'spf compose', 'spf flatten', 'spf merge', 'spf', 'dmarc compose', 'dmarc', 'dkim rotate', 'report merge', 'postfix', 'postfix lint', 'selftest']));
+    const check = commands.find((c) => c.path.join(' ') === 'check')!;
+    expect(Object.keys(check.options.key)).toEqual(expect.arrayContaining(['timeout', 'deadline', 'concurrency', 'rate', 'tls-timeout', 'domains-file', 'selectors', 'format']));
+  });
+
+  it('is refused when its value is missing, empty or (for a number) not a number, and accepted with one', () => {
+    let checked = 0;
+    const failures: string[] = [];
+    for (const c of commands) {
+      const o = c.options;
+      for (const key of Object.keys(o.key)) {
+        // The main name of an option: not one of another option's aliases, nor a positional, nor yargs' own flags.
+        if (Object.values(o.alias).some((a) => a.includes(key)) || c.positionals.includes(key) || key === 'help' || key === 'version') continue;
+        if (has(o, key, o.boolean) || has(o, key, o.count)) continue;
+        const isNumber = has(o, key, o.number);
+        const choices = names(o, key).map((n) => o.choices[n]).find((x) => x?.length);
+        const good = choices ? String(choices[0]) : isNumber ? '5' : 'x';
+        const spellings = [`--${key}`, ...(o.alias[key] ?? []).filter((a) => a.length === 1).map((a) => `-${a}`)];
+        for (const flag of spellings) {
+          const expectProblem = (words: string[], want: RegExp | null): void => {
+            const problem = flagValueProblem([...c.path, ...words], o, c.descriptions);
+            const ok = want === null ? problem === null : problem !== null && want.test(problem) && !problem.includes('\n');
+            if (!ok) failures.push(`${c.path.join(' ')} ${words.join(' ')}: ${problem}`);
+          };
+          const named = new RegExp(`^${flag}( \\(--${key}\\))? needs (a number|a value|one of [^:]+)`);
+          const bareMeansSomething = c.path.join(' ') === 'spf compose' && (key === 'a' || key === 'mx');
+          // Last on the line, and followed by another flag, of the command's own or not.
+          expectProblem([flag], bareMeansSomething ? null : named);
+          expectProblem([flag, '--help'], bareMeansSomething ? null : named);
+          expectProblem([flag, '--no-such-flag'], bareMeansSomething ? null : named);
+          const emptyMeansSomething = c.path.join(' ') === 'spf' && key === 'sender';
+          // (yargs-parser reads `-o=` as -o without a value, `--output=` as an empty one.)
+          expectProblem([`${flag}=`], emptyMeansSomething ? null : named);
+          expectProblem([flag, ''], emptyMeansSomething ? null : /not an empty one/);
+          expectProblem([flag, ' '], /not an empty one/);
+          if (isNumber) {
+            expectProblem([flag, 'abc'], /needs a number, not "abc"/);
+            expectProblem([`${flag}=12ms`], /needs a number, not "12ms"/);
+          }
+          expectProblem([flag, good], null);
+          expectProblem([`${flag}=${good}`], null);
+          checked++;
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    // The commands have about a hundred such flags; a count far below says the walk missed some.
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  it('reads short flag groups and the words after a flag as yargs-parser does', () => {
+    const check = commands.find((c) => c.path.join(' ') === 'check')!;
+    const problem = (...words: string[]): string | null => flagValueProblem(['check', 'example.com', ...words], check.options, check.descriptions);
+    expect(problem('-j')).toMatch(/^-j \(--concurrency\) needs a number: domains checked at once$/);
+    // -jq is -j then -q: -j has no value.
+    expect(problem('-jq')).toMatch(/^-j \(--concurrency\) needs a number/);
+    expect(problem('-qj')).toMatch(/^-j \(--concurrency\) needs a number/);
+    expect(problem('-qj', '4')).toBeNull();
+    expect(problem('-j4', '-q')).toBeNull();
+    expect(problem('-j=4')).toBeNull();
+    expect(problem('-o/tmp/report.txt')).toBeNull();
+    // -- ends the flags: what follows is a domain, whatever it looks like.
+    expect(problem('--', '--timeout')).toBeNull();
+    // A negative number is a value (the handler says it is out of range).
+    expect(problem('--timeout', '-5')).toBeNull();
+    // A flag with nargs (--domains-file) takes "-", standard input, but not the next flag.
+    expect(problem('--domains-file', '-')).toBeNull();
+    expect(problem('--domains-file', '--json')).toMatch(/^--domains-file needs a value: file with one domain per line/);
+    expect(problem('--domains-file', '-q')).toMatch(/^--domains-file needs a value/);
+    expect(problem('--domainsFile')).toMatch(/^--domainsFile \(--domains-file\) needs a value/);
+    expect(problem('--no-timeout')).toMatch(/^--no-timeout is not a flag: --timeout needs a number/);
+    expect(problem('--no-tls')).toBeNull();
+    expect(problem('--unknown-flag')).toBeNull();
+  });
+});
+
+describe('the built CLI refuses a flag without its value: exit 2, one line', () => {
+  let dir: string;
+  let message: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'maildns-flags-'));
+    message = path.join(dir, 'm.eml');
+    writeFileSync(message, 'From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n');
+  });
+  // A DNS command gets a dead local server first: should the check miss, nothing leaves the machine.
+  const dead = ['--nameserver', '127.0.0.1:9'];
+  const cases: [string[], RegExp][] = [
+    [['check', 'example.com', ...dead, '--timeout'], /^--timeout needs a number: milliseconds to wait for one DNS answer/],
+    [['check', 'example.com', ...dead, '--timeout', '--json'], /^--timeout needs a number: milliseconds to wait/],
+    [['check', 'example.com', ...dead, '--timeout', 'abc'], /^--timeout needs a number, not "abc": milliseconds/],
+    [['check', 'example.com', ...dead, '--deadline'], /^--deadline needs a number/],
+    [['check', 'example.com', ...dead, '--concurrency', '-q'], /^--concurrency needs a number: domains checked at once/],
+    [['check', 'example.com', ...dead, '-j'], /^-j \(--concurrency\) needs a number/],
+    [['check', 'example.com', ...dead, '--rate'], /^--rate needs a number: most DNS queries per second/],
+    [['check', 'example.com', ...dead, '--tls', '--tls-timeout'], /^--tls-timeout needs a number: milliseconds for each step of the STARTTLS check/],
+    [['check', 'example.com', ...dead, '--history-wait', '--history', 'h.db'], /^--history-wait needs a number/],
+    [['check', 'example.com', ...dead, '--format'], /^--format needs one of text, json, ndjson, junit, html: report format$/],
+    [['check', 'example.com', ...dead, '--format', ''], /^--format needs one of text, json, ndjson, junit, html, not an empty one/],
+    [['check', 'example.com', ...dead, '--selectors'], /^--selectors needs a value: DKIM selectors to check/],
+    [['check', 'example.com', ...dead, '-s', ''], /^-s \(--selectors\) needs a value, not an empty one/],
+    [['check', ...dead, '--domains-file'], /^--domains-file needs a value: file with one domain per line/],
+    [['check', ...dead, '--domains-file', '--json'], /^--domains-file needs a value/],
+    [['check', 'example.com', '--nameserver'], /^--nameserver needs a value: ask this DNS server/],
+    [['serve', '--port'], /^--port needs a number: port for UDP and TCP/],
+    [['serve', '--port', ''], /^--port needs a number, not an empty one/],
+    [['verify', ...dead, '--authoritative'], /^--authoritative needs a value/],
+    [['spf', 'example.com', ...dead, '--timeout'], /^--timeout needs a number/],
+    [['spf', 'flatten', 'example.com', ...dead, '--max-length'], /^--max-length needs a number: longest record text in octets/],
+    [['spf', 'compose', '--mx', '--all'], /^--all needs a value: the final all: -all \(default\), ~all, \?all, \+all$/],
+    [['spf', 'compose', '--include', '--mx'], /^--include needs a value/],
+    [['spf', 'merge', 'v=spf1 mx -all', 'v=spf1 a -all', '--offline', '--all'], /^--all needs a value/],
+    [['dmarc', 'compose', '--p', 'reject', '--pct'], /^--pct needs a number: percentage of failing mail/],
+    [['dmarc', 'compose', '--p', 'reject', '--ri', 'daily'], /^--ri needs a number, not "daily"/],
+    [['dmarc', 'example.com', ...dead, '--mode'], /^--mode needs a value/],
+    [['dkim', 'rotate', 'example.com', ...dead, '--selector'], /^--selector needs a value/],
+    [['report', 'merge', 'a.json', '--format'], /^--format needs one of/],
+    [['history', '--since'], /^--since needs a value/],
+    [['records', '-f'], /^-f \(--format\) needs one of zone, mydns, json: output format$/],
+    [['records', '--plan'], /^--plan needs a value: plan file/],
+    [['init', 'example.com', '--ip4'], /^--ip4 needs a value/],
+    [['keygen', '--keys-dir'], /^--keys-dir needs a value/],
+    [['opendkim', '--socket'], /^--socket needs a value/],
+    [['postfix', '--milter-default-action'], /^--milter-default-action needs one of tempfail, accept/],
+    [['postfix', 'lint', '--domain'], /^--domain needs a value/],
+    [['mta-sts', '--out'], /^--out needs a value/],
+    [['quickstart', 'qs', '--domain'], /^--domain needs a value/],
+    [['selftest', '--wait'], /^--wait needs a number: seconds the submission and the arrival may take together$/],
+    [['sign', 'm.eml', '-d', 'example.com', '-s', 'x', '-k'], /^-k \(--key\) needs a value/],
+    [['verify-message', 'm.eml', ...dead, '--ip'], /^--ip needs a value/],
+  ];
+  it.each(cases)('%j', async (args, want) => {
+    const r = await runCli(args, { cwd: dir, killAfterMs: 15_000 });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.endsWith(' (see `maildns --help`)\n')).toBe(true);
+    const lines = r.stderr.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.replace(/^maildns: /, '').replace(/ \(see `maildns --help`\)$/, '')).toMatch(want);
+  });
+
+  it('takes the values that look like flags where a flag takes them, and a bare --mx or --a in spf compose', async () => {
+    const [compose, merge, stdin, nullSender] = await Promise.all([
+      runCli(['spf', 'compose', '--mx', '--a', '--all', '-all']),
+      runCli(['spf', 'merge', 'v=spf1 mx ~all', 'v=spf1 a ?all', '--all', '-all', '--offline']),
+      runCli(['check', '--domains-file', '-', ...dead, '-j1', '--timeout=50', '--deadline', '50', '--json'], { input: '', cwd: dir }),
+      runCli(['spf', 'example.com', '--ip', '192.0.2.1', '--sender', '', ...dead, '--timeout', '50', '--json'], { cwd: dir }),
+    ]);
+    expect(compose.stdout).toBe('v=spf1 a mx -all\n');
+    expect(merge.code).toBe(0);
+    expect(merge.stdout).toMatch(/-all/);
+    // The flags were all taken; it is the empty list that is refused.
+    expect(stdin.stderr).toBe('maildns: name at least one domain, or pass --domains-file FILE\n');
+    // An empty --sender is the null sender of a bounce (RFC 7208 §4.3): DNS is asked, and fails here.
+    expect(nullSender.stderr).not.toMatch(/needs/);
+    expect(nullSender.code).toBe(3);
+  });
+});
+
+describe('a value that says nothing is refused, not taken for the flag\'s absence', () => {
+  it('check -s "," names no selector', async () => {
+    const r = await runCli(['check', 'example.com', '--nameserver', '127.0.0.1:9', '-s', ',']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('maildns: --selectors "," names no DKIM selector; give names such as mail,google\n');
+  });
+
+  it('dmarc compose --rua "," names no report address', async () => {
+    const r = await runCli(['dmarc', 'compose', '--p', 'reject', '--rua', ',']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('maildns: rua="," names no report address; give one such as dmarc-reports@example.com\n');
+  });
+
+  it('sign --headers ":" names no header field', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'maildns-flags-'));
+    writeFileSync(path.join(dir, 'm.eml'), 'From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n');
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(path.join(dir, 'k.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const r = await runCli(['sign', 'm.eml', '-d', 'example.com', '-s', 'ed', '-k', 'k.pem', '--headers', ':'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('maildns: --headers ":" names no header field; give names such as from:to:subject:date\n');
+  });
+});
