@@ -7,9 +7,9 @@
  * `--help` and every command start without loading the engines they do not use.
  */
 import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import type { CommandModule } from 'yargs';
 import { describeFailure, EXIT } from './exit.js';
+import { boundMemory } from './memory.js';
 import { commandFlagValueProblem } from './flag-values.js';
 import { LOADERS, type CommandName } from './registry.js';
 import { EPILOGUE, renderTopLevelHelp, USAGE } from './render/help.js';
@@ -35,21 +35,8 @@ async function commandsFor(argv: readonly string[]): Promise<CommandModule<any, 
   return Promise.all(Object.values(LOADERS).map((load) => load()));
 }
 
-/**
- * V8 lets the old generation grow to four times what survived its last full collection before it
- * collects again. A bulk check keeps little (about 16 MB of live heap at 10,000 domains) and makes
- * much short-lived garbage, so most of that growth was garbage: peak RSS 149-161 MB at 10,000
- * domains, 117-122 MB with a growth of 50%, for 2-4% more CPU (fresh processes, same data). The
- * flag is read at each collection, so setting it here works; a user's own setting is kept. The CLI
- * alone sets it: a program using the library keeps its own V8 settings.
- */
-function boundHeapGrowth(): void {
-  const own = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].some((a) => /^--heap[-_]growing[-_]percent\b/.test(a));
-  if (!own) setFlagsFromString('--heap-growing-percent=50');
-}
-
 export async function main(argv: string[]): Promise<void> {
-  boundHeapGrowth();
+  boundMemory();
   // A reader that quit early (`maildns check … | head`): stop quietly, as a shell reports SIGPIPE.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT.pipeClosed);
