@@ -13,7 +13,7 @@
  * "no record".
  */
 import { normalizeName } from '../names.js';
-import { describeStatus, isTemporary, txtValues, type DnsStatus, type Resolver } from '../dns/resolver.js';
+import { describeStatus, isTemporary, txtValues, type DnsAnswer, type DnsStatus, type Resolver } from '../dns/resolver.js';
 import type { DmarcPolicy } from '../plan/types.js';
 import { orgDomain } from './align.js';
 import { looksLikeDmarc, parseDmarc, type DmarcMode, type ParsedDmarc } from './parse.js';
@@ -37,10 +37,25 @@ export interface DmarcLookup {
   detail?: string;
 }
 
+/**
+ * The lookup made of each answer: a check reads the same `_dmarc` answer at several steps
+ * (validation, discovery, the tree walk) and the resolver hands out one answer object for it.
+ * Shared: do not modify.
+ */
+const lookupOfAnswer = new WeakMap<object, DmarcLookup>();
+
 export async function lookupDmarc(resolver: Resolver, domain: string): Promise<DmarcLookup> {
   const d = normalizeName(domain);
   const name = `_dmarc.${d}`;
   const answer = await resolver.lookup(name, 'TXT');
+  const known = lookupOfAnswer.get(answer);
+  if (known && known.domain === d) return known;
+  const lookup = lookupFromAnswer(d, name, answer);
+  lookupOfAnswer.set(answer, lookup);
+  return lookup;
+}
+
+function lookupFromAnswer(d: string, name: string, answer: DnsAnswer<string[]>): DmarcLookup {
   const txt = answer.status === 'ok' ? txtValues(answer) : [];
   return {
     domain: d,
