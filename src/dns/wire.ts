@@ -6,7 +6,7 @@
  * decodeMessage below, whole or not at all, and taken only when classifyReply says they answer
  * the question asked.
  */
-import { formatIpv6 } from '../ipv6.js';
+import { formatIpv6, isIpv6Address } from '../ipv6.js';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { DnsTemporaryError } from '../errors.js';
@@ -54,7 +54,7 @@ export function parseServer(text: string, defaultPort = 53): ServerAddress {
   const t = text.trim();
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(t);
   if (bracketed) return { host: bracketed[1]!, port: bracketed[2] ? Number(bracketed[2]) : defaultPort };
-  if (net.isIPv6(t)) return { host: t, port: defaultPort };
+  if (isIpv6Address(t)) return { host: t, port: defaultPort };
   const m = /^([^:]+)(?::(\d+))?$/.exec(t);
   if (!m) throw new Error(`not a server address: "${text}" (use HOST, HOST:PORT or [IPv6]:PORT)`);
   const port = m[2] ? Number(m[2]) : defaultPort;
@@ -559,7 +559,7 @@ export class IgnoredReplies {
 
 function udpExchange(server: ServerAddress, query: Buffer, key: QueryKey, deadline: number, ignored: IgnoredReplies): Promise<UdpOutcome> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
+    const socket = dgram.createSocket(isIpv6Address(server.host) ? 'udp6' : 'udp4');
     const timer = setTimeout(() => finish(new Error('timeout')), Math.max(0, deadline - Date.now()));
     let done = false;
     function finish(err: Error | null, reply?: UdpOutcome): void {
