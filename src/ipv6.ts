@@ -45,6 +45,20 @@ export function parseIpv4(text: string): Uint8Array | null {
   return Uint8Array.from(text.split('.').map(Number));
 }
 
+/**
+ * net.isIPv6, without its first calls' cost (compiling a large regular expression, ~4 ms once per
+ * process) for the text that cannot be IPv6, with fewer than two colons: host names, IPv4
+ * addresses with or without a port. The DNS client asks this of every server before its first query.
+ */
+export function isIpv6Address(text: string): boolean {
+  return text.indexOf(':') !== text.lastIndexOf(':') && isIPv6(text);
+}
+
+/** net.isIP as a yes or no, sparing host names the cost isIpv6Address spares them. */
+export function isIpAddress(text: string): boolean {
+  return isIPv4(text) || isIpv6Address(text);
+}
+
 /** IPv6 text in RFC 5952 form: lower-case hex, no leading zeros, the first longest run of 2+ zero groups as `::`. */
 export function formatIpv6(bytes: Uint8Array): string {
   const groups: number[] = [];

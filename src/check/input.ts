@@ -6,11 +6,11 @@
  * seen is kept (src/check/name-set.ts, about 25 bytes a name), so that a name given twice, in
  * whatever case (NEWCO.TEST and newco.test), is checked once.
  */
-import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { readFileSync, statSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import { failedOn } from '../fsutil.js';
 import { domainNameProblem, normalizeName } from '../names.js';
+import { textLines } from './lines.js';
 import { NameSet } from './name-set.js';
 
 function cleanLine(line: string): string {
@@ -23,10 +23,9 @@ function checkName(name: string, where: string): string {
   return normalizeName(name);
 }
 
-async function* fileLines(file: string): AsyncGenerator<{ text: string; line: number }> {
-  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+function* fileLines(file: string): Generator<{ text: string; line: number }> {
   let line = 0;
-  for await (const raw of rl) {
+  for (const raw of textLines(file)) {
     line++;
     const text = cleanLine(raw);
     if (text) yield { text, line };
@@ -69,7 +68,7 @@ export async function domainSource(args: readonly string[], files: readonly stri
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError('cannot read the domain list: no such file', file);
       failedOn(err, file, 'read the domain list');
     }
-    for await (const { text, line } of fileLines(file)) note(checkName(text, `${file}:${line}`));
+    for (const { text, line } of fileLines(file)) note(checkName(text, `${file}:${line}`));
   }
   return {
     count: seen.size,
@@ -83,7 +82,7 @@ export async function domainSource(args: readonly string[], files: readonly stri
       yield* first(fromArgs);
       for (const file of files) {
         if (file === '-') yield* first(stdin);
-        else for await (const { text } of fileLines(file)) yield* first([normalizeName(text)]);
+        else for (const { text } of fileLines(file)) yield* first([normalizeName(text)]);
       }
     },
   };

@@ -10,7 +10,7 @@ import { describeStatus, isTemporary, txtValues, type Resolver } from '../dns/re
 import { temporaryFinding } from '../dns/failure.js';
 import type { Finding } from '../findings.js';
 import type { DmarcPolicy } from '../plan/types.js';
-import { isIP } from 'node:net';
+import { isIpAddress } from '../ipv6.js';
 import { auditSpf } from './spf.js';
 // The reverse DNS engine loads only when --rdns (or a profile) asks for it, in auditReverseDns.
 import type { ReverseDnsResult } from '../rdns/evaluate.js';
@@ -130,14 +130,14 @@ export async function auditMx(resolver: Resolver, domain: string): Promise<Mecha
   let dnsFailed = false;
   for (const [host, count] of hosts) {
     if (count > 1) findings.push({ code: 'mx.duplicate-host', severity: 'warning', subject: domain, message: `${host} is listed in ${count} MX records`, fix: 'list each mail host once' });
-    if (isIP(host.replace(/^\[|\]$/g, ''))) {
+    if (isIpAddress(host.replace(/^\[|\]$/g, ''))) {
       findings.push({ code: 'mx.ip-literal', severity: 'error', subject: domain, message: `the MX record points at an address (${host}), not a host name; senders cannot use it`, fix: 'publish an A/AAAA record for a host name and point the MX at that name', rfc: 'RFC 5321 §5.1' });
     }
   }
   // Only hosts that are names need an address check; one A query each, AAAA only when A is empty.
   await Promise.all(
     [...hosts.keys()]
-      .filter((h) => !isIP(h))
+      .filter((h) => !isIpAddress(h))
       .map(async (host) => {
         const a = await resolver.lookup(host, 'A');
         if (a.cnameChain.length) {

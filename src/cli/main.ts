@@ -7,7 +7,7 @@
  * `--help` and every command start without loading the engines they do not use.
  */
 import { readFileSync } from 'node:fs';
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { describeFailure, EXIT } from './exit.js';
 import { boundMemory } from './memory.js';
 import { commandFlagValueProblem } from './flag-values.js';
@@ -22,6 +22,18 @@ function packageVersion(): string {
 function fail(message: string): never {
   process.stderr.write(`maildns: ${message}\n`);
   process.exit(EXIT.usage);
+}
+
+/**
+ * yargs renders a command's whole help right after calling its handler (cacheHelpMessage), so that
+ * help shown later from an async handler is that command's; maildns never shows help from a
+ * handler, and the rendering (~20 ms) holds up the command's first queries. No public API turns
+ * it off: this replaces yargs' internal hook, and a yargs without it only renders the help again.
+ */
+function skipHelpCache(cli: Argv): void {
+  type Internals = { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: unknown } | undefined } };
+  const usage = (cli as unknown as Internals).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 /**
@@ -60,8 +72,8 @@ export async function main(argv: string[]): Promise<void> {
     .strict()
     .demandCommand(1, 'name a command; `maildns --help` lists them')
     .recommendCommands()
-    // yargs builds the help text after every command it runs (cacheHelpMessage), in case it is
-    // shown; wrapping it costs ~40 ms, so it is wrapped only when --help asks for it.
+    // Wrapping the help is costly; it is wrapped only when --help asks for it (without
+    // skipHelpCache below, yargs renders it on every run).
     .wrap(argv.some((a) => a === '--help' || a.startsWith('--help=')) ? Math.min(110, process.stdout.columns || 100) : null)
     .epilogue(EPILOGUE)
     // An option given a value is given that value even when it starts with "-": `--all -all`.
@@ -81,6 +93,7 @@ export async function main(argv: string[]): Promise<void> {
       fail(`${problem ?? (err?.message ?? msg).replace(/\s*\n\s*/g, ' ')} (see \`maildns --help\`)`);
     });
   for (const c of modules) cli.command(c);
+  skipHelpCache(cli);
   try {
     await cli.parseAsync();
   } catch (err) {

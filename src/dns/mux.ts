@@ -6,7 +6,7 @@
  * query has a deadline that always ends.
  */
 import dgram from 'node:dgram';
-import net from 'node:net';
+import { isIpv6Address } from '../ipv6.js';
 import { buildQuery, classifyReply, exchangeTcp, IgnoredReplies, queryKey, settleUdp, WireTimeout, type DnssecBits, type QueryKey, type ServerAddress, type UdpOutcome, type WireOptions, type WireResponse } from './wire.js';
 
 interface Pending {
@@ -26,7 +26,7 @@ class PooledSocket {
   /** Resolves once the socket is connected to its server (sends then skip the address step). */
   readonly ready: Promise<void>;
   constructor(server: ServerAddress) {
-    this.socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
+    this.socket = dgram.createSocket(isIpv6Address(server.host) ? 'udp6' : 'udp4');
     this.socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
     this.socket.on('error', () => {
       /* a failed send is reported by its callback; an unanswered query by its deadline */

@@ -87,12 +87,17 @@ interface PacketCodec {
 }
 
 /**
- * dns2's entry loads its servers and clients too (and node:http, https and dgram with them), about
- * 25 ms of every start; the codec is its own file, which the package's export map does not name, so
- * it is loaded by its path beside the entry.
+ * dns2's codec, loaded on first use: the resolver writes its queries and reads the answers itself
+ * (src/dns/wire.ts), so a check or `spf DOMAIN` does without its ~5 ms load. dns2's entry loads its
+ * servers and clients too (and node:http, https and dgram with them), about 25 ms of every start;
+ * the codec is its own file, which the package's export map does not name, so it is loaded by its
+ * path beside the entry.
  */
 const require = createRequire(import.meta.url);
-export const Packet = require(path.join(path.dirname(require.resolve('dns2')), 'packet.js')) as PacketCodec;
+let codec: PacketCodec | undefined;
+export function packetCodec(): PacketCodec {
+  return (codec ??= require(path.join(path.dirname(require.resolve('dns2')), 'packet.js')) as PacketCodec);
+}
 
 export const TYPE = {
   A: 1,

@@ -17,7 +17,7 @@ import { addressRecordProblem, formatIpv6, parseIpv6 } from '../ipv6.js';
 import { isAtOrBelow, normalizeName } from '../names.js';
 import { parseMxValue, parseSoaValue, parseTlsaValue, type DnsRecord } from '../records.js';
 import { splitCharacterStrings } from '../txt.js';
-import { Packet, RCODE, TYPE, type WirePacket, type WireRecord } from './packet.js';
+import { packetCodec, RCODE, TYPE, type WirePacket, type WireRecord } from './packet.js';
 
 export interface ServeOptions {
   records: readonly DnsRecord[];
@@ -145,6 +145,7 @@ export class ZoneAnswerer {
 
   /** The response to a query, or null when the server should stay silent. */
   answer(query: WirePacket): WirePacket | null {
+    const Packet = packetCodec();
     const response = new Packet();
     response.header.id = query.header.id;
     response.header.qr = 1;
@@ -227,7 +228,7 @@ function udpLimit(query: WirePacket, cap: number): number {
 }
 
 function withEdns(query: WirePacket, response: WirePacket, payload: number): void {
-  if (query.additionals.some((r) => r.type === TYPE.OPT)) response.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: payload }));
+  if (query.additionals.some((r) => r.type === TYPE.OPT)) response.additionals.push(packetCodec().Resource.EDNS([], { udpPayloadSize: payload }));
 }
 
 function encodeForUdp(response: WirePacket, limit: number): Buffer {
@@ -252,7 +253,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     state.queries++;
     let query: WirePacket;
     try {
-      query = Packet.parse(raw);
+      query = packetCodec().parse(raw);
     } catch {
       return null; // Not a DNS message: nothing sensible to answer.
     }

@@ -6,12 +6,12 @@
  * decodeMessage below, whole or not at all, and taken only when classifyReply says they answer
  * the question asked.
  */
-import { formatIpv6 } from '../ipv6.js';
+import { formatIpv6, isIpv6Address } from '../ipv6.js';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { DnsTemporaryError } from '../errors.js';
 import { normalizeName } from '../names.js';
-import { Packet, RCODE, TYPE, type WireHeader, type WirePacket, type WireRecord } from './packet.js';
+import { packetCodec, RCODE, TYPE, type WireHeader, type WirePacket, type WireRecord } from './packet.js';
 
 const CLASS_IN = 1;
 
@@ -54,7 +54,7 @@ export function parseServer(text: string, defaultPort = 53): ServerAddress {
   const t = text.trim();
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(t);
   if (bracketed) return { host: bracketed[1]!, port: bracketed[2] ? Number(bracketed[2]) : defaultPort };
-  if (net.isIPv6(t)) return { host: t, port: defaultPort };
+  if (isIpv6Address(t)) return { host: t, port: defaultPort };
   const m = /^([^:]+)(?::(\d+))?$/.exec(t);
   if (!m) throw new Error(`not a server address: "${text}" (use HOST, HOST:PORT or [IPv6]:PORT)`);
   const port = m[2] ? Number(m[2]) : defaultPort;
@@ -66,16 +66,17 @@ export const EDNS_PAYLOAD = 1232;
 
 /** The code of a query type: maildns's table first (dns2's lacks DS and TLSA), then dns2's. */
 function typeCode(type: string): number | undefined {
-  return (TYPE as Record<string, number>)[type] ?? Packet.TYPE[type];
+  return (TYPE as Record<string, number>)[type] ?? packetCodec().TYPE[type];
 }
 
 /** The query in dns2's encoding, for names the hand-built form below does not take. */
 function buildQueryWithCodec(name: string, type: string, id: number, recursionDesired: boolean, bits: DnssecBits): Buffer {
+  const Packet = packetCodec();
   const query = new Packet();
   query.header.id = id;
   query.header.rd = recursionDesired ? 1 : 0;
   if (bits.checkingDisabled) query.header.cd = 1;
-  query.questions.push({ name, type: typeCode(type)!, class: Packet.CLASS['IN']! });
+  query.questions.push({ name, type: typeCode(type)!, class: CLASS_IN });
   query.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: EDNS_PAYLOAD, doFlag: !!bits.dnssecOk }));
   return query.toBuffer();
 }
@@ -140,7 +141,7 @@ function buildQueryAt(name: string, type: string, id: number, recursionDesired: 
   }
   buf[at++] = 0;
   buf.writeUInt16BE(qtype!, at);
-  buf.writeUInt16BE(Packet.CLASS['IN']!, at + 2);
+  buf.writeUInt16BE(CLASS_IN, at + 2);
   OPT_RECORD.copy(buf, at + 4);
   if (bits.dnssecOk) buf[at + 4 + OPT_DO_OCTET] = 0x80;
   return buf;
@@ -215,6 +216,7 @@ function readName(buf: Buffer, at: number, limit = buf.length): string {
 }
 
 function encodeWithCodec(this: WirePacket): Buffer {
+  const Packet = packetCodec();
   const codec = new Packet();
   codec.header = this.header;
   codec.questions = this.questions;
@@ -557,7 +559,7 @@ export class IgnoredReplies {
 
 function udpExchange(server: ServerAddress, query: Buffer, key: QueryKey, deadline: number, ignored: IgnoredReplies): Promise<UdpOutcome> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
+    const socket = dgram.createSocket(isIpv6Address(server.host) ? 'udp6' : 'udp4');
     const timer = setTimeout(() => finish(new Error('timeout')), Math.max(0, deadline - Date.now()));
     let done = false;
     function finish(err: Error | null, reply?: UdpOutcome): void {

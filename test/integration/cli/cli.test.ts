@@ -34,6 +34,21 @@ describe('maildns CLI basics', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('maildns: Invalid values: Argument: transport, Given: "quic", Choices: "tcp", "udp" (see `maildns --help`)\n');
   });
+
+  it('renders no help text when a command runs (yargs would cache it after the handler), only for --help', async () => {
+    // Rendering help measures text with Intl.Segmenter (string-width); this preload counts those measurements.
+    const probe = [
+      'const segment = Intl.Segmenter.prototype.segment; let n = 0;',
+      'Intl.Segmenter.prototype.segment = function (...a) { n++; return segment.apply(this, a); };',
+      "process.on('exit', () => process.stderr.write(`text measured: ${n}\\n`));",
+    ].join('\n');
+    const env = { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=data:text/javascript,${encodeURIComponent(probe)}` };
+    const [run, help] = await Promise.all([runCli(['spf', 'compose', '--mx'], { env }), runCli(['spf', 'compose', '--help'], { env })]);
+    expect(run.stdout).toBe('v=spf1 mx -all\n');
+    expect(run.stderr).toBe('text measured: 0\n');
+    expect(help.stdout).toMatch(/^maildns spf compose/);
+    expect(help.stderr).not.toBe('text measured: 0\n');
+  });
 });
 
 describe('maildns init', () => {

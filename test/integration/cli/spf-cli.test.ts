@@ -34,6 +34,15 @@ describe('maildns spf', () => {
     expect(r.stdout).toContain('DNS-querying terms: 2/10');
   });
 
+  it('does without dns2: the resolver writes its queries and reads the answers itself', async () => {
+    // This preload lists the CommonJS modules the run loaded (dns2 is one; its codec is required on first use).
+    const probe = "import { createRequire } from 'node:module'; const cache = createRequire(process.execPath).cache; process.on('exit', () => process.stderr.write(Object.keys(cache).join('\\n')));";
+    const r = await runCli(['spf', 'example.test', '--nameserver', ns], { env: { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=data:text/javascript,${encodeURIComponent(probe)}` } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('get-caller-file'); // yargs requires it: the probe sees what is loaded
+    expect(r.stderr).not.toMatch(/[/\\]dns2[/\\]/);
+  });
+
   // The runs of one test are independent, so they start together: each costs a node start-up.
   it('exits 1 on errors, 0 on warnings alone, 3 when DNS cannot be asked', async () => {
     const [bad, warn, slow, notADomain] = await Promise.all([

@@ -1,11 +1,13 @@
 import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DnsResolver, isNoRecord, isTemporary, txtValues } from '../../../src/dns/resolver.js';
-import { Packet } from '../../../src/dns/packet.js';
+import { packetCodec } from '../../../src/dns/packet.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { startKnot, type KnotServer } from '../../helpers/knot.js';
 import { LocalResolver } from '../../helpers/local-resolver.js';
+
+const Packet = packetCodec();
 
 const chunk = (c: string): string => c.repeat(250);
 const bigTxt = Array.from({ length: 8 }, (_, i) => `big IN TXT "${chunk(String.fromCharCode(97 + i))}"`).join('\n');

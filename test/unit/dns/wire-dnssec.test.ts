@@ -1,9 +1,11 @@
 /** The DNSSEC side of the wire: the DO and CD bits on request, DNSKEY, DS, TLSA and RRSIG read strictly, the AD bit of the answer. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Packet } from '../../../src/dns/packet.js';
+import { packetCodec } from '../../../src/dns/packet.js';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { buildFramedQuery, buildQuery, decodeMessage } from '../../../src/dns/wire.js';
 import { answer, encodeMessage, encodeName, problemOf, startHostileDns, type HostileServer, type RawMessage } from '../../helpers/hostile-dns.js';
+
+const Packet = packetCodec();
 
 const TYPE = { DS: 43, RRSIG: 46, DNSKEY: 48, TLSA: 52 } as const;
 const dnskeyRdata = Buffer.concat([Buffer.from([0x01, 0x01, 3, 13]), Buffer.from('c2lnbmluZyBrZXk=', 'base64')]);

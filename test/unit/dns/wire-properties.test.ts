@@ -6,9 +6,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Packet, type WirePacket, type WireRecord } from '../../../src/dns/packet.js';
+import { packetCodec, type WirePacket, type WireRecord } from '../../../src/dns/packet.js';
 import { classifyReply, decodeMessage, MalformedMessage, queryKey } from '../../../src/dns/wire.js';
 import { normalizeName } from '../../../src/names.js';
+
+const Packet = packetCodec();
 
 const RUNS = Number(process.env['MAILDNS_FUZZ_RUNS'] ?? 150);
 const TIMEOUT = process.env['MAILDNS_FUZZ_RUNS'] ? 24 * 3600_000 : 30_000;

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Packet, type WirePacket, type WireRecord } from '../../../src/dns/packet.js';
+import { packetCodec, type WirePacket, type WireRecord } from '../../../src/dns/packet.js';
 import { buildFramedQuery, buildQuery, classifyReply, decodeMessage, queryKey } from '../../../src/dns/wire.js';
 import { encodeMessage, encodeName, problemOf, rdata, T, type RawMessage } from '../../helpers/hostile-dns.js';
+
+const Packet = packetCodec();
 
 /** An answer as dns2's codec writes it: the question, records in the three sections, an OPT record. */
 function response(records: { answers?: WireRecord[]; authorities?: WireRecord[] }, flags: { aa?: number; tc?: number; rcode?: number } = {}): Buffer {
