@@ -45,23 +45,11 @@ function packageVersion(): string | undefined {
 
 export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCode: number }> {
   let history: RunRecorder | undefined;
-  // The history modules (and better-sqlite3) load only with --history.
-  let worseIn: typeof anyWorse | undefined;
-  if (opts.history) {
-    const [{ startRun }, changesModule] = await Promise.all([import('../history/record.js'), import('../history/changes.js')]);
-    worseIn = changesModule.anyWorse;
-    const version = packageVersion();
-    // Opened first: a locked or unusable history file stops the run before any DNS question.
-    history = startRun(
-      opts.history.file,
-      { failOn: opts.failOn, selectors: opts.selectors, ...(opts.shard ? { shard: opts.shard } : {}), ...(version ? { maildnsVersion: version } : {}) },
-      { busyTimeoutMs: opts.history.busyTimeoutMs, compare: opts.history.changesOnly || opts.format === 'html' },
-    );
-  }
   let checked = 0;
   let output: ReturnType<typeof openReportOutput> | undefined;
   let reporter: Reporter | undefined;
-  // Installed before the temporary file exists: a signal in between would end the process by the default action and leave it.
+  // Installed before the history run's row and the temporary file exist: a signal in between would
+  // end the process by the default action, without saying what it left.
   const stopHandling = onInterrupt(() => {
     output?.discard();
     reporter?.abort?.();
@@ -74,6 +62,24 @@ export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCo
       .filter(Boolean)
       .join('; ');
   });
+  // The history modules (and better-sqlite3) load only with --history.
+  let worseIn: typeof anyWorse | undefined;
+  if (opts.history) {
+    try {
+      const [{ startRun }, changesModule] = await Promise.all([import('../history/record.js'), import('../history/changes.js')]);
+      worseIn = changesModule.anyWorse;
+      const version = packageVersion();
+      // Opened first: a locked or unusable history file stops the run before any DNS question.
+      history = startRun(
+        opts.history.file,
+        { failOn: opts.failOn, selectors: opts.selectors, ...(opts.shard ? { shard: opts.shard } : {}), ...(version ? { maildnsVersion: version } : {}) },
+        { busyTimeoutMs: opts.history.busyTimeoutMs, compare: opts.history.changesOnly || opts.format === 'html' },
+      );
+    } catch (err) {
+      stopHandling();
+      throw err;
+    }
+  }
   try {
     output = openReportOutput(opts.outputFile);
   } catch (err) {
