@@ -84,7 +84,7 @@ export const checkCommand: CommandModule<object, Args> = {
         .positional('domains', { type: 'string', array: true, default: [], describe: 'domains to check' })
         // One value per flag (nargs 1): an array option would drop the "-" that means standard input.
         .option('domains-file', { type: 'string', nargs: 1, default: [] as string[], describe: 'file with one domain per line (# comments allowed; - for stdin); may repeat' })
-        .option('selectors', { alias: 's', type: 'string', array: true, default: [], describe: 'DKIM selectors to check, comma-separated (e.g. mail,google)' })
+        .option('selectors', { alias: 's', type: 'string', array: true, nargs: 1, default: [], describe: 'DKIM selectors to check, comma-separated (e.g. mail,google)' })
         .option('format', { alias: 'f', type: 'string', choices: CHECK_FORMATS, default: 'text' as const, describe: 'report format: ndjson is one line per domain as it is done, html one self-contained page' })
         .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE, atomically (it appears only when complete), instead of standard output' })
         .option('shard', { type: 'string', describe: 'check only part I of N of the list (0 <= I < N; a stable hash of each name picks its part), for N workers over one list' })

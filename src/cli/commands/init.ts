@@ -16,7 +16,7 @@ interface Args extends Omit<StarterOptions, 'dkimAlg' | 'dmarcPolicy' | 'mxAddre
   json: boolean;
 }
 
-const many = { type: 'string' as const, array: true, default: [] as string[] };
+const many = { type: 'string' as const, array: true, nargs: 1, default: [] as string[] };
 
 export const initCommand: CommandModule<object, Args> = {
   ...COMMANDS['init'],

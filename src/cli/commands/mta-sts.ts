@@ -24,7 +24,7 @@ export const mtaStsCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withJsonOption(withPlanOption(y))
       .option('out', { type: 'string', normalize: true, describe: 'write each policy to DIR/mta-sts.DOMAIN/.well-known/mta-sts.txt (a document root per policy host) instead of printing it' })
-      .option('domain', { alias: 'd', type: 'string', array: true, default: [], describe: 'only this domain of the plan (may repeat)' })
+      .option('domain', { alias: 'd', type: 'string', array: true, nargs: 1, default: [], describe: 'only this domain of the plan (may repeat)' })
       .example('$0 mta-sts', 'print each policy with the URL it must be served at')
       .example('$0 mta-sts --out /var/www', 'write /var/www/mta-sts.example.com/.well-known/mta-sts.txt for each planned domain')
       .epilogue(

@@ -41,7 +41,7 @@ export const opendkimCommand: CommandModule<object, Args> = {
       .option('config-dir', { type: 'string', default: DEBIAN.configDir, describe: 'where the tables live on the mail host' })
       .option('keys-dir', { type: 'string', describe: 'directory of DOMAIN/SELECTOR.private here (default: the plan\'s)' })
       .option('server-keys-dir', { type: 'string', default: DEBIAN.keysDir, describe: 'directory of DOMAIN/SELECTOR.private on the mail host, named in the KeyTable' })
-      .option('trusted', { type: 'string', array: true, default: [], describe: 'more hosts or networks whose mail is signed (TrustedHosts), e.g. 192.0.2.0/24' })
+      .option('trusted', { type: 'string', array: true, nargs: 1, default: [], describe: 'more hosts or networks whose mail is signed (TrustedHosts), e.g. 192.0.2.0/24' })
       .example('$0 opendkim', 'files for Debian 12: socket /var/spool/postfix/opendkim/opendkim.sock, keys in /etc/dkimkeys')
       .example('$0 opendkim --socket inet:8891@localhost', 'use a TCP socket on the loopback instead') as never,
   handler: async (args) => {

@@ -36,7 +36,7 @@ export const selftestCommand: CommandModule<object, Args> = {
       .option('from', { type: 'string', describe: "the From and MAIL FROM address (default postmaster@ the plan's mail_host domain)" })
       .option('to', { type: 'string', describe: `the recipient (default selftest-TOKEN@${route}); Postfix must route its domain to a loopback address, where selftest listens` })
       .option('ip', { type: 'string', describe: "the host's public address, to check SPF for (not checked without it)" })
-      .option('opendkim-conf', { type: 'string', array: true, describe: 'the OpenDKIM confs to read for the reasons (default: the ones `maildns opendkim` installs for the plan)' })
+      .option('opendkim-conf', { type: 'string', array: true, nargs: 1, describe: 'the OpenDKIM confs to read for the reasons (default: the ones `maildns opendkim` installs for the plan)' })
       .option('wait', { type: 'number', default: DEFAULT_WAIT_MS / 1000, describe: 'seconds the submission and the arrival may take together' })
       .example('$0 selftest', 'over SMTP to 127.0.0.1:25, then the verdict')
       .example('$0 selftest --via sendmail --ip 203.0.113.25', 'as cron jobs send, and SPF for the public address')

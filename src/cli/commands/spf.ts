@@ -80,12 +80,12 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
   describe: 'compose an SPF record from flags, without a plan',
   builder: (y) =>
     bareFlagMeansSomething(withJsonOption(y), 'a', 'mx')
-      .option('ip4', { type: 'string', array: true, describe: 'IPv4 address or network (repeatable)' })
-      .option('ip6', { type: 'string', array: true, describe: 'IPv6 address or network (repeatable)' })
+      .option('ip4', { type: 'string', array: true, nargs: 1, describe: 'IPv4 address or network (repeatable)' })
+      .option('ip6', { type: 'string', array: true, nargs: 1, describe: 'IPv6 address or network (repeatable)' })
       .option('a', { type: 'string', array: true, describe: 'a:HOST (repeatable); --a alone or --a @ for the domain itself' })
       .option('mx', { type: 'string', array: true, describe: 'mx:DOMAIN (repeatable); --mx alone or --mx @ for the domain\'s own MX' })
-      .option('include', { type: 'string', array: true, describe: 'include:DOMAIN (repeatable), e.g. a mail provider' })
-      .option('exists', { type: 'string', array: true, describe: 'exists:DOMAIN-SPEC (repeatable, macros allowed)' })
+      .option('include', { type: 'string', array: true, nargs: 1, describe: 'include:DOMAIN (repeatable), e.g. a mail provider' })
+      .option('exists', { type: 'string', array: true, nargs: 1, describe: 'exists:DOMAIN-SPEC (repeatable, macros allowed)' })
       .option('redirect', { type: 'string', describe: 'redirect=DOMAIN: use that domain\'s policy (no all is written)' })
       .option('exp', { type: 'string', describe: 'exp=DOMAIN: where receivers read the explanation of a fail' })
       .option('all', { type: 'string', nargs: 1, describe: 'the final all: -all (default), ~all, ?all, +all' })
@@ -201,7 +201,7 @@ const flattenCommand: CommandModule<object, FlattenArgs> = {
   builder: (y) =>
     withJsonOption(withNameserverOption(y))
       .positional('domain', { type: 'string', demandOption: true, describe: 'the domain whose record is flattened' })
-      .option('keep', { type: 'string', array: true, describe: 'include targets to leave as includes (repeatable)' })
+      .option('keep', { type: 'string', array: true, nargs: 1, describe: 'include targets to leave as includes (repeatable)' })
       .option('max-length', { type: 'number', describe: 'longest record text in octets (default 255 = one character-string)' })
       .option('prefix', { type: 'string', describe: 'chain records are named PREFIX1.DOMAIN, PREFIX2.DOMAIN, … (default _spf)' })
       .option('snapshot', { type: 'string', describe: 'also save the flattening (source record, result, each provider\'s ranges) to this JSON file, atomically' })

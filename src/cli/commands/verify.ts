@@ -31,7 +31,7 @@ export const verifyCommand: CommandModule<object, Args> = {
         type: 'string',
         describe: 'ask these servers (HOST[:PORT], comma-separated) as the authoritative servers instead of the NS records found in DNS',
       })
-      .option('domain', { alias: 'd', type: 'string', array: true, default: [], describe: 'verify only this domain of the plan (may repeat)' })
+      .option('domain', { alias: 'd', type: 'string', array: true, nargs: 1, default: [], describe: 'verify only this domain of the plan (may repeat)' })
       .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that counts as a problem (exit 1)' })
       .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE, atomically (it appears only when complete), instead of standard output' })
       .option('rdns', { type: 'boolean', default: false, describe: 'check the reverse DNS (PTR, forward-confirmed) of every domain\'s sending addresses; always done for a domain that lists sending_hosts' })

@@ -281,3 +281,21 @@ describe('a value that says nothing is refused, not taken for the flag\'s absenc
     expect(r.stderr).toBe('maildns: --headers ":" names no header field; give names such as from:to:subject:date\n');
   });
 });
+
+describe('a repeatable flag takes one value each time, so the words after it stay positional', () => {
+  it('check -s mail -s google,x example.com other.example checks both domains with the three selectors', async () => {
+    const r = await runCli(['check', '-s', 'mail', '-s', 'google,x', 'example.com', 'other.example', '--nameserver', '127.0.0.1:9', '--timeout', '50', '--json']);
+    expect(r.code).toBe(3);
+    const doc = JSON.parse(r.stdout) as { domains: { domain: string; dkim: { selector: string }[] }[] };
+    expect(doc.domains.map((d) => [d.domain, d.dkim.map((k) => k.selector)])).toEqual([
+      ['example.com', ['mail', 'google', 'x']],
+      ['other.example', ['mail', 'google', 'x']],
+    ]);
+  });
+
+  it('spf compose --include a.example --include b.example --all -all composes both includes', async () => {
+    const r = await runCli(['spf', 'compose', '--include', 'a.example', '--include', 'b.example', '--all', '-all', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('include:a.example include:b.example -all');
+  });
+});
