@@ -18,6 +18,7 @@ interface Pending {
   name: string;
   type: string;
   opts: WireOptions;
+  /** On the monotonic clock (performance.now()): a wall clock set back would stretch every wait. */
   deadline: number;
   resolve: (r: WireResponse) => void;
   reject: (err: Error) => void;
@@ -94,14 +95,14 @@ class PipelinedConnection {
     if (this.sweep) clearTimeout(this.sweep);
     this.sweepAt = at;
     // Unref'd: while queries wait the socket holds the process (holdWhileWaiting), and after them nothing should.
-    this.sweep = setTimeout(() => this.expire(), Math.max(0, at - Date.now())).unref();
+    this.sweep = setTimeout(() => this.expire(), Math.max(0, at - performance.now())).unref();
   }
 
   /** End what waited past its deadline, and set the timer for the next deadline (none once nothing waits). */
   private expire(): void {
     this.sweep = null;
     this.sweepAt = Infinity;
-    const now = Date.now();
+    const now = performance.now();
     let next = Infinity;
     for (const [id, p] of this.pending) {
       if (p.deadline > now) {
@@ -153,7 +154,7 @@ class PipelinedConnection {
     this.outbox = [];
     for (const p of waiting) {
       if (this.refused) this.onNoTcp(p);
-      else if (Date.now() >= p.deadline) p.reject(new WireTimeout(this.server, p.name, p.type));
+      else if (performance.now() >= p.deadline) p.reject(new WireTimeout(this.server, p.name, p.type));
       else this.send(p.name, p.type, p.opts, p.deadline).then(p.resolve, p.reject);
     }
   }
@@ -272,10 +273,17 @@ export class TcpMux {
     if (route.udpOnly) return this.udp.exchange(server, name, type, opts);
     if (!route.pipelining) {
       if (route.overUdp < this.udpUntilInFlight) {
-        route.overUdp++;
-        const answered = (): void => void route.overUdp--;
+        // Counted once the exchange exists: building the query may throw (a name too long to send).
         const reply = this.udp.exchange(server, name, type, opts);
-        reply.then(answered, answered);
+        route.overUdp++;
+        reply.then(
+          () => void route.overUdp--,
+          (err: unknown) => {
+            route.overUdp--;
+            // No answer over UDP: the path may carry TCP alone (a tunnel, a firewall), so what follows, the next attempt included, is pipelined.
+            if (err instanceof WireTimeout) route.pipelining = true;
+          },
+        );
         return reply;
       }
       route.pipelining = true;
@@ -283,11 +291,11 @@ export class TcpMux {
     if (!route.connections) {
       const overUdp = (p: Pending): void => {
         route.udpOnly = true;
-        this.udp.exchange(server, p.name, p.type, { ...p.opts, timeoutMs: Math.max(1, p.deadline - Date.now()) }).then(p.resolve, p.reject);
+        this.udp.exchange(server, p.name, p.type, { ...p.opts, timeoutMs: Math.max(1, p.deadline - performance.now()) }).then(p.resolve, p.reject);
       };
       route.connections = Array.from({ length: this.connectionsPerServer }, () => new PipelinedConnection(server, overUdp));
     }
     const connections = route.connections;
-    return connections[this.turn++ % connections.length]!.send(name, type, opts, Date.now() + opts.timeoutMs);
+    return connections[this.turn++ % connections.length]!.send(name, type, opts, performance.now() + opts.timeoutMs);
   }
 }

@@ -3,8 +3,7 @@ import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
 import type { Outcome, Severity } from '../../findings.js';
 import type { DomainSource } from '../../check/input.js';
-import { BULK_TRANSPORTS, DEFAULT_BULK_TRANSPORT, DEFAULT_CONCURRENCY, bulkResolverSettings } from '../../check/settings.js';
-import type { SharedTransport } from '../../dns/resolver.js';
+import { BULK_TRANSPORTS, DEFAULT_BULK_TRANSPORT, DEFAULT_CONCURRENCY, bulkResolverSettings, type BulkTransport } from '../../check/settings.js';
 import { CHECK_FORMATS, type CheckFormat } from '../render/formats.js';
 import { exitCodeOf, UsageError } from '../exit.js';
 import { useColor } from '../render/output.js';
@@ -58,7 +57,7 @@ interface Args {
   timeout: number;
   deadline?: number;
   rate?: number;
-  transport: SharedTransport;
+  transport: BulkTransport;
   quiet: boolean;
   deep: boolean;
   mtaStsPolicy: boolean;
@@ -95,7 +94,7 @@ export const checkCommand: CommandModule<object, Args> = {
         .option('concurrency', { alias: 'j', type: 'number', default: DEFAULT_CONCURRENCY, describe: 'domains checked at once' })
         .option('fail-on', { type: 'string', choices: ['error', 'warning'] as const, default: 'error' as const, describe: 'lowest severity that makes a domain fail (exit 1)' })
         .option('rate', { type: 'number', describe: 'most DNS queries per second (public resolvers throttle heavy clients: try --rate 500 with 8.8.8.8 or 1.1.1.1), --dnssec\'s included; unlimited by default' })
-        .option('transport', { type: 'string', choices: BULK_TRANSPORTS, default: DEFAULT_BULK_TRANSPORT, describe: 'how the queries travel: tcp pipelines them over one connection per server (RFC 7766; far less CPU), over UDP until more than a few are in flight at once, and for a server that takes no TCP; udp sends a datagram each over shared sockets' })
+        .option('transport', { type: 'string', choices: BULK_TRANSPORTS, default: DEFAULT_BULK_TRANSPORT, describe: 'how the queries travel: auto asks over UDP until more than a few are in flight at once, then pipelines them over one TCP connection per server (RFC 7766; far less CPU); tcp pipelines from the first (for a path that carries no UDP); udp sends a datagram each over shared sockets. A server that takes no TCP is asked over UDP' })
         .option('deep', { type: 'boolean', default: false, describe: 'also look for SPF records published where nothing points to them (_spf.DOMAIN and the like; 11 more queries per domain)' })
         .option('mta-sts-policy', { type: 'boolean', default: false, describe: 'also fetch the MTA-STS policy (HTTPS, mta-sts.DOMAIN) of each domain that publishes an _mta-sts record, and check it against the MX hosts' })
         .option('rdns', { type: 'boolean', default: false, describe: 'also check the reverse DNS of the sending addresses (SPF ip4/ip6 single hosts, MX hosts): a PTR record that resolves back to the address' })

@@ -32,7 +32,7 @@ describe('maildns CLI basics', () => {
   it('rejects a value outside an option\'s choices with one line naming them, and exit 2', async () => {
     const r = await runCli(['check', 'example.com', '--transport', 'quic']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('maildns: Invalid values: Argument: transport, Given: "quic", Choices: "tcp", "udp" (see `maildns --help`)\n');
+    expect(r.stderr).toBe('maildns: Invalid values: Argument: transport, Given: "quic", Choices: "auto", "tcp", "udp" (see `maildns --help`)\n');
   });
 
   it('renders no help text when a command runs (yargs would cache it after the handler), only for --help', async () => {

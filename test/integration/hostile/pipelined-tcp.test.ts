@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../../src/dns/resolver.js';
+import { bulkResolverSettings, UDP_UNTIL_IN_FLIGHT } from '../../../src/check/settings.js';
 import { answer, frame, onTcpQueries, rdata, readQuery, startHostileDns, T, type HostileQuery } from '../../helpers/hostile-dns.js';
 
 const TIMEOUT_MS = 1500;
@@ -172,4 +173,31 @@ describe('pipelined TCP', () => {
     expect(await r.lookup('after.pipe.test', 'TXT')).toMatchObject({ status: 'ok', records: [['name=after.pipe.test']] });
     expect(srv.queries.at(-1)).toMatchObject({ name: 'after.pipe.test', transport: 'tcp' });
   });
+
+  it('a server that answers over TCP alone: the UDP-first attempt times out and the retry, and all after it, go over the connection', async () => {
+    const srv = await tcpOnlyServer((q, socket) => socket.write(frame(txtOfName(q))));
+    const r = new DnsResolver({ servers: [{ host: '127.0.0.1', port: srv.port }], timeoutMs: 300, attempts: 2, sharedTransport: 'tcp', udpUntilInFlight: 4, maxInFlight: 128, cache: false });
+    expect(await r.lookup('first.pipe.test', 'TXT')).toMatchObject({ status: 'ok', records: [['name=first.pipe.test']] });
+    expect(await r.lookup('second.pipe.test', 'TXT')).toMatchObject({ status: 'ok', records: [['name=second.pipe.test']] });
+    expect(srv.queries.map((q) => q.name)).toEqual(['first.pipe.test', 'second.pipe.test']);
+  });
+
+  it("check's settings: auto starts over UDP, --transport tcp pipelines from the first question (a path with no UDP answers at once)", async () => {
+    expect(bulkResolverSettings(32).udpUntilInFlight).toBe(UDP_UNTIL_IN_FLIGHT);
+    const srv = await tcpOnlyServer((q, socket) => socket.write(frame(txtOfName(q))));
+    const r = new DnsResolver({ servers: [{ host: '127.0.0.1', port: srv.port }], timeoutMs: 300, attempts: 1, cache: false, ...bulkResolverSettings(32, 'tcp') });
+    expect(await r.lookup('only.pipe.test', 'TXT')).toMatchObject({ status: 'ok', records: [['name=only.pipe.test']] });
+    expect(srv.connections()).toBe(1);
+  });
+
+  it('a question that cannot be sent (a name over 255 octets) does not count as in flight over UDP', async () => {
+    const srv = await startHostileDns((q) => txtOfName(q));
+    closers.push(() => srv.close());
+    const r = new DnsResolver({ servers: [{ host: srv.host, port: srv.port }], timeoutMs: TIMEOUT_MS, attempts: 1, sharedTransport: 'tcp', udpUntilInFlight: 2, maxInFlight: 128, cache: false });
+    const tooLong = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(20)}.pipe.test`;
+    for (let i = 0; i < 5; i++) expect((await r.lookup(tooLong, 'TXT')).status).not.toBe('ok');
+    expect(await r.lookup('fine.pipe.test', 'TXT')).toMatchObject({ status: 'ok' });
+    expect(srv.queries.at(-1)).toMatchObject({ name: 'fine.pipe.test', transport: 'udp' });
+  });
 });
+
