@@ -17,9 +17,13 @@ function cleanLine(line: string): string {
   return line.replace(/#.*$/, '').trim();
 }
 
+/** Longest part of a bad line the message quotes: a binary file or a dump on one line stays one line on the terminal. */
+const QUOTED_MAX = 80;
+
 function checkName(name: string, where: string): string {
   const problem = domainNameProblem(name);
-  if (problem) throw new InputError(`"${name}" is not a domain name: it ${problem}; write one domain per line, such as example.com`, where);
+  const quoted = name.length > QUOTED_MAX ? `${name.slice(0, QUOTED_MAX)}…" (${name.length} characters)` : `${name}"`;
+  if (problem) throw new InputError(`"${quoted} is not a domain name: it ${problem}; write one domain per line, such as example.com`, where);
   return normalizeName(name);
 }
 

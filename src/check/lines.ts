@@ -14,18 +14,26 @@ export function* textLines(file: string, chunkBytes = 64 * 1024): Generator<stri
   try {
     const chunk = Buffer.allocUnsafe(chunkBytes);
     const decoder = new StringDecoder('utf8');
-    let rest = '';
+    // The line not ended yet, in the pieces it came in: a chunk with no break in it only adds a
+    // piece (joining and splitting again at each chunk made a file of one long line quadratic).
+    let pieces: string[] = [];
     for (;;) {
       const read = readSync(fd, chunk, 0, chunkBytes, null);
-      const text = rest + (read > 0 ? decoder.write(chunk.subarray(0, read)) : decoder.end());
+      const fresh = read > 0 ? decoder.write(chunk.subarray(0, read)) : decoder.end();
+      if (read > 0 && !/[\r\n]/.test(fresh) && !pieces.at(-1)?.endsWith('\r')) {
+        if (fresh) pieces.push(fresh);
+        continue;
+      }
+      const text = pieces.join('') + fresh;
       // A final \r waits for the next chunk: a \n there makes the two one break.
       const held = read > 0 && text.endsWith('\r') ? 1 : 0;
       const lines = text.slice(0, text.length - held).split(LINE_END);
-      rest = lines.pop()! + text.slice(text.length - held);
+      const rest = lines.pop()! + text.slice(text.length - held);
+      pieces = rest ? [rest] : [];
       yield* lines;
       if (read === 0) break;
     }
-    if (rest) yield rest;
+    if (pieces.length) yield pieces.join('');
   } finally {
     closeSync(fd);
   }

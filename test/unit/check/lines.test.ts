@@ -37,3 +37,19 @@ describe('textLines', () => {
     expect([...textLines(file)]).toEqual(expected);
   });
 });
+
+describe('a domain list that is one long line (a binary file, a dump)', () => {
+  it('is read in one pass and refused in one short line naming the file and line', async () => {
+    const { domainSource } = await import('../../../src/check/input.js');
+    const dir = mkdtempSync(path.join(tmpdir(), 'maildns-lines-'));
+    const file = path.join(dir, 'one-line.txt');
+    writeFileSync(file, 'x'.repeat(8 * 1024 * 1024));
+    const err = await domainSource([], [file]).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message.startsWith(`${file}:1: "${'x'.repeat(80)}…" (8388608 characters) is not a domain name`)).toBe(true);
+    expect(err!.message.length).toBeLessThan(400);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
