@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { describeFailure, EXIT } from './exit.js';
-import { boundMemory } from './memory.js';
+import { boundOldGenerationGrowth } from './memory.js';
 import { commandFlagValueProblem } from './flag-values.js';
 import { LOADERS, type CommandName } from './registry.js';
 import { EPILOGUE, renderTopLevelHelp, USAGE } from './render/help.js';
@@ -48,7 +48,7 @@ async function commandsFor(argv: readonly string[]): Promise<CommandModule<any, 
 }
 
 export async function main(argv: string[]): Promise<void> {
-  boundMemory();
+  boundOldGenerationGrowth();
   // A reader that quit early (`maildns check … | head`): stop quietly, as a shell reports SIGPIPE.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT.pipeClosed);

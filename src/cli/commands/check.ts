@@ -6,6 +6,7 @@ import type { DomainSource } from '../../check/input.js';
 import { BULK_TRANSPORTS, DEFAULT_BULK_TRANSPORT, DEFAULT_CONCURRENCY, bulkResolverSettings, type BulkTransport } from '../../check/settings.js';
 import { CHECK_FORMATS, type CheckFormat } from '../render/formats.js';
 import { exitCodeOf, UsageError } from '../exit.js';
+import { capYoungGeneration } from '../memory.js';
 import { useColor } from '../render/output.js';
 import { policyFetchFromArgs, resolverFromArgs, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
 import type { PolicyFetchOptions } from '../../mtasts/fetch.js';
@@ -158,6 +159,7 @@ export const checkCommand: CommandModule<object, Args> = {
     const policyFetch = args.mtaStsPolicy ? policyFetchFromArgs(args) : false;
     const starttls = args.tls ? startTlsFromArgs(args) : false;
     const dnssec = args.dnssec ? await dnssecResolversFromArgs(args) : false;
+    capYoungGeneration();
     if (args.profile !== undefined) return runProfile(args, format, source, selectors, { policyFetch, starttls, dnssec });
     const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency, args.transport), ...rateShare(args, 'checks') });
     const { runCheckReport } = await import('../check-report.js');
