@@ -138,7 +138,14 @@ class PipelinedConnection {
   private holdWhileWaiting(): void {
     if (!this.socket) return;
     if (this.pending.size) this.socket.ref();
-    else this.socket.unref();
+    else if (this.connected) this.socket.unref();
+    else {
+      // A connection still being made that no one waits for any more: given up, or a server that
+      // drops the handshake would keep the process until the kernel stops trying (minutes).
+      const socket = this.socket;
+      this.socket = null;
+      socket.destroy();
+    }
   }
 
   private closed(socket: net.Socket): void {

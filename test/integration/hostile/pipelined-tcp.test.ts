@@ -3,11 +3,13 @@
  * close connections under it, take no TCP at all, or say nothing: every query still gets its own
  * answer or an honest failure within its deadline.
  */
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { bulkResolverSettings, UDP_UNTIL_IN_FLIGHT } from '../../../src/check/settings.js';
+import { runCli } from '../../helpers/cli.js';
 import { answer, frame, onTcpQueries, rdata, readQuery, startHostileDns, T, type HostileQuery } from '../../helpers/hostile-dns.js';
 
 const TIMEOUT_MS = 1500;
@@ -199,5 +201,29 @@ describe('pipelined TCP', () => {
     expect(await r.lookup('fine.pipe.test', 'TXT')).toMatchObject({ status: 'ok' });
     expect(srv.queries.at(-1)).toMatchObject({ name: 'fine.pipe.test', transport: 'udp' });
   });
+
+  it('a server that never completes the TCP handshake: the run ends with its questions, not when the kernel stops trying', async () => {
+    // A listener whose accept queue is full and never served: Linux drops the next handshakes, so a connect stays pending.
+    const listener = spawn('python3', ['-c', BACKLOG_FULL], { stdio: ['ignore', 'pipe', 'inherit'] });
+    closers.push(() => void listener.kill());
+    const port = await new Promise<string>((resolve) => listener.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    const r = await runCli(['check', 'example.com', '--nameserver', `127.0.0.1:${port}`, '--transport', 'tcp', '--timeout', '300', '--json'], { killAfterMs: 30_000 });
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout).summary).toMatchObject({ domains: 1, dnsError: 1 });
+  });
 });
+
+/** Listens with a backlog of one, fills it with connections it never accepts, prints its port and waits. */
+const BACKLOG_FULL = [
+  'import socket, time',
+  "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+  'fill = []',
+  'for _ in range(4):',
+  '    c = socket.socket(); c.setblocking(False)',
+  "    try: c.connect(('127.0.0.1', s.getsockname()[1]))",
+  '    except BlockingIOError: pass',
+  '    fill.append(c)',
+  'print(s.getsockname()[1], flush=True)',
+  'time.sleep(120)',
+].join('\n');
 
