@@ -87,18 +87,20 @@ export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCo
     history?.abandon();
     throw err;
   }
-  const color = output.isTTY && useColor(process.stdout);
-  reporter = opts.history?.changesOnly
-    ? (await import('./render/changes.js')).changesReporter(output.stream, { color, json: opts.format === 'json', quiet: opts.quiet })
-    : await reporterFor(opts.format, output.stream, { color, failOn: opts.failOn, quiet: opts.quiet, history: opts.history !== undefined });
   try {
-    await reporter.begin();
+    // Inside the try: a reporter that cannot be made (its module fails to load) still removes the temporary file.
+    const color = output.isTTY && useColor(process.stdout);
+    const report = opts.history?.changesOnly
+      ? (await import('./render/changes.js')).changesReporter(output.stream, { color, json: opts.format === 'json', quiet: opts.quiet })
+      : await reporterFor(opts.format, output.stream, { color, failOn: opts.failOn, quiet: opts.quiet, history: opts.history !== undefined });
+    reporter = report;
+    await report.begin();
     let worse = false;
     const summary = await opts.run(async (r) => {
       checked++;
       const changes = history?.record(r);
       if (changes && worseIn!(changes)) worse = true;
-      await reporter.result(r, changes);
+      await report.result(r, changes);
     });
     opts.done?.();
     const exitCode =
@@ -113,7 +115,7 @@ export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCo
     };
     // The run is recorded before the report is put in place: a report never speaks of a run the history lacks.
     history?.finish(full);
-    await reporter.end(full);
+    await report.end(full);
     await output.commit();
     return { exitCode };
   } catch (err) {
@@ -121,7 +123,7 @@ export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCo
     const e = err as NodeJS.ErrnoException;
     if (output.file && typeof e?.code === 'string' && e.path === undefined && output.stream.errored === err) e.path = output.file;
     output.discard();
-    reporter.abort?.();
+    reporter?.abort?.();
     history?.abandon();
     throw err;
   } finally {
