@@ -22,7 +22,9 @@ export function normalizeName(name: string): string {
 export function isAtOrBelow(name: string, zone: string): boolean {
   const n = normalizeName(name);
   const z = normalizeName(zone);
-  return z === '' || n === z || n.endsWith(`.${z}`);
+  if (z === '' || n === z) return true;
+  // The "." before the zone and the zone itself, without building ".zone" (a bulk run asks this per lookup).
+  return n.length > z.length && n.charCodeAt(n.length - z.length - 1) === 0x2e && n.endsWith(z);
 }
 
 /** The part of `name` left of `origin`, or `@` for the origin itself; null when outside it. */

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { DnskeyValue, DsValue, MxValue, SoaValue, TlsaValue } from '../records.js';
-import { normalizeName } from '../names.js';
+import { isAtOrBelow, normalizeName } from '../names.js';
 import { TYPE, RCODE, type WirePacket, type WireRecord } from './packet.js';
 import { exchange, formatServer, MalformedMessage, parseServer, WireTimeout, type DnssecBits, type ServerAddress, type WireResponse } from './wire.js';
 import { UdpMux } from './mux.js';
@@ -572,12 +572,6 @@ function failedAnswer<T extends RRType>(name: string, type: T, server: string | 
   const answer: DnsAnswer<RDataMap[T]> = { name, type, records: [], ttl: null, authoritative, server, cnameChain, status };
   if (detail !== undefined) answer.detail = detail;
   return answer;
-}
-
-/** `name` is `domain` or a name under it (both normalized). */
-function isAtOrBelow(name: string, domain: string): boolean {
-  if (name.length === domain.length) return name === domain;
-  return name.length > domain.length && name.charCodeAt(name.length - domain.length - 1) === 0x2e && name.endsWith(domain);
 }
 
 /** Answers whose chain ends at a CNAME the server did not follow (it does not recurse): the target is asked next. */
