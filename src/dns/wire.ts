@@ -285,6 +285,16 @@ class RecordDescription {
 }
 const currentRecord = new RecordDescription();
 
+/**
+ * The records whose RDATA is a few fixed fields, then at least one octet of data: DS (RFC 4034
+ * §5.1), DNSKEY (§2.1) and TLSA (RFC 6698 §2.1), by type code.
+ */
+const FIXED_THEN_DATA: Record<number, { name: string; fields: readonly (readonly [string, 1 | 2])[]; rest: string; encoding: 'hex' | 'base64' }> = {
+  43: { name: 'DS', fields: [['keyTag', 2], ['algorithm', 1], ['digestType', 1]], rest: 'digest', encoding: 'hex' },
+  48: { name: 'DNSKEY', fields: [['flags', 2], ['protocol', 1], ['algorithm', 1]], rest: 'key', encoding: 'base64' },
+  52: { name: 'TLSA', fields: [['usage', 1], ['selector', 1], ['matchingType', 1]], rest: 'certificate', encoding: 'hex' },
+};
+
 /** The RDATA of one record, into `rec`; it must fill its RDLENGTH exactly. */
 function readRdata(buf: Buffer, rec: Record<string, unknown>, type: number, start: number, stop: number, what: RecordDescription): void {
   const length = stop - start;
@@ -360,33 +370,18 @@ function readRdata(buf: Buffer, rec: Record<string, unknown>, type: number, star
       rec['rdata'] = options;
       return;
     }
-    case 43: {
-      // RFC 4034 §5.1: key tag, algorithm, digest type, then a digest of at least one octet.
-      if (length < 5) throw new MalformedMessage(`${what} is ${length} octets, too short for a DS record`);
-      rec['keyTag'] = buf.readUInt16BE(start);
-      rec['algorithm'] = buf[start + 2];
-      rec['digestType'] = buf[start + 3];
-      rec['digest'] = buf.toString('hex', start + 4, stop);
-      rec['data'] = Buffer.from(buf.subarray(start, stop));
-      return;
-    }
-    case 48: {
-      // RFC 4034 §2.1: flags, protocol, algorithm, then a public key of at least one octet.
-      if (length < 5) throw new MalformedMessage(`${what} is ${length} octets, too short for a DNSKEY record`);
-      rec['flags'] = buf.readUInt16BE(start);
-      rec['protocol'] = buf[start + 2];
-      rec['algorithm'] = buf[start + 3];
-      rec['key'] = buf.toString('base64', start + 4, stop);
-      rec['data'] = Buffer.from(buf.subarray(start, stop));
-      return;
-    }
+    case 43:
+    case 48:
     case 52: {
-      // RFC 6698 §2.1: usage, selector, matching type, then association data of at least one octet.
-      if (length < 4) throw new MalformedMessage(`${what} is ${length} octets, too short for a TLSA record`);
-      rec['usage'] = buf[start];
-      rec['selector'] = buf[start + 1];
-      rec['matchingType'] = buf[start + 2];
-      rec['certificate'] = buf.toString('hex', start + 3, stop);
+      const layout = FIXED_THEN_DATA[type]!;
+      const fixed = layout.fields.reduce((n, [, size]) => n + size, 0);
+      if (length < fixed + 1) throw new MalformedMessage(`${what} is ${length} octets, too short for a ${layout.name} record`);
+      let at = start;
+      for (const [field, size] of layout.fields) {
+        rec[field] = size === 2 ? buf.readUInt16BE(at) : buf[at];
+        at += size;
+      }
+      rec[layout.rest] = buf.toString(layout.encoding, at, stop);
       rec['data'] = Buffer.from(buf.subarray(start, stop));
       return;
     }
