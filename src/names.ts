@@ -2,8 +2,24 @@
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 
-/** What normalizeName would change: ASCII upper case, a trailing dot, white space at either end. */
-const NOT_NORMAL = /[A-Z]|\.$|^\s|\s$/;
+/** The characters trim() removes (JavaScript's white space and line terminators). */
+function isTrimmed(code: number): boolean {
+  return code <= 0x20 ? code === 0x20 || (code >= 0x09 && code <= 0x0d) : code >= 0xa0 && (code === 0xa0 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a) || code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff);
+}
+
+/** Whether normalizeName would change `name`: ASCII upper case, a trailing dot, white space at either end. */
+function isNormal(name: string): boolean {
+  const n = name.length;
+  if (n === 0) return true;
+  const last = name.charCodeAt(n - 1);
+  if (last === 0x2e || isTrimmed(last) || isTrimmed(name.charCodeAt(0))) return false;
+  // A loop over the codes: the regular expression it replaced took 3% of a bulk check's CPU (every name passed on is tested).
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return false;
+  }
+  return true;
+}
 
 /**
  * Absolute, lower-case, no trailing dot. Only A-Z is folded: DNS compares names case-insensitively
@@ -11,7 +27,7 @@ const NOT_NORMAL = /[A-Z]|\.$|^\s|\s$/;
  */
 export function normalizeName(name: string): string {
   // Most names are already normal (every answer and every check passes them on): no copy then.
-  if (!NOT_NORMAL.test(name)) return name;
+  if (isNormal(name)) return name;
   return name
     .trim()
     .replace(/\.$/, '')

@@ -484,20 +484,19 @@ export class DnsResolver implements Resolver {
 
   /** Ask for `name`, then follow a CNAME chain the server stopped at (an authoritative server, or one that does not recurse). */
   /** `settled` is called with the final answer before it is handed on (the cache marks its entry). */
-  private follow<T extends RRType>(name: string, type: T, deadline: Deadline | null, settled: ((answer: DnsAnswer<RDataMap[T]>) => void) | null, chain: string[] = [], current = name): Promise<DnsAnswer<RDataMap[T]>> {
-    const done = (answer: DnsAnswer<RDataMap[T]>): DnsAnswer<RDataMap[T]> => {
-      settled?.(answer);
-      return answer;
-    };
+  private follow<T extends RRType>(name: string, type: T, deadline: Deadline | null, settled: ((answer: DnsAnswer<RDataMap[T]>) => void) | null, chain: readonly string[] | null = null, current = name): Promise<DnsAnswer<RDataMap[T]>> {
     return this.ask<T>(current, type, 0, deadline).then((answer) => {
       answer.name = name;
-      if (chain.length) answer.cnameChain = [...chain, ...answer.cnameChain];
-      if (isTemporary(answer.status)) return done(answer);
-      // The same bound and loop check as inside one answer (chainProblem), over the whole chain.
-      const problem = chainProblem(name, answer.cnameChain);
-      if (problem) return done(failedAnswer<T>(name, type, answer.server, 'error', answer.authoritative, problem, answer.cnameChain));
-      if (chainCut.has(answer)) return this.follow(name, type, deadline, settled, answer.cnameChain, answer.cnameChain.at(-1)!);
-      return done(answer);
+      if (chain) answer.cnameChain = [...chain, ...answer.cnameChain];
+      let final = answer;
+      if (!isTemporary(answer.status)) {
+        // The same bound and loop check as inside one answer (chainProblem), over the whole chain.
+        const problem = chainProblem(name, answer.cnameChain);
+        if (problem) final = failedAnswer<T>(name, type, answer.server, 'error', answer.authoritative, problem, answer.cnameChain);
+        else if (chainCut.has(answer)) return this.follow(name, type, deadline, settled, answer.cnameChain, answer.cnameChain.at(-1)!);
+      }
+      settled?.(final);
+      return final;
     });
   }
 
@@ -579,6 +578,7 @@ const chainCut = new WeakSet<object>();
 
 /** A CNAME chain that loops or is longer than MAX_CNAME_HOPS is a failure (RFC 1034 §3.6.2), never "no record". */
 function chainProblem(name: string, chain: readonly string[]): string | null {
+  if (chain.length === 0) return null;
   const path = [normalizeName(name)];
   for (const target of chain) {
     const looped = path.includes(target);

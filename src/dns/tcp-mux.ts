@@ -10,7 +10,7 @@
  */
 import net from 'node:net';
 import { UdpMux } from './mux.js';
-import { buildFramedQuery, classifyReply, formatServer, MalformedMessage, queryKey, WireTimeout, type QueryKey, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
+import { classifyReply, FramedQueryBuffer, formatServer, MalformedMessage, queryKey, WireTimeout, type QueryKey, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
 import type { WirePacket } from './packet.js';
 
 interface Pending {
@@ -52,7 +52,7 @@ class PipelinedConnection {
   private socket: net.Socket | null = null;
   private connected = false;
   private readonly pending = new Map<number, Pending>();
-  private outbox: Buffer[] = [];
+  private readonly outbox = new FramedQueryBuffer();
   private flushQueued = false;
   /** The start of a frame whose rest has not come yet. */
   private partial: Buffer | null = null;
@@ -81,11 +81,10 @@ class PipelinedConnection {
     let id = Math.floor(Math.random() * 0x10000);
     for (let tries = 0; this.pending.has(id) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
     if (this.pending.has(id)) return Promise.reject(new Error('too many queries in flight on one connection'));
-    const framed = buildFramedQuery(name, type, id, opts.recursionDesired, opts);
+    this.outbox.add(name, type, id, opts.recursionDesired, opts);
     return new Promise<WireResponse>((resolve, reject) => {
       this.pending.set(id, { key: queryKey(id, name, type), name, type, opts, deadline, resolve, reject });
       if (deadline < this.sweepAt) this.sweepFrom(deadline);
-      this.outbox.push(framed);
       this.queueFlush();
     });
   }
@@ -158,7 +157,7 @@ class PipelinedConnection {
     if (refusedOutright || this.fruitless >= FRUITLESS_CONNECTIONS) this.refused = true;
     const waiting = [...this.pending.values()];
     this.pending.clear();
-    this.outbox = [];
+    this.outbox.clear();
     for (const p of waiting) {
       if (this.refused) this.onNoTcp(p);
       else if (performance.now() >= p.deadline) p.reject(new WireTimeout(this.server, p.name, p.type));
@@ -212,11 +211,10 @@ class PipelinedConnection {
 
   /** Everything queued in this turn of the event loop, in one write. */
   private flush(): void {
-    if (!this.outbox.length) return;
+    if (this.outbox.empty) return;
     const socket = this.socket ?? this.open();
     if (!this.connected) return;
-    const batch = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox);
-    this.outbox = [];
+    const batch = this.outbox.take()!;
     this.holdWhileWaiting();
     socket.write(batch);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { packetCodec, type WirePacket, type WireRecord } from '../../../src/dns/packet.js';
-import { buildFramedQuery, buildQuery, classifyReply, decodeMessage, queryKey } from '../../../src/dns/wire.js';
+import { buildFramedQuery, buildQuery, classifyReply, decodeMessage, FramedQueryBuffer, queryKey } from '../../../src/dns/wire.js';
 import { encodeMessage, encodeName, problemOf, rdata, T, type RawMessage } from '../../helpers/hostile-dns.js';
 
 const Packet = packetCodec();
@@ -66,6 +66,30 @@ describe('the wire decoder', () => {
       expect(framed.readUInt16BE(0)).toBe(framed.length - 2);
       expect(framed.subarray(2).equals(codec.toBuffer())).toBe(true);
     }
+  });
+
+  it('puts pipelined queries one after another, each as buildFramedQuery frames it, and never rewrites what it handed out', () => {
+    const out = new FramedQueryBuffer();
+    expect(out.empty).toBe(true);
+    expect(out.take()).toBeNull();
+    const questions = [['example.test', 'TXT'], ['bücher.test', 'MX'], ['_dmarc.Example.Test.', 'TXT'], ['.', 'NS']] as const;
+    for (const [i, [name, type]] of questions.entries()) out.add(name, type, 100 + i, i % 2 === 0, { dnssecOk: i === 3 });
+    const first = out.take()!;
+    const expected = Buffer.concat(questions.map(([name, type], i) => buildFramedQuery(name, type, 100 + i, i % 2 === 0, { dnssecOk: i === 3 })));
+    expect(first.equals(expected)).toBe(true);
+    const kept = Buffer.from(first);
+    // Enough to need a new buffer several times over: what was taken before stays as it was.
+    const many = Array.from({ length: 2000 }, (_, i) => `host${i}.example.test`);
+    for (const [i, name] of many.entries()) out.add(name, 'A', i, false, {});
+    const second = out.take()!;
+    expect(first.equals(kept)).toBe(true);
+    expect(second.equals(Buffer.concat(many.map((name, i) => buildFramedQuery(name, 'A', i, false, {}))))).toBe(true);
+    out.add('dropped.test', 'TXT', 1, false, {});
+    out.clear();
+    expect(out.empty).toBe(true);
+    // A name that cannot be sent throws and puts nothing.
+    expect(() => out.add(`${'x'.repeat(64)}.test`, 'TXT', 1, false, {})).toThrow();
+    expect(out.take()).toBeNull();
   });
 });
 
