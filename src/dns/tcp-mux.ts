@@ -28,6 +28,17 @@ interface Pending {
 const FRUITLESS_CONNECTIONS = 3;
 
 /**
+ * A nudge (PipelinedConnection.nudge) is written after a silence this many times the quickest answer
+ * seen on the connection, within these bounds, and only while this few questions wait: with many
+ * waiting, a silence is the server at work, and past the upper bound (a server more than a few
+ * milliseconds away) the held answer would come barely sooner than the delayed ACK lets it.
+ */
+const NUDGE_AFTER_QUICKEST = 4;
+const NUDGE_MIN_MS = 2;
+const NUDGE_MAX_MS = 20;
+const NUDGE_WHEN_WAITING_AT_MOST = 16;
+
+/**
  * An answer that is decoded when its packet is read, once, by the one who asked. A read brings
  * hundreds of answers; decoded all at once, they waited together for their askers and lived through
  * young-generation collections into the old generation (a sixth of a run's garbage went there).
@@ -66,6 +77,17 @@ class PipelinedConnection {
    */
   private sweep: NodeJS.Timeout | null = null;
   private sweepAt = Infinity;
+  /** The last read or write on the connection (performance.now()). */
+  private lastActivity = 0;
+  /** The quickest answer on this connection so far, from being queued to being read (ms). */
+  private quickest = Infinity;
+  private nudgeTimer: NodeJS.Timeout | null = null;
+  /** A nudge went out since the last read: one a silence is enough. */
+  private nudged = false;
+  /** The IDs of nudges not answered yet, with their deadlines: no question takes one, and their answers are dropped. */
+  private readonly nudgeIds = new Map<number, number>();
+  /** Nudges written (counted among the queries sent). */
+  nudges = 0;
 
   constructor(
     private readonly server: ServerAddress,
@@ -77,10 +99,16 @@ class PipelinedConnection {
     return this.pending.size;
   }
 
-  send(name: string, type: string, opts: WireOptions, deadline: number): Promise<WireResponse> {
+  /** An ID no question or nudge waiting here has, or null when all 65,536 are taken. */
+  private freeId(): number | null {
     let id = Math.floor(Math.random() * 0x10000);
-    for (let tries = 0; this.pending.has(id) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
-    if (this.pending.has(id)) return Promise.reject(new Error('too many queries in flight on one connection'));
+    for (let tries = 0; (this.pending.has(id) || this.nudgeIds.has(id)) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
+    return this.pending.has(id) || this.nudgeIds.has(id) ? null : id;
+  }
+
+  send(name: string, type: string, opts: WireOptions, deadline: number): Promise<WireResponse> {
+    const id = this.freeId();
+    if (id === null) return Promise.reject(new Error('too many queries in flight on one connection'));
     this.outbox.add(name, type, id, opts.recursionDesired, opts);
     return new Promise<WireResponse>((resolve, reject) => {
       this.pending.set(id, { key: queryKey(id, name, type), name, type, opts, deadline, resolve, reject });
@@ -158,6 +186,7 @@ class PipelinedConnection {
     const waiting = [...this.pending.values()];
     this.pending.clear();
     this.outbox.clear();
+    this.nudgeIds.clear();
     for (const p of waiting) {
       if (this.refused) this.onNoTcp(p);
       else if (performance.now() >= p.deadline) p.reject(new WireTimeout(this.server, p.name, p.type));
@@ -187,16 +216,75 @@ class PipelinedConnection {
       at += 2 + len;
     }
     if (at < chunk.length) this.partial = Buffer.from(chunk.subarray(at));
+    this.lastActivity = performance.now();
+    this.nudged = false;
+    this.watchSilence();
     this.holdWhileWaiting();
+  }
+
+  /** How long a silence is let run before a nudge; null: no nudge (see NUDGE_AFTER_QUICKEST). */
+  private nudgeDelay(): number | null {
+    if (this.pending.size === 0 || this.pending.size > NUDGE_WHEN_WAITING_AT_MOST || this.nudged || !this.connected) return null;
+    const delay = Math.max(NUDGE_MIN_MS, NUDGE_AFTER_QUICKEST * this.quickest);
+    return delay <= NUDGE_MAX_MS ? delay : null;
+  }
+
+  /** Arm the one silence timer, unless it is armed already (it looks at lastActivity when it fires). */
+  private watchSilence(): void {
+    if (this.nudgeTimer) return;
+    const delay = this.nudgeDelay();
+    if (delay === null) return;
+    this.nudgeTimer = setTimeout(
+      () => {
+        this.nudgeTimer = null;
+        // After this turn's reads: a timer can fire before the poll phase reads what has come.
+        setImmediate(() => this.onSilence());
+      },
+      Math.max(1, delay - (performance.now() - this.lastActivity)),
+    ).unref();
+  }
+
+  private onSilence(): void {
+    const delay = this.nudgeDelay();
+    if (delay === null) return;
+    if (performance.now() - this.lastActivity < delay) return this.watchSilence();
+    this.nudge();
+  }
+
+  /**
+   * A server that leaves Nagle's algorithm on (Knot does) holds an answer while its previous one
+   * is unacknowledged, and a client with nothing to send delays that ACK by 40 ms (Linux): the end
+   * of every bulk run stopped for 40 ms with its last answers held. Node cannot ask its kernel for
+   * an immediate ACK (TCP_QUICKACK), but any data written carries one: after a silence, a copy of
+   * the oldest waiting question goes out under an ID of its own, and its answer is dropped.
+   */
+  private nudge(): void {
+    const oldest = this.pending.values().next().value as Pending | undefined;
+    if (!oldest) return;
+    const now = performance.now();
+    for (const [id, deadline] of this.nudgeIds) if (deadline <= now) this.nudgeIds.delete(id);
+    const id = this.freeId();
+    if (id === null) return;
+    this.outbox.add(oldest.name, oldest.type, id, oldest.opts.recursionDesired, oldest.opts);
+    this.nudgeIds.set(id, oldest.deadline);
+    this.nudged = true;
+    this.nudges++;
+    this.flush();
   }
 
   private answer(msg: Buffer): void {
     if (msg.length < 2) return;
-    const p = this.pending.get(msg.readUInt16BE(0));
-    // No one waits for this ID: a late answer to a query that timed out.
-    if (!p) return;
-    this.pending.delete(p.key.id);
+    const id = msg.readUInt16BE(0);
+    const p = this.pending.get(id);
+    // No one waits for this ID: a nudge's answer, or a late answer to a query that timed out.
+    if (!p) {
+      this.nudgeIds.delete(id);
+      return;
+    }
+    this.pending.delete(id);
     this.answeredHere++;
+    const took = performance.now() - (p.deadline - p.opts.timeoutMs);
+    if (took < this.quickest) this.quickest = took;
     p.resolve(new UndecodedAnswer(msg, p.key));
   }
 
@@ -216,6 +304,7 @@ class PipelinedConnection {
     if (!this.connected) return;
     const batch = this.outbox.take()!;
     this.holdWhileWaiting();
+    this.lastActivity = performance.now();
     socket.write(batch);
   }
 }
@@ -260,6 +349,13 @@ export class TcpMux {
   constructor(opts: TcpMuxOptions = {}) {
     this.connectionsPerServer = opts.connectionsPerServer ?? 1;
     this.udpUntilInFlight = opts.udpUntilInFlight ?? 0;
+  }
+
+  /** Nudges written over every connection (PipelinedConnection.nudge). */
+  get nudges(): number {
+    let n = 0;
+    for (const route of this.routes.values()) for (const c of route.connections ?? []) n += c.nudges;
+    return n;
   }
 
   private route(server: ServerAddress): Route {

@@ -90,6 +90,77 @@ describe('pipelined TCP', () => {
     expect(answers.map((a) => a.records)).toEqual(all.map((n) => [[`name=${n}`]]));
   });
 
+  /**
+   * A server that holds an answer while an earlier one is unacknowledged, as a kernel with Nagle's
+   * algorithm on does (Knot's), and takes the client's next data as the acknowledgement (a client
+   * kernel with nothing to send delays its ACK by 40 ms; this one never sends it).
+   */
+  async function naglingServer(): Promise<{ port: number; queries: HostileQuery[] }> {
+    const queries: HostileQuery[] = [];
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => socket.destroy());
+      const held: Buffer[] = [];
+      let unacknowledged = false;
+      // Registered before the query reader: data from the client first acknowledges what went out.
+      socket.on('data', () => {
+        unacknowledged = held.length > 0;
+        if (held.length) socket.write(Buffer.concat(held.splice(0)));
+      });
+      onTcpQueries(socket, (q) => {
+        queries.push(q);
+        const out = frame(txtOfName(q));
+        if (unacknowledged) held.push(out);
+        else {
+          socket.write(out);
+          unacknowledged = true;
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    closers.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => r());
+        }),
+    );
+    return { port: (server.address() as net.AddressInfo).port, queries };
+  }
+
+  it('gets an answer a server holds for an acknowledgement: after a silence it writes a copy of the waiting question, whose own answer is dropped', async () => {
+    const srv = await naglingServer();
+    const r = pipelined(srv.port);
+    const [first, second] = await Promise.all([r.lookup('first.pipe.test', 'TXT'), r.lookup('second.pipe.test', 'TXT')]);
+    expect(first.records).toEqual([['name=first.pipe.test']]);
+    // Held until the client wrote again: without the copy, a timeout.
+    expect(second.status).toBe('ok');
+    expect(second.records).toEqual([['name=second.pipe.test']]);
+    expect(srv.queries.map((q) => q.name)).toEqual(['first.pipe.test', 'second.pipe.test', 'second.pipe.test']);
+    expect(new Set(srv.queries.map((q) => q.id)).size).toBe(3);
+    // The copy is counted as a query sent.
+    expect(r.queriesSent).toBe(3);
+  });
+
+  it('writes no copy while many questions wait: a silence then is the server at work', async () => {
+    let answered = 0;
+    const late: (() => void)[] = [];
+    const srv = await tcpOnlyServer((q, socket) => {
+      const send = (): void => void (socket.destroyed || socket.write(frame(txtOfName(q))));
+      // The first answer at once, the other 39 together a little later.
+      if (answered++ === 0) return send();
+      late.push(send);
+      if (late.length === 39) setTimeout(() => late.forEach((f) => f()), 100);
+    });
+    const r = pipelined(srv.port);
+    const all = names(40);
+    const answers = await Promise.all(all.map((n) => r.lookup(n, 'TXT')));
+    expect(answers.map((a) => a.records)).toEqual(all.map((n) => [[`name=${n}`]]));
+    expect(srv.queries.length).toBe(40);
+    expect(r.queriesSent).toBe(40);
+  });
+
   it('sends again, on a new connection, what waited on one the server closed', async () => {
     let answered = 0;
     const srv = await startHostileDns((q) => {
