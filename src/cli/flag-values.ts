@@ -187,6 +187,81 @@ class Reader {
   }
 }
 
+/** A flag of the command line, as written, and the value yargs-parser gives it: the word taken, or none. */
+interface Written {
+  written: string;
+  key: string;
+  value: string | undefined;
+  /** `--no-NAME`. */
+  negated?: true;
+}
+
+/** The flags of `words` that the command has, in order, each with its value as yargs-parser reads it. */
+function* flagsOf(words: readonly string[], r: Reader): Generator<Written> {
+  // The word after a flag written as `--name` (or the last of a group `-abc`), when it is the flag's value.
+  const valueAfter = (i: number, key: string, shortForm: boolean): string | undefined => {
+    if (!r.takesValue(key)) return undefined;
+    const next = words[i + 1];
+    let taken: boolean;
+    if (next === undefined) taken = false;
+    else if (r.eatsNext(key)) taken = !r.looksLikeFlag(next);
+    else if (r.isArray(key)) taken = !/^-/.test(next) || NEGATIVE.test(next);
+    // yargs-parser's own tests: a long flag never takes a word starting with "-", a short one takes a lone "-".
+    else if (shortForm) taken = !/^(-|--)[^-]/.test(next) || NEGATIVE.test(next);
+    else taken = !/^-/.test(next) || NEGATIVE.test(next);
+    return taken ? next : undefined;
+  };
+
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (word === '--') return;
+    let m: RegExpExecArray | null;
+    if ((m = /^--([^=]+)=([\s\S]*)$/.exec(word))) {
+      const key = r.keyOf(m[1]!);
+      if (key !== undefined) yield { written: `--${m[1]}`, key, value: m[2]! };
+    } else if ((m = /^--no-(.+)$/.exec(word))) {
+      const key = r.keyOf(m[1]!);
+      if (key !== undefined) yield { written: word, key, value: undefined, negated: true };
+    } else if ((m = /^--(.+)$/.exec(word))) {
+      const key = r.keyOf(m[1]!);
+      if (key === undefined) continue;
+      const value = valueAfter(i, key, false);
+      yield { written: word, key, value };
+      if (value !== undefined) i++;
+    } else if (/^-[^-]/.test(word) && !NEGATIVE.test(word)) {
+      // A group of short flags, read letter by letter as yargs-parser does.
+      const letters = word.slice(1, -1).split('');
+      let done = false;
+      for (let j = 0; j < letters.length && !done; j++) {
+        const letter = letters[j]!;
+        const rest = word.slice(j + 2);
+        let value: string | undefined;
+        if (letters[j + 1] === '=') {
+          value = word.slice(j + 3);
+          done = true;
+        } else if (rest === '-') {
+          value = rest;
+        } else if (/[A-Za-z]/.test(letter) && /^-?\d+(\.\d*)?(e-?\d+)?$/.test(rest)) {
+          value = rest;
+          done = true;
+        } else if (letters[j + 1] !== undefined && /\W/.test(letters[j + 1]!)) {
+          value = rest;
+          done = true;
+        }
+        const key = r.keyOf(letter);
+        if (key !== undefined) yield { written: `-${letter}`, key, value };
+      }
+      const last = word.slice(-1);
+      if (done || last === '-') continue;
+      const key = r.keyOf(last);
+      if (key === undefined) continue;
+      const value = valueAfter(i, key, true);
+      yield { written: `-${last}`, key, value };
+      if (value !== undefined) i++;
+    }
+  }
+}
+
 /**
  * The first flag of `words` (the command line after the program's name) that takes a value and was
  * not given a good one, as one line ("--timeout needs a number: milliseconds to wait …"); null when
@@ -199,72 +274,9 @@ export function flagValueProblem(
   exceptions: Exceptions = exceptionsByTable.get(options) ?? { bare: new Set(), empty: new Set() },
 ): string | null {
   const r = new Reader(options, descriptions, exceptions);
-  // A flag written as `--name` (or the last of a group `-abc`) and the words after it: its value, or the problem.
-  const valueAfter = (i: number, written: string, key: string, shortForm: boolean): { problem: string | null; skip: number } => {
-    if (!r.takesValue(key)) return { problem: null, skip: 0 };
-    const next = words[i + 1];
-    let taken: boolean;
-    if (next === undefined) taken = false;
-    else if (r.eatsNext(key)) taken = !r.looksLikeFlag(next);
-    else if (r.isArray(key)) taken = !/^-/.test(next) || NEGATIVE.test(next);
-    // yargs-parser's own tests: a long flag never takes a word starting with "-", a short one takes a lone "-".
-    else if (shortForm) taken = !/^(-|--)[^-]/.test(next) || NEGATIVE.test(next);
-    else taken = !/^-/.test(next) || NEGATIVE.test(next);
-    if (!taken) return { problem: r.missing(written, key), skip: 0 };
-    return { problem: r.given(written, key, next!), skip: 1 };
-  };
-
-  for (let i = 0; i < words.length; i++) {
-    const word = words[i]!;
-    if (word === '--') break;
-    let m: RegExpExecArray | null;
-    if ((m = /^--([^=]+)=([\s\S]*)$/.exec(word))) {
-      const key = r.keyOf(m[1]!);
-      const problem = key === undefined ? null : r.given(`--${m[1]}`, key, m[2]!);
-      if (problem) return problem;
-    } else if ((m = /^--no-(.+)$/.exec(word))) {
-      const key = r.keyOf(m[1]!);
-      const problem = key === undefined ? null : r.negated(word, key);
-      if (problem) return problem;
-    } else if ((m = /^--(.+)$/.exec(word))) {
-      const key = r.keyOf(m[1]!);
-      if (key === undefined) continue;
-      const { problem, skip } = valueAfter(i, word, key, false);
-      if (problem) return problem;
-      i += skip;
-    } else if (/^-[^-]/.test(word) && !NEGATIVE.test(word)) {
-      // A group of short flags, read letter by letter as yargs-parser does.
-      const letters = word.slice(1, -1).split('');
-      let done = false;
-      for (let j = 0; j < letters.length && !done; j++) {
-        const letter = letters[j]!;
-        const rest = word.slice(j + 2);
-        const key = r.keyOf(letter);
-        let problem: string | null = null;
-        if (letters[j + 1] === '=') {
-          if (key !== undefined) problem = r.given(`-${letter}`, key, word.slice(j + 3));
-          done = true;
-        } else if (rest === '-') {
-          if (key !== undefined) problem = r.given(`-${letter}`, key, rest);
-        } else if (/[A-Za-z]/.test(letter) && /^-?\d+(\.\d*)?(e-?\d+)?$/.test(rest)) {
-          if (key !== undefined) problem = r.given(`-${letter}`, key, rest);
-          done = true;
-        } else if (letters[j + 1] !== undefined && /\W/.test(letters[j + 1]!)) {
-          if (key !== undefined) problem = r.given(`-${letter}`, key, rest);
-          done = true;
-        } else if (key !== undefined) {
-          problem = r.missing(`-${letter}`, key);
-        }
-        if (problem) return problem;
-      }
-      const last = word.slice(-1);
-      if (done || last === '-') continue;
-      const key = r.keyOf(last);
-      if (key === undefined) continue;
-      const { problem, skip } = valueAfter(i, `-${last}`, key, true);
-      if (problem) return problem;
-      i += skip;
-    }
+  for (const f of flagsOf(words, r)) {
+    const problem = f.negated ? r.negated(f.written, f.key) : f.value === undefined ? r.missing(f.written, f.key) : r.given(f.written, f.key, f.value);
+    if (problem) return problem;
   }
   return null;
 }
