@@ -281,11 +281,31 @@ export function flagValueProblem(
   return null;
 }
 
+/**
+ * `--json` is `--format json` in the commands that have both (check, report merge, records), and
+ * used to win silently over any other --format: the two are refused together, as one line naming
+ * both. --format json agrees, and a --format not written (its default) gives way. `argv` is what
+ * yargs parsed, whose --format is the last one given.
+ */
+export function jsonFormatProblem(words: readonly string[], options: OptionTable, argv: Readonly<Record<string, unknown>>): string | null {
+  const format: unknown = [argv['format']].flat().at(-1);
+  if (argv['json'] !== true || format === undefined || format === 'json') return null;
+  for (const f of flagsOf(words, new Reader(options, {}, { bare: new Set(), empty: new Set() }))) {
+    if (f.key === 'format' && f.value !== undefined) return `--json and --format ${String(format)} do not go together; give one of them`;
+  }
+  return null;
+}
+
+/** yargs' option table of the command it is running. */
+export function commandOptions(y: Argv<any>): OptionTable {
+  return (y as unknown as YargsInside).getOptions();
+}
+
 /** {@link flagValueProblem} for the command yargs is running: its option table and descriptions. */
 export function commandFlagValueProblem(words: readonly string[], y: Argv<any>): string | null {
   const inside = y as unknown as YargsInside;
   // Without the descriptions (were yargs' insides to change) the message names the kind of value only.
   const raw = inside.getInternalMethods?.().getUsageInstance?.().getDescriptions?.() ?? {};
   const descriptions = Object.fromEntries(Object.entries(raw).filter((e): e is [string, string] => typeof e[1] === 'string'));
-  return flagValueProblem(words, inside.getOptions(), descriptions);
+  return flagValueProblem(words, commandOptions(y), descriptions);
 }

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { describeFailure, EXIT } from './exit.js';
 import { boundOldGenerationGrowth } from './memory.js';
-import { commandFlagValueProblem } from './flag-values.js';
+import { commandFlagValueProblem, commandOptions, jsonFormatProblem } from './flag-values.js';
 import { LOADERS, type CommandName } from './registry.js';
 import { EPILOGUE, renderTopLevelHelp, USAGE } from './render/help.js';
 
@@ -84,6 +84,11 @@ export async function main(argv: string[]): Promise<void> {
       const problem = commandFlagValueProblem(argv, cli);
       if (problem) fail(`${problem} (see \`maildns --help\`)`);
     }, true)
+    // After yargs' checks, so that `--json --format xml` is told the choices; before any work.
+    .middleware((parsed) => {
+      const problem = jsonFormatProblem(argv, commandOptions(cli), parsed);
+      if (problem) fail(`${problem} (see \`maildns --help\`)`);
+    })
     .fail((msg, err) => {
       // yargs's own parse errors (an option without its value, say) are bad input too, not crashes.
       if (err && err.name !== 'YError') throw err;

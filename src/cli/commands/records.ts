@@ -29,7 +29,6 @@ export const recordsCommand: CommandModule<object, Args> = {
       .example('$0 records --format mydns --tsv', 'the same rows, tab-separated') as never,
   handler: async (args) => {
     const format = args.json ? 'json' : args.format;
-    if (args.json && args.format !== 'zone' && args.format !== 'json') throw new UsageError(`--json and --format ${args.format} do not go together; give one of them`);
     const [{ composePlan }, { renderWith }] = await Promise.all([import('../../plan/records.js'), import('../../../providers/index.js')]);
     const plan = await readPlan(args.plan);
     if (args.fullZone && format !== 'zone') throw new UsageError('--full-zone goes with --format zone');

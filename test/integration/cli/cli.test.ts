@@ -99,9 +99,18 @@ describe('maildns records', () => {
     const init = await runCli(['init', 'example.com', '--ip4', '203.0.113.25', '--json'], { cwd: dir });
     expect(init.code).toBe(0);
     expect(JSON.parse(init.stdout)).toMatchObject({ wrote: 'maildns.yaml', domain: 'example.com' });
-    const json = await runCli(['records', '--json'], { cwd: dir });
+    const [json, jsonTwice, zoneAndJson] = await Promise.all([
+      runCli(['records', '--json'], { cwd: dir }),
+      runCli(['records', '--json', '--format', 'json'], { cwd: dir }),
+      runCli(['records', '--json', '--format', 'zone'], { cwd: dir }),
+    ]);
     expect(json.code).toBe(0);
     expect(json.stdout).toBe((await runCli(['records', '--format', 'json'], { cwd: dir })).stdout);
+    expect(jsonTwice.stdout).toBe(json.stdout);
+    // zone is the default, but written out it contradicts --json (it had been dropped for json).
+    expect(zoneAndJson.code).toBe(2);
+    expect(zoneAndJson.stdout).toBe('');
+    expect(zoneAndJson.stderr).toBe('maildns: --json and --format zone do not go together; give one of them (see `maildns --help`)\n');
     const tsv = await runCli(['records', '--tsv'], { cwd: dir });
     expect(tsv.code).toBe(2);
     expect(tsv.stderr).toBe('maildns: --tsv goes with --format mydns (the zone and JSON formats have no tab-separated form)\n');

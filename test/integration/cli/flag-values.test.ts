@@ -2,19 +2,21 @@
  * A flag that takes a value and is given none (last on the line, followed by another flag), an
  * empty one, or a word where a number goes, is refused: exit 2 and one line naming the flag and
  * what it wants. yargs-parser gave such a flag its default instead, so `check example.com
- * --timeout` ran with the default timeout (src/cli/flag-values.ts).
+ * --timeout` ran with the default timeout (src/cli/flag-values.ts). So is `--json` with another
+ * `--format`, which had been taken as json.
  *
  * Every option of every command, found by running the commands' own builders in yargs, is put
  * through the check that src/cli/main.ts runs; then the built CLI, as a process, for options of
  * each command, and the values that must still pass (`--all -all`, `--domains-file -`, `-j4`).
  */
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOADERS } from '../../../src/cli/registry.js';
-import { flagValueProblem, type OptionTable } from '../../../src/cli/flag-values.js';
+import { flagValueProblem, jsonFormatProblem, type OptionTable } from '../../../src/cli/flag-values.js';
 import { runCli } from '../../helpers/cli.js';
 
 interface Built {
@@ -175,6 +177,40 @@ describe('every option that takes a value, in every command', () => {
   });
 });
 
+describe('--json with a --format other than json, in every command that has both', () => {
+  it('is refused however --format is written, and taken when --format is json or not written', () => {
+    const both = commands.filter((c) => 'json' in c.options.key && 'format' in c.options.key);
+    expect(both.map((c) => c.path.join(' ')).sort()).toEqual(['check', 'records', 'report merge']);
+    const failures: string[] = [];
+    for (const c of both) {
+      const others = c.options.choices['format']!.map(String).filter((f) => f !== 'json');
+      expect(others.length).toBeGreaterThan(0);
+      // `argv` as yargs parses `words`: --json on, --format the last one given (else its default).
+      const expectProblem = (words: string[], argv: Record<string, unknown>, refused: boolean): void => {
+        const problem = jsonFormatProblem([...c.path, ...words], c.options, argv);
+        const want = `--json and --format ${String([argv['format']].flat().at(-1))} do not go together; give one of them`;
+        if (problem !== (refused ? want : null)) failures.push(`${c.path.join(' ')} ${words.join(' ')}: ${problem}`);
+      };
+      for (const f of others) {
+        for (const written of [['--format', f], ['-f', f], [`--format=${f}`], [`-f=${f}`]]) {
+          expectProblem(['--json', ...written], { json: true, format: f }, true);
+          expectProblem([...written, '--json'], { json: true, format: f }, true);
+          expectProblem([...written, '--no-json'], { json: false, format: f }, false);
+        }
+        // Its default (text, zone) gives way to --json, as before.
+        expectProblem(['--json'], { json: true, format: f }, false);
+        // The last --format counts, as yargs reads it.
+        expectProblem(['--format', f, '--format', 'json', '--json'], { json: true, format: [f, 'json'] }, false);
+        expectProblem(['--format', 'json', '--format', f, '--json'], { json: true, format: ['json', f] }, true);
+        // After "--" a word is no flag.
+        expectProblem(['--json', '--', '--format', f], { json: true, format: f }, false);
+      }
+      expectProblem(['--json', '--format', 'json'], { json: true, format: 'json' }, false);
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
 describe('the built CLI refuses a flag without its value: exit 2, one line', () => {
   let dir: string;
   let message: string;
@@ -254,6 +290,44 @@ describe('the built CLI refuses a flag without its value: exit 2, one line', () 
     // An empty --sender is the null sender of a bounce (RFC 7208 §4.3): DNS is asked, and fails here.
     expect(nullSender.stderr).not.toMatch(/needs/);
     expect(nullSender.code).toBe(3);
+  });
+});
+
+describe('the built CLI refuses --json with another --format, before asking DNS', () => {
+  // A name server that answers nothing and counts the questions it was sent.
+  const server = createSocket('udp4');
+  let questions = 0;
+  let nameserver: string;
+  beforeAll(async () => {
+    server.on('message', () => questions++);
+    await new Promise<void>((resolve) => server.bind(0, '127.0.0.1', resolve));
+    nameserver = `127.0.0.1:${server.address().port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const fast = ['--timeout', '50', '--deadline', '50'];
+  // NS: the silent server (and short waits), for a command that asks DNS.
+  const asking = (args: string[]): string[] => args.flatMap((a) => (a === 'NS' ? ['--nameserver', nameserver, ...fast] : [a]));
+
+  const refused: [string[], string][] = [
+    [['check', 'example.com', '--json', '--format', 'text', 'NS'], '--json and --format text do not go together; give one of them'],
+    [['check', 'example.com', '-f', 'ndjson', '--json', 'NS'], '--json and --format ndjson do not go together; give one of them'],
+    [['check', 'example.com', '--json', '--format=junit', 'NS'], '--json and --format junit do not go together; give one of them'],
+    [['report', 'merge', 'shard-0.ndjson', '--json', '--format', 'html'], '--json and --format html do not go together; give one of them'],
+  ];
+  it.each(refused)('%j', async (args, want) => {
+    const r = await runCli(asking(args), { killAfterMs: 15_000 });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`maildns: ${want} (see \`maildns --help\`)\n`);
+    expect(questions).toBe(0);
+  });
+
+  it('takes --json with --format json', async () => {
+    const json = await runCli(['check', 'example.com', '--json', '--format', 'json', '--nameserver', nameserver, ...fast]);
+    // It asked the silent server, and said that DNS failed.
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({ domains: [{ domain: 'example.com', status: 'dns-error' }] });
+    expect(questions).toBeGreaterThan(0);
   });
 });
 
