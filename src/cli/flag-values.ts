@@ -9,10 +9,12 @@
  *
  * So the command line's words are read here as yargs-parser reads them, against the options of the
  * command being run (yargs' own table of them), and the first flag whose value is missing, empty,
- * or not a number where a number is wanted is named with what it wants. This runs for every
- * command from src/cli/main.ts, before yargs' checks and the command's handler; a flag whose bare
- * form means something (`spf compose --mx`) says so with {@link bareFlagMeansSomething}, one whose
- * empty value does (`spf --sender ''`) with {@link emptyValueMeansSomething}.
+ * or not a number where a number is wanted (a whole one where a fraction means nothing) is named
+ * with what it wants. This runs for every command from src/cli/main.ts, before yargs' checks and
+ * the command's handler; a flag whose bare form means something (`spf compose --mx`) says so with
+ * {@link bareFlagMeansSomething}, one whose empty value does (`spf --sender ''`) with
+ * {@link emptyValueMeansSomething}, a number option that takes whole numbers only with
+ * {@link takesWholeNumber}.
  */
 import type { Argv } from 'yargs';
 
@@ -33,12 +35,14 @@ const NEGATIVE = /^-([0-9]+(\.[0-9]+)?|\.[0-9]+)$/;
 /** A number as a person writes one: no hex, no "Infinity", no inner spaces. */
 const DECIMAL = /^[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i;
 
-/** Options whose bare flag, or empty value, means something, by option table (yargs makes one for each command it runs). */
-interface Exceptions {
+/** Options whose bare flag, or empty value, means something, and those that take whole numbers only, by option table (yargs makes one for each command it runs). */
+interface Marks {
   bare: Set<string>;
   empty: Set<string>;
+  whole: Set<string>;
 }
-const exceptionsByTable = new WeakMap<object, Exceptions>();
+const marksByTable = new WeakMap<object, Marks>();
+const noMarks = (): Marks => ({ bare: new Set(), empty: new Set(), whole: new Set() });
 
 /** yargs' option table and the descriptions in its usage instance, which @types/yargs does not show. */
 interface YargsInside {
@@ -46,11 +50,11 @@ interface YargsInside {
   getInternalMethods?: () => { getUsageInstance?: () => { getDescriptions?: () => Record<string, unknown> } };
 }
 
-function except<T>(y: Argv<T>, kind: keyof Exceptions, keys: readonly string[]): Argv<T> {
+function mark<T>(y: Argv<T>, kind: keyof Marks, keys: readonly string[]): Argv<T> {
   const table = (y as unknown as YargsInside).getOptions();
-  let e = exceptionsByTable.get(table);
-  if (!e) exceptionsByTable.set(table, (e = { bare: new Set(), empty: new Set() }));
-  for (const k of keys) e[kind].add(k);
+  let m = marksByTable.get(table);
+  if (!m) marksByTable.set(table, (m = noMarks()));
+  for (const k of keys) m[kind].add(k);
   return y;
 }
 
@@ -59,12 +63,20 @@ function except<T>(y: Argv<T>, kind: keyof Exceptions, keys: readonly string[]):
  * domain's own MX), so a missing value is not refused.
  */
 export function bareFlagMeansSomething<T>(y: Argv<T>, ...keys: string[]): Argv<T> {
-  return except(y, 'bare', keys);
+  return mark(y, 'bare', keys);
 }
 
 /** Options of the command being built whose empty value is meaningful (`spf --sender ''`: the null sender of a bounce). */
 export function emptyValueMeansSomething<T>(y: Argv<T>, ...keys: string[]): Argv<T> {
-  return except(y, 'empty', keys);
+  return mark(y, 'empty', keys);
+}
+
+/**
+ * Number options of the command being built that count something (milliseconds, octets, a port,
+ * domains at once), so `--max-length 100.5` is refused here rather than after the DNS questions.
+ */
+export function takesWholeNumber<T>(y: Argv<T>, ...keys: string[]): Argv<T> {
+  return mark(y, 'whole', keys);
 }
 
 const camel = (s: string): string => s.replace(/-+([^-])/g, (_, c: string) => c.toUpperCase());
@@ -90,7 +102,7 @@ class Reader {
   constructor(
     private readonly options: OptionTable,
     private readonly descriptions: Readonly<Record<string, string>>,
-    private readonly exceptions: Exceptions,
+    private readonly marks: Marks,
   ) {
     const groupOf = new Map<string, Set<string>>();
     const join = (names: string[]): void => {
@@ -153,15 +165,20 @@ class Reader {
     return undefined;
   }
 
-  /** What the option wants, as "a number" and "milliseconds to wait for one DNS answer (two attempts per server)". */
+  private isWhole(key: string): boolean {
+    return this.names(key).some((n) => this.marks.whole.has(n));
+  }
+
+  /** What the option wants, as "a whole number" and "milliseconds to wait for one DNS answer (two attempts per server)". */
   private wants(key: string): { kind: string; what: string } {
     const choices = this.choices(key);
-    const kind = choices ? `one of ${choices.join(', ')}` : this.is(key, this.options.number) ? 'a number' : 'a value';
+    const number = this.isWhole(key) ? 'a whole number' : 'a number';
+    const kind = choices ? `one of ${choices.join(', ')}` : this.is(key, this.options.number) ? number : 'a value';
     const describe = this.names(key).map((n) => this.descriptions[n]).find((d) => typeof d === 'string' && d !== '');
     return { kind, what: describe ? firstClause(describe, choices !== undefined) : '' };
   }
 
-  /** "--timeout needs a number, not "abc": milliseconds to wait for one DNS answer (two attempts per server)" */
+  /** "--timeout needs a whole number, not "abc": milliseconds to wait for one DNS answer (two attempts per server)" */
   private needs(written: string, key: string, got?: string): string {
     // A one-letter option (`dmarc compose --p`) has no longer name to add.
     const flag = key.length === 1 || written === `--${key}` ? written : `${written} (--${key})`;
@@ -170,14 +187,16 @@ class Reader {
   }
 
   missing(written: string, key: string): string | null {
-    if (!this.takesValue(key) || this.exceptions.bare.has(key)) return null;
+    if (!this.takesValue(key) || this.marks.bare.has(key)) return null;
     return this.needs(written, key);
   }
 
   given(written: string, key: string, value: string): string | null {
     if (!this.takesValue(key)) return null;
-    if (value.trim() === '' && !(value === '' && this.exceptions.empty.has(key))) return this.needs(written, key, 'an empty one');
-    if (this.is(key, this.options.number) && !DECIMAL.test(value.trim())) return this.needs(written, key, JSON.stringify(value));
+    if (value.trim() === '' && !(value === '' && this.marks.empty.has(key))) return this.needs(written, key, 'an empty one');
+    if (!this.is(key, this.options.number)) return null;
+    // 1e3 and 2.0 are whole; 1e999 is Infinity, which is not.
+    if (!DECIMAL.test(value.trim()) || (this.isWhole(key) && !Number.isInteger(Number(value)))) return this.needs(written, key, JSON.stringify(value));
     return null;
   }
 
@@ -264,16 +283,17 @@ function* flagsOf(words: readonly string[], r: Reader): Generator<Written> {
 
 /**
  * The first flag of `words` (the command line after the program's name) that takes a value and was
- * not given a good one, as one line ("--timeout needs a number: milliseconds to wait …"); null when
- * every such flag has its value. Flags the command does not have are left to yargs' strict mode.
+ * not given a good one, as one line ("--timeout needs a whole number: milliseconds to wait …");
+ * null when every such flag has its value. Flags the command does not have are left to yargs'
+ * strict mode.
  */
 export function flagValueProblem(
   words: readonly string[],
   options: OptionTable,
   descriptions: Readonly<Record<string, string>> = {},
-  exceptions: Exceptions = exceptionsByTable.get(options) ?? { bare: new Set(), empty: new Set() },
+  marks: Marks = marksByTable.get(options) ?? noMarks(),
 ): string | null {
-  const r = new Reader(options, descriptions, exceptions);
+  const r = new Reader(options, descriptions, marks);
   for (const f of flagsOf(words, r)) {
     const problem = f.negated ? r.negated(f.written, f.key) : f.value === undefined ? r.missing(f.written, f.key) : r.given(f.written, f.key, f.value);
     if (problem) return problem;
@@ -290,7 +310,7 @@ export function flagValueProblem(
 export function jsonFormatProblem(words: readonly string[], options: OptionTable, argv: Readonly<Record<string, unknown>>): string | null {
   const format: unknown = [argv['format']].flat().at(-1);
   if (argv['json'] !== true || format === undefined || format === 'json') return null;
-  for (const f of flagsOf(words, new Reader(options, {}, { bare: new Set(), empty: new Set() }))) {
+  for (const f of flagsOf(words, new Reader(options, {}, noMarks()))) {
     if (f.key === 'format' && f.value !== undefined) return `--json and --format ${String(format)} do not go together; give one of them`;
   }
   return null;

@@ -9,6 +9,7 @@ import { exitCodeOf, UsageError } from '../exit.js';
 import { capYoungGeneration } from '../memory.js';
 import { useColor } from '../render/output.js';
 import { policyFetchFromArgs, resolverFromArgs, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
+import { takesWholeNumber } from '../flag-values.js';
 import type { PolicyFetchOptions } from '../../mtasts/fetch.js';
 import type { StartTlsOptions } from '../../starttls/probe.js';
 import type { DnssecResolvers } from '../../dnssec/evaluate.js';
@@ -80,7 +81,8 @@ export const checkCommand: CommandModule<object, Args> = {
   ...COMMANDS['check'],
   builder: (y) =>
     withCaFileOption(withNameserverOption(
-      y
+      // --rate is not among them: 2.5 queries per second is a rate.
+      takesWholeNumber(y, 'history-wait', 'concurrency', 'tls-timeout')
         .positional('domains', { type: 'string', array: true, default: [], describe: 'domains to check' })
         // One value per flag (nargs 1): an array option would drop the "-" that means standard input.
         .option('domains-file', { type: 'string', nargs: 1, default: [] as string[], describe: 'file with one domain per line (# comments allowed; - for stdin); may repeat' })
@@ -133,7 +135,7 @@ export const checkCommand: CommandModule<object, Args> = {
     for (const s of selectors) {
       if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(s)) throw new UsageError(`--selectors: "${s}" is not a DKIM selector (letters, digits, "-", "_" and "." only)`);
     }
-    if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 1024) throw new UsageError('--concurrency must be a whole number from 1 to 1024');
+    if (!(args.concurrency >= 1 && args.concurrency <= 1024)) throw new UsageError('--concurrency must be a whole number from 1 to 1024');
     if (args.changes && args.history === undefined) throw new UsageError('--changes needs --history FILE: the changes are those since the last run recorded there');
     if (args.changes && format !== 'text' && format !== 'json') throw new UsageError('--changes prints text or json; leave out --format, or use --format json');
     if (!(args.historyWait >= 0 && args.historyWait <= 3_600_000)) throw new UsageError('--history-wait must be from 0 to 3600000 milliseconds');

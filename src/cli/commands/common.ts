@@ -11,6 +11,7 @@ import type { PolicyFetchOptions } from '../../mtasts/fetch.js';
 import type { StartTlsOptions } from '../../starttls/probe.js';
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../exit.js';
+import { takesWholeNumber } from '../flag-values.js';
 import { DEFAULT_DEADLINE_MS, DEFAULT_TIMEOUT_MS } from '../../dns/defaults.js';
 import { domainNameProblem, normalizeName, sendingDomainProblem } from '../../names.js';
 
@@ -24,7 +25,7 @@ export function withJsonOption<T>(y: Argv<T>) {
 
 /** `--nameserver`, `--timeout` and `--deadline`, for every command that asks DNS. */
 export function withNameserverOption<T>(y: Argv<T>) {
-  return y
+  return takesWholeNumber(y, 'timeout', 'deadline')
     .option('nameserver', {
       type: 'string',
       describe: 'ask this DNS server (HOST[:PORT], comma-separated for several) instead of the system resolvers; also MAILDNS_NAMESERVER',

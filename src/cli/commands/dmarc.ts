@@ -10,6 +10,7 @@ import type { DmarcCheck } from '../../dmarc/validate.js';
 import { DMARC_MODES, type DmarcMode } from '../../dmarc/mode.js';
 import { EXIT, UsageError } from '../exit.js';
 import { printJson } from '../render/output.js';
+import { takesWholeNumber } from '../flag-values.js';
 import { domainArg, sendingDomainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 
 interface CheckArgs {
@@ -42,7 +43,7 @@ const composeCommand: CommandModule<object, ComposeArgs> = {
   command: 'compose',
   describe: 'build a DMARC record from flags, without a plan',
   builder: (y) =>
-    withJsonOption(y)
+    withJsonOption(takesWholeNumber(y, 'pct', 'ri'))
       .option('p', { type: 'string', describe: 'policy for the domain: none, quarantine or reject (required)' })
       .option('sp', { type: 'string', describe: 'policy for subdomains (default: as p)' })
       .option('np', { type: 'string', describe: 'policy for subdomains that do not exist (RFC 9989; default: as sp, else p)' })

@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
 import { UsageError } from '../exit.js';
+import { takesWholeNumber } from '../flag-values.js';
 import { printJson } from '../render/output.js';
 import { readPlan, withJsonOption, withPlanOption } from './common.js';
 
@@ -15,12 +16,12 @@ interface Args {
 export const serveCommand: CommandModule<object, Args> = {
   ...COMMANDS['serve'],
   builder: (y) =>
-    withJsonOption(withPlanOption(y))
+    withJsonOption(withPlanOption(takesWholeNumber(y, 'port')))
       .option('listen', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
       .option('port', { type: 'number', default: 5353, describe: 'port for UDP and TCP (0 picks a free one)' })
       .example('$0 serve --port 5353', 'then: dig @127.0.0.1 -p 5353 TXT _dmarc.example.com') as never,
   handler: async (args) => {
-    if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new UsageError(`--port must be a number from 0 to 65535 (got ${args.port})`);
+    if (!(args.port >= 0 && args.port <= 65535)) throw new UsageError(`--port must be a number from 0 to 65535 (got ${args.port})`);
     const [{ composeServedZones }, { startServer }] = await Promise.all([import('../../plan/served.js'), import('../../dns/server.js')]);
     const plan = await readPlan(args.plan);
     const served = composeServedZones(plan);

@@ -16,7 +16,7 @@ import type { FlattenOptions, FlattenResult } from '../../spf/flatten.js';
 import { SPF_LOOKUP_LIMIT } from '../../spf/parse.js';
 import { domainArg, sendingDomainArg, withJsonOption, resolverFromArgs, withNameserverOption } from './common.js';
 import { spfMergeCommand } from './spf-merge.js';
-import { bareFlagMeansSomething, emptyValueMeansSomething } from '../flag-values.js';
+import { bareFlagMeansSomething, emptyValueMeansSomething, takesWholeNumber } from '../flag-values.js';
 
 
 interface CheckArgs {
@@ -199,7 +199,7 @@ const flattenCommand: CommandModule<object, FlattenArgs> = {
   command: 'flatten <domain>',
   describe: 'resolve includes into ip4/ip6 terms, within 10 lookups and 255-octet strings (a chain of records when needed)',
   builder: (y) =>
-    withJsonOption(withNameserverOption(y))
+    withJsonOption(withNameserverOption(takesWholeNumber(y, 'max-length')))
       .positional('domain', { type: 'string', demandOption: true, describe: 'the domain whose record is flattened' })
       .option('keep', { type: 'string', array: true, nargs: 1, describe: 'include targets to leave as includes (repeatable)' })
       .option('max-length', { type: 'number', describe: 'longest record text in octets (default 255 = one character-string)' })

@@ -1,8 +1,9 @@
 /**
  * A flag that takes a value and is given none (last on the line, followed by another flag), an
- * empty one, or a word where a number goes, is refused: exit 2 and one line naming the flag and
- * what it wants. yargs-parser gave such a flag its default instead, so `check example.com
- * --timeout` ran with the default timeout (src/cli/flag-values.ts). So is `--json` with another
+ * empty one, a word where a number goes, or a fraction where a count goes, is refused: exit 2 and
+ * one line naming the flag and what it wants. yargs-parser gave such a flag its default instead, so
+ * `check example.com --timeout` ran with the default timeout, and `spf flatten --max-length 100.5`
+ * was refused only after the DNS questions (src/cli/flag-values.ts). So is `--json` with another
  * `--format`, which had been taken as json.
  *
  * Every option of every command, found by running the commands' own builders in yargs, is put
@@ -93,6 +94,13 @@ async function everyCommand(): Promise<Built[]> {
 const names = (o: OptionTable, key: string): string[] => [key, ...(o.alias[key] ?? [])];
 const has = (o: OptionTable, key: string, list: string[]): boolean => names(o, key).some((n) => list.includes(n));
 
+/**
+ * The number options where a fraction means something (queries per second, seconds to wait);
+ * every other one counts milliseconds, octets, domains, a port, a percentage or the seconds of a
+ * report interval, and takes whole numbers only.
+ */
+const FRACTIONAL = ['check --rate', 'selftest --wait'];
+
 let commands: Built[];
 beforeAll(async () => {
   commands = await everyCommand();
@@ -106,9 +114,10 @@ describe('every option that takes a value, in every command', () => {
     expect(Object.keys(check.options.key)).toEqual(expect.arrayContaining(['timeout', 'deadline', 'concurrency', 'rate', 'tls-timeout', 'domains-file', 'selectors', 'format']));
   });
 
-  it('is refused when its value is missing, empty or (for a number) not a number, and accepted with one', () => {
+  it('is refused when its value is missing, empty, (for a number) not a number or (for a count) a fraction, and accepted with one', () => {
     let checked = 0;
     const failures: string[] = [];
+    const fractionsTaken: string[] = [];
     for (const c of commands) {
       const o = c.options;
       for (const key of Object.keys(o.key)) {
@@ -125,7 +134,7 @@ describe('every option that takes a value, in every command', () => {
             const ok = want === null ? problem === null : problem !== null && want.test(problem) && !problem.includes('\n');
             if (!ok) failures.push(`${c.path.join(' ')} ${words.join(' ')}: ${problem}`);
           };
-          const named = new RegExp(`^${flag}( \\(--${key}\\))? needs (a number|a value|one of [^:]+)`);
+          const named = new RegExp(`^${flag}( \\(--${key}\\))? needs (a number|a whole number|a value|one of [^:]+)`);
           const bareMeansSomething = c.path.join(' ') === 'spf compose' && (key === 'a' || key === 'mx');
           // Last on the line, and followed by another flag, of the command's own or not.
           expectProblem([flag], bareMeansSomething ? null : named);
@@ -137,8 +146,15 @@ describe('every option that takes a value, in every command', () => {
           expectProblem([flag, ''], emptyMeansSomething ? null : /not an empty one/);
           expectProblem([flag, ' '], /not an empty one/);
           if (isNumber) {
-            expectProblem([flag, 'abc'], /needs a number, not "abc"/);
-            expectProblem([`${flag}=12ms`], /needs a number, not "12ms"/);
+            expectProblem([flag, 'abc'], /needs a (whole )?number, not "abc"/);
+            expectProblem([`${flag}=12ms`], /needs a (whole )?number, not "12ms"/);
+            const fractional = FRACTIONAL.includes(`${c.path.join(' ')} --${key}`);
+            if (fractional) fractionsTaken.push(`${c.path.join(' ')} --${key}`);
+            expectProblem([flag, '2.5'], fractional ? null : /needs a whole number, not "2\.5"/);
+            expectProblem([`${flag}=1e999`], fractional ? null : /needs a whole number, not "1e999"/);
+            // Whole, however written.
+            expectProblem([flag, '2.0'], null);
+            expectProblem([flag, '1e3'], null);
           }
           expectProblem([flag, good], null);
           expectProblem([`${flag}=${good}`], null);
@@ -149,15 +165,16 @@ describe('every option that takes a value, in every command', () => {
     expect(failures).toEqual([]);
     // The commands have about a hundred such flags; a count far below says the walk missed some.
     expect(checked).toBeGreaterThan(100);
+    expect([...new Set(fractionsTaken)].sort()).toEqual([...FRACTIONAL].sort());
   });
 
   it('reads short flag groups and the words after a flag as yargs-parser does', () => {
     const check = commands.find((c) => c.path.join(' ') === 'check')!;
     const problem = (...words: string[]): string | null => flagValueProblem(['check', 'example.com', ...words], check.options, check.descriptions);
-    expect(problem('-j')).toMatch(/^-j \(--concurrency\) needs a number: domains checked at once$/);
+    expect(problem('-j')).toMatch(/^-j \(--concurrency\) needs a whole number: domains checked at once$/);
     // -jq is -j then -q: -j has no value.
-    expect(problem('-jq')).toMatch(/^-j \(--concurrency\) needs a number/);
-    expect(problem('-qj')).toMatch(/^-j \(--concurrency\) needs a number/);
+    expect(problem('-jq')).toMatch(/^-j \(--concurrency\) needs a whole number/);
+    expect(problem('-qj')).toMatch(/^-j \(--concurrency\) needs a whole number/);
     expect(problem('-qj', '4')).toBeNull();
     expect(problem('-j4', '-q')).toBeNull();
     expect(problem('-j=4')).toBeNull();
@@ -171,7 +188,7 @@ describe('every option that takes a value, in every command', () => {
     expect(problem('--domains-file', '--json')).toMatch(/^--domains-file needs a value: file with one domain per line/);
     expect(problem('--domains-file', '-q')).toMatch(/^--domains-file needs a value/);
     expect(problem('--domainsFile')).toMatch(/^--domainsFile \(--domains-file\) needs a value/);
-    expect(problem('--no-timeout')).toMatch(/^--no-timeout is not a flag: --timeout needs a number/);
+    expect(problem('--no-timeout')).toMatch(/^--no-timeout is not a flag: --timeout needs a whole number/);
     expect(problem('--no-tls')).toBeNull();
     expect(problem('--unknown-flag')).toBeNull();
   });
@@ -222,15 +239,15 @@ describe('the built CLI refuses a flag without its value: exit 2, one line', () 
   // A DNS command gets a dead local server first: should the check miss, nothing leaves the machine.
   const dead = ['--nameserver', '127.0.0.1:9'];
   const cases: [string[], RegExp][] = [
-    [['check', 'example.com', ...dead, '--timeout'], /^--timeout needs a number: milliseconds to wait for one DNS answer/],
-    [['check', 'example.com', ...dead, '--timeout', '--json'], /^--timeout needs a number: milliseconds to wait/],
-    [['check', 'example.com', ...dead, '--timeout', 'abc'], /^--timeout needs a number, not "abc": milliseconds/],
-    [['check', 'example.com', ...dead, '--deadline'], /^--deadline needs a number/],
-    [['check', 'example.com', ...dead, '--concurrency', '-q'], /^--concurrency needs a number: domains checked at once/],
-    [['check', 'example.com', ...dead, '-j'], /^-j \(--concurrency\) needs a number/],
+    [['check', 'example.com', ...dead, '--timeout'], /^--timeout needs a whole number: milliseconds to wait for one DNS answer/],
+    [['check', 'example.com', ...dead, '--timeout', '--json'], /^--timeout needs a whole number: milliseconds to wait/],
+    [['check', 'example.com', ...dead, '--timeout', 'abc'], /^--timeout needs a whole number, not "abc": milliseconds/],
+    [['check', 'example.com', ...dead, '--deadline'], /^--deadline needs a whole number/],
+    [['check', 'example.com', ...dead, '--concurrency', '-q'], /^--concurrency needs a whole number: domains checked at once/],
+    [['check', 'example.com', ...dead, '-j'], /^-j \(--concurrency\) needs a whole number/],
     [['check', 'example.com', ...dead, '--rate'], /^--rate needs a number: most DNS queries per second/],
-    [['check', 'example.com', ...dead, '--tls', '--tls-timeout'], /^--tls-timeout needs a number: milliseconds for each step of the STARTTLS check/],
-    [['check', 'example.com', ...dead, '--history-wait', '--history', 'h.db'], /^--history-wait needs a number/],
+    [['check', 'example.com', ...dead, '--tls', '--tls-timeout'], /^--tls-timeout needs a whole number: milliseconds for each step of the STARTTLS check/],
+    [['check', 'example.com', ...dead, '--history-wait', '--history', 'h.db'], /^--history-wait needs a whole number/],
     [['check', 'example.com', ...dead, '--format'], /^--format needs one of text, json, ndjson, junit, html: report format$/],
     [['check', 'example.com', ...dead, '--format', ''], /^--format needs one of text, json, ndjson, junit, html, not an empty one/],
     [['check', 'example.com', ...dead, '--selectors'], /^--selectors needs a value: DKIM selectors to check/],
@@ -238,16 +255,16 @@ describe('the built CLI refuses a flag without its value: exit 2, one line', () 
     [['check', ...dead, '--domains-file'], /^--domains-file needs a value: file with one domain per line/],
     [['check', ...dead, '--domains-file', '--json'], /^--domains-file needs a value/],
     [['check', 'example.com', '--nameserver'], /^--nameserver needs a value: ask this DNS server/],
-    [['serve', '--port'], /^--port needs a number: port for UDP and TCP/],
-    [['serve', '--port', ''], /^--port needs a number, not an empty one/],
+    [['serve', '--port'], /^--port needs a whole number: port for UDP and TCP/],
+    [['serve', '--port', ''], /^--port needs a whole number, not an empty one/],
     [['verify', ...dead, '--authoritative'], /^--authoritative needs a value/],
-    [['spf', 'example.com', ...dead, '--timeout'], /^--timeout needs a number/],
-    [['spf', 'flatten', 'example.com', ...dead, '--max-length'], /^--max-length needs a number: longest record text in octets/],
+    [['spf', 'example.com', ...dead, '--timeout'], /^--timeout needs a whole number/],
+    [['spf', 'flatten', 'example.com', ...dead, '--max-length'], /^--max-length needs a whole number: longest record text in octets/],
     [['spf', 'compose', '--mx', '--all'], /^--all needs a value: the final all: -all \(default\), ~all, \?all, \+all$/],
     [['spf', 'compose', '--include', '--mx'], /^--include needs a value/],
     [['spf', 'merge', 'v=spf1 mx -all', 'v=spf1 a -all', '--offline', '--all'], /^--all needs a value/],
-    [['dmarc', 'compose', '--p', 'reject', '--pct'], /^--pct needs a number: percentage of failing mail/],
-    [['dmarc', 'compose', '--p', 'reject', '--ri', 'daily'], /^--ri needs a number, not "daily"/],
+    [['dmarc', 'compose', '--p', 'reject', '--pct'], /^--pct needs a whole number: percentage of failing mail/],
+    [['dmarc', 'compose', '--p', 'reject', '--ri', 'daily'], /^--ri needs a whole number, not "daily"/],
     [['dmarc', 'example.com', ...dead, '--mode'], /^--mode needs a value/],
     [['dkim', 'rotate', 'example.com', ...dead, '--selector'], /^--selector needs a value/],
     [['report', 'merge', 'a.json', '--format'], /^--format needs one of/],
@@ -293,7 +310,7 @@ describe('the built CLI refuses a flag without its value: exit 2, one line', () 
   });
 });
 
-describe('the built CLI refuses --json with another --format, before asking DNS', () => {
+describe('the built CLI refuses a fraction for a count, and --json with another --format, before asking DNS', () => {
   // A name server that answers nothing and counts the questions it was sent.
   const server = createSocket('udp4');
   let questions = 0;
@@ -309,6 +326,11 @@ describe('the built CLI refuses --json with another --format, before asking DNS'
   const asking = (args: string[]): string[] => args.flatMap((a) => (a === 'NS' ? ['--nameserver', nameserver, ...fast] : [a]));
 
   const refused: [string[], string][] = [
+    [['spf', 'flatten', 'example.com', '--max-length', '100.5', 'NS'], '--max-length needs a whole number, not "100.5": longest record text in octets (default 255 = one character-string)'],
+    [['check', 'example.com', '-j2.5', 'NS'], '-j (--concurrency) needs a whole number, not "2.5": domains checked at once'],
+    [['check', 'example.com', '--timeout=100.5', 'NS'], '--timeout needs a whole number, not "100.5": milliseconds to wait for one DNS answer (two attempts per server)'],
+    [['check', 'example.com', '--tls', '--tls-timeout', '1500.5', 'NS'], '--tls-timeout needs a whole number, not "1500.5": milliseconds for each step of the STARTTLS check (connect, greeting, EHLO, STARTTLS, handshake)'],
+    [['dmarc', 'example.com', '--deadline', '1e999', 'NS'], '--deadline needs a whole number, not "1e999": milliseconds for all the DNS questions of one domain (each domain of check and verify has its own)'],
     [['check', 'example.com', '--json', '--format', 'text', 'NS'], '--json and --format text do not go together; give one of them'],
     [['check', 'example.com', '-f', 'ndjson', '--json', 'NS'], '--json and --format ndjson do not go together; give one of them'],
     [['check', 'example.com', '--json', '--format=junit', 'NS'], '--json and --format junit do not go together; give one of them'],
@@ -322,10 +344,14 @@ describe('the built CLI refuses --json with another --format, before asking DNS'
     expect(questions).toBe(0);
   });
 
-  it('takes --json with --format json', async () => {
-    const json = await runCli(['check', 'example.com', '--json', '--format', 'json', '--nameserver', nameserver, ...fast]);
-    // It asked the silent server, and said that DNS failed.
-    expect(json.code).toBe(3);
+  it('takes whole numbers however written, a fractional --rate, and --json with --format json', async () => {
+    const [flatten, rate, json] = await Promise.all([
+      runCli(['spf', 'flatten', 'example.com', '--max-length', '100.0', '--nameserver', nameserver, ...fast]),
+      runCli(['check', 'example.com', '--rate', '2.5', '-j', '1e1', '--nameserver', nameserver, ...fast, '-q']),
+      runCli(['check', 'example.com', '--json', '--format', 'json', '--nameserver', nameserver, ...fast]),
+    ]);
+    // Each asked the silent server, and said that DNS failed.
+    for (const r of [flatten, rate, json]) expect(r.code).toBe(3);
     expect(JSON.parse(json.stdout)).toMatchObject({ domains: [{ domain: 'example.com', status: 'dns-error' }] });
     expect(questions).toBeGreaterThan(0);
   });
