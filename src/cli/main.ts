@@ -59,8 +59,8 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }
-  // ...nor `maildns --help`, which lists the commands from the registry.
-  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {
+  // ...nor `maildns --help` (or `maildns help`, which yargs would take for it), which lists the commands from the registry.
+  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help')) {
     process.stdout.write(renderTopLevelHelp(process.stdout.columns || 100));
     return;
   }
@@ -72,9 +72,10 @@ export async function main(argv: string[]): Promise<void> {
     .strict()
     .demandCommand(1, 'name a command; `maildns --help` lists them')
     .recommendCommands()
-    // Wrapping the help is costly; it is wrapped only when --help asks for it (without
-    // skipHelpCache below, yargs renders it on every run).
-    .wrap(argv.some((a) => a === '--help' || a.startsWith('--help=')) ? Math.min(110, process.stdout.columns || 100) : null)
+    // Wrapping the help is costly; it is wrapped only when help may be shown (without
+    // skipHelpCache below, yargs renders it on every run): for --help, and for the word `help`,
+    // which yargs takes for --help when it is the last positional (`maildns check help`).
+    .wrap(argv.some((a) => a === '--help' || a.startsWith('--help=') || a === 'help') ? Math.min(110, process.stdout.columns || 100) : null)
     .epilogue(EPILOGUE)
     // An option given a value is given that value even when it starts with "-": `--all -all`.
     .parserConfiguration({ 'nargs-eats-options': true })

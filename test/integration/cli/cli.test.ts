@@ -22,6 +22,19 @@ describe('maildns CLI basics', () => {
     expect(help.stdout).toMatch(/Exit codes: 0 ok, 1 problems found, 2 bad input or usage, 3 DNS could not be asked/);
   });
 
+  it('takes the word help after a command as --help, and prints the same help, wrapped alike', async () => {
+    // yargs shows help when the last positional is "help"; the text had been left unwrapped then.
+    const commands = [[], ['check'], ['check', 'example.com'], ['spf', 'flatten'], ['dmarc', 'compose'], ['report', 'merge']];
+    const runs = await Promise.all(commands.map((c) => Promise.all([runCli([...c, 'help']), runCli([...c, '--help'])])));
+    for (const [word, flag] of runs) {
+      expect(word.code).toBe(0);
+      expect(word.stderr).toBe('');
+      expect(word.stdout).toBe(flag.stdout);
+      // Wrapped at 100 columns, as without a terminal.
+      expect(word.stdout.split('\n').filter((line) => line.length > 100)).toEqual([]);
+    }
+  });
+
   it('rejects an unknown option with one line and exit 2', async () => {
     const r = await runCli(['records', '--formt', 'zone']);
     expect(r.code).toBe(2);
