@@ -64,18 +64,25 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(renderTopLevelHelp(process.stdout.columns || 100));
     return;
   }
+  // `maildns help check …` is `maildns check … --help`, as with git and npm.
+  if (argv[0] === 'help') {
+    const named = argv[1]!;
+    if (!Object.hasOwn(LOADERS, named)) fail(`there is no command "${named}"; \`maildns --help\` lists them`);
+    argv = [...argv.slice(1), '--help'];
+  }
   const [{ default: yargs }, modules] = await Promise.all([import('yargs'), commandsFor(argv)]);
   const cli = yargs(argv)
     .scriptName('maildns')
     .usage(USAGE)
     .version(packageVersion())
+    .alias('help', 'h')
     .strict()
     .demandCommand(1, 'name a command; `maildns --help` lists them')
     .recommendCommands()
     // Wrapping the help is costly; it is wrapped only when help may be shown (without
     // skipHelpCache below, yargs renders it on every run): for --help, and for the word `help`,
     // which yargs takes for --help when it is the last positional (`maildns check help`).
-    .wrap(argv.some((a) => a === '--help' || a.startsWith('--help=') || a === 'help') ? Math.min(110, process.stdout.columns || 100) : null)
+    .wrap(argv.some((a) => a === '--help' || a === '-h' || a.startsWith('--help=') || a === 'help') ? Math.min(110, process.stdout.columns || 100) : null)
     .epilogue(EPILOGUE)
     // An option given a value is given that value even when it starts with "-": `--all -all`.
     .parserConfiguration({ 'nargs-eats-options': true })

@@ -35,6 +35,21 @@ describe('maildns CLI basics', () => {
     }
   });
 
+  it('takes -h for --help after any command, and `maildns help COMMAND` for `maildns COMMAND --help`', async () => {
+    const commands = [['check'], ['spf', 'flatten'], ['report', 'merge']];
+    const runs = await Promise.all(commands.map((c) => Promise.all([runCli([...c, '-h']), runCli(['help', ...c]), runCli([...c, '--help'])])));
+    for (const [short, word, flag] of runs) {
+      expect([short.code, word.code, flag.code]).toEqual([0, 0, 0]);
+      expect(flag.stdout).toMatch(/^maildns /);
+      expect(short.stdout).toBe(flag.stdout);
+      expect(word.stdout).toBe(flag.stdout);
+      expect(short.stderr + word.stderr).toBe('');
+    }
+    const unknown = await runCli(['help', 'nosuch']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe('maildns: there is no command "nosuch"; `maildns --help` lists them\n');
+  });
+
   it('rejects an unknown option with one line and exit 2', async () => {
     const r = await runCli(['records', '--formt', 'zone']);
     expect(r.code).toBe(2);
