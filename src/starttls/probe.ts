@@ -8,6 +8,7 @@
  * Every step has its own deadline, so a server that stalls at any point gets a verdict naming the
  * step; nothing is ever sent after STARTTLS but QUIT, and no mail is offered.
  */
+import { DEFAULT_STEP_TIMEOUT_MS } from './defaults.js';
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import { hostname } from 'node:os';
@@ -76,7 +77,6 @@ export interface StartTlsOptions {
   tlsa?: ReadonlyMap<string, readonly TlsaValue[]>;
 }
 
-export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
 /** More reply text than any SMTP server sends for a greeting or EHLO: a server sending more is broken. */
 const MAX_REPLY_BYTES = 64 * 1024;
 

@@ -1,4 +1,5 @@
 /** `maildns check`: plan-less audit of SPF, DMARC, DKIM and MX for any number of domains (cron, CI). */
+import { DEFAULT_STEP_TIMEOUT_MS } from '../../starttls/defaults.js';
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
 import type { Outcome, Severity } from '../../findings.js';
@@ -66,7 +67,7 @@ interface Args {
   caFile?: string;
   rdns: boolean;
   tls: boolean;
-  tlsTimeout: number;
+  tlsTimeout?: number;
   dnssec: boolean;
   validatingResolver?: string;
   profile?: string;
@@ -102,7 +103,7 @@ export const checkCommand: CommandModule<object, Args> = {
         .option('mta-sts-policy', { type: 'boolean', default: false, describe: 'also fetch the MTA-STS policy (HTTPS, mta-sts.DOMAIN) of each domain that publishes an _mta-sts record, and check it against the MX hosts' })
         .option('rdns', { type: 'boolean', default: false, describe: 'also check the reverse DNS of the sending addresses (SPF ip4/ip6 single hosts, MX hosts): a PTR record that resolves back to the address' })
         .option('tls', { type: 'boolean', default: false, describe: 'also try STARTTLS on each MX host (port 25): greeting, EHLO, STARTTLS, the handshake; the TLS version, and whether the certificate is trusted, names the host and meets the MTA-STS policy (with --mta-sts-policy)' })
-        .option('tls-timeout', { type: 'number', default: 10_000, describe: 'milliseconds for each step of the STARTTLS check (connect, greeting, EHLO, STARTTLS, handshake)' })
+        .option('tls-timeout', { type: 'number', describe: `with --tls: milliseconds for each step of the STARTTLS check (connect, greeting, EHLO, STARTTLS, handshake; default ${DEFAULT_STEP_TIMEOUT_MS})` })
         .option('dnssec', { type: 'boolean', default: false, describe: 'also check DNSSEC (DNSKEY at the zone apex, a matching DS at the parent, AD from a validating resolver) and DANE (the TLSA records of each MX host at _25._tcp.HOST; with --tls, whether the certificates match them)' })
         .option('validating-resolver', { type: 'string', describe: 'with --dnssec: the validating resolver asked for AD (HOST[:PORT], comma-separated for several); by default the servers of --nameserver, else MAILDNS_NAMESERVER, else the system resolvers' })
         .option('profile', { type: 'string', choices: ['bulk-senders'] as const, describe: 'report as the rules of a sender profile instead: bulk-senders (Google, Yahoo, Microsoft) with each rule met, not met, unknown (DNS failed) or not checkable here; turns on --rdns' })
@@ -156,6 +157,7 @@ export const checkCommand: CommandModule<object, Args> = {
     if (source.duplicates) process.stderr.write(`note: ${source.duplicates} name${source.duplicates === 1 ? ' was' : 's were'} given more than once; each domain is checked once\n`);
     if (args.rate !== undefined && !(args.rate >= 1 && args.rate <= 1_000_000)) throw new UsageError('--rate must be from 1 to 1000000 queries per second');
     if (args.caFile !== undefined && !args.mtaStsPolicy && !args.tls) throw new UsageError('--ca-file goes with --mta-sts-policy or --tls (it is used only to fetch the policy and to judge STARTTLS certificates)');
+    if (args.tlsTimeout !== undefined && !args.tls) throw new UsageError('--tls-timeout goes with --tls (it bounds each step of the STARTTLS check)');
     if (args.validatingResolver !== undefined && !args.dnssec) throw new UsageError('--validating-resolver goes with --dnssec (it is the resolver the DNSSEC check asks for AD)');
     if (args.profile !== undefined && format === 'junit') throw new UsageError('--profile reports in text or json, not junit');
     const policyFetch = args.mtaStsPolicy ? policyFetchFromArgs(args) : false;

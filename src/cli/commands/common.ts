@@ -97,10 +97,11 @@ function portFromEnv(name: string): number | undefined {
  * hosts' port, 25 unless MAILDNS_SMTP_PORT says otherwise. That variable exists for tests, whose
  * servers cannot all listen on 25; nothing else should set it.
  */
-export function startTlsFromArgs(args: { caFile?: string | undefined; tlsTimeout: number }): StartTlsOptions {
-  if (!(args.tlsTimeout >= 100 && args.tlsTimeout <= 600_000)) throw new UsageError('--tls-timeout must be from 100 to 600000 milliseconds');
+export function startTlsFromArgs(args: { caFile?: string | undefined; tlsTimeout?: number | undefined }): StartTlsOptions {
+  const step = args.tlsTimeout;
+  if (step !== undefined && !(step >= 100 && step <= 600_000)) throw new UsageError('--tls-timeout must be from 100 to 600000 milliseconds');
   const port = portFromEnv('MAILDNS_SMTP_PORT');
-  return { stepTimeoutMs: args.tlsTimeout, ...(args.caFile !== undefined ? { ca: readCaFile(args.caFile) } : {}), ...(port !== undefined ? { port } : {}) };
+  return { ...(step !== undefined ? { stepTimeoutMs: step } : {}), ...(args.caFile !== undefined ? { ca: readCaFile(args.caFile) } : {}), ...(port !== undefined ? { port } : {}) };
 }
 
 /**

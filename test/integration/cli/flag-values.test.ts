@@ -246,7 +246,7 @@ describe('the built CLI refuses a flag without its value: exit 2, one line', () 
     [['check', 'example.com', ...dead, '--concurrency', '-q'], /^--concurrency needs a whole number: domains checked at once/],
     [['check', 'example.com', ...dead, '-j'], /^-j \(--concurrency\) needs a whole number/],
     [['check', 'example.com', ...dead, '--rate'], /^--rate needs a number: most DNS queries per second/],
-    [['check', 'example.com', ...dead, '--tls', '--tls-timeout'], /^--tls-timeout needs a whole number: milliseconds for each step of the STARTTLS check/],
+    [['check', 'example.com', ...dead, '--tls', '--tls-timeout'], /^--tls-timeout needs a whole number: with --tls: milliseconds for each step of the STARTTLS check/],
     [['check', 'example.com', ...dead, '--history-wait', '--history', 'h.db'], /^--history-wait needs a whole number/],
     [['check', 'example.com', ...dead, '--format'], /^--format needs one of text, json, ndjson, junit, html: report format$/],
     [['check', 'example.com', ...dead, '--format', ''], /^--format needs one of text, json, ndjson, junit, html, not an empty one/],
@@ -329,7 +329,7 @@ describe('the built CLI refuses a fraction for a count, and --json with another 
     [['spf', 'flatten', 'example.com', '--max-length', '100.5', 'NS'], '--max-length needs a whole number, not "100.5": longest record text in octets (default 255 = one character-string)'],
     [['check', 'example.com', '-j2.5', 'NS'], '-j (--concurrency) needs a whole number, not "2.5": domains checked at once'],
     [['check', 'example.com', '--timeout=100.5', 'NS'], '--timeout needs a whole number, not "100.5": milliseconds to wait for one DNS answer (two attempts per server)'],
-    [['check', 'example.com', '--tls', '--tls-timeout', '1500.5', 'NS'], '--tls-timeout needs a whole number, not "1500.5": milliseconds for each step of the STARTTLS check (connect, greeting, EHLO, STARTTLS, handshake)'],
+    [['check', 'example.com', '--tls', '--tls-timeout', '1500.5', 'NS'], '--tls-timeout needs a whole number, not "1500.5": with --tls: milliseconds for each step of the STARTTLS check (connect, greeting, EHLO, STARTTLS, handshake; default 10000)'],
     [['dmarc', 'example.com', '--deadline', '1e999', 'NS'], '--deadline needs a whole number, not "1e999": milliseconds for all the DNS questions of one domain (each domain of check and verify has its own)'],
     [['check', 'example.com', '--json', '--format', 'text', 'NS'], '--json and --format text do not go together; give one of them'],
     [['check', 'example.com', '-f', 'ndjson', '--json', 'NS'], '--json and --format ndjson do not go together; give one of them'],
@@ -341,6 +341,20 @@ describe('the built CLI refuses a fraction for a count, and --json with another 
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`maildns: ${want} (see \`maildns --help\`)\n`);
+    expect(questions).toBe(0);
+  });
+
+  // A flag that only means something beside another is refused without it, not silently ignored.
+  const alone: [string[], string][] = [
+    [['check', 'example.com', '--tls-timeout', '500', 'NS'], '--tls-timeout goes with --tls (it bounds each step of the STARTTLS check)'],
+    [['check', 'example.com', '--changes', 'NS'], '--changes needs --history FILE: the changes are those since the last run recorded there'],
+    [['check', 'example.com', '--ca-file', '/etc/hosts', 'NS'], '--ca-file goes with --mta-sts-policy or --tls (it is used only to fetch the policy and to judge STARTTLS certificates)'],
+    [['check', 'example.com', '--validating-resolver', '127.0.0.1', 'NS'], '--validating-resolver goes with --dnssec (it is the resolver the DNSSEC check asks for AD)'],
+  ];
+  it.each(alone)('%j', async (args, want) => {
+    const r = await runCli(asking(args), { killAfterMs: 15_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`maildns: ${want}\n`);
     expect(questions).toBe(0);
   });
 
