@@ -67,6 +67,11 @@ export async function main(argv: string[]): Promise<void> {
   // `maildns help check …` is `maildns check … --help`, as with git and npm.
   if (argv[0] === 'help') {
     const named = argv[1]!;
+    // `maildns help --help` and the like: the list of commands, as `maildns help` gives.
+    if (named.startsWith('-')) {
+      process.stdout.write(renderTopLevelHelp(process.stdout.columns || 100));
+      return;
+    }
     if (!Object.hasOwn(LOADERS, named)) fail(`there is no command "${named}"; \`maildns --help\` lists them`);
     argv = [...argv.slice(1), '--help'];
   }

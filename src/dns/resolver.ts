@@ -406,8 +406,8 @@ export class DnsResolver implements Resolver {
   private readonly dnssecBits: DnssecBits;
   /** The deadline of this resolver's own lookups. */
   private readonly own: Deadline | null;
-  /** Questions asked of a server (cache hits excluded). */
-  private asked = 0;
+  /** Queries actually sent (cache hits excluded, pipelined TCP's nudges included), for benchmarks and reports. */
+  queriesSent = 0;
 
   constructor(opts: DnsResolverOptions) {
     if (opts.servers.length === 0) throw new Error('a resolver needs at least one server');
@@ -419,15 +419,11 @@ export class DnsResolver implements Resolver {
     this.gate = new Gate(opts.maxInFlight ?? 64);
     this.pacer = opts.maxQueriesPerSecond ? new Pacer(opts.maxQueriesPerSecond) : null;
     this.cache = opts.cache === false ? null : new AnswerCache(opts.cacheLimit ?? Infinity);
-    this.mux = opts.sharedTransport === 'tcp' ? new TcpMux(opts.udpUntilInFlight !== undefined ? { udpUntilInFlight: opts.udpUntilInFlight } : {}) : opts.sharedTransport === 'udp' ? new UdpMux() : null;
+    const onNudge = (): void => void this.queriesSent++;
+    this.mux = opts.sharedTransport === 'tcp' ? new TcpMux({ onNudge, ...(opts.udpUntilInFlight !== undefined ? { udpUntilInFlight: opts.udpUntilInFlight } : {}) }) : opts.sharedTransport === 'udp' ? new UdpMux() : null;
     this.deadlineMs = opts.deadlineMs;
     this.dnssecBits = { ...(opts.dnssecOk ? { dnssecOk: true } : {}), ...(opts.checkingDisabled ? { checkingDisabled: true } : {}) };
     this.own = opts.deadlineMs === undefined ? null : new Deadline(opts.deadlineMs);
-  }
-
-  /** Queries actually sent (cache hits excluded, pipelined TCP's nudges included), for benchmarks and reports. */
-  get queriesSent(): number {
-    return this.asked + (this.mux instanceof TcpMux ? this.mux.nudges : 0);
   }
 
   lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
@@ -539,7 +535,7 @@ export class DnsResolver implements Resolver {
     // Nothing is asked past the deadline, and no attempt waits beyond it (sockets and places in the gate are given back on time).
     const left = deadline ? deadline.remaining() : Infinity;
     if (left <= 0) return Promise.resolve(next(deadline!.late(name, type)));
-    this.asked++;
+    this.queriesSent++;
     const wireOpts = { timeoutMs: Math.min(this.timeoutMs, Math.ceil(left)), recursionDesired: this.rd, ...this.dnssecBits };
     let sent: Promise<WireResponse>;
     try {

@@ -37,6 +37,12 @@ const NUDGE_AFTER_QUICKEST = 4;
 const NUDGE_MIN_MS = 2;
 const NUDGE_MAX_MS = 20;
 const NUDGE_WHEN_WAITING_AT_MOST = 16;
+/**
+ * A nudge that brings no answer within its own delay found nothing held: the server is only slow
+ * (a resolver at work on a cache miss). After this many such nudges in a row, the connection
+ * writes no more.
+ */
+const FRUITLESS_NUDGES = 2;
 
 /**
  * An answer that is decoded when its packet is read, once, by the one who asked. A read brings
@@ -82,16 +88,18 @@ class PipelinedConnection {
   /** The quickest answer on this connection so far, from being queued to being read (ms). */
   private quickest = Infinity;
   private nudgeTimer: NodeJS.Timeout | null = null;
-  /** A nudge went out since the last read: one a silence is enough. */
-  private nudged = false;
+  /** When the last nudge was written, until the next read; null when none is out. */
+  private nudgedAt: number | null = null;
+  /** Nudges in a row that brought no answer within their delay (FRUITLESS_NUDGES). */
+  private fruitlessNudges = 0;
   /** The IDs of nudges not answered yet, with their deadlines: no question takes one, and their answers are dropped. */
   private readonly nudgeIds = new Map<number, number>();
-  /** Nudges written (counted among the queries sent). */
-  nudges = 0;
 
   constructor(
     private readonly server: ServerAddress,
     private readonly onNoTcp: (p: Pending) => void,
+    /** Told of each nudge written: it is a query sent. */
+    private readonly onNudge: () => void,
   ) {}
 
   /** Questions sent on this connection and not yet answered. */
@@ -171,6 +179,9 @@ class PipelinedConnection {
       // drops the handshake would keep the process until the kernel stops trying (minutes).
       const socket = this.socket;
       this.socket = null;
+      // closed() ignores this socket now: what it had queued (all timed out) must not go out on the next one.
+      this.outbox.clear();
+      this.nudgeIds.clear();
       socket.destroy();
     }
   }
@@ -187,6 +198,7 @@ class PipelinedConnection {
     this.pending.clear();
     this.outbox.clear();
     this.nudgeIds.clear();
+    this.nudgedAt = null;
     for (const p of waiting) {
       if (this.refused) this.onNoTcp(p);
       else if (performance.now() >= p.deadline) p.reject(new WireTimeout(this.server, p.name, p.type));
@@ -216,17 +228,27 @@ class PipelinedConnection {
       at += 2 + len;
     }
     if (at < chunk.length) this.partial = Buffer.from(chunk.subarray(at));
-    this.lastActivity = performance.now();
-    this.nudged = false;
+    const now = performance.now();
+    if (this.nudgedAt !== null) {
+      const delay = this.nudgeDelayFor();
+      this.fruitlessNudges = delay !== null && now - this.nudgedAt <= delay ? 0 : this.fruitlessNudges + 1;
+      this.nudgedAt = null;
+    }
+    this.lastActivity = now;
     this.watchSilence();
     this.holdWhileWaiting();
   }
 
-  /** How long a silence is let run before a nudge; null: no nudge (see NUDGE_AFTER_QUICKEST). */
-  private nudgeDelay(): number | null {
-    if (this.pending.size === 0 || this.pending.size > NUDGE_WHEN_WAITING_AT_MOST || this.nudged || !this.connected) return null;
+  /** The silence a nudge waits for on this connection (see NUDGE_AFTER_QUICKEST); null: none is written. */
+  private nudgeDelayFor(): number | null {
     const delay = Math.max(NUDGE_MIN_MS, NUDGE_AFTER_QUICKEST * this.quickest);
     return delay <= NUDGE_MAX_MS ? delay : null;
+  }
+
+  /** How long a silence is let run before a nudge; null: no nudge (see NUDGE_AFTER_QUICKEST). */
+  private nudgeDelay(): number | null {
+    if (this.pending.size === 0 || this.pending.size > NUDGE_WHEN_WAITING_AT_MOST || this.nudgedAt !== null || this.fruitlessNudges >= FRUITLESS_NUDGES || !this.connected) return null;
+    return this.nudgeDelayFor();
   }
 
   /** Arm the one silence timer, unless it is armed already (it looks at lastActivity when it fires). */
@@ -267,9 +289,9 @@ class PipelinedConnection {
     if (id === null) return;
     this.outbox.add(oldest.name, oldest.type, id, oldest.opts.recursionDesired, oldest.opts);
     this.nudgeIds.set(id, oldest.deadline);
-    this.nudged = true;
-    this.nudges++;
+    this.onNudge();
     this.flush();
+    this.nudgedAt = performance.now();
   }
 
   private answer(msg: Buffer): void {
@@ -323,6 +345,8 @@ export interface TcpMuxOptions {
    * and going back to UDP then cost a datagram and a timer for each of the next questions.
    */
   udpUntilInFlight?: number;
+  /** Called for each nudge written (PipelinedConnection.nudge), which is a query sent too. */
+  onNudge?: () => void;
 }
 
 /** How the questions to one server travel. */
@@ -344,18 +368,13 @@ export class TcpMux {
   private readonly udp = new UdpMux();
   private readonly connectionsPerServer: number;
   private readonly udpUntilInFlight: number;
+  private readonly onNudge: () => void;
   private turn = 0;
 
   constructor(opts: TcpMuxOptions = {}) {
     this.connectionsPerServer = opts.connectionsPerServer ?? 1;
     this.udpUntilInFlight = opts.udpUntilInFlight ?? 0;
-  }
-
-  /** Nudges written over every connection (PipelinedConnection.nudge). */
-  get nudges(): number {
-    let n = 0;
-    for (const route of this.routes.values()) for (const c of route.connections ?? []) n += c.nudges;
-    return n;
+    this.onNudge = opts.onNudge ?? (() => undefined);
   }
 
   private route(server: ServerAddress): Route {
@@ -394,7 +413,7 @@ export class TcpMux {
         route.udpOnly = true;
         this.udp.exchange(server, p.name, p.type, { ...p.opts, timeoutMs: Math.max(1, p.deadline - performance.now()) }).then(p.resolve, p.reject);
       };
-      route.connections = Array.from({ length: this.connectionsPerServer }, () => new PipelinedConnection(server, overUdp));
+      route.connections = Array.from({ length: this.connectionsPerServer }, () => new PipelinedConnection(server, overUdp, this.onNudge));
     }
     const connections = route.connections;
     return connections[this.turn++ % connections.length]!.send(name, type, opts, performance.now() + opts.timeoutMs);

@@ -45,6 +45,8 @@ describe('maildns CLI basics', () => {
       expect(word.stdout).toBe(flag.stdout);
       expect(short.stderr + word.stderr).toBe('');
     }
+    const [top, ...flagsAfterHelp] = await Promise.all([runCli(['--help']), runCli(['help', '--help']), runCli(['help', '-h']), runCli(['help', '--json'])]);
+    for (const r of flagsAfterHelp) expect([r.code, r.stdout]).toEqual([0, top.stdout]);
     const unknown = await runCli(['help', 'nosuch']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe('maildns: there is no command "nosuch"; `maildns --help` lists them\n');

@@ -273,6 +273,43 @@ describe('pipelined TCP', () => {
     expect(srv.queries.at(-1)).toMatchObject({ name: 'fine.pipe.test', transport: 'udp' });
   });
 
+  it('what waited on a connection given up before the handshake is not sent on the next one', async () => {
+    const listener = spawn('python3', ['-c', BACKLOG_FULL_THEN_LISTEN], { stdio: ['pipe', 'pipe', 'inherit'] });
+    closers.push(() => void listener.kill());
+    let seen = '';
+    const port = await new Promise<string>((resolve) => listener.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    listener.stdout.on('data', (d: Buffer) => void (seen += d.toString()));
+    const r = pipelined(Number(port), 300);
+    const stuck = await Promise.all([r.lookup('stale1.pipe.test', 'TXT'), r.lookup('stale2.pipe.test', 'TXT')]);
+    expect(stuck.map((a) => a.status)).toEqual(['timeout', 'timeout']);
+    // The listener now takes connections: the next question goes out on a new one, alone.
+    listener.stdin.write('go\n');
+    const fresh = r.lookup('fresh.pipe.test', 'TXT');
+    await expect.poll(() => seen, { timeout: 10_000 }).toContain('fresh.pipe.test');
+    expect(seen.trim().split('\n')).toEqual(['fresh.pipe.test']);
+    expect((await fresh).status).toBe('timeout');
+  });
+
+  it('a server that is only slow gets at most two nudges a connection, not one a read', async () => {
+    // The first two at once (the quickest answer is quick), then one answer every 60 ms, none in reply to a nudge.
+    let answered = 0;
+    let next = Promise.resolve();
+    const srv = await tcpOnlyServer((q, socket) => {
+      const send = (): void => void (socket.destroyed || socket.write(frame(txtOfName(q))));
+      if (answered++ < 2) return send();
+      next = next.then(() => new Promise<void>((resolve) => setTimeout(() => (send(), resolve()), 60)));
+    });
+    const r = pipelined(srv.port, 5000);
+    await Promise.all([r.lookup('w1.pipe.test', 'TXT'), r.lookup('w2.pipe.test', 'TXT')]);
+    const all = names(12);
+    const answers = await Promise.all(all.map((n) => r.lookup(n, 'TXT')));
+    expect(answers.map((a) => a.records)).toEqual(all.map((n) => [[`name=${n}`]]));
+    const copies = srv.queries.length - 14;
+    expect(copies).toBeGreaterThanOrEqual(1);
+    expect(copies).toBeLessThanOrEqual(2);
+    expect(r.queriesSent).toBe(srv.queries.length);
+  });
+
   it('a server that never completes the TCP handshake: the run ends with its questions, not when the kernel stops trying', async () => {
     // A listener whose accept queue is full and never served: Linux drops the next handshakes, so a connect stays pending.
     const listener = spawn('python3', ['-c', BACKLOG_FULL], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -283,6 +320,37 @@ describe('pipelined TCP', () => {
     expect(JSON.parse(r.stdout).summary).toMatchObject({ domains: 1, dnsError: 1 });
   });
 });
+
+/**
+ * Like BACKLOG_FULL until a line comes on its standard input; then it accepts every connection,
+ * and prints the question name of each DNS message read on any of them (it answers none).
+ */
+const BACKLOG_FULL_THEN_LISTEN = [
+  'import socket, selectors, sys',
+  "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+  'fill = []',
+  'for _ in range(4):',
+  '    c = socket.socket(); c.setblocking(False)',
+  "    try: c.connect(('127.0.0.1', s.getsockname()[1]))",
+  '    except BlockingIOError: pass',
+  '    fill.append(c)',
+  'print(s.getsockname()[1], flush=True)',
+  'sys.stdin.readline()',
+  'sel = selectors.DefaultSelector(); s.setblocking(False); sel.register(s, selectors.EVENT_READ); data = {}',
+  'while True:',
+  '    for key, _ in sel.select():',
+  '        if key.fileobj is s:',
+  '            c, _ = s.accept(); c.setblocking(False); data[c] = b""; sel.register(c, selectors.EVENT_READ)',
+  '            continue',
+  '        c = key.fileobj; got = c.recv(65536)',
+  '        if not got: sel.unregister(c); continue',
+  '        data[c] += got',
+  '        while len(data[c]) >= 2 and len(data[c]) >= 2 + int.from_bytes(data[c][:2], "big"):',
+  '            n = int.from_bytes(data[c][:2], "big"); msg = data[c][2:2 + n]; data[c] = data[c][2 + n:]',
+  '            at, labels = 12, []',
+  '            while msg[at]: labels.append(msg[at + 1:at + 1 + msg[at]].decode()); at += 1 + msg[at]',
+  '            print(".".join(labels), flush=True)',
+].join('\n');
 
 /** Listens with a backlog of one, fills it with connections it never accepts, prints its port and waits. */
 const BACKLOG_FULL = [
