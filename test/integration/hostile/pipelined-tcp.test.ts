@@ -279,14 +279,15 @@ describe('pipelined TCP', () => {
     let seen = '';
     const port = await new Promise<string>((resolve) => listener.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
     listener.stdout.on('data', (d: Buffer) => void (seen += d.toString()));
-    const r = pipelined(Number(port), 300);
+    const r = pipelined(Number(port));
     const stuck = await Promise.all([r.lookup('stale1.pipe.test', 'TXT'), r.lookup('stale2.pipe.test', 'TXT')]);
     expect(stuck.map((a) => a.status)).toEqual(['timeout', 'timeout']);
     // The listener now takes connections: the next question goes out on a new one, alone.
     listener.stdin.write('go\n');
+    await expect.poll(() => seen, { timeout: 10_000 }).toContain('ready');
     const fresh = r.lookup('fresh.pipe.test', 'TXT');
     await expect.poll(() => seen, { timeout: 10_000 }).toContain('fresh.pipe.test');
-    expect(seen.trim().split('\n')).toEqual(['fresh.pipe.test']);
+    expect(seen.trim().split('\n')).toEqual(['ready', 'fresh.pipe.test']);
     expect((await fresh).status).toBe('timeout');
   });
 
@@ -322,8 +323,9 @@ describe('pipelined TCP', () => {
 });
 
 /**
- * Like BACKLOG_FULL until a line comes on its standard input; then it accepts every connection,
- * and prints the question name of each DNS message read on any of them (it answers none).
+ * Like BACKLOG_FULL until a line comes on its standard input; then it drops its fillers, empties its
+ * accept queue, prints "ready", and from then on accepts every connection and prints the question
+ * name of each DNS message read on any of them (it answers none).
  */
 const BACKLOG_FULL_THEN_LISTEN = [
   'import socket, selectors, sys',
@@ -336,7 +338,13 @@ const BACKLOG_FULL_THEN_LISTEN = [
   '    fill.append(c)',
   'print(s.getsockname()[1], flush=True)',
   'sys.stdin.readline()',
-  'sel = selectors.DefaultSelector(); s.setblocking(False); sel.register(s, selectors.EVENT_READ); data = {}',
+  'for c in fill: c.close()',
+  's.setblocking(False)',
+  'while True:',
+  '    try: s.accept()[0].close()',
+  '    except BlockingIOError: break',
+  'print("ready", flush=True)',
+  'sel = selectors.DefaultSelector(); sel.register(s, selectors.EVENT_READ); data = {}',
   'while True:',
   '    for key, _ in sel.select():',
   '        if key.fileobj is s:',
