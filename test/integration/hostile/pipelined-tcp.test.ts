@@ -24,8 +24,8 @@ const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `n${i
 const pipelined = (port: number, timeoutMs = TIMEOUT_MS): DnsResolver =>
   new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs, attempts: 1, sharedTransport: 'tcp', maxInFlight: 128, cache: false });
 
-/** A TCP-only server on 127.0.0.1 that hands each query it reads to `onQuery`; closed after the test. */
-async function tcpOnlyServer(onQuery: (q: HostileQuery, socket: net.Socket) => void): Promise<{ port: number; connections: () => number; queries: HostileQuery[] }> {
+/** A TCP-only server on 127.0.0.1 whose connections `serve` sets up, reader included; closed after the test. */
+async function tcpServer(serve: (socket: net.Socket, queries: HostileQuery[]) => void): Promise<{ port: number; connections: () => number; queries: HostileQuery[] }> {
   let connections = 0;
   const queries: HostileQuery[] = [];
   const sockets = new Set<net.Socket>();
@@ -34,10 +34,7 @@ async function tcpOnlyServer(onQuery: (q: HostileQuery, socket: net.Socket) => v
     sockets.add(socket);
     socket.setNoDelay(true);
     socket.on('error', () => socket.destroy());
-    onTcpQueries(socket, (q) => {
-      queries.push(q);
-      onQuery(q, socket);
-    });
+    serve(socket, queries);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   closers.push(
@@ -49,6 +46,15 @@ async function tcpOnlyServer(onQuery: (q: HostileQuery, socket: net.Socket) => v
   );
   return { port: (server.address() as net.AddressInfo).port, connections: () => connections, queries };
 }
+
+/** A TCP-only server that hands each query it reads to `onQuery`. */
+const tcpOnlyServer = (onQuery: (q: HostileQuery, socket: net.Socket) => void) =>
+  tcpServer((socket, queries) =>
+    onTcpQueries(socket, (q) => {
+      queries.push(q);
+      onQuery(q, socket);
+    }),
+  );
 
 /** Answers every query after a random delay, so the answers come back out of order. */
 const outOfOrderServer = () =>
@@ -95,12 +101,8 @@ describe('pipelined TCP', () => {
    * algorithm on does (Knot's), and takes the client's next data as the acknowledgement (a client
    * kernel with nothing to send delays its ACK by 40 ms; this one never sends it).
    */
-  async function naglingServer(): Promise<{ port: number; queries: HostileQuery[] }> {
-    const queries: HostileQuery[] = [];
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => socket.destroy());
+  const naglingServer = () =>
+    tcpServer((socket, queries) => {
       const held: Buffer[] = [];
       let unacknowledged = false;
       // Registered before the query reader: data from the client first acknowledges what went out.
@@ -118,16 +120,6 @@ describe('pipelined TCP', () => {
         }
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    closers.push(
-      () =>
-        new Promise<void>((r) => {
-          for (const s of sockets) s.destroy();
-          server.close(() => r());
-        }),
-    );
-    return { port: (server.address() as net.AddressInfo).port, queries };
-  }
 
   it('gets an answer a server holds for an acknowledgement: after a silence it writes a copy of the waiting question, whose own answer is dropped', async () => {
     const srv = await naglingServer();
@@ -322,13 +314,8 @@ describe('pipelined TCP', () => {
   });
 });
 
-/**
- * Like BACKLOG_FULL until a line comes on its standard input; then it drops its fillers, empties its
- * accept queue, prints "ready", and from then on accepts every connection and prints the question
- * name of each DNS message read on any of them (it answers none).
- */
-const BACKLOG_FULL_THEN_LISTEN = [
-  'import socket, selectors, sys',
+/** Python that listens with a backlog of one and fills it with connections it never accepts, then prints its port. */
+const FILL_BACKLOG = [
   "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
   'fill = []',
   'for _ in range(4):',
@@ -337,6 +324,19 @@ const BACKLOG_FULL_THEN_LISTEN = [
   '    except BlockingIOError: pass',
   '    fill.append(c)',
   'print(s.getsockname()[1], flush=True)',
+];
+
+/** Listens with a full accept queue it never serves (FILL_BACKLOG), and waits. */
+const BACKLOG_FULL = ['import socket, time', ...FILL_BACKLOG, 'time.sleep(120)'].join('\n');
+
+/**
+ * Like BACKLOG_FULL until a line comes on its standard input; then it drops its fillers, empties its
+ * accept queue, prints "ready", and from then on accepts every connection and prints the question
+ * name of each DNS message read on any of them (it answers none).
+ */
+const BACKLOG_FULL_THEN_LISTEN = [
+  'import socket, selectors, sys',
+  ...FILL_BACKLOG,
   'sys.stdin.readline()',
   'for c in fill: c.close()',
   's.setblocking(False)',
@@ -358,19 +358,5 @@ const BACKLOG_FULL_THEN_LISTEN = [
   '            at, labels = 12, []',
   '            while msg[at]: labels.append(msg[at + 1:at + 1 + msg[at]].decode()); at += 1 + msg[at]',
   '            print(".".join(labels), flush=True)',
-].join('\n');
-
-/** Listens with a backlog of one, fills it with connections it never accepts, prints its port and waits. */
-const BACKLOG_FULL = [
-  'import socket, time',
-  "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
-  'fill = []',
-  'for _ in range(4):',
-  '    c = socket.socket(); c.setblocking(False)',
-  "    try: c.connect(('127.0.0.1', s.getsockname()[1]))",
-  '    except BlockingIOError: pass',
-  '    fill.append(c)',
-  'print(s.getsockname()[1], flush=True)',
-  'time.sleep(120)',
 ].join('\n');
 
