@@ -48,157 +48,188 @@ export interface CheckOptions {
 
 const RFC_FIND = (mode: DmarcMode): string => (mode === '7489' ? 'RFC 7489 §6.6.3' : 'RFC 9989 §4.10');
 
+/** What the parts of checkDmarcDomain add to as they go. */
+interface Tally {
+  findings: Finding[];
+  /** True once a DNS question could not be answered. */
+  dnsFailed: boolean;
+}
+
+/**
+ * The check in parts, each a function of its own: as one async function it was the costliest thing
+ * V8 compiled in a bulk run (60 ms, and again after each deoptimization); each part now compiles
+ * alone, and only when it is hot.
+ */
 export async function checkDmarcDomain(resolver: Resolver, domain: string, opts: CheckOptions = {}): Promise<DmarcCheck> {
   const mode = opts.mode ?? DEFAULT_MODE;
   const d = normalizeName(domain);
-  const findings: Finding[] = [];
+  const tally: Tally = { findings: [], dnsFailed: false };
   const lookup = await lookupDmarc(resolver, d);
   const name = lookup.name;
-  let dnsFailed = false;
   let parsed: ParsedDmarc | null = null;
-  const destinations: ReportDestinationCheck[] = [];
+  if (lookup.temporary) {
+    temporaryFinding(tally, mode, name, `the TXT records at ${name}`, lookup);
+  } else {
+    parsed = recordSetFindings(lookup, d, mode, tally.findings);
+    await apexFindings(resolver, d, lookup, mode, tally);
+  }
+  // External report destinations must say they accept reports (RFC 7489 §7.1).
+  const destinations = parsed?.record && !opts.skipDestinations ? await checkDestinations(resolver, d, name, parsed.record, tally) : [];
+  const discovery = await discoverPolicy(resolver, d, mode);
+  discoveryFindings(discovery, lookup, d, mode, tally);
+  return { domain: d, mode, name, lookup, parsed, discovery, destinations, findings: tally.findings, dnsFailed: tally.dnsFailed };
+}
 
-  const temporary = (subject: string, what: string, answer: { status: DnsStatus; detail?: string | undefined }): void => {
-    dnsFailed = true;
+function temporaryFinding(tally: Tally, mode: DmarcMode, subject: string, what: string, answer: { status: DnsStatus; detail?: string | undefined }): void {
+  tally.dnsFailed = true;
+  tally.findings.push({
+    code: dnsFailureCode('dmarc', answer.status),
+    severity: 'error',
+    subject,
+    message: `could not read ${what}: ${describeAnswer(answer)}; this says nothing about what is published`,
+    fix: 'try again later, or ask another server with --nameserver',
+    rfc: RFC_FIND(mode),
+  });
+}
+
+/** The TXT records at `_dmarc.<domain>` as a set: an alias, records that are not DMARC or nearly are, more than one; the one record parsed and linted. */
+function recordSetFindings(lookup: DmarcLookup, d: string, mode: DmarcMode, findings: Finding[]): ParsedDmarc | null {
+  const name = lookup.name;
+  if (lookup.cnameChain.length) {
     findings.push({
-      code: dnsFailureCode('dmarc', answer.status),
-      severity: 'error',
-      subject,
-      message: `could not read ${what}: ${describeAnswer(answer)}; this says nothing about what is published`,
-      fix: 'try again later, or ask another server with --nameserver',
+      code: 'dmarc.cname',
+      severity: 'info',
+      subject: name,
+      message: `${name} is an alias (CNAME) for ${lookup.cnameChain.at(-1)}; the record there is the one receivers use`,
+      rfc: 'RFC 1034 §3.6.2',
+    });
+  }
+  const spf = lookup.txt.filter((t) => /^v[ \t]*=[ \t]*spf1(?:\s|$)/i.test(t.trim()));
+  const spaced = lookup.txt.filter(looksLikeDmarcAfterWhitespace);
+  const miscased = lookup.txt.filter(looksLikeDmarcButForCase);
+  const unrelated = lookup.txt.filter((t) => !looksLikeDmarc(t) && !spf.includes(t) && !spaced.includes(t) && !miscased.includes(t));
+  for (const t of spf) findings.push(...parseDmarc(t, { mode, subject: name }).findings);
+  for (const t of spaced) findings.push(...parseDmarc(t, { mode, subject: name }).findings.filter((f) => f.code === 'dmarc.leading-whitespace'));
+  for (const t of miscased) findings.push(...parseDmarc(t, { mode, subject: name }).findings.filter((f) => f.code === 'dmarc.bad-version'));
+  if (unrelated.length) {
+    findings.push({
+      code: 'dmarc.unrelated-txt',
+      severity: 'warning',
+      subject: name,
+      message: `${unrelated.length === 1 ? 'a TXT record that is' : `${unrelated.length} TXT records that are`} not DMARC sit${unrelated.length === 1 ? 's' : ''} at ${name} (${unrelated.map((t) => JSON.stringify(t.length > 60 ? `${t.slice(0, 57)}...` : t)).join(', ')}); receivers skip ${unrelated.length === 1 ? 'it' : 'them'}, some tools choke on ${unrelated.length === 1 ? 'it' : 'them'}`,
+      fix: `remove ${unrelated.length === 1 ? 'it' : 'them'} from ${name}`,
       rfc: RFC_FIND(mode),
     });
-  };
+  }
+  if (lookup.dmarc.length > 1) {
+    findings.push({
+      code: 'dmarc.multiple-records',
+      severity: 'error',
+      subject: name,
+      message: `${lookup.dmarc.length} DMARC records at ${name}; receivers then ${mode === '7489' ? 'apply no DMARC at all' : 'ignore all of them'}`,
+      fix: 'merge them into one record and delete the others',
+      rfc: RFC_FIND(mode),
+    });
+  } else if (lookup.dmarc.length === 1) {
+    const parsed = parseDmarc(lookup.dmarc[0]!, { mode, subject: name });
+    findings.push(...parsed.findings);
+    const isOrg = orgDomain(d) === d;
+    findings.push(...lintDmarc(parsed, { subject: name, coversSubdomains: isOrg || parsed.record?.sp !== null || parsed.record?.np !== null }));
+    return parsed;
+  }
+  return null;
+}
 
-  if (lookup.temporary) {
-    temporary(name, `the TXT records at ${name}`, lookup);
-  } else {
-    if (lookup.cnameChain.length) {
-      findings.push({
-        code: 'dmarc.cname',
-        severity: 'info',
-        subject: name,
-        message: `${name} is an alias (CNAME) for ${lookup.cnameChain.at(-1)}; the record there is the one receivers use`,
-        rfc: 'RFC 1034 §3.6.2',
-      });
+/** A DMARC record at the apex instead of (or besides) _dmarc. */
+async function apexFindings(resolver: Resolver, d: string, lookup: DmarcLookup, mode: DmarcMode, tally: Tally): Promise<void> {
+  const name = lookup.name;
+  const apex = await resolver.lookup(d, 'TXT');
+  if (isTemporary(apex.status)) {
+    // Not fatal for the check; report it so nobody reads it as absent.
+    if (lookup.dmarc.length === 0) temporaryFinding(tally, mode, d, `the TXT records at ${d}`, apex);
+  } else if (txtValues(apex).some(looksLikeDmarc)) {
+    tally.findings.push(
+      lookup.dmarc.length === 0
+        ? {
+            code: 'dmarc.record-at-apex',
+            severity: 'error',
+            subject: d,
+            message: `a DMARC record is published at ${d} itself; receivers only look at ${name}`,
+            fix: `move it to ${name} (name "_dmarc" in the ${d} zone)`,
+            rfc: mode === '7489' ? 'RFC 7489 §6.1' : 'RFC 9989 §4.5',
+          }
+        : {
+            code: 'dmarc.apex-record-ignored',
+            severity: 'warning',
+            subject: d,
+            message: `a DMARC record at ${d} itself has no effect (the one at ${name} is used)`,
+            fix: `delete the v=DMARC1 TXT record at ${d}`,
+            rfc: mode === '7489' ? 'RFC 7489 §6.1' : 'RFC 9989 §4.5',
+          },
+    );
+  }
+}
+
+/** The report destinations of the record (RFC 7489 §7.1): those outside the domain's organizational domain must say they accept its reports. */
+async function checkDestinations(resolver: Resolver, d: string, name: string, record: NonNullable<ParsedDmarc['record']>, tally: Tally): Promise<ReportDestinationCheck[]> {
+  const destinations: ReportDestinationCheck[] = [];
+  const ownOrg = orgDomain(d);
+  const seen = new Set<string>();
+  const uris: [('rua' | 'ruf'), ReportUri][] = [
+    ...record.rua.map((u) => ['rua', u] as ['rua', ReportUri]),
+    ...record.ruf.map((u) => ['ruf', u] as ['ruf', ReportUri]),
+  ];
+  for (const [tag, u] of uris) {
+    if (!u.deliverable || !u.domain) continue;
+    const dest = u.domain;
+    if (orgDomain(dest) === ownOrg) {
+      destinations.push({ tag, uri: u.uri, destination: dest, internal: true, authorizationName: null, status: 'not-needed' });
+      continue;
     }
-    const spf = lookup.txt.filter((t) => /^v[ \t]*=[ \t]*spf1(?:\s|$)/i.test(t.trim()));
-    const spaced = lookup.txt.filter(looksLikeDmarcAfterWhitespace);
-    const miscased = lookup.txt.filter(looksLikeDmarcButForCase);
-    const unrelated = lookup.txt.filter((t) => !looksLikeDmarc(t) && !spf.includes(t) && !spaced.includes(t) && !miscased.includes(t));
-    for (const t of spf) findings.push(...parseDmarc(t, { mode, subject: name }).findings);
-    for (const t of spaced) findings.push(...parseDmarc(t, { mode, subject: name }).findings.filter((f) => f.code === 'dmarc.leading-whitespace'));
-    for (const t of miscased) findings.push(...parseDmarc(t, { mode, subject: name }).findings.filter((f) => f.code === 'dmarc.bad-version'));
-    if (unrelated.length) {
-      findings.push({
-        code: 'dmarc.unrelated-txt',
+    const authName = reportAuthorizationName(d, dest);
+    // A wildcard `*._report._dmarc.<dest>` answers this same query (DNS wildcard synthesis).
+    const answer = await resolver.lookup(authName, 'TXT');
+    let status: ReportDestinationCheck['status'];
+    if (isTemporary(answer.status)) status = 'unknown';
+    else status = txtValues(answer).some(looksLikeDmarc) ? 'authorised' : 'missing';
+    destinations.push({ tag, uri: u.uri, destination: dest, internal: false, authorizationName: authName, status });
+    if (seen.has(dest)) continue;
+    seen.add(dest);
+    if (status === 'missing') {
+      tally.findings.push({
+        code: 'dmarc.report-destination-unauthorised',
         severity: 'warning',
         subject: name,
-        message: `${unrelated.length === 1 ? 'a TXT record that is' : `${unrelated.length} TXT records that are`} not DMARC sit${unrelated.length === 1 ? 's' : ''} at ${name} (${unrelated.map((t) => JSON.stringify(t.length > 60 ? `${t.slice(0, 57)}...` : t)).join(', ')}); receivers skip ${unrelated.length === 1 ? 'it' : 'them'}, some tools choke on ${unrelated.length === 1 ? 'it' : 'them'}`,
-        fix: `remove ${unrelated.length === 1 ? 'it' : 'them'} from ${name}`,
-        rfc: RFC_FIND(mode),
+        message: `${tag} sends reports to ${dest}, outside ${ownOrg}, and ${dest} has not said it accepts reports for ${d}; receivers will not send them there`,
+        fix: `the operator of ${dest} must publish: ${authName}. IN TXT "v=DMARC1" (or *._report._dmarc.${dest}. IN TXT "v=DMARC1" for every domain)`,
+        rfc: 'RFC 7489 §7.1',
       });
-    }
-    if (lookup.dmarc.length > 1) {
-      findings.push({
-        code: 'dmarc.multiple-records',
+    } else if (status === 'unknown') {
+      tally.dnsFailed = true;
+      tally.findings.push({
+        code: dnsFailureCode('dmarc', answer.status),
         severity: 'error',
-        subject: name,
-        message: `${lookup.dmarc.length} DMARC records at ${name}; receivers then ${mode === '7489' ? 'apply no DMARC at all' : 'ignore all of them'}`,
-        fix: 'merge them into one record and delete the others',
-        rfc: RFC_FIND(mode),
+        subject: authName,
+        message: `could not read ${authName} (${describeAnswer(answer)}), so whether ${dest} accepts reports for ${d} is unknown`,
+        fix: 'try again later, or ask another server with --nameserver',
+        rfc: 'RFC 7489 §7.1',
       });
-    } else if (lookup.dmarc.length === 1) {
-      parsed = parseDmarc(lookup.dmarc[0]!, { mode, subject: name });
-      findings.push(...parsed.findings);
-      const isOrg = orgDomain(d) === d;
-      findings.push(...lintDmarc(parsed, { subject: name, coversSubdomains: isOrg || parsed.record?.sp !== null || parsed.record?.np !== null }));
-    }
-
-    // A DMARC record at the apex instead of (or besides) _dmarc.
-    const apex = await resolver.lookup(d, 'TXT');
-    if (isTemporary(apex.status)) {
-      // Not fatal for the check; report it so nobody reads it as absent.
-      if (lookup.dmarc.length === 0) temporary(d, `the TXT records at ${d}`, apex);
-    } else if (txtValues(apex).some(looksLikeDmarc)) {
-      findings.push(
-        lookup.dmarc.length === 0
-          ? {
-              code: 'dmarc.record-at-apex',
-              severity: 'error',
-              subject: d,
-              message: `a DMARC record is published at ${d} itself; receivers only look at ${name}`,
-              fix: `move it to ${name} (name "_dmarc" in the ${d} zone)`,
-              rfc: mode === '7489' ? 'RFC 7489 §6.1' : 'RFC 9989 §4.5',
-            }
-          : {
-              code: 'dmarc.apex-record-ignored',
-              severity: 'warning',
-              subject: d,
-              message: `a DMARC record at ${d} itself has no effect (the one at ${name} is used)`,
-              fix: `delete the v=DMARC1 TXT record at ${d}`,
-              rfc: mode === '7489' ? 'RFC 7489 §6.1' : 'RFC 9989 §4.5',
-            },
-      );
     }
   }
+  return destinations;
+}
 
-  // External report destinations must say they accept reports (RFC 7489 §7.1).
-  if (parsed?.record && !opts.skipDestinations) {
-    const ownOrg = orgDomain(d);
-    const seen = new Set<string>();
-    const uris: [('rua' | 'ruf'), ReportUri][] = [
-      ...parsed.record.rua.map((u) => ['rua', u] as ['rua', ReportUri]),
-      ...parsed.record.ruf.map((u) => ['ruf', u] as ['ruf', ReportUri]),
-    ];
-    for (const [tag, u] of uris) {
-      if (!u.deliverable || !u.domain) continue;
-      const dest = u.domain;
-      if (orgDomain(dest) === ownOrg) {
-        destinations.push({ tag, uri: u.uri, destination: dest, internal: true, authorizationName: null, status: 'not-needed' });
-        continue;
-      }
-      const authName = reportAuthorizationName(d, dest);
-      // A wildcard `*._report._dmarc.<dest>` answers this same query (DNS wildcard synthesis).
-      const answer = await resolver.lookup(authName, 'TXT');
-      let status: ReportDestinationCheck['status'];
-      if (isTemporary(answer.status)) status = 'unknown';
-      else status = txtValues(answer).some(looksLikeDmarc) ? 'authorised' : 'missing';
-      destinations.push({ tag, uri: u.uri, destination: dest, internal: false, authorizationName: authName, status });
-      if (seen.has(dest)) continue;
-      seen.add(dest);
-      if (status === 'missing') {
-        findings.push({
-          code: 'dmarc.report-destination-unauthorised',
-          severity: 'warning',
-          subject: name,
-          message: `${tag} sends reports to ${dest}, outside ${ownOrg}, and ${dest} has not said it accepts reports for ${d}; receivers will not send them there`,
-          fix: `the operator of ${dest} must publish: ${authName}. IN TXT "v=DMARC1" (or *._report._dmarc.${dest}. IN TXT "v=DMARC1" for every domain)`,
-          rfc: 'RFC 7489 §7.1',
-        });
-      } else if (status === 'unknown') {
-        dnsFailed = true;
-        findings.push({
-          code: dnsFailureCode('dmarc', answer.status),
-          severity: 'error',
-          subject: authName,
-          message: `could not read ${authName} (${describeAnswer(answer)}), so whether ${dest} accepts reports for ${d} is unknown`,
-          fix: 'try again later, or ask another server with --nameserver',
-          rfc: 'RFC 7489 §7.1',
-        });
-      }
-    }
-  }
-
-  const discovery = await discoverPolicy(resolver, d, mode);
-  if (discovery.status === 'temperror' && !dnsFailed) {
-    dnsFailed = true;
+/** What policy discovery says: a failure, or the policy the domain inherits (or that none governs it). */
+function discoveryFindings(discovery: PolicyDiscovery, lookup: DmarcLookup, d: string, mode: DmarcMode, tally: Tally): void {
+  const name = lookup.name;
+  if (discovery.status === 'temperror' && !tally.dnsFailed) {
+    tally.dnsFailed = true;
     const failed = discovery.lookups.find((l) => l.temporary);
-    findings.push({ code: dnsFailureCode('dmarc', failed?.status ?? 'error'), severity: 'error', subject: d, message: `policy discovery failed: ${discovery.reason}`, fix: 'try again later, or ask another server with --nameserver', rfc: RFC_FIND(mode) });
+    tally.findings.push({ code: dnsFailureCode('dmarc', failed?.status ?? 'error'), severity: 'error', subject: d, message: `policy discovery failed: ${discovery.reason}`, fix: 'try again later, or ask another server with --nameserver', rfc: RFC_FIND(mode) });
   }
   if (!lookup.temporary && lookup.dmarc.length === 0 && discovery.status !== 'temperror') {
     if (discovery.status === 'found' && discovery.foundAt !== d) {
-      findings.push({
+      tally.findings.push({
         code: 'dmarc.inherited',
         severity: 'info',
         subject: name,
@@ -207,7 +238,7 @@ export async function checkDmarcDomain(resolver: Resolver, domain: string, opts:
         rfc: RFC_FIND(mode),
       });
     } else {
-      findings.push({
+      tally.findings.push({
         code: 'dmarc.no-record',
         severity: 'error',
         subject: name,
@@ -217,5 +248,4 @@ export async function checkDmarcDomain(resolver: Resolver, domain: string, opts:
       });
     }
   }
-  return { domain: d, mode, name, lookup, parsed, discovery, destinations, findings, dnsFailed };
 }
