@@ -108,6 +108,9 @@ function namesIn(node: SpfTreeNode, out: string[] = []): string[] {
   return out;
 }
 
+/** Starts one term's work on a walker of its own (see Walker.terms). */
+type Branch = (run: (w: Walker, children: SpfTreeNode[]) => Promise<void> | void) => void;
+
 class Walker {
   readonly findings: Finding[] = [];
   private readonly addressLookups: 'both' | 'a-first';
@@ -260,11 +263,24 @@ class Walker {
     }
     /** One term's walker, its children and its work; merged in this order once all are done. */
     const branches: { walker: Walker; children: SpfTreeNode[]; work: Promise<void> }[] = [];
-    const branch = (run: (w: Walker, children: SpfTreeNode[]) => Promise<void> | void): void => {
+    const branch: Branch = (run) => {
       const walker = this.fork();
       const children: SpfTreeNode[] = [];
       branches.push({ walker, children, work: Promise.resolve().then(() => run(walker, children)) });
     };
+    this.mechanismTerms(node, parsed, path, branch);
+    this.modifierTerms(node, parsed, path, allIndex, branch);
+    await Promise.all(branches.map((b) => b.work));
+    for (const b of branches) {
+      this.findings.push(...b.walker.findings);
+      node.children.push(...b.children);
+    }
+    node.lookups = node.ownLookups + node.costs.reduce((n, c) => n + c.lookups - 1, 0);
+  }
+
+  /** The mechanisms' branches (terms() runs them): each lookup term is counted, followed where it names a record. */
+  private mechanismTerms(node: SpfTreeNode, parsed: ParsedSpf, path: readonly string[], branch: Branch): void {
+    const domain = node.domain;
     const includes = new Set<string>();
     for (const mech of parsed.mechanisms) {
       if (!LOOKUP_MECHANISMS.has(mech.kind)) {
@@ -333,6 +349,11 @@ class Walker {
           break;
       }
     }
+  }
+
+  /** The modifiers' branches (terms() runs them): redirect= followed and counted, exp= looked at, unknown ones noted. */
+  private modifierTerms(node: SpfTreeNode, parsed: ParsedSpf, path: readonly string[], allIndex: number, branch: Branch): void {
+    const domain = node.domain;
     for (const mod of parsed.terms) {
       if (mod.type !== 'modifier') continue;
       if (mod.name === 'redirect') {
@@ -372,12 +393,6 @@ class Walker {
         );
       }
     }
-    await Promise.all(branches.map((b) => b.work));
-    for (const b of branches) {
-      this.findings.push(...b.walker.findings);
-      node.children.push(...b.children);
-    }
-    node.lookups = node.ownLookups + node.costs.reduce((n, c) => n + c.lookups - 1, 0);
   }
 
   private addressChecks(domain: string, mech: SpfMechanism): void {
