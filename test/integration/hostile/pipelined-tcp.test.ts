@@ -71,7 +71,9 @@ describe('pipelined TCP', () => {
     const all = names(300);
     const answers = await Promise.all(all.map((n) => r.lookup(n, 'TXT')));
     expect(answers.map((a) => a.records)).toEqual(all.map((n) => [[`name=${n}`]]));
-    expect(srv.queries.length).toBe(300);
+    // Each asked once; a silence with few left waiting may add a nudge, a copy counted as sent.
+    expect(new Set(srv.queries.map((q) => q.name)).size).toBe(300);
+    expect(r.queriesSent).toBe(srv.queries.length);
     expect(srv.connections()).toBe(1);
   });
 
@@ -233,7 +235,8 @@ describe('pipelined TCP', () => {
     expect(answers.map((a) => a.records)).toEqual(burst.map((n) => [[`name=${n}`]]));
     const sent = srv.queries.slice(3);
     expect(sent.filter((q) => q.transport === 'udp').length).toBe(4);
-    expect(sent.filter((q) => q.transport === 'tcp').length).toBe(36);
+    // Over the connection, nudges aside (copies of questions sent there, after a silence).
+    expect(new Set(sent.filter((q) => q.transport === 'tcp').map((q) => q.name)).size).toBe(36);
     // For good: a question alone now goes over the connection too.
     expect(await r.lookup('after.pipe.test', 'TXT')).toMatchObject({ status: 'ok', records: [['name=after.pipe.test']] });
     expect(srv.queries.at(-1)).toMatchObject({ name: 'after.pipe.test', transport: 'tcp' });
@@ -284,20 +287,21 @@ describe('pipelined TCP', () => {
   });
 
   it('a server that is only slow gets at most two nudges a connection, not one a read', async () => {
-    // The first two at once (the quickest answer is quick), then one answer every 60 ms, none in reply to a nudge.
+    // The first two at once (the quickest answer is quick), then one answer every 150 ms, none in
+    // reply to a nudge: only a client stalled for that long could take a nudge for a useful one.
     let answered = 0;
     let next = Promise.resolve();
     const srv = await tcpOnlyServer((q, socket) => {
       const send = (): void => void (socket.destroyed || socket.write(frame(txtOfName(q))));
       if (answered++ < 2) return send();
-      next = next.then(() => new Promise<void>((resolve) => setTimeout(() => (send(), resolve()), 60)));
+      next = next.then(() => new Promise<void>((resolve) => setTimeout(() => (send(), resolve()), 150)));
     });
     const r = pipelined(srv.port, 5000);
     await Promise.all([r.lookup('w1.pipe.test', 'TXT'), r.lookup('w2.pipe.test', 'TXT')]);
-    const all = names(12);
+    const all = names(8);
     const answers = await Promise.all(all.map((n) => r.lookup(n, 'TXT')));
     expect(answers.map((a) => a.records)).toEqual(all.map((n) => [[`name=${n}`]]));
-    const copies = srv.queries.length - 14;
+    const copies = srv.queries.length - 10;
     expect(copies).toBeGreaterThanOrEqual(1);
     expect(copies).toBeLessThanOrEqual(2);
     expect(r.queriesSent).toBe(srv.queries.length);
