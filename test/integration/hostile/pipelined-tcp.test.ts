@@ -126,15 +126,19 @@ describe('pipelined TCP', () => {
   it('gets an answer a server holds for an acknowledgement: after a silence it writes a copy of the waiting question, whose own answer is dropped', async () => {
     const srv = await naglingServer();
     const r = pipelined(srv.port);
+    // One at a time first (each answered at once, as nothing is unacknowledged): the quickest answer
+    // sets how long a silence is let run, and a loaded machine may slow some of them.
+    const warmUp = Array.from({ length: 8 }, (_, i) => `w${i}.pipe.test`);
+    for (const n of warmUp) expect((await r.lookup(n, 'TXT')).status).toBe('ok');
     const [first, second] = await Promise.all([r.lookup('first.pipe.test', 'TXT'), r.lookup('second.pipe.test', 'TXT')]);
     expect(first.records).toEqual([['name=first.pipe.test']]);
     // Held until the client wrote again: without the copy, a timeout.
     expect(second.status).toBe('ok');
     expect(second.records).toEqual([['name=second.pipe.test']]);
-    expect(srv.queries.map((q) => q.name)).toEqual(['first.pipe.test', 'second.pipe.test', 'second.pipe.test']);
-    expect(new Set(srv.queries.map((q) => q.id)).size).toBe(3);
+    expect(srv.queries.map((q) => q.name)).toEqual([...warmUp, 'first.pipe.test', 'second.pipe.test', 'second.pipe.test']);
+    expect(new Set(srv.queries.slice(-3).map((q) => q.id)).size).toBe(3);
     // The copy is counted as a query sent.
-    expect(r.queriesSent).toBe(3);
+    expect(r.queriesSent).toBe(warmUp.length + 3);
   });
 
   it('writes no copy while many questions wait: a silence then is the server at work', async () => {
@@ -287,23 +291,22 @@ describe('pipelined TCP', () => {
   });
 
   it('a server that is only slow gets at most two nudges a connection, not one a read', async () => {
-    // The first two at once (the quickest answer is quick), then one answer every 150 ms, none in
+    // The first eight at once (the quickest answer is quick), then one answer every 150 ms, none in
     // reply to a nudge: only a client stalled for that long could take a nudge for a useful one.
     let answered = 0;
     let next = Promise.resolve();
     const srv = await tcpOnlyServer((q, socket) => {
       const send = (): void => void (socket.destroyed || socket.write(frame(txtOfName(q))));
-      if (answered++ < 2) return send();
+      if (answered++ < 8) return send();
       next = next.then(() => new Promise<void>((resolve) => setTimeout(() => (send(), resolve()), 150)));
     });
     const r = pipelined(srv.port, 5000);
-    await Promise.all([r.lookup('w1.pipe.test', 'TXT'), r.lookup('w2.pipe.test', 'TXT')]);
+    for (let i = 0; i < 8; i++) await r.lookup(`w${i}.pipe.test`, 'TXT');
     const all = names(8);
     const answers = await Promise.all(all.map((n) => r.lookup(n, 'TXT')));
     expect(answers.map((a) => a.records)).toEqual(all.map((n) => [[`name=${n}`]]));
-    const copies = srv.queries.length - 10;
-    expect(copies).toBeGreaterThanOrEqual(1);
-    expect(copies).toBeLessThanOrEqual(2);
+    // Without the limit, one copy a read: seven. (On a machine too loaded for a quick answer, none.)
+    expect(srv.queries.length - 16).toBeLessThanOrEqual(2);
     expect(r.queriesSent).toBe(srv.queries.length);
   });
 
