@@ -7,6 +7,8 @@
  * is a broken answer, as on any TCP connection. When the server closes a connection, what waits on
  * it is sent again on a new one within its deadline. A server that takes no TCP at all (refused, or
  * closed three times before any answer) is asked over the shared UDP sockets for the rest of the run.
+ * A connection that falls silent with a few questions waiting writes a copy of one (a nudge), for a
+ * server that holds its answers until the client's ACK.
  */
 import net from 'node:net';
 import { UdpMux } from './mux.js';
@@ -275,8 +277,8 @@ class PipelinedConnection {
 
   /**
    * A server that leaves Nagle's algorithm on (Knot does) holds an answer while its previous one
-   * is unacknowledged, and a client with nothing to send delays that ACK by 40 ms (Linux): the end
-   * of every bulk run stopped for 40 ms with its last answers held. Node cannot ask its kernel for
+   * is unacknowledged, and a client with nothing to send delays that ACK by 40 ms (Linux): a bulk
+   * run's end stopped for 40 ms with its last answers held. Node cannot ask its kernel for
    * an immediate ACK (TCP_QUICKACK), but any data written carries one: after a silence, a copy of
    * the oldest waiting question goes out under an ID of its own, and its answer is dropped.
    */
@@ -305,6 +307,7 @@ class PipelinedConnection {
     }
     this.pending.delete(id);
     this.answeredHere++;
+    // Queued at its deadline less its timeout (TcpMux.exchange sets the deadline so).
     const took = performance.now() - (p.deadline - p.opts.timeoutMs);
     if (took < this.quickest) this.quickest = took;
     p.resolve(new UndecodedAnswer(msg, p.key));
