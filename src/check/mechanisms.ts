@@ -97,12 +97,15 @@ export async function auditMx(resolver: Resolver, domain: string): Promise<Mecha
   const settled = mxWithoutHosts(answer, domain);
   if (settled) return settled;
   const tally = { findings: [] as Finding[], dnsFailed: false };
-  const published = answer.records.map((m) => `${m.priority} ${m.exchange || '.'}`);
+  const published = mxTexts(answer.records);
   const hosts = mxHostProblems(answer.records, domain, tally.findings);
   // Only hosts that are names need an address check; one A query each, AAAA only when A is empty.
   await Promise.all(hosts.filter((h) => !isIpAddress(h)).map((host) => checkMxHostAddress(resolver, domain, host, tally)));
   return { findings: tally.findings, dnsFailed: tally.dnsFailed, published };
 }
+
+/** The MX records as the report shows them ("10 mx.example.com", "0 ." for a null MX). */
+const mxTexts = (records: readonly RDataMap['MX'][]): string[] => records.map((m) => `${m.priority} ${m.exchange || '.'}`);
 
 /** The result when there is no host to check: DNS failed, no such domain, no MX, a null MX. */
 function mxWithoutHosts(answer: DnsAnswer<RDataMap['MX']>, domain: string): MechanismResult | null {
@@ -131,7 +134,7 @@ function mxWithoutHosts(answer: DnsAnswer<RDataMap['MX']>, domain: string): Mech
     };
   }
   if (!answer.records.some((m) => m.exchange === '')) return null;
-  const published = answer.records.map((m) => `${m.priority} ${m.exchange || '.'}`);
+  const published = mxTexts(answer.records);
   const findings: Finding[] =
     answer.records.length > 1
       ? [{ code: 'mx.null-with-others', severity: 'error', subject: domain, message: 'a null MX ("0 .") is published beside other MX records; senders treat the domain as broken', fix: 'keep either the null MX (no mail accepted) or the real MX records', rfc: 'RFC 7505 §3' }]
