@@ -21,6 +21,12 @@ export interface Finding {
   rfc?: string;
 }
 
+/** What a check gathers as it goes: its findings, and whether some DNS question got no usable answer. */
+export interface FindingTally {
+  findings: Finding[];
+  dnsFailed: boolean;
+}
+
 const severityRank: Record<Severity, number> = { error: 2, warning: 1, info: 0 };
 
 /** True when any finding is at least as severe as `threshold`. */

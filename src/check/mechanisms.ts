@@ -8,7 +8,7 @@ import { checkDmarcDomain } from '../dmarc/validate.js';
 import { validateDkimRecord } from '../dkim/validate.js';
 import { describeStatus, isTemporary, txtValues, type DnsAnswer, type RDataMap, type Resolver } from '../dns/resolver.js';
 import { temporaryFinding } from '../dns/failure.js';
-import type { Finding } from '../findings.js';
+import type { Finding, FindingTally } from '../findings.js';
 import type { DmarcPolicy } from '../plan/types.js';
 import { isIpAddress } from '../ipv6.js';
 import { auditSpf } from './spf.js';
@@ -96,7 +96,7 @@ export async function auditMx(resolver: Resolver, domain: string): Promise<Mecha
   const answer = await resolver.lookup(domain, 'MX');
   const settled = mxWithoutHosts(answer, domain);
   if (settled) return settled;
-  const tally = { findings: [] as Finding[], dnsFailed: false };
+  const tally: FindingTally = { findings: [], dnsFailed: false };
   const published = mxTexts(answer.records);
   const hosts = mxHostProblems(answer.records, domain, tally.findings);
   // Only hosts that are names need an address check; one A query each, AAAA only when A is empty.
@@ -156,7 +156,7 @@ function mxHostProblems(records: readonly RDataMap['MX'][], domain: string, find
 }
 
 /** An MX host must have an address (A, else AAAA) and must not be an alias. */
-async function checkMxHostAddress(resolver: Resolver, domain: string, host: string, tally: { findings: Finding[]; dnsFailed: boolean }): Promise<void> {
+async function checkMxHostAddress(resolver: Resolver, domain: string, host: string, tally: FindingTally): Promise<void> {
   const a = await resolver.lookup(host, 'A');
   if (a.cnameChain.length) {
     tally.findings.push({ code: 'mx.cname', severity: 'warning', subject: domain, message: `the MX host ${host} is an alias (CNAME) for ${a.cnameChain.at(-1)}; MX must name the host itself`, fix: `point the MX at ${a.cnameChain.at(-1)}`, rfc: 'RFC 2181 §10.3' });

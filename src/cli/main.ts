@@ -59,20 +59,16 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }
-  // ...nor `maildns --help` (or `maildns help`, which yargs would take for it), which lists the commands from the registry.
-  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help')) {
+  // ...nor `maildns --help`, `maildns help` (which yargs would take for it) or `maildns help --help`,
+  // which list the commands from the registry.
+  const helpNamesNoCommand = argv[0] === 'help' && (argv[1] === undefined || argv[1].startsWith('-'));
+  if (helpNamesNoCommand || (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h'))) {
     process.stdout.write(renderTopLevelHelp(process.stdout.columns || 100));
     return;
   }
   // `maildns help check …` is `maildns check … --help`, as with git and npm.
   if (argv[0] === 'help') {
-    const named = argv[1]!;
-    // `maildns help --help` and the like: the list of commands, as `maildns help` gives.
-    if (named.startsWith('-')) {
-      process.stdout.write(renderTopLevelHelp(process.stdout.columns || 100));
-      return;
-    }
-    if (!Object.hasOwn(LOADERS, named)) fail(`there is no command "${named}"; \`maildns --help\` lists them`);
+    if (!Object.hasOwn(LOADERS, argv[1]!)) fail(`there is no command "${argv[1]}"; \`maildns --help\` lists them`);
     argv = [...argv.slice(1), '--help'];
   }
   const [{ default: yargs }, modules] = await Promise.all([import('yargs'), commandsFor(argv)]);

@@ -3,7 +3,7 @@
  * choices, the report destinations' authorisation (RFC 7489 §7.1) and which policy governs the
  * domain (policy discovery). Every DNS question goes through the Resolver handed in.
  */
-import type { Finding } from '../findings.js';
+import type { Finding, FindingTally } from '../findings.js';
 import { normalizeName } from '../names.js';
 import { describeAnswer, dnsFailureCode, isTemporary, txtValues, type DnsStatus, type Resolver } from '../dns/resolver.js';
 import { orgDomain } from './align.js';
@@ -48,13 +48,6 @@ export interface CheckOptions {
 
 const RFC_FIND = (mode: DmarcMode): string => (mode === '7489' ? 'RFC 7489 §6.6.3' : 'RFC 9989 §4.10');
 
-/** What the parts of checkDmarcDomain add to as they go. */
-interface Tally {
-  findings: Finding[];
-  /** True once a DNS question could not be answered. */
-  dnsFailed: boolean;
-}
-
 /**
  * The check in parts, each a function of its own: as one async function it was the costliest thing
  * V8 compiled in a bulk run (60 ms, and again after each deoptimization); each part now compiles
@@ -63,12 +56,12 @@ interface Tally {
 export async function checkDmarcDomain(resolver: Resolver, domain: string, opts: CheckOptions = {}): Promise<DmarcCheck> {
   const mode = opts.mode ?? DEFAULT_MODE;
   const d = normalizeName(domain);
-  const tally: Tally = { findings: [], dnsFailed: false };
+  const tally: FindingTally = { findings: [], dnsFailed: false };
   const lookup = await lookupDmarc(resolver, d);
   const name = lookup.name;
   let parsed: ParsedDmarc | null = null;
   if (lookup.temporary) {
-    temporaryFinding(tally, mode, name, `the TXT records at ${name}`, lookup);
+    unreadable(tally, mode, name, `the TXT records at ${name}`, lookup);
   } else {
     parsed = recordSetFindings(lookup, d, mode, tally.findings);
     await apexFindings(resolver, d, lookup, mode, tally);
@@ -80,7 +73,8 @@ export async function checkDmarcDomain(resolver: Resolver, domain: string, opts:
   return { domain: d, mode, name, lookup, parsed, discovery, destinations, findings: tally.findings, dnsFailed: tally.dnsFailed };
 }
 
-function temporaryFinding(tally: Tally, mode: DmarcMode, subject: string, what: string, answer: { status: DnsStatus; detail?: string | undefined }): void {
+/** A DMARC question without a usable answer (its own wording: it says nothing about what is published). */
+function unreadable(tally: FindingTally, mode: DmarcMode, subject: string, what: string, answer: { status: DnsStatus; detail?: string | undefined }): void {
   tally.dnsFailed = true;
   tally.findings.push({
     code: dnsFailureCode('dmarc', answer.status),
@@ -141,12 +135,12 @@ function recordSetFindings(lookup: DmarcLookup, d: string, mode: DmarcMode, find
 }
 
 /** A DMARC record at the apex instead of (or besides) _dmarc. */
-async function apexFindings(resolver: Resolver, d: string, lookup: DmarcLookup, mode: DmarcMode, tally: Tally): Promise<void> {
+async function apexFindings(resolver: Resolver, d: string, lookup: DmarcLookup, mode: DmarcMode, tally: FindingTally): Promise<void> {
   const name = lookup.name;
   const apex = await resolver.lookup(d, 'TXT');
   if (isTemporary(apex.status)) {
     // Not fatal for the check; report it so nobody reads it as absent.
-    if (lookup.dmarc.length === 0) temporaryFinding(tally, mode, d, `the TXT records at ${d}`, apex);
+    if (lookup.dmarc.length === 0) unreadable(tally, mode, d, `the TXT records at ${d}`, apex);
   } else if (txtValues(apex).some(looksLikeDmarc)) {
     tally.findings.push(
       lookup.dmarc.length === 0
@@ -171,7 +165,7 @@ async function apexFindings(resolver: Resolver, d: string, lookup: DmarcLookup, 
 }
 
 /** The report destinations of the record (RFC 7489 §7.1): those outside the domain's organizational domain must say they accept its reports. */
-async function checkDestinations(resolver: Resolver, d: string, name: string, record: NonNullable<ParsedDmarc['record']>, tally: Tally): Promise<ReportDestinationCheck[]> {
+async function checkDestinations(resolver: Resolver, d: string, name: string, record: NonNullable<ParsedDmarc['record']>, tally: FindingTally): Promise<ReportDestinationCheck[]> {
   const destinations: ReportDestinationCheck[] = [];
   const ownOrg = orgDomain(d);
   const seen = new Set<string>();
@@ -220,7 +214,7 @@ async function checkDestinations(resolver: Resolver, d: string, name: string, re
 }
 
 /** What policy discovery says: a failure, or the policy the domain inherits (or that none governs it). */
-function discoveryFindings(discovery: PolicyDiscovery, lookup: DmarcLookup, d: string, mode: DmarcMode, tally: Tally): void {
+function discoveryFindings(discovery: PolicyDiscovery, lookup: DmarcLookup, d: string, mode: DmarcMode, tally: FindingTally): void {
   const name = lookup.name;
   if (discovery.status === 'temperror' && !tally.dnsFailed) {
     tally.dnsFailed = true;
