@@ -19,6 +19,14 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+function noSuchCommand(word: string): string {
+  return `there is no command "${word}"; \`maildns --help\` lists them`;
+}
+
+function isHelpFlag(arg: string): boolean {
+  return arg === '--help' || arg === '-h' || arg.startsWith('--help=');
+}
+
 function fail(message: string): never {
   process.stderr.write(`maildns: ${message}\n`);
   process.exit(EXIT.usage);
@@ -68,9 +76,13 @@ export async function main(argv: string[]): Promise<void> {
   }
   // `maildns help check …` is `maildns check … --help`, as with git and npm.
   if (argv[0] === 'help') {
-    if (!Object.hasOwn(LOADERS, argv[1]!)) fail(`there is no command "${argv[1]}"; \`maildns --help\` lists them`);
+    if (!Object.hasOwn(LOADERS, argv[1]!)) fail(noSuchCommand(argv[1]!));
     argv = [...argv.slice(1), '--help'];
   }
+  // yargs answers `maildns nosuch --help` with the top-level help and exit 0; a misspelt command
+  // asked for its help is bad input like any other (without --help, yargs suggests a command).
+  const word = argv[0];
+  if (word !== undefined && !word.startsWith('-') && !Object.hasOwn(LOADERS, word) && argv.some(isHelpFlag)) fail(noSuchCommand(word));
   const [{ default: yargs }, modules] = await Promise.all([import('yargs'), commandsFor(argv)]);
   const cli = yargs(argv)
     .scriptName('maildns')
@@ -83,7 +95,7 @@ export async function main(argv: string[]): Promise<void> {
     // Wrapping the help is costly; it is wrapped only when help may be shown (without
     // skipHelpCache below, yargs renders it on every run): for --help, and for the word `help`,
     // which yargs takes for --help when it is the last positional (`maildns check help`).
-    .wrap(argv.some((a) => a === '--help' || a === '-h' || a.startsWith('--help=') || a === 'help') ? Math.min(110, process.stdout.columns || 100) : null)
+    .wrap(argv.some((a) => isHelpFlag(a) || a === 'help') ? Math.min(110, process.stdout.columns || 100) : null)
     .epilogue(EPILOGUE)
     // An option given a value is given that value even when it starts with "-": `--all -all`.
     .parserConfiguration({ 'nargs-eats-options': true })

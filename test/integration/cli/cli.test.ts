@@ -35,7 +35,7 @@ describe('maildns CLI basics', () => {
     }
   });
 
-  it('takes -h for --help after any command, and `maildns help COMMAND` for `maildns COMMAND --help`', async () => {
+  it('takes -h for --help after any command, and `maildns help COMMAND` for `maildns COMMAND --help`; refuses help for a command that does not exist', async () => {
     const commands = [['check'], ['spf', 'flatten'], ['report', 'merge']];
     const runs = await Promise.all(commands.map((c) => Promise.all([runCli([...c, '-h']), runCli(['help', ...c]), runCli([...c, '--help'])])));
     for (const [short, word, flag] of runs) {
@@ -47,9 +47,12 @@ describe('maildns CLI basics', () => {
     }
     const [top, ...flagsAfterHelp] = await Promise.all([runCli(['--help']), runCli(['help', '--help']), runCli(['help', '-h']), runCli(['help', '--json'])]);
     for (const r of flagsAfterHelp) expect([r.code, r.stdout]).toEqual([0, top.stdout]);
-    const unknown = await runCli(['help', 'nosuch']);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('maildns: there is no command "nosuch"; `maildns --help` lists them\n');
+    const unknown = await Promise.all([runCli(['help', 'nosuch']), runCli(['nosuch', '--help']), runCli(['chek', '--json', '-h'])]);
+    expect(unknown.map((r) => [r.code, r.stdout, r.stderr])).toEqual([
+      [2, '', 'maildns: there is no command "nosuch"; `maildns --help` lists them\n'],
+      [2, '', 'maildns: there is no command "nosuch"; `maildns --help` lists them\n'],
+      [2, '', 'maildns: there is no command "chek"; `maildns --help` lists them\n'],
+    ]);
   });
 
   it('rejects an unknown option with one line and exit 2', async () => {
