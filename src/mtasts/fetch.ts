@@ -117,7 +117,17 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
       if (err.code?.startsWith('HPE_')) return finish({ ...base, ok: false, failure: 'connect', detail: `the answer is not valid HTTP (${err.code})` });
       finish({ ...base, ok: false, failure: 'tls', detail: err.message });
     });
+    // A 101 nobody asked for goes to 'upgrade' listeners; without one, node closes the socket with neither a response nor an error.
+    req.on('upgrade', (res: { statusCode?: number }, socket: { destroy(): void }) => {
+      socket.destroy();
+      finish({ ...base, ok: false, failure: 'http-status', status: res.statusCode ?? 101, detail: `HTTP ${res.statusCode ?? 101}: a switch of protocol that was not asked for` });
+    });
+    let responded = false;
+    req.on('close', () => {
+      if (!responded) finish({ ...base, ok: false, failure: 'connect', detail: 'the connection closed before an answer came' });
+    });
     req.on('response', (res) => {
+      responded = true;
       const status = res.statusCode ?? 0;
       const contentType = res.headers['content-type'] ?? '';
       const answered = { ...base, status, contentType };

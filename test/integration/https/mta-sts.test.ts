@@ -30,7 +30,7 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -53,6 +53,7 @@ const records: DnsRecord[] = [
   ...stsDomain('garbage.example', GOOD),
   ...stsDomain('binary.example', GOOD),
   ...stsDomain('crafted.example', GOOD),
+  ...stsDomain('upgrade.example', GOOD),
   ...stsDomain('testing.example', composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
 ];
 
@@ -89,6 +90,10 @@ describe('MTA-STS policy over HTTPS', () => {
         },
         'mta-sts.binary.example': serve(Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x0a])),
         'mta-sts.crafted.example': serve(`version: STSv1\nmode: enforce\nmx: ${'a'.repeat(300)}.example\nmax_age: -1\n\u0000\n`),
+        // A switch of protocol nobody asked for, then nothing: node's client closes the socket without a response or an error.
+        'mta-sts.upgrade.example': (req) => {
+          req.socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+        },
         'mta-sts.testing.example': serve(composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
       },
     );
@@ -171,6 +176,14 @@ describe('MTA-STS policy over HTTPS', () => {
     const crafted = await audit('crafted.example');
     expect(crafted.findings.map((f) => f.code)).toEqual(['mta-sts.policy-invalid']);
     expect(crafted.findings[0]!.message).toMatch(/max_age must be a number/);
+  });
+
+  it('answers an unasked-for 101 at once, not at the deadline as a timeout', async () => {
+    const started = Date.now();
+    const r = await audit('upgrade.example', 20_000);
+    expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-http-status']);
+    expect(r.findings[0]!.message).toContain('HTTP 101');
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('says what testing mode and a short max_age mean', async () => {
