@@ -100,7 +100,7 @@ interface Reply {
 /** Reads SMTP replies (RFC 5321 §4.2: "250-" continues, "250 " ends) from a plain socket. */
 class SmtpReader {
   private buffer = '';
-  private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void; lines: string[] } | null = null;
+  private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void; lines: string[]; bytes: number } | null = null;
   private closed: Error | null = null;
 
   constructor(private readonly socket: net.Socket) {
@@ -127,6 +127,9 @@ class SmtpReader {
       const line = this.buffer.slice(0, nl).replace(/\r$/, '');
       this.buffer = this.buffer.slice(nl + 1);
       this.waiting.lines.push(line);
+      // The bound is on the whole reply: an endless "220-" greeting arrives a line at a time.
+      this.waiting.bytes += nl + 1;
+      if (this.waiting.bytes > MAX_REPLY_BYTES) return this.fail(new Error(`the server sent more than ${MAX_REPLY_BYTES} bytes without ending its reply`));
       if (!/^\d{3}-/.test(line)) {
         const w = this.waiting;
         this.waiting = null;
@@ -145,7 +148,7 @@ class SmtpReader {
       }, ms);
       const done = { resolve: (r: Reply) => (clearTimeout(timer), resolve(r)), reject: (e: Error) => (clearTimeout(timer), reject(new StepFailure('unreachable', step, e.message))) };
       if (this.closed) return done.reject(this.closed);
-      this.waiting = { ...done, lines: [] };
+      this.waiting = { ...done, lines: [], bytes: 0 };
       this.drain();
     });
   }
