@@ -11,6 +11,7 @@ import https from 'node:https';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { isTemporary, describeStatus, type DnsStatus, type Resolver } from '../dns/resolver.js';
 import { STS_POLICY_PATH, stsPolicyHost, stsPolicyUrl } from './compose.js';
+import { tlsErrorText } from '../tls-error.js';
 
 /** A bound on the policy's size: larger bodies are not read (64 KiB, the bound senders commonly use). */
 export const DEFAULT_POLICY_MAX_BYTES = 64 * 1024;
@@ -115,7 +116,7 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
         return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} connecting to ${address} port ${port}` });
       }
       if (err.code?.startsWith('HPE_')) return finish({ ...base, ok: false, failure: 'connect', detail: `the answer is not valid HTTP (${err.code})` });
-      finish({ ...base, ok: false, failure: 'tls', detail: err.message });
+      finish({ ...base, ok: false, failure: 'tls', detail: tlsErrorText(err) });
     });
     // A 101 nobody asked for goes to 'upgrade' listeners; without one, node closes the socket with neither a response nor an error.
     req.on('upgrade', (res: { statusCode?: number }, socket: { destroy(): void }) => {

@@ -19,6 +19,7 @@ import type { Finding, Severity } from '../findings.js';
 import { mxMatchesPattern, type ParsedStsPolicy } from '../mtasts/parse.js';
 import type { TlsaValue } from '../records.js';
 import { daneFindings, matchingTlsa, tlsaText } from '../dnssec/tlsa.js';
+import { tlsErrorText } from '../tls-error.js';
 
 export type SmtpStep = 'connect' | 'greeting' | 'ehlo' | 'starttls' | 'handshake';
 
@@ -198,7 +199,7 @@ function handshake(socket: net.Socket, host: string, ca: string | undefined, ms:
     });
     secure.once('error', (err) => {
       clearTimeout(timer);
-      reject(new StepFailure('handshake-failed', 'handshake', err.message));
+      reject(new StepFailure('handshake-failed', 'handshake', tlsErrorText(err)));
     });
   });
 }

@@ -44,4 +44,18 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
     const r = await probeStartTls('mx.flood.test', '127.0.0.1', { port, stepTimeoutMs: 5000 });
     expect(r).toMatchObject({ state: 'unreachable', step: 'ehlo', detail: expect.stringContaining('more than 65536 bytes') });
   });
+
+  it('says in one line why the handshake failed when the server answers the ClientHello with plain text', async () => {
+    const port = await fake((s) => {
+      s.write('220 mx.plain.test ESMTP\r\n');
+      s.on('data', (d: Buffer) => {
+        const line = d.toString('latin1');
+        if (/^EHLO/i.test(line)) s.write('250-mx.plain.test\r\n250 STARTTLS\r\n');
+        else if (/^STARTTLS/i.test(line)) s.write('220 2.0.0 Ready to start TLS\r\n');
+        else s.write('500 5.5.1 this is not TLS\r\n');
+      });
+    });
+    const r = await probeStartTls('mx.plain.test', '127.0.0.1', { port, stepTimeoutMs: 5000 });
+    expect(r).toMatchObject({ state: 'handshake-failed', step: 'handshake', detail: 'wrong version number' });
+  });
 });

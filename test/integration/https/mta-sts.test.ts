@@ -4,6 +4,7 @@
  * A 127.0.0.1), reached with SNI = the policy host. maildns is told to trust the test CA and, for
  * the CLI, the server's port (MAILDNS_MTA_STS_PORT, which exists for tests only).
  */
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
@@ -184,6 +185,19 @@ describe('MTA-STS policy over HTTPS', () => {
     expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-http-status']);
     expect(r.findings[0]!.message).toContain('HTTP 101');
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('says in one line why no TLS session could be set up (not OpenSSL\'s error queue)', async () => {
+    const plain = net.createServer((s) => s.on('error', () => {}).end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = await auditMtaSts(resolver, 'good.example', { fetchPolicy: { ca: ca.caPem, port: (plain.address() as net.AddressInfo).port, timeoutMs: 10_000 } });
+      expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-unreachable']);
+      expect(r.policy!.detail).toBe('wrong version number');
+      expect(r.findings[0]!.message).not.toMatch(/\n|openssl|SSL routines/);
+    } finally {
+      plain.close();
+    }
   });
 
   it('says what testing mode and a short max_age mean', async () => {
