@@ -153,7 +153,8 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
       res.on('end', () => {
         let body: string;
         try {
-          body = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+          // A byte order mark is kept: it is no part of the policy's grammar (§3.2), and senders that read the text as served fail on it.
+          body = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Buffer.concat(chunks));
         } catch {
           return finish({ ...answered, ok: false, failure: 'not-utf8', detail: 'the body is not UTF-8 text' });
         }

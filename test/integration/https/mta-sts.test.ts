@@ -31,7 +31,7 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -55,6 +55,7 @@ const records: DnsRecord[] = [
   ...stsDomain('binary.example', GOOD),
   ...stsDomain('crafted.example', GOOD),
   ...stsDomain('upgrade.example', GOOD),
+  ...stsDomain('bom.example', enforce(['mail.bom.example'])),
   ...stsDomain('testing.example', composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
 ];
 
@@ -95,6 +96,7 @@ describe('MTA-STS policy over HTTPS', () => {
         'mta-sts.upgrade.example': (req) => {
           req.socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
         },
+        'mta-sts.bom.example': serve(`\ufeff${enforce(['mail.bom.example'])}`),
         'mta-sts.testing.example': serve(composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
       },
     );
@@ -177,6 +179,10 @@ describe('MTA-STS policy over HTTPS', () => {
     const crafted = await audit('crafted.example');
     expect(crafted.findings.map((f) => f.code)).toEqual(['mta-sts.policy-invalid']);
     expect(crafted.findings[0]!.message).toMatch(/max_age must be a number/);
+    // A byte order mark is not stripped: the policy's first line is then no "version: STSv1" line.
+    const bom = await audit('bom.example');
+    expect(bom.findings.map((f) => f.code)).toEqual(['mta-sts.policy-invalid']);
+    expect(bom.findings[0]!.message).toContain('line 1 begins with a byte order mark (U+FEFF)');
   });
 
   it('answers an unasked-for 101 at once, not at the deadline as a timeout', async () => {
