@@ -8,6 +8,7 @@
  * the host name, never on the address.
  */
 import https from 'node:https';
+import zlib from 'node:zlib';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { isTemporary, describeStatus, type DnsStatus, type Resolver } from '../dns/resolver.js';
 import { STS_POLICY_PATH, stsPolicyHost, stsPolicyUrl } from './compose.js';
@@ -38,6 +39,7 @@ export type PolicyFetchFailure =
   | 'http-status'
   | 'content-type'
   | 'too-large'
+  | 'content-encoding'
   | 'not-utf8';
 
 export interface PolicyFetch {
@@ -140,28 +142,40 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
       // Parameters (charset) are ignored; the media type itself must be text/plain.
       const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
       if (mediaType !== 'text/plain') return finish({ ...answered, ok: false, failure: 'content-type', detail: `the media type is ${contentType ? `"${contentType}"` : 'not given'}` });
+      // HTTP's representation is the decoded body (RFC 9110 §8.4): a compressed policy is read as senders' HTTP clients read it.
+      const coding = String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+      const decoder = coding === 'identity' ? null : coding === 'gzip' || coding === 'x-gzip' ? zlib.createGunzip() : coding === 'deflate' ? zlib.createInflate() : coding === 'br' ? zlib.createBrotliDecompress() : undefined;
+      if (decoder === undefined) return finish({ ...answered, ok: false, failure: 'content-encoding', detail: `the body is sent with Content-Encoding "${coding.slice(0, 40)}", which is not gzip, deflate or br` });
       const declared = Number(res.headers['content-length']);
-      const tooLarge = (): void => finish({ ...answered, ok: false, failure: 'too-large', detail: `larger than ${maxBytes} bytes${Number.isFinite(declared) ? ` (Content-Length ${declared})` : ''}` });
+      const tooLarge = (): void => finish({ ...answered, ok: false, failure: 'too-large', detail: `larger than ${maxBytes} bytes${decoder ? ` once decoded (Content-Encoding ${coding})` : Number.isFinite(declared) ? ` (Content-Length ${declared})` : ''}` });
       if (Number.isFinite(declared) && declared > maxBytes) return tooLarge();
+      const body = decoder ? res.pipe(decoder) : res;
+      decoder?.on('error', () => finish({ ...answered, ok: false, failure: 'content-encoding', detail: `the body is not valid ${coding} data` }));
       const chunks: Buffer[] = [];
       let size = 0;
-      res.on('data', (chunk: Buffer) => {
+      body.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > maxBytes) return tooLarge();
+        if (size > maxBytes) {
+          decoder?.destroy();
+          return tooLarge();
+        }
         chunks.push(chunk);
       });
-      res.on('end', () => {
-        let body: string;
+      body.on('end', () => {
+        let text: string;
         try {
           // A byte order mark is kept: it is no part of the policy's grammar (§3.2), and senders that read the text as served fail on it.
-          body = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Buffer.concat(chunks));
+          text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Buffer.concat(chunks));
         } catch {
           return finish({ ...answered, ok: false, failure: 'not-utf8', detail: 'the body is not UTF-8 text' });
         }
-        finish({ ...answered, ok: true, body });
+        finish({ ...answered, ok: true, body: text });
       });
       res.on('error', (err) => finish({ ...answered, ok: false, failure: 'connect', detail: `the answer broke off: ${err.message}` }));
-      res.on('close', () => finish({ ...answered, ok: false, failure: 'connect', detail: 'the connection closed before the whole answer came' }));
+      // Once the whole answer is in, a decoder may still be at work: only an answer cut short is a failure here.
+      res.on('close', () => {
+        if (!res.complete) finish({ ...answered, ok: false, failure: 'connect', detail: 'the connection closed before the whole answer came' });
+      });
     });
     req.end();
   });

@@ -5,6 +5,7 @@
  * the CLI, the server's port (MAILDNS_MTA_STS_PORT, which exists for tests only).
  */
 import net from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
@@ -31,7 +32,7 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -56,6 +57,9 @@ const records: DnsRecord[] = [
   ...stsDomain('crafted.example', GOOD),
   ...stsDomain('upgrade.example', GOOD),
   ...stsDomain('bom.example', enforce(['mail.bom.example'])),
+  ...stsDomain('gzip.example', enforce(['mail.gzip.example'])),
+  ...stsDomain('bomb.example', enforce(['mail.bomb.example'])),
+  ...stsDomain('zstd.example', enforce(['mail.zstd.example'])),
   ...stsDomain('testing.example', composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
 ];
 
@@ -97,6 +101,10 @@ describe('MTA-STS policy over HTTPS', () => {
           req.socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
         },
         'mta-sts.bom.example': serve(`\ufeff${enforce(['mail.bom.example'])}`),
+        // Compressed answers, though none was asked for (HTTP allows it): the policy is the decoded body.
+        'mta-sts.gzip.example': (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }).end(gzipSync(enforce(['mail.gzip.example']))),
+        'mta-sts.bomb.example': (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }).end(gzipSync(Buffer.alloc(64 << 20, 'x'))),
+        'mta-sts.zstd.example': (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'zstd' }).end('(\xb5/\xfd'),
         'mta-sts.testing.example': serve(composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
       },
     );
@@ -204,6 +212,19 @@ describe('MTA-STS policy over HTTPS', () => {
     } finally {
       plain.close();
     }
+  });
+
+  it('reads a gzip-compressed policy as HTTP clients do, and bounds what it decodes', async () => {
+    const gzip = await audit('gzip.example');
+    expect(gzip.findings).toEqual([]);
+    expect(gzip.policy).toMatchObject({ fetched: true, text: enforce(['mail.gzip.example']) });
+    // 64 KiB of gzip that would decode to 64 MiB: decoding stops at the bound.
+    const bomb = await audit('bomb.example');
+    expect(bomb.findings.map((f) => f.code)).toEqual(['mta-sts.policy-too-large']);
+    expect(bomb.policy!.detail).toBe('larger than 65536 bytes once decoded (Content-Encoding gzip)');
+    const zstd = await audit('zstd.example');
+    expect(zstd.findings.map((f) => f.code)).toEqual(['mta-sts.policy-content-encoding']);
+    expect(zstd.findings[0]!.message).toContain('Content-Encoding "zstd"');
   });
 
   it('says what testing mode and a short max_age mean', async () => {
