@@ -5,7 +5,10 @@
  */
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startServer } from '../../../src/dns/server.js';
+import type { DnsRecord } from '../../../src/records.js';
 import { probeStartTls } from '../../../src/starttls/probe.js';
+import { runCli } from '../../helpers/cli.js';
 
 const servers: net.Server[] = [];
 afterAll(() => {
@@ -57,5 +60,19 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
     });
     const r = await probeStartTls('mx.plain.test', '127.0.0.1', { port, stepTimeoutMs: 5000 });
     expect(r).toMatchObject({ state: 'handshake-failed', step: 'handshake', detail: 'wrong version number' });
+  });
+
+  it('maildns check --tls: a refusal full of terminal escapes and carriage returns is shown, not obeyed', async () => {
+    const port = await fake((s) => s.end(Buffer.from('554 \x1b[2J\x1b[32mPASS\rall good\x07\x9b\r\n', 'latin1')));
+    const rec = (name: string, type: DnsRecord['type'], value: string): DnsRecord => ({ name, type, ttl: 300, value });
+    const dns = await startServer({ records: [rec('escape.test', 'MX', '10 mx.escape.test.'), rec('mx.escape.test', 'A', '127.0.0.1')], zones: ['escape.test'] });
+    try {
+      const r = await runCli(['check', 'escape.test', '--tls', '--nameserver', `${dns.host}:${dns.port}`], { env: { MAILDNS_SMTP_PORT: String(port) }, killAfterMs: 30_000 });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('(554 \\x1b[2J\\x1b[32mPASS\\x0dall good\\x07\\x9b)');
+      expect(r.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    } finally {
+      await dns.close();
+    }
   });
 });
