@@ -4,11 +4,14 @@
  * within the step deadline and a bounded amount of memory.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../../src/dns/server.js';
 import type { DnsRecord } from '../../../src/records.js';
-import { probeStartTls } from '../../../src/starttls/probe.js';
+import { DnsResolver } from '../../../src/dns/resolver.js';
+import { auditStartTls, probeStartTls } from '../../../src/starttls/probe.js';
 import { runCli } from '../../helpers/cli.js';
+import { makeTestCa } from '../../helpers/https.js';
 
 const servers: net.Server[] = [];
 afterAll(() => {
@@ -71,6 +74,34 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
       expect(r.code).toBe(1);
       expect(r.stdout).toContain('(554 \\x1b[2J\\x1b[32mPASS\\x0dall good\\x07\\x9b)');
       expect(r.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('reports, and never reads, a reply sent ahead of the TLS handshake with the 220 to STARTTLS', async () => {
+    const ca = makeTestCa();
+    const cert = ca.issue(['mx.ahead.test']);
+    const port = await fake((s) => {
+      s.write('220 mx.ahead.test ESMTP\r\n');
+      const onData = (d: Buffer): void => {
+        const line = d.toString('latin1');
+        if (/^EHLO/i.test(line)) s.write('250-mx.ahead.test\r\n250 STARTTLS\r\n');
+        else if (/^STARTTLS/i.test(line)) {
+          s.off('data', onData);
+          // One write: the 220 and an injected reply arrive together, then the handshake.
+          s.write('220 2.0.0 Ready to start TLS\r\n250 2.1.0 injected\r\n');
+          new tls.TLSSocket(s, { isServer: true, ...cert }).on('error', () => {}).resume();
+        }
+      };
+      s.on('data', onData);
+    });
+    const dns = await startServer({ records: [{ name: 'ahead.test', type: 'MX', ttl: 300, value: '10 mx.ahead.test.' }, { name: 'mx.ahead.test', type: 'A', ttl: 300, value: '127.0.0.1' }], zones: ['ahead.test'] });
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'ahead.test', { port, ca: ca.caPem, stepTimeoutMs: 5000 });
+      expect(audit.results).toEqual([expect.objectContaining({ state: 'tls', sentAhead: '250 2.1.0 injected\r\n'.length, certificate: expect.objectContaining({ trusted: true, nameValid: true }) })]);
+      expect(audit.findings.map((f) => [f.code, f.severity])).toEqual([['tls.sent-ahead', 'warning']]);
+      expect(audit.findings[0]!.message).toContain('sent 20 bytes after its 220 reply to STARTTLS');
     } finally {
       await dns.close();
     }
