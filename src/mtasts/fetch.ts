@@ -114,6 +114,8 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
     const timer = setTimeout(() => finish({ ...base, ok: false, failure: 'timeout', detail: `no complete answer within ${timeoutMs} ms` }), timeoutMs);
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (isCertificateError(err.code)) return finish({ ...base, ok: false, failure: 'certificate', detail: err.message });
+      // node's word for a connection the server closed after taking the request, without a response.
+      if (err.code === 'ECONNRESET' && err.message === 'socket hang up') return finish({ ...base, ok: false, failure: 'connect', detail: 'the server closed the connection without answering the request' });
       if (err.code && /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ETIMEDOUT|EPIPE)$/.test(err.code)) {
         return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} connecting to ${address} port ${port}` });
       }

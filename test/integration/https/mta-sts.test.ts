@@ -32,7 +32,7 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -60,6 +60,7 @@ const records: DnsRecord[] = [
   ...stsDomain('gzip.example', enforce(['mail.gzip.example'])),
   ...stsDomain('bomb.example', enforce(['mail.bomb.example'])),
   ...stsDomain('zstd.example', enforce(['mail.zstd.example'])),
+  ...stsDomain('hangup.example', GOOD),
   ...stsDomain('testing.example', composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
 ];
 
@@ -94,6 +95,7 @@ describe('MTA-STS policy over HTTPS', () => {
           req.socket.write('SMTP? no.\r\n\r\n');
           req.socket.destroy();
         },
+        'mta-sts.hangup.example': (req) => req.socket.end(),
         'mta-sts.binary.example': serve(Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x0a])),
         'mta-sts.crafted.example': serve(`version: STSv1\nmode: enforce\nmx: ${'a'.repeat(300)}.example\nmax_age: -1\n\u0000\n`),
         // A switch of protocol nobody asked for, then nothing: node's client closes the socket without a response or an error.
@@ -183,6 +185,10 @@ describe('MTA-STS policy over HTTPS', () => {
 
   it('gives a verdict, never a crash, for crafted answers', async () => {
     expect(await codes('garbage.example')).toEqual(['mta-sts.policy-unreachable']);
+    // Connected, TLS set up, the request taken: then closed. Not a failure to connect.
+    const hangup = await audit('hangup.example');
+    expect(hangup.findings.map((f) => f.code)).toEqual(['mta-sts.policy-unreachable']);
+    expect(hangup.policy!.detail).toBe('the server closed the connection without answering the request');
     expect(await codes('binary.example')).toEqual(['mta-sts.policy-invalid']);
     const crafted = await audit('crafted.example');
     expect(crafted.findings.map((f) => f.code)).toEqual(['mta-sts.policy-invalid']);
