@@ -136,8 +136,9 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
       const status = res.statusCode ?? 0;
       const contentType = res.headers['content-type'] ?? '';
       const answered = { ...base, status, contentType };
-      if (status >= 300 && status < 400) {
-        const location = res.headers.location;
+      const location = res.headers.location;
+      // A redirect sends elsewhere; a 304 (nothing was asked conditionally) or another 3xx without a Location is just not a 200.
+      if (status >= 300 && status < 400 && (location || [301, 302, 303, 307, 308].includes(status))) {
         return finish({ ...answered, ok: false, failure: 'redirect', detail: `HTTP ${status}${location ? ` to ${location}` : ''}`, ...(location ? { location } : {}) });
       }
       if (status !== 200) return finish({ ...answered, ok: false, failure: 'http-status', detail: `HTTP ${status} ${res.statusMessage ?? ''}`.trim() });

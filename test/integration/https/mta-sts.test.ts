@@ -32,7 +32,7 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -61,6 +61,7 @@ const records: DnsRecord[] = [
   ...stsDomain('bomb.example', enforce(['mail.bomb.example'])),
   ...stsDomain('zstd.example', enforce(['mail.zstd.example'])),
   ...stsDomain('hangup.example', GOOD),
+  ...stsDomain('notmodified.example', GOOD),
   ...stsDomain('testing.example', composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
 ];
 
@@ -81,6 +82,7 @@ describe('MTA-STS policy over HTTPS', () => {
         'mta-sts.good.example': serve(GOOD),
         'mta-sts.wrongname.example': serve(enforce(['mail.wrongname.example'])),
         'mta-sts.redirect.example': (_req, res) => res.writeHead(301, { location: 'https://mta-sts.good.example/.well-known/mta-sts.txt' }).end(),
+        'mta-sts.notmodified.example': (_req, res) => res.writeHead(304).end(),
         'mta-sts.html.example': serve(`<html><body><pre>${enforce(['mail.html.example'])}</pre></body></html>`, 'text/html; charset=utf-8'),
         'mta-sts.big.example': serve(`${enforce(['mail.big.example'])}${'x-padding: 0123456789abcdef\r\n'.repeat(4000)}`),
         'mta-sts.uncovered.example': serve(UNCOVERED, 'text/plain; charset=us-ascii'),
@@ -148,6 +150,10 @@ describe('MTA-STS policy over HTTPS', () => {
     expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-redirect']);
     expect(r.findings[0]!.message).toContain('https://mta-sts.good.example/.well-known/mta-sts.txt');
     expect(web.requests.filter((q) => q.startsWith('mta-sts.good.example')).length).toBe(before);
+    // 304 is of the 3xx class but sends nowhere: the policy URL does not answer 200, which is what it is told.
+    const notModified = await audit('notmodified.example');
+    expect(notModified.findings.map((f) => f.code)).toEqual(['mta-sts.policy-http-status']);
+    expect(notModified.policy!.detail).toBe('HTTP 304 Not Modified');
   });
 
   it('refuses a policy that is not served as text/plain', async () => {
