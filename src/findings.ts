@@ -34,8 +34,17 @@ export function hasFindingAtLeast(findings: readonly Finding[], threshold: Sever
   return findings.some((f) => severityRank[f.severity] >= severityRank[threshold]);
 }
 
+/**
+ * Text for a terminal: control characters (C0, DEL, C1) written as \xHH. Findings quote what servers
+ * sent (an SMTP reply, a policy line, a TXT record), and an escape sequence or a carriage return in
+ * it would otherwise act on the terminal: clear it, or overwrite a FAIL line with a PASS.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export function formatFinding(f: Finding): string {
-  const head = `${f.severity.toUpperCase().padEnd(7)} ${f.code}  ${f.subject}: ${f.message}`;
-  const tail = [f.fix ? `  fix: ${f.fix}` : '', f.rfc ? `  see: ${f.rfc}` : ''].filter(Boolean);
+  const head = `${f.severity.toUpperCase().padEnd(7)} ${f.code}  ${printable(f.subject)}: ${printable(f.message)}`;
+  const tail = [f.fix ? `  fix: ${printable(f.fix)}` : '', f.rfc ? `  see: ${f.rfc}` : ''].filter(Boolean);
   return [head, ...tail].join('\n');
 }

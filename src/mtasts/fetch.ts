@@ -8,9 +8,11 @@
  * the host name, never on the address.
  */
 import https from 'node:https';
+import zlib from 'node:zlib';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { isTemporary, describeStatus, type DnsStatus, type Resolver } from '../dns/resolver.js';
 import { STS_POLICY_PATH, stsPolicyHost, stsPolicyUrl } from './compose.js';
+import { tlsErrorText } from '../tls-error.js';
 
 /** A bound on the policy's size: larger bodies are not read (64 KiB, the bound senders commonly use). */
 export const DEFAULT_POLICY_MAX_BYTES = 64 * 1024;
@@ -37,6 +39,7 @@ export type PolicyFetchFailure =
   | 'http-status'
   | 'content-type'
   | 'too-large'
+  | 'content-encoding'
   | 'not-utf8';
 
 export interface PolicyFetch {
@@ -111,45 +114,71 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
     const timer = setTimeout(() => finish({ ...base, ok: false, failure: 'timeout', detail: `no complete answer within ${timeoutMs} ms` }), timeoutMs);
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (isCertificateError(err.code)) return finish({ ...base, ok: false, failure: 'certificate', detail: err.message });
+      // node's word for a connection the server closed after taking the request, without a response.
+      if (err.code === 'ECONNRESET' && err.message === 'socket hang up') return finish({ ...base, ok: false, failure: 'connect', detail: 'the server closed the connection without answering the request' });
       if (err.code && /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ETIMEDOUT|EPIPE)$/.test(err.code)) {
         return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} connecting to ${address} port ${port}` });
       }
       if (err.code?.startsWith('HPE_')) return finish({ ...base, ok: false, failure: 'connect', detail: `the answer is not valid HTTP (${err.code})` });
-      finish({ ...base, ok: false, failure: 'tls', detail: err.message });
+      finish({ ...base, ok: false, failure: 'tls', detail: tlsErrorText(err) });
+    });
+    // A 101 nobody asked for goes to 'upgrade' listeners; without one, node closes the socket with neither a response nor an error.
+    req.on('upgrade', (res: { statusCode?: number }, socket: { destroy(): void }) => {
+      socket.destroy();
+      finish({ ...base, ok: false, failure: 'http-status', status: res.statusCode ?? 101, detail: `HTTP ${res.statusCode ?? 101}: a switch of protocol that was not asked for` });
+    });
+    let responded = false;
+    req.on('close', () => {
+      if (!responded) finish({ ...base, ok: false, failure: 'connect', detail: 'the connection closed before an answer came' });
     });
     req.on('response', (res) => {
+      responded = true;
       const status = res.statusCode ?? 0;
       const contentType = res.headers['content-type'] ?? '';
       const answered = { ...base, status, contentType };
-      if (status >= 300 && status < 400) {
-        const location = res.headers.location;
+      const location = res.headers.location;
+      // A redirect sends elsewhere; a 304 (nothing was asked conditionally) or another 3xx without a Location is just not a 200.
+      if (status >= 300 && status < 400 && (location || [301, 302, 303, 307, 308].includes(status))) {
         return finish({ ...answered, ok: false, failure: 'redirect', detail: `HTTP ${status}${location ? ` to ${location}` : ''}`, ...(location ? { location } : {}) });
       }
       if (status !== 200) return finish({ ...answered, ok: false, failure: 'http-status', detail: `HTTP ${status} ${res.statusMessage ?? ''}`.trim() });
       // Parameters (charset) are ignored; the media type itself must be text/plain.
       const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
       if (mediaType !== 'text/plain') return finish({ ...answered, ok: false, failure: 'content-type', detail: `the media type is ${contentType ? `"${contentType}"` : 'not given'}` });
+      // HTTP's representation is the decoded body (RFC 9110 §8.4): a compressed policy is read as senders' HTTP clients read it.
+      const coding = String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+      const decoder = coding === 'identity' ? null : coding === 'gzip' || coding === 'x-gzip' ? zlib.createGunzip() : coding === 'deflate' ? zlib.createInflate() : coding === 'br' ? zlib.createBrotliDecompress() : undefined;
+      if (decoder === undefined) return finish({ ...answered, ok: false, failure: 'content-encoding', detail: `the body is sent with Content-Encoding "${coding.slice(0, 40)}", which is not gzip, deflate or br` });
       const declared = Number(res.headers['content-length']);
-      const tooLarge = (): void => finish({ ...answered, ok: false, failure: 'too-large', detail: `larger than ${maxBytes} bytes${Number.isFinite(declared) ? ` (Content-Length ${declared})` : ''}` });
+      const tooLarge = (): void => finish({ ...answered, ok: false, failure: 'too-large', detail: `larger than ${maxBytes} bytes${decoder ? ` once decoded (Content-Encoding ${coding})` : Number.isFinite(declared) ? ` (Content-Length ${declared})` : ''}` });
       if (Number.isFinite(declared) && declared > maxBytes) return tooLarge();
+      const body = decoder ? res.pipe(decoder) : res;
+      decoder?.on('error', () => finish({ ...answered, ok: false, failure: 'content-encoding', detail: `the body is not valid ${coding} data` }));
       const chunks: Buffer[] = [];
       let size = 0;
-      res.on('data', (chunk: Buffer) => {
+      body.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > maxBytes) return tooLarge();
+        if (size > maxBytes) {
+          decoder?.destroy();
+          return tooLarge();
+        }
         chunks.push(chunk);
       });
-      res.on('end', () => {
-        let body: string;
+      body.on('end', () => {
+        let text: string;
         try {
-          body = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+          // A byte order mark is kept: it is no part of the policy's grammar (§3.2), and senders that read the text as served fail on it.
+          text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Buffer.concat(chunks));
         } catch {
           return finish({ ...answered, ok: false, failure: 'not-utf8', detail: 'the body is not UTF-8 text' });
         }
-        finish({ ...answered, ok: true, body });
+        finish({ ...answered, ok: true, body: text });
       });
       res.on('error', (err) => finish({ ...answered, ok: false, failure: 'connect', detail: `the answer broke off: ${err.message}` }));
-      res.on('close', () => finish({ ...answered, ok: false, failure: 'connect', detail: 'the connection closed before the whole answer came' }));
+      // Once the whole answer is in, a decoder may still be at work: only an answer cut short is a failure here.
+      res.on('close', () => {
+        if (!res.complete) finish({ ...answered, ok: false, failure: 'connect', detail: 'the connection closed before the whole answer came' });
+      });
     });
     req.end();
   });

@@ -96,7 +96,8 @@ export function parseStsPolicy(text: string): ParsedStsPolicy {
     const where = `line ${i + 1}`;
     const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,31}):[ \t]*(.*?)[ \t]*$/.exec(line);
     if (!m) {
-      out.problems.push(`${where} is not a "key: value" line: ${JSON.stringify(line.slice(0, 60))}`);
+      if (i === 0 && line.startsWith('\ufeff')) out.problems.push(`${where} begins with a byte order mark (U+FEFF), which is no part of a policy`);
+      else out.problems.push(`${where} is not a "key: value" line: ${JSON.stringify(line.slice(0, 60))}`);
       return;
     }
     const [, key, value] = m as unknown as [string, string, string];

@@ -75,6 +75,7 @@ const FETCH_FAILURE: Record<Exclude<NonNullable<PolicyFetch['failure']>, 'dns-te
   'http-status': { code: 'mta-sts.policy-http-status', what: 'the policy URL does not answer 200 OK', fix: 'publish the policy file at the policy URL (`maildns mta-sts --out DIR` writes it)', rfc: 'RFC 8461 §3.3' },
   'content-type': { code: 'mta-sts.policy-content-type', what: 'the policy is not served as text/plain', fix: 'have the web server send "Content-Type: text/plain" for mta-sts.txt', rfc: 'RFC 8461 §3.2' },
   'too-large': { code: 'mta-sts.policy-too-large', what: 'the policy is larger than senders read', fix: 'serve the short policy file itself (a few lines)', rfc: 'RFC 8461 §3.3' },
+  'content-encoding': { code: 'mta-sts.policy-content-encoding', what: 'the policy cannot be decoded', fix: 'serve mta-sts.txt without a Content-Encoding (turn compression off for it)', rfc: 'RFC 8461 §3.3' },
   'not-utf8': { code: 'mta-sts.policy-invalid', what: 'the policy is not text', fix: 'serve the policy file `maildns mta-sts` writes', rfc: 'RFC 8461 §3.2' },
 };
 

@@ -19,6 +19,7 @@ import type { Finding, Severity } from '../findings.js';
 import { mxMatchesPattern, type ParsedStsPolicy } from '../mtasts/parse.js';
 import type { TlsaValue } from '../records.js';
 import { daneFindings, matchingTlsa, tlsaText } from '../dnssec/tlsa.js';
+import { tlsErrorText } from '../tls-error.js';
 
 export type SmtpStep = 'connect' | 'greeting' | 'ehlo' | 'starttls' | 'handshake';
 
@@ -62,6 +63,8 @@ export interface StartTlsProbe {
   /** Against the host's validated TLSA records, when the DNSSEC check found some (RFC 7672 §3): the record the chain matched, or null. */
   dane?: { tlsa: string[]; matched: string | null };
   detail?: string;
+  /** Bytes the server sent after its 220 to STARTTLS and before the handshake (discarded, never read as replies). */
+  sentAhead?: number;
 }
 
 export interface StartTlsOptions {
@@ -100,7 +103,7 @@ interface Reply {
 /** Reads SMTP replies (RFC 5321 §4.2: "250-" continues, "250 " ends) from a plain socket. */
 class SmtpReader {
   private buffer = '';
-  private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void; lines: string[] } | null = null;
+  private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void; lines: string[]; bytes: number } | null = null;
   private closed: Error | null = null;
 
   constructor(private readonly socket: net.Socket) {
@@ -127,6 +130,9 @@ class SmtpReader {
       const line = this.buffer.slice(0, nl).replace(/\r$/, '');
       this.buffer = this.buffer.slice(nl + 1);
       this.waiting.lines.push(line);
+      // The bound is on the whole reply: an endless "220-" greeting arrives a line at a time.
+      this.waiting.bytes += nl + 1;
+      if (this.waiting.bytes > MAX_REPLY_BYTES) return this.fail(new Error(`the server sent more than ${MAX_REPLY_BYTES} bytes without ending its reply`));
       if (!/^\d{3}-/.test(line)) {
         const w = this.waiting;
         this.waiting = null;
@@ -145,7 +151,7 @@ class SmtpReader {
       }, ms);
       const done = { resolve: (r: Reply) => (clearTimeout(timer), resolve(r)), reject: (e: Error) => (clearTimeout(timer), reject(new StepFailure('unreachable', step, e.message))) };
       if (this.closed) return done.reject(this.closed);
-      this.waiting = { ...done, lines: [] };
+      this.waiting = { ...done, lines: [], bytes: 0 };
       this.drain();
     });
   }
@@ -195,7 +201,7 @@ function handshake(socket: net.Socket, host: string, ca: string | undefined, ms:
     });
     secure.once('error', (err) => {
       clearTimeout(timer);
-      reject(new StepFailure('handshake-failed', 'handshake', err.message));
+      reject(new StepFailure('handshake-failed', 'handshake', tlsErrorText(err)));
     });
   });
 }
@@ -256,7 +262,9 @@ export async function probeStartTls(host: string, address: string, opts: StartTl
     socket.write('STARTTLS\r\n');
     const go = await reader.read('starttls', ms);
     if (go.code !== 220) throw new StepFailure('starttls-refused', 'starttls', 'STARTTLS was refused', go.text);
-    reader.detach();
+    // What came with the 220 is plain text anyone on the path could have put there: dropped, and reported.
+    const ahead = reader.detach();
+    if (ahead.length) out.sentAhead = ahead.length;
     const secure = await handshake(socket, host, opts.ca, ms);
     socket = secure;
     out.tlsVersion = secure.getProtocol() ?? '';
@@ -316,6 +324,7 @@ function findingsOf(p: StartTlsProbe, domain: string): Finding[] {
       if (!c.trusted) out.push({ code: 'tls.certificate-untrusted', severity: tlsSeverity, subject, message: `the certificate (${c.subject || 'no subject'}, issued by ${c.issuer || 'unknown'}) does not chain to a trusted CA (${c.error})${stsNote}`, fix: 'install a certificate from a public CA (or the chain the CA gave, intermediates included)', rfc: sts ? 'RFC 8461 §4.1' : 'RFC 3207 §4.1' });
       if (!c.nameValid) out.push({ code: 'tls.certificate-name', severity: tlsSeverity, subject, message: `the certificate names ${c.altNames.join(', ') || c.subject || 'no host'}, not ${p.host}${stsNote}`, fix: `install a certificate whose subjectAltName includes ${p.host}`, rfc: sts ? 'RFC 8461 §4.1' : 'RFC 6125 §6.4' });
       if (sts && !sts.pattern) out.push({ code: 'tls.mta-sts-mx-pattern', severity: tlsSeverity, subject, message: `${p.host} matches no mx pattern of the MTA-STS policy${stsNote}`, fix: `add "mx: ${p.host}" to the policy and change the _mta-sts id`, rfc: 'RFC 8461 §4.1' });
+      if (p.sentAhead) out.push({ code: 'tls.sent-ahead', severity: 'warning', subject, message: `the MX host sent ${p.sentAhead} byte${p.sentAhead === 1 ? '' : 's'} after its 220 reply to STARTTLS, before the TLS handshake, where only the handshake may follow; it is how plain text injected into the session looks (the bytes were discarded)`, fix: 'check the server and anything between it and the internet (a proxy or filter rewriting SMTP) for replies sent ahead of the handshake', rfc: 'RFC 3207 §4' });
       if (p.tlsVersion === 'TLSv1' || p.tlsVersion === 'TLSv1.1') out.push({ code: 'tls.old-version', severity: 'warning', subject, message: `the server chose ${p.tlsVersion}, which is deprecated`, fix: 'allow TLS 1.2 and 1.3', rfc: 'RFC 8996' });
       if (out.length === 0) out.push({ code: 'tls.ok', severity: 'info', subject, message: `STARTTLS with ${p.tlsVersion} (${p.cipher}); the certificate is trusted and names ${p.host}${sts ? `, as the MTA-STS policy (mode ${sts.mode}, mx ${sts.pattern}) requires` : ''}`, rfc: 'RFC 3207' });
       return out;

@@ -10,7 +10,7 @@
  *                      "mtaSts": { ..., "policy"?: { "url", "fetched", "text", "parsed", "failure"?, "detail"? } },
  *                      "tls"?: { "results": [ { "host", "address", "port", "state", "step"?, "greeting"?, "extensions"?, "reply"?, "tlsVersion"?, "cipher"?,
  *                                "certificate"?: { "subject", "altNames", "issuer", "validTo", "trusted", "nameValid", "error"? },
- *                                "mtaSts"?: { "mode", "pattern", "satisfied" }, "dane"?: { "tlsa", "matched" }, "detail"? } ], "dnsFailed" },
+ *                                "mtaSts"?: { "mode", "pattern", "satisfied" }, "dane"?: { "tlsa", "matched" }, "detail"?, "sentAhead"? } ], "dnsFailed" },
  *                      "rdns"?: { "results": [ { "address", "source", "reverseName", "ptr", "confirmedName", "helo"?, "state" } ], "dnsFailed" },
  *                      "dnssec"?: { "zone", "signed", "validation": "secure"|"insecure"|"bogus"|"indeterminate", "resolver",
  *                                   "dnskeys": [ { "keyTag", "algorithm", "flags" } ], "ds": [ { "keyTag", "algorithm", "digestType", "matches" } ],
@@ -37,7 +37,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { write } from './write.js';
 import { once } from 'node:events';
-import type { Severity } from '../../findings.js';
+import { printable, type Severity } from '../../findings.js';
 import { paint } from './output.js';
 import { isTemporaryFinding, type DomainResult } from '../../check/audit.js';
 import type { RunSummary } from '../../check/run.js';
@@ -101,8 +101,8 @@ export function textReporter(out: Writable, opts: { color: boolean; failOn: Seve
       let text = `${label}  ${r.domain}${tail}\n`;
       for (const f of shown.sort((a, b) => rank[b.severity] - rank[a.severity])) {
         const tint = f.severity === 'error' ? 'red' : f.severity === 'warning' ? 'yellow' : 'dim';
-        text += `      ${paint(f.severity.toUpperCase().padEnd(7), tint, color)} ${f.code}  ${f.subject}: ${f.message}\n`;
-        if (f.fix && f.severity !== 'info') text += `              fix: ${f.fix}\n`;
+        text += `      ${paint(f.severity.toUpperCase().padEnd(7), tint, color)} ${f.code}  ${printable(f.subject)}: ${printable(f.message)}\n`;
+        if (f.fix && f.severity !== 'info') text += `              fix: ${printable(f.fix)}\n`;
       }
       await write(out, text);
     },

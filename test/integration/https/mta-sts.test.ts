@@ -4,6 +4,8 @@
  * A 127.0.0.1), reached with SNI = the policy host. maildns is told to trust the test CA and, for
  * the CLI, the server's port (MAILDNS_MTA_STS_PORT, which exists for tests only).
  */
+import net from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
@@ -30,7 +32,7 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -53,6 +55,13 @@ const records: DnsRecord[] = [
   ...stsDomain('garbage.example', GOOD),
   ...stsDomain('binary.example', GOOD),
   ...stsDomain('crafted.example', GOOD),
+  ...stsDomain('upgrade.example', GOOD),
+  ...stsDomain('bom.example', enforce(['mail.bom.example'])),
+  ...stsDomain('gzip.example', enforce(['mail.gzip.example'])),
+  ...stsDomain('bomb.example', enforce(['mail.bomb.example'])),
+  ...stsDomain('zstd.example', enforce(['mail.zstd.example'])),
+  ...stsDomain('hangup.example', GOOD),
+  ...stsDomain('notmodified.example', GOOD),
   ...stsDomain('testing.example', composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
 ];
 
@@ -73,6 +82,7 @@ describe('MTA-STS policy over HTTPS', () => {
         'mta-sts.good.example': serve(GOOD),
         'mta-sts.wrongname.example': serve(enforce(['mail.wrongname.example'])),
         'mta-sts.redirect.example': (_req, res) => res.writeHead(301, { location: 'https://mta-sts.good.example/.well-known/mta-sts.txt' }).end(),
+        'mta-sts.notmodified.example': (_req, res) => res.writeHead(304).end(),
         'mta-sts.html.example': serve(`<html><body><pre>${enforce(['mail.html.example'])}</pre></body></html>`, 'text/html; charset=utf-8'),
         'mta-sts.big.example': serve(`${enforce(['mail.big.example'])}${'x-padding: 0123456789abcdef\r\n'.repeat(4000)}`),
         'mta-sts.uncovered.example': serve(UNCOVERED, 'text/plain; charset=us-ascii'),
@@ -87,8 +97,18 @@ describe('MTA-STS policy over HTTPS', () => {
           req.socket.write('SMTP? no.\r\n\r\n');
           req.socket.destroy();
         },
+        'mta-sts.hangup.example': (req) => req.socket.end(),
         'mta-sts.binary.example': serve(Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x0a])),
         'mta-sts.crafted.example': serve(`version: STSv1\nmode: enforce\nmx: ${'a'.repeat(300)}.example\nmax_age: -1\n\u0000\n`),
+        // A switch of protocol nobody asked for, then nothing: node's client closes the socket without a response or an error.
+        'mta-sts.upgrade.example': (req) => {
+          req.socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+        },
+        'mta-sts.bom.example': serve(`\ufeff${enforce(['mail.bom.example'])}`),
+        // Compressed answers, though none was asked for (HTTP allows it): the policy is the decoded body.
+        'mta-sts.gzip.example': (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }).end(gzipSync(enforce(['mail.gzip.example']))),
+        'mta-sts.bomb.example': (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }).end(gzipSync(Buffer.alloc(64 << 20, 'x'))),
+        'mta-sts.zstd.example': (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'zstd' }).end('(\xb5/\xfd'),
         'mta-sts.testing.example': serve(composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
       },
     );
@@ -130,6 +150,10 @@ describe('MTA-STS policy over HTTPS', () => {
     expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-redirect']);
     expect(r.findings[0]!.message).toContain('https://mta-sts.good.example/.well-known/mta-sts.txt');
     expect(web.requests.filter((q) => q.startsWith('mta-sts.good.example')).length).toBe(before);
+    // 304 is of the 3xx class but sends nowhere: the policy URL does not answer 200, which is what it is told.
+    const notModified = await audit('notmodified.example');
+    expect(notModified.findings.map((f) => f.code)).toEqual(['mta-sts.policy-http-status']);
+    expect(notModified.policy!.detail).toBe('HTTP 304 Not Modified');
   });
 
   it('refuses a policy that is not served as text/plain', async () => {
@@ -167,10 +191,52 @@ describe('MTA-STS policy over HTTPS', () => {
 
   it('gives a verdict, never a crash, for crafted answers', async () => {
     expect(await codes('garbage.example')).toEqual(['mta-sts.policy-unreachable']);
+    // Connected, TLS set up, the request taken: then closed. Not a failure to connect.
+    const hangup = await audit('hangup.example');
+    expect(hangup.findings.map((f) => f.code)).toEqual(['mta-sts.policy-unreachable']);
+    expect(hangup.policy!.detail).toBe('the server closed the connection without answering the request');
     expect(await codes('binary.example')).toEqual(['mta-sts.policy-invalid']);
     const crafted = await audit('crafted.example');
     expect(crafted.findings.map((f) => f.code)).toEqual(['mta-sts.policy-invalid']);
     expect(crafted.findings[0]!.message).toMatch(/max_age must be a number/);
+    // A byte order mark is not stripped: the policy's first line is then no "version: STSv1" line.
+    const bom = await audit('bom.example');
+    expect(bom.findings.map((f) => f.code)).toEqual(['mta-sts.policy-invalid']);
+    expect(bom.findings[0]!.message).toContain('line 1 begins with a byte order mark (U+FEFF)');
+  });
+
+  it('answers an unasked-for 101 at once, not at the deadline as a timeout', async () => {
+    const started = Date.now();
+    const r = await audit('upgrade.example', 20_000);
+    expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-http-status']);
+    expect(r.findings[0]!.message).toContain('HTTP 101');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('says in one line why no TLS session could be set up (not OpenSSL\'s error queue)', async () => {
+    const plain = net.createServer((s) => s.on('error', () => {}).end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = await auditMtaSts(resolver, 'good.example', { fetchPolicy: { ca: ca.caPem, port: (plain.address() as net.AddressInfo).port, timeoutMs: 10_000 } });
+      expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-unreachable']);
+      expect(r.policy!.detail).toBe('wrong version number');
+      expect(r.findings[0]!.message).not.toMatch(/\n|openssl|SSL routines/);
+    } finally {
+      plain.close();
+    }
+  });
+
+  it('reads a gzip-compressed policy as HTTP clients do, and bounds what it decodes', async () => {
+    const gzip = await audit('gzip.example');
+    expect(gzip.findings).toEqual([]);
+    expect(gzip.policy).toMatchObject({ fetched: true, text: enforce(['mail.gzip.example']) });
+    // 64 KiB of gzip that would decode to 64 MiB: decoding stops at the bound.
+    const bomb = await audit('bomb.example');
+    expect(bomb.findings.map((f) => f.code)).toEqual(['mta-sts.policy-too-large']);
+    expect(bomb.policy!.detail).toBe('larger than 65536 bytes once decoded (Content-Encoding gzip)');
+    const zstd = await audit('zstd.example');
+    expect(zstd.findings.map((f) => f.code)).toEqual(['mta-sts.policy-content-encoding']);
+    expect(zstd.findings[0]!.message).toContain('Content-Encoding "zstd"');
   });
 
   it('says what testing mode and a short max_age mean', async () => {

@@ -42,6 +42,7 @@ describe('the policy file', () => {
       'line 4: "mx*.example.com" is not a host name or a "*." pattern',
     ]);
     expect(parseStsPolicy('<html>\n').problems[0]).toMatch(/not a "key: value" line/);
+    expect(parseStsPolicy('\ufeffversion: STSv1\nmode: none\nmax_age: 1\n').problems).toEqual(['line 1 begins with a byte order mark (U+FEFF), which is no part of a policy', 'there is no "version: STSv1" line']);
   });
 
   it('matches MX hosts as §4.1 says: a wildcard stands for exactly one leftmost label', () => {

@@ -1,0 +1,109 @@
+/**
+ * The STARTTLS probe against SMTP servers that misbehave on purpose: node:net fakes on 127.0.0.1,
+ * each playing one hostile server (no Postfix, no root). Each gets a verdict naming what it did,
+ * within the step deadline and a bounded amount of memory.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startServer } from '../../../src/dns/server.js';
+import type { DnsRecord } from '../../../src/records.js';
+import { DnsResolver } from '../../../src/dns/resolver.js';
+import { auditStartTls, probeStartTls } from '../../../src/starttls/probe.js';
+import { runCli } from '../../helpers/cli.js';
+import { makeTestCa } from '../../helpers/https.js';
+
+const servers: net.Server[] = [];
+afterAll(() => {
+  for (const s of servers) s.close();
+});
+
+/** A fake SMTP server on 127.0.0.1; its port. */
+async function fake(onConnection: (s: net.Socket) => void): Promise<number> {
+  const server = net.createServer((s) => {
+    s.on('error', () => {});
+    onConnection(s);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** Write `text` every millisecond until the client goes away: a flood in small pieces, each line ended. */
+function flood(s: net.Socket, text: string): void {
+  const timer = setInterval(() => (s.destroyed ? clearInterval(timer) : s.write(text)), 1);
+  s.on('close', () => clearInterval(timer));
+}
+
+describe('STARTTLS probe against hostile SMTP servers', () => {
+  it('ends an endless multi-line greeting, sent a line at a time, at the reply bound, not at the deadline', async () => {
+    const port = await fake((s) => flood(s, `220-${'e'.repeat(1000)}\r\n`.repeat(8)));
+    const r = await probeStartTls('mx.flood.test', '127.0.0.1', { port, stepTimeoutMs: 5000 });
+    expect(r).toMatchObject({ state: 'unreachable', step: 'greeting', detail: expect.stringContaining('more than 65536 bytes without ending its reply') });
+  });
+
+  it('ends an endless multi-line EHLO reply the same way', async () => {
+    const port = await fake((s) => {
+      s.write('220 mx.flood.test ESMTP\r\n');
+      s.once('data', () => flood(s, `250-${'E'.repeat(1000)}\r\n`.repeat(8)));
+    });
+    const r = await probeStartTls('mx.flood.test', '127.0.0.1', { port, stepTimeoutMs: 5000 });
+    expect(r).toMatchObject({ state: 'unreachable', step: 'ehlo', detail: expect.stringContaining('more than 65536 bytes') });
+  });
+
+  it('says in one line why the handshake failed when the server answers the ClientHello with plain text', async () => {
+    const port = await fake((s) => {
+      s.write('220 mx.plain.test ESMTP\r\n');
+      s.on('data', (d: Buffer) => {
+        const line = d.toString('latin1');
+        if (/^EHLO/i.test(line)) s.write('250-mx.plain.test\r\n250 STARTTLS\r\n');
+        else if (/^STARTTLS/i.test(line)) s.write('220 2.0.0 Ready to start TLS\r\n');
+        else s.write('500 5.5.1 this is not TLS\r\n');
+      });
+    });
+    const r = await probeStartTls('mx.plain.test', '127.0.0.1', { port, stepTimeoutMs: 5000 });
+    expect(r).toMatchObject({ state: 'handshake-failed', step: 'handshake', detail: 'wrong version number' });
+  });
+
+  it('maildns check --tls: a refusal full of terminal escapes and carriage returns is shown, not obeyed', async () => {
+    const port = await fake((s) => s.end(Buffer.from('554 \x1b[2J\x1b[32mPASS\rall good\x07\x9b\r\n', 'latin1')));
+    const rec = (name: string, type: DnsRecord['type'], value: string): DnsRecord => ({ name, type, ttl: 300, value });
+    const dns = await startServer({ records: [rec('escape.test', 'MX', '10 mx.escape.test.'), rec('mx.escape.test', 'A', '127.0.0.1')], zones: ['escape.test'] });
+    try {
+      const r = await runCli(['check', 'escape.test', '--tls', '--nameserver', `${dns.host}:${dns.port}`], { env: { MAILDNS_SMTP_PORT: String(port) }, killAfterMs: 30_000 });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('(554 \\x1b[2J\\x1b[32mPASS\\x0dall good\\x07\\x9b)');
+      expect(r.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('reports, and never reads, a reply sent ahead of the TLS handshake with the 220 to STARTTLS', async () => {
+    const ca = makeTestCa();
+    const cert = ca.issue(['mx.ahead.test']);
+    const port = await fake((s) => {
+      s.write('220 mx.ahead.test ESMTP\r\n');
+      const onData = (d: Buffer): void => {
+        const line = d.toString('latin1');
+        if (/^EHLO/i.test(line)) s.write('250-mx.ahead.test\r\n250 STARTTLS\r\n');
+        else if (/^STARTTLS/i.test(line)) {
+          s.off('data', onData);
+          // One write: the 220 and an injected reply arrive together, then the handshake.
+          s.write('220 2.0.0 Ready to start TLS\r\n250 2.1.0 injected\r\n');
+          new tls.TLSSocket(s, { isServer: true, ...cert }).on('error', () => {}).resume();
+        }
+      };
+      s.on('data', onData);
+    });
+    const dns = await startServer({ records: [{ name: 'ahead.test', type: 'MX', ttl: 300, value: '10 mx.ahead.test.' }, { name: 'mx.ahead.test', type: 'A', ttl: 300, value: '127.0.0.1' }], zones: ['ahead.test'] });
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'ahead.test', { port, ca: ca.caPem, stepTimeoutMs: 5000 });
+      expect(audit.results).toEqual([expect.objectContaining({ state: 'tls', sentAhead: '250 2.1.0 injected\r\n'.length, certificate: expect.objectContaining({ trusted: true, nameValid: true }) })]);
+      expect(audit.findings.map((f) => [f.code, f.severity])).toEqual([['tls.sent-ahead', 'warning']]);
+      expect(audit.findings[0]!.message).toContain('sent 20 bytes after its 220 reply to STARTTLS');
+    } finally {
+      await dns.close();
+    }
+  });
+});
