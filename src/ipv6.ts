@@ -78,7 +78,10 @@ export function formatIpv6(bytes: Uint8Array): string {
     }
     i = j;
   }
-  const hex = groups.map((g) => g.toString(16));
+  // Pushed rather than made with `.map()`, whose optimized form makes holey arrays where the
+  // interpreted one made packed ones: the `.slice()` below was deoptimized by the change in bulk runs.
+  const hex: string[] = [];
+  for (const g of groups) hex.push(g.toString(16));
   if (best < 0) return hex.join(':');
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }

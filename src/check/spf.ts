@@ -22,11 +22,13 @@ export async function auditSpf(resolver: Resolver, domainInput: string, opts: { 
   const domain = normalizeName(domainInput);
   const report = await validateSpf(resolver, domain, opts.deep ? {} : { probeOrphans: false, addressLookups: 'a-first' });
   const apex = await resolver.lookup(domain, 'TXT'); // answered from the cache: the validator asked it first
-  const spf = isTemporary(apex.status) ? [] : txtValues(apex).filter(isSpfRecord);
+  // null, not an empty literal, for an unusable answer: the literal has other elements than the
+  // filtered lists, and the first DNS failure late in a bulk run deoptimized this function.
+  const spf = isTemporary(apex.status) ? null : txtValues(apex).filter(isSpfRecord);
   return {
     findings: report.findings,
     dnsFailed: report.dnsUnavailable || report.findings.some((f) => SPF_DNS_FAILURES.has(f.code)),
-    published: spf.length === 0 ? null : spf.length === 1 ? spf[0]! : spf,
-    ...(spf.length === 1 && !report.dnsUnavailable ? { lookups: report.lookups } : {}),
+    published: spf === null || spf.length === 0 ? null : spf.length === 1 ? spf[0]! : spf,
+    ...(spf?.length === 1 && !report.dnsUnavailable ? { lookups: report.lookups } : {}),
   };
 }

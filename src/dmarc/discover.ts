@@ -56,13 +56,16 @@ export async function lookupDmarc(resolver: Resolver, domain: string): Promise<D
 }
 
 function lookupFromAnswer(d: string, name: string, answer: DnsAnswer<string[]>): DmarcLookup {
-  const txt = answer.status === 'ok' ? txtValues(answer) : [];
+  const ok = answer.status === 'ok';
+  const txt = ok ? txtValues(answer) : [];
   return {
     domain: d,
     name,
     status: answer.status,
     txt,
-    dmarc: txt.filter(looksLikeDmarc),
+    // Not `.filter()` of the empty literal: V8's optimized filter gives it other elements than the
+    // interpreted one, and describeLookup, reading the list, was deoptimized on the change.
+    dmarc: ok ? txt.filter(looksLikeDmarc) : [],
     cnameChain: answer.cnameChain,
     temporary: isTemporary(answer.status),
     ...(answer.detail ? { detail: answer.detail } : {}),
@@ -315,6 +318,9 @@ export async function discoverPolicy(
       reason: why,
     });
   }
-  const asked = lookups.map((l) => l.name).join(', ');
-  return result({ status: 'none', orgDomain: org, reason: `no DMARC record applies to ${from} (asked ${asked})` });
+  // Pushed rather than `.map()`ed: the optimized `.map()` makes a holey list where the interpreter
+  // made a packed one, and the `.join()` on it deoptimized this function (see txtValues).
+  const asked: string[] = [];
+  for (const l of lookups) asked.push(l.name);
+  return result({ status: 'none', orgDomain: org, reason: `no DMARC record applies to ${from} (asked ${asked.join(', ')})` });
 }

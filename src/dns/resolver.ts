@@ -45,7 +45,7 @@ export interface DnsAnswer<T> {
   ttl: number | null;
   /** The AA flag of the final response. */
   authoritative: boolean;
-  /** The AD flag of the final response (RFC 6840 §5.7: a validating resolver found it secure); absent from answers no server gave. */
+  /** The AD flag of the final response (RFC 6840 §5.7: a validating resolver found it secure); undefined in answers no server gave. */
   authenticData?: boolean;
   /** Which server answered (or was last tried). */
   server: string | null;
@@ -568,10 +568,13 @@ export class DnsResolver implements Resolver {
   }
 }
 
-function failedAnswer<T extends RRType>(name: string, type: T, server: string | null, status: DnsStatus, authoritative: boolean, detail?: string, cnameChain: string[] = []): DnsAnswer<RDataMap[T]> {
-  const answer: DnsAnswer<RDataMap[T]> = { name, type, records: [], ttl: null, authoritative, server, cnameChain, status };
-  if (detail !== undefined) answer.detail = detail;
-  return answer;
+/**
+ * An answer without records. Its fields are those of answerFrom's answers, in the same order, the
+ * absent ones undefined: V8 then gives every answer one hidden class, where answers built by two
+ * literals and given fields afterwards had four, and the code reading them was polymorphic.
+ */
+function failedAnswer<T extends RRType>(name: string, type: T, server: string | null, status: DnsStatus, authoritative: boolean, detail?: string, cnameChain: string[] = [], authenticData?: boolean): DnsAnswer<RDataMap[T]> {
+  return { name, type, status, records: [], ttl: null, authoritative, authenticData, server, cnameChain, detail };
 }
 
 /** Answers whose chain ends at a CNAME the server did not follow (it does not recurse): the target is asked next. */
@@ -623,9 +626,7 @@ function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T,
   if (problem) return failedAnswer(name, type, server, 'error', authoritative, problem, chain);
   if (rcode === RCODE.NXDOMAIN) {
     // The RCODE speaks of the end of the chain (RFC 6604): the name asked exists when a CNAME led on.
-    const nxdomain = failedAnswer<T>(name, type, server, 'nxdomain', authoritative, undefined, chain);
-    nxdomain.authenticData = packet.header.ad === 1;
-    return nxdomain;
+    return failedAnswer<T>(name, type, server, 'nxdomain', authoritative, undefined, chain, packet.header.ad === 1);
   }
   const records: RDataMap[T][] = [];
   let ttl: number | null = null;
@@ -634,7 +635,9 @@ function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T,
     records.push(toRData(r) as RDataMap[T]);
     if (ttl === null || r.ttl < ttl) ttl = r.ttl;
   }
-  const answer: DnsAnswer<RDataMap[T]> = { name, type, records, ttl, authoritative, authenticData: packet.header.ad === 1, server, cnameChain: chain, status: records.length ? 'ok' : 'nodata' };
+  // The fields of failedAnswer, in its order (one hidden class for every answer).
+  const status = records.length ? 'ok' : 'nodata';
+  const answer: DnsAnswer<RDataMap[T]> = { name, type, status, records, ttl, authoritative, authenticData: packet.header.ad === 1, server, cnameChain: chain, detail: undefined };
   if (records.length) return answer;
   if (chain.length) {
     if (recursionLacking) chainCut.add(answer);
@@ -702,9 +705,18 @@ export function createResolver(choice: ResolverChoice = {}): DnsResolver {
   });
 }
 
-/** Logical values of a TXT answer (each record's character-strings joined). */
+/**
+ * Logical values of a TXT answer (each record's character-strings joined). Pushed into one literal
+ * rather than made with `.map()`: V8's optimized `.map()` makes holey arrays and the interpreted one
+ * packed ones, and an empty result has other elements than a filled one, so code reading these
+ * lists (every audit of a bulk run) saw new array maps after warm-up and was deoptimized ("wrong
+ * map"). The literal's allocation site learns from the first filled list, and every list after it,
+ * empty or not, has the same elements kind.
+ */
 export function txtValues(answer: DnsAnswer<string[]>): string[] {
-  return answer.records.map((strings) => strings.join(''));
+  const values: string[] = [];
+  for (const strings of answer.records) values.push(strings.join(''));
+  return values;
 }
 
 /** Error codes as node:dns raises them, for libraries (mailauth) that expect that shape. */
