@@ -78,8 +78,7 @@ export function formatIpv6(bytes: Uint8Array): string {
     }
     i = j;
   }
-  // Pushed rather than made with `.map()`, whose optimized form makes holey arrays where the
-  // interpreted one made packed ones: the `.slice()` below was deoptimized by the change in bulk runs.
+  // Pushed rather than `.map()`ed, for one elements kind (see txtValues in src/dns/resolver.ts).
   const hex: string[] = [];
   for (const g of groups) hex.push(g.toString(16));
   if (best < 0) return hex.join(':');

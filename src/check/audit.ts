@@ -126,8 +126,8 @@ function mechanismAudits(resolver: Resolver, domain: string, opts: AuditOptions)
       guarded('DMARC', domain, () => auditDmarc(resolver, domain)),
       guarded('MX', domain, () => auditMx(resolver, domain)),
     ]),
-    // A list of its own, handed whole to Promise.all: spread into the list above, the `.map()`
-    // result (packed from the interpreter, holey once V8 optimized it) deoptimized this function.
+    // A list of its own: spread into the list above, the `.map()` result's changing elements kind
+    // deoptimized this function (see txtValues in src/dns/resolver.ts).
     Promise.all(opts.selectors.map((s) => guarded('DKIM', domain, () => auditDkim(resolver, domain, s)))),
     mtaStsAudit,
     guarded('TLS-RPT', domain, () => auditTlsRpt(resolver, domain)),
@@ -146,9 +146,7 @@ function mechanismAudits(resolver: Resolver, domain: string, opts: AuditOptions)
 function domainResult(domain: string, opts: AuditOptions, settled: Awaited<ReturnType<typeof mechanismAudits>>, started: number): DomainResult {
   const [[spf, dmarc, mx], dkim, mtaSts, tlsRpt, bimi, rdns, starttls, dnssec] = settled;
   const all: MechanismResult[] = [spf, dmarc, mx, ...dkim, mtaSts, tlsRpt, bimi, ...(rdns ? [rdns] : []), ...(starttls ? [starttls] : []), ...(dnssec ? [dnssec] : [])];
-  // Gathered into one literal rather than with `.flatMap()`, whose result has other elements when
-  // no mechanism found anything than when one did: the list filtered and searched below then
-  // deoptimized this function in bulk runs. The literal's kind settles with the first finding.
+  // Gathered into one literal rather than `.flatMap()`ed, for one elements kind (see txtValues).
   const findings: Finding[] = [];
   for (const r of all) findings.push(...r.findings);
   const dnsFailed = all.some((r) => r.dnsFailed);

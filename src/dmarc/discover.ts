@@ -318,8 +318,7 @@ export async function discoverPolicy(
       reason: why,
     });
   }
-  // Pushed rather than `.map()`ed: the optimized `.map()` makes a holey list where the interpreter
-  // made a packed one, and the `.join()` on it deoptimized this function (see txtValues).
+  // Pushed rather than `.map()`ed, for one elements kind (see txtValues).
   const asked: string[] = [];
   for (const l of lookups) asked.push(l.name);
   return result({ status: 'none', orgDomain: org, reason: `no DMARC record applies to ${from} (asked ${asked.join(', ')})` });

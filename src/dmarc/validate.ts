@@ -169,9 +169,7 @@ async function checkDestinations(resolver: Resolver, d: string, name: string, re
   const destinations: ReportDestinationCheck[] = [];
   const ownOrg = orgDomain(d);
   const seen = new Set<string>();
-  // Pushed, not spread from two `.map()`s: most records have no ruf, and V8's `.map()` gives an
-  // empty list other elements than a filled one (and its optimized form holey ones), which
-  // deoptimized this function in bulk runs each time a new kind of list came by.
+  // Pushed, not spread from two `.map()`s (most records have no ruf): see txtValues.
   const uris: [('rua' | 'ruf'), ReportUri][] = [];
   for (const u of record.rua) uris.push(['rua', u]);
   for (const u of record.ruf) uris.push(['ruf', u]);

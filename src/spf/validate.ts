@@ -428,8 +428,7 @@ class Walker {
   private async mxTarget(node: SpfTreeNode, cost: SpfTermCost, mech: SpfMechanism, target: string): Promise<void> {
     const mx = await this.resolver.lookup(target, 'MX');
     if (isTemporary(mx.status)) return this.temp(node.domain, mech.text, target, mx);
-    // One loop rather than `.map().filter()`: the optimized `.map()` makes a holey list where the
-    // interpreter made a packed one, and the `.filter()` on it deoptimized this method in bulk runs.
+    // One loop rather than `.map().filter()`, for one elements kind (see txtValues in src/dns/resolver.ts).
     const hosts: string[] = [];
     for (const r of mx.records) if (r.exchange !== '') hosts.push(r.exchange);
     if (hosts.length === 0) {
@@ -492,8 +491,7 @@ export async function validateSpf(resolver: Resolver, domainInput: string, opts:
 
   if (tree.record) {
     if (tree.lookups > SPF_LOOKUP_LIMIT) {
-      // Pushed rather than `.map()`ed, as in txtValues: the `.join()` of an optimized `.map()`'s
-      // holey list deoptimized this function once a domain over the limit came by.
+      // Pushed rather than `.map()`ed, for one elements kind (see txtValues in src/dns/resolver.ts).
       const costs: string[] = [];
       for (const c of tree.costs) costs.push(`${c.term} ${c.lookups}`);
       const branches = costs.join(', ');
