@@ -65,6 +65,7 @@ export interface StartTlsProbe {
   mtaSts?: { mode: 'enforce' | 'testing'; pattern: string | null; satisfied: boolean };
   /** Against the host's validated TLSA records, when the DNSSEC check found some (RFC 7672 §3): the record the chain matched, or null. */
   dane?: { tlsa: string[]; matched: string | null };
+  /** What went wrong, in words: why the step failed, or (no-starttls) the EHLO lines that name no extension. */
   detail?: string;
   /** Bytes the server sent after its 220 to STARTTLS and before the handshake (discarded, never read as replies). */
   sentAhead?: number;
@@ -198,6 +199,12 @@ class SmtpReader {
   }
 }
 
+/**
+ * An EHLO reply line (RFC 5321 §4.2): the code, "-" or SP, then (§4.1.1.1) a keyword and its
+ * parameters. A line without the separator ("250STARTTLS") is malformed and names no keyword.
+ */
+const EHLO_LINE = /^\d{3}(?:[- ]\s*(\S*)|$)/;
+
 function connect(address: string, port: number, ms: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: address, port });
@@ -297,9 +304,12 @@ async function session(host: string, address: string, opts: StartTlsOptions, ver
     socket.write(`EHLO ${opts.ehloName ?? hostname()}\r\n`);
     const ehlo = await reader.read('ehlo', ms);
     if (ehlo.code !== 250) throw new StepFailure('smtp-refused', 'ehlo', 'EHLO was refused', ehlo.text);
-    out.extensions = ehlo.lines.slice(1).map((l) => l.slice(4).split(/\s+/)[0]!.toUpperCase()).filter(Boolean);
+    const lines = ehlo.lines.slice(1).map((line) => ({ line, parsed: EHLO_LINE.exec(line) }));
+    out.extensions = lines.flatMap((l) => (l.parsed?.[1] ? [l.parsed[1].toUpperCase()] : []));
     if (!out.extensions.includes('STARTTLS')) {
       out.state = 'no-starttls';
+      const malformed = lines.filter((l) => !l.parsed).map((l) => l.line);
+      if (malformed.length) out.detail = `the EHLO reply has ${malformed.length === 1 ? 'a line' : `${malformed.length} lines`} with no "-" or space after the reply code, naming no extension: ${oneLine(malformed.join('\n'))}`;
       socket.write('QUIT\r\n');
       return { probe: out, versionRefused: false };
     }
@@ -351,7 +361,7 @@ function findingsOf(p: StartTlsProbe, domain: string): Finding[] {
   const at = `at the ${p.step} step`;
   switch (p.state) {
     case 'no-starttls':
-      return [{ code: 'tls.no-starttls', severity: tlsSeverity, subject, message: `the MX host does not offer STARTTLS (EHLO offered ${p.extensions?.join(' ') || 'nothing'}): mail to it travels unencrypted${stsNote}`, fix: 'turn on STARTTLS with a certificate for the MX host name (Postfix: smtpd_tls_security_level = may, smtpd_tls_chain_files)', rfc: sts ? 'RFC 8461 §4.1' : 'RFC 3207 §4' }];
+      return [{ code: 'tls.no-starttls', severity: tlsSeverity, subject, message: `the MX host does not offer STARTTLS (EHLO offered ${p.extensions?.join(' ') || 'nothing'}${p.detail ? `; ${p.detail}` : ''}): mail to it travels unencrypted${stsNote}`, fix: 'turn on STARTTLS with a certificate for the MX host name (Postfix: smtpd_tls_security_level = may, smtpd_tls_chain_files)', rfc: sts ? 'RFC 8461 §4.1' : 'RFC 3207 §4' }];
     case 'starttls-refused':
       return [{ code: 'tls.starttls-refused', severity: 'error', subject, message: `the MX host offers STARTTLS but refused it (${oneLine(p.reply)}); senders fall back to plain text or give up`, fix: 'check the server\'s TLS set-up (certificate and key files, permissions) in its log', rfc: 'RFC 3207 §4' }];
     case 'smtp-refused':

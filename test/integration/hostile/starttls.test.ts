@@ -165,4 +165,35 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
       await dns.close();
     }
   });
+
+  it('reads no keyword from an EHLO line with no separator after the code, and says why STARTTLS was not found', async () => {
+    const port = await fake((s) => {
+      s.write('220 mx.glued.test ESMTP\r\n');
+      s.on('data', (d: Buffer) => {
+        if (/^EHLO/i.test(d.toString('latin1'))) s.write('250-mx.glued.test\r\n250-PIPELINING\r\n250STARTTLS\r\n');
+        else s.end('221 2.0.0 Bye\r\n');
+      });
+    });
+    const dns = await mxZone('glued.test');
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'glued.test', { port, stepTimeoutMs: 5000 });
+      expect(audit.results).toEqual([expect.objectContaining({ state: 'no-starttls', extensions: ['PIPELINING'] })]);
+      expect(audit.findings.map((f) => f.code)).toEqual(['tls.no-starttls']);
+      expect(audit.findings[0]!.message).toContain('(EHLO offered PIPELINING; the EHLO reply has a line with no "-" or space after the reply code, naming no extension: 250STARTTLS)');
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('reads the keywords of EHLO lines with "-" or a space after the code, the last one included', async () => {
+    const port = await fake((s) => {
+      s.write('220 mx.spaced.test ESMTP\r\n');
+      s.on('data', (d: Buffer) => {
+        if (/^EHLO/i.test(d.toString('latin1'))) s.write('250-mx.spaced.test greets you\r\n250-size 10240000\r\n250 STARTTLS\r\n');
+        else s.end('454 4.7.0 TLS not available\r\n');
+      });
+    });
+    const r = await probeStartTls('mx.spaced.test', '127.0.0.1', { port, stepTimeoutMs: 5000 });
+    expect(r).toMatchObject({ state: 'starttls-refused', extensions: ['SIZE', 'STARTTLS'], detail: 'STARTTLS was refused' });
+  });
 });
