@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { describeFailure, EXIT } from './exit.js';
+import { printable } from '../findings.js';
 import { boundOldGenerationGrowth } from './memory.js';
 import { commandFlagValueProblem, commandOptions, jsonFormatProblem } from './flag-values.js';
 import { LOADERS, type CommandName } from './registry.js';
@@ -124,7 +125,8 @@ export async function main(argv: string[]): Promise<void> {
     await cli.parseAsync();
   } catch (err) {
     const { message, code } = describeFailure(err);
-    if (message) process.stderr.write(`maildns: ${message}\n`);
+    // Error messages quote records and replies: printable, as findings are.
+    if (message) process.stderr.write(`maildns: ${printable(message)}\n`);
     if (code === EXIT.internal && process.env['MAILDNS_DEBUG'] === '1') process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(code);
   }

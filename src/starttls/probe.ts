@@ -5,6 +5,9 @@
  * chains to a trusted CA (the built-in roots, or --ca-file's) and names the MX host, and, when the
  * domain's MTA-STS policy was fetched, whether it satisfies that policy (RFC 8461 §4.1).
  *
+ * The handshake offers TLS 1.2 and 1.3, as senders do (RFC 8996). When the server refuses them for
+ * their version, a second session offers TLS 1.0 and 1.1 too, to say what the server does speak.
+ *
  * Every step has its own deadline, so a server that stalls at any point gets a verdict naming the
  * step; nothing is ever sent after STARTTLS but QUIT, and no mail is offered.
  */
@@ -62,9 +65,16 @@ export interface StartTlsProbe {
   mtaSts?: { mode: 'enforce' | 'testing'; pattern: string | null; satisfied: boolean };
   /** Against the host's validated TLSA records, when the DNSSEC check found some (RFC 7672 §3): the record the chain matched, or null. */
   dane?: { tlsa: string[]; matched: string | null };
+  /** What went wrong, in words: why the step failed, or (no-starttls) the EHLO lines that name no extension. */
   detail?: string;
   /** Bytes the server sent after its 220 to STARTTLS and before the handshake (discarded, never read as replies). */
   sentAhead?: number;
+  /**
+   * When the handshake failed for the protocol version (state handshake-failed): what a second
+   * session offering TLS 1.0 and 1.1 too got. Its certificate is not judged: OpenSSL 3 allows
+   * those versions only at security level 0, where weak keys and SHA-1 signatures pass.
+   */
+  legacyTls?: { tlsVersion: string; cipher: string };
 }
 
 export interface StartTlsOptions {
@@ -93,6 +103,30 @@ class StepFailure extends Error {
     super(message);
   }
 }
+
+/** The handshake failed; `versionRefused`: for the protocol version (no version both sides allow). */
+class HandshakeFailure extends StepFailure {
+  constructor(
+    message: string,
+    readonly versionRefused: boolean,
+  ) {
+    super('handshake-failed', 'handshake', message);
+  }
+}
+
+/**
+ * The TLS versions a session offers. modern: 1.2 and 1.3, what senders allow nowadays (RFC 8996),
+ * pinned so that node's --tls-min-v1.0 or --tls-min-v1.3 does not change the verdict. legacy: 1.0
+ * and 1.1 as well, which OpenSSL 3 allows only at security level 0.
+ */
+const TLS_VERSIONS = {
+  modern: { minVersion: 'TLSv1.2' },
+  legacy: { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' },
+} satisfies Record<string, tls.ConnectionOptions>;
+type TlsVersions = keyof typeof TLS_VERSIONS;
+
+/** OpenSSL's errors for no common version: the server's protocol_version alert, or a ServerHello with a version the client does not allow. */
+const VERSION_REFUSED = new Set(['ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_UNSUPPORTED_PROTOCOL']);
 
 interface Reply {
   code: number;
@@ -165,6 +199,12 @@ class SmtpReader {
   }
 }
 
+/**
+ * An EHLO reply line (RFC 5321 §4.2): the code, "-" or SP, then (§4.1.1.1) a keyword and its
+ * parameters. A line without the separator ("250STARTTLS") is malformed and names no keyword.
+ */
+const EHLO_LINE = /^\d{3}(?:[- ]\s*(\S*)|$)/;
+
 function connect(address: string, port: number, ms: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: address, port });
@@ -184,11 +224,11 @@ function connect(address: string, port: number, ms: number): Promise<net.Socket>
   });
 }
 
-function handshake(socket: net.Socket, host: string, ca: string | undefined, ms: number): Promise<tls.TLSSocket> {
+function handshake(socket: net.Socket, host: string, ca: string | undefined, ms: number, versions: TlsVersions): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     // Not rejected here: a sender doing opportunistic TLS goes on with any certificate, so the
     // certificate gets its own verdict instead of ending the probe.
-    const secure = tls.connect({ socket, servername: host, rejectUnauthorized: false, ...(ca ? { ca } : {}) });
+    const secure = tls.connect({ socket, servername: host, rejectUnauthorized: false, ...TLS_VERSIONS[versions], ...(ca ? { ca } : {}) });
     const timer = setTimeout(() => {
       secure.destroy();
       reject(new StepFailure('timeout', 'handshake', `the TLS handshake did not finish within ${ms} ms`));
@@ -199,9 +239,9 @@ function handshake(socket: net.Socket, host: string, ca: string | undefined, ms:
       secure.on('error', () => {});
       resolve(secure);
     });
-    secure.once('error', (err) => {
+    secure.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new StepFailure('handshake-failed', 'handshake', tlsErrorText(err)));
+      reject(new HandshakeFailure(tlsErrorText(err), VERSION_REFUSED.has(err.code ?? '')));
     });
   });
 }
@@ -238,8 +278,19 @@ function certificateVerdict(secure: tls.TLSSocket, host: string): CertificateVer
   };
 }
 
-/** One MX host at one address: the SMTP dialogue up to the TLS handshake. */
+/**
+ * One MX host at one address: the SMTP dialogue up to the TLS handshake, offering TLS 1.2 and 1.3;
+ * when the server refuses those for their version, a second dialogue offering TLS 1.0 and 1.1 too.
+ */
 export async function probeStartTls(host: string, address: string, opts: StartTlsOptions = {}): Promise<StartTlsProbe> {
+  const { probe, versionRefused } = await session(host, address, opts, 'modern');
+  if (!versionRefused) return probe;
+  const legacy = await session(host, address, opts, 'legacy');
+  return legacy.probe.state === 'tls' ? { ...probe, legacyTls: { tlsVersion: legacy.probe.tlsVersion!, cipher: legacy.probe.cipher! } } : probe;
+}
+
+/** One SMTP dialogue up to the handshake offering `versions`; a legacy one's certificate is not judged (see legacyTls). */
+async function session(host: string, address: string, opts: StartTlsOptions, versions: TlsVersions): Promise<{ probe: StartTlsProbe; versionRefused: boolean }> {
   const port = opts.port ?? 25;
   const ms = opts.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
   const out: StartTlsProbe = { host, address, port, state: 'tls' };
@@ -253,11 +304,14 @@ export async function probeStartTls(host: string, address: string, opts: StartTl
     socket.write(`EHLO ${opts.ehloName ?? hostname()}\r\n`);
     const ehlo = await reader.read('ehlo', ms);
     if (ehlo.code !== 250) throw new StepFailure('smtp-refused', 'ehlo', 'EHLO was refused', ehlo.text);
-    out.extensions = ehlo.lines.slice(1).map((l) => l.slice(4).split(/\s+/)[0]!.toUpperCase()).filter(Boolean);
+    const lines = ehlo.lines.slice(1).map((line) => ({ line, parsed: EHLO_LINE.exec(line) }));
+    out.extensions = lines.flatMap((l) => (l.parsed?.[1] ? [l.parsed[1].toUpperCase()] : []));
     if (!out.extensions.includes('STARTTLS')) {
       out.state = 'no-starttls';
+      const malformed = lines.filter((l) => !l.parsed).map((l) => l.line);
+      if (malformed.length) out.detail = `the EHLO reply has ${malformed.length === 1 ? 'a line' : `${malformed.length} lines`} with no "-" or space after the reply code, naming no extension: ${oneLine(malformed.join('\n'))}`;
       socket.write('QUIT\r\n');
-      return out;
+      return { probe: out, versionRefused: false };
     }
     socket.write('STARTTLS\r\n');
     const go = await reader.read('starttls', ms);
@@ -265,21 +319,24 @@ export async function probeStartTls(host: string, address: string, opts: StartTl
     // What came with the 220 is plain text anyone on the path could have put there: dropped, and reported.
     const ahead = reader.detach();
     if (ahead.length) out.sentAhead = ahead.length;
-    const secure = await handshake(socket, host, opts.ca, ms);
+    const secure = await handshake(socket, host, opts.ca, ms, versions);
     socket = secure;
     out.tlsVersion = secure.getProtocol() ?? '';
     out.cipher = secure.getCipher()?.name ?? '';
-    out.certificate = certificateVerdict(secure, host);
-    const tlsa = opts.tlsa?.get(host);
-    if (tlsa?.length) {
-      const matched = matchingTlsa(tlsa, presentedChain(secure), host);
-      out.dane = { tlsa: tlsa.map(tlsaText), matched: matched ? tlsaText(matched) : null };
+    if (versions === 'modern') {
+      const tlsa = opts.tlsa?.get(host);
+      out.certificate = certificateVerdict(secure, host);
+      if (tlsa?.length) {
+        const matched = matchingTlsa(tlsa, presentedChain(secure), host);
+        out.dane = { tlsa: tlsa.map(tlsaText), matched: matched ? tlsaText(matched) : null };
+      }
     }
     secure.write('QUIT\r\n');
-    return out;
+    return { probe: out, versionRefused: false };
   } catch (err) {
     if (!(err instanceof StepFailure)) throw err;
-    return { ...out, state: err.state, step: err.step, detail: err.message, ...(err.reply ? { reply: err.reply } : {}) };
+    const probe: StartTlsProbe = { ...out, state: err.state, step: err.step, detail: err.message, ...(err.reply ? { reply: err.reply } : {}) };
+    return { probe, versionRefused: err instanceof HandshakeFailure && err.versionRefused };
   } finally {
     // QUIT is a courtesy: the answer is not awaited.
     const s = socket;
@@ -304,7 +361,7 @@ function findingsOf(p: StartTlsProbe, domain: string): Finding[] {
   const at = `at the ${p.step} step`;
   switch (p.state) {
     case 'no-starttls':
-      return [{ code: 'tls.no-starttls', severity: tlsSeverity, subject, message: `the MX host does not offer STARTTLS (EHLO offered ${p.extensions?.join(' ') || 'nothing'}): mail to it travels unencrypted${stsNote}`, fix: 'turn on STARTTLS with a certificate for the MX host name (Postfix: smtpd_tls_security_level = may, smtpd_tls_chain_files)', rfc: sts ? 'RFC 8461 §4.1' : 'RFC 3207 §4' }];
+      return [{ code: 'tls.no-starttls', severity: tlsSeverity, subject, message: `the MX host does not offer STARTTLS (EHLO offered ${p.extensions?.join(' ') || 'nothing'}${p.detail ? `; ${p.detail}` : ''}): mail to it travels unencrypted${stsNote}`, fix: 'turn on STARTTLS with a certificate for the MX host name (Postfix: smtpd_tls_security_level = may, smtpd_tls_chain_files)', rfc: sts ? 'RFC 8461 §4.1' : 'RFC 3207 §4' }];
     case 'starttls-refused':
       return [{ code: 'tls.starttls-refused', severity: 'error', subject, message: `the MX host offers STARTTLS but refused it (${oneLine(p.reply)}); senders fall back to plain text or give up`, fix: 'check the server\'s TLS set-up (certificate and key files, permissions) in its log', rfc: 'RFC 3207 §4' }];
     case 'smtp-refused':
@@ -314,6 +371,7 @@ function findingsOf(p: StartTlsProbe, domain: string): Finding[] {
     case 'unreachable':
       return [{ code: 'tls.unreachable', severity: 'error', subject, message: `could not talk to the MX host ${at}: ${p.detail}`, fix: 'check that the server listens on port 25 and that no firewall drops it', rfc: 'RFC 5321 §5.1' }];
     case 'handshake-failed':
+      if (p.legacyTls) return [{ code: 'tls.old-version', severity: tlsSeverity, subject, message: `the MX host refused TLS 1.2 and 1.3 (${p.detail}); offered TLS 1.0 and 1.1 as well, it chose ${p.legacyTls.tlsVersion} (${p.legacyTls.cipher}), deprecated by RFC 8996: senders that require TLS 1.2, as most now do, cannot start TLS and send in plain text or not at all${stsNote}; the certificate was not judged (TLS 1.0 and 1.1 need a security level at which weak keys and SHA-1 signatures pass)`, fix: 'turn on TLS 1.2 and 1.3 in the server (Postfix: smtpd_tls_protocols = >=TLSv1.2; an OpenSSL older than 1.0.1 has neither, upgrade it)', rfc: 'RFC 8996' }];
       return [{ code: 'tls.handshake-failed', severity: 'error', subject, message: `the TLS handshake after STARTTLS failed: ${p.detail}`, fix: 'check the server\'s protocols and ciphers (TLS 1.2 or 1.3) and its certificate files', rfc: 'RFC 3207 §4.1' }];
     case 'no-address':
     case 'dns-error':
@@ -325,7 +383,6 @@ function findingsOf(p: StartTlsProbe, domain: string): Finding[] {
       if (!c.nameValid) out.push({ code: 'tls.certificate-name', severity: tlsSeverity, subject, message: `the certificate names ${c.altNames.join(', ') || c.subject || 'no host'}, not ${p.host}${stsNote}`, fix: `install a certificate whose subjectAltName includes ${p.host}`, rfc: sts ? 'RFC 8461 §4.1' : 'RFC 6125 §6.4' });
       if (sts && !sts.pattern) out.push({ code: 'tls.mta-sts-mx-pattern', severity: tlsSeverity, subject, message: `${p.host} matches no mx pattern of the MTA-STS policy${stsNote}`, fix: `add "mx: ${p.host}" to the policy and change the _mta-sts id`, rfc: 'RFC 8461 §4.1' });
       if (p.sentAhead) out.push({ code: 'tls.sent-ahead', severity: 'warning', subject, message: `the MX host sent ${p.sentAhead} byte${p.sentAhead === 1 ? '' : 's'} after its 220 reply to STARTTLS, before the TLS handshake, where only the handshake may follow; it is how plain text injected into the session looks (the bytes were discarded)`, fix: 'check the server and anything between it and the internet (a proxy or filter rewriting SMTP) for replies sent ahead of the handshake', rfc: 'RFC 3207 §4' });
-      if (p.tlsVersion === 'TLSv1' || p.tlsVersion === 'TLSv1.1') out.push({ code: 'tls.old-version', severity: 'warning', subject, message: `the server chose ${p.tlsVersion}, which is deprecated`, fix: 'allow TLS 1.2 and 1.3', rfc: 'RFC 8996' });
       if (out.length === 0) out.push({ code: 'tls.ok', severity: 'info', subject, message: `STARTTLS with ${p.tlsVersion} (${p.cipher}); the certificate is trusted and names ${p.host}${sts ? `, as the MTA-STS policy (mode ${sts.mode}, mx ${sts.pattern}) requires` : ''}`, rfc: 'RFC 3207' });
       return out;
     }

@@ -6,7 +6,7 @@
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
 import { EXIT, UsageError } from '../exit.js';
-import { hasFindingAtLeast } from '../../findings.js';
+import { hasFindingAtLeast, printable } from '../../findings.js';
 import { normalizeName } from '../../names.js';
 import { printJson } from '../render/output.js';
 import { renderComparison, renderFlatten, renderSpfReport, renderVerdict } from '../render/spf.js';
@@ -182,7 +182,7 @@ async function compareFlatten(args: FlattenArgs, domain: string, file: string): 
       ? `${err.message}; nothing was compared and ${file} is unchanged`
       : `flattening the record saved in ${file} fails now: ${err.message}`;
     if (args.json) printJson({ domain, snapshot: file, error: message, temporary: err.temporary });
-    else process.stderr.write(`maildns: ${message}\n`);
+    else process.stderr.write(`maildns: ${printable(message)}\n`);
     process.exitCode = err.temporary ? EXIT.dnsUnavailable : EXIT.problems;
     return;
   }
@@ -237,7 +237,8 @@ const flattenCommand: CommandModule<object, FlattenArgs> = {
     } catch (err) {
       if (!(err instanceof FlattenError)) throw err;
       if (args.json) printJson({ domain, error: err.message, temporary: err.temporary });
-      else process.stderr.write(`maildns: ${err.message}\n`);
+      // A flattening error quotes the records it met.
+      else process.stderr.write(`maildns: ${printable(err.message)}\n`);
       process.exitCode = err.temporary ? EXIT.dnsUnavailable : EXIT.problems;
       return;
     }

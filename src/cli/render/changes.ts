@@ -9,15 +9,16 @@ import { write } from './write.js';
 import type { DomainChange } from '../../history/changes.js';
 import { CHECK_JSON_VERSION } from '../../report/format.js';
 import type { Reporter } from './check.js';
+import { printable } from '../../findings.js';
 import { paint } from './output.js';
 
 
 const LABEL = { worse: 'WORSE ', better: 'better', neutral: 'change' } as const;
 const TINT = { worse: 'red', better: 'green', neutral: 'dim' } as const;
 
-/** One change as a line of text (also for `maildns history`). */
+/** One change as a line of text (also for `maildns history`); the message quotes published values, made printable. */
 export function changeLine(c: DomainChange, color: boolean, width = 0): string {
-  return `${paint(LABEL[c.direction], TINT[c.direction], color)}  ${c.domain.padEnd(width)}  ${c.message}`;
+  return `${paint(LABEL[c.direction], TINT[c.direction], color)}  ${printable(`${c.domain.padEnd(width)}  ${c.message}`)}`;
 }
 
 export function changesReporter(out: Writable, opts: { color: boolean; json: boolean; quiet: boolean }): Reporter {

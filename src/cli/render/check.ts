@@ -10,7 +10,8 @@
  *                      "mtaSts": { ..., "policy"?: { "url", "fetched", "text", "parsed", "failure"?, "detail"? } },
  *                      "tls"?: { "results": [ { "host", "address", "port", "state", "step"?, "greeting"?, "extensions"?, "reply"?, "tlsVersion"?, "cipher"?,
  *                                "certificate"?: { "subject", "altNames", "issuer", "validTo", "trusted", "nameValid", "error"? },
- *                                "mtaSts"?: { "mode", "pattern", "satisfied" }, "dane"?: { "tlsa", "matched" }, "detail"?, "sentAhead"? } ], "dnsFailed" },
+ *                                "mtaSts"?: { "mode", "pattern", "satisfied" }, "dane"?: { "tlsa", "matched" }, "detail"?, "sentAhead"?,
+ *                                "legacyTls"?: { "tlsVersion", "cipher" } } ], "dnsFailed" },
  *                      "rdns"?: { "results": [ { "address", "source", "reverseName", "ptr", "confirmedName", "helo"?, "state" } ], "dnsFailed" },
  *                      "dnssec"?: { "zone", "signed", "validation": "secure"|"insecure"|"bogus"|"indeterminate", "resolver",
  *                                   "dnskeys": [ { "keyTag", "algorithm", "flags" } ], "ds": [ { "keyTag", "algorithm", "digestType", "matches" } ],
@@ -98,7 +99,8 @@ export function textReporter(out: Writable, opts: { color: boolean; failOn: Seve
       if (opts.quiet && r.status === 'pass') return;
       const counts = (['error', 'warning'] as const).map((s) => [s, r.findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n > 0);
       const tail = r.status === 'dns-error' ? '  could not be checked fully (temporary DNS failure)' : counts.length ? `  ${counts.map(([s, n]) => `${n} ${s}${n === 1 ? '' : 's'}`).join(', ')}` : '';
-      let text = `${label}  ${r.domain}${tail}\n`;
+      // A domain read from a list or a merged report: printable as the findings are.
+      let text = `${label}  ${printable(r.domain)}${tail}\n`;
       for (const f of shown.sort((a, b) => rank[b.severity] - rank[a.severity])) {
         const tint = f.severity === 'error' ? 'red' : f.severity === 'warning' ? 'yellow' : 'dim';
         text += `      ${paint(f.severity.toUpperCase().padEnd(7), tint, color)} ${f.code}  ${printable(f.subject)}: ${printable(f.message)}\n`;

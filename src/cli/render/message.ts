@@ -1,4 +1,9 @@
-/** Text rendering of a message verification: each DKIM signature, SPF, DMARC and the Authentication-Results header. */
+/**
+ * Text rendering of a message verification: each DKIM signature, SPF, DMARC and the
+ * Authentication-Results header. Tags come from the message, keys and records from DNS:
+ * printable() keeps their control characters from acting on the terminal.
+ */
+import { printable } from '../../findings.js';
 import { paint, renderFindings, useColor } from './output.js';
 import type { MessageReport } from '../../message/verify.js';
 
@@ -13,10 +18,10 @@ export function renderMessageReport(r: MessageReport, color = useColor(), spfNot
   if (r.dkim.length === 0) out.push('  no DKIM-Signature in the message');
   for (const d of r.dkim) {
     const key = d.key?.bits ? `${d.key.bits}-bit ${d.key.type}` : 'no usable key';
-    out.push(`  #${d.index + 1} ${paint(d.result.toUpperCase(), tint(d.result), color)}  d=${d.domain} s=${d.selector} a=${d.algorithm} c=${d.canonicalization}  (${key})`);
-    if (d.reason) out.push(`     ${d.reason}`);
+    out.push(`  #${d.index + 1} ${paint(d.result.toUpperCase(), tint(d.result), color)}  ${printable(`d=${d.domain} s=${d.selector} a=${d.algorithm} c=${d.canonicalization}  (${key})`)}`);
+    if (d.reason) out.push(printable(`     ${d.reason}`));
     if (d.bodyHash && d.reasonCode === 'dkim.body-hash-mismatch') {
-      out.push(`     expected bh=${d.bodyHash.expected}`);
+      out.push(printable(`     expected bh=${d.bodyHash.expected}`));
       out.push(`     computed bh=${d.bodyHash.computed}`);
     }
     if (d.key) {
@@ -25,25 +30,25 @@ export function renderMessageReport(r: MessageReport, color = useColor(), spfNot
         d.key.hashes ? `h=${d.key.hashes.join(':')}` : '',
         d.key.services.join(':') !== '*' ? `s=${d.key.services.join(':')}` : '',
       ].filter(Boolean);
-      out.push(`     key ${d.key.name}${d.key.recordCount > 1 ? ` (${d.key.recordCount} TXT records there)` : ''}${flags.length ? `  flags ${flags.join(' ')}` : ''}`);
+      out.push(printable(`     key ${d.key.name}${d.key.recordCount > 1 ? ` (${d.key.recordCount} TXT records there)` : ''}${flags.length ? `  flags ${flags.join(' ')}` : ''}`));
     }
     if (d.unsignedBodyBytes) out.push(`     l= leaves ${d.unsignedBodyBytes} body bytes unsigned`);
   }
   out.push(paint('SPF', 'bold', color));
   if (!r.spf) out.push(`  ${spfNotChecked}`);
   else {
-    out.push(`  ${paint(r.spf.result.toUpperCase(), tint(r.spf.result), color)}  ${r.spf.identity === 'mailfrom' ? 'MAIL FROM' : 'HELO'} ${r.spf.domain || '(none)'} for client ${r.spf.ip}`);
-    if (r.spf.reason) out.push(`     ${r.spf.reason}`);
+    out.push(`  ${paint(r.spf.result.toUpperCase(), tint(r.spf.result), color)}  ${printable(`${r.spf.identity === 'mailfrom' ? 'MAIL FROM' : 'HELO'} ${r.spf.domain || '(none)'} for client ${r.spf.ip}`)}`);
+    if (r.spf.reason) out.push(printable(`     ${r.spf.reason}`));
   }
   const m = r.dmarc;
   out.push(paint('DMARC', 'bold', color) + paint(`  (RFC ${m.mode} rules)`, 'dim', color));
-  out.push(`  ${paint(m.result.toUpperCase(), tint(m.result), color)}  From domain ${m.fromDomain ?? '(none)'}`);
-  if (m.record) out.push(`     record ${m.recordName}: "${m.record}"`);
+  out.push(`  ${paint(m.result.toUpperCase(), tint(m.result), color)}  ${printable(`From domain ${m.fromDomain ?? '(none)'}`)}`);
+  if (m.record) out.push(printable(`     record ${m.recordName}: "${m.record}"`));
   for (const id of m.identifiers) {
     const mode = id.alignment.mode === 's' ? 'strict' : 'relaxed';
-    out.push(`     ${id.method} ${id.domain}: ${id.result}; ${id.alignment.aligned ? 'aligned' : 'not aligned'} (${mode}${id.method === 'dkim' ? ', adkim' : ', aspf'}=${id.alignment.mode})`);
+    out.push(printable(`     ${id.method} ${id.domain}: ${id.result}; ${id.alignment.aligned ? 'aligned' : 'not aligned'} (${mode}${id.method === 'dkim' ? ', adkim' : ', aspf'}=${id.alignment.mode})`));
   }
-  out.push(`     ${m.reason}`);
+  out.push(printable(`     ${m.reason}`));
   if (m.policy) {
     const pct = m.pct !== undefined ? `, pct=${m.pct}: applies to ${m.pct}% of failing mail` : '';
     out.push(`     policy ${m.rule}=${m.policy}${pct}; a receiver would ${m.result === 'pass' ? 'deliver it (pass)' : `apply ${m.disposition ?? 'none'}`}`);
@@ -53,6 +58,7 @@ export function renderMessageReport(r: MessageReport, color = useColor(), spfNot
     out.push(renderFindings(r.findings, color));
   }
   out.push('');
-  out.push(r.authenticationResults.replace(/\r\n/g, '\n'));
+  // The header is folded over lines (CRLF): each line is made printable, the folding kept.
+  out.push(r.authenticationResults.split('\r\n').map(printable).join('\n'));
   return `${out.join('\n')}\n`;
 }

@@ -10,7 +10,7 @@
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { Outcome } from '../../findings.js';
+import { printable, type Outcome } from '../../findings.js';
 import type { ProfileReport, ProfileRule, RuleVerdict } from '../../profiles/bulk-senders.js';
 import { paint } from './output.js';
 
@@ -25,11 +25,12 @@ const OUTCOME_TEXT: Record<Outcome, string> = { 'ok': 'every rule that can be ch
 
 function renderRule(r: ProfileRule, color: boolean): string {
   const [label, tint] = LABEL[r.verdict];
-  const lines = [`  ${paint(label.padEnd(13), tint, color)}  ${r.id}: ${r.title}`, `                 ${r.reason}`, `                 source: ${r.source}`];
+  // The reasons and findings quote what DNS and servers sent: printable() keeps it from acting on the terminal.
+  const lines = [`  ${paint(label.padEnd(13), tint, color)}  ${r.id}: ${r.title}`, `                 ${printable(r.reason)}`, `                 source: ${r.source}`];
   for (const f of r.findings) {
     if (r.verdict === 'met' && f.severity !== 'error') continue;
-    lines.push(`                 ${f.severity.toUpperCase().padEnd(7)} ${f.code}  ${f.subject}: ${f.message}`);
-    if (f.fix && f.severity !== 'info') lines.push(`                         fix: ${f.fix}`);
+    lines.push(`                 ${f.severity.toUpperCase().padEnd(7)} ${f.code}  ${printable(f.subject)}: ${printable(f.message)}`);
+    if (f.fix && f.severity !== 'info') lines.push(`                         fix: ${printable(f.fix)}`);
     if (f.rfc) lines.push(`                         see: ${f.rfc}`);
   }
   return lines.join('\n');
@@ -37,7 +38,7 @@ function renderRule(r: ProfileRule, color: boolean): string {
 
 export function renderProfileReport(p: ProfileReport, color: boolean): string {
   const count = (v: RuleVerdict): number => p.rules.filter((r) => r.verdict === v).length;
-  const head = `${paint(`${p.profile}: ${p.domain}`, 'bold', color)}  ${OUTCOME_TEXT[p.outcome]} (${count('met')} met, ${count('not-met')} not met, ${count('unknown')} unknown, ${count('not-checkable')} not checkable here)`;
+  const head = `${paint(printable(`${p.profile}: ${p.domain}`), 'bold', color)}  ${OUTCOME_TEXT[p.outcome]} (${count('met')} met, ${count('not-met')} not met, ${count('unknown')} unknown, ${count('not-checkable')} not checkable here)`;
   return `${head}\n${p.rules.map((r) => renderRule(r, color)).join('\n')}\n`;
 }
 

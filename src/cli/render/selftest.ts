@@ -1,4 +1,5 @@
 /** Text rendering of `maildns selftest`: how the probe went, the receiver's verdict, the likely reasons. */
+import { printable } from '../../findings.js';
 import type { SelftestReport } from '../../selftest/run.js';
 import { renderMessageReport } from './message.js';
 import { paint, renderFindings, useColor } from './output.js';
@@ -18,10 +19,11 @@ const VERDICT: Record<SelftestReport['verdict'], string> = {
 export function renderSelftest(r: SelftestReport, color = useColor()): string {
   const out: string[] = [];
   const how = r.via === 'smtp' ? 'over SMTP' : 'through sendmail';
-  out.push(`${paint('selftest', 'bold', color)}: ${r.from} -> ${r.to}, ${how}`);
-  out.push(`  route      ${r.route.nexthop} via ${r.route.transport} (listener on ${r.route.listener})`);
-  out.push(`  submitted  ${r.submission.accepted ? (r.submission.reply ?? 'taken') : `refused at ${r.submission.failedAt}: ${r.submission.reply ?? ''}`}`);
-  if (r.received) out.push(`  arrived    after ${(r.received.afterMs / 1000).toFixed(1)} s from ${r.received.helo ?? '?'} (MAIL FROM <${r.received.mailFrom}>, ${r.received.bytes} bytes)`);
+  // Replies, HELO names and queue reasons are what Postfix and the network sent: made printable.
+  out.push(`${paint('selftest', 'bold', color)}: ${printable(`${r.from} -> ${r.to}, ${how}`)}`);
+  out.push(printable(`  route      ${r.route.nexthop} via ${r.route.transport} (listener on ${r.route.listener})`));
+  out.push(printable(`  submitted  ${r.submission.accepted ? (r.submission.reply ?? 'taken') : `refused at ${r.submission.failedAt}: ${r.submission.reply ?? ''}`}`));
+  if (r.received) out.push(printable(`  arrived    after ${(r.received.afterMs / 1000).toFixed(1)} s from ${r.received.helo ?? '?'} (MAIL FROM <${r.received.mailFrom}>, ${r.received.bytes} bytes)`));
   else if (r.submission.accepted) out.push('  arrived    no');
   if (r.verification) {
     out.push('');
@@ -35,7 +37,7 @@ export function renderSelftest(r: SelftestReport, color = useColor()): string {
   if (r.reasons.length) {
     out.push('', paint('Likely reasons:', 'bold', color), renderFindings(r.reasons, color));
   }
-  for (const q of r.queue) out.push(`queue: ${q.queueId} (${q.queueName})${q.delayReason ? `: ${q.delayReason}` : ''}${q.removed ? '; deleted, so it cannot leave later' : ''}`);
-  for (const n of r.notes) out.push(`${paint('note:', 'yellow', color)} ${n}`);
+  for (const q of r.queue) out.push(printable(`queue: ${q.queueId} (${q.queueName})${q.delayReason ? `: ${q.delayReason}` : ''}${q.removed ? '; deleted, so it cannot leave later' : ''}`));
+  for (const n of r.notes) out.push(`${paint('note:', 'yellow', color)} ${printable(n)}`);
   return `${out.join('\n')}\n`;
 }

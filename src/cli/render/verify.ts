@@ -1,5 +1,8 @@
-/** The readable `maildns verify` report (the JSON form is the VerifyReport object itself). */
-import { formatFinding, type Finding, type Severity } from '../../findings.js';
+/**
+ * The readable `maildns verify` report (the JSON form is the VerifyReport object itself). Server
+ * names and zones come from DNS: printable() keeps their control characters from acting on the terminal.
+ */
+import { formatFinding, printable, type Finding, type Severity } from '../../findings.js';
 import { paint } from './output.js';
 import type { DomainVerification, RecordReport, VerifyReport } from '../../verify/run.js';
 
@@ -19,7 +22,7 @@ function recordLine(rec: RecordReport, color: boolean): string {
   else if (matched > 0) mark = paint('~~', 'yellow', color);
   else mark = paint('!!', 'red', color);
   const where = rec.servers.map((s) => `${s.server}: ${s.state}`).join(', ');
-  return `  ${mark} ${rec.type.padEnd(4)} ${rec.name}${rec.purpose ? ` (${rec.purpose})` : ''}  ${paint(`[${where}]`, 'dim', color)}\n       ${paint(short(rec.planned.value), 'dim', color)}`;
+  return `  ${mark} ${printable(`${rec.type.padEnd(4)} ${rec.name}${rec.purpose ? ` (${rec.purpose})` : ''}`)}  ${paint(printable(`[${where}]`), 'dim', color)}\n       ${paint(printable(short(rec.planned.value)), 'dim', color)}`;
 }
 
 function paintFinding(f: Finding, color: boolean): string {
@@ -31,10 +34,10 @@ function paintFinding(f: Finding, color: boolean): string {
 function domainBlock(d: DomainVerification, color: boolean): string {
   const head =
     d.status === 'as-planned' ? paint('AS PLANNED', 'green', color) : d.status === 'dns-unavailable' ? paint('DNS UNAVAILABLE', 'yellow', color) : paint('PROBLEMS', 'red', color);
-  const lines = [`${paint(d.domain, 'bold', color)}  ${head}${d.zone && d.zone !== d.domain ? `  (zone ${d.zone})` : ''}`];
+  const lines = [`${paint(printable(d.domain), 'bold', color)}  ${head}${d.zone && d.zone !== d.domain ? printable(`  (zone ${d.zone})`) : ''}`];
   if (d.servers.length) {
     lines.push(
-      `  servers: ${d.servers.map((s) => `${s.name}${s.address && s.address !== s.name ? ` (${s.address})` : ''} ${s.answered ? `serial ${s.serial ?? '?'}` : 'no answer'}`).join('; ')}`,
+      printable(`  servers: ${d.servers.map((s) => `${s.name}${s.address && s.address !== s.name ? ` (${s.address})` : ''} ${s.answered ? `serial ${s.serial ?? '?'}` : 'no answer'}`).join('; ')}`),
     );
   }
   for (const r of d.records) lines.push(recordLine(r, color));

@@ -35,6 +35,31 @@ function flood(s: net.Socket, text: string): void {
   s.on('close', () => clearInterval(timer));
 }
 
+/** A fake SMTP server that offers STARTTLS and hands the session to TLS with `context`; its port, and the connections it has had. */
+async function startTlsServer(name: string, context: tls.SecureContext): Promise<{ port: number; connections: () => number }> {
+  let connections = 0;
+  const port = await fake((s) => {
+    connections++;
+    s.write(`220 ${name} ESMTP\r\n`);
+    const onData = (d: Buffer): void => {
+      const line = d.toString('latin1');
+      if (/^EHLO/i.test(line)) s.write(`250-${name}\r\n250 STARTTLS\r\n`);
+      else if (/^STARTTLS/i.test(line)) {
+        s.off('data', onData);
+        s.write('220 2.0.0 Ready to start TLS\r\n');
+        new tls.TLSSocket(s, { isServer: true, secureContext: context }).on('error', () => {}).resume();
+      }
+    };
+    s.on('data', onData);
+  });
+  return { port, connections: () => connections };
+}
+
+/** A one-domain zone on 127.0.0.1 whose MX host is `mx.<domain>` at 127.0.0.1. */
+function mxZone(domain: string): Promise<Awaited<ReturnType<typeof startServer>>> {
+  return startServer({ records: [{ name: domain, type: 'MX', ttl: 300, value: `10 mx.${domain}.` }, { name: `mx.${domain}`, type: 'A', ttl: 300, value: '127.0.0.1' }], zones: [domain] });
+}
+
 describe('STARTTLS probe against hostile SMTP servers', () => {
   it('ends an endless multi-line greeting, sent a line at a time, at the reply bound, not at the deadline', async () => {
     const port = await fake((s) => flood(s, `220-${'e'.repeat(1000)}\r\n`.repeat(8)));
@@ -105,5 +130,70 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
     } finally {
       await dns.close();
     }
+  });
+
+  it('says which old version a server that speaks only TLS 1.0 chose, and does not judge the certificate that handshake showed', async () => {
+    const ca = makeTestCa();
+    // OpenSSL 3 speaks TLS 1.0 only at security level 0.
+    const server = await startTlsServer('mx.old.test', tls.createSecureContext({ ...ca.issue(['mx.old.test']), minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }));
+    const dns = await mxZone('old.test');
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'old.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+      const [probe] = audit.results;
+      expect(probe).toMatchObject({ state: 'handshake-failed', step: 'handshake', detail: 'tlsv1 alert protocol version', legacyTls: { tlsVersion: 'TLSv1', cipher: expect.any(String) } });
+      expect(probe).not.toHaveProperty('certificate');
+      expect(server.connections()).toBe(2);
+      expect(audit.findings.map((f) => [f.code, f.severity, f.rfc])).toEqual([['tls.old-version', 'warning', 'RFC 8996']]);
+      expect(audit.findings[0]!.message).toContain(`chose TLSv1 (${probe!.legacyTls!.cipher})`);
+      expect(audit.findings[0]!.message).toContain('the certificate was not judged');
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('gives a TLS 1.2 server its ordinary verdict in one session, with no old-version finding', async () => {
+    const ca = makeTestCa();
+    const server = await startTlsServer('mx.twelve.test', tls.createSecureContext({ ...ca.issue(['mx.twelve.test']), maxVersion: 'TLSv1.2' }));
+    const dns = await mxZone('twelve.test');
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'twelve.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+      expect(audit.results).toEqual([expect.objectContaining({ state: 'tls', tlsVersion: 'TLSv1.2', certificate: expect.objectContaining({ trusted: true, nameValid: true }) })]);
+      expect(audit.results[0]).not.toHaveProperty('legacyTls');
+      expect(server.connections()).toBe(1);
+      expect(audit.findings.map((f) => f.code)).toEqual(['tls.ok']);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('reads no keyword from an EHLO line with no separator after the code, and says why STARTTLS was not found', async () => {
+    const port = await fake((s) => {
+      s.write('220 mx.glued.test ESMTP\r\n');
+      s.on('data', (d: Buffer) => {
+        if (/^EHLO/i.test(d.toString('latin1'))) s.write('250-mx.glued.test\r\n250-PIPELINING\r\n250STARTTLS\r\n');
+        else s.end('221 2.0.0 Bye\r\n');
+      });
+    });
+    const dns = await mxZone('glued.test');
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'glued.test', { port, stepTimeoutMs: 5000 });
+      expect(audit.results).toEqual([expect.objectContaining({ state: 'no-starttls', extensions: ['PIPELINING'] })]);
+      expect(audit.findings.map((f) => f.code)).toEqual(['tls.no-starttls']);
+      expect(audit.findings[0]!.message).toContain('(EHLO offered PIPELINING; the EHLO reply has a line with no "-" or space after the reply code, naming no extension: 250STARTTLS)');
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('reads the keywords of EHLO lines with "-" or a space after the code, the last one included', async () => {
+    const port = await fake((s) => {
+      s.write('220 mx.spaced.test ESMTP\r\n');
+      s.on('data', (d: Buffer) => {
+        if (/^EHLO/i.test(d.toString('latin1'))) s.write('250-mx.spaced.test greets you\r\n250-size 10240000\r\n250 STARTTLS\r\n');
+        else s.end('454 4.7.0 TLS not available\r\n');
+      });
+    });
+    const r = await probeStartTls('mx.spaced.test', '127.0.0.1', { port, stepTimeoutMs: 5000 });
+    expect(r).toMatchObject({ state: 'starttls-refused', extensions: ['SIZE', 'STARTTLS'], detail: 'STARTTLS was refused' });
   });
 });
