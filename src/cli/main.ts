@@ -82,8 +82,12 @@ export async function main(argv: string[]): Promise<void> {
   }
   // yargs answers `maildns nosuch --help` with the top-level help and exit 0; a misspelt command
   // asked for its help is bad input like any other (without --help, yargs suggests a command).
-  const word = argv[0];
-  if (word !== undefined && !word.startsWith('-') && !Object.hasOwn(LOADERS, word) && argv.some(isHelpFlag)) fail(noSuchCommand(word));
+  // The command word is the first one that is no flag (maildns has no global option taking a
+  // value), and help is asked for by a flag or by the word `help`, which yargs takes for --help.
+  const end = argv.indexOf('--');
+  const words = end < 0 ? argv : argv.slice(0, end);
+  const word = words.find((a) => !a.startsWith('-'));
+  if (word !== undefined && !Object.hasOwn(LOADERS, word) && words.some((a) => isHelpFlag(a) || a === 'help')) fail(noSuchCommand(word));
   const [{ default: yargs }, modules] = await Promise.all([import('yargs'), commandsFor(argv)]);
   const cli = yargs(argv)
     .scriptName('maildns')

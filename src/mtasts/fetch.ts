@@ -150,8 +150,10 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
       const decoder = coding === 'identity' ? null : coding === 'gzip' || coding === 'x-gzip' ? zlib.createGunzip() : coding === 'deflate' ? zlib.createInflate() : coding === 'br' ? zlib.createBrotliDecompress() : undefined;
       if (decoder === undefined) return finish({ ...answered, ok: false, failure: 'content-encoding', detail: `the body is sent with Content-Encoding "${coding.slice(0, 40)}", which is not gzip, deflate or br` });
       const declared = Number(res.headers['content-length']);
-      const tooLarge = (): void => finish({ ...answered, ok: false, failure: 'too-large', detail: `larger than ${maxBytes} bytes${decoder ? ` once decoded (Content-Encoding ${coding})` : Number.isFinite(declared) ? ` (Content-Length ${declared})` : ''}` });
-      if (Number.isFinite(declared) && declared > maxBytes) return tooLarge();
+      // Content-Length counts the bytes as sent (compressed, with a Content-Encoding); the bound is on the decoded body too.
+      const tooLarge = (asSent: boolean): void =>
+        finish({ ...answered, ok: false, failure: 'too-large', detail: `larger than ${maxBytes} bytes${asSent ? ` (Content-Length ${declared}${decoder ? `, Content-Encoding ${coding}` : ''})` : decoder ? ` once decoded (Content-Encoding ${coding})` : ''}` });
+      if (Number.isFinite(declared) && declared > maxBytes) return tooLarge(true);
       const body = decoder ? res.pipe(decoder) : res;
       decoder?.on('error', () => finish({ ...answered, ok: false, failure: 'content-encoding', detail: `the body is not valid ${coding} data` }));
       const chunks: Buffer[] = [];
@@ -160,7 +162,7 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
         size += chunk.length;
         if (size > maxBytes) {
           decoder?.destroy();
-          return tooLarge();
+          return tooLarge(false);
         }
         chunks.push(chunk);
       });

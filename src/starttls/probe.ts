@@ -6,7 +6,7 @@
  * domain's MTA-STS policy was fetched, whether it satisfies that policy (RFC 8461 §4.1).
  *
  * The handshake offers TLS 1.2 and 1.3, as senders do (RFC 8996). When the server refuses them for
- * their version, a second session offers TLS 1.0 and 1.1 too, to say what the server does speak.
+ * their version, a second session offers TLS 1.0 and 1.1 (only those), to say what the server does speak.
  *
  * Every step has its own deadline, so a server that stalls at any point gets a verdict naming the
  * step; nothing is ever sent after STARTTLS but QUIT, and no mail is offered.
@@ -71,7 +71,7 @@ export interface StartTlsProbe {
   sentAhead?: number;
   /**
    * When the handshake failed for the protocol version (state handshake-failed): what a second
-   * session offering TLS 1.0 and 1.1 too got. Its certificate is not judged: OpenSSL 3 allows
+   * session offering TLS 1.0 and 1.1 (only those) got. Its certificate is not judged: OpenSSL 3 allows
    * those versions only at security level 0, where weak keys and SHA-1 signatures pass.
    */
   legacyTls?: { tlsVersion: string; cipher: string };
@@ -117,11 +117,13 @@ class HandshakeFailure extends StepFailure {
 /**
  * The TLS versions a session offers. modern: 1.2 and 1.3, what senders allow nowadays (RFC 8996),
  * pinned so that node's --tls-min-v1.0 or --tls-min-v1.3 does not change the verdict. legacy: 1.0
- * and 1.1 as well, which OpenSSL 3 allows only at security level 0.
+ * and 1.1 only, which OpenSSL 3 allows only at security level 0; only those, so that what the
+ * second session gets is an old version (a pool whose other backend speaks 1.3 is not told it
+ * chose a deprecated TLS 1.3).
  */
 const TLS_VERSIONS = {
   modern: { minVersion: 'TLSv1.2' },
-  legacy: { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' },
+  legacy: { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' },
 } satisfies Record<string, tls.ConnectionOptions>;
 type TlsVersions = keyof typeof TLS_VERSIONS;
 
@@ -280,7 +282,7 @@ function certificateVerdict(secure: tls.TLSSocket, host: string): CertificateVer
 
 /**
  * One MX host at one address: the SMTP dialogue up to the TLS handshake, offering TLS 1.2 and 1.3;
- * when the server refuses those for their version, a second dialogue offering TLS 1.0 and 1.1 too.
+ * when the server refuses those for their version, a second dialogue offering TLS 1.0 and 1.1.
  */
 export async function probeStartTls(host: string, address: string, opts: StartTlsOptions = {}): Promise<StartTlsProbe> {
   const { probe, versionRefused } = await session(host, address, opts, 'modern');
@@ -371,7 +373,7 @@ function findingsOf(p: StartTlsProbe, domain: string): Finding[] {
     case 'unreachable':
       return [{ code: 'tls.unreachable', severity: 'error', subject, message: `could not talk to the MX host ${at}: ${p.detail}`, fix: 'check that the server listens on port 25 and that no firewall drops it', rfc: 'RFC 5321 §5.1' }];
     case 'handshake-failed':
-      if (p.legacyTls) return [{ code: 'tls.old-version', severity: tlsSeverity, subject, message: `the MX host refused TLS 1.2 and 1.3 (${p.detail}); offered TLS 1.0 and 1.1 as well, it chose ${p.legacyTls.tlsVersion} (${p.legacyTls.cipher}), deprecated by RFC 8996: senders that require TLS 1.2, as most now do, cannot start TLS and send in plain text or not at all${stsNote}; the certificate was not judged (TLS 1.0 and 1.1 need a security level at which weak keys and SHA-1 signatures pass)`, fix: 'turn on TLS 1.2 and 1.3 in the server (Postfix: smtpd_tls_protocols = >=TLSv1.2; an OpenSSL older than 1.0.1 has neither, upgrade it)', rfc: 'RFC 8996' }];
+      if (p.legacyTls) return [{ code: 'tls.old-version', severity: tlsSeverity, subject, message: `the MX host refused TLS 1.2 and 1.3 (${p.detail}); offered TLS 1.0 and 1.1 in a second session, it chose ${p.legacyTls.tlsVersion} (${p.legacyTls.cipher}), deprecated by RFC 8996: senders that require TLS 1.2, as most now do, cannot start TLS and send in plain text or not at all${stsNote}; the certificate was not judged (TLS 1.0 and 1.1 need a security level at which weak keys and SHA-1 signatures pass)`, fix: 'turn on TLS 1.2 and 1.3 in the server (Postfix: smtpd_tls_protocols = >=TLSv1.2; an OpenSSL older than 1.0.1 has neither, upgrade it)', rfc: 'RFC 8996' }];
       return [{ code: 'tls.handshake-failed', severity: 'error', subject, message: `the TLS handshake after STARTTLS failed: ${p.detail}`, fix: 'check the server\'s protocols and ciphers (TLS 1.2 or 1.3) and its certificate files', rfc: 'RFC 3207 §4.1' }];
     case 'no-address':
     case 'dns-error':

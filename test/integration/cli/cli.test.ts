@@ -47,11 +47,14 @@ describe('maildns CLI basics', () => {
     }
     const [top, ...flagsAfterHelp] = await Promise.all([runCli(['--help']), runCli(['help', '--help']), runCli(['help', '-h']), runCli(['help', '--json'])]);
     for (const r of flagsAfterHelp) expect([r.code, r.stdout]).toEqual([0, top.stdout]);
-    const unknown = await Promise.all([runCli(['help', 'nosuch']), runCli(['nosuch', '--help']), runCli(['chek', '--json', '-h'])]);
+    const unknown = await Promise.all([runCli(['help', 'nosuch']), runCli(['nosuch', '--help']), runCli(['chek', '--json', '-h']), runCli(['nosuch', 'help']), runCli(['--json', 'nosuch', '--help'])]);
     expect(unknown.map((r) => [r.code, r.stdout, r.stderr])).toEqual([
       [2, '', 'maildns: there is no command "nosuch"; `maildns --help` lists them\n'],
       [2, '', 'maildns: there is no command "nosuch"; `maildns --help` lists them\n'],
       [2, '', 'maildns: there is no command "chek"; `maildns --help` lists them\n'],
+      // The word help, which yargs takes for --help, and a flag before the misspelt command.
+      [2, '', 'maildns: there is no command "nosuch"; `maildns --help` lists them\n'],
+      [2, '', 'maildns: there is no command "nosuch"; `maildns --help` lists them\n'],
     ]);
   });
 

@@ -36,10 +36,11 @@ function flood(s: net.Socket, text: string): void {
 }
 
 /** A fake SMTP server that offers STARTTLS and hands the session to TLS with `context`; its port, and the connections it has had. */
-async function startTlsServer(name: string, context: tls.SecureContext): Promise<{ port: number; connections: () => number }> {
+async function startTlsServer(name: string, contexts: tls.SecureContext | ((connection: number) => tls.SecureContext)): Promise<{ port: number; connections: () => number }> {
   let connections = 0;
   const port = await fake((s) => {
     connections++;
+    const context = typeof contexts === 'function' ? contexts(connections) : contexts;
     s.write(`220 ${name} ESMTP\r\n`);
     const onData = (d: Buffer): void => {
       const line = d.toString('latin1');
@@ -146,6 +147,22 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
       expect(audit.findings.map((f) => [f.code, f.severity, f.rfc])).toEqual([['tls.old-version', 'warning', 'RFC 8996']]);
       expect(audit.findings[0]!.message).toContain(`chose TLSv1 (${probe!.legacyTls!.cipher})`);
       expect(audit.findings[0]!.message).toContain('the certificate was not judged');
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('does not call TLS 1.2 or 1.3 an old version when the second session gets it (an MX pool whose backends differ)', async () => {
+    const ca = makeTestCa();
+    const cert = ca.issue(['mx.pool.test']);
+    // The first connection reaches a backend speaking only TLS 1.0, the second one speaking 1.2 and 1.3.
+    const server = await startTlsServer('mx.pool.test', (n) => tls.createSecureContext(n === 1 ? { ...cert, minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' } : cert));
+    const dns = await mxZone('pool.test');
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'pool.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+      expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', detail: 'tlsv1 alert protocol version' });
+      expect(audit.results[0]).not.toHaveProperty('legacyTls');
+      expect(audit.findings.map((f) => f.code)).toEqual(['tls.handshake-failed']);
     } finally {
       await dns.close();
     }

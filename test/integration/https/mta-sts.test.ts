@@ -4,6 +4,7 @@
  * A 127.0.0.1), reached with SNI = the policy host. maildns is told to trust the test CA and, for
  * the CLI, the server's port (MAILDNS_MTA_STS_PORT, which exists for tests only).
  */
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +33,7 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -62,6 +63,7 @@ const records: DnsRecord[] = [
   ...stsDomain('zstd.example', enforce(['mail.zstd.example'])),
   ...stsDomain('hangup.example', GOOD),
   ...stsDomain('notmodified.example', GOOD),
+  ...stsDomain('bigzip.example', GOOD),
   ...stsDomain('testing.example', composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
 ];
 
@@ -108,6 +110,11 @@ describe('MTA-STS policy over HTTPS', () => {
         // Compressed answers, though none was asked for (HTTP allows it): the policy is the decoded body.
         'mta-sts.gzip.example': (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }).end(gzipSync(enforce(['mail.gzip.example']))),
         'mta-sts.bomb.example': (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }).end(gzipSync(Buffer.alloc(64 << 20, 'x'))),
+        // Compressed, and larger than the bound as sent: refused on its Content-Length, before anything is decoded.
+        'mta-sts.bigzip.example': (_req, res) => {
+          const body = gzipSync(randomBytes(80 * 1024));
+          res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': body.length }).end(body);
+        },
         'mta-sts.zstd.example': (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'zstd' }).end('(\xb5/\xfd'),
         'mta-sts.testing.example': serve(composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
       },
@@ -234,6 +241,9 @@ describe('MTA-STS policy over HTTPS', () => {
     const bomb = await audit('bomb.example');
     expect(bomb.findings.map((f) => f.code)).toEqual(['mta-sts.policy-too-large']);
     expect(bomb.policy!.detail).toBe('larger than 65536 bytes once decoded (Content-Encoding gzip)');
+    const bigzip = await audit('bigzip.example');
+    expect(bigzip.findings.map((f) => f.code)).toEqual(['mta-sts.policy-too-large']);
+    expect(bigzip.policy!.detail).toMatch(/^larger than 65536 bytes \(Content-Length \d+, Content-Encoding gzip\)$/);
     const zstd = await audit('zstd.example');
     expect(zstd.findings.map((f) => f.code)).toEqual(['mta-sts.policy-content-encoding']);
     expect(zstd.findings[0]!.message).toContain('Content-Encoding "zstd"');
