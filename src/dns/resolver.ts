@@ -46,13 +46,13 @@ export interface DnsAnswer<T> {
   /** The AA flag of the final response. */
   authoritative: boolean;
   /** The AD flag of the final response (RFC 6840 §5.7: a validating resolver found it secure); undefined in answers no server gave. */
-  authenticData?: boolean;
+  authenticData?: boolean | undefined;
   /** Which server answered (or was last tried). */
   server: string | null;
   /** CNAME targets followed to reach the answer, in order. */
   cnameChain: string[];
-  /** Transport or server detail for failures. */
-  detail?: string;
+  /** Transport or server detail for failures. The resolver's answers carry both keys, undefined when there is nothing to say (one shape: see failedAnswer). */
+  detail?: string | undefined;
 }
 
 export interface Resolver {
@@ -570,7 +570,7 @@ export class DnsResolver implements Resolver {
 
 /**
  * An answer without records. Its fields are those of answerFrom's answers, in the same order, the
- * absent ones undefined: V8 then gives every answer one hidden class, where answers built by two
+ * absent ones undefined: V8 then gives every answer the resolver makes one hidden class, where answers built by two
  * literals and given fields afterwards had four, and the code reading them was polymorphic.
  */
 function failedAnswer<T extends RRType>(name: string, type: T, server: string | null, status: DnsStatus, authoritative: boolean, detail?: string, cnameChain: string[] = [], authenticData?: boolean): DnsAnswer<RDataMap[T]> {
