@@ -1,7 +1,7 @@
 /** `maildns dkim show | check-record | rotate`: inspect keys and records, and rotate keys. */
 import type { CommandModule } from 'yargs';
-import { COMMANDS } from '../registry.js';
-import { hasFindingAtLeast } from '../../findings.js';
+import { COMMANDS, subcommandList } from '../registry.js';
+import { hasFindingAtLeast, printable } from '../../findings.js';
 import { DKIM_ALGORITHMS, type DkimAlgorithm } from '../../plan/types.js';
 import { EXIT, UsageError } from '../exit.js';
 import { printJson, renderFindings } from '../render/output.js';
@@ -157,7 +157,8 @@ export const rotateCommand: CommandModule<object, RotateArgs> = {
     if (args.json) printJson(outcome);
     else {
       process.stdout.write(
-        `${outcome.steps.join('\n')}\n\nSelectors of ${outcome.domain}: ${outcome.selectors.map((s) => `${s.selector} (${s.algorithm}, ${s.state})`).join(', ')}\n`,
+        // A step may quote what DNS gave (the names of the servers not serving the record yet).
+        `${outcome.steps.map(printable).join('\n')}\n\nSelectors of ${outcome.domain}: ${outcome.selectors.map((s) => `${s.selector} (${s.algorithm}, ${s.state})`).join(', ')}\n`,
       );
     }
   },
@@ -172,6 +173,6 @@ export const dkimCommand: CommandModule = {
       .command(showCommand as CommandModule)
       .command(checkRecordCommand as CommandModule)
       .command(rotateCommand as CommandModule)
-      .demandCommand(1, 'name a dkim command: show, check-record or rotate'),
+      .demandCommand(1, `name a dkim command: ${subcommandList('dkim')}`),
   handler: () => {},
 };
