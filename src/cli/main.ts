@@ -12,7 +12,7 @@ import { describeFailure, EXIT } from './exit.js';
 import { printable } from '../findings.js';
 import { boundOldGenerationGrowth } from './memory.js';
 import { commandFlagValueProblem, commandOptions, jsonFormatProblem } from './flag-values.js';
-import { LOADERS, type CommandName } from './registry.js';
+import { LOADERS, subcommandsOf, type CommandName } from './registry.js';
 import { EPILOGUE, renderTopLevelHelp, USAGE } from './render/help.js';
 
 function packageVersion(): string {
@@ -20,8 +20,8 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-function noSuchCommand(word: string): string {
-  return `there is no command "${word}"; \`maildns --help\` lists them`;
+function noSuchCommand(word: string, lister = 'maildns --help'): string {
+  return `there is no command "${word}"; \`${lister}\` lists them`;
 }
 
 function isHelpFlag(arg: string): boolean {
@@ -86,8 +86,15 @@ export async function main(argv: string[]): Promise<void> {
   // value), and help is asked for by a flag or by the word `help`, which yargs takes for --help.
   const end = argv.indexOf('--');
   const words = end < 0 ? argv : argv.slice(0, end);
-  const word = words.find((a) => !a.startsWith('-'));
-  if (word !== undefined && !Object.hasOwn(LOADERS, word) && words.some((a) => isHelpFlag(a) || a === 'help')) fail(noSuchCommand(word));
+  const named = words.filter((a) => !a.startsWith('-'));
+  const word = named[0];
+  if (word !== undefined && words.some((a) => isHelpFlag(a) || a === 'help')) {
+    if (!Object.hasOwn(LOADERS, word)) fail(noSuchCommand(word));
+    // ...nor help for a subcommand that does not exist (`maildns dkim nosuch --help`): yargs shows dkim's.
+    const subcommands = subcommandsOf(word as CommandName);
+    const sub = named[1];
+    if (subcommands.length && sub !== undefined && sub !== 'help' && !subcommands.includes(sub)) fail(noSuchCommand(`${word} ${sub}`, `maildns ${word} --help`));
+  }
   const [{ default: yargs }, modules] = await Promise.all([import('yargs'), commandsFor(argv)]);
   const cli = yargs(argv)
     .scriptName('maildns')

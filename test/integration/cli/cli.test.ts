@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, runCli } from '../../helpers/cli.js';
 import { DIG } from '../../helpers/programs.js';
+import { subcommandsOf } from '../../../src/cli/registry.js';
 
 const run = promisify(execFile);
 const fresh = (): string => mkdtempSync(path.join(tmpdir(), 'maildns-cli-'));
@@ -56,6 +57,19 @@ describe('maildns CLI basics', () => {
       [2, '', 'maildns: there is no command "nosuch"; `maildns --help` lists them\n'],
       [2, '', 'maildns: there is no command "nosuch"; `maildns --help` lists them\n'],
     ]);
+  });
+
+  it('refuses help for a subcommand that does not exist, and its list of subcommands is the one help shows', async () => {
+    const unknown = await Promise.all([runCli(['dkim', 'nosuch', '--help']), runCli(['report', 'nosuch', 'help'])]);
+    expect(unknown.map((r) => [r.code, r.stdout, r.stderr])).toEqual([
+      [2, '', 'maildns: there is no command "dkim nosuch"; `maildns dkim --help` lists them\n'],
+      [2, '', 'maildns: there is no command "report nosuch"; `maildns report --help` lists them\n'],
+    ]);
+    for (const name of ['dkim', 'report'] as const) {
+      const help = await runCli([name, '--help']);
+      const listed = [...help.stdout.matchAll(new RegExp(`^  maildns ${name} (\\S+)`, 'gm'))].map((m) => m[1]);
+      expect(listed).toEqual(subcommandsOf(name));
+    }
   });
 
   it('rejects an unknown option with one line and exit 2', async () => {
