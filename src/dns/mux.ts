@@ -7,15 +7,32 @@
  */
 import dgram from 'node:dgram';
 import { isIpv6Address } from '../ipv6.js';
-import { buildQuery, classifyReply, exchangeTcp, IgnoredReplies, queryKey, settleUdp, WireTimeout, type DnssecBits, type QueryKey, type ServerAddress, type UdpOutcome, type WireOptions, type WireResponse } from './wire.js';
+import { buildQuery, classifyReply, exchangeTcp, IgnoredReplies, PortClosed, queryKey, settleUdp, WireTimeout, type DnssecBits, type QueryKey, type ServerAddress, type UdpOutcome, type WireOptions, type WireResponse } from './wire.js';
 
 interface Pending {
   server: ServerAddress;
   key: QueryKey;
   ignored: IgnoredReplies;
   resolve: (reply: UdpOutcome) => void;
+  reject: (err: Error) => void;
   timer: NodeJS.Timeout;
 }
+
+/**
+ * Whether a server's port was last found closed. Linux sends the ICMP "port unreachable" that tells
+ * a connected socket so (see PortClosed) for only a few datagrams a second, so in a bulk run most
+ * queries to a closed port would hear nothing and wait for their deadline: once one is refused, the
+ * others fail at once, and a copy of one of them goes out every REFUSED_PROBE_MS, unwaited for, to
+ * learn whether the port has opened again; any datagram from the server ends the refusal.
+ */
+class PortState {
+  /** Set when the port was found closed; cleared by the next datagram from the server. */
+  closed = false;
+  /** When the last probe went out. */
+  probedAt = 0;
+}
+
+const REFUSED_PROBE_MS = 250;
 
 class PooledSocket {
   readonly socket: dgram.Socket;
@@ -25,12 +42,23 @@ class PooledSocket {
   connected = false;
   /** Resolves once the socket is connected to its server (sends then skip the address step). */
   readonly ready: Promise<void>;
-  constructor(server: ServerAddress) {
+  private readonly afterSend: (err: Error | null) => void;
+  constructor(
+    server: ServerAddress,
+    private readonly port: PortState,
+    /** Told when this socket hears that nothing listens at the server's port (ECONNREFUSED). */
+    onRefused: () => void,
+  ) {
     this.socket = dgram.createSocket(isIpv6Address(server.host) ? 'udp6' : 'udp4');
     this.socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
-    this.socket.on('error', () => {
-      /* a failed send is reported by its callback; an unanswered query by its deadline */
-    });
+    // The kernel tells of a closed port (see PortClosed) on the socket's next call: a receive, or,
+    // in the midst of a burst, a send, whose error Node drops unless the send has a callback.
+    // Other errors: an unanswered query ends at its deadline.
+    const refusal = (err: NodeJS.ErrnoException | null): void => {
+      if (err?.code === 'ECONNREFUSED') onRefused();
+    };
+    this.socket.on('error', refusal);
+    this.afterSend = refusal;
     this.socket.unref();
     this.ready = new Promise((resolve, reject) => this.socket.connect(server.port, server.host, (err?: Error) => (err ? reject(err) : resolve())));
     this.ready.then(
@@ -39,7 +67,20 @@ class PooledSocket {
     );
   }
 
+  /** Fail what waits here: nothing listens at the server's port. */
+  refuseWaiting(server: ServerAddress): void {
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of waiting) {
+      clearTimeout(p.timer);
+      this.release();
+      p.reject(new PortClosed(server));
+    }
+  }
+
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    // Connected, the socket takes datagrams from the server alone: its port is open.
+    this.port.closed = false;
     if (msg.length < 12) return;
     const p = this.pending.get(msg.readUInt16BE(0));
     if (!p || rinfo.port !== p.server.port) return;
@@ -60,8 +101,7 @@ class PooledSocket {
   /**
    * Queue a datagram; the queue goes out in one burst once the current batch of callbacks is done.
    * Sending each query the moment it is made wakes the server once per datagram, which costs far more
-   * than the send itself; a burst wakes it once. No callback: Node then tries a synchronous send
-   * first. A send that fails shows as the socket's 'error' event and the query ends at its deadline.
+   * than the send itself; a burst wakes it once. Node tries each send synchronously first.
    */
   send(buf: Buffer): void {
     if (this.outbox.push(buf) === 1) setImmediate(() => this.flush());
@@ -69,7 +109,7 @@ class PooledSocket {
 
   private flush(): void {
     const batch = this.outbox.splice(0);
-    for (const buf of batch) this.socket.send(buf);
+    for (const buf of batch) this.socket.send(buf, this.afterSend);
   }
 
   hold(): void {
@@ -82,21 +122,37 @@ class PooledSocket {
 }
 
 export class UdpMux {
-  private readonly pools = new Map<string, PooledSocket[]>();
+  private readonly pools = new Map<string, { sockets: PooledSocket[]; port: PortState }>();
   constructor(private readonly socketsPerServer = 4) {}
 
-  private pick(server: ServerAddress): PooledSocket {
+  private poolOf(server: ServerAddress): { sockets: PooledSocket[]; port: PortState } {
     const key = `${server.host}\u0000${server.port}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = Array.from({ length: this.socketsPerServer }, () => new PooledSocket(server));
-      this.pools.set(key, pool);
+      const port = new PortState();
+      const sockets: PooledSocket[] = [];
+      const refused = (): void => {
+        port.closed = true;
+        port.probedAt = Date.now();
+        for (const s of sockets) s.refuseWaiting(server);
+      };
+      for (let i = 0; i < this.socketsPerServer; i++) sockets.push(new PooledSocket(server, port, refused));
+      this.pools.set(key, (pool = { sockets, port }));
     }
-    return pool[Math.floor(Math.random() * pool.length)]!;
+    return pool;
   }
 
   private udp(server: ServerAddress, name: string, type: string, rd: boolean, deadline: number, bits: DnssecBits): Promise<UdpOutcome> {
-    const sock = this.pick(server);
+    const { sockets, port } = this.poolOf(server);
+    const sock = sockets[Math.floor(Math.random() * sockets.length)]!;
+    if (port.closed) {
+      const now = Date.now();
+      if (sock.connected && now - port.probedAt >= REFUSED_PROBE_MS) {
+        port.probedAt = now;
+        sock.send(buildQuery(name, type, Math.floor(Math.random() * 0x10000), rd, bits));
+      }
+      return Promise.reject(new PortClosed(server));
+    }
     if (!sock.connected) return sock.ready.then(() => this.udp(server, name, type, rd, deadline, bits));
     let id = Math.floor(Math.random() * 0x10000);
     for (let tries = 0; sock.pending.has(id) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
@@ -111,7 +167,7 @@ export class UdpMux {
         }
         reject(new WireTimeout(server, name, type, ignored.describe()));
       }, Math.max(0, deadline - Date.now()));
-      sock.pending.set(id, { server, key: queryKey(id, name, type), ignored, resolve, timer });
+      sock.pending.set(id, { server, key: queryKey(id, name, type), ignored, resolve, reject, timer });
       sock.hold();
       sock.send(buf);
     });

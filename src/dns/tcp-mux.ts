@@ -12,7 +12,7 @@
  */
 import net from 'node:net';
 import { UdpMux } from './mux.js';
-import { classifyReply, FramedQueryBuffer, formatServer, MalformedMessage, queryKey, WireTimeout, type QueryKey, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
+import { classifyReply, FramedQueryBuffer, formatServer, MalformedMessage, PortClosed, queryKey, WireTimeout, type QueryKey, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
 import type { WirePacket } from './packet.js';
 
 interface Pending {
@@ -403,8 +403,9 @@ export class TcpMux {
           () => void route.overUdp--,
           (err: unknown) => {
             route.overUdp--;
-            // No answer over UDP: the path may carry TCP alone (a tunnel, a firewall), so what follows, the next attempt included, is pipelined.
-            if (err instanceof WireTimeout) route.pipelining = true;
+            // No answer over UDP, or its port closed: the path or the server may carry TCP alone (a
+            // tunnel, a firewall), so what follows, the next attempt included, is pipelined.
+            if (err instanceof WireTimeout || err instanceof PortClosed) route.pipelining = true;
           },
         );
         return reply;

@@ -645,11 +645,24 @@ function udpExchange(server: ServerAddress, query: Buffer, key: QueryKey, deadli
       if (reply.kind === 'unrelated') ignored.note(reply.why);
       else finish(null, reply);
     });
-    socket.on('error', (err) => finish(err));
-    socket.send(query, server.port, server.host, (err) => {
-      if (err) finish(err);
-    });
+    const failed = (err: NodeJS.ErrnoException | null): void => {
+      if (err) finish(err.code === 'ECONNREFUSED' ? new PortClosed(server) : err);
+    };
+    socket.on('error', failed);
+    // Connected, so that the ICMP "port unreachable" of a closed port ends the wait at once (see PortClosed).
+    socket.connect(server.port, server.host, () => socket.send(query, failed));
   });
+}
+
+/**
+ * A query to a port nothing listens at: a connected UDP socket hears of the ICMP "port
+ * unreachable" the closed port sends back, so the query fails now instead of at its deadline (a
+ * list checked against a mistyped port had sat out every timeout, for hours).
+ */
+export class PortClosed extends Error {
+  constructor(server: ServerAddress) {
+    super(`connection refused: nothing listens at ${formatServer(server)}`);
+  }
 }
 
 /** One query over its own TCP connection. Only the answer can come back on it: anything else is a broken answer. */

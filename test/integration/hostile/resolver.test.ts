@@ -3,6 +3,7 @@
  * (spf, dmarc, verify) and the shared sockets of bulk checks (check) must give the same status,
  * and no broken answer may ever read as "no record".
  */
+import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsResolver, isNoRecord, isTemporary } from '../../../src/dns/resolver.js';
 import { HOSTILE_STATUS, hostileZone, startHostileDns, type HostileScenario, type HostileServer } from '../../helpers/hostile-dns.js';
@@ -92,5 +93,41 @@ describe('what the status says', () => {
     const before = server.queries.length;
     expect((await r.lookup('trailing.hostile.test', 'TXT')).status).toBe('malformed');
     expect(server.queries.length - before).toBe(2);
+  });
+});
+
+describe('a server that is not there', () => {
+  /** A port nothing listens at, on UDP or TCP: bound, then closed. */
+  async function closedPort(): Promise<number> {
+    const udp = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    const port = udp.address().port;
+    await new Promise<void>((resolve) => udp.close(() => resolve()));
+    return port;
+  }
+
+  it('fails at once on every path when the port is closed (ICMP port unreachable), not at the deadline', async () => {
+    const port = await closedPort();
+    const at = { host: '127.0.0.1', port };
+    // A deadline far beyond the test's: only the refusal can end these lookups in time.
+    const slow = { servers: [at], timeoutMs: 60_000, attempts: 2 };
+    const paths = [
+      new DnsResolver(slow),
+      new DnsResolver({ ...slow, sharedTransport: 'udp' }),
+      new DnsResolver({ ...slow, sharedTransport: 'tcp', udpUntilInFlight: 32 }),
+      new DnsResolver({ ...slow, sharedTransport: 'tcp' }),
+    ];
+    for (const resolver of paths) {
+      const answer = await resolver.lookup('example.com', 'TXT');
+      expect(answer).toMatchObject({ status: 'error', detail: `connection refused: nothing listens at 127.0.0.1:${port}` });
+      expect(isTemporary(answer.status)).toBe(true);
+    }
+  });
+
+  it('fails a bulk run\'s queries at once too, although the kernel sends "port unreachable" for a burst of them only', async () => {
+    const port = await closedPort();
+    const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 60_000, attempts: 2, sharedTransport: 'udp', maxInFlight: 500 });
+    const answers = await Promise.all(Array.from({ length: 500 }, (_, i) => resolver.lookup(`d${i}.example.com`, 'TXT')));
+    expect(new Set(answers.map((a) => `${a.status} ${a.detail}`))).toEqual(new Set([`error connection refused: nothing listens at 127.0.0.1:${port}`]));
   });
 });
