@@ -63,7 +63,10 @@ export interface StartTlsProbe {
   certificate?: CertificateVerdict;
   /** Against the MTA-STS policy, when one was fetched and its mode is not none. */
   mtaSts?: { mode: 'enforce' | 'testing'; pattern: string | null; satisfied: boolean };
-  /** Against the host's validated TLSA records, when the DNSSEC check found some (RFC 7672 §3): the record the chain matched, or null. */
+  /**
+   * Against the host's validated TLSA records, when the DNSSEC check found some (RFC 7672 §3): the
+   * record the chain matched, or null. With legacyTls, the chain that TLS 1.0 or 1.1 session presented.
+   */
   dane?: { tlsa: string[]; matched: string | null };
   /** What went wrong, in words: why the step failed, or (no-starttls) the EHLO lines that name no extension. */
   detail?: string;
@@ -72,7 +75,8 @@ export interface StartTlsProbe {
   /**
    * When the handshake failed for the protocol version (state handshake-failed): what a second
    * session offering TLS 1.0 and 1.1 (only those) got. Its certificate is not judged: OpenSSL 3 allows
-   * those versions only at security level 0, where weak keys and SHA-1 signatures pass.
+   * those versions only at security level 0, where weak keys and SHA-1 signatures pass; its chain is
+   * still matched against the TLSA records (`dane`), a comparison of digests no security level affects.
    */
   legacyTls?: { tlsVersion: string; cipher: string };
 }
@@ -288,10 +292,11 @@ export async function probeStartTls(host: string, address: string, opts: StartTl
   const { probe, versionRefused } = await session(host, address, opts, 'modern');
   if (!versionRefused) return probe;
   const legacy = await session(host, address, opts, 'legacy');
-  return legacy.probe.state === 'tls' ? { ...probe, legacyTls: { tlsVersion: legacy.probe.tlsVersion!, cipher: legacy.probe.cipher! } } : probe;
+  if (legacy.probe.state !== 'tls') return probe;
+  return { ...probe, legacyTls: { tlsVersion: legacy.probe.tlsVersion!, cipher: legacy.probe.cipher! }, ...(legacy.probe.dane ? { dane: legacy.probe.dane } : {}) };
 }
 
-/** One SMTP dialogue up to the handshake offering `versions`; a legacy one's certificate is not judged (see legacyTls). */
+/** One SMTP dialogue up to the handshake offering `versions`; a legacy one's certificate is not judged (see legacyTls), its chain is matched against the TLSA records. */
 async function session(host: string, address: string, opts: StartTlsOptions, versions: TlsVersions): Promise<{ probe: StartTlsProbe; versionRefused: boolean }> {
   const port = opts.port ?? 25;
   const ms = opts.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
@@ -325,13 +330,13 @@ async function session(host: string, address: string, opts: StartTlsOptions, ver
     socket = secure;
     out.tlsVersion = secure.getProtocol() ?? '';
     out.cipher = secure.getCipher()?.name ?? '';
-    if (versions === 'modern') {
-      const tlsa = opts.tlsa?.get(host);
-      out.certificate = certificateVerdict(secure, host);
-      if (tlsa?.length) {
-        const matched = matchingTlsa(tlsa, presentedChain(secure), host);
-        out.dane = { tlsa: tlsa.map(tlsaText), matched: matched ? tlsaText(matched) : null };
-      }
+    if (versions === 'modern') out.certificate = certificateVerdict(secure, host);
+    // A legacy session's chain is matched too: matching compares digests of what the server
+    // presented, which the security level does not touch, and DANE senders that allow TLS 1.0 use it.
+    const tlsa = opts.tlsa?.get(host);
+    if (tlsa?.length) {
+      const matched = matchingTlsa(tlsa, presentedChain(secure), host);
+      out.dane = { tlsa: tlsa.map(tlsaText), matched: matched ? tlsaText(matched) : null };
     }
     secure.write('QUIT\r\n');
     return { probe: out, versionRefused: false };

@@ -3,12 +3,14 @@
  * each playing one hostile server (no Postfix, no root). Each gets a verdict naming what it did,
  * within the step deadline and a bounded amount of memory.
  */
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../../src/dns/server.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { DnsResolver } from '../../../src/dns/resolver.js';
+import { composeTlsa311, tlsaText } from '../../../src/dnssec/tlsa.js';
 import { auditStartTls, probeStartTls } from '../../../src/starttls/probe.js';
 import { runCli } from '../../helpers/cli.js';
 import { makeTestCa } from '../../helpers/https.js';
@@ -147,6 +149,27 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
       expect(audit.findings.map((f) => [f.code, f.severity, f.rfc])).toEqual([['tls.old-version', 'warning', 'RFC 8996']]);
       expect(audit.findings[0]!.message).toContain(`chose TLSv1 (${probe!.legacyTls!.cipher})`);
       expect(audit.findings[0]!.message).toContain('the certificate was not judged');
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('matches the chain a TLS-1.0-only server presents against its TLSA records, and gives DANE the verdict of that session, not "no TLS"', async () => {
+    const ca = makeTestCa();
+    const pair = ca.issue(['mx.olddane.test']);
+    const server = await startTlsServer('mx.olddane.test', tls.createSecureContext({ ...pair, minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }));
+    const ee = composeTlsa311(new X509Certificate(pair.cert).publicKey.export({ type: 'spki', format: 'der' }));
+    const elsewhere = composeTlsa311(new X509Certificate(ca.issue(['elsewhere.test']).cert).publicKey.export({ type: 'spki', format: 'der' }));
+    const dns = await mxZone('olddane.test');
+    try {
+      const resolver = new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 });
+      const audit = await auditStartTls(resolver, 'olddane.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000, tlsa: new Map([['mx.olddane.test', [ee]]]) });
+      expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', legacyTls: { tlsVersion: 'TLSv1' }, dane: { tlsa: [tlsaText(ee)], matched: tlsaText(ee) } });
+      expect(audit.results[0]).not.toHaveProperty('certificate');
+      expect(audit.findings.map((f) => f.code)).toEqual(['tls.old-version', 'dane.match']);
+      const rekeyed = await auditStartTls(resolver, 'olddane.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000, tlsa: new Map([['mx.olddane.test', [elsewhere]]]) });
+      expect(rekeyed.results[0]!.dane).toEqual({ tlsa: [tlsaText(elsewhere)], matched: null });
+      expect(rekeyed.findings.map((f) => f.code)).toEqual(['tls.old-version', 'dane.no-match']);
     } finally {
       await dns.close();
     }
