@@ -70,7 +70,7 @@ export interface StartTlsProbe {
   dane?: { tlsa: string[]; matched: string | null };
   /** What went wrong, in words: why the step failed, or (no-starttls) the EHLO lines that name no extension. */
   detail?: string;
-  /** Bytes the server sent after its 220 to STARTTLS and before the handshake (discarded, never read as replies). */
+  /** Bytes the server sent after its 220 to STARTTLS and before the handshake (discarded, never read as replies); the second session's are in legacyTls. */
   sentAhead?: number;
   /**
    * When the handshake failed for the protocol version (state handshake-failed): what a second
@@ -78,7 +78,7 @@ export interface StartTlsProbe {
    * those versions only at security level 0, where weak keys and SHA-1 signatures pass; its chain is
    * still matched against the TLSA records (`dane`), a comparison of digests no security level affects.
    */
-  legacyTls?: { tlsVersion: string; cipher: string };
+  legacyTls?: { tlsVersion: string; cipher: string; sentAhead?: number };
 }
 
 export interface StartTlsOptions {
@@ -293,7 +293,8 @@ export async function probeStartTls(host: string, address: string, opts: StartTl
   if (!versionRefused) return probe;
   const legacy = await session(host, address, opts, 'legacy');
   if (legacy.probe.state !== 'tls') return probe;
-  return { ...probe, legacyTls: { tlsVersion: legacy.probe.tlsVersion!, cipher: legacy.probe.cipher! }, ...(legacy.probe.dane ? { dane: legacy.probe.dane } : {}) };
+  const { tlsVersion, cipher, sentAhead, dane } = legacy.probe;
+  return { ...probe, legacyTls: { tlsVersion: tlsVersion!, cipher: cipher!, ...(sentAhead ? { sentAhead } : {}) }, ...(dane ? { dane } : {}) };
 }
 
 /** One SMTP dialogue up to the handshake offering `versions`; a legacy one's certificate is not judged (see legacyTls), its chain is matched against the TLSA records. */
@@ -359,8 +360,30 @@ function againstPolicy(p: StartTlsProbe, policy: ParsedStsPolicy): StartTlsProbe
   return { mode: policy.mode, pattern, satisfied };
 }
 
+/**
+ * Bytes sent ahead of the handshake, in either session, whatever came of it: plain text anyone on the
+ * path could have put there (RFC 3207 §4.2 lets only the handshake follow the 220).
+ */
+function sentAheadFinding(p: StartTlsProbe, subject: string): Finding | null {
+  const bytes = (n: number): string => `${n} byte${n === 1 ? '' : 's'}`;
+  const second = p.legacyTls;
+  const sessions = [
+    ...(p.sentAhead ? [`${bytes(p.sentAhead)}${second ? ' in the first session (offering TLS 1.2 and 1.3)' : ''}`] : []),
+    ...(second?.sentAhead ? [`${bytes(second.sentAhead)} in the second session (offering TLS 1.0 and 1.1)`] : []),
+  ];
+  if (!sessions.length) return null;
+  return { code: 'tls.sent-ahead', severity: 'warning', subject, message: `the MX host sent ${sessions.join(' and ')} after its 220 reply to STARTTLS, before the TLS handshake, where only the handshake may follow; it is how plain text injected into the session looks (the bytes were discarded)`, fix: 'check the server and anything between it and the internet (a proxy or filter rewriting SMTP) for replies sent ahead of the handshake', rfc: 'RFC 3207 §4' };
+}
+
 function findingsOf(p: StartTlsProbe, domain: string): Finding[] {
   const subject = `${p.host} (${p.address}:${p.port})`;
+  const ahead = sentAheadFinding(p, subject);
+  const found = stateFindings(p, domain, subject, ahead !== null);
+  return ahead ? [...found, ahead] : found;
+}
+
+/** The findings of the probe's state; `sentAhead`: a tls.sent-ahead finding follows them (no tls.ok then). */
+function stateFindings(p: StartTlsProbe, domain: string, subject: string, sentAhead: boolean): Finding[] {
   const sts = p.mtaSts;
   // Under an enforced MTA-STS policy, senders do not deliver without valid TLS (RFC 8461 §5).
   const tlsSeverity: Severity = sts?.mode === 'enforce' ? 'error' : 'warning';
@@ -389,8 +412,7 @@ function findingsOf(p: StartTlsProbe, domain: string): Finding[] {
       if (!c.trusted) out.push({ code: 'tls.certificate-untrusted', severity: tlsSeverity, subject, message: `the certificate (${c.subject || 'no subject'}, issued by ${c.issuer || 'unknown'}) does not chain to a trusted CA (${c.error})${stsNote}`, fix: 'install a certificate from a public CA (or the chain the CA gave, intermediates included)', rfc: sts ? 'RFC 8461 §4.1' : 'RFC 3207 §4.1' });
       if (!c.nameValid) out.push({ code: 'tls.certificate-name', severity: tlsSeverity, subject, message: `the certificate names ${c.altNames.join(', ') || c.subject || 'no host'}, not ${p.host}${stsNote}`, fix: `install a certificate whose subjectAltName includes ${p.host}`, rfc: sts ? 'RFC 8461 §4.1' : 'RFC 6125 §6.4' });
       if (sts && !sts.pattern) out.push({ code: 'tls.mta-sts-mx-pattern', severity: tlsSeverity, subject, message: `${p.host} matches no mx pattern of the MTA-STS policy${stsNote}`, fix: `add "mx: ${p.host}" to the policy and change the _mta-sts id`, rfc: 'RFC 8461 §4.1' });
-      if (p.sentAhead) out.push({ code: 'tls.sent-ahead', severity: 'warning', subject, message: `the MX host sent ${p.sentAhead} byte${p.sentAhead === 1 ? '' : 's'} after its 220 reply to STARTTLS, before the TLS handshake, where only the handshake may follow; it is how plain text injected into the session looks (the bytes were discarded)`, fix: 'check the server and anything between it and the internet (a proxy or filter rewriting SMTP) for replies sent ahead of the handshake', rfc: 'RFC 3207 §4' });
-      if (out.length === 0) out.push({ code: 'tls.ok', severity: 'info', subject, message: `STARTTLS with ${p.tlsVersion} (${p.cipher}); the certificate is trusted and names ${p.host}${sts ? `, as the MTA-STS policy (mode ${sts.mode}, mx ${sts.pattern}) requires` : ''}`, rfc: 'RFC 3207' });
+      if (out.length === 0 && !sentAhead) out.push({ code: 'tls.ok', severity: 'info', subject, message: `STARTTLS with ${p.tlsVersion} (${p.cipher}); the certificate is trusted and names ${p.host}${sts ? `, as the MTA-STS policy (mode ${sts.mode}, mx ${sts.pattern}) requires` : ''}`, rfc: 'RFC 3207' });
       return out;
     }
   }

@@ -11,7 +11,7 @@
  *                      "tls"?: { "results": [ { "host", "address", "port", "state", "step"?, "greeting"?, "extensions"?, "reply"?, "tlsVersion"?, "cipher"?,
  *                                "certificate"?: { "subject", "altNames", "issuer", "validTo", "trusted", "nameValid", "error"? },
  *                                "mtaSts"?: { "mode", "pattern", "satisfied" }, "dane"?: { "tlsa", "matched" }, "detail"?, "sentAhead"?,
- *                                "legacyTls"?: { "tlsVersion", "cipher" } } ], "dnsFailed" },
+ *                                "legacyTls"?: { "tlsVersion", "cipher", "sentAhead"? } } ], "dnsFailed" },
  *                      "rdns"?: { "results": [ { "address", "source", "reverseName", "ptr", "confirmedName", "helo"?, "state" } ], "dnsFailed" },
  *                      "dnssec"?: { "zone", "signed", "validation": "secure"|"insecure"|"bogus"|"indeterminate", "resolver",
  *                                   "dnskeys": [ { "keyTag", "algorithm", "flags" } ], "ds": [ { "keyTag", "algorithm", "digestType", "matches" } ],

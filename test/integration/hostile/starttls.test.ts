@@ -37,8 +37,11 @@ function flood(s: net.Socket, text: string): void {
   s.on('close', () => clearInterval(timer));
 }
 
-/** A fake SMTP server that offers STARTTLS and hands the session to TLS with `context`; its port, and the connections it has had. */
-async function startTlsServer(name: string, contexts: tls.SecureContext | ((connection: number) => tls.SecureContext)): Promise<{ port: number; connections: () => number }> {
+/**
+ * A fake SMTP server that offers STARTTLS and hands the session to TLS with `context`; its port, and
+ * the connections it has had. `ahead`: what it sends with its 220 to STARTTLS on each connection.
+ */
+async function startTlsServer(name: string, contexts: tls.SecureContext | ((connection: number) => tls.SecureContext), ahead: (connection: number) => string = () => ''): Promise<{ port: number; connections: () => number }> {
   let connections = 0;
   const port = await fake((s) => {
     connections++;
@@ -49,7 +52,7 @@ async function startTlsServer(name: string, contexts: tls.SecureContext | ((conn
       if (/^EHLO/i.test(line)) s.write(`250-${name}\r\n250 STARTTLS\r\n`);
       else if (/^STARTTLS/i.test(line)) {
         s.off('data', onData);
-        s.write('220 2.0.0 Ready to start TLS\r\n');
+        s.write(`220 2.0.0 Ready to start TLS\r\n${ahead(connections)}`);
         new tls.TLSSocket(s, { isServer: true, secureContext: context }).on('error', () => {}).resume();
       }
     };
@@ -130,6 +133,49 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
       expect(audit.results).toEqual([expect.objectContaining({ state: 'tls', sentAhead: '250 2.1.0 injected\r\n'.length, certificate: expect.objectContaining({ trusted: true, nameValid: true }) })]);
       expect(audit.findings.map((f) => [f.code, f.severity])).toEqual([['tls.sent-ahead', 'warning']]);
       expect(audit.findings[0]!.message).toContain('sent 20 bytes after its 220 reply to STARTTLS');
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('reports a reply sent ahead of a handshake that then failed', async () => {
+    const port = await fake((s) => {
+      s.write('220 mx.aheadfail.test ESMTP\r\n');
+      s.on('data', (d: Buffer) => {
+        const line = d.toString('latin1');
+        if (/^EHLO/i.test(line)) s.write('250-mx.aheadfail.test\r\n250 STARTTLS\r\n');
+        else if (/^STARTTLS/i.test(line)) s.write('220 2.0.0 Ready to start TLS\r\n250 2.1.0 injected\r\n');
+        else s.write('500 5.5.1 this is not TLS\r\n');
+      });
+    });
+    const dns = await mxZone('aheadfail.test');
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'aheadfail.test', { port, stepTimeoutMs: 5000 });
+      expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', detail: 'wrong version number', sentAhead: 20 });
+      expect(audit.findings.map((f) => [f.code, f.severity])).toEqual([['tls.handshake-failed', 'error'], ['tls.sent-ahead', 'warning']]);
+      expect(audit.findings[1]!.message).toContain('sent 20 bytes after its 220 reply to STARTTLS');
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('reports a reply sent ahead in the second session of a TLS-1.0-only server, saying it was that session, and in both when both had one', async () => {
+    const ca = makeTestCa();
+    const context = tls.createSecureContext({ ...ca.issue(['mx.oldahead.test']), minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' });
+    const second = await startTlsServer('mx.oldahead.test', context, (n) => (n === 2 ? '250 2.1.0 injected\r\n' : ''));
+    const both = await startTlsServer('mx.oldahead.test', context, (n) => (n === 1 ? '250 ok\r\n' : '250 2.1.0 injected\r\n'));
+    const dns = await mxZone('oldahead.test');
+    try {
+      const resolver = new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 });
+      const audit = await auditStartTls(resolver, 'oldahead.test', { port: second.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+      expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', legacyTls: { tlsVersion: 'TLSv1', sentAhead: 20 } });
+      expect(audit.results[0]).not.toHaveProperty('sentAhead');
+      expect(audit.findings.map((f) => [f.code, f.severity])).toEqual([['tls.old-version', 'warning'], ['tls.sent-ahead', 'warning']]);
+      expect(audit.findings[1]!.message).toContain('sent 20 bytes in the second session (offering TLS 1.0 and 1.1) after its 220 reply to STARTTLS');
+      const twice = await auditStartTls(resolver, 'oldahead.test', { port: both.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+      expect(twice.results[0]).toMatchObject({ sentAhead: 8, legacyTls: { sentAhead: 20 } });
+      expect(twice.findings.map((f) => f.code)).toEqual(['tls.old-version', 'tls.sent-ahead']);
+      expect(twice.findings[1]!.message).toContain('sent 8 bytes in the first session (offering TLS 1.2 and 1.3) and 20 bytes in the second session (offering TLS 1.0 and 1.1) after its 220 reply');
     } finally {
       await dns.close();
     }
