@@ -86,7 +86,7 @@ export interface StartTlsOptions {
   port?: number;
   /** PEM CA certificates to trust instead of the built-in roots. */
   ca?: string;
-  /** Milliseconds for each step (connect, greeting, EHLO, STARTTLS, handshake). */
+  /** Milliseconds for each step (connect, greeting, EHLO, STARTTLS, handshake) of each session: a host refusing TLS 1.2 and 1.3 gets two, so ten deadlines. */
   stepTimeoutMs?: number;
   /** The EHLO name; the machine's host name by default. */
   ehloName?: string;
