@@ -70,7 +70,7 @@ export interface StartTlsProbe {
   dane?: { tlsa: string[]; matched: string | null };
   /** What went wrong, in words: why the step failed, or (no-starttls) the EHLO lines that name no extension. */
   detail?: string;
-  /** Bytes the server sent after its 220 to STARTTLS and before the handshake (discarded, never read as replies); the second session's are in legacyTls. */
+  /** Bytes the server sent after its 220 to STARTTLS and before the handshake (discarded, never read as replies); the second session's are in legacyTls or legacyTlsFailed. */
   sentAhead?: number;
   /**
    * When the handshake failed for the protocol version (state handshake-failed): what a second
@@ -79,6 +79,11 @@ export interface StartTlsProbe {
    * still matched against the TLSA records (`dane`), a comparison of digests no security level affects.
    */
   legacyTls?: { tlsVersion: string; cipher: string; sentAhead?: number };
+  /**
+   * When that second session was tried and got no TLS session (a 421, a timeout, a reset, a
+   * refused handshake): how it ended, as the probe's own fields would say it.
+   */
+  legacyTlsFailed?: Pick<StartTlsProbe, 'state' | 'step' | 'detail' | 'reply' | 'sentAhead'>;
 }
 
 export interface StartTlsOptions {
@@ -292,7 +297,10 @@ export async function probeStartTls(host: string, address: string, opts: StartTl
   const { probe, versionRefused } = await session(host, address, opts, 'modern');
   if (!versionRefused) return probe;
   const legacy = await session(host, address, opts, 'legacy');
-  if (legacy.probe.state !== 'tls') return probe;
+  if (legacy.probe.state !== 'tls') {
+    const { state, step, detail, reply, sentAhead } = legacy.probe;
+    return { ...probe, legacyTlsFailed: { state, ...(step ? { step } : {}), ...(detail ? { detail } : {}), ...(reply ? { reply } : {}), ...(sentAhead ? { sentAhead } : {}) } };
+  }
   const { tlsVersion, cipher, sentAhead, dane } = legacy.probe;
   return { ...probe, legacyTls: { tlsVersion: tlsVersion!, cipher: cipher!, ...(sentAhead ? { sentAhead } : {}) }, ...(dane ? { dane } : {}) };
 }
@@ -366,7 +374,7 @@ function againstPolicy(p: StartTlsProbe, policy: ParsedStsPolicy): StartTlsProbe
  */
 function sentAheadFinding(p: StartTlsProbe, subject: string): Finding | null {
   const bytes = (n: number): string => `${n} byte${n === 1 ? '' : 's'}`;
-  const second = p.legacyTls;
+  const second = p.legacyTls ?? p.legacyTlsFailed;
   const sessions = [
     ...(p.sentAhead ? [`${bytes(p.sentAhead)}${second ? ' in the first session (offering TLS 1.2 and 1.3)' : ''}`] : []),
     ...(second?.sentAhead ? [`${bytes(second.sentAhead)} in the second session (offering TLS 1.0 and 1.1)`] : []),
@@ -402,7 +410,7 @@ function stateFindings(p: StartTlsProbe, domain: string, subject: string, sentAh
       return [{ code: 'tls.unreachable', severity: 'error', subject, message: `could not talk to the MX host ${at}: ${p.detail}`, fix: 'check that the server listens on port 25 and that no firewall drops it', rfc: 'RFC 5321 §5.1' }];
     case 'handshake-failed':
       if (p.legacyTls) return [{ code: 'tls.old-version', severity: tlsSeverity, subject, message: `the MX host refused TLS 1.2 and 1.3 (${p.detail}); offered TLS 1.0 and 1.1 in a second session, it chose ${p.legacyTls.tlsVersion} (${p.legacyTls.cipher}), deprecated by RFC 8996: senders that require TLS 1.2, as most now do, cannot start TLS and send in plain text or not at all${stsNote}; the certificate was not judged (TLS 1.0 and 1.1 need a security level at which weak keys and SHA-1 signatures pass)`, fix: 'turn on TLS 1.2 and 1.3 in the server (Postfix: smtpd_tls_protocols = >=TLSv1.2; an OpenSSL older than 1.0.1 has neither, upgrade it)', rfc: 'RFC 8996' }];
-      return [{ code: 'tls.handshake-failed', severity: 'error', subject, message: `the TLS handshake after STARTTLS failed: ${p.detail}`, fix: 'check the server\'s protocols and ciphers (TLS 1.2 or 1.3) and its certificate files', rfc: 'RFC 3207 §4.1' }];
+      return [{ code: 'tls.handshake-failed', severity: 'error', subject, message: `the TLS handshake after STARTTLS failed: ${p.detail}${retried(p.legacyTlsFailed)}`, fix: 'check the server\'s protocols and ciphers (TLS 1.2 or 1.3) and its certificate files', rfc: 'RFC 3207 §4.1' }];
     case 'no-address':
     case 'dns-error':
       return [];
@@ -416,6 +424,13 @@ function stateFindings(p: StartTlsProbe, domain: string, subject: string, sentAh
       return out;
     }
   }
+}
+
+/** How the second session (TLS 1.0 and 1.1) ended, when it got no TLS either. */
+function retried(legacy: StartTlsProbe['legacyTlsFailed']): string {
+  if (!legacy) return '';
+  const how = [legacy.step ? ` at the ${legacy.step} step` : '', legacy.detail ? `: ${oneLine(legacy.detail)}` : '', legacy.reply ? ` (${oneLine(legacy.reply)})` : ''].join('');
+  return `; a second session, offering TLS 1.0 and 1.1, got no TLS either (${legacy.state}${how})`;
 }
 
 function oneLine(text: string | undefined): string {

@@ -221,6 +221,44 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
     }
   });
 
+  it('says the second session was tried, and how it ended, when a server that refused TLS 1.2 and 1.3 drops it, answers it 421 or stalls', async () => {
+    const ca = makeTestCa();
+    const context = tls.createSecureContext({ ...ca.issue(['mx.retry.test']), minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' });
+    /** TLS 1.0 only on the first connection; the second one gets `second`. */
+    const refusing = async (second: (s: net.Socket) => void): Promise<number> => {
+      let connections = 0;
+      const tlsOnly = await startTlsServer('mx.retry.test', context);
+      return fake((s) => {
+        if (++connections > 1) return second(s);
+        // The first connection goes on to the TLS 1.0 server.
+        const onward = net.connect(tlsOnly.port, '127.0.0.1');
+        onward.on('error', () => s.destroy());
+        s.pipe(onward).pipe(s);
+      });
+    };
+    const dropped = await refusing((s) => s.destroy());
+    const busy = await refusing((s) => s.end('421 4.3.2 Too many connections\r\n'));
+    const silent = await refusing(() => {});
+    const dns = await mxZone('retry.test');
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'retry.test', { port: dropped, ca: ca.caPem, stepTimeoutMs: 5000 });
+      expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', step: 'handshake', detail: 'tlsv1 alert protocol version', legacyTlsFailed: { state: 'unreachable', step: 'greeting', detail: 'the server closed the connection' } });
+      expect(audit.results[0]).not.toHaveProperty('legacyTls');
+      expect(audit.findings.map((f) => f.code)).toEqual(['tls.handshake-failed']);
+      expect(audit.findings[0]!.message).toContain('a second session, offering TLS 1.0 and 1.1, got no TLS either (unreachable at the greeting step: the server closed the connection)');
+      expect(await probeStartTls('mx.retry.test', '127.0.0.1', { port: busy, ca: ca.caPem, stepTimeoutMs: 5000 })).toMatchObject({ legacyTlsFailed: { state: 'smtp-refused', step: 'greeting', reply: '421 4.3.2 Too many connections' } });
+      expect(await probeStartTls('mx.retry.test', '127.0.0.1', { port: silent, ca: ca.caPem, stepTimeoutMs: 300 })).toMatchObject({ legacyTlsFailed: { state: 'timeout', step: 'greeting', detail: 'no complete reply within 300 ms' } });
+      // The second connection reaches a backend that speaks TLS 1.2 and 1.3 only, and sends bytes ahead of its handshake.
+      const pool = await startTlsServer('mx.retry.test', (n) => (n === 1 ? context : tls.createSecureContext(ca.issue(['mx.retry.test']))), (n) => (n === 2 ? '250 2.1.0 injected\r\n' : ''));
+      const pooled = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'retry.test', { port: pool.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+      expect(pooled.results[0]).toMatchObject({ state: 'handshake-failed', legacyTlsFailed: { state: 'handshake-failed', step: 'handshake', sentAhead: 20 } });
+      expect(pooled.findings.map((f) => f.code)).toEqual(['tls.handshake-failed', 'tls.sent-ahead']);
+      expect(pooled.findings[1]!.message).toContain('sent 20 bytes in the second session (offering TLS 1.0 and 1.1)');
+    } finally {
+      await dns.close();
+    }
+  });
+
   it('does not call TLS 1.2 or 1.3 an old version when the second session gets it (an MX pool whose backends differ)', async () => {
     const ca = makeTestCa();
     const cert = ca.issue(['mx.pool.test']);
