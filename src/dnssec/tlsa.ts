@@ -95,10 +95,14 @@ function chainsUpTo(chain: readonly X509Certificate[], anchor: number): boolean 
 export function daneFindings(probe: StartTlsProbe, records: readonly TlsaValue[]): Finding[] {
   if (!records.length) return [];
   const subject = `${probe.host} (${probe.address}:${probe.port})`;
-  if (probe.state === 'no-starttls' || probe.state === 'starttls-refused' || probe.state === 'handshake-failed') {
+  // TLS 1.2 and 1.3 refused, but a second session had TLS 1.0 or 1.1: DANE senders that allow those
+  // (Postfix's smtp_tls_mandatory_protocols does by default) match that session's chain.
+  const legacy = probe.state === 'handshake-failed' ? probe.legacyTls : undefined;
+  if (probe.state === 'no-starttls' || probe.state === 'starttls-refused' || (probe.state === 'handshake-failed' && !legacy)) {
     return [{ code: 'dane.no-tls', severity: 'error', subject, message: `${tlsaName(probe.host)} publishes validated TLSA records, but no TLS session could be had (${probe.state}): senders that do DANE will not deliver to this host`, fix: 'turn on STARTTLS with the key the TLSA records name', rfc: 'RFC 7672 §2.2' }];
   }
-  if (probe.state !== 'tls' || !probe.dane) return [];
-  if (probe.dane.matched) return [{ code: 'dane.match', severity: 'info', subject, message: `the certificate chain matches the TLSA record ${probe.dane.matched}`, rfc: 'RFC 7672 §3' }];
-  return [{ code: 'dane.no-match', severity: 'error', subject, message: `the certificate chain matches none of the TLSA records (${probe.dane.tlsa.join(', ')}): senders that do DANE will not deliver to this host`, fix: 'publish the TLSA record of the key the server uses now (3 1 1: SHA-256 of its SubjectPublicKeyInfo), or put the server\'s certificate back', rfc: 'RFC 7672 §3.1' }];
+  if ((probe.state !== 'tls' && !legacy) || !probe.dane) return [];
+  const chain = legacy ? `the certificate chain presented in a ${legacy.tlsVersion} session (the server refused TLS 1.2 and 1.3; see tls.old-version)` : 'the certificate chain';
+  if (probe.dane.matched) return [{ code: 'dane.match', severity: 'info', subject, message: `${chain} matches the TLSA record ${probe.dane.matched}${legacy ? `: senders that do DANE and allow ${legacy.tlsVersion} deliver, those that require TLS 1.2 do not` : ''}`, rfc: 'RFC 7672 §3' }];
+  return [{ code: 'dane.no-match', severity: 'error', subject, message: `${chain} matches none of the TLSA records (${probe.dane.tlsa.join(', ')}): senders that do DANE will not deliver to this host`, fix: 'publish the TLSA record of the key the server uses now (3 1 1: SHA-256 of its SubjectPublicKeyInfo), or put the server\'s certificate back', rfc: 'RFC 7672 §3.1' }];
 }

@@ -63,18 +63,27 @@ export interface StartTlsProbe {
   certificate?: CertificateVerdict;
   /** Against the MTA-STS policy, when one was fetched and its mode is not none. */
   mtaSts?: { mode: 'enforce' | 'testing'; pattern: string | null; satisfied: boolean };
-  /** Against the host's validated TLSA records, when the DNSSEC check found some (RFC 7672 §3): the record the chain matched, or null. */
+  /**
+   * Against the host's validated TLSA records, when the DNSSEC check found some (RFC 7672 §3): the
+   * record the chain matched, or null. With legacyTls, the chain that TLS 1.0 or 1.1 session presented.
+   */
   dane?: { tlsa: string[]; matched: string | null };
   /** What went wrong, in words: why the step failed, or (no-starttls) the EHLO lines that name no extension. */
   detail?: string;
-  /** Bytes the server sent after its 220 to STARTTLS and before the handshake (discarded, never read as replies). */
+  /** Bytes the server sent after its 220 to STARTTLS and before the handshake (discarded, never read as replies); the second session's are in legacyTls or legacyTlsFailed. */
   sentAhead?: number;
   /**
    * When the handshake failed for the protocol version (state handshake-failed): what a second
    * session offering TLS 1.0 and 1.1 (only those) got. Its certificate is not judged: OpenSSL 3 allows
-   * those versions only at security level 0, where weak keys and SHA-1 signatures pass.
+   * those versions only at security level 0, where weak keys and SHA-1 signatures pass; its chain is
+   * still matched against the TLSA records (`dane`), a comparison of digests no security level affects.
    */
-  legacyTls?: { tlsVersion: string; cipher: string };
+  legacyTls?: { tlsVersion: string; cipher: string; sentAhead?: number };
+  /**
+   * When that second session was tried and got no TLS session (a 421, a timeout, a reset, a
+   * refused handshake): how it ended, as the probe's own fields would say it.
+   */
+  legacyTlsFailed?: Pick<StartTlsProbe, 'state' | 'step' | 'detail' | 'reply' | 'sentAhead'>;
 }
 
 export interface StartTlsOptions {
@@ -82,7 +91,7 @@ export interface StartTlsOptions {
   port?: number;
   /** PEM CA certificates to trust instead of the built-in roots. */
   ca?: string;
-  /** Milliseconds for each step (connect, greeting, EHLO, STARTTLS, handshake). */
+  /** Milliseconds for each step (connect, greeting, EHLO, STARTTLS, handshake) of each session: a host refusing TLS 1.2 and 1.3 gets two, so ten deadlines. */
   stepTimeoutMs?: number;
   /** The EHLO name; the machine's host name by default. */
   ehloName?: string;
@@ -288,10 +297,15 @@ export async function probeStartTls(host: string, address: string, opts: StartTl
   const { probe, versionRefused } = await session(host, address, opts, 'modern');
   if (!versionRefused) return probe;
   const legacy = await session(host, address, opts, 'legacy');
-  return legacy.probe.state === 'tls' ? { ...probe, legacyTls: { tlsVersion: legacy.probe.tlsVersion!, cipher: legacy.probe.cipher! } } : probe;
+  if (legacy.probe.state !== 'tls') {
+    const { state, step, detail, reply, sentAhead } = legacy.probe;
+    return { ...probe, legacyTlsFailed: { state, ...(step ? { step } : {}), ...(detail ? { detail } : {}), ...(reply ? { reply } : {}), ...(sentAhead ? { sentAhead } : {}) } };
+  }
+  const { tlsVersion, cipher, sentAhead, dane } = legacy.probe;
+  return { ...probe, legacyTls: { tlsVersion: tlsVersion!, cipher: cipher!, ...(sentAhead ? { sentAhead } : {}) }, ...(dane ? { dane } : {}) };
 }
 
-/** One SMTP dialogue up to the handshake offering `versions`; a legacy one's certificate is not judged (see legacyTls). */
+/** One SMTP dialogue up to the handshake offering `versions`; a legacy one's certificate is not judged (see legacyTls), its chain is matched against the TLSA records. */
 async function session(host: string, address: string, opts: StartTlsOptions, versions: TlsVersions): Promise<{ probe: StartTlsProbe; versionRefused: boolean }> {
   const port = opts.port ?? 25;
   const ms = opts.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
@@ -325,13 +339,13 @@ async function session(host: string, address: string, opts: StartTlsOptions, ver
     socket = secure;
     out.tlsVersion = secure.getProtocol() ?? '';
     out.cipher = secure.getCipher()?.name ?? '';
-    if (versions === 'modern') {
-      const tlsa = opts.tlsa?.get(host);
-      out.certificate = certificateVerdict(secure, host);
-      if (tlsa?.length) {
-        const matched = matchingTlsa(tlsa, presentedChain(secure), host);
-        out.dane = { tlsa: tlsa.map(tlsaText), matched: matched ? tlsaText(matched) : null };
-      }
+    if (versions === 'modern') out.certificate = certificateVerdict(secure, host);
+    // A legacy session's chain is matched too: matching compares digests of what the server
+    // presented, which the security level does not touch, and DANE senders that allow TLS 1.0 use it.
+    const tlsa = opts.tlsa?.get(host);
+    if (tlsa?.length) {
+      const matched = matchingTlsa(tlsa, presentedChain(secure), host);
+      out.dane = { tlsa: tlsa.map(tlsaText), matched: matched ? tlsaText(matched) : null };
     }
     secure.write('QUIT\r\n');
     return { probe: out, versionRefused: false };
@@ -354,8 +368,30 @@ function againstPolicy(p: StartTlsProbe, policy: ParsedStsPolicy): StartTlsProbe
   return { mode: policy.mode, pattern, satisfied };
 }
 
+/**
+ * Bytes sent ahead of the handshake, in either session, whatever came of it: plain text anyone on the
+ * path could have put there (RFC 3207 §4.2 lets only the handshake follow the 220).
+ */
+function sentAheadFinding(p: StartTlsProbe, subject: string): Finding | null {
+  const bytes = (n: number): string => `${n} byte${n === 1 ? '' : 's'}`;
+  const second = p.legacyTls ?? p.legacyTlsFailed;
+  const sessions = [
+    ...(p.sentAhead ? [`${bytes(p.sentAhead)}${second ? ' in the first session (offering TLS 1.2 and 1.3)' : ''}`] : []),
+    ...(second?.sentAhead ? [`${bytes(second.sentAhead)} in the second session (offering TLS 1.0 and 1.1)`] : []),
+  ];
+  if (!sessions.length) return null;
+  return { code: 'tls.sent-ahead', severity: 'warning', subject, message: `the MX host sent ${sessions.join(' and ')} after its 220 reply to STARTTLS, before the TLS handshake, where only the handshake may follow; it is how plain text injected into the session looks (the bytes were discarded)`, fix: 'check the server and anything between it and the internet (a proxy or filter rewriting SMTP) for replies sent ahead of the handshake', rfc: 'RFC 3207 §4' };
+}
+
 function findingsOf(p: StartTlsProbe, domain: string): Finding[] {
   const subject = `${p.host} (${p.address}:${p.port})`;
+  const ahead = sentAheadFinding(p, subject);
+  const found = stateFindings(p, domain, subject, ahead !== null);
+  return ahead ? [...found, ahead] : found;
+}
+
+/** The findings of the probe's state; `sentAhead`: a tls.sent-ahead finding follows them (no tls.ok then). */
+function stateFindings(p: StartTlsProbe, domain: string, subject: string, sentAhead: boolean): Finding[] {
   const sts = p.mtaSts;
   // Under an enforced MTA-STS policy, senders do not deliver without valid TLS (RFC 8461 §5).
   const tlsSeverity: Severity = sts?.mode === 'enforce' ? 'error' : 'warning';
@@ -374,7 +410,7 @@ function findingsOf(p: StartTlsProbe, domain: string): Finding[] {
       return [{ code: 'tls.unreachable', severity: 'error', subject, message: `could not talk to the MX host ${at}: ${p.detail}`, fix: 'check that the server listens on port 25 and that no firewall drops it', rfc: 'RFC 5321 §5.1' }];
     case 'handshake-failed':
       if (p.legacyTls) return [{ code: 'tls.old-version', severity: tlsSeverity, subject, message: `the MX host refused TLS 1.2 and 1.3 (${p.detail}); offered TLS 1.0 and 1.1 in a second session, it chose ${p.legacyTls.tlsVersion} (${p.legacyTls.cipher}), deprecated by RFC 8996: senders that require TLS 1.2, as most now do, cannot start TLS and send in plain text or not at all${stsNote}; the certificate was not judged (TLS 1.0 and 1.1 need a security level at which weak keys and SHA-1 signatures pass)`, fix: 'turn on TLS 1.2 and 1.3 in the server (Postfix: smtpd_tls_protocols = >=TLSv1.2; an OpenSSL older than 1.0.1 has neither, upgrade it)', rfc: 'RFC 8996' }];
-      return [{ code: 'tls.handshake-failed', severity: 'error', subject, message: `the TLS handshake after STARTTLS failed: ${p.detail}`, fix: 'check the server\'s protocols and ciphers (TLS 1.2 or 1.3) and its certificate files', rfc: 'RFC 3207 §4.1' }];
+      return [{ code: 'tls.handshake-failed', severity: 'error', subject, message: `the TLS handshake after STARTTLS failed: ${p.detail}${retried(p.legacyTlsFailed)}`, fix: 'check the server\'s protocols and ciphers (TLS 1.2 or 1.3) and its certificate files', rfc: 'RFC 3207 §4.1' }];
     case 'no-address':
     case 'dns-error':
       return [];
@@ -384,11 +420,17 @@ function findingsOf(p: StartTlsProbe, domain: string): Finding[] {
       if (!c.trusted) out.push({ code: 'tls.certificate-untrusted', severity: tlsSeverity, subject, message: `the certificate (${c.subject || 'no subject'}, issued by ${c.issuer || 'unknown'}) does not chain to a trusted CA (${c.error})${stsNote}`, fix: 'install a certificate from a public CA (or the chain the CA gave, intermediates included)', rfc: sts ? 'RFC 8461 §4.1' : 'RFC 3207 §4.1' });
       if (!c.nameValid) out.push({ code: 'tls.certificate-name', severity: tlsSeverity, subject, message: `the certificate names ${c.altNames.join(', ') || c.subject || 'no host'}, not ${p.host}${stsNote}`, fix: `install a certificate whose subjectAltName includes ${p.host}`, rfc: sts ? 'RFC 8461 §4.1' : 'RFC 6125 §6.4' });
       if (sts && !sts.pattern) out.push({ code: 'tls.mta-sts-mx-pattern', severity: tlsSeverity, subject, message: `${p.host} matches no mx pattern of the MTA-STS policy${stsNote}`, fix: `add "mx: ${p.host}" to the policy and change the _mta-sts id`, rfc: 'RFC 8461 §4.1' });
-      if (p.sentAhead) out.push({ code: 'tls.sent-ahead', severity: 'warning', subject, message: `the MX host sent ${p.sentAhead} byte${p.sentAhead === 1 ? '' : 's'} after its 220 reply to STARTTLS, before the TLS handshake, where only the handshake may follow; it is how plain text injected into the session looks (the bytes were discarded)`, fix: 'check the server and anything between it and the internet (a proxy or filter rewriting SMTP) for replies sent ahead of the handshake', rfc: 'RFC 3207 §4' });
-      if (out.length === 0) out.push({ code: 'tls.ok', severity: 'info', subject, message: `STARTTLS with ${p.tlsVersion} (${p.cipher}); the certificate is trusted and names ${p.host}${sts ? `, as the MTA-STS policy (mode ${sts.mode}, mx ${sts.pattern}) requires` : ''}`, rfc: 'RFC 3207' });
+      if (out.length === 0 && !sentAhead) out.push({ code: 'tls.ok', severity: 'info', subject, message: `STARTTLS with ${p.tlsVersion} (${p.cipher}); the certificate is trusted and names ${p.host}${sts ? `, as the MTA-STS policy (mode ${sts.mode}, mx ${sts.pattern}) requires` : ''}`, rfc: 'RFC 3207' });
       return out;
     }
   }
+}
+
+/** How the second session (TLS 1.0 and 1.1) ended, when it got no TLS either. */
+function retried(legacy: StartTlsProbe['legacyTlsFailed']): string {
+  if (!legacy) return '';
+  const how = [legacy.step ? ` at the ${legacy.step} step` : '', legacy.detail ? `: ${oneLine(legacy.detail)}` : '', legacy.reply ? ` (${oneLine(legacy.reply)})` : ''].join('');
+  return `; a second session, offering TLS 1.0 and 1.1, got no TLS either (${legacy.state}${how})`;
 }
 
 function oneLine(text: string | undefined): string {

@@ -3,12 +3,14 @@
  * each playing one hostile server (no Postfix, no root). Each gets a verdict naming what it did,
  * within the step deadline and a bounded amount of memory.
  */
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../../src/dns/server.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { DnsResolver } from '../../../src/dns/resolver.js';
+import { composeTlsa311, tlsaText } from '../../../src/dnssec/tlsa.js';
 import { auditStartTls, probeStartTls } from '../../../src/starttls/probe.js';
 import { runCli } from '../../helpers/cli.js';
 import { makeTestCa } from '../../helpers/https.js';
@@ -35,8 +37,11 @@ function flood(s: net.Socket, text: string): void {
   s.on('close', () => clearInterval(timer));
 }
 
-/** A fake SMTP server that offers STARTTLS and hands the session to TLS with `context`; its port, and the connections it has had. */
-async function startTlsServer(name: string, contexts: tls.SecureContext | ((connection: number) => tls.SecureContext)): Promise<{ port: number; connections: () => number }> {
+/**
+ * A fake SMTP server that offers STARTTLS and hands the session to TLS with `context`; its port, and
+ * the connections it has had. `ahead`: what it sends with its 220 to STARTTLS on each connection.
+ */
+async function startTlsServer(name: string, contexts: tls.SecureContext | ((connection: number) => tls.SecureContext), ahead: (connection: number) => string = () => ''): Promise<{ port: number; connections: () => number }> {
   let connections = 0;
   const port = await fake((s) => {
     connections++;
@@ -47,7 +52,7 @@ async function startTlsServer(name: string, contexts: tls.SecureContext | ((conn
       if (/^EHLO/i.test(line)) s.write(`250-${name}\r\n250 STARTTLS\r\n`);
       else if (/^STARTTLS/i.test(line)) {
         s.off('data', onData);
-        s.write('220 2.0.0 Ready to start TLS\r\n');
+        s.write(`220 2.0.0 Ready to start TLS\r\n${ahead(connections)}`);
         new tls.TLSSocket(s, { isServer: true, secureContext: context }).on('error', () => {}).resume();
       }
     };
@@ -133,6 +138,49 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
     }
   });
 
+  it('reports a reply sent ahead of a handshake that then failed', async () => {
+    const port = await fake((s) => {
+      s.write('220 mx.aheadfail.test ESMTP\r\n');
+      s.on('data', (d: Buffer) => {
+        const line = d.toString('latin1');
+        if (/^EHLO/i.test(line)) s.write('250-mx.aheadfail.test\r\n250 STARTTLS\r\n');
+        else if (/^STARTTLS/i.test(line)) s.write('220 2.0.0 Ready to start TLS\r\n250 2.1.0 injected\r\n');
+        else s.write('500 5.5.1 this is not TLS\r\n');
+      });
+    });
+    const dns = await mxZone('aheadfail.test');
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'aheadfail.test', { port, stepTimeoutMs: 5000 });
+      expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', detail: 'wrong version number', sentAhead: 20 });
+      expect(audit.findings.map((f) => [f.code, f.severity])).toEqual([['tls.handshake-failed', 'error'], ['tls.sent-ahead', 'warning']]);
+      expect(audit.findings[1]!.message).toContain('sent 20 bytes after its 220 reply to STARTTLS');
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('reports a reply sent ahead in the second session of a TLS-1.0-only server, saying it was that session, and in both when both had one', async () => {
+    const ca = makeTestCa();
+    const context = tls.createSecureContext({ ...ca.issue(['mx.oldahead.test']), minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' });
+    const second = await startTlsServer('mx.oldahead.test', context, (n) => (n === 2 ? '250 2.1.0 injected\r\n' : ''));
+    const both = await startTlsServer('mx.oldahead.test', context, (n) => (n === 1 ? '250 ok\r\n' : '250 2.1.0 injected\r\n'));
+    const dns = await mxZone('oldahead.test');
+    try {
+      const resolver = new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 });
+      const audit = await auditStartTls(resolver, 'oldahead.test', { port: second.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+      expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', legacyTls: { tlsVersion: 'TLSv1', sentAhead: 20 } });
+      expect(audit.results[0]).not.toHaveProperty('sentAhead');
+      expect(audit.findings.map((f) => [f.code, f.severity])).toEqual([['tls.old-version', 'warning'], ['tls.sent-ahead', 'warning']]);
+      expect(audit.findings[1]!.message).toContain('sent 20 bytes in the second session (offering TLS 1.0 and 1.1) after its 220 reply to STARTTLS');
+      const twice = await auditStartTls(resolver, 'oldahead.test', { port: both.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+      expect(twice.results[0]).toMatchObject({ sentAhead: 8, legacyTls: { sentAhead: 20 } });
+      expect(twice.findings.map((f) => f.code)).toEqual(['tls.old-version', 'tls.sent-ahead']);
+      expect(twice.findings[1]!.message).toContain('sent 8 bytes in the first session (offering TLS 1.2 and 1.3) and 20 bytes in the second session (offering TLS 1.0 and 1.1) after its 220 reply');
+    } finally {
+      await dns.close();
+    }
+  });
+
   it('says which old version a server that speaks only TLS 1.0 chose, and does not judge the certificate that handshake showed', async () => {
     const ca = makeTestCa();
     // OpenSSL 3 speaks TLS 1.0 only at security level 0.
@@ -147,6 +195,65 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
       expect(audit.findings.map((f) => [f.code, f.severity, f.rfc])).toEqual([['tls.old-version', 'warning', 'RFC 8996']]);
       expect(audit.findings[0]!.message).toContain(`chose TLSv1 (${probe!.legacyTls!.cipher})`);
       expect(audit.findings[0]!.message).toContain('the certificate was not judged');
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('matches the chain a TLS-1.0-only server presents against its TLSA records, and gives DANE the verdict of that session, not "no TLS"', async () => {
+    const ca = makeTestCa();
+    const pair = ca.issue(['mx.olddane.test']);
+    const server = await startTlsServer('mx.olddane.test', tls.createSecureContext({ ...pair, minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }));
+    const ee = composeTlsa311(new X509Certificate(pair.cert).publicKey.export({ type: 'spki', format: 'der' }));
+    const elsewhere = composeTlsa311(new X509Certificate(ca.issue(['elsewhere.test']).cert).publicKey.export({ type: 'spki', format: 'der' }));
+    const dns = await mxZone('olddane.test');
+    try {
+      const resolver = new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 });
+      const audit = await auditStartTls(resolver, 'olddane.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000, tlsa: new Map([['mx.olddane.test', [ee]]]) });
+      expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', legacyTls: { tlsVersion: 'TLSv1' }, dane: { tlsa: [tlsaText(ee)], matched: tlsaText(ee) } });
+      expect(audit.results[0]).not.toHaveProperty('certificate');
+      expect(audit.findings.map((f) => f.code)).toEqual(['tls.old-version', 'dane.match']);
+      const rekeyed = await auditStartTls(resolver, 'olddane.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000, tlsa: new Map([['mx.olddane.test', [elsewhere]]]) });
+      expect(rekeyed.results[0]!.dane).toEqual({ tlsa: [tlsaText(elsewhere)], matched: null });
+      expect(rekeyed.findings.map((f) => f.code)).toEqual(['tls.old-version', 'dane.no-match']);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('says the second session was tried, and how it ended, when a server that refused TLS 1.2 and 1.3 drops it, answers it 421 or stalls', async () => {
+    const ca = makeTestCa();
+    const context = tls.createSecureContext({ ...ca.issue(['mx.retry.test']), minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' });
+    /** TLS 1.0 only on the first connection; the second one gets `second`. */
+    const refusing = async (second: (s: net.Socket) => void): Promise<number> => {
+      let connections = 0;
+      const tlsOnly = await startTlsServer('mx.retry.test', context);
+      return fake((s) => {
+        if (++connections > 1) return second(s);
+        // The first connection goes on to the TLS 1.0 server.
+        const onward = net.connect(tlsOnly.port, '127.0.0.1');
+        onward.on('error', () => s.destroy());
+        s.pipe(onward).pipe(s);
+      });
+    };
+    const dropped = await refusing((s) => s.destroy());
+    const busy = await refusing((s) => s.end('421 4.3.2 Too many connections\r\n'));
+    const silent = await refusing(() => {});
+    const dns = await mxZone('retry.test');
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'retry.test', { port: dropped, ca: ca.caPem, stepTimeoutMs: 5000 });
+      expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', step: 'handshake', detail: 'tlsv1 alert protocol version', legacyTlsFailed: { state: 'unreachable', step: 'greeting', detail: 'the server closed the connection' } });
+      expect(audit.results[0]).not.toHaveProperty('legacyTls');
+      expect(audit.findings.map((f) => f.code)).toEqual(['tls.handshake-failed']);
+      expect(audit.findings[0]!.message).toContain('a second session, offering TLS 1.0 and 1.1, got no TLS either (unreachable at the greeting step: the server closed the connection)');
+      expect(await probeStartTls('mx.retry.test', '127.0.0.1', { port: busy, ca: ca.caPem, stepTimeoutMs: 5000 })).toMatchObject({ legacyTlsFailed: { state: 'smtp-refused', step: 'greeting', reply: '421 4.3.2 Too many connections' } });
+      expect(await probeStartTls('mx.retry.test', '127.0.0.1', { port: silent, ca: ca.caPem, stepTimeoutMs: 300 })).toMatchObject({ legacyTlsFailed: { state: 'timeout', step: 'greeting', detail: 'no complete reply within 300 ms' } });
+      // The second connection reaches a backend that speaks TLS 1.2 and 1.3 only, and sends bytes ahead of its handshake.
+      const pool = await startTlsServer('mx.retry.test', (n) => (n === 1 ? context : tls.createSecureContext(ca.issue(['mx.retry.test']))), (n) => (n === 2 ? '250 2.1.0 injected\r\n' : ''));
+      const pooled = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'retry.test', { port: pool.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+      expect(pooled.results[0]).toMatchObject({ state: 'handshake-failed', legacyTlsFailed: { state: 'handshake-failed', step: 'handshake', sentAhead: 20 } });
+      expect(pooled.findings.map((f) => f.code)).toEqual(['tls.handshake-failed', 'tls.sent-ahead']);
+      expect(pooled.findings[1]!.message).toContain('sent 20 bytes in the second session (offering TLS 1.0 and 1.1)');
     } finally {
       await dns.close();
     }

@@ -23,3 +23,12 @@ describe('top-level help', () => {
     }
   });
 });
+
+describe('check --help', () => {
+  it('says the STARTTLS check can take a second session, with its own step deadlines', async () => {
+    const cli = yargs([]).scriptName('maildns').command(await LOADERS.check()).exitProcess(false).wrap(null);
+    const help = await new Promise<string>((resolve) => void cli.parse(['check', '--help'], (_err: unknown, _argv: unknown, output: string) => resolve(output)));
+    const option = help.split('\n').find((line) => line.trimStart().startsWith('--tls-timeout'));
+    expect(option).toContain('a host that refuses TLS 1.2 and 1.3 gets a second session, with five more steps');
+  });
+});

@@ -1,7 +1,8 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
-import { associationData, composeTlsa311, matchingTlsa, tlsaName, unusableForSmtp } from '../../../src/dnssec/tlsa.js';
+import { associationData, composeTlsa311, daneFindings, matchingTlsa, tlsaName, unusableForSmtp } from '../../../src/dnssec/tlsa.js';
+import type { StartTlsProbe } from '../../../src/starttls/probe.js';
 import { makeTestCa, type TestCa } from '../../helpers/https.js';
 
 describe('TLSA records for SMTP', () => {
@@ -59,5 +60,26 @@ describe('matching a presented chain against TLSA records', () => {
   it('ignores records SMTP cannot use, even when their data matches', () => {
     const pkix = { usage: 1, selector: 1, matchingType: 1, data: associationData(leaf, 1, 1)! };
     expect(matchingTlsa([pkix], [leaf, root], 'mx.example.test')).toBeNull();
+  });
+});
+
+describe('the DANE verdict of a STARTTLS probe', () => {
+  const records = [{ usage: 3, selector: 1, matchingType: 1, data: 'ab'.repeat(32) }];
+  const text = `3 1 1 ${'ab'.repeat(32)}`;
+  const refused: StartTlsProbe = { host: 'mx.old.test', address: '127.0.0.1', port: 25, state: 'handshake-failed', step: 'handshake', detail: 'tlsv1 alert protocol version' };
+  const codes = (p: StartTlsProbe): string[][] => daneFindings(p, records).map((f) => [f.code, f.severity]);
+
+  it('no TLS session at all (TLS 1.2 and 1.3 refused, no second session got one): dane.no-tls', () => {
+    expect(codes(refused)).toEqual([['dane.no-tls', 'error']]);
+  });
+
+  it('TLS 1.2 and 1.3 refused but a TLS 1.0 session had: judged on the chain that session presented, not as no TLS', () => {
+    const legacyTls = { tlsVersion: 'TLSv1', cipher: 'ECDHE-RSA-AES256-SHA' };
+    const matched = daneFindings({ ...refused, legacyTls, dane: { tlsa: [text], matched: text } }, records);
+    expect(matched.map((f) => [f.code, f.severity])).toEqual([['dane.match', 'info']]);
+    expect(matched[0]!.message).toContain('in a TLSv1 session');
+    const unmatched = daneFindings({ ...refused, legacyTls, dane: { tlsa: [text], matched: null } }, records);
+    expect(unmatched.map((f) => [f.code, f.severity])).toEqual([['dane.no-match', 'error']]);
+    expect(unmatched[0]!.message).toContain('in a TLSv1 session');
   });
 });
