@@ -16,10 +16,10 @@ export const COMMANDS = {
   'serve': { command: 'serve', describe: 'serve the plan\'s records on a local authoritative DNS server (UDP and TCP) until stopped' },
   'verify': { command: 'verify', describe: 'compare what every authoritative server publishes with the plan (after a DNS change, or nightly)' },
   'check': { command: 'check [domains..]', describe: 'audit SPF, DMARC, DKIM, MX, MTA-STS, TLS-RPT and BIMI of any domains (STARTTLS, reverse DNS, DNSSEC and DANE when asked), without a plan (for cron and CI)' },
-  'report': { command: 'report <command>', subcommands: ['merge'], describe: 'merge the outputs of several check runs (the shards of one list) into one report: text, JSON, JUnit or HTML' },
+  'report': { command: 'report <command>', describe: 'merge the outputs of several check runs (the shards of one list) into one report: text, JSON, JUnit or HTML' },
   'history': { command: 'history [domain]', describe: 'what changed between the check runs recorded with --history: records, findings, DKIM keys, SPF lookups, DNS failures' },
   'spf': { command: 'spf', describe: 'check a domain\'s SPF (maildns spf DOMAIN), evaluate it for an address (--ip), compose, merge or flatten a record, watch a flattening' },
-  'dkim': { command: 'dkim <command>', subcommands: ['show', 'check-record', 'rotate'], describe: 'inspect DKIM keys and records, and rotate keys' },
+  'dkim': { command: 'dkim <command>', describe: 'inspect DKIM keys and records, and rotate keys' },
   'dmarc': { command: 'dmarc', describe: 'check a domain\'s DMARC record (maildns dmarc DOMAIN) or compose one (maildns dmarc compose)' },
   'sign': { command: 'sign <message>', describe: 'add a DKIM-Signature to a message (.eml) with a domain key' },
   'verify-message': { command: 'verify-message <message>', describe: 'check a message\'s DKIM signatures, SPF and DMARC as a receiver would' },
@@ -28,10 +28,15 @@ export const COMMANDS = {
 
 export type CommandName = keyof typeof COMMANDS;
 
-/** The words a command that demands a subcommand takes after it (dkim, report); empty for the others. */
+/** The subcommands of the commands that demand one (their `<command>`). */
+const SUBCOMMANDS: Partial<Record<CommandName, readonly string[]>> = {
+  'report': ['merge'],
+  'dkim': ['show', 'check-record', 'rotate'],
+};
+
+/** The words a command that demands a subcommand takes after it; empty for the others. */
 export function subcommandsOf(name: CommandName): readonly string[] {
-  const entry = COMMANDS[name];
-  return 'subcommands' in entry ? entry.subcommands : [];
+  return SUBCOMMANDS[name] ?? [];
 }
 
 /** "a, b or c", for messages that list a command's subcommands. */
