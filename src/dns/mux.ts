@@ -151,7 +151,7 @@ export class UdpMux {
         port.probedAt = now;
         sock.send(buildQuery(name, type, Math.floor(Math.random() * 0x10000), rd, bits));
       }
-      return Promise.reject(new PortClosed(server));
+      return Promise.reject(new PortClosed(server, false));
     }
     if (!sock.connected) return sock.ready.then(() => this.udp(server, name, type, rd, deadline, bits));
     let id = Math.floor(Math.random() * 0x10000);

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { DnskeyValue, DsValue, MxValue, SoaValue, TlsaValue } from '../records.js';
 import { isAtOrBelow, normalizeName } from '../names.js';
 import { TYPE, RCODE, type WirePacket, type WireRecord } from './packet.js';
-import { exchange, formatServer, MalformedMessage, parseServer, WireTimeout, type DnssecBits, type ServerAddress, type WireResponse } from './wire.js';
+import { exchange, formatServer, MalformedMessage, parseServer, PortClosed, WireTimeout, type DnssecBits, type ServerAddress, type WireResponse } from './wire.js';
 import { UdpMux } from './mux.js';
 import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 import { TcpMux } from './tcp-mux.js';
@@ -563,7 +563,11 @@ export class DnsResolver implements Resolver {
         }
         return next(answer);
       },
-      (err: unknown) => next(failed(err)),
+      (err: unknown) => {
+        // Failed before it went out (its server's port is known closed): not a query sent.
+        if (err instanceof PortClosed && !err.sent) this.queriesSent--;
+        return next(failed(err));
+      },
     );
   }
 }

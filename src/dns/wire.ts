@@ -660,7 +660,11 @@ function udpExchange(server: ServerAddress, query: Buffer, key: QueryKey, deadli
  * list checked against a mistyped port had sat out every timeout, for hours).
  */
 export class PortClosed extends Error {
-  constructor(server: ServerAddress) {
+  constructor(
+    server: ServerAddress,
+    /** False when the query was not sent: the port was known closed already (UdpMux). */
+    readonly sent = true,
+  ) {
     super(`connection refused: nothing listens at ${formatServer(server)}`);
   }
 }

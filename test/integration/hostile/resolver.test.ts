@@ -129,5 +129,9 @@ describe('a server that is not there', () => {
     const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 60_000, attempts: 2, sharedTransport: 'udp', maxInFlight: 500 });
     const answers = await Promise.all(Array.from({ length: 500 }, (_, i) => resolver.lookup(`d${i}.example.com`, 'TXT')));
     expect(new Set(answers.map((a) => `${a.status} ${a.detail}`))).toEqual(new Set([`error connection refused: nothing listens at 127.0.0.1:${port}`]));
+    // What failed without going out (the port known closed) is no query sent: the 500 of the first
+    // attempt went out, and of the retries only the few before the refusal came and the probes.
+    expect(resolver.queriesSent).toBeGreaterThanOrEqual(500);
+    expect(resolver.queriesSent).toBeLessThan(1000);
   });
 });
