@@ -66,6 +66,16 @@ function mxZone(domain: string): Promise<Awaited<ReturnType<typeof startServer>>
   return startServer({ records: [{ name: domain, type: 'MX', ttl: 300, value: `10 mx.${domain}.` }, { name: `mx.${domain}`, type: 'A', ttl: 300, value: '127.0.0.1' }], zones: [domain] });
 }
 
+/** The STARTTLS audit of `domain`, its one MX host on 127.0.0.1, with the embedded DNS server serving it for the call. */
+async function auditAt(domain: string, opts: Parameters<typeof auditStartTls>[2]): Promise<Awaited<ReturnType<typeof auditStartTls>>> {
+  const dns = await mxZone(domain);
+  try {
+    return await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), domain, opts);
+  } finally {
+    await dns.close();
+  }
+}
+
 describe('STARTTLS probe against hostile SMTP servers', () => {
   it('ends an endless multi-line greeting, sent a line at a time, at the reply bound, not at the deadline', async () => {
     const port = await fake((s) => flood(s, `220-${'e'.repeat(1000)}\r\n`.repeat(8)));
@@ -148,15 +158,10 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
         else s.write('500 5.5.1 this is not TLS\r\n');
       });
     });
-    const dns = await mxZone('aheadfail.test');
-    try {
-      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'aheadfail.test', { port, stepTimeoutMs: 5000 });
-      expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', detail: 'wrong version number', sentAhead: 20 });
-      expect(audit.findings.map((f) => [f.code, f.severity])).toEqual([['tls.handshake-failed', 'error'], ['tls.sent-ahead', 'warning']]);
-      expect(audit.findings[1]!.message).toContain('sent 20 bytes after its 220 reply to STARTTLS');
-    } finally {
-      await dns.close();
-    }
+    const audit = await auditAt('aheadfail.test', { port, stepTimeoutMs: 5000 });
+    expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', detail: 'wrong version number', sentAhead: 20 });
+    expect(audit.findings.map((f) => [f.code, f.severity])).toEqual([['tls.handshake-failed', 'error'], ['tls.sent-ahead', 'warning']]);
+    expect(audit.findings[1]!.message).toContain('sent 20 bytes after its 220 reply to STARTTLS');
   });
 
   it('reports a reply sent ahead in the second session of a TLS-1.0-only server, saying it was that session, and in both when both had one', async () => {
@@ -185,19 +190,14 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
     const ca = makeTestCa();
     // OpenSSL 3 speaks TLS 1.0 only at security level 0.
     const server = await startTlsServer('mx.old.test', tls.createSecureContext({ ...ca.issue(['mx.old.test']), minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }));
-    const dns = await mxZone('old.test');
-    try {
-      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'old.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000 });
-      const [probe] = audit.results;
-      expect(probe).toMatchObject({ state: 'handshake-failed', step: 'handshake', detail: 'tlsv1 alert protocol version', legacyTls: { tlsVersion: 'TLSv1', cipher: expect.any(String) } });
-      expect(probe).not.toHaveProperty('certificate');
-      expect(server.connections()).toBe(2);
-      expect(audit.findings.map((f) => [f.code, f.severity, f.rfc])).toEqual([['tls.old-version', 'warning', 'RFC 8996']]);
-      expect(audit.findings[0]!.message).toContain(`chose TLSv1 (${probe!.legacyTls!.cipher})`);
-      expect(audit.findings[0]!.message).toContain('the certificate was not judged');
-    } finally {
-      await dns.close();
-    }
+    const audit = await auditAt('old.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+    const [probe] = audit.results;
+    expect(probe).toMatchObject({ state: 'handshake-failed', step: 'handshake', detail: 'tlsv1 alert protocol version', legacyTls: { tlsVersion: 'TLSv1', cipher: expect.any(String) } });
+    expect(probe).not.toHaveProperty('certificate');
+    expect(server.connections()).toBe(2);
+    expect(audit.findings.map((f) => [f.code, f.severity, f.rfc])).toEqual([['tls.old-version', 'warning', 'RFC 8996']]);
+    expect(audit.findings[0]!.message).toContain(`chose TLSv1 (${probe!.legacyTls!.cipher})`);
+    expect(audit.findings[0]!.message).toContain('the certificate was not judged');
   });
 
   it('matches the chain a TLS-1.0-only server presents against its TLSA records, and gives DANE the verdict of that session, not "no TLS"', async () => {
@@ -239,24 +239,19 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
     const dropped = await refusing((s) => s.destroy());
     const busy = await refusing((s) => s.end('421 4.3.2 Too many connections\r\n'));
     const silent = await refusing(() => {});
-    const dns = await mxZone('retry.test');
-    try {
-      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'retry.test', { port: dropped, ca: ca.caPem, stepTimeoutMs: 5000 });
-      expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', step: 'handshake', detail: 'tlsv1 alert protocol version', legacyTlsFailed: { state: 'unreachable', step: 'greeting', detail: 'the server closed the connection' } });
-      expect(audit.results[0]).not.toHaveProperty('legacyTls');
-      expect(audit.findings.map((f) => f.code)).toEqual(['tls.handshake-failed']);
-      expect(audit.findings[0]!.message).toContain('a second session, offering TLS 1.0 and 1.1, got no TLS either (unreachable at the greeting step: the server closed the connection)');
-      expect(await probeStartTls('mx.retry.test', '127.0.0.1', { port: busy, ca: ca.caPem, stepTimeoutMs: 5000 })).toMatchObject({ legacyTlsFailed: { state: 'smtp-refused', step: 'greeting', reply: '421 4.3.2 Too many connections' } });
-      expect(await probeStartTls('mx.retry.test', '127.0.0.1', { port: silent, ca: ca.caPem, stepTimeoutMs: 300 })).toMatchObject({ legacyTlsFailed: { state: 'timeout', step: 'greeting', detail: 'no complete reply within 300 ms' } });
-      // The second connection reaches a backend that speaks TLS 1.2 and 1.3 only, and sends bytes ahead of its handshake.
-      const pool = await startTlsServer('mx.retry.test', (n) => (n === 1 ? context : tls.createSecureContext(ca.issue(['mx.retry.test']))), (n) => (n === 2 ? '250 2.1.0 injected\r\n' : ''));
-      const pooled = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'retry.test', { port: pool.port, ca: ca.caPem, stepTimeoutMs: 5000 });
-      expect(pooled.results[0]).toMatchObject({ state: 'handshake-failed', legacyTlsFailed: { state: 'handshake-failed', step: 'handshake', sentAhead: 20 } });
-      expect(pooled.findings.map((f) => f.code)).toEqual(['tls.handshake-failed', 'tls.sent-ahead']);
-      expect(pooled.findings[1]!.message).toContain('sent 20 bytes in the second session (offering TLS 1.0 and 1.1)');
-    } finally {
-      await dns.close();
-    }
+    const audit = await auditAt('retry.test', { port: dropped, ca: ca.caPem, stepTimeoutMs: 5000 });
+    expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', step: 'handshake', detail: 'tlsv1 alert protocol version', legacyTlsFailed: { state: 'unreachable', step: 'greeting', detail: 'the server closed the connection' } });
+    expect(audit.results[0]).not.toHaveProperty('legacyTls');
+    expect(audit.findings.map((f) => f.code)).toEqual(['tls.handshake-failed']);
+    expect(audit.findings[0]!.message).toContain('a second session, offering TLS 1.0 and 1.1, got no TLS either (unreachable at the greeting step: the server closed the connection)');
+    expect(await probeStartTls('mx.retry.test', '127.0.0.1', { port: busy, ca: ca.caPem, stepTimeoutMs: 5000 })).toMatchObject({ legacyTlsFailed: { state: 'smtp-refused', step: 'greeting', reply: '421 4.3.2 Too many connections' } });
+    expect(await probeStartTls('mx.retry.test', '127.0.0.1', { port: silent, ca: ca.caPem, stepTimeoutMs: 300 })).toMatchObject({ legacyTlsFailed: { state: 'timeout', step: 'greeting', detail: 'no complete reply within 300 ms' } });
+    // The second connection reaches a backend that speaks TLS 1.2 and 1.3 only, and sends bytes ahead of its handshake.
+    const pool = await startTlsServer('mx.retry.test', (n) => (n === 1 ? context : tls.createSecureContext(ca.issue(['mx.retry.test']))), (n) => (n === 2 ? '250 2.1.0 injected\r\n' : ''));
+    const pooled = await auditAt('retry.test', { port: pool.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+    expect(pooled.results[0]).toMatchObject({ state: 'handshake-failed', legacyTlsFailed: { state: 'handshake-failed', step: 'handshake', sentAhead: 20 } });
+    expect(pooled.findings.map((f) => f.code)).toEqual(['tls.handshake-failed', 'tls.sent-ahead']);
+    expect(pooled.findings[1]!.message).toContain('sent 20 bytes in the second session (offering TLS 1.0 and 1.1)');
   });
 
   it('does not call TLS 1.2 or 1.3 an old version when the second session gets it (an MX pool whose backends differ)', async () => {
@@ -264,30 +259,20 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
     const cert = ca.issue(['mx.pool.test']);
     // The first connection reaches a backend speaking only TLS 1.0, the second one speaking 1.2 and 1.3.
     const server = await startTlsServer('mx.pool.test', (n) => tls.createSecureContext(n === 1 ? { ...cert, minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' } : cert));
-    const dns = await mxZone('pool.test');
-    try {
-      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'pool.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000 });
-      expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', detail: 'tlsv1 alert protocol version' });
-      expect(audit.results[0]).not.toHaveProperty('legacyTls');
-      expect(audit.findings.map((f) => f.code)).toEqual(['tls.handshake-failed']);
-    } finally {
-      await dns.close();
-    }
+    const audit = await auditAt('pool.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+    expect(audit.results[0]).toMatchObject({ state: 'handshake-failed', detail: 'tlsv1 alert protocol version' });
+    expect(audit.results[0]).not.toHaveProperty('legacyTls');
+    expect(audit.findings.map((f) => f.code)).toEqual(['tls.handshake-failed']);
   });
 
   it('gives a TLS 1.2 server its ordinary verdict in one session, with no old-version finding', async () => {
     const ca = makeTestCa();
     const server = await startTlsServer('mx.twelve.test', tls.createSecureContext({ ...ca.issue(['mx.twelve.test']), maxVersion: 'TLSv1.2' }));
-    const dns = await mxZone('twelve.test');
-    try {
-      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'twelve.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000 });
-      expect(audit.results).toEqual([expect.objectContaining({ state: 'tls', tlsVersion: 'TLSv1.2', certificate: expect.objectContaining({ trusted: true, nameValid: true }) })]);
-      expect(audit.results[0]).not.toHaveProperty('legacyTls');
-      expect(server.connections()).toBe(1);
-      expect(audit.findings.map((f) => f.code)).toEqual(['tls.ok']);
-    } finally {
-      await dns.close();
-    }
+    const audit = await auditAt('twelve.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+    expect(audit.results).toEqual([expect.objectContaining({ state: 'tls', tlsVersion: 'TLSv1.2', certificate: expect.objectContaining({ trusted: true, nameValid: true }) })]);
+    expect(audit.results[0]).not.toHaveProperty('legacyTls');
+    expect(server.connections()).toBe(1);
+    expect(audit.findings.map((f) => f.code)).toEqual(['tls.ok']);
   });
 
   it('reads no keyword from an EHLO line with no separator after the code, and says why STARTTLS was not found', async () => {
@@ -298,15 +283,10 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
         else s.end('221 2.0.0 Bye\r\n');
       });
     });
-    const dns = await mxZone('glued.test');
-    try {
-      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'glued.test', { port, stepTimeoutMs: 5000 });
-      expect(audit.results).toEqual([expect.objectContaining({ state: 'no-starttls', extensions: ['PIPELINING'] })]);
-      expect(audit.findings.map((f) => f.code)).toEqual(['tls.no-starttls']);
-      expect(audit.findings[0]!.message).toContain('(EHLO offered PIPELINING; the EHLO reply has a line with no "-" or space after the reply code, naming no extension: 250STARTTLS)');
-    } finally {
-      await dns.close();
-    }
+    const audit = await auditAt('glued.test', { port, stepTimeoutMs: 5000 });
+    expect(audit.results).toEqual([expect.objectContaining({ state: 'no-starttls', extensions: ['PIPELINING'] })]);
+    expect(audit.findings.map((f) => f.code)).toEqual(['tls.no-starttls']);
+    expect(audit.findings[0]!.message).toContain('(EHLO offered PIPELINING; the EHLO reply has a line with no "-" or space after the reply code, naming no extension: 250STARTTLS)');
   });
 
   it('reads the keywords of EHLO lines with "-" or a space after the code, the last one included', async () => {
