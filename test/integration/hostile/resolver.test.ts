@@ -134,4 +134,13 @@ describe('a server that is not there', () => {
     expect(resolver.queriesSent).toBeGreaterThanOrEqual(500);
     expect(resolver.queriesSent).toBeLessThan(1000);
   });
+
+  it('fails at once with the error of a connect that fails (one socket per query), and throws nothing', async () => {
+    // The limited broadcast address: connect() refuses it (EACCES) without a datagram going out.
+    const resolver = new DnsResolver({ servers: [{ host: '255.255.255.255', port: 53 }], timeoutMs: 60_000, attempts: 1 });
+    const started = Date.now();
+    const answer = await resolver.lookup('example.com', 'TXT');
+    expect(answer).toMatchObject({ status: 'error', detail: 'connect EACCES 255.255.255.255:53' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });
