@@ -151,7 +151,12 @@ export class UdpMux {
         port.probedAt = now;
         sock.send(buildQuery(name, type, Math.floor(Math.random() * 0x10000), rd, bits));
       }
-      return Promise.reject(new PortClosed(server, false));
+      // Failed on the loop's next turn, not at once: a caller that asks again on each failure (a
+      // worker going down a list) would otherwise run on promise callbacks alone and never let the
+      // loop turn, so no timer, no I/O, not even the probe (sent on setImmediate) nor its answer,
+      // and the refusal could not end while the list lasted.
+      const refusal = new PortClosed(server, false);
+      return new Promise((_resolve, reject) => setImmediate(reject, refusal));
     }
     if (!sock.connected) return sock.ready.then(() => this.udp(server, name, type, rd, deadline, bits));
     let id = Math.floor(Math.random() * 0x10000);

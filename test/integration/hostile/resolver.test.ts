@@ -143,4 +143,27 @@ describe('a server that is not there', () => {
     expect(answer).toMatchObject({ status: 'error', detail: 'connect EACCES 255.255.255.255:53' });
     expect(Date.now() - started).toBeLessThan(5_000);
   });
+
+  it('lets the event loop turn while it fails queries to a port known closed, so a port that opens is heard of', async () => {
+    const port = await closedPort();
+    const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 60_000, attempts: 1, sharedTransport: 'udp', cache: false });
+    // A server that comes up on the port after 100 ms: it answers every query with its question (no record).
+    let server: dgram.Socket | undefined;
+    setTimeout(() => {
+      const s = dgram.createSocket('udp4');
+      s.on('message', (m, from) => {
+        const reply = Buffer.from(m);
+        reply[2]! |= 0x80;
+        s.send(reply, from.port, from.address);
+      });
+      s.bind(port, '127.0.0.1', () => (server = s));
+    }, 100);
+    // A worker that asks again the moment a lookup fails, as a bulk run's do.
+    const started = Date.now();
+    let answer = await resolver.lookup('d0.example.com', 'TXT');
+    for (let i = 1; answer.status === 'error' && Date.now() - started < 3_000; i++) answer = await resolver.lookup(`d${i}.example.com`, 'TXT');
+    server?.close();
+    expect(answer.status).toBe('nodata');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
 });
