@@ -147,7 +147,8 @@ export class UdpMux {
     const sock = sockets[Math.floor(Math.random() * sockets.length)]!;
     if (port.closed) {
       const now = Date.now();
-      if (sock.connected && now - port.probedAt >= REFUSED_PROBE_MS) {
+      const probe = sock.connected && now - port.probedAt >= REFUSED_PROBE_MS;
+      if (probe) {
         port.probedAt = now;
         sock.send(buildQuery(name, type, Math.floor(Math.random() * 0x10000), rd, bits));
       }
@@ -155,7 +156,8 @@ export class UdpMux {
       // worker going down a list) would otherwise run on promise callbacks alone and never let the
       // loop turn, so no timer, no I/O, not even the probe (sent on setImmediate) nor its answer,
       // and the refusal could not end while the list lasted.
-      const refusal = new PortClosed(server, false);
+      // A query whose copy went out as the probe was sent (as pipelined TCP's nudges count).
+      const refusal = new PortClosed(server, probe);
       return new Promise((_resolve, reject) => setImmediate(reject, refusal));
     }
     if (!sock.connected) return sock.ready.then(() => this.udp(server, name, type, rd, deadline, bits));

@@ -166,4 +166,29 @@ describe('a server that is not there', () => {
     expect(answer.status).toBe('nodata');
     expect(Date.now() - started).toBeLessThan(2_000);
   });
+
+  it('counts the probe that goes out for a port known closed as a query sent', async () => {
+    const port = await closedPort();
+    const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 60_000, attempts: 1, sharedTransport: 'udp', cache: false });
+    expect((await resolver.lookup('first.example.com', 'TXT')).detail).toMatch(/^connection refused/);
+    let received = 0;
+    const server = dgram.createSocket('udp4');
+    server.on('message', (m, from) => {
+      received++;
+      const reply = Buffer.from(m);
+      reply[2]! |= 0x80;
+      server.send(reply, from.port, from.address);
+    });
+    await new Promise<void>((resolve) => server.bind(port, '127.0.0.1', resolve));
+    // Past the probe interval: the next query fails at once, a copy of it going out as the probe.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = resolver.queriesSent;
+    expect((await resolver.lookup('probe.example.com', 'TXT')).detail).toMatch(/^connection refused/);
+    await expect.poll(() => received).toBe(1);
+    expect(resolver.queriesSent - before).toBe(1);
+    // The probe's answer ended the refusal.
+    expect((await resolver.lookup('after.example.com', 'TXT')).status).toBe('nodata');
+    expect(resolver.queriesSent - before).toBe(received);
+    server.close();
+  });
 });
