@@ -28,7 +28,7 @@ interface Pending {
 class PortState {
   /** Set when the port was found closed; cleared by the next datagram from the server. */
   closed = false;
-  /** When the last probe went out. */
+  /** When the last probe went out, on the monotonic clock (performance.now()): a wall clock set back would stop the probes. */
   probedAt = 0;
 }
 
@@ -133,7 +133,7 @@ export class UdpMux {
       const sockets: PooledSocket[] = [];
       const refused = (): void => {
         port.closed = true;
-        port.probedAt = Date.now();
+        port.probedAt = performance.now();
         for (const s of sockets) s.refuseWaiting(server);
       };
       for (let i = 0; i < this.socketsPerServer; i++) sockets.push(new PooledSocket(server, port, refused));
@@ -146,7 +146,7 @@ export class UdpMux {
     const { sockets, port } = this.poolOf(server);
     const sock = sockets[Math.floor(Math.random() * sockets.length)]!;
     if (port.closed) {
-      const now = Date.now();
+      const now = performance.now();
       const probe = sock.connected && now - port.probedAt >= REFUSED_PROBE_MS;
       if (probe) {
         port.probedAt = now;

@@ -4,7 +4,7 @@
  * and no broken answer may ever read as "no record".
  */
 import dgram from 'node:dgram';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DnsResolver, isNoRecord, isTemporary } from '../../../src/dns/resolver.js';
 import { HOSTILE_STATUS, hostileZone, startHostileDns, type HostileScenario, type HostileServer } from '../../helpers/hostile-dns.js';
 
@@ -190,5 +190,32 @@ describe('a server that is not there', () => {
     expect((await resolver.lookup('after.example.com', 'TXT')).status).toBe('nodata');
     expect(resolver.queriesSent - before).toBe(received);
     server.close();
+  });
+
+  it('still probes a port known closed when the wall clock is set back', async () => {
+    const port = await closedPort();
+    const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 60_000, attempts: 1, sharedTransport: 'udp', cache: false });
+    expect((await resolver.lookup('first.example.com', 'TXT')).detail).toMatch(/^connection refused/);
+    const server = dgram.createSocket('udp4');
+    server.on('message', (m, from) => {
+      const reply = Buffer.from(m);
+      reply[2]! |= 0x80;
+      server.send(reply, from.port, from.address);
+    });
+    await new Promise<void>((resolve) => server.bind(port, '127.0.0.1', resolve));
+    const wall = Date.now.bind(Date);
+    const setBack = vi.spyOn(Date, 'now').mockImplementation(() => wall() - 3_600_000);
+    try {
+      const started = performance.now();
+      let answer = await resolver.lookup('d0.example.com', 'TXT');
+      for (let i = 1; answer.status === 'error' && performance.now() - started < 2_000; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        answer = await resolver.lookup(`d${i}.example.com`, 'TXT');
+      }
+      expect(answer.status).toBe('nodata');
+    } finally {
+      setBack.mockRestore();
+      server.close();
+    }
   });
 });
