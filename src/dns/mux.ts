@@ -28,7 +28,7 @@ interface Pending {
 class PortState {
   /** Set when the port was found closed; cleared by the next datagram from the server. */
   closed = false;
-  /** When the last probe went out. */
+  /** When the last probe went out, on the monotonic clock (performance.now()): a wall clock set back would stop the probes. */
   probedAt = 0;
 }
 
@@ -133,7 +133,7 @@ export class UdpMux {
       const sockets: PooledSocket[] = [];
       const refused = (): void => {
         port.closed = true;
-        port.probedAt = Date.now();
+        port.probedAt = performance.now();
         for (const s of sockets) s.refuseWaiting(server);
       };
       for (let i = 0; i < this.socketsPerServer; i++) sockets.push(new PooledSocket(server, port, refused));
@@ -146,12 +146,19 @@ export class UdpMux {
     const { sockets, port } = this.poolOf(server);
     const sock = sockets[Math.floor(Math.random() * sockets.length)]!;
     if (port.closed) {
-      const now = Date.now();
-      if (sock.connected && now - port.probedAt >= REFUSED_PROBE_MS) {
+      const now = performance.now();
+      const probe = sock.connected && now - port.probedAt >= REFUSED_PROBE_MS;
+      if (probe) {
         port.probedAt = now;
         sock.send(buildQuery(name, type, Math.floor(Math.random() * 0x10000), rd, bits));
       }
-      return Promise.reject(new PortClosed(server, false));
+      // Failed on the loop's next turn, not at once: a caller that asks again on each failure (a
+      // worker going down a list) would otherwise run on promise callbacks alone and never let the
+      // loop turn, so no timer, no I/O, not even the probe (sent on setImmediate) nor its answer,
+      // and the refusal could not end while the list lasted.
+      // A query whose copy went out as the probe was sent (as pipelined TCP's nudges count).
+      const refusal = new PortClosed(server, probe);
+      return new Promise((_resolve, reject) => setImmediate(reject, refusal));
     }
     if (!sock.connected) return sock.ready.then(() => this.udp(server, name, type, rd, deadline, bits));
     let id = Math.floor(Math.random() * 0x10000);

@@ -564,7 +564,7 @@ export class DnsResolver implements Resolver {
         return next(answer);
       },
       (err: unknown) => {
-        // Failed before it went out (its server's port is known closed): not a query sent.
+        // Failed before it went out (its server's port is known closed, and no probe went in its stead): not a query sent.
         if (err instanceof PortClosed && !err.sent) this.queriesSent--;
         return next(failed(err));
       },

@@ -650,7 +650,9 @@ function udpExchange(server: ServerAddress, query: Buffer, key: QueryKey, deadli
     };
     socket.on('error', failed);
     // Connected, so that the ICMP "port unreachable" of a closed port ends the wait at once (see PortClosed).
-    socket.connect(server.port, server.host, () => socket.send(query, failed));
+    // A connect that fails (an address that cannot be reached from here, a name that does not
+    // resolve) ends the query with its error: there is nothing to send on.
+    socket.connect(server.port, server.host, (err?: Error) => (err ? finish(err) : socket.send(query, failed)));
   });
 }
 
@@ -662,7 +664,7 @@ function udpExchange(server: ServerAddress, query: Buffer, key: QueryKey, deadli
 export class PortClosed extends Error {
   constructor(
     server: ServerAddress,
-    /** False when the query was not sent: the port was known closed already (UdpMux). */
+    /** False when the query was not sent: the port was known closed already (UdpMux), and no probe went out in its stead. */
     readonly sent = true,
   ) {
     super(`connection refused: nothing listens at ${formatServer(server)}`);

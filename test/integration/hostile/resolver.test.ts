@@ -4,7 +4,7 @@
  * and no broken answer may ever read as "no record".
  */
 import dgram from 'node:dgram';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DnsResolver, isNoRecord, isTemporary } from '../../../src/dns/resolver.js';
 import { HOSTILE_STATUS, hostileZone, startHostileDns, type HostileScenario, type HostileServer } from '../../helpers/hostile-dns.js';
 
@@ -133,5 +133,89 @@ describe('a server that is not there', () => {
     // attempt went out, and of the retries only the few before the refusal came and the probes.
     expect(resolver.queriesSent).toBeGreaterThanOrEqual(500);
     expect(resolver.queriesSent).toBeLessThan(1000);
+  });
+
+  it('fails at once with the error of a connect that fails (one socket per query), and throws nothing', async () => {
+    // The limited broadcast address: connect() refuses it (EACCES) without a datagram going out.
+    const resolver = new DnsResolver({ servers: [{ host: '255.255.255.255', port: 53 }], timeoutMs: 60_000, attempts: 1 });
+    const started = Date.now();
+    const answer = await resolver.lookup('example.com', 'TXT');
+    expect(answer).toMatchObject({ status: 'error', detail: 'connect EACCES 255.255.255.255:53' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('lets the event loop turn while it fails queries to a port known closed, so a port that opens is heard of', async () => {
+    const port = await closedPort();
+    const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 60_000, attempts: 1, sharedTransport: 'udp', cache: false });
+    // A server that comes up on the port after 100 ms: it answers every query with its question (no record).
+    let server: dgram.Socket | undefined;
+    setTimeout(() => {
+      const s = dgram.createSocket('udp4');
+      s.on('message', (m, from) => {
+        const reply = Buffer.from(m);
+        reply[2]! |= 0x80;
+        s.send(reply, from.port, from.address);
+      });
+      s.bind(port, '127.0.0.1', () => (server = s));
+    }, 100);
+    // A worker that asks again the moment a lookup fails, as a bulk run's do.
+    const started = Date.now();
+    let answer = await resolver.lookup('d0.example.com', 'TXT');
+    for (let i = 1; answer.status === 'error' && Date.now() - started < 3_000; i++) answer = await resolver.lookup(`d${i}.example.com`, 'TXT');
+    server?.close();
+    expect(answer.status).toBe('nodata');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('counts the probe that goes out for a port known closed as a query sent', async () => {
+    const port = await closedPort();
+    const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 60_000, attempts: 1, sharedTransport: 'udp', cache: false });
+    expect((await resolver.lookup('first.example.com', 'TXT')).detail).toMatch(/^connection refused/);
+    let received = 0;
+    const server = dgram.createSocket('udp4');
+    server.on('message', (m, from) => {
+      received++;
+      const reply = Buffer.from(m);
+      reply[2]! |= 0x80;
+      server.send(reply, from.port, from.address);
+    });
+    await new Promise<void>((resolve) => server.bind(port, '127.0.0.1', resolve));
+    // Past the probe interval: the next query fails at once, a copy of it going out as the probe.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = resolver.queriesSent;
+    expect((await resolver.lookup('probe.example.com', 'TXT')).detail).toMatch(/^connection refused/);
+    await expect.poll(() => received).toBe(1);
+    expect(resolver.queriesSent - before).toBe(1);
+    // The probe's answer ended the refusal.
+    expect((await resolver.lookup('after.example.com', 'TXT')).status).toBe('nodata');
+    expect(resolver.queriesSent - before).toBe(received);
+    server.close();
+  });
+
+  it('still probes a port known closed when the wall clock is set back', async () => {
+    const port = await closedPort();
+    const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 60_000, attempts: 1, sharedTransport: 'udp', cache: false });
+    expect((await resolver.lookup('first.example.com', 'TXT')).detail).toMatch(/^connection refused/);
+    const server = dgram.createSocket('udp4');
+    server.on('message', (m, from) => {
+      const reply = Buffer.from(m);
+      reply[2]! |= 0x80;
+      server.send(reply, from.port, from.address);
+    });
+    await new Promise<void>((resolve) => server.bind(port, '127.0.0.1', resolve));
+    const wall = Date.now.bind(Date);
+    const setBack = vi.spyOn(Date, 'now').mockImplementation(() => wall() - 3_600_000);
+    try {
+      const started = performance.now();
+      let answer = await resolver.lookup('d0.example.com', 'TXT');
+      for (let i = 1; answer.status === 'error' && performance.now() - started < 2_000; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        answer = await resolver.lookup(`d${i}.example.com`, 'TXT');
+      }
+      expect(answer.status).toBe('nodata');
+    } finally {
+      setBack.mockRestore();
+      server.close();
+    }
   });
 });
