@@ -16,23 +16,46 @@ interface Pending {
   resolve: (reply: UdpOutcome) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  /** The question, to ask it again should it meet a closed port (UdpMux.refused). */
+  name: string;
+  type: string;
+  rd: boolean;
+  bits: DnssecBits;
+  deadline: number;
+}
+
+/** A question to a port known closed, waiting for the verdict of the next probe (PortState). */
+interface Held {
+  /** Ask it (the port is open, or nothing was heard of it). */
+  again(): void;
+  /** End it: the probe was refused too, or its deadline came. */
+  fail(): void;
+  timer: NodeJS.Timeout;
 }
 
 /**
- * Whether a server's port was last found closed. Linux sends the ICMP "port unreachable" that tells
- * a connected socket so (see PortClosed) for only a few datagrams a second, so in a bulk run most
- * queries to a closed port would hear nothing and wait for their deadline: once one is refused, the
- * others fail at once, and a copy of one of them goes out every REFUSED_PROBE_MS, unwaited for, to
- * learn whether the port has opened again; any datagram from the server ends the refusal.
+ * A server's port found closed: the ICMP "port unreachable" a connected socket hears of (see
+ * PortClosed). Linux sends those for only a few datagrams a second, so in a bulk run most queries
+ * to a closed port would hear nothing and wait for their deadlines. Once one is refused, what was
+ * waiting and what comes after is held, and REFUSED_PROBE_MS after the last probe a copy of one of
+ * them goes out as the next probe: refused too, the held questions fail (the port was closed just
+ * now); any datagram from the server, or no word within PROBE_VERDICT_MS, and they are asked. A
+ * server restarting in that time loses no question, and one that is down fails each in a probe's time.
  */
 class PortState {
-  /** Set when the port was found closed; cleared by the next datagram from the server. */
   closed = false;
-  /** When the last probe went out, on the monotonic clock (performance.now()): a wall clock set back would stop the probes. */
-  probedAt = 0;
+  readonly held = new Set<Held>();
+  /** The last question held, which the next probe copies. */
+  probeQuery: Buffer | null = null;
+  /** When the last probe went out, on the monotonic clock: a wall clock set back would stop the probes. */
+  probedAt = -Infinity;
+  probeTimer: NodeJS.Timeout | null = null;
+  /** Set while a probe is out: its refusal is the verdict. */
+  verdictTimer: NodeJS.Timeout | null = null;
 }
 
-const REFUSED_PROBE_MS = 250;
+const REFUSED_PROBE_MS = 50;
+const PROBE_VERDICT_MS = 250;
 
 class PooledSocket {
   readonly socket: dgram.Socket;
@@ -48,6 +71,8 @@ class PooledSocket {
     private readonly port: PortState,
     /** Told when this socket hears that nothing listens at the server's port (ECONNREFUSED). */
     onRefused: () => void,
+    /** Told of a datagram from the server while its port is known closed. */
+    private readonly onOpen: () => void,
   ) {
     this.socket = dgram.createSocket(isIpv6Address(server.host) ? 'udp6' : 'udp4');
     this.socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
@@ -67,20 +92,20 @@ class PooledSocket {
     );
   }
 
-  /** Fail what waits here: nothing listens at the server's port. */
-  refuseWaiting(server: ServerAddress): void {
+  /** What waits here, taken off the socket: its datagrams met a closed port. */
+  takeWaiting(): Pending[] {
     const waiting = [...this.pending.values()];
     this.pending.clear();
     for (const p of waiting) {
       clearTimeout(p.timer);
       this.release();
-      p.reject(new PortClosed(server));
     }
+    return waiting;
   }
 
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     // Connected, the socket takes datagrams from the server alone: its port is open.
-    this.port.closed = false;
+    if (this.port.closed) this.onOpen();
     if (msg.length < 12) return;
     const p = this.pending.get(msg.readUInt16BE(0));
     if (!p || rinfo.port !== p.server.port) return;
@@ -123,7 +148,11 @@ class PooledSocket {
 
 export class UdpMux {
   private readonly pools = new Map<string, { sockets: PooledSocket[]; port: PortState }>();
-  constructor(private readonly socketsPerServer = 4) {}
+  constructor(
+    private readonly socketsPerServer = 4,
+    /** Told of each probe written (PortState): it is a query sent too. */
+    private readonly onProbe: () => void = () => undefined,
+  ) {}
 
   private poolOf(server: ServerAddress): { sockets: PooledSocket[]; port: PortState } {
     const key = `${server.host}\u0000${server.port}`;
@@ -131,35 +160,78 @@ export class UdpMux {
     if (!pool) {
       const port = new PortState();
       const sockets: PooledSocket[] = [];
-      const refused = (): void => {
-        port.closed = true;
-        port.probedAt = performance.now();
-        for (const s of sockets) s.refuseWaiting(server);
-      };
-      for (let i = 0; i < this.socketsPerServer; i++) sockets.push(new PooledSocket(server, port, refused));
+      const refused = (): void => this.refused(server, port, sockets);
+      const opened = (): void => this.settle(port, true);
+      for (let i = 0; i < this.socketsPerServer; i++) sockets.push(new PooledSocket(server, port, refused, opened));
       this.pools.set(key, (pool = { sockets, port }));
     }
     return pool;
   }
 
+  /** A socket heard that the port is closed: the probe's verdict when one is out; else what waits is held for the next probe. */
+  private refused(server: ServerAddress, port: PortState, sockets: PooledSocket[]): void {
+    port.closed = true;
+    for (const s of sockets) {
+      for (const p of s.takeWaiting()) {
+        this.hold(port, sockets, buildQuery(p.name, p.type, 0, p.rd, p.bits), p.deadline, {
+          again: () => void this.udp(p.server, p.name, p.type, p.rd, p.deadline, p.bits).then(p.resolve, p.reject),
+          fail: () => p.reject(new PortClosed(server)),
+        });
+      }
+    }
+    if (port.verdictTimer) this.settle(port, false);
+  }
+
+  private hold(port: PortState, sockets: PooledSocket[], query: Buffer, deadline: number, what: Omit<Held, 'timer'>): void {
+    const held: Held = {
+      ...what,
+      timer: setTimeout(() => {
+        port.held.delete(held);
+        what.fail();
+      }, Math.max(0, deadline - Date.now())),
+    };
+    port.held.add(held);
+    port.probeQuery = query;
+    if (port.probeTimer || port.verdictTimer) return;
+    port.probeTimer = setTimeout(() => {
+      port.probeTimer = null;
+      const sock = sockets.find((s) => s.connected);
+      if (!sock || !port.probeQuery) return this.settle(port, true);
+      port.probedAt = performance.now();
+      port.probeQuery.writeUInt16BE(Math.floor(Math.random() * 0x10000), 0);
+      sock.send(port.probeQuery);
+      this.onProbe();
+      port.verdictTimer = setTimeout(() => this.settle(port, true), PROBE_VERDICT_MS);
+    }, Math.max(0, port.probedAt + REFUSED_PROBE_MS - performance.now()));
+  }
+
+  /** The probe's verdict: the held questions are asked (`open`: the port answered, or said nothing), or fail. */
+  private settle(port: PortState, open: boolean): void {
+    if (port.verdictTimer) clearTimeout(port.verdictTimer);
+    if (port.probeTimer) clearTimeout(port.probeTimer);
+    port.verdictTimer = port.probeTimer = null;
+    if (open) port.closed = false;
+    const held = [...port.held];
+    port.held.clear();
+    for (const h of held) {
+      clearTimeout(h.timer);
+      if (open) h.again();
+      else h.fail();
+    }
+  }
+
   private udp(server: ServerAddress, name: string, type: string, rd: boolean, deadline: number, bits: DnssecBits): Promise<UdpOutcome> {
     const { sockets, port } = this.poolOf(server);
-    const sock = sockets[Math.floor(Math.random() * sockets.length)]!;
     if (port.closed) {
-      const now = performance.now();
-      const probe = sock.connected && now - port.probedAt >= REFUSED_PROBE_MS;
-      if (probe) {
-        port.probedAt = now;
-        sock.send(buildQuery(name, type, Math.floor(Math.random() * 0x10000), rd, bits));
-      }
-      // Failed on the loop's next turn, not at once: a caller that asks again on each failure (a
-      // worker going down a list) would otherwise run on promise callbacks alone and never let the
-      // loop turn, so no timer, no I/O, not even the probe (sent on setImmediate) nor its answer,
-      // and the refusal could not end while the list lasted.
-      // A query whose copy went out as the probe was sent (as pipelined TCP's nudges count).
-      const refusal = new PortClosed(server, probe);
-      return new Promise((_resolve, reject) => setImmediate(reject, refusal));
+      return new Promise((resolve, reject) =>
+        this.hold(port, sockets, buildQuery(name, type, 0, rd, bits), deadline, {
+          again: () => void this.udp(server, name, type, rd, deadline, bits).then(resolve, reject),
+          // Never sent: the resolver does not count it.
+          fail: () => reject(new PortClosed(server, false)),
+        }),
+      );
     }
+    const sock = sockets[Math.floor(Math.random() * sockets.length)]!;
     if (!sock.connected) return sock.ready.then(() => this.udp(server, name, type, rd, deadline, bits));
     let id = Math.floor(Math.random() * 0x10000);
     for (let tries = 0; sock.pending.has(id) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
@@ -174,7 +246,7 @@ export class UdpMux {
         }
         reject(new WireTimeout(server, name, type, ignored.describe()));
       }, Math.max(0, deadline - Date.now()));
-      sock.pending.set(id, { server, key: queryKey(id, name, type), ignored, resolve, reject, timer });
+      sock.pending.set(id, { server, key: queryKey(id, name, type), ignored, resolve, reject, timer, name, type, rd, bits, deadline });
       sock.hold();
       sock.send(buf);
     });

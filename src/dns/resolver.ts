@@ -420,7 +420,7 @@ export class DnsResolver implements Resolver {
     this.pacer = opts.maxQueriesPerSecond ? new Pacer(opts.maxQueriesPerSecond) : null;
     this.cache = opts.cache === false ? null : new AnswerCache(opts.cacheLimit ?? Infinity);
     const onNudge = (): void => void this.queriesSent++;
-    this.mux = opts.sharedTransport === 'tcp' ? new TcpMux({ onNudge, ...(opts.udpUntilInFlight !== undefined ? { udpUntilInFlight: opts.udpUntilInFlight } : {}) }) : opts.sharedTransport === 'udp' ? new UdpMux() : null;
+    this.mux = opts.sharedTransport === 'tcp' ? new TcpMux({ onNudge, ...(opts.udpUntilInFlight !== undefined ? { udpUntilInFlight: opts.udpUntilInFlight } : {}) }) : opts.sharedTransport === 'udp' ? new UdpMux(undefined, onNudge) : null;
     this.deadlineMs = opts.deadlineMs;
     this.dnssecBits = { ...(opts.dnssecOk ? { dnssecOk: true } : {}), ...(opts.checkingDisabled ? { checkingDisabled: true } : {}) };
     this.own = opts.deadlineMs === undefined ? null : new Deadline(opts.deadlineMs);
@@ -564,7 +564,7 @@ export class DnsResolver implements Resolver {
         return next(answer);
       },
       (err: unknown) => {
-        // Failed before it went out (its server's port is known closed, and no probe went in its stead): not a query sent.
+        // Failed before it went out (held while its server's port was known closed): not a query sent.
         if (err instanceof PortClosed && !err.sent) this.queriesSent--;
         return next(failed(err));
       },

@@ -348,7 +348,7 @@ export interface TcpMuxOptions {
    * and going back to UDP then cost a datagram and a timer for each of the next questions.
    */
   udpUntilInFlight?: number;
-  /** Called for each nudge written (PipelinedConnection.nudge), which is a query sent too. */
+  /** Called for each nudge written (PipelinedConnection.nudge), and each probe of a closed UDP port (UdpMux), which are queries sent too. */
   onNudge?: () => void;
 }
 
@@ -368,7 +368,7 @@ export class TcpMux {
   private readonly routes = new Map<string, Route>();
   /** The route of each server object a resolver passes (the same objects every time): no address text to build per question. */
   private readonly routeOf = new WeakMap<ServerAddress, Route>();
-  private readonly udp = new UdpMux();
+  private readonly udp: UdpMux;
   private readonly connectionsPerServer: number;
   private readonly udpUntilInFlight: number;
   private readonly onNudge: () => void;
@@ -378,6 +378,7 @@ export class TcpMux {
     this.connectionsPerServer = opts.connectionsPerServer ?? 1;
     this.udpUntilInFlight = opts.udpUntilInFlight ?? 0;
     this.onNudge = opts.onNudge ?? (() => undefined);
+    this.udp = new UdpMux(undefined, this.onNudge);
   }
 
   private route(server: ServerAddress): Route {
