@@ -187,6 +187,10 @@ export class UdpMux {
       ...what,
       timer: setTimeout(() => {
         port.held.delete(held);
+        // The last one held gone, no probe is wanted: one sent now would be counted for no question,
+        // and its timers (ref'd) would keep the process up to REFUSED_PROBE_MS + PROBE_VERDICT_MS after
+        // its last query. The port stays known closed; the next question held sends the next probe.
+        if (port.held.size === 0) this.stopProbing(port);
         what.fail();
       }, Math.max(0, deadline - Date.now())),
     };
@@ -205,11 +209,15 @@ export class UdpMux {
     }, Math.max(0, port.probedAt + REFUSED_PROBE_MS - performance.now()));
   }
 
-  /** The probe's verdict: the held questions are asked (`open`: the port answered, or said nothing), or fail. */
-  private settle(port: PortState, open: boolean): void {
+  private stopProbing(port: PortState): void {
     if (port.verdictTimer) clearTimeout(port.verdictTimer);
     if (port.probeTimer) clearTimeout(port.probeTimer);
     port.verdictTimer = port.probeTimer = null;
+  }
+
+  /** The probe's verdict: the held questions are asked (`open`: the port answered, or said nothing), or fail. */
+  private settle(port: PortState, open: boolean): void {
+    this.stopProbing(port);
     if (open) port.closed = false;
     const held = [...port.held];
     port.held.clear();

@@ -224,6 +224,27 @@ describe('a server that is not there', () => {
     expect([...statuses]).toEqual(['nodata']);
   });
 
+  it('sends no probe once the last question held has met its deadline, so nothing is counted nor keeps the process up after it', async () => {
+    const port = await closedPort();
+    const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 30, attempts: 1, sharedTransport: 'udp', cache: false });
+    expect((await resolver.lookup('first.example.com', 'TXT')).detail).toMatch(/^connection refused/);
+    // A server that says nothing: a probe to it would wait PROBE_VERDICT_MS for a verdict.
+    const server = dgram.createSocket('udp4');
+    let received = 0;
+    server.on('message', () => received++);
+    await new Promise<void>((resolve) => server.bind(port, '127.0.0.1', resolve));
+    try {
+      // Held (the port is known closed), it ends at its deadline (30 ms), before the next probe is due (50 ms after the last).
+      expect((await resolver.lookup('held.example.com', 'TXT')).detail).toMatch(/^connection refused/);
+      const sent = resolver.queriesSent;
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      expect(received).toBe(0);
+      expect(resolver.queriesSent).toBe(sent);
+    } finally {
+      server.close();
+    }
+  });
+
   it('still probes a port known closed when the wall clock is set back', async () => {
     const port = await closedPort();
     const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 60_000, attempts: 1, sharedTransport: 'udp', cache: false });
