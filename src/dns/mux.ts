@@ -170,6 +170,9 @@ export class UdpMux {
 
   /** A socket heard that the port is closed: the probe's verdict when one is out; else what waits is held for the next probe. */
   private refused(server: ServerAddress, port: PortState, sockets: PooledSocket[]): void {
+    // The first refusal counts as a probe: the next goes out REFUSED_PROBE_MS later, which is
+    // what a restarting server has to come back in before what it refused fails.
+    if (!port.closed) port.probedAt = performance.now();
     port.closed = true;
     for (const s of sockets) {
       for (const p of s.takeWaiting()) {

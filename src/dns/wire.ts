@@ -664,7 +664,7 @@ function udpExchange(server: ServerAddress, query: Buffer, key: QueryKey, deadli
 export class PortClosed extends Error {
   constructor(
     server: ServerAddress,
-    /** False when the query was not sent: held while the port was known closed, it failed with the probe (UdpMux). */
+    /** False when the query was not sent: held while the port was known closed, it failed with the probe or at its deadline (UdpMux). */
     readonly sent = true,
   ) {
     super(`connection refused: nothing listens at ${formatServer(server)}`);

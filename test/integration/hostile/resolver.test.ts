@@ -234,8 +234,8 @@ describe('a server that is not there', () => {
     server.on('message', () => received++);
     await new Promise<void>((resolve) => server.bind(port, '127.0.0.1', resolve));
     try {
-      // Held (the port is known closed), it ends at its deadline (30 ms), before the next probe is due (50 ms after the last).
-      expect((await resolver.lookup('held.example.com', 'TXT')).detail).toMatch(/^connection refused/);
+      // The first question, refused and held, ended at its deadline (30 ms), before the probe was
+      // due (50 ms after the refusal): no probe goes out for it afterwards.
       const sent = resolver.queriesSent;
       await new Promise((resolve) => setTimeout(resolve, 120));
       expect(received).toBe(0);
