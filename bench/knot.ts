@@ -48,13 +48,27 @@ export async function freePort(): Promise<number> {
 export async function startKnot(zones: Record<string, string> | KnotZoneDir, opts: { udpWorkers?: number } = {}): Promise<KnotServer> {
   if (!knotAvailable) throw new Error(`${KNOTD} not found: install the Debian package "knot" (.ci/run does)`);
   const dir = mkdtempSync(path.join(tmpdir(), 'maildns-knot-'));
-  const port = await freePort();
   const fromDir = typeof zones.dir === 'string' && Array.isArray(zones.apexes);
   const apexes = fromDir ? (zones as KnotZoneDir).apexes : Object.keys(zones);
   const zoneDir = fromDir ? path.resolve((zones as KnotZoneDir).dir) : dir;
   if (!fromDir) for (const [apex, text] of Object.entries(zones as Record<string, string>)) writeFileSync(path.join(dir, `${apex}.zone`), text);
   const zoneEntries = apexes.map((apex) => `  - domain: ${apex}\n    file: ${path.join(zoneDir, `${apex}.zone`)}\n    semantic-checks: off`).join('\n');
   const conf = path.join(dir, 'knot.conf');
+  // The port was free when picked, but a client's UDP socket (ephemeral ports share the range) may
+  // take it before knotd binds: then another port is tried.
+  for (let tries = 1; ; tries++) {
+    const port = await freePort();
+    try {
+      return await launch(conf, dir, zoneDir, port, apexes, zoneEntries, opts);
+    } catch (err) {
+      if (!(err instanceof PortTaken) || tries === 5) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function launch(conf: string, dir: string, zoneDir: string, port: number, apexes: string[], zoneEntries: string, opts: { udpWorkers?: number }): Promise<KnotServer> {
   writeFileSync(
     conf,
     `server:\n  listen: 127.0.0.1@${port}\n  rundir: ${dir}\n  user: root:root\n` +
@@ -71,7 +85,7 @@ export async function startKnot(zones: Record<string, string> | KnotZoneDir, opt
   // Wait until every zone is loaded (has a serial) according to the control socket.
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`knotd exited: ${stderr}`);
+    if (child.exitCode !== null) throw /address already in use/.test(stderr) ? new PortTaken(stderr) : new Error(`knotd exited: ${stderr}`);
     try {
       const status = ctl('zone-status');
       const loaded = new Set([...status.matchAll(/^\[([^\]]+)\.\]\s.*serial: \d/gm)].map((m) => m[1]!.toLowerCase()));
