@@ -24,6 +24,14 @@ interface Pending {
   deadline: number;
 }
 
+/** What a query asks (a Pending carries it too). */
+interface Question {
+  name: string;
+  type: string;
+  rd: boolean;
+  bits: DnssecBits;
+}
+
 /** A question to a port known closed, waiting for the verdict of the next probe (PortState). */
 interface Held {
   /** Ask it (the port is open, or nothing was heard of it). */
@@ -45,8 +53,8 @@ interface Held {
 class PortState {
   closed = false;
   readonly held = new Set<Held>();
-  /** The last question held, which the next probe copies. */
-  probeQuery: Buffer | null = null;
+  /** The last question held, which the next probe asks. */
+  probeQuestion: Question | null = null;
   /** When the last probe went out, on the monotonic clock: a wall clock set back would stop the probes. */
   probedAt = -Infinity;
   probeTimer: NodeJS.Timeout | null = null;
@@ -176,7 +184,7 @@ export class UdpMux {
     port.closed = true;
     for (const s of sockets) {
       for (const p of s.takeWaiting()) {
-        this.hold(port, sockets, buildQuery(p.name, p.type, 0, p.rd, p.bits), p.deadline, {
+        this.hold(port, sockets, p, p.deadline, {
           again: () => void this.udp(p.server, p.name, p.type, p.rd, p.deadline, p.bits).then(p.resolve, p.reject),
           fail: () => p.reject(new PortClosed(server)),
         });
@@ -185,7 +193,7 @@ export class UdpMux {
     if (port.verdictTimer) this.settle(port, false);
   }
 
-  private hold(port: PortState, sockets: PooledSocket[], query: Buffer, deadline: number, what: Omit<Held, 'timer'>): void {
+  private hold(port: PortState, sockets: PooledSocket[], question: Question, deadline: number, what: Omit<Held, 'timer'>): void {
     const held: Held = {
       ...what,
       timer: setTimeout(() => {
@@ -198,15 +206,15 @@ export class UdpMux {
       }, Math.max(0, deadline - Date.now())),
     };
     port.held.add(held);
-    port.probeQuery = query;
+    port.probeQuestion = question;
     if (port.probeTimer || port.verdictTimer) return;
     port.probeTimer = setTimeout(() => {
       port.probeTimer = null;
       const sock = sockets.find((s) => s.connected);
-      if (!sock || !port.probeQuery) return this.settle(port, true);
+      const q = port.probeQuestion;
+      if (!sock || !q) return this.settle(port, true);
       port.probedAt = performance.now();
-      port.probeQuery.writeUInt16BE(Math.floor(Math.random() * 0x10000), 0);
-      sock.send(port.probeQuery);
+      sock.send(buildQuery(q.name, q.type, Math.floor(Math.random() * 0x10000), q.rd, q.bits));
       this.onProbe();
       port.verdictTimer = setTimeout(() => this.settle(port, true), PROBE_VERDICT_MS);
     }, Math.max(0, port.probedAt + REFUSED_PROBE_MS - performance.now()));
@@ -235,7 +243,7 @@ export class UdpMux {
     const { sockets, port } = this.poolOf(server);
     if (port.closed) {
       return new Promise((resolve, reject) =>
-        this.hold(port, sockets, buildQuery(name, type, 0, rd, bits), deadline, {
+        this.hold(port, sockets, { name, type, rd, bits }, deadline, {
           again: () => void this.udp(server, name, type, rd, deadline, bits).then(resolve, reject),
           // Never sent: the resolver does not count it.
           fail: () => reject(new PortClosed(server, false)),
