@@ -106,6 +106,18 @@ describe('a server that is not there', () => {
     return port;
   }
 
+  /** A server on `port` that answers every query with its own question, no record (NODATA). */
+  function answeringAt(port: number, onQuery: () => void = () => undefined): Promise<dgram.Socket> {
+    const server = dgram.createSocket('udp4');
+    server.on('message', (m, from) => {
+      onQuery();
+      const reply = Buffer.from(m);
+      reply[2]! |= 0x80;
+      server.send(reply, from.port, from.address);
+    });
+    return new Promise((resolve) => server.bind(port, '127.0.0.1', () => resolve(server)));
+  }
+
   it('fails at once on every path when the port is closed (ICMP port unreachable), not at the deadline', async () => {
     const port = await closedPort();
     const at = { host: '127.0.0.1', port };
@@ -149,15 +161,7 @@ describe('a server that is not there', () => {
     const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 60_000, attempts: 1, sharedTransport: 'udp', cache: false });
     // A server that comes up on the port after 100 ms: it answers every query with its question (no record).
     let server: dgram.Socket | undefined;
-    setTimeout(() => {
-      const s = dgram.createSocket('udp4');
-      s.on('message', (m, from) => {
-        const reply = Buffer.from(m);
-        reply[2]! |= 0x80;
-        s.send(reply, from.port, from.address);
-      });
-      s.bind(port, '127.0.0.1', () => (server = s));
-    }, 100);
+    setTimeout(() => void answeringAt(port).then((s) => (server = s)), 100);
     // A worker that asks again the moment a lookup fails, as a bulk run's do.
     const started = Date.now();
     let answer = await resolver.lookup('d0.example.com', 'TXT');
@@ -172,14 +176,7 @@ describe('a server that is not there', () => {
     const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 60_000, attempts: 1, sharedTransport: 'udp', cache: false });
     expect((await resolver.lookup('first.example.com', 'TXT')).detail).toMatch(/^connection refused/);
     let received = 0;
-    const server = dgram.createSocket('udp4');
-    server.on('message', (m, from) => {
-      received++;
-      const reply = Buffer.from(m);
-      reply[2]! |= 0x80;
-      server.send(reply, from.port, from.address);
-    });
-    await new Promise<void>((resolve) => server.bind(port, '127.0.0.1', resolve));
+    const server = await answeringAt(port, () => received++);
     // The port opened (a server restarted): the next question is held, a copy of it goes out as the
     // probe, and the probe's answer ends the refusal; the question is then asked and answered.
     const before = resolver.queriesSent;
@@ -193,16 +190,7 @@ describe('a server that is not there', () => {
 
   it('loses no question of a bulk run to a server that restarts: what meets the closed port waits for it to open', async () => {
     const port = await closedPort();
-    const answering = (): Promise<dgram.Socket> => {
-      const server = dgram.createSocket('udp4');
-      server.on('message', (m, from) => {
-        const reply = Buffer.from(m);
-        reply[2]! |= 0x80;
-        server.send(reply, from.port, from.address);
-      });
-      return new Promise((resolve) => server.bind(port, '127.0.0.1', () => resolve(server)));
-    };
-    let server = await answering();
+    let server = await answeringAt(port);
     // A datagram lost as the port closed (no ICMP for it) is asked again after this timeout, as over any UDP.
     const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 5_000, attempts: 2, sharedTransport: 'udp', cache: false });
     const statuses = new Set<string>();
@@ -215,7 +203,7 @@ describe('a server that is not there', () => {
     // Down for 30 ms, as a restart.
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await new Promise((resolve) => setTimeout(resolve, 30));
-    server = await answering();
+    server = await answeringAt(port);
     await new Promise((resolve) => setTimeout(resolve, 200));
     running = false;
     await Promise.all(workers);
@@ -249,13 +237,7 @@ describe('a server that is not there', () => {
     const port = await closedPort();
     const resolver = new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 60_000, attempts: 1, sharedTransport: 'udp', cache: false });
     expect((await resolver.lookup('first.example.com', 'TXT')).detail).toMatch(/^connection refused/);
-    const server = dgram.createSocket('udp4');
-    server.on('message', (m, from) => {
-      const reply = Buffer.from(m);
-      reply[2]! |= 0x80;
-      server.send(reply, from.port, from.address);
-    });
-    await new Promise<void>((resolve) => server.bind(port, '127.0.0.1', resolve));
+    const server = await answeringAt(port);
     const wall = Date.now.bind(Date);
     const setBack = vi.spyOn(Date, 'now').mockImplementation(() => wall() - 3_600_000);
     try {
