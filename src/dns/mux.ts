@@ -158,8 +158,8 @@ export class UdpMux {
   private readonly pools = new Map<string, { sockets: PooledSocket[]; port: PortState }>();
   constructor(
     private readonly socketsPerServer = 4,
-    /** Told of each probe written (PortState): it is a query sent too. */
-    private readonly onProbe: () => void = () => undefined,
+    /** Told of each probe written (PortState): a query no caller asked, sent all the same. */
+    private readonly onUnaskedQuery: () => void = () => undefined,
   ) {}
 
   private poolOf(server: ServerAddress): { sockets: PooledSocket[]; port: PortState } {
@@ -215,7 +215,7 @@ export class UdpMux {
       if (!sock || !q) return this.settle(port, true);
       port.probedAt = performance.now();
       sock.send(buildQuery(q.name, q.type, Math.floor(Math.random() * 0x10000), q.rd, q.bits));
-      this.onProbe();
+      this.onUnaskedQuery();
       port.verdictTimer = setTimeout(() => this.settle(port, true), PROBE_VERDICT_MS);
     }, Math.max(0, port.probedAt + REFUSED_PROBE_MS - performance.now()));
   }

@@ -419,8 +419,9 @@ export class DnsResolver implements Resolver {
     this.gate = new Gate(opts.maxInFlight ?? 64);
     this.pacer = opts.maxQueriesPerSecond ? new Pacer(opts.maxQueriesPerSecond) : null;
     this.cache = opts.cache === false ? null : new AnswerCache(opts.cacheLimit ?? Infinity);
-    const onNudge = (): void => void this.queriesSent++;
-    this.mux = opts.sharedTransport === 'tcp' ? new TcpMux({ onNudge, ...(opts.udpUntilInFlight !== undefined ? { udpUntilInFlight: opts.udpUntilInFlight } : {}) }) : opts.sharedTransport === 'udp' ? new UdpMux(undefined, onNudge) : null;
+    // Nudges and probes, which the transports write without a caller asking: queries sent all the same.
+    const onUnaskedQuery = (): void => void this.queriesSent++;
+    this.mux = opts.sharedTransport === 'tcp' ? new TcpMux({ onUnaskedQuery, ...(opts.udpUntilInFlight !== undefined ? { udpUntilInFlight: opts.udpUntilInFlight } : {}) }) : opts.sharedTransport === 'udp' ? new UdpMux(undefined, onUnaskedQuery) : null;
     this.deadlineMs = opts.deadlineMs;
     this.dnssecBits = { ...(opts.dnssecOk ? { dnssecOk: true } : {}), ...(opts.checkingDisabled ? { checkingDisabled: true } : {}) };
     this.own = opts.deadlineMs === undefined ? null : new Deadline(opts.deadlineMs);

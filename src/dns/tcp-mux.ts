@@ -348,8 +348,8 @@ export interface TcpMuxOptions {
    * and going back to UDP then cost a datagram and a timer for each of the next questions.
    */
   udpUntilInFlight?: number;
-  /** Called for each nudge written (PipelinedConnection.nudge), and each probe of a closed UDP port (UdpMux), which are queries sent too. */
-  onNudge?: () => void;
+  /** Told of each query written that no caller asked: a nudge (PipelinedConnection.nudge) or the probe of a closed UDP port (UdpMux). Both are queries sent. */
+  onUnaskedQuery?: () => void;
 }
 
 /** How the questions to one server travel. */
@@ -371,14 +371,14 @@ export class TcpMux {
   private readonly udp: UdpMux;
   private readonly connectionsPerServer: number;
   private readonly udpUntilInFlight: number;
-  private readonly onNudge: () => void;
+  private readonly onUnaskedQuery: () => void;
   private turn = 0;
 
   constructor(opts: TcpMuxOptions = {}) {
     this.connectionsPerServer = opts.connectionsPerServer ?? 1;
     this.udpUntilInFlight = opts.udpUntilInFlight ?? 0;
-    this.onNudge = opts.onNudge ?? (() => undefined);
-    this.udp = new UdpMux(undefined, this.onNudge);
+    this.onUnaskedQuery = opts.onUnaskedQuery ?? (() => undefined);
+    this.udp = new UdpMux(undefined, this.onUnaskedQuery);
   }
 
   private route(server: ServerAddress): Route {
@@ -418,7 +418,7 @@ export class TcpMux {
         route.udpOnly = true;
         this.udp.exchange(server, p.name, p.type, { ...p.opts, timeoutMs: Math.max(1, p.deadline - performance.now()) }).then(p.resolve, p.reject);
       };
-      route.connections = Array.from({ length: this.connectionsPerServer }, () => new PipelinedConnection(server, overUdp, this.onNudge));
+      route.connections = Array.from({ length: this.connectionsPerServer }, () => new PipelinedConnection(server, overUdp, this.onUnaskedQuery));
     }
     const connections = route.connections;
     return connections[this.turn++ % connections.length]!.send(name, type, opts, performance.now() + opts.timeoutMs);
