@@ -9,7 +9,8 @@
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
-function userSets(flag: string): boolean {
+/** Whether the user set this V8 flag on the node command line or in NODE_OPTIONS. */
+export function userSets(flag: string): boolean {
   const pattern = new RegExp(`^--${flag.replace(/-/g, '[-_]')}\\b`);
   return [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].some((a) => pattern.test(a));
 }
