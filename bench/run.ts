@@ -118,7 +118,7 @@ function rawBaseline(shared: string, dir: string, n: number, port: number): RawR
 
 /** checkdmarc 5.17.5 measured with fresh processes on this machine kind and data, December 2026. */
 const CHECKDMARC_REFERENCE = { low: 65, high: 70, what: 'checkdmarc 5.17.5, fresh processes, same data and machine kind, measured December 2026' };
-const CLI = path.resolve(here, '../src/cli/main.js');
+const CLI = path.resolve(here, '../cli/main.js');
 const GNU_TIME = '/usr/bin/time';
 
 const median = (xs: readonly number[]): number => {

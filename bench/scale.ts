@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { startKnot } from './knot.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.resolve(here, '../src/cli/main.js');
+const CLI = path.resolve(here, '../cli/main.js');
 const GNU_TIME = '/usr/bin/time';
 
 interface Timed {

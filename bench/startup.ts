@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../src/dns/server.js';
 
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/main.js');
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -4,7 +4,6 @@
  * each result (and the changes it returns), the exit code, and a clean stop on SIGINT/SIGTERM
  * (no half-written report, no complete-looking run, one line saying so).
  */
-import { readFileSync } from 'node:fs';
 import type { DomainResult } from '../check/audit.js';
 import type { RunSummary } from '../check/run.js';
 import type { Shard } from '../check/shard.js';
@@ -18,6 +17,7 @@ import { openReportOutput } from './output.js';
 import { reporterFor, type Reporter } from './render/check.js';
 import type { CheckFormat } from './render/formats.js';
 import { useColor } from './render/output.js';
+import { packageVersion } from './version.js';
 
 export interface CheckReportOptions {
   format: CheckFormat;
@@ -35,9 +35,9 @@ export interface CheckReportOptions {
   done?: () => void;
 }
 
-function packageVersion(): string | undefined {
+function versionNote(): string | undefined {
   try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string }).version;
+    return packageVersion();
   } catch {
     return undefined; // only a note in the history file
   }
@@ -68,7 +68,7 @@ export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCo
     try {
       const [{ startRun }, changesModule] = await Promise.all([import('../history/record.js'), import('../history/changes.js')]);
       worseIn = changesModule.anyWorse;
-      const version = packageVersion();
+      const version = versionNote();
       // Opened first: a locked or unusable history file stops the run before any DNS question.
       history = startRun(
         opts.history.file,

@@ -6,7 +6,6 @@
  * (src/cli/exit.ts). Command modules load only light modules until they run, so `--version`,
  * `--help` and every command start without loading the engines they do not use.
  */
-import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { describeFailure, EXIT } from './exit.js';
 import { printable } from '../findings.js';
@@ -14,11 +13,7 @@ import { boundOldGenerationGrowth } from './memory.js';
 import { commandFlagValueProblem, commandOptions, jsonFormatProblem } from './flag-values.js';
 import { LOADERS, subcommandsOf, type CommandName } from './registry.js';
 import { EPILOGUE, renderTopLevelHelp, USAGE } from './render/help.js';
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+import { packageVersion } from './version.js';
 
 function noSuchCommand(word: string, lister = 'maildns --help'): string {
   return `there is no command "${word}"; \`${lister}\` lists them`;

@@ -1,9 +1,9 @@
-/** Run the built CLI (dist/src/cli/main.js) as a user would, and collect what it printed and its exit code. */
+/** Run the built CLI (dist/cli/main.js, package.json's bin) as a user would, and collect what it printed and its exit code. */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli/main.js');
+export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
 
 export interface CliResult {
   code: number | null;

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CLI, runCli } from '../../helpers/cli.js';
 import { DIG } from '../../helpers/programs.js';
@@ -21,6 +22,17 @@ describe('maildns CLI basics', () => {
     expect(help.stdout).toMatch(/maildns records/);
     expect(help.stdout).toMatch(/maildns serve/);
     expect(help.stdout).toMatch(/Exit codes: 0 ok, 1 problems found, 2 bad input or usage, 3 DNS could not be asked/);
+  });
+
+  it('is the bundle that package.json names as its bin, with no require of its own (an ES module has none)', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { bin: { maildns: string } };
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    expect(path.resolve(root, pkg.bin.maildns)).toBe(CLI);
+    const files = readdirSync(path.dirname(CLI)).filter((f) => f.endsWith('.js'));
+    expect(files.length).toBeGreaterThan(10); // each command a chunk of its own
+    // esbuild writes this shim for a require() it could not bundle; it throws when called.
+    const shimmed = files.filter((f) => readFileSync(path.join(path.dirname(CLI), f), 'utf8').includes('Dynamic require of'));
+    expect(shimmed).toEqual([]);
   });
 
   it('takes the word help after a command as --help, and prints the same help, wrapped alike', async () => {

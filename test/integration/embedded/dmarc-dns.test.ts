@@ -215,8 +215,8 @@ describe('records for a domain that receives reports for others', () => {
   });
 });
 
-describe('CLI (node dist/src/cli/main.js)', () => {
-  const cli = new URL('../../../dist/src/cli/main.js', import.meta.url).pathname;
+describe('CLI (node dist/cli/main.js)', () => {
+  const cli = new URL('../../../dist/cli/main.js', import.meta.url).pathname;
   const exec = async (args: string[]) => {
     expect(existsSync(cli), 'build first: npx tsc -p tsconfig.json').toBe(true);
     try {
