@@ -5,6 +5,7 @@
  */
 import type { Finding, FindingTally } from '../findings.js';
 import { normalizeName } from '../names.js';
+import { TEMPORARY_FAILURE_FIX, temporaryFinding } from '../dns/failure.js';
 import { describeAnswer, dnsFailureCode, isTemporary, txtValues, type DnsStatus, type Resolver } from '../dns/resolver.js';
 import { orgDomain } from './align.js';
 import { reportAuthorizationName } from './compose.js';
@@ -73,17 +74,10 @@ export async function checkDmarcDomain(resolver: Resolver, domain: string, opts:
   return { domain: d, mode, name, lookup, parsed, discovery, destinations, findings: tally.findings, dnsFailed: tally.dnsFailed };
 }
 
-/** A DMARC question without a usable answer (its own wording: it says nothing about what is published). */
+/** A DMARC question without a usable answer. */
 function unreadable(tally: FindingTally, mode: DmarcMode, subject: string, what: string, answer: { status: DnsStatus; detail?: string | undefined }): void {
   tally.dnsFailed = true;
-  tally.findings.push({
-    code: dnsFailureCode('dmarc', answer.status),
-    severity: 'error',
-    subject,
-    message: `could not read ${what}: ${describeAnswer(answer)}; this says nothing about what is published`,
-    fix: 'try again later, or ask another server with --nameserver',
-    rfc: RFC_FIND(mode),
-  });
+  tally.findings.push({ ...temporaryFinding('dmarc', subject, what, answer), rfc: RFC_FIND(mode) });
 }
 
 /** The TXT records at `_dmarc.<domain>` as a set: an alias, records that are not DMARC or nearly are, more than one; the one record parsed and linted. */
@@ -205,7 +199,7 @@ async function checkDestinations(resolver: Resolver, d: string, name: string, re
         severity: 'error',
         subject: authName,
         message: `could not read ${authName} (${describeAnswer(answer)}), so whether ${dest} accepts reports for ${d} is unknown`,
-        fix: 'try again later, or ask another server with --nameserver',
+        fix: TEMPORARY_FAILURE_FIX,
         rfc: 'RFC 7489 §7.1',
       });
     }
@@ -219,7 +213,7 @@ function discoveryFindings(discovery: PolicyDiscovery, lookup: DmarcLookup, d: s
   if (discovery.status === 'temperror' && !tally.dnsFailed) {
     tally.dnsFailed = true;
     const failed = discovery.lookups.find((l) => l.temporary);
-    tally.findings.push({ code: dnsFailureCode('dmarc', failed?.status ?? 'error'), severity: 'error', subject: d, message: `policy discovery failed: ${discovery.reason}`, fix: 'try again later, or ask another server with --nameserver', rfc: RFC_FIND(mode) });
+    tally.findings.push({ code: dnsFailureCode('dmarc', failed?.status ?? 'error'), severity: 'error', subject: d, message: `policy discovery failed: ${discovery.reason}`, fix: TEMPORARY_FAILURE_FIX, rfc: RFC_FIND(mode) });
   }
   if (!lookup.temporary && lookup.dmarc.length === 0 && discovery.status !== 'temperror') {
     if (discovery.status === 'found' && discovery.foundAt !== d) {

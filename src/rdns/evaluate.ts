@@ -8,6 +8,7 @@
  * without a plan, from what the domain publishes (the SPF record's single-host ip4/ip6 terms and the
  * MX hosts' addresses).
  */
+import { temporaryFinding } from '../dns/failure.js';
 import { describeStatus, isTemporary, txtValues, type Resolver } from '../dns/resolver.js';
 import type { Finding } from '../findings.js';
 import { isSpfRecord, parseSpf } from '../spf/parse.js';
@@ -52,14 +53,10 @@ function singleHost(address: string | undefined, cidr: number | undefined, full:
   return cidr === undefined || cidr === full ? address : null;
 }
 
-function temporary(subject: string, what: string, status: Parameters<typeof describeStatus>[0]): Finding {
-  return { code: 'rdns.dns-temporary', severity: 'error', subject, message: `could not read ${what}: ${describeStatus(status)}; this is a temporary failure, not a missing record`, fix: 'run again later, or ask another server with --nameserver' };
-}
-
 /** The addresses of a host (A and AAAA). */
 async function hostAddresses(resolver: Resolver, host: string): Promise<{ addresses: string[]; failed: Finding | null }> {
   const [a, aaaa] = await Promise.all([resolver.lookup(host, 'A'), resolver.lookup(host, 'AAAA')]);
-  const failed = isTemporary(a.status) ? temporary(host, `the address of ${host}`, a.status) : isTemporary(aaaa.status) ? temporary(host, `the address of ${host}`, aaaa.status) : null;
+  const failed = isTemporary(a.status) ? temporaryFinding('rdns', host, `the address of ${host}`, a) : isTemporary(aaaa.status) ? temporaryFinding('rdns', host, `the address of ${host}`, aaaa) : null;
   return { addresses: [...a.records, ...aaaa.records], failed };
 }
 
@@ -79,8 +76,8 @@ function dedupe(list: SendingAddress[]): SendingAddress[] {
 export async function sendingAddressesFromDns(resolver: Resolver, domain: string): Promise<{ addresses: SendingAddress[]; findings: Finding[]; dnsFailed: boolean }> {
   const [txt, mx] = await Promise.all([resolver.lookup(domain, 'TXT'), resolver.lookup(domain, 'MX')]);
   const findings: Finding[] = [];
-  if (isTemporary(txt.status)) findings.push(temporary(domain, `the SPF record of ${domain}`, txt.status));
-  if (isTemporary(mx.status)) findings.push(temporary(domain, `the MX records of ${domain}`, mx.status));
+  if (isTemporary(txt.status)) findings.push(temporaryFinding('rdns', domain, `the SPF record of ${domain}`, txt));
+  if (isTemporary(mx.status)) findings.push(temporaryFinding('rdns', domain, `the MX records of ${domain}`, mx));
   const out: SendingAddress[] = [];
   const spf = txtValues(txt).filter(isSpfRecord);
   // Several SPF records are the SPF check's finding; the addresses of each still send.
@@ -133,7 +130,7 @@ async function checkOne(resolver: Resolver, s: SendingAddress): Promise<{ result
   const base = { address: s.address, source: s.source, reverseName: rev, ...(s.helo ? { helo: s.helo } : {}) };
   const subject = `${s.address} (${s.source})`;
   const ptr = await resolver.lookup(rev, 'PTR');
-  if (isTemporary(ptr.status)) return { result: { ...base, ptr: [], confirmedName: null, state: 'dns-error' }, findings: [temporary(subject, `the PTR record at ${rev}`, ptr.status)], dnsFailed: true };
+  if (isTemporary(ptr.status)) return { result: { ...base, ptr: [], confirmedName: null, state: 'dns-error' }, findings: [temporaryFinding('rdns', subject, `the PTR record at ${rev}`, ptr)], dnsFailed: true };
   const names = [...new Set(ptr.records)];
   if (names.length === 0) {
     return {
@@ -160,7 +157,7 @@ async function checkOne(resolver: Resolver, s: SendingAddress): Promise<{ result
     const fwd = await resolver.lookup(name, family);
     if (isTemporary(fwd.status)) {
       dnsFailed = true;
-      findings.push(temporary(subject, `the address of ${name}`, fwd.status));
+      findings.push(temporaryFinding('rdns', subject, `the address of ${name}`, fwd));
       continue;
     }
     if (fwd.records.some((a) => canonicalIp(a) === want)) {

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEMPORARY_FAILURE_FIX } from '../../../src/dns/failure.js';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import { checkDmarcDomain } from '../../../src/dmarc/validate.js';
@@ -187,6 +188,10 @@ describe('published DMARC records', () => {
     const check = await checkDmarcDomain(quickToGiveUp, 'slow.test', { mode: '9989' });
     expect(check.dnsFailed).toBe(true);
     expect(check.findings.map((f) => f.code)).toContain('dmarc.dns-temporary');
+    // Worded and mended as every other check's DNS failure, with the RFC of DMARC's lookup.
+    const failure = check.findings.find((f) => f.code === 'dmarc.dns-temporary')!;
+    expect(failure).toMatchObject({ subject: '_dmarc.slow.test', fix: TEMPORARY_FAILURE_FIX, rfc: 'RFC 9989 §4.10' });
+    expect(failure.message).toMatch(/^could not read the TXT records at _dmarc\.slow\.test: .*; this is a temporary failure, not a missing record$/);
     expect(check.findings.map((f) => f.code)).not.toContain('dmarc.no-record');
     expect(check.discovery.status).toBe('temperror');
   });
