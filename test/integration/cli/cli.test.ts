@@ -35,6 +35,17 @@ describe('maildns CLI basics', () => {
     expect(shimmed).toEqual([]);
   });
 
+  it('builds string-width\'s Intl.Segmenter only when yargs lays out a help, not on every start', async () => {
+    // This preload counts the segmenters made in the process (string-width makes one per copy as it loads).
+    const probe = "let made = 0; const S = Intl.Segmenter; Intl.Segmenter = function (...a) { made++; return new S(...a); }; process.on('exit', () => process.stderr.write(`segmenters: ${made}\\n`));";
+    const env = { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=data:text/javascript,${encodeURIComponent(probe)}` };
+    const [check, help] = await Promise.all([runCli(['check', 'example.test', '--nameserver', '127.0.0.1:9', '--timeout', '300'], { env }), runCli(['check', '--help'], { env })]);
+    expect(check.code).toBe(3); // nothing listens at port 9: DNS could not be asked
+    expect(check.stderr).toContain('segmenters: 0');
+    expect(help.code).toBe(0);
+    expect(help.stderr).toMatch(/segmenters: [1-9]/);
+  });
+
   it('takes the word help after a command as --help, and prints the same help, wrapped alike', async () => {
     // yargs shows help when the last positional is "help"; the text had been left unwrapped then.
     const commands = [[], ['check'], ['check', 'example.com'], ['spf', 'flatten'], ['dmarc', 'compose'], ['report', 'merge']];
