@@ -126,7 +126,8 @@ export { runChecks, outcomeOf, type RunOptions, type RunSummary } from './check/
 export { parseShard, shardOf, selectNames, type Shard } from './check/shard.js';
 export { domainSource, type DomainSource } from './check/input.js';
 // Reading check's JSON/NDJSON reports back, and merging shards (the run history is in 'maildns/history').
-export { openReport, reportResults, CHECK_JSON_VERSION, type ReportFile, type ReportContext } from './report/format.js';
+export { openReport, reportResults, type ReportFile, type ReportContext } from './report/format.js';
+export { CHECK_JSON_VERSION } from './report/json-version.js';
 export { prepareMerge, type PreparedMerge, type MergedSummary } from './report/merge.js';
 export { compareResults, anyWorse, type DomainChange } from './history/changes.js';
 export { DEFAULT_CONCURRENCY, bulkResolverSettings } from './check/settings.js';

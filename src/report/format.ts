@@ -13,9 +13,6 @@ import type { Shard } from '../check/shard.js';
 import { InputError } from '../errors.js';
 import type { Severity } from '../findings.js';
 
-/** The version of check's JSON and NDJSON reports. Fields are only added within a version. */
-export const CHECK_JSON_VERSION = 1;
-
 /** What a run checked against, carried in its summary so outputs can be merged safely. */
 export interface ReportContext {
   failOn?: Severity;

@@ -8,7 +8,8 @@ import type { DomainResult } from '../check/audit.js';
 import { countResult, emptySummary, outcomeOf, type RunSummary } from '../check/run.js';
 import { InputError } from '../errors.js';
 import type { Severity } from '../findings.js';
-import { CHECK_JSON_VERSION, openReport, reportResults, type ReportContext, type ReportFile } from './format.js';
+import { openReport, reportResults, type ReportContext, type ReportFile } from './format.js';
+import { CHECK_JSON_VERSION } from './json-version.js';
 
 export type MergedSummary = RunSummary & ReportContext & { queries: number };
 

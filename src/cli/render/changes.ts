@@ -7,7 +7,7 @@
 import type { Writable } from 'node:stream';
 import { write } from './write.js';
 import type { DomainChange } from '../../history/changes.js';
-import { CHECK_JSON_VERSION } from '../../report/format.js';
+import { CHECK_JSON_VERSION } from '../../report/json-version.js';
 import type { Reporter } from './check.js';
 import { printable } from '../../findings.js';
 import { paint } from './output.js';

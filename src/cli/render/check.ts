@@ -43,7 +43,8 @@ import { printable, type Severity } from '../../findings.js';
 import { paint } from './output.js';
 import { isTemporaryFinding, type DomainResult } from '../../check/audit.js';
 import type { RunSummary } from '../../check/run.js';
-import { CHECK_JSON_VERSION, type ReportContext } from '../../report/format.js';
+import { CHECK_JSON_VERSION } from '../../report/json-version.js';
+import type { ReportContext } from '../../report/format.js';
 import type { DomainChange } from '../../history/changes.js';
 import { CHECK_FORMATS, type CheckFormat } from './formats.js';
 
