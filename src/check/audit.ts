@@ -95,7 +95,7 @@ function guarded<T extends MechanismResult>(what: string, domain: string, run: (
 async function auditStartTlsMechanism(resolver: Resolver, domain: string, opts: Parameters<typeof auditStartTls>[2], dnssec: DnssecCheck | undefined): Promise<MechanismResult & { results?: StartTlsProbe[] }> {
   const [{ auditStartTls }, tlsa] = await Promise.all([import('../starttls/probe.js'), dnssec ? import('../dnssec/evaluate.js').then((m) => m.usableTlsa(dnssec)) : undefined]);
   const r = await auditStartTls(resolver, domain, tlsa ? { ...opts, tlsa } : opts);
-  return { findings: r.findings, dnsFailed: r.dnsFailed, published: r.results.map((p) => `${p.host} ${p.state}${p.tlsVersion ? ` ${p.tlsVersion}` : ''}`), results: r.results };
+  return { findings: r.findings, dnsFailed: r.dnsFailed, published: r.results.map((p) => `${p.host}${p.address ? ` ${p.address}` : ''} ${p.state}${p.tlsVersion ? ` ${p.tlsVersion}` : ''}`), results: r.results };
 }
 
 /** The DNSSEC audit with each of its resolvers scoped to the domain (each has the per-domain deadline). */
