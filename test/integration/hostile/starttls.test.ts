@@ -11,6 +11,7 @@ import { startServer } from '../../../src/dns/server.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { composeTlsa311, tlsaText } from '../../../src/dnssec/tlsa.js';
+import { parseStsPolicy } from '../../../src/mtasts/parse.js';
 import { auditStartTls, probeStartTls } from '../../../src/starttls/probe.js';
 import { answer, rdata, startHostileDns, T } from '../../helpers/hostile-dns.js';
 import { runCli } from '../../helpers/cli.js';
@@ -40,9 +41,10 @@ function flood(s: net.Socket, text: string): void {
 
 /**
  * A fake SMTP server that offers STARTTLS and hands the session to TLS with `context`; its port, and
- * the connections it has had. `ahead`: what it sends with its 220 to STARTTLS on each connection.
+ * the connections it has had. `ahead`: what it sends with its 220 to STARTTLS on each connection;
+ * `at`: as for fake.
  */
-async function startTlsServer(name: string, contexts: tls.SecureContext | ((connection: number) => tls.SecureContext), ahead: (connection: number) => string = () => ''): Promise<{ port: number; connections: () => number }> {
+async function startTlsServer(name: string, contexts: tls.SecureContext | ((connection: number) => tls.SecureContext), ahead: (connection: number) => string = () => '', at?: { host: string; port: number }): Promise<{ port: number; connections: () => number }> {
   let connections = 0;
   const port = await fake((s) => {
     connections++;
@@ -58,7 +60,7 @@ async function startTlsServer(name: string, contexts: tls.SecureContext | ((conn
       }
     };
     s.on('data', onData);
-  });
+  }, at);
   return { port, connections: () => connections };
 }
 
@@ -333,6 +335,33 @@ describe('STARTTLS at every address of an MX host', () => {
       expect(audit.findings[0]!.message).toMatch(/^at 127\.0\.0\.1: STARTTLS with TLSv1\.[23]/);
       expect(audit.findings[1]!.message).toMatch(/^at ::1: the MX host does not offer STARTTLS/);
       expect(audit.dnsFailed).toBe(false);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('matches the chain at each address against the TLSA records and the policy, and names the address whose key the records do not have', async () => {
+    const ca = makeTestCa();
+    const current = ca.issue(['mx.rekey.test']);
+    const server = await startTlsServer('mx.rekey.test', tls.createSecureContext(current));
+    // The IPv6 side of the pool kept the key from before the TLSA record was changed.
+    await startTlsServer('mx.rekey.test', tls.createSecureContext(ca.issue(['mx.rekey.test'])), undefined, { host: '::1', port: server.port });
+    const tlsa = composeTlsa311(new X509Certificate(current.cert).publicKey.export({ type: 'spki', format: 'der' }));
+    const dns = await startServer({ records: [rec('rekey.test', 'MX', '10 mx.rekey.test.'), rec('mx.rekey.test', 'A', '127.0.0.1'), rec('mx.rekey.test', 'AAAA', '::1')], zones: ['rekey.test'] });
+    try {
+      const policy = parseStsPolicy('version: STSv1\nmode: enforce\nmx: mx.rekey.test\nmax_age: 86400\n');
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'rekey.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000, policy, tlsa: new Map([['mx.rekey.test', [tlsa]]]) });
+      const met = { mode: 'enforce', pattern: 'mx.rekey.test', satisfied: true };
+      expect(audit.results.map((r) => [r.address, r.mtaSts, r.dane])).toEqual([
+        ['127.0.0.1', met, { tlsa: [tlsaText(tlsa)], matched: tlsaText(tlsa) }],
+        ['::1', met, { tlsa: [tlsaText(tlsa)], matched: null }],
+      ]);
+      expect(audit.findings.map((f) => [f.code, f.message.split(': ')[0]])).toEqual([
+        ['tls.ok', 'at 127.0.0.1'],
+        ['dane.match', 'at 127.0.0.1'],
+        ['tls.ok', 'at ::1'],
+        ['dane.no-match', 'at ::1'],
+      ]);
     } finally {
       await dns.close();
     }
