@@ -1,6 +1,6 @@
 /**
- * The STARTTLS probe against SMTP servers that misbehave on purpose: node:net fakes on 127.0.0.1,
- * each playing one hostile server (no Postfix, no root). Each gets a verdict naming what it did,
+ * The STARTTLS probe against SMTP servers that misbehave on purpose: node:net fakes on 127.0.0.1
+ * (and ::1, for MX hosts with several addresses), each playing one hostile server (no Postfix, no root). Each gets a verdict naming what it did,
  * within the step deadline and a bounded amount of memory.
  */
 import { X509Certificate } from 'node:crypto';
