@@ -36,7 +36,7 @@ export interface DomainResult {
   tlsRpt: { published: string | string[] | null; dnsFailed: boolean };
   /** The BIMI record at default._bimi. */
   bimi: { published: string | string[] | null; dnsFailed: boolean };
-  /** Only with the STARTTLS check (--tls): one entry per MX host. */
+  /** Only with the STARTTLS check (--tls): one entry per address of each MX host (one with a null address for a host with none). */
   tls?: { results: StartTlsProbe[]; dnsFailed: boolean };
   /** Only with the reverse DNS check (--rdns): one entry per sending address. */
   rdns?: { results: ReverseDnsResult[]; dnsFailed: boolean };
@@ -56,7 +56,7 @@ export interface AuditOptions {
   mtaStsPolicy?: PolicyFetchOptions | false;
   /** Check the reverse DNS (PTR, forward-confirmed) of the SPF single hosts and the MX hosts. */
   rdns?: boolean;
-  /** Try STARTTLS on each MX host (port 25), after the MTA-STS policy when that is fetched too. */
+  /** Try STARTTLS at every address of each MX host (port 25), after the MTA-STS policy when that is fetched too. */
   tls?: StartTlsOptions | false;
   /** Check DNSSEC and DANE through these resolvers (a validating one, asked with DO, and with CD too); with tls, the certificates are matched against the TLSA records. */
   dnssec?: DnssecResolvers | false;
