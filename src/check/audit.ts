@@ -36,7 +36,7 @@ export interface DomainResult {
   tlsRpt: { published: string | string[] | null; dnsFailed: boolean };
   /** The BIMI record at default._bimi. */
   bimi: { published: string | string[] | null; dnsFailed: boolean };
-  /** Only with the STARTTLS check (--tls): one entry per MX host. */
+  /** Only with the STARTTLS check (--tls): one entry per address of each MX host (one with a null address for a host with none). */
   tls?: { results: StartTlsProbe[]; dnsFailed: boolean };
   /** Only with the reverse DNS check (--rdns): one entry per sending address. */
   rdns?: { results: ReverseDnsResult[]; dnsFailed: boolean };
@@ -56,7 +56,7 @@ export interface AuditOptions {
   mtaStsPolicy?: PolicyFetchOptions | false;
   /** Check the reverse DNS (PTR, forward-confirmed) of the SPF single hosts and the MX hosts. */
   rdns?: boolean;
-  /** Try STARTTLS on each MX host (port 25), after the MTA-STS policy when that is fetched too. */
+  /** Try STARTTLS at every address of each MX host (port 25), after the MTA-STS policy when that is fetched too. */
   tls?: StartTlsOptions | false;
   /** Check DNSSEC and DANE through these resolvers (a validating one, asked with DO, and with CD too); with tls, the certificates are matched against the TLSA records. */
   dnssec?: DnssecResolvers | false;
@@ -95,7 +95,7 @@ function guarded<T extends MechanismResult>(what: string, domain: string, run: (
 async function auditStartTlsMechanism(resolver: Resolver, domain: string, opts: Parameters<typeof auditStartTls>[2], dnssec: DnssecCheck | undefined): Promise<MechanismResult & { results?: StartTlsProbe[] }> {
   const [{ auditStartTls }, tlsa] = await Promise.all([import('../starttls/probe.js'), dnssec ? import('../dnssec/evaluate.js').then((m) => m.usableTlsa(dnssec)) : undefined]);
   const r = await auditStartTls(resolver, domain, tlsa ? { ...opts, tlsa } : opts);
-  return { findings: r.findings, dnsFailed: r.dnsFailed, published: r.results.map((p) => `${p.host} ${p.state}${p.tlsVersion ? ` ${p.tlsVersion}` : ''}`), results: r.results };
+  return { findings: r.findings, dnsFailed: r.dnsFailed, published: r.results.map((p) => `${p.host}${p.address ? ` ${p.address}` : ''} ${p.state}${p.tlsVersion ? ` ${p.tlsVersion}` : ''}`), results: r.results };
 }
 
 /** The DNSSEC audit with each of its resolvers scoped to the domain (each has the per-domain deadline). */

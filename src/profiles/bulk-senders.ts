@@ -144,8 +144,11 @@ function domainLevelRules(r: DomainResult, context: { noSelectors: string; rdnsN
 /** Never checkable; what --tls saw of the receiving side is said beside it, not counted as the rule. */
 function tlsRule(r: DomainResult): ProfileRule {
   if (!r.tls?.results.length) return rule('tls', 'not-checkable', TLS_REASON);
-  const good = r.tls.results.filter((p) => p.state === 'tls' && p.certificate?.trusted && p.certificate.nameValid).length;
-  return rule('tls', 'not-checkable', `${TLS_REASON}; of the receiving side, ${good} of ${r.tls.results.length} MX host${r.tls.results.length === 1 ? ' offers' : 's offer'} STARTTLS with a trusted certificate for their name`);
+  // One result per address: a host counts as good only when every address of it tried is.
+  const goodHost = new Map<string, boolean>();
+  for (const p of r.tls.results) goodHost.set(p.host, (goodHost.get(p.host) ?? true) && p.state === 'tls' && !!p.certificate?.trusted && p.certificate.nameValid);
+  const good = [...goodHost.values()].filter(Boolean).length;
+  return rule('tls', 'not-checkable', `${TLS_REASON}; of the receiving side, ${good} of ${goodHost.size} MX host${goodHost.size === 1 ? ' offers' : 's offer'} STARTTLS with a trusted certificate for their name at every address tried`);
 }
 
 /** ok when every checkable rule is met; problems when one is not; dns-unavailable when none failed but one is unknown. */

@@ -1,9 +1,11 @@
 /**
- * STARTTLS on a domain's MX hosts, as a sending server meets it (RFC 3207): connect to port 25,
- * read the greeting, EHLO, look for STARTTLS among the extensions, STARTTLS, then the TLS handshake
- * with SNI set to the MX host name. Reported: the TLS version and cipher, whether the certificate
- * chains to a trusted CA (the built-in roots, or --ca-file's) and names the MX host, and, when the
- * domain's MTA-STS policy was fetched, whether it satisfies that policy (RFC 8461 §4.1).
+ * STARTTLS on a domain's MX hosts, at each of their addresses (A and AAAA), as a sending server meets
+ * it (RFC 3207): connect to port 25, read the greeting, EHLO, look for STARTTLS among the extensions,
+ * STARTTLS, then the TLS handshake with SNI set to the MX host name. Every address gets its own
+ * probe and findings: a sender that reaches one offering no TLS sends in plain text. Reported: the
+ * TLS version and cipher, whether the certificate chains to a trusted CA (the built-in roots, or
+ * --ca-file's) and names the MX host, and, when the domain's MTA-STS policy was fetched, whether it
+ * satisfies that policy (RFC 8461 §4.1).
  *
  * The handshake offers TLS 1.2 and 1.3, as senders do (RFC 8996). When the server refuses them for
  * their version, a second session offers TLS 1.0 and 1.1 (only those), to say what the server does speak.
@@ -443,32 +445,71 @@ export interface StartTlsAudit {
   dnsFailed: boolean;
 }
 
-/** The first address of a host: A first, then AAAA (one connection per MX host, as most senders try). */
-async function firstAddress(resolver: Resolver, host: string): Promise<{ address: string | null; failure: Finding | null }> {
-  const a = await resolver.lookup(host, 'A');
-  if (a.records[0]) return { address: a.records[0], failure: null };
-  const aaaa = await resolver.lookup(host, 'AAAA');
-  if (aaaa.records[0]) return { address: aaaa.records[0], failure: null };
-  const failed = isTemporary(a.status) ? a : isTemporary(aaaa.status) ? aaaa : null;
-  return { address: null, failure: failed ? temporaryFinding('tls', host, `the address of the MX host ${host}`, failed) : null };
+/** `policy`: the domain's MTA-STS policy, when one was fetched. */
+type StartTlsAuditOptions = StartTlsOptions & { policy?: ParsedStsPolicy | null };
+
+/**
+ * The most addresses of one MX host that are probed: a sender tries a few (RFC 5321 §5.1 asks for
+ * at least two), and a host publishing dozens would otherwise get dozens of connections from one check.
+ */
+const MAX_ADDRESSES_PER_HOST = 8;
+
+interface HostAddresses {
+  /** The A records, then the AAAA records, each in the order DNS gave them; at most MAX_ADDRESSES_PER_HOST. */
+  probed: string[];
+  /** The addresses past that bound, not probed. */
+  leftOut: string[];
+  /** One finding for each of the two lookups that failed temporarily. */
+  failures: Finding[];
 }
 
-/** STARTTLS on every MX host of the domain; `policy` is the MTA-STS policy when one was fetched. */
-export async function auditStartTls(resolver: Resolver, domain: string, opts: StartTlsOptions & { policy?: ParsedStsPolicy | null } = {}): Promise<StartTlsAudit> {
+/** Every address of a host, A and AAAA both asked: a sender may reach any of them. */
+async function addressesOf(resolver: Resolver, host: string): Promise<HostAddresses> {
+  const [a, aaaa] = await Promise.all([resolver.lookup(host, 'A'), resolver.lookup(host, 'AAAA')]);
+  const all = [...a.records, ...aaaa.records];
+  const failures = ([['A', a], ['AAAA', aaaa]] as const).filter(([, answer]) => isTemporary(answer.status)).map(([type, answer]) => temporaryFinding('tls', host, `the ${type} records of the MX host ${host}`, answer));
+  return { probed: all.slice(0, MAX_ADDRESSES_PER_HOST), leftOut: all.slice(MAX_ADDRESSES_PER_HOST), failures };
+}
+
+/** The addresses past MAX_ADDRESSES_PER_HOST: what was not looked at, so that no one reads the host as wholly checked. */
+function leftOutFinding(host: string, { probed, leftOut }: HostAddresses): Finding {
+  return { code: 'tls.addresses-left-out', severity: 'info', subject: host, message: `the MX host has ${probed.length + leftOut.length} addresses; STARTTLS was tried at the first ${probed.length} (A before AAAA, in the order DNS gave them), not at ${leftOut.join(', ')}`, rfc: 'RFC 5321 §5.1' };
+}
+
+/** A finding about one of a host's several addresses names it in its message too: the message is often read without its subject. */
+function atAddress(f: Finding, address: string): Finding {
+  return { ...f, message: `at ${address}: ${f.message}` };
+}
+
+/** One MX host: STARTTLS at each of its addresses at once; its findings in address order. */
+async function auditHost(resolver: Resolver, host: string, domain: string, opts: StartTlsAuditOptions): Promise<StartTlsAudit> {
+  const addresses = await addressesOf(resolver, host);
+  const { probed, leftOut, failures } = addresses;
+  const dnsFailed = failures.length > 0;
+  // No address and no DNS failure is already mx.host-no-address.
+  if (!probed.length) return { results: [{ host, address: null, port: opts.port ?? 25, state: dnsFailed ? 'dns-error' : 'no-address' }], findings: failures, dnsFailed };
+  const several = probed.length > 1;
+  const audited = await Promise.all(
+    probed.map(async (address) => {
+      const probe = await probeStartTls(host, address, opts);
+      const sts = opts.policy ? againstPolicy(probe, opts.policy) : undefined;
+      const judged = sts ? { ...probe, mtaSts: sts } : probe;
+      const found = [...findingsOf(judged, domain), ...daneFindings(judged, opts.tlsa?.get(host) ?? [])];
+      return { probe: judged, findings: several ? found.map((f) => atAddress(f, address)) : found };
+    }),
+  );
+  const findings = [...failures, ...audited.flatMap((a) => a.findings), ...(leftOut.length ? [leftOutFinding(host, addresses)] : [])];
+  return { results: audited.map((a) => a.probe), findings, dnsFailed };
+}
+
+/**
+ * STARTTLS at every address of every MX host of the domain: one result each, in host order, then
+ * A before AAAA.
+ */
+export async function auditStartTls(resolver: Resolver, domain: string, opts: StartTlsAuditOptions = {}): Promise<StartTlsAudit> {
   const mx = await resolver.lookup(domain, 'MX');
   if (isTemporary(mx.status)) return { results: [], findings: [temporaryFinding('tls', domain, `the MX records of ${domain}`, mx)], dnsFailed: true };
   const hosts = [...new Set(mx.records.map((m) => m.exchange).filter(Boolean))];
-  const port = opts.port ?? 25;
-  const results = await Promise.all(
-    hosts.map(async (host): Promise<{ probe: StartTlsProbe; failure: Finding | null }> => {
-      const { address, failure } = await firstAddress(resolver, host);
-      // No address and no DNS failure is already mx.host-no-address.
-      if (!address) return { probe: { host, address: null, port, state: failure ? 'dns-error' : 'no-address' }, failure };
-      const probe = await probeStartTls(host, address, opts);
-      const sts = opts.policy ? againstPolicy(probe, opts.policy) : undefined;
-      return { probe: sts ? { ...probe, mtaSts: sts } : probe, failure: null };
-    }),
-  );
-  const findings = results.flatMap((r) => (r.failure ? [r.failure] : [...findingsOf(r.probe, domain), ...daneFindings(r.probe, opts.tlsa?.get(r.probe.host) ?? [])]));
-  return { results: results.map((r) => r.probe), findings, dnsFailed: results.some((r) => r.failure) };
+  const audits = await Promise.all(hosts.map((host) => auditHost(resolver, host, domain, opts)));
+  return { results: audits.flatMap((h) => h.results), findings: audits.flatMap((h) => h.findings), dnsFailed: audits.some((h) => h.dnsFailed) };
 }

@@ -7,6 +7,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { decodeMessage, MalformedMessage } from '../../src/dns/wire.js';
+import { parseIpv6 } from '../../src/ipv6.js';
 
 export const T = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, OPT: 41, SPF: 99, AXFR: 252, IXFR: 251, ANY: 255 } as const;
 
@@ -55,6 +56,7 @@ function nameBytes(name: RawName, offset: number): Buffer {
 
 export const rdata = {
   a: (ip: string): Buffer => Buffer.from(ip.split('.').map(Number)),
+  aaaa: (ip: string): Buffer => Buffer.from(parseIpv6(ip)!),
   txt: (...strings: string[]): Buffer => Buffer.concat(strings.map((s) => Buffer.concat([Buffer.from([Buffer.byteLength(s)]), Buffer.from(s)]))),
   name: (n: string): Buffer => encodeName(n),
   mx: (preference: number, exchange: string): Buffer => Buffer.concat([Buffer.from([preference >> 8, preference & 0xff]), encodeName(exchange)]),

@@ -13,6 +13,7 @@
  *                                "mtaSts"?: { "mode", "pattern", "satisfied" }, "dane"?: { "tlsa", "matched" }, "detail"?, "sentAhead"?,
  *                                "legacyTls"?: { "tlsVersion", "cipher", "sentAhead"? },
  *                                "legacyTlsFailed"?: { "state", "step"?, "detail"?, "reply"?, "sentAhead"? } } ], "dnsFailed" },
+ *                              (a result per address of each MX host, A before AAAA; "address": null for a host with none)
  *                      "rdns"?: { "results": [ { "address", "source", "reverseName", "ptr", "confirmedName", "helo"?, "state" } ], "dnsFailed" },
  *                      "dnssec"?: { "zone", "signed", "validation": "secure"|"insecure"|"bogus"|"indeterminate", "resolver",
  *                                   "dnskeys": [ { "keyTag", "algorithm", "flags" } ], "ds": [ { "keyTag", "algorithm", "digestType", "matches" } ],

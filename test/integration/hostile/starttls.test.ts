@@ -1,6 +1,6 @@
 /**
- * The STARTTLS probe against SMTP servers that misbehave on purpose: node:net fakes on 127.0.0.1,
- * each playing one hostile server (no Postfix, no root). Each gets a verdict naming what it did,
+ * The STARTTLS probe against SMTP servers that misbehave on purpose: node:net fakes on 127.0.0.1
+ * (and ::1, for MX hosts with several addresses), each playing one hostile server (no Postfix, no root). Each gets a verdict naming what it did,
  * within the step deadline and a bounded amount of memory.
  */
 import { X509Certificate } from 'node:crypto';
@@ -11,7 +11,9 @@ import { startServer } from '../../../src/dns/server.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { composeTlsa311, tlsaText } from '../../../src/dnssec/tlsa.js';
+import { parseStsPolicy } from '../../../src/mtasts/parse.js';
 import { auditStartTls, probeStartTls } from '../../../src/starttls/probe.js';
+import { answer, rdata, startHostileDns, T } from '../../helpers/hostile-dns.js';
 import { runCli } from '../../helpers/cli.js';
 import { makeTestCa } from '../../helpers/https.js';
 
@@ -20,13 +22,13 @@ afterAll(() => {
   for (const s of servers) s.close();
 });
 
-/** A fake SMTP server on 127.0.0.1; its port. */
-async function fake(onConnection: (s: net.Socket) => void): Promise<number> {
+/** A fake SMTP server on 127.0.0.1 (or `at`'s address and port); its port. */
+async function fake(onConnection: (s: net.Socket) => void, at: { host: string; port: number } = { host: '127.0.0.1', port: 0 }): Promise<number> {
   const server = net.createServer((s) => {
     s.on('error', () => {});
     onConnection(s);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(at.port, at.host, resolve));
   servers.push(server);
   return (server.address() as net.AddressInfo).port;
 }
@@ -39,9 +41,10 @@ function flood(s: net.Socket, text: string): void {
 
 /**
  * A fake SMTP server that offers STARTTLS and hands the session to TLS with `context`; its port, and
- * the connections it has had. `ahead`: what it sends with its 220 to STARTTLS on each connection.
+ * the connections it has had. `ahead`: what it sends with its 220 to STARTTLS on each connection;
+ * `at`: as for fake.
  */
-async function startTlsServer(name: string, contexts: tls.SecureContext | ((connection: number) => tls.SecureContext), ahead: (connection: number) => string = () => ''): Promise<{ port: number; connections: () => number }> {
+async function startTlsServer(name: string, contexts: tls.SecureContext | ((connection: number) => tls.SecureContext), ahead: (connection: number) => string = () => '', at?: { host: string; port: number }): Promise<{ port: number; connections: () => number }> {
   let connections = 0;
   const port = await fake((s) => {
     connections++;
@@ -57,7 +60,7 @@ async function startTlsServer(name: string, contexts: tls.SecureContext | ((conn
       }
     };
     s.on('data', onData);
-  });
+  }, at);
   return { port, connections: () => connections };
 }
 
@@ -299,5 +302,105 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
     });
     const r = await probeStartTls('mx.spaced.test', '127.0.0.1', { port, stepTimeoutMs: 5000 });
     expect(r).toMatchObject({ state: 'starttls-refused', extensions: ['SIZE', 'STARTTLS'], detail: 'STARTTLS was refused' });
+  });
+});
+
+/** Greets and answers EHLO without STARTTLS: mail to it travels in plain text. */
+function plainSmtp(name: string): (s: net.Socket) => void {
+  return (s) => {
+    s.write(`220 ${name} ESMTP\r\n`);
+    s.on('data', (d: Buffer) => {
+      if (/^EHLO/i.test(d.toString('latin1'))) s.write(`250-${name}\r\n250 PIPELINING\r\n`);
+      else s.end('221 2.0.0 Bye\r\n');
+    });
+  };
+}
+
+describe('STARTTLS at every address of an MX host', () => {
+  const rec = (name: string, type: DnsRecord['type'], value: string): DnsRecord => ({ name, type, ttl: 300, value });
+
+  it('probes the A and the AAAA address of a host, and names the one without STARTTLS in its finding', async () => {
+    const ca = makeTestCa();
+    const good = await startTlsServer('mx.dual.test', tls.createSecureContext(ca.issue(['mx.dual.test'])));
+    // The same port on ::1: one host, two servers, as a dual-stack MX whose IPv6 side was left without TLS.
+    await fake(plainSmtp('mx.dual.test'), { host: '::1', port: good.port });
+    const dns = await startServer({ records: [rec('dual.test', 'MX', '10 mx.dual.test.'), rec('mx.dual.test', 'AAAA', '::1'), rec('mx.dual.test', 'A', '127.0.0.1')], zones: ['dual.test'] });
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'dual.test', { port: good.port, ca: ca.caPem, stepTimeoutMs: 5000 });
+      expect(audit.results).toEqual([
+        expect.objectContaining({ host: 'mx.dual.test', address: '127.0.0.1', state: 'tls', certificate: expect.objectContaining({ trusted: true, nameValid: true }) }),
+        expect.objectContaining({ host: 'mx.dual.test', address: '::1', state: 'no-starttls', extensions: ['PIPELINING'] }),
+      ]);
+      expect(audit.findings.map((f) => [f.code, f.subject])).toEqual([['tls.ok', `mx.dual.test (127.0.0.1:${good.port})`], ['tls.no-starttls', `mx.dual.test (::1:${good.port})`]]);
+      expect(audit.findings[0]!.message).toMatch(/^at 127\.0\.0\.1: STARTTLS with TLSv1\.[23]/);
+      expect(audit.findings[1]!.message).toMatch(/^at ::1: the MX host does not offer STARTTLS/);
+      expect(audit.dnsFailed).toBe(false);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('matches the chain at each address against the TLSA records and the policy, and names the address whose key the records do not have', async () => {
+    const ca = makeTestCa();
+    const current = ca.issue(['mx.rekey.test']);
+    const server = await startTlsServer('mx.rekey.test', tls.createSecureContext(current));
+    // The IPv6 side of the pool kept the key from before the TLSA record was changed.
+    await startTlsServer('mx.rekey.test', tls.createSecureContext(ca.issue(['mx.rekey.test'])), undefined, { host: '::1', port: server.port });
+    const tlsa = composeTlsa311(new X509Certificate(current.cert).publicKey.export({ type: 'spki', format: 'der' }));
+    const dns = await startServer({ records: [rec('rekey.test', 'MX', '10 mx.rekey.test.'), rec('mx.rekey.test', 'A', '127.0.0.1'), rec('mx.rekey.test', 'AAAA', '::1')], zones: ['rekey.test'] });
+    try {
+      const policy = parseStsPolicy('version: STSv1\nmode: enforce\nmx: mx.rekey.test\nmax_age: 86400\n');
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'rekey.test', { port: server.port, ca: ca.caPem, stepTimeoutMs: 5000, policy, tlsa: new Map([['mx.rekey.test', [tlsa]]]) });
+      const met = { mode: 'enforce', pattern: 'mx.rekey.test', satisfied: true };
+      expect(audit.results.map((r) => [r.address, r.mtaSts, r.dane])).toEqual([
+        ['127.0.0.1', met, { tlsa: [tlsaText(tlsa)], matched: tlsaText(tlsa) }],
+        ['::1', met, { tlsa: [tlsaText(tlsa)], matched: null }],
+      ]);
+      expect(audit.findings.map((f) => [f.code, f.message.split(': ')[0]])).toEqual([
+        ['tls.ok', 'at 127.0.0.1'],
+        ['dane.match', 'at 127.0.0.1'],
+        ['tls.ok', 'at ::1'],
+        ['dane.no-match', 'at ::1'],
+      ]);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('reports a temporary failure of the A lookup and still probes the address the AAAA lookup gave', async () => {
+    const port = await fake(plainSmtp('mx.halfdns.test'), { host: '::1', port: 0 });
+    const dns = await startHostileDns((q) => {
+      if (q.type === T.MX) return answer(q, { answers: [{ name: { pointer: 12 }, type: T.MX, rdata: rdata.mx(10, 'mx.halfdns.test') }] });
+      if (q.type === T.AAAA) return answer(q, { answers: [{ name: { pointer: 12 }, type: T.AAAA, rdata: rdata.aaaa('::1') }] });
+      return answer(q, { rcode: 2 });
+    });
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'halfdns.test', { port, stepTimeoutMs: 5000 });
+      expect(audit.results).toEqual([expect.objectContaining({ host: 'mx.halfdns.test', address: '::1', state: 'no-starttls' })]);
+      expect(audit.dnsFailed).toBe(true);
+      expect(audit.findings.map((f) => [f.code, f.subject])).toEqual([['tls.dns-temporary', 'mx.halfdns.test'], ['tls.no-starttls', `mx.halfdns.test (::1:${port})`]]);
+      expect(audit.findings[0]!.message).toContain('could not read the A records of the MX host mx.halfdns.test: the server failed to answer (SERVFAIL)');
+      // One address probed: the message reads as for any host with one.
+      expect(audit.findings[1]!.message).toMatch(/^the MX host does not offer STARTTLS/);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('probes at most 8 addresses of a host, A before AAAA in the order DNS gave them, and names those left out', async () => {
+    // A port held on 127.0.0.1, so that no server listening on every address can have it; the host's
+    // addresses are in a loopback block no other test uses, where each connection is refused at once.
+    const port = await fake(() => {});
+    const a = Array.from({ length: 9 }, (_, i) => `127.0.100.${i + 1}`);
+    const dns = await startServer({ records: [rec('many.test', 'MX', '10 mx.many.test.'), rec('mx.many.test', 'AAAA', '::1'), ...a.map((ip) => rec('mx.many.test', 'A', ip))], zones: ['many.test'] });
+    try {
+      const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'many.test', { port, stepTimeoutMs: 5000 });
+      expect(audit.results.map((r) => [r.address, r.state])).toEqual(a.slice(0, 8).map((ip) => [ip, 'unreachable']));
+      expect(audit.findings.map((f) => f.code)).toEqual([...Array(8).fill('tls.unreachable'), 'tls.addresses-left-out']);
+      expect(audit.findings.slice(0, 8).map((f) => f.message.split(': ')[0])).toEqual(a.slice(0, 8).map((ip) => `at ${ip}`));
+      expect(audit.findings.at(-1)).toEqual({ code: 'tls.addresses-left-out', severity: 'info', subject: 'mx.many.test', message: 'the MX host has 10 addresses; STARTTLS was tried at the first 8 (A before AAAA, in the order DNS gave them), not at 127.0.100.9, ::1', rfc: 'RFC 5321 §5.1' });
+    } finally {
+      await dns.close();
+    }
   });
 });

@@ -1,8 +1,8 @@
 /**
- * `check --tls` against Debian's Postfix: one private instance (`postfix -c DIR`) with three
+ * `check --tls` against Debian's Postfix: one private instance (`postfix -c DIR`) with five
  * smtpd listeners on loopback addresses, one port: STARTTLS with a certificate for its MX name
- * (from a test CA made with openssl), no STARTTLS at all, and STARTTLS with a certificate for
- * another host. Two node:net fakes stand for what Postfix will not do: a server that accepts and
+ * (from a test CA made with openssl), no STARTTLS at all, STARTTLS with a certificate for another
+ * host, and two with a certificate for the MX hosts that have several addresses. Two node:net fakes stand for what Postfix will not do: a server that accepts and
  * never greets, and one that offers STARTTLS and refuses it. The MX names resolve through the
  * embedded DNS server; the MTA-STS policy comes over HTTPS from the test CA's server.
  */
@@ -20,7 +20,7 @@ import { makeTestCa, serve, startPolicyServer, type PolicyServer, type TestCa } 
 import { createPostfix, debianLayout, hostRoot, isRoot, removeHostRoot, requireMailHostPrograms, type PostfixInstance } from '../../helpers/mailhost.js';
 import { freePort } from '../../helpers/opendkim.js';
 
-const ADDR = { good: '127.0.0.2', plain: '127.0.0.3', wrongName: '127.0.0.4', stall: '127.0.0.5', refused: '127.0.0.6' } as const;
+const ADDR = { good: '127.0.0.2', plain: '127.0.0.3', wrongName: '127.0.0.4', stall: '127.0.0.5', refused: '127.0.0.6', pair: '127.0.0.8', pairToo: '127.0.0.9' } as const;
 const rec = (name: string, type: DnsRecord['type'], value: string): DnsRecord => ({ name, type, ttl: 300, value });
 /** SPF and DMARC too, so that a domain's check status is down to its STARTTLS alone. */
 const authenticated = (domain: string): DnsRecord[] => [rec(domain, 'TXT', 'v=spf1 -all'), rec(`_dmarc.${domain}`, 'TXT', 'v=DMARC1; p=reject')];
@@ -32,6 +32,12 @@ const records: DnsRecord[] = [
   ...mxDomain('wrongname.tls.test', 'mx.wrongname.tls.test', ADDR.wrongName),
   ...mxDomain('stall.tls.test', 'mx.stall.tls.test', ADDR.stall),
   ...mxDomain('refused.tls.test', 'mx.refused.tls.test', ADDR.refused),
+  // One MX host at three addresses: good STARTTLS, none, a certificate for another name; one at two good ones.
+  ...mxDomain('mixed.tls.test', 'mx.mixed.tls.test', ADDR.pair),
+  rec('mx.mixed.tls.test', 'A', ADDR.plain),
+  rec('mx.mixed.tls.test', 'A', ADDR.wrongName),
+  ...mxDomain('twogood.tls.test', 'mx.twogood.tls.test', ADDR.pair),
+  rec('mx.twogood.tls.test', 'A', ADDR.pairToo),
   // Enforced MTA-STS: one domain whose MX meets the policy, one whose MX certificate names another host.
   rec('sts.tls.test', 'MX', '10 mx.good.tls.test.'),
   ...authenticated('sts.tls.test'),
@@ -75,6 +81,7 @@ describe.skipIf(!isRoot)('check --tls: STARTTLS on the MX hosts (Debian Postfix,
     };
     const good = files('good', ca.issue(['mx.good.tls.test']));
     const other = files('other', ca.issue(['other.example.net']));
+    const pair = files('pair', ca.issue(['mx.mixed.tls.test', 'mx.twogood.tls.test']));
     postfix = await createPostfix(layout, port);
     await postfix.postconf('-e', // Postfix accepts only addresses an interface carries in inet_interfaces; each listener below names its own.
       'inet_interfaces = all', 'smtpd_tls_security_level = none', 'mynetworks = 127.0.0.0/8');
@@ -83,6 +90,7 @@ describe.skipIf(!isRoot)('check --tls: STARTTLS on the MX hosts (Debian Postfix,
     await postfix.postconf('-M', listener(ADDR.good, `-o smtpd_tls_security_level=may -o smtpd_tls_cert_file=${good.cert} -o smtpd_tls_key_file=${good.key}`));
     await postfix.postconf('-M', listener(ADDR.plain, '-o smtpd_tls_security_level=none'));
     await postfix.postconf('-M', listener(ADDR.wrongName, `-o smtpd_tls_security_level=may -o smtpd_tls_cert_file=${other.cert} -o smtpd_tls_key_file=${other.key}`));
+    for (const address of [ADDR.pair, ADDR.pairToo]) await postfix.postconf('-M', listener(address, `-o smtpd_tls_security_level=may -o smtpd_tls_cert_file=${pair.cert} -o smtpd_tls_key_file=${pair.key}`));
     await postfix.start();
     // Accepts the connection and never greets.
     await fake(ADDR.stall, () => {});
@@ -174,5 +182,44 @@ describe.skipIf(!isRoot)('check --tls: STARTTLS on the MX hosts (Debian Postfix,
     expect(sts!.tls!.results[0]!.mtaSts).toEqual({ mode: 'enforce', pattern: '*.good.tls.test', satisfied: true });
     expect(bad!.tls!.results[0]!.mtaSts).toEqual({ mode: 'enforce', pattern: 'mx.wrongname.tls.test', satisfied: false });
     expect(bad!.findings.find((f) => f.code === 'tls.certificate-name')).toMatchObject({ severity: 'error', rfc: 'RFC 8461 §4.1' });
+  });
+
+  it('an MX host at three addresses: every one probed, and the findings name the address without STARTTLS and the one with a certificate for another name', async () => {
+    const r = await cli(['mixed.tls.test', '--ca-file', ca.caFile]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const d = (JSON.parse(r.stdout) as { domains: DomainResult[] }).domains[0]!;
+    expect(d.tls!.results).toEqual([
+      expect.objectContaining({ host: 'mx.mixed.tls.test', address: ADDR.pair, state: 'tls', certificate: expect.objectContaining({ trusted: true, nameValid: true }) }),
+      expect.objectContaining({ host: 'mx.mixed.tls.test', address: ADDR.plain, state: 'no-starttls' }),
+      expect.objectContaining({ host: 'mx.mixed.tls.test', address: ADDR.wrongName, state: 'tls', certificate: expect.objectContaining({ trusted: true, nameValid: false, altNames: ['other.example.net'] }) }),
+    ]);
+    const tls = d.findings.filter((f) => f.code.startsWith('tls.'));
+    expect(tls.map((f) => [f.code, f.severity, f.subject])).toEqual([
+      ['tls.ok', 'info', `mx.mixed.tls.test (${ADDR.pair}:${port})`],
+      ['tls.no-starttls', 'warning', `mx.mixed.tls.test (${ADDR.plain}:${port})`],
+      ['tls.certificate-name', 'warning', `mx.mixed.tls.test (${ADDR.wrongName}:${port})`],
+    ]);
+    expect(tls[1]!.message).toMatch(new RegExp(`^at ${ADDR.plain.replace(/\./g, '\\.')}: the MX host does not offer STARTTLS`));
+    expect(tls[2]!.message).toBe(`at ${ADDR.wrongName}: the certificate names other.example.net, not mx.mixed.tls.test`);
+  });
+
+  it('an MX host at two addresses that both offer STARTTLS with a good certificate: no problem, and the profile counts one good host', async () => {
+    const r = await cli(['twogood.tls.test', '--ca-file', ca.caFile]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const d = (JSON.parse(r.stdout) as { domains: DomainResult[] }).domains[0]!;
+    expect(d.tls!.results.map((p) => [p.address, p.state, p.certificate?.trusted, p.certificate?.nameValid])).toEqual([
+      [ADDR.pair, 'tls', true, true],
+      [ADDR.pairToo, 'tls', true, true],
+    ]);
+    expect(d.findings.filter((f) => f.code.startsWith('tls.')).map((f) => [f.code, f.message.split(': ')[0]])).toEqual([
+      ['tls.ok', `at ${ADDR.pair}`],
+      ['tls.ok', `at ${ADDR.pairToo}`],
+    ]);
+    const profiled = await runCli(['check', 'twogood.tls.test', 'mixed.tls.test', '--tls', '--ca-file', ca.caFile, '--profile', 'bulk-senders', '--nameserver', `${dns.host}:${dns.port}`, '--json'], { env: { MAILDNS_SMTP_PORT: String(port) }, killAfterMs: 60_000 });
+    const reasons = (JSON.parse(profiled.stdout) as { domains: { rules: { id: string; reason: string }[] }[] }).domains.map((x) => x.rules.find((rule) => rule.id === 'tls')!.reason);
+    expect(reasons[0]).toContain('of the receiving side, 1 of 1 MX host offers STARTTLS with a trusted certificate for their name at every address tried');
+    expect(reasons[1]).toContain('of the receiving side, 0 of 1 MX host offers STARTTLS');
   });
 });
