@@ -8,7 +8,7 @@ import { BULK_TRANSPORTS, DEFAULT_BULK_TRANSPORT, DEFAULT_CONCURRENCY, bulkResol
 import { CHECK_FORMATS, type CheckFormat } from '../render/formats.js';
 import { exitCodeOf, UsageError } from '../exit.js';
 import { capYoungGeneration } from '../memory.js';
-import { tierUpLaterAtFirst } from '../tiering.js';
+import { tierUpLaterForShortRun } from '../tiering.js';
 import { useColor } from '../render/output.js';
 import { policyFetchFromArgs, resolverFromArgs, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
 import { takesWholeNumber } from '../flag-values.js';
@@ -169,7 +169,7 @@ export const checkCommand: CommandModule<object, Args> = {
     const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency, args.transport), ...rateShare(args, 'checks') });
     const { runCheckReport } = await import('../check-report.js');
     const bar = progress(shard ? null : source.count);
-    const domainDone = tierUpLaterAtFirst();
+    tierUpLaterForShortRun(source.count);
     const result = await runCheckReport({
       format,
       outputFile: args.output,
@@ -191,7 +191,6 @@ export const checkCommand: CommandModule<object, Args> = {
           concurrency: args.concurrency,
           onResult: async (r) => {
             bar.tick(r.status !== 'pass');
-            domainDone();
             await onResult(r);
           },
         }),
@@ -214,7 +213,7 @@ async function runProfile(args: Args, format: CheckFormat, source: DomainSource,
   const out = process.stdout;
   const reporter = format === 'json' ? profileJsonReporter(out, args.profile!) : profileTextReporter(out, { color: useColor(out) });
   const bar = progress(source.count);
-  const domainDone = tierUpLaterAtFirst();
+  tierUpLaterForShortRun(source.count);
   const outcomes: Outcome[] = [];
   await reporter.begin();
   const summary = await runChecks(source.names(), {
@@ -232,7 +231,6 @@ async function runProfile(args: Args, format: CheckFormat, source: DomainSource,
       const p = bulkSenderDomainProfile(r);
       outcomes.push(p.outcome);
       bar.tick(p.outcome !== 'ok');
-      domainDone();
       await reporter.result(p);
     },
   });

@@ -1,23 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { DOMAINS_WITH_LATER_TIER_UP, tierUpLaterAtFirst } from '../../../src/cli/tiering.js';
+import { SHORT_RUN_DOMAINS, tierUpLaterForShortRun } from '../../../src/cli/tiering.js';
 
-describe('V8 tier-up for the first domains of a check', () => {
-  it('raises the interrupt budget at once and gives V8 11 its default back after the first domains, once', () => {
-    const set: string[] = [];
-    const domainDone = tierUpLaterAtFirst((f) => set.push(f), '11.3.244.8-node.38', false);
-    expect(set).toEqual(['--interrupt-budget=540672']);
-    for (let i = 1; i < DOMAINS_WITH_LATER_TIER_UP; i++) domainDone();
-    expect(set).toHaveLength(1);
-    domainDone();
-    expect(set).toEqual(['--interrupt-budget=540672', '--interrupt-budget=67584']);
-    for (let i = 0; i < 3 * DOMAINS_WITH_LATER_TIER_UP; i++) domainDone();
-    expect(set).toHaveLength(2);
+describe('V8 tier-up in a short check', () => {
+  const node20 = '11.3.244.8-node.38';
+
+  it('raises V8 11\'s interrupt budget eightfold for a run of at most SHORT_RUN_DOMAINS domains', () => {
+    for (const domains of [1, 1000, SHORT_RUN_DOMAINS]) {
+      const set: string[] = [];
+      tierUpLaterForShortRun(domains, (f) => set.push(f), node20, false);
+      expect(set).toEqual(['--interrupt-budget=540672']);
+    }
   });
 
-  it('leaves other V8 versions, and a budget the user set, alone', () => {
+  it('leaves a longer run, other V8 versions and a budget the user set alone', () => {
     const set: string[] = [];
-    const others = [tierUpLaterAtFirst((f) => set.push(f), '12.4.254.21-node.33', false), tierUpLaterAtFirst((f) => set.push(f), '11.3.244.8-node.38', true)];
-    for (const domainDone of others) for (let i = 0; i < 2 * DOMAINS_WITH_LATER_TIER_UP; i++) domainDone();
+    tierUpLaterForShortRun(SHORT_RUN_DOMAINS + 1, (f) => set.push(f), node20, false);
+    tierUpLaterForShortRun(1000, (f) => set.push(f), '12.4.254.21-node.33', false);
+    tierUpLaterForShortRun(1000, (f) => set.push(f), node20, true);
     expect(set).toEqual([]);
   });
 });
