@@ -7,6 +7,7 @@ import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import type { Finding } from '../findings.js';
 import type { TlsaValue } from '../records.js';
 import type { StartTlsProbe } from '../starttls/probe.js';
+import { probeSubject } from '../starttls/subject.js';
 
 /** RFC 7672 §2.2.3: the TLSA records of an MX host are at `_25._tcp.<host>`. */
 export function tlsaName(host: string, port = 25): string {
@@ -94,7 +95,7 @@ function chainsUpTo(chain: readonly X509Certificate[], anchor: number): boolean 
  */
 export function daneFindings(probe: StartTlsProbe, records: readonly TlsaValue[]): Finding[] {
   if (!records.length) return [];
-  const subject = `${probe.host} (${probe.address}:${probe.port})`;
+  const subject = probeSubject(probe);
   // TLS 1.2 and 1.3 refused, but a second session had TLS 1.0 or 1.1: DANE senders that allow those
   // (Postfix's smtp_tls_mandatory_protocols does by default) match that session's chain.
   const legacy = probe.state === 'handshake-failed' ? probe.legacyTls : undefined;

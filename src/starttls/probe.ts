@@ -24,6 +24,7 @@ import type { Finding, Severity } from '../findings.js';
 import { mxMatchesPattern, type ParsedStsPolicy } from '../mtasts/parse.js';
 import type { TlsaValue } from '../records.js';
 import { daneFindings, matchingTlsa, tlsaText } from '../dnssec/tlsa.js';
+import { probeSubject } from './subject.js';
 import { tlsErrorText } from '../tls-error.js';
 
 export type SmtpStep = 'connect' | 'greeting' | 'ehlo' | 'starttls' | 'handshake';
@@ -386,7 +387,7 @@ function sentAheadFinding(p: StartTlsProbe, subject: string): Finding | null {
 }
 
 function findingsOf(p: StartTlsProbe, domain: string): Finding[] {
-  const subject = `${p.host} (${p.address}:${p.port})`;
+  const subject = probeSubject(p);
   const ahead = sentAheadFinding(p, subject);
   const found = stateFindings(p, domain, subject, ahead !== null);
   return ahead ? [...found, ahead] : found;

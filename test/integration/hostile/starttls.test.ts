@@ -331,7 +331,7 @@ describe('STARTTLS at every address of an MX host', () => {
         expect.objectContaining({ host: 'mx.dual.test', address: '127.0.0.1', state: 'tls', certificate: expect.objectContaining({ trusted: true, nameValid: true }) }),
         expect.objectContaining({ host: 'mx.dual.test', address: '::1', state: 'no-starttls', extensions: ['PIPELINING'] }),
       ]);
-      expect(audit.findings.map((f) => [f.code, f.subject])).toEqual([['tls.ok', `mx.dual.test (127.0.0.1:${good.port})`], ['tls.no-starttls', `mx.dual.test (::1:${good.port})`]]);
+      expect(audit.findings.map((f) => [f.code, f.subject])).toEqual([['tls.ok', `mx.dual.test (127.0.0.1:${good.port})`], ['tls.no-starttls', `mx.dual.test ([::1]:${good.port})`]]);
       expect(audit.findings[0]!.message).toMatch(/^at 127\.0\.0\.1: STARTTLS with TLSv1\.[23]/);
       expect(audit.findings[1]!.message).toMatch(/^at ::1: the MX host does not offer STARTTLS/);
       expect(audit.dnsFailed).toBe(false);
@@ -378,7 +378,7 @@ describe('STARTTLS at every address of an MX host', () => {
       const audit = await auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'halfdns.test', { port, stepTimeoutMs: 5000 });
       expect(audit.results).toEqual([expect.objectContaining({ host: 'mx.halfdns.test', address: '::1', state: 'no-starttls' })]);
       expect(audit.dnsFailed).toBe(true);
-      expect(audit.findings.map((f) => [f.code, f.subject])).toEqual([['tls.dns-temporary', 'mx.halfdns.test'], ['tls.no-starttls', `mx.halfdns.test (::1:${port})`]]);
+      expect(audit.findings.map((f) => [f.code, f.subject])).toEqual([['tls.dns-temporary', 'mx.halfdns.test'], ['tls.no-starttls', `mx.halfdns.test ([::1]:${port})`]]);
       expect(audit.findings[0]!.message).toContain('could not read the A records of the MX host mx.halfdns.test: the server failed to answer (SERVFAIL)');
       // One address probed: the message reads as for any host with one.
       expect(audit.findings[1]!.message).toMatch(/^the MX host does not offer STARTTLS/);
