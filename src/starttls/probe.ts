@@ -24,6 +24,7 @@ import type { Finding, Severity } from '../findings.js';
 import { mxMatchesPattern, type ParsedStsPolicy } from '../mtasts/parse.js';
 import type { TlsaValue } from '../records.js';
 import { daneFindings, matchingTlsa, tlsaText } from '../dnssec/tlsa.js';
+import { parseIp, readableForm } from '../spf/ip.js';
 import { probeSubject } from './subject.js';
 import { tlsErrorText } from '../tls-error.js';
 
@@ -456,7 +457,7 @@ type StartTlsAuditOptions = StartTlsOptions & { policy?: ParsedStsPolicy | null 
 const MAX_ADDRESSES_PER_HOST = 8;
 
 interface HostAddresses {
-  /** The A records, then the AAAA records, each in the order DNS gave them; at most MAX_ADDRESSES_PER_HOST. */
+  /** The A records, then the AAAA records, each in the order DNS gave them and each server once; at most MAX_ADDRESSES_PER_HOST. */
   probed: string[];
   /** The addresses past that bound, not probed. */
   leftOut: string[];
@@ -464,10 +465,27 @@ interface HostAddresses {
   failures: Finding[];
 }
 
+/**
+ * Each server once, in the order first named: an RRset may name an address twice (a broken or hostile
+ * server sends duplicates), and an AAAA record may be the IPv4-mapped form of an A record
+ * (::ffff:192.0.2.1), the same server; a second probe of it would double its findings and take
+ * one of the MAX_ADDRESSES_PER_HOST places of an address not otherwise tried.
+ */
+function differentServers(addresses: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return addresses.filter((address) => {
+    const ip = parseIp(address);
+    const key = ip ? readableForm(ip) : address;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /** Every address of a host, A and AAAA both asked: a sender may reach any of them. */
 async function addressesOf(resolver: Resolver, host: string): Promise<HostAddresses> {
   const [a, aaaa] = await Promise.all([resolver.lookup(host, 'A'), resolver.lookup(host, 'AAAA')]);
-  const all = [...a.records, ...aaaa.records];
+  const all = differentServers([...a.records, ...aaaa.records]);
   const failures = ([['A', a], ['AAAA', aaaa]] as const).filter(([, answer]) => isTemporary(answer.status)).map(([type, answer]) => temporaryFinding('tls', host, `the ${type} records of the MX host ${host}`, answer));
   return { probed: all.slice(0, MAX_ADDRESSES_PER_HOST), leftOut: all.slice(MAX_ADDRESSES_PER_HOST), failures };
 }
