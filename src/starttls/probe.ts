@@ -457,7 +457,7 @@ type StartTlsAuditOptions = StartTlsOptions & { policy?: ParsedStsPolicy | null 
 const MAX_ADDRESSES_PER_HOST = 8;
 
 interface HostAddresses {
-  /** The A records, then the AAAA records, each in the order DNS gave them and each server once; at most MAX_ADDRESSES_PER_HOST. */
+  /** The A records, then the AAAA records, each in address order and each server once; at most MAX_ADDRESSES_PER_HOST. */
   probed: string[];
   /** The addresses past that bound, not probed. */
   leftOut: string[];
@@ -482,17 +482,32 @@ function differentServers(addresses: readonly string[]): string[] {
   });
 }
 
+/**
+ * Addresses in numeric order. DNS gives an RRset in no set order (round-robin servers and public
+ * resolvers rotate it), so its order would make each run probe its addresses in another order and,
+ * past MAX_ADDRESSES_PER_HOST, another set of them: the history would see findings come and go.
+ */
+function inAddressOrder(addresses: readonly string[]): string[] {
+  const keyed = addresses.map((text) => ({ text, bytes: parseIp(text)?.bytes }));
+  const compare = (x: Uint8Array | undefined, y: Uint8Array | undefined): number => {
+    if (!x || !y) return x ? -1 : y ? 1 : 0;
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+    return x.length - y.length;
+  };
+  return keyed.sort((x, y) => compare(x.bytes, y.bytes) || (x.text < y.text ? -1 : x.text > y.text ? 1 : 0)).map((k) => k.text);
+}
+
 /** Every address of a host, A and AAAA both asked: a sender may reach any of them. */
 async function addressesOf(resolver: Resolver, host: string): Promise<HostAddresses> {
   const [a, aaaa] = await Promise.all([resolver.lookup(host, 'A'), resolver.lookup(host, 'AAAA')]);
-  const all = differentServers([...a.records, ...aaaa.records]);
+  const all = differentServers([...inAddressOrder(a.records), ...inAddressOrder(aaaa.records)]);
   const failures = ([['A', a], ['AAAA', aaaa]] as const).filter(([, answer]) => isTemporary(answer.status)).map(([type, answer]) => temporaryFinding('tls', host, `the ${type} records of the MX host ${host}`, answer));
   return { probed: all.slice(0, MAX_ADDRESSES_PER_HOST), leftOut: all.slice(MAX_ADDRESSES_PER_HOST), failures };
 }
 
 /** The addresses past MAX_ADDRESSES_PER_HOST: what was not looked at, so that no one reads the host as wholly checked. */
 function leftOutFinding(host: string, { probed, leftOut }: HostAddresses): Finding {
-  return { code: 'tls.addresses-left-out', severity: 'info', subject: host, message: `the MX host has ${probed.length + leftOut.length} addresses; STARTTLS was tried at the first ${probed.length} (A before AAAA, in the order DNS gave them), not at ${leftOut.join(', ')}`, rfc: 'RFC 5321 §5.1' };
+  return { code: 'tls.addresses-left-out', severity: 'info', subject: host, message: `the MX host has ${probed.length + leftOut.length} addresses; STARTTLS was tried at the first ${probed.length} (A before AAAA, each in address order), not at ${leftOut.join(', ')}`, rfc: 'RFC 5321 §5.1' };
 }
 
 /** A finding about one of a host's several addresses names it in its message too: the message is often read without its subject. */

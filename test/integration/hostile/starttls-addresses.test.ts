@@ -73,4 +73,32 @@ describe('STARTTLS at each different address of an MX host', () => {
       await dns.close();
     }
   });
+
+  it('tries the same addresses in the same order on every run when DNS rotates them (round robin), so that runs compare', async () => {
+    const { port } = await plainSmtp('mx.rotate.test');
+    // Ten addresses, in a loopback block no other test uses (each connection refused at once), given
+    // one place further round at each question, as a round-robin server gives them.
+    const a = Array.from({ length: 10 }, (_, i) => `127.0.102.${i + 1}`);
+    let asked = 0;
+    const dns = await startHostileDns((q) => {
+      const records = (type: number, list: Buffer[]) => answer(q, { answers: list.map((r) => ({ name: { pointer: 12 }, type, rdata: r })) });
+      if (q.type === T.MX) return records(T.MX, [rdata.mx(10, 'mx.rotate.test')]);
+      if (q.type === T.A) {
+        const turn = asked++ % a.length;
+        return records(T.A, [...a.slice(turn), ...a.slice(0, turn)].map(rdata.a));
+      }
+      return answer(q, { rcode: 0 });
+    });
+    try {
+      const audit = () => auditStartTls(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 }), 'rotate.test', { port, stepTimeoutMs: 5000 });
+      const [first, second] = [await audit(), await audit()];
+      expect(asked).toBe(2);
+      expect(second.results.map((r) => r.address)).toEqual(first.results.map((r) => r.address));
+      expect(second.findings).toEqual(first.findings);
+      expect(first.results.map((r) => r.address)).toEqual(['127.0.102.1', '127.0.102.2', '127.0.102.3', '127.0.102.4', '127.0.102.5', '127.0.102.6', '127.0.102.7', '127.0.102.8']);
+      expect(first.findings.at(-1)?.message).toBe('the MX host has 10 addresses; STARTTLS was tried at the first 8 (A before AAAA, each in address order), not at 127.0.102.9, 127.0.102.10');
+    } finally {
+      await dns.close();
+    }
+  });
 });

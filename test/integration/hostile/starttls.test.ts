@@ -387,7 +387,7 @@ describe('STARTTLS at every address of an MX host', () => {
     }
   });
 
-  it('probes at most 8 addresses of a host, A before AAAA in the order DNS gave them, and names those left out', async () => {
+  it('probes at most 8 addresses of a host, A before AAAA, each in address order, and names those left out', async () => {
     // A port held on 127.0.0.1, so that no server listening on every address can have it; the host's
     // addresses are in a loopback block no other test uses, where each connection is refused at once.
     const port = await fake(() => {});
@@ -398,7 +398,7 @@ describe('STARTTLS at every address of an MX host', () => {
       expect(audit.results.map((r) => [r.address, r.state])).toEqual(a.slice(0, 8).map((ip) => [ip, 'unreachable']));
       expect(audit.findings.map((f) => f.code)).toEqual([...Array(8).fill('tls.unreachable'), 'tls.addresses-left-out']);
       expect(audit.findings.slice(0, 8).map((f) => f.message.split(': ')[0])).toEqual(a.slice(0, 8).map((ip) => `at ${ip}`));
-      expect(audit.findings.at(-1)).toEqual({ code: 'tls.addresses-left-out', severity: 'info', subject: 'mx.many.test', message: 'the MX host has 10 addresses; STARTTLS was tried at the first 8 (A before AAAA, in the order DNS gave them), not at 127.0.100.9, ::1', rfc: 'RFC 5321 §5.1' });
+      expect(audit.findings.at(-1)).toEqual({ code: 'tls.addresses-left-out', severity: 'info', subject: 'mx.many.test', message: 'the MX host has 10 addresses; STARTTLS was tried at the first 8 (A before AAAA, each in address order), not at 127.0.100.9, ::1', rfc: 'RFC 5321 §5.1' });
     } finally {
       await dns.close();
     }
