@@ -169,7 +169,8 @@ export const checkCommand: CommandModule<object, Args> = {
     const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency, args.transport), ...rateShare(args, 'checks') });
     const { runCheckReport } = await import('../check-report.js');
     const bar = progress(shard ? null : source.count);
-    tierUpLaterForShortRun(source.count);
+    // A shard checks its share of the list (the hash spreads the names evenly), not the whole list.
+    tierUpLaterForShortRun(shard ? Math.ceil(source.count / shard.count) : source.count);
     const result = await runCheckReport({
       format,
       outputFile: args.output,
