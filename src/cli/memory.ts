@@ -9,9 +9,13 @@
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
-/** Whether the user set this V8 flag on the node command line or in NODE_OPTIONS. */
+/**
+ * Whether the user set this V8 flag on the node command line or in NODE_OPTIONS: the flag itself,
+ * not another that starts with its words (--interrupt-budget-for-feedback-allocation is not
+ * --interrupt-budget).
+ */
 export function userSets(flag: string): boolean {
-  const pattern = new RegExp(`^--${flag.replace(/-/g, '[-_]')}\\b`);
+  const pattern = new RegExp(`^--${flag.replace(/-/g, '[-_]')}(?:=|$)`);
   return [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].some((a) => pattern.test(a));
 }
 
