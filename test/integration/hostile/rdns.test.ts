@@ -1,0 +1,36 @@
+/**
+ * The reverse DNS check when DNS gives no usable answer: a failure is temporary (rdns.dns-temporary),
+ * a broken answer is said to be one (rdns.dns-malformed), both worded as every check's DNS failures.
+ */
+import { describe, expect, it } from 'vitest';
+import { isTemporaryFinding } from '../../../src/check/audit.js';
+import { TEMPORARY_FAILURE_FIX } from '../../../src/dns/failure.js';
+import { DnsResolver } from '../../../src/dns/resolver.js';
+import { checkReverseDns } from '../../../src/rdns/evaluate.js';
+import { answer, rdata, startHostileDns, T } from '../../helpers/hostile-dns.js';
+
+describe('reverse DNS without a usable answer', () => {
+  it.each([
+    ['SERVFAIL', 'rdns.dns-temporary', 'the server failed to answer (SERVFAIL)'],
+    ['an answer whose RDATA runs past the message', 'rdns.dns-malformed', 'the server sent a malformed answer'],
+  ])('%s for the PTR record', async (what, code, said) => {
+    const dns = await startHostileDns((q) => {
+      if (q.type !== T.PTR) return answer(q, { rcode: 3 });
+      return what === 'SERVFAIL' ? answer(q, { rcode: 2 }) : answer(q, { answers: [{ name: { pointer: 12 }, type: T.PTR, rdata: rdata.name('mail.example.test'), rdlength: 200 }] });
+    });
+    try {
+      const report = await checkReverseDns(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 1000, attempts: 1 }), [{ address: '192.0.2.25', source: 'sending_hosts' }]);
+      expect(report.dnsFailed).toBe(true);
+      expect(report.results.map((r) => r.state)).toEqual(['dns-error']);
+      expect(report.findings).toHaveLength(1);
+      const f = report.findings[0]!;
+      expect(f).toMatchObject({ code, severity: 'error', subject: '192.0.2.25 (sending_hosts)', fix: TEMPORARY_FAILURE_FIX });
+      expect(f.message.startsWith(`could not read the PTR record at 25.2.0.192.in-addr.arpa: ${said}`)).toBe(true);
+      expect(f.message.endsWith('; this is a temporary failure, not a missing record')).toBe(true);
+      // Not a verdict on the domain: it is reported as DNS trouble, not a failure.
+      expect(isTemporaryFinding(f)).toBe(true);
+    } finally {
+      await dns.close();
+    }
+  });
+});
