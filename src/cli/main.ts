@@ -94,6 +94,10 @@ export async function main(argv: string[]): Promise<void> {
   const cli = yargs(argv)
     .scriptName('maildns')
     .usage(USAGE)
+    // Every word maildns writes is English; yargs' own ("Options:", "Unknown argument") had
+    // followed LANG, so a German locale read "Optionen:" above English text. (Its locale files,
+    // looked for beside its own modules, are also not in the bundle.)
+    .detectLocale(false)
     .version(packageVersion())
     .alias('help', 'h')
     .strict()

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { CLI, runCli } from '../../helpers/cli.js';
+import { CLI, runCli, type CliResult } from '../../helpers/cli.js';
 import { DIG } from '../../helpers/programs.js';
 import { subcommandsOf } from '../../../src/cli/registry.js';
 
@@ -44,6 +44,19 @@ describe('maildns CLI basics', () => {
     expect(check.stderr).toContain('segmenters: 0');
     expect(help.code).toBe(0);
     expect(help.stderr).toMatch(/segmenters: [1-9]/);
+  });
+
+  it('speaks English whatever the locale: yargs\' words as well as its own', async () => {
+    const asked = [['check', '--help'], ['check', '--frobnicate'], ['dkim', 'rotate', '--help']];
+    const runs = (env: Record<string, string>): Promise<CliResult[]> => Promise.all(asked.map((a) => runCli(a, { env })));
+    const [plain, german, japanese] = await Promise.all([runs({ LC_ALL: 'C' }), runs({ LC_ALL: 'de_DE.UTF-8', LANG: 'de_DE.UTF-8' }), runs({ LC_ALL: 'ja_JP.UTF-8', LANG: 'ja_JP.UTF-8' })]);
+    expect(plain[0]!.stdout).toContain('Options:');
+    expect(plain[1]!.stderr).toContain('Unknown argument: frobnicate');
+    for (const other of [german, japanese]) expect(other.map((r) => [r.code, r.stdout, r.stderr])).toEqual(plain.map((r) => [r.code, r.stdout, r.stderr]));
+    // The compiled CLI, where yargs finds its locale files beside its modules (the bundle has none).
+    const compiled = fileURLToPath(new URL('../../../dist/src/cli/main.js', import.meta.url));
+    const german2 = await run(process.execPath, [compiled, 'check', '--frobnicate'], { env: { ...process.env, LC_ALL: 'de_DE.UTF-8', LANG: 'de_DE.UTF-8' } }).catch((e: { stderr: string }) => e);
+    expect(german2.stderr).toContain('Unknown argument: frobnicate');
   });
 
   it('takes the word help after a command as --help, and prints the same help, wrapped alike', async () => {
