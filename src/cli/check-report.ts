@@ -12,6 +12,7 @@ import type { anyWorse } from '../history/changes.js';
 import type { RunRecorder } from '../history/record.js';
 import type { ReportContext } from '../report/format.js';
 import { EXIT, exitCodeOf } from './exit.js';
+import { boundOldGenerationGrowth } from './memory.js';
 import { onInterrupt } from './interrupt.js';
 import { openReportOutput } from './output.js';
 import { reporterFor, type Reporter } from './render/check.js';
@@ -97,7 +98,7 @@ export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCo
     await report.begin();
     let worse = false;
     const summary = await opts.run(async (r) => {
-      checked++;
+      if (++checked === 1) boundOldGenerationGrowth();
       const changes = history?.record(r);
       if (changes && worseIn!(changes)) worse = true;
       await report.result(r, changes);

@@ -9,7 +9,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { describeFailure, EXIT } from './exit.js';
 import { printable } from '../findings.js';
-import { boundOldGenerationGrowth } from './memory.js';
 import { commandFlagValueProblem, commandOptions, jsonFormatProblem } from './flag-values.js';
 import { LOADERS, subcommandsOf, type CommandName } from './registry.js';
 import { EPILOGUE, renderTopLevelHelp, USAGE } from './render/help.js';
@@ -52,7 +51,6 @@ async function commandsFor(argv: readonly string[]): Promise<CommandModule<any, 
 }
 
 export async function main(argv: string[]): Promise<void> {
-  boundOldGenerationGrowth();
   // A reader that quit early (`maildns check … | head`): stop quietly, as a shell reports SIGPIPE.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT.pipeClosed);

@@ -7,7 +7,7 @@ import type { DomainSource } from '../../check/input.js';
 import { BULK_TRANSPORTS, DEFAULT_BULK_TRANSPORT, DEFAULT_CONCURRENCY, bulkResolverSettings, type BulkTransport } from '../../check/settings.js';
 import { CHECK_FORMATS, type CheckFormat } from '../render/formats.js';
 import { exitCodeOf, UsageError } from '../exit.js';
-import { capYoungGeneration } from '../memory.js';
+import { boundOldGenerationGrowth, capYoungGeneration } from '../memory.js';
 import { tierUpLaterForShortRun } from '../tiering.js';
 import { useColor } from '../render/output.js';
 import { policyFetchFromArgs, resolverFromArgs, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
@@ -230,7 +230,7 @@ async function runProfile(args: Args, format: CheckFormat, source: DomainSource,
     concurrency: args.concurrency,
     onResult: async (r) => {
       const p = bulkSenderDomainProfile(r);
-      outcomes.push(p.outcome);
+      if (outcomes.push(p.outcome) === 1) boundOldGenerationGrowth();
       bar.tick(p.outcome !== 'ok');
       await reporter.result(p);
     },
