@@ -510,11 +510,6 @@ function leftOutFinding(host: string, { probed, leftOut }: HostAddresses): Findi
   return { code: 'tls.addresses-left-out', severity: 'info', subject: host, message: `the MX host has ${probed.length + leftOut.length} addresses; STARTTLS was tried at the first ${probed.length} (A before AAAA, each in address order), not at ${leftOut.join(', ')}`, rfc: 'RFC 5321 §5.1' };
 }
 
-/** A finding about one of a host's several addresses names it in its message too: the message is often read without its subject. */
-function atAddress(f: Finding, address: string): Finding {
-  return { ...f, message: `at ${address}: ${f.message}` };
-}
-
 /** One MX host: STARTTLS at each of its addresses at once; its findings in address order. */
 async function auditHost(resolver: Resolver, host: string, domain: string, opts: StartTlsAuditOptions): Promise<StartTlsAudit> {
   const addresses = await addressesOf(resolver, host);
@@ -522,14 +517,13 @@ async function auditHost(resolver: Resolver, host: string, domain: string, opts:
   const dnsFailed = failures.length > 0;
   // No address and no DNS failure is already mx.host-no-address.
   if (!probed.length) return { results: [{ host, address: null, port: opts.port ?? 25, state: dnsFailed ? 'dns-error' : 'no-address' }], findings: failures, dnsFailed };
-  const several = probed.length > 1;
   const audited = await Promise.all(
     probed.map(async (address) => {
       const probe = await probeStartTls(host, address, opts);
       const sts = opts.policy ? againstPolicy(probe, opts.policy) : undefined;
       const judged = sts ? { ...probe, mtaSts: sts } : probe;
-      const found = [...findingsOf(judged, domain), ...daneFindings(judged, opts.tlsa?.get(host) ?? [])];
-      return { probe: judged, findings: several ? found.map((f) => atAddress(f, address)) : found };
+      // Each finding's subject names the address and port (probeSubject).
+      return { probe: judged, findings: [...findingsOf(judged, domain), ...daneFindings(judged, opts.tlsa?.get(host) ?? [])] };
     }),
   );
   const findings = [...failures, ...audited.flatMap((a) => a.findings), ...(leftOut.length ? [leftOutFinding(host, addresses)] : [])];
