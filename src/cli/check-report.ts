@@ -45,6 +45,8 @@ function versionNote(): string | undefined {
 }
 
 export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCode: number }> {
+  // Here, with the run's modules loaded and before its first full collection (src/cli/memory.ts).
+  boundOldGenerationGrowth();
   let history: RunRecorder | undefined;
   let checked = 0;
   let output: ReturnType<typeof openReportOutput> | undefined;
@@ -98,7 +100,7 @@ export async function runCheckReport(opts: CheckReportOptions): Promise<{ exitCo
     await report.begin();
     let worse = false;
     const summary = await opts.run(async (r) => {
-      if (++checked === 1) boundOldGenerationGrowth();
+      checked++;
       const changes = history?.record(r);
       if (changes && worseIn!(changes)) worse = true;
       await report.result(r, changes);

@@ -45,10 +45,11 @@ export function capYoungGeneration(): void {
  * V8 lets the old generation grow to four times what survived its last full collection before it
  * collects again; in a bulk check most of that growth is garbage. Growth of 50%: 10,000 domains
  * peak at 117-122 MB instead of 149-161 MB, for 2-4% more CPU (fresh processes, same data). Set
- * by the commands that write many results (check, report merge) once the first is in: a V8 flag
- * changed at run time makes V8 refuse the code cache Node's built-in modules are compiled from,
- * so every built-in loaded afterwards was compiled from source, 10-15 ms of each start when this
- * was set before anything else.
+ * by the commands that write many results (check, report merge) as their run begins, once its
+ * modules are loaded: a V8 flag changed at run time makes V8 refuse the code cache Node's built-in
+ * modules are compiled from, so every built-in loaded afterwards was compiled from source, 10-15
+ * ms of each start when this was set before anything else. Set at the first result instead, after
+ * a full collection had already taken V8's own limit, a 10,000-domain check peaked 10 MB higher.
  */
 export function boundOldGenerationGrowth(): void {
   if (!userSets('heap-growing-percent')) setFlagsFromString('--heap-growing-percent=50');

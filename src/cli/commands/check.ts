@@ -216,6 +216,7 @@ async function runProfile(args: Args, format: CheckFormat, source: DomainSource,
   const bar = progress(source.count);
   tierUpLaterForShortRun(source.count);
   const outcomes: Outcome[] = [];
+  boundOldGenerationGrowth(); // as runCheckReport does
   await reporter.begin();
   const summary = await runChecks(source.names(), {
     resolver,
@@ -230,7 +231,7 @@ async function runProfile(args: Args, format: CheckFormat, source: DomainSource,
     concurrency: args.concurrency,
     onResult: async (r) => {
       const p = bulkSenderDomainProfile(r);
-      if (outcomes.push(p.outcome) === 1) boundOldGenerationGrowth();
+      outcomes.push(p.outcome);
       bar.tick(p.outcome !== 'ok');
       await reporter.result(p);
     },

@@ -17,7 +17,7 @@ const BUDGET = /^v8 flag: --interrupt-budget=/m;
 const v8Tiers = process.versions.v8.startsWith('11.');
 
 describe('check: the V8 flags it sets as it runs', () => {
-  it('bounds the old generation only once the first result is in, after the built-in modules a check loads', async () => {
+  it('bounds the old generation as the run begins, after the built-in modules a check loads', async () => {
     // A flag changed at run time makes Node compile the built-ins it loads afterwards without their code cache.
     const logged = "import v8 from 'node:v8'; import { syncBuiltinESMExports } from 'node:module'; const set = v8.setFlagsFromString; v8.setFlagsFromString = (f) => { const loaded = process.moduleLoadList.filter((m) => /^NativeModule (dgram|net|crypto)$/.test(m)).length; process.stderr.write(`v8 flag: ${f} after ${loaded} of dgram, net and crypto\\n`); set(f); }; syncBuiltinESMExports();";
     const r = await runCli(['check', 'example.test', '--nameserver', '127.0.0.1:9', '--timeout', '300'], { env: { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=data:text/javascript,${encodeURIComponent(logged)}` } });
