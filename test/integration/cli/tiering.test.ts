@@ -13,8 +13,8 @@ import { runCli } from '../../helpers/cli.js';
 const probe = "import v8 from 'node:v8'; import { syncBuiltinESMExports } from 'node:module'; const set = v8.setFlagsFromString; v8.setFlagsFromString = (f) => { process.stderr.write(`v8 flag: ${f}\\n`); set(f); }; syncBuiltinESMExports();";
 const env = { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=data:text/javascript,${encodeURIComponent(probe)}` };
 const BUDGET = /^v8 flag: --interrupt-budget=/m;
-// Only Node 20's V8 (11) tiers up later; on another the flag is never set.
-const v8Tiers = process.versions.v8.startsWith('11.');
+// Only Node 20's V8 (11.3) tiers up later; on another the flag is never set.
+const v8Tiers = process.versions.v8.startsWith('11.3.');
 
 describe('check: the V8 flags it sets as it runs', () => {
   it('bounds the old generation as the run begins, after the built-in modules a check loads', async () => {

@@ -5,7 +5,7 @@ import { SHORT_RUN_DOMAINS, tierUpLaterForShortRun } from '../../../src/cli/tier
 describe('V8 tier-up in a short check', () => {
   const node20 = '11.3.244.8-node.38';
 
-  it('raises V8 11\'s interrupt budget eightfold for a run of at most SHORT_RUN_DOMAINS domains', () => {
+  it('raises V8 11.3\'s (Node 20\'s) interrupt budget eightfold for a run of at most SHORT_RUN_DOMAINS domains', () => {
     for (const domains of [1, 1000, SHORT_RUN_DOMAINS]) {
       const set: string[] = [];
       tierUpLaterForShortRun(domains, (f) => set.push(f), node20, false);
@@ -17,6 +17,7 @@ describe('V8 tier-up in a short check', () => {
     const set: string[] = [];
     tierUpLaterForShortRun(SHORT_RUN_DOMAINS + 1, (f) => set.push(f), node20, false);
     tierUpLaterForShortRun(1000, (f) => set.push(f), '12.4.254.21-node.33', false);
+    tierUpLaterForShortRun(1000, (f) => set.push(f), '11.8.172.17-node.15', false);
     tierUpLaterForShortRun(1000, (f) => set.push(f), node20, true);
     expect(set).toEqual([]);
   });
