@@ -488,13 +488,8 @@ function differentServers(addresses: readonly string[]): string[] {
  * past MAX_ADDRESSES_PER_HOST, another set of them: the history would see findings come and go.
  */
 function inAddressOrder(addresses: readonly string[]): string[] {
-  const keyed = addresses.map((text) => ({ text, bytes: parseIp(text)?.bytes }));
-  const compare = (x: Uint8Array | undefined, y: Uint8Array | undefined): number => {
-    if (!x || !y) return x ? -1 : y ? 1 : 0;
-    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
-    return x.length - y.length;
-  };
-  return keyed.sort((x, y) => compare(x.bytes, y.bytes) || (x.text < y.text ? -1 : x.text > y.text ? 1 : 0)).map((k) => k.text);
+  const keyed = addresses.map((text) => ({ text, bytes: parseIp(text)?.bytes ?? new Uint8Array(0) }));
+  return keyed.sort((x, y) => Buffer.compare(x.bytes, y.bytes) || (x.text < y.text ? -1 : x.text > y.text ? 1 : 0)).map((k) => k.text);
 }
 
 /** Every address of a host, A and AAAA both asked: a sender may reach any of them. */
