@@ -5,6 +5,11 @@ import { fileURLToPath } from 'node:url';
 
 export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
 
+/** The environment that has the CLI process load `source` (an ES module) before its own code, as a probe of what it does. */
+export function preloadEnv(source: string): Record<string, string> {
+  return { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=data:text/javascript,${encodeURIComponent(source)}` };
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { CLI, runCli, type CliResult } from '../../helpers/cli.js';
+import { CLI, preloadEnv, runCli, type CliResult } from '../../helpers/cli.js';
 import { DIG } from '../../helpers/programs.js';
 import { subcommandsOf } from '../../../src/cli/registry.js';
 
@@ -38,7 +38,7 @@ describe('maildns CLI basics', () => {
   it('builds string-width\'s Intl.Segmenter only when yargs lays out a help, not on every start', async () => {
     // This preload counts the segmenters made in the process (string-width makes one per copy as it loads).
     const probe = "let made = 0; const S = Intl.Segmenter; Intl.Segmenter = function (...a) { made++; return new S(...a); }; process.on('exit', () => process.stderr.write(`segmenters: ${made}\\n`));";
-    const env = { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=data:text/javascript,${encodeURIComponent(probe)}` };
+    const env = preloadEnv(probe);
     const [check, help] = await Promise.all([runCli(['check', 'example.test', '--nameserver', '127.0.0.1:9', '--timeout', '300'], { env }), runCli(['check', '--help'], { env })]);
     expect(check.code).toBe(3); // nothing listens at port 9: DNS could not be asked
     expect(check.stderr).toContain('segmenters: 0');
@@ -128,7 +128,7 @@ describe('maildns CLI basics', () => {
       'Intl.Segmenter.prototype.segment = function (...a) { n++; return segment.apply(this, a); };',
       "process.on('exit', () => process.stderr.write(`text measured: ${n}\\n`));",
     ].join('\n');
-    const env = { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=data:text/javascript,${encodeURIComponent(probe)}` };
+    const env = preloadEnv(probe);
     const [run, help] = await Promise.all([runCli(['spf', 'compose', '--mx'], { env }), runCli(['spf', 'compose', '--help'], { env })]);
     expect(run.stdout).toBe('v=spf1 mx -all\n');
     expect(run.stderr).toBe('text measured: 0\n');

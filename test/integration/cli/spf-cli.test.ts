@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import type { DnsRecord } from '../../../src/records.js';
-import { CLI, runCli } from '../../helpers/cli.js';
+import { CLI, preloadEnv, runCli } from '../../helpers/cli.js';
 
 const txt = (name: string, value: string): DnsRecord => ({ name, type: 'TXT', ttl: 300, value });
 let server: RunningServer;
@@ -38,7 +38,7 @@ describe('maildns spf', () => {
     // This preload lists the CommonJS modules the run loaded (dns2 is one; its codec is required on
     // first use). It requires tldts itself, so that the list is seen to hold what was loaded.
     const probe = `import { createRequire } from 'node:module'; const require = createRequire(${JSON.stringify(CLI)}); require('tldts'); process.on('exit', () => process.stderr.write(Object.keys(require.cache).join('\\n')));`;
-    const r = await runCli(['spf', 'example.test', '--nameserver', ns], { env: { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=data:text/javascript,${encodeURIComponent(probe)}` } });
+    const r = await runCli(['spf', 'example.test', '--nameserver', ns], { env: preloadEnv(probe) });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/[/\\]tldts[/\\]/);
     expect(r.stderr).not.toMatch(/[/\\]dns2[/\\]/);

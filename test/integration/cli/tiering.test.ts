@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SHORT_RUN_DOMAINS } from '../../../src/cli/tiering.js';
-import { runCli } from '../../helpers/cli.js';
+import { preloadEnv, runCli } from '../../helpers/cli.js';
 
-const probe = "import v8 from 'node:v8'; import { syncBuiltinESMExports } from 'node:module'; const set = v8.setFlagsFromString; v8.setFlagsFromString = (f) => { process.stderr.write(`v8 flag: ${f}\\n`); set(f); }; syncBuiltinESMExports();";
-const env = { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=data:text/javascript,${encodeURIComponent(probe)}` };
+// Reports every V8 flag the run sets, with how many of the built-ins dgram, net and crypto were loaded by then.
+const probe = "import v8 from 'node:v8'; import { syncBuiltinESMExports } from 'node:module'; const set = v8.setFlagsFromString; v8.setFlagsFromString = (f) => { const loaded = process.moduleLoadList.filter((m) => /^NativeModule (dgram|net|crypto)$/.test(m)).length; process.stderr.write(`v8 flag: ${f} after ${loaded} of dgram, net and crypto\\n`); set(f); }; syncBuiltinESMExports();";
+const env = preloadEnv(probe);
 const BUDGET = /^v8 flag: --interrupt-budget=/m;
 // Only Node 20's V8 (11.3) tiers up later; on another the flag is never set.
 const v8Tiers = process.versions.v8.startsWith('11.3.');
@@ -19,12 +20,11 @@ const v8Tiers = process.versions.v8.startsWith('11.3.');
 describe('check: the V8 flags it sets as it runs', () => {
   it('bounds the old generation as the run begins, after the built-in modules a check loads', async () => {
     // A flag changed at run time makes Node compile the built-ins it loads afterwards without their code cache.
-    const logged = "import v8 from 'node:v8'; import { syncBuiltinESMExports } from 'node:module'; const set = v8.setFlagsFromString; v8.setFlagsFromString = (f) => { const loaded = process.moduleLoadList.filter((m) => /^NativeModule (dgram|net|crypto)$/.test(m)).length; process.stderr.write(`v8 flag: ${f} after ${loaded} of dgram, net and crypto\\n`); set(f); }; syncBuiltinESMExports();";
-    const r = await runCli(['check', 'example.test', '--nameserver', '127.0.0.1:9', '--timeout', '300'], { env: { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=data:text/javascript,${encodeURIComponent(logged)}` } });
+    const r = await runCli(['check', 'example.test', '--nameserver', '127.0.0.1:9', '--timeout', '300'], { env });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('v8 flag: --heap-growing-percent=50 after 3 of dgram, net and crypto');
     // Other commands leave it (and every other V8 flag) alone.
-    const spf = await runCli(['spf', 'example.test', '--nameserver', '127.0.0.1:9', '--timeout', '300'], { env: { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=data:text/javascript,${encodeURIComponent(logged)}` } });
+    const spf = await runCli(['spf', 'example.test', '--nameserver', '127.0.0.1:9', '--timeout', '300'], { env });
     expect(spf.code).toBe(3);
     expect(spf.stderr).not.toContain('v8 flag:');
   });
