@@ -34,6 +34,22 @@ const lazyStringWidth = {
   },
 };
 
+/**
+ * yargs guesses a version as it is made, from the nearest package.json above the working directory
+ * (its bundled copy cannot see where it is installed), reading every directory on the way up with
+ * escalade: 5-8 ms in a full directory such as /tmp, on every start, for a guess that
+ * `.version(packageVersion())` in src/cli/main.ts then replaces. Nothing else in yargs looks up
+ * files (pkgConf, its other user, is not called), so its file finder finds nothing here; yargs
+ * reads that as no package.json.
+ */
+const noFindUp = {
+  name: 'no-find-up',
+  setup(build) {
+    build.onResolve({ filter: /^escalade\/sync$/ }, () => ({ path: 'escalade/sync', namespace: 'no-find-up' }));
+    build.onLoad({ filter: /.*/, namespace: 'no-find-up' }, () => ({ contents: 'export default function findUp() { return undefined; }' }));
+  },
+};
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist/cli');
 
@@ -48,7 +64,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['better-sqlite3', 'mailauth', 'yaml', 'dns2', 'tldts'],
-  plugins: [lazyStringWidth],
+  plugins: [lazyStringWidth, noFindUp],
   logLevel: 'warning',
 });
 await chmod(path.join(outdir, 'main.js'), 0o755);

@@ -46,6 +46,27 @@ describe('maildns CLI basics', () => {
     expect(help.stderr).toMatch(/segmenters: [1-9]/);
   });
 
+  it('reads no directory to start a command: yargs\' package.json search up from the working directory is cut out', async () => {
+    // This preload counts directory reads; the bundle's `import { readdirSync } from "node:fs"` sees the wrapper once synced.
+    const probe = [
+      "import fs from 'node:fs'; import { syncBuiltinESMExports } from 'node:module';",
+      'let reads = 0; const real = fs.readdirSync; fs.readdirSync = (...a) => { reads++; return real(...a); }; syncBuiltinESMExports();',
+      "process.on('exit', () => process.stderr.write(`directory reads: ${reads}\\n`));",
+    ].join(' ');
+    // A working directory with no package.json above it, full of files, as /tmp or a home directory can be.
+    const cwd = fresh();
+    for (let i = 0; i < 50; i++) writeFileSync(path.join(cwd, `f${i}`), '');
+    const [check, version] = await Promise.all([
+      runCli(['check', 'example.test', '--nameserver', '127.0.0.1:9', '--timeout', '300'], { env: preloadEnv(probe), cwd }),
+      runCli(['check', '--version'], { cwd }),
+    ]);
+    expect(check.code).toBe(3); // nothing listens at port 9
+    expect(check.stderr).toContain('directory reads: 0');
+    // The version is still maildns' own, not yargs' "unknown".
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(version.stdout.trim()).toBe(pkg.version);
+  });
+
   it('speaks English whatever the locale: yargs\' words as well as its own', async () => {
     const asked = [['check', '--help'], ['check', '--frobnicate'], ['dkim', 'rotate', '--help']];
     const runs = (env: Record<string, string>): Promise<CliResult[]> => Promise.all(asked.map((a) => runCli(a, { env })));
