@@ -2,7 +2,8 @@
  * SPF record parser (RFC 7208 §4.5, §5, §6, §12 ABNF). Every syntax error carries the offset in the
  * record where it starts and a plain reason, so a user can find the broken character.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4 } from 'node:net';
+import { parseIpv6 } from '../ipv6.js';
 import { RecentMap } from '../recent.js';
 import { describeChar, hasMacro, tokenizeMacroString } from './macro.js';
 
@@ -208,7 +209,7 @@ function parseMechanism(term: string, start: number): { mech?: SpfMechanism; err
       const addr = slash < 0 ? value : value.slice(0, slash);
       if (hasMacro(addr)) return err(at + 1, 'macros are not allowed in ip4');
       if (!IP4.test(addr)) {
-        const hint = isIPv6(addr) ? ' (this is an IPv6 address: use ip6:)' : '';
+        const hint = parseIpv6(addr) ? ' (this is an IPv6 address: use ip6:)' : '';
         return err(at + 1, `"${addr}" is not an IPv4 address${hint}`);
       }
       const out: SpfMechanism = { ...base, kind, address: addr };
@@ -225,7 +226,7 @@ function parseMechanism(term: string, start: number): { mech?: SpfMechanism; err
       const slash = value.indexOf('/');
       const addr = slash < 0 ? value : value.slice(0, slash);
       if (hasMacro(addr)) return err(at + 1, 'macros are not allowed in ip6');
-      if (!isIPv6(addr)) {
+      if (!parseIpv6(addr)) {
         const hint = isIPv4(addr) ? ' (this is an IPv4 address: use ip4:)' : '';
         return err(at + 1, `"${addr}" is not an IPv6 address${hint}`);
       }

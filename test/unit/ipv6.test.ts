@@ -3,7 +3,8 @@
  * server writes, the plan's addresses and SPF's client addresses: against Node's own reading of
  * the text (net.isIPv6, and the WHATWG URL parser's RFC 5952 normalization of `[address]`), over a
  * hand table of the forms RFC 4291 §2.2 allows and over fast-check's generated IPv6 text (which
- * mixes compressed, full, upper-case and dotted-quad forms). The address tests that skip net.isIPv6
+ * mixes compressed, full, upper-case and dotted-quad forms) and over near-misses built of groups,
+ * separators and dotted quads: the parser is written out, not gated by net.isIPv6. The address tests that skip net.isIPv6
  * for text with fewer than two colons answer as net does.
  */
 import { isIP, isIPv6 } from 'node:net';
@@ -68,6 +69,16 @@ describe('parseIpv6', () => {
         if (octets) expect(formatIpv6(octets)).toBe(nodeForm(text));
       }),
       { numRuns: RUNS * 5 },
+    );
+    // Text built of groups, separators and dotted quads, which near-misses of every form come from.
+    const pieces = fc.array(fc.constantFrom('0', '1', 'fe80', 'FFFF', '12345', ':', '::', '.', '%', 'x', '192.0.2.1', '1.2.3', '01.2.3.4', '256.0.0.1'), { maxLength: 16 });
+    fc.assert(
+      fc.property(pieces.map((p) => p.join('')), (text) => {
+        const octets = parseIpv6(text);
+        expect(octets !== null, text).toBe(isIPv6(text) && !text.includes('%'));
+        if (octets) expect(formatIpv6(octets)).toBe(nodeForm(text));
+      }),
+      { numRuns: RUNS * 10 },
     );
   });
 
