@@ -5,8 +5,8 @@
 // that command runs (the dynamic imports of src/cli/registry.ts), so laziness is kept.
 // Left out: the library entry (dist/src/index.js, unbundled for programs that import it), native
 // better-sqlite3, mailauth (loaded only to sign and verify messages), yaml (its build for Node is
-// CommonJS, which requires Node's modules in a way an ES module bundle cannot), and dns2 and tldts,
-// which the code requires at run time (src/dns/packet.ts, src/dmarc/align.ts). A test holds the
+// CommonJS, which requires Node's modules in a way an ES module bundle cannot), and dns2, which the
+// code requires at run time (src/dns/packet.ts). A test holds the
 // bundle to requiring nothing itself.
 import { build } from 'esbuild';
 import { chmod, rm } from 'node:fs/promises';
@@ -63,7 +63,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3', 'mailauth', 'yaml', 'dns2', 'tldts'],
+  external: ['better-sqlite3', 'mailauth', 'yaml', 'dns2'],
   plugins: [lazyStringWidth, noFindUp],
   logLevel: 'warning',
 });

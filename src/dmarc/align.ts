@@ -7,11 +7,11 @@
  *   - relaxed (`r`): the two names share one organizational domain.
  *
  * The organizational domain here comes from the Public Suffix List (the RFC 7489 method),
- * ICANN and private sections both, through `tldts`. The RFC 9989 DNS tree walk lives in
+ * ICANN and private sections both (src/psl.ts). The RFC 9989 DNS tree walk lives in
  * `discover.ts` (`orgDomainByTreeWalk`) because it needs a Resolver.
  */
-import { createRequire } from 'node:module';
 import { normalizeName } from '../names.js';
+import { registrableDomain } from '../psl.js';
 import { RecentMap } from '../recent.js';
 
 export type AlignmentMode = 'r' | 's';
@@ -23,18 +23,6 @@ function clean(domain: string): string {
 }
 
 /**
- * tldts is CommonJS: imported as ESM, Node scans its 170 KB list for named exports on every start.
- * Required on first use, not at load: loading it takes ~20 ms, which at load held up a check's
- * first DNS queries; on first use it runs while the first answers come in (peak RSS of a
- * 1,000-domain check measured the same either way).
- */
-const require = createRequire(import.meta.url);
-let tldts: typeof import('tldts') | undefined;
-const psl = (): typeof import('tldts') => (tldts ??= require('tldts') as typeof import('tldts'));
-
-const PSL_OPTIONS = { allowIcannDomains: true, allowPrivateDomains: true, validateHosts: false } as const;
-
-/**
  * The organizational domain of `domain` by the Public Suffix List: the public suffix plus one
  * label. A name that is itself a public suffix (or that the list cannot split) is its own
  * organizational domain. The result is lower-case without a trailing dot.
@@ -44,8 +32,7 @@ export function orgDomain(domain: string): string {
   if (name === '') return '';
   let org = recentOrgDomains.get(name);
   if (org === undefined) {
-    const found = psl().getDomain(name, PSL_OPTIONS);
-    org = found ? normalizeName(found) : name;
+    org = registrableDomain(name) ?? name;
     recentOrgDomains.set(name, org);
   }
   return org;
@@ -53,20 +40,6 @@ export function orgDomain(domain: string): string {
 
 /** A check asks this several times per domain (its own name, each report address). */
 const recentOrgDomains = new RecentMap<string, string>(4096);
-
-/** The public suffix of `domain` by the Public Suffix List (e.g. `co.uk` for `mail.example.co.uk`). */
-export function publicSuffix(domain: string): string | null {
-  const name = normalizeName(domain);
-  if (name === '') return null;
-  const ps = psl().getPublicSuffix(name, PSL_OPTIONS);
-  return ps ? normalizeName(ps) : null;
-}
-
-/** True when `domain` is itself listed as a public suffix (e.g. `com`, `co.uk`). */
-export function isPublicSuffix(domain: string): boolean {
-  const name = normalizeName(domain);
-  return name !== '' && publicSuffix(name) === name;
-}
 
 /**
  * Whether `authDomain` (SPF-authenticated domain or DKIM d=) is aligned with `fromDomain`

@@ -9,10 +9,10 @@
  * finding says what it assumed (Debian's master.cf).
  */
 import { BlockList, isIP } from 'node:net';
-import { getDomain } from 'tldts';
 import type { Finding, Severity } from '../findings.js';
 import { isAtOrBelow, normalizeName } from '../names.js';
 import type { Plan } from '../plan/types.js';
+import { registrableDomain } from '../psl.js';
 import { composeSpf } from '../spf/compose.js';
 import { DEBIAN } from '../dkim/opendkim-settings.js';
 import { parseMainCf } from './main-cf.js';
@@ -177,8 +177,10 @@ export function lintPostfixMainCf(text: string, opts: PostfixLintOptions = {}): 
       const record = d.spf.record ?? composeSpf(d.spf);
       const includes = [...record.matchAll(/(?:^|\s)[+?~-]?(?:include:|redirect=)(\S+)/gi)].map((m) => normalizeName(m[1]!));
       const wanted = planned?.spfInclude && normalizeName(planned.host) === normalizeName(relayName) ? planned.spfInclude : null;
-      const provider = getDomain(relayName);
-      const covered = wanted ? includes.includes(wanted) : includes.some((i) => provider !== null && (getDomain(i) === provider || isAtOrBelow(i, provider)));
+      // The provider is the relay's registrable domain by the list's ICANN section: its private
+      // section would make email-smtp.us-east-1.amazonaws.com a provider of its own.
+      const provider = registrableDomain(normalizeName(relayName), 'icann');
+      const covered = wanted ? includes.includes(wanted) : includes.some((i) => provider !== null && (registrableDomain(i, 'icann') === provider || isAtOrBelow(i, provider)));
       if (!covered) {
         add(
           'postfix.relay-not-in-spf',
