@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The maildns command line. Each command lives in src/cli/commands/<name>.ts as a yargs
  * CommandModule that parses its flags, calls one engine, renders and picks the exit code; this
@@ -140,4 +139,6 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv.slice(2));
+// Not awaited at the top level: the bundle that runs this (scripts/bundle-cli.mjs) is a script,
+// where top-level await does not exist. main() turns its own failures into messages and exit codes.
+void main(process.argv.slice(2));

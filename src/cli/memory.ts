@@ -8,6 +8,7 @@
  * in NODE_OPTIONS (Node takes no other of these there).
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { writingCodeCache } from './code-cache.js';
 
 /**
  * Whether the user set this V8 flag on the node command line or in NODE_OPTIONS: the flag itself,
@@ -31,7 +32,7 @@ export function userSets(flag: string): boolean {
 const YOUNG_GENERATION_CAP = 16 * 1024 * 1024;
 
 export function capYoungGeneration(): void {
-  if (userSets('max-semi-space-size') || userSets('semi-space-growth-factor')) return;
+  if (writingCodeCache() || userSets('max-semi-space-size') || userSets('semi-space-growth-factor')) return;
   const reached = (): boolean => (getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) >= YOUNG_GENERATION_CAP;
   const watch = setInterval(() => {
     if (!reached()) return;
@@ -52,5 +53,5 @@ export function capYoungGeneration(): void {
  * a full collection had already taken V8's own limit, a 10,000-domain check peaked 10 MB higher.
  */
 export function boundOldGenerationGrowth(): void {
-  if (!userSets('heap-growing-percent')) setFlagsFromString('--heap-growing-percent=50');
+  if (!writingCodeCache() && !userSets('heap-growing-percent')) setFlagsFromString('--heap-growing-percent=50');
 }

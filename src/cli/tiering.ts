@@ -14,6 +14,7 @@
  * --interrupt-budget.
  */
 import { setFlagsFromString } from 'node:v8';
+import { writingCodeCache } from './code-cache.js';
 import { userSets } from './memory.js';
 
 /** The V8 this was measured on: Node 20's (Node 21's 11.8 was not). */
@@ -29,5 +30,6 @@ export function tierUpLaterForShortRun(
   v8Version: string = process.versions.v8,
   userSetsBudget: boolean = userSets('interrupt-budget'),
 ): void {
+  if (writingCodeCache()) return;
   if (domains <= SHORT_RUN_DOMAINS && v8Version.startsWith(MEASURED_V8) && !userSetsBudget) setFlag(`--interrupt-budget=${SHORT_RUN_INTERRUPT_BUDGET}`);
 }

@@ -1,4 +1,5 @@
 /** `maildns dkim show | check-record | rotate`: inspect keys and records, and rotate keys. */
+import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { COMMANDS, subcommandList } from '../registry.js';
 import { hasFindingAtLeast, printable } from '../../findings.js';
@@ -75,7 +76,6 @@ export const checkRecordCommand: CommandModule<object, CheckArgs> = {
       .example('$0 dkim check-record "$(dig +short TXT mail._domainkey.example.com)" --key keys/example.com/mail.private', 'does DNS hold this key?') as never,
   handler: async (args) => {
     const { checkDkimRecordText } = await import('../../dkim/inspect.js');
-    const { readFileSync } = await import('node:fs');
     const subject = args.name ?? 'DKIM record';
     let privateKey: { pem: string; label: string } | undefined;
     if (args.key) {

@@ -1,4 +1,5 @@
 /** `maildns init`: write a commented starter plan. */
+import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
 import { UsageError } from '../exit.js';
@@ -35,8 +36,7 @@ export const initCommand: CommandModule<object, Args> = {
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing file' })
       .example('$0 init example.com --ip4 203.0.113.25 --include _spf.relay.example.net --rua dmarc@example.com', 'a plan for a Postfix host relaying through a smarthost') as never,
   handler: async (args) => {
-    const [{ existsSync }, { writeFileAtomic }, { parsePlan }, { starterPlan }] = await Promise.all([
-      import('node:fs'),
+    const [{ writeFileAtomic }, { parsePlan }, { starterPlan }] = await Promise.all([
       import('../../fsutil.js'),
       import('../../plan/load.js'),
       import('../../plan/init.js'),

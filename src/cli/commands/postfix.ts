@@ -1,4 +1,5 @@
 /** `maildns postfix`: the mail host's Postfix lines from the plan's mail_host section, and the steps. */
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
@@ -46,7 +47,7 @@ export const postfixLintCommand: CommandModule<object, LintArgs> = {
       .example('$0 postfix lint /etc/postfix/main.cf', 'check the live main.cf against the plan')
       .example('postconf -n | $0 postfix lint --stdin', 'check what Postfix really uses') as never,
   handler: async (args) => {
-    const [{ existsSync, readFileSync }, { lintPostfixMainCf }] = await Promise.all([import('node:fs'), import('../../postfix/lint.js')]);
+    const { lintPostfixMainCf } = await import('../../postfix/lint.js');
     const text = args.stdin ? readFileSync(0, 'utf8') : readFileSync(args.file, 'utf8');
     // The plan adds the SPF and identity checks; without one (the default file absent) they need --domain.
     const plan = args.plan === DEFAULT_PLAN_FILE && !existsSync(args.plan) ? undefined : await readPlan(args.plan);

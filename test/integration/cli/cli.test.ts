@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,15 +24,44 @@ describe('maildns CLI basics', () => {
     expect(help.stdout).toMatch(/Exit codes: 0 ok, 1 problems found, 2 bad input or usage, 3 DNS could not be asked/);
   });
 
-  it('is the bundle that package.json names as its bin, with no require of its own (an ES module has none)', () => {
+  it('is a loader that package.json names as its bin, beside one script and its code cache, and nothing else', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { bin: { maildns: string } };
     const root = fileURLToPath(new URL('../../../', import.meta.url));
     expect(path.resolve(root, pkg.bin.maildns)).toBe(CLI);
-    const files = readdirSync(path.dirname(CLI)).filter((f) => f.endsWith('.js'));
-    expect(files.length).toBeGreaterThan(10); // each command a chunk of its own
+    // No partial cache or other leftover of the build's warm-up.
+    expect(readdirSync(path.dirname(CLI)).sort()).toEqual(['maildns.cjs', 'maildns.cjs.cache', 'main.js']);
+    const script = readFileSync(path.join(path.dirname(CLI), 'maildns.cjs'), 'utf8');
+    // vm.Script, which runs it, cannot load an ES module: no import() may be left in it.
+    expect(script.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')).not.toMatch(/\bimport\(/);
     // esbuild writes this shim for a require() it could not bundle; it throws when called.
-    const shimmed = files.filter((f) => readFileSync(path.join(path.dirname(CLI), f), 'utf8').includes('Dynamic require of'));
-    expect(shimmed).toEqual([]);
+    expect(script).not.toContain('Dynamic require of');
+  });
+
+  it('runs its script from the code cache the build wrote; a cache V8 refuses, or one made for another script, is left unused', async () => {
+    // This preload reports whether the loader gave V8 a cache and whether V8 took it.
+    const probe = [
+      "import vm from 'node:vm'; import { syncBuiltinESMExports } from 'node:module';",
+      'const Real = vm.Script; vm.Script = class extends Real { constructor(source, options) { super(source, options);',
+      "const said = options?.cachedData ? (this.cachedDataRejected ? 'refused' : 'taken') : 'none'; process.on('exit', () => process.stderr.write(`code cache: ${said}\\n`)); } };",
+      'syncBuiltinESMExports();',
+    ].join(' ');
+    const args = ['check', 'example.test', '--nameserver', '127.0.0.1:9', '--timeout', '300'];
+    const taken = await runCli(args, { env: preloadEnv(probe) });
+    expect(taken.code).toBe(3); // nothing listens at port 9
+    expect(taken.stderr).toContain('code cache: taken');
+    // Another V8 flag at start: V8 refuses the cache, and the command runs as well without it.
+    const refused = await runCli(args, { env: { NODE_OPTIONS: `${preloadEnv(probe)['NODE_OPTIONS']} --max-semi-space-size=4` } });
+    expect([refused.code, refused.stderr.replace('code cache: refused', 'code cache: taken')]).toEqual([taken.code, taken.stderr]);
+    // A script changed after the build: its cache is for another script and is not given to V8.
+    const copy = mkdtempSync(path.join(path.dirname(path.dirname(CLI)), 'cli-changed-'));
+    try {
+      for (const f of readdirSync(path.dirname(CLI))) writeFileSync(path.join(copy, f), readFileSync(path.join(path.dirname(CLI), f)));
+      writeFileSync(path.join(copy, 'maildns.cjs'), `${readFileSync(path.join(copy, 'maildns.cjs'), 'utf8')}// changed\n`);
+      const changed = await run(process.execPath, [path.join(copy, 'main.js'), ...args], { env: { ...process.env, ...preloadEnv(probe) } }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+      expect([changed.code, changed.stderr.replace('code cache: none', 'code cache: taken')]).toEqual([taken.code, taken.stderr]);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 
   it('builds string-width\'s Intl.Segmenter only when yargs lays out a help, not on every start', async () => {

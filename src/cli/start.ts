@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * The `maildns` command (package.json's bin): runs the CLI bundle, dist/cli/maildns.cjs, compiled
+ * from the code cache beside it when V8 takes it. Compiling the CLI from source was about half of
+ * the instructions of a one-domain check before its first DNS question, and a large part of a
+ * short bulk check's (scripts/bundle-cli.mjs has the figures); from the cache V8 reads the bytecode
+ * of the functions a check runs instead. A cache V8 refuses (another Node, other V8 flags) or that
+ * was made for another bundle (its CRC-32 is written before it) is left unused: the bundle is then
+ * compiled as any script is.
+ */
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+import * as zlib from 'node:zlib';
+import { BUNDLE_FILE, CODE_CACHE_FILE, CODE_CACHE_OUT } from './code-cache.js';
+
+const dir = path.dirname(fileURLToPath(import.meta.url));
+const bundle = path.join(dir, BUNDLE_FILE);
+const bytes = readFileSync(bundle);
+const source = bytes.toString('utf8');
+// zlib.crc32 came with Node 20.15; an older Node runs without the cache.
+const sourceCrc = typeof zlib.crc32 === 'function' ? zlib.crc32(bytes) : undefined;
+
+/** The cache's V8 data when it was made for this bundle, else undefined. */
+function cacheFor(): Buffer | undefined {
+  if (sourceCrc === undefined || process.env[CODE_CACHE_OUT] !== undefined) return undefined;
+  let file: Buffer;
+  try {
+    file = readFileSync(path.join(dir, CODE_CACHE_FILE));
+  } catch {
+    return undefined;
+  }
+  return file.length > 4 && file.readUInt32BE(0) === sourceCrc ? file.subarray(4) : undefined;
+}
+
+// Node's own wrapper of a CommonJS module: the bundle is one (esbuild's cjs format).
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, cachedData: cacheFor() });
+
+const out = process.env[CODE_CACHE_OUT];
+if (out !== undefined && sourceCrc !== undefined) {
+  // At exit, with every function the run compiled; written whole or not at all.
+  process.on('exit', () => {
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(sourceCrc);
+    const partial = `${out}.${process.pid}.partial`;
+    try {
+      writeFileSync(partial, Buffer.concat([head, script.createCachedData()]), { mode: 0o644 });
+      renameSync(partial, out);
+    } catch (err) {
+      rmSync(partial, { force: true });
+      process.stderr.write(`maildns: the code cache was not written to ${out}: ${(err as Error).message}\n`);
+    }
+  });
+}
+
+const module = { exports: {} };
+(script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(bundle), module, bundle, dir);
