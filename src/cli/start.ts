@@ -4,9 +4,11 @@
  * from the code cache beside it when V8 takes it. Compiling the CLI from source was about half of
  * the instructions of a one-domain check before its first DNS question, and a large part of a
  * short bulk check's (scripts/bundle-cli.mjs has the figures); from the cache V8 reads the bytecode
- * of the functions a check runs instead. A cache V8 refuses (another Node, other V8 flags) or that
- * was made for another bundle (its CRC-32 is written before it) is left unused: the bundle is then
- * compiled as any script is.
+ * of the functions a check runs instead. A cache V8 refuses (another Node, other V8 flags), one
+ * made for another bundle, or one damaged since it was written is left unused: the bundle is then
+ * compiled as any script is. The cache leads with two CRC-32s, the bundle's and its own V8 data's:
+ * a release V8 checks only the length of a cache's data, not its bytes (--verify-snapshot-checksum
+ * is off), and deserializing damaged bytecode crashes the process (SIGSEGV) on every start.
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,7 +34,9 @@ function cacheFor(): Buffer | undefined {
   } catch {
     return undefined;
   }
-  return file.length > 4 && file.readUInt32BE(0) === sourceCrc ? file.subarray(4) : undefined;
+  if (file.length <= 8 || file.readUInt32BE(0) !== sourceCrc) return undefined;
+  const data = file.subarray(8);
+  return file.readUInt32BE(4) === zlib.crc32(data) ? data : undefined;
 }
 
 // Node's own wrapper of a CommonJS module: the bundle is one (esbuild's cjs format).
@@ -42,11 +46,13 @@ const out = process.env[CODE_CACHE_OUT];
 if (out !== undefined && sourceCrc !== undefined) {
   // At exit, with every function the run compiled; written whole or not at all.
   process.on('exit', () => {
-    const head = Buffer.alloc(4);
-    head.writeUInt32BE(sourceCrc);
+    const data = script.createCachedData();
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(sourceCrc, 0);
+    head.writeUInt32BE(zlib.crc32(data), 4);
     const partial = `${out}.${process.pid}.partial`;
     try {
-      writeFileSync(partial, Buffer.concat([head, script.createCachedData()]), { mode: 0o644 });
+      writeFileSync(partial, Buffer.concat([head, data]), { mode: 0o644 });
       renameSync(partial, out);
     } catch (err) {
       rmSync(partial, { force: true });

@@ -37,7 +37,7 @@ describe('maildns CLI basics', () => {
     expect(script).not.toContain('Dynamic require of');
   });
 
-  it('runs its script from the code cache the build wrote; a cache V8 refuses, or one made for another script, is left unused', async () => {
+  it('runs its script from the code cache the build wrote; a cache V8 refuses, one made for another script, or a damaged one is left unused', async () => {
     // This preload reports whether the loader gave V8 a cache and whether V8 took it.
     const probe = [
       "import vm from 'node:vm'; import { syncBuiltinESMExports } from 'node:module';",
@@ -59,6 +59,14 @@ describe('maildns CLI basics', () => {
       writeFileSync(path.join(copy, 'maildns.cjs'), `${readFileSync(path.join(copy, 'maildns.cjs'), 'utf8')}// changed\n`);
       const changed = await run(process.execPath, [path.join(copy, 'main.js'), ...args], { env: { ...process.env, ...preloadEnv(probe) } }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
       expect([changed.code, changed.stderr.replace('code cache: none', 'code cache: taken')]).toEqual([taken.code, taken.stderr]);
+      // A cache damaged in place (its length kept): a release V8 would take its bytes unchecked and
+      // crash deserializing them (SIGSEGV), so the loader checks the cache's own CRC-32 and leaves it unused.
+      writeFileSync(path.join(copy, 'maildns.cjs'), readFileSync(path.join(path.dirname(CLI), 'maildns.cjs')));
+      const cache = readFileSync(path.join(copy, 'maildns.cjs.cache'));
+      for (let at = 64; at < cache.length; at += 4096) cache[at] ^= 0xff;
+      writeFileSync(path.join(copy, 'maildns.cjs.cache'), cache);
+      const damaged = await run(process.execPath, [path.join(copy, 'main.js'), ...args], { env: { ...process.env, ...preloadEnv(probe) } }).then(() => ({ code: 0, signal: null, stderr: '' }), (e: { code: number; signal: string | null; stderr: string }) => e);
+      expect([damaged.code, damaged.signal, damaged.stderr.replace('code cache: none', 'code cache: taken')]).toEqual([taken.code, null, taken.stderr]);
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }
