@@ -115,7 +115,11 @@ async function writeCodeCache() {
     const list = path.join(scratch, 'domains.txt');
     await writeFile(list, plan.domains.map((d) => `${d.domain}\n`).join(''));
     const args = [path.join(outdir, 'main.js'), 'check', '--domains-file', list, '--nameserver', `${server.host}:${server.port}`, '--format', 'json', '-o', path.join(scratch, 'report.json')];
-    await new Promise((resolve) => execFile(process.execPath, args, { env: { ...process.env, [CODE_CACHE_OUT]: cacheFile } }, resolve));
+    // V8 takes a cache only under the V8 flags it was made with, and users run maildns with none:
+    // a build under NODE_OPTIONS=--max-old-space-size=… (common in CI) would otherwise ship a cache
+    // that every start refuses. NODE_OPTIONS goes, V8 flag or not (the warm-up needs none of it).
+    const { NODE_OPTIONS: _, ...env } = process.env;
+    await new Promise((resolve) => execFile(process.execPath, args, { env: { ...env, [CODE_CACHE_OUT]: cacheFile }, timeout: 120_000 }, resolve));
     const { size } = await stat(cacheFile);
     process.stdout.write(`${path.relative(root, cacheFile)}: ${Math.round(size / 1024)} KB, from a check of ${plan.domains.length} domain${plan.domains.length === 1 ? "" : "s"}\n`);
   } finally {
