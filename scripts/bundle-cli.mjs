@@ -84,6 +84,9 @@ await build({
   // version's package.json search, dns2's require) is the script's own URL.
   banner: { js: '"use strict";\nconst __maildnsScriptUrl = require("node:url").pathToFileURL(__filename).href;' },
   define: { 'import.meta.url': '__maildnsScriptUrl' },
+  // vm.Script (src/cli/start.ts) cannot run import(): esbuild writes one of an external module as
+  // a require() instead, rather than leaving it for the check below to find.
+  supported: { 'dynamic-import': false },
   plugins: [lazyStringWidth, noFindUp],
   logLevel: 'warning',
 });
