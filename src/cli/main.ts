@@ -140,5 +140,26 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 // Not awaited at the top level: the bundle that runs this (scripts/bundle-cli.mjs) is a script,
-// where top-level await does not exist. main() turns its own failures into messages and exit codes.
-void main(process.argv.slice(2));
+// where top-level await does not exist. main() turns its command's failures into messages and exit
+// codes; what top-level await had caught besides is caught here. A failure before the command runs
+// (loading yargs or a command module) is a bug, told as any other (exit 70). And a command whose
+// work stops short, the event loop emptied while main() still waits on a promise nothing will
+// settle, had exited 13 (Node's "unsettled top-level await"), not 0 as a script would: a bug too.
+let settled = false;
+main(process.argv.slice(2)).then(
+  () => {
+    settled = true;
+  },
+  (err: unknown) => {
+    settled = true;
+    const { message, code } = describeFailure(err);
+    if (message) process.stderr.write(`maildns: ${printable(message)}\n`);
+    if (code === EXIT.internal && process.env['MAILDNS_DEBUG'] === '1') process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(code);
+  },
+);
+process.on('beforeExit', () => {
+  if (settled) return;
+  process.stderr.write('maildns: internal error: the command stopped before it finished. This is a bug in maildns; please report it with the command you ran\n');
+  process.exit(EXIT.internal);
+});

@@ -72,6 +72,12 @@ describe('maildns CLI basics', () => {
     }
   });
 
+  it('exits 70, not 0, when a command stops short: the event loop empty while it waits on a promise nothing settles', async () => {
+    // Standard output that never drains: the report's writer waits for a 'drain' event that never comes.
+    const stalled = await runCli(['check', 'example.test', '--nameserver', '127.0.0.1:9', '--timeout', '300'], { env: preloadEnv('process.stdout.write = () => false;'), killAfterMs: 20_000 });
+    expect([stalled.code, stalled.stderr]).toEqual([70, expect.stringContaining('maildns: internal error: the command stopped before it finished')]);
+  });
+
   it('builds string-width\'s Intl.Segmenter only when yargs lays out a help, not on every start', async () => {
     // This preload counts the segmenters made in the process (string-width makes one per copy as it loads).
     const probe = "let made = 0; const S = Intl.Segmenter; Intl.Segmenter = function (...a) { made++; return new S(...a); }; process.on('exit', () => process.stderr.write(`segmenters: ${made}\\n`));";
