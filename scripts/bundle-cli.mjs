@@ -112,7 +112,11 @@ async function writeCodeCache() {
   const { composePlan } = await import(path.join(root, 'dist/src/plan/records.js'));
   const { startServer } = await import(path.join(root, 'dist/src/dns/server.js'));
   const plan = loadPlan(path.join(root, 'examples/maildns.yaml'));
-  const server = await startServer({ records: composePlan(plan).flatMap((c) => c.records), zones: plan.domains.map((d) => d.domain) });
+  // The plan includes its smarthost provider's SPF (_spf.relay.example.net): served too, so that the
+  // warm-up walks an include and its domain checks out, as a user's usually does.
+  const relay = { name: '_spf.relay.example.net', type: 'TXT', ttl: 3600, value: 'v=spf1 ip4:198.51.100.0/24 -all' };
+  const records = [...composePlan(plan).flatMap((c) => c.records), relay];
+  const server = await startServer({ records, zones: [...plan.domains.map((d) => d.domain), 'relay.example.net'] });
   const scratch = await mkdtemp(path.join(tmpdir(), 'maildns-build-'));
   try {
     const list = path.join(scratch, 'domains.txt');
@@ -122,7 +126,12 @@ async function writeCodeCache() {
     // a build under NODE_OPTIONS=--max-old-space-size=… (common in CI) would otherwise ship a cache
     // that every start refuses. NODE_OPTIONS goes, V8 flag or not (the warm-up needs none of it).
     const { NODE_OPTIONS: _, ...env } = process.env;
-    await new Promise((resolve) => execFile(process.execPath, args, { env: { ...env, [CODE_CACHE_OUT]: cacheFile }, timeout: 120_000 }, resolve));
+    const code = await new Promise((resolve) => execFile(process.execPath, args, { env: { ...env, [CODE_CACHE_OUT]: cacheFile }, timeout: 120_000 }, (err) => resolve(err ? err.code ?? err.signal : 0)));
+    // 0 or 1 (findings): a check that ran. Anything else is no run to learn a check's code from.
+    if (code !== 0 && code !== 1) {
+      await rm(cacheFile, { force: true });
+      throw new Error(`the warm-up check exited ${code}`);
+    }
     const { size } = await stat(cacheFile);
     process.stdout.write(`${path.relative(root, cacheFile)}: ${Math.round(size / 1024)} KB, from a check of ${plan.domains.length} domain${plan.domains.length === 1 ? "" : "s"}\n`);
   } finally {

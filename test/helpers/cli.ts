@@ -5,9 +5,14 @@ import { fileURLToPath } from 'node:url';
 
 export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
 
-/** The environment that has the CLI process load `source` (an ES module) before its own code, as a probe of what it does. */
+/** The node option that has a process load `source` (an ES module) before its own code. */
+export function preloadOption(source: string): string {
+  return `--import=data:text/javascript,${encodeURIComponent(source)}`;
+}
+
+/** The environment that has the CLI process load `source` before its own code, as a probe of what it does. */
 export function preloadEnv(source: string): Record<string, string> {
-  return { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=data:text/javascript,${encodeURIComponent(source)}` };
+  return { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} ${preloadOption(source)}` };
 }
 
 export interface CliResult {

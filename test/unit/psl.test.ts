@@ -6,6 +6,7 @@
  * built of the list's labels. And the generated file is tldts' list as installed.
  */
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { getDomain, getPublicSuffix } from 'tldts';
@@ -32,6 +33,12 @@ const asName = (rule: string): string => rule.replace(/^!/, '').replace(/^\*\./,
 describe('the Public Suffix List', () => {
   it('is the list in the installed tldts (npm run psl-rules writes it)', async () => {
     await expect(run(process.execPath, ['scripts/psl-rules.mjs', '--check'])).resolves.toBeDefined();
+  });
+
+  it('is what the code reads at run time: no source file names tldts', () => {
+    const files = readdirSync(new URL('../../src/', import.meta.url), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && f !== 'psl-rules.ts');
+    expect(files.length).toBeGreaterThan(50);
+    expect(files.filter((f) => /['"]tldts['"/]/.test(readFileSync(new URL(`../../src/${f}`, import.meta.url), 'utf8')))).toEqual([]);
   });
 
   it('has its rules in their sections', () => {

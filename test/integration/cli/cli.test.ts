@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { CLI, preloadEnv, runCli, type CliResult } from '../../helpers/cli.js';
+import { CLI, preloadEnv, preloadOption, runCli, type CliResult } from '../../helpers/cli.js';
 import { DIG } from '../../helpers/programs.js';
 import { subcommandsOf } from '../../../src/cli/registry.js';
 
@@ -46,18 +46,20 @@ describe('maildns CLI basics', () => {
       'syncBuiltinESMExports();',
     ].join(' ');
     const args = ['check', 'example.test', '--nameserver', '127.0.0.1:9', '--timeout', '300'];
-    const taken = await runCli(args, { env: preloadEnv(probe) });
+    // The probe alone in NODE_OPTIONS: a V8 flag the test runner was given there would make V8 refuse the cache.
+    const probeEnv = { NODE_OPTIONS: preloadOption(probe) };
+    const taken = await runCli(args, { env: probeEnv });
     expect(taken.code).toBe(3); // nothing listens at port 9
     expect(taken.stderr).toContain('code cache: taken');
     // Another V8 flag at start: V8 refuses the cache, and the command runs as well without it.
-    const refused = await runCli(args, { env: { NODE_OPTIONS: `${preloadEnv(probe)['NODE_OPTIONS']} --max-semi-space-size=4` } });
+    const refused = await runCli(args, { env: { NODE_OPTIONS: `${probeEnv.NODE_OPTIONS} --max-semi-space-size=4` } });
     expect([refused.code, refused.stderr.replace('code cache: refused', 'code cache: taken')]).toEqual([taken.code, taken.stderr]);
     // A script changed after the build: its cache is for another script and is not given to V8.
     const copy = mkdtempSync(path.join(path.dirname(path.dirname(CLI)), 'cli-changed-'));
     try {
       for (const f of readdirSync(path.dirname(CLI))) writeFileSync(path.join(copy, f), readFileSync(path.join(path.dirname(CLI), f)));
       writeFileSync(path.join(copy, 'maildns.cjs'), `${readFileSync(path.join(copy, 'maildns.cjs'), 'utf8')}// changed\n`);
-      const changed = await run(process.execPath, [path.join(copy, 'main.js'), ...args], { env: { ...process.env, ...preloadEnv(probe) } }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+      const changed = await run(process.execPath, [path.join(copy, 'main.js'), ...args], { env: { ...process.env, ...probeEnv } }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
       expect([changed.code, changed.stderr.replace('code cache: none', 'code cache: taken')]).toEqual([taken.code, taken.stderr]);
       // A cache damaged in place (its length kept): a release V8 would take its bytes unchecked and
       // crash deserializing them (SIGSEGV), so the loader checks the cache's own CRC-32 and leaves it unused.
@@ -65,7 +67,7 @@ describe('maildns CLI basics', () => {
       const cache = readFileSync(path.join(copy, 'maildns.cjs.cache'));
       for (let at = 64; at < cache.length; at += 4096) cache[at] ^= 0xff;
       writeFileSync(path.join(copy, 'maildns.cjs.cache'), cache);
-      const damaged = await run(process.execPath, [path.join(copy, 'main.js'), ...args], { env: { ...process.env, ...preloadEnv(probe) } }).then(() => ({ code: 0, signal: null, stderr: '' }), (e: { code: number; signal: string | null; stderr: string }) => e);
+      const damaged = await run(process.execPath, [path.join(copy, 'main.js'), ...args], { env: { ...process.env, ...probeEnv } }).then(() => ({ code: 0, signal: null, stderr: '' }), (e: { code: number; signal: string | null; stderr: string }) => e);
       expect([damaged.code, damaged.signal, damaged.stderr.replace('code cache: none', 'code cache: taken')]).toEqual([taken.code, null, taken.stderr]);
     } finally {
       rmSync(copy, { recursive: true, force: true });
