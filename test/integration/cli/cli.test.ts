@@ -92,7 +92,7 @@ describe('maildns CLI basics', () => {
   });
 
   it('reads no directory to start a command: yargs\' package.json search up from the working directory is cut out', async () => {
-    // This preload counts directory reads; the bundle's `import { readdirSync } from "node:fs"` sees the wrapper once synced.
+    // This preload counts directory reads (synced, the wrapper is what ES module imports of node:fs see as well).
     const probe = [
       "import fs from 'node:fs'; import { syncBuiltinESMExports } from 'node:module';",
       'let reads = 0; const real = fs.readdirSync; fs.readdirSync = (...a) => { reads++; return real(...a); }; syncBuiltinESMExports();',
