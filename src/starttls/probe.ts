@@ -101,6 +101,12 @@ export interface StartTlsOptions {
   ehloName?: string;
   /** Validated, usable TLSA records by MX host (the DNSSEC check's): the presented chain is matched against them. */
   tlsa?: ReadonlyMap<string, readonly TlsaValue[]>;
+  /**
+   * A run's probes, shared by its domains: a host is probed at an address once a run however many
+   * domains name it as their MX (hosted mail puts thousands of domains behind a few hosts, each of
+   * which had been given a connection per domain). startTlsFromArgs gives each check run one.
+   */
+  probes?: Map<string, Promise<StartTlsProbe>>;
 }
 
 /** More reply text than any SMTP server sends for a greeting or EHLO: a server sending more is broken. */
@@ -505,6 +511,20 @@ function leftOutFinding(host: string, { probed, leftOut }: HostAddresses): Findi
   return { code: 'tls.addresses-left-out', severity: 'info', subject: host, message: `the MX host has ${probed.length + leftOut.length} addresses; STARTTLS was tried at the first ${probed.length} (A before AAAA, each in address order), not at ${leftOut.join(', ')}`, rfc: 'RFC 5321 §5.1' };
 }
 
+/** The probe of `host` at `address`: the run's when it shares its probes and has made it (for the same TLSA records), else a new one. */
+function probeOnce(host: string, address: string, opts: StartTlsAuditOptions): Promise<StartTlsProbe> {
+  const { probes } = opts;
+  if (!probes) return probeStartTls(host, address, opts);
+  const tlsa = opts.tlsa?.get(host);
+  const key = `${host} ${address} ${tlsa?.length ? tlsa.map(tlsaText).join(' ') : ''}`;
+  let probe = probes.get(key);
+  if (probe === undefined) {
+    probe = probeStartTls(host, address, opts);
+    probes.set(key, probe);
+  }
+  return probe;
+}
+
 /** One MX host: STARTTLS at each of its addresses at once; its findings in address order. */
 async function auditHost(resolver: Resolver, host: string, domain: string, opts: StartTlsAuditOptions): Promise<StartTlsAudit> {
   const addresses = await addressesOf(resolver, host);
@@ -514,7 +534,7 @@ async function auditHost(resolver: Resolver, host: string, domain: string, opts:
   if (!probed.length) return { results: [{ host, address: null, port: opts.port ?? 25, state: dnsFailed ? 'dns-error' : 'no-address' }], findings: failures, dnsFailed };
   const audited = await Promise.all(
     probed.map(async (address) => {
-      const probe = await probeStartTls(host, address, opts);
+      const probe = await probeOnce(host, address, opts);
       const sts = opts.policy ? againstPolicy(probe, opts.policy) : undefined;
       const judged = sts ? { ...probe, mtaSts: sts } : probe;
       // Each finding's subject names the address and port (probeSubject).

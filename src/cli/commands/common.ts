@@ -101,7 +101,8 @@ export function startTlsFromArgs(args: { caFile?: string | undefined; tlsTimeout
   const step = args.tlsTimeout;
   if (step !== undefined && !(step >= 100 && step <= 600_000)) throw new UsageError('--tls-timeout must be from 100 to 600000 milliseconds');
   const port = portFromEnv('MAILDNS_SMTP_PORT');
-  return { ...(step !== undefined ? { stepTimeoutMs: step } : {}), ...(args.caFile !== undefined ? { ca: readCaFile(args.caFile) } : {}), ...(port !== undefined ? { port } : {}) };
+  // A run's probes, shared by its domains (StartTlsOptions.probes): one connection per MX host and address.
+  return { ...(step !== undefined ? { stepTimeoutMs: step } : {}), ...(args.caFile !== undefined ? { ca: readCaFile(args.caFile) } : {}), ...(port !== undefined ? { port } : {}), probes: new Map() };
 }
 
 /**

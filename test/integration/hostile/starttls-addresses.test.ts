@@ -100,4 +100,29 @@ describe('STARTTLS at each different address of an MX host', () => {
       await dns.close();
     }
   });
+
+  it('probes a host at an address once a run, however many of the run\'s domains name it as their MX', async () => {
+    const smtp = await plainSmtp('mx.shared.test');
+    const dns = await startHostileDns((q) => {
+      const records = (type: number, list: Buffer[]) => answer(q, { answers: list.map((r) => ({ name: { pointer: 12 }, type, rdata: r })) });
+      if (q.type === T.MX) return records(T.MX, [rdata.mx(10, 'mx.shared.test')]);
+      if (q.type === T.A) return records(T.A, [rdata.a('127.0.0.1')]);
+      return answer(q, { rcode: 0 });
+    });
+    const domains = ['a.shared.test', 'b.shared.test', 'c.shared.test'];
+    try {
+      const resolver = new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 });
+      // Without a run's shared probes (a library caller's audit of one domain): a connection each.
+      const alone = await Promise.all(domains.map((d) => auditStartTls(resolver, d, { port: smtp.port, stepTimeoutMs: 5000 })));
+      expect(smtp.connections()).toBe(3);
+      // A run's domains, checked at once: one connection, and each domain has the same results and findings.
+      const opts = { port: smtp.port, stepTimeoutMs: 5000, probes: new Map() };
+      const run = await Promise.all(domains.map((d) => auditStartTls(resolver, d, opts)));
+      expect(smtp.connections()).toBe(4);
+      expect(run).toEqual(alone);
+      expect(run.map((r) => r.findings.map((f) => [f.code, f.subject]))).toEqual(domains.map(() => [['tls.no-starttls', `mx.shared.test (127.0.0.1:${smtp.port})`]]));
+    } finally {
+      await dns.close();
+    }
+  });
 });

@@ -123,6 +123,27 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
     }
   });
 
+  it('check --tls connects to an MX host shared by the run\'s domains once, and reports it for each of them', async () => {
+    let connections = 0;
+    const port = await fake((s) => {
+      connections++;
+      s.write('220 mx.hosted.test ESMTP\r\n');
+      s.on('data', (d: Buffer) => (/^EHLO/i.test(d.toString('latin1')) ? s.write('250-mx.hosted.test\r\n250 PIPELINING\r\n') : s.end('221 2.0.0 Bye\r\n')));
+    });
+    const rec = (name: string, type: DnsRecord['type'], value: string): DnsRecord => ({ name, type, ttl: 300, value });
+    const domains = ['one.hosted.test', 'two.hosted.test', 'three.hosted.test'];
+    const dns = await startServer({ records: [...domains.map((d) => rec(d, 'MX', '10 mx.hosted.test.')), rec('mx.hosted.test', 'A', '127.0.0.1')], zones: [...domains, 'mx.hosted.test'] });
+    try {
+      const r = await runCli(['check', ...domains, '--tls', '--format', 'json', '--nameserver', `${dns.host}:${dns.port}`], { env: { MAILDNS_SMTP_PORT: String(port) }, killAfterMs: 30_000 });
+      expect(r.code).toBe(1);
+      const report = JSON.parse(r.stdout) as { domains: { domain: string; findings: { code: string; subject: string }[] }[] };
+      for (const d of report.domains) expect(d.findings.filter((f) => f.code.startsWith('tls.')).map((f) => [f.code, f.subject])).toEqual([['tls.no-starttls', `mx.hosted.test (127.0.0.1:${port})`]]);
+      expect(connections).toBe(1);
+    } finally {
+      await dns.close();
+    }
+  });
+
   it('reports, and never reads, a reply sent ahead of the TLS handshake with the 220 to STARTTLS', async () => {
     const ca = makeTestCa();
     const cert = ca.issue(['mx.ahead.test']);
