@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `maildns` command (package.json's bin): runs the CLI bundle, dist/cli/maildns.cjs, compiled
- * from the code cache beside it when V8 takes it. Compiling the CLI from source was about half of
- * the instructions of a one-domain check before its first DNS question, and a large part of a
- * short bulk check's (scripts/bundle-cli.mjs has the figures); from the cache V8 reads the bytecode
- * of the functions a check runs instead. A cache V8 refuses (another Node, other V8 flags), one
+ * from the code cache beside it when V8 takes it. Compiling the CLI from source was about 40% of
+ * the instructions a one-domain check adds to Node's own start (scripts/bundle-cli.mjs has the
+ * figures); from the cache V8 reads the bytecode of the functions a check runs instead. A cache V8 refuses (another Node, other V8 flags), one
  * made for another bundle, or one damaged since it was written is left unused: the bundle is then
  * compiled as any script is. The cache leads with two CRC-32s, the bundle's and its own V8 data's:
  * a release V8 checks only the length of a cache's data, not its bytes (--verify-snapshot-checksum
