@@ -11,7 +11,7 @@ import { printable } from '../findings.js';
 import { commandFlagValueProblem, commandOptions, jsonFormatProblem } from './flag-values.js';
 import { LOADERS, subcommandsOf, type CommandName } from './registry.js';
 import { EPILOGUE, renderTopLevelHelp, USAGE } from './render/help.js';
-import { packageVersion } from './version.js';
+import { asksVersionOnly, packageVersion } from './version.js';
 
 function noSuchCommand(word: string, lister = 'maildns --help'): string {
   return `there is no command "${word}"; \`${lister}\` lists them`;
@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<void> {
     throw err;
   });
   // `maildns --version` alone answers without loading the parser.
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  if (asksVersionOnly(argv)) {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }

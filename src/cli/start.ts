@@ -16,16 +16,12 @@ import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import * as zlib from 'node:zlib';
 import { BUNDLE_FILE, CODE_CACHE_FILE, CODE_CACHE_OUT } from './code-cache.js';
+import { asksVersionOnly, packageVersion } from './version.js';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
-const bundle = path.join(dir, BUNDLE_FILE);
-const bytes = readFileSync(bundle);
-const source = bytes.toString('utf8');
-// zlib.crc32 came with Node 20.15; an older Node runs without the cache.
-const sourceCrc = typeof zlib.crc32 === 'function' ? zlib.crc32(bytes) : undefined;
 
-/** The cache's V8 data when it was made for this bundle, else undefined. */
-function cacheFor(): Buffer | undefined {
+/** The cache's V8 data when it was made for the script whose CRC-32 is `sourceCrc`, else undefined. */
+function cacheFor(sourceCrc: number | undefined): Buffer | undefined {
   if (sourceCrc === undefined || process.env[CODE_CACHE_OUT] !== undefined) return undefined;
   let file: Buffer;
   try {
@@ -38,27 +34,39 @@ function cacheFor(): Buffer | undefined {
   return file.readUInt32BE(4) === zlib.crc32(data) ? data : undefined;
 }
 
-// Node's own wrapper of a CommonJS module: the bundle is one (esbuild's cjs format).
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, cachedData: cacheFor() });
+/** Runs the CLI's script (from its cache when V8 takes it), and writes the cache when asked to. */
+function runScript(): void {
+  const bundle = path.join(dir, BUNDLE_FILE);
+  const bytes = readFileSync(bundle);
+  const source = bytes.toString('utf8');
+  // zlib.crc32 came with Node 20.15; an older Node runs without the cache.
+  const sourceCrc = typeof zlib.crc32 === 'function' ? zlib.crc32(bytes) : undefined;
+  // Node's own wrapper of a CommonJS module: the bundle is one (esbuild's cjs format).
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, cachedData: cacheFor(sourceCrc) });
 
-const out = process.env[CODE_CACHE_OUT];
-if (out !== undefined && sourceCrc !== undefined) {
-  // At exit, with every function the run compiled; written whole or not at all.
-  process.on('exit', () => {
-    const data = script.createCachedData();
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(sourceCrc, 0);
-    head.writeUInt32BE(zlib.crc32(data), 4);
-    const partial = `${out}.${process.pid}.partial`;
-    try {
-      writeFileSync(partial, Buffer.concat([head, data]), { mode: 0o644 });
-      renameSync(partial, out);
-    } catch (err) {
-      rmSync(partial, { force: true });
-      process.stderr.write(`maildns: the code cache was not written to ${out}: ${(err as Error).message}\n`);
-    }
-  });
+  const out = process.env[CODE_CACHE_OUT];
+  if (out !== undefined && sourceCrc !== undefined) {
+    // At exit, with every function the run compiled; written whole or not at all.
+    process.on('exit', () => {
+      const data = script.createCachedData();
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(sourceCrc, 0);
+      head.writeUInt32BE(zlib.crc32(data), 4);
+      const partial = `${out}.${process.pid}.partial`;
+      try {
+        writeFileSync(partial, Buffer.concat([head, data]), { mode: 0o644 });
+        renameSync(partial, out);
+      } catch (err) {
+        rmSync(partial, { force: true });
+        process.stderr.write(`maildns: the code cache was not written to ${out}: ${(err as Error).message}\n`);
+      }
+    });
+  }
+
+  const module = { exports: {} };
+  (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(bundle), module, bundle, dir);
 }
 
-const module = { exports: {} };
-(script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(bundle), module, bundle, dir);
+// The version alone needs neither the script nor its cache (reading those is most of a start's work).
+if (asksVersionOnly(process.argv.slice(2))) process.stdout.write(`${packageVersion()}\n`);
+else runScript();

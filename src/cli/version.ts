@@ -20,3 +20,8 @@ export function packageVersion(): string {
     if (path.dirname(dir) === dir) throw new Error('package.json of maildns not found above the CLI');
   }
 }
+
+/** `maildns --version` (or -V) alone: answered from package.json, before anything else is loaded. */
+export function asksVersionOnly(argv: readonly string[]): boolean {
+  return argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V');
+}

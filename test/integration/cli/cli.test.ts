@@ -51,6 +51,10 @@ describe('maildns CLI basics', () => {
     const taken = await runCli(args, { env: probeEnv });
     expect(taken.code).toBe(3); // nothing listens at port 9
     expect(taken.stderr).toContain('code cache: taken');
+    // `maildns --version` alone is answered before the script is read (no script is compiled).
+    const version = await runCli(['--version'], { env: probeEnv });
+    expect([version.code, version.stderr]).toEqual([0, '']);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+/);
     // Another V8 flag at start: V8 refuses the cache, and the command runs as well without it.
     const refused = await runCli(args, { env: { NODE_OPTIONS: `${probeEnv.NODE_OPTIONS} --max-semi-space-size=4` } });
     expect([refused.code, refused.stderr.replace('code cache: refused', 'code cache: taken')]).toEqual([taken.code, taken.stderr]);
