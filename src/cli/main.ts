@@ -21,6 +21,15 @@ function isHelpFlag(arg: string): boolean {
   return arg === '--help' || arg === '-h' || arg.startsWith('--help=');
 }
 
+/** A command's failure as one line on stderr (a stack too for a bug, with MAILDNS_DEBUG=1) and its exit code. */
+function exitWithFailure(err: unknown): never {
+  const { message, code } = describeFailure(err);
+  // Error messages quote records and replies: printable, as findings are.
+  if (message) process.stderr.write(`maildns: ${printable(message)}\n`);
+  if (code === EXIT.internal && process.env['MAILDNS_DEBUG'] === '1') process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(code);
+}
+
 function fail(message: string): never {
   process.stderr.write(`maildns: ${message}\n`);
   process.exit(EXIT.usage);
@@ -131,11 +140,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await cli.parseAsync();
   } catch (err) {
-    const { message, code } = describeFailure(err);
-    // Error messages quote records and replies: printable, as findings are.
-    if (message) process.stderr.write(`maildns: ${printable(message)}\n`);
-    if (code === EXIT.internal && process.env['MAILDNS_DEBUG'] === '1') process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(code);
+    exitWithFailure(err);
   }
 }
 
@@ -152,10 +157,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     settled = true;
-    const { message, code } = describeFailure(err);
-    if (message) process.stderr.write(`maildns: ${printable(message)}\n`);
-    if (code === EXIT.internal && process.env['MAILDNS_DEBUG'] === '1') process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(code);
+    exitWithFailure(err);
   },
 );
 process.on('beforeExit', () => {
