@@ -68,5 +68,12 @@ function runScript(): void {
 }
 
 // The version alone needs neither the script nor its cache (reading those is most of a start's work).
-if (asksVersionOnly(process.argv.slice(2))) process.stdout.write(`${packageVersion()}\n`);
-else runScript();
+if (asksVersionOnly(process.argv.slice(2))) {
+  // As main() does (src/cli/main.ts): a reader gone before the version is written
+  // (`maildns --version | true`) exits 141 (EXIT.pipeClosed) quietly, not with an unhandled EPIPE.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    throw err;
+  });
+  process.stdout.write(`${packageVersion()}\n`);
+} else runScript();

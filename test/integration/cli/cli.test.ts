@@ -13,6 +13,14 @@ const run = promisify(execFile);
 const fresh = (): string => mkdtempSync(path.join(tmpdir(), 'maildns-cli-'));
 
 describe('maildns CLI basics', () => {
+  it('stops quietly with 141 when standard output is closed, for --version alone as for --help', async () => {
+    // Every write to standard output fails as one to a closed pipe does (EPIPE, emitted afterwards).
+    const closed = preloadEnv("process.stdout.write = () => { process.nextTick(() => process.stdout.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))); return true; };");
+    const [version, help] = await Promise.all([runCli(['--version'], { env: closed }), runCli(['--help'], { env: closed })]);
+    expect([version.code, version.stderr]).toEqual([141, '']);
+    expect([help.code, help.stderr]).toEqual([141, '']);
+  });
+
   it('prints its version and lists commands in --help', async () => {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
     const [version, help] = await Promise.all([runCli(['--version']), runCli(['--help'])]);
