@@ -126,17 +126,21 @@ async function writeCodeCache() {
     // a build under NODE_OPTIONS=--max-old-space-size=… (common in CI) would otherwise ship a cache
     // that every start refuses. NODE_OPTIONS goes, V8 flag or not (the warm-up needs none of it).
     const { NODE_OPTIONS: _, ...env } = process.env;
-    const code = await new Promise((resolve) => execFile(process.execPath, args, { env: { ...env, [CODE_CACHE_OUT]: cacheFile }, timeout: 120_000 }, (err) => resolve(err ? err.code ?? err.signal : 0)));
-    // 0 or 1 (findings): a check that ran. Anything else is no run to learn a check's code from.
+    let pid;
+    const code = await new Promise((resolve) => {
+      pid = execFile(process.execPath, args, { env: { ...env, [CODE_CACHE_OUT]: cacheFile }, timeout: 120_000 }, (err) => resolve(err ? err.code ?? err.signal : 0)).pid;
+    });
+    // 0 or 1 (findings): a check that ran. Anything else is no run to learn a check's code from, and
+    // a run stopped as it wrote the cache may leave its partial file (src/cli/start.ts names it).
     if (code !== 0 && code !== 1) {
-      await rm(cacheFile, { force: true });
+      await Promise.all([rm(cacheFile, { force: true }), rm(`${cacheFile}.${pid}.partial`, { force: true })]);
       throw new Error(`the warm-up check exited ${code}`);
     }
     const { size } = await stat(cacheFile);
     process.stdout.write(`${path.relative(root, cacheFile)}: ${Math.round(size / 1024)} KB, from a check of ${plan.domains.length} domain${plan.domains.length === 1 ? "" : "s"}\n`);
   } finally {
-    await server.close();
     await rm(scratch, { recursive: true, force: true });
+    await server.close();
   }
 }
 

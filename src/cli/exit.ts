@@ -4,6 +4,7 @@
  * for a bug report; the stack only with MAILDNS_DEBUG=1.
  */
 import { DnsTemporaryError, InputError } from '../errors.js';
+import { PIPE_CLOSED_EXIT } from './closed-pipe.js';
 import type { Outcome } from '../findings.js';
 
 export const EXIT = {
@@ -13,7 +14,7 @@ export const EXIT = {
   dnsUnavailable: 3,
   internal: 70,
   /** Standard output closed before the report was complete (`maildns check … | head`), as a shell reports SIGPIPE. */
-  pipeClosed: 141,
+  pipeClosed: PIPE_CLOSED_EXIT,
 } as const;
 
 /** The exit code of a run's outcome. */

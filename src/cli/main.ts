@@ -6,6 +6,7 @@
  * `--help` and every command start without loading the engines they do not use.
  */
 import type { Argv, CommandModule } from 'yargs';
+import { stopQuietlyWhenStdoutCloses } from './closed-pipe.js';
 import { describeFailure, EXIT } from './exit.js';
 import { printable } from '../findings.js';
 import { commandFlagValueProblem, commandOptions, jsonFormatProblem } from './flag-values.js';
@@ -59,11 +60,7 @@ async function commandsFor(argv: readonly string[]): Promise<CommandModule<any, 
 }
 
 export async function main(argv: string[]): Promise<void> {
-  // A reader that quit early (`maildns check … | head`): stop quietly, as a shell reports SIGPIPE.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(EXIT.pipeClosed);
-    throw err;
-  });
+  stopQuietlyWhenStdoutCloses();
   // `maildns --version` alone answers without loading the parser.
   if (asksVersionOnly(argv)) {
     process.stdout.write(`${packageVersion()}\n`);

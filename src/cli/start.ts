@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import * as zlib from 'node:zlib';
+import { stopQuietlyWhenStdoutCloses } from './closed-pipe.js';
 import { BUNDLE_FILE, CODE_CACHE_FILE, CODE_CACHE_OUT } from './code-cache.js';
 import { asksVersionOnly, packageVersion } from './version.js';
 
@@ -69,11 +70,6 @@ function runScript(): void {
 
 // The version alone needs neither the script nor its cache (reading those is most of a start's work).
 if (asksVersionOnly(process.argv.slice(2))) {
-  // As main() does (src/cli/main.ts): a reader gone before the version is written
-  // (`maildns --version | true`) exits 141 (EXIT.pipeClosed) quietly, not with an unhandled EPIPE.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(141);
-    throw err;
-  });
+  stopQuietlyWhenStdoutCloses();
   process.stdout.write(`${packageVersion()}\n`);
 } else runScript();

@@ -5,3 +5,10 @@
 
 /** Milliseconds for each step of the STARTTLS check (connect, greeting, EHLO, STARTTLS, handshake). */
 export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
+
+/**
+ * How many probes a check run keeps for its other domains (StartTlsOptions.probes; about 1 KB
+ * each): past that the run starts afresh (src/recent.ts), so a list of many self-hosted domains
+ * does not hold every probe to its end, while a provider's few hosts are probed again only rarely.
+ */
+export const PROBES_KEPT = 4096;

@@ -25,6 +25,7 @@ import { mxMatchesPattern, type ParsedStsPolicy } from '../mtasts/parse.js';
 import type { TlsaValue } from '../records.js';
 import { daneFindings, matchingTlsa, tlsaText } from '../dnssec/tlsa.js';
 import { parseIp, readableForm } from '../spf/ip.js';
+import type { RecentMap } from '../recent.js';
 import { probeSubject } from './subject.js';
 import { tlsErrorText } from '../tls-error.js';
 
@@ -104,9 +105,11 @@ export interface StartTlsOptions {
   /**
    * A run's probes, shared by its domains: a host is probed at an address once a run however many
    * domains name it as their MX (hosted mail puts thousands of domains behind a few hosts, each of
-   * which had been given a connection per domain). startTlsFromArgs gives each check run one.
+   * which had been given a connection per domain). Keyed by host, address and TLSA records, so one
+   * is for calls whose other options are the same; startTlsFromArgs gives each check run one,
+   * bounded (PROBES_KEPT). The probes in it are shared by the results: read them, do not change them.
    */
-  probes?: Map<string, Promise<StartTlsProbe>>;
+  probes?: RecentMap<string, Promise<StartTlsProbe>>;
 }
 
 /** More reply text than any SMTP server sends for a greeting or EHLO: a server sending more is broken. */

@@ -6,7 +6,8 @@
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../../src/dns/resolver.js';
-import { auditStartTls } from '../../../src/starttls/probe.js';
+import { RecentMap } from '../../../src/recent.js';
+import { auditStartTls, type StartTlsProbe } from '../../../src/starttls/probe.js';
 import { answer, rdata, startHostileDns, T } from '../../helpers/hostile-dns.js';
 
 const servers: net.Server[] = [];
@@ -116,7 +117,7 @@ describe('STARTTLS at each different address of an MX host', () => {
       const alone = await Promise.all(domains.map((d) => auditStartTls(resolver, d, { port: smtp.port, stepTimeoutMs: 5000 })));
       expect(smtp.connections()).toBe(3);
       // A run's domains, checked at once: one connection, and each domain has the same results and findings.
-      const opts = { port: smtp.port, stepTimeoutMs: 5000, probes: new Map() };
+      const opts = { port: smtp.port, stepTimeoutMs: 5000, probes: new RecentMap<string, Promise<StartTlsProbe>>(16) };
       const run = await Promise.all(domains.map((d) => auditStartTls(resolver, d, opts)));
       expect(smtp.connections()).toBe(4);
       expect(run).toEqual(alone);
