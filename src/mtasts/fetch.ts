@@ -3,9 +3,9 @@
  * certificate valid for that name, no redirects followed, only a 200 with media type text/plain
  * (§3.2) taken, at most a bounded number of bytes read, and one deadline for the whole exchange.
  *
- * The policy host's address is asked through the Resolver handed in (so `--nameserver` and tests
- * reach it too); the TLS connection is made to that address with SNI and the certificate check on
- * the host name, never on the address.
+ * The policy host's addresses are asked through the Resolver handed in (so `--nameserver` and tests
+ * reach it too); the TLS connection is made to them in turn while one refuses the connection, with
+ * SNI and the certificate check on the host name, never on the address.
  */
 import https from 'node:https';
 import zlib from 'node:zlib';
@@ -62,13 +62,16 @@ export interface PolicyFetch {
   body?: string;
 }
 
-/** The first address of `host`: A first, AAAA when there is no A record. */
-async function addressOf(resolver: Resolver, host: string): Promise<{ address: string } | { failure: 'dns-temporary' | 'no-address'; detail: string; dnsStatus?: DnsStatus }> {
+/** The policy host's addresses tried at most, in turn, while each refuses the connection. */
+const MAX_POLICY_ADDRESSES = 4;
+
+/** The addresses of `host` to connect to, in DNS order: its A records, or its AAAA records when it has no A record. */
+async function addressesOf(resolver: Resolver, host: string): Promise<{ addresses: string[] } | { failure: 'dns-temporary' | 'no-address'; detail: string; dnsStatus?: DnsStatus }> {
   const a = await resolver.lookup(host, 'A');
-  if (a.status === 'ok' && a.records.length) return { address: a.records[0]! };
+  if (a.status === 'ok' && a.records.length) return { addresses: [...new Set(a.records)].slice(0, MAX_POLICY_ADDRESSES) };
   if (isTemporary(a.status)) return { failure: 'dns-temporary', detail: `the address of ${host}: ${describeStatus(a.status)}`, dnsStatus: a.status };
   const aaaa = await resolver.lookup(host, 'AAAA');
-  if (aaaa.status === 'ok' && aaaa.records.length) return { address: aaaa.records[0]! };
+  if (aaaa.status === 'ok' && aaaa.records.length) return { addresses: [...new Set(aaaa.records)].slice(0, MAX_POLICY_ADDRESSES) };
   if (isTemporary(aaaa.status)) return { failure: 'dns-temporary', detail: `the address of ${host}: ${describeStatus(aaaa.status)}`, dnsStatus: aaaa.status };
   return { failure: 'no-address', detail: `${host} has no A or AAAA record (${describeStatus(a.status)})` };
 }
@@ -84,12 +87,31 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
   const port = opts.port ?? 443;
   const maxBytes = opts.maxBytes ?? DEFAULT_POLICY_MAX_BYTES;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_POLICY_TIMEOUT_MS;
-  const found = await addressOf(resolver, host);
+  const found = await addressesOf(resolver, host);
   if ('failure' in found) return { url, host, address: null, ok: false, failure: found.failure, detail: found.detail, ...(found.dnsStatus ? { dnsStatus: found.dnsStatus } : {}) };
-  const { address } = found;
-  const base = { url, host, address };
+  // A sender's HTTPS client goes on to the host's next address when one refuses the connection (or
+  // cannot be reached); once a server has taken the connection, its answer is the answer.
+  const refused: string[] = [];
+  const until = Date.now() + timeoutMs;
+  for (const [i, address] of found.addresses.entries()) {
+    const { fetch, unreachable } = await fetchFrom(address, { url, host, port, maxBytes, timeoutMs, leftMs: Math.max(1, until - Date.now()), ca: opts.ca });
+    if (unreachable && i + 1 < found.addresses.length) {
+      refused.push(fetch.detail!);
+      continue;
+    }
+    return refused.length && fetch.detail ? { ...fetch, detail: `${refused.join('; ')}; then ${fetch.detail}` } : fetch;
+  }
+  throw new Error('unreachable: the host has at least one address');
+}
 
-  return new Promise<PolicyFetch>((resolve) => {
+/** Connection errors that leave a sender free to try the host's next address: no connection was made. */
+const NOT_CONNECTED = /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL)$/;
+
+/** One GET of the policy from one address of the policy host; `unreachable` when no connection was made. */
+function fetchFrom(address: string, { url, host, port, maxBytes, timeoutMs, leftMs, ca }: { url: string; host: string; port: number; maxBytes: number; timeoutMs: number; leftMs: number; ca: string | Buffer | undefined }): Promise<{ fetch: PolicyFetch; unreachable: boolean }> {
+  const base = { url, host, address };
+  return new Promise((done) => {
+    const resolve = (fetch: PolicyFetch, unreachable = false): void => done({ fetch, unreachable });
     let settled = false;
     const req = https.request({
       host: address,
@@ -99,25 +121,25 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
       servername: host,
       // The name the certificate must carry is the policy host's, whatever address was reached.
       checkServerIdentity: (_hostname: string, cert: PeerCertificate) => checkServerIdentity(host, cert),
-      ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+      ...(ca !== undefined ? { ca } : {}),
       agent: false,
       headers: { host: port === 443 ? host : `${host}:${port}`, 'user-agent': 'maildns', accept: 'text/plain' },
     });
-    const finish = (r: PolicyFetch): void => {
+    const finish = (r: PolicyFetch, unreachable = false): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       req.destroy();
-      resolve(r);
+      resolve(r, unreachable);
     };
-    // One deadline for everything after the address is known; finish() ends the request whatever state it is in.
-    const timer = setTimeout(() => finish({ ...base, ok: false, failure: 'timeout', detail: `no complete answer within ${timeoutMs} ms` }), timeoutMs);
+    // One deadline for everything after the addresses are known (what is left of it, at a second address); finish() ends the request whatever state it is in.
+    const timer = setTimeout(() => finish({ ...base, ok: false, failure: 'timeout', detail: `no complete answer within ${timeoutMs} ms` }), leftMs);
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (isCertificateError(err.code)) return finish({ ...base, ok: false, failure: 'certificate', detail: err.message });
       // node's word for a connection the server closed after taking the request, without a response.
       if (err.code === 'ECONNRESET' && err.message === 'socket hang up') return finish({ ...base, ok: false, failure: 'connect', detail: 'the server closed the connection without answering the request' });
       if (err.code && /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ETIMEDOUT|EPIPE)$/.test(err.code)) {
-        return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} connecting to ${address} port ${port}` });
+        return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} connecting to ${address} port ${port}` }, NOT_CONNECTED.test(err.code));
       }
       if (err.code?.startsWith('HPE_')) return finish({ ...base, ok: false, failure: 'connect', detail: `the answer is not valid HTTP (${err.code})` });
       finish({ ...base, ok: false, failure: 'tls', detail: tlsErrorText(err) });

@@ -33,7 +33,7 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip', 'fallback', 'refusing'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -65,6 +65,14 @@ const records: DnsRecord[] = [
   ...stsDomain('notmodified.example', GOOD),
   ...stsDomain('bigzip.example', GOOD),
   ...stsDomain('testing.example', composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
+  // The policy host's first address refuses connections (nothing listens on 127.0.0.2); its second serves the policy.
+  ...stsDomain('fallback.example', enforce(['mail.fallback.example'])).filter((r) => r.name !== 'mta-sts.fallback.example'),
+  rec('mta-sts.fallback.example', 'A', '127.0.0.2'),
+  rec('mta-sts.fallback.example', 'A', '127.0.0.1'),
+  // Every address refuses.
+  ...stsDomain('refusing.example', enforce(['mail.refusing.example'])).filter((r) => r.name !== 'mta-sts.refusing.example'),
+  rec('mta-sts.refusing.example', 'A', '127.0.0.2'),
+  rec('mta-sts.refusing.example', 'A', '127.0.0.3'),
 ];
 
 describe('MTA-STS policy over HTTPS', () => {
@@ -117,6 +125,7 @@ describe('MTA-STS policy over HTTPS', () => {
         },
         'mta-sts.zstd.example': (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'zstd' }).end('(\xb5/\xfd'),
         'mta-sts.testing.example': serve(composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
+        'mta-sts.fallback.example': serve(enforce(['mail.fallback.example'])),
       },
     );
     dns = await startServer({ records, zones: DOMAINS });
@@ -129,6 +138,17 @@ describe('MTA-STS policy over HTTPS', () => {
 
   const audit = (d: string, timeoutMs = 10_000) => auditMtaSts(resolver, d, { fetchPolicy: { ca: ca.caPem, port: web.port, timeoutMs } });
   const codes = async (d: string): Promise<string[]> => (await audit(d)).findings.map((f) => f.code);
+
+  it('goes on to the policy host\'s next address when one refuses the connection, as a sender\'s HTTPS client does', async () => {
+    const r = await audit('fallback.example');
+    expect(r.findings).toEqual([]);
+    expect(r.policy).toMatchObject({ fetched: true, text: enforce(['mail.fallback.example']) });
+    expect(web.requests).toContain('mta-sts.fallback.example /.well-known/mta-sts.txt');
+    // When every address refuses, the finding names each.
+    const refused = await audit('refusing.example');
+    expect(refused.findings.map((f) => f.code)).toEqual(['mta-sts.policy-unreachable']);
+    expect(refused.policy!.detail).toBe(`ECONNREFUSED connecting to 127.0.0.2 port ${web.port}; then ECONNREFUSED connecting to 127.0.0.3 port ${web.port}`);
+  });
 
   it('accepts a valid policy served with a certificate for the policy host, and checks it against the MX hosts', async () => {
     const r = await audit('good.example');
