@@ -67,13 +67,14 @@ const MAX_POLICY_ADDRESSES = 4;
 
 /** The addresses of `host` to connect to, in DNS order: its A records, or its AAAA records when it has no A record. */
 async function addressesOf(resolver: Resolver, host: string): Promise<{ addresses: string[] } | { failure: 'dns-temporary' | 'no-address'; detail: string; dnsStatus?: DnsStatus }> {
-  const a = await resolver.lookup(host, 'A');
-  if (a.status === 'ok' && a.records.length) return { addresses: [...new Set(a.records)].slice(0, MAX_POLICY_ADDRESSES) };
-  if (isTemporary(a.status)) return { failure: 'dns-temporary', detail: `the address of ${host}: ${describeStatus(a.status)}`, dnsStatus: a.status };
-  const aaaa = await resolver.lookup(host, 'AAAA');
-  if (aaaa.status === 'ok' && aaaa.records.length) return { addresses: [...new Set(aaaa.records)].slice(0, MAX_POLICY_ADDRESSES) };
-  if (isTemporary(aaaa.status)) return { failure: 'dns-temporary', detail: `the address of ${host}: ${describeStatus(aaaa.status)}`, dnsStatus: aaaa.status };
-  return { failure: 'no-address', detail: `${host} has no A or AAAA record (${describeStatus(a.status)})` };
+  let aStatus: DnsStatus | undefined;
+  for (const type of ['A', 'AAAA'] as const) {
+    const r = await resolver.lookup(host, type);
+    if (r.status === 'ok' && r.records.length) return { addresses: [...new Set(r.records)].slice(0, MAX_POLICY_ADDRESSES) };
+    if (isTemporary(r.status)) return { failure: 'dns-temporary', detail: `the address of ${host}: ${describeStatus(r.status)}`, dnsStatus: r.status };
+    aStatus ??= r.status;
+  }
+  return { failure: 'no-address', detail: `${host} has no A or AAAA record (${describeStatus(aStatus!)})` };
 }
 
 /** Node's TLS error codes that mean "the certificate is not good for this name or not trusted". */
@@ -91,18 +92,20 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
   if ('failure' in found) return { url, host, address: null, ok: false, failure: found.failure, detail: found.detail, ...(found.dnsStatus ? { dnsStatus: found.dnsStatus } : {}) };
   // A sender's HTTPS client goes on to the host's next address when one refuses the connection (or
   // cannot be reached); once a server has taken the connection, its answer is the answer.
-  const refused: string[] = [];
   const until = Date.now() + timeoutMs;
-  for (const [i, address] of found.addresses.entries()) {
-    const { fetch, unreachable } = await fetchFrom(address, { url, host, port, maxBytes, timeoutMs, leftMs: Math.max(1, until - Date.now()), ca: opts.ca });
-    if (unreachable && i + 1 < found.addresses.length) {
-      refused.push(fetch.detail!);
-      continue;
-    }
-    return refused.length && fetch.detail ? { ...fetch, detail: `${refused.join('; ')}; then ${fetch.detail}` } : fetch;
+  const attempt = (address: string) => fetchFrom(address, { url, host, port, maxBytes, timeoutMs, leftMs: Math.max(1, until - Date.now()), ca: opts.ca });
+  const refused: string[] = [];
+  const told = (fetch: PolicyFetch): PolicyFetch => (refused.length && fetch.detail ? { ...fetch, detail: `${refused.join('; ')}; then ${fetch.detail}` } : fetch);
+  for (const address of found.addresses.slice(0, -1)) {
+    const { fetch, unreachable } = await attempt(address);
+    if (!unreachable) return told(fetch);
+    refused.push(fetch.detail!);
   }
-  throw new Error('unreachable: the host has at least one address');
+  return told((await attempt(found.addresses.at(-1)!)).fetch);
 }
+
+/** Errors of the connection itself, before or after it was made (a failure to connect, not an answer). */
+const CONNECTION_FAILED = /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ETIMEDOUT|EPIPE)$/;
 
 /** Connection errors that leave a sender free to try the host's next address: no connection was made. */
 const NOT_CONNECTED = /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL)$/;
@@ -138,7 +141,7 @@ function fetchFrom(address: string, { url, host, port, maxBytes, timeoutMs, left
       if (isCertificateError(err.code)) return finish({ ...base, ok: false, failure: 'certificate', detail: err.message });
       // node's word for a connection the server closed after taking the request, without a response.
       if (err.code === 'ECONNRESET' && err.message === 'socket hang up') return finish({ ...base, ok: false, failure: 'connect', detail: 'the server closed the connection without answering the request' });
-      if (err.code && /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ETIMEDOUT|EPIPE)$/.test(err.code)) {
+      if (err.code && CONNECTION_FAILED.test(err.code)) {
         return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} connecting to ${address} port ${port}` }, NOT_CONNECTED.test(err.code));
       }
       if (err.code?.startsWith('HPE_')) return finish({ ...base, ok: false, failure: 'connect', detail: `the answer is not valid HTTP (${err.code})` });
