@@ -32,6 +32,7 @@ import { domainSource } from '../src/check/input.js';
 import { bulkResolverSettings, DEFAULT_CONCURRENCY, runChecks } from '../src/check/run.js';
 import { DnsResolver, type Resolver } from '../src/dns/resolver.js';
 import { DEFAULT_DEADLINE_MS, DEFAULT_TIMEOUT_MS } from '../src/dns/defaults.js';
+import { MAILDNS, MAILDNS_ENV } from './command.js';
 import { startKnot } from './knot.js';
 import { measureStartup, renderStartup } from './startup.js';
 import { newScore, readManifest, scoreIsPerfect, scoreResult, type ManifestEntry, type Score } from './manifest.js';
@@ -118,7 +119,6 @@ function rawBaseline(shared: string, dir: string, n: number, port: number): RawR
 
 /** checkdmarc 5.17.5 measured with fresh processes on this machine kind and data, December 2026. */
 const CHECKDMARC_REFERENCE = { low: 65, high: 70, what: 'checkdmarc 5.17.5, fresh processes, same data and machine kind, measured December 2026' };
-const CLI = path.resolve(here, '../cli/main.js');
 const GNU_TIME = '/usr/bin/time';
 
 const median = (xs: readonly number[]): number => {
@@ -148,9 +148,9 @@ async function runCheckProcess(dir: string, port: number, manifest: ReadonlyMap<
   const started = process.hrtime.bigint();
   try {
     await new Promise<void>((resolve, reject) => {
-      const args = ['-o', timeFile, '-f', '%U %S %M', process.execPath, CLI, 'check', '--domains-file', path.join(dir, domainsFile), '--selectors', 'mail', '--format', 'json', '--nameserver', `127.0.0.1:${port}`];
+      const args = ['-o', timeFile, '-f', '%U %S %M', MAILDNS, 'check', '--domains-file', path.join(dir, domainsFile), '--selectors', 'mail', '--format', 'json', '--nameserver', `127.0.0.1:${port}`];
       // stdout straight to a file, as cron redirects it.
-      const child = spawn(GNU_TIME, args, { stdio: ['ignore', out, 'pipe'] });
+      const child = spawn(GNU_TIME, args, { stdio: ['ignore', out, 'pipe'], env: MAILDNS_ENV });
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('error', reject);

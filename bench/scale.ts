@@ -18,11 +18,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { MAILDNS, MAILDNS_ENV } from './command.js';
 import { startKnot } from './knot.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.resolve(here, '../cli/main.js');
 const GNU_TIME = '/usr/bin/time';
 
 interface Timed {
@@ -41,7 +39,7 @@ function timedCheck(dir: string, args: string[]): Promise<Timed> {
   const timeFile = path.join(dir, `time-${process.hrtime.bigint()}.txt`);
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const child = spawn(GNU_TIME, ['-o', timeFile, '-f', '%M', process.execPath, CLI, 'check', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(GNU_TIME, ['-o', timeFile, '-f', '%M', MAILDNS, 'check', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: MAILDNS_ENV });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);

@@ -3,14 +3,13 @@
  * beside `node -e 0` in the same rounds (the commands take turns, so all see the same machine).
  * Prints the median wall time of each and its ratio to a bare Node start; the targets are
  * 150 ms for `--version` and `--help`, and 300 ms for `maildns spf DOMAIN` against the embedded
- * server (it answers in the bench's own process).
+ * server (it answers in the bench's own process). maildns is the installed command (bin/maildns).
+ * Where NODE_EXTRA_CA_CERTS is set, `node -e 0` reads that file as it starts and maildns does not
+ * (bin/maildns says why), so a bare Node start without it is timed beside it.
  */
 import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startServer } from '../src/dns/server.js';
-
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/main.js');
+import { MAILDNS, MAILDNS_ENV } from './command.js';
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -18,11 +17,19 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+interface Command {
+  name: string;
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  targetMs: number | null;
+}
+
 /** Wall milliseconds from spawn to exit; the command must succeed. */
-function timeOnce(args: string[]): Promise<number> {
+function timeOnce({ file, args, env }: Command): Promise<number> {
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { timeout: 30_000 }, (err, _stdout, stderr) => {
+    execFile(file, args, { timeout: 30_000, env }, (err, _stdout, stderr) => {
       if (err) reject(new Error(`${args.join(' ')} failed: ${stderr || err.message}`));
       else resolve(Number(process.hrtime.bigint() - started) / 1e6);
     });
@@ -43,17 +50,20 @@ export async function measureStartup(rounds = 15): Promise<StartupFigure[]> {
   ];
   const server = await startServer({ records, zones: ['example.com', 'example.net'], host: '127.0.0.1', port: 0 });
   try {
-    const commands: { name: string; args: string[]; targetMs: number | null }[] = [
-      { name: 'node -e 0', args: ['-e', '0'], targetMs: null },
-      { name: 'maildns --version', args: [CLI, '--version'], targetMs: 150 },
-      { name: 'maildns --help', args: [CLI, '--help'], targetMs: 150 },
-      { name: 'maildns spf example.com (embedded server)', args: [CLI, 'spf', 'example.com', '--nameserver', `${server.host}:${server.port}`], targetMs: 300 },
+    const bareNode = (name: string, env: NodeJS.ProcessEnv): Command => ({ name, file: process.execPath, args: ['-e', '0'], env, targetMs: null });
+    const maildns = (name: string, args: string[], targetMs: number): Command => ({ name, file: MAILDNS, args, env: MAILDNS_ENV, targetMs });
+    const commands: Command[] = [
+      bareNode('node -e 0', process.env),
+      ...(process.env['NODE_EXTRA_CA_CERTS'] ? [bareNode('node -e 0, NODE_EXTRA_CA_CERTS unset', { ...process.env, NODE_EXTRA_CA_CERTS: '' })] : []),
+      maildns('maildns --version', ['--version'], 150),
+      maildns('maildns --help', ['--help'], 150),
+      maildns('maildns spf example.com (embedded server)', ['spf', 'example.com', '--nameserver', `${server.host}:${server.port}`], 300),
     ];
     // One untimed pass so the file system cache holds every module.
-    for (const c of commands) await timeOnce(c.args);
+    for (const c of commands) await timeOnce(c);
     const times = commands.map(() => [] as number[]);
     for (let r = 0; r < rounds; r++) {
-      for (const [i, c] of commands.entries()) times[i]!.push(await timeOnce(c.args));
+      for (const [i, c] of commands.entries()) times[i]!.push(await timeOnce(c));
     }
     const node = median(times[0]!);
     return commands.map((c, i) => ({ name: c.name, medianMs: median(times[i]!), ratioToNode: median(times[i]!) / node, targetMs: c.targetMs }));

@@ -13,6 +13,7 @@ import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { isTemporary, describeStatus, type DnsStatus, type Resolver } from '../dns/resolver.js';
 import { STS_POLICY_PATH, stsPolicyHost, stsPolicyUrl } from './compose.js';
 import { tlsErrorText } from '../tls-error.js';
+import { trustOptions } from '../tls-trust.js';
 
 /** A bound on the policy's size: larger bodies are not read (64 KiB, the bound senders commonly use). */
 export const DEFAULT_POLICY_MAX_BYTES = 64 * 1024;
@@ -124,7 +125,7 @@ function fetchFrom(address: string, { url, host, port, maxBytes, timeoutMs, left
       servername: host,
       // The name the certificate must carry is the policy host's, whatever address was reached.
       checkServerIdentity: (_hostname: string, cert: PeerCertificate) => checkServerIdentity(host, cert),
-      ...(ca !== undefined ? { ca } : {}),
+      ...trustOptions(ca),
       agent: false,
       headers: { host: port === 443 ? host : `${host}:${port}`, 'user-agent': 'maildns', accept: 'text/plain' },
     });

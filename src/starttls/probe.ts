@@ -28,6 +28,7 @@ import { parseIp, readableForm } from '../spf/ip.js';
 import type { RecentMap } from '../recent.js';
 import { probeSubject } from './subject.js';
 import { tlsErrorText } from '../tls-error.js';
+import { trustOptions } from '../tls-trust.js';
 
 export type SmtpStep = 'connect' | 'greeting' | 'ehlo' | 'starttls' | 'handshake';
 
@@ -252,7 +253,7 @@ function handshake(socket: net.Socket, host: string, ca: string | undefined, ms:
   return new Promise((resolve, reject) => {
     // Not rejected here: a sender doing opportunistic TLS goes on with any certificate, so the
     // certificate gets its own verdict instead of ending the probe.
-    const secure = tls.connect({ socket, servername: host, rejectUnauthorized: false, ...TLS_VERSIONS[versions], ...(ca ? { ca } : {}) });
+    const secure = tls.connect({ socket, servername: host, rejectUnauthorized: false, ...TLS_VERSIONS[versions], ...trustOptions(ca || undefined, TLS_VERSIONS[versions]) });
     const timer = setTimeout(() => {
       secure.destroy();
       reject(new StepFailure('timeout', 'handshake', `the TLS handshake did not finish within ${ms} ms`));

@@ -1,9 +1,16 @@
-/** Run the built CLI (dist/cli/main.js, package.json's bin) as a user would, and collect what it printed and its exit code. */
+/** Run the built CLI (dist/cli/main.js, or bin/maildns, package.json's bin) as a user would, and collect what it printed and its exit code. */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
+/** The `maildns` command as npm installs it: a shell launcher that runs the node on PATH with CLI. */
+export const LAUNCHER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/maildns');
+
+/** The environment of a launcher run: this test's node first on PATH, as the launcher runs the node it finds there. */
+export function launcherPath(): string {
+  return `${path.dirname(process.execPath)}:${process.env['PATH'] ?? ''}`;
+}
 
 /** The node option that has a process load `source` (an ES module) before its own code. */
 export function preloadOption(source: string): string {
@@ -29,13 +36,15 @@ export interface CliOptions {
   signal?: { name: NodeJS.Signals; afterOutput: string };
   /** Kill the command (SIGKILL) if it is still running after this long, so a hang fails the test instead of outliving it. */
   killAfterMs?: number;
+  /** Run the launcher (bin/maildns) rather than node with dist/cli/main.js. */
+  launcher?: boolean;
 }
 
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(opts.launcher ? LAUNCHER : process.execPath, opts.launcher ? args : [CLI, ...args], {
       cwd: opts.cwd,
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      env: { ...process.env, NO_COLOR: '1', ...(opts.launcher ? { PATH: launcherPath() } : {}), ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { CLI, preloadEnv, preloadOption, runCli, type CliResult } from '../../helpers/cli.js';
+import { CLI, LAUNCHER, preloadEnv, preloadOption, runCli, type CliResult } from '../../helpers/cli.js';
 import { DIG } from '../../helpers/programs.js';
 import { subcommandsOf } from '../../../src/cli/registry.js';
 
@@ -32,10 +32,11 @@ describe('maildns CLI basics', () => {
     expect(help.stdout).toMatch(/Exit codes: 0 ok, 1 problems found, 2 bad input or usage, 3 DNS could not be asked/);
   });
 
-  it('is a loader that package.json names as its bin, beside one script and its code cache, and nothing else', () => {
+  it('is a loader beside one script and its code cache, and nothing else, run by the launcher package.json names as its bin', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { bin: { maildns: string } };
     const root = fileURLToPath(new URL('../../../', import.meta.url));
-    expect(path.resolve(root, pkg.bin.maildns)).toBe(CLI);
+    expect(path.resolve(root, pkg.bin.maildns)).toBe(LAUNCHER);
+    expect(readFileSync(LAUNCHER, 'utf8')).toMatch(/^exec node "\$\{self%\/\*\}\/\.\.\/dist\/cli\/main\.js" "\$@"$/m);
     // No partial cache or other leftover of the build's warm-up.
     expect(readdirSync(path.dirname(CLI)).sort()).toEqual(['maildns.cjs', 'maildns.cjs.cache', 'main.js']);
     const script = readFileSync(path.join(path.dirname(CLI), 'maildns.cjs'), 'utf8');

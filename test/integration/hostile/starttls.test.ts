@@ -144,6 +144,23 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
     }
   });
 
+  it('maildns check --tls, the launcher: a certificate from a CA of NODE_EXTRA_CA_CERTS is trusted', async () => {
+    const ca = makeTestCa();
+    const { port } = await startTlsServer('mx.private.test', tls.createSecureContext(ca.issue(['mx.private.test'])));
+    const dns = await mxZone('private.test');
+    try {
+      const tlsCodes = async (extra: string): Promise<string[]> => {
+        const r = await runCli(['check', 'private.test', '--tls', '--format', 'json', '--nameserver', `${dns.host}:${dns.port}`], { launcher: true, env: { MAILDNS_SMTP_PORT: String(port), NODE_EXTRA_CA_CERTS: extra }, killAfterMs: 30_000 });
+        expect(r.stderr).toBe('');
+        return (JSON.parse(r.stdout) as { domains: { findings: { code: string }[] }[] }).domains[0]!.findings.map((f) => f.code).filter((c) => c.startsWith('tls.'));
+      };
+      expect(await tlsCodes(ca.caFile)).toEqual(['tls.ok']);
+      expect(await tlsCodes('')).toEqual(['tls.certificate-untrusted']);
+    } finally {
+      await dns.close();
+    }
+  });
+
   it('reports, and never reads, a reply sent ahead of the TLS handshake with the 220 to STARTTLS', async () => {
     const ca = makeTestCa();
     const cert = ca.issue(['mx.ahead.test']);

@@ -310,4 +310,20 @@ describe('MTA-STS policy over HTTPS', () => {
     expect(badCa.code).toBe(2);
     expect((await runCli(['check', 'good.example', '--nameserver', ns, '--ca-file', ca.caFile], { env })).code).toBe(2);
   });
+
+  it('maildns, the launcher: NODE_EXTRA_CA_CERTS\' CAs are trusted for the policy, read when the fetch needs them', async () => {
+    const ns = `127.0.0.1:${dns.port}`;
+    const run = (extra: string) => runCli(['check', 'good.example', '--nameserver', ns, '--mta-sts-policy', '--json'], { launcher: true, env: { MAILDNS_MTA_STS_PORT: String(web.port), NODE_EXTRA_CA_CERTS: extra } });
+    const policyCodes = (stdout: string) => (JSON.parse(stdout) as { domains: DomainResult[] }).domains[0]!.findings.filter((f) => f.code.startsWith('mta-sts.policy')).map((f) => f.code);
+    const trusted = await run(ca.caFile);
+    expect(trusted.stderr).toBe('');
+    expect(policyCodes(trusted.stdout)).toEqual([]);
+    expect((JSON.parse(trusted.stdout) as { domains: DomainResult[] }).domains[0]!.mtaSts.policy).toMatchObject({ fetched: true, text: GOOD });
+    // Node's roots alone do not know the test CA.
+    expect(policyCodes((await run('')).stdout)).toEqual(['mta-sts.policy-certificate']);
+    // A file that cannot be read is named once, as Node names it, and the roots alone are trusted.
+    const missing = await run('/nonexistent/extra-ca.pem');
+    expect(missing.stderr.match(/Ignoring extra certs from `\/nonexistent\/extra-ca\.pem`, load failed: .*ENOENT/g)).toHaveLength(1);
+    expect(policyCodes(missing.stdout)).toEqual(['mta-sts.policy-certificate']);
+  });
 });

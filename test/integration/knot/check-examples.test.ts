@@ -1,11 +1,11 @@
 /** The scheduled-check examples (cron, systemd, GitHub Actions) run as written, against Knot. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CLI } from '../../helpers/cli.js';
+import { LAUNCHER, launcherPath } from '../../helpers/cli.js';
 import { startKnot, type KnotServer } from '../../helpers/knot.js';
 
 const EXAMPLES = new URL('../../../examples/', import.meta.url).pathname;
@@ -27,7 +27,7 @@ describe('examples/ for scheduled checks', () => {
   let knot: KnotServer;
   let bin: string;
   let work: string;
-  const env = (): NodeJS.ProcessEnv => ({ ...process.env, PATH: `${bin}:${process.env['PATH']}`, MAILDNS_NAMESERVER: `127.0.0.1:${knot.port}`, NO_COLOR: '1' });
+  const env = (): NodeJS.ProcessEnv => ({ ...process.env, PATH: `${bin}:${launcherPath()}`, MAILDNS_NAMESERVER: `127.0.0.1:${knot.port}`, NO_COLOR: '1' });
   beforeAll(async () => {
     knot = await startKnot({
       'fine.example': zone('fine.example', ['v=spf1 mx -all']),
@@ -36,9 +36,8 @@ describe('examples/ for scheduled checks', () => {
     work = mkdtempSync(path.join(tmpdir(), 'maildns-examples-'));
     bin = path.join(work, 'bin');
     execFileSync('mkdir', ['-p', bin]);
-    // `maildns` on PATH, as `npm install --global maildns` would put it.
-    writeFileSync(path.join(bin, 'maildns'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
-    chmodSync(path.join(bin, 'maildns'), 0o755);
+    // `maildns` on PATH, linked to the launcher as `npm install --global maildns` links it.
+    symlinkSync(LAUNCHER, path.join(bin, 'maildns'));
   });
   afterAll(async () => knot?.stop());
 
