@@ -106,6 +106,8 @@ export async function main(argv: string[]): Promise<void> {
     .strict()
     .demandCommand(1, 'name a command; `maildns --help` lists them')
     .recommendCommands()
+    // yargs would exit as soon as a help is written, before an EPIPE of a closed stdout is reported (exit 141, closed-pipe.ts).
+    .exitProcess(false)
     // Wrapping the help is costly; it is wrapped only when help may be shown (without
     // skipHelpCache below, yargs renders it on every run): for --help, and for the word `help`,
     // which yargs takes for --help when it is the last positional (`maildns check help`).

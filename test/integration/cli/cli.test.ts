@@ -13,12 +13,12 @@ const run = promisify(execFile);
 const fresh = (): string => mkdtempSync(path.join(tmpdir(), 'maildns-cli-'));
 
 describe('maildns CLI basics', () => {
-  it('stops quietly with 141 when standard output is closed, for --version alone as for --help', async () => {
+  it('stops quietly with 141 when standard output is closed, for --version alone as for --help and a command\'s help', async () => {
     // Every write to standard output fails as one to a closed pipe does (EPIPE, emitted afterwards).
     const closed = preloadEnv("process.stdout.write = () => { process.nextTick(() => process.stdout.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))); return true; };");
-    const [version, help] = await Promise.all([runCli(['--version'], { env: closed }), runCli(['--help'], { env: closed })]);
-    expect([version.code, version.stderr]).toEqual([141, '']);
-    expect([help.code, help.stderr]).toEqual([141, '']);
+    const asks = [['--version'], ['--help'], ['check', '--help'], ['help', 'dkim', 'rotate']];
+    const results = await Promise.all(asks.map((args) => runCli(args, { env: closed })));
+    expect(results.map((r) => [r.code, r.stderr])).toEqual(asks.map(() => [141, '']));
   });
 
   it('prints its version and lists commands in --help', async () => {
