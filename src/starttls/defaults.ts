@@ -12,3 +12,10 @@ export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
  * does not hold every probe to its end, while a provider's few hosts are probed again only rarely.
  */
 export const PROBES_KEPT = 4096;
+
+/**
+ * SMTP sessions a check run holds open at once (StartTlsOptions.sessions), whatever its domain
+ * concurrency: a list of self-hosted domains has a host or two each, at up to 8 addresses, and 32
+ * domains at once had been free to open hundreds of connections to as many servers.
+ */
+export const SESSIONS_AT_ONCE = 64;

@@ -26,6 +26,7 @@ import type { TlsaValue } from '../records.js';
 import { daneFindings, matchingTlsa, tlsaText } from '../dnssec/tlsa.js';
 import { parseIp, readableForm } from '../spf/ip.js';
 import type { RecentMap } from '../recent.js';
+import type { Slots } from '../slots.js';
 import { probeSubject } from './subject.js';
 import { tlsErrorText } from '../tls-error.js';
 import { trustOptions } from '../tls-trust.js';
@@ -111,6 +112,8 @@ export interface StartTlsOptions {
    * bounded (PROBES_KEPT). The probes in it are shared by the results: read them, do not change them.
    */
   probes?: RecentMap<string, Promise<StartTlsProbe>>;
+  /** The run's bound on SMTP sessions open at once, shared by its probes (startTlsFromArgs: SESSIONS_AT_ONCE); a session waits for a place before it connects. */
+  sessions?: Slots;
 }
 
 /** More reply text than any SMTP server sends for a greeting or EHLO: a server sending more is broken. */
@@ -308,15 +311,20 @@ function certificateVerdict(secure: tls.TLSSocket, host: string): CertificateVer
  * when the server refuses those for their version, a second dialogue offering TLS 1.0 and 1.1.
  */
 export async function probeStartTls(host: string, address: string, opts: StartTlsOptions = {}): Promise<StartTlsProbe> {
-  const { probe, versionRefused } = await session(host, address, opts, 'modern');
+  const { probe, versionRefused } = await boundedSession(host, address, opts, 'modern');
   if (!versionRefused) return probe;
-  const legacy = await session(host, address, opts, 'legacy');
+  const legacy = await boundedSession(host, address, opts, 'legacy');
   if (legacy.probe.state !== 'tls') {
     const { state, step, detail, reply, sentAhead } = legacy.probe;
     return { ...probe, legacyTlsFailed: { state, ...(step ? { step } : {}), ...(detail ? { detail } : {}), ...(reply ? { reply } : {}), ...(sentAhead ? { sentAhead } : {}) } };
   }
   const { tlsVersion, cipher, sentAhead, dane } = legacy.probe;
   return { ...probe, legacyTls: { tlsVersion: tlsVersion!, cipher: cipher!, ...(sentAhead ? { sentAhead } : {}) }, ...(dane ? { dane } : {}) };
+}
+
+/** A session within the run's bound on sessions open at once (StartTlsOptions.sessions); its step deadlines start once it has a place. */
+function boundedSession(host: string, address: string, opts: StartTlsOptions, versions: TlsVersions): Promise<{ probe: StartTlsProbe; versionRefused: boolean }> {
+  return opts.sessions ? opts.sessions.run(() => session(host, address, opts, versions)) : session(host, address, opts, versions);
 }
 
 /** One SMTP dialogue up to the handshake offering `versions`; a legacy one's certificate is not judged (see legacyTls), its chain is matched against the TLSA records. */
@@ -368,9 +376,10 @@ async function session(host: string, address: string, opts: StartTlsOptions, ver
     const probe: StartTlsProbe = { ...out, state: err.state, step: err.step, detail: err.message, ...(err.reply ? { reply: err.reply } : {}) };
     return { probe, versionRefused: err instanceof HandshakeFailure && err.versionRefused };
   } finally {
-    // QUIT is a courtesy: the answer is not awaited.
+    // QUIT is a courtesy: the answer is not awaited. The session ends once its socket is closed,
+    // so that a bound on sessions open at once (StartTlsOptions.sessions) holds to the last one.
     const s = socket;
-    if (s) setImmediate(() => s.destroy());
+    if (s) await new Promise<void>((closed) => setImmediate(() => closed(void s.destroy())));
   }
 }
 

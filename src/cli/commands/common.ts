@@ -9,8 +9,9 @@ import { DEFAULT_PLAN_FILE } from '../../plan/types.js';
 import type { DnsResolver, ResolverChoice } from '../../dns/resolver.js';
 import type { PolicyFetchOptions } from '../../mtasts/fetch.js';
 import type { StartTlsOptions } from '../../starttls/probe.js';
-import { PROBES_KEPT } from '../../starttls/defaults.js';
+import { PROBES_KEPT, SESSIONS_AT_ONCE } from '../../starttls/defaults.js';
 import { RecentMap } from '../../recent.js';
+import { Slots } from '../../slots.js';
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../exit.js';
 import { takesWholeNumber } from '../flag-values.js';
@@ -103,8 +104,9 @@ export function startTlsFromArgs(args: { caFile?: string | undefined; tlsTimeout
   const step = args.tlsTimeout;
   if (step !== undefined && !(step >= 100 && step <= 600_000)) throw new UsageError('--tls-timeout must be from 100 to 600000 milliseconds');
   const port = portFromEnv('MAILDNS_SMTP_PORT');
-  // A run's probes, shared by its domains (StartTlsOptions.probes): one connection per MX host and address.
-  return { ...(step !== undefined ? { stepTimeoutMs: step } : {}), ...(args.caFile !== undefined ? { ca: readCaFile(args.caFile) } : {}), ...(port !== undefined ? { port } : {}), probes: new RecentMap(PROBES_KEPT) };
+  // A run's probes, shared by its domains (StartTlsOptions.probes): one connection per MX host and
+  // address; and its bound on the sessions open at once.
+  return { ...(step !== undefined ? { stepTimeoutMs: step } : {}), ...(args.caFile !== undefined ? { ca: readCaFile(args.caFile) } : {}), ...(port !== undefined ? { port } : {}), probes: new RecentMap(PROBES_KEPT), sessions: new Slots(SESSIONS_AT_ONCE) };
 }
 
 /**

@@ -13,6 +13,7 @@ import { DnsResolver } from '../../../src/dns/resolver.js';
 import { composeTlsa311, tlsaText } from '../../../src/dnssec/tlsa.js';
 import { parseStsPolicy } from '../../../src/mtasts/parse.js';
 import { auditStartTls, probeStartTls } from '../../../src/starttls/probe.js';
+import { Slots } from '../../../src/slots.js';
 import { answer, rdata, startHostileDns, T } from '../../helpers/hostile-dns.js';
 import { runCli } from '../../helpers/cli.js';
 import { makeTestCa } from '../../helpers/https.js';
@@ -139,6 +140,44 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
       const report = JSON.parse(r.stdout) as { domains: { domain: string; findings: { code: string; subject: string }[] }[] };
       for (const d of report.domains) expect(d.findings.filter((f) => f.code.startsWith('tls.')).map((f) => [f.code, f.subject])).toEqual([['tls.no-starttls', `mx.hosted.test (127.0.0.1:${port})`]]);
       expect(connections).toBe(1);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('holds a run\'s SMTP sessions open at once to its bound (StartTlsOptions.sessions), however many hosts its domains name', async () => {
+    // One server behind three MX host names; it greets only once `together` sessions are open (or
+    // after 2 s, which fails the bound of 3), so that sessions allowed at once are seen at once.
+    const domains = ['a.bound.test', 'b.bound.test', 'c.bound.test'];
+    const dns = await startServer({ records: domains.flatMap((d): DnsRecord[] => [{ name: d, type: 'MX', ttl: 300, value: `10 mx.${d}.` }, { name: `mx.${d}`, type: 'A', ttl: 300, value: '127.0.0.1' }]), zones: domains });
+    let together = 0;
+    let open = 0;
+    let most = 0;
+    const waiting: net.Socket[] = [];
+    const greet = (s: net.Socket) => s.write('220 mx.bound.test ESMTP\r\n');
+    const port = await fake((s) => {
+      open++;
+      most = Math.max(most, open);
+      // A session is over for the client once it has sent QUIT (it closes the connection next).
+      s.on('data', (d: Buffer) => {
+        if (/^EHLO/i.test(d.toString('latin1'))) return void s.write('250-mx.bound.test\r\n250 PIPELINING\r\n');
+        open--;
+        s.end('221 2.0.0 Bye\r\n');
+      });
+      waiting.push(s);
+      if (waiting.length >= together) waiting.splice(0).forEach(greet);
+      else setTimeout(() => waiting.includes(s) && waiting.splice(waiting.indexOf(s), 1) && greet(s), 2000);
+    });
+    const resolver = new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 });
+    try {
+      for (const bound of [1, 3]) {
+        together = bound;
+        most = 0;
+        const sessions = new Slots(bound);
+        const audits = await Promise.all(domains.map((d) => auditStartTls(resolver, d, { port, stepTimeoutMs: 5000, sessions })));
+        expect(audits.map((a) => a.findings.map((f) => f.code)), `bound ${bound}`).toEqual(domains.map(() => ['tls.no-starttls']));
+        expect(most, `bound ${bound}`).toBe(bound);
+      }
     } finally {
       await dns.close();
     }
