@@ -4,7 +4,7 @@
  * (bin/maildns) held NODE_EXTRA_CA_CERTS back from Node, that file's certificates, read here when a
  * connection first needs them. Node 20 reads that file as every process starts, which cost 40-55 ms
  * of each maildns start on a machine that names the system's bundle there; most commands make no
- * TLS connection. What is trusted is what Node would have trusted: its roots and the file's
+ * TLS connection. What is trusted is what Node would have trusted: its CA store and the file's
  * certificates, and a file that cannot be read is reported in Node's words and left out.
  */
 import { readFileSync } from 'node:fs';
@@ -13,16 +13,14 @@ import tls from 'node:tls';
 /** The environment variable the launcher hands NODE_EXTRA_CA_CERTS' file name on in. */
 export const DEFERRED_EXTRA_CA_CERTS = 'MAILDNS_DEFERRED_EXTRA_CA_CERTS';
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-
 /** The connection's own secure-context options, which a shared context must carry itself. */
 export type ContextOptions = Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'>;
 
 export type TrustOptions = { ca: string | Buffer } | { secureContext: tls.SecureContext } | Record<string, never>;
 
-/** Undefined until looked at; null when there are none (no file deferred, or it could not be used). */
-let deferred: string[] | null | undefined;
-/** One context per set of options: each made from the roots and the file parses every certificate again. */
+/** Undefined until looked at; null when there is none (no file deferred, or it could not be read). */
+let deferred: Buffer | null | undefined;
+/** One context per set of options: each parses the file's certificates again. */
 const contexts = new Map<string, tls.SecureContext>();
 
 function ignoring(file: string, why: string): null {
@@ -30,13 +28,14 @@ function ignoring(file: string, why: string): null {
   return null;
 }
 
-/** The certificates of the deferred file, read once; a file without any adds none, as with Node. */
-function deferredCertificates(): string[] | null {
+/** The deferred file, read once. */
+function deferredFile(): Buffer | null {
   if (deferred !== undefined) return deferred;
   const file = process.env[DEFERRED_EXTRA_CA_CERTS];
-  if (!file) return (deferred = null);
+  // A NODE_EXTRA_CA_CERTS Node saw (a process the launcher did not start, with the name inherited) is in Node's store already.
+  if (!file || process.env['NODE_EXTRA_CA_CERTS']) return (deferred = null);
   try {
-    deferred = readFileSync(file, 'latin1').match(PEM_CERTIFICATE) ?? null;
+    deferred = readFileSync(file);
   } catch (err) {
     deferred = ignoring(file, (err as Error).message);
   }
@@ -45,22 +44,23 @@ function deferredCertificates(): string[] | null {
 
 /**
  * The trust options of one TLS connection (tls.connect, https.request): `ca` (--ca-file's PEM)
- * alone when given; otherwise a shared context of Node's roots and the deferred certificates with
- * `context` in it; nothing (Node's own default) when no file was deferred.
+ * alone when given; otherwise a shared context with `context` in it, of Node's own CA store and the
+ * deferred file's certificates; nothing (Node's own default) when no file was deferred.
  */
 export function trustOptions(ca: string | Buffer | undefined, context: ContextOptions = {}): TrustOptions {
   if (ca !== undefined) return { ca };
-  const extra = deferredCertificates();
+  const extra = deferredFile();
   if (!extra) return {};
   const key = JSON.stringify(context);
   let shared = contexts.get(key);
   if (!shared) {
-    try {
-      shared = tls.createSecureContext({ ...context, ca: [...tls.rootCertificates, ...extra] });
-    } catch (err) {
-      deferred = ignoring(process.env[DEFERRED_EXTRA_CA_CERTS]!, (err as Error).message);
-      return {};
-    }
+    // The store a connection without `ca` gets, whichever Node's is: its bundled roots, OpenSSL's
+    // (--use-openssl-ca, or a build that defaults to it) or a build's system CA path as well, which
+    // tls.rootCertificates does not hold. addCACert adds the file to a copy of it, for this context
+    // alone, with the PEM reading of NODE_EXTRA_CA_CERTS (OpenSSL's: the old "X509 CERTIFICATE"
+    // label is read, and the certificates after one it cannot read are not).
+    shared = tls.createSecureContext(context);
+    (shared.context as { addCACert(pem: Buffer): void }).addCACert(extra);
     contexts.set(key, shared);
   }
   return { secureContext: shared };

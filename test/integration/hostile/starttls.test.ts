@@ -4,7 +4,9 @@
  * within the step deadline and a bounded amount of memory.
  */
 import { X509Certificate } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../../src/dns/server.js';
@@ -195,6 +197,41 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
       };
       expect(await tlsCodes(ca.caFile)).toEqual(['tls.ok']);
       expect(await tlsCodes('')).toEqual(['tls.certificate-untrusted']);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('maildns check --tls, the launcher: trusts what node trusts with NODE_EXTRA_CA_CERTS, read as Node reads it and added to Node\'s own CA store', async () => {
+    const ca = makeTestCa();
+    const other = makeTestCa();
+    const { port } = await startTlsServer('mx.store.test', tls.createSecureContext(ca.issue(['mx.store.test'])));
+    const dns = await mxZone('store.test');
+    const file = (name: string, text: string): string => {
+      writeFileSync(path.join(ca.dir, name), text);
+      return path.join(ca.dir, name);
+    };
+    const bad = '-----BEGIN CERTIFICATE-----\nMIIBnotacertificate\n-----END CERTIFICATE-----\n';
+    try {
+      const tlsCodes = async (env: NodeJS.ProcessEnv, launcher: boolean): Promise<string[]> => {
+        const r = await runCli(['check', 'store.test', '--tls', '--format', 'json', '--nameserver', `${dns.host}:${dns.port}`], { launcher, env: { MAILDNS_SMTP_PORT: String(port), NODE_EXTRA_CA_CERTS: '', ...env }, killAfterMs: 30_000 });
+        return (JSON.parse(r.stdout) as { domains: { findings: { code: string }[] }[] }).domains[0]!.findings.map((f) => f.code).filter((c) => c.startsWith('tls.'));
+      };
+      // OpenSSL's PEM reader, as Node's: the old "X509 CERTIFICATE" label is a certificate, and a block it cannot read ends the file.
+      const cases: [string, string, string][] = [
+        ['old label', file('old-label.pem', ca.caPem.replace(/(BEGIN|END) CERTIFICATE/g, '$1 X509 CERTIFICATE')), 'tls.ok'],
+        ['unreadable block first', file('bad-first.pem', bad + ca.caPem), 'tls.certificate-untrusted'],
+        ['unreadable block after', file('bad-after.pem', ca.caPem + bad), 'tls.ok'],
+      ];
+      for (const [what, extra, code] of cases) {
+        const direct = await tlsCodes({ NODE_EXTRA_CA_CERTS: extra }, false);
+        expect(direct, `node: ${what}`).toEqual([code]);
+        expect(await tlsCodes({ NODE_EXTRA_CA_CERTS: extra }, true), `launcher: ${what}`).toEqual(direct);
+      }
+      // Node's CA store is OpenSSL's (--use-openssl-ca here; some builds default to it): the file's CAs are added to that store, not to the bundled roots.
+      const store = { NODE_OPTIONS: '--use-openssl-ca', SSL_CERT_FILE: ca.caFile };
+      expect(await tlsCodes({ ...store, NODE_EXTRA_CA_CERTS: other.caFile }, false)).toEqual(['tls.ok']);
+      expect(await tlsCodes({ ...store, MAILDNS_DEFERRED_EXTRA_CA_CERTS: other.caFile }, false)).toEqual(['tls.ok']);
     } finally {
       await dns.close();
     }
