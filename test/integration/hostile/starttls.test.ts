@@ -232,6 +232,8 @@ describe('STARTTLS probe against hostile SMTP servers', () => {
       const store = { NODE_OPTIONS: '--use-openssl-ca', SSL_CERT_FILE: ca.caFile };
       expect(await tlsCodes({ ...store, NODE_EXTRA_CA_CERTS: other.caFile }, false)).toEqual(['tls.ok']);
       expect(await tlsCodes({ ...store, MAILDNS_DEFERRED_EXTRA_CA_CERTS: other.caFile }, false)).toEqual(['tls.ok']);
+      // A deferred name inherited beside a NODE_EXTRA_CA_CERTS that Node read itself takes nothing from Node's store.
+      expect(await tlsCodes({ NODE_EXTRA_CA_CERTS: ca.caFile, MAILDNS_DEFERRED_EXTRA_CA_CERTS: other.caFile }, false)).toEqual(['tls.ok']);
     } finally {
       await dns.close();
     }
