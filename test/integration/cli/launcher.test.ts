@@ -5,7 +5,7 @@
  * A file Node cannot read makes Node print a warning as it starts, which shows whether it read it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -53,5 +53,20 @@ describe('bin/maildns, the installed command', () => {
     expect(odd.stderr).toContain("a b'c.example");
     // A temporary DNS failure keeps its exit 3.
     expect(run(['spf', 'example.test', '--nameserver', '127.0.0.1:9', '--timeout', '300']).status).toBe(3);
+  });
+
+  it('runs through a chain of relative symlinks where readlink has no -f', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'maildns bin-'));
+    // npm's layout: PREFIX/bin/maildns -> ../lib/node_modules/maildns/bin/maildns, the package itself a link (npm link).
+    mkdirSync(path.join(dir, 'bin'));
+    mkdirSync(path.join(dir, 'lib/node_modules'), { recursive: true });
+    symlinkSync(path.resolve(LAUNCHER, '../..'), path.join(dir, 'lib/node_modules/maildns'));
+    symlinkSync('../lib/node_modules/maildns/bin/maildns', path.join(dir, 'bin/maildns'));
+    // A readlink that refuses -f, as macOS's did before 12.3.
+    const tools = path.join(dir, 'tools');
+    mkdirSync(tools);
+    writeFileSync(path.join(tools, 'readlink'), `#!/bin/sh\ncase $1 in -f) exit 1 ;; esac\nexec ${spawnSync('sh', ['-c', 'command -v readlink'], { encoding: 'utf8' }).stdout.trim()} "$@"\n`, { mode: 0o755 });
+    const r = spawnSync(path.join(dir, 'bin/maildns'), ['--version'], { encoding: 'utf8', env: { ...process.env, PATH: `${tools}:${launcherPath()}`, NO_COLOR: '1' } });
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, `${version}\n`, '']);
   });
 });
