@@ -73,6 +73,8 @@ class PipelinedConnection {
   private readonly pending = new Map<number, Pending>();
   private readonly outbox = new FramedQueryBuffer();
   private flushQueued = false;
+  /** Questions put in the outbox since it was last written (nudges aside): the last ones of `pending`. */
+  private unwritten = 0;
   /** The start of a frame whose rest has not come yet. */
   private partial: Buffer | null = null;
   private fruitless = 0;
@@ -100,8 +102,8 @@ class PipelinedConnection {
   constructor(
     private readonly server: ServerAddress,
     private readonly onNoTcp: (p: Pending) => void,
-    /** Told of each nudge written: it is a query sent. */
-    private readonly onNudge: () => void,
+    /** Told of each query written that no caller asked for (a nudge, a question asked again after its connection closed): each is a query sent. */
+    private readonly onUnasked: () => void,
   ) {}
 
   /** Questions sent on this connection and not yet answered. */
@@ -120,6 +122,7 @@ class PipelinedConnection {
     const id = this.freeId();
     if (id === null) return Promise.reject(new Error('too many queries in flight on one connection'));
     this.outbox.add(name, type, id, opts.recursionDesired, opts);
+    this.unwritten++;
     return new Promise<WireResponse>((resolve, reject) => {
       this.pending.set(id, { key: queryKey(id, name, type), name, type, opts, deadline, resolve, reject });
       if (deadline < this.sweepAt) this.sweepFrom(deadline);
@@ -183,6 +186,7 @@ class PipelinedConnection {
       this.socket = null;
       // closed() ignores this socket now: what it had queued (all timed out) must not go out on the next one.
       this.outbox.clear();
+      this.unwritten = 0;
       this.nudgeIds.clear();
       socket.destroy();
     }
@@ -197,15 +201,19 @@ class PipelinedConnection {
     this.fruitless = this.answeredHere ? 0 : this.fruitless + 1;
     if (refusedOutright || this.fruitless >= FRUITLESS_CONNECTIONS) this.refused = true;
     const waiting = [...this.pending.values()];
+    // The questions that had gone out on the connection: asked again below, each is one more query sent.
+    const written = waiting.length - this.unwritten;
     this.pending.clear();
     this.outbox.clear();
+    this.unwritten = 0;
     this.nudgeIds.clear();
     this.nudgedAt = null;
-    for (const p of waiting) {
+    waiting.forEach((p, i) => {
+      if (!this.refused && performance.now() >= p.deadline) return p.reject(new WireTimeout(this.server, p.name, p.type));
+      if (i < written) this.onUnasked();
       if (this.refused) this.onNoTcp(p);
-      else if (performance.now() >= p.deadline) p.reject(new WireTimeout(this.server, p.name, p.type));
       else this.send(p.name, p.type, p.opts, p.deadline).then(p.resolve, p.reject);
-    }
+    });
   }
 
   private receive(chunk: Buffer): void {
@@ -291,7 +299,7 @@ class PipelinedConnection {
     if (id === null) return;
     this.outbox.add(oldest.name, oldest.type, id, oldest.opts.recursionDesired, oldest.opts);
     this.nudgeIds.set(id, oldest.deadline);
-    this.onNudge();
+    this.onUnasked();
     this.flush();
     this.nudgedAt = performance.now();
   }
@@ -328,6 +336,7 @@ class PipelinedConnection {
     const socket = this.socket ?? this.open();
     if (!this.connected) return;
     const batch = this.outbox.take()!;
+    this.unwritten = 0;
     this.holdWhileWaiting();
     this.lastActivity = performance.now();
     socket.write(batch);
@@ -348,7 +357,11 @@ export interface TcpMuxOptions {
    * and going back to UDP then cost a datagram and a timer for each of the next questions.
    */
   udpUntilInFlight?: number;
-  /** Told of each query written that no caller asked: a nudge (PipelinedConnection.nudge) or the probe of a closed UDP port (UdpMux). Both are queries sent. */
+  /**
+   * Told of each query written that no caller asked: a nudge (PipelinedConnection.nudge), a question
+   * written again (on a new connection, or over UDP) after the connection it had gone out on closed,
+   * or the probe of a closed UDP port (UdpMux). Each is a query sent.
+   */
   onUnaskedQuery?: () => void;
 }
 

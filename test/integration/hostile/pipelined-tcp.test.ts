@@ -173,6 +173,10 @@ describe('pipelined TCP', () => {
     const answers = await Promise.all(all.map((n) => r.lookup(n, 'TXT')));
     expect(answers.map((a) => a.records)).toEqual(all.map((n) => [[`name=${n}`]]));
     expect(srv.queries.every((q) => q.transport === 'tcp')).toBe(true);
+    // Each question written again counts as a query sent: at least every one the server read (some
+    // written were lost unread with their connection).
+    expect(srv.queries.length).toBeGreaterThan(all.length);
+    expect(r.queriesSent).toBeGreaterThanOrEqual(srv.queries.length);
   });
 
   it('asks over UDP a server that closes every connection before answering', async () => {
