@@ -49,6 +49,18 @@ function skipHelpCache(cli: Argv): void {
 }
 
 /**
+ * Whether yargs has written a help or a version: a command's is written before the command's
+ * middleware runs, and since yargs no longer exits on it (exitProcess(false)) that middleware runs
+ * after it. yargs' own mark (its internals; it skips validation and the handler by it) covers the
+ * word `help`, which sets no flag; without it, the flags.
+ */
+function helpOrVersionWritten(cli: Argv, parsed: Record<string, unknown>): boolean {
+  type Internals = { getInternalMethods?: () => { getHasOutput?: () => boolean } };
+  const written = (cli as unknown as Internals).getInternalMethods?.().getHasOutput?.();
+  return written ?? (parsed['help'] === true || parsed['version'] === true);
+}
+
+/**
  * The commands to register: only the named one's module when the first word names a command,
  * else every module (flags before the command word, a misspelt command: yargs sorts those out
  * with everything in hand).
@@ -117,7 +129,9 @@ export async function main(argv: string[]): Promise<void> {
     .parserConfiguration({ 'nargs-eats-options': true })
     // A flag written without its value gets its default from yargs-parser, silently; refuse it
     // (src/cli/flag-values.ts), before yargs' own checks and the command's handler.
-    .middleware(() => {
+    .middleware((parsed) => {
+      // Not after a command's help or version, which yargs writes before it runs this (it had exited then).
+      if (helpOrVersionWritten(cli, parsed)) return;
       const problem = commandFlagValueProblem(argv, cli);
       if (problem) fail(`${problem} (see \`maildns --help\`)`);
     }, true)

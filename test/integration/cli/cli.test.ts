@@ -151,6 +151,26 @@ describe('maildns CLI basics', () => {
     }
   });
 
+  it('answers a command\'s help or version beside a flag given without its value with the help or version alone (exit 0), as before yargs stopped exiting on them', async () => {
+    // yargs runs the middleware that checks flags' values after a command's help or version is
+    // written; it had exited by then.
+    const asks: [string[], RegExp][] = [
+      [['check', 'example.com', '--help', '--format'], /^maildns check /],
+      [['check', 'example.com', '--format', '-h'], /^maildns check /],
+      [['check', 'example.com', '--version', '--tls-timeout'], /^\d+\.\d+\.\d+\n$/],
+      [['spf', 'example.com', '--help', '--nameserver'], /^maildns spf\n/],
+      // The word help, which yargs takes for --help (argv.help is not set then).
+      [['check', 'example.com', '--format=', 'help'], /^maildns check /],
+      [['dkim', 'rotate', '--help', '--selector'], /^maildns dkim rotate /],
+    ];
+    const results = await Promise.all(asks.map(([args]) => runCli(args)));
+    expect(results.map((r) => [r.code, r.stderr])).toEqual(asks.map(() => [0, '']));
+    results.forEach((r, i) => expect(r.stdout).toMatch(asks[i]![1]));
+    // Without the help, the flag is still refused.
+    const bare = await runCli(['check', 'example.com', '--format']);
+    expect([bare.code, bare.stdout, bare.stderr]).toEqual([2, '', 'maildns: --format needs one of text, json, ndjson, junit, html: report format (see `maildns --help`)\n']);
+  });
+
   it('takes -h for --help after any command, and `maildns help COMMAND` for `maildns COMMAND --help`; refuses help for a command that does not exist', async () => {
     const commands = [['check'], ['spf', 'flatten'], ['report', 'merge']];
     const runs = await Promise.all(commands.map((c) => Promise.all([runCli([...c, '-h']), runCli(['help', ...c]), runCli([...c, '--help'])])));
