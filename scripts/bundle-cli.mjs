@@ -50,6 +50,30 @@ const lazyStringWidth = {
 };
 
 /**
+ * yargs' platform shim imports node:assert for checks of its own, and node:assert loads a dozen of
+ * Node's modules (about 14 million instructions, 3-4 ms of each start that parses a command line).
+ * One of those checks fails on every run, by design: with no package.json found (noFindUp below)
+ * yargs throws and catches an assertion error. The stand-in makes the same comparisons and throws
+ * an error shaped as node:assert's (name AssertionError, code ERR_ASSERTION) without loading it.
+ */
+const lazyAssert = {
+  name: 'lazy-assert',
+  setup(build) {
+    build.onResolve({ filter: /^assert$/ }, (args) => (/[\\/]yargs[\\/]/.test(args.importer) ? { path: 'assert', namespace: 'lazy-assert' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({
+      contents: [
+        'function failed(message, actual, expected, operator) {',
+        '  const err = new Error(message ?? `Expected ${String(actual)} ${operator} ${String(expected)}`);',
+        "  return Object.assign(err, { name: 'AssertionError', code: 'ERR_ASSERTION', actual, expected, operator });",
+        '}',
+        "export function notStrictEqual(actual, expected, message) { if (Object.is(actual, expected)) throw failed(message, actual, expected, 'notStrictEqual'); }",
+        "export function strictEqual(actual, expected, message) { if (!Object.is(actual, expected)) throw failed(message, actual, expected, 'strictEqual'); }",
+      ].join('\n'),
+    }));
+  },
+};
+
+/**
  * yargs guesses a version as it is made, from the nearest package.json above the working directory
  * (its bundled copy cannot see where it is installed), reading every directory on the way up with
  * escalade: 5-8 ms in a full directory such as /tmp, on every start, for a guess that
@@ -87,7 +111,7 @@ await build({
   // vm.Script (src/cli/start.ts) cannot run import(): esbuild writes one of an external module as
   // a require() instead (test/integration/cli/cli.test.ts holds the script to having none).
   supported: { 'dynamic-import': false },
-  plugins: [lazyStringWidth, noFindUp],
+  plugins: [lazyStringWidth, lazyAssert, noFindUp],
   logLevel: 'warning',
 });
 

@@ -104,6 +104,26 @@ describe('maildns CLI basics', () => {
     expect(help.stderr).toMatch(/segmenters: [1-9]/);
   });
 
+  it('loads no node:assert for yargs, whose failed check of a missing package.json still reads as an assertion error', async () => {
+    const probe = "process.on('exit', () => process.stderr.write(`assert loaded: ${process.moduleLoadList.includes('NativeModule assert')}\\n`));";
+    const env = preloadEnv(probe);
+    const runs = await Promise.all([runCli(['check', 'example.test', '--nameserver', '127.0.0.1:9', '--timeout', '300'], { env }), runCli(['check', '--help'], { env }), runCli(['nosuch'], { env })]);
+    expect(runs.map((r) => [r.code, r.stderr.match(/assert loaded: \w+/)?.[0]])).toEqual([
+      [3, 'assert loaded: false'],
+      [0, 'assert loaded: false'],
+      [2, 'assert loaded: false'],
+    ]);
+    // The stand-in's error, as yargs' own check throws it (the bundle's code, run here as it runs there).
+    const script = readFileSync(path.join(path.dirname(CLI), 'maildns.cjs'), 'utf8');
+    const shim = /\/\/ lazy-assert:assert\n([\s\S]*?)\nvar /.exec(script)?.[1];
+    expect(shim).toBeDefined();
+    const { notStrictEqual, strictEqual } = new Function(`${shim}; return { notStrictEqual, strictEqual };`)() as Record<string, (a: unknown, b: unknown, m?: string) => void>;
+    expect(() => notStrictEqual(undefined, undefined)).toThrow(expect.objectContaining({ name: 'AssertionError', code: 'ERR_ASSERTION' }));
+    expect(() => notStrictEqual(1, 2)).not.toThrow();
+    expect(() => strictEqual('string', 'number', 'typeof')).toThrow('typeof');
+    expect(() => strictEqual(NaN, NaN)).not.toThrow();
+  });
+
   it('reads no directory to start a command: yargs\' package.json search up from the working directory is cut out', async () => {
     // This preload counts directory reads (synced, the wrapper is what ES module imports of node:fs see as well).
     const probe = [
