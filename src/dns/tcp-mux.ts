@@ -22,6 +22,10 @@ interface Pending {
   opts: WireOptions;
   /** On the monotonic clock (performance.now()): a wall clock set back would stretch every wait. */
   deadline: number;
+  /** PipelinedConnection.flushes when it was queued: a later flush wrote it (each takes the whole outbox). */
+  queuedAt: number;
+  /** Written before it was queued here, on a connection that closed since: writing it again is one more query sent. */
+  again: boolean;
   resolve: (r: WireResponse) => void;
   reject: (err: Error) => void;
 }
@@ -73,8 +77,10 @@ class PipelinedConnection {
   private readonly pending = new Map<number, Pending>();
   private readonly outbox = new FramedQueryBuffer();
   private flushQueued = false;
-  /** Questions put in the outbox since it was last written (nudges aside): the last ones of `pending`. */
-  private unwritten = 0;
+  /** Batches written so far (Pending.queuedAt). */
+  private flushes = 0;
+  /** Questions in the outbox that had been written before (Pending.again): each counts as a query sent once written. */
+  private rewrites = 0;
   /** The start of a frame whose rest has not come yet. */
   private partial: Buffer | null = null;
   private fruitless = 0;
@@ -118,13 +124,13 @@ class PipelinedConnection {
     return this.pending.has(id) || this.nudgeIds.has(id) ? null : id;
   }
 
-  send(name: string, type: string, opts: WireOptions, deadline: number): Promise<WireResponse> {
+  send(name: string, type: string, opts: WireOptions, deadline: number, again = false): Promise<WireResponse> {
     const id = this.freeId();
     if (id === null) return Promise.reject(new Error('too many queries in flight on one connection'));
     this.outbox.add(name, type, id, opts.recursionDesired, opts);
-    this.unwritten++;
+    if (again) this.rewrites++;
     return new Promise<WireResponse>((resolve, reject) => {
-      this.pending.set(id, { key: queryKey(id, name, type), name, type, opts, deadline, resolve, reject });
+      this.pending.set(id, { key: queryKey(id, name, type), name, type, opts, deadline, queuedAt: this.flushes, again, resolve, reject });
       if (deadline < this.sweepAt) this.sweepFrom(deadline);
       this.queueFlush();
     });
@@ -186,7 +192,7 @@ class PipelinedConnection {
       this.socket = null;
       // closed() ignores this socket now: what it had queued (all timed out) must not go out on the next one.
       this.outbox.clear();
-      this.unwritten = 0;
+      this.rewrites = 0;
       this.nudgeIds.clear();
       socket.destroy();
     }
@@ -201,19 +207,22 @@ class PipelinedConnection {
     this.fruitless = this.answeredHere ? 0 : this.fruitless + 1;
     if (refusedOutright || this.fruitless >= FRUITLESS_CONNECTIONS) this.refused = true;
     const waiting = [...this.pending.values()];
-    // The questions that had gone out on the connection: asked again below, each is one more query sent.
-    const written = waiting.length - this.unwritten;
     this.pending.clear();
     this.outbox.clear();
-    this.unwritten = 0;
+    // What the outbox held never went out: a question written before and queued again is counted when written.
+    this.rewrites = 0;
     this.nudgeIds.clear();
     this.nudgedAt = null;
-    waiting.forEach((p, i) => {
-      if (!this.refused && performance.now() >= p.deadline) return p.reject(new WireTimeout(this.server, p.name, p.type));
-      if (i < written) this.onUnasked();
-      if (this.refused) this.onNoTcp(p);
-      else this.send(p.name, p.type, p.opts, p.deadline).then(p.resolve, p.reject);
-    });
+    for (const p of waiting) {
+      // Written already (on this connection or an earlier one): writing it again is one more query sent.
+      const again = p.again || p.queuedAt < this.flushes;
+      if (this.refused) {
+        // Over UDP it goes out now (a datagram held for a closed port and never sent, the resolver uncounts).
+        if (again) this.onUnasked();
+        this.onNoTcp(p);
+      } else if (performance.now() >= p.deadline) p.reject(new WireTimeout(this.server, p.name, p.type));
+      else this.send(p.name, p.type, p.opts, p.deadline, again).then(p.resolve, p.reject);
+    }
   }
 
   private receive(chunk: Buffer): void {
@@ -336,7 +345,8 @@ class PipelinedConnection {
     const socket = this.socket ?? this.open();
     if (!this.connected) return;
     const batch = this.outbox.take()!;
-    this.unwritten = 0;
+    this.flushes++;
+    for (; this.rewrites > 0; this.rewrites--) this.onUnasked();
     this.holdWhileWaiting();
     this.lastActivity = performance.now();
     socket.write(batch);

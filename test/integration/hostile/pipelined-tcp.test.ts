@@ -294,6 +294,21 @@ describe('pipelined TCP', () => {
     expect((await fresh).status).toBe('timeout');
   });
 
+  it('a question sent again on a new connection that never comes up is not counted as sent again', async () => {
+    // The server reads the question, fills its accept queue and closes the connection: the new
+    // connection the question waits on never completes its handshake, and the question times out unwritten.
+    const listener = spawn('python3', ['-c', READ_ONE_THEN_BACKLOG_FULL], { stdio: ['ignore', 'pipe', 'inherit'] });
+    closers.push(() => void listener.kill());
+    let seen = '';
+    const port = await new Promise<string>((resolve) => listener.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    listener.stdout.on('data', (d: Buffer) => void (seen += d.toString()));
+    const r = pipelined(Number(port), 400);
+    expect((await r.lookup('once.pipe.test', 'TXT')).status).toBe('timeout');
+    expect(seen.trim().split('\n')).toEqual(['once.pipe.test']);
+    // Written once: one query sent.
+    expect(r.queriesSent).toBe(1);
+  });
+
   it('a server that is only slow gets at most two nudges a connection, not one a read', async () => {
     // The first eight at once (the quickest answer is quick), then one answer every 150 ms, none in
     // reply to a nudge: only a client stalled for that long could take a nudge for a useful one.
@@ -371,3 +386,25 @@ const BACKLOG_FULL_THEN_LISTEN = [
   '            print(".".join(labels), flush=True)',
 ].join('\n');
 
+/**
+ * Listens with a backlog of one, takes one connection and reads one DNS message from it, prints its
+ * question name, fills its accept queue (as FILL_BACKLOG does), closes the connection and waits.
+ */
+const READ_ONE_THEN_BACKLOG_FULL = [
+  'import socket, time',
+  "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+  'print(s.getsockname()[1], flush=True)',
+  'c, _ = s.accept(); got = b""',
+  'while len(got) < 2 or len(got) < 2 + int.from_bytes(got[:2], "big"): got += c.recv(65536)',
+  'msg = got[2:]; at, labels = 12, []',
+  'while msg[at]: labels.append(msg[at + 1:at + 1 + msg[at]].decode()); at += 1 + msg[at]',
+  'fill = []',
+  'for _ in range(4):',
+  '    f = socket.socket(); f.setblocking(False)',
+  "    try: f.connect(('127.0.0.1', s.getsockname()[1]))",
+  '    except BlockingIOError: pass',
+  '    fill.append(f)',
+  'c.close()',
+  'print(".".join(labels), flush=True)',
+  'time.sleep(120)',
+].join('\n');
