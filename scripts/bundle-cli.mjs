@@ -59,7 +59,7 @@ const lazyStringWidth = {
 const lazyAssert = {
   name: 'lazy-assert',
   setup(build) {
-    build.onResolve({ filter: /^assert$/ }, (args) => (/[\\/]yargs[\\/]/.test(args.importer) ? { path: 'assert', namespace: 'lazy-assert' } : undefined));
+    build.onResolve({ filter: /^assert$/ }, (args) => (/[\\/]node_modules[\\/]yargs[\\/]/.test(args.importer) ? { path: 'assert', namespace: 'lazy-assert' } : undefined));
     build.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({
       contents: [
         'function failed(message, actual, expected, operator) {',
