@@ -3,7 +3,7 @@
  * close connections under it, take no TCP at all, or say nothing: every query still gets its own
  * answer or an honest failure within its deadline.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,6 +23,16 @@ const txtOfName = (q: HostileQuery): Buffer => answer(q, { answers: [{ name: { p
 const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `n${i}.pipe.test`);
 const pipelined = (port: number, timeoutMs = TIMEOUT_MS): DnsResolver =>
   new DnsResolver({ servers: [{ host: '127.0.0.1', port }], timeoutMs, attempts: 1, sharedTransport: 'tcp', maxInFlight: 128, cache: false });
+
+/** One of the Python listeners below, killed after the test: its port (its first line) and what it has printed since. */
+async function pythonListener(script: string): Promise<{ listener: ChildProcess; port: number; seen: () => string }> {
+  const listener = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  closers.push(() => void listener.kill());
+  let seen = '';
+  const port = await new Promise<string>((resolve) => listener.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  listener.stdout!.on('data', (d: Buffer) => void (seen += d.toString()));
+  return { listener, port: Number(port), seen: () => seen };
+}
 
 /** A TCP-only server on 127.0.0.1 whose connections `serve` sets up, reader included; closed after the test. */
 async function tcpServer(serve: (socket: net.Socket, queries: HostileQuery[]) => void): Promise<{ port: number; connections: () => number; queries: HostileQuery[] }> {
@@ -277,34 +287,26 @@ describe('pipelined TCP', () => {
   });
 
   it('what waited on a connection given up before the handshake is not sent on the next one', async () => {
-    const listener = spawn('python3', ['-c', BACKLOG_FULL_THEN_LISTEN], { stdio: ['pipe', 'pipe', 'inherit'] });
-    closers.push(() => void listener.kill());
-    let seen = '';
-    const port = await new Promise<string>((resolve) => listener.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
-    listener.stdout.on('data', (d: Buffer) => void (seen += d.toString()));
-    const r = pipelined(Number(port));
+    const { listener, port, seen } = await pythonListener(BACKLOG_FULL_THEN_LISTEN);
+    const r = pipelined(port);
     const stuck = await Promise.all([r.lookup('stale1.pipe.test', 'TXT'), r.lookup('stale2.pipe.test', 'TXT')]);
     expect(stuck.map((a) => a.status)).toEqual(['timeout', 'timeout']);
     // The listener now takes connections: the next question goes out on a new one, alone.
-    listener.stdin.write('go\n');
-    await expect.poll(() => seen, { timeout: 10_000 }).toContain('ready');
+    listener.stdin!.write('go\n');
+    await expect.poll(seen, { timeout: 10_000 }).toContain('ready');
     const fresh = r.lookup('fresh.pipe.test', 'TXT');
-    await expect.poll(() => seen, { timeout: 10_000 }).toContain('fresh.pipe.test');
-    expect(seen.trim().split('\n')).toEqual(['ready', 'fresh.pipe.test']);
+    await expect.poll(seen, { timeout: 10_000 }).toContain('fresh.pipe.test');
+    expect(seen().trim().split('\n')).toEqual(['ready', 'fresh.pipe.test']);
     expect((await fresh).status).toBe('timeout');
   });
 
   it('a question sent again on a new connection that never comes up is not counted as sent again', async () => {
     // The server reads the question, fills its accept queue and closes the connection: the new
     // connection the question waits on never completes its handshake, and the question times out unwritten.
-    const listener = spawn('python3', ['-c', READ_ONE_THEN_BACKLOG_FULL], { stdio: ['ignore', 'pipe', 'inherit'] });
-    closers.push(() => void listener.kill());
-    let seen = '';
-    const port = await new Promise<string>((resolve) => listener.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
-    listener.stdout.on('data', (d: Buffer) => void (seen += d.toString()));
-    const r = pipelined(Number(port), 400);
+    const { port, seen } = await pythonListener(READ_ONE_THEN_BACKLOG_FULL);
+    const r = pipelined(port, 400);
     expect((await r.lookup('once.pipe.test', 'TXT')).status).toBe('timeout');
-    expect(seen.trim().split('\n')).toEqual(['once.pipe.test']);
+    expect(seen().trim().split('\n')).toEqual(['once.pipe.test']);
     // Written once: one query sent.
     expect(r.queriesSent).toBe(1);
   });
