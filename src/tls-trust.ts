@@ -1,6 +1,6 @@
 /**
  * The CA certificates that maildns' own TLS connections trust (the MTA-STS policy fetch, STARTTLS):
- * those of --ca-file when given; otherwise Node's roots and, when the `maildns` launcher
+ * those of --ca-file when given; otherwise Node's CA store and, when the `maildns` launcher
  * (bin/maildns) held NODE_EXTRA_CA_CERTS back from Node, that file's certificates, read here when a
  * connection first needs them. Node 20 reads that file as every process starts, which cost 40-55 ms
  * of each maildns start on a machine that names the system's bundle there; most commands make no
