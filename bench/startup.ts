@@ -2,7 +2,7 @@
  * Start-up of the CLI as a user meets it: each command a fresh process, timed from spawn to exit,
  * beside `node -e 0` in the same rounds (the commands take turns, so all see the same machine).
  * Prints the median wall time of each and its ratio to a bare start of the Node maildns runs in; the targets are
- * 150 ms for `--version` and `--help`, and 300 ms for `maildns spf DOMAIN` against the embedded
+ * 150 ms for `--version`, `--help` and `check --help` (a help yargs lays out), and 300 ms for `maildns spf DOMAIN` against the embedded
  * server (it answers in the bench's own process). maildns is the installed command (bin/maildns).
  * Where NODE_EXTRA_CA_CERTS is set, `node -e 0` reads that file as it starts and maildns does not
  * (bin/maildns says why), so a bare Node start without it is timed beside it.
@@ -59,6 +59,7 @@ export async function measureStartup(rounds = 15): Promise<StartupFigure[]> {
       ...(process.env['NODE_EXTRA_CA_CERTS'] ? [bareNode('node -e 0, NODE_EXTRA_CA_CERTS unset', { ...process.env, NODE_EXTRA_CA_CERTS: '' })] : []),
       maildns('maildns --version', ['--version'], 150),
       maildns('maildns --help', ['--help'], 150),
+      maildns('maildns check --help', ['check', '--help'], 150),
       maildns('maildns spf example.com (embedded server)', ['spf', 'example.com', '--nameserver', `${server.host}:${server.port}`], 300),
     ];
     // One untimed pass so the file system cache holds every module.
