@@ -2,7 +2,7 @@
  * The CA certificates that maildns' own TLS connections trust (the MTA-STS policy fetch, STARTTLS):
  * those of --ca-file when given; otherwise Node's CA store and, when the `maildns` launcher
  * (bin/maildns) held NODE_EXTRA_CA_CERTS back from Node, that file's certificates, read here when a
- * connection first needs them. Node 20 reads that file as every process starts, which cost 40-55 ms
+ * connection first needs them. Node 20 reads that file as every process starts, which cost 39-55 ms
  * of each maildns start on a machine that names the system's bundle there; most commands make no
  * TLS connection. What is trusted is what Node would have trusted: its CA store and the file's
  * certificates, and a file that cannot be read is reported in Node's words and left out.
@@ -16,7 +16,7 @@ export const DEFERRED_EXTRA_CA_CERTS = 'MAILDNS_DEFERRED_EXTRA_CA_CERTS';
 /** The connection's own secure-context options, which a shared context must carry itself. */
 export type ContextOptions = Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'>;
 
-export type TrustOptions = { ca: string | Buffer } | { secureContext: tls.SecureContext } | Record<string, never>;
+export type TrustOptions = (ContextOptions & { ca?: string | Buffer }) | { secureContext: tls.SecureContext };
 
 /** Undefined until looked at; null when there is none (no file deferred, or it could not be read). */
 let deferred: Buffer | null | undefined;
@@ -43,14 +43,15 @@ function deferredFile(): Buffer | null {
 }
 
 /**
- * The trust options of one TLS connection (tls.connect, https.request): `ca` (--ca-file's PEM)
- * alone when given; otherwise a shared context with `context` in it, of Node's own CA store and the
- * deferred file's certificates; nothing (Node's own default) when no file was deferred.
+ * The trust and context options of one TLS connection (tls.connect, https.request): `context` with
+ * `ca` (--ca-file's PEM) when given; otherwise a shared context with `context` in it, of Node's own
+ * CA store and the deferred file's certificates; `context` alone (Node's own store) when no file
+ * was deferred.
  */
 export function trustOptions(ca: string | Buffer | undefined, context: ContextOptions = {}): TrustOptions {
-  if (ca !== undefined) return { ca };
+  if (ca !== undefined) return { ...context, ca };
   const extra = deferredFile();
-  if (!extra) return {};
+  if (!extra) return context;
   const key = JSON.stringify(context);
   let shared = contexts.get(key);
   if (!shared) {

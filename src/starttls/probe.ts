@@ -256,7 +256,7 @@ function handshake(socket: net.Socket, host: string, ca: string | undefined, ms:
   return new Promise((resolve, reject) => {
     // Not rejected here: a sender doing opportunistic TLS goes on with any certificate, so the
     // certificate gets its own verdict instead of ending the probe.
-    const secure = tls.connect({ socket, servername: host, rejectUnauthorized: false, ...TLS_VERSIONS[versions], ...trustOptions(ca || undefined, TLS_VERSIONS[versions]) });
+    const secure = tls.connect({ socket, servername: host, rejectUnauthorized: false, ...trustOptions(ca || undefined, TLS_VERSIONS[versions]) });
     const timer = setTimeout(() => {
       secure.destroy();
       reject(new StepFailure('timeout', 'handshake', `the TLS handshake did not finish within ${ms} ms`));
@@ -376,7 +376,7 @@ async function session(host: string, address: string, opts: StartTlsOptions, ver
     const probe: StartTlsProbe = { ...out, state: err.state, step: err.step, detail: err.message, ...(err.reply ? { reply: err.reply } : {}) };
     return { probe, versionRefused: err instanceof HandshakeFailure && err.versionRefused };
   } finally {
-    // QUIT is a courtesy: the answer is not awaited. The session ends once its socket is closed,
+    // QUIT is a courtesy: the answer is not awaited. The session ends once its socket is destroyed,
     // so that a bound on sessions open at once (StartTlsOptions.sessions) holds to the last one.
     const s = socket;
     if (s) await new Promise<void>((closed) => setImmediate(() => closed(void s.destroy())));
