@@ -7,10 +7,12 @@
  *    mkbulk.py served by a local Knot; each round runs the installed CLI,
  *    `maildns check --domains-file domains.txt --selectors mail --format json` as a fresh process
  *    with stdout to a file, then bench_raw.py (a bare asyncio client sending only the minimal query
- *    set, no checks) against the same server, then the same check on the first domain alone (the
- *    start-up). Per size it prints the medians: domains/s (the process's whole wall time, start-up
- *    included), bench_raw.py's domains/s timed the same way (and its own loop's figure), the median
- *    of the rounds' ratios (the figure that holds on a noisy machine), CPU milliseconds per domain, peak
+ *    set, no checks) against the same server, then bench_raw.py again with check's three DNS-only
+ *    probes (MTA-STS, TLS-RPT, BIMI) added to each domain's questions (like for like), then the
+ *    same check on the first domain alone (the start-up). Per size it prints the medians: domains/s
+ *    (the process's whole wall time, start-up included), bench_raw.py's domains/s timed the same
+ *    way (and its own loop's figure), the median of the rounds' ratios (the figure that holds on a
+ *    noisy machine), the same ratio to the run with the probes, CPU milliseconds per domain, peak
  *    RSS, DNS queries per domain, and the score of every run's JSON against manifest.json (every
  *    broken domain found, no false alarm). Exit 1 when a score is not perfect.
  *
@@ -108,13 +110,49 @@ interface RawRun {
   queries: number;
 }
 
-/** One bench_raw.py run as a fresh process, timed from spawn to exit like the check process. */
-function rawBaseline(shared: string, dir: string, n: number, port: number): RawRun {
+/**
+ * The DNS-only probes `check` sends besides the minimal set (MTA-STS, TLS-RPT and BIMI records,
+ * one TXT question each), for the like-for-like baseline below.
+ */
+const PROBE_PREFIXES = ['_mta-sts.', '_smtp._tls.', 'default._bimi.'];
+/** bench_raw.py takes the first 4 x N domain lines of its list (mkbulk.py writes 4 a domain). */
+const RAW_LINES_PER_DOMAIN = 4;
+const PROBE_LIST = 'probe-queries.txt';
+/** mkbulk.py's names of the domains themselves and what lies under them (bench_raw.py's own test). */
+const BULK_DOMAIN = /(^|\.)d\d{5}\.example\.?$/;
+
+/**
+ * mkbulk.py's minimal list with check's three DNS-only probes after each domain's four questions
+ * (written for the first `n` domains only, so a count rounded up takes nothing more).
+ */
+function writeProbeList(dir: string, n: number): number {
+  const perDomain = RAW_LINES_PER_DOMAIN + PROBE_PREFIXES.length;
+  const lines = readFileSync(path.join(dir, 'baseline-queries.txt'), 'utf8').split('\n').filter(Boolean);
+  const sharedNames = lines.filter((l) => !BULK_DOMAIN.test(l.split(' ')[0]!));
+  const out = [...sharedNames];
+  for (const line of lines.filter((l) => BULK_DOMAIN.test(l.split(' ')[0]!)).slice(0, RAW_LINES_PER_DOMAIN * n)) {
+    out.push(line);
+    const [name, type] = line.split(' ');
+    if (type === 'MX') for (const prefix of PROBE_PREFIXES) out.push(`${prefix}${name} TXT`);
+  }
+  writeFileSync(path.join(dir, PROBE_LIST), `${out.join('\n')}\n`);
+  // The N to give bench_raw.py for all of them: it reads N x 4 lines, the list has n x 7.
+  return Math.ceil((n * perDomain) / RAW_LINES_PER_DOMAIN);
+}
+
+/**
+ * One bench_raw.py run as a fresh process, timed from spawn to exit like the check process: its
+ * minimal list, or with `probes` (the `N` writeProbeList returned) the list with check's probes.
+ */
+function rawBaseline(shared: string, dir: string, n: number, port: number, probes?: number): RawRun {
+  const list = probes === undefined ? 'baseline-queries.txt' : PROBE_LIST;
+  const asked = probes ?? n;
   const started = process.hrtime.bigint();
-  const out = execFileSync('python3', [path.join(shared, 'bench_raw.py'), path.join(dir, 'baseline-queries.txt'), String(n), '--port', String(port)], { encoding: 'utf8' });
+  const out = execFileSync('python3', [path.join(shared, 'bench_raw.py'), path.join(dir, list), String(asked), '--port', String(port)], { encoding: 'utf8' });
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
   const own = JSON.parse(out.trim().split('\n').at(-1)!) as { domains_per_s: number; queries: number };
-  return { processDomainsPerS: n / wallS, loopDomainsPerS: own.domains_per_s, queries: own.queries };
+  // Its own figure counts the N it was given; n domains is what it asked about.
+  return { processDomainsPerS: n / wallS, loopDomainsPerS: (own.domains_per_s * n) / asked, queries: own.queries };
 }
 
 /** checkdmarc 5.17.5 measured with fresh processes on this machine kind and data, December 2026. */
@@ -201,14 +239,17 @@ async function main(): Promise<void> {
       // One untimed pass each: the file system cache holds the modules and Knot has answered once.
       await runCheckProcess(dir, knot.port, manifest);
       rawBaseline(shared, dir, n, knot.port);
+      const probes = writeProbeList(dir, n);
       const runs: CliRun[] = [];
       const raws: RawRun[] = [];
+      const sameProbes: RawRun[] = [];
       const startups: number[] = [];
       // The same command on the list's first domain alone: what a run costs before its loop.
       writeFileSync(path.join(dir, 'first-domain.txt'), `${readFileSync(path.join(dir, 'domains.txt'), 'utf8').split('\n')[0]}\n`);
       for (let i = 0; i < rounds; i++) {
         runs.push(await runCheckProcess(dir, knot.port, manifest));
         raws.push(rawBaseline(shared, dir, n, knot.port));
+        sameProbes.push(rawBaseline(shared, dir, n, knot.port, probes));
         startups.push((await runCheckProcess(dir, knot.port, manifest, 'first-domain.txt')).wallS);
       }
       const speeds = runs.map((r) => n / r.wallS);
@@ -220,6 +261,8 @@ async function main(): Promise<void> {
       // python loop alone (no interpreter start-up) follows it.
       const ratio = median(runs.map((r, i) => n / r.wallS / raws[i]!.processDomainsPerS));
       const loopRatio = median(runs.map((r, i) => n / r.wallS / raws[i]!.loopDomainsPerS));
+      // Like for like: the same client sending check's DNS-only probes too. The issue's ratio is the one above.
+      const probeRatio = median(runs.map((r, i) => n / r.wallS / sameProbes[i]!.processDomainsPerS));
       const startupMs = median(startups) * 1000;
       const cpuMsPerDomain = median(runs.map((r) => (r.cpuS * 1000) / n));
       const rss = median(runs.map((r) => r.peakRssMb));
@@ -232,6 +275,7 @@ async function main(): Promise<void> {
           `  domains/s            ${fmt(speed)}   (rounds ${fmt(Math.min(...speeds))} to ${fmt(Math.max(...speeds))}; wall time of the whole process, start-up included)`,
           `  bench_raw.py         ${fmt(raw)} domains/s, a fresh process timed the same way (${raws[0]!.queries} queries: the minimal set, no checks); its own loop ${fmt(rawLoop)}/s`,
           `  ratio maildns/raw    ${ratio.toFixed(2)}   (median of the rounds' ratios, process to process; ${loopRatio.toFixed(2)} to its loop alone)`,
+          `  same probes          ${probeRatio.toFixed(2)}   (ratio to bench_raw.py sending check's three DNS-only probes too: ${sameProbes[0]!.queries} queries, ${fmt(median(sameProbes.map((r) => r.processDomainsPerS)))} domains/s; maildns asks ${(queriesPerDomain - RAW_LINES_PER_DOMAIN - PROBE_PREFIXES.length).toFixed(2)} more a domain)`,
           `  start-up             ${startupMs.toFixed(0)} ms   (the same command on the first domain alone)`,
           `  CPU per domain       ${cpuMsPerDomain.toFixed(3)} ms   (user + system of the check process)`,
           `  peak RSS             ${rss.toFixed(0)} MB`,
@@ -244,7 +288,7 @@ async function main(): Promise<void> {
         ].join('\n'),
       );
       process.stdout.write(
-        `${JSON.stringify({ n, rounds, domainsPerSecond: Math.round(speed), rawDomainsPerSecond: Math.round(raw), rawLoopDomainsPerSecond: Math.round(rawLoop), ratio: Number(ratio.toFixed(3)), ratioToRawLoop: Number(loopRatio.toFixed(3)), startupMs: Math.round(startupMs), cpuMsPerDomain: Number(cpuMsPerDomain.toFixed(3)), peakRssMb: Math.round(rss), queriesPerDomain: Number(queriesPerDomain.toFixed(3)), found: s.found, broken: s.broken, falseAlarms: s.falseAlarms.length, perRound: runs.map((r, i) => ({ maildns: Math.round(n / r.wallS), raw: Math.round(raws[i]!.processDomainsPerS), rawLoop: Math.round(raws[i]!.loopDomainsPerS), cpuS: r.cpuS, rssMb: Math.round(r.peakRssMb) })) })}\n\n`,
+        `${JSON.stringify({ n, rounds, domainsPerSecond: Math.round(speed), rawDomainsPerSecond: Math.round(raw), rawLoopDomainsPerSecond: Math.round(rawLoop), ratio: Number(ratio.toFixed(3)), ratioToRawLoop: Number(loopRatio.toFixed(3)), ratioSameProbes: Number(probeRatio.toFixed(3)), startupMs: Math.round(startupMs), cpuMsPerDomain: Number(cpuMsPerDomain.toFixed(3)), peakRssMb: Math.round(rss), queriesPerDomain: Number(queriesPerDomain.toFixed(3)), found: s.found, broken: s.broken, falseAlarms: s.falseAlarms.length, perRound: runs.map((r, i) => ({ maildns: Math.round(n / r.wallS), raw: Math.round(raws[i]!.processDomainsPerS), rawLoop: Math.round(raws[i]!.loopDomainsPerS), rawSameProbes: Math.round(sameProbes[i]!.processDomainsPerS), cpuS: r.cpuS, rssMb: Math.round(r.peakRssMb) })) })}\n\n`,
       );
       if (runs.some((r) => !scoreIsPerfect(r.score))) perfect = false;
     } finally {
