@@ -117,7 +117,7 @@ interface RawRun {
 const PROBE_PREFIXES = ['_mta-sts.', '_smtp._tls.', 'default._bimi.'];
 /** bench_raw.py takes the first 4 x N domain lines of its list (mkbulk.py writes 4 a domain). */
 const RAW_LINES_PER_DOMAIN = 4;
-const PROBE_LIST = 'probe-queries.txt';
+export const PROBE_LIST = 'probe-queries.txt';
 /** mkbulk.py's names of the domains themselves and what lies under them (bench_raw.py's own test). */
 const BULK_DOMAIN = /(^|\.)d\d{5}\.example\.?$/;
 
@@ -125,7 +125,7 @@ const BULK_DOMAIN = /(^|\.)d\d{5}\.example\.?$/;
  * mkbulk.py's minimal list with check's three DNS-only probes after each domain's four questions
  * (written for the first `n` domains only, so a count rounded up takes nothing more).
  */
-function writeProbeList(dir: string, n: number): number {
+export function writeProbeList(dir: string, n: number): number {
   const perDomain = RAW_LINES_PER_DOMAIN + PROBE_PREFIXES.length;
   const lines = readFileSync(path.join(dir, 'baseline-queries.txt'), 'utf8').split('\n').filter(Boolean);
   const sharedNames = lines.filter((l) => !BULK_DOMAIN.test(l.split(' ')[0]!));
