@@ -5,7 +5,10 @@
 export class Slots {
   private held = 0;
   private readonly waiting: (() => void)[] = [];
-  constructor(readonly limit: number) {}
+  constructor(readonly limit: number) {
+    // Fewer than one place would leave every holder waiting for ever.
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`Slots needs a whole number of places, at least 1 (got ${limit})`);
+  }
 
   /** `work` once a place is free; the place is given back when it settles, however it settles. */
   async run<T>(work: () => Promise<T>): Promise<T> {

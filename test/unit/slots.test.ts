@@ -27,6 +27,10 @@ function tracked(slots: Slots) {
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('Slots', () => {
+  it('refuses a bound that would leave every holder waiting (0, negative, fractional, NaN)', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => new Slots(bad)).toThrow(RangeError);
+    expect(new Slots(1).limit).toBe(1);
+  });
   it('runs at most `limit` at once, the others in the order they asked', async () => {
     const t = tracked(new Slots(2));
     const done = [0, 1, 2, 3].map((i) => t.start(i));
