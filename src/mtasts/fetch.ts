@@ -4,8 +4,8 @@
  * (§3.2) taken, at most a bounded number of bytes read, and one deadline for the whole exchange.
  *
  * The policy host's addresses are asked through the Resolver handed in (so `--nameserver` and tests
- * reach it too); the TLS connection is made to them in turn while one refuses the connection, with
- * SNI and the certificate check on the host name, never on the address.
+ * reach it too); the TLS connection is made to them in turn while one refuses the connection or does
+ * not take it in time, with SNI and the certificate check on the host name, never on the address.
  */
 import https from 'node:https';
 import zlib from 'node:zlib';
@@ -63,7 +63,7 @@ export interface PolicyFetch {
   body?: string;
 }
 
-/** The policy host's addresses tried at most, in turn, while each refuses the connection. */
+/** The policy host's addresses tried at most, in turn, while each refuses the connection or does not take it in time. */
 const MAX_POLICY_ADDRESSES = 4;
 
 /** The addresses of `host` to connect to, in DNS order: its A records, or its AAAA records when it has no A record. */
@@ -91,28 +91,33 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
   const timeoutMs = opts.timeoutMs ?? DEFAULT_POLICY_TIMEOUT_MS;
   const found = await addressesOf(resolver, host);
   if ('failure' in found) return { url, host, address: null, ok: false, failure: found.failure, detail: found.detail, ...(found.dnsStatus ? { dnsStatus: found.dnsStatus } : {}) };
-  // A sender's HTTPS client goes on to the host's next address when one refuses the connection (or
-  // cannot be reached); once a server has taken the connection, its answer is the answer.
+  // A sender's HTTPS client goes on to the host's next address when one refuses the connection,
+  // cannot be reached or does not take it in time; once a server has taken the connection, its
+  // answer is the answer.
   const until = Date.now() + timeoutMs;
-  const attempt = (address: string) => fetchFrom(address, { url, host, port, maxBytes, timeoutMs, leftMs: Math.max(1, until - Date.now()), ca: opts.ca });
-  const refused: string[] = [];
-  const told = (fetch: PolicyFetch): PolicyFetch => (refused.length && fetch.detail ? { ...fetch, detail: `${refused.join('; ')}; then ${fetch.detail}` } : fetch);
-  for (const address of found.addresses.slice(0, -1)) {
-    const { fetch, unreachable } = await attempt(address);
+  // An address gets an equal part of what is left to connect, the last one all of it: the fetch keeps
+  // its one deadline, each address has at least timeoutMs / addresses (what a quick refusal saves goes
+  // to those after it), and a connection once made has the rest of the deadline for its answer.
+  const attempt = (address: string, addressesLeft: number) =>
+    fetchFrom(address, { url, host, port, maxBytes, timeoutMs, until, connectMs: Math.max(1, Math.floor((until - Date.now()) / addressesLeft)), ca: opts.ca });
+  const unreached: string[] = [];
+  const told = (fetch: PolicyFetch): PolicyFetch => (unreached.length && fetch.detail ? { ...fetch, detail: `${unreached.join('; ')}; then ${fetch.detail}` } : fetch);
+  for (const [i, address] of found.addresses.slice(0, -1).entries()) {
+    const { fetch, unreachable } = await attempt(address, found.addresses.length - i);
     if (!unreachable) return told(fetch);
-    refused.push(fetch.detail!);
+    unreached.push(fetch.detail!);
   }
-  return told((await attempt(found.addresses.at(-1)!)).fetch);
+  return told((await attempt(found.addresses.at(-1)!, 1)).fetch);
 }
 
 /** Errors of the connection itself, before or after it was made (a failure to connect, not an answer). */
 const CONNECTION_FAILED = /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ETIMEDOUT|EPIPE)$/;
 
-/** Connection errors that leave a sender free to try the host's next address: no connection was made. */
-const NOT_CONNECTED = /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL)$/;
-
-/** One GET of the policy from one address of the policy host; `unreachable` when no connection was made. */
-function fetchFrom(address: string, { url, host, port, maxBytes, timeoutMs, leftMs, ca }: { url: string; host: string; port: number; maxBytes: number; timeoutMs: number; leftMs: number; ca: string | Buffer | undefined }): Promise<{ fetch: PolicyFetch; unreachable: boolean }> {
+/**
+ * One GET of the policy from one address of the policy host, to end by `until`; `unreachable` when no
+ * TCP connection was made, within `connectMs` or at all, which leaves a sender free to try the next address.
+ */
+function fetchFrom(address: string, { url, host, port, maxBytes, timeoutMs, until, connectMs, ca }: { url: string; host: string; port: number; maxBytes: number; timeoutMs: number; until: number; connectMs: number; ca: string | Buffer | undefined }): Promise<{ fetch: PolicyFetch; unreachable: boolean }> {
   const base = { url, host, address };
   return new Promise((done) => {
     const resolve = (fetch: PolicyFetch, unreachable = false): void => done({ fetch, unreachable });
@@ -136,14 +141,28 @@ function fetchFrom(address: string, { url, host, port, maxBytes, timeoutMs, left
       req.destroy();
       resolve(r, unreachable);
     };
-    // One deadline for everything after the addresses are known (what is left of it, at a second address); finish() ends the request whatever state it is in.
-    const timer = setTimeout(() => finish({ ...base, ok: false, failure: 'timeout', detail: `no complete answer within ${timeoutMs} ms` }), leftMs);
+    // Until the TCP connection is made, this address's share of the deadline; from then on, what is
+    // left of the one deadline for everything after the addresses are known. finish() ends the request
+    // whatever state it is in.
+    let connected = false;
+    const timedOut = (): void =>
+      connected
+        ? finish({ ...base, ok: false, failure: 'timeout', detail: `no complete answer within ${timeoutMs} ms` })
+        : finish({ ...base, ok: false, failure: 'timeout', detail: `no connection to ${address} port ${port} within ${connectMs} ms` }, true);
+    let timer = setTimeout(timedOut, connectMs);
+    req.on('socket', (socket) =>
+      socket.once('connect', () => {
+        connected = true;
+        clearTimeout(timer);
+        timer = setTimeout(timedOut, Math.max(1, until - Date.now()));
+      }),
+    );
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (isCertificateError(err.code)) return finish({ ...base, ok: false, failure: 'certificate', detail: err.message });
       // node's word for a connection the server closed after taking the request, without a response.
       if (err.code === 'ECONNRESET' && err.message === 'socket hang up') return finish({ ...base, ok: false, failure: 'connect', detail: 'the server closed the connection without answering the request' });
       if (err.code && CONNECTION_FAILED.test(err.code)) {
-        return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} connecting to ${address} port ${port}` }, NOT_CONNECTED.test(err.code));
+        return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} connecting to ${address} port ${port}` }, !connected);
       }
       if (err.code?.startsWith('HPE_')) return finish({ ...base, ok: false, failure: 'connect', detail: `the answer is not valid HTTP (${err.code})` });
       finish({ ...base, ok: false, failure: 'tls', detail: tlsErrorText(err) });

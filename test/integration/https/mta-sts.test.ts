@@ -11,9 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import { auditMtaSts } from '../../../src/mtasts/evaluate.js';
+import { fetchStsPolicy } from '../../../src/mtasts/fetch.js';
 import { composeStsPolicy, composeStsRecord } from '../../../src/mtasts/compose.js';
 import type { DomainResult } from '../../../src/check/audit.js';
 import type { DnsRecord } from '../../../src/records.js';
+import { startBlackHole, type BlackHole } from '../../helpers/black-hole.js';
 import { runCli } from '../../helpers/cli.js';
 import { makeTestCa, serve, startPolicyServer, type PolicyServer, type TestCa } from '../../helpers/https.js';
 
@@ -33,7 +35,7 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip', 'fallback', 'refusing'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip', 'fallback', 'refusing', 'silentfirst', 'silent', 'silentrefusing'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -73,13 +75,27 @@ const records: DnsRecord[] = [
   ...stsDomain('refusing.example', enforce(['mail.refusing.example'])).filter((r) => r.name !== 'mta-sts.refusing.example'),
   rec('mta-sts.refusing.example', 'A', '127.0.0.2'),
   rec('mta-sts.refusing.example', 'A', '127.0.0.3'),
+  // 127.0.0.4 and 127.0.0.5 never complete the TCP handshake (a black hole on the server's port).
+  ...stsDomain('silentfirst.example', enforce(['mail.silentfirst.example'])).filter((r) => r.name !== 'mta-sts.silentfirst.example'),
+  rec('mta-sts.silentfirst.example', 'A', '127.0.0.4'),
+  rec('mta-sts.silentfirst.example', 'A', '127.0.0.1'),
+  ...stsDomain('silentrefusing.example', GOOD).filter((r) => r.name !== 'mta-sts.silentrefusing.example'),
+  rec('mta-sts.silentrefusing.example', 'A', '127.0.0.4'),
+  rec('mta-sts.silentrefusing.example', 'A', '127.0.0.2'),
+  ...stsDomain('silent.example', GOOD).filter((r) => r.name !== 'mta-sts.silent.example'),
+  rec('mta-sts.silent.example', 'A', '127.0.0.4'),
+  rec('mta-sts.silent.example', 'A', '127.0.0.5'),
 ];
+
+/** What a fetch may take beyond its timeout: timers fire late on a loaded machine, and the DNS lookup comes before the deadline. */
+const DEADLINE_MARGIN_MS = 1000;
 
 describe('MTA-STS policy over HTTPS', () => {
   let ca: TestCa;
   let dns: RunningServer;
   let web: PolicyServer;
   let resolver: DnsResolver;
+  let blackHole: BlackHole;
   const hung: import('node:http').ServerResponse[] = [];
 
   beforeAll(async () => {
@@ -126,12 +142,15 @@ describe('MTA-STS policy over HTTPS', () => {
         'mta-sts.zstd.example': (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'zstd' }).end('(\xb5/\xfd'),
         'mta-sts.testing.example': serve(composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
         'mta-sts.fallback.example': serve(enforce(['mail.fallback.example'])),
+        'mta-sts.silentfirst.example': serve(enforce(['mail.silentfirst.example'])),
       },
     );
+    blackHole = await startBlackHole(['127.0.0.4', '127.0.0.5'], web.port);
     dns = await startServer({ records, zones: DOMAINS });
     resolver = new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 });
   });
   afterAll(async () => {
+    await blackHole?.close();
     await web?.close();
     await dns?.close();
   });
@@ -148,6 +167,31 @@ describe('MTA-STS policy over HTTPS', () => {
     const refused = await audit('refusing.example');
     expect(refused.findings.map((f) => f.code)).toEqual(['mta-sts.policy-unreachable']);
     expect(refused.policy!.detail).toBe(`ECONNREFUSED connecting to 127.0.0.2 port ${web.port}; then ECONNREFUSED connecting to 127.0.0.3 port ${web.port}`);
+  });
+
+  it('goes on to the next address when one never completes the TCP handshake, within the one deadline of the fetch', async () => {
+    const timeoutMs = 2000;
+    const started = Date.now();
+    const fetch = await fetchStsPolicy(resolver, 'silentfirst.example', { ca: ca.caPem, port: web.port, timeoutMs });
+    expect(Date.now() - started).toBeLessThan(timeoutMs + DEADLINE_MARGIN_MS);
+    expect(fetch).toMatchObject({ ok: true, address: '127.0.0.1', body: enforce(['mail.silentfirst.example']) });
+    // The silent address is named, then what the next one did.
+    const refusing = await audit('silentrefusing.example', timeoutMs);
+    expect(refusing.findings.map((f) => f.code)).toEqual(['mta-sts.policy-unreachable']);
+    expect(refusing.policy!.detail).toMatch(new RegExp(`^no connection to 127\\.0\\.0\\.4 port ${web.port} within \\d+ ms; then ECONNREFUSED connecting to 127\\.0\\.0\\.2 port ${web.port}$`));
+  });
+
+  it('ends within its timeout when no address completes the TCP handshake, naming each', async () => {
+    const timeoutMs = 2000;
+    const started = Date.now();
+    const r = await audit('silent.example', timeoutMs);
+    expect(Date.now() - started).toBeLessThan(timeoutMs + DEADLINE_MARGIN_MS);
+    expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-timeout']);
+    const shares = new RegExp(`^no connection to 127\\.0\\.0\\.4 port ${web.port} within (\\d+) ms; then no connection to 127\\.0\\.0\\.5 port ${web.port} within (\\d+) ms$`).exec(r.policy!.detail ?? '');
+    expect(shares, r.policy!.detail).not.toBeNull();
+    // The first of two addresses had at most half the deadline to connect; the second had what was left.
+    expect(Number(shares![1])).toBeLessThanOrEqual(timeoutMs / 2);
+    expect(Number(shares![2])).toBeGreaterThan(0);
   });
 
   it('accepts a valid policy served with a certificate for the policy host, and checks it against the MX hosts', async () => {
