@@ -17,7 +17,7 @@ import type { DomainResult } from '../../../src/check/audit.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { startBlackHole, type BlackHole } from '../../helpers/black-hole.js';
 import { runCli } from '../../helpers/cli.js';
-import { makeTestCa, serve, startPolicyServer, type PolicyServer, type TestCa } from '../../helpers/https.js';
+import { makeTestCa, serve, startPolicyServer, type Handler, type PolicyServer, type TestCa } from '../../helpers/https.js';
 
 const rec = (name: string, type: DnsRecord['type'], value: string): DnsRecord => ({ name, type, ttl: 300, value });
 
@@ -35,7 +35,7 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip', 'fallback', 'refusing', 'silentfirst', 'silent', 'silentrefusing'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip', 'fallback', 'refusing', 'silentfirst', 'silent', 'silentrefusing', 'hangfirst', 'slowfirst'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -85,6 +85,12 @@ const records: DnsRecord[] = [
   ...stsDomain('silent.example', GOOD).filter((r) => r.name !== 'mta-sts.silent.example'),
   rec('mta-sts.silent.example', 'A', '127.0.0.4'),
   rec('mta-sts.silent.example', 'A', '127.0.0.5'),
+  // The first address takes the connection and never finishes its answer; the second is silent.
+  ...stsDomain('hangfirst.example', enforce(['mail.hangfirst.example'])),
+  rec('mta-sts.hangfirst.example', 'A', '127.0.0.4'),
+  // Likewise, but the first address finishes its answer after more than its share of the deadline to connect.
+  ...stsDomain('slowfirst.example', enforce(['mail.slowfirst.example'])),
+  rec('mta-sts.slowfirst.example', 'A', '127.0.0.4'),
 ];
 
 /** What a fetch may take beyond its timeout: timers fire late on a loaded machine, and the DNS lookup comes before the deadline. */
@@ -97,6 +103,12 @@ describe('MTA-STS policy over HTTPS', () => {
   let resolver: DnsResolver;
   let blackHole: BlackHole;
   const hung: import('node:http').ServerResponse[] = [];
+  // Sends the headers and then nothing: only the deadline ends this fetch.
+  const hang: Handler = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('version: STSv1\r\n');
+    hung.push(res);
+  };
 
   beforeAll(async () => {
     ca = makeTestCa();
@@ -112,11 +124,11 @@ describe('MTA-STS policy over HTTPS', () => {
         'mta-sts.html.example': serve(`<html><body><pre>${enforce(['mail.html.example'])}</pre></body></html>`, 'text/html; charset=utf-8'),
         'mta-sts.big.example': serve(`${enforce(['mail.big.example'])}${'x-padding: 0123456789abcdef\r\n'.repeat(4000)}`),
         'mta-sts.uncovered.example': serve(UNCOVERED, 'text/plain; charset=us-ascii'),
-        // Sends the headers and then nothing: only the deadline ends this fetch.
-        'mta-sts.hang.example': (_req, res) => {
+        'mta-sts.hang.example': hang,
+        'mta-sts.hangfirst.example': hang,
+        'mta-sts.slowfirst.example': (_req, res) => {
           res.writeHead(200, { 'content-type': 'text/plain' });
-          res.write('version: STSv1\r\n');
-          hung.push(res);
+          setTimeout(() => res.end(enforce(['mail.slowfirst.example'])), 1500);
         },
         // Crafted answers: not HTTP at all, bytes that are not text, a policy of nonsense lines.
         'mta-sts.garbage.example': (req) => {
@@ -249,6 +261,14 @@ describe('MTA-STS policy over HTTPS', () => {
   it('ends a fetch the server never finishes at the deadline', async () => {
     const r = await audit('hang.example', 1000);
     expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-timeout']);
+    // A server that took the connection is the answer, with the whole deadline, not its share of it to connect.
+    const first = await audit('hangfirst.example', 1000);
+    expect(first.findings.map((f) => f.code)).toEqual(['mta-sts.policy-timeout']);
+    expect(first.policy!.detail).toBe('no complete answer within 1000 ms');
+    // Its share to connect was half of 2000 ms; once connected, it had until the end of them to answer.
+    const slow = await audit('slowfirst.example', 2000);
+    expect(slow.findings).toEqual([]);
+    expect(slow.policy).toMatchObject({ fetched: true, text: enforce(['mail.slowfirst.example']) });
   });
 
   it('reports the record problems without fetching, and a policy host without an address', async () => {
