@@ -162,7 +162,8 @@ function fetchFrom(address: string, { url, host, port, maxBytes, timeoutMs, unti
       // node's word for a connection the server closed after taking the request, without a response.
       if (err.code === 'ECONNRESET' && err.message === 'socket hang up') return finish({ ...base, ok: false, failure: 'connect', detail: 'the server closed the connection without answering the request' });
       if (err.code && CONNECTION_FAILED.test(err.code)) {
-        return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} connecting to ${address} port ${port}` }, !connected);
+        // Said as it is: a connection not made, or one that broke once made (which is that server's answer).
+        return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} ${connected ? 'on the connection to' : 'connecting to'} ${address} port ${port}` }, !connected);
       }
       if (err.code?.startsWith('HPE_')) return finish({ ...base, ok: false, failure: 'connect', detail: `the answer is not valid HTTP (${err.code})` });
       finish({ ...base, ok: false, failure: 'tls', detail: tlsErrorText(err) });

@@ -35,7 +35,7 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip', 'fallback', 'refusing', 'silentfirst', 'silent', 'silentrefusing', 'hangfirst', 'slowfirst'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip', 'fallback', 'refusing', 'silentfirst', 'silent', 'silentrefusing', 'hangfirst', 'slowfirst', 'resetfirst'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -91,6 +91,10 @@ const records: DnsRecord[] = [
   // Likewise, but the first address finishes its answer after more than its share of the deadline to connect.
   ...stsDomain('slowfirst.example', enforce(['mail.slowfirst.example'])),
   rec('mta-sts.slowfirst.example', 'A', '127.0.0.4'),
+  // The first address takes the connection and resets it at the TLS handshake (127.0.0.6); the second serves the policy.
+  ...stsDomain('resetfirst.example', GOOD).filter((r) => r.name !== 'mta-sts.resetfirst.example'),
+  rec('mta-sts.resetfirst.example', 'A', '127.0.0.6'),
+  rec('mta-sts.resetfirst.example', 'A', '127.0.0.1'),
 ];
 
 /** What a fetch may take beyond its timeout: timers fire late on a loaded machine, and the DNS lookup comes before the deadline. */
@@ -102,6 +106,8 @@ describe('MTA-STS policy over HTTPS', () => {
   let web: PolicyServer;
   let resolver: DnsResolver;
   let blackHole: BlackHole;
+  // Takes each connection and resets it at the client's first bytes (its TLS hello).
+  const resetting = net.createServer((s) => s.once('data', () => s.resetAndDestroy()));
   const hung: import('node:http').ServerResponse[] = [];
   // Sends the headers and then nothing: only the deadline ends this fetch.
   const hang: Handler = (_req, res) => {
@@ -158,11 +164,13 @@ describe('MTA-STS policy over HTTPS', () => {
       },
     );
     blackHole = await startBlackHole(['127.0.0.4', '127.0.0.5'], web.port);
+    await new Promise<void>((resolve) => resetting.listen(web.port, '127.0.0.6', resolve));
     dns = await startServer({ records, zones: DOMAINS });
     resolver = new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 2000 });
   });
   afterAll(async () => {
     await blackHole?.close();
+    resetting.close();
     await web?.close();
     await dns?.close();
   });
@@ -191,6 +199,13 @@ describe('MTA-STS policy over HTTPS', () => {
     const refusing = await audit('silentrefusing.example', timeoutMs);
     expect(refusing.findings.map((f) => f.code)).toEqual(['mta-sts.policy-unreachable']);
     expect(refusing.policy!.detail).toMatch(new RegExp(`^no connection to 127\\.0\\.0\\.4 port ${web.port} within \\d+ ms; then ECONNREFUSED connecting to 127\\.0\\.0\\.2 port ${web.port}$`));
+  });
+
+  it('takes a connection that breaks once made as the answer, and does not try the next address', async () => {
+    const r = await audit('resetfirst.example');
+    expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-unreachable']);
+    expect(r.policy!.detail).toBe(`ECONNRESET on the connection to 127.0.0.6 port ${web.port}`);
+    expect(web.requests).not.toContain('mta-sts.resetfirst.example /.well-known/mta-sts.txt');
   });
 
   it('ends within its timeout when no address completes the TCP handshake, naming each', async () => {
