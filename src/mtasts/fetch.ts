@@ -110,8 +110,8 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
   return told((await attempt(found.addresses.at(-1)!, 1)).fetch);
 }
 
-/** Errors of the connection itself, before or after it was made (a failure to connect, not an answer). */
-const CONNECTION_FAILED = /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ETIMEDOUT|EPIPE)$/;
+/** Errors of a TCP connection once made (reset, timed out, no route to it any more): a failure of the connection, not an answer. */
+const CONNECTION_BROKE = /^(ECONNRESET|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EPIPE)$/;
 
 /**
  * One GET of the policy from one address of the policy host, to end by `until`; `unreachable` when no
@@ -158,13 +158,14 @@ function fetchFrom(address: string, { url, host, port, maxBytes, timeoutMs, unti
       }),
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
+      // Whatever fails before the TCP connection is made is the way to this address (EINVAL for a
+      // link-local one, EPERM from a local firewall, as much as ECONNREFUSED): the next may serve the policy.
+      if (!connected) return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code ?? err.message} connecting to ${address} port ${port}` }, true);
       if (isCertificateError(err.code)) return finish({ ...base, ok: false, failure: 'certificate', detail: err.message });
       // node's word for a connection the server closed after taking the request, without a response.
       if (err.code === 'ECONNRESET' && err.message === 'socket hang up') return finish({ ...base, ok: false, failure: 'connect', detail: 'the server closed the connection without answering the request' });
-      if (err.code && CONNECTION_FAILED.test(err.code)) {
-        // Said as it is: a connection not made, or one that broke once made (which is that server's answer).
-        return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} ${connected ? 'on the connection to' : 'connecting to'} ${address} port ${port}` }, !connected);
-      }
+      // A connection that broke once made: that server's answer.
+      if (err.code && CONNECTION_BROKE.test(err.code)) return finish({ ...base, ok: false, failure: 'connect', detail: `${err.code} on the connection to ${address} port ${port}` });
       if (err.code?.startsWith('HPE_')) return finish({ ...base, ok: false, failure: 'connect', detail: `the answer is not valid HTTP (${err.code})` });
       finish({ ...base, ok: false, failure: 'tls', detail: tlsErrorText(err) });
     });

@@ -35,7 +35,7 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip', 'fallback', 'refusing', 'silentfirst', 'silent', 'silentrefusing', 'hangfirst', 'slowfirst', 'resetfirst'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip', 'fallback', 'refusing', 'silentfirst', 'silent', 'silentrefusing', 'hangfirst', 'slowfirst', 'resetfirst', 'linklocal'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -95,6 +95,10 @@ const records: DnsRecord[] = [
   ...stsDomain('resetfirst.example', GOOD).filter((r) => r.name !== 'mta-sts.resetfirst.example'),
   rec('mta-sts.resetfirst.example', 'A', '127.0.0.6'),
   rec('mta-sts.resetfirst.example', 'A', '127.0.0.1'),
+  // IPv6 only: a link-local first address (no zone: the connect fails with EINVAL), then 127.0.0.1 as an IPv4-mapped one.
+  ...stsDomain('linklocal.example', GOOD).filter((r) => r.name !== 'mta-sts.linklocal.example'),
+  rec('mta-sts.linklocal.example', 'AAAA', 'fe80::1'),
+  rec('mta-sts.linklocal.example', 'AAAA', '::ffff:127.0.0.1'),
 ];
 
 /** What a fetch may take beyond its timeout: timers fire late on a loaded machine, and the DNS lookup comes before the deadline. */
@@ -161,6 +165,7 @@ describe('MTA-STS policy over HTTPS', () => {
         'mta-sts.testing.example': serve(composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
         'mta-sts.fallback.example': serve(enforce(['mail.fallback.example'])),
         'mta-sts.silentfirst.example': serve(enforce(['mail.silentfirst.example'])),
+        'mta-sts.linklocal.example': serve(GOOD),
       },
     );
     blackHole = await startBlackHole(['127.0.0.4', '127.0.0.5'], web.port);
@@ -187,6 +192,12 @@ describe('MTA-STS policy over HTTPS', () => {
     const refused = await audit('refusing.example');
     expect(refused.findings.map((f) => f.code)).toEqual(['mta-sts.policy-unreachable']);
     expect(refused.policy!.detail).toBe(`ECONNREFUSED connecting to 127.0.0.2 port ${web.port}; then ECONNREFUSED connecting to 127.0.0.3 port ${web.port}`);
+  });
+
+  it('goes on to the next address whatever stopped the connection to one from being made, not only the errors it knows', async () => {
+    const fetch = await fetchStsPolicy(resolver, 'linklocal.example', { ca: ca.caPem, port: web.port, timeoutMs: 10_000 });
+    expect(fetch).toMatchObject({ ok: true, address: expect.stringMatching(/^::ffff:/), body: GOOD });
+    expect(web.requests).toContain('mta-sts.linklocal.example /.well-known/mta-sts.txt');
   });
 
   it('goes on to the next address when one never completes the TCP handshake, within the one deadline of the fetch', async () => {
