@@ -223,6 +223,8 @@ describe('MTA-STS policy over HTTPS', () => {
     const timeoutMs = 2000;
     const started = Date.now();
     const r = await audit('silent.example', timeoutMs);
+    // The last address has all that is left to connect: the fetch gives up at its deadline, not before (timers never fire much early).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(timeoutMs - 100);
     expect(Date.now() - started).toBeLessThan(timeoutMs + DEADLINE_MARGIN_MS);
     expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.policy-timeout']);
     const shares = new RegExp(`^no connection to 127\\.0\\.0\\.4 port ${web.port} within (\\d+) ms; then no connection to 127\\.0\\.0\\.5 port ${web.port} within (\\d+) ms$`).exec(r.policy!.detail ?? '');
