@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, PROBE_LIST, sharedBenchDir, writeProbeList } from '../../../bench/run.js';
 
 /** The lines bench_raw.py's own loader takes from `list` when told N: the list it will send. */
@@ -17,6 +17,7 @@ describe("bench: the like-for-like list (bench_raw.py with check's DNS-only prob
     dir = mkdtempSync(path.join(tmpdir(), 'maildns-probe-list-'));
     generate(20, dir);
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const n of [1, 7, 10]) {
     it(`bench_raw.py sends the minimal set plus three probes for each of the first ${n} domains, and nothing of the others`, () => {
