@@ -86,6 +86,7 @@ export {
   type ParsedStsPolicy,
   type PolicyFetch,
   type PolicyFetchOptions,
+  type UnreachedAddress,
   type MtaStsAudit,
 } from './mtasts/index.js';
 export { parseTlsRpt, composeTlsRpt, auditTlsRpt, type ParsedTlsRpt, type TlsRptAudit } from './tlsrpt/index.js';

@@ -43,11 +43,24 @@ export type PolicyFetchFailure =
   | 'content-encoding'
   | 'not-utf8';
 
+/** An address of the policy host given up for the next one: it refused the connection, could not be reached or did not take it in time. */
+export interface UnreachedAddress {
+  address: string;
+  /** What happened there, in words: "ECONNREFUSED connecting to ADDRESS port P", "no connection to ADDRESS port P within N ms". */
+  detail: string;
+}
+
 export interface PolicyFetch {
   url: string;
   host: string;
   /** The address connected to; null when the host has none. */
   address: string | null;
+  /**
+   * The addresses tried before `address` and given up, in turn (ok only, and only when there were
+   * some): senders that try them first lose time on each refresh, or take the domain for one without
+   * a policy. When the whole fetch fails, `detail` names them instead.
+   */
+  unreached?: UnreachedAddress[];
   ok: boolean;
   failure?: PolicyFetchFailure;
   /** What went wrong, in words. */
@@ -100,12 +113,14 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
   // to those after it), and a connection once made has the rest of the deadline for its answer.
   const attempt = (address: string, addressesLeft: number) =>
     fetchFrom(address, { url, host, port, maxBytes, timeoutMs, until, connectMs: Math.max(1, Math.floor((until - Date.now()) / addressesLeft)), ca: opts.ca });
-  const unreached: string[] = [];
-  const told = (fetch: PolicyFetch): PolicyFetch => (unreached.length && fetch.detail ? { ...fetch, detail: `${unreached.join('; ')}; then ${fetch.detail}` } : fetch);
+  const unreached: UnreachedAddress[] = [];
+  // A policy fetched after addresses were given up carries them; a failure names them in its detail.
+  const told = (fetch: PolicyFetch): PolicyFetch =>
+    !unreached.length ? fetch : fetch.ok ? { ...fetch, unreached } : fetch.detail ? { ...fetch, detail: `${unreached.map((u) => u.detail).join('; ')}; then ${fetch.detail}` } : fetch;
   for (const [i, address] of found.addresses.slice(0, -1).entries()) {
     const { fetch, unreachable } = await attempt(address, found.addresses.length - i);
     if (!unreachable) return told(fetch);
-    unreached.push(fetch.detail!);
+    unreached.push({ address, detail: fetch.detail! });
   }
   return told((await attempt(found.addresses.at(-1)!, 1)).fetch);
 }
