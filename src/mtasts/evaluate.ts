@@ -10,7 +10,7 @@ import { stsRecordName, stsPolicyUrl } from './compose.js';
 // The HTTPS client (node:https, node:http2) loads only when a policy is fetched, in auditStsPolicy.
 import type { PolicyFetch, PolicyFetchOptions } from './fetch.js';
 import { isStsRecord, parseStsPolicy, type ParsedStsPolicy } from './parse.js';
-import { checkStsPolicy, checkStsRecords, fetchFailureFinding } from './validate.js';
+import { checkStsPolicy, checkStsRecords, fetchFailureFinding, unreachedAddressFinding } from './validate.js';
 
 export interface MtaStsAudit {
   findings: Finding[];
@@ -69,7 +69,7 @@ export interface StsPolicyAudit {
   policy: NonNullable<MtaStsAudit['policy']>;
 }
 
-/** The policy half of the audit: fetch the policy (§3.3), check it (§3.2) and the MX hosts against it (§4.1). */
+/** The policy half of the audit: fetch the policy (§3.3; and whether every address of the policy host took the connection), check it (§3.2) and the MX hosts against it (§4.1). */
 export async function auditStsPolicy(resolver: Resolver, domain: string, fetchOpts: PolicyFetchOptions = {}): Promise<StsPolicyAudit> {
   const [fetch, mx] = await Promise.all([import('./fetch.js').then((m) => m.fetchStsPolicy(resolver, domain, fetchOpts)), mxHosts(resolver, domain)]);
   const out: StsPolicyAudit = { findings: [], dnsFailed: false, policy: policyView(fetch) };
@@ -79,6 +79,8 @@ export async function auditStsPolicy(resolver: Resolver, domain: string, fetchOp
   }
   const failed = fetchFailureFinding(fetch, domain);
   if (failed) out.findings.push(failed);
+  const unreached = unreachedAddressFinding(fetch, domain);
+  if (unreached) out.findings.push(unreached);
   if (mx.failed) {
     out.dnsFailed = true;
     out.findings.push(mx.failed);

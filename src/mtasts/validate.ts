@@ -93,6 +93,25 @@ export function fetchFailureFinding(fetch: PolicyFetch, domain: string): Finding
   };
 }
 
+/**
+ * A policy fetched after addresses of the policy host were given up (§3.3): each sender that tries one
+ * of them first waits on it at every refresh, and one that waits less or tries a single address takes
+ * the domain for one without a policy. A failed fetch names them in its own finding instead.
+ */
+export function unreachedAddressFinding(fetch: PolicyFetch, domain: string): Finding | null {
+  if (!fetch.ok || !fetch.unreached?.length) return null;
+  const dead = fetch.unreached.map((u) => u.address);
+  const several = dead.length > 1;
+  return {
+    code: 'mta-sts.policy-address-unreachable',
+    severity: 'warning',
+    subject: stsPolicyUrl(domain),
+    message: `not every address of ${fetch.host} took the connection (${fetch.unreached.map((u) => u.detail).join('; ')}); the policy was served by ${fetch.address}, so senders that try ${several ? 'those addresses' : 'that address'} first lose time on each policy refresh, and one that waits less or tries a single address may treat ${domain} as having no MTA-STS policy`,
+    fix: `make every address of ${fetch.host} serve the policy, or remove the dead address${several ? 'es' : ''} ${dead.join(', ')} from DNS`,
+    rfc: 'RFC 8461 §3.3',
+  };
+}
+
 /** The policy's own rules (§3.2) and whether it allows every MX host of the domain (§4.1). */
 export function checkStsPolicy(policy: ParsedStsPolicy, mxHosts: readonly string[] | null, domain: string): Finding[] {
   const subject = stsPolicyUrl(domain);

@@ -184,11 +184,27 @@ describe('MTA-STS policy over HTTPS', () => {
   const audit = (d: string, timeoutMs = 10_000) => auditMtaSts(resolver, d, { fetchPolicy: { ca: ca.caPem, port: web.port, timeoutMs } });
   const codes = async (d: string): Promise<string[]> => (await audit(d)).findings.map((f) => f.code);
 
-  it('goes on to the policy host\'s next address when one refuses the connection, as a sender\'s HTTPS client does', async () => {
+  it('goes on to the policy host\'s next address when one refuses the connection, as a sender\'s HTTPS client does, and warns of the one that refused', async () => {
     const r = await audit('fallback.example');
-    expect(r.findings).toEqual([]);
     expect(r.policy).toMatchObject({ fetched: true, text: enforce(['mail.fallback.example']) });
     expect(web.requests).toContain('mta-sts.fallback.example /.well-known/mta-sts.txt');
+    // The policy is good; that the first address refused is a warning, and the only finding.
+    expect(r.findings).toEqual([
+      {
+        code: 'mta-sts.policy-address-unreachable',
+        severity: 'warning',
+        subject: 'https://mta-sts.fallback.example/.well-known/mta-sts.txt',
+        message: `not every address of mta-sts.fallback.example took the connection (ECONNREFUSED connecting to 127.0.0.2 port ${web.port}); the policy was served by 127.0.0.1, so senders that try that address first lose time on each policy refresh, and one that waits less or tries a single address may treat fallback.example as having no MTA-STS policy`,
+        fix: 'make every address of mta-sts.fallback.example serve the policy, or remove the dead address 127.0.0.2 from DNS',
+        rfc: 'RFC 8461 §3.3',
+      },
+    ]);
+    const fetch = await fetchStsPolicy(resolver, 'fallback.example', { ca: ca.caPem, port: web.port, timeoutMs: 10_000 });
+    expect(fetch).toMatchObject({ ok: true, address: '127.0.0.1', unreached: [{ address: '127.0.0.2', detail: `ECONNREFUSED connecting to 127.0.0.2 port ${web.port}` }] });
+    // Every address took the connection: nothing given up, no warning.
+    const first = await fetchStsPolicy(resolver, 'good.example', { ca: ca.caPem, port: web.port, timeoutMs: 10_000 });
+    expect(first).toMatchObject({ ok: true, address: '127.0.0.1' });
+    expect(first).not.toHaveProperty('unreached');
     // When every address refuses, the finding names each.
     const refused = await audit('refusing.example');
     expect(refused.findings.map((f) => f.code)).toEqual(['mta-sts.policy-unreachable']);
@@ -207,6 +223,13 @@ describe('MTA-STS policy over HTTPS', () => {
     const fetch = await fetchStsPolicy(resolver, 'silentfirst.example', { ca: ca.caPem, port: web.port, timeoutMs });
     expect(Date.now() - started).toBeLessThan(timeoutMs + DEADLINE_MARGIN_MS);
     expect(fetch).toMatchObject({ ok: true, address: '127.0.0.1', body: enforce(['mail.silentfirst.example']) });
+    expect(fetch.unreached).toEqual([{ address: '127.0.0.4', detail: expect.stringMatching(new RegExp(`^no connection to 127\\.0\\.0\\.4 port ${web.port} within \\d+ ms$`)) }]);
+    // The policy is good, and the audit warns of the address that did not take the connection.
+    const silentFirst = await audit('silentfirst.example', timeoutMs);
+    expect(silentFirst.policy).toMatchObject({ fetched: true, text: enforce(['mail.silentfirst.example']) });
+    expect(silentFirst.findings.map((f) => [f.code, f.severity])).toEqual([['mta-sts.policy-address-unreachable', 'warning']]);
+    expect(silentFirst.findings[0]!.message).toMatch(new RegExp(`\\(no connection to 127\\.0\\.0\\.4 port ${web.port} within \\d+ ms\\); the policy was served by 127\\.0\\.0\\.1, `));
+    expect(silentFirst.findings[0]!.fix).toBe('make every address of mta-sts.silentfirst.example serve the policy, or remove the dead address 127.0.0.4 from DNS');
     // The silent address is named, then what the next one did.
     const refusing = await audit('silentrefusing.example', timeoutMs);
     expect(refusing.findings.map((f) => f.code)).toEqual(['mta-sts.policy-unreachable']);
@@ -384,7 +407,7 @@ describe('MTA-STS policy over HTTPS', () => {
     expect((JSON.parse(badRpt.stdout) as { domains: DomainResult[] }).domains[0]!.findings.filter((f) => f.code.startsWith('tls-rpt.')).map((f) => [f.code, f.rfc])).toEqual([['tls-rpt.invalid-record', 'RFC 8460 §3']]);
     expect(web.requests.length).toBe(fetchedBefore); // no HTTPS without --mta-sts-policy
 
-    const names = ['good.example', 'wrongname.example', 'redirect.example', 'html.example', 'big.example', 'uncovered.example'];
+    const names = ['good.example', 'wrongname.example', 'redirect.example', 'html.example', 'big.example', 'uncovered.example', 'fallback.example'];
     const full = await runCli(['check', ...names, '--nameserver', ns, '--mta-sts-policy', '--ca-file', ca.caFile, '--json'], { env });
     expect(full.code).toBe(1);
     const doc = JSON.parse(full.stdout) as { domains: DomainResult[] };
@@ -396,8 +419,11 @@ describe('MTA-STS policy over HTTPS', () => {
       ['html.example', ['mta-sts.policy-content-type']],
       ['big.example', ['mta-sts.policy-too-large']],
       ['uncovered.example', ['mta-sts.mx-not-covered']],
+      ['fallback.example', ['mta-sts.policy-address-unreachable']],
     ]);
     expect(doc.domains[0]!.mtaSts.policy).toMatchObject({ fetched: true, text: GOOD });
+    expect(doc.domains[6]!.mtaSts.policy).toMatchObject({ fetched: true, text: enforce(['mail.fallback.example']) });
+    expect(doc.domains[6]!.findings.find((f) => f.code === 'mta-sts.policy-address-unreachable')).toMatchObject({ severity: 'warning', rfc: 'RFC 8461 §3.3', message: expect.stringContaining(`(ECONNREFUSED connecting to 127.0.0.2 port ${web.port}); the policy was served by 127.0.0.1`) });
 
     const badCa = await runCli(['check', 'good.example', '--nameserver', ns, '--mta-sts-policy', '--ca-file', '/nonexistent/ca.pem'], { env });
     expect(badCa.code).toBe(2);

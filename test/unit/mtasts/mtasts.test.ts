@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { composeStsPolicy, composeStsRecord, stsPolicyId } from '../../../src/mtasts/compose.js';
 import { mxMatchesPattern, parseStsPolicy, parseStsRecord } from '../../../src/mtasts/parse.js';
-import { checkStsPolicy, checkStsRecords, policyDifferences } from '../../../src/mtasts/validate.js';
+import type { PolicyFetch } from '../../../src/mtasts/fetch.js';
+import { checkStsPolicy, checkStsRecords, policyDifferences, unreachedAddressFinding } from '../../../src/mtasts/validate.js';
 
 describe('the _mta-sts record', () => {
   it('reads the id and extensions, with or without a trailing ";"', () => {
@@ -68,6 +69,32 @@ describe('the policy file', () => {
     ]);
     const none = policy('version: STSv1\nmode: none\nmax_age: 60\n');
     expect(checkStsPolicy(none, ['anything.example'], 'example.com').map((f) => f.code)).toEqual(['mta-sts.mode-none']);
+  });
+
+  it('warns of the policy host\'s addresses given up before the one that served the policy, and of nothing else', () => {
+    const base = { url: 'https://mta-sts.example.com/.well-known/mta-sts.txt', host: 'mta-sts.example.com', address: '192.0.2.3' };
+    const fetched: PolicyFetch = {
+      ...base,
+      ok: true,
+      body: 'version: STSv1\n',
+      unreached: [
+        { address: '192.0.2.1', detail: 'no connection to 192.0.2.1 port 443 within 3750 ms' },
+        { address: '192.0.2.2', detail: 'ECONNREFUSED connecting to 192.0.2.2 port 443' },
+      ],
+    };
+    expect(unreachedAddressFinding(fetched, 'example.com')).toEqual({
+      code: 'mta-sts.policy-address-unreachable',
+      severity: 'warning',
+      subject: base.url,
+      message:
+        'not every address of mta-sts.example.com took the connection (no connection to 192.0.2.1 port 443 within 3750 ms; ECONNREFUSED connecting to 192.0.2.2 port 443); the policy was served by 192.0.2.3, so senders that try those addresses first lose time on each policy refresh, and one that waits less or tries a single address may treat example.com as having no MTA-STS policy',
+      fix: 'make every address of mta-sts.example.com serve the policy, or remove the dead addresses 192.0.2.1, 192.0.2.2 from DNS',
+      rfc: 'RFC 8461 §3.3',
+    });
+    // Every address that was tried took the connection; or the fetch failed, and its own finding names them.
+    expect(unreachedAddressFinding({ ...base, ok: true, body: 'version: STSv1\n' }, 'example.com')).toBeNull();
+    expect(unreachedAddressFinding({ ...base, ok: true, body: 'version: STSv1\n', unreached: [] }, 'example.com')).toBeNull();
+    expect(unreachedAddressFinding({ ...fetched, ok: false, failure: 'timeout', detail: 'no complete answer within 15000 ms' }, 'example.com')).toBeNull();
   });
 });
 
