@@ -1,8 +1,8 @@
 /**
  * A test certificate authority made with the openssl program, and an HTTPS server (node:https) on
- * 127.0.0.1 that picks its certificate by SNI and its answer by Host: the policy host of MTA-STS
- * tests. Nothing here is mocked: maildns connects, checks the chain and the name, and reads
- * what the server sends.
+ * 127.0.0.1 (and other loopback addresses when asked) that picks its certificate by SNI and its
+ * answer by Host: the policy host of MTA-STS tests. Nothing here is mocked: maildns connects,
+ * checks the chain and the name, and reads what the server sends.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -55,44 +55,60 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * Serve HTTPS on 127.0.0.1: the certificate for each SNI name from `certs` (`*` for any other
- * name), the answer from `routes` by Host (without the port); an unknown host gets 404.
+ * name), the answer from `routes` by Host (without the port); an unknown host gets 404. `alsoOn`
+ * names further loopback addresses served the same way on the same port (a policy host with an
+ * address after a dead one, when DNS gives addresses in their order).
  */
-export async function startPolicyServer(certs: Record<string, { key: string; cert: string }>, routes: Record<string, Handler>): Promise<PolicyServer> {
+export async function startPolicyServer(certs: Record<string, { key: string; cert: string }>, routes: Record<string, Handler>, { alsoOn = [] }: { alsoOn?: readonly string[] } = {}): Promise<PolicyServer> {
   const contexts = new Map<string, SecureContext>(Object.entries(certs).map(([name, c]) => [name, createSecureContext(c)]));
   const fallback = certs['*'] ?? Object.values(certs)[0]!;
   const requests: string[] = [];
-  const server = https.createServer(
-    {
-      key: fallback.key,
-      cert: fallback.cert,
-      SNICallback: (name, cb) => cb(null, contexts.get(name.toLowerCase()) ?? contexts.get('*')),
-    },
-    (req, res) => {
-      const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
-      requests.push(`${host} ${req.url}`);
-      const route = routes[host];
-      if (!route) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-        return;
-      }
-      route(req, res);
-    },
-  );
   // Connections that a test leaves hanging must not keep close() waiting.
   const sockets = new Set<import('node:net').Socket>();
-  server.on('secureConnection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listen = async (host: string, port: number): Promise<https.Server> => {
+    const server = https.createServer(
+      {
+        key: fallback.key,
+        cert: fallback.cert,
+        SNICallback: (name, cb) => cb(null, contexts.get(name.toLowerCase()) ?? contexts.get('*')),
+      },
+      (req, res) => {
+        const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+        requests.push(`${host} ${req.url}`);
+        const route = routes[host];
+        if (!route) {
+          res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+          return;
+        }
+        route(req, res);
+      },
+    );
+    server.on('secureConnection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, resolve);
+    });
+    return server;
+  };
+  const first = await listen('127.0.0.1', 0);
+  const port = (first.address() as { port: number }).port;
+  const servers = [first];
+  try {
+    for (const host of alsoOn) servers.push(await listen(host, port));
+  } catch (err) {
+    for (const server of servers) server.close();
+    throw err;
+  }
   return {
-    port: (server.address() as { port: number }).port,
+    port,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    },
   };
 }
 

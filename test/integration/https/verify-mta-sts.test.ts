@@ -1,7 +1,8 @@
 /**
  * `maildns verify` with a planned MTA-STS policy and TLS-RPT record: Knot serves the zones, a
  * node:https server with a test CA serves the policies. Verify says when the published id or the
- * served policy differs from the plan, and when a second TLS-RPT record conflicts.
+ * served policy differs from the plan, and when a second TLS-RPT record conflicts; and warns when
+ * an address of the policy host refused the connection before another served the policy.
  */
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,11 @@ import { runCli } from '../../helpers/cli.js';
 import { makeTestCa, serve, startPolicyServer, type PolicyServer, type TestCa } from '../../helpers/https.js';
 import { startKnot, type KnotServer } from '../../helpers/knot.js';
 
-const DOMAINS = ['planned.example', 'staleid.example', 'drift.example', 'tworpt.example'];
+const DOMAINS = ['planned.example', 'staleid.example', 'drift.example', 'tworpt.example', 'deadfirst.example'];
+
+/** mta-sts.deadfirst.example: nothing listens on its first address, the policy server on its second (Knot answers them in this order, their canonical one). */
+const DEAD = '127.0.0.2';
+const SECOND = '127.0.0.3';
 
 function writePlan(): { file: string; plan: Plan } {
   const dir = mkdtempSync(path.join(tmpdir(), 'maildns-verify-sts-'));
@@ -50,7 +55,7 @@ describe('maildns verify: MTA-STS and TLS-RPT against the plan', () => {
         { name: d.domain, type: 'NS', ttl: 3600, value: `ns.${d.domain}` },
         { name: `ns.${d.domain}`, type: 'A', ttl: 3600, value: '127.0.0.1' },
         { name: `mail.${d.domain}`, type: 'A', ttl: 3600, value: '192.0.2.25' },
-        { name: `mta-sts.${d.domain}`, type: 'A', ttl: 3600, value: '127.0.0.1' },
+        ...(d.domain === 'deadfirst.example' ? [DEAD, SECOND] : ['127.0.0.1']).map((value): DnsRecord => ({ name: `mta-sts.${d.domain}`, type: 'A', ttl: 3600, value })),
       ];
       zones[d.domain] = renderZone(d.domain, [...head, ...records], 3600);
     }
@@ -71,7 +76,9 @@ describe('maildns verify: MTA-STS and TLS-RPT against the plan', () => {
         // The web server still has the testing policy of before.
         'mta-sts.drift.example': serve(composeStsPolicy({ mode: 'testing', mx: ['mail.drift.example', 'old.drift.example'], maxAge: 604800 })),
         'mta-sts.tworpt.example': serve(policyOf('tworpt.example')),
+        'mta-sts.deadfirst.example': serve(policyOf('deadfirst.example')),
       },
+      { alsoOn: [SECOND] },
     );
   });
   afterAll(async () => {
@@ -95,6 +102,13 @@ describe('maildns verify: MTA-STS and TLS-RPT against the plan', () => {
     );
     expect(codesOf(byDomain['tworpt.example']!)).toEqual(['verify.conflicting-record']);
     expect(byDomain['tworpt.example']!.findings[0]!.message).toMatch(/a second TLS-RPT record .*RFC 8460 §3/);
+    // The policy is the plan's, served by the second address: a warning names the first, which refused.
+    const deadFirst = byDomain['deadfirst.example']!;
+    expect(codesOf(deadFirst)).toEqual(['mta-sts.policy-address-unreachable']);
+    expect(deadFirst.status).toBe('as-planned');
+    const warning = deadFirst.findings.find((f) => f.code === 'mta-sts.policy-address-unreachable')!;
+    expect(warning).toMatchObject({ severity: 'warning', subject: 'https://mta-sts.deadfirst.example/.well-known/mta-sts.txt', rfc: 'RFC 8461 §3.3', fix: `make every address of mta-sts.deadfirst.example serve the policy, or remove the dead address ${DEAD} from DNS` });
+    expect(warning.message).toContain(`(ECONNREFUSED connecting to ${DEAD} port ${web.port}); the policy was served by ${SECOND}, `);
   });
 
   it('maildns mta-sts writes the planned policy world-readable, and says so as JSON too', async () => {
@@ -119,7 +133,12 @@ describe('maildns verify: MTA-STS and TLS-RPT against the plan', () => {
       ['staleid.example', 'problems'],
       ['drift.example', 'problems'],
       ['tworpt.example', 'problems'],
+      ['deadfirst.example', 'as-planned'],
     ]);
+    // A warning, not a problem at the default --fail-on error; there as any finding is.
+    expect(codesOf(doc.domains[4]!)).toEqual(['mta-sts.policy-address-unreachable']);
+    expect(doc.domains[4]!.findings.find((f) => f.code === 'mta-sts.policy-address-unreachable')!.message).toContain(`(ECONNREFUSED connecting to ${DEAD} port ${web.port}); the policy was served by ${SECOND}, `);
+    expect(codesOf(doc.domains[0]!)).toEqual([]);
     // Without the test CA the policy host is not trusted: verify says so rather than passing.
     const untrusted = await runCli(['verify', '--plan', file, '-d', 'planned.example', '--authoritative', `127.0.0.1:${knot.port}`, '--nameserver', `127.0.0.1:${knot.port}`, '--json'], {
       env: { MAILDNS_MTA_STS_PORT: String(web.port) },
