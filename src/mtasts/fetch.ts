@@ -160,10 +160,12 @@ function fetchFrom(address: string, { url, host, port, maxBytes, timeoutMs, unti
     // left of the one deadline for everything after the addresses are known. finish() ends the request
     // whatever state it is in.
     let connected = false;
+    // Once connected, a server slow to answer; before that, an address that could not be reached (a
+    // firewall dropping the connection, nothing answering there): a failure to connect, not a timeout.
     const timedOut = (): void =>
       connected
         ? finish({ ...base, ok: false, failure: 'timeout', detail: `no complete answer within ${timeoutMs} ms` })
-        : finish({ ...base, ok: false, failure: 'timeout', detail: `no connection to ${address} port ${port} within ${connectMs} ms` }, true);
+        : finish({ ...base, ok: false, failure: 'connect', detail: `no connection to ${address} port ${port} within ${connectMs} ms` }, true);
     let timer = setTimeout(timedOut, connectMs);
     req.on('socket', (socket) =>
       socket.once('connect', () => {

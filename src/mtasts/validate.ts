@@ -67,7 +67,7 @@ export function checkStsRecords(values: readonly string[], name: string): StsRec
 
 const FETCH_FAILURE: Record<Exclude<NonNullable<PolicyFetch['failure']>, 'dns-temporary'>, { code: string; what: string; fix: string; rfc: string }> = {
   'no-address': { code: 'mta-sts.policy-host-missing', what: 'the policy host has no address', fix: 'publish an A/AAAA (or CNAME) record for the policy host pointing at the web server that serves the policy', rfc: 'RFC 8461 §3.3' },
-  connect: { code: 'mta-sts.policy-unreachable', what: 'the policy host could not be reached', fix: 'check that a web server listens for HTTPS on the policy host', rfc: 'RFC 8461 §3.3' },
+  connect: { code: 'mta-sts.policy-unreachable', what: 'the policy host could not be reached', fix: 'check that a web server listens for HTTPS on each address of the policy host and that no firewall drops the connection', rfc: 'RFC 8461 §3.3' },
   tls: { code: 'mta-sts.policy-unreachable', what: 'no TLS session could be set up with the policy host', fix: 'check the web server\'s TLS set-up on the policy host', rfc: 'RFC 8461 §3.3' },
   timeout: { code: 'mta-sts.policy-timeout', what: 'the policy host did not answer in time', fix: 'make the web server answer the policy request promptly', rfc: 'RFC 8461 §3.3' },
   certificate: { code: 'mta-sts.policy-certificate', what: 'the policy host\'s certificate is not valid for its name or not trusted', fix: 'serve a certificate for the policy host from a public CA (the name must be in its subjectAltName)', rfc: 'RFC 8461 §3.3' },
