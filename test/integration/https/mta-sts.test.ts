@@ -33,6 +33,12 @@ function stsDomain(d: string, policy: string, mxHosts = [`mail.${d}`]): DnsRecor
   ];
 }
 
+/** stsDomain with the policy host at these addresses, in this order, instead of 127.0.0.1 alone. */
+function stsDomainAt(d: string, policy: string, addresses: string[]): DnsRecord[] {
+  const host = `mta-sts.${d}`;
+  return [...stsDomain(d, policy).filter((r) => r.name !== host), ...addresses.map((a) => rec(host, a.includes(':') ? 'AAAA' : 'A', a))];
+}
+
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
 const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip', 'fallback', 'refusing', 'silentfirst', 'silent', 'silentrefusing', 'hangfirst', 'slowfirst', 'resetfirst', 'linklocal'].map((n) => `${n}.example`);
@@ -46,7 +52,7 @@ const records: DnsRecord[] = [
   // mx1 is covered by the wildcard; a.mx is two labels below the domain, which "*." does not cover (RFC 8461 §4.1).
   ...stsDomain('uncovered.example', UNCOVERED, ['mx1.uncovered.example', 'a.mx.uncovered.example']),
   ...stsDomain('hang.example', enforce(['mail.hang.example'])),
-  ...stsDomain('nohost.example', enforce(['mail.nohost.example'])).filter((r) => r.name !== 'mta-sts.nohost.example'),
+  ...stsDomainAt('nohost.example', enforce(['mail.nohost.example']), []),
   ...stsDomain('two.example', GOOD),
   rec('_mta-sts.two.example', 'TXT', 'v=STSv1; id=20240101'),
   rec('_smtp._tls.good.example', 'TXT', 'v=TLSRPTv1; rua=mailto:tls@good.example'),
@@ -68,23 +74,13 @@ const records: DnsRecord[] = [
   ...stsDomain('bigzip.example', GOOD),
   ...stsDomain('testing.example', composeStsPolicy({ mode: 'testing', mx: ['mail.testing.example'], maxAge: 3600 })),
   // The policy host's first address refuses connections (nothing listens on 127.0.0.2); its second serves the policy.
-  ...stsDomain('fallback.example', enforce(['mail.fallback.example'])).filter((r) => r.name !== 'mta-sts.fallback.example'),
-  rec('mta-sts.fallback.example', 'A', '127.0.0.2'),
-  rec('mta-sts.fallback.example', 'A', '127.0.0.1'),
+  ...stsDomainAt('fallback.example', enforce(['mail.fallback.example']), ['127.0.0.2', '127.0.0.1']),
   // Every address refuses.
-  ...stsDomain('refusing.example', enforce(['mail.refusing.example'])).filter((r) => r.name !== 'mta-sts.refusing.example'),
-  rec('mta-sts.refusing.example', 'A', '127.0.0.2'),
-  rec('mta-sts.refusing.example', 'A', '127.0.0.3'),
+  ...stsDomainAt('refusing.example', enforce(['mail.refusing.example']), ['127.0.0.2', '127.0.0.3']),
   // 127.0.0.4 and 127.0.0.5 never complete the TCP handshake (a black hole on the server's port).
-  ...stsDomain('silentfirst.example', enforce(['mail.silentfirst.example'])).filter((r) => r.name !== 'mta-sts.silentfirst.example'),
-  rec('mta-sts.silentfirst.example', 'A', '127.0.0.4'),
-  rec('mta-sts.silentfirst.example', 'A', '127.0.0.1'),
-  ...stsDomain('silentrefusing.example', GOOD).filter((r) => r.name !== 'mta-sts.silentrefusing.example'),
-  rec('mta-sts.silentrefusing.example', 'A', '127.0.0.4'),
-  rec('mta-sts.silentrefusing.example', 'A', '127.0.0.2'),
-  ...stsDomain('silent.example', GOOD).filter((r) => r.name !== 'mta-sts.silent.example'),
-  rec('mta-sts.silent.example', 'A', '127.0.0.4'),
-  rec('mta-sts.silent.example', 'A', '127.0.0.5'),
+  ...stsDomainAt('silentfirst.example', enforce(['mail.silentfirst.example']), ['127.0.0.4', '127.0.0.1']),
+  ...stsDomainAt('silentrefusing.example', GOOD, ['127.0.0.4', '127.0.0.2']),
+  ...stsDomainAt('silent.example', GOOD, ['127.0.0.4', '127.0.0.5']),
   // The first address takes the connection and never finishes its answer; the second is silent.
   ...stsDomain('hangfirst.example', enforce(['mail.hangfirst.example'])),
   rec('mta-sts.hangfirst.example', 'A', '127.0.0.4'),
@@ -92,13 +88,9 @@ const records: DnsRecord[] = [
   ...stsDomain('slowfirst.example', enforce(['mail.slowfirst.example'])),
   rec('mta-sts.slowfirst.example', 'A', '127.0.0.4'),
   // The first address takes the connection and resets it at the TLS handshake (127.0.0.6); the second serves the policy.
-  ...stsDomain('resetfirst.example', GOOD).filter((r) => r.name !== 'mta-sts.resetfirst.example'),
-  rec('mta-sts.resetfirst.example', 'A', '127.0.0.6'),
-  rec('mta-sts.resetfirst.example', 'A', '127.0.0.1'),
+  ...stsDomainAt('resetfirst.example', GOOD, ['127.0.0.6', '127.0.0.1']),
   // IPv6 only: a link-local first address (no zone: the connect fails with EINVAL), then 127.0.0.1 as an IPv4-mapped one.
-  ...stsDomain('linklocal.example', GOOD).filter((r) => r.name !== 'mta-sts.linklocal.example'),
-  rec('mta-sts.linklocal.example', 'AAAA', 'fe80::1'),
-  rec('mta-sts.linklocal.example', 'AAAA', '::ffff:127.0.0.1'),
+  ...stsDomainAt('linklocal.example', GOOD, ['fe80::1', '::ffff:127.0.0.1']),
 ];
 
 /** What a fetch may take beyond its timeout: timers fire late on a loaded machine, and the DNS lookup comes before the deadline. */
