@@ -263,6 +263,7 @@ async function main(): Promise<void> {
       const loopRatio = median(runs.map((r, i) => n / r.wallS / raws[i]!.loopDomainsPerS));
       // Like for like: the same client sending check's DNS-only probes too. The issue's ratio is the one above.
       const probeRatio = median(runs.map((r, i) => n / r.wallS / sameProbes[i]!.processDomainsPerS));
+      const rawSameProbes = median(sameProbes.map((r) => r.processDomainsPerS));
       const startupMs = median(startups) * 1000;
       const cpuMsPerDomain = median(runs.map((r) => (r.cpuS * 1000) / n));
       const rss = median(runs.map((r) => r.peakRssMb));
@@ -277,7 +278,7 @@ async function main(): Promise<void> {
           `  domains/s            ${fmt(speed)}   (rounds ${fmt(Math.min(...speeds))} to ${fmt(Math.max(...speeds))}; wall time of the whole process, start-up included)`,
           `  bench_raw.py         ${fmt(raw)} domains/s, a fresh process timed the same way (${raws[0]!.queries} queries: the minimal set, no checks); its own loop ${fmt(rawLoop)}/s`,
           `  ratio maildns/raw    ${ratio.toFixed(2)}   (median of the rounds' ratios, process to process; ${loopRatio.toFixed(2)} to its loop alone)`,
-          `  same probes          ${probeRatio.toFixed(2)}   (ratio to bench_raw.py sending check's three DNS-only probes too: ${sameProbes[0]!.queries} queries, ${fmt(median(sameProbes.map((r) => r.processDomainsPerS)))} domains/s; maildns asks ${beyondProbesPerDomain.toFixed(2)} more a domain)`,
+          `  same probes          ${probeRatio.toFixed(2)}   (ratio to bench_raw.py sending check's three DNS-only probes too: ${sameProbes[0]!.queries} queries, ${fmt(rawSameProbes)} domains/s; maildns asks ${beyondProbesPerDomain.toFixed(2)} more a domain)`,
           `  start-up             ${startupMs.toFixed(0)} ms   (the same command on the first domain alone)`,
           `  CPU per domain       ${cpuMsPerDomain.toFixed(3)} ms   (user + system of the check process)`,
           `  peak RSS             ${rss.toFixed(0)} MB`,
@@ -290,7 +291,7 @@ async function main(): Promise<void> {
         ].join('\n'),
       );
       process.stdout.write(
-        `${JSON.stringify({ n, rounds, domainsPerSecond: Math.round(speed), rawDomainsPerSecond: Math.round(raw), rawLoopDomainsPerSecond: Math.round(rawLoop), ratio: Number(ratio.toFixed(3)), ratioToRawLoop: Number(loopRatio.toFixed(3)), ratioSameProbes: Number(probeRatio.toFixed(3)), startupMs: Math.round(startupMs), cpuMsPerDomain: Number(cpuMsPerDomain.toFixed(3)), peakRssMb: Math.round(rss), queriesPerDomain: Number(queriesPerDomain.toFixed(3)), found: s.found, broken: s.broken, falseAlarms: s.falseAlarms.length, perRound: runs.map((r, i) => ({ maildns: Math.round(n / r.wallS), raw: Math.round(raws[i]!.processDomainsPerS), rawLoop: Math.round(raws[i]!.loopDomainsPerS), rawSameProbes: Math.round(sameProbes[i]!.processDomainsPerS), cpuS: r.cpuS, rssMb: Math.round(r.peakRssMb) })) })}\n\n`,
+        `${JSON.stringify({ n, rounds, domainsPerSecond: Math.round(speed), rawDomainsPerSecond: Math.round(raw), rawLoopDomainsPerSecond: Math.round(rawLoop), ratio: Number(ratio.toFixed(3)), ratioToRawLoop: Number(loopRatio.toFixed(3)), rawSameProbesDomainsPerSecond: Math.round(rawSameProbes), ratioSameProbes: Number(probeRatio.toFixed(3)), queriesBeyondProbesPerDomain: Number(beyondProbesPerDomain.toFixed(3)), startupMs: Math.round(startupMs), cpuMsPerDomain: Number(cpuMsPerDomain.toFixed(3)), peakRssMb: Math.round(rss), queriesPerDomain: Number(queriesPerDomain.toFixed(3)), found: s.found, broken: s.broken, falseAlarms: s.falseAlarms.length, perRound: runs.map((r, i) => ({ maildns: Math.round(n / r.wallS), raw: Math.round(raws[i]!.processDomainsPerS), rawLoop: Math.round(raws[i]!.loopDomainsPerS), rawSameProbes: Math.round(sameProbes[i]!.processDomainsPerS), cpuS: r.cpuS, rssMb: Math.round(r.peakRssMb) })) })}\n\n`,
       );
       if (runs.some((r) => !scoreIsPerfect(r.score))) perfect = false;
     } finally {
