@@ -156,12 +156,11 @@ function fetchFrom(address: string, { url, host, port, maxBytes, timeoutMs, unti
       req.destroy();
       resolve(r, unreachable);
     };
-    // Until the TCP connection is made, this address's share of the deadline; from then on, what is
-    // left of the one deadline for everything after the addresses are known. finish() ends the request
-    // whatever state it is in.
+    // Until the TCP connection is made, this address's share of the deadline: at its end the address
+    // could not be reached (a firewall dropping the connection, nothing answering there), a failure to
+    // connect. From then on, what is left of the one deadline: at its end a server slow to answer, a
+    // timeout. finish() ends the request whatever state it is in.
     let connected = false;
-    // Once connected, a server slow to answer; before that, an address that could not be reached (a
-    // firewall dropping the connection, nothing answering there): a failure to connect, not a timeout.
     const timedOut = (): void =>
       connected
         ? finish({ ...base, ok: false, failure: 'timeout', detail: `no complete answer within ${timeoutMs} ms` })
