@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { bulkResolverSettings, UDP_UNTIL_IN_FLIGHT } from '../../../src/check/settings.js';
 import { runCli } from '../../helpers/cli.js';
+import { SYSTEM_PYTHON } from '../../helpers/programs.js';
 import { answer, frame, onTcpQueries, rdata, readQuery, startHostileDns, T, type HostileQuery } from '../../helpers/hostile-dns.js';
 
 const TIMEOUT_MS = 1500;
@@ -26,7 +27,7 @@ const pipelined = (port: number, timeoutMs = TIMEOUT_MS): DnsResolver =>
 
 /** One of the Python listeners below, killed after the test: its port (its first line) and what it has printed since. */
 async function pythonListener(script: string): Promise<{ listener: ChildProcess; port: number; seen: () => string }> {
-  const listener = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const listener = spawn(SYSTEM_PYTHON, ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   closers.push(() => void listener.kill());
   let seen = '';
   const port = await new Promise<string>((resolve) => listener.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
@@ -333,9 +334,7 @@ describe('pipelined TCP', () => {
 
   it('a server that never completes the TCP handshake: the run ends with its questions, not when the kernel stops trying', async () => {
     // A listener whose accept queue is full and never served: Linux drops the next handshakes, so a connect stays pending.
-    const listener = spawn('python3', ['-c', BACKLOG_FULL], { stdio: ['ignore', 'pipe', 'inherit'] });
-    closers.push(() => void listener.kill());
-    const port = await new Promise<string>((resolve) => listener.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    const { port } = await pythonListener(BACKLOG_FULL);
     const r = await runCli(['check', 'example.com', '--nameserver', `127.0.0.1:${port}`, '--transport', 'tcp', '--timeout', '300', '--json'], { killAfterMs: 30_000 });
     expect(r.code).toBe(3);
     expect(JSON.parse(r.stdout).summary).toMatchObject({ domains: 1, dnsError: 1 });
