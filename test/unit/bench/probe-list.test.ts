@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, PROBE_LIST, sharedBenchDir, writeProbeList } from '../../../bench/run.js';
+import { SYSTEM_PYTHON } from '../../helpers/programs.js';
 
 /** The lines bench_raw.py's own loader takes from `list` when told N: the list it will send. */
 function rawClientTakes(list: string, n: number): string[] {
   const program = 'import json, sys; sys.path.insert(0, sys.argv[1]); import bench_raw; print(json.dumps([" ".join(l) for l in bench_raw.load(sys.argv[2], int(sys.argv[3]))]))';
-  return JSON.parse(execFileSync('python3', ['-c', program, sharedBenchDir(), list, String(n)], { encoding: 'utf8' })) as string[];
+  return JSON.parse(execFileSync(SYSTEM_PYTHON, ['-c', program, sharedBenchDir(), list, String(n)], { encoding: 'utf8' })) as string[];
 }
 
 describe("bench: the like-for-like list (bench_raw.py with check's DNS-only probes)", () => {
