@@ -115,8 +115,11 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
     fetchFrom(address, { url, host, port, maxBytes, timeoutMs, until, connectMs: Math.max(1, Math.floor((until - Date.now()) / addressesLeft)), ca: opts.ca });
   const unreached: UnreachedAddress[] = [];
   // A policy fetched after addresses were given up carries them; a failure names them in its detail.
-  const told = (fetch: PolicyFetch): PolicyFetch =>
-    !unreached.length ? fetch : fetch.ok ? { ...fetch, unreached } : fetch.detail ? { ...fetch, detail: `${unreached.map((u) => u.detail).join('; ')}; then ${fetch.detail}` } : fetch;
+  const told = (fetch: PolicyFetch): PolicyFetch => {
+    if (!unreached.length) return fetch;
+    if (fetch.ok) return { ...fetch, unreached };
+    return fetch.detail ? { ...fetch, detail: `${unreached.map((u) => u.detail).join('; ')}; then ${fetch.detail}` } : fetch;
+  };
   for (const [i, address] of found.addresses.slice(0, -1).entries()) {
     const { fetch, unreachable } = await attempt(address, found.addresses.length - i);
     if (!unreachable) return told(fetch);
