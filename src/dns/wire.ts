@@ -244,6 +244,8 @@ const MAX_NAME_OCTETS = 255;
 
 /** Where the name readName last read ends in place (after its terminator or first pointer). */
 let nameEnd = 0;
+/** Whether a label of the name readName last read holds a "." octet (its dotted text is then another name's). */
+let nameDotted = false;
 /** A dotted name of at most MAX_NAME_OCTETS octets fits: labels and the dots between them. */
 const NAME_SCRATCH = Buffer.alloc(256);
 
@@ -259,6 +261,7 @@ function readName(buf: Buffer, at: number, limit = buf.length): string {
   let end = -1;
   let octets = 1;
   let pos = at;
+  nameDotted = false;
   for (;;) {
     if (pos >= limit) throw new MalformedMessage(`the name at offset ${at} runs past the end of the message`);
     const len = buf[pos]!;
@@ -282,7 +285,11 @@ function readName(buf: Buffer, at: number, limit = buf.length): string {
     if (pos + 1 + len > limit) throw new MalformedMessage(`the name at offset ${at} runs past the end of the message`);
     if (length > 0) NAME_SCRATCH[length++] = 0x2e;
     // Byte by byte: a label is at most 63 octets, and Buffer#copy made a view of the source for each label (5% of all a bulk run allocates).
-    for (let i = pos + 1, stop = pos + 1 + len; i < stop; i++) NAME_SCRATCH[length++] = buf[i]!;
+    for (let i = pos + 1, stop = pos + 1 + len; i < stop; i++) {
+      const octet = buf[i]!;
+      if (octet === 0x2e) nameDotted = true;
+      NAME_SCRATCH[length++] = octet;
+    }
     pos += len + 1;
   }
 }
@@ -367,6 +374,16 @@ const FIXED_THEN_DATA: Record<number, { name: string; fields: readonly (readonly
   52: { name: 'TLSA', fields: [['usage', 1], ['selector', 1], ['matchingType', 1]], rest: 'certificate', encoding: 'hex' },
 };
 
+/**
+ * A host name in RDATA (NS, CNAME, PTR, MX) read as text: a label that holds a "." octet (legal on
+ * the wire, `mail\.example.com` in a zone file) would read as another name, the host `mail.example.com`,
+ * so such an answer is not decoded (a PTR record of that kind had confirmed reverse DNS no receiver sees).
+ */
+function hostNameRead(name: string, what: RecordDescription): string {
+  if (nameDotted) throw new MalformedMessage(`${what} names a host with a "." inside a label (read as "${name}", which is another name)`);
+  return name;
+}
+
 /** A record whose fields end at `end` must end at its RDATA's `stop`. */
 function mustFill(end: number, start: number, stop: number, what: RecordDescription): void {
   if (end !== stop) throw new MalformedMessage(`${what} fills ${end - start} of its ${stop - start} octets of RDATA`);
@@ -388,14 +405,14 @@ function readRdata(buf: Buffer, rec: Record<string, unknown>, type: number, star
     case 5:
     case 12: {
       // Names in RDATA may point anywhere earlier in the message, but must end inside the RDATA.
-      const target = readName(buf, start, stop);
+      const target = hostNameRead(readName(buf, start, stop), what);
       mustFill(nameEnd, start, stop, what);
       rec[type === 2 ? 'ns' : 'domain'] = target;
       return;
     }
     case 15: {
       if (length < 3) throw new MalformedMessage(`${what} is ${length} octets, too short for an MX record`);
-      const exchange = readName(buf, start + 2, stop);
+      const exchange = hostNameRead(readName(buf, start + 2, stop), what);
       mustFill(nameEnd, start, stop, what);
       rec['priority'] = buf.readUInt16BE(start);
       rec['exchange'] = exchange;

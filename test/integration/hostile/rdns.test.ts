@@ -34,3 +34,26 @@ describe('reverse DNS without a usable answer', () => {
     }
   });
 });
+
+describe('reverse DNS whose PTR name has a label with a dot in it', () => {
+  it('is not confirmed by the host name the dotted text of that label spells', async () => {
+    // One label "mail.example" then "test": the name mail\.example.test, not the host mail.example.test.
+    const dotted = Buffer.concat([Buffer.from([12]), Buffer.from('mail.example'), Buffer.from([4]), Buffer.from('test'), Buffer.from([0])]);
+    const dns = await startHostileDns((q) => {
+      if (q.type === T.PTR) return answer(q, { answers: [{ name: { pointer: 12 }, type: T.PTR, rdata: dotted }] });
+      // The host the dotted text spells has the address: only a reading that loses the label's dot confirms it.
+      if (q.type === T.A && q.name.toLowerCase() === 'mail.example.test') return answer(q, { answers: [{ name: { pointer: 12 }, type: T.A, rdata: rdata.a('192.0.2.25') }] });
+      return answer(q, { rcode: 3 });
+    });
+    try {
+      const report = await checkReverseDns(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 1000, attempts: 1 }), [{ address: '192.0.2.25', source: 'sending_hosts' }]);
+      // Not the host mail.example.test: an answer maildns cannot read as a name, said to be broken.
+      expect(report.results.map((r) => [r.state, r.confirmedName])).toEqual([['dns-error', null]]);
+      expect(report.findings.map((f) => f.code)).toEqual(['rdns.dns-malformed']);
+      expect(report.findings[0]!.message).toContain('a "." inside a label');
+      expect(dns.queries.filter((q) => q.type === T.A)).toEqual([]);
+    } finally {
+      await dns.close();
+    }
+  });
+});

@@ -93,6 +93,9 @@ describe('the wire decoder', () => {
   });
 });
 
+/** The name mail\.example.test on the wire: the label "mail.example", then "test". */
+const DOTTED_LABEL_NAME = Buffer.concat([Buffer.from([12]), Buffer.from('mail.example'), Buffer.from([4]), Buffer.from('test'), Buffer.from([0])]);
+
 describe('the wire decoder refuses a message it cannot decode whole', () => {
   const question = { name: 'example.test', type: T.TXT };
   const txt = (m: Partial<RawMessage> = {}): RawMessage => ({ id: 1, questions: [question], answers: [{ name: { pointer: 12 }, type: T.TXT, rdata: rdata.txt('v=spf1 -all') }], ...m });
@@ -114,12 +117,25 @@ describe('the wire decoder refuses a message it cannot decode whole', () => {
     ['an SOA cut short', encodeMessage(txt({ authorities: [{ name: { pointer: 12 }, type: T.SOA, rdata: rdata.soa('ns.test', 'h.test', 1).subarray(0, 30) }], answers: [] })), /fills/],
     ['an OPT record in the answer section', encodeMessage(txt({ answers: [{ name: '', type: T.OPT, class: 1232, ttl: 0, rdata: Buffer.alloc(0) }] })), /OPT record out of place/],
     ['a message shorter than its header', Buffer.from([0, 1, 0x81, 0]), /shorter than a header/],
+    // One label "mail.example", then "test": mail\.example.test, which reads as the host mail.example.test.
+    ['an MX host with a "." inside a label', encodeMessage(txt({ answers: [{ name: { pointer: 12 }, type: T.MX, rdata: Buffer.concat([Buffer.from([0, 10]), DOTTED_LABEL_NAME]) }] })), /answer record 1 \(example\.test type 15\) names a host with a "\." inside a label \(read as "mail\.example\.test"/],
+    ['a CNAME target with a "." inside a label', encodeMessage(txt({ answers: [{ name: { pointer: 12 }, type: T.CNAME, rdata: DOTTED_LABEL_NAME }] })), /inside a label/],
+    ['a PTR name with a "." inside a label, reached through a compression pointer', encodeMessage(txt({ questions: [{ name: DOTTED_LABEL_NAME, type: T.PTR }], answers: [{ name: 'x.test', type: T.PTR, rdata: Buffer.from([0xc0, 12]) }] })), /inside a label/],
+    ['an NS host with a "." inside a label', encodeMessage(txt({ answers: [], authorities: [{ name: { pointer: 12 }, type: T.NS, rdata: DOTTED_LABEL_NAME }] })), /inside a label/],
   ];
   for (const [what, buf, problem] of malformed) {
     it(`refuses ${what}, and throws MalformedMessage alone`, () => {
       expect(problemOf(buf)).toMatch(problem);
     });
   }
+
+  it('still reads an SOA whose mailbox has a "." in its first label (first\\.last.example.test), as negative answers carry', () => {
+    const mailbox = Buffer.concat([Buffer.from([10]), Buffer.from('first.last'), encodeName('example.test')]);
+    const nums = rdata.soa('ns.test', 'h.test', 7).subarray(-20);
+    const buf = encodeMessage(txt({ answers: [], authorities: [{ name: { pointer: 12 }, type: T.SOA, rdata: Buffer.concat([encodeName('ns.example.test'), mailbox, nums]) }] }));
+    expect(problemOf(buf)).toBeNull();
+    expect(decodeMessage(buf).authorities[0]).toMatchObject({ primary: 'ns.example.test', serial: 7 });
+  });
 });
 
 describe('which message answers a query', () => {
