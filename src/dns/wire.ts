@@ -384,6 +384,40 @@ function hostNameRead(name: string, what: RecordDescription): string {
   return name;
 }
 
+/**
+ * The character-strings of TXT RDATA whose UTF-8 characters may be split between two strings (a DNS
+ * host that cuts a value every 255 octets splits them: "caf\xc3" "\xa9"): a character begun at the
+ * end of one string and ended at the start of the next is read whole, in the string it begins in,
+ * so that the strings joined are the value's text, never two U+FFFD where it had an é. Octets that
+ * make no character stay U+FFFD in their own string, as a single string's do.
+ */
+function characterStringsAcross(buf: Buffer, start: number, stop: number): string[] {
+  const strings: string[] = [];
+  // How many octets at the start of this string the previous one took (the end of its last character).
+  let taken = 0;
+  for (let p = start; p < stop; p += 1 + buf[p]!) {
+    const from = p + 1 + taken;
+    const to = p + 1 + buf[p]!;
+    taken = 0;
+    // The octet that began the string's last character: back over at most three continuation octets (10xxxxxx).
+    let lead = to - 1;
+    while (lead > from && to - lead < 4 && (buf[lead]! & 0xc0) === 0x80) lead--;
+    const size = lead < from ? 1 : buf[lead]! >= 0xf0 ? 4 : buf[lead]! >= 0xe0 ? 3 : buf[lead]! >= 0xc0 ? 2 : 1;
+    const missing = size - (to - lead);
+    // The next string (its length octet at `to`) must begin with the octets that end that character, and make one with it.
+    if (missing > 0 && to < stop && buf[to]! >= missing) {
+      const character = Buffer.concat([buf.subarray(lead, to), buf.subarray(to + 1, to + 1 + missing)]).toString('utf8');
+      if (!character.includes('\ufffd')) {
+        strings.push(buf.toString('utf8', from, lead) + character);
+        taken = missing;
+        continue;
+      }
+    }
+    strings.push(buf.toString('utf8', from, to));
+  }
+  return strings;
+}
+
 /** A record whose fields end at `end` must end at its RDATA's `stop`. */
 function mustFill(end: number, start: number, stop: number, what: RecordDescription): void {
   if (end !== stop) throw new MalformedMessage(`${what} fills ${end - start} of its ${stop - start} octets of RDATA`);
@@ -437,13 +471,16 @@ function readRdata(buf: Buffer, rec: Record<string, unknown>, type: number, star
       // RFC 1035 §3.3.14: one or more character-strings, filling the RDATA.
       if (length === 0) throw new MalformedMessage(`${what} has no character-string`);
       const strings: string[] = [];
+      // Whether a string before the last ends in a non-ASCII octet: a character may then go on in the next one.
+      let runsOn = false;
       for (let p = start; p < stop; ) {
         const len = buf[p]!;
         if (p + 1 + len > stop) throw new MalformedMessage(`${what} has a character-string running past its RDATA`);
+        if (len > 0 && buf[p + len]! >= 0x80 && p + 1 + len < stop) runsOn = true;
         strings.push(buf.toString('utf8', p + 1, p + 1 + len));
         p += 1 + len;
       }
-      rec['data'] = strings;
+      rec['data'] = runsOn ? characterStringsAcross(buf, start, stop) : strings;
       return;
     }
     case 41: {

@@ -37,6 +37,21 @@ describe('the wire decoder', () => {
     });
   }
 
+  it('reads a UTF-8 character split between two TXT character-strings as that character, on every TXT record of an answer', () => {
+    // A DNS host that cuts a value every 255 octets cuts "é" (c3 a9) in two; joined, the strings are the text.
+    const value = `${'x'.repeat(254)}é, ok`;
+    const octets = Buffer.from(value);
+    const split = (at: number): Buffer => Buffer.concat([Buffer.from([at]), octets.subarray(0, at), Buffer.from([octets.length - at]), octets.subarray(at)]);
+    const buf = encodeMessage({ id: 1, questions: [{ name: 'example.test', type: T.TXT }], answers: [255, 254, 253].map((at) => ({ name: { pointer: 12 }, type: T.TXT, rdata: split(at) })) });
+    const records = decodeMessage(buf).answers.map((r) => (r as unknown as { data: string[] }).data);
+    expect(records.map((strings) => strings.join(''))).toEqual([value, value, value]);
+    // The character is in the string it begins in; the others are as they were cut.
+    expect(records.map((strings) => strings.map((str) => str.length))).toEqual([[255, 4], [254, 5], [253, 6]]);
+    // Octets that are no UTF-8 stay replaced, as a single string's are: c3 then a string beginning with "A".
+    const broken = encodeMessage({ id: 1, questions: [{ name: 'example.test', type: T.TXT }], answers: [{ name: { pointer: 12 }, type: T.TXT, rdata: Buffer.from([1, 0xc3, 2, 0x41, 0xff]) }] });
+    expect((decodeMessage(broken).answers[0] as unknown as { data: string[] }).data.join('')).toBe(Buffer.from([0xc3, 0x41, 0xff]).toString('utf8'));
+  });
+
   it('writes a packet it read back out byte for byte', () => {
     for (const [, buf] of cases) expect(decodeMessage(buf).toBuffer().equals(buf)).toBe(true);
   });
