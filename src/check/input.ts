@@ -10,7 +10,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import { failedOn } from '../fsutil.js';
 import { domainNameProblem, normalizeName } from '../names.js';
-import { textLines } from './lines.js';
+import { LINE_END, textLines } from './lines.js';
 import { NameSet } from './name-set.js';
 
 function cleanLine(line: string): string {
@@ -56,8 +56,9 @@ export async function domainSource(args: readonly string[], files: readonly stri
   const stdin: string[] = [];
   for (const file of files) {
     if (file === '-') {
+      // The line breaks of a file (textLines): a list on standard input reads as the same list in a file.
       readFileSync(0, 'utf8')
-        .split(/\r?\n/)
+        .split(LINE_END)
         .forEach((raw, i) => {
           const text = cleanLine(raw);
           if (text) stdin.push(checkName(text, `<stdin>:${i + 1}`));

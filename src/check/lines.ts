@@ -7,7 +7,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 
-const LINE_END = /\r?\n|\r(?!\n)/;
+/** Where a line ends: \n, \r\n or a lone \r (node:readline's breaks); standard input is split at the same ones. */
+export const LINE_END = /\r?\n|\r(?!\n)/;
 
 export function* textLines(file: string, chunkBytes = 64 * 1024): Generator<string> {
   const fd = openSync(file, 'r');

@@ -122,6 +122,18 @@ describe('check: standard input, and each name once', () => {
     expect(r.stderr).toContain('note: 2 names were given more than once; each domain is checked once');
   });
 
+  it('--domains-file - splits lines where a file does: at a lone carriage return too (a list saved with old Mac line ends)', async () => {
+    const list = path.join(dir, 'cr.txt');
+    const text = 'NEWCO.TEST\r# a comment\rnewco.test\r';
+    writeFileSync(list, text);
+    const fromFile = await runCli(['check', '--domains-file', list, '--nameserver', ns, '--json']);
+    const fromStdin = await runCli(['check', '--domains-file', '-', '--nameserver', ns, '--json'], { input: text });
+    for (const r of [fromFile, fromStdin]) {
+      expect(r.code).not.toBe(2);
+      expect((JSON.parse(r.stdout) as { domains: { domain: string }[] }).domains.map((d) => d.domain)).toEqual(['newco.test']);
+    }
+  });
+
   it('--domains-file may repeat, a file and standard input together', async () => {
     const list = path.join(dir, 'list.txt');
     writeFileSync(list, 'newco.test\n');
