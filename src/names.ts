@@ -53,10 +53,17 @@ export function relativeName(name: string, origin: string): string | null {
   return null;
 }
 
-/** RFC 1035 §2.3.4 limits: labels of 1-63 octets, whole name at most 253 characters in text form. */
+/**
+ * RFC 1035 §2.3.4 limits: labels of 1-63 octets, whole name at most 253 characters in text form.
+ * A name in Unicode is asked for by its A-label, which is given as the fix (RFC 5890 §2.3.2.1).
+ */
 export function domainNameProblem(name: string): string | null {
   const n = name.replace(/\.$/, '');
   if (n.length === 0) return 'is empty';
+  if (/[^\x00-\x7f]/.test(n)) {
+    const aLabel = domainToASCII(n);
+    return aLabel ? `is an internationalized name; write it in its ASCII (A-label) form: ${aLabel}` : 'is not a valid internationalized domain name';
+  }
   if (n.length > 253) return `is ${n.length} characters long (at most 253)`;
   for (const label of n.split('.')) {
     if (label.length === 0) return 'has an empty label (two dots in a row?)';
@@ -74,15 +81,11 @@ const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 /**
  * Why `name` cannot be a sending domain (the domain of From and MAIL FROM, which SPF, DKIM and
  * DMARC records are published for), with the fix; null when it can. It must be a host name of
- * two labels or more (RFC 5321 §4.1.2), written in ASCII: an internationalized name gets its
- * A-label as the fix. The one rule for the plan, `init`, the composers and `records`.
+ * two labels or more (RFC 5321 §4.1.2), written in ASCII (domainNameProblem gives an
+ * internationalized name its A-label as the fix). The one rule for the plan, `init`, the composers and `records`.
  */
 export function sendingDomainProblem(name: string): string | null {
   const n = normalizeName(name);
-  if (/[^\x00-\x7f]/.test(n)) {
-    const aLabel = domainToASCII(n);
-    return aLabel ? `is an internationalized name; write it in its ASCII (A-label) form: ${aLabel}` : 'is not a valid internationalized domain name';
-  }
   if (isIP(n) || /^\[.*\]$/.test(n)) return 'is an address, not a domain name; give the domain mail is sent from, such as example.com';
   const basic = domainNameProblem(n);
   if (basic) return basic;

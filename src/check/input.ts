@@ -20,10 +20,14 @@ function cleanLine(line: string): string {
 /** Longest part of a bad line the message quotes: a binary file or a dump on one line stays one line on the terminal. */
 const QUOTED_MAX = 80;
 
+/** Where a name given as an argument comes from, in its error. */
+const COMMAND_LINE = 'command line';
+
 function checkName(name: string, where: string): string {
   const problem = domainNameProblem(name);
   const quoted = name.length > QUOTED_MAX ? `${name.slice(0, QUOTED_MAX)}…" (${name.length} characters)` : `${name}"`;
-  if (problem) throw new InputError(`"${quoted} is not a domain name: it ${problem}; write one domain per line, such as example.com`, where);
+  const hint = where === COMMAND_LINE ? 'give a name such as example.com' : 'write one domain per line, such as example.com';
+  if (problem) throw new InputError(`"${quoted} is not a domain name: it ${problem}; ${hint}`, where);
   return normalizeName(name);
 }
 
@@ -51,7 +55,7 @@ export async function domainSource(args: readonly string[], files: readonly stri
   const note = (name: string): void => {
     if (!seen.add(name)) duplicates++;
   };
-  const fromArgs = args.map((a) => checkName(a.trim(), 'command line'));
+  const fromArgs = args.map((a) => checkName(a.trim(), COMMAND_LINE));
   fromArgs.forEach(note);
   const stdin: string[] = [];
   for (const file of files) {

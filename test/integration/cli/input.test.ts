@@ -134,6 +134,18 @@ describe('check: standard input, and each name once', () => {
     }
   });
 
+  it('an internationalized name in a list or on the command line is refused with its A-label as the fix (as a plan refuses it)', async () => {
+    const list = path.join(dir, 'idn.txt');
+    writeFileSync(list, 'newco.test\nbücher.de\n');
+    const runs = await Promise.all([runCli(['check', '--domains-file', list, '--nameserver', ns]), runCli(['check', 'bücher.de', '--nameserver', ns])]);
+    for (const r of runs) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/"bücher\.de" is not a domain name: it is an internationalized name; write it in its ASCII \(A-label\) form: xn--bcher-kva\.de/);
+    }
+    expect(runs[0]!.stderr).toMatch(/idn\.txt:2: .*; write one domain per line/);
+    expect(runs[1]!.stderr).toMatch(/command line: .*; give a name such as example\.com$/m);
+  });
+
   it('--domains-file may repeat, a file and standard input together', async () => {
     const list = path.join(dir, 'list.txt');
     writeFileSync(list, 'newco.test\n');
