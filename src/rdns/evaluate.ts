@@ -153,7 +153,8 @@ async function checkOne(resolver: Resolver, s: SendingAddress): Promise<{ result
   const findings: Finding[] = [];
   let dnsFailed = false;
   let confirmedName: string | null = null;
-  for (const name of names.slice(0, MAX_PTR_FOLLOWED)) {
+  const followed = names.slice(0, MAX_PTR_FOLLOWED);
+  for (const name of followed) {
     const fwd = await resolver.lookup(name, family);
     if (isTemporary(fwd.status)) {
       dnsFailed = true;
@@ -173,7 +174,7 @@ async function checkOne(resolver: Resolver, s: SendingAddress): Promise<{ result
       code: 'rdns.not-forward-confirmed',
       severity: 'error',
       subject,
-      message: `the PTR name${names.length > 1 ? 's' : ''} ${names.join(', ')} ${names.length > 1 ? 'do' : 'does'} not resolve back to ${s.address}; receivers treat the reverse DNS as missing`,
+      message: `the PTR name${followed.length > 1 ? 's' : ''} ${followed.join(', ')} ${followed.length > 1 ? 'do' : 'does'} not resolve back to ${s.address}${followed.length < names.length ? ` (the first ${followed.length} of ${names.length} followed)` : ''}; receivers treat the reverse DNS as missing`,
       fix: `publish ${family} ${s.address} for ${names[0]}, or point the PTR record at the host's own name`,
       rfc: 'RFC 1912 §2.1',
     });

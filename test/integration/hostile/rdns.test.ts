@@ -57,3 +57,26 @@ describe('reverse DNS whose PTR name has a label with a dot in it', () => {
     }
   });
 });
+
+describe('reverse DNS of an address with more PTR names than are followed', () => {
+  it('names only the PTR names it looked up as not resolving back, and says how many there were', async () => {
+    const ptrNames = Array.from({ length: 12 }, (_, i) => `host${i + 1}.example.test`);
+    const dns = await startHostileDns((q) => {
+      if (q.type === T.PTR) return answer(q, { answers: ptrNames.map((n) => ({ name: { pointer: 12 }, type: T.PTR, rdata: rdata.name(n) })) });
+      return answer(q, { rcode: 3 });
+    });
+    try {
+      const report = await checkReverseDns(new DnsResolver({ servers: [{ host: dns.host, port: dns.port }], timeoutMs: 1000, attempts: 1 }), [{ address: '192.0.2.25', source: 'sending_hosts' }]);
+      expect(report.results.map((r) => r.state)).toEqual(['not-confirmed']);
+      const asked = dns.queries.filter((q) => q.type === T.A).map((q) => q.name.toLowerCase());
+      expect(asked.sort()).toEqual(ptrNames.slice(0, 10).sort());
+      const notBack = report.findings.find((f) => f.code === 'rdns.not-forward-confirmed')!;
+      expect(notBack.message).toContain(`${ptrNames.slice(0, 10).join(', ')} do not resolve back to 192.0.2.25 (the first 10 of 12 followed)`);
+      expect(notBack.message).not.toContain('host11.example.test');
+      // The warning about the list itself still names all of them.
+      expect(report.findings.find((f) => f.code === 'rdns.multiple-ptr')!.message).toContain('host12.example.test');
+    } finally {
+      await dns.close();
+    }
+  });
+});
