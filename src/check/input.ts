@@ -91,7 +91,8 @@ export async function domainSource(args: readonly string[], files: readonly stri
       yield* first(fromArgs);
       for (const file of files) {
         if (file === '-') yield* first(stdin);
-        else for (const { text } of fileLines(file)) yield* first([normalizeName(text)]);
+        // Checked again as it is read again: a list rewritten since it was validated (another job regenerating it) hands out no name unchecked.
+        else for (const { text, line } of fileLines(file)) yield* first([checkName(text, `${file}:${line}`)]);
       }
     },
   };

@@ -25,4 +25,15 @@ describe('domainSource', () => {
     expect(source.duplicates).toBe(3);
     expect(await all(source)).toEqual(['newco.test', 'first.test', 'other.test', 'third.test']);
   });
+
+  it('checks each name again as it streams it: a list rewritten since it was validated hands out no name unchecked', async () => {
+    const list = path.join(dir, 'rewritten.txt');
+    writeFileSync(list, 'first.test\nsecond.test\n');
+    const source = await domainSource([], [list]);
+    // Rewritten between the check of every line and the run (another job regenerating it).
+    writeFileSync(list, 'first.test\nexa..mple.test\n');
+    const names = source.names();
+    expect((await names.next()).value).toBe('first.test');
+    await expect(names.next()).rejects.toThrow(/rewritten\.txt:2: "exa\.\.mple\.test" is not a domain name: it has an empty label/);
+  });
 });
