@@ -8,6 +8,8 @@
  * in batches, and a last transaction sets `complete = 1` with the summary. Only complete runs are
  * ever read, so a run that crashed or was stopped leaves every earlier run as it was.
  */
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { InputError } from '../errors.js';
 
@@ -102,9 +104,30 @@ export function historyError(file: string, err: unknown, waitedMs = DEFAULT_BUSY
   return err instanceof Error ? err : new Error(message);
 }
 
+/**
+ * Why `file` cannot be a history file before SQLite is asked: better-sqlite3 raises a bare
+ * TypeError (no code) for a missing directory, and SQLite only "cannot open" a directory.
+ */
+function pathProblem(file: string, mustExist: boolean): InputError | null {
+  const isDirectory = (p: string): boolean | null => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return null;
+    }
+  };
+  if (isDirectory(file)) return new InputError(`is a directory; give the name of the history file (such as ${path.join(file, 'checks.db')})`, file);
+  const parent = path.dirname(path.resolve(file));
+  if (isDirectory(parent) !== null) return null;
+  if (mustExist) return new InputError('no such history database; give the file that `maildns check --history FILE` writes', file);
+  return new InputError(`cannot create the history database: the directory ${path.dirname(file)} does not exist; create it, or give another path`, file);
+}
+
 /** Open (creating it when allowed) and bring the schema up to date. */
 export function openHistory(file: string, opts: OpenOptions = {}): HistoryDb {
   const timeout = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const problem = pathProblem(file, opts.mustExist ?? false);
+  if (problem) throw problem;
   let db: HistoryDb;
   try {
     db = new Database(file, { fileMustExist: opts.mustExist ?? false, readonly: opts.readonly ?? false, timeout });
