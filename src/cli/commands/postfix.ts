@@ -47,8 +47,14 @@ export const postfixLintCommand: CommandModule<object, LintArgs> = {
       .example('$0 postfix lint /etc/postfix/main.cf', 'check the live main.cf against the plan')
       .example('postconf -n | $0 postfix lint --stdin', 'check what Postfix really uses') as never,
   handler: async (args) => {
-    const { lintPostfixMainCf } = await import('../../postfix/lint.js');
-    const text = args.stdin ? readFileSync(0, 'utf8') : readFileSync(args.file, 'utf8');
+    const [{ lintPostfixMainCf }, { failedOn }] = await Promise.all([import('../../postfix/lint.js'), import('../../fsutil.js')]);
+    let text = '';
+    try {
+      text = args.stdin ? readFileSync(0, 'utf8') : readFileSync(args.file, 'utf8');
+    } catch (err) {
+      // A directory fails in read(), whose error names no path: name the file, so it is one line with the fix.
+      failedOn(err, args.stdin ? '<stdin>' : args.file, 'read the file');
+    }
     // The plan adds the SPF and identity checks; without one (the default file absent) they need --domain.
     const plan = args.plan === DEFAULT_PLAN_FILE && !existsSync(args.plan) ? undefined : await readPlan(args.plan);
     const file = args.stdin ? 'postconf -n' : args.file;

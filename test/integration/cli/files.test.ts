@@ -50,10 +50,10 @@ describe('file-system failures are one line with the path and the fix', () => {
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('a directory given where a file is read: the same one line, for a message, a plan and a key', async () => {
+  it('a directory given where a file is read: the same one line, for a message, a plan, a key and a main.cf', async () => {
     mkdirSync(path.join(dir, 'not-a-file'), { recursive: true });
     writeFileSync(path.join(dir, 'm.eml'), 'From: a@example.com\r\n\r\nhi\r\n');
-    for (const args of [['verify-message', 'not-a-file'], ['records', '--plan', 'not-a-file'], ['sign', 'm.eml', '-d', 'example.com', '-s', 'mail', '-k', 'not-a-file']]) {
+    for (const args of [['verify-message', 'not-a-file'], ['records', '--plan', 'not-a-file'], ['sign', 'm.eml', '-d', 'example.com', '-s', 'mail', '-k', 'not-a-file'], ['postfix', 'lint', 'not-a-file']]) {
       expectOneLine(await runCli(args, { cwd: dir }), 'not-a-file', /is a directory; give a file name/);
     }
   });
