@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { InputError } from '../../../src/errors.js';
 import { parsePlan } from '../../../src/plan/load.js';
 import { composePlan } from '../../../src/plan/records.js';
 import { renderWith } from '../../../providers/index.js';
@@ -63,6 +64,20 @@ describe('composing records from the plan', () => {
 
   it('refuses a full zone without name servers, saying what to add', () => {
     expect(() => composePlan(plan, { fullZone: true })).toThrow(/needs its name servers: add "nameservers: \[ns1\.example\.net\]"/);
+  });
+
+  it('a key file that is no private key, or a directory, is bad input naming it, not an internal error', () => {
+    const work = mkdtempSync(path.join(tmpdir(), 'maildns-compose-'));
+    const p = planIn(work, 'domains:\n  - domain: example.com\n    dkim: [{ selector: mail, algorithm: ed25519 }]\n');
+    const keyFile = path.join(work, 'keys', 'example.com', 'mail.private');
+    mkdirSync(path.dirname(keyFile), { recursive: true });
+    // A key cut short (a copy that stopped half-way) or overwritten with the record file.
+    writeFileSync(keyFile, '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n');
+    expect(() => composePlan(p)).toThrow(InputError);
+    expect(() => composePlan(p)).toThrow(new RegExp(`^${keyFile}: not a readable DKIM private key: .+; `));
+    rmSync(keyFile);
+    mkdirSync(keyFile);
+    expect(() => composePlan(p)).toThrow(new RegExp(`^${keyFile}: not a readable DKIM private key: EISDIR`));
   });
 
   it('SPF with redirect leaves out all (RFC 7208 §6.1)', () => {
