@@ -7,7 +7,7 @@
  * `--retire` removes the retiring selector and publishes an empty p= in its place (revoked).
  * The plan file is edited through the yaml Document API, so comments and layout stay.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { InputError } from '../errors.js';
 import { fileMode, writeFileAtomic } from '../fsutil.js';
@@ -225,7 +225,8 @@ async function notYetPublished(plan: Plan, d: DomainPlan, selectors: readonly Dk
 /** Write the edited plan text, but never one the loader would refuse. */
 function writePlanText(file: string, text: string, keysDir: string | undefined): Plan {
   const plan = parsePlan(text, file);
-  writeFileAtomic(file, text, { mode: fileMode(file) ?? 0o644 });
+  // Through a symbolic link the plan it points to is edited: a rename onto the link would replace the link and leave that plan as it was.
+  writeFileAtomic(realpathSync(file), text, { mode: fileMode(file) ?? 0o644 });
   return withKeysDir(plan, keysDir);
 }
 

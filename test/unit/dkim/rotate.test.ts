@@ -1,6 +1,6 @@
 /** Key rotation kept in the plan file: add, activate, retire, with comments preserved. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { keygenPlan } from '../../../src/dkim/keygen.js';
@@ -110,6 +110,19 @@ describe('dkim rotate', () => {
     await expect(rotate({ retire: true })).rejects.toThrow(/no retiring selector/);
     await expect(rotate({ selector: 'mail' })).rejects.toThrow(/already exists/);
     await expect(rotate({ domain: 'example.org' })).rejects.toThrow(/not in the plan/);
+  });
+
+  it('edits the file a symbolic link to the plan points to, and keeps the link', async () => {
+    const real = path.join(dir, 'conf', 'plan.yaml');
+    mkdirSync(path.dirname(real));
+    writeFileSync(real, PLAN);
+    symlinkSync(path.join('conf', 'plan.yaml'), planFile);
+    await keygenPlan(loadPlan(planFile));
+    const added = await rotate({ selector: 'mail2' });
+    expect(added.action).toBe('added');
+    expect(lstatSync(planFile).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).toContain('- selector: mail2');
+    expect(loadPlan(planFile).domains[0]!.dkim.map((s) => s.selector)).toEqual(['mail', 'ed', 'mail2']);
   });
 
   it('edits a plan whose dkim entry is a single value', () => {
