@@ -153,8 +153,11 @@ export const checkCommand: CommandModule<object, Args> = {
     } catch (err) {
       throw new UsageError(`--shard: ${(err as Error).message}`);
     }
-    const source = await domainSource(args.domains.map(String), ([] as string[]).concat(args.domainsFile).map(String));
-    if (source.count === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
+    const files = ([] as string[]).concat(args.domainsFile).map(String);
+    const source = await domainSource(args.domains.map(String), files);
+    if (source.count === 0 && files.length === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
+    // The list was given, and read: what is wrong is in it.
+    if (source.count === 0) throw new UsageError(`${files.length === 1 ? 'names' : 'name'} no domain (only blank lines and # comments); write one domain per line, such as example.com`, files.map((f) => (f === '-' ? '<stdin>' : f)).join(', '));
     if (source.duplicates) process.stderr.write(`note: ${source.duplicates} name${source.duplicates === 1 ? ' was' : 's were'} given more than once; each domain is checked once\n`);
     if (args.rate !== undefined && !(args.rate >= 1 && args.rate <= 1_000_000)) throw new UsageError('--rate must be from 1 to 1000000 queries per second');
     if (args.caFile !== undefined && !args.mtaStsPolicy && !args.tls) throw new UsageError('--ca-file goes with --mta-sts-policy or --tls (it is used only to fetch the policy and to judge STARTTLS certificates)');

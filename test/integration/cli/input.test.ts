@@ -152,4 +152,15 @@ describe('check: standard input, and each name once', () => {
     const r = await runCli(['check', '--domains-file', list, '--domains-file', '-', '--nameserver', ns, '--json'], { input: 'NEWCO.test\n' });
     expect((JSON.parse(r.stdout) as { domains: unknown[] }).domains).toHaveLength(1);
   });
+
+  it('a --domains-file with no domain in it (empty, or only comments) is exit 2 naming the file, not a request to pass one', async () => {
+    const empty = path.join(dir, 'empty.txt');
+    writeFileSync(empty, '# to be filled in\n\n');
+    const r = await runCli(['check', '--domains-file', empty, '--nameserver', ns]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`maildns: ${empty}: names no domain (only blank lines and # comments); write one domain per line, such as example.com\n`);
+    const none = await runCli(['check', '--nameserver', ns]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe('maildns: name at least one domain, or pass --domains-file FILE\n');
+  });
 });
