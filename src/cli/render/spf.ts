@@ -26,7 +26,8 @@ function renderNode(node: SpfTreeNode, prefix: string, last: boolean, top: boole
     loop: 'loop',
     macro: 'macro: depends on the message',
   };
-  if (node.problem && node.problem !== 'multiple') lines.push(`${branch}${head}${count}  ${paint(`(${problem[node.problem]})`, node.problem === 'macro' ? 'dim' : 'red', color)}`);
+  // The top line's head has no trailing space (a branch's has), so it gets one here as on a line with a record.
+  if (node.problem && node.problem !== 'multiple') lines.push(`${branch}${head}${top ? ' ' : ''}${count}  ${paint(`(${problem[node.problem]})`, node.problem === 'macro' ? 'dim' : 'red', color)}`);
   else lines.push(`${branch}${head} ${count}  ${paint(`"${printable(node.record!)}"`, 'dim', color)}`);
   const childPrefix = top ? '' : `${prefix}${last ? '   ' : '│  '}`;
   // Terms that cost lookups but have no child (a, mx, ptr, exists) are shown as leaves with notes.

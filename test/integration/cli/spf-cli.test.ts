@@ -34,6 +34,11 @@ describe('maildns spf', () => {
     expect(r.stdout).toContain('DNS-querying terms: 2/10');
   });
 
+  it('a domain without SPF: its name and the count are two words, as in the tree of one with SPF', async () => {
+    const r = await runCli(['spf', 'nothing.test', '--nameserver', ns]);
+    expect(r.stdout.split('\n')[0]).toBe('nothing.test [0 lookups]  (no SPF record)');
+  });
+
   it('does without dns2: the resolver writes its queries and reads the answers itself', async () => {
     // This preload lists the CommonJS modules the run loaded (dns2 is one; its codec is required on
     // first use). It requires tldts itself, so that the list is seen to hold what was loaded.
