@@ -37,6 +37,11 @@ export function starterPlan(o: StarterOptions): string {
   }
   o.include.forEach((d) => checkName(d, 'the include', domainNameProblem));
   o.mx.forEach((d) => checkName(d, 'the mail host', domainNameProblem));
+  // The loader's rule (src/plan/load.ts), checked here because the selector is written into the
+  // YAML as it is: "mail #x" would read back as "mail", a "key: value" as something else.
+  if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/i.test(o.selector)) {
+    throw new InputError(`the DKIM selector ${JSON.stringify(o.selector)} is not a valid selector (letters, digits, "-", "_" and "." only)`);
+  }
   if (!DKIM_ALGORITHMS.includes(o.dkimAlg)) throw new InputError(`the DKIM algorithm must be one of ${DKIM_ALGORITHMS.join(', ')}`);
   if (!DMARC_POLICIES.includes(o.dmarcPolicy)) throw new InputError(`the DMARC policy must be one of ${DMARC_POLICIES.join(', ')}`);
   const rua = o.rua.map((r) => (r.includes(':') ? r : `mailto:${r}`));

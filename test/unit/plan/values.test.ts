@@ -101,6 +101,38 @@ describe('an SPF network gets the same verdict in the plan, in init, in spf comp
   });
 });
 
+/** [value, accepted]: init writes the selector into the plan's text, which must read back as that selector or be refused. */
+const SELECTORS: [string, boolean][] = [
+  ['mail', true],
+  ['Mail', true],
+  ['s2026-11.rsa', true],
+  ['_x', true],
+  ['mail #x', false],
+  ['mail # a comment', false],
+  ['bad_sel!', false],
+  ['a: b', false],
+  ['mail\n        algorithm: ed25519', false],
+  ['', false],
+];
+
+describe('a DKIM selector gets the same verdict in the plan and in init', () => {
+  it.each(SELECTORS)('%j: accepted %s', (value, ok) => {
+    const plan = refusal(() => parsePlan(`version: 1\ndomains:\n  - domain: example.com\n    dkim: [{ selector: ${JSON.stringify(value)} }]\n`, 'maildns.yaml'));
+    let init: string | null = null;
+    let written: string | undefined;
+    try {
+      written = parsePlan(starterPlan({ ...STARTER, selector: value }), 'maildns.yaml').domains[0]!.dkim[0]!.selector;
+    } catch (err) {
+      expect(err).toBeInstanceOf(InputError);
+      init = (err as Error).message;
+    }
+    expect({ plan: plan === null, init: init === null }).toEqual({ plan: ok, init: ok });
+    if (ok) expect(written).toBe(value.toLowerCase());
+    // Refused as the value given, not as a line of a plan file that was never written.
+    else expect(init).toMatch(/^the DKIM selector ".*" is not a valid selector/s);
+  });
+});
+
 describe('records: a plan whose SPF needs more than 10 lookups says so', () => {
   it('11 includes: a problem naming the count and the limit; 10: none', () => {
     const includes = (n: number) => Array.from({ length: n }, (_, i) => `_spf${i}.example.net`);
