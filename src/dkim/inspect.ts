@@ -1,5 +1,5 @@
 /** What `dkim show` and `dkim check-record` report: a selector's key and record, a record's lint. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { Finding } from '../findings.js';
 import { fileMode } from '../fsutil.js';
@@ -8,7 +8,7 @@ import type { DkimAlgorithm, Plan } from '../plan/types.js';
 import { normalizeName } from '../names.js';
 import { recordOptions } from './keygen.js';
 import { compareWithPrivateKey } from './keys.js';
-import { composeDkimRecord, publicKeyFromPem, type DkimKeyType } from './record.js';
+import { composeDkimRecord, publicKeyFromKeyFile, type DkimKeyType } from './record.js';
 import { validateDkimRecord } from './validate.js';
 import type { PublishedKeyForm } from './keys.js';
 import { splitCharacterStrings, unquoteCharacterStrings } from '../txt.js';
@@ -41,12 +41,7 @@ export function inspectSelectorKey(plan: Plan, domainName: string, selectorName:
   const name = `${sel.selector}._domainkey.${d.domain}`;
   const base = { domain: d.domain, selector: sel.selector, name, state: stateOf(sel), keyPath };
   if (!existsSync(keyPath)) return { ...base, key: null };
-  let key;
-  try {
-    key = publicKeyFromPem(readFileSync(keyPath, 'utf8'));
-  } catch (err) {
-    throw new InputError(`not a readable DKIM private key: ${(err as Error).message.split('\n')[0]}`, keyPath);
-  }
+  const key = publicKeyFromKeyFile(keyPath);
   const record = composeDkimRecord(key, recordOptions(sel));
   const findings = validateDkimRecord(record, name).findings;
   const mode = fileMode(keyPath) ?? 0;

@@ -5,15 +5,14 @@
  * RequireSafeKeys wants it (no symbolic link, not writable by others); maildns creates the ones
  * that are missing and never changes the mode of one it did not create.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../errors.js';
 import { backupFile, ensureKeyDirectory, fileMode, removeStaleTempFiles, writeFileAtomic } from '../fsutil.js';
 import { keyPathFor } from '../plan/selectors.js';
 import type { DkimAlgorithm, DkimSelectorPlan, DomainPlan, Plan } from '../plan/types.js';
 import { splitCharacterStrings, quoteCharacterString } from '../txt.js';
 import { algorithmOf, generateDkimKey } from './keys.js';
-import { composeDkimRecord, publicKeyFromPem, type DkimPublicKey, type DkimRecordOptions } from './record.js';
+import { composeDkimRecord, publicKeyFromKeyFile, type DkimPublicKey, type DkimRecordOptions } from './record.js';
 
 export interface KeygenOptions {
   /** Replace existing keys (the old file is kept as `<key>.<stamp>.bak`). */
@@ -74,11 +73,7 @@ function prepareDirectory(plan: Plan, domain: DomainPlan, keyPath: string, warni
 }
 
 function readKey(keyPath: string): DkimPublicKey {
-  try {
-    return publicKeyFromPem(readFileSync(keyPath, 'utf8'));
-  } catch (err) {
-    throw new InputError(`not a readable RSA or Ed25519 private key (${(err as Error).message.split('\n')[0]}); move it away, or replace it (keygen's force option keeps it as a backup)`, keyPath);
-  }
+  return publicKeyFromKeyFile(keyPath, "move it away, or replace it (keygen's force option keeps it as a backup)");
 }
 
 /** Make sure one selector has a key (and its .txt); never overwrites unless `opts.force`. */

@@ -15,7 +15,7 @@
  * complete instances: RSA in /etc/opendkim.conf under the packaged unit, Ed25519 in a conf and a
  * systemd unit of its own, each with its socket and pid file.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { keyDirectoryProblem } from '../fsutil.js';
@@ -24,7 +24,7 @@ import { isSigning, keyPathFor } from '../plan/selectors.js';
 import type { DkimAlgorithm, Plan } from '../plan/types.js';
 import { postconfStep, renderMainCf, type PostfixSetting } from '../postfix/main-cf.js';
 import type { SetupStep } from '../steps.js';
-import { publicKeyFromPem, type DkimKeyType } from './record.js';
+import { publicKeyFromKeyFile, type DkimKeyType } from './record.js';
 import { DEBIAN, DEFAULT_SOCKET, defaultSocket, type MilterDefaultAction } from './opendkim-settings.js';
 
 export { DEBIAN, DEFAULT_SOCKET, defaultSocket, type MilterDefaultAction };
@@ -256,12 +256,7 @@ export function signingEntries(plan: Plan, serverKeysDir: string): { entries: Si
         const problem = keyDirectoryProblem(dir);
         if (problem) throw new InputError(problem, dir);
       }
-      let type: DkimKeyType;
-      try {
-        type = publicKeyFromPem(readFileSync(keyPath, 'utf8')).type;
-      } catch (err) {
-        throw new InputError(`not a readable DKIM private key: ${(err as Error).message.split('\n')[0]}`, keyPath);
-      }
+      const type = publicKeyFromKeyFile(keyPath).type;
       if (type !== typeOfAlgorithm(sel.algorithm)) {
         throw new InputError(
           `this is an ${type === 'rsa' ? 'RSA' : 'Ed25519'} key, but the plan gives ${d.domain} selector ${sel.selector} the algorithm ${sel.algorithm}; set "algorithm: ${type === 'rsa' ? 'rsa-2048' : 'ed25519'}" for it or point "key" at the right file`,

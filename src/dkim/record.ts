@@ -1,5 +1,7 @@
 /** The DKIM key record (RFC 6376 §3.6.1, RFC 8463 for Ed25519) composed from a private key. */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { InputError } from '../errors.js';
 
 export type DkimKeyType = 'rsa' | 'ed25519';
 
@@ -33,6 +35,18 @@ export function publicKeyOf(key: KeyObject): DkimPublicKey {
 
 export function publicKeyFromPem(pem: string): DkimPublicKey {
   return publicKeyOf(createPrivateKey(pem));
+}
+
+/**
+ * The public half of the private key in `keyPath`. A file that holds none (cut short, overwritten,
+ * a directory, the .txt beside it) is bad input naming the file, with `fix` when the caller has one.
+ */
+export function publicKeyFromKeyFile(keyPath: string, fix?: string): DkimPublicKey {
+  try {
+    return publicKeyFromPem(readFileSync(keyPath, 'utf8'));
+  } catch (err) {
+    throw new InputError(`not a readable DKIM private key: ${(err as Error).message.split('\n')[0]}${fix ? `; ${fix}` : ''}`, keyPath);
+  }
 }
 
 export function composeDkimRecord(key: DkimPublicKey, opts: DkimRecordOptions = {}): string {

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { InputError } from '../errors.js';
-import { composeDkimRecord, publicKeyFromPem, type DkimPublicKey } from '../dkim/record.js';
+import { composeDkimRecord, publicKeyFromKeyFile } from '../dkim/record.js';
 import { composeDmarc, reportAuthorizationName } from '../dmarc/compose.js';
 import { normalizeName } from '../names.js';
 import { mxValue, soaValue, type DnsRecord } from '../records.js';
@@ -56,15 +56,6 @@ export interface MtaStsPolicyFile {
 export function composeMtaStsPolicy(d: DomainPlan): MtaStsPolicyFile | null {
   if (!d.mtaSts) return null;
   return { domain: d.domain, host: stsPolicyHost(d.domain), path: STS_POLICY_PATH, text: composeStsPolicy(d.mtaSts) };
-}
-
-/** The public half of a planned key; a file that holds none (cut short, a directory, the .txt) is bad input naming it. */
-function plannedPublicKey(keyPath: string): DkimPublicKey {
-  try {
-    return publicKeyFromPem(readFileSync(keyPath, 'utf8'));
-  } catch (err) {
-    throw new InputError(`not a readable DKIM private key: ${(err as Error).message.split('\n')[0]}; restore it from its backup, or replace it (\`maildns keygen --force\` keeps it as a backup) and publish the new record`, keyPath);
-  }
 }
 
 export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = {}): ComposedDomain {
@@ -122,7 +113,7 @@ export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = 
       continue;
     }
     const opts = { testing: sel.testing, ...(sel.hash ? { hash: sel.hash } : {}), ...(sel.service ? { service: sel.service } : {}) };
-    add(name, 'TXT', composeDkimRecord(plannedPublicKey(keyPath), opts), `dkim:${sel.selector}`);
+    add(name, 'TXT', composeDkimRecord(publicKeyFromKeyFile(keyPath, 'restore it from its backup, or replace it (`maildns keygen --force` keeps it as a backup) and publish the new record'), opts), `dkim:${sel.selector}`);
   }
   if (d.dmarc) add(`_dmarc.${d.domain}`, 'TXT', composeDmarc(d.dmarc), 'dmarc');
   const sts = composeMtaStsPolicy(d);

@@ -70,6 +70,14 @@ describe('keygen', () => {
     expect(readFileSync(first!.keyPath, 'utf8')).toBe(before);
   });
 
+  it('refuses a key file that holds no private key, naming it, and leaves it as it was', async () => {
+    const plan = planIn('domains:\n  - domain: example.com\n    dkim: [mail]\n');
+    const [first] = await keygenPlan(plan);
+    writeFileSync(first!.keyPath, '-----BEGIN PRIVATE KEY-----\ncut short\n', { mode: 0o600 });
+    await expect(keygenPlan(plan)).rejects.toThrow(new RegExp(`^${first!.keyPath}: not a readable DKIM private key: .+; move it away, or replace it`));
+    expect(readFileSync(first!.keyPath, 'utf8')).toBe('-----BEGIN PRIVATE KEY-----\ncut short\n');
+  });
+
   it('--force replaces the key and keeps the old one as a timestamped 0600 backup', async () => {
     const plan = planIn('domains:\n  - domain: example.com\n    dkim: [mail]\n');
     const [first] = await keygenPlan(plan);
