@@ -8,9 +8,9 @@
  */
 import { formatIpv6, isIpv6Address } from '../ipv6.js';
 import dgram from 'node:dgram';
-import net from 'node:net';
+import net, { isIP } from 'node:net';
 import { DnsTemporaryError } from '../errors.js';
-import { normalizeName } from '../names.js';
+import { domainNameProblem, normalizeName } from '../names.js';
 import { packetCodec, RCODE, TYPE, type WireHeader, type WirePacket, type WireRecord } from './packet.js';
 
 const CLASS_IN = 1;
@@ -59,6 +59,9 @@ export function parseServer(text: string, defaultPort = 53): ServerAddress {
   if (!m) throw new Error(`not a server address: "${text}" (use HOST, HOST:PORT or [IPv6]:PORT)`);
   const port = m[2] ? Number(m[2]) : defaultPort;
   if (!(port > 0 && port < 65536)) throw new Error(`port out of range in "${text}"`);
+  // A name that cannot be a host is a typo to report, not a server that failed to answer.
+  const hostProblem = isIP(m[1]!) ? null : domainNameProblem(m[1]!);
+  if (hostProblem) throw new Error(`not a server address: "${text}": the host name ${hostProblem} (use HOST, HOST:PORT or [IPv6]:PORT)`);
   return { host: m[1]!, port };
 }
 

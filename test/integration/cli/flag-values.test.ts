@@ -378,6 +378,16 @@ describe('a value that says nothing is refused, not taken for the flag\'s absenc
     expect(r.stderr).toBe('maildns: --selectors "," names no DKIM selector; give names such as mail,google\n');
   });
 
+  it('--nameserver with a host name that cannot be one is a typo, exit 2, not a DNS failure (exit 3)', async () => {
+    for (const value of ['bad..host', '127.0.0.1,bad..host:5353']) {
+      const r = await runCli(['spf', 'example.com', '--nameserver', value, '--timeout', '500']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^maildns: --nameserver: not a server address: "bad\.\.host(:5353)?": the host name has an empty label \(two dots in a row\?\)/);
+    }
+    // A host name is still taken (asked for its address like any other).
+    expect((await runCli(['spf', 'example.com', '--nameserver', 'localhost:9', '--timeout', '500'])).code).toBe(3);
+  });
+
   it('dmarc compose --rua "," names no report address', async () => {
     const r = await runCli(['dmarc', 'compose', '--p', 'reject', '--rua', ',']);
     expect(r.code).toBe(2);
