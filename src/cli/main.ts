@@ -146,7 +146,9 @@ export async function main(argv: string[]): Promise<void> {
       // The flag without its value explains yargs' complaint best ("Not enough arguments following: all").
       const problem = commandFlagValueProblem(argv, cli);
       // One line: yargs puts the argument and its choices on lines of their own.
-      fail(`${problem ?? (err?.message ?? msg).replace(/\s*\n\s*/g, ' ')} (see \`maildns --help\`)`);
+      const text = problem ?? (err?.message ?? msg).replace(/\s*\n\s*/g, ' ');
+      // "name a command; `maildns --help` lists them" points at the help already.
+      fail(text.includes('--help`') ? text : `${text} (see \`maildns --help\`)`);
     });
   for (const c of modules) cli.command(c);
   skipHelpCache(cli);

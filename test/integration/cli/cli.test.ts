@@ -208,6 +208,11 @@ describe('maildns CLI basics', () => {
     ]);
   });
 
+  it('asks for a command when none is named, pointing at the help once', async () => {
+    const r = await runCli([]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([2, '', 'maildns: name a command; `maildns --help` lists them\n']);
+  });
+
   it('refuses help for a subcommand that does not exist, and its list of subcommands is the one help shows', async () => {
     const unknown = await Promise.all([runCli(['dkim', 'nosuch', '--help']), runCli(['report', 'nosuch', 'help'])]);
     expect(unknown.map((r) => [r.code, r.stdout, r.stderr])).toEqual([
