@@ -10,7 +10,7 @@ import { stopQuietlyWhenStdoutCloses } from './closed-pipe.js';
 import { describeFailure, EXIT } from './exit.js';
 import { printable } from '../findings.js';
 import { commandFlagValueProblem, commandOptions, jsonFormatProblem } from './flag-values.js';
-import { LOADERS, subcommandsOf, type CommandName } from './registry.js';
+import { LOADERS, subcommandMissing, subcommandsOf, type CommandName } from './registry.js';
 import { EPILOGUE, renderTopLevelHelp, USAGE } from './render/help.js';
 import { asksVersionOnly, packageVersion } from './version.js';
 
@@ -98,6 +98,8 @@ export async function main(argv: string[]): Promise<void> {
   const words = end < 0 ? argv : argv.slice(0, end);
   const named = words.filter((a) => !a.startsWith('-'));
   const word = named[0];
+  // yargs checks a command's own `<command>` before its subcommands' demand, and says only "Not enough non-option arguments".
+  if (word !== undefined && named.length === 1 && Object.hasOwn(LOADERS, word) && subcommandsOf(word as CommandName).length && !words.some(isHelpFlag)) fail(subcommandMissing(word as CommandName));
   if (word !== undefined && words.some((a) => isHelpFlag(a) || a === 'help')) {
     if (!Object.hasOwn(LOADERS, word)) fail(noSuchCommand(word));
     // ...nor help for a subcommand that does not exist (`maildns dkim nosuch --help`): yargs shows dkim's.

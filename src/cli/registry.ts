@@ -39,6 +39,11 @@ export function subcommandsOf(name: CommandName): readonly string[] {
   return SUBCOMMANDS[name] ?? [];
 }
 
+/** What a command that demands a subcommand says when none is named. */
+export function subcommandMissing(name: CommandName): string {
+  return `name a ${name} command: ${subcommandList(name)}`;
+}
+
 /** "a, b or c", for messages that list a command's subcommands. */
 export function subcommandList(name: CommandName): string {
   const words = subcommandsOf(name);

@@ -1,7 +1,7 @@
 /** `maildns dkim show | check-record | rotate`: inspect keys and records, and rotate keys. */
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { COMMANDS, subcommandList } from '../registry.js';
+import { COMMANDS, subcommandMissing } from '../registry.js';
 import { hasFindingAtLeast, printable } from '../../findings.js';
 import { DKIM_ALGORITHMS, type DkimAlgorithm } from '../../plan/types.js';
 import { EXIT, UsageError } from '../exit.js';
@@ -173,6 +173,6 @@ export const dkimCommand: CommandModule = {
       .command(showCommand as CommandModule)
       .command(checkRecordCommand as CommandModule)
       .command(rotateCommand as CommandModule)
-      .demandCommand(1, `name a dkim command: ${subcommandList('dkim')}`),
+      .demandCommand(1, subcommandMissing('dkim')),
   handler: () => {},
 };

@@ -1,6 +1,6 @@
 /** `maildns report merge FILE…`: the outputs of several `check` runs (the shards of one list) as one report. */
 import type { CommandModule } from 'yargs';
-import { COMMANDS, subcommandList } from '../registry.js';
+import { COMMANDS, subcommandMissing } from '../registry.js';
 import { CHECK_FORMATS, type CheckFormat } from '../render/formats.js';
 import { UsageError } from '../exit.js';
 
@@ -51,6 +51,6 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
 
 export const reportCommand: CommandModule = {
   ...COMMANDS['report'],
-  builder: (y) => y.command(mergeCommand as CommandModule).demandCommand(1, `name a report command: ${subcommandList('report')}`),
+  builder: (y) => y.command(mergeCommand as CommandModule).demandCommand(1, subcommandMissing('report')),
   handler: () => {},
 };

@@ -213,6 +213,15 @@ describe('maildns CLI basics', () => {
     expect([r.code, r.stdout, r.stderr]).toEqual([2, '', 'maildns: name a command; `maildns --help` lists them\n']);
   });
 
+  it('asks for a subcommand of dkim and report by name when none is given', async () => {
+    const runs = await Promise.all([runCli(['dkim']), runCli(['dkim', '--json']), runCli(['report'])]);
+    expect(runs.map((r) => [r.code, r.stdout, r.stderr])).toEqual([
+      [2, '', 'maildns: name a dkim command: show, check-record or rotate\n'],
+      [2, '', 'maildns: name a dkim command: show, check-record or rotate\n'],
+      [2, '', 'maildns: name a report command: merge\n'],
+    ]);
+  });
+
   it('refuses help for a subcommand that does not exist, and its list of subcommands is the one help shows', async () => {
     const unknown = await Promise.all([runCli(['dkim', 'nosuch', '--help']), runCli(['report', 'nosuch', 'help'])]);
     expect(unknown.map((r) => [r.code, r.stdout, r.stderr])).toEqual([
