@@ -20,6 +20,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readlinkSync,
   realpathSync,
   renameSync,
   statSync,
@@ -38,6 +39,12 @@ export interface WriteOptions {
   mode?: number;
   /** Fail with EEXIST instead of replacing an existing file (default false). */
   exclusive?: boolean;
+  /**
+   * When `file` is a symbolic link, write the file it points to and keep the link, as `>` in a
+   * shell does (a plan kept in a repository and linked from where maildns runs). Off for keys and
+   * secrets, which are never written where a link planted beside them points.
+   */
+  throughLink?: boolean;
 }
 
 /**
@@ -73,8 +80,23 @@ function tempNameFor(file: string): string {
   return path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+/** The file a symbolic link points to (the link itself when it points nowhere yet), or `file` when it is none. */
+function linkTarget(file: string): string {
+  try {
+    if (!lstatSync(file).isSymbolicLink()) return file;
+  } catch {
+    return file;
+  }
+  try {
+    return realpathSync(file);
+  } catch {
+    return path.resolve(path.dirname(file), readlinkSync(file));
+  }
+}
+
 /** Write `data` to `file` atomically: temp file + fsync + rename (or link when `exclusive`). */
-export function writeFileAtomic(file: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
+export function writeFileAtomic(given: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
+  const file = opts.throughLink ? linkTarget(given) : given;
   const mode = opts.mode ?? 0o644;
   const dir = path.dirname(path.resolve(file));
   const tmp = tempNameFor(file);

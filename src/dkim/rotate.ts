@@ -7,7 +7,7 @@
  * `--retire` removes the retiring selector and publishes an empty p= in its place (revoked).
  * The plan file is edited through the yaml Document API, so comments and layout stay.
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { InputError } from '../errors.js';
 import { fileMode, writeFileAtomic } from '../fsutil.js';
@@ -226,7 +226,7 @@ async function notYetPublished(plan: Plan, d: DomainPlan, selectors: readonly Dk
 function writePlanText(file: string, text: string, keysDir: string | undefined): Plan {
   const plan = parsePlan(text, file);
   // Through a symbolic link the plan it points to is edited: a rename onto the link would replace the link and leave that plan as it was.
-  writeFileAtomic(realpathSync(file), text, { mode: fileMode(file) ?? 0o644 });
+  writeFileAtomic(file, text, { mode: fileMode(file) ?? 0o644, throughLink: true });
   return withKeysDir(plan, keysDir);
 }
 

@@ -292,7 +292,7 @@ export function checkSnapshotTarget(file: string, domain: string): void {
 export function writeSnapshot(file: string, snap: SpfSnapshot): void {
   checkSnapshotTarget(file, snap.domain);
   try {
-    writeFileAtomic(file, `${JSON.stringify(snap, null, 2)}\n`);
+    writeFileAtomic(file, `${JSON.stringify(snap, null, 2)}\n`, { throughLink: true });
   } catch (err) {
     throw new InputError(`cannot write the snapshot ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose a writable directory`);
   }

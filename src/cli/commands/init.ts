@@ -56,7 +56,7 @@ export const initCommand: CommandModule<object, Args> = {
       rua: args.rua,
     });
     parsePlan(text, args.output); // the starter must be a valid plan: fail here, not at the next command
-    writeFileAtomic(args.output, text, { mode: 0o644 });
+    writeFileAtomic(args.output, text, { mode: 0o644, throughLink: true });
     if (args.json) {
       printJson({ wrote: args.output, domain: parsePlan(text, args.output).domains[0]!.domain, plan: text });
       return;

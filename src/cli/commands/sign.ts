@@ -74,7 +74,7 @@ export const signCommand: CommandModule<object, Args> = {
       })),
       args.message,
     );
-    if (args.output) writeFileAtomic(args.output, result.message);
+    if (args.output) writeFileAtomic(args.output, result.message, { throughLink: true });
     const domain = choices[0]!.domain;
     const first = result.signatures[0]!;
     if (args.json) {

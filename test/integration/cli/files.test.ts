@@ -3,7 +3,7 @@
  * gave (never a temporary file) with the fix, exit 2, no stack, nothing left behind, and no hang.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -56,6 +56,22 @@ describe('file-system failures are one line with the path and the fix', () => {
     for (const args of [['verify-message', 'not-a-file'], ['records', '--plan', 'not-a-file'], ['sign', 'm.eml', '-d', 'example.com', '-s', 'mail', '-k', 'not-a-file'], ['postfix', 'lint', 'not-a-file']]) {
       expectOneLine(await runCli(args, { cwd: dir }), 'not-a-file', /is a directory; give a file name/);
     }
+  });
+
+  it('init --force and sign -o write through a symbolic link to the file it points to, and keep the link', async () => {
+    const work = mkdtempSync(path.join(dir, 'through-'));
+    mkdirSync(path.join(work, 'repo'));
+    writeFileSync(path.join(work, 'repo', 'plan.yaml'), 'old\n');
+    symlinkSync(path.join('repo', 'plan.yaml'), path.join(work, 'maildns.yaml'));
+    expect((await runCli(['init', 'example.com', '--force'], { cwd: work })).code).toBe(0);
+    expect(lstatSync(path.join(work, 'maildns.yaml')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(path.join(work, 'repo', 'plan.yaml'), 'utf8')).toMatch(/domain: example\.com/);
+    writeFileSync(path.join(work, 'm.eml'), 'From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n');
+    writeFileSync(path.join(work, 'k.pem'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    symlinkSync(path.join('repo', 'signed.eml'), path.join(work, 'signed.eml'));
+    expect((await runCli(['sign', 'm.eml', '-d', 'example.com', '-s', 'ed', '-k', 'k.pem', '-o', 'signed.eml'], { cwd: work })).code).toBe(0);
+    expect(lstatSync(path.join(work, 'signed.eml')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(path.join(work, 'repo', 'signed.eml'), 'utf8')).toMatch(/^DKIM-Signature: /);
   });
 
   it('keygen refuses a symlinked keys directory and leaves its target alone', async () => {

@@ -1,0 +1,42 @@
+/** writeFileAtomic and symbolic links: documents are written through them, keys never. */
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeFileAtomic } from '../../src/fsutil.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'maildns-fsutil-'));
+  mkdirSync(path.join(dir, 'repo'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('writeFileAtomic through a symbolic link', () => {
+  it('writes the file the link points to and keeps the link (throughLink)', () => {
+    writeFileSync(path.join(dir, 'repo', 'plan.yaml'), 'old\n');
+    symlinkSync(path.join('repo', 'plan.yaml'), path.join(dir, 'maildns.yaml'));
+    writeFileAtomic(path.join(dir, 'maildns.yaml'), 'new\n', { throughLink: true });
+    expect(lstatSync(path.join(dir, 'maildns.yaml')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(path.join(dir, 'repo', 'plan.yaml'), 'utf8')).toBe('new\n');
+    // No temporary file left beside either.
+    expect(readdirSync(dir).sort()).toEqual(['maildns.yaml', 'repo']);
+    expect(readdirSync(path.join(dir, 'repo'))).toEqual(['plan.yaml']);
+  });
+
+  it('creates the file a link that points nowhere yet names, as a shell redirection does', () => {
+    symlinkSync(path.join('repo', 'signed.eml'), path.join(dir, 'out.eml'));
+    writeFileAtomic(path.join(dir, 'out.eml'), 'message\n', { throughLink: true });
+    expect(readlinkSync(path.join(dir, 'out.eml'))).toBe(path.join('repo', 'signed.eml'));
+    expect(readFileSync(path.join(dir, 'repo', 'signed.eml'), 'utf8')).toBe('message\n');
+  });
+
+  it('replaces the link itself without throughLink (a key is never written where a planted link points)', () => {
+    writeFileSync(path.join(dir, 'repo', 'elsewhere'), 'untouched\n');
+    symlinkSync(path.join(dir, 'repo', 'elsewhere'), path.join(dir, 'mail.private'));
+    writeFileAtomic(path.join(dir, 'mail.private'), 'key\n', { mode: 0o600 });
+    expect(lstatSync(path.join(dir, 'mail.private')).isSymbolicLink()).toBe(false);
+    expect(readFileSync(path.join(dir, 'mail.private'), 'utf8')).toBe('key\n');
+    expect(readFileSync(path.join(dir, 'repo', 'elsewhere'), 'utf8')).toBe('untouched\n');
+  });
+});
