@@ -100,3 +100,12 @@ export function sendingDomainProblem(name: string): string | null {
   if (labels.some((l) => l.startsWith('xn--')) && domainToASCII(n) === '') return 'has an A-label (xn--) that is not valid punycode';
   return null;
 }
+
+/**
+ * Why `selector` cannot be a DKIM selector (RFC 6376 §3.1: dot-separated labels of letters,
+ * digits, "-" and "_"), or null; compared in lower case, as selectors are. The one rule for the
+ * plan, `init` and `check --selectors`.
+ */
+export function dkimSelectorProblem(selector: string): string | null {
+  return /^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(selector.toLowerCase()) ? null : 'is not a valid selector (letters, digits, "-", "_" and "." only)';
+}

@@ -1,7 +1,8 @@
 /** A commented starter plan, so a first-time user sees every choice with its default. */
 import { InputError } from '../errors.js';
-import { domainNameProblem, normalizeName, sendingDomainProblem } from '../names.js';
+import { dkimSelectorProblem, domainNameProblem, normalizeName, sendingDomainProblem } from '../names.js';
 import { spfNetworkProblem } from '../spf/ip.js';
+import { planReportUri, REPORT_URI_EXPECTED } from './load.js';
 import { DKIM_ALGORITHMS, DMARC_POLICIES, type DkimAlgorithm, type DmarcPolicy } from './types.js';
 
 export interface StarterOptions {
@@ -37,14 +38,18 @@ export function starterPlan(o: StarterOptions): string {
   }
   o.include.forEach((d) => checkName(d, 'the include', domainNameProblem));
   o.mx.forEach((d) => checkName(d, 'the mail host', domainNameProblem));
-  // The loader's rule (src/plan/load.ts), checked here because the selector is written into the
-  // YAML as it is: "mail #x" would read back as "mail", a "key: value" as something else.
-  if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/i.test(o.selector)) {
-    throw new InputError(`the DKIM selector ${JSON.stringify(o.selector)} is not a valid selector (letters, digits, "-", "_" and "." only)`);
-  }
+  // Checked here because the selector is written into the YAML as it is: "mail #x" would read
+  // back as "mail", a "key: value" as something else.
+  const selectorProblem = dkimSelectorProblem(o.selector);
+  if (selectorProblem) throw new InputError(`the DKIM selector ${JSON.stringify(o.selector)} ${selectorProblem}`);
   if (!DKIM_ALGORITHMS.includes(o.dkimAlg)) throw new InputError(`the DKIM algorithm must be one of ${DKIM_ALGORITHMS.join(', ')}`);
   if (!DMARC_POLICIES.includes(o.dmarcPolicy)) throw new InputError(`the DMARC policy must be one of ${DMARC_POLICIES.join(', ')}`);
-  const rua = o.rua.map((r) => (r.includes(':') ? r : `mailto:${r}`));
+  // The loader's rule, checked here so that a bad address is refused as given, not at a line of a plan never written.
+  const rua = o.rua.map((r) => {
+    const uri = planReportUri(r);
+    if (uri === null) throw new InputError(`rua "${r}" ${REPORT_URI_EXPECTED}`);
+    return uri;
+  });
   const mx = o.mx.length ? o.mx : [`mail.${domain}`];
   return `# maildns plan for ${domain}, written by \`maildns init\`.
 # Edit it, then: maildns keygen; maildns records; maildns verify.

@@ -9,7 +9,7 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { InputError, PlanError } from '../errors.js';
 import { addressFamily, parseIpv4, parseIpv6 } from '../ipv6.js';
 import { failedOn } from '../fsutil.js';
-import { domainNameProblem, isAtOrBelow, normalizeName, sendingDomainProblem } from '../names.js';
+import { dkimSelectorProblem, domainNameProblem, isAtOrBelow, normalizeName, sendingDomainProblem } from '../names.js';
 import { spfNetworkProblem } from '../spf/ip.js';
 import { isSpfRecord } from '../spf/parse.js';
 import { isMxPattern } from '../mtasts/parse.js';
@@ -172,9 +172,8 @@ function readDkim(r: PlanReader, value: unknown, at: Key[]): DkimSelectorPlan[] 
     const here = Array.isArray(value) ? [...at, i] : at;
     const o = r.object(typeof entry === 'string' ? { selector: entry } : entry, here, ['selector', 'algorithm', 'key', 'testing', 'hash', 'service', 'state', 'since']);
     const selector = r.string(o['selector'], [...here, 'selector']).toLowerCase();
-    if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(selector)) {
-      r.fail([...here, 'selector'], `"${selector}" is not a valid selector (letters, digits, "-", "_" and "." only)`);
-    }
+    const selectorProblem = dkimSelectorProblem(selector);
+    if (selectorProblem) r.fail([...here, 'selector'], `"${selector}" ${selectorProblem}`);
     if (seen.has(selector)) r.fail([...here, 'selector'], `"${selector}" is listed twice for this domain`);
     seen.add(selector);
     const sel: DkimSelectorPlan = {
@@ -192,14 +191,21 @@ function readDkim(r: PlanReader, value: unknown, at: Key[]): DkimSelectorPlan[] 
   });
 }
 
+/** What a plan may give as a DMARC report address (rua, ruf): the URI, a bare address as mailto:; null when it is none. */
+export function planReportUri(value: string): string | null {
+  const uri = /^[a-z][a-z0-9+.-]*:/i.test(value) ? value : `mailto:${value}`;
+  return /^mailto:[^@\s]+@[^@\s]+\.[^@\s!]+(!\d+[kmgt]?)?$/i.test(uri) || /^https?:\/\//i.test(uri) ? uri : null;
+}
+
+/** The words for a report address planReportUri refuses. */
+export const REPORT_URI_EXPECTED = 'must be a report address such as mailto:dmarc@example.com';
+
 function readDmarc(r: PlanReader, value: unknown, at: Key[]): DmarcPlan {
   const o = r.object(value, at, ['p', 'sp', 'np', 'adkim', 'aspf', 'rua', 'ruf', 'fo', 'pct', 'ri', 'rf', 't', 'psd']);
   const uris = (key: 'rua' | 'ruf'): string[] =>
     r.stringList(o[key], [...at, key]).map((u, i) => {
-      const uri = /^[a-z][a-z0-9+.-]*:/i.test(u) ? u : `mailto:${u}`;
-      if (!/^mailto:[^@\s]+@[^@\s]+\.[^@\s!]+(!\d+[kmgt]?)?$/i.test(uri) && !/^https?:\/\//i.test(uri)) {
-        r.fail([...at, key, Array.isArray(o[key]) ? i : 0].slice(0, Array.isArray(o[key]) ? undefined : -1), `must be a report address such as mailto:dmarc@example.com (got "${u}")`);
-      }
+      const uri = planReportUri(u);
+      if (uri === null) r.fail([...at, key, Array.isArray(o[key]) ? i : 0].slice(0, Array.isArray(o[key]) ? undefined : -1), `${REPORT_URI_EXPECTED} (got "${u}")`);
       return uri;
     });
   const dmarc: DmarcPlan = {

@@ -11,6 +11,7 @@ import { boundOldGenerationGrowth, capYoungGeneration } from '../memory.js';
 import { tierUpLaterForShortRun } from '../tiering.js';
 import { useColor } from '../render/output.js';
 import { policyFetchFromArgs, resolverFromArgs, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
+import { dkimSelectorProblem } from '../../names.js';
 import { takesWholeNumber } from '../flag-values.js';
 import type { PolicyFetchOptions } from '../../mtasts/fetch.js';
 import type { StartTlsOptions } from '../../starttls/probe.js';
@@ -135,7 +136,8 @@ export const checkCommand: CommandModule<object, Args> = {
     // `-s ,` would check no selector at all, as if the flag were not there.
     if (args.selectors.length > 0 && selectors.length === 0) throw new UsageError(`--selectors ${JSON.stringify(args.selectors.join(' '))} names no DKIM selector; give names such as mail,google`);
     for (const s of selectors) {
-      if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(s)) throw new UsageError(`--selectors: "${s}" is not a DKIM selector (letters, digits, "-", "_" and "." only)`);
+      const problem = dkimSelectorProblem(s);
+      if (problem) throw new UsageError(`--selectors: "${s}" ${problem}`);
     }
     if (!(args.concurrency >= 1 && args.concurrency <= 1024)) throw new UsageError('--concurrency must be a whole number from 1 to 1024');
     if (args.changes && args.history === undefined) throw new UsageError('--changes needs --history FILE: the changes are those since the last run recorded there');

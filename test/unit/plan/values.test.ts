@@ -133,6 +133,27 @@ describe('a DKIM selector gets the same verdict in the plan and in init', () => 
   });
 });
 
+const REPORT_ADDRESSES: [string, boolean][] = [
+  ['dmarc@example.com', true],
+  ['mailto:dmarc@example.com', true],
+  ['mailto:dmarc@example.com!10m', true],
+  ['https://reports.example.com/dmarc', true],
+  ['foo', false],
+  ['mailto:foo', false],
+  ['dmarc@example', false],
+  ['dmarc@example.com #x', false],
+];
+
+describe('a DMARC report address gets the same verdict in the plan and in init', () => {
+  it.each(REPORT_ADDRESSES)('%j: accepted %s', (value, ok) => {
+    const plan = refusal(() => parsePlan(`version: 1\ndomains:\n  - domain: example.com\n    dmarc: { p: none, rua: [${JSON.stringify(value)}] }\n`, 'maildns.yaml'));
+    const init = refusal(() => parsePlan(starterPlan({ ...STARTER, rua: [value] }), 'maildns.yaml'));
+    expect({ plan: plan === null, init: init === null }).toEqual({ plan: ok, init: ok });
+    // Refused as the value given, not as a line of a plan file that was never written.
+    if (!ok) expect(init).toBe(`rua ${JSON.stringify(value)} must be a report address such as mailto:dmarc@example.com`);
+  });
+});
+
 describe('records: a plan whose SPF needs more than 10 lookups says so', () => {
   it('11 includes: a problem naming the count and the limit; 10: none', () => {
     const includes = (n: number) => Array.from({ length: n }, (_, i) => `_spf${i}.example.net`);
