@@ -303,7 +303,7 @@ describe('the built CLI refuses a flag without its value: exit 2, one line', () 
     expect(merge.code).toBe(0);
     expect(merge.stdout).toMatch(/-all/);
     // The flags were all taken; it is the empty list that is refused.
-    expect(stdin.stderr).toBe('maildns: name at least one domain, or pass --domains-file FILE\n');
+    expect(stdin.stderr).toBe('maildns: <stdin>: names no domain (only blank lines and # comments); write one domain per line, such as example.com\n');
     // An empty --sender is the null sender of a bounce (RFC 7208 §4.3): DNS is asked, and fails here.
     expect(nullSender.stderr).not.toMatch(/needs/);
     expect(nullSender.code).toBe(3);
