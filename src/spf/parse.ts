@@ -317,15 +317,10 @@ function parseUncached(record: string): ParsedSpf {
   return out;
 }
 
-/** One-line description of an error with a 1-based column and a caret line under the record. */
+/** One-line description of an error, its column 1-based. */
 export function formatSyntaxError(e: SpfSyntaxError): string {
   return `column ${e.offset + 1} (in "${e.term}"): ${e.reason}`;
 }
-
-export function caretLine(record: string, offset: number): string {
-  return `${record}\n${' '.repeat(Math.max(0, offset))}^`;
-}
-
 
 /** The DNS-querying terms of the record itself, includes not walked (`redirect=` counts too). */
 export function ownLookupCount(parsed: ParsedSpf): number {
