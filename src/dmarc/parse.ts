@@ -87,8 +87,6 @@ export interface ParseOptions {
   subject?: string;
 }
 
-export const RFC9989 = 'RFC 9989';
-
 /** Cite the rule for the active mode: `cite('7489 §6.3', '9989 §4.7')`. */
 function cite(mode: DmarcMode, r7489: string, r9989: string): string {
   return mode === '7489' ? `RFC ${r7489}` : `RFC ${r9989}`;

@@ -46,8 +46,6 @@ export function canonicalName(name: string): Buffer {
 /** DS digest types and the hash each names (IANA "Delegation Signer (DS) Resource Record (RR) Type Digest Algorithms"). */
 const DIGEST_HASH: Record<number, string> = { 1: 'sha1', 2: 'sha256', 4: 'sha384' };
 
-export const DIGEST_NAMES: Record<number, string> = { 1: 'SHA-1', 2: 'SHA-256', 3: 'GOST R 34.11-94', 4: 'SHA-384' };
-
 /** IANA "DNS Security Algorithm Numbers", the ones in use. */
 export const ALGORITHM_NAMES: Record<number, string> = {
   1: 'RSAMD5',
@@ -95,8 +93,4 @@ export function composeDs(owner: string, key: DnskeyValue): string {
 
 export function dsText(ds: DsValue): string {
   return `${ds.keyTag} ${ds.algorithm} ${ds.digestType} ${ds.digest.toUpperCase()}`;
-}
-
-export function dnskeyText(key: DnskeyValue): string {
-  return `${key.flags} ${key.protocol} ${key.algorithm} ${key.publicKey}`;
 }
