@@ -4,7 +4,7 @@
  * fail (no error finding: a false alarm). Warnings on healthy domains (advice, such as an SPF record
  * at 9 of its 10 lookups) are counted by code and shown, not treated as alarms.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { DomainResult } from '../src/check/audit.js';
 
 export interface ManifestEntry {
@@ -23,25 +23,6 @@ export const EXPECTED_CODE: Record<NonNullable<ManifestEntry['broken']>, string>
 export function readManifest(file: string): Map<string, ManifestEntry> {
   const entries = JSON.parse(readFileSync(file, 'utf8')) as ManifestEntry[];
   return new Map(entries.map((e) => [e.domain, { domain: e.domain, broken: e.broken }]));
-}
-
-/**
- * The manifest reduced to what scoring needs, one "domain<TAB>breakage" line per domain (`-` when
- * healthy): the benchmark's check process reads this instead of the full manifest, so parsing a
- * large JSON file does not count toward the engine's peak memory.
- */
-export function writeCompactManifest(manifestFile: string, outFile: string): void {
-  const lines = [...readManifest(manifestFile).values()].map((e) => `${e.domain}\t${e.broken ?? '-'}`);
-  writeFileSync(outFile, `${lines.join('\n')}\n`);
-}
-
-export function readCompactManifest(file: string): Map<string, ManifestEntry> {
-  const out = new Map<string, ManifestEntry>();
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const [domain, broken] = line.split('\t');
-    if (domain && broken) out.set(domain, { domain, broken: broken === '-' ? null : (broken as ManifestEntry['broken']) });
-  }
-  return out;
 }
 
 export interface Score {
