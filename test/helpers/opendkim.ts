@@ -3,17 +3,14 @@
  * resolver file that aims OpenDKIM's resolver at 127.0.0.1, opendkim-testkey, the opendkim milter
  * driven by miltertest, and python3-dkim as an independent verifier. Only loopback addresses.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { freePort } from '../../bench/knot.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DnsRecord } from '../../src/records.js';
 import { quoteCharacterString, splitCharacterStrings } from '../../src/txt.js';
-import { MILTERTEST, notRunnable, OPENDKIM, OPENDKIM_TESTKEY, SYSTEM_PYTHON } from './programs.js';
-
-export { MILTERTEST, OPENDKIM, OPENDKIM_TESTKEY, SYSTEM_PYTHON };
+import { MILTERTEST, notRunnable, OPENDKIM_TESTKEY, SYSTEM_PYTHON } from './programs.js';
 
 export interface RunResult {
   code: number;
@@ -79,53 +76,6 @@ export async function testKey(opts: { domain: string; selector: string; keyPath:
   writeFileSync(conf, `ResolverConfiguration ${opts.resolverConf}\n`);
   const r = await run(OPENDKIM_TESTKEY, ['-x', conf, '-d', opts.domain, '-s', opts.selector, '-k', opts.keyPath, '-vvv']);
   return { ...r, output: r.stdout + r.stderr };
-}
-
-export interface Milter {
-  port: number;
-  stop(): Promise<void>;
-  log(): string;
-}
-
-/** Start the real opendkim milter with `confText` (the generated fragment plus test-only lines). */
-export async function startOpendkim(dir: string, name: string, confText: string, port: number): Promise<Milter> {
-  const conf = path.join(dir, `${name}.run.conf`);
-  writeFileSync(conf, confText);
-  const child: ChildProcess = spawn(OPENDKIM, ['-f', '-x', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  let startError: string | null = null;
-  child.once('error', (err: NodeJS.ErrnoException) => (startError = err.code ?? err.message));
-  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (startError !== null) throw notRunnable(OPENDKIM, startError);
-    if (child.exitCode !== null) throw new Error(`opendkim exited (${child.exitCode}): ${log}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (up) break;
-    if (Date.now() > deadline) throw new Error(`opendkim did not listen on ${port}: ${log}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    port,
-    log: () => log,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      // libmilter waits seconds for its worker threads after SIGTERM; a test has nothing to flush.
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 300);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
 }
 
 export interface TestMessage {
