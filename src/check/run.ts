@@ -7,8 +7,6 @@ import { withinDeadline, type Resolver } from '../dns/resolver.js';
 import type { Outcome, Severity } from '../findings.js';
 import { auditDomain, type AuditOptions, type DomainResult } from './audit.js';
 
-export { DEFAULT_CONCURRENCY, MAX_QUERIES_IN_FLIGHT, MAX_QUERIES_IN_FLIGHT_TCP, bulkResolverSettings } from './settings.js';
-
 export interface RunOptions {
   resolver: Resolver;
   selectors: readonly string[];
