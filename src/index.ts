@@ -74,41 +74,23 @@ export { discoverPolicy, type PolicyDiscovery } from './dmarc/discover.js';
 export { explainDmarc } from './dmarc/explain.js';
 
 // MTA-STS (RFC 8461), TLS-RPT (RFC 8460), BIMI and the reverse DNS of sending hosts.
-export {
-  parseStsRecord,
-  parseStsPolicy,
-  mxMatchesPattern,
-  composeStsPolicy,
-  composeStsRecord,
-  stsPolicyId,
-  fetchStsPolicy,
-  auditMtaSts,
-  type ParsedStsPolicy,
-  type PolicyFetch,
-  type PolicyFetchOptions,
-  type UnreachedAddress,
-  type MtaStsAudit,
-} from './mtasts/index.js';
-export { parseTlsRpt, composeTlsRpt, auditTlsRpt, type ParsedTlsRpt, type TlsRptAudit } from './tlsrpt/index.js';
-export { parseBimi, composeBimi, auditBimi, type ParsedBimi, type BimiAudit } from './bimi/index.js';
-export { checkReverseDns, auditReverseDns, sendingAddressesFromPlan, reverseLookupName, composePtrRecords, type SendingAddress, type ReverseDnsReport } from './rdns/index.js';
+export { parseStsRecord, parseStsPolicy, mxMatchesPattern, type ParsedStsPolicy } from './mtasts/parse.js';
+export { composeStsPolicy, composeStsRecord, stsPolicyId } from './mtasts/compose.js';
+export { fetchStsPolicy, type PolicyFetch, type PolicyFetchOptions, type UnreachedAddress } from './mtasts/fetch.js';
+export { auditMtaSts, type MtaStsAudit } from './mtasts/evaluate.js';
+export { parseTlsRpt, type ParsedTlsRpt } from './tlsrpt/parse.js';
+export { composeTlsRpt } from './tlsrpt/compose.js';
+export { auditTlsRpt, type TlsRptAudit } from './tlsrpt/evaluate.js';
+export { parseBimi, type ParsedBimi } from './bimi/parse.js';
+export { composeBimi } from './bimi/compose.js';
+export { auditBimi, type BimiAudit } from './bimi/evaluate.js';
+export { reverseLookupName, composePtrRecords } from './rdns/compose.js';
+export { checkReverseDns, auditReverseDns, sendingAddressesFromPlan, type SendingAddress, type ReverseDnsReport } from './rdns/evaluate.js';
 export { auditStartTls, probeStartTls, type StartTlsAudit, type StartTlsOptions, type StartTlsProbe } from './starttls/probe.js';
 // DNSSEC (RFC 4033-4035) of a domain's zone, and DANE TLSA for its MX hosts (RFC 7672).
-export {
-  auditDnssec,
-  createDnssecResolvers,
-  keyTag,
-  dsDigest,
-  dsMatchesKey,
-  composeDs,
-  tlsaName,
-  matchingTlsa,
-  composeTlsa311,
-  type DnssecResolvers,
-  type DnssecAudit,
-  type DnssecValidation,
-  type TlsaHostResult,
-} from './dnssec/index.js';
+export { keyTag, dsDigest, dsMatchesKey, composeDs } from './dnssec/keys.js';
+export { tlsaName, matchingTlsa, composeTlsa311 } from './dnssec/tlsa.js';
+export { auditDnssec, createDnssecResolvers, type DnssecResolvers, type DnssecAudit, type DnssecValidation, type TlsaHostResult } from './dnssec/evaluate.js';
 
 // Test messages: sign, and verify as a receiver would.
 export { parseMessage, readMessageFile, type ParsedMessage } from './message/message.js';

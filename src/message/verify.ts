@@ -5,7 +5,9 @@
  */
 import { InputError } from '../errors.js';
 import type { Finding } from '../findings.js';
-import { alignment, orgDomain, orgDomainByTreeWalk, discoverPolicy, type AlignmentResult, type DmarcMode, type PolicyDiscovery } from '../dmarc/index.js';
+import { alignment, orgDomain, type AlignmentResult } from '../dmarc/align.js';
+import { discoverPolicy, orgDomainByTreeWalk, type PolicyDiscovery } from '../dmarc/discover.js';
+import type { DmarcMode } from '../dmarc/mode.js';
 import type { Resolver } from '../dns/resolver.js';
 import { checkHost, type SpfResult } from '../spf/evaluate.js';
 import { parseIp } from '../spf/ip.js';

@@ -12,7 +12,7 @@ import { dkimSign } from 'mailauth';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { composeDkimRecord, publicKeyOf } from '../../../src/dkim/record.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
-import { signMessage } from '../../../src/message/index.js';
+import { signMessage } from '../../../src/message/sign.js';
 import { runCli } from '../../helpers/cli.js';
 
 const MESSAGE = 'From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: hello\r\n\r\nHello Bob.\r\n';

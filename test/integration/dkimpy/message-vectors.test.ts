@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DnsResolver, mailauthResolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import type { DnsRecord } from '../../../src/records.js';
-import { readMessageFile, verifyDkim } from '../../../src/message/index.js';
+import { verifyDkim } from '../../../src/message/dkim.js';
+import { readMessageFile } from '../../../src/message/message.js';
 
 const DIR = path.join(import.meta.dirname, '..', '..', 'fixtures', 'dkim');
 

@@ -16,7 +16,10 @@ import { composeDkimRecord, publicKeyOf } from '../../../src/dkim/record.js';
 import { DnsResolver, mailauthResolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import type { DnsRecord } from '../../../src/records.js';
-import { loadPrivateKey, parseMessage, signMessage, verifyDkim, verifyMessage, type SignOptions } from '../../../src/message/index.js';
+import { verifyDkim } from '../../../src/message/dkim.js';
+import { parseMessage } from '../../../src/message/message.js';
+import { loadPrivateKey, signMessage, type SignOptions } from '../../../src/message/sign.js';
+import { verifyMessage } from '../../../src/message/verify.js';
 import { SYSTEM_PYTHON } from '../../helpers/programs.js';
 
 const FIX = path.join(import.meta.dirname, '..', '..', 'fixtures', 'dkim');

@@ -11,7 +11,9 @@ import { composeDkimRecord, publicKeyOf } from '../../../src/dkim/record.js';
 import { discoverPolicy } from '../../../src/dmarc/discover.js';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
-import { parseMessage, signMessage, verifyMessage } from '../../../src/message/index.js';
+import { parseMessage } from '../../../src/message/message.js';
+import { signMessage } from '../../../src/message/sign.js';
+import { verifyMessage } from '../../../src/message/verify.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { runCli } from '../../helpers/cli.js';
 

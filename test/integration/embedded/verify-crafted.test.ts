@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { composeDkimRecord, publicKeyOf } from '../../../src/dkim/record.js';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
-import { parseMessage, signMessage, verifyMessage } from '../../../src/message/index.js';
+import { parseMessage } from '../../../src/message/message.js';
+import { signMessage } from '../../../src/message/sign.js';
+import { verifyMessage } from '../../../src/message/verify.js';
 
 const MESSAGE = 'From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: hello\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\n\r\nHello Bob.\r\n';
 const key = generateKeyPairSync('ed25519').privateKey;
