@@ -2,4 +2,4 @@
  * A real authoritative server for integration tests: Knot DNS on 127.0.0.1. The launcher lives in
  * bench/knot.ts (the benchmark needs it too and cannot import from test/); this re-exports it.
  */
-export { startKnot, knotAvailable, KNOTD, type KnotServer, type KnotZoneDir } from '../../bench/knot.js';
+export { startKnot, type KnotServer } from '../../bench/knot.js';
