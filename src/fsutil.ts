@@ -34,7 +34,7 @@ import type { Writable } from 'node:stream';
 import path from 'node:path';
 import { InputError } from './errors.js';
 
-export interface WriteOptions {
+interface WriteOptions {
   /** File mode (default 0o644). Set with fchmod, so the umask cannot widen or narrow it. */
   mode?: number;
   /** Fail with EEXIST instead of replacing an existing file (default false). */
@@ -153,7 +153,7 @@ function alive(pid: number): boolean {
 
 
 /** A file written as a stream that appears under its name only when complete (see openAtomicFile). */
-export interface AtomicFile {
+interface AtomicFile {
   readonly path: string;
   /** Where the content goes until commit(). */
   readonly tempPath: string;
@@ -378,7 +378,7 @@ export function keyDirectoryProblem(dir: string): string | null {
   return null;
 }
 
-export interface KeyDirectory {
+interface KeyDirectory {
   /** Directories created (0700), top first. */
   created: string[];
   warnings: string[];
@@ -403,7 +403,7 @@ export function ensureKeyDirectory(dir: string): KeyDirectory {
 }
 
 /** A timestamp for backup names: 20261123T161400Z. */
-export function backupStamp(now = new Date()): string {
+function backupStamp(now = new Date()): string {
   return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
 }
 

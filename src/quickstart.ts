@@ -22,22 +22,22 @@ import { verifyPlan, type VerifyReport } from './verify/run.js';
 import { renderWith } from '../providers/index.js';
 
 /** The sending host of the example: an address from the documentation range (RFC 5737). */
-export const EXAMPLE_SENDER_IP = '203.0.113.25';
+const EXAMPLE_SENDER_IP = '203.0.113.25';
 
-export interface QuickstartOptions {
+interface QuickstartOptions {
   dir: string;
   domain: string;
   /** Called with each step's heading and body as soon as it is done. */
   onStep?: (step: QuickstartStep) => void;
 }
 
-export interface QuickstartStep {
+interface QuickstartStep {
   title: string;
   body: string;
   ok: boolean;
 }
 
-export interface QuickstartResult {
+interface QuickstartResult {
   ok: boolean;
   dir: string;
   planFile: string;

@@ -2,7 +2,7 @@
  * The commands an operator runs on the mail host after maildns wrote its files (OpenDKIM, Postfix).
  * Each is an argv, never a shell line, so a test can run exactly what the user is told to run.
  */
-export type SetupStepKind =
+type SetupStepKind =
   /** Puts a file or directory in place (`install`). */
   | 'install'
   /** Edits a file the package owns in place (`sed -i`). */
@@ -24,7 +24,7 @@ export interface SetupStep {
 }
 
 /** One argument as the shell reads it: bare when it is plain, else in single quotes. */
-export function shellQuote(arg: string): string {
+function shellQuote(arg: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }

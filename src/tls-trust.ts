@@ -11,12 +11,12 @@ import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 
 /** The environment variable the launcher hands NODE_EXTRA_CA_CERTS' file name on in. */
-export const DEFERRED_EXTRA_CA_CERTS = 'MAILDNS_DEFERRED_EXTRA_CA_CERTS';
+const DEFERRED_EXTRA_CA_CERTS = 'MAILDNS_DEFERRED_EXTRA_CA_CERTS';
 
 /** The connection's own secure-context options, which a shared context must carry itself. */
-export type ContextOptions = Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'>;
+type ContextOptions = Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'>;
 
-export type TrustOptions = (ContextOptions & { ca?: string | Buffer }) | { secureContext: tls.SecureContext };
+type TrustOptions = (ContextOptions & { ca?: string | Buffer }) | { secureContext: tls.SecureContext };
 
 /** Undefined until looked at; null when there is none (no file deferred, or it could not be read). */
 let deferred: Buffer | null | undefined;

@@ -26,7 +26,7 @@ export interface ParsedBimi {
 const OTHER_IMAGE = /\.(png|jpe?g|gif|bmp|webp|ico|tiff?)$/i;
 
 /** A URI the record may carry: https, with a host that is a domain name (an FQDN). */
-export function bimiUriProblem(tag: 'l' | 'a', uri: string): string | null {
+function bimiUriProblem(tag: 'l' | 'a', uri: string): string | null {
   let u: URL;
   try {
     u = new URL(uri);

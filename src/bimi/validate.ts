@@ -8,11 +8,11 @@ import type { PolicyDiscovery } from '../dmarc/discover.js';
 import { isBimiRecord, parseBimi, type ParsedBimi } from './parse.js';
 
 const DRAFT = 'draft-brand-indicators-for-message-identification';
-export const BIMI_RECORD_RFC = `${DRAFT} §4.2 (Assertion Record)`;
-export const BIMI_DISCOVERY_RFC = `${DRAFT} §7.2 (Assertion Record Discovery)`;
-export const BIMI_DMARC_RFC = `${DRAFT} §7.1 (Authentication Requirements)`;
+const BIMI_RECORD_RFC = `${DRAFT} §4.2 (Assertion Record)`;
+const BIMI_DISCOVERY_RFC = `${DRAFT} §7.2 (Assertion Record Discovery)`;
+const BIMI_DMARC_RFC = `${DRAFT} §7.1 (Authentication Requirements)`;
 
-export interface BimiCheck {
+interface BimiCheck {
   record: string | null;
   parsed: ParsedBimi | null;
   findings: Finding[];

@@ -15,14 +15,14 @@ export const DEFAULT_CONCURRENCY = 32;
  * receive buffer), while 128 never did. More than this gains nothing on a fast server and is unkind
  * to a slow one.
  */
-export const MAX_QUERIES_IN_FLIGHT = 128;
+const MAX_QUERIES_IN_FLIGHT = 128;
 
 /**
  * The same over pipelined TCP, where nothing is lost to a full buffer: at 10,000 domains 512 took
  * about 15% less CPU than 128 (fewer questions waiting for a place, more of them in each write),
  * and 1,024 no less than 512.
  */
-export const MAX_QUERIES_IN_FLIGHT_TCP = 512;
+const MAX_QUERIES_IN_FLIGHT_TCP = 512;
 
 /**
  * How a bulk run's queries travel: `auto` (the default) asks a server over UDP until more than

@@ -17,7 +17,7 @@ export interface Shard {
 }
 
 /** The most shards a list can be split into: far more workers than anyone runs, small enough to mean a typo. */
-export const MAX_SHARDS = 10_000;
+const MAX_SHARDS = 10_000;
 
 /** Read "I/N" (0 <= I < N). */
 export function parseShard(spec: string): Shard {

@@ -21,13 +21,13 @@ const generate = promisify(generateKeyPair) as (
   options: { modulusLength?: number; publicExponent?: number },
 ) => Promise<{ publicKey: KeyObject; privateKey: KeyObject }>;
 
-export interface GeneratedKey {
+interface GeneratedKey {
   /** PKCS#8 PEM (OpenDKIM reads Ed25519 keys only in this form; RSA too). Never print it. */
   privatePem: string;
   publicKey: DkimPublicKey;
 }
 
-export function rsaBits(alg: DkimAlgorithm): number | null {
+function rsaBits(alg: DkimAlgorithm): number | null {
   const m = /^rsa-(\d+)$/.exec(alg);
   return m ? Number(m[1]) : null;
 }
@@ -53,7 +53,7 @@ const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 export type PublishedKeyForm = 'spki' | 'pkcs1' | 'raw' | 'ed25519-spki';
 
-export type DecodedKey =
+type DecodedKey =
   | { ok: true; key: DkimPublicKey; form: PublishedKeyForm }
   | { ok: false; reason: 'not-base64' | 'unreadable' | 'type-mismatch'; message: string; actualType?: DkimKeyType };
 

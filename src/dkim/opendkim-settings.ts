@@ -15,7 +15,7 @@ export const DEBIAN = {
 } as const;
 
 /** The socket's name inside Postfix's queue directory, for `local:` sockets. */
-export const SOCKET_SUBDIR = 'opendkim';
+const SOCKET_SUBDIR = 'opendkim';
 
 export function defaultSocket(postfixQueueDir: string = DEBIAN.postfixQueueDir): string {
   return `local:${path.posix.join(postfixQueueDir, SOCKET_SUBDIR, 'opendkim.sock')}`;

@@ -59,7 +59,7 @@ export interface OpenDkimOptions extends OpenDkimLayoutOptions {
   planName?: string;
 }
 
-export interface SigningEntry {
+interface SigningEntry {
   domain: string;
   selector: string;
   /** The key where maildns reads it (this machine). */
@@ -71,7 +71,7 @@ export interface SigningEntry {
   signs: boolean;
 }
 
-export interface MissingKey {
+interface MissingKey {
   domain: string;
   selector: string;
   keyPath: string;
@@ -94,7 +94,7 @@ export interface OpenDkimInstance {
   unit: string;
 }
 
-export interface OpenDkimFile {
+interface OpenDkimFile {
   name: string;
   content: string;
   /** Where it goes on the mail host; null for lines that are applied with a command instead. */
@@ -125,7 +125,7 @@ function isBelow(child: string, parent: string): boolean {
 }
 
 /** A local socket's path, or null for inet sockets. */
-export function localSocketPath(socket: string): string | null {
+function localSocketPath(socket: string): string | null {
   const local = /^(?:local|unix):(.+)$/.exec(socket);
   if (local) return local[1]!;
   return socket.startsWith('/') ? socket : null;
@@ -174,7 +174,7 @@ function header(what: string, planName: string): string {
 }
 
 /** The key types the plan's selectors ask for, RSA first. */
-export function planKeyTypes(plan: Plan): DkimKeyType[] {
+function planKeyTypes(plan: Plan): DkimKeyType[] {
   const wanted = new Set(plan.domains.flatMap((d) => d.dkim.map((s) => typeOfAlgorithm(s.algorithm))));
   return (['rsa', 'ed25519'] as const).filter((t) => wanted.has(t));
 }
@@ -241,7 +241,7 @@ export function milterSettings(instances: readonly OpenDkimInstance[], opts: Ope
 }
 
 /** Read each selector's key to learn its type; missing keys are collected, not skipped. */
-export function signingEntries(plan: Plan, serverKeysDir: string): { entries: SigningEntry[]; missing: MissingKey[] } {
+function signingEntries(plan: Plan, serverKeysDir: string): { entries: SigningEntry[]; missing: MissingKey[] } {
   const entries: SigningEntry[] = [];
   const missing: MissingKey[] = [];
   for (const d of plan.domains) {
@@ -270,7 +270,7 @@ export function signingEntries(plan: Plan, serverKeysDir: string): { entries: Si
   return { entries, missing };
 }
 
-export function composeKeyTable(entries: readonly SigningEntry[], planName = 'the plan'): string {
+function composeKeyTable(entries: readonly SigningEntry[], planName = 'the plan'): string {
   const lines = entries.map((e) => `${e.selector}._domainkey.${e.domain} ${e.domain}:${e.selector}:${e.serverKeyPath}`);
   return `${header('OpenDKIM KeyTable: key name, then domain:selector:private key file.', planName)}${lines.join('\n')}\n`;
 }
@@ -286,7 +286,7 @@ export function composeSigningTable(entries: readonly SigningEntry[], planName =
   return `${header('OpenDKIM SigningTable (refile: form): sender pattern, then the KeyTable key name.', planName)}${lines.join('\n')}\n`;
 }
 
-export function composeTrustedHosts(extra: readonly string[] = [], planName = 'the plan'): string {
+function composeTrustedHosts(extra: readonly string[] = [], planName = 'the plan'): string {
   const hosts = [...new Set(['127.0.0.1', '::1', 'localhost', ...extra])];
   return `${header('OpenDKIM TrustedHosts: mail from these hosts is signed, not verified.', planName)}${hosts.join('\n')}\n`;
 }

@@ -3,14 +3,14 @@
  * key record read from them (RFC 6376 §3.6.1).
  */
 
-export interface Tag {
+interface Tag {
   name: string;
   value: string;
   /** 0-based position in the list. */
   index: number;
 }
 
-export interface TagListProblem {
+interface TagListProblem {
   kind: 'syntax' | 'duplicate';
   /** The offending piece of text. */
   text: string;

@@ -18,7 +18,7 @@ import { DEFAULT_RETIRE_AFTER_DAYS, type DkimAlgorithm, type DkimSelectorPlan, t
 import type { Resolver } from '../dns/resolver.js';
 import { ensureSelectorKey } from './keygen.js';
 
-export interface RotationStatus {
+interface RotationStatus {
   active: DkimSelectorPlan[];
   published: DkimSelectorPlan[];
   retiring: DkimSelectorPlan[];
@@ -54,7 +54,7 @@ function setNote(node: YAMLMap, note: string): void {
 }
 
 /** `rsa` for every RSA size, `ed25519` otherwise: a new key replaces the active keys of its family. */
-export function keyFamily(alg: DkimAlgorithm): 'rsa' | 'ed25519' {
+function keyFamily(alg: DkimAlgorithm): 'rsa' | 'ed25519' {
   return alg === 'ed25519' ? 'ed25519' : 'rsa';
 }
 
@@ -130,7 +130,7 @@ export function addPublishedSelector(text: string, file: string, domain: string,
 }
 
 /** Published -> active, active -> retiring. */
-export function activateSelectors(text: string, file: string, domain: string, toActivate: readonly string[], toRetire: readonly string[], now = new Date()): string {
+function activateSelectors(text: string, file: string, domain: string, toActivate: readonly string[], toRetire: readonly string[], now = new Date()): string {
   const ed = new PlanEditor(text, file);
   const seq = ed.selectors(ed.domain(domain));
   for (const [names, state] of [
@@ -149,7 +149,7 @@ export function activateSelectors(text: string, file: string, domain: string, to
 }
 
 /** Remove retired selectors and publish an empty p= at their names (the key is revoked). */
-export function retireSelectors(text: string, file: string, domain: string, selectors: readonly string[], now = new Date()): string {
+function retireSelectors(text: string, file: string, domain: string, selectors: readonly string[], now = new Date()): string {
   const ed = new PlanEditor(text, file);
   const dom = ed.domain(domain);
   const seq = ed.selectors(dom);
@@ -191,7 +191,7 @@ export interface RotationOutcome {
   steps: string[];
 }
 
-export interface RotationOptions {
+interface RotationOptions {
   /** Keys directory in place of the plan's. */
   keysDir?: string;
   now?: Date;

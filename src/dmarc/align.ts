@@ -14,7 +14,7 @@ import { normalizeName } from '../names.js';
 import { registrableDomain } from '../psl.js';
 import { RecentMap } from '../recent.js';
 
-export type AlignmentMode = 'r' | 's';
+type AlignmentMode = 'r' | 's';
 
 /** Lower-case, without stray leading or trailing dots (`.mac.com.` is `mac.com`, as OpenDMARC reads it). */
 function clean(domain: string): string {

@@ -19,7 +19,7 @@ import { orgDomain } from './align.js';
 import { looksLikeDmarc, parseDmarc, type DmarcMode, type ParsedDmarc } from './parse.js';
 
 /** RFC 9989 §4.10: the tree walk asks at most this many names. */
-export const MAX_TREE_WALK_QUERIES = 8;
+const MAX_TREE_WALK_QUERIES = 8;
 
 export interface DmarcLookup {
   /** The domain the record is for (without `_dmarc.`). */
@@ -82,7 +82,7 @@ export function treeWalkTargets(domain: string): string[] {
   return out;
 }
 
-export type PolicyRule = 'p' | 'sp' | 'np';
+type PolicyRule = 'p' | 'sp' | 'np';
 
 export interface PolicyDiscovery {
   fromDomain: string;
@@ -142,7 +142,7 @@ function describeLookup(l: DmarcLookup): string {
  * one query tells. RFC 9091 §2.6, which added np to RFC 7489, calls a name non-existent when A,
  * AAAA and MX all answer NXDOMAIN or NODATA. Null when DNS failed.
  */
-export async function domainExists(resolver: Resolver, domain: string, mode: DmarcMode = '9989'): Promise<boolean | null> {
+async function domainExists(resolver: Resolver, domain: string, mode: DmarcMode = '9989'): Promise<boolean | null> {
   if (mode === '9989') {
     const a = await resolver.lookup(domain, 'A');
     // An alias exists even when what it points to does not (RFC 6604).
@@ -154,7 +154,7 @@ export async function domainExists(resolver: Resolver, domain: string, mode: Dma
   return false;
 }
 
-export interface TreeWalkOrg {
+interface TreeWalkOrg {
   orgDomain: string;
   lookups: DmarcLookup[];
   temporary: boolean;
@@ -189,7 +189,7 @@ export async function orgDomainByTreeWalk(resolver: Resolver, domain: string, fi
   return { orgDomain: d, lookups, temporary: false, reason: 'no DMARC record on the way up, so the domain is its own organizational domain' };
 }
 
-export interface DiscoverOptions {
+interface DiscoverOptions {
   /** Ask A/AAAA/MX to tell whether np applies (default true). */
   checkExistence?: boolean;
 }

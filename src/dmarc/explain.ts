@@ -2,7 +2,7 @@
 import type { DmarcPolicy } from '../plan/types.js';
 import type { ParsedDmarc } from './parse.js';
 
-export interface TagMeaning {
+interface TagMeaning {
   tag: string;
   value: string;
   meaning: string;
@@ -27,7 +27,7 @@ function uriList(v: string): string {
     .join(', ');
 }
 
-export function explainTag(name: string, value: string, parsed: ParsedDmarc): string {
+function explainTag(name: string, value: string, parsed: ParsedDmarc): string {
   const removed = parsed.mode === '9989' ? ' (removed in RFC 9989: receivers following it ignore this)' : '';
   switch (name) {
     case 'v':

@@ -6,7 +6,7 @@
 import type { Finding } from '../findings.js';
 import type { DmarcMode, ParsedDmarc } from './parse.js';
 
-export interface LintOptions {
+interface LintOptions {
   subject?: string;
   /** The record sits at an organizational domain (its sp/np rule subdomains). Default true. */
   coversSubdomains?: boolean;

@@ -34,7 +34,7 @@ export interface ReportUri {
   deliverable: boolean;
 }
 
-export interface DmarcTag {
+interface DmarcTag {
   name: string;
   value: string;
   /** 0-based index of the tag in the record (v is 0). */
@@ -42,7 +42,7 @@ export interface DmarcTag {
 }
 
 /** The record's meaning, defaults filled in. Null fields: absent and without a default. */
-export interface DmarcRecord {
+interface DmarcRecord {
   /** `p` as published (null when missing or invalid). */
   p: DmarcPolicy | null;
   sp: DmarcPolicy | null;
@@ -81,7 +81,7 @@ export interface ParsedDmarc {
   findings: Finding[];
 }
 
-export interface ParseOptions {
+interface ParseOptions {
   mode?: DmarcMode;
   /** What findings are about, e.g. `_dmarc.example.com`. */
   subject?: string;
@@ -100,7 +100,7 @@ const KNOWN_TAGS = ['v', 'p', 'sp', 'np', 'psd', 't', 'adkim', 'aspf', 'rua', 'r
  * `v` in either case, the value exactly `DMARC1` (RFC 7489 §6.4 `%x44 %x4d %x41 %x52 %x43 %x31`,
  * RFC 9989 §4.8 `%s"DMARC1"`).
  */
-export const DMARC_VERSION_RE = /^[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|$)/;
+const DMARC_VERSION_RE = /^[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|$)/;
 const DMARC_VERSION_ANY_CASE_RE = new RegExp(DMARC_VERSION_RE.source, 'i');
 
 /** Receivers keep only TXT records that start with `v=DMARC1` (RFC 7489 §6.6.3, RFC 9989 §4.10). */

@@ -13,7 +13,7 @@ import { discoverPolicy, lookupDmarc, type DmarcLookup, type PolicyDiscovery } f
 import { lintDmarc } from './lint.js';
 import { DEFAULT_MODE, looksLikeDmarc, looksLikeDmarcAfterWhitespace, looksLikeDmarcButForCase, parseDmarc, type DmarcMode, type ParsedDmarc, type ReportUri } from './parse.js';
 
-export interface ReportDestinationCheck {
+interface ReportDestinationCheck {
   tag: 'rua' | 'ruf';
   uri: string;
   destination: string;
@@ -41,7 +41,7 @@ export interface DmarcCheck {
   dnsFailed: boolean;
 }
 
-export interface CheckOptions {
+interface CheckOptions {
   mode?: DmarcMode;
   /** Skip the `_report._dmarc` queries for external report destinations. */
   skipDestinations?: boolean;

@@ -20,7 +20,7 @@ export interface AuthoritativeServer {
   resolver: DnsResolver;
 }
 
-export interface AuthoritativeSet {
+interface AuthoritativeSet {
   /** The zone apex the servers were found for; null when discovery failed. */
   zone: string | null;
   servers: AuthoritativeServer[];
@@ -30,7 +30,7 @@ export interface AuthoritativeSet {
   failure?: { message: string; status: DnsStatus; temporary: boolean };
 }
 
-export interface AuthoritativeOptions {
+interface AuthoritativeOptions {
   /** Explicit servers (`HOST[:PORT]`), replacing discovery. */
   explicit?: readonly string[] | undefined;
   timeoutMs?: number;

@@ -16,7 +16,7 @@ export interface WireHeader {
   rcode: number;
 }
 
-export interface WireQuestion {
+interface WireQuestion {
   name: string;
   type: number;
   class: number;

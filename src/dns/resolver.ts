@@ -65,7 +65,7 @@ export interface Resolver {
 }
 
 /** A Resolver for one unit of work; end() once the work is done (it frees the deadline's timer). */
-export interface ScopedResolver extends Resolver {
+interface ScopedResolver extends Resolver {
   /** The resolver this is a view of: the same servers and the same answers (what is worked out from answers may be shared through it). */
   readonly base: Resolver;
   end(): void;
@@ -659,7 +659,7 @@ function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T,
 }
 
 /** Nameservers from /etc/resolv.conf; loopback when none is listed. */
-export function systemServers(resolvConf = '/etc/resolv.conf'): ServerAddress[] {
+function systemServers(resolvConf = '/etc/resolv.conf'): ServerAddress[] {
   let text = '';
   try {
     text = readFileSync(resolvConf, 'utf8');

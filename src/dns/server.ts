@@ -134,7 +134,7 @@ function toWire(rec: DnsRecord, ownerOverride?: string): WireRecord {
   }
 }
 
-export class ZoneAnswerer {
+class ZoneAnswerer {
   private readonly zones: Zone[];
   private readonly silent: Set<string>;
 

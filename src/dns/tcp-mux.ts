@@ -353,7 +353,7 @@ class PipelinedConnection {
   }
 }
 
-export interface TcpMuxOptions {
+interface TcpMuxOptions {
   /** One by default: at 10,000 domains a second one cost 10% more CPU (twice the writes and reads) and gained nothing. */
   connectionsPerServer?: number;
   /**

@@ -65,7 +65,7 @@ export function parseServer(text: string, defaultPort = 53): ServerAddress {
   return { host: m[1]!, port };
 }
 
-export const EDNS_PAYLOAD = 1232;
+const EDNS_PAYLOAD = 1232;
 
 /** The code of a query type: maildns's table first (dns2's lacks DS and TLSA), then dns2's. */
 function typeCode(type: string): number | undefined {
@@ -624,7 +624,7 @@ export function queryKey(id: number, name: string, type: string): QueryKey {
  * - `answer`: decoded whole.
  * The one rule for every path (one socket per query, the shared sockets, TCP).
  */
-export type Reply =
+type Reply =
   | { kind: 'answer'; packet: WirePacket }
   | { kind: 'truncated' }
   | { kind: 'malformed'; problem: string }
@@ -771,7 +771,7 @@ export interface WireResponse {
   tcp: boolean;
 }
 
-export function randomId(): number {
+function randomId(): number {
   return Math.floor(Math.random() * 0x10000);
 }
 

@@ -40,13 +40,13 @@ export function createDnssecResolvers(choice: ResolverChoice): DnssecResolvers &
  */
 export type DnssecValidation = 'secure' | 'insecure' | 'bogus' | 'indeterminate';
 
-export interface DnskeyInfo {
+interface DnskeyInfo {
   keyTag: number;
   algorithm: number;
   flags: number;
 }
 
-export interface DsInfo {
+interface DsInfo {
   keyTag: number;
   algorithm: number;
   digestType: number;
@@ -55,7 +55,7 @@ export interface DsInfo {
 }
 
 /** secure / insecure / bogus: as DnssecValidation; none: no TLSA records; dns-error: could not be read. */
-export type TlsaState = 'secure' | 'insecure' | 'bogus' | 'none' | 'dns-error';
+type TlsaState = 'secure' | 'insecure' | 'bogus' | 'none' | 'dns-error';
 
 export interface TlsaHostResult {
   host: string;

@@ -19,7 +19,7 @@ export function isSecureEntryPoint(key: DnskeyValue): boolean {
 }
 
 /** The RDATA of a DNSKEY record as it goes on the wire (flags, protocol, algorithm, key). */
-export function dnskeyRdata(key: DnskeyValue): Buffer {
+function dnskeyRdata(key: DnskeyValue): Buffer {
   const head = Buffer.alloc(4);
   head.writeUInt16BE(key.flags, 0);
   head[2] = key.protocol;
@@ -47,7 +47,7 @@ export function canonicalName(name: string): Buffer {
 const DIGEST_HASH: Record<number, string> = { 1: 'sha1', 2: 'sha256', 4: 'sha384' };
 
 /** IANA "DNS Security Algorithm Numbers", the ones in use. */
-export const ALGORITHM_NAMES: Record<number, string> = {
+const ALGORITHM_NAMES: Record<number, string> = {
   1: 'RSAMD5',
   3: 'DSA',
   5: 'RSASHA1',

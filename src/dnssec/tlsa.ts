@@ -15,11 +15,11 @@ export function tlsaName(host: string, port = 25): string {
 }
 
 /** Certificate usages (RFC 6698 §2.1.1); SMTP uses only DANE-TA(2) and DANE-EE(3) (RFC 7672 §3.1). */
-export const USAGE_NAMES: Record<number, string> = { 0: 'PKIX-TA', 1: 'PKIX-EE', 2: 'DANE-TA', 3: 'DANE-EE' };
+const USAGE_NAMES: Record<number, string> = { 0: 'PKIX-TA', 1: 'PKIX-EE', 2: 'DANE-TA', 3: 'DANE-EE' };
 /** Selectors (RFC 6698 §2.1.2): the whole certificate, or its SubjectPublicKeyInfo. */
-export const SELECTOR_NAMES: Record<number, string> = { 0: 'Cert', 1: 'SPKI' };
+const SELECTOR_NAMES: Record<number, string> = { 0: 'Cert', 1: 'SPKI' };
 /** Matching types (RFC 6698 §2.1.3), with the length of the data each one holds. */
-export const MATCHING_NAMES: Record<number, string> = { 0: 'Full', 1: 'SHA2-256', 2: 'SHA2-512' };
+const MATCHING_NAMES: Record<number, string> = { 0: 'Full', 1: 'SHA2-256', 2: 'SHA2-512' };
 const DIGEST_OCTETS: Record<number, number> = { 1: 32, 2: 64 };
 
 export function tlsaText(r: TlsaValue): string {

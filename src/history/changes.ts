@@ -39,7 +39,7 @@ export interface DomainChange {
 }
 
 /** One mechanism's part of a result: SPF, DMARC, MX, or (in a list, with its selector) a DKIM key; any other added later. */
-export interface ResultPart {
+interface ResultPart {
   published: string | string[] | null;
   dnsFailed: boolean;
   /** A lookup count (SPF's), compared when both results have one. */
@@ -64,7 +64,7 @@ const isPart = (v: unknown): v is ResultPart => typeof v === 'object' && v !== n
 const partKey = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');
 
 /** The parts of a result by label ("SPF", "DKIM mail"), each with the key its findings' codes start with. */
-export function resultParts(r: DatedResult): Map<string, { key: string; part: ResultPart }> {
+function resultParts(r: DatedResult): Map<string, { key: string; part: ResultPart }> {
   const m = new Map<string, { key: string; part: ResultPart }>();
   for (const [field, value] of Object.entries(r as object)) {
     if (NOT_PARTS.has(field)) continue;

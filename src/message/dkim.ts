@@ -21,9 +21,9 @@ import { domainNameProblem, normalizeName } from '../names.js';
 import { wireParts, type ParsedMessage } from './message.js';
 
 /** RFC 8601 §2.7.1 result values. */
-export type DkimResult = 'pass' | 'fail' | 'neutral' | 'policy' | 'temperror' | 'permerror' | 'none';
+type DkimResult = 'pass' | 'fail' | 'neutral' | 'policy' | 'temperror' | 'permerror' | 'none';
 
-export interface DkimKeyInfo {
+interface DkimKeyInfo {
   name: string;
   /** The record text that decided the result (whitespace kept as published). */
   record: string;
@@ -67,7 +67,7 @@ export interface DkimSignatureReport {
   findings: Finding[];
 }
 
-export interface DkimVerifyOptions {
+interface DkimVerifyOptions {
   /** Clock for x= and t= checks (tests); default now. */
   now?: Date;
 }

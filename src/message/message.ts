@@ -8,7 +8,7 @@ import { InputError } from '../errors.js';
 import { failedOn } from '../fsutil.js';
 import { domainNameProblem, normalizeName } from '../names.js';
 
-export interface HeaderField {
+interface HeaderField {
   /** Field name as written. */
   name: string;
   /** Value with folding undone (CRLF + WSP becomes the WSP), not trimmed inside. */
@@ -113,7 +113,7 @@ export function domainOf(address: string): string | null {
   return domain === '' ? null : domain;
 }
 
-export interface FromIdentity {
+interface FromIdentity {
   /** The single RFC 5322.From domain, or null when DMARC cannot pick one. */
   domain: string | null;
   addresses: string[];

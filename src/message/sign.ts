@@ -24,7 +24,7 @@ import type { Canonicalization, SignAlgorithm } from './options.js';
 export { CANONICALIZATIONS, SIGN_ALGORITHMS, type Canonicalization, type SignAlgorithm } from './options.js';
 
 /** Fields signed when none are named: what a receiver shows or acts on. From is always first. */
-export const DEFAULT_SIGNED_FIELDS = [
+const DEFAULT_SIGNED_FIELDS = [
   'From', 'Sender', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'Cc', 'MIME-Version', 'Content-Type',
   'Content-Transfer-Encoding', 'In-Reply-To', 'References', 'List-Id', 'List-Unsubscribe', 'List-Unsubscribe-Post',
 ];
@@ -45,7 +45,7 @@ export interface SignOptions {
   layout?: 'mailauth' | 'sorted';
 }
 
-export interface SignResult {
+interface SignResult {
   /** The DKIM-Signature field, folded, ending in the message's line end. */
   header: string;
   /** The signed message: the new field followed by the message exactly as given. */
@@ -76,7 +76,7 @@ export function loadPrivateKey(text: string | Buffer, label = 'key'): KeyObject 
   throw new InputError('not a private key: expected a PEM private key (RSA or Ed25519) or a base64 Ed25519 seed', label);
 }
 
-export function algorithmForKey(key: KeyObject): SignAlgorithm {
+function algorithmForKey(key: KeyObject): SignAlgorithm {
   if (key.asymmetricKeyType === 'rsa') return 'rsa-sha256';
   if (key.asymmetricKeyType === 'ed25519') return 'ed25519-sha256';
   throw new InputError(`a ${key.asymmetricKeyType ?? 'unknown'} key cannot sign DKIM; use an RSA or Ed25519 key`);
@@ -184,7 +184,7 @@ function sortedLayoutSignature(
   return layoutSorted(tags, signature.toString('base64'));
 }
 
-export interface SignatureMade {
+interface SignatureMade {
   selector: string;
   algorithm: SignAlgorithm;
   header: string;

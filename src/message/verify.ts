@@ -18,7 +18,7 @@ import { addressesOf, domainOf, fieldsNamed, fromIdentity, type ParsedMessage } 
 
 export type { SpfResult };
 
-export interface SpfReport {
+interface SpfReport {
   result: SpfResult;
   /** The domain SPF was checked for: the MAIL FROM domain, or the HELO name for a null sender. */
   domain: string;
@@ -30,7 +30,7 @@ export interface SpfReport {
   reason?: string;
 }
 
-export interface DmarcIdentifier {
+interface DmarcIdentifier {
   /** `dkim` (a signature's d=) or `spf` (the SPF-checked domain). */
   method: 'dkim' | 'spf';
   domain: string;
@@ -41,7 +41,7 @@ export interface DmarcIdentifier {
   counts: boolean;
 }
 
-export interface DmarcReport {
+interface DmarcReport {
   result: 'pass' | 'fail' | 'none' | 'temperror' | 'permerror';
   mode: DmarcMode;
   fromDomain: string | null;
@@ -219,7 +219,7 @@ const SHORT_REASON: Record<string, string> = {
   'dkim.key-lookup-failed': 'DNS failure',
 };
 
-export function formatAuthenticationResults(report: Omit<MessageReport, 'authenticationResults'>, authservId = 'maildns'): string {
+function formatAuthenticationResults(report: Omit<MessageReport, 'authenticationResults'>, authservId = 'maildns'): string {
   const parts: string[] = [];
   if (report.dkim.length === 0) parts.push('dkim=none (message not signed)');
   for (const d of report.dkim) {

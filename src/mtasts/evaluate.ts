@@ -30,7 +30,7 @@ export interface MtaStsAudit {
   };
 }
 
-export interface MtaStsAuditOptions {
+interface MtaStsAuditOptions {
   /** Fetch and check the policy (HTTPS) when the record is published. */
   fetchPolicy?: PolicyFetchOptions | false;
 }
@@ -63,7 +63,7 @@ export async function auditMtaSts(resolver: Resolver, domain: string, opts: MtaS
   return result;
 }
 
-export interface StsPolicyAudit {
+interface StsPolicyAudit {
   findings: Finding[];
   dnsFailed: boolean;
   policy: NonNullable<MtaStsAudit['policy']>;

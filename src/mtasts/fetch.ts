@@ -16,9 +16,9 @@ import { tlsErrorText } from '../tls-error.js';
 import { trustOptions } from '../tls-trust.js';
 
 /** A bound on the policy's size: larger bodies are not read (64 KiB, the bound senders commonly use). */
-export const DEFAULT_POLICY_MAX_BYTES = 64 * 1024;
+const DEFAULT_POLICY_MAX_BYTES = 64 * 1024;
 /** The whole fetch (connect, TLS, request, body) must end within this. Senders are advised a minute (§3.3); a checker need not wait that long. */
-export const DEFAULT_POLICY_TIMEOUT_MS = 15_000;
+const DEFAULT_POLICY_TIMEOUT_MS = 15_000;
 
 export interface PolicyFetchOptions {
   /** PEM certificates of the CAs to trust instead of Node's bundled roots (a private CA; tests). */
@@ -29,7 +29,7 @@ export interface PolicyFetchOptions {
   maxBytes?: number;
 }
 
-export type PolicyFetchFailure =
+type PolicyFetchFailure =
   | 'dns-temporary'
   | 'no-address'
   | 'connect'

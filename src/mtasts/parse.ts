@@ -5,7 +5,7 @@
  */
 
 export type StsMode = 'enforce' | 'testing' | 'none';
-export const STS_MODES: readonly StsMode[] = ['enforce', 'testing', 'none'];
+const STS_MODES: readonly StsMode[] = ['enforce', 'testing', 'none'];
 
 /** §3.2: max_age is at most 31557600 seconds (a year). */
 export const MAX_STS_MAX_AGE = 31_557_600;

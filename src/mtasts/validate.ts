@@ -5,9 +5,9 @@ import type { PolicyFetch } from './fetch.js';
 import { isStsRecord, MAX_STS_MAX_AGE, mxMatchesPattern, parseStsRecord, type ParsedStsPolicy, type ParsedStsRecord } from './parse.js';
 
 /** §3.2 asks for max_age "in the range of weeks or greater"; under a day leaves refreshes open to attack. */
-export const SHORT_MAX_AGE = 86_400;
+const SHORT_MAX_AGE = 86_400;
 
-export interface StsRecordCheck {
+interface StsRecordCheck {
   /** The single MTA-STS record, or null (none, or several). */
   record: string | null;
   parsed: ParsedStsRecord | null;

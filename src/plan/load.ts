@@ -36,7 +36,7 @@ import {
   type SendingHostPlan,
 } from './types.js';
 
-export const DEFAULT_TTL = 3600;
+const DEFAULT_TTL = 3600;
 
 type Key = string | number;
 
@@ -380,7 +380,7 @@ function readDomain(r: PlanReader, value: unknown, at: Key[], ttlDefault: number
 }
 
 /** Debian's mynetworks: the loopback addresses only. */
-export const DEFAULT_MYNETWORKS = ['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128'];
+const DEFAULT_MYNETWORKS = ['127.0.0.0/8', '[::ffff:127.0.0.0]/104', '[::1]/128'];
 
 /** A network for mynetworks in Postfix's form: IPv6 in brackets ([2001:db8::]/32). */
 function readNetwork(r: PlanReader, value: unknown, at: Key[]): string {

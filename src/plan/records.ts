@@ -38,7 +38,7 @@ function absoluteName(name: string, domain: string): string {
   return normalizeName(`${name}.${domain}`);
 }
 
-export function dateSerial(now = new Date()): number {
+function dateSerial(now = new Date()): number {
   const ymd = now.toISOString().slice(0, 10).replace(/-/g, '');
   return Number(`${ymd}01`);
 }

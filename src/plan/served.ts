@@ -9,7 +9,7 @@ import type { DnsRecord } from '../records.js';
 import { composeDomain, type ComposeOptions } from './records.js';
 import type { Plan } from './types.js';
 
-export interface ServedZones {
+interface ServedZones {
   /** Apex names to be authoritative for. */
   zones: string[];
   records: DnsRecord[];

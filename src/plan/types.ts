@@ -86,7 +86,7 @@ export interface ExtraTxtPlan {
   ttl?: number;
 }
 
-export type MtaStsMode = 'enforce' | 'testing' | 'none';
+type MtaStsMode = 'enforce' | 'testing' | 'none';
 export const MTA_STS_MODES: readonly MtaStsMode[] = ['enforce', 'testing', 'none'];
 
 /** MTA-STS (RFC 8461): the policy served at https://mta-sts.<domain>/.well-known/mta-sts.txt. */

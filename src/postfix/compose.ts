@@ -18,8 +18,8 @@ import type { SetupStep } from '../steps.js';
 import { postconfStep, renderMainCf, type PostfixSetting } from './main-cf.js';
 import { DEFAULT_SELFTEST_ROUTE, routeDomain, routeTransportMaps, SELFTEST_SERVICE, type SelftestRoute } from './selftest-route.js';
 
-export const POSTFIX_CONFIG_DIR = DEBIAN.postfixConfigDir;
-export const PASSWORD_MAP = 'sasl_passwd';
+const POSTFIX_CONFIG_DIR = DEBIAN.postfixConfigDir;
+const PASSWORD_MAP = 'sasl_passwd';
 
 export interface PostfixOptions extends OpenDkimLayoutOptions {
   /** Postfix's config_directory on the mail host (default /etc/postfix). */
@@ -34,7 +34,7 @@ export interface PostfixOptions extends OpenDkimLayoutOptions {
 }
 
 /** One master.cf service: the eight columns and its `-o name=value` overrides. */
-export interface MasterService {
+interface MasterService {
   service: string;
   type: 'inet' | 'unix';
   private: 'n' | '-';
@@ -48,7 +48,7 @@ export interface MasterService {
   why: string;
 }
 
-export interface PostfixFile {
+interface PostfixFile {
   name: string;
   content: string;
   /** Where it goes on the mail host; null for lines applied with postconf instead. */
@@ -226,11 +226,11 @@ function selftestService(route: SelftestRoute): MasterService {
   };
 }
 
-export function masterCfEntry(s: MasterService): string {
+function masterCfEntry(s: MasterService): string {
   return [s.service, s.type, s.private, s.unprivileged, s.chroot, s.wakeup, s.maxproc, s.command].join(' ');
 }
 
-export function renderMasterCf(services: readonly MasterService[], header: string): string {
+function renderMasterCf(services: readonly MasterService[], header: string): string {
   const out = [header.trimEnd()];
   for (const s of services) {
     out.push(`# ${s.why}`);

@@ -17,7 +17,7 @@ import { composeSpf } from '../spf/compose.js';
 import { DEBIAN } from '../dkim/opendkim-settings.js';
 import { parseMainCf } from './main-cf.js';
 
-export interface PostfixLintOptions {
+interface PostfixLintOptions {
   /** Name of the file read, for the findings' subjects (`main.cf:12`). */
   file?: string;
   /** The plan: the sending domain (mail_host.domain), its SPF and the planned relay. */

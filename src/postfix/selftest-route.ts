@@ -22,7 +22,7 @@ export function routeDomain(route: SelftestRoute): string {
 }
 
 /** `maildns-selftest:[127.0.0.2]:11025`: the transport and next hop Postfix delivers the probe to. */
-export function routeTransport(route: SelftestRoute): string {
+function routeTransport(route: SelftestRoute): string {
   return `${SELFTEST_SERVICE}:[${route.host}]:${route.port}`;
 }
 

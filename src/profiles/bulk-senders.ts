@@ -12,13 +12,13 @@ import { fieldsNamed, type ParsedMessage } from '../message/message.js';
 import { verifyMessage, type MessageReport, type VerifyMessageOptions } from '../message/verify.js';
 import { checkReverseDns } from '../rdns/evaluate.js';
 
-export const PROFILES = ['bulk-senders'] as const;
-export type ProfileName = (typeof PROFILES)[number];
+const PROFILES = ['bulk-senders'] as const;
+type ProfileName = (typeof PROFILES)[number];
 
-export type Provider = 'google' | 'yahoo' | 'microsoft';
+type Provider = 'google' | 'yahoo' | 'microsoft';
 
 /** The published guidelines each rule comes from, by name and date. */
-export const PROVIDER_SOURCES: Record<Provider, string> = {
+const PROVIDER_SOURCES: Record<Provider, string> = {
   google: 'Google, Email sender guidelines (February 2024)',
   yahoo: 'Yahoo, Sender Best Practices (February 2024)',
   microsoft: "Microsoft, outlook.com high-volume sender requirements (May 2025)",
@@ -67,7 +67,7 @@ const RULES = {
   'message-format': { title: 'a valid Message-ID and Date (RFC 5322)', providers: ['google', 'yahoo'] },
 } as const satisfies Record<string, { title: string; providers: readonly Provider[] }>;
 
-export type RuleId = keyof typeof RULES;
+type RuleId = keyof typeof RULES;
 
 function rule(id: RuleId, verdict: RuleVerdict, reason: string, findings: Finding[] = []): ProfileRule {
   const def = RULES[id];
@@ -152,7 +152,7 @@ function tlsRule(r: DomainResult): ProfileRule {
 }
 
 /** ok when every checkable rule is met; problems when one is not; dns-unavailable when none failed but one is unknown. */
-export function profileOutcome(rules: readonly ProfileRule[]): Outcome {
+function profileOutcome(rules: readonly ProfileRule[]): Outcome {
   if (rules.some((x) => x.verdict === 'not-met')) return 'problems';
   return rules.some((x) => x.verdict === 'unknown') ? 'dns-unavailable' : 'ok';
 }
@@ -295,7 +295,7 @@ function messageFormatRule(msg: ParsedMessage): ProfileRule {
   return rule('message-format', 'met', 'one valid Date and one valid Message-ID field');
 }
 
-export interface MessageProfile {
+interface MessageProfile {
   message: MessageReport;
   profile: ProfileReport;
 }

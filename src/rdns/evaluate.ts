@@ -24,7 +24,7 @@ export interface SendingAddress {
   helo?: string;
 }
 
-export type ReverseDnsState = 'confirmed' | 'not-confirmed' | 'no-ptr' | 'dns-error';
+type ReverseDnsState = 'confirmed' | 'not-confirmed' | 'no-ptr' | 'dns-error';
 
 export interface ReverseDnsResult {
   address: string;
@@ -73,7 +73,7 @@ function dedupe(list: SendingAddress[]): SendingAddress[] {
 }
 
 /** Sending addresses from what the domain publishes: its SPF record's single hosts and its MX hosts' addresses. */
-export async function sendingAddressesFromDns(resolver: Resolver, domain: string): Promise<{ addresses: SendingAddress[]; findings: Finding[]; dnsFailed: boolean }> {
+async function sendingAddressesFromDns(resolver: Resolver, domain: string): Promise<{ addresses: SendingAddress[]; findings: Finding[]; dnsFailed: boolean }> {
   const [txt, mx] = await Promise.all([resolver.lookup(domain, 'TXT'), resolver.lookup(domain, 'MX')]);
   const findings: Finding[] = [];
   if (isTemporary(txt.status)) findings.push(temporaryFinding('rdns', domain, `the SPF record of ${domain}`, txt));

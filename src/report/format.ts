@@ -24,7 +24,7 @@ export interface ReportContext {
 }
 
 /** A summary as found in a report file. */
-export type StoredSummary = RunSummary & ReportContext & { exitCode?: number; queries?: number };
+type StoredSummary = RunSummary & ReportContext & { exitCode?: number; queries?: number };
 
 type Layout = 'json-lines' | 'ndjson' | 'json-whole';
 

@@ -16,7 +16,7 @@ import type { SubmissionPath } from './submit.js';
 const CONNECT_TIMEOUT_MS = 2000;
 const DEFAULT_QUEUE_DIR = '/var/spool/postfix';
 
-export interface Diagnosis {
+interface Diagnosis {
   reasons: Finding[];
   notes: string[];
 }
@@ -33,7 +33,7 @@ export function parseOpenDkimConf(text: string): Map<string, { value: string; li
 }
 
 /** An OpenDKIM data set: `refile:PATH` (patterns), `file:PATH` or a bare path (keys), `csl:a,b` (a list), or a kind not read here. */
-export type Dataset = { kind: 'refile' | 'file'; path: string } | { kind: 'csl'; items: string[] } | { kind: 'other'; spec: string };
+type Dataset = { kind: 'refile' | 'file'; path: string } | { kind: 'csl'; items: string[] } | { kind: 'other'; spec: string };
 
 export function parseDataset(spec: string): Dataset {
   const m = /^([a-z]+):(.*)$/.exec(spec);
@@ -191,7 +191,7 @@ function smtpdService(master: readonly MasterLine[], port: number | null): Maste
   });
 }
 
-export interface DiagnoseInput {
+interface DiagnoseInput {
   via: SubmissionPath;
   /** The From address: OpenDKIM picks the signing line by it. */
   sender: string;

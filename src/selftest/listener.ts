@@ -21,7 +21,7 @@ export interface ListenerLimits {
   idleMs: number;
 }
 
-export const DEFAULT_LIMITS: ListenerLimits = {
+const DEFAULT_LIMITS: ListenerLimits = {
   maxCommandBytes: 512,
   maxTextLineBytes: 1000,
   maxMessageBytes: 10 * 1024 * 1024,

@@ -12,13 +12,13 @@ import { DEFAULT_POSTFIX_CONFIG_DIR } from './defaults.js';
 const SBIN = '/usr/sbin';
 const COMMAND_TIMEOUT_MS = 15_000;
 
-export interface CommandResult {
+interface CommandResult {
   code: number;
   stdout: string;
   stderr: string;
 }
 
-export function runCommand(file: string, args: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<CommandResult> {
+function runCommand(file: string, args: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<CommandResult> {
   return new Promise((resolve) => {
     execFile(file, [...args], { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
       const status = (err as { code?: unknown } | null)?.code;
@@ -166,7 +166,7 @@ export class LivePostfix {
   }
 }
 
-export interface QueueEntry {
+interface QueueEntry {
   queueName: string;
   queueId: string;
   recipients: { address: string; delayReason: string | null }[];

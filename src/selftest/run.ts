@@ -53,7 +53,7 @@ export interface SelftestOptions {
 
 export type SelftestVerdict = 'signed' | 'refused' | 'not-arrived' | 'unsigned' | 'signature-fails' | 'not-aligned' | 'incomplete' | 'spf-fails' | 'dns-unavailable';
 
-export interface SelectorCheck {
+interface SelectorCheck {
   selector: string;
   algorithm: string;
   /** The signature's DKIM result, or `missing` when the message has none for this selector. */

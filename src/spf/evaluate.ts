@@ -47,14 +47,14 @@ export interface SpfVerdict {
   trace: string[];
 }
 
-export interface CheckHostOptions {
+interface CheckHostOptions {
   maxLookups?: number;
   maxVoidLookups?: number;
   /** Default explanation when the domain gives none; macros allowed. */
   defaultExplanation?: string;
 }
 
-export const DEFAULT_EXPLANATION = '%{o} does not designate %{c} as a permitted sender (RFC 7208 SPF)';
+const DEFAULT_EXPLANATION = '%{o} does not designate %{c} as a permitted sender (RFC 7208 SPF)';
 
 class Abort extends Error {
   constructor(
@@ -74,7 +74,7 @@ interface Outcome {
 }
 
 /** RFC 7208 §4.3: a domain check_host() can look up at all. */
-export function domainProblem(domain: string): string | null {
+function domainProblem(domain: string): string | null {
   if (domain.startsWith('[')) return 'is an address literal, not a domain name';
   const d = domain.replace(/\.$/, '');
   if (d.length === 0) return 'is empty';
@@ -391,7 +391,7 @@ class Session {
 }
 
 /** Split a sender into local part and domain; an empty or domain-only sender becomes postmaster@. */
-export function normalizeSender(sender: string | undefined, helo: string): string {
+function normalizeSender(sender: string | undefined, helo: string): string {
   const s = (sender ?? '').trim();
   if (s === '') return `postmaster@${helo}`;
   const at = s.lastIndexOf('@');

@@ -28,13 +28,13 @@ export interface FlattenOptions {
   record?: string;
 }
 
-export interface FlatRecord {
+interface FlatRecord {
   name: string;
   value: string;
   strings: string[];
 }
 
-export interface FlattenDependency {
+interface FlattenDependency {
   /** The domain whose record was copied. */
   domain: string;
   /** The term that brought it in. */

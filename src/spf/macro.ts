@@ -5,7 +5,7 @@
  * `%%`, `%_` and `%-`. The letters c, r and t are only allowed in explanation text.
  */
 
-export interface MacroToken {
+interface MacroToken {
   kind: 'literal' | 'macro' | 'escape';
   /** Offset of the token inside the macro-string. */
   start: number;
@@ -17,7 +17,7 @@ export interface MacroToken {
   delimiters?: string;
 }
 
-export interface MacroSyntaxError {
+interface MacroSyntaxError {
   /** Offset inside the macro-string. */
   offset: number;
   reason: string;
@@ -201,7 +201,7 @@ export async function expandMacroString(text: string, ctx: MacroContext, exp = f
   return expandTokens(tokens, ctx);
 }
 
-export class MacroError extends Error {
+class MacroError extends Error {
   constructor(readonly detail: MacroSyntaxError) {
     super(`${detail.reason} (at offset ${detail.offset})`);
     this.name = 'MacroError';

@@ -38,14 +38,14 @@ import { validateSpf, type SpfReport } from './validate.js';
 import { formatSyntaxError, LOOKUP_MECHANISMS, SPF_LOOKUP_LIMIT, parseSpf, type MechanismKind, type Qualifier, type SpfMechanism, type SpfModifier } from './parse.js';
 
 export type MergeAll = '-all' | '~all' | '?all';
-export const MERGE_ALL_VALUES: readonly MergeAll[] = ['-all', '~all', '?all'];
+const MERGE_ALL_VALUES: readonly MergeAll[] = ['-all', '~all', '?all'];
 
 export interface MergeOptions {
   /** The `all` to end the merged record with; default: the strictest an input had. */
   all?: MergeAll;
 }
 
-export interface MergeSource {
+interface MergeSource {
   /** A term of the merged record, as written there. */
   term: string;
   /** The inputs it came from, numbered from 1 as in the messages. */
@@ -86,7 +86,7 @@ const ALL_RANK: Record<Qualifier, number> = { '-': 3, '~': 2, '?': 1, '+': 0 };
 /** Cost order used when every mechanism is `+`: no DNS first, then one query, then a chain. */
 const KIND_ORDER: MechanismKind[] = ['ip4', 'ip6', 'a', 'mx', 'include', 'exists', 'ptr'];
 /** Beyond this, the TXT answer (with the usual other TXT at the apex) may not fit 512 octets of UDP. */
-export const MERGE_SIZE_WARNING = 450;
+const MERGE_SIZE_WARNING = 450;
 
 interface Entry {
   key: string;
@@ -337,7 +337,7 @@ export function mergeSpf(records: readonly string[], opts: MergeOptions = {}): M
 }
 
 /** The name the merged record is checked at when no domain is given (RFC 6761: .invalid never exists). */
-export const MERGE_PLACEHOLDER = 'merged-spf.invalid';
+const MERGE_PLACEHOLDER = 'merged-spf.invalid';
 
 function hasBareDomainTerm(r: MergeResult): boolean {
   return r.sources.some((s) => /^[-~?]?(a|mx|ptr)(\/|$)/.test(s.term) || /%\{[dD]/.test(s.term));

@@ -9,7 +9,7 @@ import { describeChar, hasMacro, tokenizeMacroString } from './macro.js';
 
 export type Qualifier = '+' | '-' | '~' | '?';
 export type MechanismKind = 'all' | 'include' | 'a' | 'mx' | 'ptr' | 'ip4' | 'ip6' | 'exists';
-export const MECHANISMS: readonly MechanismKind[] = ['all', 'include', 'a', 'mx', 'ptr', 'ip4', 'ip6', 'exists'];
+const MECHANISMS: readonly MechanismKind[] = ['all', 'include', 'a', 'mx', 'ptr', 'ip4', 'ip6', 'exists'];
 /** Mechanisms whose evaluation costs a DNS query (RFC 7208 §4.6.4); `redirect=` counts too. */
 export const LOOKUP_MECHANISMS: ReadonlySet<MechanismKind> = new Set(['include', 'a', 'mx', 'ptr', 'exists']);
 /** RFC 7208 §4.6.4: evaluation stops with permerror after 10 DNS-querying terms... */
@@ -45,9 +45,9 @@ export interface SpfModifier {
   start: number;
 }
 
-export type SpfTerm = SpfMechanism | SpfModifier;
+type SpfTerm = SpfMechanism | SpfModifier;
 
-export interface SpfSyntaxError {
+interface SpfSyntaxError {
   /** Offset in the record (0-based). */
   offset: number;
   /** The term the error is in (or the record's start). */
@@ -82,7 +82,7 @@ const DEC_OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]\\d|\\d)';
 const IP4 = new RegExp(`^${DEC_OCTET}(?:\\.${DEC_OCTET}){3}$`);
 
 /** Problem with a domain-spec (macro-string domain-end), or null. Offsets are relative to `spec`. */
-export function domainSpecProblem(spec: string): { offset: number; reason: string } | null {
+function domainSpecProblem(spec: string): { offset: number; reason: string } | null {
   if (spec === '') return { offset: 0, reason: 'the domain is empty' };
   const { tokens, error } = tokenizeMacroString(spec);
   if (error) return error;

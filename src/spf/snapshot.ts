@@ -16,10 +16,10 @@ import type { FlattenOptions, FlattenResult } from './flatten.js';
 import { parseIp } from './ip.js';
 import { isSpfRecord } from './parse.js';
 
-export const SNAPSHOT_FORMAT = 'maildns-spf-snapshot';
-export const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_FORMAT = 'maildns-spf-snapshot';
+const SNAPSHOT_VERSION = 1;
 
-export interface SnapshotDependency {
+interface SnapshotDependency {
   /** The domain whose record was copied. */
   domain: string;
   /** The term(s) that brought it in. */
@@ -45,7 +45,7 @@ export interface SpfSnapshot {
   dependencies: SnapshotDependency[];
 }
 
-export interface DependencyChange {
+interface DependencyChange {
   domain: string;
   status: 'changed' | 'appeared' | 'disappeared' | 'record-changed';
   via: string[];

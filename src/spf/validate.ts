@@ -15,7 +15,7 @@ import { hasMacro } from './macro.js';
 import { formatSyntaxError, isSpfRecord, LOOKUP_MECHANISMS, SPF_LOOKUP_LIMIT, SPF_VOID_LOOKUP_LIMIT, parseSpf, type ParsedSpf, type SpfMechanism } from './parse.js';
 import { parseIp } from './ip.js';
 
-export interface SpfTermCost {
+interface SpfTermCost {
   term: string;
   /** Lookups this term costs, its subtree included. */
   lookups: number;

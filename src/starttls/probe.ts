@@ -31,16 +31,16 @@ import { probeSubject } from './subject.js';
 import { tlsErrorText } from '../tls-error.js';
 import { trustOptions } from '../tls-trust.js';
 
-export type SmtpStep = 'connect' | 'greeting' | 'ehlo' | 'starttls' | 'handshake';
+type SmtpStep = 'connect' | 'greeting' | 'ehlo' | 'starttls' | 'handshake';
 
 /**
  * tls: the handshake completed (the certificate verdict is separate); no-starttls: EHLO did not
  * offer it; starttls-refused: offered, but the STARTTLS command was refused; smtp-refused: the
  * greeting or EHLO was refused; timeout / unreachable / handshake-failed: the step in `step`.
  */
-export type StartTlsState = 'tls' | 'no-starttls' | 'starttls-refused' | 'smtp-refused' | 'timeout' | 'unreachable' | 'handshake-failed' | 'no-address' | 'dns-error';
+type StartTlsState = 'tls' | 'no-starttls' | 'starttls-refused' | 'smtp-refused' | 'timeout' | 'unreachable' | 'handshake-failed' | 'no-address' | 'dns-error';
 
-export interface CertificateVerdict {
+interface CertificateVerdict {
   subject: string;
   altNames: string[];
   issuer: string;

@@ -22,7 +22,7 @@ const EXT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 const EXT_VALUE = /^[\x21-\x3a\x3c\x3e-\x7e]+$/;
 
 /** §3: a rua URI senders can use: mailto: with an address, or an https: URL. */
-export function tlsRptUriProblem(uri: string): string | null {
+function tlsRptUriProblem(uri: string): string | null {
   if (/^mailto:/i.test(uri)) return /^mailto:[^@\s]+@[^@\s]+\.[^@\s]+$/i.test(uri) ? null : `"${uri}" is not a mailto: address`;
   if (/^https:/i.test(uri)) {
     try {

@@ -2,7 +2,7 @@
 import type { Finding } from '../findings.js';
 import { isTlsRptRecord, parseTlsRpt, type ParsedTlsRpt } from './parse.js';
 
-export interface TlsRptCheck {
+interface TlsRptCheck {
   record: string | null;
   parsed: ParsedTlsRpt | null;
   findings: Finding[];

@@ -10,9 +10,9 @@ import { tlsaText } from '../dnssec/tlsa.js';
 import type { DnsAnswer, DnsStatus } from '../dns/resolver.js';
 import { isSpfRecord } from '../spf/parse.js';
 
-export type RecordState = 'match' | 'different' | 'missing' | 'unreachable';
+type RecordState = 'match' | 'different' | 'missing' | 'unreachable';
 
-export interface PublishedValue {
+interface PublishedValue {
   value: string;
   ttl: number | null;
 }
@@ -39,7 +39,7 @@ export interface ExtraRecord {
 }
 
 /** What kind of record a TXT value is, for pairing a changed value with its planned one. */
-export function txtKind(name: string, value: string, purpose?: string): string {
+function txtKind(name: string, value: string, purpose?: string): string {
   if (purpose?.startsWith('dkim:') || /(^|\.)_domainkey\./.test(name)) return 'dkim';
   if (isSpfRecord(value)) return 'spf';
   if (/^v\s*=\s*DMARC1\s*(;|$)/i.test(value)) return name.includes('._report._dmarc.') ? 'dmarc-report-authorization' : 'dmarc';

@@ -19,14 +19,14 @@ import { compareAtServer, publishedValues, type ServerView } from './compare.js'
 import type { RecordReport } from './run.js';
 
 /** One authoritative server as the delegation check sees it. */
-export interface DelegationServer {
+interface DelegationServer {
   name: string;
   resolver: Resolver;
   /** Answered the SOA question; the others are skipped (their own finding says why). */
   answered: boolean;
 }
 
-export interface DelegationInput {
+interface DelegationInput {
   plan: DomainPlan;
   /** The zone found for the domain. */
   zone: string;
@@ -35,7 +35,7 @@ export interface DelegationInput {
   discovered: readonly string[] | null;
 }
 
-export interface DelegationResult {
+interface DelegationResult {
   records: RecordReport[];
   findings: Finding[];
 }
@@ -46,7 +46,7 @@ const RFC_ZONE_TOP = 'RFC 1034 §4.2.1';
 const RFC_CUT = 'RFC 1034 §4.2.2';
 
 /** An address in the form the resolver reports it (RFC 5952 for IPv6), so text forms compare equal. */
-export function canonicalAddress(address: string): string {
+function canonicalAddress(address: string): string {
   if (!isIPv6(address)) return address;
   const octets = parseIpv6(address);
   return octets ? formatIpv6(octets) : address.toLowerCase();

@@ -16,9 +16,9 @@ import { notApexFinding, verifyDelegation } from './delegation.js';
 import { validatePublished, ZoneRoutedResolver } from './validators.js';
 import type { PolicyFetchOptions } from '../mtasts/fetch.js';
 
-export const VERIFY_JSON_VERSION = 1;
+const VERIFY_JSON_VERSION = 1;
 
-export interface ServerInfo {
+interface ServerInfo {
   /** NS host name (or HOST:PORT for an explicit list). */
   name: string;
   /** HOST:PORT asked; null when the name has no address. */
@@ -39,7 +39,7 @@ export interface RecordReport {
   servers: ServerView[];
 }
 
-export type DomainStatus = 'as-planned' | 'problems' | 'dns-unavailable';
+type DomainStatus = 'as-planned' | 'problems' | 'dns-unavailable';
 
 export interface DomainVerification {
   domain: string;

@@ -44,7 +44,7 @@ const COVERED_BY_COMPARISON = new Set([
   'bimi.multiple-records',
 ]);
 
-export interface PublishedChecks {
+interface PublishedChecks {
   /** The domain's plan: its MTA-STS policy and sending hosts. */
   plan?: DomainPlan;
   /** How the planned MTA-STS policy is fetched. */
