@@ -13,7 +13,7 @@ export interface ManifestEntry {
 }
 
 /** The finding code each kind of breakage must produce. */
-export const EXPECTED_CODE: Record<NonNullable<ManifestEntry['broken']>, string> = {
+const EXPECTED_CODE: Record<NonNullable<ManifestEntry['broken']>, string> = {
   spf_multiple: 'spf.multiple-records',
   spf_too_many: 'spf.too-many-lookups',
   dmarc_p_none: 'dmarc.policy-none',

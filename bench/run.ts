@@ -52,7 +52,7 @@ export function sharedBenchDir(): string {
   return dir;
 }
 
-export interface BenchResult {
+interface BenchResult {
   domains: number;
   seconds: number;
   domainsPerSecond: number;
@@ -61,7 +61,7 @@ export interface BenchResult {
   score: Score;
 }
 
-export interface BenchOptions {
+interface BenchOptions {
   concurrency?: number;
   selectors?: string[];
   /** Ask through this resolver (its `inner` DnsResolver, when it wraps one, is the one counted). */

@@ -54,7 +54,7 @@ function timedCheck(dir: string, args: string[]): Promise<Timed> {
   });
 }
 
-export interface ScaleResult {
+interface ScaleResult {
   n: number;
   rounds: number;
   streaming: { shortDomainsPerS: number; longDomainsPerS: number; ratio: number; peakRssMb: number };
@@ -62,7 +62,7 @@ export interface ScaleResult {
   shards: { oneProcessS: number; twoShardsS: number; speedup: number };
 }
 
-export async function measureScale(opts: { n: number; rounds: number; generate: (n: number, dir: string) => void }): Promise<ScaleResult> {
+async function measureScale(opts: { n: number; rounds: number; generate: (n: number, dir: string) => void }): Promise<ScaleResult> {
   if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} not found: the bench measures peak RSS with GNU time; apt-get install time`);
   const dir = mkdtempSync(path.join(tmpdir(), 'maildns-scale-'));
   try {
@@ -115,7 +115,7 @@ export async function measureScale(opts: { n: number; rounds: number; generate: 
   }
 }
 
-export function renderScale(r: ScaleResult): string {
+function renderScale(r: ScaleResult): string {
   const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
   const ok = (yes: boolean): string => (yes ? 'met' : 'NOT met');
   return [

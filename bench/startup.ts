@@ -37,7 +37,7 @@ function timeOnce({ file, args, env }: Command): Promise<number> {
   });
 }
 
-export interface StartupFigure {
+interface StartupFigure {
   name: string;
   medianMs: number;
   ratioToNode: number;

@@ -21,7 +21,7 @@ export interface Rendered {
   warnings: string[];
 }
 
-export interface ProviderLimits {
+interface ProviderLimits {
   /** Record types the target can hold. */
   types: readonly DnsRecord['type'][];
   /** Longest TXT value (octets) one field accepts, when the target has such a limit. */

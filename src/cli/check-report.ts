@@ -20,7 +20,7 @@ import type { CheckFormat } from './render/formats.js';
 import { useColor } from './render/output.js';
 import { packageVersion } from './version.js';
 
-export interface CheckReportOptions {
+interface CheckReportOptions {
   format: CheckFormat;
   outputFile?: string | undefined;
   failOn: Severity;

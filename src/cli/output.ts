@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import { openAtomicFile } from '../fsutil.js';
 import { onInterrupt } from './interrupt.js';
 
-export interface ReportOutput {
+interface ReportOutput {
   stream: Writable;
   /** The file, when not standard output. */
   file?: string;

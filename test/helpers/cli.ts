@@ -28,7 +28,7 @@ export interface CliResult {
   stderr: string;
 }
 
-export interface CliOptions {
+interface CliOptions {
   cwd?: string;
   env?: Record<string, string>;
   input?: string;

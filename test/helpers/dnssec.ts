@@ -16,7 +16,7 @@ import { freePort } from '../../bench/knot.js';
 import { DnsResolver } from '../../src/dns/resolver.js';
 import { KEYMGR, KNOTC, KNOTD, notRunnable, UNBOUND } from './programs.js';
 
-export interface SignedZone {
+interface SignedZone {
   /** Master-file text (with $ORIGIN and $TTL); Knot adds the DNSKEY, RRSIG and NSEC records. */
   text: string;
   signed: boolean;

@@ -12,9 +12,9 @@ import { parseIpv6 } from '../../src/ipv6.js';
 export const T = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, OPT: 41, SPF: 99, AXFR: 252, IXFR: 251, ANY: 255 } as const;
 
 /** A name in a crafted message: text (written as plain labels), raw octets as they are, or a compression pointer. */
-export type RawName = string | Buffer | { pointer: number | 'self' };
+type RawName = string | Buffer | { pointer: number | 'self' };
 
-export interface RawRecord {
+interface RawRecord {
   name: RawName;
   type: number;
   class?: number;
@@ -245,7 +245,7 @@ export function answer(q: HostileQuery, parts: Omit<RawMessage, 'id' | 'question
 }
 
 /** The apex of hostileZone's names. */
-export const HOSTILE_APEX = 'hostile.test';
+const HOSTILE_APEX = 'hostile.test';
 
 /**
  * Every kind of broken answer, one per name: `<scenario>.hostile.test`, and any name below it,

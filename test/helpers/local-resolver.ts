@@ -10,11 +10,11 @@ import { DnsResolver, type DnsAnswer, type DnsResolverOptions, type RDataMap, ty
 import { normalizeName } from '../../src/names.js';
 
 /** Deadline for names the server answers: reached only when something is broken. */
-export const PROMPT_DEADLINE_MS = 5000;
+const PROMPT_DEADLINE_MS = 5000;
 /** Deadline for names the server never answers. */
-export const SILENT_DEADLINE_MS = 200;
+const SILENT_DEADLINE_MS = 200;
 
-export type LocalResolverOptions = Omit<DnsResolverOptions, 'servers' | 'timeoutMs' | 'attempts'> & {
+type LocalResolverOptions = Omit<DnsResolverOptions, 'servers' | 'timeoutMs' | 'attempts'> & {
   /** The server's `silent` names. */
   silent?: readonly string[];
 };

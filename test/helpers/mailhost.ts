@@ -29,7 +29,7 @@ export function requireMailHostPrograms(): void {
   }
 }
 
-export interface RunResult {
+interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
@@ -223,7 +223,7 @@ export async function createPostfix(layout: ReturnType<typeof debianLayout>, smt
   return instance;
 }
 
-export interface SmtpOutcome {
+interface SmtpOutcome {
   /** True when the server took the message (250 after DATA). */
   sent: boolean;
   /** The SMTP code and text of the refusal, e.g. "554 5.7.1 ... Relay access denied". */

@@ -12,7 +12,7 @@ import type { DnsRecord } from '../../src/records.js';
 import { quoteCharacterString, splitCharacterStrings } from '../../src/txt.js';
 import { MILTERTEST, notRunnable, OPENDKIM_TESTKEY, SYSTEM_PYTHON } from './programs.js';
 
-export interface RunResult {
+interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
@@ -78,7 +78,7 @@ export async function testKey(opts: { domain: string; selector: string; keyPath:
   return { ...r, output: r.stdout + r.stderr };
 }
 
-export interface TestMessage {
+interface TestMessage {
   from: string;
   to: string;
   subject: string;

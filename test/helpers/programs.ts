@@ -13,21 +13,21 @@ export { KNOTC, KNOTD };
 export const NAMED_CHECKZONE = '/usr/bin/named-checkzone';
 export const NAMED_COMPILEZONE = '/usr/bin/named-compilezone';
 export const DIG = '/usr/bin/dig';
-export const OPENDKIM = '/usr/sbin/opendkim';
+const OPENDKIM = '/usr/sbin/opendkim';
 export const OPENDKIM_TESTKEY = '/usr/sbin/opendkim-testkey';
 export const MILTERTEST = '/usr/bin/miltertest';
-export const POSTFIX = '/usr/sbin/postfix';
-export const POSTCONF = '/usr/sbin/postconf';
-export const POSTMAP = '/usr/sbin/postmap';
-export const DOVECOT = '/usr/sbin/dovecot';
-export const OPENSSL = '/usr/bin/openssl';
+const POSTFIX = '/usr/sbin/postfix';
+const POSTCONF = '/usr/sbin/postconf';
+const POSTMAP = '/usr/sbin/postmap';
+const DOVECOT = '/usr/sbin/dovecot';
+const OPENSSL = '/usr/bin/openssl';
 export const CHROMIUM = '/usr/bin/chromium';
 export const KEYMGR = '/usr/sbin/keymgr';
 export const UNBOUND = '/usr/sbin/unbound';
 /** Debian's own python, which has the python3-* modules below (a virtualenv's python may not). */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
 
-export interface ExternalProgram {
+interface ExternalProgram {
   path: string;
   /** The Debian package that installs it. */
   package: string;
@@ -56,7 +56,7 @@ export const PROGRAMS: readonly ExternalProgram[] = [
   { path: UNBOUND, package: 'unbound', usedFor: 'the validating resolver of the DNSSEC tests (test/integration/knot/dnssec)' },
 ];
 
-export interface PythonModule {
+interface PythonModule {
   module: string;
   package: string;
 }
@@ -71,7 +71,7 @@ export const PYTHON_MODULES: readonly PythonModule[] = [
 export const APT_PACKAGES = ['knot', 'bind9-utils', 'bind9-dnsutils', 'opendkim', 'opendkim-tools', 'miltertest', 'postfix', 'dovecot-core', 'openssl', 'python3-dkim', 'python3-spf', 'python3-dnspython', 'chromium', 'unbound'] as const;
 export const INSTALL_LINE = `apt-get install ${APT_PACKAGES.join(' ')}`;
 
-export interface Missing {
+interface Missing {
   what: string;
   package: string;
   usedFor: string;
@@ -87,7 +87,7 @@ function isExecutable(file: string): boolean {
 }
 
 /** Modules of `modules` that `python` cannot import (all of them when python itself does not run). */
-export function missingPythonModules(python: string, modules: readonly PythonModule[]): PythonModule[] {
+function missingPythonModules(python: string, modules: readonly PythonModule[]): PythonModule[] {
   if (modules.length === 0) return [];
   const script = [
     'import importlib, sys',

@@ -35,7 +35,7 @@ import { selfSignedCertificate, startSmtpProvider, type SmtpProvider } from './s
 
 export const RELAY_USER = 'example-com';
 
-export function seedPlanText(providerPort: number, submissionPort: number, tls: { cert: string; key: string }): string {
+function seedPlanText(providerPort: number, submissionPort: number, tls: { cert: string; key: string }): string {
   return `version: 1
 domains:
   - domain: example.com
@@ -98,7 +98,7 @@ export interface SeedHost {
   stop(): Promise<void>;
 }
 
-export interface SeedHostOptions {
+interface SeedHostOptions {
   prefix: string;
   /** Options for `maildns opendkim`, given the layout below the root (which applies first). */
   opendkim?: (layout: ReturnType<typeof debianLayout>) => Partial<OpenDkimOptions>;

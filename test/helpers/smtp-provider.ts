@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 
-export interface ReceivedLogin {
+interface ReceivedLogin {
   mechanism: string;
   user: string;
   passwordMatches: boolean;
@@ -17,7 +17,7 @@ export interface ReceivedLogin {
   overTls: boolean;
 }
 
-export interface ReceivedMessage {
+interface ReceivedMessage {
   mailFrom: string;
   rcptTo: string[];
   data: string;

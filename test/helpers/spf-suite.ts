@@ -9,8 +9,8 @@ import { parseAllDocuments } from 'yaml';
 import { mxValue, type DnsRecord } from '../../src/records.js';
 import type { SpfVerdict } from '../../src/spf/evaluate.js';
 
-export type ZoneEntry = 'TIMEOUT' | Record<string, unknown>;
-export interface SuiteTest {
+type ZoneEntry = 'TIMEOUT' | Record<string, unknown>;
+interface SuiteTest {
   description?: string;
   helo: string;
   host: string;
@@ -18,7 +18,7 @@ export interface SuiteTest {
   result: string | string[];
   explanation?: string;
 }
-export interface Scenario {
+interface Scenario {
   description: string;
   zonedata?: Record<string, ZoneEntry[]>;
   tests: Record<string, SuiteTest>;

@@ -112,7 +112,7 @@ interface RotateArgs {
   json: boolean;
 }
 
-export const rotateCommand: CommandModule<object, RotateArgs> = {
+const rotateCommand: CommandModule<object, RotateArgs> = {
   command: 'rotate <domain>',
   describe: 'rotate a domain\'s DKIM key: add a new selector, then --activate it, then --retire the old one',
   builder: (y) =>

@@ -35,7 +35,7 @@ interface LintArgs {
   json: boolean;
 }
 
-export const postfixLintCommand: CommandModule<object, LintArgs> = {
+const postfixLintCommand: CommandModule<object, LintArgs> = {
   command: 'lint [file]',
   describe: 'check a main.cf (or `postconf -n` output with --stdin) for an open relay, passwords in clear, a relayhost without brackets, a provider missing from SPF, milters the chroot cannot reach, and names that disagree with the sending domain',
   builder: (y) =>

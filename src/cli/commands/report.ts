@@ -12,7 +12,7 @@ interface MergeArgs {
   quiet: boolean;
 }
 
-export const mergeCommand: CommandModule<object, MergeArgs> = {
+const mergeCommand: CommandModule<object, MergeArgs> = {
   command: 'merge <files..>',
   describe: 'combine the JSON or NDJSON outputs of several check runs (every shard of a list) into one report',
   builder: (y) =>

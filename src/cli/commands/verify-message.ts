@@ -19,7 +19,7 @@ interface Args {
   profile?: string;
 }
 
-export function exitCodeFor(report: MessageReport): number {
+function exitCodeFor(report: MessageReport): number {
   if (report.dmarc.result === 'pass') return EXIT.ok;
   return report.dnsFailed ? EXIT.dnsUnavailable : EXIT.problems;
 }

@@ -63,7 +63,7 @@ export interface Reporter {
   abort?(): void;
 }
 
-export interface ReporterOptions {
+interface ReporterOptions {
   color: boolean;
   failOn: Severity;
   quiet?: boolean;
@@ -92,7 +92,7 @@ export async function reporterFor(format: CheckFormat, out: Writable, opts: Repo
 
 const rank: Record<Severity, number> = { error: 2, warning: 1, info: 0 };
 
-export function textReporter(out: Writable, opts: { color: boolean; failOn: Severity; quiet?: boolean }): Reporter {
+function textReporter(out: Writable, opts: { color: boolean; failOn: Severity; quiet?: boolean }): Reporter {
   const { color } = opts;
   return {
     async begin() {},
@@ -122,7 +122,7 @@ export function textReporter(out: Writable, opts: { color: boolean; failOn: Seve
 /** Bytes of the JSON document gathered before a write: the document is read only once whole, and a write per domain was a tenth of a bulk run's CPU. */
 const JSON_CHUNK = 64 * 1024;
 
-export function jsonReporter(out: Writable): Reporter {
+function jsonReporter(out: Writable): Reporter {
   let first = true;
   let pending = '';
   return {
@@ -144,7 +144,7 @@ export function jsonReporter(out: Writable): Reporter {
   };
 }
 
-export function ndjsonReporter(out: Writable): Reporter {
+function ndjsonReporter(out: Writable): Reporter {
   return {
     async begin() {},
     async result(r) {
@@ -165,7 +165,7 @@ const xmlEscape = (s: string): string =>
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;');
 
-export function junitReporter(out: Writable, opts: { failOn: Severity }): Reporter {
+function junitReporter(out: Writable, opts: { failOn: Severity }): Reporter {
   let dir = '';
   let spool: WriteStream;
   let spoolFile = '';

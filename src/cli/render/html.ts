@@ -21,7 +21,7 @@ import type { Reporter, ReportSummary } from './check.js';
 /** Changes listed at the top of the page (each domain's own list, in its details, is never cut). */
 const TOP_CHANGES = 500;
 
-export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 
 const STATUS_LABEL = { pass: 'pass', fail: 'fail', 'dns-error': 'DNS?' } as const;
@@ -182,7 +182,7 @@ const SCRIPT = `
 })();
 `;
 
-export interface HtmlOptions {
+interface HtmlOptions {
   failOn: Severity;
   /** History is kept: show a Changes column and section (even when nothing changed). */
   history?: boolean;

@@ -46,7 +46,7 @@ async function write(out: Writable, text: string): Promise<void> {
   if (!out.write(text)) await once(out, 'drain');
 }
 
-export interface ProfileSummary {
+interface ProfileSummary {
   domains: number;
   ok: number;
   problems: number;
@@ -56,7 +56,7 @@ export interface ProfileSummary {
   exitCode: number;
 }
 
-export interface ProfileReporter {
+interface ProfileReporter {
   begin(): Promise<void>;
   result(p: ProfileReport): Promise<void>;
   end(summary: ProfileSummary): Promise<void>;

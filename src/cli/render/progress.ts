@@ -1,5 +1,5 @@
 /** A one-line progress display on stderr, only when stderr is a terminal; silent on a pipe or file. */
-export interface Progress {
+interface Progress {
   tick(failing: boolean): void;
   done(): void;
 }
