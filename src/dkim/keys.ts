@@ -215,12 +215,6 @@ export function compareWithPrivateKey(recordText: string, privatePem: string): K
   return { matches: true, reason: '' };
 }
 
-/** True when the record publishes the public half of `privatePem` (the verify issue uses this). */
-export function publishedKeyMatches(recordText: string, privatePem: string): boolean {
-  return compareWithPrivateKey(recordText, privatePem).matches;
-}
-
-
 /** A private key file's text; a missing or unreadable file is bad input naming it. */
 export function readPrivateKeyFile(file: string): string {
   try {
