@@ -291,14 +291,6 @@ function composeTrustedHosts(extra: readonly string[] = [], planName = 'the plan
   return `${header('OpenDKIM TrustedHosts: mail from these hosts is signed, not verified.', planName)}${hosts.join('\n')}\n`;
 }
 
-/** Lint an existing SigningTable's text: `*@*` lines sign every domain with one key. */
-export function signingTableCatchAlls(text: string): string[] {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#') && /^\*@\*(\s|$)/.test(l));
-}
-
 function composeConf(inst: OpenDkimInstance, opts: { mixed: boolean; multiple: boolean; configDir: string; planName: string }): string {
   const at = (name: string): string => path.posix.join(opts.configDir, name);
   const what = opts.mixed
