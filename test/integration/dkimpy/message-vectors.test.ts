@@ -6,11 +6,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { dkimVerify } from 'mailauth';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { DnsResolver, mailauthResolver } from '../../../src/dns/resolver.js';
+import { DnsResolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { verifyDkim } from '../../../src/message/dkim.js';
 import { readMessageFile } from '../../../src/message/message.js';
+import { mailauthResolver } from '../../helpers/mailauth-resolver.js';
 
 const DIR = path.join(import.meta.dirname, '..', '..', 'fixtures', 'dkim');
 

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { dkimSign, dkimVerify } from 'mailauth';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { composeDkimRecord, publicKeyOf } from '../../../src/dkim/record.js';
-import { DnsResolver, mailauthResolver } from '../../../src/dns/resolver.js';
+import { DnsResolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { verifyDkim } from '../../../src/message/dkim.js';
@@ -21,6 +21,7 @@ import { parseMessage } from '../../../src/message/message.js';
 import { loadPrivateKey, signMessage, type SignOptions } from '../../../src/message/sign.js';
 import { verifyMessage } from '../../../src/message/verify.js';
 import { SYSTEM_PYTHON } from '../../helpers/programs.js';
+import { mailauthResolver } from '../../helpers/mailauth-resolver.js';
 
 const FIX = path.join(import.meta.dirname, '..', '..', 'fixtures', 'dkim');
 
