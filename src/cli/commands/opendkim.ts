@@ -23,14 +23,14 @@ interface Args {
   json: boolean;
 }
 
-/** The options `maildns opendkim` and `maildns postfix` share, so both name the same milters. */
+/** The options `maildns opendkim` and `maildns postfix` share, so both name the same milters; not global, so `postfix lint` does not inherit them. */
 export function withMilterOptions<T>(y: Argv<T>) {
   return y
-    .option('socket', { type: 'string', describe: `OpenDKIM's socket: local:/PATH below Postfix's queue directory (default local:${DEBIAN.postfixQueueDir}/opendkim/opendkim.sock) or inet:PORT@HOST` })
-    .option('socket-ed25519', { type: 'string', describe: 'socket of the Ed25519 instance when the plan mixes RSA and Ed25519 (default: the next port, or opendkim-ed25519.sock)' })
-    .option('postfix-queue-dir', { type: 'string', default: DEBIAN.postfixQueueDir, describe: "Postfix's queue_directory, where its chrooted daemons live" })
-    .option('postfix-chrooted', { type: 'boolean', default: true, describe: 'smtpd and cleanup run chrooted (as in Debian\'s master.cf); --no-postfix-chrooted allows a unix socket elsewhere' })
-    .option('milter-default-action', { choices: ['tempfail', 'accept'] as const, default: 'tempfail' as const, describe: 'when OpenDKIM is down: tempfail keeps the mail and retries, accept sends it unsigned' });
+    .option('socket', { type: 'string', global: false, describe: `OpenDKIM's socket: local:/PATH below Postfix's queue directory (default local:${DEBIAN.postfixQueueDir}/opendkim/opendkim.sock) or inet:PORT@HOST` })
+    .option('socket-ed25519', { type: 'string', global: false, describe: 'socket of the Ed25519 instance when the plan mixes RSA and Ed25519 (default: the next port, or opendkim-ed25519.sock)' })
+    .option('postfix-queue-dir', { type: 'string', global: false, default: DEBIAN.postfixQueueDir, describe: "Postfix's queue_directory, where its chrooted daemons live" })
+    .option('postfix-chrooted', { type: 'boolean', global: false, default: true, describe: 'smtpd and cleanup run chrooted (as in Debian\'s master.cf); --no-postfix-chrooted allows a unix socket elsewhere' })
+    .option('milter-default-action', { choices: ['tempfail', 'accept'] as const, global: false, default: 'tempfail' as const, describe: 'when OpenDKIM is down: tempfail keeps the mail and retries, accept sends it unsigned' });
 }
 
 export const opendkimCommand: CommandModule<object, Args> = {

@@ -71,10 +71,13 @@ export const postfixCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withMilterOptions(withJsonOption(withPlanOption(y)))
       .command(postfixLintCommand)
-      .option('out', { alias: 'o', type: 'string', default: 'postfix', describe: 'directory to write the files to (the password map is written 0600)' })
-      .option('config-dir', { type: 'string', default: DEBIAN.postfixConfigDir, describe: "Postfix's config directory on the mail host" })
+      // global: false, as in withMilterOptions: yargs hands a command's options on to its
+      // subcommands, and lint reads none of these (it would list and silently take them).
+      .option('out', { alias: 'o', type: 'string', global: false, default: 'postfix', describe: 'directory to write the files to (the password map is written 0600)' })
+      .option('config-dir', { type: 'string', global: false, default: DEBIAN.postfixConfigDir, describe: "Postfix's config directory on the mail host" })
       .option('selftest-route', {
         type: 'string',
+        global: false,
         default: `${DEFAULT_SELFTEST_ROUTE.host}:${DEFAULT_SELFTEST_ROUTE.port}`,
         describe: 'where `maildns selftest` listens: mail to the address literal [HOST] goes there in plain SMTP, not to the relayhost (an address in 127.0.0.0/8; "none" leaves the route out)',
       })

@@ -125,4 +125,19 @@ describe('maildns postfix lint', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^WARNING postfix\.identity-mismatch  postconf -n:1 myhostname: mail from local users and scripts leaves as user@mail\.example\.com/);
   });
+
+  it("has only its own flags: postfix's (--out, --socket, --selftest-route, …) are neither listed nor accepted", async () => {
+    const dir = exampleDir();
+    const help = await runCli(['postfix', 'lint', '--help'], { cwd: dir });
+    expect(help.code).toBe(0);
+    for (const flag of ['--out', '--config-dir', '--selftest-route', '--socket', '--socket-ed25519', '--postfix-queue-dir', '--postfix-chrooted', '--milter-default-action']) {
+      expect(help.stdout).not.toContain(`${flag} `);
+    }
+    for (const flag of ['--stdin', '--domain', '--fail-on', '--plan', '--json']) expect(help.stdout).toContain(flag);
+    const r = await runCli(['postfix', 'lint', '--stdin', '--socket', 'inet:8891@localhost'], { cwd: dir, input: SEEDS });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^maildns: Unknown argument: socket/);
+    // postfix itself keeps them.
+    expect((await runCli(['postfix', '--help'], { cwd: dir })).stdout).toContain('--selftest-route');
+  });
 });
