@@ -15,7 +15,7 @@ import type { Plan } from '../plan/types.js';
 import { registrableDomain } from '../psl.js';
 import { composeSpf } from '../spf/compose.js';
 import { DEBIAN } from '../dkim/opendkim-settings.js';
-import { parseMainCf } from './main-cf.js';
+import { parseMainCf, TLS_REQUIRED_LEVELS } from './main-cf.js';
 
 interface PostfixLintOptions {
   /** Name of the file read, for the findings' subjects (`main.cf:12`). */
@@ -38,7 +38,6 @@ for (const [net, len] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 1
 for (const [net, len] of [['fc00::', 7], ['fe80::', 10]] as const) PRIVATE.addSubnet(net, len, 'ipv6');
 
 const UNAUTH_DESTINATION = new Set(['reject_unauth_destination', 'defer_unauth_destination']);
-const TLS_REQUIRED = new Set(['encrypt', 'verify', 'secure', 'dane-only', 'fingerprint']);
 
 /** Postfix lists: comma or white space separated. */
 function listOf(value: string): string[] {
@@ -148,7 +147,7 @@ export function lintPostfixMainCf(text: string, opts: PostfixLintOptions = {}): 
   const relayhost = value('relayhost') ?? '';
   if (yes('smtp_sasl_auth_enable')) {
     const level = (value('smtp_tls_security_level') ?? '').toLowerCase() || (yes('smtp_enforce_tls') ? 'encrypt' : yes('smtp_use_tls') ? 'may' : 'none');
-    if (!TLS_REQUIRED.has(level) && !yes('smtp_tls_wrappermode')) {
+    if (!TLS_REQUIRED_LEVELS.has(level) && !yes('smtp_tls_wrappermode')) {
       add(
         'postfix.sasl-without-tls',
         'error',

@@ -11,6 +11,9 @@ export interface PostfixSetting {
   why?: string;
 }
 
+/** smtp_tls_security_level values under which Postfix's smtp client never sends without TLS (`dane` and `may` fall back to plain text). */
+export const TLS_REQUIRED_LEVELS: ReadonlySet<string> = new Set(['encrypt', 'verify', 'secure', 'dane-only', 'fingerprint']);
+
 export function renderMainCf(settings: readonly PostfixSetting[], header: string): string {
   const out: string[] = [header.trimEnd()];
   for (const s of settings) {

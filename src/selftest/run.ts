@@ -20,14 +20,13 @@ import { parseMessage } from '../message/message.js';
 import { verifyMessage, type MessageReport } from '../message/verify.js';
 import { signingSelectors } from '../plan/selectors.js';
 import type { Plan } from '../plan/types.js';
+import { TLS_REQUIRED_LEVELS } from '../postfix/main-cf.js';
 import { DEFAULT_SELFTEST_ROUTE, isLoopbackAddress, routeDomain, routeTransportMaps, SELFTEST_SERVICE } from '../postfix/selftest-route.js';
 import { diagnose } from './diagnose.js';
 import { startSmtpListener, type ReceivedMail, type SmtpListener } from './listener.js';
 import { DEFAULT_POSTFIX_CONFIG_DIR, DEFAULT_SENDMAIL, DEFAULT_SMTP, DEFAULT_WAIT_MS } from './defaults.js';
 import { LivePostfix, parseTransport, splitPostfixList, transportKeys } from './postfix-live.js';
 import { submitSendmail, submitSmtp, type Submission, type SubmissionPath } from './submit.js';
-
-const TLS_REQUIRED = new Set(['encrypt', 'verify', 'secure', 'dane-only', 'fingerprint']);
 
 export interface SelftestOptions {
   plan: Plan;
@@ -161,7 +160,7 @@ export async function runSelftest(opts: SelftestOptions): Promise<SelftestReport
     throw new InputError(`the transport ${route.transport} that ${recipientDomain} is routed to is ${service ? `"${service.command}", not Postfix's smtp client` : 'not in master.cf'}; ${routeFix(pf)}`, pf.configDir);
   }
   const param = (name: string): string => params.get(`${service.service}/unix/${name}`) ?? settings.get(name) ?? '';
-  if (TLS_REQUIRED.has(param('smtp_tls_security_level').toLowerCase()) || /^yes$/i.test(param('smtp_tls_wrappermode'))) {
+  if (TLS_REQUIRED_LEVELS.has(param('smtp_tls_security_level').toLowerCase()) || /^yes$/i.test(param('smtp_tls_wrappermode'))) {
     throw new InputError(
       `the ${route.transport} service would insist on TLS (smtp_tls_security_level = ${param('smtp_tls_security_level')}${/^yes$/i.test(param('smtp_tls_wrappermode')) ? ', smtp_tls_wrappermode = yes' : ''}) and selftest's listener speaks plain SMTP: ${pf.commandLine('postconf', '-P', `${service.service}/unix/smtp_tls_security_level=none`, `${service.service}/unix/smtp_tls_wrappermode=no`)}, then ${pf.reloadLine}`,
       pf.configDir,
