@@ -15,7 +15,7 @@ import type { Plan } from '../plan/types.js';
 import { registrableDomain } from '../psl.js';
 import { composeSpf } from '../spf/compose.js';
 import { DEBIAN } from '../dkim/opendkim-settings.js';
-import { parseMainCf, TLS_REQUIRED_LEVELS } from './main-cf.js';
+import { milterAddress, parseMainCf, splitPostfixList, TLS_REQUIRED_LEVELS } from './main-cf.js';
 
 interface PostfixLintOptions {
   /** Name of the file read, for the findings' subjects (`main.cf:12`). */
@@ -38,11 +38,6 @@ for (const [net, len] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 1
 for (const [net, len] of [['fc00::', 7], ['fe80::', 10]] as const) PRIVATE.addSubnet(net, len, 'ipv6');
 
 const UNAUTH_DESTINATION = new Set(['reject_unauth_destination', 'defer_unauth_destination']);
-
-/** Postfix lists: comma or white space separated. */
-function listOf(value: string): string[] {
-  return value.split(/[\s,]+/).filter(Boolean);
-}
 
 /** `$name` and `${name}` expanded from the file's own settings (one level deep is what lint needs). */
 function expand(value: string, settings: Settings, defaults: Record<string, string>, depth = 0): string {
@@ -105,7 +100,7 @@ export function lintPostfixMainCf(text: string, opts: PostfixLintOptions = {}): 
   // 1. Who may relay.
   const mynetworks = raw('mynetworks');
   if (mynetworks !== undefined) {
-    for (const entry of listOf(expand(mynetworks, settings, defaults))) {
+    for (const entry of splitPostfixList(expand(mynetworks, settings, defaults))) {
       const n = parseNetwork(entry);
       if (!n) continue; // a table (hash:…) or a file: not read here
       const hostLength = n.family === 'ipv4' ? 32 : 128;
@@ -126,8 +121,8 @@ export function lintPostfixMainCf(text: string, opts: PostfixLintOptions = {}): 
   }
 
   const relayRestrictions = raw('smtpd_relay_restrictions');
-  const effectiveRelay = relayRestrictions !== undefined ? listOf(relayRestrictions) : compat >= 1 ? ['permit_mynetworks', 'permit_sasl_authenticated', 'defer_unauth_destination'] : [];
-  const recipient = listOf(raw('smtpd_recipient_restrictions') ?? '');
+  const effectiveRelay = relayRestrictions !== undefined ? splitPostfixList(relayRestrictions) : compat >= 1 ? ['permit_mynetworks', 'permit_sasl_authenticated', 'defer_unauth_destination'] : [];
+  const recipient = splitPostfixList(raw('smtpd_recipient_restrictions') ?? '');
   for (const [name, list] of [['smtpd_relay_restrictions', effectiveRelay], ['smtpd_recipient_restrictions', recipient]] as const) {
     const permit = list.indexOf('permit');
     const guard = list.findIndex((r) => UNAUTH_DESTINATION.has(r) || r === 'reject' || r === 'defer');
@@ -160,7 +155,7 @@ export function lintPostfixMainCf(text: string, opts: PostfixLintOptions = {}): 
 
   // 3. The relayhost.
   if (relayhost) {
-    const first = listOf(relayhost)[0]!;
+    const first = splitPostfixList(relayhost)[0]!;
     if (!first.startsWith('[')) {
       const [host, port] = first.split(':');
       add('postfix.relayhost-no-brackets', 'warning', 'relayhost', `relayhost ${first} has no brackets: Postfix looks up the MX records of ${host} and delivers there, not to ${host} itself (and the password map key must match this exact form)`, `relayhost = [${host}]${port ? `:${port}` : ':587'} (and the same key in the password map)`);
@@ -195,8 +190,8 @@ export function lintPostfixMainCf(text: string, opts: PostfixLintOptions = {}): 
 
   // 5. Milters.
   const queueDir = value('queue_directory') ?? DEBIAN.postfixQueueDir;
-  const smtpdMilters = listOf(value('smtpd_milters') ?? '');
-  const nonSmtpd = listOf(value('non_smtpd_milters') ?? '');
+  const smtpdMilters = splitPostfixList(value('smtpd_milters') ?? '').map(milterAddress);
+  const nonSmtpd = splitPostfixList(value('non_smtpd_milters') ?? '').map(milterAddress);
   for (const [name, list] of [['smtpd_milters', smtpdMilters], ['non_smtpd_milters', nonSmtpd]] as const) {
     for (const m of new Set(list)) {
       const path = /^unix:(\/.*)$/.exec(m)?.[1];

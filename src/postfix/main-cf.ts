@@ -14,6 +14,30 @@ export interface PostfixSetting {
 /** smtp_tls_security_level values under which Postfix's smtp client never sends without TLS (`dane` and `may` fall back to plain text). */
 export const TLS_REQUIRED_LEVELS: ReadonlySet<string> = new Set(['encrypt', 'verify', 'secure', 'dane-only', 'fingerprint']);
 
+/** A Postfix list (comma or space separated) whose items may be `{ … }` groups, as transport_maps and milters allow. */
+export function splitPostfixList(value: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const c of value) {
+    if (c === '{') depth += 1;
+    if (c === '}') depth = Math.max(0, depth - 1);
+    if (depth === 0 && (c === ',' || /\s/.test(c))) {
+      if (current) out.push(current);
+      current = '';
+      continue;
+    }
+    current += c;
+  }
+  if (current) out.push(current);
+  return out;
+}
+
+/** The first address of a milter entry: `{ inet:host:port, connect_timeout=10s }` names `inet:host:port`. */
+export function milterAddress(entry: string): string {
+  return entry.replace(/^\{\s*/, '').replace(/\s*\}$/, '').split(/[\s,]+/)[0]!;
+}
+
 export function renderMainCf(settings: readonly PostfixSetting[], header: string): string {
   const out: string[] = [header.trimEnd()];
   for (const s of settings) {

@@ -10,7 +10,7 @@ import net, { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import type { Finding } from '../findings.js';
 import type { LivePostfix, MasterLine } from './postfix-live.js';
-import { splitPostfixList } from './postfix-live.js';
+import { milterAddress, splitPostfixList } from '../postfix/main-cf.js';
 import type { SubmissionPath } from './submit.js';
 
 const CONNECT_TIMEOUT_MS = 2000;
@@ -120,11 +120,6 @@ function absoluteMilter(milter: string, queueDir: string): string {
   const unix = /^unix:(.+)$/.exec(milter);
   if (unix && !unix[1]!.startsWith('/')) return `unix:${path.posix.join(queueDir, unix[1]!)}`;
   return milter.replace(/^inet:\[?([^\]]+?)\]?:(\d+)$/, 'inet:$1:$2');
-}
-
-/** The first address of a milter entry: `{ inet:host:port, connect_timeout=10s }` names `inet:host:port`. */
-function milterAddress(entry: string): string {
-  return entry.replace(/^\{\s*/, '').replace(/\s*\}$/, '').split(/[\s,]+/)[0]!;
 }
 
 function canConnect(target: { path: string } | { host: string; port: number }): Promise<string | null> {

@@ -172,25 +172,6 @@ interface QueueEntry {
   recipients: { address: string; delayReason: string | null }[];
 }
 
-/** A Postfix list (comma or space separated) whose items may be `{ … }` groups, as transport_maps and milters allow. */
-export function splitPostfixList(value: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let current = '';
-  for (const c of value) {
-    if (c === '{') depth += 1;
-    if (c === '}') depth = Math.max(0, depth - 1);
-    if (depth === 0 && (c === ',' || /\s/.test(c))) {
-      if (current) out.push(current);
-      current = '';
-      continue;
-    }
-    current += c;
-  }
-  if (current) out.push(current);
-  return out;
-}
-
 /** The keys transport(5) tries for a recipient, in order. */
 export function transportKeys(recipient: string): string[] {
   const at = recipient.lastIndexOf('@');

@@ -20,12 +20,12 @@ import { parseMessage } from '../message/message.js';
 import { verifyMessage, type MessageReport } from '../message/verify.js';
 import { signingSelectors } from '../plan/selectors.js';
 import type { Plan } from '../plan/types.js';
-import { TLS_REQUIRED_LEVELS } from '../postfix/main-cf.js';
+import { splitPostfixList, TLS_REQUIRED_LEVELS } from '../postfix/main-cf.js';
 import { DEFAULT_SELFTEST_ROUTE, isLoopbackAddress, routeDomain, routeTransportMaps, SELFTEST_SERVICE } from '../postfix/selftest-route.js';
 import { diagnose } from './diagnose.js';
 import { startSmtpListener, type ReceivedMail, type SmtpListener } from './listener.js';
 import { DEFAULT_POSTFIX_CONFIG_DIR, DEFAULT_SENDMAIL, DEFAULT_SMTP, DEFAULT_WAIT_MS } from './defaults.js';
-import { LivePostfix, parseTransport, splitPostfixList, transportKeys } from './postfix-live.js';
+import { LivePostfix, parseTransport, transportKeys } from './postfix-live.js';
 import { submitSendmail, submitSmtp, type Submission, type SubmissionPath } from './submit.js';
 
 export interface SelftestOptions {

@@ -93,6 +93,11 @@ describe('postfix lint', () => {
     expect(codes(mainCf({ smtpd_milters: 'unix:/srv/pf/od.sock', queue_directory: '/srv/pf' }))).toEqual([]);
     expect(codes(mainCf({ non_smtpd_milters: null }))).toEqual(['warning postfix.non-smtpd-milters-missing']);
     expect(codes(mainCf({ milter_default_action: 'accept' }))).toEqual(['warning postfix.milter-default-accept']);
+    // A milter with its own settings is a { address, name = value … } group, with or without spaces inside the braces.
+    for (const group of ['{unix:/run/opendkim/opendkim.sock, default_action=tempfail}', '{ unix:/run/opendkim/opendkim.sock, default_action = tempfail }']) {
+      expect(codes(mainCf({ smtpd_milters: group }))).toEqual(['error postfix.milter-outside-chroot', 'error postfix.milter-outside-chroot']);
+    }
+    expect(codes(mainCf({ smtpd_milters: '{unix:opendkim/opendkim.sock, default_action=tempfail}, inet:localhost:8891' }))).toEqual([]);
   });
 
   it('myhostname, mydomain and myorigin against the sending domain', () => {

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseRoute, routeTransportMaps } from '../../../src/postfix/selftest-route.js';
 import { hostListCovers, parseDataset, parseOpenDkimConf, signingTableMatch } from '../../../src/selftest/diagnose.js';
 import { startSmtpListener } from '../../../src/selftest/listener.js';
-import { parseTransport, splitPostfixList, transportKeys } from '../../../src/selftest/postfix-live.js';
+import { splitPostfixList } from '../../../src/postfix/main-cf.js';
+import { parseTransport, transportKeys } from '../../../src/selftest/postfix-live.js';
 import { dataSection, submitSmtp } from '../../../src/selftest/submit.js';
 
 describe('OpenDKIM tables', () => {
