@@ -9,6 +9,7 @@
  * discovery with an explicit list (tests, hidden primaries, servers not yet delegated).
  */
 import { normalizeName } from '../names.js';
+import { publicSuffix } from '../psl.js';
 import { DnsResolver, describeStatus, isTemporary, parseServer, formatServer, type DnsStatus, type Resolver, type ServerAddress } from './resolver.js';
 import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 
@@ -62,18 +63,27 @@ function serverResolver(address: ServerAddress, opts: AuthoritativeOptions): Dns
   });
 }
 
-/** The closest enclosing zone of `name` (the nearest name at or above it that has an SOA). */
-export async function findZone(resolver: Resolver, name: string): Promise<{ zone: string | null; status: DnsStatus; detail?: string }> {
+/**
+ * The closest enclosing zone of `name`: the nearest name at or above it that has an SOA, below the
+ * ICANN public suffix it is under. A suffix such as com or co.uk is a registry's zone, never the
+ * zone of a domain's own records: a domain not delegated (yet) has no zone, rather than its
+ * registry's, whose servers verify would otherwise ask and whose keys the DNSSEC check would read.
+ * `at`: the name whose SOA could not be had, when DNS failed.
+ */
+export async function findZone(resolver: Resolver, name: string): Promise<{ zone: string | null; status: DnsStatus; detail?: string; at?: string }> {
   let current = normalizeName(name);
-  for (;;) {
+  const suffix = publicSuffix(current, 'icann');
+  let status: DnsStatus = 'nxdomain';
+  while (current !== suffix && current !== '') {
     const soa = await resolver.lookup(current, 'SOA');
     // A CNAME at the name answers with the target's SOA: that is not this name's zone.
     if (soa.status === 'ok' && soa.cnameChain.length === 0) return { zone: current, status: 'ok' };
-    if (isTemporary(soa.status)) return { zone: null, status: soa.status, detail: soa.detail ?? describeStatus(soa.status) };
+    if (isTemporary(soa.status)) return { zone: null, status: soa.status, ...(soa.detail ? { detail: soa.detail } : {}), at: current };
+    status = soa.status;
     const dot = current.indexOf('.');
-    if (dot < 0) return { zone: null, status: soa.status };
-    current = current.slice(dot + 1);
+    current = dot < 0 ? '' : current.slice(dot + 1);
   }
+  return { zone: null, status };
 }
 
 export async function findAuthoritative(resolver: Resolver, domain: string, opts: AuthoritativeOptions = {}): Promise<AuthoritativeSet> {
@@ -98,7 +108,7 @@ export async function findAuthoritative(resolver: Resolver, domain: string, opts
         temporary,
         message: temporary
           ? `could not find the zone of ${domain}: ${found.detail ?? describeStatus(found.status)}`
-          : `no zone holds ${domain}: no SOA record at it or above it`,
+          : `no zone holds ${domain}: no SOA record at it or above it, short of its public suffix (is it delegated?)`,
       },
     };
   }

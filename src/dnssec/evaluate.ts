@@ -15,6 +15,7 @@
  */
 import { createResolver, isNoRecord, isTemporary, type DnsAnswer, type Resolver, type ResolverChoice } from '../dns/resolver.js';
 import { temporaryFinding } from '../dns/failure.js';
+import { findZone } from '../dns/authoritative.js';
 import type { Finding } from '../findings.js';
 import type { DnskeyValue, DsValue, TlsaValue } from '../records.js';
 import { algorithmName, composeDs, dsMatchesKey, dsText, isSecureEntryPoint, isZoneKey, keyTag, RETIRED_ALGORITHMS } from './keys.js';
@@ -96,16 +97,11 @@ function dnsProblem(area: 'dnssec' | 'dane', subject: string, what: string, answ
   return { ...temporaryFinding(area, subject, what, answer), fix: FIX_DNS };
 }
 
-/** The apex of the zone `domain` is in: the closest name at or above it with an SOA record (asked without validation). */
-async function findZone(unchecked: Resolver, domain: string): Promise<{ zone: string | null; failure: Finding | null }> {
-  const labels = domain.split('.');
-  for (let i = 0; i < labels.length - 1; i++) {
-    const name = labels.slice(i).join('.');
-    const soa = await unchecked.lookup(name, 'SOA');
-    if (soa.status === 'ok' && soa.cnameChain.length === 0) return { zone: name, failure: null };
-    if (isTemporary(soa.status)) return { zone: null, failure: dnsProblem('dnssec', domain, `the SOA record of ${name} (to find the zone)`, soa) };
-  }
-  return { zone: null, failure: null };
+/** The apex of the zone `domain` is in (findZone, the rule verify uses), asked without validation. */
+async function zoneOf(unchecked: Resolver, domain: string): Promise<{ zone: string | null; failure: Finding | null }> {
+  const found = await findZone(unchecked, domain);
+  if (found.zone || !isTemporary(found.status)) return { zone: found.zone, failure: null };
+  return { zone: null, failure: dnsProblem('dnssec', domain, `the SOA record of ${found.at ?? domain} (to find the zone)`, { status: found.status, detail: found.detail }) };
 }
 
 interface ZoneKeys {
@@ -250,7 +246,7 @@ export type DnssecCheck = DnssecAudit & { tlsaValues: Map<string, TlsaValue[]> }
 /** The DNSSEC check of a domain. */
 export async function auditDnssec(resolvers: DnssecResolvers, domain: string): Promise<DnssecCheck> {
   const empty = { dnskeys: [], ds: [], tlsa: [], tlsaValues: new Map<string, TlsaValue[]>() };
-  const found = await findZone(resolvers.unchecked, domain);
+  const found = await zoneOf(resolvers.unchecked, domain);
   if (!found.zone) {
     const findings = found.failure ? [found.failure] : [{ code: 'dnssec.no-zone', severity: 'error' as const, subject: domain, message: 'no zone with an SOA record was found at or above the domain', fix: 'check that the domain is delegated and its servers answer' }];
     return { zone: null, signed: null, validation: 'indeterminate', resolver: null, ...empty, findings, dnsFailed: found.failure !== null };
