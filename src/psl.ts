@@ -65,6 +65,15 @@ export function publicSuffix(name: string, sections: PslSections = 'icann+privat
 }
 
 /**
+ * The registry's suffix `name` is under by the list's ICANN section (`com`, `co.uk`), or null when
+ * the list has no rule for its top-level label: a name under an unlisted one (`corp`, `test`,
+ * `example`) may sit in a zone of that label, a lab's or a company's own.
+ */
+export function registrySuffix(name: string): string | null {
+  return rulesUnder(name.slice(name.lastIndexOf('.') + 1)) ? publicSuffix(name, 'icann') : null;
+}
+
+/**
  * The registrable domain of `name`: its public suffix and one label more (`example.co.uk` for
  * `mail.example.co.uk`). Null for a public suffix itself, an address, and a name whose label
  * before the suffix is empty.

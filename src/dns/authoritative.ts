@@ -9,7 +9,7 @@
  * discovery with an explicit list (tests, hidden primaries, servers not yet delegated).
  */
 import { normalizeName } from '../names.js';
-import { publicSuffix } from '../psl.js';
+import { registrySuffix } from '../psl.js';
 import { DnsResolver, describeStatus, isTemporary, parseServer, formatServer, type DnsStatus, type Resolver, type ServerAddress } from './resolver.js';
 import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 
@@ -65,14 +65,15 @@ function serverResolver(address: ServerAddress, opts: AuthoritativeOptions): Dns
 
 /**
  * The closest enclosing zone of `name`: the nearest name at or above it that has an SOA, below the
- * ICANN public suffix it is under. A suffix such as com or co.uk is a registry's zone, never the
- * zone of a domain's own records: a domain not delegated (yet) has no zone, rather than its
- * registry's, whose servers verify would otherwise ask and whose keys the DNSSEC check would read.
+ * registry's suffix it is under (registrySuffix). A suffix such as com or co.uk is a registry's
+ * zone, never the zone of a domain's own records: a domain not delegated (yet) has no zone, rather
+ * than its registry's, whose servers verify would otherwise ask and whose keys the DNSSEC check
+ * would read. Under a top-level label the list does not know (a lab's `corp`), that label may be the zone.
  * `at`: the name whose SOA could not be had, when DNS failed.
  */
 export async function findZone(resolver: Resolver, name: string): Promise<{ zone: string | null; status: DnsStatus; detail?: string; at?: string }> {
   let current = normalizeName(name);
-  const suffix = publicSuffix(current, 'icann');
+  const suffix = registrySuffix(current) ?? '';
   let status: DnsStatus = 'nxdomain';
   while (current !== suffix && current !== '') {
     const soa = await resolver.lookup(current, 'SOA');

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { getDomain, getPublicSuffix } from 'tldts';
 import { describe, expect, it } from 'vitest';
-import { publicSuffix, registrableDomain, type PslSections } from '../../src/psl.js';
+import { publicSuffix, registrableDomain, registrySuffix, type PslSections } from '../../src/psl.js';
 import { PSL_RULES } from '../../src/psl-rules.js';
 
 const RUNS = Number(process.env['MAILDNS_FUZZ_RUNS'] ?? 300);
@@ -84,5 +84,9 @@ describe('the Public Suffix List', () => {
     for (const text of ['192.0.2.1', '2001:db8::1', 'a..com', '.com']) expect(registrableDomain(text), text).toBeNull();
     // A crafted label holding the text's separators is no top-level label of the list.
     for (const text of ['a.com:com|', 'a.uk\nco', 'x.com|blogspot']) expect(ours(text, 'icann+private').suffix, text).toBe(text.slice(text.lastIndexOf('.') + 1));
+  });
+
+  it('gives the registry suffix of names under a listed top-level label, and none under an unlisted one', () => {
+    expect(['mail.example.com', 'example.co.uk', 'user.github.io', 'x.example.corp', 'd00001.example'].map(registrySuffix)).toEqual(['com', 'co.uk', 'io', null, null]);
   });
 });

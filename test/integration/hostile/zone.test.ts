@@ -8,8 +8,8 @@ import { DnsResolver } from '../../../src/dns/resolver.js';
 import { auditDnssec } from '../../../src/dnssec/evaluate.js';
 import { answer, rdata, startHostileDns, T, type HostileServer } from '../../helpers/hostile-dns.js';
 
-/** Zones the server holds: two registries (com, co.uk) and one domain delegated under com. */
-const ZONES = ['com', 'co.uk', 'delegated.com'];
+/** Zones the server holds: two registries (com, co.uk), one domain delegated under com, and a lab's own top-level zone. */
+const ZONES = ['com', 'co.uk', 'delegated.com', 'corp'];
 
 let dns: HostileServer;
 let resolver: DnsResolver;
@@ -37,6 +37,10 @@ describe('findZone', () => {
     expect(found).toMatchObject({ zone: null, status: 'nxdomain' });
     // The registry's own SOA is never asked for.
     expect(dns.queries.filter((q) => q.type === T.SOA).map((q) => q.name.toLowerCase())).not.toContain(name.endsWith('co.uk') ? 'co.uk' : 'com');
+  });
+
+  it('takes a top-level zone the Public Suffix List does not know (a lab\'s corp) for the zone of the names in it', async () => {
+    expect((await findZone(resolver, 'mail.example.corp')).zone).toBe('corp');
   });
 
   it('the DNSSEC check of a domain not delegated under co.uk finds no zone, and reads no keys of co.uk', async () => {
