@@ -80,18 +80,30 @@ function tempNameFor(file: string): string {
   return path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-/** The file a symbolic link points to (the link itself when it points nowhere yet), or `file` when it is none. */
+/** How many symbolic links a path may go through, as Linux follows them (MAXSYMLINKS). */
+const MAX_LINKS = 40;
+
+/**
+ * The file a symbolic link points to, or `file` when it is none. A link (or a chain of links) to
+ * no file yet gives the name its last link holds, and a loop of links is ELOOP, as a shell's `>`
+ * finds: no link on the way is replaced by the file.
+ */
 function linkTarget(file: string): string {
-  try {
-    if (!lstatSync(file).isSymbolicLink()) return file;
-  } catch {
-    return file;
+  let at = file;
+  for (let hops = 0; hops <= MAX_LINKS; hops++) {
+    try {
+      if (!lstatSync(at).isSymbolicLink()) return at;
+    } catch {
+      return at;
+    }
+    try {
+      return realpathSync(at);
+    } catch {
+      // It points at no file (yet): the name it holds, read from the link's own directory.
+      at = path.resolve(realpathSync(path.dirname(at)), readlinkSync(at));
+    }
   }
-  try {
-    return realpathSync(file);
-  } catch {
-    return path.resolve(path.dirname(file), readlinkSync(file));
-  }
+  throw Object.assign(new Error('ELOOP: too many levels of symbolic links'), { code: 'ELOOP', path: file, syscall: 'open' });
 }
 
 /** Write `data` to `file` atomically: temp file + fsync + rename (or link when `exclusive`). */

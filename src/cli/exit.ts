@@ -39,6 +39,7 @@ const ERRNO_FIX: Record<string, string> = {
   EPERM: 'operation not permitted; check the owner and mode, or run as the right user',
   EISDIR: 'is a directory; give a file name',
   ENOTDIR: 'a part of the path is not a directory; check the path',
+  ELOOP: 'too many levels of symbolic links (a loop of links?); check where they point',
   EEXIST: 'already exists; move it away or pick another name',
   ENOSPC: 'no space left on the device; free some space and run again',
   EROFS: 'the file system is read-only; write somewhere else',

@@ -31,6 +31,24 @@ describe('writeFileAtomic through a symbolic link', () => {
     expect(readFileSync(path.join(dir, 'repo', 'signed.eml'), 'utf8')).toBe('message\n');
   });
 
+  it('follows a chain of links to the file the last one names, replacing no link on the way', () => {
+    // out.eml -> repo/next.eml -> signed.eml (not there yet): the shell's > creates repo/signed.eml.
+    symlinkSync(path.join('repo', 'next.eml'), path.join(dir, 'out.eml'));
+    symlinkSync('signed.eml', path.join(dir, 'repo', 'next.eml'));
+    writeFileAtomic(path.join(dir, 'out.eml'), 'message\n', { throughLink: true });
+    expect(lstatSync(path.join(dir, 'repo', 'next.eml')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(path.join(dir, 'repo', 'signed.eml'), 'utf8')).toBe('message\n');
+  });
+
+  it('refuses a loop of links (ELOOP, naming the file given) and leaves both links as they were', () => {
+    symlinkSync('b.yaml', path.join(dir, 'a.yaml'));
+    symlinkSync('a.yaml', path.join(dir, 'b.yaml'));
+    expect(() => writeFileAtomic(path.join(dir, 'a.yaml'), 'new\n', { throughLink: true })).toThrow(expect.objectContaining({ code: 'ELOOP', path: path.join(dir, 'a.yaml') }));
+    expect(readlinkSync(path.join(dir, 'a.yaml'))).toBe('b.yaml');
+    expect(readlinkSync(path.join(dir, 'b.yaml'))).toBe('a.yaml');
+    expect(readdirSync(dir).sort()).toEqual(['a.yaml', 'b.yaml', 'repo']);
+  });
+
   it('replaces the link itself without throughLink (a key is never written where a planted link points)', () => {
     writeFileSync(path.join(dir, 'repo', 'elsewhere'), 'untouched\n');
     symlinkSync(path.join(dir, 'repo', 'elsewhere'), path.join(dir, 'mail.private'));
