@@ -409,8 +409,10 @@ function characterStringsAcross(buf: Buffer, start: number, stop: number): strin
     const missing = size - (to - lead);
     // The next string (its length octet at `to`) must begin with the octets that end that character, and make one with it.
     if (missing > 0 && to < stop && buf[to]! >= missing) {
-      const character = Buffer.concat([buf.subarray(lead, to), buf.subarray(to + 1, to + 1 + missing)]).toString('utf8');
-      if (!character.includes('\ufffd')) {
+      const octets = Buffer.concat([buf.subarray(lead, to), buf.subarray(to + 1, to + 1 + missing)]);
+      const character = octets.toString('utf8');
+      // One character only when it encodes back to those octets (a U+FFFD published as ef bf bd is one too).
+      if (Buffer.from(character, 'utf8').equals(octets)) {
         strings.push(buf.toString('utf8', from, lead) + character);
         taken = missing;
         continue;

@@ -52,6 +52,13 @@ describe('the wire decoder', () => {
     expect((decodeMessage(broken).answers[0] as unknown as { data: string[] }).data.join('')).toBe(Buffer.from([0xc3, 0x41, 0xff]).toString('utf8'));
   });
 
+  it('reads a U+FFFD published in the value (ef bf bd) and split between two strings as the one character it is', () => {
+    const value = `${'x'.repeat(254)}\ufffd.`;
+    const octets = Buffer.from(value);
+    const buf = encodeMessage({ id: 1, questions: [{ name: 'example.test', type: T.TXT }], answers: [{ name: { pointer: 12 }, type: T.TXT, rdata: Buffer.concat([Buffer.from([255]), octets.subarray(0, 255), Buffer.from([octets.length - 255]), octets.subarray(255)]) }] });
+    expect((decodeMessage(buf).answers[0] as unknown as { data: string[] }).data.join('')).toBe(value);
+  });
+
   it('writes a packet it read back out byte for byte', () => {
     for (const [, buf] of cases) expect(decodeMessage(buf).toBuffer().equals(buf)).toBe(true);
   });
