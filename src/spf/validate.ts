@@ -216,7 +216,9 @@ class Walker {
     }
     node.strings = [...spf[0]!];
     node.record = spf[0]!.join('');
-    this.sizeChecks(domain, all, node.strings);
+    // A string of a DNS answer has at most 255 octets (its length is one octet; the decoder may move a
+    // UTF-8 character split between two into the first): only a record given as published can hold a longer one.
+    this.sizeChecks(domain, all, via === null && this.opts.asPublished ? node.strings : []);
     const parsed = parseSpf(node.record);
     this.syntaxFindings(domain, parsed, node.strings);
     await this.terms(node, parsed, [...path, domain]);
