@@ -254,7 +254,8 @@ function fieldProblem(f: SignatureField, now: Date): FieldProblem | null {
   if (f.identityDomain !== f.domain && !f.identityDomain.endsWith(`.${f.domain}`)) {
     return perm('dkim.identity-mismatch', `i=${f.identity} is not in d=${f.domain} or below it`);
   }
-  const keyName = `${f.get('s')}._domainkey.${f.domain}`;
+  // The field is read as Latin-1: a name in UTF-8 (RFC 6532) is judged, and its A-label given, as the characters its octets spell.
+  const keyName = Buffer.from(`${f.get('s')}._domainkey.${f.domain}`, 'latin1').toString('utf8');
   const nameProblem = domainNameProblem(keyName);
   if (nameProblem) return perm('dkim.signature-syntax', `s= and d= do not make a DNS name to look the key up at: "${keyName}" ${nameProblem}`);
   const t = f.has('t') ? Number(f.get('t')) : null;

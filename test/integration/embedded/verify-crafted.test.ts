@@ -117,6 +117,14 @@ describe('a crafted DKIM-Signature gets a verdict, and the others are still judg
   });
 });
 
+test('d= in UTF-8 (RFC 6532) is a permerror whose fix is the A-label of the name the octets spell, not of their Latin-1 reading', async () => {
+  // "bücher" in UTF-8: the field is read as Latin-1 ("bÃ¼cher"), whose A-label is another name.
+  const report = await verifyMessage(parseMessage(await craftedMessage((f) => Buffer.from(f.replace('d=example.com', 'd=b\u00fccher.example'), 'utf8').toString('latin1'))), resolver);
+  expect(report.dkim[0]).toMatchObject({ result: 'permerror', reasonCode: 'dkim.signature-syntax' });
+  expect(report.dkim[0]!.reason).toContain('"bad._domainkey.b\u00fccher.example" is an internationalized name');
+  expect(report.dkim[0]!.reason).toContain('bad._domainkey.xn--bcher-kva.example');
+});
+
 describe('a crafted From domain gets a DMARC verdict, never a DNS failure', () => {
   let idn: RunningServer;
   let idnResolver: DnsResolver;
