@@ -99,7 +99,8 @@ export async function main(argv: string[]): Promise<void> {
   const named = words.filter((a) => !a.startsWith('-'));
   const word = named[0];
   // yargs checks a command's own `<command>` before its subcommands' demand, and says only "Not enough non-option arguments".
-  if (word !== undefined && named.length === 1 && Object.hasOwn(LOADERS, word) && subcommandsOf(word as CommandName).length && !words.some(isHelpFlag)) fail(subcommandMissing(word as CommandName));
+  // Not when help or the version is asked for, which yargs answers there as after any command word.
+  if (word !== undefined && named.length === 1 && Object.hasOwn(LOADERS, word) && subcommandsOf(word as CommandName).length && !words.some((a) => isHelpFlag(a) || a === '--version')) fail(subcommandMissing(word as CommandName));
   if (word !== undefined && words.some((a) => isHelpFlag(a) || a === 'help')) {
     if (!Object.hasOwn(LOADERS, word)) fail(noSuchCommand(word));
     // ...nor help for a subcommand that does not exist (`maildns dkim nosuch --help`): yargs shows dkim's.

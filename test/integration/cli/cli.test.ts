@@ -220,6 +220,12 @@ describe('maildns CLI basics', () => {
       [2, '', 'maildns: name a dkim command: show, check-record or rotate\n'],
       [2, '', 'maildns: name a report command: merge\n'],
     ]);
+    // --version is answered there as after any command word (check --version, dkim show --version).
+    const versions = await Promise.all([runCli(['dkim', '--version']), runCli(['report', '--version'])]);
+    expect(versions.map((r) => [r.code, r.stderr, /^\d+\.\d+\.\d+\n$/.test(r.stdout)])).toEqual([
+      [0, '', true],
+      [0, '', true],
+    ]);
   });
 
   it('refuses help for a subcommand that does not exist, and its list of subcommands is the one help shows', async () => {
