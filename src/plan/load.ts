@@ -191,10 +191,15 @@ function readDkim(r: PlanReader, value: unknown, at: Key[]): DkimSelectorPlan[] 
   });
 }
 
-/** What a plan may give as a DMARC report address (rua, ruf): the URI, a bare address as mailto:; null when it is none. */
+/**
+ * What a plan may give as a DMARC report address (rua, ruf): the URI, a bare address as mailto:;
+ * null when it is none. Printable ASCII only, and none of the characters that would end the URI
+ * ("," and "!", RFC 7489 §6.4) or the tag (";") in the published record, but for the "!" of a size.
+ */
 export function planReportUri(value: string): string | null {
   const uri = /^[a-z][a-z0-9+.-]*:/i.test(value) ? value : `mailto:${value}`;
-  return /^mailto:[^@\s]+@[^@\s]+\.[^@\s!]+(!\d+[kmgt]?)?$/i.test(uri) || /^https?:\/\//i.test(uri) ? uri : null;
+  if (!/^[\x21-\x7e]+$/.test(uri)) return null;
+  return /^mailto:[^@,;!]+@[^@,;!]+\.[^@,;!]+(!\d+[kmgt]?)?$/i.test(uri) || /^https?:\/\/[^,;!]+(!\d+[kmgt]?)?$/i.test(uri) ? uri : null;
 }
 
 /** The words for a report address planReportUri refuses. */

@@ -142,6 +142,15 @@ const REPORT_ADDRESSES: [string, boolean][] = [
   ['mailto:foo', false],
   ['dmarc@example', false],
   ['dmarc@example.com #x', false],
+  // Characters that end the URI or the tag in the published record (RFC 7489 §6.4: "," and "!" are %-encoded there).
+  ['a;p=none@example.com', false],
+  ['a,b@example.com', false],
+  ['a!b@example.com', false],
+  ['https://reports.example.com/a b', false],
+  ['https://reports.example.com/a,b', false],
+  // Not ASCII: the record would carry octets a DMARC URI cannot (an IDN is written as its A-label).
+  ['dmarc@b\u00fccher.de', false],
+  ['dmarc@xn--bcher-kva.de', true],
 ];
 
 describe('a DMARC report address gets the same verdict in the plan and in init', () => {
