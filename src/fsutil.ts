@@ -184,18 +184,16 @@ interface AtomicFile {
  */
 export function openAtomicFile(file: string, opts: Pick<WriteOptions, 'mode'> = {}): AtomicFile {
   const mode = opts.mode ?? 0o644;
-  let target = file;
   try {
     const st = statSync(file);
     if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR', path: file });
     // A device or a pipe (/dev/stdout, /dev/null, a FIFO) is written straight: renaming a file over it would replace it.
     if (!st.isFile()) return directFile(file);
-    // Through a symbolic link, the file it points to is replaced and the link kept.
-    target = realpathSync(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  return atomicFile(target, file, mode);
+  // Through a symbolic link (to a file, or to none yet), the file it points to is written and the link kept.
+  return atomicFile(linkTarget(file), file, mode);
 }
 
 function directFile(file: string): AtomicFile {

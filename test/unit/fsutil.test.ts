@@ -58,3 +58,20 @@ describe('writeFileAtomic through a symbolic link', () => {
     expect(readFileSync(path.join(dir, 'repo', 'elsewhere'), 'utf8')).toBe('untouched\n');
   });
 });
+
+describe('openAtomicFile through a symbolic link', () => {
+  it('streams into the file a link points to, or to the name it holds when there is none yet, and keeps the link', async () => {
+    const { openAtomicFile } = await import('../../src/fsutil.js');
+    writeFileSync(path.join(dir, 'repo', 'report.json'), 'old\n');
+    symlinkSync(path.join('repo', 'report.json'), path.join(dir, 'to-file.json'));
+    symlinkSync(path.join('repo', 'next.json'), path.join(dir, 'to-none.json'));
+    for (const name of ['to-file.json', 'to-none.json']) {
+      const out = openAtomicFile(path.join(dir, name));
+      out.stream.write('new\n');
+      await out.commit();
+      expect(lstatSync(path.join(dir, name)).isSymbolicLink()).toBe(true);
+    }
+    expect(readFileSync(path.join(dir, 'repo', 'report.json'), 'utf8')).toBe('new\n');
+    expect(readFileSync(path.join(dir, 'repo', 'next.json'), 'utf8')).toBe('new\n');
+  });
+});
