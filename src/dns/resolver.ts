@@ -659,14 +659,22 @@ function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T,
 }
 
 /** Nameservers from /etc/resolv.conf; loopback when none is listed. */
-function systemServers(resolvConf = '/etc/resolv.conf'): ServerAddress[] {
+export function systemServers(resolvConf = '/etc/resolv.conf'): ServerAddress[] {
   let text = '';
   try {
     text = readFileSync(resolvConf, 'utf8');
   } catch {
     /* no resolv.conf: fall through to loopback */
   }
-  const servers = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => parseServer(m[1]!.replace(/%.*$/, '')));
+  const servers: ServerAddress[] = [];
+  for (const m of text.matchAll(/^\s*nameserver\s+(\S+)/gm)) {
+    // A line that names no server is skipped, as the C library's resolver skips it.
+    try {
+      servers.push(parseServer(m[1]!.replace(/%.*$/, '')));
+    } catch {
+      /* not an address */
+    }
+  }
   return servers.length ? servers : [{ host: '127.0.0.1', port: 53 }];
 }
 

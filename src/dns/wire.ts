@@ -53,7 +53,13 @@ export function formatServer(s: ServerAddress): string {
 export function parseServer(text: string, defaultPort = 53): ServerAddress {
   const t = text.trim();
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(t);
-  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] ? Number(bracketed[2]) : defaultPort };
+  if (bracketed) {
+    // Brackets hold an IPv6 address (RFC 3986 §3.2.2), nothing else.
+    if (!isIpv6Address(bracketed[1]!)) throw new Error(`not a server address: "${text}": brackets hold an IPv6 address (use HOST, HOST:PORT or [IPv6]:PORT)`);
+    const port = bracketed[2] ? Number(bracketed[2]) : defaultPort;
+    if (!(port > 0 && port < 65536)) throw new Error(`port out of range in "${text}"`);
+    return { host: bracketed[1]!, port };
+  }
   if (isIpv6Address(t)) return { host: t, port: defaultPort };
   const m = /^([^:]+)(?::(\d+))?$/.exec(t);
   if (!m) throw new Error(`not a server address: "${text}" (use HOST, HOST:PORT or [IPv6]:PORT)`);

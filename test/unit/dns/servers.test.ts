@@ -1,0 +1,50 @@
+/** Server addresses as given (--nameserver, MAILDNS_NAMESERVER) and as /etc/resolv.conf lists them. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { systemServers } from '../../../src/dns/resolver.js';
+import { parseServer } from '../../../src/dns/wire.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'maildns-servers-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('parseServer', () => {
+  it.each([
+    ['192.0.2.53', { host: '192.0.2.53', port: 53 }],
+    ['127.0.0.1:5353', { host: '127.0.0.1', port: 5353 }],
+    ['::1', { host: '::1', port: 53 }],
+    ['[2001:db8::53]:5353', { host: '2001:db8::53', port: 5353 }],
+    ['localhost:5353', { host: 'localhost', port: 5353 }],
+    ['ns1.example.com.', { host: 'ns1.example.com.', port: 53 }],
+  ])('takes %s', (text, address) => {
+    expect(parseServer(text)).toEqual(address);
+  });
+
+  it.each([
+    ['bad..host', /the host name has an empty label/],
+    ['[bad..host]:53', /brackets hold an IPv6 address/],
+    ['[192.0.2.1]:53', /brackets hold an IPv6 address/],
+    ['[::1]:70000', /port out of range/],
+    ['127.0.0.1:0', /port out of range/],
+  ])('refuses %s', (text, why) => {
+    expect(() => parseServer(text)).toThrow(why);
+  });
+});
+
+describe('systemServers', () => {
+  it('skips a nameserver line that names no server, as the C library does, and strips a zone index', () => {
+    const conf = path.join(dir, 'resolv.conf');
+    writeFileSync(conf, 'nameserver bad..host\nnameserver 192.0.2.53\nnameserver fe80::1%eth0\n# nameserver 192.0.2.99\n');
+    expect(systemServers(conf)).toEqual([
+      { host: '192.0.2.53', port: 53 },
+      { host: 'fe80::1', port: 53 },
+    ]);
+  });
+
+  it('falls back to loopback when no line names a server', () => {
+    const conf = path.join(dir, 'empty.conf');
+    writeFileSync(conf, 'nameserver [nope]\nsearch example.com\n');
+    expect(systemServers(conf)).toEqual([{ host: '127.0.0.1', port: 53 }]);
+  });
+});
