@@ -118,7 +118,9 @@ function pathProblem(file: string, mustExist: boolean): InputError | null {
   };
   if (isDirectory(file)) return new InputError(`is a directory; give the name of the history file (such as ${path.join(file, 'checks.db')})`, file);
   const parent = path.dirname(path.resolve(file));
-  if (isDirectory(parent) !== null) return null;
+  const parentIsDirectory = isDirectory(parent);
+  if (parentIsDirectory) return null;
+  if (parentIsDirectory === false) return new InputError(`${path.dirname(file)} is a file, not a directory; give a path in a directory`, file);
   if (mustExist) return new InputError('no such history database; give the file that `maildns check --history FILE` writes', file);
   return new InputError(`cannot create the history database: the directory ${path.dirname(file)} does not exist; create it, or give another path`, file);
 }

@@ -1,5 +1,5 @@
 /** Opening the history file: a path that cannot be one is bad input naming it, never an internal error. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,5 +34,11 @@ describe('openHistory on a path that cannot hold the history', () => {
     const message = `${dir}: is a directory; give the name of the history file (such as ${path.join(dir, 'checks.db')})`;
     expect(failureOf(dir)).toEqual({ code: 2, message });
     expect(failureOf(dir, { mustExist: true, readonly: true })).toEqual({ code: 2, message });
+  });
+
+  it('a path under a file: exit 2 saying that the file is no directory', () => {
+    writeFileSync(path.join(dir, 'a-file'), 'x');
+    const file = path.join(dir, 'a-file', 'checks.db');
+    expect(failureOf(file)).toEqual({ code: 2, message: `${file}: ${path.join(dir, 'a-file')} is a file, not a directory; give a path in a directory` });
   });
 });
