@@ -59,6 +59,23 @@ function oneOf<T extends string>(tag: string, value: string | undefined, allowed
   return v as T;
 }
 
+/**
+ * A report address as it goes into a record (rua, ruf): the URI, a bare address taken as mailto:,
+ * the one scheme reporters use; or why it cannot go in, with the fix. It must be one the DMARC
+ * parser reads as a deliverable mailto: address, and printable ASCII with no "!" but the one of a
+ * size limit, so that nothing in it ends the URI, the tag or the record. The one rule for the plan,
+ * `init` and `dmarc compose`.
+ */
+export function reportUriFor(raw: string, tag: 'rua' | 'ruf', mode: DmarcMode = '9989'): { uri: string } | { problem: string } {
+  const uri = !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) && raw.includes('@') ? `mailto:${raw}` : raw;
+  const bad = parseReportUri(uri, tag, mode, tag).findings.find((f) => f.severity === 'error' || f.code === 'dmarc.report-address-invalid' || f.code === 'dmarc.report-uri-scheme');
+  if (bad) return { problem: `${tag}=${raw}: ${bad.message}; ${bad.fix ?? ''}`.trim() };
+  if (!/^[\x21-\x7e]+$/.test(uri) || uri.indexOf('!') !== uri.lastIndexOf('!')) {
+    return { problem: `${tag}=${raw}: a report address in a record is printable ASCII, with at most one "!" (a size limit); write it as mailto:dmarc-reports@example.com` };
+  }
+  return { uri };
+}
+
 /** A DMARC section from tag values, each checked; a bad value is an InputError naming the tag and the fix. */
 export function dmarcPlanFromTags(a: DmarcTagInput, mode: DmarcMode): DmarcPlan {
   const p = policyTag('p', a.p);
@@ -69,12 +86,9 @@ export function dmarcPlanFromTags(a: DmarcTagInput, mode: DmarcMode): DmarcPlan 
     // `rua ,` would publish no report address, as if the tag were not asked for.
     if (given.length > 0 && given.every((s) => s === '')) throw new InputError(`${tag}="${(list ?? []).join(',')}" names no report address; give one such as dmarc-reports@example.com`);
     for (const raw of given.filter(Boolean)) {
-      // A bare address is taken as mailto:, the one scheme reporters use.
-      const uri = !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) && raw.includes('@') ? `mailto:${raw}` : raw;
-      const r = parseReportUri(uri, tag, mode, tag);
-      const bad = r.findings.find((f) => f.severity === 'error' || f.code === 'dmarc.report-address-invalid' || f.code === 'dmarc.report-uri-scheme');
-      if (bad) throw new InputError(`${tag}=${raw}: ${bad.message}; ${bad.fix ?? ''}`.trim());
-      out.push(uri);
+      const r = reportUriFor(raw, tag, mode);
+      if ('problem' in r) throw new InputError(r.problem);
+      out.push(r.uri);
     }
     return out;
   };

@@ -2,7 +2,7 @@
 import { InputError } from '../errors.js';
 import { dkimSelectorProblem, domainNameProblem, normalizeName, sendingDomainProblem } from '../names.js';
 import { spfNetworkProblem } from '../spf/ip.js';
-import { planReportUri, REPORT_URI_EXPECTED } from './load.js';
+import { reportUriFor } from '../dmarc/compose.js';
 import { DKIM_ALGORITHMS, DMARC_POLICIES, type DkimAlgorithm, type DmarcPolicy } from './types.js';
 
 export interface StarterOptions {
@@ -46,9 +46,9 @@ export function starterPlan(o: StarterOptions): string {
   if (!DMARC_POLICIES.includes(o.dmarcPolicy)) throw new InputError(`the DMARC policy must be one of ${DMARC_POLICIES.join(', ')}`);
   // The loader's rule, checked here so that a bad address is refused as given, not at a line of a plan never written.
   const rua = o.rua.map((r) => {
-    const uri = planReportUri(r);
-    if (uri === null) throw new InputError(`rua "${r}" ${REPORT_URI_EXPECTED}`);
-    return uri;
+    const checked = reportUriFor(r, 'rua');
+    if ('problem' in checked) throw new InputError(checked.problem);
+    return checked.uri;
   });
   const mx = o.mx.length ? o.mx : [`mail.${domain}`];
   return `# maildns plan for ${domain}, written by \`maildns init\`.

@@ -12,6 +12,7 @@ import { failedOn } from '../fsutil.js';
 import { dkimSelectorProblem, domainNameProblem, isAtOrBelow, normalizeName, sendingDomainProblem } from '../names.js';
 import { spfNetworkProblem } from '../spf/ip.js';
 import { isSpfRecord } from '../spf/parse.js';
+import { reportUriFor } from '../dmarc/compose.js';
 import { isMxPattern } from '../mtasts/parse.js';
 import {
   DEFAULT_RETIRE_AFTER_DAYS,
@@ -191,27 +192,13 @@ function readDkim(r: PlanReader, value: unknown, at: Key[]): DkimSelectorPlan[] 
   });
 }
 
-/**
- * What a plan may give as a DMARC report address (rua, ruf): the URI, a bare address as mailto:;
- * null when it is none. Printable ASCII only, and none of the characters that would end the URI
- * ("," and "!", RFC 7489 §6.4) or the tag (";") in the published record, but for the "!" of a size.
- */
-export function planReportUri(value: string): string | null {
-  const uri = /^[a-z][a-z0-9+.-]*:/i.test(value) ? value : `mailto:${value}`;
-  if (!/^[\x21-\x7e]+$/.test(uri)) return null;
-  return /^mailto:[^@,;!]+@[^@,;!]+\.[^@,;!]+(!\d+[kmgt]?)?$/i.test(uri) || /^https?:\/\/[^,;!]+(!\d+[kmgt]?)?$/i.test(uri) ? uri : null;
-}
-
-/** The words for a report address planReportUri refuses. */
-export const REPORT_URI_EXPECTED = 'must be a report address such as mailto:dmarc@example.com';
-
 function readDmarc(r: PlanReader, value: unknown, at: Key[]): DmarcPlan {
   const o = r.object(value, at, ['p', 'sp', 'np', 'adkim', 'aspf', 'rua', 'ruf', 'fo', 'pct', 'ri', 'rf', 't', 'psd']);
   const uris = (key: 'rua' | 'ruf'): string[] =>
     r.stringList(o[key], [...at, key]).map((u, i) => {
-      const uri = planReportUri(u);
-      if (uri === null) r.fail([...at, key, Array.isArray(o[key]) ? i : 0].slice(0, Array.isArray(o[key]) ? undefined : -1), `${REPORT_URI_EXPECTED} (got "${u}")`);
-      return uri;
+      const checked = reportUriFor(u, key);
+      if ('problem' in checked) r.fail([...at, key, Array.isArray(o[key]) ? i : 0].slice(0, Array.isArray(o[key]) ? undefined : -1), checked.problem);
+      return checked.uri;
     });
   const dmarc: DmarcPlan = {
     p: o['p'] === undefined ? r.fail([...at], 'needs a policy: add "p: none", "p: quarantine" or "p: reject"') : r.oneOf(o['p'], [...at, 'p'], DMARC_POLICIES),
