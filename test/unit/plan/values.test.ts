@@ -149,6 +149,10 @@ const REPORT_ADDRESSES: [string, boolean][] = [
   ['a;p=none@example.com', false],
   ['a,b@example.com', false],
   ['a!b@example.com!10m', false],
+  // The same characters in a mailto: query: a second p= tag, a second address.
+  ['mailto:dmarc@example.com?subject=x;p=reject', false],
+  ['dmarc@example.com?a=1,mailto:evil@attacker.example', false],
+  ['mailto:dmarc@example.com?subject=report', true],
   // Not ASCII: the record would carry octets a DMARC URI cannot (an IDN is written as its A-label).
   ['dmarc@b\u00fccher.de', false],
 ];
