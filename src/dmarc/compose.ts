@@ -68,7 +68,7 @@ function oneOf<T extends string>(tag: string, value: string | undefined, allowed
  */
 export function reportUriFor(raw: string, tag: 'rua' | 'ruf', mode: DmarcMode = '9989'): { uri: string } | { problem: string } {
   const uri = !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) && raw.includes('@') ? `mailto:${raw}` : raw;
-  const bad = parseReportUri(uri, tag, mode, tag).findings.find((f) => f.severity === 'error' || f.code === 'dmarc.report-address-invalid' || f.code === 'dmarc.report-uri-scheme');
+  const bad = parseReportUri(uri, tag, mode, tag).findings.find((f) => f.severity === 'error' || f.code === 'dmarc.report-address-invalid' || f.code === 'dmarc.report-uri-scheme' || f.code === 'dmarc.report-size-invalid');
   if (bad) return { problem: `${tag}=${raw}: ${bad.message}; ${bad.fix ?? ''}`.trim() };
   // The parser reads a mailto: query (?subject=...) whole, "," and ";" too: in the record they would end the URI or the tag.
   if (!/^[\x21-\x7e]+$/.test(uri) || /[,;]/.test(uri) || uri.indexOf('!') !== uri.lastIndexOf('!')) {

@@ -153,6 +153,9 @@ const REPORT_ADDRESSES: [string, boolean][] = [
   ['mailto:dmarc@example.com?subject=x;p=reject', false],
   ['dmarc@example.com?a=1,mailto:evil@attacker.example', false],
   ['mailto:dmarc@example.com?subject=report', true],
+  // A "!" that starts no size: a 7489 reporter reads a broken size, a 9989 one a broken address.
+  ['dmarc@example.com!10x', false],
+  ['dmarc@example.com!', false],
   // Not ASCII: the record would carry octets a DMARC URI cannot (an IDN is written as its A-label).
   ['dmarc@b\u00fccher.de', false],
 ];
