@@ -13,6 +13,7 @@ import { TYPE, RCODE, type WirePacket, type WireRecord } from './packet.js';
 import { exchange, formatServer, MalformedMessage, parseServer, PortClosed, WireTimeout, type DnssecBits, type ServerAddress, type WireResponse } from './wire.js';
 import { UdpMux } from './mux.js';
 import { DEFAULT_TIMEOUT_MS } from './defaults.js';
+import { isIpAddress } from '../ipv6.js';
 import { TcpMux } from './tcp-mux.js';
 
 export type RRType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'NS' | 'PTR' | 'SOA' | 'TXT' | 'SPF' | 'DNSKEY' | 'DS' | 'TLSA';
@@ -667,13 +668,11 @@ export function systemServers(resolvConf = '/etc/resolv.conf'): ServerAddress[] 
     /* no resolv.conf: fall through to loopback */
   }
   const servers: ServerAddress[] = [];
-  for (const m of text.matchAll(/^\s*nameserver\s+(\S+)/gm)) {
-    // A line that names no server is skipped, as the C library's resolver skips it.
-    try {
-      servers.push(parseServer(m[1]!.replace(/%.*$/, '')));
-    } catch {
-      /* not an address */
-    }
+  // Blanks within the line only: a bare `nameserver` line does not take the next line's first word.
+  for (const m of text.matchAll(/^[ \t]*nameserver[ \t]+(\S+)/gm)) {
+    // A line that names no address (a host name, a typo) is skipped, as the C library's resolver skips it.
+    const host = m[1]!.replace(/%.*$/, '');
+    if (isIpAddress(host)) servers.push({ host, port: 53 });
   }
   return servers.length ? servers : [{ host: '127.0.0.1', port: 53 }];
 }

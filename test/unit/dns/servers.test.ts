@@ -42,6 +42,12 @@ describe('systemServers', () => {
     ]);
   });
 
+  it('takes a nameserver line with no address as naming none, not the next line\'s first word, and a host name as none (the C library reads addresses only)', () => {
+    const conf = path.join(dir, 'bare.conf');
+    writeFileSync(conf, 'nameserver\nsearch example.com\nnameserver   \n  options ndots:2\nnameserver dns.example.com\nnameserver 192.0.2.53\n');
+    expect(systemServers(conf)).toEqual([{ host: '192.0.2.53', port: 53 }]);
+  });
+
   it('falls back to loopback when no line names a server', () => {
     const conf = path.join(dir, 'empty.conf');
     writeFileSync(conf, 'nameserver [nope]\nsearch example.com\n');
