@@ -69,13 +69,17 @@ function serverResolver(address: ServerAddress, opts: AuthoritativeOptions): Dns
  * zone, never the zone of a domain's own records: a domain not delegated (yet) has no zone, rather
  * than its registry's, whose servers verify would otherwise ask and whose keys the DNSSEC check
  * would read. Under a top-level label the list does not know (a lab's `corp`), that label may be the zone.
+ * A name that is itself such a suffix (gov.uk, nhs.uk) is asked for its own SOA, and only that.
  * `at`: the name whose SOA could not be had, when DNS failed.
  */
 export async function findZone(resolver: Resolver, name: string): Promise<{ zone: string | null; status: DnsStatus; detail?: string; at?: string }> {
-  let current = normalizeName(name);
+  const start = normalizeName(name);
+  let current = start;
   const suffix = registrySuffix(current) ?? '';
   let status: DnsStatus = 'nxdomain';
-  while (current !== suffix && current !== '') {
+  // The name itself is always asked: a domain that is a suffix of the list (gov.uk) has a zone of its own.
+  const belowSuffix = (n: string): boolean => suffix === '' || n.endsWith(`.${suffix}`);
+  while (current !== '' && (current === start || belowSuffix(current))) {
     const soa = await resolver.lookup(current, 'SOA');
     // A CNAME at the name answers with the target's SOA: that is not this name's zone.
     if (soa.status === 'ok' && soa.cnameChain.length === 0) return { zone: current, status: 'ok' };

@@ -9,7 +9,7 @@ import { auditDnssec } from '../../../src/dnssec/evaluate.js';
 import { answer, rdata, startHostileDns, T, type HostileServer } from '../../helpers/hostile-dns.js';
 
 /** Zones the server holds: two registries (com, co.uk), one domain delegated under com, and a lab's own top-level zone. */
-const ZONES = ['com', 'co.uk', 'delegated.com', 'corp'];
+const ZONES = ['com', 'co.uk', 'delegated.com', 'corp', 'gov.uk'];
 
 let dns: HostileServer;
 let resolver: DnsResolver;
@@ -41,6 +41,14 @@ describe('findZone', () => {
 
   it('takes a top-level zone the Public Suffix List does not know (a lab\'s corp) for the zone of the names in it', async () => {
     expect((await findZone(resolver, 'mail.example.corp')).zone).toBe('corp');
+  });
+
+  it('finds the zone of a domain that is itself a public suffix (gov.uk sends mail as gov.uk): its own, not its registry\'s', async () => {
+    expect((await findZone(resolver, 'gov.uk')).zone).toBe('gov.uk');
+    expect((await auditDnssec({ validating: resolver, unchecked: resolver }, 'gov.uk')).zone).toBe('gov.uk');
+    // Not found there, nothing above it is asked.
+    expect(await findZone(resolver, 'nhs.uk')).toMatchObject({ zone: null });
+    expect(dns.queries.filter((q) => q.type === T.SOA).map((q) => q.name.toLowerCase())).not.toContain('uk');
   });
 
   it('the DNSSEC check of a domain not delegated under co.uk finds no zone, and reads no keys of co.uk', async () => {
