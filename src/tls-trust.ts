@@ -61,11 +61,7 @@ export function trustOptions(ca: string | Buffer | undefined, context: ContextOp
     // alone, with the PEM reading of NODE_EXTRA_CA_CERTS (OpenSSL's: the old "X509 CERTIFICATE"
     // label is read, and the certificates after one it cannot read are not).
     shared = tls.createSecureContext(context);
-    const native = shared.context as { addCACert?: (pem: Buffer) => void };
-    // An internal of Node's (what `ca` itself goes through): should a Node lack it, Node's bundled
-    // roots and the file, as `ca` takes them, rather than a crash.
-    if (typeof native.addCACert === 'function') native.addCACert(extra);
-    else shared = tls.createSecureContext({ ...context, ca: [...tls.rootCertificates, extra.toString('latin1')] });
+    (shared.context as { addCACert(pem: Buffer): void }).addCACert(extra);
     contexts.set(key, shared);
   }
   return { secureContext: shared };
