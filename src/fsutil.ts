@@ -106,9 +106,34 @@ function linkTarget(file: string): string {
   throw Object.assign(new Error('ELOOP: too many levels of symbolic links'), { code: 'ELOOP', path: file, syscall: 'open' });
 }
 
+/** Whether `file` exists and is neither a regular file nor a directory (a character device, a FIFO, a socket). */
+function isDeviceOrPipe(file: string): boolean {
+  try {
+    const st = statSync(file);
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function writeStraight(file: string, given: string, buf: Uint8Array): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'w');
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+  } catch (err) {
+    failedOn(err, given, 'write the file');
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** Write `data` to `file` atomically: temp file + fsync + rename (or link when `exclusive`). */
 export function writeFileAtomic(given: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
   const file = opts.throughLink ? linkTarget(given) : given;
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  // A device or a pipe a document is sent to (sign -o /dev/stdout) is written straight, as openAtomicFile does: renaming a file over it would replace it.
+  if (opts.throughLink && isDeviceOrPipe(file)) return writeStraight(file, given, buf);
   const mode = opts.mode ?? 0o644;
   const dir = path.dirname(path.resolve(file));
   const tmp = tempNameFor(file);
@@ -117,12 +142,11 @@ export function writeFileAtomic(given: string, data: string | Uint8Array, opts: 
     // Created with the final mode at once (0600 keys are never readable by others, not even briefly).
     fd = openSync(tmp, 'wx', mode & 0o700);
   } catch (err) {
-    failedOn(err, file, 'write the file');
+    failedOn(err, given, 'write the file');
   }
   let moved = false;
   try {
     fchmodSync(fd, mode);
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
     fsyncSync(fd);
@@ -136,7 +160,7 @@ export function writeFileAtomic(given: string, data: string | Uint8Array, opts: 
     moved = true;
     syncDirectory(dir);
   } catch (err) {
-    failedOn(err, file, 'write the file');
+    failedOn(err, given, 'write the file');
   } finally {
     if (!moved) {
       try {

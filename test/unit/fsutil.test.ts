@@ -75,3 +75,23 @@ describe('openAtomicFile through a symbolic link', () => {
     expect(readFileSync(path.join(dir, 'repo', 'next.json'), 'utf8')).toBe('new\n');
   });
 });
+
+describe('writeFileAtomic through a link to a pipe', () => {
+  it('writes into the pipe (as sign -o /dev/stdout would), and leaves it a pipe', async () => {
+    const { execFileSync, spawn } = await import('node:child_process');
+    const fifo = path.join(dir, 'repo', 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    symlinkSync(fifo, path.join(dir, 'out.eml'));
+    const reader = spawn('cat', [fifo]);
+    let read = '';
+    reader.stdout.on('data', (c: Buffer) => (read += c.toString()));
+    const ended = new Promise((resolve) => reader.on('close', resolve));
+    // A pipe replaced by a file would leave the reader waiting for ever: it is stopped then, and the text is missing.
+    setTimeout(() => reader.kill(), 4000).unref();
+    writeFileAtomic(path.join(dir, 'out.eml'), 'message\n', { throughLink: true });
+    await ended;
+    expect(read).toBe('message\n');
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(readdirSync(path.join(dir, 'repo'))).toEqual(['pipe']);
+  });
+});
