@@ -116,24 +116,37 @@ function isDeviceOrPipe(file: string): boolean {
   }
 }
 
-function writeStraight(file: string, given: string, buf: Uint8Array): void {
+/**
+ * The descriptor a name of this process's own descriptors stands for (/dev/stdout, /dev/fd/N,
+ * /proc/self/fd/N), or null: a socket behind one (a parent's pipe in Node, systemd's journal)
+ * cannot be opened again through its name (ENXIO), and is written through the descriptor itself.
+ */
+function ownDescriptor(file: string): number | null {
+  const m = /^\/(?:dev\/(?:(stdout)|(stderr)|fd\/(\d+))|proc\/self\/fd\/(\d+))$/.exec(file);
+  if (!m) return null;
+  return m[1] ? 1 : m[2] ? 2 : Number(m[3] ?? m[4]);
+}
+
+function writeStraight(file: string, buf: Uint8Array): void {
+  const own = ownDescriptor(file);
   let fd: number | undefined;
   try {
-    fd = openSync(file, 'w');
+    fd = own ?? openSync(file, 'w');
     for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
   } catch (err) {
-    failedOn(err, given, 'write the file');
+    failedOn(err, file, 'write the file');
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    if (fd !== undefined && own === null) closeSync(fd);
   }
 }
 
 /** Write `data` to `file` atomically: temp file + fsync + rename (or link when `exclusive`). */
 export function writeFileAtomic(given: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
-  const file = opts.throughLink ? linkTarget(given) : given;
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  // A device or a pipe a document is sent to (sign -o /dev/stdout) is written straight, as openAtomicFile does: renaming a file over it would replace it.
-  if (opts.throughLink && isDeviceOrPipe(file)) return writeStraight(file, given, buf);
+  // A device or a pipe a document is sent to (sign -o /dev/stdout) is written straight, as openAtomicFile does: renaming a file over it
+  // would replace it. Asked of the name given, which the kernel follows through /proc's links to a pipe, which have no path.
+  if (opts.throughLink && isDeviceOrPipe(given)) return writeStraight(given, buf);
+  const file = opts.throughLink ? linkTarget(given) : given;
   const mode = opts.mode ?? 0o644;
   const dir = path.dirname(path.resolve(file));
   const tmp = tempNameFor(file);
@@ -222,7 +235,8 @@ export function openAtomicFile(file: string, opts: Pick<WriteOptions, 'mode'> = 
 
 function directFile(file: string): AtomicFile {
   // Opened here, so that a device that cannot be opened is an error now, naming the file.
-  const stream = createWriteStream('', { fd: openSync(file, 'w') });
+  const own = ownDescriptor(file);
+  const stream = createWriteStream('', { fd: own ?? openSync(file, 'w'), autoClose: own === null });
   let failure: Error | undefined;
   stream.on('error', (err) => (failure ??= err));
   return {

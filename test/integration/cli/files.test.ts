@@ -72,6 +72,15 @@ describe('file-system failures are one line with the path and the fix', () => {
     expect((await runCli(['sign', 'm.eml', '-d', 'example.com', '-s', 'ed', '-k', 'k.pem', '-o', 'signed.eml'], { cwd: work })).code).toBe(0);
     expect(lstatSync(path.join(work, 'signed.eml')).isSymbolicLink()).toBe(true);
     expect(readFileSync(path.join(work, 'repo', 'signed.eml'), 'utf8')).toMatch(/^DKIM-Signature: /);
+    // Standard output as the file (a pipe here): written into, not replaced by a file (as root, /dev/stdout's own link would have been).
+    const piped = await runCli(['sign', 'm.eml', '-d', 'example.com', '-s', 'ed', '-k', 'k.pem', '-o', '/dev/stdout'], { cwd: work });
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toMatch(/^DKIM-Signature: /);
+    expect(lstatSync('/dev/stdout').isSymbolicLink()).toBe(true);
+    // A report's -o too (its standard output is a socket here, which cannot be opened again by name).
+    const report = await runCli(['check', 'example.com', '--nameserver', '127.0.0.1:9', '--timeout', '50', '--format', 'json', '-o', '/dev/stdout'], { cwd: work });
+    expect(report.code).toBe(3);
+    expect((JSON.parse(report.stdout) as { domains: unknown[] }).domains).toHaveLength(1);
   });
 
   it('keygen refuses a symlinked keys directory and leaves its target alone', async () => {
