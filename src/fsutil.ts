@@ -143,8 +143,8 @@ function writeStraight(file: string, buf: Uint8Array): void {
 /** Write `data` to `file` atomically: temp file + fsync + rename (or link when `exclusive`). */
 export function writeFileAtomic(given: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  // A device or a pipe a document is sent to (sign -o /dev/stdout) is written straight, as openAtomicFile does: renaming a file over it
-  // would replace it. Asked of the name given, which the kernel follows through /proc's links to a pipe, which have no path.
+  // A device or a pipe a document is sent to (sign -o /dev/stdout) is written straight, as openAtomicFile writes one. Asked of
+  // the name given, which the kernel follows through /proc's links to a pipe, which have no path.
   if (opts.throughLink && isDeviceOrPipe(given)) return writeStraight(given, buf);
   const file = opts.throughLink ? linkTarget(given) : given;
   const mode = opts.mode ?? 0o644;
@@ -222,13 +222,12 @@ interface AtomicFile {
 export function openAtomicFile(file: string, opts: Pick<WriteOptions, 'mode'> = {}): AtomicFile {
   const mode = opts.mode ?? 0o644;
   try {
-    const st = statSync(file);
-    if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR', path: file });
-    // A device or a pipe (/dev/stdout, /dev/null, a FIFO) is written straight: renaming a file over it would replace it.
-    if (!st.isFile()) return directFile(file);
+    if (statSync(file).isDirectory()) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR', path: file });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+  // A device or a pipe (/dev/stdout, /dev/null, a FIFO) is written straight: renaming a file over it would replace it.
+  if (isDeviceOrPipe(file)) return directFile(file);
   // Through a symbolic link (to a file, or to none yet), the file it points to is written and the link kept.
   return atomicFile(linkTarget(file), file, mode);
 }
