@@ -52,23 +52,19 @@ export function formatServer(s: ServerAddress): string {
 /** Parse `HOST`, `HOST:PORT`, `[V6]:PORT` or a bare IPv6 literal. */
 export function parseServer(text: string, defaultPort = 53): ServerAddress {
   const t = text.trim();
+  const usage = '(use HOST, HOST:PORT or [IPv6]:PORT)';
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(t);
-  if (bracketed) {
-    // Brackets hold an IPv6 address (RFC 3986 §3.2.2), nothing else.
-    if (!isIpv6Address(bracketed[1]!)) throw new Error(`not a server address: "${text}": brackets hold an IPv6 address (use HOST, HOST:PORT or [IPv6]:PORT)`);
-    const port = bracketed[2] ? Number(bracketed[2]) : defaultPort;
-    if (!(port > 0 && port < 65536)) throw new Error(`port out of range in "${text}"`);
-    return { host: bracketed[1]!, port };
-  }
-  if (isIpv6Address(t)) return { host: t, port: defaultPort };
-  const m = /^([^:]+)(?::(\d+))?$/.exec(t);
-  if (!m) throw new Error(`not a server address: "${text}" (use HOST, HOST:PORT or [IPv6]:PORT)`);
-  const port = m[2] ? Number(m[2]) : defaultPort;
+  const plain = bracketed || isIpv6Address(t) ? null : /^([^:]+)(?::(\d+))?$/.exec(t);
+  if (!bracketed && !plain && !isIpv6Address(t)) throw new Error(`not a server address: "${text}" ${usage}`);
+  const host = bracketed ? bracketed[1]! : plain ? plain[1]! : t;
+  const portText = bracketed ? bracketed[2] : plain?.[2];
+  const port = portText ? Number(portText) : defaultPort;
   if (!(port > 0 && port < 65536)) throw new Error(`port out of range in "${text}"`);
-  // A name that cannot be a host is a typo to report, not a server that failed to answer.
-  const hostProblem = isIP(m[1]!) ? null : domainNameProblem(m[1]!);
-  if (hostProblem) throw new Error(`not a server address: "${text}": the host name ${hostProblem} (use HOST, HOST:PORT or [IPv6]:PORT)`);
-  return { host: m[1]!, port };
+  // Brackets hold an IPv6 address (RFC 3986 §3.2.2); a name that cannot be a host is a typo to report, not a server that failed to answer.
+  if (bracketed && !isIpv6Address(host)) throw new Error(`not a server address: "${text}": brackets hold an IPv6 address ${usage}`);
+  const hostProblem = bracketed || isIP(host) ? null : domainNameProblem(host);
+  if (hostProblem) throw new Error(`not a server address: "${text}": the host name ${hostProblem} ${usage}`);
+  return { host, port };
 }
 
 const EDNS_PAYLOAD = 1232;
