@@ -63,8 +63,8 @@ function oneOf<T extends string>(tag: string, value: string | undefined, allowed
  * A report address as it goes into a record (rua, ruf): the URI, a bare address taken as mailto:,
  * the one scheme reporters use; or why it cannot go in, with the fix. It must be one the DMARC
  * parser reads as a deliverable mailto: address, and printable ASCII with no "," or ";" and no "!"
- * but the one of a size limit, so that nothing in it ends the URI, the tag or the record. The one rule for the plan,
- * `init` and `dmarc compose`.
+ * but the one of a size limit, so that nothing in it ends the URI, the tag or the record. The one
+ * rule for the plan, `init` and `dmarc compose`.
  */
 export function reportUriFor(raw: string, tag: 'rua' | 'ruf', mode: DmarcMode = '9989'): { uri: string } | { problem: string } {
   const uri = !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) && raw.includes('@') ? `mailto:${raw}` : raw;

@@ -44,7 +44,7 @@ export function starterPlan(o: StarterOptions): string {
   if (selectorProblem) throw new InputError(`the DKIM selector ${JSON.stringify(o.selector)} ${selectorProblem}`);
   if (!DKIM_ALGORITHMS.includes(o.dkimAlg)) throw new InputError(`the DKIM algorithm must be one of ${DKIM_ALGORITHMS.join(', ')}`);
   if (!DMARC_POLICIES.includes(o.dmarcPolicy)) throw new InputError(`the DMARC policy must be one of ${DMARC_POLICIES.join(', ')}`);
-  // The loader's rule, checked here so that a bad address is refused as given, not at a line of a plan never written.
+  // The plan loader's rule (reportUriFor), applied here so that a bad address is refused as given, not at a line of a plan never written.
   const rua = o.rua.map((r) => {
     const checked = reportUriFor(r, 'rua');
     if ('problem' in checked) throw new InputError(checked.problem);
