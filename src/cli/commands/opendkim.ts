@@ -78,7 +78,15 @@ export const opendkimCommand: CommandModule<object, Args> = {
       return;
     }
     const lines = [`wrote ${written.length} files to ${out}:`, ...written.map((w) => `  ${w.name.padEnd(24)} ${w.installPath ? `-> ${w.installPath}` : '(lines for main.cf)'}`), ''];
-    if (result.steps.length) lines.push(`On the mail host, as root, in a copy of ${out}:`, ...renderSteps(result.steps), '');
+    if (result.steps.length) {
+      lines.push(
+        `On the mail host, as root, in a copy of ${out}:`,
+        // The key lines name each key where keygen wrote it, a path on this machine.
+        '(the private keys are installed from where keygen wrote them: when the mail host is another machine, copy them to the same paths first, mode 0600)',
+        ...renderSteps(result.steps),
+        '',
+      );
+    }
     lines.push('Check the keys against DNS first: `maildns verify`, or `opendkim-testkey -d DOMAIN -s SELECTOR -vvv` (RSA only).');
     process.stdout.write(`${lines.join('\n')}\n`);
     for (const n of result.notes) process.stderr.write(`${paint('note:', 'yellow', false)} ${n}\n`);

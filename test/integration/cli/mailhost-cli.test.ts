@@ -40,6 +40,8 @@ describe('maildns opendkim', () => {
       ['KeyTable.ed25519', 'KeyTable.rsa', 'SigningTable.ed25519', 'SigningTable.rsa', 'TrustedHosts', 'opendkim-ed25519.conf', 'opendkim-ed25519.service', 'opendkim.conf', 'postfix-main.cf'].sort(),
     );
     expect(r.stdout).toMatch(/^ {2}adduser postfix opendkim +# /m);
+    // The key lines read keys/ of this machine, which a copy of the output directory lacks.
+    expect(r.stdout).toContain('/opendkim:\n(the private keys are installed from where keygen wrote them: when the mail host is another machine, copy them to the same paths first, mode 0600)\n');
     // systemd reads the second instance's unit without a complaint (it fails on a missing program, warns on bad values).
     const verify = await run('/usr/bin/systemd-analyze', ['verify', path.join(dir, 'opendkim', 'opendkim-ed25519.service')]);
     expect(verify).toEqual({ code: 0, stdout: '', stderr: '' });
