@@ -62,17 +62,19 @@ function oneOf<T extends string>(tag: string, value: string | undefined, allowed
 /**
  * A report address as it goes into a record (rua, ruf): the URI, a bare address taken as mailto:,
  * the one scheme reporters use; or why it cannot go in, with the fix. It must be one the DMARC
- * parser reads as a deliverable mailto: address, and printable ASCII with no "," or ";" and no "!"
- * but the one of a size limit, so that nothing in it ends the URI, the tag or the record. The one
- * rule for the plan, `init` and `dmarc compose`.
+ * parser reads as a deliverable mailto: address (the parser judges the %-decoded address), and
+ * its text as written must be a URI's (RFC 3986 §2) with no "," or ";" and no "!" but the one of
+ * a size limit, so that nothing in it ends the URI, the tag or the record (RFC 7489 §6.2: such
+ * characters inside a URI are %-encoded). The one rule for the plan, `init` and `dmarc compose`.
  */
 export function reportUriFor(raw: string, tag: 'rua' | 'ruf', mode: DmarcMode = '9989'): { uri: string } | { problem: string } {
   const uri = !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) && raw.includes('@') ? `mailto:${raw}` : raw;
   const bad = parseReportUri(uri, tag, mode, tag).findings.find((f) => f.severity === 'error' || f.code === 'dmarc.report-address-invalid' || f.code === 'dmarc.report-uri-scheme' || f.code === 'dmarc.report-size-invalid');
   if (bad) return { problem: `${tag}=${raw}: ${bad.message}; ${bad.fix ?? ''}`.trim() };
-  // The parser reads a mailto: query (?subject=...) whole, "," and ";" too: in the record they would end the URI or the tag.
-  if (!/^[\x21-\x7e]+$/.test(uri) || /[,;]/.test(uri) || uri.indexOf('!') !== uri.lastIndexOf('!')) {
-    return { problem: `${tag}=${raw}: a report address in a record is printable ASCII, without "," or ";" (%-encode them) and with at most one "!" (a size limit); write it as mailto:dmarc-reports@example.com` };
+  // The raw text: URI characters less "," and ";", which in the record would end the URI or the
+  // tag (the parser reads a mailto: query, ?subject=..., whole, and a %-encoded one as data).
+  if (!/^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+=%]+$/.test(uri) || uri.indexOf('!') !== uri.lastIndexOf('!')) {
+    return { problem: `${tag}=${raw}: a report address in a record is a URI of ASCII letters, digits and -._~:/?#[]@!$&'()*+=, any other character (a "," or ";", a quote, a space) %-encoded, and with at most one "!" (a size limit); write it as mailto:dmarc-reports@example.com` };
   }
   return { uri };
 }

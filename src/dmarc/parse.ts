@@ -120,8 +120,52 @@ export function looksLikeDmarcAfterWhitespace(text: string): boolean {
 
 const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 const SIZE_RE = /^(\d+)([kmgt])?$/i;
-// A practical address check: a local part without spaces or `@`, then a host name.
-const MAILTO_RE = /^([^@\s,;]+)@([^@\s,;?]+)(?:\?.*)?$/;
+/** RFC 5322 §3.4.1 dot-atom-text: atext runs joined by single dots. */
+const DOT_ATOM_RE = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+/** RFC 5321 §4.1.2 Quoted-string: printable ASCII and space, `"` and `\` only escaped. */
+const QUOTED_RE = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
+const MALFORMED_ESCAPE_RE = /%(?![0-9A-Fa-f]{2})/;
+
+/** ASCII `text` with every character but the unreserved ones (RFC 3986 §2.3) %-encoded, for a fix to quote. */
+function percentEncoded(text: string): string {
+  return text.replace(/[^A-Za-z0-9._~-]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+/**
+ * The mail address a mailto: URI names (the text after "mailto:"), or why there is none.
+ * The raw text is split first: a raw "?" starts the query (RFC 6068 §2); "," ";" and "!" never
+ * reach here raw, as they end the URI, the tag or start the size (RFC 7489 §6.2). Only then is
+ * the address %-decoded and judged as one: a local part that is dot-atom-text or a quoted string
+ * (RFC 6068 §2 takes RFC 5322's addr-spec; SMTP, RFC 5321 §4.1.2, the same), in ASCII (a report
+ * address is a conventional one, RFC 8616 §6), and a host name.
+ */
+function mailtoAddress(rest: string): { address: string; domain: string } | { problem: string; fix?: string } {
+  const raw = rest.split('?')[0]!;
+  const bad = MALFORMED_ESCAPE_RE.exec(raw);
+  if (bad) return { problem: `"${raw.slice(bad.index, bad.index + 3)}" is not a %-escape (a "%" is followed by two hex digits, RFC 3986 §2.1)` };
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return { problem: 'its %-escapes do not spell UTF-8' };
+  }
+  const at = decoded.lastIndexOf('@');
+  if (at <= 0) return { problem: 'expected mailto:user@domain' };
+  const local = decoded.slice(0, at);
+  const host = normalizeName(decoded.slice(at + 1));
+  if (/[^\x00-\x7f]/.test(local)) return { problem: `the local part "${local}" is not ASCII, and a report address must be a conventional one (RFC 8616 §6)`, fix: 'give an ASCII mailbox' };
+  if (!DOT_ATOM_RE.test(local) && !QUOTED_RE.test(local)) {
+    const quoted = /^[\x20-\x7e]+$/.test(local) && !local.startsWith('"') ? `"${local.replace(/["\\]/g, '\\$&')}"` : null;
+    return {
+      problem: `the local part "${local}" is not one a mail address can have: outside quotes it holds only letters, digits, single dots between them and !#$%&'*+-/=?^_\`{|}~ (RFC 5322 §3.4.1)`,
+      ...(quoted ? { fix: `write mailto:${percentEncoded(quoted)}@${host} (the local part in quotes), or use another mailbox` } : {}),
+    };
+  }
+  const hostProblem = domainNameProblem(host);
+  if (hostProblem) return { problem: `the domain ${hostProblem}` };
+  if (!host.includes('.')) return { problem: 'the domain has a single label' };
+  return { address: `${local}@${host}`, domain: host };
+}
 
 /** Parse one report URI (RFC 7489 §6.2 / RFC 9989 §4.7 `rua`, `ruf`). Returns it and its problems. */
 export function parseReportUri(
@@ -176,21 +220,13 @@ export function parseReportUri(
   let domain: string | null = null;
   let deliverable = false;
   if (scheme === 'mailto') {
-    const m = MAILTO_RE.exec(decodeSafe(rest));
-    const host = m ? normalizeName(m[2]!) : '';
-    const hostProblem = m ? domainNameProblem(host) : 'missing';
-    if (m && !hostProblem && host.includes('.')) {
-      address = `${m[1]}@${host}`;
-      domain = host;
+    const m = mailtoAddress(rest);
+    if ('address' in m) {
+      address = m.address;
+      domain = m.domain;
       deliverable = true;
     } else {
-      add(
-        'dmarc.report-address-invalid',
-        'warning',
-        `${tag} URI "${raw}" has no usable mail address (${m ? `the domain ${hostProblem ?? 'has a single label'}` : 'expected mailto:user@domain'}); no report can be sent there`,
-        'write it as mailto:user@example.com',
-        'RFC 6068 §2',
-      );
+      add('dmarc.report-address-invalid', 'warning', `${tag} URI "${raw}" has no usable mail address (${m.problem}); no report can be sent there`, m.fix ?? 'write it as mailto:user@example.com', 'RFC 6068 §2');
     }
   } else {
     add(
@@ -202,14 +238,6 @@ export function parseReportUri(
     );
   }
   return { uri: { uri: text, scheme, address, domain, size, deliverable }, findings };
-}
-
-function decodeSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 function policyValue(v: string): DmarcPolicy | null {

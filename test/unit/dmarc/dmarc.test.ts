@@ -76,6 +76,25 @@ describe('parser', () => {
     expect(f).toMatchObject({ code: 'dmarc.duplicate-tag', severity: 'error', subject: '_dmarc.example.com', rfc: 'RFC 6376 §3.2' });
   });
 
+  it('judges a report URI raw for what ends it, and decoded for what an address may be (RFC 7489 §6.2, RFC 5322 §3.4.1)', () => {
+    const rua = (uri: string) => parseDmarc(`v=DMARC1; p=none; rua=${uri}`);
+    // A "," carried %-encoded, inside a quoted local part: one deliverable address.
+    const quoted = rua('mailto:%22d%2Cx%22@example.com');
+    expect(quoted.findings).toEqual([]);
+    expect(quoted.record!.rua).toMatchObject([{ uri: 'mailto:%22d%2Cx%22@example.com', address: '"d,x"@example.com', domain: 'example.com', deliverable: true }]);
+    expect(rua('mailto:d%21x@example.com').record!.rua[0]).toMatchObject({ address: 'd!x@example.com', deliverable: true });
+    // Decoded, d,x@example.com is no address: outside quotes a local part holds no ",".
+    const bare = rua('mailto:d%2Cx@example.com').findings;
+    expect(bare).toMatchObject([{ code: 'dmarc.report-address-invalid', severity: 'warning' }]);
+    expect(bare[0]!.message).toContain('the local part "d,x"');
+    expect(bare[0]!.fix).toBe('write mailto:%22d%2Cx%22@example.com (the local part in quotes), or use another mailbox');
+    // A "?" that was %-encoded belongs to the address; only a raw one starts the query.
+    expect(rua('mailto:a@example.com%3Fx').record!.rua[0]!.deliverable).toBe(false);
+    expect(rua('mailto:a@example.com?subject=x').record!.rua[0]).toMatchObject({ address: 'a@example.com', deliverable: true });
+    expect(rua('mailto:a%zz@example.com').findings[0]!.message).toContain('"%zz" is not a %-escape');
+    expect(rua('mailto:j%C3%B6rg@example.com').findings[0]!.message).toContain('RFC 8616 §6');
+  });
+
   it('applies the semantics of the chosen RFC', () => {
     expect(parseDmarc('v=DMARC1; p=reject; pct=150', { mode: '7489' }).valid).toBe(false);
     expect(parseDmarc('v=DMARC1; p=reject; pct=150', { mode: '9989' }).valid).toBe(true);

@@ -158,6 +158,21 @@ const REPORT_ADDRESSES: [string, boolean][] = [
   ['dmarc@example.com!', false],
   // Not ASCII: the record would carry octets a DMARC URI cannot (an IDN is written as its A-label).
   ['dmarc@b\u00fccher.de', false],
+  // "," ";" and "!" inside a URI are %-encoded (RFC 7489 §6.2): the encoded text carries them, and
+  // the decoded address is judged as an address (RFC 5322 §3.4.1): a "," only inside quotes.
+  ['mailto:%22d%2Cx%22@example.com', true],
+  ['mailto:%22not%40me%22@example.org', true],
+  ['mailto:d%21x@example.com', true],
+  ['mailto:d%2Cx@example.com', false],
+  ['mailto:d%3Bx@example.com', false],
+  // A decoded "?" is part of the address, not the start of a query (RFC 3986 §2.2).
+  ['mailto:dmarc@example.com%3Fx', false],
+  ['mailto:a%zz@example.com', false],
+  // A conventional address only (RFC 8616 §6), however it is encoded.
+  ['mailto:j%C3%B6rg@example.com', false],
+  ['mailto:a..b@example.com', false],
+  // Quotes are no URI characters (RFC 3986 §2): they are %-encoded too.
+  ['mailto:"a"@example.com', false],
 ];
 
 describe('a DMARC report address gets the same verdict in the plan, in init and in dmarc compose', () => {
