@@ -10,7 +10,39 @@ describe('TLS-RPT records', () => {
       rua: ['mailto:tls@example.com', 'https://reports.example.net/tlsrpt'],
       extensions: [{ name: 'x-note', value: '1' }],
       problems: [],
+      // Valid by the grammar; sys4's tlsrpt-reporter takes " https://..." for an unknown scheme.
+      warnings: [expect.stringMatching(/space or tab next to "https:\/\/reports.example.net\/tlsrpt" by a ","/)],
     });
+  });
+
+  // RFC 8460 §3: tlsrpt-rua = %s"rua=" tlsrpt-uri *(*WSP "," *WSP tlsrpt-uri); field-delim = *WSP ";" *WSP.
+  it('judges each place of the grammar where white space may stand, or may not', () => {
+    // After "rua=": no production allows it (a URI cannot begin with a space, an extension value holds none).
+    expect(parseTlsRpt('v=TLSRPTv1; rua= mailto:reports@example.com')).toMatchObject({ rua: [], problems: [expect.stringMatching(/space or tab after "rua="/), 'it has no rua field (where reports go)'] });
+    expect(parseTlsRpt('v=TLSRPTv1; rua=\tmailto:reports@example.com').problems[0]).toMatch(/after "rua="/);
+    // Before "=": no more allowed.
+    expect(parseTlsRpt('v=TLSRPTv1; rua =mailto:reports@example.com').problems[0]).toMatch(/space or tab before "=" in "rua =mailto:reports@example.com"/);
+    // Around ";": allowed, but before the first one a record no longer begins with "v=TLSRPTv1;".
+    expect(parseTlsRpt('v=TLSRPTv1 ;\trua=mailto:reports@example.com ; ')).toMatchObject({ rua: ['mailto:reports@example.com'], problems: [], warnings: [expect.stringMatching(/begins "v=TLSRPTv1 ;"/)] });
+    expect(parseTlsRpt('v=TLSRPTv1;\trua=mailto:reports@example.com\t;')).toMatchObject({ problems: [], warnings: [] });
+    // At the very end without a ";": outside the grammar, though the senders looked at trim it.
+    expect(parseTlsRpt('v=TLSRPTv1; rua=mailto:reports@example.com ')).toMatchObject({ rua: ['mailto:reports@example.com'], problems: [], warnings: [expect.stringMatching(/ends in a space or tab/)] });
+  });
+
+  it('field names are case-sensitive (%s"rua="): RUA= is an extension, and the record has no rua', () => {
+    expect(parseTlsRpt('v=TLSRPTv1; RUA=mailto:reports@example.com').problems).toEqual([
+      '"RUA" is not rua: field names are case-sensitive, so senders ignore it as an unknown field',
+      'it has no rua field (where reports go)',
+    ]);
+  });
+
+  it('white space the grammar allows but a sender mishandles is a warning finding; what it refuses, an error', () => {
+    const name = '_smtp._tls.example.com';
+    const found = (record: string) => checkTlsRptRecords([record], name).findings.map((f) => [f.code, f.severity]);
+    expect(found('v=TLSRPTv1; rua= mailto:reports@example.com')).toEqual([['tls-rpt.invalid-record', 'error']]);
+    expect(found('v=TLSRPTv1 ; rua=mailto:reports@example.com')).toEqual([['tls-rpt.whitespace', 'warning']]);
+    expect(found('v=TLSRPTv1; rua=mailto:a@example.com, mailto:b@example.com')).toEqual([['tls-rpt.whitespace', 'warning']]);
+    expect(found('v=TLSRPTv1; rua=mailto:a@example.com,mailto:b@example.com')).toEqual([]);
   });
 
   it('finds what makes a record invalid', () => {
@@ -32,6 +64,6 @@ describe('TLS-RPT records', () => {
   it('composes a record that parses back', () => {
     const record = composeTlsRpt(['mailto:tls@example.com', 'https://r.example.net/t']);
     expect(record).toBe('v=TLSRPTv1; rua=mailto:tls@example.com,https://r.example.net/t');
-    expect(parseTlsRpt(record)).toMatchObject({ rua: ['mailto:tls@example.com', 'https://r.example.net/t'], problems: [] });
+    expect(parseTlsRpt(record)).toMatchObject({ rua: ['mailto:tls@example.com', 'https://r.example.net/t'], problems: [], warnings: [] });
   });
 });
