@@ -17,8 +17,8 @@ import { getSigningHeaderLines, parseHeaders, type MailauthHeaderLine } from 'ma
 import type { Finding } from '../findings.js';
 import { parseDkimKeyRecord, parseTagList, type TagList } from '../dkim/parse.js';
 import { describeStatus, isNoRecord, txtValues, type Resolver } from '../dns/resolver.js';
-import { domainNameProblem, normalizeName } from '../names.js';
-import { wireParts, type ParsedMessage } from './message.js';
+import { normalizeName } from '../names.js';
+import { headerDomainName, utf8Text, wireParts, type ParsedMessage } from './message.js';
 
 /** RFC 8601 §2.7.1 result values. */
 type DkimResult = 'pass' | 'fail' | 'neutral' | 'policy' | 'temperror' | 'permerror' | 'none';
@@ -195,9 +195,16 @@ interface SignatureField {
   has(name: string): boolean;
   tags: TagList;
   algorithm: string;
+  /** d=, lower-case, an internationalized name as its A-labels (RFC 8616 §3); as written when it is no name. */
   domain: string;
+  /** s=, likewise, when s= and d= make a key name; else as written. */
+  selector: string;
+  /** i= as its octets spell it in UTF-8; `@` and d= when absent. */
   identity: string;
+  /** The domain of i=, as d= is given. */
   identityDomain: string;
+  /** Where the key is asked for: `s._domainkey.d` in A-labels, with the Unicode form it was written in, or why there is no such name. */
+  keyName: ReturnType<typeof headerDomainName>;
   signedHeaders: string[];
   /** c= as written, or the default. */
   canonicalization: string;
@@ -208,8 +215,16 @@ interface SignatureField {
 function readSignatureField(value: string): SignatureField {
   const tags = parseTagList(value);
   const get = (n: string): string => tags.byName.get(n)?.value ?? '';
-  const domain = normalizeName(get('d'));
-  const identity = get('i') || `@${domain}`;
+  // RFC 8616 §5: in internationalized mail d=, s= and i= may be U-labels (UTF-8, RFC 6532); the
+  // key is asked for, and d= compared, as their A-labels (§3). The hash covers the field as written.
+  const aLabels = (text: string): string => {
+    const n = headerDomainName(text);
+    return 'name' in n ? n.name : text;
+  };
+  const written = normalizeName(get('d'));
+  const domain = aLabels(written);
+  const identity = get('i') ? (utf8Text(get('i')) ?? get('i')) : `@${domain}`;
+  const keyName = headerDomainName(`${get('s')}._domainkey.${written}`);
   const canonicalization = get('c') || 'simple/simple';
   // c= is header["/"body]; a missing body half means simple (RFC 6376 §3.5).
   const halves = canonicalization.toLowerCase().split('/');
@@ -219,8 +234,10 @@ function readSignatureField(value: string): SignatureField {
     tags,
     algorithm: get('a').toLowerCase(),
     domain,
+    selector: 'name' in keyName && /[^\x00-\x7f]/.test(get('s')) ? keyName.name.slice(0, keyName.name.length - `._domainkey.${domain}`.length) : get('s'),
     identity,
-    identityDomain: normalizeName(identity.slice(identity.lastIndexOf('@') + 1)),
+    identityDomain: aLabels(normalizeName(get('i') ? get('i').slice(get('i').lastIndexOf('@') + 1) : written)),
+    keyName,
     signedHeaders: get('h').split(':').map((h) => h.trim()).filter(Boolean),
     canonicalization,
     headerCanon: halves[0] ?? '',
@@ -254,10 +271,8 @@ function fieldProblem(f: SignatureField, now: Date): FieldProblem | null {
   if (f.identityDomain !== f.domain && !f.identityDomain.endsWith(`.${f.domain}`)) {
     return perm('dkim.identity-mismatch', `i=${f.identity} is not in d=${f.domain} or below it`);
   }
-  // The field is read as Latin-1: a name in UTF-8 (RFC 6532) is judged, and its A-label given, as the characters its octets spell.
-  const keyName = Buffer.from(`${f.get('s')}._domainkey.${f.domain}`, 'latin1').toString('utf8');
-  const nameProblem = domainNameProblem(keyName);
-  if (nameProblem) return perm('dkim.signature-syntax', `s= and d= do not make a DNS name to look the key up at: "${keyName}" ${nameProblem}`);
+  // The field is read as Latin-1: a name in UTF-8 (RFC 6532) is judged, and quoted, as the characters its octets spell.
+  if ('problem' in f.keyName) return perm('dkim.signature-syntax', `s= and d= do not make a DNS name to look the key up at: ${f.keyName.problem}`);
   const t = f.has('t') ? Number(f.get('t')) : null;
   const x = f.has('x') ? Number(f.get('x')) : null;
   if (x !== null && t !== null && x <= t) return perm('dkim.expiry-before-timestamp', `x= (${isoTime(x)}) is not after t= (${isoTime(t)})`);
@@ -347,7 +362,7 @@ async function verifySignature(
     index,
     result: 'pass',
     domain: f.domain,
-    selector: f.get('s'),
+    selector: f.selector,
     algorithm: f.algorithm,
     identity: f.identity,
     canonicalization: f.canonicalization,
@@ -400,9 +415,20 @@ async function verifySignature(
   }
 
   // RFC 6376 §6.1.2: the key, when the field names a place to look for it.
-  const name = `${report.selector}._domainkey.${f.domain}`;
+  const name = 'name' in f.keyName ? f.keyName.name : '';
+  if ('name' in f.keyName && f.keyName.unicode !== null) {
+    const inUnicode = (['s', 'd'] as const).filter((t) => /[^\x00-\x7f]/.test(f.get(t)));
+    report.findings.push({
+      code: 'dkim.signature-u-labels',
+      severity: 'info',
+      subject,
+      message: `${inUnicode.map((t) => `${t}=${utf8Text(f.get(t))}`).join(' ')} ${inUnicode.length > 1 ? 'are' : 'is'} written in U-labels, as RFC 8616 allows in internationalized mail; the key was asked for at the A-labels, ${name}. A verifier written before RFC 8616 may ask for the name as written and find no key`,
+      fix: `for those verifiers too, sign with the A-labels: ${inUnicode.map((t) => `${t}=${t === 's' ? f.selector : f.domain}`).join(' ')}`,
+      rfc: 'RFC 8616 §5',
+    });
+  }
   let headerMismatch: KeyOutcome | null = null;
-  if (f.domain && report.selector && !domainNameProblem(name)) {
+  if (f.domain && report.selector && name) {
     const answer = await resolver.lookup(name, 'TXT');
     if (answer.status === 'ok') {
       const records = txtValues(answer);

@@ -121,19 +121,37 @@ interface FromIdentity {
   problem?: string;
 }
 
-/**
- * The From domain as DMARC looks it up: an internationalized name (UTF-8 in the field, RFC 6532)
- * as its A-label; null with the reason when it is no domain name a query can be made for.
- */
-function dmarcDomain(domain: string): { domain: string } | { problem: string } {
-  if (!/[^\x00-\x7f]/.test(domain)) {
-    const problem = domainNameProblem(domain);
-    return problem ? { problem: `the From domain "${domain}" ${problem}` } : { domain };
+/** Header text as read (Latin-1, an octet a character) as the characters its octets spell in UTF-8 (RFC 6532); null when they spell none. */
+export function utf8Text(text: string): string | null {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(text, 'latin1'));
+  } catch {
+    return null;
   }
-  const unicode = Buffer.from(domain, 'latin1').toString('utf8');
-  const aLabel = domainToASCII(unicode);
-  if (!aLabel || domainNameProblem(aLabel)) return { problem: `the From domain "${unicode}" is not a valid internationalized domain name` };
-  return { domain: aLabel };
+}
+
+/**
+ * A domain name from a header field (read as Latin-1) as DNS is asked for it: an internationalized
+ * name, UTF-8 in the field (RFC 6532), as its A-labels (RFC 8616 §3: U-labels are turned into
+ * A-labels before the lookup), with the Unicode form it was written in; or, when it is no name a
+ * query can be made for, why (after the name, quoted as its octets spell it). The one rule for
+ * the From domain DMARC looks up and the key name of a DKIM signature.
+ */
+export function headerDomainName(text: string): { name: string; unicode: string | null } | { problem: string } {
+  if (!/[^\x00-\x7f]/.test(text)) {
+    const problem = domainNameProblem(text);
+    return problem ? { problem: `"${text}" ${problem}` } : { name: text, unicode: null };
+  }
+  const unicode = utf8Text(text);
+  const aLabel = unicode === null ? '' : domainToASCII(unicode);
+  if (!aLabel || domainNameProblem(aLabel)) return { problem: `"${unicode ?? text}" is not a valid internationalized domain name` };
+  return { name: aLabel, unicode };
+}
+
+/** The From domain as DMARC looks it up (RFC 8616 §6: its U-labels as A-labels); null with the reason when it is no domain name a query can be made for. */
+function dmarcDomain(domain: string): { domain: string } | { problem: string } {
+  const checked = headerDomainName(domain);
+  return 'problem' in checked ? { problem: `the From domain ${checked.problem}` } : { domain: checked.name };
 }
 
 /** RFC 7489 §6.6.1: exactly one From field; several addresses are acceptable only when they share the domain. */

@@ -64,6 +64,9 @@ const records: DnsRecord[] = [
   // example.net: relaxed alignment (the default).
   txt('_dmarc.example.net', 'v=DMARC1; p=quarantine'),
   txt('rsa._domainkey.mail.example.net', keyRecord(rsa)),
+  // d=bücher.example s=sél, at their A-labels (RFC 8616 §3).
+  txt('xn--sl-bja._domainkey.xn--bcher-kva.example', keyRecord(rsa)),
+  txt('_dmarc.xn--bcher-kva.example', 'v=DMARC1; p=reject'),
   // go-msgauth vectors' keys, for the mailauth-layout signature of the same message.
   ...readFileSync(path.join(FIX, 'dns-records.tsv'), 'utf8')
     .split('\n')
@@ -176,6 +179,37 @@ describe('maildns sign → python3-dkim dkimverify', () => {
     expect(header).not.toContain('\r');
     expect(await dkimpyVerify(message)).toBe(true);
     expect((await verify(message))[0]!.result).toBe('pass');
+  });
+});
+
+describe('python3-dkim dkimsign with U-labels → maildns (RFC 8616 §5)', () => {
+  test('d=bücher.example s=sél in an internationalized message: the key at the A-labels, a pass, aligned with the From domain', async () => {
+    const unsigned = Buffer.from('From: Alice <alice@b\u00fccher.example>\r\nTo: bob@example.net\r\nSubject: gr\u00fc\u00dfe\r\n\r\nHallo Bob.\r\n', 'utf8');
+    const keyFile = path.join(dir, 'rsa.pem');
+    writeFileSync(keyFile, rsa.export({ type: 'pkcs1', format: 'pem' }));
+    const script = [
+      'import sys, dkim',
+      "sig = dkim.sign(sys.stdin.buffer.read(), 's\u00e9l'.encode(), 'b\u00fccher.example'.encode(), open(sys.argv[1], 'rb').read(), include_headers=[b'from', b'to', b'subject'])",
+      'sys.stdout.buffer.write(sig)',
+    ].join('\n');
+    const child = execFile(SYSTEM_PYTHON, ['-c', script, keyFile], { encoding: 'buffer' });
+    child.stdin!.end(unsigned);
+    const signature: Buffer = await new Promise((resolve, reject) => {
+      const out: Buffer[] = [];
+      child.stdout!.on('data', (b: Buffer) => out.push(b));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`dkimsign exited ${code}`))));
+    });
+    // dkimpy writes the names as given, in UTF-8.
+    expect(signature.toString('utf8')).toContain('d=b\u00fccher.example');
+    const signed = Buffer.concat([signature, unsigned]);
+    expect(await dkimpyVerify(signed)).toBe(true);
+
+    const report = await verifyMessage(parseMessage(signed), resolver);
+    expect(report.dkim[0]).toMatchObject({ result: 'pass', domain: 'xn--bcher-kva.example', selector: 'xn--sl-bja' });
+    expect(report.dmarc).toMatchObject({ fromDomain: 'xn--bcher-kva.example', result: 'pass' });
+    const note = report.dkim[0]!.findings.find((f) => f.code === 'dkim.signature-u-labels');
+    expect(note!.message).toContain('xn--sl-bja._domainkey.xn--bcher-kva.example');
   });
 });
 
