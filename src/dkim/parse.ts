@@ -65,6 +65,21 @@ export function parseTagList(text: string): TagList {
   return { tags, byName, problems };
 }
 
+/**
+ * The tag `name` written in another case (`P` for `p`) when the list lacks `name` itself: tag
+ * names are case-sensitive (RFC 6376 §3.2), so verifiers take it for an unknown tag and ignore it.
+ */
+export function miscasedTag(list: TagList, name: string): string | null {
+  if (list.byName.has(name)) return null;
+  return list.tags.find((t) => t.name !== name && t.name.toLowerCase() === name)?.name ?? null;
+}
+
+/** ` (it has P=: ...)` for the tags of `names` the list has only in another case; '' when none. */
+export function miscasedNote(list: TagList, names: readonly string[]): string {
+  const other = names.map((n) => miscasedTag(list, n)).filter((n) => n !== null);
+  return other.length ? ` (it has ${other.map((n) => `${n}=`).join(', ')}: tag names are case-sensitive)` : '';
+}
+
 /** A DKIM key record as published at `selector._domainkey.domain`. */
 export interface DkimKeyRecord {
   list: TagList;

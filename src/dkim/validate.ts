@@ -2,7 +2,7 @@
 import type { Finding } from '../findings.js';
 import { composeDkimRecord, type DkimPublicKey } from './record.js';
 import { decodePublishedKey, type PublishedKeyForm } from './keys.js';
-import { parseDkimKeyRecord, type DkimKeyRecord } from './parse.js';
+import { miscasedNote, miscasedTag, parseDkimKeyRecord, type DkimKeyRecord } from './parse.js';
 
 export interface DkimRecordCheck {
   record: DkimKeyRecord;
@@ -33,6 +33,12 @@ export function validateDkimRecord(text: string, subject = 'DKIM record'): DkimR
         ? { code: 'dkim.duplicate-tag', severity: 'error', message: `${p.message}; verifiers treat the whole record as invalid`, fix: 'keep one copy of the tag', rfc: 'RFC 6376 §3.2' }
         : { code: 'dkim.record-syntax', severity: 'error', message: p.message, fix: 'write the record as "name=value" pairs separated by ";"', rfc: 'RFC 6376 §3.2' },
     );
+  }
+
+  // RFC 6376 §3.6.1's tags (g= of RFC 4871 too).
+  for (const name of ['v', 'g', 'h', 'k', 'n', 'p', 's', 't']) {
+    const other = miscasedTag(rec.list, name);
+    if (other) add({ code: 'dkim.tag-case', severity: 'warning', message: `${other}= is not ${name}=: tag names are case-sensitive, so verifiers take ${other}= for an unknown tag and ignore it`, fix: `write ${name}=`, rfc: 'RFC 6376 §3.2' });
   }
 
   const v = rec.list.byName.get('v');
@@ -75,7 +81,7 @@ export function validateDkimRecord(text: string, subject = 'DKIM record'): DkimR
   }
 
   if (rec.p === undefined) {
-    add({ code: 'dkim.no-key', severity: 'error', message: 'the record has no p= tag, so it holds no key', fix: 'publish the record `maildns records` prints', rfc: 'RFC 6376 §3.6.1' });
+    add({ code: 'dkim.no-key', severity: 'error', message: `the record has no p= tag${miscasedNote(rec.list, ['p'])}, so it holds no key`, fix: 'publish the record `maildns records` prints', rfc: 'RFC 6376 §3.6.1' });
     return out;
   }
   if (rec.p === '') {

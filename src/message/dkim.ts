@@ -15,7 +15,7 @@ import { dkimBody } from 'mailauth/lib/dkim/body/index.js';
 import { generateCanonicalizedHeader } from 'mailauth/lib/dkim/header/index.js';
 import { getSigningHeaderLines, parseHeaders, type MailauthHeaderLine } from 'mailauth/lib/tools.js';
 import type { Finding } from '../findings.js';
-import { parseDkimKeyRecord, parseTagList, type TagList } from '../dkim/parse.js';
+import { miscasedNote, parseDkimKeyRecord, parseTagList, type TagList } from '../dkim/parse.js';
 import { describeStatus, isNoRecord, txtValues, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
 import { headerDomainName, utf8Text, wireParts, type ParsedMessage } from './message.js';
@@ -145,7 +145,7 @@ function evaluateKeyRecord(
   try {
     if (rec.v !== undefined && rec.v !== 'DKIM1') throw new Verdict('permerror', 'dkim.key-version', `the key record has v=${rec.v}; only v=DKIM1 is defined`);
     if (rec.list.problems.length) throw new Verdict('permerror', 'dkim.key-syntax', `the key record is not a valid tag list: ${rec.list.problems[0]!.message}`);
-    if (rec.p === undefined) throw new Verdict('permerror', 'dkim.key-missing-p', 'the key record has no p= tag');
+    if (rec.p === undefined) throw new Verdict('permerror', 'dkim.key-missing-p', `the key record has no p= tag${miscasedNote(rec.list, ['p'])}`);
     if (rec.p === '') throw new Verdict('fail', 'dkim.key-revoked', 'the key is revoked (the record has an empty p=)');
     const [signAlgo, hashAlgo] = sig.algorithm.split('-') as [string, string];
     if (rec.keyType !== 'rsa' && rec.keyType !== 'ed25519') throw new Verdict('permerror', 'dkim.key-type', `the key record has k=${rec.keyType}; DKIM keys are rsa or ed25519`);
@@ -250,7 +250,7 @@ function fieldProblem(f: SignatureField, now: Date): FieldProblem | null {
   const perm = (code: string, reason: string): FieldProblem => ({ result: 'permerror', code, reason });
   const missing = REQUIRED_TAGS.filter((n) => !f.has(n) || (n !== 'b' && f.get(n) === ''));
   if (f.tags.problems.length) return perm('dkim.signature-syntax', `the DKIM-Signature field is not a valid tag list: ${f.tags.problems[0]!.message}`);
-  if (missing.length) return perm('dkim.signature-missing-tag', `the DKIM-Signature field lacks ${missing.map((m) => `${m}=`).join(', ')}`);
+  if (missing.length) return perm('dkim.signature-missing-tag', `the DKIM-Signature field lacks ${missing.map((m) => `${m}=`).join(', ')}${miscasedNote(f.tags, missing)}`);
   if (f.get('v') !== '1') return perm('dkim.signature-version', `v=${f.get('v')} is not 1`);
   if (!KNOWN_ALGORITHMS.includes(f.algorithm)) return perm('dkim.unknown-algorithm', `a=${f.algorithm} is not a DKIM signing algorithm (rsa-sha256, ed25519-sha256)`);
   if (!CANONICALIZATIONS.includes(f.headerCanon) || !CANONICALIZATIONS.includes(f.bodyCanon)) {

@@ -95,6 +95,12 @@ describe('a crafted DKIM-Signature gets a verdict, and the others are still judg
     expect(report.dkim.map((d) => [d.result, d.reasonCode])).toEqual([['pass', undefined]]);
   });
 
+  test('D= is not d= (tag names are case-sensitive, RFC 6376 §3.2): the reason says so', async () => {
+    const report = await verifyMessage(parseMessage(await craftedMessage((f) => f.replace('d=example.com', 'D=example.com'))), resolver);
+    expect(report.dkim[0]).toMatchObject({ result: 'permerror', reasonCode: 'dkim.signature-missing-tag' });
+    expect(report.dkim[0]!.reason).toBe('the DKIM-Signature field lacks d= (it has D=: tag names are case-sensitive)');
+  });
+
   test('a crafted value cannot add a result to the Authentication-Results field', async () => {
     const report = await verifyMessage(parseMessage(await craftedMessage((f) => f.replace('s=bad', 's=x) dkim=pass (y'))), resolver);
     expect(report.dkim[0]!.result).toBe('permerror');

@@ -109,6 +109,17 @@ describe('record lints', () => {
     expect(codes('v=DKIM1; k=rsa')).toEqual(['dkim.no-key']);
   });
 
+  // RFC 6376 §3.2: "Tags MUST be interpreted in a case-sensitive manner": P= is an unknown tag, ignored.
+  it('names a tag written in another case than a known one, which verifiers ignore', () => {
+    const p = recordOf(rsa2048).split('p=')[1];
+    const check = validateDkimRecord(`V=DKIM1; k=rsa; P=${p}`);
+    expect(check.findings.map((f) => [f.code, f.severity])).toEqual([['dkim.tag-case', 'warning'], ['dkim.tag-case', 'warning'], ['dkim.no-key', 'error']]);
+    expect(check.findings[1]!.message).toBe('P= is not p=: tag names are case-sensitive, so verifiers take P= for an unknown tag and ignore it');
+    expect(check.findings[2]!.message).toContain('(it has P=');
+    // Where the tag itself is there too, the other is just an unknown tag.
+    expect(codes(`v=DKIM1; k=rsa; p=${p}; K=x`)).toEqual([]);
+  });
+
   it('reports duplicate tags as errors', () => {
     expect(codes(`v=DKIM1; k=rsa; k=rsa; p=${recordOf(rsa2048).split('p=')[1]}`)).toEqual(['dkim.duplicate-tag']);
   });
