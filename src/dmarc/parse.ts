@@ -140,6 +140,8 @@ function percentEncoded(text: string): string {
  * address is a conventional one, RFC 8616 §6), and a host name.
  */
 function mailtoAddress(rest: string): { address: string; domain: string } | { problem: string; fix?: string } {
+  // RFC 3986 §2: white space is in no URI; written between two, it is a missing ",".
+  if (/\s/.test(rest)) return { problem: 'a URI holds no white space', fix: 'separate report URIs with "," (mailto:a@example.com,mailto:b@example.com); a space inside an address is written %20' };
   const raw = rest.split('?')[0]!;
   const bad = MALFORMED_ESCAPE_RE.exec(raw);
   if (bad) return { problem: `"${raw.slice(bad.index, bad.index + 3)}" is not a %-escape (a "%" is followed by two hex digits, RFC 3986 §2.1)` };

@@ -93,6 +93,10 @@ describe('parser', () => {
     expect(rua('mailto:a@example.com?subject=x').record!.rua[0]).toMatchObject({ address: 'a@example.com', deliverable: true });
     expect(rua('mailto:a%zz@example.com').findings[0]!.message).toContain('"%zz" is not a %-escape');
     expect(rua('mailto:j%C3%B6rg@example.com').findings[0]!.message).toContain('RFC 8616 §6');
+    // A raw space is in no URI: two addresses with a space between them are not one odd local part.
+    const spaced = rua('mailto:a@example.com mailto:b@example.com').findings[0]!;
+    expect(spaced.message).toContain('a URI holds no white space');
+    expect(spaced.fix).toMatch(/^separate report URIs with ","/);
   });
 
   it('applies the semantics of the chosen RFC', () => {
