@@ -1,6 +1,7 @@
 /**
  * Safe file writing shared by every command that writes files: the content goes to a temporary
- * file in the same directory, is flushed to disk, given its final mode, and only then renamed
+ * file in the same directory, is flushed to disk, given its final mode (that of the regular file
+ * it replaces, if any, but for a secret), and only then renamed
  * (or, when the target must not exist yet, hard-linked) into place. A reader never sees half a
  * file, and a crash leaves either the old file or the new one (and at worst a temporary file,
  * which removeStaleTempFiles clears on the next run).
@@ -35,8 +36,17 @@ import path from 'node:path';
 import { InputError } from './errors.js';
 
 interface WriteOptions {
-  /** File mode (default 0o644). Set with fchmod, so the umask cannot widen or narrow it. */
+  /**
+   * Mode of a file this write creates (default 0o644), set with fchmod, so the umask cannot widen or
+   * narrow it. A regular file that is replaced keeps its own permission bits instead, looser or
+   * tighter, as an editor keeps them (see `secret`).
+   */
   mode?: number;
+  /**
+   * A secret (a private key, a password map): always exactly `mode`, whatever the file it replaces
+   * had, so it is never looser than the caller asks, nor takes bits a planted file was given.
+   */
+  secret?: boolean;
   /** Fail with EEXIST instead of replacing an existing file (default false). */
   exclusive?: boolean;
   /**
@@ -140,6 +150,22 @@ function writeStraight(file: string, buf: Uint8Array): void {
   }
 }
 
+/**
+ * The mode the new content of `file` gets: the permission bits of the regular file it replaces
+ * (a chmod 600 plan stays 0600), or `mode` for a new file, a secret, or a name that holds no
+ * regular file (a link replaced, not followed, lends nothing: its target is not what is replaced).
+ * Setuid, setgid and sticky bits are not carried over to new content.
+ */
+function modeFor(file: string, mode: number, secret: boolean): number {
+  if (secret) return mode;
+  try {
+    const st = lstatSync(file);
+    return st.isFile() ? st.mode & 0o777 : mode;
+  } catch {
+    return mode;
+  }
+}
+
 /** Write `data` to `file` atomically: temp file + fsync + rename (or link when `exclusive`). */
 export function writeFileAtomic(given: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -147,7 +173,7 @@ export function writeFileAtomic(given: string, data: string | Uint8Array, opts: 
   // the name given, which the kernel follows through /proc's links to a pipe, which have no path.
   if (opts.throughLink && isDeviceOrPipe(given)) return writeStraight(given, buf);
   const file = opts.throughLink ? linkTarget(given) : given;
-  const mode = opts.mode ?? 0o644;
+  const mode = opts.exclusive ? (opts.mode ?? 0o644) : modeFor(file, opts.mode ?? 0o644, opts.secret === true);
   const dir = path.dirname(path.resolve(file));
   const tmp = tempNameFor(file);
   let fd: number;
@@ -229,7 +255,8 @@ export function openAtomicFile(file: string, opts: Pick<WriteOptions, 'mode'> = 
   // A device or a pipe (/dev/stdout, /dev/null, a FIFO) is written straight: renaming a file over it would replace it.
   if (isDeviceOrPipe(file)) return directFile(file);
   // Through a symbolic link (to a file, or to none yet), the file it points to is written and the link kept.
-  return atomicFile(linkTarget(file), file, mode);
+  const target = linkTarget(file);
+  return atomicFile(target, file, modeFor(target, mode, false));
 }
 
 function directFile(file: string): AtomicFile {

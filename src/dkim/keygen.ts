@@ -107,10 +107,10 @@ export async function ensureSelectorKey(plan: Plan, domain: DomainPlan, sel: Dki
     const generated = await generateDkimKey(sel.algorithm);
     if (exists) {
       backup = backupFile(keyPath, opts.now);
-      writeFileAtomic(keyPath, generated.privatePem, { mode: 0o600 });
+      writeFileAtomic(keyPath, generated.privatePem, { mode: 0o600, secret: true });
       status = 'replaced';
     } else {
-      writeFileAtomic(keyPath, generated.privatePem, { mode: 0o600, exclusive: true });
+      writeFileAtomic(keyPath, generated.privatePem, { mode: 0o600, secret: true, exclusive: true });
       status = 'created';
     }
     key = generated.publicKey;

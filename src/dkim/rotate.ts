@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { InputError } from '../errors.js';
-import { fileMode, writeFileAtomic } from '../fsutil.js';
+import { writeFileAtomic } from '../fsutil.js';
 import { normalizeName } from '../names.js';
 import { loadPlan, parsePlan } from '../plan/load.js';
 import { keyPathFor, planDomain, stateOf, withKeysDir, type SelectorState } from '../plan/selectors.js';
@@ -226,7 +226,8 @@ async function notYetPublished(plan: Plan, d: DomainPlan, selectors: readonly Dk
 function writePlanText(file: string, text: string, keysDir: string | undefined): Plan {
   const plan = parsePlan(text, file);
   // Through a symbolic link the plan it points to is edited: a rename onto the link would replace the link and leave that plan as it was.
-  writeFileAtomic(file, text, { mode: fileMode(file) ?? 0o644, throughLink: true });
+  // The plan keeps its mode (writeFileAtomic keeps that of a file it replaces).
+  writeFileAtomic(file, text, { throughLink: true });
   return withKeysDir(plan, keysDir);
 }
 

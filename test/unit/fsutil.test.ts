@@ -95,3 +95,58 @@ describe('writeFileAtomic through a link to a pipe', () => {
     expect(readdirSync(path.join(dir, 'repo'))).toEqual(['pipe']);
   });
 });
+
+describe('a file replaced keeps its permission bits', () => {
+  const modeOf = (p: string): number => lstatSync(p).mode & 0o7777;
+
+  it('a document replaced directly or through a link keeps 0600 or 0640; a new one gets the default', async () => {
+    const { chmodSync } = await import('node:fs');
+    writeFileSync(path.join(dir, 'plan.yaml'), 'old\n');
+    chmodSync(path.join(dir, 'plan.yaml'), 0o600);
+    writeFileAtomic(path.join(dir, 'plan.yaml'), 'new\n', { mode: 0o644 });
+    expect(modeOf(path.join(dir, 'plan.yaml'))).toBe(0o600);
+    writeFileSync(path.join(dir, 'repo', 'signed.eml'), 'old\n');
+    chmodSync(path.join(dir, 'repo', 'signed.eml'), 0o640);
+    symlinkSync(path.join('repo', 'signed.eml'), path.join(dir, 'out.eml'));
+    writeFileAtomic(path.join(dir, 'out.eml'), 'new\n', { throughLink: true });
+    expect(modeOf(path.join(dir, 'repo', 'signed.eml'))).toBe(0o640);
+    expect(readFileSync(path.join(dir, 'repo', 'signed.eml'), 'utf8')).toBe('new\n');
+    writeFileAtomic(path.join(dir, 'fresh.yaml'), 'new\n');
+    expect(modeOf(path.join(dir, 'fresh.yaml'))).toBe(0o644);
+  });
+
+  it('a looser mode is kept too (the caller\'s mode is only that of a new file), but never the setuid, setgid or sticky bits', async () => {
+    const { chmodSync } = await import('node:fs');
+    writeFileSync(path.join(dir, 'shared.yaml'), 'old\n');
+    chmodSync(path.join(dir, 'shared.yaml'), 0o6664);
+    writeFileAtomic(path.join(dir, 'shared.yaml'), 'new\n', { mode: 0o644 });
+    expect(modeOf(path.join(dir, 'shared.yaml'))).toBe(0o664);
+  });
+
+  it('a secret is given exactly its mode: a 0644 key replaced becomes 0600, and a planted link\'s target lends it nothing', async () => {
+    const { chmodSync } = await import('node:fs');
+    writeFileSync(path.join(dir, 'mail.private'), 'old key\n');
+    chmodSync(path.join(dir, 'mail.private'), 0o644);
+    writeFileAtomic(path.join(dir, 'mail.private'), 'key\n', { mode: 0o600, secret: true });
+    expect(modeOf(path.join(dir, 'mail.private'))).toBe(0o600);
+    // Without throughLink the link is replaced, not followed: its target's mode is not the replaced file's.
+    writeFileSync(path.join(dir, 'repo', 'elsewhere'), 'x\n');
+    chmodSync(path.join(dir, 'repo', 'elsewhere'), 0o666);
+    symlinkSync(path.join(dir, 'repo', 'elsewhere'), path.join(dir, 'linked.txt'));
+    writeFileAtomic(path.join(dir, 'linked.txt'), 'record\n', { mode: 0o600 });
+    expect(modeOf(path.join(dir, 'linked.txt'))).toBe(0o600);
+    expect(modeOf(path.join(dir, 'repo', 'elsewhere'))).toBe(0o666);
+  });
+
+  it('a report streamed with openAtomicFile keeps the mode of the one it replaces', async () => {
+    const { chmodSync } = await import('node:fs');
+    const { openAtomicFile } = await import('../../src/fsutil.js');
+    writeFileSync(path.join(dir, 'report.json'), 'old\n');
+    chmodSync(path.join(dir, 'report.json'), 0o600);
+    const out = openAtomicFile(path.join(dir, 'report.json'));
+    out.stream.write('new\n');
+    await out.commit();
+    expect(modeOf(path.join(dir, 'report.json'))).toBe(0o600);
+    expect(readFileSync(path.join(dir, 'report.json'), 'utf8')).toBe('new\n');
+  });
+});

@@ -101,7 +101,7 @@ export const postfixCommand: CommandModule<object, Args> = {
     makeDirectories(out);
     const written = result.files.map((f) => {
       const file = path.join(out, f.name);
-      writeFileAtomic(file, f.content, { mode: f.mode });
+      writeFileAtomic(file, f.content, { mode: f.mode, secret: f.secret });
       return { name: f.name, path: file, installPath: f.installPath, mode: `0${f.mode.toString(8)}`, secret: f.secret };
     });
     if (args.json) {

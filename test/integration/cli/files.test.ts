@@ -83,6 +83,37 @@ describe('file-system failures are one line with the path and the fix', () => {
     expect((JSON.parse(report.stdout) as { domains: unknown[] }).domains).toHaveLength(1);
   });
 
+  it('init --force, sign -o and check -o keep the mode of the file they replace (directly or through a link); keygen --force makes a key 0600 whatever the old one had', async () => {
+    const work = mkdtempSync(path.join(dir, 'mode-'));
+    const modeOf = (p: string): number => statSync(path.join(work, p)).mode & 0o777;
+    mkdirSync(path.join(work, 'repo'));
+    writeFileSync(path.join(work, 'maildns.yaml'), 'old\n', { mode: 0o600 });
+    expect((await runCli(['init', 'example.com', '--force'], { cwd: work })).code).toBe(0);
+    expect(modeOf('maildns.yaml')).toBe(0o600);
+    writeFileSync(path.join(work, 'repo', 'plan.yaml'), 'old\n');
+    chmodSync(path.join(work, 'repo', 'plan.yaml'), 0o640);
+    symlinkSync(path.join('repo', 'plan.yaml'), path.join(work, 'linked.yaml'));
+    expect((await runCli(['init', 'example.com', '--force', '-o', 'linked.yaml'], { cwd: work })).code).toBe(0);
+    expect(modeOf('repo/plan.yaml')).toBe(0o640);
+    writeFileSync(path.join(work, 'm.eml'), 'From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n');
+    writeFileSync(path.join(work, 'k.pem'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(path.join(work, 'signed.eml'), 'old\n', { mode: 0o600 });
+    expect((await runCli(['sign', 'm.eml', '-d', 'example.com', '-s', 'ed', '-k', 'k.pem', '-o', 'signed.eml'], { cwd: work })).code).toBe(0);
+    expect(modeOf('signed.eml')).toBe(0o600);
+    writeFileSync(path.join(work, 'report.json'), 'old\n', { mode: 0o600 });
+    expect((await runCli(['check', 'example.com', '--nameserver', '127.0.0.1:9', '--timeout', '50', '--format', 'json', '-o', 'report.json'], { cwd: work })).code).toBe(3);
+    expect(modeOf('report.json')).toBe(0o600);
+    // A new file still gets 0644.
+    expect((await runCli(['init', 'example.com', '-o', 'new.yaml'], { cwd: work })).code).toBe(0);
+    expect(modeOf('new.yaml')).toBe(0o644);
+    // A secret is never as loose as the file it replaces.
+    writeFileSync(path.join(work, 'keyed.yaml'), PLAN);
+    expect((await runCli(['keygen', '--plan', 'keyed.yaml'], { cwd: work })).code).toBe(0);
+    chmodSync(path.join(work, 'keys', 'example.com', 'mail.private'), 0o644);
+    expect((await runCli(['keygen', '--plan', 'keyed.yaml', '--force'], { cwd: work })).code).toBe(0);
+    expect(modeOf('keys/example.com/mail.private')).toBe(0o600);
+  });
+
   it('keygen refuses a symlinked keys directory and leaves its target alone', async () => {
     const work = mkdtempSync(path.join(dir, 'link-'));
     writeFileSync(path.join(work, 'maildns.yaml'), PLAN);

@@ -1,5 +1,5 @@
 /** `maildns opendkim` and `maildns postfix` as a user runs them: files, modes, exit codes, secrets. */
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +80,18 @@ describe('maildns postfix', () => {
     const main = readFileSync(path.join(dir, 'postfix', 'postfix-main.cf'), 'utf8');
     expect(main).toMatch(/^relayhost = \[smtp\.relay\.example\.net\]:587$/m);
     expect(main).toMatch(/^smtpd_milters = unix:opendkim\/opendkim\.sock, unix:opendkim\/opendkim-ed25519\.sock$/m);
+  });
+
+  it('run again: the password map is made 0600 whatever mode it was given, the other files keep theirs', async () => {
+    const dir = exampleDir();
+    expect((await runCli(['postfix'], { cwd: dir, env: { MAILDNS_RELAY_PASSWORD: SECRET } })).code).toBe(0);
+    const map = path.join(dir, 'postfix', 'sasl_passwd');
+    const main = path.join(dir, 'postfix', 'postfix-main.cf');
+    chmodSync(map, 0o644);
+    chmodSync(main, 0o600);
+    expect((await runCli(['postfix'], { cwd: dir, env: { MAILDNS_RELAY_PASSWORD: SECRET } })).code).toBe(0);
+    expect(statSync(map).mode & 0o777).toBe(0o600);
+    expect(statSync(main).mode & 0o777).toBe(0o600);
   });
 
   it('without the password variable: one line with the plan file and line, exit 2', async () => {
