@@ -15,6 +15,8 @@ import {
   constants,
   existsSync,
   fchmodSync,
+  fchownSync,
+  fstatSync,
   fsyncSync,
   linkSync,
   lstatSync,
@@ -31,6 +33,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
+import type { Stats } from 'node:fs';
 import type { Writable } from 'node:stream';
 import path from 'node:path';
 import { InputError } from './errors.js';
@@ -151,19 +154,49 @@ function writeStraight(file: string, buf: Uint8Array): void {
 }
 
 /**
- * The mode the new content of `file` gets: the permission bits of the regular file it replaces
- * (a chmod 600 plan stays 0600), or `mode` for a new file, a secret, or a name that holds no
- * regular file (a link replaced, not followed, lends nothing: its target is not what is replaced).
- * Setuid, setgid and sticky bits are not carried over to new content.
+ * The regular file a write replaces, whose mode, owner and group the new content keeps; null for a
+ * new file, a secret, or a name that holds no regular file (a link replaced, not followed, lends
+ * nothing: its target is not what is replaced).
  */
-function modeFor(file: string, mode: number, secret: boolean): number {
-  if (secret) return mode;
+function replacedFile(file: string, secret: boolean): Stats | null {
+  if (secret) return null;
   try {
     const st = lstatSync(file);
-    return st.isFile() ? st.mode & 0o777 : mode;
+    return st.isFile() ? st : null;
   } catch {
-    return mode;
+    return null;
   }
+}
+
+/** Give `fd` this owner and group; false when this process may not (EPERM, or EINVAL for an id a user namespace does not map). */
+function chownIfPermitted(fd: number, uid: number, gid: number): boolean {
+  try {
+    fchownSync(fd, uid, gid);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPERM' || code === 'EINVAL') return false;
+    throw err;
+  }
+}
+
+/**
+ * Give the temporary file `fd` what the file it replaces had, as an editor keeps it: its owner and
+ * group where this process may give them (root may; a user may give a group of theirs), then its
+ * permission bits (setuid, setgid and sticky bits are not carried over to new content). With
+ * nothing replaced, `mode`. Owner first: chown clears setuid and setgid bits set before it.
+ */
+function takeOver(fd: number, replaced: Stats | null, mode: number): void {
+  if (!replaced) return fchmodSync(fd, mode);
+  let bits = replaced.mode & 0o777;
+  const created = fstatSync(fd);
+  if (created.uid !== replaced.uid || created.gid !== replaced.gid) {
+    if (!chownIfPermitted(fd, replaced.uid, replaced.gid) && !chownIfPermitted(fd, -1, replaced.gid)) {
+      // Not root, and not in the old group: what that group could do is not handed to the file's new group.
+      bits &= ~0o070;
+    }
+  }
+  fchmodSync(fd, bits);
 }
 
 /** Write `data` to `file` atomically: temp file + fsync + rename (or link when `exclusive`). */
@@ -173,7 +206,9 @@ export function writeFileAtomic(given: string, data: string | Uint8Array, opts: 
   // the name given, which the kernel follows through /proc's links to a pipe, which have no path.
   if (opts.throughLink && isDeviceOrPipe(given)) return writeStraight(given, buf);
   const file = opts.throughLink ? linkTarget(given) : given;
-  const mode = opts.exclusive ? (opts.mode ?? 0o644) : modeFor(file, opts.mode ?? 0o644, opts.secret === true);
+  const mode = opts.mode ?? 0o644;
+  // Looked at before the temporary file exists; an exclusive write replaces nothing.
+  const replaced = opts.exclusive ? null : replacedFile(file, opts.secret === true);
   const dir = path.dirname(path.resolve(file));
   const tmp = tempNameFor(file);
   let fd: number;
@@ -185,7 +220,7 @@ export function writeFileAtomic(given: string, data: string | Uint8Array, opts: 
   }
   let moved = false;
   try {
-    fchmodSync(fd, mode);
+    takeOver(fd, replaced, mode);
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
     fsyncSync(fd);
@@ -256,7 +291,7 @@ export function openAtomicFile(file: string, opts: Pick<WriteOptions, 'mode'> = 
   if (isDeviceOrPipe(file)) return directFile(file);
   // Through a symbolic link (to a file, or to none yet), the file it points to is written and the link kept.
   const target = linkTarget(file);
-  return atomicFile(target, file, modeFor(target, mode, false));
+  return atomicFile(target, file, mode);
 }
 
 function directFile(file: string): AtomicFile {
@@ -282,17 +317,27 @@ function directFile(file: string): AtomicFile {
 
 function atomicFile(file: string, shownAs: string, mode: number): AtomicFile {
   const tempPath = tempNameFor(file);
-  let fd: number;
+  const replaced = replacedFile(file, false);
+  let fd: number | undefined;
   try {
     fd = openSync(tempPath, 'wx', mode & 0o700);
-    fchmodSync(fd, mode);
+    takeOver(fd, replaced, mode);
   } catch (err) {
-    // Name the file asked for, not the temporary one, in the error the user sees.
+    if (fd !== undefined) {
+      closeSync(fd);
+      try {
+        unlinkSync(tempPath);
+      } catch {
+        /* already gone */
+      }
+    }
+    // Name the file asked for, not the temporary one, in the error the user sees (an fchown's or fchmod's names none).
     const e = err as NodeJS.ErrnoException;
-    if (typeof e.path === 'string') e.path = shownAs;
+    if (typeof e.code === 'string') e.path = shownAs;
     throw err;
   }
-  const stream = createWriteStream('', { fd, autoClose: false });
+  const opened: number = fd;
+  const stream = createWriteStream('', { fd: opened, autoClose: false });
   // Kept for commit(): a write that failed (a full disk) must fail the commit, not crash the process.
   let failure: Error | undefined;
   stream.on('error', (err) => (failure ??= err));
@@ -302,7 +347,7 @@ function atomicFile(file: string, shownAs: string, mode: number): AtomicFile {
     // Once only: a second close could hit a descriptor reused by something else.
     if (!fdOpen) return;
     fdOpen = false;
-    closeSync(fd);
+    closeSync(opened);
   };
   const discard = (): void => {
     if (state !== 'open') return;
@@ -329,7 +374,7 @@ function atomicFile(file: string, shownAs: string, mode: number): AtomicFile {
         stream.end();
         await finished(stream).catch(() => {});
         if (failure) throw Object.assign(failure, { path: tempPath });
-        fsyncSync(fd);
+        fsyncSync(opened);
         closeFd();
         renameSync(tempPath, file);
       } catch (err) {

@@ -38,6 +38,8 @@ interface CliOptions {
   killAfterMs?: number;
   /** Run the launcher (bin/maildns) rather than node with dist/cli/main.js. */
   launcher?: boolean;
+  /** Run as this user and group (a test running as root trying what a user may not do). */
+  user?: { uid: number; gid: number };
 }
 
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
@@ -46,6 +48,7 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
       cwd: opts.cwd,
       env: { ...process.env, NO_COLOR: '1', ...(opts.launcher ? { PATH: launcherPath() } : {}), ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...opts.user,
     });
     let stdout = '';
     let stderr = '';

@@ -150,3 +150,30 @@ describe('a file replaced keeps its permission bits', () => {
     expect(readFileSync(path.join(dir, 'report.json'), 'utf8')).toBe('new\n');
   });
 });
+
+describe.runIf(process.getuid?.() === 0)('a file replaced by root keeps its owner and group', () => {
+  it('a document keeps them, directly and through a link; a secret is the writer\'s', async () => {
+    const { chmodSync, chownSync } = await import('node:fs');
+    const { openAtomicFile } = await import('../../src/fsutil.js');
+    for (const name of ['plan.yaml', path.join('repo', 'signed.eml'), 'report.json', 'mail.private']) {
+      writeFileSync(path.join(dir, name), 'old\n');
+      chownSync(path.join(dir, name), 12345, 23456);
+      chmodSync(path.join(dir, name), 0o640);
+    }
+    symlinkSync(path.join('repo', 'signed.eml'), path.join(dir, 'out.eml'));
+    writeFileAtomic(path.join(dir, 'plan.yaml'), 'new\n', { mode: 0o644 });
+    writeFileAtomic(path.join(dir, 'out.eml'), 'new\n', { throughLink: true });
+    const out = openAtomicFile(path.join(dir, 'report.json'));
+    out.stream.write('new\n');
+    await out.commit();
+    writeFileAtomic(path.join(dir, 'mail.private'), 'key\n', { mode: 0o600, secret: true });
+    const owner = (name: string): string => {
+      const st = lstatSync(path.join(dir, name));
+      return `${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`;
+    };
+    expect(owner('plan.yaml')).toBe('12345:23456 640');
+    expect(owner(path.join('repo', 'signed.eml'))).toBe('12345:23456 640');
+    expect(owner('report.json')).toBe('12345:23456 640');
+    expect(owner('mail.private')).toBe('0:0 600');
+  });
+});

@@ -114,6 +114,26 @@ describe('file-system failures are one line with the path and the fix', () => {
     expect(modeOf('keys/example.com/mail.private')).toBe(0o600);
   });
 
+  it.runIf(process.getuid?.() === 0)('init --force by a user who owns the plan but is not in its group: written (EPERM is no failure), and that group\'s access not handed to the user\'s', async () => {
+    const { chownSync } = await import('node:fs');
+    const user = { uid: 12345, gid: 12345 };
+    // A directory of the user's own, outside the test's 0700 one, which the user cannot enter.
+    const work = mkdtempSync(path.join(tmpdir(), 'maildns-owner-'));
+    try {
+      chownSync(work, user.uid, user.gid);
+      writeFileSync(path.join(work, 'maildns.yaml'), 'old\n', { mode: 0o640 });
+      chownSync(path.join(work, 'maildns.yaml'), user.uid, 23456);
+      const r = await runCli(['init', 'example.com', '--force'], { cwd: work, user });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const st = statSync(path.join(work, 'maildns.yaml'));
+      expect(`${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`).toBe('12345:12345 600');
+      expect(readFileSync(path.join(work, 'maildns.yaml'), 'utf8')).toMatch(/domain: example\.com/);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
   it('keygen refuses a symlinked keys directory and leaves its target alone', async () => {
     const work = mkdtempSync(path.join(dir, 'link-'));
     writeFileSync(path.join(work, 'maildns.yaml'), PLAN);
