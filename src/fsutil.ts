@@ -96,10 +96,22 @@ function tempNameFor(file: string): string {
 /** How many symbolic links a path may go through, as Linux follows them (MAXSYMLINKS). */
 const MAX_LINKS = 40;
 
+/** Whether a path names a directory whatever is there: it ends in '/', or its last part is '.' or '..'. */
+function namesDirectory(name: string): boolean {
+  return /(?:^|\/)(?:\.\.?)?$/.test(name);
+}
+
+/** Refuse a file name given with a trailing slash: the kernel would not create a file by it (open says EISDIR, rename ENOTDIR). */
+function refuseDirectoryName(given: string): void {
+  if (namesDirectory(given)) throw new InputError("names a directory (it ends in '/'), not a file; give a file name", given);
+}
+
 /**
  * The file a symbolic link points to, or `file` when it is none. A link (or a chain of links) to
  * no file yet gives the name its last link holds, and a loop of links is ELOOP, as a shell's `>`
- * finds: no link on the way is replaced by the file.
+ * finds: no link on the way is replaced by the file. A dangling link whose name ends in '/'
+ * (newdir/, newdir missing) is refused: it names a directory, and path.resolve would drop the slash
+ * and make a file of it.
  */
 function linkTarget(file: string): string {
   let at = file;
@@ -113,7 +125,13 @@ function linkTarget(file: string): string {
       return realpathSync(at);
     } catch {
       // It points at no file (yet): the name it holds, read from the link's own directory.
-      at = path.resolve(realpathSync(path.dirname(at)), readlinkSync(at));
+      const text = readlinkSync(at);
+      if (namesDirectory(text)) {
+        const link = at === file ? `is a symbolic link to ${text}` : `leads to the symbolic link ${at}, a link to ${text}`;
+        const pointAt = `${text.replace(/\/+$/, '')}/${path.basename(file)}`;
+        throw new InputError(`${link}, which names a directory (the trailing slash) that does not exist, so no file can be written there: point it at a file (ln -sfn ${pointAt} ${at}), or remove it`, file);
+      }
+      at = path.resolve(realpathSync(path.dirname(at)), text);
     }
   }
   throw Object.assign(new Error('ELOOP: too many levels of symbolic links'), { code: 'ELOOP', path: file, syscall: 'open' });
@@ -202,6 +220,7 @@ function takeOver(fd: number, replaced: Stats | null, mode: number): void {
 /** Write `data` to `file` atomically: temp file + fsync + rename (or link when `exclusive`). */
 export function writeFileAtomic(given: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  refuseDirectoryName(given);
   // A device or a pipe a document is sent to (sign -o /dev/stdout) is written straight, as openAtomicFile writes one. Asked of
   // the name given, which the kernel follows through /proc's links to a pipe, which have no path.
   if (opts.throughLink && isDeviceOrPipe(given)) return writeStraight(given, buf);
@@ -282,6 +301,7 @@ interface AtomicFile {
  */
 export function openAtomicFile(file: string, opts: Pick<WriteOptions, 'mode'> = {}): AtomicFile {
   const mode = opts.mode ?? 0o644;
+  refuseDirectoryName(file);
   try {
     if (statSync(file).isDirectory()) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR', path: file });
   } catch (err) {

@@ -294,6 +294,8 @@ export function writeSnapshot(file: string, snap: SpfSnapshot): void {
   try {
     writeFileAtomic(file, `${JSON.stringify(snap, null, 2)}\n`, { throughLink: true });
   } catch (err) {
+    // A refusal that says what is wrong and the fix (a link to a missing directory) is passed on as it is.
+    if (err instanceof InputError) throw err;
     throw new InputError(`cannot write the snapshot ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose a writable directory`);
   }
 }

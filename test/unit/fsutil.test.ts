@@ -177,3 +177,40 @@ describe.runIf(process.getuid?.() === 0)('a file replaced by root keeps its owne
     expect(owner('mail.private')).toBe('0:0 600');
   });
 });
+
+describe('a name that ends in a slash names a directory, never a file to create', () => {
+  it('a dangling link to newdir/ is refused, naming the link, its target and the fix, and creates nothing', async () => {
+    const { openAtomicFile } = await import('../../src/fsutil.js');
+    symlinkSync('newdir/', path.join(dir, 'plan.yaml'));
+    const refusal = `${path.join(dir, 'plan.yaml')}: is a symbolic link to newdir/, which names a directory (the trailing slash) that does not exist, so no file can be written there: point it at a file (ln -sfn newdir/plan.yaml ${path.join(dir, 'plan.yaml')}), or remove it`;
+    expect(() => writeFileAtomic(path.join(dir, 'plan.yaml'), 'new\n', { throughLink: true })).toThrow(refusal);
+    expect(() => openAtomicFile(path.join(dir, 'plan.yaml'))).toThrow(refusal);
+    expect(readdirSync(dir).sort()).toEqual(['plan.yaml', 'repo']);
+    expect(readlinkSync(path.join(dir, 'plan.yaml'))).toBe('newdir/');
+  });
+
+  it('so is a link further down a chain, and one to missing/. or missing/..', () => {
+    symlinkSync(path.join('repo', 'next'), path.join(dir, 'out.eml'));
+    symlinkSync('../newdir/', path.join(dir, 'repo', 'next'));
+    expect(() => writeFileAtomic(path.join(dir, 'out.eml'), 'x\n', { throughLink: true })).toThrow(
+      `${path.join(dir, 'out.eml')}: leads to the symbolic link ${path.join(dir, 'repo', 'next')}, a link to ../newdir/, which names a directory (the trailing slash) that does not exist, so no file can be written there: point it at a file (ln -sfn ../newdir/out.eml ${path.join(dir, 'repo', 'next')}), or remove it`,
+    );
+    for (const text of ['missing/.', 'missing/..']) {
+      symlinkSync(text, path.join(dir, 'dot.yaml'));
+      expect(() => writeFileAtomic(path.join(dir, 'dot.yaml'), 'x\n', { throughLink: true })).toThrow(/names a directory/);
+      rmSync(path.join(dir, 'dot.yaml'));
+    }
+    expect(readdirSync(dir).sort()).toEqual(['out.eml', 'repo']);
+    expect(readdirSync(path.join(dir, 'repo'))).toEqual(['next']);
+  });
+
+  it('a file name given with a trailing slash is refused as naming a directory, not a part of the path that is none', async () => {
+    const { openAtomicFile } = await import('../../src/fsutil.js');
+    const given = path.join(dir, 'newdir') + '/';
+    const refusal = `${given}: names a directory (it ends in '/'), not a file; give a file name`;
+    expect(() => writeFileAtomic(given, 'x\n', { throughLink: true })).toThrow(refusal);
+    expect(() => writeFileAtomic(given, 'x\n')).toThrow(refusal);
+    expect(() => openAtomicFile(given)).toThrow(refusal);
+    expect(readdirSync(dir).sort()).toEqual(['repo']);
+  });
+});

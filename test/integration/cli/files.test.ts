@@ -134,6 +134,23 @@ describe('file-system failures are one line with the path and the fix', () => {
     }
   });
 
+  it('init --force, sign -o and check -o through a dangling link to newdir/: one line naming the link, its target and the fix, exit 2, no file newdir', async () => {
+    const work = mkdtempSync(path.join(dir, 'slash-'));
+    symlinkSync('newdir/', path.join(work, 'maildns.yaml'));
+    const fix = /^maildns: maildns\.yaml: is a symbolic link to newdir\/, which names a directory \(the trailing slash\) that does not exist, so no file can be written there: point it at a file \(ln -sfn newdir\/maildns\.yaml maildns\.yaml\), or remove it\n$/;
+    expectOneLine(await runCli(['init', 'example.com', '--force'], { cwd: work }), 'maildns.yaml', fix);
+    // Without --force too: a dangling link is no existing plan.
+    expectOneLine(await runCli(['init', 'example.com'], { cwd: work }), 'maildns.yaml', fix);
+    expectOneLine(await runCli(['check', 'example.com', '--nameserver', '127.0.0.1:9', '--timeout', '50', '-o', 'maildns.yaml'], { cwd: work }), 'maildns.yaml', fix);
+    writeFileSync(path.join(work, 'm.eml'), 'From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n');
+    writeFileSync(path.join(work, 'k.pem'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    expectOneLine(await runCli(['sign', 'm.eml', '-d', 'example.com', '-s', 'ed', '-k', 'k.pem', '-o', 'maildns.yaml'], { cwd: work }), 'maildns.yaml', fix);
+    expect(readdirSync(work).sort()).toEqual(['k.pem', 'm.eml', 'maildns.yaml']);
+    // A name given with the slash itself names a directory too.
+    expectOneLine(await runCli(['init', 'example.com', '-o', 'newdir/'], { cwd: work }), 'newdir/', /^maildns: newdir\/: names a directory \(it ends in '\/'\), not a file; give a file name\n$/);
+    expect(readdirSync(work).sort()).toEqual(['k.pem', 'm.eml', 'maildns.yaml']);
+  });
+
   it('keygen refuses a symlinked keys directory and leaves its target alone', async () => {
     const work = mkdtempSync(path.join(dir, 'link-'));
     writeFileSync(path.join(work, 'maildns.yaml'), PLAN);

@@ -3,7 +3,7 @@
  * DNS servers that play the providers before and after they change their records.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -220,6 +220,17 @@ describe('maildns spf flatten --snapshot / --compare', () => {
     expect(r4.code).toBe(2);
     expect(r4.stderr).toContain(`${dir} is not a regular file`);
     expect(tempLeft(work)).toEqual([]);
+  });
+
+  it('--snapshot through a dangling link to newdir/: the link, its target and the fix, exit 2, and no file newdir', async () => {
+    const at = mkdtempSync(path.join(work, 'slash-'));
+    symlinkSync('newdir/', path.join(at, 'snap.json'));
+    const r = await runCli(['spf', 'flatten', 'example.test', '--snapshot', 'snap.json', '--nameserver', ns(servers.before)], { cwd: at });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'maildns: snap.json: is a symbolic link to newdir/, which names a directory (the trailing slash) that does not exist, so no file can be written there: point it at a file (ln -sfn newdir/snap.json snap.json), or remove it\n',
+    );
+    expect(readdirSync(at)).toEqual(['snap.json']);
   });
 });
 
