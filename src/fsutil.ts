@@ -60,16 +60,24 @@ interface WriteOptions {
   throughLink?: boolean;
 }
 
+/** A file-system error about a file written through a symbolic link: `path` is the link, `linkTarget` the file it leads to. */
+export interface FileError extends NodeJS.ErrnoException {
+  linkTarget?: string;
+}
+
 /**
  * Rethrow a file-system error as one about `target`, so the message names what the user gave and
- * the CLI can add the fix (EISDIR: give a file name, EACCES: check the owner and mode, …).
+ * the CLI can add the fix (EISDIR: give a file name, EACCES: check the owner and mode, …). When the
+ * file written is `leadsTo`, through the link `target`, that is kept as `linkTarget`: the read-only
+ * file system or the directory that is missing is where the link leads, not where it is.
  */
-export function failedOn(err: unknown, target: string, action: string): never {
+export function failedOn(err: unknown, target: string, action: string, leadsTo?: string): never {
   const e = err as NodeJS.ErrnoException | undefined;
   if (e instanceof InputError || typeof e?.code !== 'string') throw err;
-  const out: NodeJS.ErrnoException = new Error(`${e.code}: cannot ${action}`);
+  const out: FileError = new Error(`${e.code}: cannot ${action}`);
   out.code = e.code;
   out.path = target;
+  if (leadsTo !== undefined && leadsTo !== target) out.linkTarget = leadsTo;
   if (e.syscall) out.syscall = e.syscall;
   throw out;
 }
@@ -104,6 +112,25 @@ function namesDirectory(name: string): boolean {
 /** Refuse a file name given with a trailing slash: the kernel would not create a file by it (open says EISDIR, rename ENOTDIR). */
 function refuseDirectoryName(given: string): void {
   if (namesDirectory(given)) throw new InputError("names a directory (it ends in '/'), not a file; give a file name", given);
+}
+
+/**
+ * Refuse a directory where a file is to be written, before a temporary file is made beside it:
+ * EISDIR about a name given, and through a link, a line that says where the link leads. `file` is
+ * what `given` leads to; without throughLink it is `given`, and a link there is replaced, not
+ * followed (lstat).
+ */
+function refuseDirectory(given: string, file: string): void {
+  try {
+    if (!lstatSync(file).isDirectory()) return;
+  } catch {
+    return;
+  }
+  if (file === given) failedOn(Object.assign(new Error('is a directory'), { code: 'EISDIR' }), given, 'write the file');
+  throw new InputError(
+    `is a symbolic link that leads to the directory ${file}, not a file; point the link at a file (ln -sfn ${path.join(file, path.basename(given))} ${given}), or give another file name`,
+    given,
+  );
 }
 
 /**
@@ -225,6 +252,7 @@ export function writeFileAtomic(given: string, data: string | Uint8Array, opts: 
   // the name given, which the kernel follows through /proc's links to a pipe, which have no path.
   if (opts.throughLink && isDeviceOrPipe(given)) return writeStraight(given, buf);
   const file = opts.throughLink ? linkTarget(given) : given;
+  refuseDirectory(given, file);
   const mode = opts.mode ?? 0o644;
   // Looked at before the temporary file exists; an exclusive write replaces nothing.
   const replaced = opts.exclusive ? null : replacedFile(file, opts.secret === true);
@@ -235,7 +263,7 @@ export function writeFileAtomic(given: string, data: string | Uint8Array, opts: 
     // Created with the final mode at once (0600 keys are never readable by others, not even briefly).
     fd = openSync(tmp, 'wx', mode & 0o700);
   } catch (err) {
-    failedOn(err, given, 'write the file');
+    failedOn(err, given, 'write the file', file);
   }
   let moved = false;
   try {
@@ -253,7 +281,7 @@ export function writeFileAtomic(given: string, data: string | Uint8Array, opts: 
     moved = true;
     syncDirectory(dir);
   } catch (err) {
-    failedOn(err, given, 'write the file');
+    failedOn(err, given, 'write the file', file);
   } finally {
     if (!moved) {
       try {
@@ -302,15 +330,11 @@ interface AtomicFile {
 export function openAtomicFile(file: string, opts: Pick<WriteOptions, 'mode'> = {}): AtomicFile {
   const mode = opts.mode ?? 0o644;
   refuseDirectoryName(file);
-  try {
-    if (statSync(file).isDirectory()) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR', path: file });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
   // A device or a pipe (/dev/stdout, /dev/null, a FIFO) is written straight: renaming a file over it would replace it.
   if (isDeviceOrPipe(file)) return directFile(file);
   // Through a symbolic link (to a file, or to none yet), the file it points to is written and the link kept.
   const target = linkTarget(file);
+  refuseDirectory(file, target);
   return atomicFile(target, file, mode);
 }
 
@@ -335,6 +359,12 @@ function directFile(file: string): AtomicFile {
   };
 }
 
+/** Make `err` about the name the user gave, and through a link also the file it leads to (see failedOn). */
+function nameForUser(err: FileError, shownAs: string, file: string): void {
+  err.path = shownAs;
+  if (file !== shownAs) err.linkTarget = file;
+}
+
 function atomicFile(file: string, shownAs: string, mode: number): AtomicFile {
   const tempPath = tempNameFor(file);
   const replaced = replacedFile(file, false);
@@ -352,8 +382,8 @@ function atomicFile(file: string, shownAs: string, mode: number): AtomicFile {
       }
     }
     // Name the file asked for, not the temporary one, in the error the user sees (an fchown's or fchmod's names none).
-    const e = err as NodeJS.ErrnoException;
-    if (typeof e.code === 'string') e.path = shownAs;
+    const e = err as FileError;
+    if (typeof e.code === 'string') nameForUser(e, shownAs, file);
     throw err;
   }
   const opened: number = fd;
@@ -399,8 +429,8 @@ function atomicFile(file: string, shownAs: string, mode: number): AtomicFile {
         renameSync(tempPath, file);
       } catch (err) {
         discard();
-        const e = err as NodeJS.ErrnoException;
-        if (typeof e.path === 'string') e.path = shownAs;
+        const e = err as FileError;
+        if (typeof e.path === 'string') nameForUser(e, shownAs, file);
         throw err;
       }
       state = 'committed';

@@ -54,7 +54,10 @@ export function describeFailure(err: unknown): { message: string; code: number }
   // The reader of a pipe quit (`| head`): nothing is wrong, and nothing more can be said to it.
   if (e?.code === 'EPIPE' && e.path === undefined) return { message: '', code: EXIT.pipeClosed };
   if (e && typeof e.code === 'string' && typeof e.path === 'string') {
-    return { message: `${e.path}: ${ERRNO_FIX[e.code] ?? e.message}`, code: EXIT.usage };
+    // Written through a symbolic link, the link and where it leads, as ls -l shows them: what is read-only or missing may be either.
+    const linkTarget = (e as { linkTarget?: unknown }).linkTarget;
+    const where = typeof linkTarget === 'string' ? `${e.path} -> ${linkTarget}` : e.path;
+    return { message: `${where}: ${ERRNO_FIX[e.code] ?? e.message}`, code: EXIT.usage };
   }
   const first = (e?.message ?? String(err)).split('\n')[0];
   return {

@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { InputError } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
+import { writeFileAtomic, type FileError } from '../fsutil.js';
 import { formatIpv6 } from '../ipv6.js';
 import { normalizeName } from '../names.js';
 import type { FlattenOptions, FlattenResult } from './flatten.js';
@@ -296,6 +296,8 @@ export function writeSnapshot(file: string, snap: SpfSnapshot): void {
   } catch (err) {
     // A refusal that says what is wrong and the fix (a link to a missing directory) is passed on as it is.
     if (err instanceof InputError) throw err;
-    throw new InputError(`cannot write the snapshot ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose a writable directory`);
+    const e = err as FileError;
+    const where = e.linkTarget === undefined ? file : `${file} -> ${e.linkTarget}`;
+    throw new InputError(`cannot write the snapshot ${where} (${e.code ?? e.message}); choose a writable directory`);
   }
 }

@@ -214,3 +214,34 @@ describe('a name that ends in a slash names a directory, never a file to create'
     expect(readdirSync(dir).sort()).toEqual(['repo']);
   });
 });
+
+describe('what is wrong through a link is said of the link and where it leads', () => {
+  it('a link to a directory is refused before a temporary file is made beside that directory', async () => {
+    const { openAtomicFile } = await import('../../src/fsutil.js');
+    symlinkSync('repo', path.join(dir, 'plan.yaml'));
+    const refusal = `${path.join(dir, 'plan.yaml')}: is a symbolic link that leads to the directory ${path.join(dir, 'repo')}, not a file; point the link at a file (ln -sfn ${path.join(dir, 'repo', 'plan.yaml')} ${path.join(dir, 'plan.yaml')}), or give another file name`;
+    expect(() => writeFileAtomic(path.join(dir, 'plan.yaml'), 'x\n', { throughLink: true })).toThrow(refusal);
+    expect(() => openAtomicFile(path.join(dir, 'plan.yaml'))).toThrow(refusal);
+    // A directory named itself stays EISDIR about that name; without throughLink the link is replaced, as before.
+    expect(() => writeFileAtomic(path.join(dir, 'repo'), 'x\n', { throughLink: true })).toThrow(expect.objectContaining({ code: 'EISDIR', path: path.join(dir, 'repo') }));
+    expect(readdirSync(dir).sort()).toEqual(['plan.yaml', 'repo']);
+    expect(readdirSync(path.join(dir, 'repo'))).toEqual([]);
+  });
+
+  it('a link into a directory that does not exist: ENOENT about the link, with the file it leads to', async () => {
+    const { openAtomicFile } = await import('../../src/fsutil.js');
+    symlinkSync(path.join('missing', 'plan.yaml'), path.join(dir, 'plan.yaml'));
+    const named = expect.objectContaining({ code: 'ENOENT', path: path.join(dir, 'plan.yaml'), linkTarget: path.join(dir, 'missing', 'plan.yaml') });
+    expect(() => writeFileAtomic(path.join(dir, 'plan.yaml'), 'x\n', { throughLink: true })).toThrow(named);
+    expect(() => openAtomicFile(path.join(dir, 'plan.yaml'))).toThrow(named);
+    // Not through a link: no linkTarget.
+    let plain: unknown;
+    try {
+      writeFileAtomic(path.join(dir, 'missing', 'x'), 'x\n');
+    } catch (err) {
+      plain = err;
+    }
+    expect(plain).toMatchObject({ code: 'ENOENT', path: path.join(dir, 'missing', 'x') });
+    expect(plain).not.toHaveProperty('linkTarget');
+  });
+});

@@ -151,6 +151,51 @@ describe('file-system failures are one line with the path and the fix', () => {
     expect(readdirSync(work).sort()).toEqual(['k.pem', 'm.eml', 'maildns.yaml']);
   });
 
+  it('through a link to a directory or into a missing one: one line naming the link and where it leads, exit 2, nothing written', async () => {
+    const work = mkdtempSync(path.join(dir, 'leads-'));
+    mkdirSync(path.join(work, 'repo'));
+    symlinkSync('repo', path.join(work, 'maildns.yaml'));
+    const toDirectory = `maildns: maildns.yaml: is a symbolic link that leads to the directory ${path.join(work, 'repo')}, not a file; point the link at a file (ln -sfn ${path.join(work, 'repo', 'maildns.yaml')} maildns.yaml), or give another file name\n`;
+    const init = await runCli(['init', 'example.com', '--force'], { cwd: work });
+    expectOneLine(init, 'maildns.yaml', /./);
+    expect(init.stderr).toBe(toDirectory);
+    const check = await runCli(['check', 'example.com', '--nameserver', '127.0.0.1:9', '--timeout', '50', '-o', 'maildns.yaml'], { cwd: work });
+    expect(check.stderr).toBe(toDirectory);
+    symlinkSync(path.join('missing', 'plan.yaml'), path.join(work, 'into-missing.yaml'));
+    expectOneLine(await runCli(['init', 'example.com', '-o', 'into-missing.yaml'], { cwd: work }), 'into-missing.yaml', new RegExp(`^maildns: into-missing\\.yaml -> ${path.join(work, 'missing', 'plan.yaml')}: no such file or directory; check the path\n$`));
+    expect(readdirSync(work).sort()).toEqual(['into-missing.yaml', 'maildns.yaml', 'repo']);
+    expect(readdirSync(path.join(work, 'repo'))).toEqual([]);
+  });
+
+  it.runIf(process.getuid?.() === 0)('through a link onto a read-only file system, or into a directory the user may not write: the link and where it leads', async () => {
+    const { chownSync } = await import('node:fs');
+    const work = mkdtempSync(path.join(tmpdir(), 'maildns-leads-'));
+    chmodSync(work, 0o755); // the user below goes through it to a directory of their own
+    const readOnly = path.join(work, 'ro');
+    mkdirSync(readOnly);
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,ro', 'tmpfs', readOnly]).status === 0;
+    try {
+      if (mounted) {
+        symlinkSync(path.join(readOnly, 'plan.yaml'), path.join(work, 'maildns.yaml'));
+        expectOneLine(await runCli(['init', 'example.com', '--force'], { cwd: work }), 'maildns.yaml', new RegExp(`^maildns: maildns\\.yaml -> ${readOnly}/plan\\.yaml: the file system is read-only; write somewhere else\n$`));
+      }
+      const user = { uid: 12345, gid: 12345 };
+      const mine = path.join(work, 'mine');
+      mkdirSync(mine);
+      chownSync(mine, user.uid, user.gid);
+      mkdirSync(path.join(work, 'roots'));
+      symlinkSync(path.join(work, 'roots', 'signed.eml'), path.join(mine, 'signed.eml'));
+      writeFileSync(path.join(mine, 'm.eml'), 'From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n');
+      writeFileSync(path.join(mine, 'k.pem'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      chownSync(path.join(mine, 'k.pem'), user.uid, user.gid);
+      const r = await runCli(['sign', 'm.eml', '-d', 'example.com', '-s', 'ed', '-k', 'k.pem', '-o', 'signed.eml'], { cwd: mine, user });
+      expectOneLine(r, 'signed.eml', new RegExp(`^maildns: signed\\.eml -> ${path.join(work, 'roots', 'signed.eml')}: permission denied; check the owner and mode, or run as the right user\n$`));
+    } finally {
+      if (mounted) spawnSync('umount', [readOnly]);
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
   it('keygen refuses a symlinked keys directory and leaves its target alone', async () => {
     const work = mkdtempSync(path.join(dir, 'link-'));
     writeFileSync(path.join(work, 'maildns.yaml'), PLAN);

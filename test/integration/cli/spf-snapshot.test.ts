@@ -222,7 +222,7 @@ describe('maildns spf flatten --snapshot / --compare', () => {
     expect(tempLeft(work)).toEqual([]);
   });
 
-  it('--snapshot through a dangling link to newdir/: the link, its target and the fix, exit 2, and no file newdir', async () => {
+  it('--snapshot through a dangling link: to newdir/, the link, its target and the fix, exit 2, and no file newdir; into a missing directory, where it leads', async () => {
     const at = mkdtempSync(path.join(work, 'slash-'));
     symlinkSync('newdir/', path.join(at, 'snap.json'));
     const r = await runCli(['spf', 'flatten', 'example.test', '--snapshot', 'snap.json', '--nameserver', ns(servers.before)], { cwd: at });
@@ -231,6 +231,11 @@ describe('maildns spf flatten --snapshot / --compare', () => {
       'maildns: snap.json: is a symbolic link to newdir/, which names a directory (the trailing slash) that does not exist, so no file can be written there: point it at a file (ln -sfn newdir/snap.json snap.json), or remove it\n',
     );
     expect(readdirSync(at)).toEqual(['snap.json']);
+    // Into a directory that does not exist, the message says where the link leads.
+    symlinkSync(path.join('missing', 'snap.json'), path.join(at, 'into-missing.json'));
+    const missing = await runCli(['spf', 'flatten', 'example.test', '--snapshot', 'into-missing.json', '--nameserver', ns(servers.before)], { cwd: at });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`maildns: cannot write the snapshot into-missing.json -> ${path.join(at, 'missing', 'snap.json')} (ENOENT); choose a writable directory\n`);
   });
 });
 
