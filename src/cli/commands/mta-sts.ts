@@ -3,7 +3,6 @@
  * answers for mta-sts.<domain> (RFC 8461 §3.3), printed or written under --out DIR as
  * DIR/mta-sts.<domain>/.well-known/mta-sts.txt, with the _mta-sts record that goes with it.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
@@ -33,7 +32,7 @@ export const mtaStsCommand: CommandModule<object, Args> = {
           'policy is served: its id follows the policy text, so it changes exactly when the policy does.',
       ) as never,
   handler: async (args) => {
-    const [{ composeMtaStsPolicy }, { composeStsRecord, stsRecordName }, { writeFileAtomic }] = await Promise.all([
+    const [{ composeMtaStsPolicy }, { composeStsRecord, stsRecordName }, { makeDirectories, writeFileAtomic }] = await Promise.all([
       import('../../plan/records.js'),
       import('../../mtasts/compose.js'),
       import('../../fsutil.js'),
@@ -51,7 +50,8 @@ export const mtaStsCommand: CommandModule<object, Args> = {
       const written = args.out ? path.join(args.out, f.host, ...f.path.split('/').filter(Boolean)) : null;
       // World-readable: the web server, not maildns's user, serves it.
       if (written) {
-        mkdirSync(path.dirname(written), { recursive: true });
+        // Not mkdirSync's recursive: it retries for ever where mkdir answers ENOENT under a parent that exists (/proc).
+        makeDirectories(path.dirname(written));
         writeFileAtomic(written, f.text, { mode: 0o644 });
       }
       return { domain: f.domain, url: `https://${f.host}${f.path}`, host: f.host, file: written, text: f.text, record: { name: stsRecordName(f.domain), type: 'TXT', value: composeStsRecord(f.text) } };

@@ -38,6 +38,13 @@ describe('file-system failures are one line with the path and the fix', () => {
     expectOneLine(r, '/proc/odk', /does not let a directory be created here/);
   });
 
+  it.runIf(existsSync('/proc/self'))('mta-sts --out /proc/mta ends too (no endless mkdir), exit 2', async () => {
+    const work = mkdtempSync(path.join(dir, 'mta-sts-'));
+    writeFileSync(path.join(work, 'maildns.yaml'), 'version: 1\ndomains:\n  - domain: example.com\n    mx: [mx.example.com]\n    mta_sts: { mode: testing }\n');
+    const r = await runCli(['mta-sts', '--out', '/proc/mta'], { cwd: work, killAfterMs: 20_000 });
+    expectOneLine(r, '/proc/mta', /does not let a directory be created here/);
+  });
+
   it('opendkim --out an existing file: EEXIST as words', async () => {
     writeFileSync(path.join(dir, 'a-file'), 'x');
     expectOneLine(await runCli(['opendkim', '--out', 'a-file'], { cwd: dir }), 'a-file', /already exists; move it away or pick another name/);
