@@ -106,12 +106,25 @@ const MAX_LINKS = 40;
 
 /** Whether a path names a directory whatever is there: it ends in '/', or its last part is '.' or '..'. */
 function namesDirectory(name: string): boolean {
-  return /(?:^|\/)(?:\.\.?)?$/.test(name);
+  return directoryEnding(name) !== null;
 }
 
-/** Refuse a file name given with a trailing slash: the kernel would not create a file by it (open says EISDIR, rename ENOTDIR). */
-function refuseDirectoryName(given: string): void {
-  if (namesDirectory(given)) throw new InputError("names a directory (it ends in '/'), not a file; give a file name", given);
+/** The '/', '.' or '..' a path that names a directory ends in, or null. */
+function directoryEnding(name: string): string | null {
+  if (name.endsWith('/')) return '/';
+  const last = name.slice(name.lastIndexOf('/') + 1);
+  return last === '.' || last === '..' ? last : null;
+}
+
+/**
+ * Refuse a name no file can be created by, before a temporary file is made: one with a trailing
+ * slash (or '.', '..') names a directory (the kernel's open says EISDIR, its rename ENOTDIR, which
+ * reads as if a part of the path were none), and an empty one names nothing (ENOENT).
+ */
+function refuseNonFileName(given: string): void {
+  if (given === '') failedOn(Object.assign(new Error('empty name'), { code: 'ENOENT' }), given, 'write the file');
+  const ending = directoryEnding(given);
+  if (ending !== null) throw new InputError(`names a directory (it ends in '${ending}'), not a file; give a file name`, given);
 }
 
 /**
@@ -247,7 +260,7 @@ function takeOver(fd: number, replaced: Stats | null, mode: number): void {
 /** Write `data` to `file` atomically: temp file + fsync + rename (or link when `exclusive`). */
 export function writeFileAtomic(given: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  refuseDirectoryName(given);
+  refuseNonFileName(given);
   // A device or a pipe a document is sent to (sign -o /dev/stdout) is written straight, as openAtomicFile writes one. Asked of
   // the name given, which the kernel follows through /proc's links to a pipe, which have no path.
   if (opts.throughLink && isDeviceOrPipe(given)) return writeStraight(given, buf);
@@ -329,7 +342,7 @@ interface AtomicFile {
  */
 export function openAtomicFile(file: string, opts: Pick<WriteOptions, 'mode'> = {}): AtomicFile {
   const mode = opts.mode ?? 0o644;
-  refuseDirectoryName(file);
+  refuseNonFileName(file);
   // A device or a pipe (/dev/stdout, /dev/null, a FIFO) is written straight: renaming a file over it would replace it.
   if (isDeviceOrPipe(file)) return directFile(file);
   // Through a symbolic link (to a file, or to none yet), the file it points to is written and the link kept.

@@ -211,7 +211,16 @@ describe('a name that ends in a slash names a directory, never a file to create'
     expect(() => writeFileAtomic(given, 'x\n', { throughLink: true })).toThrow(refusal);
     expect(() => writeFileAtomic(given, 'x\n')).toThrow(refusal);
     expect(() => openAtomicFile(given)).toThrow(refusal);
+    expect(() => writeFileAtomic(`${dir}/repo/..`, 'x\n')).toThrow(`${dir}/repo/..: names a directory (it ends in '..'), not a file; give a file name`);
     expect(readdirSync(dir).sort()).toEqual(['repo']);
+  });
+
+  it('an empty name is ENOENT, as the kernel answers for it, and no temporary file is made in the working directory', async () => {
+    const { openAtomicFile } = await import('../../src/fsutil.js');
+    const before = readdirSync('.');
+    expect(() => writeFileAtomic('', 'x\n')).toThrow(expect.objectContaining({ code: 'ENOENT', path: '' }));
+    expect(() => openAtomicFile('')).toThrow(expect.objectContaining({ code: 'ENOENT', path: '' }));
+    expect(readdirSync('.')).toEqual(before);
   });
 });
 
