@@ -15,12 +15,14 @@ const TYPES: RRType[] = ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'PTR', 'SOA', 'TXT', 
 const rr = (name: string, type: DnsRecord['type'], value: string, ttl = 300): DnsRecord => ({ name, type, ttl, value });
 
 /**
- * Both resolvers over the same zone data; the wire one without cache or recursion. `leadToSilence`:
- * names whose CNAME leads to a silent name, which the wire resolver too must ask with the short deadline.
+ * Both resolvers over the same zone data; the wire one without cache or recursion. A name whose CNAME
+ * leads to a silent name is asked with the long deadline: the server does answer its CNAME, and the
+ * short one raced that answer and lost it on a loaded machine (a timeout at the name itself, not
+ * at the silent name the chain leads to). It makes the wire side wait that deadline out once.
  */
-async function pair(zone: MemoryZoneOptions, leadToSilence: string[] = []): Promise<{ wire: LocalResolver; memory: MemoryResolver; server: RunningServer; close(): Promise<void> }> {
+async function pair(zone: MemoryZoneOptions): Promise<{ wire: LocalResolver; memory: MemoryResolver; server: RunningServer; close(): Promise<void> }> {
   const server = await startServer({ records: zone.records, zones: zone.zones, silent: zone.silent ?? [] });
-  const wire = new LocalResolver(server, { silent: [...(zone.silent ?? []), ...leadToSilence], recursionDesired: false, cache: false });
+  const wire = new LocalResolver(server, { silent: zone.silent ?? [], recursionDesired: false, cache: false });
   return { wire, memory: new MemoryResolver(zone), server, close: () => server.close() };
 }
 
@@ -83,7 +85,7 @@ const SILENT = ['quiet.one.example', 'quiet.two.example'];
 describe('MemoryResolver against the embedded server', () => {
   let p: Awaited<ReturnType<typeof pair>>;
   beforeAll(async () => {
-    p = await pair({ records: RECORDS, zones: ZONES, silent: SILENT }, ['to-quiet.one.example']);
+    p = await pair({ records: RECORDS, zones: ZONES, silent: SILENT });
   });
   afterAll(async () => p?.close());
 
