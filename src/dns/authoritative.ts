@@ -27,8 +27,8 @@ interface AuthoritativeSet {
   servers: AuthoritativeServer[];
   /** NS hosts that could not be reached (no address), with the reason. */
   unreachable: { name: string; reason: string }[];
-  /** Set when discovery itself failed; `temporary` tells a timeout from a missing zone. */
-  failure?: { message: string; status: DnsStatus; temporary: boolean };
+  /** Set when discovery itself failed; `temporary` tells a timeout from a missing zone; `fix` when the usual one does not fit. */
+  failure?: { message: string; status: DnsStatus; temporary: boolean; fix?: string };
 }
 
 interface AuthoritativeOptions {
@@ -97,9 +97,28 @@ export async function findAuthoritative(resolver: Resolver, domain: string, opts
       const address = parseServer(text);
       return { name: formatServer(address), address, resolver: serverResolver(address, opts) };
     });
-    // The zone as the first listed server sees it (walking up to the SOA); the domain when it cannot tell.
-    const seen = await findZone(servers[0]!.resolver, domain);
-    return { zone: seen.zone ?? normalizeName(domain), servers, unreachable: [] };
+    // The zone as the first listed server that answers sees it (walking up to the SOA); the domain
+    // when that server holds no SOA at or above it. A server that gave no usable answer says nothing
+    // about the zone: the next one is asked, and when none answered the zone is unknown.
+    const failed: string[] = [];
+    let status: DnsStatus = 'timeout';
+    for (const server of servers) {
+      const seen = await findZone(server.resolver, domain);
+      if (!isTemporary(seen.status)) return { zone: seen.zone ?? normalizeName(domain), servers, unreachable: [] };
+      if (failed.length === 0) status = seen.status;
+      failed.push(`${server.name}: ${seen.detail ?? describeStatus(seen.status)} (asking for the SOA of ${seen.at ?? domain})`);
+    }
+    return {
+      zone: null,
+      servers: [],
+      unreachable: [],
+      failure: {
+        status,
+        temporary: true,
+        message: `could not find the zone of ${domain}: no server given answered (${failed.join('; ')})`,
+        fix: 'check that the servers given with --authoritative are running and serve the zone, then run again',
+      },
+    };
   }
   const found = await findZone(resolver, domain);
   if (!found.zone) {

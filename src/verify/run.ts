@@ -253,7 +253,7 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
   if (auth.failure) {
     findings.push(
       auth.failure.temporary
-        ? { code: 'verify.dns-unavailable', severity: 'error', subject: d.domain, message: `${auth.failure.message}; nothing could be compared`, fix: 'check the network and the resolver (--nameserver), then run again' }
+        ? { code: 'verify.dns-unavailable', severity: 'error', subject: d.domain, message: `${auth.failure.message}; nothing could be compared`, fix: auth.failure.fix ?? 'check the network and the resolver (--nameserver), then run again' }
         : { code: 'verify.no-zone', severity: 'error', subject: d.domain, message: auth.failure.message, fix: 'register or delegate the domain, or pass its servers with --authoritative HOST[:PORT],...' },
     );
     result.status = auth.failure.temporary ? 'dns-unavailable' : 'problems';
