@@ -4,7 +4,8 @@
  * the largest part of a bulk check's CPU; here the queries of one turn of the event loop go out in
  * one write, and one read brings back many answers. Answers are matched by ID, then judged by the
  * rule every path shares (classifyReply): a reply to a waiting ID that does not answer its question
- * is a broken answer, as on any TCP connection. When the server closes a connection, what waits on
+ * is a broken answer, as on any TCP connection, so an ID whose answer may still come (a question
+ * that timed out, a nudge) is given to no other question on that connection. When the server closes a connection, what waits on
  * it is sent again on a new one within its deadline. A server that takes no TCP at all (refused, or
  * closed three times before any answer) is asked over the shared UDP sockets for the rest of the run.
  * A connection that falls silent with a few questions waiting writes a copy of one (a nudge), for a
@@ -49,6 +50,12 @@ const NUDGE_WHEN_WAITING_AT_MOST = 16;
  * writes no more.
  */
 const FRUITLESS_NUDGES = 2;
+/**
+ * A connection that owes this many answers no one waits for any more (PipelinedConnection.unclaimed)
+ * is closed, and what waits on it is written again on a new one, where no late answer can come: the
+ * IDs it holds back stay few, far from the 65,536 there are.
+ */
+const UNCLAIMED_AT_MOST = 4096;
 
 /**
  * An answer that is decoded when its packet is read, once, by the one who asked. A read brings
@@ -102,8 +109,13 @@ class PipelinedConnection {
   private nudgedAt: number | null = null;
   /** Nudges in a row that brought no answer within their delay (FRUITLESS_NUDGES). */
   private fruitlessNudges = 0;
-  /** The IDs of nudges not answered yet, with their deadlines: no question takes one, and their answers are dropped. */
-  private readonly nudgeIds = new Map<number, number>();
+  /**
+   * The IDs of what was written here (or is queued to be) whose answer no one waits for: nudges, and
+   * questions that met their deadline. An answer may still come under each, so no question takes one
+   * until it has (and is dropped) or the connection has closed: given out again, the ID would have the
+   * late answer taken for the new question's (over TCP, an answer to another question: malformed).
+   */
+  private readonly unclaimed = new Set<number>();
 
   constructor(
     private readonly server: ServerAddress,
@@ -120,8 +132,8 @@ class PipelinedConnection {
   /** An ID no question or nudge waiting here has, or null when all 65,536 are taken. */
   private freeId(): number | null {
     let id = Math.floor(Math.random() * 0x10000);
-    for (let tries = 0; (this.pending.has(id) || this.nudgeIds.has(id)) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
-    return this.pending.has(id) || this.nudgeIds.has(id) ? null : id;
+    for (let tries = 0; (this.pending.has(id) || this.unclaimed.has(id)) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
+    return this.pending.has(id) || this.unclaimed.has(id) ? null : id;
   }
 
   send(name: string, type: string, opts: WireOptions, deadline: number, again = false): Promise<WireResponse> {
@@ -156,9 +168,17 @@ class PipelinedConnection {
         continue;
       }
       this.pending.delete(id);
+      // Written, or about to be (the outbox goes out whole): its answer may still come under this ID.
+      this.unclaimed.add(id);
       p.reject(new WireTimeout(this.server, p.name, p.type));
     }
     if (next < Infinity) this.sweepFrom(next);
+    if (this.unclaimed.size >= UNCLAIMED_AT_MOST && this.connected && this.socket) {
+      // Closed here and now, not on the 'close' event: nothing more is written on it meanwhile.
+      const socket = this.socket;
+      socket.destroy();
+      this.closed(socket);
+    }
     this.holdWhileWaiting();
   }
 
@@ -193,7 +213,7 @@ class PipelinedConnection {
       // closed() ignores this socket now: what it had queued (all timed out) must not go out on the next one.
       this.outbox.clear();
       this.rewrites = 0;
-      this.nudgeIds.clear();
+      this.unclaimed.clear();
       socket.destroy();
     }
   }
@@ -211,7 +231,8 @@ class PipelinedConnection {
     this.outbox.clear();
     // What the outbox held never went out: a question written before and queued again is counted when written.
     this.rewrites = 0;
-    this.nudgeIds.clear();
+    // No answer comes on another connection: every ID is free there.
+    this.unclaimed.clear();
     this.nudgedAt = null;
     for (const p of waiting) {
       // Written already (on this connection or an earlier one): writing it again is one more query sent.
@@ -301,13 +322,11 @@ class PipelinedConnection {
    */
   private nudge(): void {
     const oldest = this.pending.values().next().value as Pending | undefined;
-    if (!oldest) return;
-    const now = performance.now();
-    for (const [id, deadline] of this.nudgeIds) if (deadline <= now) this.nudgeIds.delete(id);
+    if (!oldest || this.unclaimed.size >= UNCLAIMED_AT_MOST) return;
     const id = this.freeId();
     if (id === null) return;
     this.outbox.add(oldest.name, oldest.type, id, oldest.opts.recursionDesired, oldest.opts);
-    this.nudgeIds.set(id, oldest.deadline);
+    this.unclaimed.add(id);
     this.onUnasked();
     this.flush();
     this.nudgedAt = performance.now();
@@ -317,9 +336,9 @@ class PipelinedConnection {
     if (msg.length < 2) return;
     const id = msg.readUInt16BE(0);
     const p = this.pending.get(id);
-    // No one waits for this ID: a nudge's answer, or a late answer to a query that timed out.
+    // No one waits for this ID: a nudge's answer, or a late answer to a question that timed out (its ID free again now).
     if (!p) {
-      this.nudgeIds.delete(id);
+      this.unclaimed.delete(id);
       return;
     }
     this.pending.delete(id);

@@ -332,6 +332,48 @@ describe('pipelined TCP', () => {
     expect(r.queriesSent).toBe(srv.queries.length);
   });
 
+  it('a late answer to a question that timed out is never taken for the answer of a later question its ID would have been given', async () => {
+    // The server holds the answers of the first questions past their timeout. When a later question
+    // comes under the ID of one of them, it writes that late answer first, then the later question's
+    // own: a connection that had given the ID out again took the late answer for the new question's
+    // (over TCP an answer to another question under a waiting ID is a broken answer: malformed).
+    const late = new Map<number, Buffer>();
+    let reused = 0;
+    const srv = await tcpOnlyServer((q, socket) => {
+      const out = frame(txtOfName(q));
+      if (q.name.startsWith('late')) return void late.set(q.id, out);
+      const held = late.get(q.id);
+      late.delete(q.id);
+      if (held) reused++;
+      socket.write(held ? Buffer.concat([held, out]) : out);
+    });
+    // A thousand held IDs and a thousand later questions: some fifteen of these would meet one of those.
+    const r = new DnsResolver({ servers: [{ host: '127.0.0.1', port: srv.port }], timeoutMs: TIMEOUT_MS, attempts: 1, sharedTransport: 'tcp', maxInFlight: 2048, cache: false });
+    const first = Array.from({ length: 1000 }, (_, i) => `late${i}.pipe.test`);
+    expect(new Set((await Promise.all(first.map((n) => r.lookup(n, 'TXT')))).map((a) => a.status))).toEqual(new Set(['timeout']));
+    const then = Array.from({ length: 1000 }, (_, i) => `then${i}.pipe.test`);
+    const answers = await Promise.all(then.map((n) => r.lookup(n, 'TXT')));
+    // Each later question has its own answer; none got a late one.
+    expect(answers.filter((a) => a.status !== 'ok').map((a) => `${a.name}: ${a.status} ${a.detail ?? ''}`)).toEqual([]);
+    expect(answers.map((a) => a.records)).toEqual(then.map((n) => [[`name=${n}`]]));
+    // No later question was given an ID whose answer was still to come on the connection.
+    expect(reused).toBe(0);
+    expect(srv.connections()).toBe(1);
+    // Every question written once (and any nudge) counted as it was read.
+    expect(r.queriesSent).toBe(srv.queries.length);
+  });
+
+  it('a connection that owes 4,096 late answers is replaced by a new one, so the IDs held back for them never run out', async () => {
+    const srv = await tcpOnlyServer(() => undefined); // reads every question, answers none
+    const r = new DnsResolver({ servers: [{ host: '127.0.0.1', port: srv.port }], timeoutMs: 300, attempts: 1, sharedTransport: 'tcp', maxInFlight: 8192, cache: false });
+    const owed = Array.from({ length: 4096 }, (_, i) => `owed${i}.pipe.test`);
+    expect(new Set((await Promise.all(owed.map((n) => r.lookup(n, 'TXT')))).map((a) => a.status))).toEqual(new Set(['timeout']));
+    expect((await r.lookup('next.pipe.test', 'TXT')).status).toBe('timeout');
+    expect(srv.connections()).toBe(2);
+    expect(srv.queries.at(-1)!.name).toBe('next.pipe.test');
+    expect(r.queriesSent).toBe(srv.queries.length);
+  });
+
   it('a server that never completes the TCP handshake: the run ends with its questions, not when the kernel stops trying', async () => {
     // A listener whose accept queue is full and never served: Linux drops the next handshakes, so a connect stays pending.
     const { port } = await pythonListener(BACKLOG_FULL);
