@@ -291,6 +291,8 @@ function toRData(rec: WireRecord): unknown {
 interface CachedAnswer {
   promise: Promise<DnsAnswer<unknown>>;
   settled: boolean;
+  /** Set when it came cut short by its asker's deadline (Deadline.late): no answer for another asker. */
+  late?: boolean;
 }
 
 class AnswerCache {
@@ -407,6 +409,13 @@ export class DnsResolver implements Resolver {
   private readonly dnssecBits: DnssecBits;
   /** The deadline of this resolver's own lookups. */
   private readonly own: Deadline | null;
+  /**
+   * The answers each live scope keeps for its subject's own names (see scope), by subject: another
+   * asker finds one there rather than asking again (a subdomain's DMARC fallback to its
+   * organizational domain's record, an include or MX host that is another domain's own name, while
+   * that domain is checked too). Only while the scope lives: nothing is kept longer for it.
+   */
+  private readonly live = new Map<string, Map<RRType, Map<string, CachedAnswer>>>();
   /** Queries actually sent (cache hits excluded, pipelined TCP's nudges included), for benchmarks and reports. */
   queriesSent = 0;
 
@@ -435,25 +444,55 @@ export class DnsResolver implements Resolver {
   /**
    * A view with a deadline of its own (deadlineMs). With `subject`, the answers for names at or
    * under it (the domain's own TXT, MX, _dmarc, DKIM keys...) are kept by the scope for its life
-   * instead of the shared cache: no other domain of a run asks for them, and in the shared cache
-   * they lived long enough to reach V8's old generation.
+   * instead of the shared cache: almost no other domain of a run asks for them, and in the shared
+   * cache they lived long enough to reach V8's old generation. The few that another domain does ask
+   * for (its subdomain's, whose DMARC falls back to this domain's record) are shared without being
+   * kept longer: while the scope lives, other askers find them in it (live); and an own name that
+   * another domain has put in the shared cache already is taken from there, not asked again.
    */
   scope(subject?: string): ScopedResolver {
     const deadline = this.deadlineMs === undefined ? null : new Deadline(this.deadlineMs);
-    const end = deadline ? () => deadline.end() : () => undefined;
-    if (subject === undefined || !this.cache) return { base: this, lookup: (name, type) => this.within(name, type, deadline), end };
+    const endDeadline = deadline ? () => deadline.end() : () => undefined;
+    const cache = this.cache;
+    if (subject === undefined || !cache) return { base: this, lookup: (name, type) => this.within(name, type, deadline), end: endDeadline };
     const own = normalizeName(subject);
-    const kept = new Map<RRType, Map<string, Promise<DnsAnswer<unknown>>>>();
+    const kept = new Map<RRType, Map<string, CachedAnswer>>();
+    // A second scope of the same subject at once keeps its answers to itself, as before.
+    const lends = !this.live.has(own);
+    if (lends) this.live.set(own, kept);
     const lookup = <T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> => {
       const normalized = normalizeName(name);
       if (!isAtOrBelow(normalized, own) || deadline?.passed()) return this.within(name, type, deadline);
       let byName = kept.get(type);
       if (!byName) kept.set(type, (byName = new Map()));
-      let answer = byName.get(normalized) as Promise<DnsAnswer<RDataMap[T]>> | undefined;
-      if (!answer) byName.set(normalized, (answer = this.follow(normalized, type, deadline, null)));
-      return answer;
+      let entry = byName.get(normalized);
+      if (!entry) {
+        if (cache.get(normalized, type)) return this.within(name, type, deadline);
+        const made: CachedAnswer = { promise: null as unknown as Promise<DnsAnswer<unknown>>, settled: false };
+        made.promise = this.follow(normalized, type, deadline, (a) => {
+          made.settled = true;
+          if (lateAnswers.has(a)) made.late = true;
+        }) as Promise<DnsAnswer<unknown>>;
+        byName.set(normalized, (entry = made));
+      }
+      return entry.promise as Promise<DnsAnswer<RDataMap[T]>>;
+    };
+    const end = (): void => {
+      if (lends && this.live.get(own) === kept) this.live.delete(own);
+      endDeadline();
     };
     return { base: this, lookup, end };
+  }
+
+  /** The answer a live scope keeps for `name` (normalized), one of its subject's own names; undefined when none does. */
+  private heldByScope(name: string, type: RRType): CachedAnswer | undefined {
+    for (let at = 0; ; ) {
+      const entry = this.live.get(at === 0 ? name : name.slice(at))?.get(type)?.get(name);
+      if (entry && !entry.late) return entry;
+      const dot = name.indexOf('.', at);
+      if (dot < 0) return undefined;
+      at = dot + 1;
+    }
   }
 
   /**
@@ -471,6 +510,13 @@ export class DnsResolver implements Resolver {
     }
     // Its own question: every step of it keeps to the deadline (follow, ask, askOne).
     if (!this.cache) return this.follow(normalized, type, deadline, null);
+    const held = this.live.size ? this.heldByScope(normalized, type) : undefined;
+    if (held) {
+      const answer = held.promise as Promise<DnsAnswer<RDataMap[T]>>;
+      const bounded = deadline && !held.settled ? deadline.bound(name, type, answer) : answer;
+      // Cut short by the other asker's deadline, it says nothing of the name: asked as if it had not been held.
+      return bounded.then((a) => (lateAnswers.has(a) && !deadline?.passed() ? this.within(name, type, deadline) : a));
+    }
     const cache = this.cache;
     const entry: CachedAnswer = { promise: null as unknown as Promise<DnsAnswer<unknown>>, settled: false };
     const pending = this.follow(normalized, type, deadline, (a) => {

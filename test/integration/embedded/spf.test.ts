@@ -313,16 +313,28 @@ describe('validateSpf', () => {
     // Another scope of the same subject asks again: a domain's own answers never reach the shared cache...
     expect((await b.lookup('many.test', 'TXT')).records).toEqual(own.records);
     expect(shared.queriesSent).toBe(2);
-    // ...nor does the resolver itself find them there.
-    await shared.lookup('many.test', 'TXT');
-    expect(shared.queriesSent).toBe(3);
-    // A name elsewhere (an include target) is asked once for all of them.
+    // ...but while the scope lives, an asker for whom the name is not its own (the resolver itself, a
+    // subdomain's scope: DMARC's fallback to the organizational domain) takes the answer it keeps.
+    expect(await shared.lookup('many.test', 'TXT')).toBe(own);
+    const sub = shared.scope('sub.many.test');
+    expect(await sub.lookup('many.test', 'TXT')).toBe(own);
+    sub.end();
+    expect(shared.queriesSent).toBe(2);
+    // A name elsewhere (an include target) is asked once for all of them...
     const target = await a.lookup('c1.test', 'TXT');
     expect(await b.lookup('c1.test', 'TXT')).toBe(target);
     expect(await shared.lookup('c1.test', 'TXT')).toBe(target);
-    expect(shared.queriesSent).toBe(4);
+    expect(shared.queriesSent).toBe(3);
+    // ...and a domain whose own name it is takes it from the cache rather than asking again.
+    const c1 = shared.scope('c1.test');
+    expect(await c1.lookup('c1.test', 'TXT')).toBe(target);
+    c1.end();
+    expect(shared.queriesSent).toBe(3);
     a.end();
     b.end();
+    // Once the scope has ended its answers are gone with it (they never were in the cache): asked again.
+    expect((await shared.lookup('many.test', 'TXT')).records).toEqual(own.records);
+    expect(shared.queriesSent).toBe(4);
   });
 
   it('does not reuse a subtree walked through another resolver that routes names differently', async () => {

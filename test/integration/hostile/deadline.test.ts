@@ -45,6 +45,7 @@ const forValidate = barrier('v', (n) => (n === 3 || n === 5 ? 'v=spf1 +all' : `v
 const forCheckHost = barrier('c', (n) => `v=spf1 ip4:192.0.2.${n} -all`);
 
 let server: HostileServer;
+let lentAsked = 0;
 beforeAll(async () => {
   server = await startHostileDns((q) => {
     const name = q.name.toLowerCase();
@@ -53,6 +54,8 @@ beforeAll(async () => {
     if (name === 'checkhost.test') return txt(q, includes(held('c')));
     const m = /^([vc])-b(\d)\.held\.test$/.exec(name);
     if (m && q.type === T.TXT) return (m[1] === 'v' ? forValidate : forCheckHost).take(q, Number(m[2]));
+    // Answered late the first time it is asked, at once afterwards.
+    if (name === 'lent.test' && q.type === T.TXT) return ++lentAsked === 1 ? new Promise<HostileReply>((resolve) => setTimeout(() => resolve(txt(q, 'v=spf1 -all')), 600)) : txt(q, 'v=spf1 -all');
     return null; // everything else is silent
   });
 });
@@ -117,6 +120,22 @@ describe('--deadline', () => {
     await held;
     waiter.end();
     holder.end();
+  });
+
+  it("a domain's own answer its deadline cut short is not handed to another domain with time left, which asks for itself", async () => {
+    const resolver = new DnsResolver({ servers: [server], timeoutMs: 5000, attempts: 1, deadlineMs: 300 });
+    const lender = resolver.scope('lent.test');
+    const own = lender.lookup('lent.test', 'TXT');
+    await new Promise((r) => setTimeout(r, 150));
+    // For this domain lent.test is another's name (an include, say): it takes what the live scope of lent.test holds...
+    const borrower = resolver.scope('other.test');
+    const borrowed = borrower.lookup('lent.test', 'TXT');
+    expect(await own).toMatchObject({ status: 'timeout', detail: expect.stringMatching(/deadline of 300 ms/) });
+    // ...but not a timeout that was the lender's deadline and not its own: it asks, and has the answer in time.
+    expect(await borrowed).toMatchObject({ status: 'ok', records: [['v=spf1 -all']] });
+    expect(asked('lent.test')).toBe(2);
+    lender.end();
+    borrower.end();
   });
 
   it('does not wait for a turn under --rate that comes after the deadline', async () => {
