@@ -53,6 +53,8 @@ export interface FieldList {
   problems: string[];
   /** White space senders mishandle (see FieldListGrammar). */
   warnings: string[];
+  /** Fields named as one of the record's own in another case (RUA= beside rua=): valid extensions, which senders ignore. */
+  miscased: string[];
 }
 
 const EXT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
@@ -69,7 +71,7 @@ export function beginsWithVersion(text: string, version: string): boolean {
 }
 
 export function readFieldList(text: string, grammar: FieldListGrammar): FieldList {
-  const out: FieldList = { fields: [], extensions: [], problems: [], warnings: [] };
+  const out: FieldList = { fields: [], extensions: [], problems: [], warnings: [], miscased: [] };
   const { version } = grammar;
   if (!beginsWithVersion(text, version)) {
     out.problems.push(`it does not begin with "${version}"`);
@@ -87,6 +89,7 @@ export function readFieldList(text: string, grammar: FieldListGrammar): FieldLis
   // A final ";" leaves one empty part at the end, which the grammar allows.
   if (parts.length > 1 && parts.at(-1) === '') parts.pop();
   const counts = new Map<string, number>();
+  const miscased: { name: string; meant: string }[] = [];
   for (const part of parts.slice(1)) {
     const eq = part.indexOf('=');
     if (eq <= 0) {
@@ -110,9 +113,13 @@ export function readFieldList(text: string, grammar: FieldListGrammar): FieldLis
       continue;
     }
     const meant = [...grammar.fields.keys()].find((n) => n.toLowerCase() === name.toLowerCase());
-    if (meant) out.problems.push(`"${name}" is not ${meant}: field names are case-sensitive, so senders ignore it as an unknown field`);
-    else if (!EXT_NAME.test(name) || !EXT_VALUE.test(value)) out.problems.push(`"${part}" is not a valid extension field`);
-    else out.extensions.push({ name, value });
+    if (meant) miscased.push({ name, meant });
+    if (!EXT_NAME.test(name) || !EXT_VALUE.test(value)) out.problems.push(`"${part}" is not a valid extension field`);
+    else if (!meant) out.extensions.push({ name, value });
+  }
+  for (const { name, meant } of miscased) {
+    // Without the real field the record lacks it, and this is why.
+    (counts.has(meant) ? out.miscased : out.problems).push(`"${name}" is not ${meant}: field names are case-sensitive, so senders ignore it as an unknown field`);
   }
   for (const [name, own] of grammar.fields) {
     const count = counts.get(name) ?? 0;

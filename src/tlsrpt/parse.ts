@@ -16,6 +16,8 @@ export interface ParsedTlsRpt {
    * allow it but the senders looked at trim it.
    */
   warnings: string[];
+  /** Fields named rua in another case beside rua itself, which senders ignore. */
+  miscased: string[];
 }
 
 /** §3: a rua URI senders can use: mailto: with an address, or an https: URL. */
@@ -58,7 +60,7 @@ export function isTlsRptRecord(text: string): boolean {
 
 export function parseTlsRpt(text: string): ParsedTlsRpt {
   const list = readFieldList(text, TLSRPT_FIELDS);
-  const out: ParsedTlsRpt = { rua: [], extensions: list.extensions, problems: list.problems, warnings: list.warnings };
+  const out: ParsedTlsRpt = { rua: [], extensions: list.extensions, problems: list.problems, warnings: list.warnings, miscased: list.miscased };
   for (const { value } of list.fields) {
     for (const part of value.split(',')) {
       const uri = trimWsp(part);

@@ -57,5 +57,8 @@ export function checkTlsRptRecords(values: readonly string[], name: string): Tls
   for (const warning of parsed.warnings) {
     findings.push({ code: 'tls-rpt.whitespace', severity: 'warning', subject: name, message: `the TLS-RPT record: ${warning}`, fix: 'publish it as `maildns records` composes it: "v=TLSRPTv1; rua=URI,URI"', rfc: 'RFC 8460 §3' });
   }
+  for (const miscased of parsed.miscased) {
+    findings.push({ code: 'tls-rpt.field-case', severity: 'warning', subject: name, message: `the TLS-RPT record: ${miscased}`, fix: 'put its URIs in the rua field (comma-separated), or remove it', rfc: 'RFC 8460 §3' });
+  }
   return { record: records[0]!, parsed, findings };
 }

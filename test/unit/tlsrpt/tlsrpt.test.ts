@@ -12,6 +12,7 @@ describe('TLS-RPT records', () => {
       problems: [],
       // Valid by the grammar; sys4's tlsrpt-reporter takes " https://..." for an unknown scheme.
       warnings: [expect.stringMatching(/space or tab next to "https:\/\/reports.example.net\/tlsrpt" by a ","/)],
+      miscased: [],
     });
   });
 
@@ -34,6 +35,18 @@ describe('TLS-RPT records', () => {
       '"RUA" is not rua: field names are case-sensitive, so senders ignore it as an unknown field',
       'it has no rua field (where reports go)',
     ]);
+  });
+
+  it('a miscased field beside the real one is a warning: senders read the record, and ignore that field', () => {
+    expect(parseTlsRpt('v=TLSRPTv1; rua=mailto:a@example.com; RUA=mailto:b@example.com')).toEqual({
+      rua: ['mailto:a@example.com'],
+      extensions: [],
+      problems: [],
+      warnings: [],
+      miscased: ['"RUA" is not rua: field names are case-sensitive, so senders ignore it as an unknown field'],
+    });
+    const findings = checkTlsRptRecords(['v=TLSRPTv1; rua=mailto:a@example.com; RUA=mailto:b@example.com'], '_smtp._tls.example.com').findings;
+    expect(findings.map((f) => [f.code, f.severity])).toEqual([['tls-rpt.field-case', 'warning']]);
   });
 
   it('white space the grammar allows but a sender mishandles is a warning finding; what it refuses, an error', () => {
