@@ -53,8 +53,8 @@ export async function auditMtaSts(resolver: Resolver, domain: string, opts: MtaS
   const stsValues = values.filter(isStsRecord);
   const published = stsValues.length === 0 ? null : stsValues.length === 1 ? stsValues[0]! : stsValues;
   const result: MtaStsAudit = { findings: [...record.findings], dnsFailed: false, published };
-  // §3.1: with no single valid record, senders skip the rest of policy discovery; so does the check.
-  if (!opts.fetchPolicy || !record.parsed || record.findings.length) return result;
+  // §3.1: with no single valid record, senders skip the rest of policy discovery; so does the check (a warning does not stop it).
+  if (!opts.fetchPolicy || !record.parsed || record.parsed.problems.length) return result;
 
   const policy = await auditStsPolicy(resolver, domain, opts.fetchPolicy);
   result.policy = policy.policy;

@@ -3,6 +3,7 @@
  * https://mta-sts.<domain>/.well-known/mta-sts.txt (§3.2). Parsers only: they say what the text
  * means and what is wrong with it; the findings are made in validate.ts.
  */
+import { beginsWithVersion, readFieldList, type FieldListGrammar } from '../field-list.js';
 
 export type StsMode = 'enforce' | 'testing' | 'none';
 const STS_MODES: readonly StsMode[] = ['enforce', 'testing', 'none'];
@@ -10,11 +11,29 @@ const STS_MODES: readonly StsMode[] = ['enforce', 'testing', 'none'];
 /** §3.2: max_age is at most 31557600 seconds (a year). */
 export const MAX_STS_MAX_AGE = 31_557_600;
 
-/** §3.1: a TXT record at `_mta-sts` counts as an MTA-STS record when it begins with this. */
-const STS_RECORD_START = /^v=STSv1[ \t]*(;|$)/;
+/**
+ * RFC 8461 §3.1 writes the shared field list (src/field-list.ts) with
+ *   sts-version = %s"v=STSv1"
+ *   sts-id      = %s"id=" 1*32(ALPHA / DIGIT)
+ * and senders that find the record syntactically invalid MUST act as if the domain had no policy.
+ * Where senders part from the grammar: mox parses it as written, so it refuses white space at the
+ * end and around "=" (and reads "v=STSv1 ;"); maddy splits at ";", trims each field and refuses
+ * white space around "="; Postfix's postfix-mta-sts-resolver trims each field and refuses nothing
+ * (in "id =abc" it finds no id); Halon's MTA-STS script takes only records whose first 8
+ * characters are "v=STSv1;". All of them compare names as written.
+ */
+const STS_FIELDS: FieldListGrammar = {
+  version: 'v=STSv1',
+  rfc: 'RFC 8461 §3.1',
+  exactStartSenders: "Halon's MTA-STS script",
+  unread: 'apply no policy',
+  trailingSpace: { refused: true, senders: 'the mox mail server refuses the record for it, and then applies no policy; the other senders looked at trim it' },
+  fields: new Map([['id', { spaceAfterEquals: 'the id follows "id=" directly, and senders that check it (the mox and maddy mail servers) refuse the record' }]]),
+};
 
+/** §3.1: a TXT record at `_mta-sts` counts as an MTA-STS record when it begins with this. */
 export function isStsRecord(text: string): boolean {
-  return STS_RECORD_START.test(text);
+  return beginsWithVersion(text, STS_FIELDS.version);
 }
 
 export interface ParsedStsRecord {
@@ -24,42 +43,20 @@ export interface ParsedStsRecord {
   extensions: { name: string; value: string }[];
   /** What makes the record syntactically invalid (§3.1 ABNF); empty when it is valid. */
   problems: string[];
+  /** White space that senders mishandle, in a record that is valid: see STS_FIELDS. */
+  warnings: string[];
+  /** Fields named id in another case beside id itself, which senders ignore. */
+  miscased: string[];
 }
-
-const EXT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
-// %x21-3A / %x3C / %x3E-7E: printable ASCII without ";" and "=".
-const EXT_VALUE = /^[\x21-\x3a\x3c\x3e-\x7e]+$/;
 
 /** §3.1: `v=STSv1; id=<1-32 letters and digits>` with optional extension fields. */
 export function parseStsRecord(text: string): ParsedStsRecord {
-  const out: ParsedStsRecord = { id: null, extensions: [], problems: [] };
-  if (!isStsRecord(text)) {
-    out.problems.push('it does not begin with "v=STSv1"');
-    return out;
+  const list = readFieldList(text, STS_FIELDS);
+  const out: ParsedStsRecord = { id: null, extensions: list.extensions, problems: list.problems, warnings: list.warnings, miscased: list.miscased };
+  for (const { value } of list.fields) {
+    if (!/^[A-Za-z0-9]{1,32}$/.test(value)) out.problems.push(`id "${value}" must be 1 to 32 letters and digits`);
+    else if (out.id === null) out.id = value;
   }
-  const fields = text.split(';').map((f) => f.replace(/^[ \t]+|[ \t]+$/g, ''));
-  // A trailing ";" leaves one empty field at the end, which the grammar allows.
-  if (fields.length > 1 && fields.at(-1) === '') fields.pop();
-  let ids = 0;
-  for (const field of fields.slice(1)) {
-    const eq = field.indexOf('=');
-    if (field === '' || eq <= 0) {
-      out.problems.push(`"${field}" is not a name=value field`);
-      continue;
-    }
-    const name = field.slice(0, eq);
-    const value = field.slice(eq + 1);
-    if (name === 'id') {
-      ids++;
-      if (!/^[A-Za-z0-9]{1,32}$/.test(value)) out.problems.push(`id "${value}" must be 1 to 32 letters and digits`);
-      else if (out.id === null) out.id = value;
-      continue;
-    }
-    if (!EXT_NAME.test(name) || !EXT_VALUE.test(value)) out.problems.push(`"${field}" is not a valid extension field`);
-    else out.extensions.push({ name, value });
-  }
-  if (ids === 0) out.problems.push('it has no id field');
-  if (ids > 1) out.problems.push('it has more than one id field');
   return out;
 }
 

@@ -62,6 +62,12 @@ export function checkStsRecords(values: readonly string[], name: string): StsRec
         },
       ]
     : [];
+  for (const warning of parsed.warnings) {
+    findings.push({ code: 'mta-sts.whitespace', severity: 'warning', subject: name, message: `the MTA-STS record: ${warning}`, fix: 'publish it as `maildns records` composes it: "v=STSv1; id=<id>"', rfc: 'RFC 8461 §3.1' });
+  }
+  for (const miscased of parsed.miscased) {
+    findings.push({ code: 'mta-sts.field-case', severity: 'warning', subject: name, message: `the MTA-STS record: ${miscased}`, fix: 'remove it: senders go by id= alone, so change that one whenever the policy changes', rfc: 'RFC 8461 §3.1' });
+  }
   return { record: sts[0]!, parsed, findings };
 }
 

@@ -4,11 +4,48 @@ import { composeStsPolicy, composeStsRecord, stsPolicyId } from '../../../src/mt
 import { mxMatchesPattern, parseStsPolicy, parseStsRecord } from '../../../src/mtasts/parse.js';
 import type { PolicyFetch } from '../../../src/mtasts/fetch.js';
 import { checkStsPolicy, checkStsRecords, policyDifferences, unreachedAddressFinding } from '../../../src/mtasts/validate.js';
+import { auditMtaSts } from '../../../src/mtasts/evaluate.js';
+import { MemoryResolver } from '../../helpers/memory-resolver.js';
 
 describe('the _mta-sts record', () => {
   it('reads the id and extensions, with or without a trailing ";"', () => {
-    expect(parseStsRecord('v=STSv1; id=20160831085700Z;')).toEqual({ id: '20160831085700Z', extensions: [], problems: [] });
-    expect(parseStsRecord('v=STSv1;id=abc; ext_1=x.y')).toEqual({ id: 'abc', extensions: [{ name: 'ext_1', value: 'x.y' }], problems: [] });
+    expect(parseStsRecord('v=STSv1; id=20160831085700Z;')).toEqual({ id: '20160831085700Z', extensions: [], problems: [], warnings: [], miscased: [] });
+    expect(parseStsRecord('v=STSv1;id=abc; ext_1=x.y')).toEqual({ id: 'abc', extensions: [{ name: 'ext_1', value: 'x.y' }], problems: [], warnings: [], miscased: [] });
+  });
+
+  // RFC 8461 §3.1: sts-field-delim = *WSP ";" *WSP; sts-id = %s"id=" 1*32(ALPHA / DIGIT); an extension value holds no space.
+  it('judges each place of the grammar where white space may stand, or may not', () => {
+    // Around ";": allowed, but before the first one a record no longer begins with "v=STSv1;".
+    expect(parseStsRecord('v=STSv1 ;\tid=abc ; ')).toMatchObject({ id: 'abc', problems: [], warnings: [expect.stringMatching(/begins "v=STSv1 ;"/)] });
+    expect(parseStsRecord('v=STSv1;\tid=abc\t;')).toMatchObject({ id: 'abc', problems: [], warnings: [] });
+    // At the very end without a ";": outside the grammar, and mox refuses the record for it.
+    expect(parseStsRecord('v=STSv1; id=abc ').problems).toEqual([expect.stringMatching(/ends in a space or tab after its last field.*mox/)]);
+    expect(parseStsRecord('v=STSv1; id=abc\t').problems).toEqual([expect.stringMatching(/ends in a space or tab/)]);
+    // Around "=": nowhere; the field is then no id.
+    expect(parseStsRecord('v=STSv1; id =abc').problems).toEqual(['there is a space or tab before "=" in "id =abc"; no white space may stand around "="', 'it has no id field']);
+    expect(parseStsRecord('v=STSv1; id= abc').problems).toEqual([expect.stringMatching(/^there is a space or tab after "id="/), 'it has no id field']);
+  });
+
+  it('field names are case-sensitive (%s"id="): ID= is an extension, and the record has no id', () => {
+    expect(parseStsRecord('v=STSv1; ID=abc').problems).toEqual(['"ID" is not id: field names are case-sensitive, so senders ignore it as an unknown field', 'it has no id field']);
+    // Beside id= the record is valid, and senders keep its id whatever ID= says: a warning.
+    expect(parseStsRecord('v=STSv1; id=abc; ID=def')).toMatchObject({ id: 'abc', problems: [], miscased: ['"ID" is not id: field names are case-sensitive, so senders ignore it as an unknown field'] });
+    expect(checkStsRecords(['v=STSv1; id=abc; ID=def'], 'n').findings.map((f) => [f.code, f.severity])).toEqual([['mta-sts.field-case', 'warning']]);
+  });
+
+  it('white space the grammar allows but a sender mishandles is a warning finding; what it refuses, an error', () => {
+    const found = (record: string) => checkStsRecords([record], '_mta-sts.example.com').findings.map((f) => [f.code, f.severity]);
+    expect(found('v=STSv1 ; id=abc')).toEqual([['mta-sts.whitespace', 'warning']]);
+    expect(found('v=STSv1; id=abc ')).toEqual([['mta-sts.invalid-record', 'error']]);
+    expect(found('v=STSv1; id= abc')).toEqual([['mta-sts.invalid-record', 'error']]);
+    expect(found('v=STSv1; id=abc; ')).toEqual([]);
+  });
+
+  it('a record senders read, with a warning, still has its policy fetched', async () => {
+    const resolver = new MemoryResolver({ records: [{ name: '_mta-sts.example.com', type: 'TXT', ttl: 300, value: 'v=STSv1 ; id=abc' }], zones: ['example.com'] });
+    const audit = await auditMtaSts(resolver, 'example.com', { fetchPolicy: {} });
+    expect(audit.findings.map((f) => f.code)).toEqual(['mta-sts.whitespace', 'mta-sts.policy-host-missing']);
+    expect(resolver.asked).toContain('mta-sts.example.com A');
   });
 
   it('finds what makes a record invalid', () => {
