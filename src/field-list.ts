@@ -70,6 +70,18 @@ export function beginsWithVersion(text: string, version: string): boolean {
   return text.startsWith(version) && /^[ \t]*(;|$)/.test(text.slice(version.length));
 }
 
+/**
+ * Why a text that looks meant as the record (`v=stsv1`, `V=STSv1`, ` v = STSv1`) is not one: it
+ * does not begin with the version field exactly; null when it does not look meant so.
+ */
+export function versionMiss(text: string, version: string): string | null {
+  const [name, value] = version.split('=') as [string, string];
+  const m = new RegExp(`^\\s*(${name})\\s*=\\s*${value}`, 'i').exec(text);
+  if (!m || beginsWithVersion(text, version)) return null;
+  const miscased = m[1] !== name ? ` (${m[1]}= is not ${name}=: field names are case-sensitive)` : '';
+  return `it must begin with exactly "${version}"${miscased}`;
+}
+
 export function readFieldList(text: string, grammar: FieldListGrammar): FieldList {
   const out: FieldList = { fields: [], extensions: [], problems: [], warnings: [], miscased: [] };
   const { version } = grammar;

@@ -3,7 +3,7 @@
  * https://mta-sts.<domain>/.well-known/mta-sts.txt (§3.2). Parsers only: they say what the text
  * means and what is wrong with it; the findings are made in validate.ts.
  */
-import { beginsWithVersion, readFieldList, type FieldListGrammar } from '../field-list.js';
+import { beginsWithVersion, readFieldList, versionMiss, type FieldListGrammar } from '../field-list.js';
 
 export type StsMode = 'enforce' | 'testing' | 'none';
 const STS_MODES: readonly StsMode[] = ['enforce', 'testing', 'none'];
@@ -34,6 +34,11 @@ const STS_FIELDS: FieldListGrammar = {
 /** §3.1: a TXT record at `_mta-sts` counts as an MTA-STS record when it begins with this. */
 export function isStsRecord(text: string): boolean {
   return beginsWithVersion(text, STS_FIELDS.version);
+}
+
+/** Why a TXT value that looks meant as the record (`v=stsv1`, `V=STSv1`) is not one; null when it does not look so. */
+export function whyNotStsRecord(text: string): string | null {
+  return versionMiss(text, STS_FIELDS.version);
 }
 
 export interface ParsedStsRecord {

@@ -2,7 +2,7 @@
 import type { Finding, Severity } from '../findings.js';
 import { stsPolicyUrl, type StsPolicyInput } from './compose.js';
 import type { PolicyFetch } from './fetch.js';
-import { isStsRecord, MAX_STS_MAX_AGE, mxMatchesPattern, parseStsRecord, type ParsedStsPolicy, type ParsedStsRecord } from './parse.js';
+import { isStsRecord, MAX_STS_MAX_AGE, mxMatchesPattern, parseStsRecord, whyNotStsRecord, type ParsedStsPolicy, type ParsedStsRecord } from './parse.js';
 
 /** §3.2 asks for max_age "in the range of weeks or greater"; under a day leaves refreshes open to attack. */
 const SHORT_MAX_AGE = 86_400;
@@ -19,15 +19,18 @@ export function checkStsRecords(values: readonly string[], name: string): StsRec
   const sts = values.filter(isStsRecord);
   if (sts.length === 0) {
     // A near miss ("v=stsv1", a space before "=") is an attempt that senders ignore: say so.
-    const near = values.filter((v) => /^\s*v\s*=\s*stsv1/i.test(v));
+    const near = values.flatMap((v) => {
+      const why = whyNotStsRecord(v);
+      return why ? [{ v, why }] : [];
+    });
     return {
       record: null,
       parsed: null,
-      findings: near.map((v) => ({
+      findings: near.map(({ v, why }) => ({
         code: 'mta-sts.invalid-record',
         severity: 'error' as Severity,
         subject: name,
-        message: `"${v.slice(0, 80)}" is not read as an MTA-STS record: it must begin with exactly "v=STSv1"`,
+        message: `"${v.slice(0, 80)}" is not read as an MTA-STS record: ${why}`,
         fix: 'write the record as "v=STSv1; id=<id>" (case matters)',
         rfc: 'RFC 8461 §3.1',
       })),

@@ -2,7 +2,7 @@
  * The SMTP TLS Reporting record (RFC 8460 §3) at `_smtp._tls.<domain>`:
  * `v=TLSRPTv1; rua=mailto:...,https://...` with optional extension fields.
  */
-import { beginsWithVersion, readFieldList, trimWsp, type FieldListGrammar } from '../field-list.js';
+import { beginsWithVersion, readFieldList, trimWsp, versionMiss, type FieldListGrammar } from '../field-list.js';
 
 export interface ParsedTlsRpt {
   /** The rua URIs, in order. */
@@ -56,6 +56,11 @@ const TLSRPT_FIELDS: FieldListGrammar = {
 /** §3: records that do not begin with this are discarded. */
 export function isTlsRptRecord(text: string): boolean {
   return beginsWithVersion(text, TLSRPT_FIELDS.version);
+}
+
+/** Why a TXT value that looks meant as the record (`v=tlsrptv1`, `V=TLSRPTv1`) is not one; null when it does not look so. */
+export function whyNotTlsRptRecord(text: string): string | null {
+  return versionMiss(text, TLSRPT_FIELDS.version);
 }
 
 export function parseTlsRpt(text: string): ParsedTlsRpt {

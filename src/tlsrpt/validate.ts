@@ -1,6 +1,6 @@
 /** Findings about the TLS-RPT records at `_smtp._tls.<domain>` (RFC 8460 §3). */
 import type { Finding } from '../findings.js';
-import { isTlsRptRecord, parseTlsRpt, type ParsedTlsRpt } from './parse.js';
+import { isTlsRptRecord, parseTlsRpt, whyNotTlsRptRecord, type ParsedTlsRpt } from './parse.js';
 
 interface TlsRptCheck {
   record: string | null;
@@ -11,15 +11,18 @@ interface TlsRptCheck {
 export function checkTlsRptRecords(values: readonly string[], name: string): TlsRptCheck {
   const records = values.filter(isTlsRptRecord);
   if (records.length === 0) {
-    const near = values.filter((v) => /^\s*v\s*=\s*tlsrptv1/i.test(v));
+    const near = values.flatMap((v) => {
+      const why = whyNotTlsRptRecord(v);
+      return why ? [{ v, why }] : [];
+    });
     return {
       record: null,
       parsed: null,
-      findings: near.map((v) => ({
+      findings: near.map(({ v, why }) => ({
         code: 'tls-rpt.invalid-record',
         severity: 'error' as const,
         subject: name,
-        message: `"${v.slice(0, 80)}" is not read as a TLS-RPT record: it must begin with exactly "v=TLSRPTv1"`,
+        message: `"${v.slice(0, 80)}" is not read as a TLS-RPT record: ${why}`,
         fix: 'write the record as "v=TLSRPTv1; rua=mailto:tls-reports@example.com"',
         rfc: 'RFC 8460 §3',
       })),

@@ -60,7 +60,9 @@ describe('the _mta-sts record', () => {
   it('counts only records that begin with v=STSv1, and names a near miss', () => {
     expect(checkStsRecords(['google-site-verification=x'], '_mta-sts.a.example').findings).toEqual([]);
     expect(checkStsRecords(['v=STSv1; id=1', 'v=STSv1; id=2'], 'n').findings.map((f) => f.code)).toEqual(['mta-sts.multiple-records']);
-    expect(checkStsRecords(['v=stsv1; id=1'], 'n').findings.map((f) => f.code)).toEqual(['mta-sts.invalid-record']);
+    expect(checkStsRecords(['v=stsv1; id=1'], 'n').findings.map((f) => [f.code, f.message])).toEqual([['mta-sts.invalid-record', '"v=stsv1; id=1" is not read as an MTA-STS record: it must begin with exactly "v=STSv1"']]);
+    // The field name in another case gets its own reason (%s"v=STSv1").
+    expect(checkStsRecords(['V=STSv1; id=1'], 'n').findings.map((f) => [f.code, f.message])).toEqual([['mta-sts.invalid-record', '"V=STSv1; id=1" is not read as an MTA-STS record: it must begin with exactly "v=STSv1" (V= is not v=: field names are case-sensitive)']]);
     expect(checkStsRecords(['v=STSv1; id=1', 'other'], 'n')).toMatchObject({ record: 'v=STSv1; id=1', findings: [] });
   });
 });

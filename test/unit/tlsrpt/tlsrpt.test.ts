@@ -71,6 +71,7 @@ describe('TLS-RPT records', () => {
     expect(checkTlsRptRecords(['v=TLSRPTv1; rua=mailto:a@example.com', 'unrelated'], name)).toMatchObject({ record: 'v=TLSRPTv1; rua=mailto:a@example.com', findings: [] });
     expect(checkTlsRptRecords(['v=TLSRPTv1; rua=mailto:a@example.com', 'v=TLSRPTv1; rua=mailto:b@example.com'], name).findings.map((f) => [f.code, f.rfc])).toEqual([['tls-rpt.multiple-records', 'RFC 8460 §3']]);
     expect(checkTlsRptRecords(['v=tlsrptv1; rua=mailto:a@example.com'], name).findings.map((f) => f.code)).toEqual(['tls-rpt.invalid-record']);
+    expect(checkTlsRptRecords(['V=TLSRPTv1; rua=mailto:a@example.com'], name).findings.map((f) => f.message)).toEqual(['"V=TLSRPTv1; rua=mailto:a@example.com" is not read as a TLS-RPT record: it must begin with exactly "v=TLSRPTv1" (V= is not v=: field names are case-sensitive)']);
     expect(checkTlsRptRecords([], name).findings).toEqual([]);
   });
 
