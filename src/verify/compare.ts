@@ -9,6 +9,8 @@ import { mxValue, type DnsRecord, type MxValue, type RecordType, type TlsaValue 
 import { tlsaText } from '../dnssec/tlsa.js';
 import type { DnsAnswer, DnsStatus } from '../dns/resolver.js';
 import { isSpfRecord } from '../spf/parse.js';
+import { isStsRecord } from '../mtasts/parse.js';
+import { isTlsRptRecord } from '../tlsrpt/parse.js';
 
 type RecordState = 'match' | 'different' | 'missing' | 'unreachable';
 
@@ -44,8 +46,8 @@ function txtKind(name: string, value: string, purpose?: string): string {
   if (isSpfRecord(value)) return 'spf';
   if (/^v\s*=\s*DMARC1\s*(;|$)/i.test(value)) return name.includes('._report._dmarc.') ? 'dmarc-report-authorization' : 'dmarc';
   // MTA-STS, TLS-RPT and BIMI: one record each at their name; a second one makes receivers ignore both.
-  if (/^v=STSv1[ \t]*(;|$)/.test(value) || purpose === 'mta-sts') return 'mta-sts';
-  if (/^v=TLSRPTv1[ \t]*(;|$)/.test(value) || purpose === 'tls-rpt') return 'tls-rpt';
+  if (isStsRecord(value) || purpose === 'mta-sts') return 'mta-sts';
+  if (isTlsRptRecord(value) || purpose === 'tls-rpt') return 'tls-rpt';
   if (/^v=BIMI1[ \t]*(;|$)/.test(value) || purpose === 'bimi') return 'bimi';
   if (purpose === 'spf') return 'spf';
   if (purpose === 'dmarc' || purpose === 'dmarc-report-authorization') return purpose;
