@@ -47,13 +47,13 @@ interface Field {
 export interface FieldList {
   /** The record's own fields, in order (a field with white space around "=" is not one). */
   fields: Field[];
-  /** The other fields, valid extensions: senders ignore them. */
+  /** The other valid fields, extensions, which senders ignore (a miscased own field is not one). */
   extensions: Field[];
   /** Where the text leaves the grammar in a way senders refuse; empty when it is valid. */
   problems: string[];
   /** White space senders mishandle (see FieldListGrammar). */
   warnings: string[];
-  /** Fields named as one of the record's own in another case (RUA= beside rua=): valid extensions, which senders ignore. */
+  /** Fields named as one of the record's own in another case, beside that field (RUA= beside rua=), which senders ignore; without it they are problems. */
   miscased: string[];
 }
 
