@@ -613,3 +613,17 @@ export function fileMode(file: string): number | null {
     return null;
   }
 }
+
+/**
+ * Whether two names lead to the same file (through symbolic links, hard links and other spellings
+ * of the path), by device and inode; false when either does not exist.
+ */
+export function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}

@@ -37,7 +37,7 @@ export const signCommand: CommandModule<object, Args> = {
       .example('$0 sign test.eml -d example.com -s mail -k keys/example.com/mail.private', 'sign with an explicit key')
       .example('$0 sign test.eml -d example.com -s ed -k ed.private --headers From:To:Subject:Date', 'sign only the named fields') as never,
   handler: async (args) => {
-    const [{ readMessageFile, fromIdentity }, { loadPrivateKey, signWithEach }, { readPrivateKeyFile }, { writeFileAtomic }] = await Promise.all([
+    const [{ readMessageFile, fromIdentity }, { loadPrivateKey, signWithEach }, { readPrivateKeyFile }, { sameFile, writeFileAtomic }] = await Promise.all([
       import('../../message/message.js'),
       import('../../message/sign.js'),
       import('../../dkim/keys.js'),
@@ -59,6 +59,10 @@ export const signCommand: CommandModule<object, Args> = {
     } else {
       throw new UsageError('say which key signs: --plan FILE, or all of --domain, --selector and --key');
     }
+    // The signed message replaces what -o names: never a key it is signed with, nor the plan that names them.
+    const kept = [...choices.map((c) => ({ file: c.keyFile, what: 'the private key' })), ...(args.plan !== undefined ? [{ file: args.plan, what: 'the plan' }] : [])];
+    const clash = args.output !== undefined ? kept.find((k) => sameFile(args.output!, k.file)) : undefined;
+    if (clash) throw new UsageError(`-o ${args.output} is ${clash.what} (${clash.file}); the signed message would replace it: write it to another file`);
     const headers = args.headers?.split(':').map((h) => h.trim()).filter(Boolean);
     // `--headers :` would sign the usual fields, as if the flag were not there.
     if (headers !== undefined && headers.length === 0) throw new UsageError(`--headers "${args.headers}" names no header field; give names such as from:to:subject:date`);

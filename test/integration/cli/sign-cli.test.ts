@@ -1,6 +1,6 @@
 /** `maildns sign` and `maildns verify-message` as a user runs them (built CLI, local DNS server). */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -112,6 +112,31 @@ describe('maildns sign / verify-message', () => {
       expect(r.stderr.trim().split('\n'), args).toHaveLength(1);
       expect(r.stderr).not.toContain('PRIVATE');
     });
+  });
+
+  test('-o cannot name a file the signing reads from: the key (by any name) or the plan is kept, exit 2', async () => {
+    const keyText = readFileSync(path.join(dir, 'mail.private'), 'latin1');
+    const planText = readFileSync(path.join(dir, 'maildns.yaml'), 'latin1');
+    symlinkSync('mail.private', path.join(dir, 'key-link'));
+    linkSync(path.join(dir, 'mail.private'), path.join(dir, 'key-hardlink'));
+    const explicit = ['sign', 'test.eml', '-d', 'example.com', '-s', 'mail', '-k', 'mail.private', '-o'];
+    const runs = [
+      [[...explicit, 'mail.private'], 'mail.private'],
+      [[...explicit, './mail.private'], 'mail.private'], // the path as yargs normalizes it
+      [[...explicit, 'key-link'], 'key-link'],
+      [[...explicit, 'key-hardlink'], 'key-hardlink'],
+      [['sign', 'test.eml', '--plan', 'maildns.yaml', '-o', 'mail.private'], 'mail.private'],
+      [['sign', 'test.eml', '--plan', 'maildns.yaml', '-o', 'maildns.yaml'], 'maildns.yaml'],
+    ] as const;
+    for (const [args, named] of runs) {
+      const r = await runCli([...args], { cwd: dir });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr, args.join(' ')).toContain(`-o ${named}`);
+      expect(r.stderr).not.toContain('PRIVATE');
+      expect(readFileSync(path.join(dir, 'mail.private'), 'latin1')).toBe(keyText);
+      expect(readFileSync(path.join(dir, 'maildns.yaml'), 'latin1')).toBe(planText);
+    }
   });
 
   test('DNS that cannot be asked is exit 3, not a DKIM or DMARC failure', async () => {
