@@ -31,10 +31,12 @@ import {
   writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import net from 'node:net';
+import tty, { isatty } from 'node:tty';
 import { finished } from 'node:stream/promises';
 import type { Stats } from 'node:fs';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import path from 'node:path';
 import { InputError } from './errors.js';
 
@@ -626,4 +628,72 @@ export function sameFile(a: string, b: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** How long a pipe, socket or device named as an input file may take to deliver all of it. */
+export const INPUT_DEADLINE_MS = 30_000;
+
+interface InputLimits {
+  /** Most octets taken; more is bad input. */
+  maxBytes: number;
+  /** What the file holds, for the messages ("a message", "a private key"). */
+  what: string;
+  /** The fix when there is too much. */
+  fix: string;
+  /** Default INPUT_DEADLINE_MS. */
+  deadlineMs?: number;
+}
+
+function sizeText(n: number): string {
+  return n >= 1 << 20 ? `${+(n / (1 << 20)).toFixed(1)} MiB` : `${+(n / 1024).toFixed(1)} KiB`;
+}
+
+/**
+ * The whole content of an input file. A regular file larger than `maxBytes` is refused before it
+ * is read; a pipe, socket or device (a FIFO, /dev/stdin, a shell's <(…), /dev/zero) is read as
+ * it comes, until its writer closes it, and refused when it delivers more than `maxBytes` or has
+ * not ended by the deadline. File-system errors are thrown as they come, for the caller to name.
+ */
+export async function readInputFile(file: string, limits: InputLimits): Promise<Buffer> {
+  const tooMuch = (size: string): InputError => new InputError(`${size}, more than the ${sizeText(limits.maxBytes)} maildns reads as ${limits.what}; ${limits.fix}`, file);
+  const st = statSync(file);
+  if (st.isFile() || st.isDirectory()) {
+    if (st.size > limits.maxBytes) throw tooMuch(`is ${sizeText(st.size)}`);
+    const data = readFileSync(file);
+    if (data.length > limits.maxBytes) throw tooMuch(`is ${sizeText(data.length)}`);
+    return data;
+  }
+  const deadlineMs = limits.deadlineMs ?? INPUT_DEADLINE_MS;
+  // Opened without blocking: a blocking open of a FIFO waits in Node's thread pool for a writer,
+  // and a process that has such an open pending cannot exit, not even at the deadline.
+  const own = file === '/dev/stdin' ? 0 : ownDescriptor(file);
+  const fd = own ?? openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  const kind = fstatSync(fd);
+  // A pipe or a socket waits for its writer and ends when the writer closes it.
+  const stream: Readable =
+    kind.isFIFO() || kind.isSocket() ? new net.Socket({ fd, readable: true, writable: false }) : isatty(fd) ? new tty.ReadStream(fd) : createReadStream('', { fd, autoClose: own === null });
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (err: Error): void => {
+      clearTimeout(timer);
+      stream.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(
+      () => stop(new InputError(`had not ended after ${deadlineMs / 1000} s: a pipe, socket or device is read until its writer closes it; close it (Ctrl-D ends what is typed at a terminal), or give a file`, file)),
+      deadlineMs,
+    );
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limits.maxBytes) stop(tooMuch('delivers more'));
+      else chunks.push(chunk);
+    });
+    stream.on('error', (err) => stop(err));
+    stream.on('end', () => {
+      clearTimeout(timer);
+      stream.destroy();
+      resolve(Buffer.concat(chunks));
+    });
+  });
 }

@@ -43,6 +43,7 @@ const ERRNO_FIX: Record<string, string> = {
   EEXIST: 'already exists; move it away or pick another name',
   ENOSPC: 'no space left on the device; free some space and run again',
   EROFS: 'the file system is read-only; write somewhere else',
+  ENXIO: 'no such device or address (a socket, or a device that is not there); give a file or a pipe',
   EMFILE: 'too many open files; raise the limit (ulimit -n) or lower --concurrency',
 };
 

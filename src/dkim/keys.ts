@@ -7,11 +7,10 @@
  * prng is set, and otherwise silently falls back to pure JavaScript (10x slower); calling the native
  * generator ourselves makes that fall-back impossible and hands back KeyObjects we can export as PEM.
  */
-import { readFileSync } from 'node:fs';
 import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { InputError } from '../errors.js';
-import { failedOn } from '../fsutil.js';
+import { failedOn, readInputFile } from '../fsutil.js';
 import type { DkimAlgorithm } from '../plan/types.js';
 import { parseDkimKeyRecord } from './parse.js';
 import { publicKeyFromPem, publicKeyOf, type DkimKeyType, type DkimPublicKey } from './record.js';
@@ -215,10 +214,13 @@ export function compareWithPrivateKey(recordText: string, privatePem: string): K
   return { matches: true, reason: '' };
 }
 
-/** A private key file's text; a missing or unreadable file is bad input naming it. */
-export function readPrivateKeyFile(file: string): string {
+/**
+ * A private key file's text: a regular file, or a pipe (a shell's <(…)) read to its end within
+ * the input deadline (`deadlineMs`, default INPUT_DEADLINE_MS); a missing or unreadable file is bad input naming it.
+ */
+export async function readPrivateKeyFile(file: string, opts: { deadlineMs?: number } = {}): Promise<string> {
   try {
-    return readFileSync(file, 'utf8');
+    return (await readInputFile(file, { maxBytes: 64 * 1024, what: 'a private key', fix: 'a DKIM private key is a few kilobytes: is this the key file?', ...opts })).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError('private key not found; create it with `maildns keygen`', file);
     failedOn(err, file, 'read the private key');

@@ -2,10 +2,9 @@
  * An RFC 5322 message as the signer and verifier see it: header fields (unfolded for reading,
  * raw for signing), the body, and the RFC 5322.From domain that DMARC is about.
  */
-import { readFileSync } from 'node:fs';
 import { domainToASCII } from 'node:url';
 import { InputError } from '../errors.js';
-import { failedOn } from '../fsutil.js';
+import { failedOn, readInputFile } from '../fsutil.js';
 import { domainNameProblem, normalizeName } from '../names.js';
 
 interface HeaderField {
@@ -53,10 +52,17 @@ export function parseMessage(raw: Buffer, label = 'message'): ParsedMessage {
   return { raw, fields, lfOnly, bodyOffset };
 }
 
-export function readMessageFile(file: string): ParsedMessage {
+/** The largest message read: above the largest any mail system takes (Exchange Online's highest limit is 150 MB). */
+export const MAX_MESSAGE_BYTES = 150 * 1024 * 1024;
+
+/**
+ * Read and parse a message file: a regular file, or a pipe or device read to its end, within
+ * MAX_MESSAGE_BYTES and (for a pipe) the input deadline (`deadlineMs`, default INPUT_DEADLINE_MS).
+ */
+export async function readMessageFile(file: string, opts: { deadlineMs?: number } = {}): Promise<ParsedMessage> {
   let raw: Buffer;
   try {
-    raw = readFileSync(file);
+    raw = await readInputFile(file, { maxBytes: MAX_MESSAGE_BYTES, what: 'a message', fix: 'no mail system takes a larger one: is this the message file?', ...opts });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError('message file not found', file);
     failedOn(err, file, 'read the message');

@@ -1,4 +1,5 @@
 /** `maildns sign`: add a DKIM-Signature to a test message (mailauth does the signing). */
+import type { KeyObject } from 'node:crypto';
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
 import { UsageError } from '../exit.js';
@@ -43,7 +44,7 @@ export const signCommand: CommandModule<object, Args> = {
       import('../../dkim/keys.js'),
       import('../../fsutil.js'),
     ]);
-    const msg = readMessageFile(args.message);
+    const msg = await readMessageFile(args.message);
     const explicit = [args.domain, args.selector, args.key].filter((v) => v !== undefined).length;
     const wanted = args.algorithm as SignAlgorithm | undefined;
     let choices: (Omit<SigningChoice, 'algorithm'> & { algorithm?: SignAlgorithm })[];
@@ -66,12 +67,14 @@ export const signCommand: CommandModule<object, Args> = {
     const headers = args.headers?.split(':').map((h) => h.trim()).filter(Boolean);
     // `--headers :` would sign the usual fields, as if the flag were not there.
     if (headers !== undefined && headers.length === 0) throw new UsageError(`--headers "${args.headers}" names no header field; give names such as from:to:subject:date`);
+    const keys: KeyObject[] = [];
+    for (const c of choices) keys.push(loadPrivateKey(await readPrivateKeyFile(c.keyFile), c.keyFile));
     const result = await signWithEach(
       msg.raw,
-      choices.map((c) => ({
+      choices.map((c, i) => ({
         domain: c.domain,
         selector: c.selector,
-        key: loadPrivateKey(readPrivateKeyFile(c.keyFile), c.keyFile),
+        key: keys[i]!,
         canonicalization: args.canonicalization as Canonicalization,
         ...(c.algorithm ? { algorithm: c.algorithm } : {}),
         ...(headers?.length ? { headers } : {}),

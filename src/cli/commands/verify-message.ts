@@ -47,7 +47,7 @@ export const verifyMessageCommand: CommandModule<object, Args> = {
       import('../../message/verify.js'),
       import('../render/message.js'),
     ]);
-    const msg = readMessageFile(args.message);
+    const msg = await readMessageFile(args.message);
     if (fieldsNamed(msg, 'From').length === 0) {
       throw new UsageError('no From header field, which every message has (RFC 5322 §3.6.2); is this an .eml file?', args.message);
     }

@@ -46,7 +46,7 @@ describe('vendored DKIM vectors', () => {
   });
 
   test.each(expected)('%s signature #%s (d=%s s=%s %s) is %s', async (file, index, d, s, a, want) => {
-    const reports = await verifyDkim(readMessageFile(path.join(DIR, file!)), resolver);
+    const reports = await verifyDkim(await readMessageFile(path.join(DIR, file!)), resolver);
     const r = reports[Number(index)]!;
     expect(r).toBeDefined();
     expect([r.domain, r.selector, r.algorithm]).toEqual([d, s, a]);
@@ -63,7 +63,7 @@ describe('vendored DKIM vectors', () => {
 
   test('mailauth alone agrees on the plain passes (our checks add, never lose, a pass)', async () => {
     const file = path.join(DIR, 'rfc8463/signed.eml');
-    const reports = await verifyDkim(readMessageFile(file), resolver);
+    const reports = await verifyDkim(await readMessageFile(file), resolver);
     const theirs = await dkimVerify(readFileSync(file), { resolver: mailauthResolver(resolver) as never });
     const results = theirs.results as unknown as { status: { result: string } }[];
     expect(results.map((r) => r.status.result)).toEqual(['pass', 'pass']);
