@@ -2,7 +2,7 @@
  * Types for the parts of mailauth 4.13.3 that maildns uses below its documented API: the
  * canonicalization primitives, needed to lay out a DKIM-Signature header field in a chosen
  * tag order (sign.ts) and to verify each signature on its own (dkim.ts). Only what maildns
- * calls is declared.
+ * calls is declared (getSigningHeaderLines only for the test that holds src/message/dkim.ts signingLines to it).
  */
 declare module 'mailauth/lib/tools.js' {
   export interface MailauthHeaderLine {

@@ -14,7 +14,8 @@ import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { dkimBody } from 'mailauth/lib/dkim/body/index.js';
 import { generateCanonicalizedHeader } from 'mailauth/lib/dkim/header/index.js';
-import { getSigningHeaderLines, parseHeaders } from 'mailauth/lib/tools.js';
+import { parseHeaders } from 'mailauth/lib/tools.js';
+import { linesByName, signingLines } from './dkim.js';
 import { InputError } from '../errors.js';
 import { domainNameProblem, normalizeName } from '../names.js';
 import { fieldsNamed, parseMessage, toCrlf, wireParts, type ParsedMessage } from './message.js';
@@ -175,7 +176,7 @@ function sortedLayoutSignature(
   };
   if (opts.expires) tags['x'] = String(Math.floor(opts.expires.getTime() / 1000));
   const unsigned = layoutSorted(tags, '').replace(/\r\n$/, '');
-  const lines = getSigningHeaderLines(parseHeaders(headerPart).parsed, opts.headers.join(':'), true);
+  const lines = signingLines(linesByName(parseHeaders(headerPart).parsed), opts.headers);
   const { canonicalizedHeader } = generateCanonicalizedHeader('DKIM', lines, { signatureHeaderLine: unsigned, canonicalization: `${headerCanon}/${bodyCanon}` });
   const signature =
     opts.algorithm === 'rsa-sha256'

@@ -174,3 +174,16 @@ describe('a crafted From domain gets a DMARC verdict, never a DNS failure', () =
     expect(report.dmarc).toMatchObject({ fromDomain: 'xn--bcher-kva.de', recordName: '_dmarc.xn--bcher-kva.de', policy: 'quarantine', result: 'fail' });
   });
 });
+
+describe('the cost of a crafted message is in proportion to its size', () => {
+  test('h= naming 100,000 fields over a header of 50,000 is judged in seconds, not minutes', async () => {
+    const names = Array.from({ length: 100_000 }, (_, i) => `X-${i}`).join(':');
+    const field = `DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=good; h=From:${names}; bh=AAAA; b=AAAA\r\n`;
+    const raw = Buffer.from(field + 'X-A: y\r\n'.repeat(50_000) + MESSAGE);
+    const started = Date.now();
+    const report = await verifyMessage(parseMessage(raw), resolver);
+    expect(report.dkim).toHaveLength(1);
+    expect(report.dkim[0]!.result).not.toBe('pass');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});

@@ -110,3 +110,18 @@ describe('crafted DKIM tag lists and key records', () => {
     expect(list.problems).toEqual([]);
   });
 });
+
+describe('the header lines h= names', () => {
+  it("are mailauth's picks (RFC 6376 §5.4.2: bottom-most unused first), names repeated, absent or in any case", async () => {
+    const { getSigningHeaderLines, parseHeaders } = await import('mailauth/lib/tools.js');
+    const { linesByName, signingLines } = await import('../../../src/message/dkim.js');
+    const header = Buffer.from('Received: a\r\nFrom: x@example.com\r\nTo: 1\r\nSubject: s\r\nTo: 2\r\nRECEIVED: b\r\nto: 3\r\n');
+    const parsed = parseHeaders(header).parsed;
+    for (const h of ['From', 'from:to:to:to:to', 'To:Subject:From:Received:received:received', ' From : To ::', 'X-None:From', 'Subject:subject:SUBJECT']) {
+      const theirs = getSigningHeaderLines(parsed, h, true);
+      const ours = signingLines(linesByName(parsed), h.split(':'));
+      expect(ours.headers.map((l) => l.line.toString()), h).toEqual(theirs.headers.map((l) => l.line.toString()));
+      expect(ours.keys, h).toBe(theirs.keys);
+    }
+  });
+});
