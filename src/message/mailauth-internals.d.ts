@@ -1,7 +1,7 @@
 /**
  * Types for the parts of mailauth 4.13.3 that maildns uses below its documented API: the
  * canonicalization primitives, needed to lay out a DKIM-Signature header field in a chosen
- * tag order (sign.ts) and to verify each signature on its own (dkim.ts). Only what maildns
+ * tag order and to sign (sign.ts), and to verify each signature on its own (dkim.ts). Only what maildns
  * calls is declared (getSigningHeaderLines only for the test that holds src/message/dkim.ts signingLines to it).
  */
 declare module 'mailauth/lib/tools.js' {
@@ -21,8 +21,13 @@ declare module 'mailauth/lib/tools.js' {
     headers: MailauthHeaderLine[];
   }
   export function parseHeaders(buf: Buffer): MailauthParsedHeaders;
-  /** `verify = true`: fields in the order listed, each taking the last unused instance (RFC 6376 §5.4.2). */
+  /**
+   * `verify = true`: fields in the order listed, each taking the last unused instance (RFC 6376 §5.4.2);
+   * false: every instance of the listed fields, bottom first (what dkimSign signs).
+   */
   export function getSigningHeaderLines(parsed: MailauthHeaderLine[], fieldNames: string, verify: boolean): MailauthSigningLines;
+  /** The DKIM-Signature field (no final CRLF) for these tag values, folded as dkimSign folds it. */
+  export function formatSignatureHeaderLine(type: 'DKIM', values: Record<string, string | number | undefined>, folded: boolean): string;
 }
 
 declare module 'mailauth/lib/dkim/body/index.js' {
@@ -38,9 +43,12 @@ declare module 'mailauth/lib/dkim/body/index.js' {
 
 declare module 'mailauth/lib/dkim/header/index.js' {
   import type { MailauthSigningLines } from 'mailauth/lib/tools.js';
+  /** With `signatureHeaderLine`, that field is hashed (without its b= value); without it, one is made from the other options, its tags returned as dkimHeaderOpts. */
   export function generateCanonicalizedHeader(
     type: 'DKIM',
     lines: MailauthSigningLines,
-    options: { signatureHeaderLine: string; canonicalization: string },
-  ): { canonicalizedHeader: Buffer };
+    options:
+      | { signatureHeaderLine: string; canonicalization: string }
+      | { algorithm: string; canonicalization: string; signingDomain: string; selector: string; bodyHash: string; signTime: Date; expires?: Date },
+  ): { canonicalizedHeader: Buffer; dkimHeaderOpts: Record<string, string | number> };
 }

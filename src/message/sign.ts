@@ -1,8 +1,9 @@
 /**
- * DKIM signing of a message (RFC 6376 §5, RFC 8463 for Ed25519) through mailauth.
+ * DKIM signing of a message (RFC 6376 §5, RFC 8463 for Ed25519) with mailauth's canonicalization
+ * primitives.
  *
  * Two layouts of the DKIM-Signature field:
- *  - `mailauth` (default): mailauth's `dkimSign` writes the field (tags v a c d h q s t bh b).
+ *  - `mailauth` (default): the field as mailauth's `dkimSign` writes it (tags v a c d h q s t bh b).
  *  - `sorted`: tags in alphabetical order with `b=` last, no `q=` (its default is dns/txt),
  *    folded at 75 columns. It is the layout of go-msgauth, and it exists so that signing the
  *    same message with the same key, t= and h= reproduces other signers' deterministic
@@ -11,14 +12,13 @@
  *    and body hash still come from mailauth; only the field's text is laid out here.
  */
 import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { dkimBody } from 'mailauth/lib/dkim/body/index.js';
 import { generateCanonicalizedHeader } from 'mailauth/lib/dkim/header/index.js';
-import { parseHeaders } from 'mailauth/lib/tools.js';
+import { formatSignatureHeaderLine, getSigningHeaderLines, parseHeaders } from 'mailauth/lib/tools.js';
 import { linesByName, signingLines } from './dkim.js';
 import { InputError } from '../errors.js';
 import { domainNameProblem, normalizeName } from '../names.js';
-import { fieldsNamed, parseMessage, toCrlf, wireParts, type ParsedMessage } from './message.js';
+import { fieldsNamed, parseMessage, wireParts, type ParsedMessage } from './message.js';
 
 import type { Canonicalization, SignAlgorithm } from './options.js';
 
@@ -114,26 +114,43 @@ export async function signMessage(raw: Buffer, opts: SignOptions, label = 'messa
   const msg = parseMessage(raw, label);
   const { algorithm, headers } = checkOptions(msg, opts);
   const domain = normalizeName(opts.domain);
-  if ((opts.layout ?? 'mailauth') === 'sorted') {
-    const header = sortedLayoutSignature(msg, { ...opts, domain, algorithm, headers });
-    return { ...attach(msg, header), algorithm };
-  }
-  const pem = opts.key.export({ type: 'pkcs8', format: 'pem' });
-  const options = {
-    canonicalization: opts.canonicalization ?? 'relaxed/relaxed',
+  const signing = { ...opts, domain, algorithm, headers };
+  const header = (opts.layout ?? 'mailauth') === 'sorted' ? sortedLayoutSignature(msg, signing) : mailauthLayoutSignature(msg, signing);
+  return { ...attach(msg, header), algorithm };
+}
+
+type Signing = SignOptions & { domain: string; algorithm: SignAlgorithm; headers: string[] };
+
+/** b= over the canonicalized header: RSA signs it with SHA-256, Ed25519 its SHA-256 digest (RFC 8463 §3). */
+function signatureOf(algorithm: SignAlgorithm, canonicalizedHeader: Buffer, key: KeyObject): string {
+  const signature =
+    algorithm === 'rsa-sha256' ? cryptoSign('sha256', canonicalizedHeader, key) : cryptoSign(null, createHash('sha256').update(canonicalizedHeader).digest(), key);
+  return signature.toString('base64');
+}
+
+/**
+ * The layout mailauth's dkimSign writes (tags v a c d h q s t bh b; h= every instance of the named
+ * fields present, bottom first), made from its primitives, as dkimSign makes it. dkimSign itself
+ * is not used: it signs nothing when the message has no empty line after the header (a message
+ * without a body), and said only "mailauth produced no signature".
+ */
+function mailauthLayoutSignature(msg: ParsedMessage, opts: Signing): string {
+  const canonicalization = opts.canonicalization ?? 'relaxed/relaxed';
+  const bodyCanon = canonicalization.split('/')[1]!;
+  const { header: headerPart, body } = wireParts(msg);
+  const hasher = dkimBody(bodyCanon, 'sha256', false);
+  hasher.update(body);
+  const lines = getSigningHeaderLines(parseHeaders(headerPart).parsed, opts.headers.join(':'), false);
+  const { canonicalizedHeader, dkimHeaderOpts } = generateCanonicalizedHeader('DKIM', lines, {
+    algorithm: opts.algorithm,
+    canonicalization,
+    signingDomain: opts.domain,
+    selector: opts.selector,
+    bodyHash: hasher.digest('base64'),
     signTime: opts.signTime ?? new Date(),
     ...(opts.expires ? { expires: opts.expires } : {}),
-    // mailauth reads the list as a colon-separated string (an array silently means "default").
-    headerList: headers.join(':') as unknown as string[],
-    signatureData: [{ signingDomain: domain, selector: opts.selector, privateKey: pem, algorithm }],
-  };
-  // The typings want d=/s=/key at the top level; mailauth's signer reads them from signatureData.
-  const result = await dkimSign(toCrlf(raw), options as unknown as Parameters<typeof dkimSign>[1]);
-  const failure = result.errors?.[0] as { err?: Error } | undefined;
-  if (failure || !result.signatures.trim()) {
-    throw new InputError(`signing failed: ${failure?.err?.message ?? 'mailauth produced no signature'}`);
-  }
-  return { ...attach(msg, result.signatures), algorithm };
+  });
+  return `${formatSignatureHeaderLine('DKIM', { ...dkimHeaderOpts, b: signatureOf(opts.algorithm, canonicalizedHeader, opts.key) }, true)}\r\n`;
 }
 
 /** Fold "name: " + tags into lines of at most 75 columns (after the field name), b= alone at the end. */
@@ -155,10 +172,7 @@ function layoutSorted(tags: Record<string, string>, b: string): string {
   return `DKIM-Signature:${lines.join('\r\n')}\r\n${bLines.join('\r\n ')}\r\n`;
 }
 
-function sortedLayoutSignature(
-  msg: ParsedMessage,
-  opts: SignOptions & { domain: string; algorithm: SignAlgorithm; headers: string[] },
-): string {
+function sortedLayoutSignature(msg: ParsedMessage, opts: Signing): string {
   const canon = opts.canonicalization ?? 'relaxed/relaxed';
   const [headerCanon, bodyCanon] = canon.split('/') as [string, string];
   const { header: headerPart, body } = wireParts(msg);
@@ -178,11 +192,7 @@ function sortedLayoutSignature(
   const unsigned = layoutSorted(tags, '').replace(/\r\n$/, '');
   const lines = signingLines(linesByName(parseHeaders(headerPart).parsed), opts.headers);
   const { canonicalizedHeader } = generateCanonicalizedHeader('DKIM', lines, { signatureHeaderLine: unsigned, canonicalization: `${headerCanon}/${bodyCanon}` });
-  const signature =
-    opts.algorithm === 'rsa-sha256'
-      ? cryptoSign('sha256', canonicalizedHeader, opts.key)
-      : cryptoSign(null, createHash('sha256').update(canonicalizedHeader).digest(), opts.key);
-  return layoutSorted(tags, signature.toString('base64'));
+  return layoutSorted(tags, signatureOf(opts.algorithm, canonicalizedHeader, opts.key));
 }
 
 interface SignatureMade {

@@ -139,6 +139,20 @@ describe('maildns sign / verify-message', () => {
     }
   });
 
+  test('a message without a body (no empty line, or not even a final line end) is signed, and verifies', async () => {
+    for (const [name, text] of [['no-body.eml', 'From: Alice <alice@example.com>\r\nSubject: headers only\r\n'], ['no-line-end.eml', 'From: Alice <alice@example.com>']]) {
+      writeFileSync(path.join(dir, name), text);
+      const s = await runCli(['sign', name, '-d', 'example.com', '-s', 'mail', '-k', 'mail.private'], { cwd: dir });
+      expect(s.stderr, name).toBe('');
+      expect(s.code, name).toBe(0);
+      expect(s.stdout.endsWith(text)).toBe(true);
+      writeFileSync(path.join(dir, `signed-${name}`), s.stdout);
+      const v = await runCli(['verify-message', `signed-${name}`, '--nameserver', ns, '--json'], { cwd: dir });
+      expect((JSON.parse(v.stdout) as { dkim: { result: string }[] }).dkim.map((d) => d.result), name).toEqual(['pass']);
+      expect(v.code, name).toBe(0);
+    }
+  });
+
   test('DNS that cannot be asked is exit 3, not a DKIM or DMARC failure', async () => {
     const s = await runCli(['sign', 'test.eml', '--plan', 'maildns.yaml'], { cwd: dir });
     writeFileSync(path.join(dir, 'signed2.eml'), s.stdout);
