@@ -2,7 +2,8 @@
  * Types for the parts of mailauth 4.13.3 that maildns uses below its documented API: the
  * canonicalization primitives, needed to lay out a DKIM-Signature header field in a chosen
  * tag order and to sign (sign.ts), and to verify each signature on its own (dkim.ts). Only what maildns
- * calls is declared (getSigningHeaderLines only for the test that holds src/message/dkim.ts signingLines to it).
+ * calls is declared (parseHeaders and getSigningHeaderLines only for the tests that hold
+ * src/message/dkim.ts headerLines, signingLines and linesToSign to them).
  */
 declare module 'mailauth/lib/tools.js' {
   export interface MailauthHeaderLine {

@@ -14,8 +14,8 @@
 import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { dkimBody } from 'mailauth/lib/dkim/body/index.js';
 import { generateCanonicalizedHeader } from 'mailauth/lib/dkim/header/index.js';
-import { formatSignatureHeaderLine, getSigningHeaderLines, parseHeaders } from 'mailauth/lib/tools.js';
-import { linesByName, signingLines } from './dkim.js';
+import { formatSignatureHeaderLine } from 'mailauth/lib/tools.js';
+import { headerLines, linesByName, linesToSign, signingLines } from './dkim.js';
 import { InputError } from '../errors.js';
 import { domainNameProblem, normalizeName } from '../names.js';
 import { fieldsNamed, parseMessage, wireParts, type ParsedMessage } from './message.js';
@@ -140,7 +140,7 @@ function mailauthLayoutSignature(msg: ParsedMessage, opts: Signing): string {
   const { header: headerPart, body } = wireParts(msg);
   const hasher = dkimBody(bodyCanon, 'sha256', false);
   hasher.update(body);
-  const lines = getSigningHeaderLines(parseHeaders(headerPart).parsed, opts.headers.join(':'), false);
+  const lines = linesToSign(headerLines(headerPart), opts.headers);
   const { canonicalizedHeader, dkimHeaderOpts } = generateCanonicalizedHeader('DKIM', lines, {
     algorithm: opts.algorithm,
     canonicalization,
@@ -190,7 +190,7 @@ function sortedLayoutSignature(msg: ParsedMessage, opts: Signing): string {
   };
   if (opts.expires) tags['x'] = String(Math.floor(opts.expires.getTime() / 1000));
   const unsigned = layoutSorted(tags, '').replace(/\r\n$/, '');
-  const lines = signingLines(linesByName(parseHeaders(headerPart).parsed), opts.headers);
+  const lines = signingLines(linesByName(headerLines(headerPart)), opts.headers);
   const { canonicalizedHeader } = generateCanonicalizedHeader('DKIM', lines, { signatureHeaderLine: unsigned, canonicalization: `${headerCanon}/${bodyCanon}` });
   return layoutSorted(tags, signatureOf(opts.algorithm, canonicalizedHeader, opts.key));
 }

@@ -125,3 +125,24 @@ describe('the header lines h= names', () => {
     }
   });
 });
+
+describe('the header lines DKIM hashes', () => {
+  it("are mailauth parseHeaders' lines (folding, a bare CR, a first line that is a continuation, no final line end)", async () => {
+    const { parseHeaders } = await import('mailauth/lib/tools.js');
+    const { headerLines } = await import('../../../src/message/dkim.js');
+    const headers = [
+      'From: a@example.com\r\nTo: b\r\n',
+      'From: a\r\n  folded\r\n\tagain\r\nSubject: x',
+      ' first: continuation\r\nFrom: a\r\n',
+      'From: a\rb\r\nX: \r\n\r\n\r\n',
+      'no colon\r\n more\r\nFrom: a\r\n',
+      'Key : spaced\r\nKEY: upper\r\n',
+      '',
+    ];
+    for (const h of headers) {
+      const theirs = parseHeaders(Buffer.from(h, 'latin1')).parsed;
+      const ours = headerLines(Buffer.from(h, 'latin1'));
+      expect(ours.map((l) => [l.key, l.casedKey, l.line.toString('latin1')]), JSON.stringify(h)).toEqual(theirs.map((l) => [l.key?.toString() ?? null, l.casedKey, l.line.toString('latin1')]));
+    }
+  });
+});
