@@ -396,10 +396,35 @@ class Canonicalizer {
   }
 }
 
-/** Check every DKIM-Signature field of `msg`. An unsigned message gives an empty list. Never throws for what the message says. */
+/**
+ * The most DKIM-Signature fields checked, from the top (RFC 6376 §6.1: a verifier may limit the
+ * signatures it tries, against a denial of service; OpenDKIM tries three). Each one costs a key
+ * lookup and the hashing of the header: 10,000 of them, each naming a key of its own, had held
+ * the check until its DNS deadline passed, and the signatures below were then a DNS failure.
+ */
+export const MAX_DKIM_SIGNATURES = 20;
+
+/** The finding for a message with more DKIM-Signature fields than are checked, or null. */
+export function skippedSignaturesFinding(msg: ParsedMessage): Finding | null {
+  const total = msg.fields.filter((f) => f.name.toLowerCase() === 'dkim-signature').length;
+  if (total <= MAX_DKIM_SIGNATURES) return null;
+  return {
+    code: 'dkim.too-many-signatures',
+    severity: 'warning',
+    subject: 'DKIM-Signature',
+    message: `the message has ${total} DKIM-Signature fields; the first ${MAX_DKIM_SIGNATURES} from the top were checked, the ${total - MAX_DKIM_SIGNATURES} below them were not (receivers check only a few: OpenDKIM three)`,
+    fix: 'sign once with each key (a relay adds one signature of its own at most); a signature below the first few may never be checked',
+    rfc: 'RFC 6376 §6.1',
+  };
+}
+
+/**
+ * Check the DKIM-Signature fields of `msg`, the first MAX_DKIM_SIGNATURES from the top. An
+ * unsigned message gives an empty list. Never throws for what the message says.
+ */
 export async function verifyDkim(msg: ParsedMessage, resolver: Resolver, opts: DkimVerifyOptions = {}): Promise<DkimSignatureReport[]> {
   const now = opts.now ?? new Date();
-  const fields = msg.fields.filter((f) => f.name.toLowerCase() === 'dkim-signature');
+  const fields = msg.fields.filter((f) => f.name.toLowerCase() === 'dkim-signature').slice(0, MAX_DKIM_SIGNATURES);
   if (fields.length === 0) return [];
   const canon = new Canonicalizer(msg);
   const reports: DkimSignatureReport[] = [];

@@ -12,7 +12,7 @@ import type { Resolver } from '../dns/resolver.js';
 import { checkHost, type SpfResult } from '../spf/evaluate.js';
 import { parseIp } from '../spf/ip.js';
 import type { DmarcPolicy } from '../plan/types.js';
-import { verifyDkim, type DkimSignatureReport } from './dkim.js';
+import { skippedSignaturesFinding, verifyDkim, type DkimSignatureReport } from './dkim.js';
 import { addressesOf, domainOf, fieldsNamed, fromIdentity, type ParsedMessage } from './message.js';
 
 
@@ -244,7 +244,8 @@ export async function verifyMessage(msg: ParsedMessage, resolver: Resolver, opts
   const dkim = await verifyDkim(msg, resolver, opts.now ? { now: opts.now } : {});
   const spf = await checkSpf(resolver, msg, opts);
   const dmarc = await evaluateDmarc(resolver, msg, dkim, spf, opts.dmarcMode ?? '9989');
-  const findings = dkim.flatMap((d) => d.findings);
+  const skipped = skippedSignaturesFinding(msg);
+  const findings = [...(skipped ? [skipped] : []), ...dkim.flatMap((d) => d.findings)];
   for (const id of dmarc.identifiers) {
     if (id.result === 'pass' && !id.alignment.aligned) {
       findings.push({

@@ -82,3 +82,19 @@ describe('verify-message on crafted signatures', () => {
     expect(report.dkim[0]!.findings.map((x) => x.code)).toContain('dkim.body-length-limit');
   });
 });
+
+describe('a message with many DKIM-Signature fields', () => {
+  test('10,000 signatures, each asking for a key of its own: the first 20 are checked, the rest said to be skipped, in seconds', async () => {
+    const signed = await signMessage(Buffer.from(MESSAGE), { domain: 'example.com', selector: 'mail', key });
+    const junk = Array.from({ length: 10_000 }, (_, i) => `DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=s${i}; h=From; bh=AAAA; b=AAAA\r\n`).join('');
+    const f = await file('many.eml', junk + signed.message.toString('latin1'));
+    const started = Date.now();
+    const r = await runCli(['verify-message', f, '--nameserver', ns, '--json'], { killAfterMs: 60_000 });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const report = JSON.parse(r.stdout) as { dkim: { index: number }[]; findings: { code: string; message: string }[]; authenticationResults: string };
+    expect(report.dkim.map((d) => d.index)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(report.findings.find((x) => x.code === 'dkim.too-many-signatures')?.message).toMatch(/10001 DKIM-Signature fields; the first 20 from the top were checked, the 9981 below them were not/);
+    expect(report.authenticationResults.match(/dkim=/g)).toHaveLength(20);
+    expect(r.code).toBe(1);
+  });
+});
