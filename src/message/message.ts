@@ -28,6 +28,10 @@ export interface ParsedMessage {
 /** Split header from body and unfold the fields. Throws InputError when the text is not a message. */
 export function parseMessage(raw: Buffer, label = 'message'): ParsedMessage {
   const text = raw.toString('latin1');
+  // Old Mac OS line ends: the whole file would be one header line, its From domain running into the next field.
+  if (!text.includes('\n') && /\r(?!$)/.test(text)) {
+    throw new InputError('the lines end in a bare CR (a carriage return without a line feed), which no mail system sends; convert the line ends to CRLF or LF (tr "\\r" "\\n" < old.eml > new.eml)', label);
+  }
   const end = /\r?\n\r?\n/.exec(text);
   const headerText = end ? text.slice(0, end.index) : text.replace(/\r?\n$/, '');
   const bodyOffset = end ? end.index + end[0].length : raw.length;

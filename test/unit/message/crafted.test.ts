@@ -51,6 +51,12 @@ describe('crafted messages', () => {
     expect(header.length + body.length).toBeLessThanOrEqual(got.raw.length * 2 + 4);
   });
 
+  it('lines that end in a bare CR are refused, with the fix, not read as one header field', () => {
+    const got = parseOrInputError(Buffer.from('From: a@example.com\rSubject: x\r\rbody\r'));
+    expect(got).toBeInstanceOf(InputError);
+    expect((got as Error).message).toBe('crafted.eml: the lines end in a bare CR (a carriage return without a line feed), which no mail system sends; convert the line ends to CRLF or LF (tr "\\r" "\\n" < old.eml > new.eml)');
+  });
+
   it('a line that does not start with a field name is refused, as canonicalizers would read it differently', () => {
     expect(parseOrInputError(Buffer.from('From: a@example.com\r\n\fDKIM-Signature: v=1\r\n\r\n'))).toBeInstanceOf(InputError);
     expect(parseOrInputError(Buffer.from(' From: a@example.com\r\n\r\n'))).toBeInstanceOf(InputError);
