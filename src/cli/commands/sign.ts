@@ -20,6 +20,15 @@ interface Args {
   json: boolean;
 }
 
+/** The signed message for --json: `message` when its bytes are UTF-8, else `messageBase64`. */
+function messageForJson(bytes: Buffer): { message: string } | { messageBase64: string } {
+  try {
+    return { message: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes) };
+  } catch {
+    return { messageBase64: bytes.toString('base64') };
+  }
+}
+
 export const signCommand: CommandModule<object, Args> = {
   ...COMMANDS['sign'],
   builder: (y) =>
@@ -33,7 +42,7 @@ export const signCommand: CommandModule<object, Args> = {
       .option('headers', { type: 'string', describe: 'header fields to sign, colon-separated (default: From, To, Subject, Date, Message-ID and the other usual ones present)' })
       .option('canonicalization', { alias: 'c', type: 'string', default: 'relaxed/relaxed', choices: CANONICALIZATIONS, describe: 'header/body canonicalization' })
       .option('output', { alias: 'o', type: 'string', normalize: true, describe: 'write the signed message here (atomically) instead of stdout' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the DKIM-Signature and the choices made as JSON (with the signed message unless -o is given)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the DKIM-Signature and the choices made as JSON (with the signed message unless -o is given: `message`, or `messageBase64` when it is not UTF-8)' })
       .example('$0 sign test.eml --plan maildns.yaml -o signed.eml', 'sign with the active selector of the From domain')
       .example('$0 sign test.eml -d example.com -s mail -k keys/example.com/mail.private', 'sign with an explicit key')
       .example('$0 sign test.eml -d example.com -s ed -k ed.private --headers From:To:Subject:Date', 'sign only the named fields') as never,
@@ -93,7 +102,9 @@ export const signCommand: CommandModule<object, Args> = {
         output: args.output ?? null,
         header: first.header.replace(/\r?\n$/, ''),
         signatures: result.signatures.map((s) => ({ selector: s.selector, algorithm: s.algorithm, header: s.header.replace(/\r?\n$/, '') })),
-        ...(args.output ? {} : { message: result.message.toString('latin1') }),
+        // JSON text is Unicode: a message in UTF-8 (or 7-bit) is given as its text; one in another
+        // 8-bit form (raw Latin-1) cannot be, and is given as base64, never as characters its bytes are not.
+        ...(args.output ? {} : messageForJson(result.message)),
       });
     } else if (!args.output) {
       process.stdout.write(result.message);

@@ -153,6 +153,23 @@ describe('maildns sign / verify-message', () => {
     }
   });
 
+  test('--json gives the signed message as its text when it is UTF-8, else as base64: either way the bytes that verify', async () => {
+    const utf8 = Buffer.from('From: J\u00fcrgen <alice@example.com>\r\nSubject: Gr\u00fc\u00dfe\r\n\r\nK\u00e4se\r\n', 'utf8');
+    const latin1 = Buffer.from('From: J\u00fcrgen <alice@example.com>\r\nSubject: Gr\u00fc\u00dfe\r\n\r\nK\u00e4se\r\n', 'latin1');
+    for (const [name, raw] of [['utf8.eml', utf8], ['latin1.eml', latin1]] as const) {
+      writeFileSync(path.join(dir, name), raw);
+      const s = await runCli(['sign', name, '-d', 'example.com', '-s', 'mail', '-k', 'mail.private', '--json'], { cwd: dir });
+      expect(s.code, name).toBe(0);
+      const out = JSON.parse(s.stdout) as { message?: string; messageBase64?: string };
+      const bytes = name === 'utf8.eml' ? Buffer.from(out.message!, 'utf8') : Buffer.from(out.messageBase64!, 'base64');
+      expect(name === 'utf8.eml' ? out.messageBase64 : out.message, name).toBeUndefined();
+      expect(bytes.subarray(bytes.length - raw.length).equals(raw), name).toBe(true);
+      writeFileSync(path.join(dir, `json-${name}`), bytes);
+      const v = await runCli(['verify-message', `json-${name}`, '--nameserver', ns, '--json'], { cwd: dir });
+      expect((JSON.parse(v.stdout) as { dkim: { result: string }[] }).dkim.map((d) => d.result), name).toEqual(['pass']);
+    }
+  });
+
   test('DNS that cannot be asked is exit 3, not a DKIM or DMARC failure', async () => {
     const s = await runCli(['sign', 'test.eml', '--plan', 'maildns.yaml'], { cwd: dir });
     writeFileSync(path.join(dir, 'signed2.eml'), s.stdout);
