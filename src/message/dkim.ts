@@ -372,15 +372,20 @@ class Canonicalizer {
   }
 
   bodyHash(f: SignatureField): BodyHash {
-    const hashAlgo = f.algorithm.split('-')[1]!;
-    const limit = f.has('l') ? Number(f.get('l')) : false;
-    const key = `${f.bodyCanon}:${hashAlgo}:${limit}`;
+    return this.hashOf(f.bodyCanon, f.algorithm.split('-')[1]!, f.has('l') ? Number(f.get('l')) : false);
+  }
+
+  private hashOf(bodyCanon: string, hashAlgo: string, limit: number | false): BodyHash {
+    const key = `${bodyCanon}:${hashAlgo}:${limit}`;
     let known = this.bodyHashes.get(key);
     if (!known) {
-      const hasher = dkimBody(f.bodyCanon, hashAlgo, limit);
+      const hasher = dkimBody(bodyCanon, hashAlgo, limit);
       hasher.update(this.body);
       const hash = hasher.digest('base64');
-      known = { hash, hashedBytes: hasher.bodyHashedBytes, totalBytes: hasher.canonicalizedLength };
+      // mailauth's canonicalizedLength stops counting once l= is reached (at once for l=0), so the
+      // whole canonicalized body is the length of the hash over all of it.
+      const totalBytes = limit === false ? hasher.bodyHashedBytes : this.hashOf(bodyCanon, hashAlgo, false).hashedBytes;
+      known = { hash, hashedBytes: hasher.bodyHashedBytes, totalBytes };
       this.bodyHashes.set(key, known);
     }
     return known;
@@ -483,6 +488,13 @@ async function verifySignature(
       if (body.hash !== expected) {
         bodyMismatch = `the body hash did not verify: bh= says ${expected}, the body hashes to ${body.hash}; the body changed after signing`;
       }
+      if (f.has('l') && Number(f.get('l')) > body.totalBytes) {
+        throw new Verdict(
+          'permerror',
+          'dkim.body-length-beyond-body',
+          `l=${f.get('l')} is more than the ${body.totalBytes} octets of the body as canonicalized (${f.bodyCanon}): the body is shorter than when it was signed, or l= is wrong (RFC 6376 §3.5: l= must not be larger than the body)`,
+        );
+      }
       if (f.has('l') && body.totalBytes > body.hashedBytes) {
         report.unsignedBodyBytes = body.totalBytes - body.hashedBytes;
         report.findings.push({
@@ -496,7 +508,8 @@ async function verifySignature(
       }
       signedHeader = canon.signedHeader(f, line);
     } catch (err) {
-      settle('permerror', 'dkim.not-evaluated', `the signature could not be evaluated: ${(err as Error).message}`);
+      if (err instanceof Verdict) settle(err.result, err.code, err.message);
+      else settle('permerror', 'dkim.not-evaluated', `the signature could not be evaluated: ${(err as Error).message}`);
     }
   }
 

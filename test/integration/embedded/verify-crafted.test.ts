@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import { parseMessage } from '../../../src/message/message.js';
 import { signMessage } from '../../../src/message/sign.js';
 import { verifyMessage } from '../../../src/message/verify.js';
+import { signWithTags } from '../../helpers/dkim-craft.js';
 
 const MESSAGE = 'From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: hello\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\n\r\nHello Bob.\r\n';
 const key = generateKeyPairSync('ed25519').privateKey;
@@ -193,5 +194,26 @@ describe('the cost of a crafted message is in proportion to its size', () => {
     const report = await verifyMessage(parseMessage(signed.message), resolver);
     expect(report.dkim.map((d) => d.result)).toEqual(['pass']);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('l= as signed (a valid signature over the tags as written)', () => {
+  const tags = (l: string): string => `v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=good; h=From:To:Subject; l=${l}; bh=BH`;
+
+  test('l=0 signs none of the body: a pass that says the whole body is unsigned', async () => {
+    const report = await verifyMessage(parseMessage(signWithTags(Buffer.from(MESSAGE), tags('0'), key)), resolver);
+    expect(report.dkim[0]).toMatchObject({ result: 'pass', unsignedBodyBytes: 'Hello Bob.\r\n'.length });
+    expect(report.dkim[0]!.findings.map((f) => f.code)).toContain('dkim.body-length-limit');
+  });
+
+  test('l= under the body: the bytes left unsigned are all the bytes after l=', async () => {
+    const report = await verifyMessage(parseMessage(signWithTags(Buffer.from(`${MESSAGE}a second line\r\n`), tags('5'), key)), resolver);
+    expect(report.dkim[0]).toMatchObject({ result: 'pass', unsignedBodyBytes: 'Hello Bob.\r\na second line\r\n'.length - 5 });
+  });
+
+  test('l= beyond the body is a permerror (RFC 6376 §3.5: it must not be larger; OpenDKIM rejects it)', async () => {
+    const report = await verifyMessage(parseMessage(signWithTags(Buffer.from(MESSAGE), tags('100000'), key)), resolver);
+    expect(report.dkim[0]).toMatchObject({ result: 'permerror', reasonCode: 'dkim.body-length-beyond-body' });
+    expect(report.dkim[0]!.reason).toBe('l=100000 is more than the 12 octets of the body as canonicalized (relaxed): the body is shorter than when it was signed, or l= is wrong (RFC 6376 §3.5: l= must not be larger than the body)');
   });
 });
