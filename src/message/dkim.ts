@@ -182,6 +182,8 @@ function evaluateKeyRecord(
 /** RFC 6376 §3.5: t= and x= are 1*12DIGIT, l= is 1*76DIGIT. */
 const TIMESTAMP_RE = /^\d{1,12}$/;
 const LENGTH_RE = /^\d{1,76}$/;
+/** Base64 as RFC 6376 §3.5 writes it (white space removed first): whole quads, padding only at the end. */
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 interface FieldProblem {
   result: DkimResult;
@@ -256,6 +258,14 @@ function fieldProblem(f: SignatureField, now: Date): FieldProblem | null {
   if (!CANONICALIZATIONS.includes(f.headerCanon) || !CANONICALIZATIONS.includes(f.bodyCanon)) {
     return perm('dkim.unknown-canonicalization', `c=${f.canonicalization} is not a canonicalization: write header/body, each simple or relaxed (e.g. relaxed/relaxed)`);
   }
+  // bh= and b= are base64 (RFC 6376 §3.5), white space aside; bh= is the hash a= names.
+  const bh = f.get('bh').replace(/\s+/g, '');
+  const hashBytes = f.algorithm.endsWith('sha1') ? 20 : 32;
+  if (!BASE64_RE.test(bh) || Buffer.from(bh, 'base64').length !== hashBytes) {
+    const holds = BASE64_RE.test(bh) ? `it holds ${Buffer.from(bh, 'base64').length}` : 'it is not base64';
+    return perm('dkim.signature-syntax', `bh=${bh} is not a ${hashBytes === 20 ? 'SHA-1' : 'SHA-256'} hash in base64 (${hashBytes} octets; ${holds})`);
+  }
+  if (!BASE64_RE.test(f.get('b').replace(/\s+/g, ''))) return perm('dkim.signature-syntax', 'b= is not base64 (RFC 6376 §3.5): the signature was damaged in transit or written wrong');
   for (const name of ['t', 'x'] as const) {
     if (f.has(name) && !TIMESTAMP_RE.test(f.get(name))) {
       return perm('dkim.signature-syntax', `${name}=${f.get(name)} is not a time (seconds since 1970, at most 12 digits)`);

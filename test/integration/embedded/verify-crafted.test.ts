@@ -71,7 +71,9 @@ const CASES: [string, (field: string) => string, string, string][] = [
   ['x= before t=', (f) => f.replace(/t=\d+/, 't=2000000000; x=1900000000'), 'permerror', 'dkim.expiry-before-timestamp'],
   ['x= in the past', (f) => f.replace(/t=\d+/, 't=1000000000; x=1000000001'), 'permerror', 'dkim.signature-expired'],
   ['q= unknown', (f) => f.replace('q=dns/txt', 'q=http/well-known'), 'permerror', 'dkim.unknown-query-method'],
-  ['b= not base64', (f) => f.replace(/b=[^;]+$/, 'b=!!!!\r\n'), 'fail', 'dkim.signature-mismatch'],
+  ['b= not base64', (f) => f.replace(/b=[^;]+$/, 'b=!!!!\r\n'), 'permerror', 'dkim.signature-syntax'],
+  ['bh= not base64', (f) => f.replace(/bh=[^;]+;/, 'bh=!!!!;'), 'permerror', 'dkim.signature-syntax'],
+  ['bh= too short for a SHA-256 hash', (f) => f.replace(/bh=[^;]+;/, 'bh=AAAA;'), 'permerror', 'dkim.signature-syntax'],
   ['b= empty', (f) => f.replace(/b=[^;]+$/, 'b=\r\n'), 'fail', 'dkim.signature-mismatch'],
 ];
 
@@ -216,4 +218,10 @@ describe('l= as signed (a valid signature over the tags as written)', () => {
     expect(report.dkim[0]).toMatchObject({ result: 'permerror', reasonCode: 'dkim.body-length-beyond-body' });
     expect(report.dkim[0]!.reason).toBe('l=100000 is more than the 12 octets of the body as canonicalized (relaxed): the body is shorter than when it was signed, or l= is wrong (RFC 6376 §3.5: l= must not be larger than the body)');
   });
+});
+
+test('a bh= that is no SHA-256 hash says so, not that the body changed (a valid signature over it)', async () => {
+  const tags = 'v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=good; h=From:To:Subject; bh=BH';
+  const report = await verifyMessage(parseMessage(signWithTags(Buffer.from(MESSAGE), tags, key, 'AAAA')), resolver);
+  expect(report.dkim[0]).toMatchObject({ result: 'permerror', reasonCode: 'dkim.signature-syntax', reason: 'bh=AAAA is not a SHA-256 hash in base64 (32 octets; it holds 3)' });
 });
