@@ -278,6 +278,9 @@ function fieldProblem(f: SignatureField, now: Date): FieldProblem | null {
   if (!f.signedHeaders.some((h) => h.toLowerCase() === 'from')) {
     return perm('dkim.from-not-signed', 'h= does not list From; a signature that does not cover From is ignored (RFC 6376 §6.1.1)');
   }
+  if (f.has('i') && !f.identity.includes('@')) {
+    return perm('dkim.signature-syntax', `i=${f.identity} is not an identity: write it as an address in d=, user@${f.domain} or @${f.domain} (RFC 6376 §3.5)`);
+  }
   if (f.identityDomain !== f.domain && !f.identityDomain.endsWith(`.${f.domain}`)) {
     return perm('dkim.identity-mismatch', `i=${f.identity} is not in d=${f.domain} or below it`);
   }

@@ -225,3 +225,9 @@ test('a bh= that is no SHA-256 hash says so, not that the body changed (a valid 
   const report = await verifyMessage(parseMessage(signWithTags(Buffer.from(MESSAGE), tags, key, 'AAAA')), resolver);
   expect(report.dkim[0]).toMatchObject({ result: 'permerror', reasonCode: 'dkim.signature-syntax', reason: 'bh=AAAA is not a SHA-256 hash in base64 (32 octets; it holds 3)' });
 });
+
+test('an i= without "@" is no identity: a permerror, though validly signed (it passed)', async () => {
+  const tags = 'v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; i=example.com; s=good; h=From:To:Subject; bh=BH';
+  const report = await verifyMessage(parseMessage(signWithTags(Buffer.from(MESSAGE), tags, key)), resolver);
+  expect(report.dkim[0]).toMatchObject({ result: 'permerror', reasonCode: 'dkim.signature-syntax', reason: 'i=example.com is not an identity: write it as an address in d=, user@example.com or @example.com (RFC 6376 §3.5)' });
+});
