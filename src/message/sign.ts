@@ -73,6 +73,9 @@ export function loadPrivateKey(text: string | Buffer, label = 'key'): KeyObject 
   } catch {
     /* reported below without echoing the key */
   }
+  if (/^-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type: 4,ENCRYPTED/m.test(s)) {
+    throw new InputError(`the private key is encrypted (a passphrase protects it), and sign takes no passphrase: write it without one, e.g. openssl pkey -in ${label} -out plain.private, and keep that file mode 0600`, label);
+  }
   if (/PUBLIC KEY/.test(s)) throw new InputError('this is a public key; sign needs the private key (the .private file)', label);
   throw new InputError('not a private key: expected a PEM private key (RSA or Ed25519) or a base64 Ed25519 seed', label);
 }

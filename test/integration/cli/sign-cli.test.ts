@@ -170,6 +170,16 @@ describe('maildns sign / verify-message', () => {
     }
   });
 
+  test('an encrypted private key is told as such, with the fix, and nothing of it printed', async () => {
+    writeFileSync(path.join(dir, 'pkcs8.enc'), rsa.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }), { mode: 0o600 });
+    writeFileSync(path.join(dir, 'pkcs1.enc'), rsa.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }), { mode: 0o600 });
+    for (const name of ['pkcs8.enc', 'pkcs1.enc']) {
+      const r = await runCli(['sign', 'test.eml', '-d', 'example.com', '-s', 'rsa', '-k', name], { cwd: dir });
+      expect(r.code, name).toBe(2);
+      expect(r.stderr.trim(), name).toBe(`maildns: ${name}: the private key is encrypted (a passphrase protects it), and sign takes no passphrase: write it without one, e.g. openssl pkey -in ${name} -out plain.private, and keep that file mode 0600`);
+    }
+  });
+
   test('DNS that cannot be asked is exit 3, not a DKIM or DMARC failure', async () => {
     const s = await runCli(['sign', 'test.eml', '--plan', 'maildns.yaml'], { cwd: dir });
     writeFileSync(path.join(dir, 'signed2.eml'), s.stdout);
