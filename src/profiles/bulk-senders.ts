@@ -207,6 +207,31 @@ function unsubscribeFinding(code: string, message: string, fix: string, rfc: str
   return { code: `bulk-senders.${code}`, severity: 'error', subject: '', message, fix, rfc };
 }
 
+/**
+ * The <URI>s of a List-* field (RFC 2369 §2), in order. A comment between them is skipped, and a
+ * URI inside one is none of the field's; within angle brackets everything up to ">" is the URI
+ * (parentheses are URI characters there).
+ */
+function listUris(value: string): string[] {
+  const uris: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    if (depth > 0) {
+      if (c === '\\') i++;
+      else if (c === '(') depth++;
+      else if (c === ')') depth--;
+    } else if (c === '(') depth = 1;
+    else if (c === '<') {
+      const end = value.indexOf('>', i + 1);
+      if (end < 0) break;
+      uris.push(value.slice(i + 1, end).trim());
+      i = end;
+    }
+  }
+  return uris;
+}
+
 /** RFC 8058: an https URI in List-Unsubscribe, List-Unsubscribe-Post with the one key, both signed by a valid DKIM signature. */
 function oneClickRule(msg: ParsedMessage, m: MessageReport): ProfileRule {
   const findings: Finding[] = [];
@@ -217,7 +242,7 @@ function oneClickRule(msg: ParsedMessage, m: MessageReport): ProfileRule {
   } else if (lists.length > 1) {
     findings.push(unsubscribeFinding('list-unsubscribe-multiple', `${lists.length} List-Unsubscribe fields; a receiver cannot tell which to use`, 'keep one field listing every URI', 'RFC 2369 §3.2'));
   } else {
-    const uris = [...lists[0]!.value.matchAll(/<([^>]*)>/g)].map((x) => x[1]!.trim());
+    const uris = listUris(lists[0]!.value);
     const https = uris.filter((u) => {
       try {
         return new URL(u).protocol === 'https:';

@@ -208,6 +208,17 @@ describe('verify-message --profile bulk-senders: the message-level rules', () =>
     expect(weak.profile.rules.find((r) => r.id === 'one-click-unsubscribe')!.findings[0]!.rfc).toBe('RFC 8058 §3.1');
   });
 
+  it('an https URI inside a comment of List-Unsubscribe is no URI of the field (RFC 2369: comments are ignored)', async () => {
+    const commented = FULL_HEADERS.map((h) => (h.startsWith('List-Unsubscribe:') ? 'List-Unsubscribe: (or <https://good.test/unsubscribe/opaque-1>) <mailto:unsubscribe@good.test>' : h));
+    const { verdicts: v, profile } = await messageVerdicts(await signed(commented));
+    expect(v['one-click-unsubscribe']).toBe('not-met');
+    expect(codesOf(profile, 'one-click-unsubscribe')).toEqual(['bulk-senders.list-unsubscribe-no-https']);
+    expect(profile.rules.find((r) => r.id === 'one-click-unsubscribe')!.reason).toMatch(/^List-Unsubscribe has no https URI \(mailto:unsubscribe@good\.test\)/);
+    // Parentheses inside the angle brackets are the URI's own.
+    const inUri = FULL_HEADERS.map((h) => (h.startsWith('List-Unsubscribe:') ? 'List-Unsubscribe: (one click) <https://good.test/u/(opaque)-1>' : h));
+    expect((await messageVerdicts(await signed(inUri))).verdicts['one-click-unsubscribe']).toBe('met');
+  });
+
   it('unsubscribe fields left out of h= are not trusted (RFC 8058 §4), though DKIM itself passes', async () => {
     const raw = await signed(FULL_HEADERS, { signed: ['From', 'To', 'Subject', 'Date', 'Message-ID'] });
     const { verdicts: v, profile } = await messageVerdicts(raw);
