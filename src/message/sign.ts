@@ -86,7 +86,7 @@ function algorithmForKey(key: KeyObject): SignAlgorithm {
   throw new InputError(`a ${key.asymmetricKeyType ?? 'unknown'} key cannot sign DKIM; use an RSA or Ed25519 key`);
 }
 
-function checkOptions(msg: ParsedMessage, opts: SignOptions): { algorithm: SignAlgorithm; headers: string[] } {
+function checkOptions(msg: ParsedMessage, opts: SignOptions, label: string): { algorithm: SignAlgorithm; headers: string[] } {
   const problem = domainNameProblem(opts.domain);
   if (problem) throw new InputError(`the signing domain "${opts.domain}" ${problem}`);
   if (!/^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/.test(opts.selector)) {
@@ -98,7 +98,7 @@ function checkOptions(msg: ParsedMessage, opts: SignOptions): { algorithm: SignA
   if (opts.key.asymmetricKeyType === 'rsa' && (opts.key.asymmetricKeyDetails?.modulusLength ?? 0) < 1024) {
     throw new InputError('the RSA key is shorter than 1024 bits; receivers ignore such signatures (RFC 8301 §3.2): make a 2048-bit key');
   }
-  if (fieldsNamed(msg, 'From').length === 0) throw new InputError('the message has no From header field; DKIM requires signing it (RFC 6376 §5.4)');
+  if (fieldsNamed(msg, 'From').length === 0) throw new InputError('the message has no From header field, which DKIM must sign (RFC 6376 §5.4): add one (From: Name <address>) and sign again', label);
   const wanted = opts.headers?.length ? opts.headers : DEFAULT_SIGNED_FIELDS.filter((h) => fieldsNamed(msg, h).length > 0);
   for (const h of wanted) {
     if (!/^[\x21-\x39\x3b-\x7e]+$/.test(h)) throw new InputError(`"${h}" is not a header field name`);
@@ -115,7 +115,7 @@ function attach(msg: ParsedMessage, headerCrlf: string): { header: string; messa
 
 export async function signMessage(raw: Buffer, opts: SignOptions, label = 'message'): Promise<SignResult> {
   const msg = parseMessage(raw, label);
-  const { algorithm, headers } = checkOptions(msg, opts);
+  const { algorithm, headers } = checkOptions(msg, opts, label);
   const domain = normalizeName(opts.domain);
   const signing = { ...opts, domain, algorithm, headers };
   const header = (opts.layout ?? 'mailauth') === 'sorted' ? sortedLayoutSignature(msg, signing) : mailauthLayoutSignature(msg, signing);

@@ -180,6 +180,13 @@ describe('maildns sign / verify-message', () => {
     }
   });
 
+  test('a message without From: one line naming the file and the fix', async () => {
+    writeFileSync(path.join(dir, 'no-from.eml'), 'To: bob@example.net\r\nSubject: x\r\n\r\nhi\r\n');
+    const r = await runCli(['sign', 'no-from.eml', '-d', 'example.com', '-s', 'mail', '-k', 'mail.private'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('maildns: no-from.eml: the message has no From header field, which DKIM must sign (RFC 6376 §5.4): add one (From: Name <address>) and sign again\n');
+  });
+
   test('DNS that cannot be asked is exit 3, not a DKIM or DMARC failure', async () => {
     const s = await runCli(['sign', 'test.eml', '--plan', 'maildns.yaml'], { cwd: dir });
     writeFileSync(path.join(dir, 'signed2.eml'), s.stdout);
