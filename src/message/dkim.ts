@@ -47,6 +47,8 @@ export interface DkimSignatureReport {
   reasonCode?: string;
   /** The exact reason in plain words; absent on pass. */
   reason?: string;
+  /** What to do about it (DKIM_FIXES); absent on pass. */
+  fix?: string;
   domain: string;
   selector: string;
   algorithm: string;
@@ -414,6 +416,42 @@ class Canonicalizer {
   }
 }
 
+const keyName = (r: DkimSignatureReport): string => `${r.selector}._domainkey.${r.domain}`;
+const RESIGN = 'sign again with a signer that writes RFC 6376 fields (maildns sign does); a field damaged on the way is the sender\'s or a relay\'s to mend';
+const FIX_KEY_RECORD = (r: DkimSignatureReport): string => `publish one valid key record at ${keyName(r)} (maildns records prints it; maildns dkim check-record "<record>" says what is wrong with one)`;
+
+/** The fix for each reason a signature does not pass, by reason code. */
+export const DKIM_FIXES: Record<string, (r: DkimSignatureReport) => string> = {
+  'dkim.signature-syntax': () => RESIGN,
+  'dkim.signature-missing-tag': () => RESIGN,
+  'dkim.signature-version': () => `${RESIGN} (v=1)`,
+  'dkim.unknown-algorithm': () => 'sign with a=rsa-sha256 or a=ed25519-sha256',
+  'dkim.unknown-canonicalization': () => 'sign with c=relaxed/relaxed (or simple/simple, relaxed/simple, simple/relaxed)',
+  'dkim.unknown-query-method': () => 'sign without q= (its default, dns/txt, is the only method)',
+  'dkim.from-not-signed': () => 'sign with From in h= (maildns sign always signs it)',
+  'dkim.identity-mismatch': (r) => `sign with an i= in ${r.domain || 'd='} or below it, or without i=`,
+  'dkim.expiry-before-timestamp': () => 'sign with an x= later than t=, or without x=',
+  'dkim.signature-expired': () => 'sign with an x= that leaves days for delivery and later checks, or without x=',
+  'dkim.weak-algorithm': () => 'sign with rsa-sha256 (or ed25519-sha256): receivers ignore rsa-sha1',
+  'dkim.body-length-beyond-body': () => 'sign without l= (it leaves the body open to additions anyway)',
+  'dkim.key-not-found': (r) => `publish the key of selector ${r.selector} at ${keyName(r)} (maildns records prints it), or sign with a selector whose key is published`,
+  'dkim.key-lookup-failed': () => 'run again when DNS answers, or ask another server with --nameserver',
+  'dkim.key-syntax': FIX_KEY_RECORD,
+  'dkim.key-version': FIX_KEY_RECORD,
+  'dkim.key-missing-p': FIX_KEY_RECORD,
+  'dkim.key-invalid': FIX_KEY_RECORD,
+  'dkim.key-type': FIX_KEY_RECORD,
+  'dkim.key-type-mismatch': (r) => `sign with the key published at ${keyName(r)}, or publish the key that signs (k= of its type)`,
+  'dkim.key-hash-not-allowed': (r) => `drop h= from the key record at ${keyName(r)} (or list sha256 in it)`,
+  'dkim.key-service': (r) => `publish the key at ${keyName(r)} with s=email or without s=`,
+  'dkim.key-strict-identity': (r) => `sign with i= in ${r.domain} itself (or without i=), or drop t=s from the key record`,
+  'dkim.key-revoked': (r) => `the key at ${keyName(r)} is revoked: sign with the selector in use now`,
+  'dkim.key-too-short': () => 'sign with a key of 2048 bits and publish it under a new selector (maildns dkim rotate)',
+  'dkim.body-hash-mismatch': () => 'sign the message as it is sent: a footer, a rewrite or a re-encoding after signing (a list, a gateway, a scanner) changes the body; relaxed body canonicalization survives changed white space only',
+  'dkim.signature-mismatch': (r) => `check that the key at ${keyName(r)} is the one that signs (maildns verify compares the published key with the private key), and that no field in h= changes after signing`,
+  'dkim.not-evaluated': () => RESIGN,
+};
+
 /**
  * The most DKIM-Signature fields checked, from the top (RFC 6376 §6.1: a verifier may limit the
  * signatures it tries, against a denial of service; OpenDKIM tries three). Each one costs a key
@@ -485,7 +523,7 @@ async function verifySignature(
   const problem = fieldProblem(f, now);
   if (problem) settle(problem.result, problem.code, problem.reason);
   if (report.signTime && new Date(report.signTime).getTime() > now.getTime() + 300_000) {
-    report.findings.push({ code: 'dkim.timestamp-in-future', severity: 'warning', subject, message: `t= (${report.signTime}) lies in the future; check the signer's clock`, rfc: 'RFC 6376 §3.5' });
+    report.findings.push({ code: 'dkim.timestamp-in-future', severity: 'warning', subject, message: `t= (${report.signTime}) lies in the future; receivers may ignore the signature`, fix: 'set the signing host\'s clock right (NTP)', rfc: 'RFC 6376 §3.5' });
   }
 
   // RFC 6376 §6.1.3: the body hash and the bytes b= covers, for a field whose syntax allows it
@@ -561,7 +599,7 @@ async function verifySignature(
       report.testing = best.info.flags.includes('y');
       report.findings.push(...best.findings);
       if (report.testing) {
-        report.findings.push({ code: 'dkim.key-testing', severity: 'info', subject: name, message: 'the key record has t=y: the domain is testing DKIM and receivers treat failures like unsigned mail', rfc: 'RFC 6376 §3.6.1' });
+        report.findings.push({ code: 'dkim.key-testing', severity: 'info', subject: name, message: 'the key record has t=y: the domain is testing DKIM and receivers treat failures like unsigned mail', fix: `remove t=y from the record at ${name} once signing works`, rfc: 'RFC 6376 §3.6.1' });
       }
       if (best.code === 'dkim.signature-mismatch') headerMismatch = best;
       else if (best.result !== 'pass' && best.result !== 'neutral') settle(best.result, best.code ?? 'dkim.key-invalid', best.reason ?? 'the key cannot be used');
@@ -575,5 +613,6 @@ async function verifySignature(
   if (bodyMismatch) settle('fail', 'dkim.body-hash-mismatch', bodyMismatch);
   if (headerMismatch) settle(headerMismatch.result, headerMismatch.code!, headerMismatch.reason!);
   if (report.result === 'pass' && (!report.key || !signedHeader)) settle('permerror', 'dkim.not-evaluated', 'the key was not checked');
+  if (report.reasonCode) report.fix = (DKIM_FIXES[report.reasonCode] ?? (() => RESIGN))(report);
   return report;
 }

@@ -129,6 +129,8 @@ interface FromIdentity {
   addresses: string[];
   /** Why there is no single domain (no From, several From fields, several domains). */
   problem?: string;
+  /** What to do about the problem. */
+  fix?: string;
 }
 
 /** Header text as read (Latin-1, an octet a character) as the characters its octets spell in UTF-8 (RFC 6532); null when they spell none. */
@@ -164,19 +166,27 @@ function dmarcDomain(domain: string): { domain: string } | { problem: string } {
   return 'problem' in checked ? { problem: `the From domain ${checked.problem}` } : { domain: checked.name };
 }
 
+const FROM_FIX = {
+  none: 'add a From field with the author\'s address (From: Name <local@domain>)',
+  several: 'keep one From field; several authors go in that one field, all in one domain',
+  address: 'write From as Name <local@domain>: an address with its domain',
+  domains: 'put addresses of one domain only in From (the others in Reply-To or Cc)',
+  domain: 'write the From address with a domain that exists as a host name (an internationalized one in UTF-8 or as its A-label)',
+};
+
 /** RFC 7489 §6.6.1: exactly one From field; several addresses are acceptable only when they share the domain. */
 export function fromIdentity(msg: ParsedMessage): FromIdentity {
   const froms = fieldsNamed(msg, 'From');
-  if (froms.length === 0) return { domain: null, addresses: [], problem: 'the message has no From header field' };
-  if (froms.length > 1) return { domain: null, addresses: [], problem: `the message has ${froms.length} From header fields (RFC 5322 allows one)` };
+  if (froms.length === 0) return { domain: null, addresses: [], problem: 'the message has no From header field', fix: FROM_FIX.none };
+  if (froms.length > 1) return { domain: null, addresses: [], problem: `the message has ${froms.length} From header fields (RFC 5322 allows one)`, fix: FROM_FIX.several };
   const addresses = addressesOf(froms[0]!.value);
   const domains = [...new Set(addresses.map(domainOf))];
   if (addresses.length === 0 || domains.includes(null)) {
-    return { domain: null, addresses, problem: `the From field has no usable address ("${froms[0]!.value.trim()}")` };
+    return { domain: null, addresses, problem: `the From field has no usable address ("${froms[0]!.value.trim()}")`, fix: FROM_FIX.address };
   }
-  if (domains.length > 1) return { domain: null, addresses, problem: `the From field names several domains (${domains.join(', ')})` };
+  if (domains.length > 1) return { domain: null, addresses, problem: `the From field names several domains (${domains.join(', ')})`, fix: FROM_FIX.domains };
   const checked = dmarcDomain(domains[0]!);
-  if ('problem' in checked) return { domain: null, addresses, problem: checked.problem };
+  if ('problem' in checked) return { domain: null, addresses, problem: checked.problem, fix: FROM_FIX.domain };
   return { domain: checked.domain, addresses };
 }
 

@@ -28,6 +28,8 @@ interface SpfReport {
   mailFrom?: string;
   record?: string;
   reason?: string;
+  /** What to do when the result is not pass. */
+  fix?: string;
 }
 
 interface DmarcIdentifier {
@@ -60,6 +62,8 @@ interface DmarcReport {
   identifiers: DmarcIdentifier[];
   steps: string[];
   reason: string;
+  /** What to do when the result is not pass. */
+  fix?: string;
 }
 
 export interface MessageReport {
@@ -99,7 +103,9 @@ async function checkSpf(resolver: Resolver, msg: ParsedMessage, opts: VerifyMess
   const identity = mailFromDomain ? 'mailfrom' : 'helo';
   const domain = mailFromDomain ?? (opts.helo ? opts.helo.toLowerCase() : '');
   const base = { identity, ip: opts.ip, ...(opts.helo ? { helo: opts.helo } : {}), ...(mailFrom ? { mailFrom } : {}) } as const;
-  if (!domain) return { ...base, result: 'none', domain: '', reason: 'no MAIL FROM and no HELO name given, so there is no domain to check' };
+  if (!domain) {
+    return { ...base, result: 'none', domain: '', reason: 'no MAIL FROM and no HELO name given, so there is no domain to check', fix: 'give the MAIL FROM address (or the HELO name) the client used' };
+  }
   const verdict = await checkHost(resolver, {
     ip: opts.ip,
     domain,
@@ -108,7 +114,41 @@ async function checkSpf(resolver: Resolver, msg: ParsedMessage, opts: VerifyMess
   });
   const report: SpfReport = { ...base, result: verdict.result, domain, reason: verdict.reason };
   if (verdict.matched) report.record = verdict.matched.record;
+  const fix = spfFix(verdict.result, domain, opts.ip);
+  if (fix) report.fix = fix;
   return report;
+}
+
+const RUN_AGAIN = 'run again when DNS answers, or ask another server with --nameserver';
+
+/** What to do about an SPF result; none for pass. */
+function spfFix(result: SpfResult, domain: string, ip: string): string | undefined {
+  switch (result) {
+    case 'pass':
+      return undefined;
+    case 'none':
+      return `publish an SPF record at ${domain} that lists the hosts sending its mail (maildns spf compose builds one)`;
+    case 'neutral':
+      return `list ${ip} in the SPF record of ${domain} if it sends the domain's mail, and end the record with -all or ~all`;
+    case 'fail':
+    case 'softfail':
+      return `if ${ip} sends mail for ${domain}, add it to the domain's SPF record (an ip4:/ip6: term, or the include: of the service that sends); if not, the result is right`;
+    case 'permerror':
+      return `mend the SPF record of ${domain}: maildns spf ${domain} says what is wrong with it`;
+    case 'temperror':
+      return RUN_AGAIN;
+  }
+}
+
+/** What to do about a DMARC fail: the first way to an identifier that passes aligned. */
+function dmarcFailFix(from: string, identifiers: readonly DmarcIdentifier[], adkim: 'r' | 's'): string {
+  const exactly = adkim === 's' ? ` exactly (adkim=s)` : ' or a name below it';
+  const unalignedDkim = identifiers.find((i) => i.method === 'dkim' && i.result === 'pass');
+  if (unalignedDkim) return `sign with d=${from}${exactly}: the signature of ${unalignedDkim.domain} passes but does not count for ${from}`;
+  const alignedFailing = identifiers.find((i) => i.method === 'dkim' && i.alignment.aligned);
+  if (alignedFailing) return `mend the DKIM signature of ${alignedFailing.domain} (its fix is above), or send with a MAIL FROM in ${from} that SPF passes`;
+  if (identifiers.some((i) => i.method === 'spf' && i.result === 'pass')) return `send with a MAIL FROM address in ${from}, or sign with d=${from}`;
+  return `sign the mail with d=${from}${exactly} (maildns opendkim sets up the mail host), or send it with a MAIL FROM in ${from} that SPF passes`;
 }
 
 function dkimIdentifierResult(r: DkimSignatureReport): string {
@@ -136,7 +176,7 @@ async function evaluateDmarc(
     steps: [],
   };
   if (!from.domain) {
-    return { ...empty, result: 'permerror', fromDomain: null, reason: `DMARC cannot be applied: ${from.problem}` };
+    return { ...empty, result: 'permerror', fromDomain: null, reason: `DMARC cannot be applied: ${from.problem}`, ...(from.fix ? { fix: from.fix } : {}) };
   }
   const discovery = await discoverPolicy(resolver, from.domain, mode);
   const base = {
@@ -151,8 +191,10 @@ async function evaluateDmarc(
     steps: discovery.steps,
     ...(mode === '7489' && discovery.record?.record?.pct != null && discovery.record.record.pct < 100 ? { pct: discovery.record.record.pct } : {}),
   };
-  if (discovery.status === 'temperror') return { ...base, result: 'temperror', reason: discovery.reason };
-  if (discovery.status === 'none') return { ...base, result: 'none', reason: discovery.reason };
+  if (discovery.status === 'temperror') return { ...base, result: 'temperror', reason: discovery.reason, fix: RUN_AGAIN };
+  if (discovery.status === 'none') {
+    return { ...base, result: 'none', reason: discovery.reason, fix: `publish a DMARC record at _dmarc.${from.domain} (maildns dmarc compose builds one: p=none with a rua= address to start)` };
+  }
 
   // Organizational domains: the Public Suffix List (RFC 7489) or the DNS tree walk (RFC 9989).
   const orgs = new Map<string, string>();
@@ -192,6 +234,7 @@ async function evaluateDmarc(
     result: temp ? 'temperror' : 'fail',
     disposition: discovery.appliedPolicy,
     reason: `no identifier both passed and aligned with ${from.domain}: ${why}`,
+    fix: temp ? RUN_AGAIN : dmarcFailFix(from.domain, identifiers, discovery.adkim ?? 'r'),
   };
 }
 

@@ -20,6 +20,7 @@ export function renderMessageReport(r: MessageReport, color = useColor(), spfNot
     const key = d.key?.bits ? `${d.key.bits}-bit ${d.key.type}` : 'no usable key';
     out.push(`  #${d.index + 1} ${paint(d.result.toUpperCase(), tint(d.result), color)}  ${printable(`d=${d.domain} s=${d.selector} a=${d.algorithm} c=${d.canonicalization}  (${key})`)}`);
     if (d.reason) out.push(printable(`     ${d.reason}`));
+    if (d.fix) out.push(printable(`     fix: ${d.fix}`));
     if (d.bodyHash && d.reasonCode === 'dkim.body-hash-mismatch') {
       out.push(printable(`     expected bh=${d.bodyHash.expected}`));
       out.push(`     computed bh=${d.bodyHash.computed}`);
@@ -39,6 +40,7 @@ export function renderMessageReport(r: MessageReport, color = useColor(), spfNot
   else {
     out.push(`  ${paint(r.spf.result.toUpperCase(), tint(r.spf.result), color)}  ${printable(`${r.spf.identity === 'mailfrom' ? 'MAIL FROM' : 'HELO'} ${r.spf.domain || '(none)'} for client ${r.spf.ip}`)}`);
     if (r.spf.reason) out.push(printable(`     ${r.spf.reason}`));
+    if (r.spf.fix) out.push(printable(`     fix: ${r.spf.fix}`));
   }
   const m = r.dmarc;
   out.push(paint('DMARC', 'bold', color) + paint(`  (RFC ${m.mode} rules)`, 'dim', color));
@@ -53,6 +55,7 @@ export function renderMessageReport(r: MessageReport, color = useColor(), spfNot
     const pct = m.pct !== undefined ? `, pct=${m.pct}: applies to ${m.pct}% of failing mail` : '';
     out.push(`     policy ${m.rule}=${m.policy}${pct}; a receiver would ${m.result === 'pass' ? 'deliver it (pass)' : `apply ${m.disposition ?? 'none'}`}`);
   }
+  if (m.fix) out.push(printable(`     fix: ${m.fix}`));
   if (r.findings.length) {
     out.push('');
     out.push(renderFindings(r.findings, color));

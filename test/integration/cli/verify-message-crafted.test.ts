@@ -98,3 +98,35 @@ describe('a message with many DKIM-Signature fields', () => {
     expect(r.code).toBe(1);
   });
 });
+
+describe('every verdict but pass has its fix', () => {
+  type Verdict = { result: string; fix?: string };
+  const verdicts = (r: { dkim: Verdict[]; spf: Verdict | null; dmarc: Verdict }): Verdict[] => [...r.dkim, ...(r.spf ? [r.spf] : []), r.dmarc];
+
+  test.each([
+    ['a changed body (dkim fail), SPF fail, DMARC fail', 'changed', ['--ip', '192.0.2.99', '--mail-from', 'bounce@example.com']],
+    ['no From domain (DMARC permerror), SPF none', 'no-from-domain', ['--ip', '192.0.2.99', '--mail-from', 'bounce@example.org']],
+    ['a DMARC record nowhere (DMARC none), a key nowhere (dkim permerror)', 'no-dmarc', []],
+    ['DNS that refuses (temperror everywhere)', 'refused', ['--ip', '192.0.2.99', '--mail-from', 'bounce@example.com']],
+  ])('%s: a fix in the JSON for each, and a fix line under each in the text', async (_what, kind, extra) => {
+    const signed = (await signMessage(Buffer.from(MESSAGE), { domain: 'example.com', selector: 'mail', key })).message.toString('latin1');
+    const text =
+      kind === 'changed' ? signed.replace('Hello Bob.', 'Hello Eve.')
+      : kind === 'no-from-domain' ? signed.replace('From: Alice <alice@example.com>', 'From: Alice')
+      : kind === 'no-dmarc' ? signed.replace('s=mail', 's=nokey')
+      : signed;
+    const f = await file(`fix-${kind}.eml`, text);
+    // A server for every name that holds nothing: no key, no DMARC record anywhere.
+    const bare = kind === 'no-dmarc' ? await startServer({ zones: [''], records: [] }) : null;
+    const nameserver = kind === 'refused' ? '127.0.0.1:9' : bare ? `${bare.host}:${bare.port}` : ns;
+    const json = await runCli(['verify-message', f, '--nameserver', nameserver, '--timeout', '200', '--json', ...extra]);
+    const report = JSON.parse(json.stdout) as { dkim: Verdict[]; spf: Verdict | null; dmarc: Verdict };
+    const failing = verdicts(report).filter((v) => v.result !== 'pass');
+    expect(failing.length).toBeGreaterThan(1);
+    for (const v of failing) expect(v.fix, JSON.stringify(v).slice(0, 300)).toMatch(/\w/);
+    const plain = await runCli(['verify-message', f, '--nameserver', nameserver, '--timeout', '200', ...extra]);
+    const fixLines = plain.stdout.split('\n').filter((l) => /^ {5}fix: \S/.test(l));
+    expect(fixLines).toHaveLength(failing.length);
+    await bare?.close();
+  });
+});
