@@ -53,28 +53,28 @@ export interface ProfileReport {
 const ALL: Provider[] = ['google', 'yahoo', 'microsoft'];
 
 const RULES = {
-  'spf': { title: 'an SPF record is published and valid', providers: ALL },
-  'dkim': { title: 'a DKIM key is published', providers: ALL },
-  'dmarc': { title: 'a DMARC policy governs the domain (p=none at least)', providers: ALL },
-  'dmarc-alignment': { title: 'the From domain can align with SPF or DKIM', providers: ALL },
-  'reverse-dns': { title: 'the sending addresses have forward-confirmed reverse DNS', providers: ['google', 'yahoo'] },
+  'spf': { title: 'an SPF record is published and valid', providers: ALL, fix: 'publish one SPF record at the domain, listing the hosts that send its mail (maildns spf compose builds one)' },
+  'dkim': { title: 'a DKIM key is published', providers: ALL, fix: 'publish the key of each selector that signs (maildns records prints them)' },
+  'dmarc': { title: 'a DMARC policy governs the domain (p=none at least)', providers: ALL, fix: 'publish a DMARC record at _dmarc.<domain> with p=none at least (maildns dmarc compose builds one)' },
+  'dmarc-alignment': { title: 'the From domain can align with SPF or DKIM', providers: ALL, fix: 'publish an SPF record or a DKIM key at the domain itself, so that a MAIL FROM or a d= in it can align with From' },
+  'reverse-dns': { title: 'the sending addresses have forward-confirmed reverse DNS', providers: ['google', 'yahoo'], fix: 'have the owner of each address (the hosting or access provider) publish a PTR record naming a host whose A or AAAA record holds the address' },
   'tls': { title: 'mail is sent over TLS', providers: ['google'] },
   'spam-rate': { title: 'the reported spam rate stays below 0.3%', providers: ['google', 'yahoo'] },
-  'dkim-aligned': { title: 'a DKIM signature passes with d= aligned with From (relaxed)', providers: ALL },
-  'dmarc-pass': { title: 'the message passes DMARC', providers: ALL },
+  'dkim-aligned': { title: 'a DKIM signature passes with d= aligned with From (relaxed)', providers: ALL, fix: 'sign with d= the From domain (or a parent or a child of it), with a key published under the signature\'s selector' },
+  'dmarc-pass': { title: 'the message passes DMARC', providers: ALL, fix: 'have the message pass DKIM or SPF aligned with the From domain (the fixes of the message report above say how)' },
   // Microsoft asks for a working unsubscribe link as a recommendation, not the RFC 8058 one-click form.
   'one-click-unsubscribe': { title: 'List-Unsubscribe with an https URI and List-Unsubscribe-Post: List-Unsubscribe=One-Click, both DKIM-signed', providers: ['google', 'yahoo'] },
   'message-format': { title: 'a valid Message-ID and Date (RFC 5322)', providers: ['google', 'yahoo'] },
-} as const satisfies Record<string, { title: string; providers: readonly Provider[] }>;
+} as const satisfies Record<string, { title: string; providers: readonly Provider[]; fix?: string }>;
 
 type RuleId = keyof typeof RULES;
 
 function rule(id: RuleId, verdict: RuleVerdict, reason: string, findings: Finding[] = []): ProfileRule {
-  const def = RULES[id];
+  const def: { title: string; providers: readonly Provider[]; fix?: string } = RULES[id];
   const providers = [...def.providers];
-  // A rule not met gets a finding of its own when no finding of the audit says why.
+  // A rule not met gets a finding of its own, with the rule's fix, when no finding of the audit says why.
   const behind = verdict === 'not-met' && !findings.some((f) => f.severity === 'error' && !isTemporaryFinding(f))
-    ? [...findings, { code: `bulk-senders.${id}`, severity: 'error' as const, subject: '', message: reason }]
+    ? [...findings, { code: `bulk-senders.${id}`, severity: 'error' as const, subject: '', message: reason, ...(def.fix ? { fix: def.fix } : {}) }]
     : findings;
   return { id, title: def.title, providers, source: providers.map((p) => PROVIDER_SOURCES[p]).join('; '), verdict, reason, findings: behind };
 }

@@ -271,3 +271,21 @@ describe('verify-message --profile bulk-senders: the message-level rules', () =>
     expect(doc.exitCode).toBe(1);
   });
 });
+
+describe('every rule not met says what to do', () => {
+  it('each not-met rule, of a domain or a message, has a finding with a fix', async () => {
+    const profiles: ProfileReport[] = [];
+    for (const d of ['nospf.test', 'nodkim.test', 'nodmarc.test', 'noptr.test', 'bare.test']) profiles.push(await profileOf(d));
+    for (const headers of [
+      FULL_HEADERS.filter((h) => !h.startsWith('List-')),
+      FULL_HEADERS.map((h) => (h.startsWith('From:') ? 'From: News <news@other.test>' : h)),
+      FULL_HEADERS.map((h) => (h.startsWith('From:') ? 'From: News' : h)),
+    ]) {
+      profiles.push((await messageVerdicts(await signed(headers))).profile);
+      profiles.push((await messageVerdicts(message(headers))).profile);
+    }
+    const missed = profiles.flatMap((p) => p.rules.filter((r) => r.verdict === 'not-met').map((r) => ({ domain: p.domain, rule: r })));
+    expect(missed.length).toBeGreaterThan(10);
+    for (const { domain, rule } of missed) expect(rule.findings.some((f) => f.severity !== 'info' && f.fix), `${domain} ${rule.id}: ${rule.findings.map((f) => f.code).join(', ')}`).toBe(true);
+  });
+});
