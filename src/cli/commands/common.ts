@@ -34,7 +34,7 @@ export function withNameserverOption<T>(y: Argv<T>) {
       describe: 'ask this DNS server (HOST[:PORT], comma-separated for several) instead of the system resolvers; also MAILDNS_NAMESERVER',
     })
     .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_MS, describe: 'milliseconds to wait for one DNS answer (two attempts per server)' })
-    .option('deadline', { type: 'number', default: DEFAULT_DEADLINE_MS, describe: 'milliseconds for all the DNS questions of one domain (each domain of check and verify has its own); what is still unanswered then is a timeout' });
+    .option('deadline', { type: 'number', default: DEFAULT_DEADLINE_MS, describe: 'milliseconds for all the DNS questions of the command (check and verify: of each domain); what is still unanswered then is a timeout' });
 }
 
 /** The resolver a command's `--nameserver`, `--timeout` and `--deadline` ask for; a bad value is a usage error (exit 2). */

@@ -33,7 +33,7 @@ export const signCommand: CommandModule<object, Args> = {
   ...COMMANDS['sign'],
   builder: (y) =>
     y
-      .positional('message', { type: 'string', demandOption: true, describe: 'the message to sign (RFC 5322, .eml)' })
+      .positional('message', { type: 'string', demandOption: true, describe: 'the message to sign (RFC 5322, .eml): a file, or a pipe read to its end' })
       .option('plan', { type: 'string', normalize: true, describe: 'sign with every active selector of the From domain in this plan (RSA and Ed25519 together when both are active)' })
       .option('domain', { alias: 'd', type: 'string', describe: 'signing domain (d=)' })
       .option('selector', { alias: 's', type: 'string', describe: 'selector (s=)' })
@@ -41,11 +41,12 @@ export const signCommand: CommandModule<object, Args> = {
       .option('algorithm', { alias: 'a', type: 'string', choices: SIGN_ALGORITHMS, describe: 'signing algorithm (default: from the key); with --plan, sign only with the active keys of this kind' })
       .option('headers', { type: 'string', describe: 'header fields to sign, colon-separated (default: From, To, Subject, Date, Message-ID and the other usual ones present)' })
       .option('canonicalization', { alias: 'c', type: 'string', default: 'relaxed/relaxed', choices: CANONICALIZATIONS, describe: 'header/body canonicalization' })
-      .option('output', { alias: 'o', type: 'string', normalize: true, describe: 'write the signed message here (atomically) instead of stdout' })
+      .option('output', { alias: 'o', type: 'string', normalize: true, describe: 'write the signed message here (atomically) instead of stdout; it may be the message itself, never the key or the plan' })
       .option('json', { type: 'boolean', default: false, describe: 'print the DKIM-Signature and the choices made as JSON (with the signed message unless -o is given: `message`, or `messageBase64` when it is not UTF-8)' })
       .example('$0 sign test.eml --plan maildns.yaml -o signed.eml', 'sign with the active selector of the From domain')
       .example('$0 sign test.eml -d example.com -s mail -k keys/example.com/mail.private', 'sign with an explicit key')
-      .example('$0 sign test.eml -d example.com -s ed -k ed.private --headers From:To:Subject:Date', 'sign only the named fields') as never,
+      .example('$0 sign test.eml -d example.com -s ed -k ed.private --headers From:To:Subject:Date', 'sign only the named fields')
+      .epilogue('Exit codes: 0 signed; 2 bad input: the message (no RFC 5322 message, no From, over 150 MiB), the key (missing, a public key, encrypted) or a flag. The key is only read: nothing of it is printed, and -o cannot name it.') as never,
   handler: async (args) => {
     const [{ readMessageFile, fromIdentity }, { loadPrivateKey, signWithEach }, { readPrivateKeyFile }, { sameFile, writeFileAtomic }] = await Promise.all([
       import('../../message/message.js'),

@@ -29,7 +29,7 @@ export const verifyMessageCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withNameserverOption(
       y
-        .positional('message', { type: 'string', demandOption: true, describe: 'the message (RFC 5322, .eml)' })
+        .positional('message', { type: 'string', demandOption: true, describe: 'the message (RFC 5322, .eml): a file, or a pipe read to its end' })
         .option('ip', { type: 'string', describe: 'SMTP client address, to check SPF' })
         .option('helo', { type: 'string', describe: 'HELO/EHLO name of the client' })
         .option('mail-from', { type: 'string', describe: 'MAIL FROM address (default: the Return-Path field; "<>" for none)' })
@@ -40,7 +40,7 @@ export const verifyMessageCommand: CommandModule<object, Args> = {
       .example('$0 verify-message signed.eml --nameserver 127.0.0.1:5300', 'check against a local test server')
       .example('$0 verify-message mail.eml --ip 192.0.2.10 --mail-from bounce@example.com --helo mx.example.com', 'DKIM, SPF and DMARC as the receiving server saw it')
       .example('$0 verify-message news.eml --ip 192.0.2.10 --profile bulk-senders', 'the bulk-sender rules of Google, Yahoo and Microsoft for this message')
-      .epilogue('Exit codes: 0 DMARC passes, 1 it does not, 2 bad input, 3 DNS could not be asked. With --profile: 0 every rule that can be checked is met, 1 a rule is not met, 3 none failed but DNS left a rule unknown.') as never,
+      .epilogue('Each result but pass comes with its fix; the first 20 DKIM signatures from the top are checked (a message with more is told so). Exit codes: 0 DMARC passes, 1 it does not, 2 bad input, 3 DNS could not be asked. With --profile: 0 every rule that can be checked is met, 1 a rule is not met, 3 none failed but DNS left a rule unknown.') as never,
   handler: async (args) => {
     const [{ fieldsNamed, readMessageFile }, { verifyMessage }, { renderMessageReport }] = await Promise.all([
       import('../../message/message.js'),

@@ -330,7 +330,7 @@ describe('the built CLI refuses a fraction for a count, and --json with another 
     [['check', 'example.com', '-j2.5', 'NS'], '-j (--concurrency) needs a whole number, not "2.5": domains checked at once'],
     [['check', 'example.com', '--timeout=100.5', 'NS'], '--timeout needs a whole number, not "100.5": milliseconds to wait for one DNS answer (two attempts per server)'],
     [['check', 'example.com', '--tls', '--tls-timeout', '1500.5', 'NS'], '--tls-timeout needs a whole number, not "1500.5": with --tls: milliseconds for each step of the STARTTLS check (connect, greeting, EHLO, STARTTLS, handshake; default 10000)'],
-    [['dmarc', 'example.com', '--deadline', '1e999', 'NS'], '--deadline needs a whole number, not "1e999": milliseconds for all the DNS questions of one domain (each domain of check and verify has its own)'],
+    [['dmarc', 'example.com', '--deadline', '1e999', 'NS'], '--deadline needs a whole number, not "1e999": milliseconds for all the DNS questions of the command (check and verify: of each domain)'],
     [['check', 'example.com', '--json', '--format', 'text', 'NS'], '--json and --format text do not go together; give one of them'],
     [['check', 'example.com', '-f', 'ndjson', '--json', 'NS'], '--json and --format ndjson do not go together; give one of them'],
     [['check', 'example.com', '--json', '--format=junit', 'NS'], '--json and --format junit do not go together; give one of them'],

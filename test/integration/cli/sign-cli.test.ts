@@ -187,6 +187,19 @@ describe('maildns sign / verify-message', () => {
     expect(r.stderr).toBe('maildns: no-from.eml: the message has no From header field, which DKIM must sign (RFC 6376 §5.4): add one (From: Name <address>) and sign again\n');
   });
 
+  test('--help of both commands: what they read, the exit codes, and what happens to the key', async () => {
+    const sign = (await runCli(['sign', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(sign).toContain('a file, or a pipe read to its end');
+    expect(sign).toContain('it may be the message itself, never the key or the plan');
+    expect(sign).toContain('Exit codes: 0 signed; 2 bad input');
+    expect(sign).toContain('The key is only read: nothing of it is printed');
+    const verify = (await runCli(['verify-message', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(verify).toContain('a file, or a pipe read to its end');
+    expect(verify).toContain('Each result but pass comes with its fix');
+    expect(verify).toContain('the first 20 DKIM signatures from the top are checked');
+    expect(verify).not.toContain('questions of one domain');
+  });
+
   test('DNS that cannot be asked is exit 3, not a DKIM or DMARC failure', async () => {
     const s = await runCli(['sign', 'test.eml', '--plan', 'maildns.yaml'], { cwd: dir });
     writeFileSync(path.join(dir, 'signed2.eml'), s.stdout);
