@@ -115,10 +115,15 @@ export function addressesOf(value: string): string[] {
   return out;
 }
 
-/** The domain of an address (`local@domain`), lower-case; null when there is no "@". */
+/**
+ * The domain of an address (`local@domain`), lower-case; null when it is none: no "@", an "@"
+ * in the local part outside quotes (already removed), or a control character (a NUL, say: a
+ * reader that stops there shows the address before it, while the domain after the last "@" is
+ * another one).
+ */
 export function domainOf(address: string): string | null {
   const at = address.lastIndexOf('@');
-  if (at < 0) return null;
+  if (at < 0 || address.indexOf('@') !== at || /[\x00-\x08\x0a-\x1f\x7f]/.test(address)) return null;
   const domain = normalizeName(address.slice(at + 1).replace(/[>\s]/g, ''));
   return domain === '' ? null : domain;
 }

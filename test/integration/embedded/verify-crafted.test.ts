@@ -163,6 +163,10 @@ describe('a crafted From domain gets a DMARC verdict, never a DNS failure', () =
     [`a@${'x'.repeat(64)}.example`, /label of 64 characters/],
     ['a@-x.example', /characters a host name cannot carry/],
     ['a@b\u00fccher.de', /not a valid internationalized domain name/],
+    // A reader that stops at the NUL shows a@example.com; the domain after the last "@" is another.
+    ['a@example.com\u0000@evil.example', /no usable address/],
+    ['a@example.com@evil.example', /no usable address/],
+    ['a@exam\u0007ple.com', /no usable address/],
   ])('From: %s is a permerror with the reason', async (from, why) => {
     // The last row is Latin-1 ü, which is no UTF-8: not a name DMARC can look up.
     const report = await verifyMessage(parseMessage(Buffer.from(`From: ${from}\r\n\r\nhi\r\n`, 'latin1')), idnResolver);
