@@ -93,13 +93,24 @@ async function checkSpf(resolver: Resolver, msg: ParsedMessage, opts: VerifyMess
   if (!opts.ip) return null;
   if (!parseIp(opts.ip)) throw new InputError(`the client address "${opts.ip}" is not an IPv4 or IPv6 address`);
   let mailFrom = opts.mailFrom;
-  if (mailFrom === undefined) {
-    const rp = fieldsNamed(msg, 'Return-Path').at(-1);
-    if (rp) mailFrom = addressesOf(rp.value)[0] ?? '';
-  }
+  const fromField = mailFrom === undefined ? fieldsNamed(msg, 'Return-Path').at(-1) : undefined;
+  if (fromField) mailFrom = addressesOf(fromField.value)[0] ?? '';
   mailFrom = (mailFrom ?? '').replace(/^<|>$/g, '').trim();
   const mailFromDomain = mailFrom ? domainOf(mailFrom) : null;
-  if (mailFrom && !mailFromDomain) throw new InputError(`the MAIL FROM "${mailFrom}" is not an address (local@domain)`);
+  if (mailFrom && !mailFromDomain && !fromField) throw new InputError(`the MAIL FROM "${mailFrom}" is not an address (local@domain)`);
+  if (mailFrom && !mailFromDomain) {
+    // The message's own field: what it says gets a verdict, as any field of the message does.
+    return {
+      identity: 'mailfrom',
+      ip: opts.ip,
+      ...(opts.helo ? { helo: opts.helo } : {}),
+      mailFrom,
+      result: 'none',
+      domain: '',
+      reason: `the Return-Path field holds no address (${mailFrom}), so there is no MAIL FROM domain to check`,
+      fix: 'give the MAIL FROM the client used (--mail-from); the receiving server writes Return-Path from it',
+    };
+  }
   const identity = mailFromDomain ? 'mailfrom' : 'helo';
   const domain = mailFromDomain ?? (opts.helo ? opts.helo.toLowerCase() : '');
   const base = { identity, ip: opts.ip, ...(opts.helo ? { helo: opts.helo } : {}), ...(mailFrom ? { mailFrom } : {}) } as const;

@@ -130,3 +130,20 @@ describe('every verdict but pass has its fix', () => {
     await bare?.close();
   });
 });
+
+test('a Return-Path that holds no address is an SPF verdict (none, with the reason), not bad input', async () => {
+  const signed = (await signMessage(Buffer.from(MESSAGE), { domain: 'example.com', selector: 'mail', key })).message.toString('latin1');
+  for (const [name, path] of [['rp-word.eml', '<nobody>'], ['rp-two-at.eml', '<a@b@example.com>']]) {
+    const f = await file(name, `Return-Path: ${path}\r\n${signed}`);
+    const r = await runCli(['verify-message', f, '--nameserver', ns, '--ip', '192.0.2.10', '--json']);
+    expect(r.stderr, name).toBe('');
+    expect(r.code, name).toBe(0);
+    const report = JSON.parse(r.stdout) as { spf: { result: string; reason: string; fix: string }; dmarc: { result: string } };
+    expect(report.spf).toMatchObject({ result: 'none', reason: `the Return-Path field holds no address (${path.slice(1, -1)}), so there is no MAIL FROM domain to check` });
+    expect(report.spf.fix).toMatch(/--mail-from/);
+    expect(report.dmarc.result).toBe('pass');
+  }
+  // Given on the command line, it is bad input as before.
+  const bad = await runCli(['verify-message', await file('rp-flag.eml', signed), '--nameserver', ns, '--ip', '192.0.2.10', '--mail-from', 'nobody']);
+  expect(bad.code).toBe(2);
+});
