@@ -1,4 +1,4 @@
-/** `maildns sign`: add a DKIM-Signature to a test message (mailauth does the signing). */
+/** `maildns sign`: add a DKIM-Signature to a test message (src/message/sign.ts signs, with mailauth's canonicalization). */
 import type { KeyObject } from 'node:crypto';
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
