@@ -13,6 +13,8 @@
 import {
   closeSync,
   constants,
+  createReadStream,
+  createWriteStream,
   existsSync,
   fchmodSync,
   fchownSync,
@@ -23,19 +25,19 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   realpathSync,
   renameSync,
   statSync,
   unlinkSync,
   writeSync,
+  type Stats,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import net from 'node:net';
 import tty, { isatty } from 'node:tty';
 import { finished } from 'node:stream/promises';
-import type { Stats } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import path from 'node:path';
 import { InputError } from './errors.js';
