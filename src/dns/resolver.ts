@@ -291,8 +291,6 @@ function toRData(rec: WireRecord): unknown {
 interface CachedAnswer {
   promise: Promise<DnsAnswer<unknown>>;
   settled: boolean;
-  /** Set when it came cut short by its asker's deadline (Deadline.late): no answer for another asker. */
-  late?: boolean;
 }
 
 class AnswerCache {
@@ -415,7 +413,7 @@ export class DnsResolver implements Resolver {
    * organizational domain's record, an include or MX host that is another domain's own name, while
    * that domain is checked too). Only while the scope lives: nothing is kept longer for it.
    */
-  private readonly live = new Map<string, Map<RRType, Map<string, CachedAnswer>>>();
+  private readonly live = new Map<string, Map<RRType, Map<string, Promise<DnsAnswer<unknown>>>>>();
   /** Queries actually sent (cache hits excluded, pipelined TCP's nudges included), for benchmarks and reports. */
   queriesSent = 0;
 
@@ -456,7 +454,7 @@ export class DnsResolver implements Resolver {
     const cache = this.cache;
     if (subject === undefined || !cache) return { base: this, lookup: (name, type) => this.within(name, type, deadline), end: endDeadline };
     const own = normalizeName(subject);
-    const kept = new Map<RRType, Map<string, CachedAnswer>>();
+    const kept = new Map<RRType, Map<string, Promise<DnsAnswer<unknown>>>>();
     // A second scope of the same subject at once keeps its answers to itself, as before.
     const lends = !this.live.has(own);
     if (lends) this.live.set(own, kept);
@@ -465,17 +463,12 @@ export class DnsResolver implements Resolver {
       if (!isAtOrBelow(normalized, own) || deadline?.passed()) return this.within(name, type, deadline);
       let byName = kept.get(type);
       if (!byName) kept.set(type, (byName = new Map()));
-      let entry = byName.get(normalized);
-      if (!entry) {
+      let answer = byName.get(normalized) as Promise<DnsAnswer<RDataMap[T]>> | undefined;
+      if (!answer) {
         if (cache.get(normalized, type)) return this.within(name, type, deadline);
-        const made: CachedAnswer = { promise: null as unknown as Promise<DnsAnswer<unknown>>, settled: false };
-        made.promise = this.follow(normalized, type, deadline, (a) => {
-          made.settled = true;
-          if (lateAnswers.has(a)) made.late = true;
-        }) as Promise<DnsAnswer<unknown>>;
-        byName.set(normalized, (entry = made));
+        byName.set(normalized, (answer = this.follow(normalized, type, deadline, null)));
       }
-      return entry.promise as Promise<DnsAnswer<RDataMap[T]>>;
+      return answer;
     };
     const end = (): void => {
       if (lends && this.live.get(own) === kept) this.live.delete(own);
@@ -485,10 +478,10 @@ export class DnsResolver implements Resolver {
   }
 
   /** The answer a live scope keeps for `name` (normalized), one of its subject's own names; undefined when none does. */
-  private heldByScope(name: string, type: RRType): CachedAnswer | undefined {
+  private heldByScope(name: string, type: RRType): Promise<DnsAnswer<unknown>> | undefined {
     for (let at = 0; ; ) {
-      const entry = this.live.get(at === 0 ? name : name.slice(at))?.get(type)?.get(name);
-      if (entry && !entry.late) return entry;
+      const held = this.live.get(at === 0 ? name : name.slice(at))?.get(type)?.get(name);
+      if (held) return held;
       const dot = name.indexOf('.', at);
       if (dot < 0) return undefined;
       at = dot + 1;
@@ -500,7 +493,7 @@ export class DnsResolver implements Resolver {
    * answer another asker is still waiting for is cut off at it. An answer cut short by a deadline
    * is not kept in the cache: a later asker with time left asks again.
    */
-  private within<T extends RRType>(name: string, type: T, deadline: Deadline | null): Promise<DnsAnswer<RDataMap[T]>> {
+  private within<T extends RRType>(name: string, type: T, deadline: Deadline | null, borrow = true): Promise<DnsAnswer<RDataMap[T]>> {
     if (deadline?.passed()) return Promise.resolve(deadline.late(name, type));
     const normalized = normalizeName(name);
     const cached = this.cache?.get(normalized, type);
@@ -510,12 +503,13 @@ export class DnsResolver implements Resolver {
     }
     // Its own question: every step of it keeps to the deadline (follow, ask, askOne).
     if (!this.cache) return this.follow(normalized, type, deadline, null);
-    const held = this.live.size ? this.heldByScope(normalized, type) : undefined;
+    const held = borrow && this.live.size ? this.heldByScope(normalized, type) : undefined;
     if (held) {
-      const answer = held.promise as Promise<DnsAnswer<RDataMap[T]>>;
-      const bounded = deadline && !held.settled ? deadline.bound(name, type, answer) : answer;
-      // Cut short by the other asker's deadline, it says nothing of the name: asked as if it had not been held.
-      return bounded.then((a) => (lateAnswers.has(a) && !deadline?.passed() ? this.within(name, type, deadline) : a));
+      // The borrower bears the cost of borrowing (it is rare), not every lookup of the lender's.
+      const answer = held as Promise<DnsAnswer<RDataMap[T]>>;
+      const bounded = deadline ? deadline.bound(name, type, answer) : answer;
+      // Cut short by the lender's deadline, it says nothing of the name: asked again, not borrowed again.
+      return bounded.then((a) => (lateAnswers.has(a) && !deadline?.passed() ? this.within(name, type, deadline, false) : a));
     }
     const cache = this.cache;
     const entry: CachedAnswer = { promise: null as unknown as Promise<DnsAnswer<unknown>>, settled: false };
