@@ -7,7 +7,7 @@
  */
 import dgram from 'node:dgram';
 import { isIpv6Address } from '../ipv6.js';
-import { buildQuery, classifyReply, exchangeTcp, IgnoredReplies, PortClosed, queryKey, settleUdp, WireTimeout, type DnssecBits, type QueryKey, type ServerAddress, type UdpOutcome, type WireOptions, type WireResponse } from './wire.js';
+import { buildQuery, classifyReply, exchangeTcp, IgnoredReplies, PortClosed, queryKey, randomQueryId, settleUdp, WireTimeout, type DnssecBits, type QueryKey, type ServerAddress, type UdpOutcome, type WireOptions, type WireResponse } from './wire.js';
 
 interface Pending {
   server: ServerAddress;
@@ -214,7 +214,7 @@ export class UdpMux {
       const q = port.probeQuestion;
       if (!sock || !q) return this.settle(port, true);
       port.probedAt = performance.now();
-      sock.send(buildQuery(q.name, q.type, Math.floor(Math.random() * 0x10000), q.rd, q.bits));
+      sock.send(buildQuery(q.name, q.type, randomQueryId(), q.rd, q.bits));
       this.onUnaskedQuery();
       port.verdictTimer = setTimeout(() => this.settle(port, true), PROBE_VERDICT_MS);
     }, Math.max(0, port.probedAt + REFUSED_PROBE_MS - performance.now()));
@@ -250,9 +250,9 @@ export class UdpMux {
         }),
       );
     }
-    const sock = sockets[Math.floor(Math.random() * sockets.length)]!;
+    const sock = sockets[randomQueryId() % sockets.length]!;
     if (!sock.connected) return sock.ready.then(() => this.udp(server, name, type, rd, deadline, bits));
-    let id = Math.floor(Math.random() * 0x10000);
+    let id = randomQueryId();
     for (let tries = 0; sock.pending.has(id) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
     if (sock.pending.has(id)) return Promise.reject(new Error('too many queries in flight on one socket'));
     const buf = buildQuery(name, type, id, rd, bits);

@@ -13,7 +13,7 @@
  */
 import net from 'node:net';
 import { UdpMux } from './mux.js';
-import { classifyReply, FramedQueryBuffer, formatServer, MalformedMessage, PortClosed, queryKey, WireTimeout, type QueryKey, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
+import { classifyReply, FramedQueryBuffer, formatServer, MalformedMessage, PortClosed, queryKey, randomQueryId, WireTimeout, type QueryKey, type ServerAddress, type WireOptions, type WireResponse } from './wire.js';
 import type { WirePacket } from './packet.js';
 
 interface Pending {
@@ -131,7 +131,7 @@ class PipelinedConnection {
 
   /** An ID no question or nudge waiting here has, or null when all 65,536 are taken. */
   private freeId(): number | null {
-    let id = Math.floor(Math.random() * 0x10000);
+    let id = randomQueryId();
     for (let tries = 0; (this.pending.has(id) || this.unclaimed.has(id)) && tries < 0x10000; tries++) id = (id + 1) & 0xffff;
     return this.pending.has(id) || this.unclaimed.has(id) ? null : id;
   }

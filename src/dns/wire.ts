@@ -7,6 +7,7 @@
  * the question asked.
  */
 import { formatIpv6, isIpv6Address } from '../ipv6.js';
+import { randomFillSync } from 'node:crypto';
 import dgram from 'node:dgram';
 import net, { isIP } from 'node:net';
 import { DnsTemporaryError } from '../errors.js';
@@ -775,12 +776,25 @@ export interface WireResponse {
   tcp: boolean;
 }
 
-function randomId(): number {
-  return Math.floor(Math.random() * 0x10000);
+/**
+ * Query IDs from the operating system's random source, drawn 4,096 at a time. An off-path attacker
+ * who guesses the ID (and the port) of a question over UDP can answer it first (RFC 5452 §4.3, §9.2);
+ * Math.random is V8's xorshift128+, whose state a few of its outputs give away, so the next IDs
+ * would be known too.
+ */
+const queryIds = new Uint16Array(4096);
+let queryIdsLeft = 0;
+
+export function randomQueryId(): number {
+  if (queryIdsLeft === 0) {
+    randomFillSync(queryIds);
+    queryIdsLeft = queryIds.length;
+  }
+  return queryIds[--queryIdsLeft]!;
 }
 
 /** Ask over TCP alone (after a truncated UDP answer, or when asked to). */
-export async function exchangeTcp(server: ServerAddress, name: string, type: string, opts: WireOptions, id = randomId()): Promise<WirePacket> {
+export async function exchangeTcp(server: ServerAddress, name: string, type: string, opts: WireOptions, id = randomQueryId()): Promise<WirePacket> {
   try {
     return await tcpExchange(server, buildQuery(name, type, id, opts.recursionDesired, opts), queryKey(id, name, type), Date.now() + opts.timeoutMs);
   } catch (err) {
@@ -797,7 +811,7 @@ export async function exchange(server: ServerAddress, name: string, type: string
   const deadline = Date.now() + opts.timeoutMs;
   const overTcp = (): Promise<WirePacket> => exchangeTcp(server, name, type, { ...opts, timeoutMs: Math.max(1, deadline - Date.now()) });
   if (opts.tcpOnly) return { packet: await overTcp(), tcp: true };
-  const id = randomId();
+  const id = randomQueryId();
   const ignored = new IgnoredReplies();
   let reply: UdpOutcome;
   try {
