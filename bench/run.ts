@@ -210,8 +210,41 @@ async function runCheckProcess(dir: string, port: number, manifest: ReadonlyMap<
   return { wallS, cpuS: user! + sys!, peakRssMb: rssKb! / 1024, queries: doc.summary.queries, score };
 }
 
+const USAGE = `usage: npm run bench -- [N ...] [--rounds R] [--startup-rounds R] [--startup-only]
+       npm run bench -- --scale [--scale-n N] [--rounds R]
+  N                   domain counts to check (default 1000 10000 50000)
+  --rounds R          interleaved rounds per size (default 5)
+  --startup-rounds R  rounds of the start-up figures (default 15)
+  --startup-only      the start-up figures alone
+  --scale             bench/scale.ts instead: streaming, history and shards at up to 99,999 domains
+environment: MAILDNS_BENCH_DIR keeps the data there; MAILDNS_BENCH_SHARED names the folder with mkbulk.py and bench_raw.py`;
+const VALUE_FLAGS = new Set(['--rounds', '--startup-rounds', '--scale-n']);
+const SWITCHES = new Set(['--startup-only', '--scale']);
+
+/** The flags this bench takes, or an error naming the one it does not (a typo would run the whole bench). */
+export function argumentProblem(args: readonly string[]): string | null {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (VALUE_FLAGS.has(a)) {
+      if (!/^\d+$/.test(args[i + 1] ?? '')) return `${a} needs a whole number`;
+      i++;
+    } else if (!SWITCHES.has(a) && !/^\d+$/.test(a)) return `unknown argument ${a}`;
+  }
+  return null;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const problem = argumentProblem(args);
+  if (problem) {
+    process.stderr.write(`bench: ${problem}\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const sizes = args.filter((a, i) => /^\d+$/.test(a) && !/^--/.test(args[i - 1] ?? '')).map(Number).filter((n) => n > 0);
   if (!sizes.length) sizes.push(1000, 10000, 50000);
   sizes.sort((a, b) => a - b);
