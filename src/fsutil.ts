@@ -25,8 +25,8 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   readlinkSync,
+  readSync,
   realpathSync,
   renameSync,
   statSync,
@@ -81,7 +81,9 @@ export function failedOn(err: unknown, target: string, action: string, leadsTo?:
   const out: FileError = new Error(`${e.code}: cannot ${action}`);
   out.code = e.code;
   out.path = target;
-  if (leadsTo !== undefined && leadsTo !== target) out.linkTarget = leadsTo;
+  // An input read through a link comes with where it leads already (readInputFile).
+  const through = leadsTo ?? (e.path === target ? (e as FileError).linkTarget : undefined);
+  if (through !== undefined && through !== target) out.linkTarget = through;
   if (e.syscall) out.syscall = e.syscall;
   throw out;
 }
@@ -650,6 +652,118 @@ function sizeText(n: number): string {
   return n >= 1 << 20 ? `${+(n / (1 << 20)).toFixed(1)} MiB` : `${+(n / 1024).toFixed(1)} KiB`;
 }
 
+/** What a file that is neither a regular file nor a directory is, for the messages. */
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/**
+ * Where a name leads when it is a symbolic link, for the messages: the file it resolves to, or,
+ * when there is none (a dangling link, a loop), the name its last link holds. Null when `file`
+ * is no link. A private key or a plan is read through a link, as OpenDKIM reads one (Debian
+ * links keys into /etc/dkimkeys); what is wrong is then said of the link and where it leads.
+ */
+function readLinkTarget(file: string): string | null {
+  try {
+    if (!lstatSync(file).isSymbolicLink()) return null;
+  } catch {
+    return null;
+  }
+  try {
+    return linkTarget(file);
+  } catch {
+    try {
+      return path.resolve(path.dirname(file), readlinkSync(file));
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** `file`, or `link -> target` when it is a symbolic link: the location an error about reading it names. */
+export function inputLocation(file: string, err?: unknown): string {
+  const given = (err as FileError | undefined)?.linkTarget;
+  const target = typeof given === 'string' ? given : readLinkTarget(file);
+  return target === null ? file : `${file} -> ${target}`;
+}
+
+/**
+ * Read the regular file `file` whole, at most `limits.maxBytes`; the one rule every input file is
+ * read by. Opened without blocking (O_NONBLOCK), so that a FIFO's open does not wait for a writer,
+ * and looked at through the descriptor (fstat), so that what is read is what was looked at: a
+ * directory is EISDIR, and a pipe, socket or device is refused (InputError) unless `stream` takes
+ * it (returns its content), as readInputFile does. Errors from the file system are thrown with
+ * `path` (and, through a link, `linkTarget`) for the caller to name.
+ */
+function readBounded(file: string, limits: InputLimits, stream?: (fd: number, own: boolean, where: string) => Promise<Buffer>): Buffer | Promise<Buffer> {
+  const target = readLinkTarget(file);
+  const where = target === null ? file : `${file} -> ${target}`;
+  const tooMuch = (size: string): InputError => new InputError(`${size}, more than the ${sizeText(limits.maxBytes)} maildns reads as ${limits.what}; ${limits.fix}`, where);
+  const fsError = (err: unknown): never => {
+    const e = err as FileError;
+    if (typeof e?.code === 'string') {
+      e.path = file;
+      if (target !== null) e.linkTarget = target;
+    }
+    throw err;
+  };
+  const own = file === '/dev/stdin' ? 0 : ownDescriptor(file);
+  let fd: number;
+  try {
+    fd = own ?? openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    return fsError(err);
+  }
+  let handedOver = false;
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) return fsError(Object.assign(new Error('EISDIR: illegal operation on a directory, read'), { code: 'EISDIR', syscall: 'read' }));
+    if (!st.isFile()) {
+      if (stream) {
+        handedOver = true;
+        return stream(fd, own !== null, where);
+      }
+      throw new InputError(`is ${kindOf(st)}, not a regular file; maildns reads ${limits.what} here only from a file, whole (a pipe or a device may never end): give a regular file`, where);
+    }
+    if (st.size > limits.maxBytes) throw tooMuch(`is ${sizeText(st.size)}`);
+    // Read from where the descriptor is (0 for a file opened here; /dev/stdin may have been read from), never past the limit.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      // As much as fstat says is left and one octet more (to see the end), or 64 KiB at a time where it says 0 (/proc).
+      const chunk = Buffer.allocUnsafe(Math.min(limits.maxBytes + 1 - size, st.size > size ? st.size - size + 1 : 64 * 1024));
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (err) {
+        return fsError(err);
+      }
+      if (n === 0) break;
+      size += n;
+      if (size > limits.maxBytes) throw tooMuch(`is more than ${sizeText(limits.maxBytes)}`);
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  } finally {
+    if (!handedOver && own === null) closeSync(fd);
+  }
+}
+
+/**
+ * The whole content of a regular input file, synchronously (a plan, the keys it names, a TLS
+ * key: what synchronous engines read). At most `maxBytes`; a directory is EISDIR, and a pipe, a
+ * socket or a device (a FIFO, /dev/zero) is refused at once, naming the file, where a blocking
+ * read would wait for ever or never end. File-system errors are thrown for the caller to name
+ * (their `path` is `file`, and through a link `linkTarget` is where it leads).
+ */
+export function readInputFileSync(file: string, limits: InputLimits): Buffer {
+  return readBounded(file, limits) as Buffer;
+}
+
 /**
  * The whole content of an input file. A regular file larger than `maxBytes` is refused before it
  * is read; a pipe, socket or device (a FIFO, /dev/stdin, a shell's <(…), /dev/zero) is read as
@@ -657,23 +771,17 @@ function sizeText(n: number): string {
  * not ended by the deadline. File-system errors are thrown as they come, for the caller to name.
  */
 export async function readInputFile(file: string, limits: InputLimits): Promise<Buffer> {
+  return readBounded(file, limits, (fd, own, where) => readStreamed(where, fd, own, limits));
+}
+
+/** A pipe, socket or device opened (without blocking) as `fd`, read to its end within the limits. */
+function readStreamed(file: string, fd: number, own: boolean, limits: InputLimits): Promise<Buffer> {
   const tooMuch = (size: string): InputError => new InputError(`${size}, more than the ${sizeText(limits.maxBytes)} maildns reads as ${limits.what}; ${limits.fix}`, file);
-  const st = statSync(file);
-  if (st.isFile() || st.isDirectory()) {
-    if (st.size > limits.maxBytes) throw tooMuch(`is ${sizeText(st.size)}`);
-    const data = readFileSync(file);
-    if (data.length > limits.maxBytes) throw tooMuch(`is ${sizeText(data.length)}`);
-    return data;
-  }
   const deadlineMs = limits.deadlineMs ?? INPUT_DEADLINE_MS;
-  // Opened without blocking: a blocking open of a FIFO waits in Node's thread pool for a writer,
-  // and a process that has such an open pending cannot exit, not even at the deadline.
-  const own = file === '/dev/stdin' ? 0 : ownDescriptor(file);
-  const fd = own ?? openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   const kind = fstatSync(fd);
   // A pipe or a socket waits for its writer and ends when the writer closes it.
   const stream: Readable =
-    kind.isFIFO() || kind.isSocket() ? new net.Socket({ fd, readable: true, writable: false }) : isatty(fd) ? new tty.ReadStream(fd) : createReadStream('', { fd, autoClose: own === null });
+    kind.isFIFO() || kind.isSocket() ? new net.Socket({ fd, readable: true, writable: false }) : isatty(fd) ? new tty.ReadStream(fd) : createReadStream('', { fd, autoClose: !own });
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -3,9 +3,10 @@
  * the same library call the individual commands make; the embedded DNS server stands in for
  * the real DNS so the records can be verified and a signed test message checked end to end.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { keygenPlan } from './dkim/keygen.js';
+import { readPrivateKeyFile } from './dkim/keys.js';
 import { composeOpenDkim } from './dkim/opendkim.js';
 import { DnsResolver } from './dns/resolver.js';
 import { startServer } from './dns/server.js';
@@ -111,7 +112,9 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
     // 6. Sign a test message with the new key and verify it as a receiver would.
     const unsigned = Buffer.from(testMessage(opts.domain, new Date()));
     const choices = signingChoices(plan, opts.domain, planFile);
-    const signed = await signWithEach(unsigned, choices.map((c) => ({ domain: c.domain, selector: c.selector, key: loadPrivateKey(readFileSync(c.keyFile), c.keyFile) })));
+    // Each key read as sign reads one (bounded, a pipe to its end within the deadline, never a hang).
+    const keys = await Promise.all(choices.map(async (c) => ({ domain: c.domain, selector: c.selector, key: loadPrivateKey(await readPrivateKeyFile(c.keyFile), c.keyFile) })));
+    const signed = await signWithEach(unsigned, keys);
     const messageFile = path.join(dir, 'test-message.eml');
     writeFileAtomic(messageFile, signed.message, { mode: 0o644 });
     step('Sign a test message', `${messageFile} (${signed.signatures.map((s) => `DKIM-Signature d=${opts.domain} s=${s.selector} a=${s.algorithm}`).join('; ')})`);

@@ -10,10 +10,10 @@
 import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { InputError } from '../errors.js';
-import { failedOn, readInputFile } from '../fsutil.js';
+import { failedOn, inputLocation, readInputFile } from '../fsutil.js';
 import type { DkimAlgorithm } from '../plan/types.js';
 import { parseDkimKeyRecord } from './parse.js';
-import { publicKeyFromPem, publicKeyOf, type DkimKeyType, type DkimPublicKey } from './record.js';
+import { PRIVATE_KEY_INPUT, publicKeyFromPem, publicKeyOf, type DkimKeyType, type DkimPublicKey } from './record.js';
 
 const generate = promisify(generateKeyPair) as (
   type: 'rsa' | 'ed25519',
@@ -220,9 +220,9 @@ export function compareWithPrivateKey(recordText: string, privatePem: string): K
  */
 export async function readPrivateKeyFile(file: string, opts: { deadlineMs?: number } = {}): Promise<string> {
   try {
-    return (await readInputFile(file, { maxBytes: 64 * 1024, what: 'a private key', fix: 'a DKIM private key is a few kilobytes: is this the key file?', ...opts })).toString('utf8');
+    return (await readInputFile(file, { ...PRIVATE_KEY_INPUT, ...opts })).toString('utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError('private key not found; create it with `maildns keygen`', file);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError('private key not found; create it with `maildns keygen`', inputLocation(file, err));
     failedOn(err, file, 'read the private key');
   }
 }

@@ -1,7 +1,7 @@
 /** The DKIM key record (RFC 6376 §3.6.1, RFC 8463 for Ed25519) composed from a private key. */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.js';
+import { inputLocation, readInputFileSync } from '../fsutil.js';
 
 export type DkimKeyType = 'rsa' | 'ed25519';
 
@@ -37,15 +37,30 @@ export function publicKeyFromPem(pem: string): DkimPublicKey {
   return publicKeyOf(createPrivateKey(pem));
 }
 
+/** How a private key file is read (src/fsutil.ts readInputFile): a DKIM key is a few kilobytes. */
+export const PRIVATE_KEY_INPUT = { maxBytes: 64 * 1024, what: 'a private key', fix: 'a DKIM private key is a few kilobytes: is this the key file?' } as const;
+
 /**
  * The public half of the private key in `keyPath`. A file that holds none (cut short, overwritten,
- * a directory, the .txt beside it) is bad input naming the file, with `fix` when the caller has one.
+ * a directory, the .txt beside it) is bad input naming the file, with `fix` when the caller has one;
+ * a pipe or a device (a FIFO, /dev/zero) or a file larger than a key is refused at once, naming it.
+ * A symbolic link is followed, as OpenDKIM follows one; what is wrong is said of `link -> target`.
  */
 export function publicKeyFromKeyFile(keyPath: string, fix?: string): DkimPublicKey {
+  const unreadable = (err: unknown): InputError =>
+    new InputError(`not a readable DKIM private key: ${(err as Error).message.split('\n')[0]}${fix ? `; ${fix}` : ''}`, inputLocation(keyPath, err));
+  let pem: string;
   try {
-    return publicKeyFromPem(readFileSync(keyPath, 'utf8'));
+    pem = readInputFileSync(keyPath, PRIVATE_KEY_INPUT).toString('utf8');
   } catch (err) {
-    throw new InputError(`not a readable DKIM private key: ${(err as Error).message.split('\n')[0]}${fix ? `; ${fix}` : ''}`, keyPath);
+    // Refused for what the file is (a FIFO, too large): that names the file and the fix already.
+    if (err instanceof InputError) throw err;
+    throw unreadable(err);
+  }
+  try {
+    return publicKeyFromPem(pem);
+  } catch (err) {
+    throw unreadable(err);
   }
 }
 

@@ -2,13 +2,12 @@
  * Read and validate a plan file (YAML, or JSON, which YAML 1.2 reads too). Every error names
  * the file, the line and the key, and says how to fix it.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { InputError, PlanError } from '../errors.js';
 import { addressFamily, parseIpv4, parseIpv6 } from '../ipv6.js';
-import { failedOn } from '../fsutil.js';
+import { failedOn, inputLocation, readInputFileSync } from '../fsutil.js';
 import { dkimSelectorProblem, domainNameProblem, isAtOrBelow, normalizeName, sendingDomainProblem } from '../names.js';
 import { spfNetworkProblem } from '../spf/ip.js';
 import { isSpfRecord } from '../spf/parse.js';
@@ -485,13 +484,17 @@ export function parsePlan(text: string, file: string): Plan {
   return plan;
 }
 
+/** How a plan file is read (src/fsutil.ts readInputFileSync): a plan of thousands of domains is a few megabytes. */
+const PLAN_INPUT = { maxBytes: 16 << 20, what: 'a plan', fix: 'is this the plan file?' } as const;
+
 export function loadPlan(file: string): Plan {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // A plan is a file, read whole and bounded: a FIFO or a device is refused at once, not waited on.
+    text = readInputFileSync(file, PLAN_INPUT).toString('utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`plan file not found; create one with \`maildns init <domain>\`, or name the plan that exists`, file);
+    if (code === 'ENOENT') throw new InputError(`plan file not found; create one with \`maildns init <domain>\`, or name the plan that exists`, inputLocation(file, err));
     failedOn(err, file, 'read the plan');
   }
   return parsePlan(text, file);

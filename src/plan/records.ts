@@ -1,7 +1,8 @@
 /** Turn a plan into the records it asks for: the input of every provider and of `verify`. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { InputError } from '../errors.js';
+import { inputLocation, readInputFileSync } from '../fsutil.js';
 import { composeDkimRecord, publicKeyFromKeyFile } from '../dkim/record.js';
 import { composeDmarc, reportAuthorizationName } from '../dmarc/compose.js';
 import { normalizeName } from '../names.js';
@@ -87,9 +88,11 @@ export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = 
     const file = tlsaSourcePath(plan, mx.tlsa!);
     let pem: string;
     try {
-      pem = readFileSync(file, 'utf8');
+      pem = readInputFileSync(file, { maxBytes: 1 << 20, what: 'a certificate', fix: 'give the PEM certificate or public key of its TLS key' }).toString('utf8');
     } catch (err) {
-      throw new InputError(`the tlsa file of MX host ${mx.host} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give the PEM certificate or public key of its TLS key`, file);
+      // Refused for what the file is (a FIFO, too large): that names the file and the fix already.
+      if (err instanceof InputError) throw err;
+      throw new InputError(`the tlsa file of MX host ${mx.host} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give the PEM certificate or public key of its TLS key`, inputLocation(file, err));
     }
     const spki = spkiFromPem(pem);
     if (!spki) throw new InputError(`the tlsa file of MX host ${mx.host} holds no PEM certificate or key: give the PEM certificate or public key of its TLS key`, file);

@@ -2,10 +2,11 @@
  * `maildns verify`: ask every authoritative server of each planned domain for every planned
  * record and compare. See README.md in this folder for the JSON shape.
  */
-import { readFileSync } from 'node:fs';
 import { findAuthoritative, type AuthoritativeServer } from '../dns/authoritative.js';
 import { describeAnswer, describeStatus, dnsFailureCode, formatServer, isTemporary, withinDeadline, type Resolver } from '../dns/resolver.js';
 import { compareWithPrivateKey } from '../dkim/keys.js';
+import { PRIVATE_KEY_INPUT } from '../dkim/record.js';
+import { readInputFileSync } from '../fsutil.js';
 import { hasFindingAtLeast, type Finding, type Outcome, type Severity } from '../findings.js';
 import { keyPathFor } from '../plan/selectors.js';
 import { composeDomain } from '../plan/records.js';
@@ -107,7 +108,8 @@ function dkimKeyFor(plan: Plan, d: DomainPlan, rec: DnsRecord): string | null {
   const sel = d.dkim.find((s) => `dkim:${s.selector}` === rec.purpose);
   if (!sel) return null;
   try {
-    return readFileSync(keyPathFor(plan, d, sel), 'utf8');
+    // Read as the records were composed from it (composeDomain): a file, bounded, never a pipe waited on.
+    return readInputFileSync(keyPathFor(plan, d, sel), PRIVATE_KEY_INPUT).toString('utf8');
   } catch {
     return null;
   }

@@ -1,5 +1,4 @@
 /** `maildns dkim show | check-record | rotate`: inspect keys and records, and rotate keys. */
-import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { COMMANDS, subcommandMissing } from '../registry.js';
 import { hasFindingAtLeast, printable } from '../../findings.js';
@@ -75,16 +74,10 @@ export const checkRecordCommand: CommandModule<object, CheckArgs> = {
       .example('$0 dkim check-record "v=DKIM1; k=rsa; p=MIIBIjANBg..."', 'lint one record')
       .example('$0 dkim check-record "$(dig +short TXT mail._domainkey.example.com)" --key keys/example.com/mail.private', 'does DNS hold this key?') as never,
   handler: async (args) => {
-    const { checkDkimRecordText } = await import('../../dkim/inspect.js');
+    const [{ checkDkimRecordText }, { readPrivateKeyFile }] = await Promise.all([import('../../dkim/inspect.js'), import('../../dkim/keys.js')]);
     const subject = args.name ?? 'DKIM record';
-    let privateKey: { pem: string; label: string } | undefined;
-    if (args.key) {
-      try {
-        privateKey = { pem: readFileSync(args.key, 'utf8'), label: args.key };
-      } catch (err) {
-        throw new UsageError(`cannot read the key: ${(err as Error).message}`, args.key);
-      }
-    }
+    // Read as sign reads its key: a file, or a pipe to its end within the input deadline; never a hang on a FIFO, nor /dev/zero read for ever.
+    const privateKey = args.key ? { pem: await readPrivateKeyFile(args.key), label: args.key } : undefined;
     const check = checkDkimRecordText(args.record, subject, privateKey);
     if (args.json) printJson(check);
     else {

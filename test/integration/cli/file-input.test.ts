@@ -1,0 +1,134 @@
+/**
+ * The files a plan names and the files other commands read (the plan itself, the DKIM keys, a
+ * TLSA certificate, dkim check-record's --key, quickstart's plan and keys) are read as sign reads
+ * its message and key (src/fsutil.ts): bounded, a FIFO or /dev/zero or a directory given where a
+ * file belongs is one line naming it and exit 2, never a hang (a blocking read of a FIFO nothing
+ * writes to waited for ever) and never a read without end.
+ */
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { publicKeyOf } from '../../../src/dkim/record.js';
+import { composeDkimRecord } from '../../../src/dkim/record.js';
+import { runCli, type CliResult } from '../../helpers/cli.js';
+
+const PAIR = generateKeyPairSync('ed25519');
+const KEY = PAIR.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const RECORD = composeDkimRecord(publicKeyOf(PAIR.privateKey));
+const CERT_KEY = PAIR.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+/** Long enough that a run which waits on a FIFO is killed and fails, short against the 30 s input deadline. */
+const KILL_AFTER_MS = 15_000;
+const hasDevZero = existsSync('/dev/zero');
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'maildns-file-input-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function fifo(file: string): string {
+  mkdirSync(path.dirname(file), { recursive: true });
+  expect(spawnSync('mkfifo', [file]).status).toBe(0);
+  return file;
+}
+
+function expectOneLine(r: CliResult, named: string, why: RegExp): void {
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(r.stderr).toContain(named);
+  expect(r.stderr).toMatch(why);
+  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+}
+
+const NOT_REGULAR = /is a FIFO \(named pipe\), not a regular file; .*: give a regular file/;
+const DEVICE = /is a character device, not a regular file; .*: give a regular file/;
+
+/** A plan for example.com with one Ed25519 DKIM selector (its key at keys/example.com/mail.private) and, when asked, a TLSA file. */
+function writePlan(tlsa?: string): { plan: string; keyFile: string } {
+  const plan = path.join(dir, 'maildns.yaml');
+  const mx = tlsa ? `\n    mx: [{ host: mail.example.com, addresses: [192.0.2.25], tlsa: ${tlsa} }]` : '';
+  writeFileSync(plan, `domains:\n  - domain: example.com\n    dkim: [{ selector: mail, algorithm: ed25519 }]${mx}\n`);
+  return { plan, keyFile: path.join(dir, 'keys', 'example.com', 'mail.private') };
+}
+
+describe('the plan file', () => {
+  it('a FIFO, /dev/zero or a directory as --plan: one line naming it, at once', async () => {
+    const started = Date.now();
+    const plan = fifo(path.join(dir, 'plan.fifo'));
+    expectOneLine(await runCli(['records', '--plan', plan], { killAfterMs: KILL_AFTER_MS }), plan, NOT_REGULAR);
+    if (hasDevZero) expectOneLine(await runCli(['records', '--plan', '/dev/zero'], { killAfterMs: KILL_AFTER_MS }), '/dev/zero', DEVICE);
+    mkdirSync(path.join(dir, 'plan.d'));
+    expectOneLine(await runCli(['records', '--plan', path.join(dir, 'plan.d')], { killAfterMs: KILL_AFTER_MS }), path.join(dir, 'plan.d'), /is a directory; give a file name/);
+    expect(Date.now() - started).toBeLessThan(KILL_AFTER_MS);
+  });
+
+  it('quickstart whose plan is a FIFO', async () => {
+    fifo(path.join(dir, 'maildns.yaml'));
+    expectOneLine(await runCli(['quickstart', dir], { killAfterMs: KILL_AFTER_MS }), path.join(dir, 'maildns.yaml'), NOT_REGULAR);
+  });
+});
+
+describe('the keys and files a plan names', () => {
+  it('a DKIM key that is a FIFO, a link to /dev/zero, or a directory: records, verify and keygen say so in one line', async () => {
+    const { plan, keyFile } = writePlan();
+    fifo(keyFile);
+    for (const args of [['records', '--plan', plan], ['verify', '--plan', plan, '--nameserver', '127.0.0.1:9', '--timeout', '50'], ['keygen', '--plan', plan], ['dkim', 'show', 'example.com', 'mail', '--plan', plan]]) {
+      expectOneLine(await runCli(args, { killAfterMs: KILL_AFTER_MS }), keyFile, NOT_REGULAR);
+    }
+    rmSync(keyFile);
+    if (hasDevZero) {
+      symlinkSync('/dev/zero', keyFile);
+      expectOneLine(await runCli(['records', '--plan', plan], { killAfterMs: KILL_AFTER_MS }), `${keyFile} -> /dev/zero`, DEVICE);
+      rmSync(keyFile);
+    }
+    mkdirSync(keyFile);
+    expectOneLine(await runCli(['records', '--plan', plan], { killAfterMs: KILL_AFTER_MS }), keyFile, /not a readable DKIM private key: EISDIR/);
+  });
+
+  it('quickstart whose key is a FIFO', async () => {
+    // The plan quickstart writes, then the key it would create is a FIFO.
+    const first = await runCli(['quickstart', dir], { killAfterMs: 60_000 });
+    expect(first.code, first.stderr).toBe(0);
+    const keyFile = path.join(dir, 'keys', 'example.com', 'mail.private');
+    rmSync(keyFile);
+    fifo(keyFile);
+    expectOneLine(await runCli(['quickstart', dir], { killAfterMs: KILL_AFTER_MS }), keyFile, NOT_REGULAR);
+  });
+
+  it('a TLSA file that is a FIFO or a directory', async () => {
+    const { plan, keyFile } = writePlan('mail.pem');
+    mkdirSync(path.dirname(keyFile), { recursive: true });
+    writeFileSync(keyFile, KEY, { mode: 0o600 });
+    const pem = fifo(path.join(dir, 'mail.pem'));
+    expectOneLine(await runCli(['records', '--plan', plan], { killAfterMs: KILL_AFTER_MS }), pem, NOT_REGULAR);
+    rmSync(pem);
+    mkdirSync(pem);
+    expectOneLine(await runCli(['records', '--plan', plan], { killAfterMs: KILL_AFTER_MS }), pem, /the tlsa file of MX host mail\.example\.com cannot be read \(EISDIR\)/);
+    rmSync(pem, { recursive: true });
+    writeFileSync(pem, CERT_KEY);
+    const ok = await runCli(['records', '--plan', plan], { killAfterMs: KILL_AFTER_MS });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/_25\._tcp\.mail\s+IN TLSA\s+3 1 1 /);
+  });
+});
+
+describe('dkim check-record --key', () => {
+  it('reads the key from a FIFO to its end, as sign does', async () => {
+    const key = fifo(path.join(dir, 'key.fifo'));
+    createWriteStream(key).end(KEY);
+    const r = await runCli(['dkim', 'check-record', RECORD, '--key', key, '--json'], { killAfterMs: KILL_AFTER_MS });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.stringify(JSON.parse(r.stdout))).not.toMatch(/different key|cannot be read/);
+  });
+
+  it('/dev/zero or a directory as the key: one line naming it', async () => {
+    if (hasDevZero) {
+      expectOneLine(await runCli(['dkim', 'check-record', RECORD, '--key', '/dev/zero'], { killAfterMs: KILL_AFTER_MS }), '/dev/zero', /delivers more, more than the 64 KiB maildns reads as a private key/);
+    }
+    mkdirSync(path.join(dir, 'keys'));
+    expectOneLine(await runCli(['dkim', 'check-record', RECORD, '--key', path.join(dir, 'keys')], { killAfterMs: KILL_AFTER_MS }), path.join(dir, 'keys'), /is a directory; give a file name/);
+  });
+});
