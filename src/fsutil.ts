@@ -684,6 +684,25 @@ function readLinkTarget(file: string): string | null {
   }
 }
 
+/** What is wrong with `link`, a symbolic link that leads to no file, where `what` was to be read, and the fix. */
+function danglingLinkProblem(link: string, what: string): string {
+  return `the symbolic link leads to no file; point it at ${what} (ln -sfn FILE ${link}), or remove it`;
+}
+
+/**
+ * Whether something is at `file`: a file, or a symbolic link even when it leads to no file. A
+ * key path that is a dangling link is not a key yet to create (a new key would be written over
+ * the link), but a key gone missing, which reading it names (`link -> target`).
+ */
+export function isPresent(file: string): boolean {
+  try {
+    lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `file`, or `link -> target` when it is a symbolic link: the location an error about reading it names. */
 export function inputLocation(file: string, err?: unknown): string {
   const given = (err as FileError | undefined)?.linkTarget;
@@ -716,6 +735,8 @@ function readBounded(file: string, limits: InputLimits, stream?: (fd: number, ow
   try {
     fd = own ?? openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
+    // A link to no file (the key moved, the disk it was on not mounted): said of the link and where it leads, with the fix.
+    if ((err as FileError).code === 'ENOENT' && target !== null) throw new InputError(danglingLinkProblem(file, limits.what), where);
     return fsError(err);
   }
   let handedOver = false;

@@ -1,8 +1,7 @@
 /** What `dkim show` and `dkim check-record` report: a selector's key and record, a record's lint. */
-import { existsSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { Finding } from '../findings.js';
-import { fileMode } from '../fsutil.js';
+import { fileMode, isPresent } from '../fsutil.js';
 import { keyPathFor, planDomain, stateOf, type SelectorState } from '../plan/selectors.js';
 import type { DkimAlgorithm, Plan } from '../plan/types.js';
 import { normalizeName } from '../names.js';
@@ -40,7 +39,7 @@ export function inspectSelectorKey(plan: Plan, domainName: string, selectorName:
   const keyPath = keyPathFor(plan, d, sel);
   const name = `${sel.selector}._domainkey.${d.domain}`;
   const base = { domain: d.domain, selector: sel.selector, name, state: stateOf(sel), keyPath };
-  if (!existsSync(keyPath)) return { ...base, key: null };
+  if (!isPresent(keyPath)) return { ...base, key: null };
   const key = publicKeyFromKeyFile(keyPath);
   const record = composeDkimRecord(key, recordOptions(sel));
   const findings = validateDkimRecord(record, name).findings;

@@ -5,9 +5,8 @@
  * RequireSafeKeys wants it (no symbolic link, not writable by others); maildns creates the ones
  * that are missing and never changes the mode of one it did not create.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { backupFile, ensureKeyDirectory, fileMode, removeStaleTempFiles, writeFileAtomic } from '../fsutil.js';
+import { backupFile, ensureKeyDirectory, fileMode, isPresent, removeStaleTempFiles, writeFileAtomic } from '../fsutil.js';
 import { keyPathFor } from '../plan/selectors.js';
 import type { DkimAlgorithm, DkimSelectorPlan, DomainPlan, Plan } from '../plan/types.js';
 import { splitCharacterStrings, quoteCharacterString } from '../txt.js';
@@ -91,7 +90,7 @@ export async function ensureSelectorKey(plan: Plan, domain: DomainPlan, sel: Dki
   let problem = false;
   let backup: string | undefined;
   let key: DkimPublicKey;
-  const exists = existsSync(keyPath);
+  const exists = isPresent(keyPath);
   if (exists && !opts.force) {
     key = readKey(keyPath);
     status = 'kept';

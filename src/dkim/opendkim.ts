@@ -15,10 +15,9 @@
  * complete instances: RSA in /etc/opendkim.conf under the packaged unit, Ed25519 in a conf and a
  * systemd unit of its own, each with its socket and pid file.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { keyDirectoryProblem } from '../fsutil.js';
+import { isPresent, keyDirectoryProblem } from '../fsutil.js';
 import { keyDirectories } from './keygen.js';
 import { isSigning, keyPathFor } from '../plan/selectors.js';
 import type { DkimAlgorithm, Plan } from '../plan/types.js';
@@ -247,7 +246,7 @@ function signingEntries(plan: Plan, serverKeysDir: string): { entries: SigningEn
   for (const d of plan.domains) {
     for (const sel of d.dkim) {
       const keyPath = keyPathFor(plan, d, sel);
-      if (!existsSync(keyPath)) {
+      if (!isPresent(keyPath)) {
         missing.push({ domain: d.domain, selector: sel.selector, keyPath });
         continue;
       }

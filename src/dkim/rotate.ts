@@ -7,10 +7,10 @@
  * `--retire` removes the retiring selector and publishes an empty p= in its place (revoked).
  * The plan file is edited through the yaml Document API, so comments and layout stay.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { InputError } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
+import { isPresent, writeFileAtomic } from '../fsutil.js';
 import { normalizeName } from '../names.js';
 import { loadPlan, parsePlan } from '../plan/load.js';
 import { keyPathFor, planDomain, stateOf, withKeysDir, type SelectorState } from '../plan/selectors.js';
@@ -262,7 +262,7 @@ export async function rotateKeys(file: string, domainName: string, request: Rota
     const fresh = status.published.map((s) => s.selector);
     for (const s of status.published) {
       const keyPath = keyPathFor(plan, d, s);
-      if (!existsSync(keyPath)) throw new InputError(`selector ${s.selector} has no key yet (${keyPath}); create it (\`maildns keygen\`) and publish its record first`, file);
+      if (!isPresent(keyPath)) throw new InputError(`selector ${s.selector} has no key yet (${keyPath}); create it (\`maildns keygen\`) and publish its record first`, file);
     }
     if (!request.force) {
       // Signing with a key receivers cannot find yet fails DKIM for every message until DNS catches up.

@@ -1,8 +1,7 @@
 /** Turn a plan into the records it asks for: the input of every provider and of `verify`. */
-import { existsSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { InputError } from '../errors.js';
-import { inputLocation, readInputFileSync } from '../fsutil.js';
+import { inputLocation, isPresent, readInputFileSync } from '../fsutil.js';
 import { composeDkimRecord, publicKeyFromKeyFile } from '../dkim/record.js';
 import { composeDmarc, reportAuthorizationName } from '../dmarc/compose.js';
 import { normalizeName } from '../names.js';
@@ -111,7 +110,7 @@ export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = 
   for (const sel of d.dkim) {
     const keyPath = keyPathFor(plan, d, sel);
     const name = `${sel.selector}._domainkey.${d.domain}`;
-    if (!existsSync(keyPath)) {
+    if (!isPresent(keyPath)) {
       notes.push(`DKIM selector "${sel.selector}" has no key yet (${keyPath}); run \`maildns keygen\` to create it`);
       continue;
     }

@@ -132,3 +132,47 @@ describe('dkim check-record --key', () => {
     expectOneLine(await runCli(['dkim', 'check-record', RECORD, '--key', path.join(dir, 'keys')], { killAfterMs: KILL_AFTER_MS }), path.join(dir, 'keys'), /is a directory; give a file name/);
   });
 });
+
+describe('a key that is a symbolic link (Debian links keys into /etc/dkimkeys)', () => {
+  it('is read through the link, as OpenDKIM reads it', async () => {
+    const { plan, keyFile } = writePlan();
+    mkdirSync(path.join(dir, 'real'));
+    writeFileSync(path.join(dir, 'real', 'mail.private'), KEY, { mode: 0o600 });
+    mkdirSync(path.dirname(keyFile), { recursive: true, mode: 0o700 });
+    symlinkSync(path.join(dir, 'real', 'mail.private'), keyFile);
+    const records = await runCli(['records', '--plan', plan], { killAfterMs: KILL_AFTER_MS });
+    expect(records.code, records.stderr).toBe(0);
+    expect(records.stdout).toContain(RECORD);
+    writeFileSync(path.join(dir, 'm.eml'), 'From: a@example.com\r\nTo: b@example.net\r\nSubject: hi\r\n\r\nhi\r\n');
+    const signed = await runCli(['sign', path.join(dir, 'm.eml'), '-d', 'example.com', '-s', 'mail', '-k', keyFile], { killAfterMs: KILL_AFTER_MS });
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(signed.stdout).toMatch(/^DKIM-Signature: v=1; a=ed25519-sha256;/);
+  });
+
+  it('a link to no file: every command that reads the key names `link -> target` and the fix, none takes it for a key yet to create', async () => {
+    const { plan, keyFile } = writePlan();
+    const target = path.join(dir, 'moved', 'mail.private');
+    mkdirSync(path.dirname(keyFile), { recursive: true, mode: 0o700 });
+    symlinkSync(target, keyFile);
+    const why = /the symbolic link leads to no file; point it at a private key \(ln -sfn FILE .*mail\.private\), or remove it/;
+    for (const args of [
+      ['records', '--plan', plan],
+      ['keygen', '--plan', plan],
+      ['dkim', 'show', 'example.com', 'mail', '--plan', plan],
+      ['opendkim', '--plan', plan],
+      ['sign', plan, '-d', 'example.com', '-s', 'mail', '-k', keyFile],
+      ['dkim', 'check-record', RECORD, '--key', keyFile],
+    ]) {
+      expectOneLine(await runCli(args, { killAfterMs: KILL_AFTER_MS }), `${keyFile} -> ${target}`, why);
+    }
+    // Nothing was written over the link.
+    const { lstatSync } = await import('node:fs');
+    expect(lstatSync(keyFile).isSymbolicLink()).toBe(true);
+  });
+
+  it('a plan that is a link to no file names `link -> target`', async () => {
+    const link = path.join(dir, 'maildns.yaml');
+    symlinkSync(path.join(dir, 'repo', 'maildns.yaml'), link);
+    expectOneLine(await runCli(['records', '--plan', link], { killAfterMs: KILL_AFTER_MS }), `${link} -> ${path.join(dir, 'repo', 'maildns.yaml')}`, /the symbolic link leads to no file; point it at a plan/);
+  });
+});
