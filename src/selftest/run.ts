@@ -68,6 +68,7 @@ export interface SelftestReport {
   to: string;
   route: { transport: string; nexthop: string; listener: string; maps: string };
   submission: Submission;
+  /** `message` is the probe as it arrived, read as UTF-8 (mail's 8-bit text, RFC 6532); `bytes` counts its octets. */
   received: { mailFrom: string; rcptTo: string[]; helo: string | null; bytes: number; afterMs: number; message: string } | null;
   verification: MessageReport | null;
   /** The plan's signing selectors for the From domain, and what became of each. */
@@ -326,7 +327,7 @@ export async function runSelftest(opts: SelftestOptions): Promise<SelftestReport
     route: { transport: route.transport, nexthop: route.nexthop, listener: `${route.host}:${route.port}`, maps: settings.get('transport_maps') ?? '' },
     submission,
     received: received
-      ? { mailFrom: received.mailFrom, rcptTo: received.rcptTo, helo: received.helo, bytes: received.data.length, afterMs: received.receivedAt.getTime() - started, message: received.data.toString('latin1') }
+      ? { mailFrom: received.mailFrom, rcptTo: received.rcptTo, helo: received.helo, bytes: received.data.length, afterMs: received.receivedAt.getTime() - started, message: received.data.toString('utf8') }
       : null,
     verification,
     selectors,

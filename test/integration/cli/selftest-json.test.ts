@@ -1,0 +1,118 @@
+/**
+ * `maildns selftest --json` reports the probe as it arrived: `received.message` is its text, read
+ * as UTF-8 (mail's 8-bit text is UTF-8: SMTPUTF8, RFC 6532), not as Latin-1, which turned every
+ * non-ASCII character into two or three others. No Postfix runs here: postconf and postmap read a
+ * config directory of the test's own, and a stand-in MTA takes the probe over SMTP and hands it
+ * on to selftest's listener with a non-ASCII header field and body line added.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { submitSmtp } from '../../../src/selftest/submit.js';
+import { runCli } from '../../helpers/cli.js';
+
+const hasPostfixTools = existsSync('/usr/sbin/postconf') && existsSync('/usr/sbin/postmap');
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * An MTA in miniature on 127.0.0.1: it takes one message over SMTP, answers "queued", then hands
+ * it to `next` with `add` put in front of its header and at the end of its body.
+ */
+function standInMta(next: { host: string; port: number }, add: { field: string; line: string }): Promise<net.Server> {
+  const server = net.createServer((socket) => {
+    let buffer = '';
+    let inData = false;
+    let from = '';
+    let to = '';
+    socket.write('220 stand-in ESMTP\r\n');
+    socket.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      for (;;) {
+        if (inData) {
+          const end = buffer.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          const message = buffer.slice(0, end + 2).replace(/^\.\./gm, '.');
+          buffer = buffer.slice(end + 5);
+          inData = false;
+          socket.write('250 2.0.0 Ok: queued as STANDIN1\r\n');
+          const [head, ...body] = message.split('\r\n\r\n');
+          const passedOn = `${add.field}\r\n${head}\r\n\r\n${body.join('\r\n\r\n')}${add.line}\r\n`;
+          void submitSmtp({ host: next.host, port: next.port, from, to, message: passedOn, deadline: Date.now() + 10_000 });
+          continue;
+        }
+        const i = buffer.indexOf('\r\n');
+        if (i < 0) return;
+        const line = buffer.slice(0, i);
+        buffer = buffer.slice(i + 2);
+        if (/^MAIL FROM:/i.test(line)) from = /<(.*)>/.exec(line)?.[1] ?? '';
+        if (/^RCPT TO:/i.test(line)) to = /<(.*)>/.exec(line)?.[1] ?? '';
+        if (/^DATA/i.test(line)) {
+          inData = true;
+          socket.write('354 go ahead\r\n');
+        } else if (/^QUIT/i.test(line)) socket.end('221 bye\r\n');
+        else socket.write('250 ok\r\n');
+      }
+    });
+    socket.on('error', () => {});
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+describe.skipIf(!hasPostfixTools)('selftest --json: the message as it arrived, in UTF-8', () => {
+  let dir: string;
+  let mta: net.Server | undefined;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'maildns-selftest-json-'));
+  });
+  afterAll(() => {
+    mta?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a non-ASCII header field and body line come out as they were sent', async () => {
+    const listenerPort = await freePort('127.0.0.1');
+    const config = path.join(dir, 'postfix');
+    mkdirSync(config);
+    writeFileSync(path.join(config, 'main.cf'), `compatibility_level = 3.6\nmyhostname = mail.example.com\ntransport_maps = inline:{ [127.0.0.1]=maildns-selftest:[127.0.0.1]:${listenerPort} }\n`);
+    writeFileSync(path.join(config, 'master.cf'), 'maildns-selftest unix - - y - - smtp\n  -o smtp_tls_security_level=none\n');
+    const plan = path.join(dir, 'maildns.yaml');
+    writeFileSync(plan, 'domains:\n  - domain: example.com\n    dkim: [{ selector: mail, algorithm: ed25519 }]\n');
+    const field = 'X-Greeting: Grüße aus Köln, 東京';
+    const line = 'Ünïcödé body line — ok';
+    mta = await standInMta({ host: '127.0.0.1', port: listenerPort }, { field, line });
+    const { port: smtpPort } = mta.address() as net.AddressInfo;
+    const r = await runCli(
+      [
+        'selftest', '--json',
+        '--plan', plan,
+        '--config-dir', config,
+        '--smtp', `127.0.0.1:${smtpPort}`,
+        '--to', 'probe@[127.0.0.1]',
+        '--nameserver', '127.0.0.1:9',
+        '--timeout', '50',
+        '--opendkim-conf', path.join(dir, 'opendkim.conf'),
+        '--wait', '15',
+      ],
+      { killAfterMs: 40_000 },
+    );
+    expect(r.stdout, r.stderr).toMatch(/^\{/);
+    const report = JSON.parse(r.stdout) as { verdict: string; received: { message: string; bytes: number } | null };
+    expect(report.received, r.stdout).not.toBeNull();
+    expect(report.verdict).toBe('unsigned');
+    expect(report.received!.message).toContain(`${field}\r\n`);
+    expect(report.received!.message).toContain(`${line}\r\n`);
+    expect(Buffer.byteLength(report.received!.message)).toBe(report.received!.bytes);
+  });
+});
