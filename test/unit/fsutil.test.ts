@@ -254,3 +254,49 @@ describe('what is wrong through a link is said of the link and where it leads', 
     expect(plain).not.toHaveProperty('linkTarget');
   });
 });
+
+describe('readInputFileSync: a regular file, whole and bounded', () => {
+  const limits = { maxBytes: 16, what: 'a test input', fix: 'is this the file?' };
+
+  it('reads a file up to the limit, and refuses one larger, before or while reading', async () => {
+    const { readInputFileSync } = await import('../../src/fsutil.js');
+    writeFileSync(path.join(dir, 'ok'), 'sixteen octets!\n');
+    expect(readInputFileSync(path.join(dir, 'ok'), limits).toString()).toBe('sixteen octets!\n');
+    writeFileSync(path.join(dir, 'big'), 'seventeen octets\n');
+    expect(() => readInputFileSync(path.join(dir, 'big'), limits)).toThrow(`${path.join(dir, 'big')}: is 0 KiB, more than the 0 KiB maildns reads as a test input; is this the file?`);
+    writeFileSync(path.join(dir, 'empty'), '');
+    expect(readInputFileSync(path.join(dir, 'empty'), limits)).toHaveLength(0);
+  });
+
+  it('a file whose size fstat does not give (/proc) is read to its end, within the limit', async () => {
+    const { readInputFileSync } = await import('../../src/fsutil.js');
+    if (!lstatSync('/proc/self/status', { throwIfNoEntry: false })) return;
+    expect(readInputFileSync('/proc/self/status', { ...limits, maxBytes: 1 << 20 }).toString()).toMatch(/^Name:/);
+    expect(() => readInputFileSync('/proc/self/status', limits)).toThrow(/\/proc\/self\/status: is more than 0 KiB, more than the 0 KiB maildns reads as a test input/);
+  });
+
+  it('a FIFO is refused at once (no writer waited for), a directory is EISDIR, a missing file ENOENT about its name', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { readInputFileSync } = await import('../../src/fsutil.js');
+    const fifo = path.join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => readInputFileSync(fifo, limits)).toThrow(`${fifo}: is a FIFO (named pipe), not a regular file; maildns reads a test input here only from a file, whole (a pipe or a device may never end): give a regular file`);
+    expect(() => readInputFileSync(path.join(dir, 'repo'), limits)).toThrow(expect.objectContaining({ code: 'EISDIR', path: path.join(dir, 'repo') }));
+    expect(() => readInputFileSync(path.join(dir, 'none'), limits)).toThrow(expect.objectContaining({ code: 'ENOENT', path: path.join(dir, 'none') }));
+  });
+
+  it('through a link: read as the file it leads to; a link to a FIFO or to nothing is said of `link -> target`', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { readInputFileSync } = await import('../../src/fsutil.js');
+    writeFileSync(path.join(dir, 'repo', 'key'), 'key\n');
+    symlinkSync(path.join('repo', 'key'), path.join(dir, 'to-key'));
+    expect(readInputFileSync(path.join(dir, 'to-key'), limits).toString()).toBe('key\n');
+    execFileSync('mkfifo', [path.join(dir, 'repo', 'pipe')]);
+    symlinkSync(path.join(dir, 'repo', 'pipe'), path.join(dir, 'to-pipe'));
+    expect(() => readInputFileSync(path.join(dir, 'to-pipe'), limits)).toThrow(`${path.join(dir, 'to-pipe')} -> ${path.join(dir, 'repo', 'pipe')}: is a FIFO (named pipe)`);
+    symlinkSync(path.join(dir, 'gone', 'key'), path.join(dir, 'to-none'));
+    expect(() => readInputFileSync(path.join(dir, 'to-none'), limits)).toThrow(
+      `${path.join(dir, 'to-none')} -> ${path.join(dir, 'gone', 'key')}: the symbolic link leads to no file; point it at a test input (ln -sfn FILE ${path.join(dir, 'to-none')}), or remove it`,
+    );
+  });
+});
