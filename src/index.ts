@@ -27,7 +27,7 @@ export {
 export { startServer, type ServeOptions, type RunningServer } from './dns/server.js';
 
 // The plan: load, compose its records, choose the signing key.
-export { loadPlan, parsePlan } from './plan/load.js';
+export { loadPlan, parsePlan, readPlanFile } from './plan/load.js';
 export { composePlan, composeDomain, composeMtaStsPolicy, type ComposedDomain, type ComposeOptions, type MtaStsPolicyFile } from './plan/records.js';
 export { starterPlan, type StarterOptions } from './plan/init.js';
 export { keyPathFor, signingChoices, signingSelectors, stateOf, withKeysDir, type SigningChoice, type SelectorState } from './plan/selectors.js';

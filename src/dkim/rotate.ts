@@ -7,12 +7,11 @@
  * `--retire` removes the retiring selector and publishes an empty p= in its place (revoked).
  * The plan file is edited through the yaml Document API, so comments and layout stay.
  */
-import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { InputError } from '../errors.js';
-import { isPresent, writeFileAtomic } from '../fsutil.js';
+import { isPresent, readInputFileSync, writeFileAtomic } from '../fsutil.js';
 import { normalizeName } from '../names.js';
-import { loadPlan, parsePlan } from '../plan/load.js';
+import { loadPlan, parsePlan, PLAN_INPUT } from '../plan/load.js';
 import { keyPathFor, planDomain, stateOf, withKeysDir, type SelectorState } from '../plan/selectors.js';
 import { DEFAULT_RETIRE_AFTER_DAYS, type DkimAlgorithm, type DkimSelectorPlan, type DomainPlan, type Plan } from '../plan/types.js';
 import type { Resolver } from '../dns/resolver.js';
@@ -240,7 +239,8 @@ export async function rotateKeys(file: string, domainName: string, request: Rota
   const plan = withKeysDir(loadPlan(file), opts.keysDir);
   const d = planDomain(plan, normalizeName(domainName));
   const status = rotationStatus(d);
-  const text = readFileSync(file, 'utf8');
+  // As loadPlan read it: a regular file, bounded (the plan is written back in place).
+  const text = readInputFileSync(file, PLAN_INPUT).toString('utf8');
   const steps: string[] = [];
   let action: RotationOutcome['action'];
   let selector: string;

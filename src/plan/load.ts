@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { InputError, PlanError } from '../errors.js';
 import { addressFamily, parseIpv4, parseIpv6 } from '../ipv6.js';
-import { failedOn, inputLocation, readInputFileSync } from '../fsutil.js';
+import { failedOn, inputLocation, readInputFile, readInputFileSync } from '../fsutil.js';
 import { dkimSelectorProblem, domainNameProblem, isAtOrBelow, normalizeName, sendingDomainProblem } from '../names.js';
 import { spfNetworkProblem } from '../spf/ip.js';
 import { isSpfRecord } from '../spf/parse.js';
@@ -484,18 +484,38 @@ export function parsePlan(text: string, file: string): Plan {
   return plan;
 }
 
-/** How a plan file is read (src/fsutil.ts readInputFileSync): a plan of thousands of domains is a few megabytes. */
-const PLAN_INPUT = { maxBytes: 16 << 20, what: 'a plan', fix: 'is this the plan file?' } as const;
+/** How a plan file is read (src/fsutil.ts): a plan of thousands of domains is a few megabytes. */
+export const PLAN_INPUT = { maxBytes: 16 << 20, what: 'a plan', fix: 'is this the plan file?' } as const;
 
+function planUnreadable(err: unknown, file: string): never {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError(`plan file not found; create one with \`maildns init <domain>\`, or name the plan that exists`, inputLocation(file, err));
+  failedOn(err, file, 'read the plan');
+}
+
+/**
+ * The plan in `file`, read whole and bounded (readInputFileSync): a pipe or a device (a FIFO,
+ * /dev/zero) is refused at once, not waited on. readPlanFile also takes a pipe.
+ */
 export function loadPlan(file: string): Plan {
   let text: string;
   try {
-    // A plan is a file, read whole and bounded: a FIFO or a device is refused at once, not waited on.
     text = readInputFileSync(file, PLAN_INPUT).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`plan file not found; create one with \`maildns init <domain>\`, or name the plan that exists`, inputLocation(file, err));
-    failedOn(err, file, 'read the plan');
+    planUnreadable(err, file);
+  }
+  return parsePlan(text, file);
+}
+
+/**
+ * The plan in `file`, as the commands read it: a regular file, or a pipe (a shell's <(…), a FIFO)
+ * read to its end within the input deadline (readInputFile), as sign reads a message.
+ */
+export async function readPlanFile(file: string, opts: { deadlineMs?: number } = {}): Promise<Plan> {
+  let text: string;
+  try {
+    text = (await readInputFile(file, { ...PLAN_INPUT, ...opts })).toString('utf8');
+  } catch (err) {
+    planUnreadable(err, file);
   }
   return parsePlan(text, file);
 }

@@ -51,8 +51,8 @@ export async function resolverFromArgs(args: { nameserver?: string | undefined; 
 
 /** The plan file, read and checked; `keysDir` replaces its keys directory when given. */
 export async function readPlan(file: string, keysDir?: string): Promise<Plan> {
-  const [{ loadPlan }, { withKeysDir }] = await Promise.all([import('../../plan/load.js'), import('../../plan/selectors.js')]);
-  return withKeysDir(loadPlan(file), keysDir);
+  const [{ readPlanFile }, { withKeysDir }] = await Promise.all([import('../../plan/load.js'), import('../../plan/selectors.js')]);
+  return withKeysDir(await readPlanFile(file), keysDir);
 }
 
 /** A domain name given on the command line, normalised; bad input names the flag (when there is one) and the fix. */

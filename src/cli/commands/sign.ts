@@ -60,9 +60,9 @@ export const signCommand: CommandModule<object, Args> = {
     let choices: (Omit<SigningChoice, 'algorithm'> & { algorithm?: SignAlgorithm })[];
     if (args.plan !== undefined) {
       if (explicit) throw new UsageError('use either --plan or --domain/--selector/--key, not both');
-      const [{ loadPlan }, { signingChoices }] = await Promise.all([import('../../plan/load.js'), import('../../plan/selectors.js')]);
+      const [{ readPlanFile }, { signingChoices }] = await Promise.all([import('../../plan/load.js'), import('../../plan/selectors.js')]);
       // Every active selector signs; --algorithm keeps only the keys of that kind.
-      const all = signingChoices(loadPlan(args.plan), fromIdentity(msg).domain, args.message);
+      const all = signingChoices(await readPlanFile(args.plan), fromIdentity(msg).domain, args.message);
       choices = wanted ? all.filter((c) => c.algorithm === wanted) : all;
       if (!choices.length) throw new UsageError(`--algorithm ${wanted}: no active selector of ${all[0]!.domain} has such a key (active: ${all.map((c) => `${c.selector} ${c.algorithm}`).join(', ')})`);
     } else if (explicit === 3) {

@@ -55,14 +55,23 @@ function writePlan(tlsa?: string): { plan: string; keyFile: string } {
 }
 
 describe('the plan file', () => {
-  it('a FIFO, /dev/zero or a directory as --plan: one line naming it, at once', async () => {
+  it('a FIFO as --plan is read to its end, as sign reads a message; /dev/zero or a directory is one line naming it, at once', async () => {
     const started = Date.now();
     const plan = fifo(path.join(dir, 'plan.fifo'));
-    expectOneLine(await runCli(['records', '--plan', plan], { killAfterMs: KILL_AFTER_MS }), plan, NOT_REGULAR);
-    if (hasDevZero) expectOneLine(await runCli(['records', '--plan', '/dev/zero'], { killAfterMs: KILL_AFTER_MS }), '/dev/zero', DEVICE);
+    createWriteStream(plan).end('domains:\n  - domain: example.com\n    mx: [{ host: mail.example.com, priority: 10 }]\n');
+    const fed = await runCli(['records', '--plan', plan], { killAfterMs: KILL_AFTER_MS });
+    expect(fed.code, fed.stderr).toBe(0);
+    expect(fed.stdout).toMatch(/IN MX\s+10 mail\.example\.com\./);
+    if (hasDevZero) expectOneLine(await runCli(['records', '--plan', '/dev/zero'], { killAfterMs: KILL_AFTER_MS }), '/dev/zero', /delivers more, more than the 16 MiB maildns reads as a plan/);
     mkdirSync(path.join(dir, 'plan.d'));
     expectOneLine(await runCli(['records', '--plan', path.join(dir, 'plan.d')], { killAfterMs: KILL_AFTER_MS }), path.join(dir, 'plan.d'), /is a directory; give a file name/);
     expect(Date.now() - started).toBeLessThan(KILL_AFTER_MS);
+  });
+
+  it('dkim rotate, which writes the plan back in place, refuses a FIFO or /dev/zero as the plan at once', async () => {
+    const plan = fifo(path.join(dir, 'plan.fifo'));
+    expectOneLine(await runCli(['dkim', 'rotate', 'example.com', '--plan', plan], { killAfterMs: KILL_AFTER_MS }), plan, NOT_REGULAR);
+    if (hasDevZero) expectOneLine(await runCli(['dkim', 'rotate', 'example.com', '--plan', '/dev/zero'], { killAfterMs: KILL_AFTER_MS }), '/dev/zero', DEVICE);
   });
 
   it('quickstart whose plan is a FIFO', async () => {
