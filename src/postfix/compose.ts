@@ -8,10 +8,11 @@
  * The password is read here, from the file or environment variable the plan names, and goes only
  * into the password map file; it is never part of a message, a note or the JSON.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import { InputError, PlanError } from '../errors.js';
+import { inputLocation, readInputFileSync } from '../fsutil.js';
 import { DEBIAN, milterSettings, openDkimInstances, type OpenDkimInstance, type OpenDkimLayoutOptions } from '../dkim/opendkim.js';
 import type { MailHostPlan, PasswordSource, Plan, RelayPlan } from '../plan/types.js';
 import type { SetupStep } from '../steps.js';
@@ -83,14 +84,16 @@ function readPassword(source: PasswordSource, env: NodeJS.ProcessEnv, notes: str
     text = v;
   } else {
     try {
-      text = readFileSync(source.name, 'utf8');
+      // A secret the plan names, read as its keys are: a file, bounded, never a FIFO waited on.
+      text = readInputFileSync(source.name, { maxBytes: 64 * 1024, what: 'a password file', fix: 'write the password alone into it' }).toString('utf8');
     } catch (err) {
+      if (err instanceof InputError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       throw new InputError(
         code === 'ENOENT'
           ? `the relay password file named by the plan (${path.basename(source.file)}:${source.line}) does not exist; write the password alone into it, mode 0600`
           : `cannot read the relay password file: ${(err as Error).message.split('\n')[0]}`,
-        source.name,
+        inputLocation(source.name, err),
       );
     }
     const mode = statSync(source.name).mode & 0o777;

@@ -7,9 +7,9 @@
  * snapshot names the ranges each provider added or removed. Ranges are compared as networks
  * (192.0.2.7/24 and 192.0.2.0/24 are one network), never as text.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { InputError } from '../errors.js';
-import { writeFileAtomic, type FileError } from '../fsutil.js';
+import { readInputFileSync, writeFileAtomic, type FileError } from '../fsutil.js';
 import { formatIpv6 } from '../ipv6.js';
 import { normalizeName } from '../names.js';
 import type { FlattenOptions, FlattenResult } from './flatten.js';
@@ -243,8 +243,10 @@ function snapshotProblem(data: unknown): string | null {
 export function readSnapshot(file: string): SpfSnapshot {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // A file, bounded: a FIFO or /dev/zero as the snapshot is refused at once, naming it.
+    text = readInputFileSync(file, { maxBytes: 16 << 20, what: 'an SPF snapshot', fix: 'is this the snapshot file?' }).toString('utf8');
   } catch (err) {
+    if (err instanceof InputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InputError(`${file} does not exist; make the first snapshot there (\`maildns spf flatten DOMAIN --snapshot ${file}\`)`);
     throw new InputError(`${file} cannot be read (${code ?? (err as Error).message}); check the path and its permissions`);

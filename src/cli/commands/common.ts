@@ -12,7 +12,8 @@ import type { StartTlsOptions } from '../../starttls/probe.js';
 import { PROBES_KEPT, SESSIONS_AT_ONCE } from '../../starttls/defaults.js';
 import { RecentMap } from '../../recent.js';
 import { Slots } from '../../slots.js';
-import { readFileSync } from 'node:fs';
+import { InputError } from '../../errors.js';
+import { readInputFileSync } from '../../fsutil.js';
 import { UsageError } from '../exit.js';
 import { takesWholeNumber } from '../flag-values.js';
 import { DEFAULT_DEADLINE_MS, DEFAULT_TIMEOUT_MS } from '../../dns/defaults.js';
@@ -79,8 +80,10 @@ export function withCaFileOption<T>(y: Argv<T>) {
 function readCaFile(file: string): string {
   let pem: string;
   try {
-    pem = readFileSync(file, 'utf8');
+    // A file, bounded (a CA bundle is a few hundred kilobytes): a FIFO or /dev/zero is refused at once, naming it.
+    pem = readInputFileSync(file, { maxBytes: 16 << 20, what: 'a CA file', fix: 'give a PEM file of CA certificates' }).toString('utf8');
   } catch (err) {
+    if (err instanceof InputError) throw new UsageError(`--ca-file ${err.message}`);
     throw new UsageError(`--ca-file ${file}: ${(err as Error).message}`);
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-file ${file} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);

@@ -47,10 +47,11 @@ const postfixLintCommand: CommandModule<object, LintArgs> = {
       .example('$0 postfix lint /etc/postfix/main.cf', 'check the live main.cf against the plan')
       .example('postconf -n | $0 postfix lint --stdin', 'check what Postfix really uses') as never,
   handler: async (args) => {
-    const [{ lintPostfixMainCf }, { failedOn }] = await Promise.all([import('../../postfix/lint.js'), import('../../fsutil.js')]);
+    const [{ lintPostfixMainCf }, { failedOn, readInputFile }] = await Promise.all([import('../../postfix/lint.js'), import('../../fsutil.js')]);
     let text = '';
     try {
-      text = args.stdin ? readFileSync(0, 'utf8') : readFileSync(args.file, 'utf8');
+      // The file as sign reads a message: bounded, a FIFO to its end within the input deadline, /dev/zero refused at the limit.
+      text = args.stdin ? readFileSync(0, 'utf8') : (await readInputFile(args.file, { maxBytes: 16 << 20, what: 'a main.cf', fix: 'is this main.cf?' })).toString('utf8');
     } catch (err) {
       // A directory fails in read(), whose error names no path: name the file, so it is one line with the fix.
       failedOn(err, args.stdin ? '<stdin>' : args.file, 'read the file');

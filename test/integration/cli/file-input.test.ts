@@ -185,3 +185,32 @@ describe('a key that is a symbolic link (Debian links keys into /etc/dkimkeys)',
     expectOneLine(await runCli(['records', '--plan', link], { killAfterMs: KILL_AFTER_MS }), `${link} -> ${path.join(dir, 'repo', 'maildns.yaml')}`, /the symbolic link leads to no file; point it at a plan/);
   });
 });
+
+describe('the other files a command is named', () => {
+  it('--ca-file, spf flatten --compare and the relay password file a plan names: a FIFO or /dev/zero is refused at once', async () => {
+    const pipe = fifo(path.join(dir, 'in.fifo'));
+    const devices = hasDevZero ? [pipe, '/dev/zero'] : [pipe];
+    for (const file of devices) {
+      const why = file === pipe ? NOT_REGULAR : DEVICE;
+      expectOneLine(await runCli(['check', 'example.com', '--tls', '--ca-file', file, '--nameserver', '127.0.0.1:9', '--timeout', '50'], { killAfterMs: KILL_AFTER_MS }), `--ca-file ${file}`, why);
+      expectOneLine(await runCli(['spf', 'flatten', 'example.com', '--compare', file, '--nameserver', '127.0.0.1:9', '--timeout', '50'], { killAfterMs: KILL_AFTER_MS }), file, why);
+      const plan = path.join(dir, 'maildns.yaml');
+      writeFileSync(
+        plan,
+        `domains:\n  - domain: example.com\n    mx: [mail.example.com]\n    dkim: [mail]\nmail_host:\n  relay:\n    host: smtp.relay.example.net\n    username: example-com\n    password_file: ${file}\n`,
+      );
+      expectOneLine(await runCli(['postfix', '--plan', plan, '--out', path.join(dir, 'out')], { killAfterMs: KILL_AFTER_MS }), file, why);
+    }
+  });
+
+  it('postfix lint reads a FIFO to its end, as sign reads a message, and stops /dev/zero at its limit', async () => {
+    const pipe = fifo(path.join(dir, 'main.cf'));
+    createWriteStream(pipe).end('myhostname = mail.example.com\n');
+    // In a directory without maildns.yaml: --domain stands for the plan.
+    const r = await runCli(['postfix', 'lint', pipe, '--domain', 'example.com', '--json'], { cwd: dir, killAfterMs: KILL_AFTER_MS });
+    expect(r.stderr).toBe('');
+    expect([0, 1]).toContain(r.code);
+    expect(r.stdout).toMatch(/^\{/);
+    if (hasDevZero) expectOneLine(await runCli(['postfix', 'lint', '/dev/zero', '--domain', 'example.com'], { cwd: dir, killAfterMs: KILL_AFTER_MS }), '/dev/zero', /delivers more, more than the 16 MiB maildns reads as a main\.cf/);
+  });
+});
