@@ -52,7 +52,7 @@ export const PROGRAMS: readonly ExternalProgram[] = [
   { path: DOVECOT, package: 'dovecot-core', usedFor: 'SASL for the submission service' },
   { path: OPENSSL, package: 'openssl', usedFor: 'test certificate authorities (MTA-STS over HTTPS, STARTTLS)' },
   { path: CHROMIUM, package: 'chromium', usedFor: 'the HTML report in a real headless browser (test/integration/browser)' },
-  { path: SYSTEM_PYTHON, package: 'python3-dkim', usedFor: 'dkimpy, pyspf and dnspython as independent verifiers' },
+  { path: SYSTEM_PYTHON, package: 'python3-dkim', usedFor: 'dkimpy (DKIM and ARC), pyspf and dnspython as independent verifiers and sealers' },
   { path: UNBOUND, package: 'unbound', usedFor: 'the validating resolver of the DNSSEC tests (test/integration/knot/dnssec)' },
 ];
 
@@ -65,10 +65,12 @@ export const PYTHON_MODULES: readonly PythonModule[] = [
   { module: 'dkim', package: 'python3-dkim' },
   { module: 'spf', package: 'python3-spf' },
   { module: 'dns.resolver', package: 'python3-dnspython' },
+  // dkimpy's arc_sign reads Authentication-Results with it; python3-dkim only suggests it.
+  { module: 'authres', package: 'python3-authres' },
 ];
 
 /** The packages .ci/run installs, in its order: the one line the preflight prints. */
-export const APT_PACKAGES = ['knot', 'bind9-utils', 'bind9-dnsutils', 'opendkim', 'opendkim-tools', 'miltertest', 'postfix', 'dovecot-core', 'openssl', 'python3-dkim', 'python3-spf', 'python3-dnspython', 'chromium', 'unbound'] as const;
+export const APT_PACKAGES = ['knot', 'bind9-utils', 'bind9-dnsutils', 'opendkim', 'opendkim-tools', 'miltertest', 'postfix', 'dovecot-core', 'openssl', 'python3-dkim', 'python3-authres', 'python3-spf', 'python3-dnspython', 'chromium', 'unbound'] as const;
 export const INSTALL_LINE = `apt-get install ${APT_PACKAGES.join(' ')}`;
 
 interface Missing {
