@@ -22,7 +22,7 @@ export const COMMANDS = {
   'dkim': { command: 'dkim <command>', describe: 'inspect DKIM keys and records, and rotate keys' },
   'dmarc': { command: 'dmarc', describe: 'check a domain\'s DMARC record (maildns dmarc DOMAIN) or compose one (maildns dmarc compose)' },
   'sign': { command: 'sign <message>', describe: 'add a DKIM-Signature to a message (.eml) with a domain key' },
-  'verify-message': { command: 'verify-message <message>', describe: 'check a message\'s DKIM signatures, SPF and DMARC as a receiver would' },
+  'verify-message': { command: 'verify-message <message>', describe: 'check a message\'s DKIM signatures, SPF, DMARC and ARC chain as a receiver would' },
   'selftest': { command: 'selftest', describe: 'send a probe through the local Postfix (SMTP or sendmail) to a listener maildns runs, check it left signed and aligned, and name the likely reason when not' },
 } as const;
 

@@ -117,7 +117,7 @@ function decodePublicKey(keyType: string, p: string, findings: Finding[], subjec
   }
 }
 
-interface KeyOutcome {
+export interface KeyOutcome {
   result: DkimResult;
   code?: string;
   reason?: string;
@@ -125,7 +125,7 @@ interface KeyOutcome {
   findings: Finding[];
 }
 
-function evaluateKeyRecord(
+export function evaluateKeyRecord(
   text: string,
   name: string,
   recordCount: number,

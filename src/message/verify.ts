@@ -1,7 +1,7 @@
 /**
  * Verify a received (or test) message the way a receiver would: every DKIM signature, SPF for
- * the given client, and DMARC on top of them (RFC 7489 / RFC 9989), ending in an
- * Authentication-Results header field (RFC 8601).
+ * the given client, DMARC on top of them (RFC 7489 / RFC 9989) and the ARC chain (RFC 8617),
+ * ending in an Authentication-Results header field (RFC 8601).
  */
 import { InputError } from '../errors.js';
 import type { Finding } from '../findings.js';
@@ -12,6 +12,7 @@ import type { Resolver } from '../dns/resolver.js';
 import { checkHost, type SpfResult } from '../spf/evaluate.js';
 import { parseIp } from '../spf/ip.js';
 import type { DmarcPolicy } from '../plan/types.js';
+import { arcResultText, verifyArc, type ArcReport } from './arc.js';
 import { skippedSignaturesFinding, verifyDkim, type DkimSignatureReport } from './dkim.js';
 import { addressesOf, domainOf, fieldsNamed, fromIdentity, type ParsedMessage } from './message.js';
 
@@ -71,6 +72,8 @@ export interface MessageReport {
   dkim: DkimSignatureReport[];
   spf: SpfReport | null;
   dmarc: DmarcReport;
+  /** The ARC chain (RFC 8617): its validation status, each set, and what its first sealer saw. */
+  arc: ArcReport;
   authenticationResults: string;
   findings: Finding[];
   /** Some answer needed for the verdict could not be fetched (timeout, SERVFAIL). */
@@ -290,7 +293,35 @@ function formatAuthenticationResults(report: Omit<MessageReport, 'authentication
   const dmarcProps = m.fromDomain ? [`header.from=${pvalue(m.fromDomain)}`] : [];
   const dmarcNote = m.policy ? comment(`p=${m.policy}${m.disposition ? ` dis=${m.disposition}` : ''}`) : '';
   parts.push([`dmarc=${m.result}`, ...(dmarcNote ? [dmarcNote] : []), ...dmarcProps].join(' '));
+  if (report.arc.result !== 'none') parts.push(arcResultText(report.arc));
   return `Authentication-Results: ${authservId};\r\n ${parts.join(';\r\n ')}`;
+}
+
+/**
+ * The chain's own verdict as a finding when it is not pass (the fix is the one the report has),
+ * and, when DMARC fails but a passing chain says the first sealer saw an aligned DKIM or SPF
+ * pass, what a receiver that trusts that sealer could do (RFC 8617 §7.2, RFC 7489 §6.7).
+ */
+function arcFindings(arc: ArcReport, dmarc: DmarcReport): Finding[] {
+  const out: Finding[] = [];
+  if (arc.result === 'fail' || arc.result === 'temperror') {
+    out.push({ code: arc.reasonCode ?? 'arc.fail', severity: arc.result === 'fail' ? 'warning' : 'info', subject: `ARC chain (${arc.instances} instance${arc.instances === 1 ? '' : 's'})`, message: `ARC ${arc.result}: ${arc.reason}`, ...(arc.fix ? { fix: arc.fix } : {}), ...(arc.rfc ? { rfc: arc.rfc } : {}) });
+  }
+  if (arc.result === 'pass' && arc.override && dmarc.result === 'fail' && dmarc.fromDomain) {
+    const from = dmarc.fromDomain;
+    const passed = [...arc.override.dkim.filter((d) => d.result === 'pass').map((d) => `dkim for ${d.properties['header.d'] ?? d.properties['header.i'] ?? '?'}`), ...arc.override.spf.filter((s) => s.result === 'pass').map((s) => `spf for ${s.properties['smtp.mailfrom'] ?? s.properties['smtp.helo'] ?? '?'}`)];
+    out.push({
+      code: passed.length ? 'arc.dmarc-override-possible' : 'arc.no-override',
+      severity: 'info',
+      subject: `ARC instance 1 (${arc.override.sealer || '?'})`,
+      message: passed.length
+        ? `DMARC fails here, but the ARC chain passes and its first sealer (${arc.override.authservId || arc.override.sealer}) saw ${passed.join(' and ')} on arrival: a receiver that trusts ${arc.override.sealer} may deliver the message despite p=${dmarc.policy ?? 'none'} (a local policy override)`
+        : `DMARC fails here and the ARC chain passes, but its first sealer saw no DKIM or SPF pass on arrival, so it gives a receiver nothing to override DMARC with`,
+      fix: passed.length ? `if ${from} wants its mail through this intermediary without ARC trust, sign with d=${from} in a way the intermediary keeps (no footer, no Subject tag)` : `sign the mail with d=${from} before it reaches the intermediary`,
+      rfc: 'RFC 8617 §7.2',
+    });
+  }
+  return out;
 }
 
 /** The whole check; DNS goes through `resolver` only. */
@@ -298,6 +329,7 @@ export async function verifyMessage(msg: ParsedMessage, resolver: Resolver, opts
   const dkim = await verifyDkim(msg, resolver, opts.now ? { now: opts.now } : {});
   const spf = await checkSpf(resolver, msg, opts);
   const dmarc = await evaluateDmarc(resolver, msg, dkim, spf, opts.dmarcMode ?? '9989');
+  const arc = await verifyArc(msg, resolver);
   const skipped = skippedSignaturesFinding(msg);
   const findings = [...(skipped ? [skipped] : []), ...dkim.flatMap((d) => d.findings)];
   for (const id of dmarc.identifiers) {
@@ -312,7 +344,8 @@ export async function verifyMessage(msg: ParsedMessage, resolver: Resolver, opts
       });
     }
   }
+  findings.push(...arc.findings, ...arcFindings(arc, dmarc));
   const dnsFailed = dmarc.result === 'temperror' || dkim.some((d) => d.result === 'temperror') || spf?.result === 'temperror';
-  const partial = { fromDomain: fromIdentity(msg).domain, dkim, spf, dmarc, findings, dnsFailed };
+  const partial = { fromDomain: fromIdentity(msg).domain, dkim, spf, dmarc, arc, findings, dnsFailed };
   return { ...partial, authenticationResults: formatAuthenticationResults(partial, opts.authservId) };
 }

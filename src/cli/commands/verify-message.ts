@@ -1,4 +1,4 @@
-/** `maildns verify-message`: DKIM, SPF and DMARC for a message, as a receiver would judge it. */
+/** `maildns verify-message`: DKIM, SPF, DMARC and ARC for a message, as a receiver would judge it. */
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
 import { EXIT, exitCodeOf, UsageError } from '../exit.js';
@@ -40,7 +40,7 @@ export const verifyMessageCommand: CommandModule<object, Args> = {
       .example('$0 verify-message signed.eml --nameserver 127.0.0.1:5300', 'check against a local test server')
       .example('$0 verify-message mail.eml --ip 192.0.2.10 --mail-from bounce@example.com --helo mx.example.com', 'DKIM, SPF and DMARC as the receiving server saw it')
       .example('$0 verify-message news.eml --ip 192.0.2.10 --profile bulk-senders', 'the bulk-sender rules of Google, Yahoo and Microsoft for this message')
-      .epilogue('Each result but pass comes with its fix; the first 20 DKIM signatures from the top are checked (a message with more is told so). Exit codes: 0 DMARC passes, 1 it does not, 2 bad input, 3 DNS could not be asked. With --profile: 0 every rule that can be checked is met, 1 a rule is not met, 3 none failed but DNS left a rule unknown.') as never,
+      .epilogue('Each result but pass comes with its fix; the first 20 DKIM signatures from the top are checked (a message with more is told so). The ARC chain (RFC 8617) is judged as a receiver would (at most 50 sets; a key that cannot be fetched is temperror, not fail) and does not change the exit code. Exit codes: 0 DMARC passes, 1 it does not, 2 bad input, 3 DNS could not be asked. With --profile: 0 every rule that can be checked is met, 1 a rule is not met, 3 none failed but DNS left a rule unknown.') as never,
   handler: async (args) => {
     const [{ fieldsNamed, readMessageFile }, { verifyMessage }, { renderMessageReport }] = await Promise.all([
       import('../../message/message.js'),

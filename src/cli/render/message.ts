@@ -11,6 +11,29 @@ function tint(result: string): 'green' | 'red' | 'yellow' {
   return result === 'pass' ? 'green' : result === 'fail' || result === 'permerror' ? 'red' : 'yellow';
 }
 
+function renderArc(a: MessageReport['arc'], out: string[], color: boolean): void {
+  out.push(paint('ARC', 'bold', color) + paint('  (RFC 8617)', 'dim', color));
+  if (a.result === 'none') {
+    out.push(`  NONE  ${a.reason}`);
+    return;
+  }
+  const op = a.result === 'pass' ? `, oldest-pass=${a.oldestPass}` : '';
+  out.push(`  ${paint(a.result.toUpperCase(), tint(a.result), color)}  ${a.instances} instance${a.instances === 1 ? '' : 's'}${op}`);
+  out.push(printable(`     ${a.reason}`));
+  if (a.fix) out.push(printable(`     fix: ${a.fix}`));
+  for (const s of a.sets) {
+    const sig = (what: string, x: typeof s.seal): string => `${what} ${x.result}${x.domain ? ` d=${x.domain} s=${x.selector}` : ''}`;
+    out.push(printable(`   i=${s.instance} cv=${s.cv || '?'}  ${sig('seal', s.seal)}; ${sig('message signature', s.messageSignature)}${s.authenticationResults?.authservId ? `; results by ${s.authenticationResults.authservId}` : ''}`));
+    for (const [what, x] of [['seal', s.seal], ['message signature', s.messageSignature]] as const) {
+      if (x.reason && x.result !== 'pass') out.push(printable(`       ${what}: ${x.reason}`));
+    }
+  }
+  if (a.override) {
+    const seen = [...a.override.dkim, ...a.override.spf, ...a.override.dmarc].map((x) => `${x.method}=${x.result}${x.properties['header.d'] ? ` (${x.properties['header.d']})` : x.properties['smtp.mailfrom'] ? ` (${x.properties['smtp.mailfrom']})` : ''}`);
+    out.push(printable(`     on arrival at the first sealer (${a.override.authservId || a.override.sealer}): ${seen.length ? seen.join(', ') : 'no results recorded'}`));
+  }
+}
+
 /** `spfNotChecked`: what to say when SPF was not checked (the command's own flags). */
 export function renderMessageReport(r: MessageReport, color = useColor(), spfNotChecked = 'not checked (give --ip, and --mail-from or --helo)'): string {
   const out: string[] = [];
@@ -56,6 +79,7 @@ export function renderMessageReport(r: MessageReport, color = useColor(), spfNot
     out.push(`     policy ${m.rule}=${m.policy}${pct}; a receiver would ${m.result === 'pass' ? 'deliver it (pass)' : `apply ${m.disposition ?? 'none'}`}`);
   }
   if (m.fix) out.push(printable(`     fix: ${m.fix}`));
+  renderArc(r.arc, out, color);
   if (r.findings.length) {
     out.push('');
     out.push(renderFindings(r.findings, color));

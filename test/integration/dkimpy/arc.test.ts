@@ -1,0 +1,288 @@
+/**
+ * ARC (RFC 8617) in verify-message, against chains sealed by an independent implementation:
+ * python3-dkim's arc_sign, with the sealers' keys served by the embedded DNS server (and, for
+ * the timeout, by a server that never answers). dkimpy's own arc_verify judges each message too,
+ * and must agree with maildns's verdict.
+ */
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { composeDkimRecord, publicKeyOf } from '../../../src/dkim/record.js';
+import { DnsResolver } from '../../../src/dns/resolver.js';
+import { startServer, type RunningServer } from '../../../src/dns/server.js';
+import { verifyArc } from '../../../src/message/arc.js';
+import { parseMessage } from '../../../src/message/message.js';
+import { signMessage } from '../../../src/message/sign.js';
+import { verifyMessage } from '../../../src/message/verify.js';
+import { runCli } from '../../helpers/cli.js';
+import { startHostileDns, type HostileServer } from '../../helpers/hostile-dns.js';
+import { SYSTEM_PYTHON } from '../../helpers/programs.js';
+
+const run = promisify(execFile);
+
+const ORIGINAL = [
+  'From: Alice <alice@example.com>',
+  'To: list@lists.example.org',
+  'Subject: meeting notes',
+  'Date: Mon, 02 Mar 2026 10:00:00 +0000',
+  'Message-ID: <arc-1@example.com>',
+  '',
+  'Hello list,',
+  '',
+  'the notes are below.',
+  '',
+].join('\r\n');
+
+const author = generateKeyPairSync('ed25519').privateKey;
+const listKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+const forwarderKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+
+let server: RunningServer;
+let silent: HostileServer;
+let resolver: DnsResolver;
+let dir: string;
+let listPem: string;
+let forwarderPem: string;
+
+beforeAll(async () => {
+  server = await startServer({
+    zones: [''],
+    records: [
+      { name: 'mail._domainkey.example.com', type: 'TXT', ttl: 300, value: composeDkimRecord(publicKeyOf(author)) },
+      { name: '_dmarc.example.com', type: 'TXT', ttl: 300, value: 'v=DMARC1; p=reject' },
+      { name: 'arc._domainkey.lists.example.org', type: 'TXT', ttl: 300, value: composeDkimRecord(publicKeyOf(listKey)) },
+      { name: 'arc._domainkey.forward.example.net', type: 'TXT', ttl: 300, value: composeDkimRecord(publicKeyOf(forwarderKey)) },
+    ],
+  });
+  silent = await startHostileDns(() => null);
+  resolver = new DnsResolver({ servers: [{ host: server.host, port: server.port }], recursionDesired: false, timeoutMs: 2000 });
+  dir = mkdtempSync(path.join(tmpdir(), 'maildns-arc-'));
+  listPem = path.join(dir, 'list.pem');
+  forwarderPem = path.join(dir, 'forwarder.pem');
+  writeFileSync(listPem, listKey.export({ type: 'pkcs1', format: 'pem' }));
+  writeFileSync(forwarderPem, forwarderKey.export({ type: 'pkcs1', format: 'pem' }));
+});
+afterAll(async () => {
+  await server.close();
+  await silent.close();
+});
+
+/** dkimpy's arc_sign: the set for `srvId`'s Authentication-Results, put on top of `message`. */
+async function arcSign(message: Buffer, domain: string, keyFile: string, srvId: string, cv: 'none' | 'pass' | 'fail'): Promise<Buffer> {
+  const file = path.join(dir, `in-${Math.random().toString(36).slice(2)}.eml`);
+  writeFileSync(file, message);
+  const script = [
+    'import sys, dkim',
+    "m = open(sys.argv[1], 'rb').read()",
+    "cv = {'none': dkim.CV_None, 'pass': dkim.CV_Pass, 'fail': dkim.CV_Fail}[sys.argv[5]]",
+    "sig = dkim.arc_sign(m, b'arc', sys.argv[2].encode(), open(sys.argv[3], 'rb').read(), sys.argv[4].encode(), cv)",
+    "assert sig, 'arc_sign wrote no set'",
+    "sys.stdout.buffer.write(b''.join(sig) + m)",
+  ].join('\n');
+  const { stdout } = await run(SYSTEM_PYTHON, ['-c', script, file, domain, keyFile, srvId, cv], { encoding: 'buffer', maxBuffer: 1 << 24 });
+  return stdout;
+}
+
+/** dkimpy's arc_verify with dnspython aimed at `port`: its cv (None, a terminated chain, is fail). */
+async function dkimpyArcVerify(message: Buffer, port = server.port, lifetime = 1.5): Promise<string> {
+  const file = path.join(dir, `v-${Math.random().toString(36).slice(2)}.eml`);
+  writeFileSync(file, message);
+  const script = [
+    'import sys, dkim, dns.resolver',
+    'r = dns.resolver.Resolver(configure=False)',
+    "r.nameservers = ['127.0.0.1']",
+    `r.port = ${port}`,
+    `r.lifetime = ${lifetime}`,
+    'dns.resolver.default_resolver = r',
+    'try:',
+    "    cv, results, comment = dkim.arc_verify(open(sys.argv[1], 'rb').read())",
+    "    print((cv or b'fail').decode(), comment)",
+    'except Exception as e:',
+    "    print('error', type(e).__name__, e)",
+  ].join('\n');
+  const { stdout } = await run(SYSTEM_PYTHON, ['-c', script, file], { encoding: 'utf8' });
+  return stdout.trim();
+}
+
+const withAr = (message: Buffer, ar: string): Buffer => Buffer.concat([Buffer.from(`Authentication-Results: ${ar}\r\n`), message]);
+const edit = (message: Buffer, from: string | RegExp, to: string): Buffer => {
+  const text = message.toString('latin1');
+  const out = text.replace(from, to);
+  expect(out, `the edit ${String(from)}`).not.toBe(text);
+  return Buffer.from(out, 'latin1');
+};
+
+/** The original, DKIM-signed by its author; then the list adds a footer (breaking DKIM) and seals. */
+async function listChain(): Promise<{ signed: Buffer; one: Buffer }> {
+  const signed = (await signMessage(Buffer.from(ORIGINAL), { domain: 'example.com', selector: 'mail', key: author })).message;
+  const received = withAr(signed, 'lists.example.org; dkim=pass header.d=example.com header.s=mail; spf=pass smtp.mailfrom=alice@example.com; dmarc=pass header.from=example.com');
+  const footered = Buffer.concat([received, Buffer.from('-- \r\nlist footer: unsubscribe at lists.example.org\r\n')]);
+  return { signed, one: await arcSign(footered, 'lists.example.org', listPem, 'lists.example.org', 'none') };
+}
+
+async function twoInstances(cv: 'pass' | 'fail' = 'pass'): Promise<Buffer> {
+  const { one } = await listChain();
+  return arcSign(withAr(one, `forward.example.net; arc=${cv} header.oldest-pass=0`), 'forward.example.net', forwarderPem, 'forward.example.net', cv);
+}
+
+describe('chains sealed by dkimpy', () => {
+  test('one instance: pass; DKIM broke at the list, DMARC fails, and the first sealer saw the aligned DKIM pass (override information)', async () => {
+    const { one } = await listChain();
+    const report = await verifyMessage(parseMessage(one), resolver);
+    expect(report.dkim[0]!.result).toBe('fail');
+    expect(report.dmarc.result).toBe('fail');
+    expect(report.arc).toMatchObject({ result: 'pass', instances: 1, oldestPass: 0 });
+    expect(report.arc.sets).toEqual([expect.objectContaining({ instance: 1, cv: 'none', seal: expect.objectContaining({ result: 'pass', domain: 'lists.example.org', selector: 'arc' }), messageSignature: expect.objectContaining({ result: 'pass' }) })]);
+    expect(report.arc.override).toMatchObject({ sealer: 'lists.example.org', authservId: 'lists.example.org', dkim: [{ method: 'dkim', result: 'pass', properties: { 'header.d': 'example.com', 'header.s': 'mail' } }], spf: [{ result: 'pass', properties: { 'smtp.mailfrom': 'alice@example.com' } }] });
+    const override = report.findings.find((f) => f.code === 'arc.dmarc-override-possible');
+    expect(override).toMatchObject({ rfc: 'RFC 8617 §7.2', fix: expect.stringMatching(/\w/) });
+    expect(override!.message).toContain('dkim for example.com');
+    expect(report.authenticationResults).toMatch(/;\r\n arc=pass \(i=1 spf=pass dkim=pass\) header\.oldest-pass=0$/);
+    expect(await dkimpyArcVerify(one)).toMatch(/^pass /);
+  });
+
+  test('two instances (list, then forwarder with cv=pass): pass, both seals checked', async () => {
+    const two = await twoInstances();
+    const arc = await verifyArc(parseMessage(two), resolver);
+    expect({ result: arc.result, reason: arc.reason, instances: arc.instances, oldestPass: arc.oldestPass }).toEqual({ result: 'pass', reason: expect.stringContaining('lists.example.org, forward.example.net'), instances: 2, oldestPass: 0 });
+    expect(arc.sets.map((s) => [s.instance, s.cv, s.seal.result, s.seal.domain, s.messageSignature.result])).toEqual([
+      [1, 'none', 'pass', 'lists.example.org', 'pass'],
+      [2, 'pass', 'pass', 'forward.example.net', 'pass'],
+    ]);
+    expect(arc.override!.sealer).toBe('lists.example.org');
+    expect(await dkimpyArcVerify(two)).toMatch(/^pass /);
+  });
+
+  test('the forwarder changed the body after the list sealed, then sealed: pass with oldest-pass=2 (the older AMS broke)', async () => {
+    const { one } = await listChain();
+    const changed = Buffer.concat([withAr(one, 'forward.example.net; arc=pass'), Buffer.from('forwarded by forward.example.net\r\n')]);
+    const two = await arcSign(changed, 'forward.example.net', forwarderPem, 'forward.example.net', 'pass');
+    const arc = await verifyArc(parseMessage(two), resolver);
+    expect({ result: arc.result, oldestPass: arc.oldestPass }).toEqual({ result: 'pass', oldestPass: 2 });
+    expect(arc.sets[0]!.messageSignature).toMatchObject({ result: 'fail', reasonCode: 'arc.body-hash-mismatch' });
+    expect(arc.findings.map((f) => f.code)).toEqual(['arc.older-ams-broken']);
+    expect(await dkimpyArcVerify(two)).toMatch(/^pass /);
+  });
+
+  test('the body changed after the newest seal: the AMS fails, so the chain fails', async () => {
+    const { one } = await listChain();
+    const changed = edit(one, 'the notes are below.', 'the notes are NOT below.');
+    const report = await verifyMessage(parseMessage(changed), resolver);
+    expect(report.arc).toMatchObject({ result: 'fail', reasonCode: 'arc.ams-fail', rfc: 'RFC 8617 §5.2 step 4', fix: expect.stringMatching(/\w/) });
+    expect(report.arc.sets[0]!.messageSignature).toMatchObject({ result: 'fail', reasonCode: 'arc.body-hash-mismatch' });
+    expect(report.findings.find((f) => f.code === 'arc.ams-fail')).toMatchObject({ severity: 'warning', rfc: 'RFC 8617 §5.2 step 4' });
+    expect(report.authenticationResults).toMatch(/\r\n arc=fail \(arc\.ams-fail\)$/);
+    expect(await dkimpyArcVerify(changed)).toMatch(/^fail /);
+  });
+
+  test('a broken seal: the first AAR changed after sealing (the AMS does not cover it, the seal does)', async () => {
+    const two = await twoInstances();
+    const changed = edit(two, /(ARC-Authentication-Results: i=1; lists\.example\.org; dkim=)pass/, '$1fail');
+    const arc = await verifyArc(parseMessage(changed), resolver);
+    expect(arc).toMatchObject({ result: 'fail', reasonCode: 'arc.seal-fail', rfc: 'RFC 8617 §5.2 step 6' });
+    expect(arc.sets.map((s) => [s.seal.result, s.seal.reasonCode ?? null, s.messageSignature.result])).toEqual([
+      ['fail', 'arc.signature-mismatch', 'pass'],
+      ['fail', 'arc.signature-mismatch', 'pass'],
+    ]);
+    expect(arc.reason).toContain('instance 2');
+    expect(await dkimpyArcVerify(changed)).toMatch(/^fail /);
+  });
+
+  test('an i= gap: instance 2 renumbered 3, so i= runs 1, 3', async () => {
+    const two = await twoInstances();
+    const gap = edit(edit(edit(two, 'ARC-Seal: i=2;', 'ARC-Seal: i=3;'), 'ARC-Message-Signature: i=2;', 'ARC-Message-Signature: i=3;'), 'ARC-Authentication-Results: i=2;', 'ARC-Authentication-Results: i=3;');
+    const arc = await verifyArc(parseMessage(gap), resolver);
+    expect(arc).toMatchObject({ result: 'fail', reasonCode: 'arc.structure', instances: 3, rfc: 'RFC 8617 §5.1.1' });
+    expect(arc.reason).toContain('i= runs 1 to 3 with instance 2 missing');
+    expect(await dkimpyArcVerify(gap)).toMatch(/^fail /);
+  });
+
+  test('cv=fail in the newest instance: the chain fails, whatever the seals say', async () => {
+    const failed = await twoInstances('fail');
+    expect(failed.toString('latin1')).toMatch(/ARC-Seal: i=2; cv=fail;/);
+    const arc = await verifyArc(parseMessage(failed), resolver);
+    expect(arc).toMatchObject({ result: 'fail', reasonCode: 'arc.cv-fail', rfc: 'RFC 8617 §5.2 step 2' });
+    expect(arc.reason).toContain('forward.example.net');
+    expect(await dkimpyArcVerify(failed)).toMatch(/^fail /);
+  });
+
+  test('a sealer whose key is not published (NXDOMAIN): fail; the same key name timing out: temperror, never fail', async () => {
+    const { signed } = await listChain();
+    const noKey = await arcSign(withAr(signed, 'nokey.example.org; dkim=pass header.d=example.com'), 'nokey.example.org', listPem, 'nokey.example.org', 'none');
+    const arc = await verifyArc(parseMessage(noKey), resolver);
+    expect(arc).toMatchObject({ result: 'fail', reasonCode: 'arc.key-missing' });
+    expect(arc.sets[0]!.seal).toMatchObject({ result: 'fail', reasonCode: 'arc.key-not-found', reason: expect.stringContaining('arc._domainkey.nokey.example.org') });
+    expect(await dkimpyArcVerify(noKey)).toMatch(/^fail /);
+
+    const slow = new DnsResolver({ servers: [{ host: silent.host, port: silent.port }], recursionDesired: false, timeoutMs: 300 });
+    const started = Date.now();
+    const timedOut = await verifyArc(parseMessage(noKey), slow);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(timedOut).toMatchObject({ result: 'temperror', reasonCode: 'arc.key-lookup-failed', fix: expect.stringContaining('--nameserver') });
+    expect(timedOut.sets[0]!.seal.result).toBe('temperror');
+    expect(timedOut.sets[0]!.messageSignature.result).toBe('temperror');
+    // dkimpy cannot tell a timeout from a missing key: its verdict is fail, where maildns says temperror.
+    expect(await dkimpyArcVerify(noKey, silent.port, 0.5)).toMatch(/^fail Most recent ARC-Message-Signature did not validate/);
+  });
+});
+
+describe('crafted chains: a verdict, quickly', () => {
+  test('10,000 ARC sets: fail on the count alone, in well under a second of work, no signature checked', async () => {
+    const { one } = await listChain();
+    const junk = Array.from({ length: 10_000 }, (_, k) => `ARC-Seal: i=${k + 2}; cv=pass; a=rsa-sha256; d=x${k}.example; s=s; b=AAAA\r\nARC-Message-Signature: i=${k + 2}; a=rsa-sha256; d=x${k}.example; s=s; h=from; bh=AAAA; b=AAAA\r\nARC-Authentication-Results: i=${k + 2}; x${k}.example; arc=pass\r\n`).join('');
+    const started = Date.now();
+    const arc = await verifyArc(parseMessage(Buffer.concat([Buffer.from(junk), one])), resolver);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(arc).toMatchObject({ result: 'fail', reasonCode: 'arc.structure', instances: 10_001, rfc: 'RFC 8617 §4.2.1' });
+    expect(arc.reason).toContain('the chain has 10001 instances; at most 50 are allowed');
+    expect(arc.sets).toHaveLength(50);
+    expect(arc.sets.every((s) => s.seal.result === 'not-checked' && s.messageSignature.result === 'not-checked')).toBe(true);
+  });
+
+  test.each([
+    ['no i= anywhere', (t: string) => t.replace(/(ARC-[A-Za-z-]+: )i=1;/g, '$1')],
+    ['i=0', (t: string) => t.replace(/(ARC-[A-Za-z-]+: )i=1;/g, '$1i=0;')],
+    ['two ARC-Seal fields for i=1', (t: string) => t.replace(/(ARC-Seal: [^]*?)(ARC-Message-Signature)/, '$1ARC-Seal: i=1; cv=none; a=rsa-sha256; d=x; s=y; b=\r\n$2')],
+    ['a=rsa-sha1 in the seal', (t: string) => t.replace('ARC-Seal: i=1; cv=none; a=rsa-sha256', 'ARC-Seal: i=1; cv=none; a=rsa-sha1')],
+    ['an AAR of bare parentheses', (t: string) => t.replace(/ARC-Authentication-Results: i=1;[^]*?\r\n(?=\S)/, 'ARC-Authentication-Results: i=1; ((((((\r\n')],
+    ['d= that is no name', (t: string) => t.replace(/d=lists\.example\.org/g, 'd=..bad..')],
+    ['a seal with no b=', (t: string) => t.replace(/(ARC-Seal: [^]*?)b=[^;]*?\r\n(?=\S)/, '$1\r\n')],
+  ])('%s: fail with a reason, no exception', async (_name, change) => {
+    const { one } = await listChain();
+    const text = change(one.toString('latin1'));
+    expect(text).not.toBe(one.toString('latin1'));
+    const arc = await verifyArc(parseMessage(Buffer.from(text, 'latin1')), resolver);
+    expect(arc.result).toBe('fail');
+    expect(arc.reason).toMatch(/\w/);
+    expect(arc.fix).toMatch(/\w/);
+  });
+});
+
+describe('maildns verify-message (built CLI)', () => {
+  test('an ARC section in the text and "arc" in the JSON; an unsealed message says none', async () => {
+    const two = await twoInstances();
+    const f = path.join(dir, 'two.eml');
+    writeFileSync(f, two);
+    const ns = `${server.host}:${server.port}`;
+    const text = await runCli(['verify-message', f, '--nameserver', ns]);
+    expect(text.stderr).toBe('');
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/\nARC {2}\(RFC 8617\)\n {2}PASS {2}2 instances, oldest-pass=0\n/);
+    expect(text.stdout).toMatch(/\n {3}i=1 cv=none {2}seal pass d=lists\.example\.org s=arc; message signature pass d=lists\.example\.org s=arc; results by lists\.example\.org\n {3}i=2 cv=pass {2}seal pass d=forward\.example\.net/);
+    expect(text.stdout).toMatch(/on arrival at the first sealer \(lists\.example\.org\): dkim=pass \(example\.com\), spf=pass \(alice@example\.com\), dmarc=pass/);
+    expect(text.stdout).toMatch(/\n arc=pass \(i=2 spf=pass dkim=pass\) header\.oldest-pass=0\n$/);
+    const json = JSON.parse((await runCli(['verify-message', f, '--nameserver', ns, '--json'])).stdout) as { arc: { result: string; instances: number; sets: unknown[] }; findings: { code: string }[] };
+    expect(json.arc).toMatchObject({ result: 'pass', instances: 2 });
+    expect(json.findings.map((x) => x.code)).toContain('arc.dmarc-override-possible');
+
+    const plain = path.join(dir, 'plain.eml');
+    writeFileSync(plain, ORIGINAL);
+    const none = await runCli(['verify-message', plain, '--nameserver', ns]);
+    expect(none.stdout).toMatch(/\nARC {2}\(RFC 8617\)\n {2}NONE {2}the message has no ARC sets/);
+    expect(none.stdout).not.toMatch(/\n arc=/);
+  });
+});
