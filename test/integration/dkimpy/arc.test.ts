@@ -230,6 +230,16 @@ describe('chains sealed by dkimpy', () => {
   });
 });
 
+test('a Subject with "à" in UTF-8 (octets C3 A0): the AMS verifies, as in dkimpy (0xA0 is no white space to relaxed canonicalization)', async () => {
+  const utf8 = Buffer.from(ORIGINAL.replace('Subject: meeting notes', 'Subject: voil\u00e0 les notes'), 'utf8');
+  const sealed = await arcSign(withAr(utf8, 'lists.example.org; dkim=none'), 'lists.example.org', listPem, 'lists.example.org', 'none');
+  expect(sealed.toString('latin1')).toMatch(/h=[^;]*subject/);
+  const arc = await verifyArc(parseMessage(sealed), resolver);
+  expect(arc.sets[0]!.messageSignature.result).toBe('pass');
+  expect(arc.result).toBe('pass');
+  expect(await dkimpyArcVerify(sealed)).toMatch(/^pass /);
+});
+
 describe('crafted chains: a verdict, quickly', () => {
   test('10,000 ARC sets: fail on the count alone, in well under a second of work, no signature checked', async () => {
     const { one } = await listChain();
