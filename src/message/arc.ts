@@ -65,7 +65,7 @@ export interface ArcReport {
   reasonCode?: string;
   reason: string;
   fix?: string;
-  /** RFC 8617 §4.1.3: the RFC section the reason comes from. */
+  /** The RFC 8617 section the reason comes from (e.g. `RFC 8617 §5.2 step 4`); absent on pass and none. */
   rfc?: string;
   /** N, the highest i= in the message (0 without ARC). */
   instances: number;
