@@ -70,7 +70,7 @@ function parsePath(arg: string, keyword: 'FROM' | 'TO'): { address: string; para
   if (!m) return null;
   const address = m[1]!;
   // RFC 5321 §4.5.3.1.3: a path is at most 256 octets; control characters never belong in one.
-  if (address.length > 254 || /[\x00-\x1f\x7f]/.test(address)) return null;
+  if (Buffer.byteLength(address) > 254 || /[\x00-\x1f\x7f]/.test(address)) return null;
   return { address, params: m[2]!.trim() ? m[2]!.trim().split(/\s+/) : [] };
 }
 
@@ -131,7 +131,7 @@ export async function startSmtpListener(opts: ListenerOptions): Promise<SmtpList
           helo = arg;
           envelope = null;
           if (verb === 'HELO') return reply(`250 ${name}`);
-          return reply(`250-${name}\r\n250-SIZE ${limits.maxMessageBytes}\r\n250 8BITMIME`);
+          return reply(`250-${name}\r\n250-SIZE ${limits.maxMessageBytes}\r\n250-8BITMIME\r\n250 SMTPUTF8`);
         }
         case 'MAIL': {
           if (!helo) return error('503 5.5.1 send EHLO or HELO first');
@@ -197,7 +197,8 @@ export async function startSmtpListener(opts: ListenerOptions): Promise<SmtpList
         const max = data ? limits.maxTextLineBytes : limits.maxCommandBytes;
         if (line.length + 2 > max) return closeWith(`500 5.5.2 line longer than ${max} bytes, closing`);
         if (data) onTextLine(line);
-        else onCommand(line.toString('latin1'));
+        // UTF-8, as an SMTPUTF8 client sends an address (RFC 6531 §3.3): Latin-1 garbled every non-ASCII character of MAIL FROM and RCPT TO.
+        else onCommand(line.toString('utf8'));
       }
       const max = data ? limits.maxTextLineBytes : limits.maxCommandBytes;
       if (!closing && buffer.length + 2 > max) closeWith(`500 5.5.2 line longer than ${max} bytes, closing`);

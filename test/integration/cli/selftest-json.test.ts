@@ -5,7 +5,7 @@
  * config directory of the test's own, and a stand-in MTA takes the probe over SMTP and hands it
  * on to selftest's listener with a non-ASCII header field and body line added.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,7 +30,7 @@ function freePort(host: string): Promise<number> {
  * An MTA in miniature on 127.0.0.1: it takes one message over SMTP, answers "queued", then hands
  * it to `next` with `add` put in front of its header and at the end of its body.
  */
-function standInMta(next: { host: string; port: number }, add: { field: string; line: string }): Promise<net.Server> {
+function standInMta(next: { host: string; port: number }, add: { field: string; line: string; from?: string }): Promise<net.Server> {
   const server = net.createServer((socket) => {
     let buffer = '';
     let inData = false;
@@ -49,7 +49,7 @@ function standInMta(next: { host: string; port: number }, add: { field: string; 
           socket.write('250 2.0.0 Ok: queued as STANDIN1\r\n');
           const [head, ...body] = message.split('\r\n\r\n');
           const passedOn = `${add.field}\r\n${head}\r\n\r\n${body.join('\r\n\r\n')}${add.line}\r\n`;
-          void submitSmtp({ host: next.host, port: next.port, from, to, message: passedOn, deadline: Date.now() + 10_000 });
+          void submitSmtp({ host: next.host, port: next.port, from: add.from ?? from, to, message: passedOn, deadline: Date.now() + 10_000 });
           continue;
         }
         const i = buffer.indexOf('\r\n');
@@ -81,17 +81,16 @@ describe.skipIf(!hasPostfixTools)('selftest --json: the message as it arrived, i
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('a non-ASCII header field and body line come out as they were sent', async () => {
+  /** selftest --json through the stand-in MTA, which adds `add`; `opendkimConf` and `to` as given (default: a conf that does not exist, probe@[127.0.0.1]). */
+  async function probe(add: { field: string; line: string; from?: string }, opts: { opendkimConf?: string; to?: string } = {}) {
     const listenerPort = await freePort('127.0.0.1');
-    const config = path.join(dir, 'postfix');
-    mkdirSync(config);
+    const config = mkdtempSync(path.join(dir, 'postfix-'));
     writeFileSync(path.join(config, 'main.cf'), `compatibility_level = 3.6\nmyhostname = mail.example.com\ntransport_maps = inline:{ [127.0.0.1]=maildns-selftest:[127.0.0.1]:${listenerPort} }\n`);
     writeFileSync(path.join(config, 'master.cf'), 'maildns-selftest unix - - y - - smtp\n  -o smtp_tls_security_level=none\n');
     const plan = path.join(dir, 'maildns.yaml');
     writeFileSync(plan, 'domains:\n  - domain: example.com\n    dkim: [{ selector: mail, algorithm: ed25519 }]\n');
-    const field = 'X-Greeting: Grüße aus Köln, 東京';
-    const line = 'Ünïcödé body line — ok';
-    mta = await standInMta({ host: '127.0.0.1', port: listenerPort }, { field, line });
+    mta?.close();
+    mta = await standInMta({ host: '127.0.0.1', port: listenerPort }, add);
     const { port: smtpPort } = mta.address() as net.AddressInfo;
     const r = await runCli(
       [
@@ -99,20 +98,40 @@ describe.skipIf(!hasPostfixTools)('selftest --json: the message as it arrived, i
         '--plan', plan,
         '--config-dir', config,
         '--smtp', `127.0.0.1:${smtpPort}`,
-        '--to', 'probe@[127.0.0.1]',
+        '--to', opts.to ?? 'probe@[127.0.0.1]',
         '--nameserver', '127.0.0.1:9',
         '--timeout', '50',
-        '--opendkim-conf', path.join(dir, 'opendkim.conf'),
+        '--opendkim-conf', opts.opendkimConf ?? path.join(dir, 'opendkim.conf'),
         '--wait', '15',
       ],
       { killAfterMs: 40_000 },
     );
     expect(r.stdout, r.stderr).toMatch(/^\{/);
-    const report = JSON.parse(r.stdout) as { verdict: string; received: { message: string; bytes: number } | null };
-    expect(report.received, r.stdout).not.toBeNull();
+    return JSON.parse(r.stdout) as {
+      verdict: string;
+      received: { message: string; bytes: number; mailFrom: string; rcptTo: string[] } | null;
+      reasons: { code: string; subject: string; message: string }[];
+      notes: string[];
+    };
+  }
+
+  it('a non-ASCII header field and body line come out as they were sent', async () => {
+    const field = 'X-Greeting: Grüße aus Köln, 東京';
+    const line = 'Ünïcödé body line — ok';
+    const report = await probe({ field, line });
+    expect(report.received, JSON.stringify(report)).not.toBeNull();
     expect(report.verdict).toBe('unsigned');
     expect(report.received!.message).toContain(`${field}\r\n`);
     expect(report.received!.message).toContain(`${line}\r\n`);
     expect(Buffer.byteLength(report.received!.message)).toBe(report.received!.bytes);
+  });
+
+  it('a UTF-8 MAIL FROM and RCPT TO (SMTPUTF8, RFC 6531) come out as they were sent', async () => {
+    const from = 'rücklauf@bücher.example';
+    const to = 'prüfung-東京@[127.0.0.1]';
+    const report = await probe({ field: 'X-Seen: yes', line: 'ok', from }, { to });
+    expect(report.received, JSON.stringify(report)).not.toBeNull();
+    expect(report.received!.mailFrom).toBe(from);
+    expect(report.received!.rcptTo).toEqual([to]);
   });
 });

@@ -50,8 +50,9 @@ describe('the selftest SMTP listener', () => {
     const body = ['From: a@example.com', 'Subject: t', '', '..a line that began with a dot', 'bare LF dot below stays text\n.\nstill text', '...', ''].join('\r\n');
     const r = await talk(l.port, `EHLO mail.example.com\r\nMAIL FROM:<a@example.com> SIZE=100 BODY=8BITMIME\r\nRCPT TO:<${PROBE}>\r\nDATA\r\n${body}.\r\nQUIT\r\n`);
     expect(r.closedByServer).toBe(true);
-    expect(codes(r.replies)).toEqual(['220 ', '250-', '250-', '250 ', '250 ', '250 ', '354 ', '250 ', '221 ']);
+    expect(codes(r.replies)).toEqual(['220 ', '250-', '250-', '250-', '250 ', '250 ', '250 ', '354 ', '250 ', '221 ']);
     expect(r.replies).toContain('250-SIZE 10485760');
+    expect(r.replies).toContain('250 SMTPUTF8');
     const got = await l.waitFor(() => true, Date.now() + 5000);
     expect(got).toMatchObject({ helo: 'mail.example.com', mailFrom: 'a@example.com', rcptTo: [PROBE], client: '127.0.0.1' });
     expect(got!.data.toString('latin1')).toBe(['From: a@example.com', 'Subject: t', '', '.a line that began with a dot', 'bare LF dot below stays text\n.\nstill text', '..', ''].join('\r\n'));
