@@ -8,13 +8,29 @@
 import { readFileSync, statSync } from 'node:fs';
 import net, { BlockList, isIP } from 'node:net';
 import path from 'node:path';
+import { InputError } from '../errors.js';
 import type { Finding } from '../findings.js';
+import { readInputFileSync } from '../fsutil.js';
 import type { LivePostfix, MasterLine } from './postfix-live.js';
 import { milterAddress, splitPostfixList } from '../postfix/main-cf.js';
 import type { SubmissionPath } from './submit.js';
 
 const CONNECT_TIMEOUT_MS = 2000;
 const DEFAULT_QUEUE_DIR = '/var/spool/postfix';
+
+/**
+ * An OpenDKIM conf or a table it names, read bounded (src/fsutil.ts): a FIFO or a device there is
+ * refused at once, where a blocking read waited for ever on a FIFO nothing writes to.
+ */
+function readConfFile(file: string, what: string): string {
+  return readInputFileSync(file, { maxBytes: 16 << 20, what, fix: 'name the file OpenDKIM reads' }).toString('utf8');
+}
+
+/** Why a file was not read, for a note: the errno code, or what the bounded reader said (without the file's name, which the note gives). */
+function whyUnread(err: unknown): string {
+  if (err instanceof InputError && err.location !== undefined) return err.message.slice(err.location.length + 2);
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+}
 
 interface Diagnosis {
   reasons: Finding[];
@@ -239,9 +255,9 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
 
   const confs = input.opendkimConfs.map((file) => {
     try {
-      return { file, settings: parseOpenDkimConf(readFileSync(file, 'utf8')) };
+      return { file, settings: parseOpenDkimConf(readConfFile(file, 'an OpenDKIM conf')) };
     } catch (err) {
-      notes.push(`${file}: not read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); name the OpenDKIM confs with --opendkim-conf`);
+      notes.push(`${file}: not read (${whyUnread(err)}); name the OpenDKIM confs with --opendkim-conf`);
       return null;
     }
   }).filter((c): c is NonNullable<typeof c> => c !== null);
@@ -314,9 +330,9 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       if (ds.kind === 'refile' || ds.kind === 'file') {
         let text: string | null = null;
         try {
-          text = readFileSync(ds.path, 'utf8');
+          text = readConfFile(ds.path, 'an OpenDKIM table');
         } catch (err) {
-          add('selftest.signing-table', `${at('signingtable')} SigningTable`, `${name}'s SigningTable ${ds.path} cannot be read (${(err as NodeJS.ErrnoException).code}): OpenDKIM signs nothing`, 'write it (`maildns opendkim` does) and restart opendkim');
+          add('selftest.signing-table', `${at('signingtable')} SigningTable`, `${name}'s SigningTable ${ds.path} cannot be read (${whyUnread(err)}): OpenDKIM signs nothing`, 'write it (`maildns opendkim` does) and restart opendkim');
         }
         if (text !== null && !signingTableMatch(ds.kind, text, input.sender)) {
           const domain = input.sender.slice(input.sender.lastIndexOf('@') + 1);
@@ -350,10 +366,10 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       else if (ds.kind === 'other') entries = null;
       else {
         try {
-          entries = tableLines(readFileSync(ds.path, 'utf8')).map((l) => l.text.split(/\s+/)[0]!);
+          entries = tableLines(readConfFile(ds.path, 'an OpenDKIM table')).map((l) => l.text.split(/\s+/)[0]!);
         } catch (err) {
           entries = [];
-          notes.push(`${name}'s InternalHosts ${ds.path} cannot be read (${(err as NodeJS.ErrnoException).code}): OpenDKIM treats no client as internal`);
+          notes.push(`${name}'s InternalHosts ${ds.path} cannot be read (${whyUnread(err)}): OpenDKIM treats no client as internal`);
         }
       }
     }

@@ -5,6 +5,7 @@
  * config directory of the test's own, and a stand-in MTA takes the probe over SMTP and hands it
  * on to selftest's listener with a non-ASCII header field and body line added.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -133,5 +134,25 @@ describe.skipIf(!hasPostfixTools)('selftest --json: the message as it arrived, i
     expect(report.received, JSON.stringify(report)).not.toBeNull();
     expect(report.received!.mailFrom).toBe(from);
     expect(report.received!.rcptTo).toEqual([to]);
+  });
+
+  it('an --opendkim-conf, SigningTable or InternalHosts that is a FIFO is noted as not read, not waited on for ever', async () => {
+    const fifo = (name: string): string => {
+      const file = path.join(dir, name);
+      expect(spawnSync('mkfifo', [file]).status).toBe(0);
+      return file;
+    };
+    const confFifo = fifo('opendkim-conf.fifo');
+    let report = await probe({ field: 'X-Seen: yes', line: 'ok' }, { opendkimConf: confFifo });
+    expect(report.verdict).toBe('unsigned');
+    expect(report.notes.join('\n')).toContain(`${confFifo}: not read (is a FIFO (named pipe), not a regular file;`);
+    const signing = fifo('SigningTable.fifo');
+    const internal = fifo('InternalHosts.fifo');
+    const conf = path.join(dir, 'opendkim-fifos.conf');
+    writeFileSync(conf, `Mode sv\nSocket local:/var/spool/postfix/opendkim/opendkim.sock\nSigningTable refile:${signing}\nKeyTable file:${path.join(dir, 'KeyTable')}\nInternalHosts ${internal}\n`);
+    report = await probe({ field: 'X-Seen: yes', line: 'ok' }, { opendkimConf: conf });
+    expect(report.verdict).toBe('unsigned');
+    expect(report.reasons.map((x) => x.message).join('\n')).toContain(`SigningTable ${signing} cannot be read (is a FIFO (named pipe), not a regular file;`);
+    expect(report.notes.join('\n')).toContain(`InternalHosts ${internal} cannot be read (is a FIFO (named pipe), not a regular file;`);
   });
 });
