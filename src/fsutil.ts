@@ -710,6 +710,9 @@ export function inputLocation(file: string, err?: unknown): string {
   return target === null ? file : `${file} -> ${target}`;
 }
 
+/** What readBounded is given for standard input: descriptor 0, named `<stdin>` in the messages (a file named "<stdin>" is still a file). */
+const STANDARD_INPUT = Symbol('standard input');
+
 /**
  * Read the regular file `file` whole, at most `limits.maxBytes`; the one rule every input file is
  * read by. Opened without blocking (O_NONBLOCK), so that a FIFO's open does not wait for a writer,
@@ -718,25 +721,25 @@ export function inputLocation(file: string, err?: unknown): string {
  * it (returns its content), as readInputFile does. Errors from the file system are thrown with
  * `path` (and, through a link, `linkTarget`) for the caller to name.
  */
-function readBounded(file: string, limits: InputLimits, stream?: (fd: number, own: boolean, where: string) => Promise<Buffer>): Buffer | Promise<Buffer> {
-  const target = readLinkTarget(file);
-  const where = target === null ? file : `${file} -> ${target}`;
+function readBounded(file: string | typeof STANDARD_INPUT, limits: InputLimits, stream?: (fd: number, own: boolean, where: string) => Promise<Buffer>): Buffer | Promise<Buffer> {
+  const target = file === STANDARD_INPUT ? null : readLinkTarget(file);
+  const where = file === STANDARD_INPUT ? '<stdin>' : target === null ? file : `${file} -> ${target}`;
   const tooMuch = (size: string): InputError => new InputError(`${size}, more than the ${sizeText(limits.maxBytes)} maildns reads as ${limits.what}; ${limits.fix}`, where);
   const fsError = (err: unknown): never => {
     const e = err as FileError;
     if (typeof e?.code === 'string') {
-      e.path = file;
+      e.path = where === '<stdin>' ? where : (file as string);
       if (target !== null) e.linkTarget = target;
     }
     throw err;
   };
-  const own = file === '/dev/stdin' ? 0 : ownDescriptor(file);
+  const own = file === STANDARD_INPUT || file === '/dev/stdin' ? 0 : ownDescriptor(file);
   let fd: number;
   try {
-    fd = own ?? openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = own ?? openSync(file as string, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     // A link to no file (the key moved, the disk it was on not mounted): said of the link and where it leads, with the fix.
-    if ((err as FileError).code === 'ENOENT' && target !== null) throw new InputError(danglingLinkProblem(file, limits.what), where);
+    if ((err as FileError).code === 'ENOENT' && target !== null) throw new InputError(danglingLinkProblem(file as string, limits.what), where);
     return fsError(err);
   }
   let handedOver = false;
@@ -793,6 +796,16 @@ export function readInputFileSync(file: string, limits: InputLimits): Buffer {
  */
 export async function readInputFile(file: string, limits: InputLimits): Promise<Buffer> {
   return readBounded(file, limits, (fd, own, where) => readStreamed(where, fd, own, limits));
+}
+
+/**
+ * The whole of standard input, as readInputFile reads a file: a file redirected to it (< main.cf)
+ * at most `maxBytes`, a pipe, socket or device (postconf -n |, a terminal, < /dev/zero) as it
+ * comes, refused when it delivers more than `maxBytes` or has not ended by the deadline. The
+ * messages name it `<stdin>`.
+ */
+export async function readStandardInput(limits: InputLimits): Promise<Buffer> {
+  return readBounded(STANDARD_INPUT, limits, (fd, own, where) => readStreamed(where, fd, own, limits));
 }
 
 /** A pipe, socket or device opened (without blocking) as `fd`, read to its end within the limits. */

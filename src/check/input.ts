@@ -6,11 +6,11 @@
  * seen is kept (src/check/name-set.ts, about 25 bytes a name), so that a name given twice, in
  * whatever case (NEWCO.TEST and newco.test), is checked once.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import { failedOn } from '../fsutil.js';
 import { domainNameProblem, normalizeName } from '../names.js';
-import { LINE_END, textLines } from './lines.js';
+import { LineTooLong, textLines } from './lines.js';
 import { NameSet } from './name-set.js';
 
 function cleanLine(line: string): string {
@@ -19,6 +19,13 @@ function cleanLine(line: string): string {
 
 /** Longest part of a bad line the message quotes: a binary file or a dump on one line stays one line on the terminal. */
 const QUOTED_MAX = 80;
+
+/**
+ * The longest line of a domain list on standard input: a domain name is at most 253 characters,
+ * and a comment beside it leaves room to spare; standard input can be read only once, so a line is
+ * held whole until it ends (a file's line is only scanned: it ends where the file does).
+ */
+const STDIN_LINE_MAX = 64 * 1024;
 
 /** Where a name given as an argument comes from, in its error. */
 const COMMAND_LINE = 'command line';
@@ -60,13 +67,23 @@ export async function domainSource(args: readonly string[], files: readonly stri
   const stdin: string[] = [];
   for (const file of files) {
     if (file === '-') {
-      // The line breaks of a file (textLines): a list on standard input reads as the same list in a file.
-      readFileSync(0, 'utf8')
-        .split(LINE_END)
-        .forEach((raw, i) => {
+      // Read as a file is (textLines, its line breaks), a chunk at a time: a long list streams in,
+      // but a line longer than any line of a domain list (< /dev/zero, a binary piped in) is refused
+      // at that line, before it grows without end.
+      let i = 0;
+      try {
+        for (const raw of textLines(0, 64 * 1024, STDIN_LINE_MAX)) {
+          i++;
           const text = cleanLine(raw);
-          if (text) stdin.push(checkName(text, `<stdin>:${i + 1}`));
-        });
+          if (text) stdin.push(checkName(text, `<stdin>:${i}`));
+        }
+      } catch (err) {
+        if (err instanceof LineTooLong) {
+          throw new InputError(`a line longer than ${STDIN_LINE_MAX} characters, where a domain name has at most 253; write one domain per line, such as example.com (is this a list of domains?)`, `<stdin>:${err.line}`);
+        }
+        if (err instanceof InputError) throw err;
+        failedOn(err, '<stdin>', 'read the domain list');
+      }
       stdin.forEach(note);
       continue;
     }

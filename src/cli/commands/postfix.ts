@@ -1,5 +1,5 @@
 /** `maildns postfix`: the mail host's Postfix lines from the plan's mail_host section, and the steps. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
@@ -47,11 +47,12 @@ const postfixLintCommand: CommandModule<object, LintArgs> = {
       .example('$0 postfix lint /etc/postfix/main.cf', 'check the live main.cf against the plan')
       .example('postconf -n | $0 postfix lint --stdin', 'check what Postfix really uses') as never,
   handler: async (args) => {
-    const [{ lintPostfixMainCf }, { failedOn, readInputFile }] = await Promise.all([import('../../postfix/lint.js'), import('../../fsutil.js')]);
+    const [{ lintPostfixMainCf }, { failedOn, readInputFile, readStandardInput }] = await Promise.all([import('../../postfix/lint.js'), import('../../fsutil.js')]);
     let text = '';
     try {
-      // The file as sign reads a message: bounded, a FIFO to its end within the input deadline, /dev/zero refused at the limit.
-      text = args.stdin ? readFileSync(0, 'utf8') : (await readInputFile(args.file, { maxBytes: 16 << 20, what: 'a main.cf', fix: 'is this main.cf?' })).toString('utf8');
+      // The file, or standard input, as sign reads a message: bounded, a pipe to its end within the input deadline, /dev/zero refused at the limit.
+      const limits = { maxBytes: 16 << 20, what: 'a main.cf', fix: args.stdin ? 'pipe in `postconf -n` or a main.cf' : 'is this main.cf?' };
+      text = (await (args.stdin ? readStandardInput(limits) : readInputFile(args.file, limits))).toString('utf8');
     } catch (err) {
       // A directory fails in read(), whose error names no path: name the file, so it is one line with the fix.
       failedOn(err, args.stdin ? '<stdin>' : args.file, 'read the file');

@@ -5,15 +5,16 @@
  * file belongs is one line naming it and exit 2, never a hang (a blocking read of a FIFO nothing
  * writes to waited for ever) and never a read without end.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { publicKeyOf } from '../../../src/dkim/record.js';
 import { composeDkimRecord } from '../../../src/dkim/record.js';
-import { runCli, type CliResult } from '../../helpers/cli.js';
+import { CLI, runCli, type CliResult } from '../../helpers/cli.js';
 
 const PAIR = generateKeyPairSync('ed25519');
 const KEY = PAIR.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -212,5 +213,61 @@ describe('the other files a command is named', () => {
     expect([0, 1]).toContain(r.code);
     expect(r.stdout).toMatch(/^\{/);
     if (hasDevZero) expectOneLine(await runCli(['postfix', 'lint', '/dev/zero', '--domain', 'example.com'], { cwd: dir, killAfterMs: KILL_AFTER_MS }), '/dev/zero', /delivers more, more than the 16 MiB maildns reads as a main\.cf/);
+  });
+});
+
+/** The CLI as a fresh process with `stdin` (a file, a device) as its standard input, killed after KILL_AFTER_MS. */
+function runWithStdin(args: string[], stdin: string | Readable): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const input = typeof stdin === 'string' ? openSync(stdin, 'r') : 'pipe';
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: [input, 'pipe', 'pipe'] });
+    if (typeof input === 'number') closeSync(input);
+    else (stdin as Readable).pipe(child.stdin!).on('error', () => undefined);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('standard input', () => {
+  it.skipIf(!hasDevZero)('check --domains-file - < /dev/zero: one line naming <stdin>:1, exit 2, at once', async () => {
+    const started = Date.now();
+    const r = await runWithStdin(['check', '--domains-file', '-', '--nameserver', '127.0.0.1:9', '--timeout', '50'], '/dev/zero');
+    expectOneLine(r, '<stdin>:1', /a line longer than 65536 characters, where a domain name has at most 253/);
+    expect(Date.now() - started).toBeLessThan(KILL_AFTER_MS);
+  });
+
+  it('check --domains-file -: a line without end after good lines is refused at its number; a list longer than 16 MiB still streams in', async () => {
+    const long = path.join(dir, 'long-line.txt');
+    writeFileSync(long, `example.com\r\nexample.org # two\n${'x'.repeat(70_000)}\nexample.net\n`);
+    expectOneLine(await runWithStdin(['check', '--domains-file', '-', '--nameserver', '127.0.0.1:9', '--timeout', '50'], long), '<stdin>:3', /a line longer than 65536 characters/);
+    // 20 MiB of comments, written a chunk at a time down a pipe, then one name: no total bound, the name is checked (DNS cannot be asked here: exit 3).
+    const comment = Buffer.from(`# ${'c'.repeat(1021)}\n`);
+    const chunks = function* (): Generator<Buffer> {
+      for (let i = 0; i < 20 * 1024; i++) yield comment;
+      yield Buffer.from('example.com\n');
+    };
+    const r = await runWithStdin(['check', '--domains-file', '-', '--nameserver', '127.0.0.1:9', '--timeout', '50', '--format', 'json'], Readable.from(chunks()));
+    expect(r.stderr).not.toMatch(/stdin|internal error/);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toContain('"example.com"');
+  });
+
+  it('postfix lint --stdin reads a pipe to its end, and stops /dev/zero at its limit', async () => {
+    const r = await runCli(['postfix', 'lint', '--stdin', '--domain', 'example.com', '--json'], { cwd: dir, input: 'myhostname = mail.example.com\n', killAfterMs: KILL_AFTER_MS });
+    expect(r.stderr).toBe('');
+    expect([0, 1]).toContain(r.code);
+    expect(JSON.parse(r.stdout)).toMatchObject({ file: 'postconf -n' });
+    if (hasDevZero) {
+      const zero = await runWithStdin(['postfix', 'lint', '--stdin', '--domain', 'example.com'], '/dev/zero');
+      expectOneLine(zero, '<stdin>: delivers more', /more than the 16 MiB maildns reads as a main\.cf/);
+    }
   });
 });
