@@ -7,8 +7,9 @@
  * TLS connection. What is trusted is what Node would have trusted: its CA store and the file's
  * certificates, and a file that cannot be read is reported in Node's words and left out.
  */
-import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
+import { InputError } from './errors.js';
+import { readInputFileSync } from './fsutil.js';
 
 /** The environment variable the launcher hands NODE_EXTRA_CA_CERTS' file name on in. */
 const DEFERRED_EXTRA_CA_CERTS = 'MAILDNS_DEFERRED_EXTRA_CA_CERTS';
@@ -35,9 +36,11 @@ function deferredFile(): Buffer | null {
   // A NODE_EXTRA_CA_CERTS Node saw (a process the launcher did not start, with the name inherited) is in Node's store already.
   if (!file || process.env['NODE_EXTRA_CA_CERTS']) return (deferred = null);
   try {
-    deferred = readFileSync(file);
+    // Bounded (src/fsutil.ts): a FIFO or a device is refused at once, where a blocking read of a FIFO nothing writes to hung the first TLS connection.
+    deferred = readInputFileSync(file, { maxBytes: 16 << 20, what: 'CA certificates', fix: 'name a PEM file of CA certificates in NODE_EXTRA_CA_CERTS' });
   } catch (err) {
-    deferred = ignoring(file, (err as Error).message);
+    const e = err as Error;
+    deferred = ignoring(file, e instanceof InputError && e.location !== undefined ? e.message.slice(e.location.length + 2) : e.message);
   }
   return deferred;
 }

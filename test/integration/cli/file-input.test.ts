@@ -8,12 +8,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { publicKeyOf } from '../../../src/dkim/record.js';
 import { composeDkimRecord } from '../../../src/dkim/record.js';
+import { startServer } from '../../../src/dns/server.js';
 import { CLI, runCli, type CliResult } from '../../helpers/cli.js';
 
 const PAIR = generateKeyPairSync('ed25519');
@@ -268,6 +270,43 @@ describe('standard input', () => {
     if (hasDevZero) {
       const zero = await runWithStdin(['postfix', 'lint', '--stdin', '--domain', 'example.com'], '/dev/zero');
       expectOneLine(zero, '<stdin>: delivers more', /more than the 16 MiB maildns reads as a main\.cf/);
+    }
+  });
+});
+
+describe('the deferred NODE_EXTRA_CA_CERTS file (MAILDNS_DEFERRED_EXTRA_CA_CERTS, bin/maildns)', () => {
+  it('a FIFO there is left out with Node\'s warning at the first TLS connection, not waited on for ever', async () => {
+    const pipe = fifo(path.join(dir, 'extra-ca.fifo'));
+    // An MX on 127.0.0.1 whose SMTP server offers STARTTLS: the TLS connection after it is where the file is read.
+    const dns = await startServer({ records: [{ name: 'ca.test', type: 'MX', ttl: 300, value: '10 mx.ca.test.' }, { name: 'mx.ca.test', type: 'A', ttl: 300, value: '127.0.0.1' }], zones: ['ca.test'] });
+    let startTls = false;
+    const smtp = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.write('220 mx.ca.test ESMTP\r\n');
+      s.on('data', (d: Buffer) => {
+        const line = d.toString('latin1');
+        if (/^EHLO/i.test(line)) s.write('250-mx.ca.test\r\n250 STARTTLS\r\n');
+        else if (/^STARTTLS/i.test(line)) {
+          startTls = true;
+          s.end('220 2.0.0 go ahead\r\n');
+        } else if (/^QUIT/i.test(line)) s.end('221 bye\r\n');
+        else if (!startTls) s.write('250 ok\r\n');
+      });
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = smtp.address() as net.AddressInfo;
+      const r = await runCli(['check', 'ca.test', '--tls', '--format', 'json', '--nameserver', `${dns.host}:${dns.port}`], {
+        env: { MAILDNS_SMTP_PORT: String(port), NODE_EXTRA_CA_CERTS: '', MAILDNS_DEFERRED_EXTRA_CA_CERTS: pipe },
+        killAfterMs: KILL_AFTER_MS,
+      });
+      expect(startTls).toBe(true);
+      expect(r.code, r.stderr).not.toBeNull();
+      expect(r.stdout).toMatch(/^\{/);
+      expect(r.stderr).toContain(`Ignoring extra certs from \`${pipe}\`, load failed: is a FIFO (named pipe), not a regular file`);
+    } finally {
+      smtp.close();
+      await dns.close();
     }
   });
 });
