@@ -75,7 +75,11 @@ export async function domainSource(args: readonly string[], files: readonly stri
         for (const raw of textLines(0, 64 * 1024, STDIN_LINE_MAX)) {
           i++;
           const text = cleanLine(raw);
-          if (text) stdin.push(checkName(text, `<stdin>:${i}`));
+          if (!text) continue;
+          // Kept only the first time: `yes example.com |` holds one name, not one a line.
+          const name = checkName(text, `<stdin>:${i}`);
+          if (seen.add(name)) stdin.push(name);
+          else duplicates++;
         }
       } catch (err) {
         if (err instanceof LineTooLong) {
@@ -84,7 +88,6 @@ export async function domainSource(args: readonly string[], files: readonly stri
         if (err instanceof InputError) throw err;
         failedOn(err, '<stdin>', 'read the domain list');
       }
-      stdin.forEach(note);
       continue;
     }
     try {

@@ -16,7 +16,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { publicKeyOf } from '../../../src/dkim/record.js';
 import { composeDkimRecord } from '../../../src/dkim/record.js';
 import { startServer } from '../../../src/dns/server.js';
-import { CLI, runCli, type CliResult } from '../../helpers/cli.js';
+import { CLI, preloadEnv, runCli, type CliResult } from '../../helpers/cli.js';
 
 const PAIR = generateKeyPairSync('ed25519');
 const KEY = PAIR.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -219,10 +219,10 @@ describe('the other files a command is named', () => {
 });
 
 /** The CLI as a fresh process with `stdin` (a file, a device) as its standard input, killed after KILL_AFTER_MS. */
-function runWithStdin(args: string[], stdin: string | Readable): Promise<CliResult> {
+function runWithStdin(args: string[], stdin: string | Readable, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const input = typeof stdin === 'string' ? openSync(stdin, 'r') : 'pipe';
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: [input, 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: [input, 'pipe', 'pipe'] });
     if (typeof input === 'number') closeSync(input);
     else (stdin as Readable).pipe(child.stdin!).on('error', () => undefined);
     let stdout = '';
@@ -260,6 +260,21 @@ describe('standard input', () => {
     expect(r.stderr).not.toMatch(/stdin|internal error/);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stdout).toContain('"example.com"');
+  });
+
+  it('check --domains-file -: a name piped in a million times is held once (`yes example.com |`)', async () => {
+    const lines = Buffer.from('Example.COM\nexample.com\n'.repeat(512));
+    const chunks = function* (): Generator<Buffer> {
+      for (let i = 0; i < 3000; i++) yield lines;
+    };
+    // The process's peak resident memory, printed as it exits.
+    const peak = preloadEnv("process.on('exit', () => process.stderr.write('maxrss ' + process.resourceUsage().maxRSS + '\\n'))");
+    const r = await runWithStdin(['check', '--domains-file', '-', '--nameserver', '127.0.0.1:9', '--timeout', '50', '--format', 'json'], Readable.from(chunks()), peak);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/note: 3071999 names were given more than once; each domain is checked once/);
+    expect(JSON.parse(r.stdout.replace(/^[^{]*/, '')).domains.map((d: { domain: string }) => d.domain)).toEqual(['example.com']);
+    // Each of 3 million lines kept took about 170 MB more (268 MB against 96 MB at its peak).
+    expect(Number(/maxrss (\d+)/.exec(r.stderr)![1]) / 1024).toBeLessThan(160);
   });
 
   it('postfix lint --stdin reads a pipe to its end, and stops /dev/zero at its limit', async () => {
