@@ -19,10 +19,21 @@ interface PublishedValue {
   ttl: number | null;
 }
 
+/**
+ * What an authoritative server did with the SOA question of the zone (run.ts): `ok` (an
+ * authoritative answer with the SOA), a failure of the answer (the DnsStatus ones; `notimp` and
+ * `formerr` for those RCODEs), `not-authoritative` (the SOA without the AA bit: a cache or a
+ * forwarder answered), `lame` (no AA and no SOA: a referral, RFC 1034 §4.3.1), `nxdomain` / `nodata`
+ * (an authoritative NXDOMAIN, or no SOA, at the apex: the server does not hold the zone), or
+ * `no-address` (the NS name has no address to ask).
+ */
+export type ServerStatus = DnsStatus | 'notimp' | 'formerr' | 'not-authoritative' | 'lame' | 'no-address';
+
 /** One planned record as one server publishes it. */
 export interface ServerView {
   server: string;
-  status: DnsStatus;
+  /** The DNS answer for the record; for a server that did not serve the zone (state unreachable, not asked), that server's status. */
+  status: ServerStatus;
   state: RecordState;
   /** The published value standing in for the planned one (different), or the planned value itself (match). */
   published?: PublishedValue;

@@ -15,7 +15,7 @@ import type { Finding, Severity } from '../findings.js';
 import { isAtOrBelow, normalizeName } from '../names.js';
 import type { DomainPlan } from '../plan/types.js';
 import type { DnsRecord, RecordType } from '../records.js';
-import { compareAtServer, publishedValues, type ServerView } from './compare.js';
+import { compareAtServer, publishedValues, type ServerStatus, type ServerView } from './compare.js';
 import type { RecordReport } from './run.js';
 
 /** One authoritative server as the delegation check sees it. */
@@ -24,6 +24,8 @@ interface DelegationServer {
   resolver: Resolver;
   /** Answered the SOA question; the others are skipped (their own finding says why). */
   answered: boolean;
+  /** What the server did with the SOA question; the status of a skipped server's records. */
+  status: ServerStatus;
 }
 
 interface DelegationInput {
@@ -100,7 +102,7 @@ function views(planned: readonly DnsRecord[], asked: readonly Asked[]): ServerVi
   const per: ServerView[][] = planned.map(() => []);
   for (const { server, answer } of asked) {
     if (!answer) {
-      planned.forEach((_, j) => per[j]!.push({ server: server.name, status: 'timeout', state: 'unreachable' }));
+      planned.forEach((_, j) => per[j]!.push({ server: server.name, status: server.status, state: 'unreachable' }));
       continue;
     }
     compareAtServer(server.name, planned, answer).views.forEach((v, j) => per[j]!.push(v));

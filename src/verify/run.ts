@@ -3,7 +3,7 @@
  * record and compare. See README.md in this folder for the JSON shape.
  */
 import { findAuthoritative, type AuthoritativeServer } from '../dns/authoritative.js';
-import { describeAnswer, describeStatus, dnsFailureCode, formatServer, isTemporary, withinDeadline, type Resolver } from '../dns/resolver.js';
+import { describeStatus, dnsFailureCode, formatServer, withinDeadline, type DnsStatus, type Resolver } from '../dns/resolver.js';
 import { compareWithPrivateKey } from '../dkim/keys.js';
 import { PRIVATE_KEY_INPUT } from '../dkim/record.js';
 import { readInputFileSync } from '../fsutil.js';
@@ -12,7 +12,7 @@ import { keyPathFor } from '../plan/selectors.js';
 import { composeDomain } from '../plan/records.js';
 import type { DomainPlan, Plan } from '../plan/types.js';
 import type { DnsRecord, RecordType } from '../records.js';
-import { compareAtServer, describeDifference, type ExtraRecord, type ServerView } from './compare.js';
+import { compareAtServer, describeDifference, type ExtraRecord, type ServerStatus, type ServerView } from './compare.js';
 import { notApexFinding, verifyDelegation } from './delegation.js';
 import { validatePublished, ZoneRoutedResolver } from './validators.js';
 import type { PolicyFetchOptions } from '../mtasts/fetch.js';
@@ -24,11 +24,46 @@ interface ServerInfo {
   name: string;
   /** HOST:PORT asked; null when the name has no address. */
   address: string | null;
-  /** True when the server answered the SOA question. */
+  /** True when the server gave an authoritative answer with the zone's SOA (status ok): only then are its records compared. */
   answered: boolean;
-  /** The zone's SOA serial on this server; null when it did not answer. */
+  /** What the server did with the SOA question (see ServerStatus). */
+  status: ServerStatus;
+  /** The zone's SOA serial on this server; null when it gave none. */
   serial: number | null;
   detail?: string;
+}
+
+/** Statuses that say the server does not serve the zone: an answer, not a failure to get one (a problem found, not DNS unavailable). */
+const NOT_SERVING: ReadonlySet<ServerStatus> = new Set(['not-authoritative', 'lame', 'nxdomain', 'nodata']);
+
+/** A server's status in words, as the readable report and the findings give it. */
+export function describeServerStatus(status: ServerStatus): string {
+  switch (status) {
+    case 'notimp':
+      return 'the server does not implement the query (NOTIMP)';
+    case 'formerr':
+      return 'the server could not read the query (FORMERR)';
+    case 'not-authoritative':
+      return 'it answered without the AA bit: not as an authoritative server of the zone';
+    case 'lame':
+      return 'it is not authoritative for the zone: no AA bit and no SOA (a referral or a non-authoritative empty answer)';
+    case 'no-address':
+      return 'the name has no address';
+    default:
+      return describeStatus(status);
+  }
+}
+
+/** Serial `a` is newer than `b` in RFC 1982 serial arithmetic (SERIAL_BITS 32). */
+function serialNewer(a: number, b: number): boolean {
+  const d = (a - b + 2 ** 32) % 2 ** 32;
+  return d !== 0 && d < 2 ** 31;
+}
+
+/** The RCODE named in an answer's detail by the resolver for the RCODEs it has no status of its own for ("rcode 4"). */
+function rcodeStatus(detail: string | undefined): ServerStatus | null {
+  const m = /^rcode (\d+)$/.exec(detail ?? '');
+  return m?.[1] === '4' ? 'notimp' : m?.[1] === '1' ? 'formerr' : null;
 }
 
 export interface RecordReport {
@@ -96,11 +131,77 @@ function groupRecords(records: readonly DnsRecord[]): DnsRecord[][] {
   return [...groups.values()];
 }
 
+/**
+ * Ask one server for the zone's SOA. Only an authoritative answer (AA, RFC 1035 §4.1.1) that holds
+ * the SOA makes the server one whose records are compared: an answer without AA comes from a cache
+ * or a forwarder, and a referral, an NXDOMAIN or an empty answer at the apex says the server does
+ * not hold the zone (a lame delegation, RFC 1912 §2.8), so its "missing" records would be no news.
+ */
 async function ask(server: AuthoritativeServer, zone: string): Promise<ServerInfo> {
   const soa = await server.resolver.lookup(zone, 'SOA');
-  const info: ServerInfo = { name: server.name, address: formatServer(server.address), answered: !isTemporary(soa.status), serial: soa.records[0]?.serial ?? null };
-  if (soa.status !== 'ok') info.detail = soa.status === 'malformed' ? describeAnswer(soa) : (soa.detail ?? describeStatus(soa.status));
+  let status: ServerStatus = soa.status;
+  if (soa.status === 'ok' && !soa.authoritative) status = 'not-authoritative';
+  else if ((soa.status === 'nxdomain' || soa.status === 'nodata') && !soa.authoritative) status = 'lame';
+  else if (soa.status === 'error') status = rcodeStatus(soa.detail) ?? 'error';
+  const serial = soa.records[0]?.serial ?? null;
+  const info: ServerInfo = { name: server.name, address: formatServer(server.address), answered: status === 'ok', status, serial };
+  if (status !== 'ok') {
+    const words = describeServerStatus(status);
+    info.detail = soa.detail && status !== 'notimp' && status !== 'formerr' ? `${words} (${soa.detail})` : words;
+  }
   return info;
+}
+
+/** The finding for a server whose records are not compared, by what it did with the SOA question. */
+function serverFinding(info: ServerInfo, zone: string): Finding {
+  const who = `the authoritative server ${info.name}${info.address && info.address !== info.name ? ` (${info.address})` : ''}`;
+  const detail = info.detail ?? describeServerStatus(info.status);
+  switch (info.status) {
+    case 'not-authoritative':
+      return {
+        code: 'verify.server-not-authoritative',
+        severity: 'error',
+        subject: info.name,
+        message: `${who} answered the SOA question for ${zone}${info.serial !== null ? ` (serial ${info.serial})` : ''} without the AA bit: it does not serve the zone itself (a cache or a forwarder answered), so its records are not compared`,
+        fix: `load ${zone} on that server as a primary or a secondary, or remove it from the zone's NS records (and --authoritative)`,
+        rfc: 'RFC 1035 §4.1.1',
+      };
+    case 'lame':
+    case 'nxdomain':
+    case 'nodata': {
+      const said =
+        info.status === 'nxdomain'
+          ? `says ${zone} does not exist (NXDOMAIN)`
+          : info.status === 'nodata'
+            ? `holds no SOA record at ${zone} (it serves a zone above it, not ${zone})`
+            : `is not authoritative for ${zone}: ${detail}`;
+      return {
+        code: 'verify.server-lame',
+        severity: 'error',
+        subject: info.name,
+        message: `${who} ${said}: a lame delegation, its records are not compared`,
+        fix: `load ${zone} on that server (check that the zone file loads without errors), or remove it from the zone's NS records and the delegation at the registrar`,
+        rfc: 'RFC 1912 §2.8',
+      };
+    }
+    case 'refused':
+      return {
+        code: 'verify.server-unreachable',
+        severity: 'error',
+        subject: info.name,
+        message: `${who} ${detail.replace(/^the server /, '')} for the SOA of ${zone}; its records could not be compared (a server that refuses its own zone usually does not have it loaded: a lame delegation)`,
+        fix: `check that the server serves ${zone} and answers queries from this network, then run again`,
+        rfc: 'RFC 1912 §2.8',
+      };
+    default:
+      return {
+        code: 'verify.server-unreachable',
+        severity: 'error',
+        subject: info.name,
+        message: `${who} gave no usable answer for the SOA of ${zone}: ${detail}; its records could not be compared`,
+        fix: 'check that the server is running and reachable, then run again',
+      };
+  }
 }
 
 function dkimKeyFor(plan: Plan, d: DomainPlan, rec: DnsRecord): string | null {
@@ -121,7 +222,7 @@ function recordFindings(rep: RecordReport, privatePem: string | null, skipped: R
   const subject = recordSubject(rep);
   // A server that answered the SOA question but not this one: this record could not be compared there.
   for (const v of rep.servers.filter((s) => s.state === 'unreachable' && !skipped.has(s.server))) {
-    out.push({ code: dnsFailureCode('verify', v.status, 'verify.no-answer'), severity: 'error', subject, message: `${v.server} gave no usable answer: ${describeStatus(v.status)}; the record could not be compared there`, fix: 'run again; if it persists, check that server' });
+    out.push({ code: dnsFailureCode('verify', v.status as DnsStatus /* asked of a server that served the zone: an answer's status */, 'verify.no-answer'), severity: 'error', subject, message: `${v.server} gave no usable answer: ${describeServerStatus(v.status)}; the record could not be compared there`, fix: 'run again; if it persists, check that server' });
   }
   const reached = rep.servers.filter((v) => v.state !== 'unreachable');
   if (reached.length === 0) return out; // the server findings say why
@@ -158,7 +259,7 @@ function recordFindings(rep: RecordReport, privatePem: string | null, skipped: R
       code: 'verify.missing',
       severity: 'error',
       subject,
-      message: `not published ${onAll} (${describeStatus(reached[0]!.status)})`,
+      message: `not published ${onAll} (${describeServerStatus(reached[0]!.status)})`,
       fix: `publish ${rep.type} "${rep.planned.value.length > 80 ? `${rep.planned.value.slice(0, 77)}...` : rep.planned.value}" at ${rep.name} (\`maildns records\` prints it)`,
     });
   } else if (states.size === 1 && states.has('different') && values.length === 1) {
@@ -262,27 +363,32 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
     return result;
   }
   for (const u of auth.unreachable) {
-    result.servers.push({ name: u.name, address: null, answered: false, serial: null, detail: u.reason });
+    result.servers.push({ name: u.name, address: null, answered: false, status: 'no-address', serial: null, detail: u.reason });
     findings.push({ code: 'verify.server-no-address', severity: 'error', subject: u.name, message: `the zone names ${u.name} as a server but it cannot be reached: ${u.reason}`, fix: 'publish an A or AAAA record for the name server, or remove the NS record' });
   }
   const infos = await Promise.all(auth.servers.map((s) => ask(s, auth.zone!)));
   result.servers.push(...infos);
   const live = auth.servers.filter((_, i) => infos[i]!.answered);
-  for (const info of infos.filter((i) => !i.answered)) {
-    findings.push({ code: 'verify.server-unreachable', severity: 'error', subject: info.name, message: `the authoritative server ${info.name} (${info.address}) did not answer: ${info.detail ?? 'no answer'}; its records could not be compared`, fix: 'check that the server is running and reachable, then run again' });
-  }
+  for (const info of infos.filter((i) => !i.answered)) findings.push(serverFinding(info, auth.zone!));
   if (live.length === 0) {
-    result.status = 'dns-unavailable';
+    // A server that answered that it does not serve the zone is a problem found; only failures to answer leave DNS unavailable.
+    result.status = infos.some((i) => NOT_SERVING.has(i.status)) ? 'problems' : 'dns-unavailable';
     return result;
   }
-  const serials = [...new Set(infos.filter((i) => i.answered && i.serial !== null).map((i) => i.serial))];
+  const serials = [...new Set(infos.filter((i) => i.answered && i.serial !== null).map((i) => i.serial!))];
   if (serials.length > 1) {
+    // The newest serial in RFC 1982 order (it wraps at 2^32), when one is newer than all the others.
+    const newest = serials.find((s) => serials.every((o) => o === s || serialNewer(s, o)));
+    const lagging = newest === undefined ? [] : infos.filter((i) => i.answered && i.serial !== newest).map((i) => i.name);
     findings.push({
       code: 'verify.serials-differ',
       severity: 'warning',
       subject: auth.zone!,
-      message: `the servers hold different versions of the zone: ${infos.filter((i) => i.answered).map((i) => `${i.name} serial ${i.serial}`).join(', ')}`,
+      message: `the servers hold different versions of the zone: ${infos.filter((i) => i.answered).map((i) => `${i.name} serial ${i.serial}`).join(', ')}${
+        lagging.length ? `; ${lagging.join(', ')} ${lagging.length === 1 ? 'is' : 'are'} behind the newest serial ${newest}` : ''
+      }`,
       fix: 'a zone transfer is pending or failing: check NOTIFY/transfer between the primary and the secondaries',
+      rfc: 'RFC 1982 §3.2',
     });
   }
 
@@ -292,7 +398,7 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
     const ns = await verifyDelegation({
       plan: d,
       zone: auth.zone!,
-      servers: auth.servers.map((s, i) => ({ name: s.name, resolver: s.resolver, answered: infos[i]!.answered })),
+      servers: auth.servers.map((s, i) => ({ name: s.name, resolver: s.resolver, answered: infos[i]!.answered, status: infos[i]!.status })),
       discovered: explicit ? null : [...auth.servers.map((s) => s.name), ...auth.unreachable.map((u) => u.name)],
     });
     result.records.push(...ns.records);
@@ -308,7 +414,7 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
     answers.forEach((answer, i) => {
       const serverName = auth.servers[i]!.name;
       if (!answer) {
-        group.forEach((_, j) => perRecord[j]!.push({ server: serverName, status: 'timeout', state: 'unreachable' }));
+        group.forEach((_, j) => perRecord[j]!.push({ server: serverName, status: infos[i]!.status, state: 'unreachable' }));
         return;
       }
       const { views, extras: ex } = compareAtServer(serverName, group, answer);

@@ -182,7 +182,8 @@ export function onTcpQueries(socket: net.Socket, handle: (q: HostileQuery) => vo
   });
 }
 
-export async function startHostileDns(respond: (q: HostileQuery) => HostileReply | Promise<HostileReply>): Promise<HostileServer> {
+/** `tcp: false`: the TCP listener is closed once UDP is bound, so a connection to the port is refused (a server that answers over UDP only). */
+export async function startHostileDns(respond: (q: HostileQuery) => HostileReply | Promise<HostileReply>, opts: { tcp?: boolean } = {}): Promise<HostileServer> {
   const queries: HostileQuery[] = [];
   const sockets = new Set<net.Socket>();
   const tcp = net.createServer((socket) => {
@@ -226,6 +227,7 @@ export async function startHostileDns(respond: (q: HostileQuery) => HostileReply
       const out = Buffer.isBuffer(reply) ? [reply] : Array.isArray(reply) ? reply : [reply.raw];
       for (const m of out) udp.send(m, rinfo.port, rinfo.address);
     });
+    if (opts.tcp === false) await new Promise<void>((r) => tcp.close(() => r()));
     return {
       host: '127.0.0.1',
       port,
@@ -233,7 +235,7 @@ export async function startHostileDns(respond: (q: HostileQuery) => HostileReply
       address: `127.0.0.1:${port}`,
       close: async () => {
         for (const s of sockets) s.destroy();
-        await Promise.all([new Promise<void>((r) => tcp.close(() => r())), new Promise<void>((r) => udp.close(() => r()))]);
+        await Promise.all([opts.tcp === false ? undefined : new Promise<void>((r) => tcp.close(() => r())), new Promise<void>((r) => udp.close(() => r()))]);
       },
     };
   }

@@ -5,6 +5,24 @@
 import { formatFinding, printable, type Finding, type Severity } from '../../findings.js';
 import { paint } from './output.js';
 import type { DomainVerification, RecordReport, VerifyReport } from '../../verify/run.js';
+import type { ServerStatus } from '../../verify/compare.js';
+
+/** A server's status in a few words, for the servers line (the finding says the rest). */
+const SERVER_WORDS: Record<ServerStatus, string> = {
+  ok: 'answered',
+  nxdomain: 'lame (NXDOMAIN at the apex)',
+  nodata: 'lame (no SOA at the apex)',
+  servfail: 'servfail (SERVFAIL)',
+  refused: 'refused (REFUSED)',
+  notimp: 'notimp (NOTIMP)',
+  formerr: 'formerr (FORMERR)',
+  timeout: 'timeout (no answer in time)',
+  malformed: 'malformed answer',
+  error: 'failed',
+  'not-authoritative': 'not authoritative (no AA bit)',
+  lame: 'lame (not authoritative, no SOA)',
+  'no-address': 'no address',
+};
 
 const rank: Record<Severity, number> = { error: 2, warning: 1, info: 0 };
 
@@ -37,7 +55,7 @@ function domainBlock(d: DomainVerification, color: boolean): string {
   const lines = [`${paint(printable(d.domain), 'bold', color)}  ${head}${d.zone && d.zone !== d.domain ? printable(`  (zone ${d.zone})`) : ''}`];
   if (d.servers.length) {
     lines.push(
-      printable(`  servers: ${d.servers.map((s) => `${s.name}${s.address && s.address !== s.name ? ` (${s.address})` : ''} ${s.answered ? `serial ${s.serial ?? '?'}` : 'no answer'}`).join('; ')}`),
+      printable(`  servers: ${d.servers.map((s) => `${s.name}${s.address && s.address !== s.name ? ` (${s.address})` : ''} ${s.answered ? `serial ${s.serial ?? '?'}` : SERVER_WORDS[s.status]}`).join('; ')}`),
     );
   }
   for (const r of d.records) lines.push(recordLine(r, color));
