@@ -672,7 +672,14 @@ export type UdpOutcome = Exclude<Reply, { kind: 'unrelated' }>;
 export async function settleUdp(reply: UdpOutcome, overTcp: () => Promise<WirePacket>): Promise<WireResponse> {
   if (reply.kind === 'answer') return { packet: reply.packet, tcp: false };
   if (reply.kind === 'malformed') throw new MalformedMessage(reply.problem);
-  return { packet: await overTcp(), tcp: true };
+  try {
+    return { packet: await overTcp(), tcp: true };
+  } catch (err) {
+    // A transport failure over TCP (refused, reset, closed early) says why only with the truncation that led there.
+    if (err instanceof WireTimeout || err instanceof MalformedMessage || !(err instanceof Error)) throw err;
+    const again = new Error(`the answer over UDP was truncated (TC=1), and over TCP: ${err.message}`);
+    throw Object.assign(again, { cause: err });
+  }
 }
 
 /** What was ignored while waiting, for the timeout's message: a server that only ever answers another question is not silent. */
