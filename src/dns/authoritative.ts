@@ -25,8 +25,8 @@ interface AuthoritativeSet {
   /** The zone apex the servers were found for; null when discovery failed. */
   zone: string | null;
   servers: AuthoritativeServer[];
-  /** NS hosts that could not be reached (no address), with the reason. */
-  unreachable: { name: string; reason: string }[];
+  /** NS hosts that could not be reached (no address), with the reason; `status` of the address lookup that failed, `nodata` when the name has no address. */
+  unreachable: { name: string; reason: string; status: DnsStatus; temporary: boolean }[];
   /** Set when discovery itself failed; `temporary` tells a timeout from a missing zone; `fix` when the usual one does not fit. */
   failure?: { message: string; status: DnsStatus; temporary: boolean; fix?: string };
 }
@@ -159,7 +159,8 @@ export async function findAuthoritative(resolver: Resolver, domain: string, opts
         if (isTemporary(aaaa.status)) status = aaaa.status;
       }
       if (!addr) {
-        unreachable.push({ name: host, reason: isTemporary(status) ? describeStatus(status) : 'the name has no A or AAAA record' });
+        const temporary = isTemporary(status);
+        unreachable.push({ name: host, reason: temporary ? describeStatus(status) : 'the name has no A or AAAA record', status, temporary });
         return;
       }
       const address = { host: addr, port: opts.port ?? 53 };

@@ -33,7 +33,7 @@ interface ServerInfo {
   detail?: string;
 }
 
-/** Statuses that say the server does not serve the zone: an answer, not a failure to get one (a problem found, not DNS unavailable). */
+/** Statuses that say the server does not serve the zone: an answer, not a failure to get one (a problem found, not DNS unavailable; so is an NS name with no address). */
 const NOT_SERVING: ReadonlySet<ServerStatus> = new Set(['not-authoritative', 'lame', 'nxdomain', 'nodata']);
 
 /** A server's status in words, as the readable report and the findings give it. */
@@ -363,8 +363,12 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
     return result;
   }
   for (const u of auth.unreachable) {
-    result.servers.push({ name: u.name, address: null, answered: false, status: 'no-address', serial: null, detail: u.reason });
-    findings.push({ code: 'verify.server-no-address', severity: 'error', subject: u.name, message: `the zone names ${u.name} as a server but it cannot be reached: ${u.reason}`, fix: 'publish an A or AAAA record for the name server, or remove the NS record' });
+    result.servers.push({ name: u.name, address: null, answered: false, status: u.temporary ? u.status : 'no-address', serial: null, detail: u.reason });
+    findings.push(
+      u.temporary
+        ? { code: 'verify.server-unreachable', severity: 'error', subject: u.name, message: `the zone names ${u.name} as a server, but its address could not be looked up: ${u.reason}; its records could not be compared`, fix: 'check the network and the resolver (--nameserver), then run again' }
+        : { code: 'verify.server-no-address', severity: 'error', subject: u.name, message: `the zone names ${u.name} as a server but it cannot be reached: ${u.reason}`, fix: 'publish an A or AAAA record for the name server, or remove the NS record' },
+    );
   }
   const infos = await Promise.all(auth.servers.map((s) => ask(s, auth.zone!)));
   result.servers.push(...infos);
@@ -372,7 +376,7 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
   for (const info of infos.filter((i) => !i.answered)) findings.push(serverFinding(info, auth.zone!));
   if (live.length === 0) {
     // A server that answered that it does not serve the zone is a problem found; only failures to answer leave DNS unavailable.
-    result.status = infos.some((i) => NOT_SERVING.has(i.status)) ? 'problems' : 'dns-unavailable';
+    result.status = infos.some((i) => NOT_SERVING.has(i.status)) || auth.unreachable.some((u) => !u.temporary) ? 'problems' : 'dns-unavailable';
     return result;
   }
   const serials = [...new Set(infos.filter((i) => i.answered && i.serial !== null).map((i) => i.serial!))];

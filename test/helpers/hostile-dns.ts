@@ -182,8 +182,12 @@ export function onTcpQueries(socket: net.Socket, handle: (q: HostileQuery) => vo
   });
 }
 
-/** `tcp: false`: the TCP listener is closed once UDP is bound, so a connection to the port is refused (a server that answers over UDP only). */
-export async function startHostileDns(respond: (q: HostileQuery) => HostileReply | Promise<HostileReply>, opts: { tcp?: boolean } = {}): Promise<HostileServer> {
+/**
+ * `tcp: false`: the TCP listener is closed once UDP is bound, so a connection to the port is refused (a server that answers over UDP only).
+ * `host`: the loopback address to listen at (127.0.0.1, or ::1 for an IPv6-only server); `port`: that port (one attempt), else a free one.
+ */
+export async function startHostileDns(respond: (q: HostileQuery) => HostileReply | Promise<HostileReply>, opts: { tcp?: boolean; host?: '127.0.0.1' | '::1'; port?: number } = {}): Promise<HostileServer> {
+  const host = opts.host ?? '127.0.0.1';
   const queries: HostileQuery[] = [];
   const sockets = new Set<net.Socket>();
   const tcp = net.createServer((socket) => {
@@ -204,18 +208,21 @@ export async function startHostileDns(respond: (q: HostileQuery) => HostileReply
   });
   // TCP picks a free port, UDP takes the same number; again when UDP's is taken.
   for (let attempt = 0; ; attempt++) {
-    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(opts.port ?? 0, host, () => resolve());
+    });
     const port = (tcp.address() as net.AddressInfo).port;
-    const udp = dgram.createSocket('udp4');
+    const udp = dgram.createSocket(host === '::1' ? 'udp6' : 'udp4');
     try {
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
-        udp.bind(port, '127.0.0.1', () => resolve());
+        udp.bind(port, host, () => resolve());
       });
     } catch (err) {
       udp.close();
       await new Promise<void>((r) => tcp.close(() => r()));
-      if (attempt > 5) throw err;
+      if (attempt > 5 || opts.port !== undefined) throw err;
       continue;
     }
     udp.on('message', async (msg, rinfo) => {
@@ -229,10 +236,10 @@ export async function startHostileDns(respond: (q: HostileQuery) => HostileReply
     });
     if (opts.tcp === false) await new Promise<void>((r) => tcp.close(() => r()));
     return {
-      host: '127.0.0.1',
+      host,
       port,
       queries,
-      address: `127.0.0.1:${port}`,
+      address: host === '::1' ? `[::1]:${port}` : `${host}:${port}`,
       close: async () => {
         for (const s of sockets) s.destroy();
         await Promise.all([opts.tcp === false ? undefined : new Promise<void>((r) => tcp.close(() => r())), new Promise<void>((r) => udp.close(() => r()))]);

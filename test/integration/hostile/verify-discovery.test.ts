@@ -1,0 +1,100 @@
+/**
+ * `maildns verify` with the servers discovered (no --authoritative): the zone's NS names, each at
+ * its address. A name with no address is named as such, and apart from a name whose address could
+ * not be looked up (a failure to sit out, not a record to publish); an IPv6-only name server is
+ * asked at its IPv6 address (::1 here). Every server is on the same port, as discovery takes one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answer, rdata, startHostileDns, T, type HostileQuery, type HostileReply, type HostileServer } from '../../helpers/hostile-dns.js';
+import { DnsResolver } from '../../../src/dns/resolver.js';
+import { parsePlan } from '../../../src/plan/load.js';
+import { verifyPlan } from '../../../src/verify/run.js';
+
+const SPF = 'v=spf1 ip4:192.0.2.25 -all';
+
+/** The zone example.test with the NS names `ns` (host -> its A and AAAA, or 'silent': its address questions go unanswered). */
+function zone(ns: Record<string, { a?: string; aaaa?: string } | 'silent'>) {
+  return (q: HostileQuery): HostileReply => {
+    const name = q.name.toLowerCase();
+    const soa = { name: 'example.test', type: T.SOA, rdata: rdata.soa('ns.example.test', 'hostmaster.example.test', 7) };
+    if (name !== 'example.test' && !name.endsWith('.example.test')) return answer(q, { rcode: 5, aa: false });
+    if (name === 'example.test' && q.type === T.SOA) return answer(q, { answers: [{ ...soa, name: { pointer: 12 } }] });
+    if (name === 'example.test' && q.type === T.NS) return answer(q, { answers: Object.keys(ns).map((h) => ({ name: { pointer: 12 }, type: T.NS, rdata: rdata.name(h) })) });
+    if (name === 'example.test' && q.type === T.TXT) return answer(q, { answers: [{ name: { pointer: 12 }, type: T.TXT, ttl: 3600, rdata: rdata.txt(SPF) }] });
+    const host = ns[name];
+    if (host === 'silent') return null;
+    if (host && q.type === T.A && host.a) return answer(q, { answers: [{ name: { pointer: 12 }, type: T.A, rdata: rdata.a(host.a) }] });
+    if (host && q.type === T.AAAA && host.aaaa) return answer(q, { answers: [{ name: { pointer: 12 }, type: T.AAAA, rdata: rdata.aaaa(host.aaaa) }] });
+    return answer(q, { rcode: host || name === 'example.test' ? 0 : 3, authorities: [soa] });
+  };
+}
+
+const plan = parsePlan('version: 1\ndomains:\n  - domain: example.test\n    spf: { ip4: [192.0.2.25], all: "-all" }\n', 'maildns.yaml');
+const NS = {
+  'ns1.example.test': { a: '127.0.0.1' },
+  'ns6.example.test': { aaaa: '::1' },
+  'noaddr.example.test': {},
+  'slow.example.test': 'silent',
+} as const;
+
+let v4: HostileServer;
+let v6: HostileServer;
+beforeAll(async () => {
+  // The IPv6 server takes the IPv4 server's port number; again with another port when it is taken on ::1.
+  for (let i = 0; ; i++) {
+    v4 = await startHostileDns(zone(NS));
+    try {
+      v6 = await startHostileDns(zone(NS), { host: '::1', port: v4.port });
+      break;
+    } catch (err) {
+      await v4.close();
+      if (i > 5) throw err;
+    }
+  }
+});
+afterAll(async () => {
+  await Promise.all([v4?.close(), v6?.close()]);
+});
+
+describe('verify with discovered servers', () => {
+  it('an IPv6-only name server is asked at [::1], a name with no address and one whose address lookup failed are told apart', async () => {
+    const resolver = new DnsResolver({ servers: [{ host: v4.host, port: v4.port }], timeoutMs: 300, attempts: 1 });
+    const report = await verifyPlan(plan, { resolver, port: v4.port, timeoutMs: 300 });
+    const d = report.domains[0]!;
+    expect(d.zone).toBe('example.test');
+    expect(d.servers.map((s) => [s.name, s.address, s.status, s.serial])).toEqual([
+      ['noaddr.example.test', null, 'no-address', null],
+      ['slow.example.test', null, 'timeout', null],
+      ['ns1.example.test', `127.0.0.1:${v4.port}`, 'ok', 7],
+      ['ns6.example.test', `[::1]:${v4.port}`, 'ok', 7],
+    ]);
+    expect(v6.queries.some((q) => q.name === 'example.test' && q.type === T.SOA)).toBe(true);
+    const spf = d.records.find((r) => r.purpose === 'spf')!;
+    expect(spf.servers.map((s) => [s.server, s.state])).toEqual([
+      ['ns1.example.test', 'match'],
+      ['ns6.example.test', 'match'],
+    ]);
+    const noaddr = d.findings.find((f) => f.subject === 'noaddr.example.test')!;
+    expect(noaddr).toMatchObject({ code: 'verify.server-no-address', severity: 'error' });
+    expect(noaddr.message).toContain('has no A or AAAA record');
+    const slow = d.findings.find((f) => f.subject === 'slow.example.test')!;
+    expect(slow.code).toBe('verify.server-unreachable');
+    expect(slow.message).toContain('could not be looked up');
+    expect(slow.message).toContain('timeout');
+    expect(slow.fix).not.toMatch(/publish an A or AAAA/);
+    expect(report.outcome).toBe('problems');
+  });
+
+  it('every NS name has no address: a problem found (exit 1), not DNS unavailable', async () => {
+    const only = await startHostileDns(zone({ 'noaddr.example.test': {} }));
+    try {
+      const resolver = new DnsResolver({ servers: [{ host: only.host, port: only.port }], timeoutMs: 300, attempts: 1 });
+      const report = await verifyPlan(plan, { resolver, port: only.port, timeoutMs: 300 });
+      expect(report.domains[0]!.findings.map((f) => f.code)).toEqual(['verify.server-no-address']);
+      expect(report.domains[0]!.status).toBe('problems');
+      expect(report.outcome).toBe('problems');
+    } finally {
+      await only.close();
+    }
+  });
+});
