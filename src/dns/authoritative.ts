@@ -97,17 +97,25 @@ export async function findAuthoritative(resolver: Resolver, domain: string, opts
       const address = parseServer(text);
       return { name: formatServer(address), address, resolver: serverResolver(address, opts) };
     });
-    // The zone as the first listed server that answers sees it (walking up to the SOA); the domain
-    // when that server holds no SOA at or above it. A server that gave no usable answer says nothing
-    // about the zone: the next one is asked, and when none answered the zone is unknown.
+    // The zone as the first listed server that holds an SOA at or above the domain sees it; the
+    // domain itself when the servers that answered hold none. A server that gave no usable answer
+    // says nothing about the zone, and neither does one that answered NXDOMAIN or a referral for
+    // every name up the tree (a lame server, which a server listed after it may not be): the next
+    // one is asked, and when none answered at all the zone is unknown.
     const failed: string[] = [];
     let status: DnsStatus = 'timeout';
+    let answered = false;
     for (const server of servers) {
       const seen = await findZone(server.resolver, domain);
-      if (!isTemporary(seen.status)) return { zone: seen.zone ?? normalizeName(domain), servers, unreachable: [] };
+      if (seen.zone) return { zone: seen.zone, servers, unreachable: [] };
+      if (!isTemporary(seen.status)) {
+        answered = true;
+        continue;
+      }
       if (failed.length === 0) status = seen.status;
       failed.push(`${server.name}: ${seen.detail ?? describeStatus(seen.status)} (asking for the SOA of ${seen.at ?? domain})`);
     }
+    if (answered) return { zone: normalizeName(domain), servers, unreachable: [] };
     return {
       zone: null,
       servers: [],

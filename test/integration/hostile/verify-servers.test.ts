@@ -165,4 +165,18 @@ describe('verify: what each authoritative server did with the SOA question', () 
     expect(f.message).toContain(`; ${beforeWrap.address} is behind the newest serial 3`);
     expect(f.rfc).toBe('RFC 1982 §3.2');
   });
+
+  it.each(['NXDOMAIN at the apex', 'no SOA at the apex', 'no AA bit', 'referral upwards'])('a server that is %s given first: the zone is the one the next server holds, not the domain', async (kind) => {
+    const server = bad.get(kind)!.address;
+    const { code, report } = await verify([server, good.address]);
+    const d = report!.domains[0]!;
+    expect(d.zone).toBe('example.test');
+    expect(d.servers.map((s) => [s.name, s.status])).toEqual([
+      [server, BAD[kind]!.status],
+      [good.address, 'ok'],
+    ]);
+    expect(d.records.find((r) => r.purpose === 'spf')!.servers.map((s) => s.state)).toEqual(['unreachable', 'match']);
+    expect(d.findings.filter((f) => f.severity !== 'info').map((f) => f.code)).toEqual([BAD[kind]!.code]);
+    expect(code).toBe(1);
+  });
 });
