@@ -39,7 +39,8 @@ function recordLine(rec: RecordReport, color: boolean): string {
   else if (matched === rec.servers.length) mark = paint('ok', 'green', color);
   else if (matched > 0) mark = paint('~~', 'yellow', color);
   else mark = paint('!!', 'red', color);
-  const where = rec.servers.map((s) => `${s.server}: ${s.state}`).join(', ');
+  // An unreachable server with why (refused, timeout, lame...): the status of its answer, or of the server.
+  const where = rec.servers.map((s) => `${s.server}: ${s.state}${s.state === 'unreachable' ? ` (${s.status})` : ''}`).join(', ');
   return `  ${mark} ${printable(`${rec.type.padEnd(4)} ${rec.name}${rec.purpose ? ` (${rec.purpose})` : ''}`)}  ${paint(printable(`[${where}]`), 'dim', color)}\n       ${paint(printable(short(rec.planned.value)), 'dim', color)}`;
 }
 

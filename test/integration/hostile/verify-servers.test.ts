@@ -117,6 +117,8 @@ describe('verify: what each authoritative server did with the SOA question', () 
     expect(line).toContain(`${bad.get('refused')!.address} refused (REFUSED)`);
     expect(line).toContain(`${bad.get('no AA bit')!.address} not authoritative (no AA bit)`);
     expect(line).toContain(`${bad.get('silent')!.address} timeout`);
+    // Each record line says why a server's record is not compared.
+    expect(stdout).toContain(`${bad.get('refused')!.address}: unreachable (refused), ${bad.get('no AA bit')!.address}: unreachable (not-authoritative), ${bad.get('silent')!.address}: unreachable (timeout)`);
     // The old label said only "no answer", whatever the server did.
     expect(stdout).not.toMatch(/:\d+ no answer(;|$)/m);
   });
