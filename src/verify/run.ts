@@ -372,6 +372,22 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
   }
   const infos = await Promise.all(auth.servers.map((s) => ask(s, auth.zone!)));
   result.servers.push(...infos);
+  // NS names at one address are one server, whatever the NS set counts (discovered servers only: an explicit list is what was asked for).
+  if (!opts.authoritative?.length) {
+    const byAddress = new Map<string, string[]>();
+    for (const s of auth.servers) byAddress.set(formatServer(s.address), [...(byAddress.get(formatServer(s.address)) ?? []), s.name]);
+    for (const [address, names] of byAddress) {
+      if (names.length < 2) continue;
+      findings.push({
+        code: 'verify.servers-share-address',
+        severity: 'warning',
+        subject: auth.zone!,
+        message: `the name servers ${names.join(', ')} of ${auth.zone} are all at ${address}: that is one server, not ${names.length}, and the zone is down whenever it is`,
+        fix: 'run the secondaries on machines (and networks) of their own, and point their NS names at those addresses',
+        rfc: 'RFC 2182 §3.1',
+      });
+    }
+  }
   const live = auth.servers.filter((_, i) => infos[i]!.answered);
   for (const info of infos.filter((i) => !i.answered)) findings.push(serverFinding(info, auth.zone!));
   if (live.length === 0) {

@@ -97,4 +97,23 @@ describe('verify with discovered servers', () => {
       await only.close();
     }
   });
+
+  it('two NS names at one address: said to be one server, not two (a warning); the records compared on both', async () => {
+    const twin = await startHostileDns(zone({ 'ns1.example.test': { a: '127.0.0.1' }, 'ns2.example.test': { a: '127.0.0.1' } }));
+    try {
+      const resolver = new DnsResolver({ servers: [{ host: twin.host, port: twin.port }], timeoutMs: 300, attempts: 1 });
+      const report = await verifyPlan(plan, { resolver, port: twin.port, timeoutMs: 300 });
+      const d = report.domains[0]!;
+      expect(d.servers.map((s) => [s.name, s.status])).toEqual([
+        ['ns1.example.test', 'ok'],
+        ['ns2.example.test', 'ok'],
+      ]);
+      const f = d.findings.filter((x) => x.code === 'verify.servers-share-address');
+      expect(f).toEqual([expect.objectContaining({ severity: 'warning', subject: 'example.test', rfc: 'RFC 2182 §3.1' })]);
+      expect(f[0]!.message).toContain(`ns1.example.test, ns2.example.test of example.test are all at 127.0.0.1:${twin.port}`);
+      expect(report.outcome).toBe('ok');
+    } finally {
+      await twin.close();
+    }
+  });
 });
