@@ -6,10 +6,9 @@
  *
  * mailauth's ARC code is not used: its verifier throws (a stack trace, not a verdict) when a key
  * cannot be fetched, asks DNS itself, stops at the first fault and never finds the oldest pass.
- * mailauth's body canonicalization (dkimBody) is used, as for DKIM; the relaxed header
- * canonicalization is done here, with white space as RFC 6376 §3.4.2 means it (SP and HTAB
- * only: a regexp's \s also takes 0xA0, the second octet of "à" in UTF-8). Key records are
- * fetched through our Resolver and judged by the DKIM key checks (evaluateKeyRecord).
+ * mailauth's body canonicalization (dkimBody) is used, as for DKIM; the header canonicalization
+ * is maildns's own, shared with DKIM (./canon.ts: white space is SP and HTAB only). Key records
+ * are fetched through our Resolver and judged by the DKIM key checks (evaluateKeyRecord).
  */
 import { dkimBody } from 'mailauth/lib/dkim/body/index.js';
 import type { MailauthHeaderLine } from 'mailauth/lib/tools.js';
@@ -17,6 +16,7 @@ import type { Finding } from '../findings.js';
 import { parseTagList, type TagList } from '../dkim/parse.js';
 import { describeStatus, isNoRecord, txtValues, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
+import { relaxedField, signedHeaderOctets } from './canon.js';
 import { evaluateKeyRecord, headerLines, linesByName, signingLines } from './dkim.js';
 import { headerDomainName, wireParts, type ParsedMessage } from './message.js';
 
@@ -98,17 +98,6 @@ const FIX: Record<string, string> = {
   'arc.key-missing': 'the sealer must publish its key at the selector name (s._domainkey.d), or seal with a selector whose key is published',
   'arc.dns': 'run again when DNS answers, or ask another server with --nameserver',
 };
-
-/** The relaxed header canonicalization of one field (RFC 6376 §3.4.2), WSP being SP and HTAB only. */
-function relaxedField(line: Buffer | string, stripB: boolean): string {
-  const text = (typeof line === 'string' ? line : line.toString('latin1')).replace(/\r\n/g, '');
-  const colon = text.indexOf(':');
-  const name = text.slice(0, colon).replace(/[ \t]+$/, '').toLowerCase();
-  let value = text.slice(colon + 1).replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
-  // RFC 6376 §3.7: the b= value, and the white space around it, is hashed as the empty string.
-  if (stripB) value = value.replace(/((?:^|;) ?b ?=)[^;]*/, '$1');
-  return `${name}:${value}`;
-}
 
 /** The i= of an AAR (`i=1; authserv-id; ...`) or of a tag list; NaN when it has none that is a number. */
 function instanceOf(name: ArcFieldName, value: string, tags: TagList | null): number {
@@ -274,9 +263,7 @@ async function verifyAms(ctx: ArcContext, field: RawArcField): Promise<ArcSignat
     const computed = ctx.bodyHash(bodyCanon, tags.byName.has('l') ? Number(get('l')) : false);
     report.bodyHash = { expected: bh, computed };
     const lines = signingLines(ctx.byName, signedHeaders).headers;
-    const own = headerCanon === 'relaxed' ? relaxedField(field.line.line, true) : field.line.line.toString('latin1').replace(/((?:^|;|:)[ \t\r\n]*b[ \t\r\n]*=)[^;]*/, '$1');
-    const chunks = lines.map((l) => (headerCanon === 'relaxed' ? relaxedField(l.line, false) : l.line.toString('latin1')) + '\r\n');
-    const signed = Buffer.from(chunks.join('') + own, 'latin1');
+    const signed = signedHeaderOctets(lines, field.line.line, headerCanon);
     if (computed !== bh) {
       // Look the key up all the same: a missing key says more, and a DNS failure is not a fail.
       await ctx.key(f.keyName).then((a) => {
