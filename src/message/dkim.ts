@@ -1,8 +1,8 @@
 /**
  * DKIM verification of each signature in a message (RFC 6376 §6, RFC 8301, RFC 8463).
  *
- * mailauth's canonicalization primitives turn the header fields and the body into the bytes that
- * are hashed; everything that decides the result is checked here, one signature at a time, so a
+ * mailauth's body canonicalization and ./canon.ts's header canonicalization turn the body and
+ * the header fields into the bytes that are hashed; everything that decides the result is checked here, one signature at a time, so a
  * crafted field can only spoil its own verdict. mailauth's own dkimVerify is not used: one
  * unusable signature (c=/simple/simple, t=16158e5284) makes it throw for the whole message, it
  * calls a body-hash mismatch "neutral", accepts rsa-sha1, reads only the first TXT record at the
@@ -12,8 +12,8 @@
  */
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { dkimBody } from 'mailauth/lib/dkim/body/index.js';
-import { generateCanonicalizedHeader } from 'mailauth/lib/dkim/header/index.js';
 import type { MailauthHeaderLine, MailauthSigningLines } from 'mailauth/lib/tools.js';
+import { signedHeaderOctets } from './canon.js';
 import type { Finding } from '../findings.js';
 import { miscasedNote, parseDkimKeyRecord, parseTagList, type TagList } from '../dkim/parse.js';
 import { describeStatus, isNoRecord, txtValues, type Resolver } from '../dns/resolver.js';
@@ -409,10 +409,7 @@ class Canonicalizer {
   /** The bytes b= signs: the h= fields, then this signature's own field without the b= value. */
   signedHeader(f: SignatureField, line: MailauthHeaderLine): Buffer {
     const signing = signingLines(this.byName, f.signedHeaders);
-    return generateCanonicalizedHeader('DKIM', signing, {
-      signatureHeaderLine: line.line.toString('latin1'),
-      canonicalization: `${f.headerCanon}/${f.bodyCanon}`,
-    }).canonicalizedHeader;
+    return signedHeaderOctets(signing.headers, line.line, f.headerCanon);
   }
 }
 
