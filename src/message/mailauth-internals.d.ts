@@ -51,5 +51,5 @@ declare module 'mailauth/lib/dkim/header/index.js' {
     options:
       | { signatureHeaderLine: string; canonicalization: string }
       | { algorithm: string; canonicalization: string; signingDomain: string; selector: string; bodyHash: string; signTime: Date; expires?: Date },
-  ): { canonicalizedHeader: Buffer; dkimHeaderOpts: Record<string, string | number> };
+  ): { canonicalizedHeader: Buffer; signatureHeaderLine: string; dkimHeaderOpts: Record<string, string | number> };
 }

@@ -1,6 +1,6 @@
 /**
- * DKIM signing of a message (RFC 6376 §5, RFC 8463 for Ed25519) with mailauth's canonicalization
- * primitives.
+ * DKIM signing of a message (RFC 6376 §5, RFC 8463 for Ed25519) with mailauth's body
+ * canonicalization and maildns's header canonicalization (./canon.ts).
  *
  * Two layouts of the DKIM-Signature field:
  *  - `mailauth` (default): the field as mailauth's `dkimSign` writes it (tags v a c d h q s t bh b).
@@ -8,13 +8,14 @@
  *    folded at 75 columns. It is the layout of go-msgauth, and it exists so that signing the
  *    same message with the same key, t= and h= reproduces other signers' deterministic
  *    signatures byte for byte: the signature covers the DKIM-Signature field itself, so two
- *    signers agree on b= only when they also agree on that field's text. The canonicalization
- *    and body hash still come from mailauth; only the field's text is laid out here.
+ *    signers agree on b= only when they also agree on that field's text. The body hash still
+ *    comes from mailauth; the header canonicalization is maildns's (./canon.ts, as for verifying).
  */
 import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { dkimBody } from 'mailauth/lib/dkim/body/index.js';
 import { generateCanonicalizedHeader } from 'mailauth/lib/dkim/header/index.js';
 import { formatSignatureHeaderLine } from 'mailauth/lib/tools.js';
+import { signedHeaderOctets } from './canon.js';
 import { headerLines, linesByName, linesToSign, signingLines } from './dkim.js';
 import { InputError } from '../errors.js';
 import { domainNameProblem, normalizeName } from '../names.js';
@@ -144,7 +145,9 @@ function mailauthLayoutSignature(msg: ParsedMessage, opts: Signing): string {
   const hasher = dkimBody(bodyCanon, 'sha256', false);
   hasher.update(body);
   const lines = linesToSign(headerLines(headerPart), opts.headers);
-  const { canonicalizedHeader, dkimHeaderOpts } = generateCanonicalizedHeader('DKIM', lines, {
+  // mailauth makes the tags and the field as dkimSign lays it out (b= a placeholder); the octets
+  // signed are canonicalized by maildns (./canon.ts), not by mailauth's \s-based relaxed rule.
+  const { signatureHeaderLine, dkimHeaderOpts } = generateCanonicalizedHeader('DKIM', lines, {
     algorithm: opts.algorithm,
     canonicalization,
     signingDomain: opts.domain,
@@ -153,6 +156,7 @@ function mailauthLayoutSignature(msg: ParsedMessage, opts: Signing): string {
     signTime: opts.signTime ?? new Date(),
     ...(opts.expires ? { expires: opts.expires } : {}),
   });
+  const canonicalizedHeader = signedHeaderOctets(lines.headers, signatureHeaderLine, canonicalization.split('/')[0]!);
   return `${formatSignatureHeaderLine('DKIM', { ...dkimHeaderOpts, b: signatureOf(opts.algorithm, canonicalizedHeader, opts.key) }, true)}\r\n`;
 }
 
@@ -194,7 +198,7 @@ function sortedLayoutSignature(msg: ParsedMessage, opts: Signing): string {
   if (opts.expires) tags['x'] = String(Math.floor(opts.expires.getTime() / 1000));
   const unsigned = layoutSorted(tags, '').replace(/\r\n$/, '');
   const lines = signingLines(linesByName(headerLines(headerPart)), opts.headers);
-  const { canonicalizedHeader } = generateCanonicalizedHeader('DKIM', lines, { signatureHeaderLine: unsigned, canonicalization: `${headerCanon}/${bodyCanon}` });
+  const canonicalizedHeader = signedHeaderOctets(lines.headers, unsigned, headerCanon);
   return layoutSorted(tags, signatureOf(opts.algorithm, canonicalizedHeader, opts.key));
 }
 

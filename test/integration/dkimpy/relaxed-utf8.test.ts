@@ -9,12 +9,13 @@
  */
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { composeDkimRecord, publicKeyOf } from '../../../src/dkim/record.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
+import { signMessage } from '../../../src/message/sign.js';
 import { runCli } from '../../helpers/cli.js';
 import { SYSTEM_PYTHON } from '../../helpers/programs.js';
 
@@ -124,6 +125,38 @@ describe('python3-dkim dkim.sign (relaxed/relaxed) → maildns verify-message', 
       const changed = Buffer.from(signed.toString('latin1').replace('\r\nSubject: ', '\r\nSubject: x'), 'latin1');
       expect(changed.equals(signed)).toBe(false);
       expect(await maildnsVerify(changed)).toEqual([{ result: 'fail', reasonCode: 'dkim.signature-mismatch' }]);
+    }
+  });
+});
+
+describe('maildns sign (relaxed/relaxed) → python3-dkim dkim.verify', () => {
+  test.each(MESSAGES)('$name: both layouts, RSA and Ed25519', async ({ raw }) => {
+    for (const [key, selector] of [
+      [rsa, 'rsa'],
+      [ed, 'ed'],
+    ] as const) {
+      for (const layout of ['mailauth', 'sorted'] as const) {
+        const { message: signed } = await signMessage(raw, { domain: 'example.com', selector, key, layout, headers: ['From', 'To', 'Subject'] });
+        expect({ layout, selector, dkimpy: await dkimpyVerify(signed) }).toEqual({ layout, selector, dkimpy: true });
+        expect(await maildnsVerify(signed)).toEqual([{ result: 'pass' }]);
+      }
+    }
+  });
+
+  test('the CLI: maildns sign -o, then dkimpy and maildns verify-message pass every message', async () => {
+    const keyFile = path.join(dir, 'cli.private');
+    writeFileSync(keyFile, rsa.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    for (const [i, { raw }] of MESSAGES.entries()) {
+      const input = path.join(dir, `cli-${i}.eml`);
+      const output = path.join(dir, `cli-${i}.signed.eml`);
+      writeFileSync(input, raw);
+      const s = await runCli(['sign', input, '-d', 'example.com', '-s', 'rsa', '-k', keyFile, '-o', output]);
+      expect(s.code).toBe(0);
+      expect(s.stderr).toMatch(/^signed with d=example\.com s=rsa a=rsa-sha256; wrote /);
+      const signed = readFileSync(output);
+      expect(signed.subarray(signed.length - raw.length).equals(raw)).toBe(true);
+      expect(await dkimpyVerify(signed)).toBe(true);
+      expect(await maildnsVerify(signed)).toEqual([{ result: 'pass' }]);
     }
   });
 });

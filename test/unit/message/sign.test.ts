@@ -1,6 +1,8 @@
 /**
  * The default layout of sign is the field mailauth's dkimSign writes, byte for byte, though it is
- * made from mailauth's primitives (dkimSign signs nothing for a message without a body).
+ * made from mailauth's primitives (dkimSign signs nothing for a message without a body). Byte for
+ * byte while no signed field holds 0x0B, 0x0C or 0xA0: there dkimSign's relaxed rule takes them for
+ * white space and sign does not (test/integration/dkimpy/relaxed-utf8.test.ts).
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { dkimSign } from 'mailauth';
