@@ -13,19 +13,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitSmtp } from '../../../src/selftest/submit.js';
 import { runCli } from '../../helpers/cli.js';
+import { freePort } from '../../helpers/opendkim.js';
 
 const hasPostfixTools = existsSync('/usr/sbin/postconf') && existsSync('/usr/sbin/postmap');
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * An MTA in miniature on 127.0.0.1: it takes one message over SMTP, answers "queued", then hands

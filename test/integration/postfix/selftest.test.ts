@@ -7,25 +7,13 @@
  * socket outside the chroot, and no non_smtpd_milters for mail from sendmail.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SelftestReport } from '../../../src/selftest/run.js';
 import { runCli, type CliResult } from '../../helpers/cli.js';
+import { freePort } from '../../helpers/opendkim.js';
 import { isRoot, run, smtpSend } from '../../helpers/mailhost.js';
 import { setUpSeedHost, testMessage, type SeedHost } from '../../helpers/seed-host.js';
-
-/** A port free on 127.0.0.2 now, for the route: runs of this test elsewhere on the machine must not meet. */
-function freePortOn(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** `maildns selftest` against the seed host, as an operator runs it there (the paths below its root). */
 function selftest(host: SeedHost, args: string[] = [], opts: { json?: boolean } = {}): Promise<CliResult> {
@@ -57,7 +45,7 @@ describe.skipIf(!isRoot)('maildns selftest on the seeds\' mail host (needs root)
     let host: SeedHost;
 
     beforeAll(async () => {
-      const route = { host: '127.0.0.2', port: await freePortOn('127.0.0.2') };
+      const route = { host: '127.0.0.2', port: await freePort('127.0.0.2') };
       host = await setUpSeedHost({ prefix: 'maildns-selftest-', postfix: { selftestRoute: route } });
     }, 120_000);
     afterAll(async () => {
@@ -195,7 +183,7 @@ describe.skipIf(!isRoot)('maildns selftest on the seeds\' mail host (needs root)
     let host: SeedHost;
 
     beforeAll(async () => {
-      const route = { host: '127.0.0.2', port: await freePortOn('127.0.0.2') };
+      const route = { host: '127.0.0.2', port: await freePort('127.0.0.2') };
       host = await setUpSeedHost({
         prefix: 'maildns-selftest-socket-',
         opendkim: (layout) => ({ socket: `local:${layout.opendkim.runDir}/opendkim.sock`, postfixChrooted: false }),
