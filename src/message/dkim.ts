@@ -18,7 +18,7 @@ import type { Finding } from '../findings.js';
 import { miscasedNote, parseDkimKeyRecord, parseTagList, type TagList } from '../dkim/parse.js';
 import { describeStatus, isNoRecord, txtValues, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
-import { headerDomainName, utf8Text, wireParts, type ParsedMessage } from './message.js';
+import { headerDomainName, headerLineKind, utf8Text, wireParts, type ParsedMessage } from './message.js';
 
 /** RFC 8601 §2.7.1 result values. */
 type DkimResult = 'pass' | 'fail' | 'neutral' | 'policy' | 'temperror' | 'permerror' | 'none';
@@ -311,22 +311,26 @@ interface BodyHash {
 }
 
 /**
- * The header split into its fields, folded lines joined (CRLF kept), as mailauth's parseHeaders
- * splits it, in time in proportion to the header: parseHeaders removes each continuation line from
- * an array as it goes, so a field folded over 250,000 lines (1 MB) took ten minutes to verify.
+ * The header split into its fields, folded lines joined (CRLF kept), by message.ts's
+ * headerLineKind, the rule parseMessage reads the fields by: a line continues the field above
+ * only when it starts with SP or HTAB (RFC 5322 §2.2.3). mailauth's parseHeaders, which this
+ * replaced, took any regexp \s for a fold (0x0B, 0x0C, 0xA0 too), and a line without a colon for
+ * a field named by its text. A malformed line (no field, no fold) and the folds below it are a
+ * line of their own with no name, which h= can never pick. In time in proportion to the header:
+ * parseHeaders removes each continuation line from an array as it goes, so a field folded over
+ * 250,000 lines (1 MB) took ten minutes to verify.
  */
 export function headerLines(header: Buffer): MailauthHeaderLine[] {
   const rows = header.toString('latin1').replace(/[\r\n]+$/, '').split(/\r?\n/);
   const fields: string[][] = [];
   rows.forEach((row, i) => {
-    // A line that starts with white space continues the field above it; the first line starts one.
-    if (i > 0 && /^\s/.test(row)) fields[fields.length - 1]!.push(row);
+    if (i > 0 && headerLineKind(row).kind === 'fold') fields[fields.length - 1]!.push(row);
     else fields.push([row]);
   });
   return fields.map((parts) => {
     const row = parts.join('\r\n');
-    const name = /^[^:]+/.exec(row);
-    const casedKey = name ? name[0].trim() : undefined;
+    const kind = headerLineKind(row);
+    const casedKey = kind.kind === 'field' ? kind.name : undefined;
     return { key: casedKey === undefined ? null : casedKey.toLowerCase(), casedKey, line: Buffer.from(row, 'latin1') };
   });
 }

@@ -25,6 +25,18 @@ export interface ParsedMessage {
   bodyOffset: number;
 }
 
+/**
+ * The one rule for what a header line is (RFC 5322 §2.2, §2.2.3, §3.6.8; §4.5.8 for blanks before
+ * the colon), which parseMessage and DKIM's and ARC's header split (dkim.ts headerLines) share:
+ * a fold when it starts with SP or HTAB; else a field when it starts with a name of printable
+ * ASCII but the colon, then only SP and HTAB, then the colon; else malformed.
+ */
+export function headerLineKind(line: string): { kind: 'fold' } | { kind: 'field'; name: string; colon: number } | { kind: 'malformed' } {
+  if (line.charCodeAt(0) === 0x20 || line.charCodeAt(0) === 0x09) return { kind: 'fold' };
+  const m = /^([\x21-\x39\x3b-\x7e]+)[ \t]*:/.exec(line);
+  return m ? { kind: 'field', name: m[1]!, colon: m[0].length - 1 } : { kind: 'malformed' };
+}
+
 /** Split header from body and unfold the fields. Throws InputError when the text is not a message. */
 export function parseMessage(raw: Buffer, label = 'message'): ParsedMessage {
   const text = raw.toString('latin1');
@@ -38,18 +50,17 @@ export function parseMessage(raw: Buffer, label = 'message'): ParsedMessage {
   const lines = headerText.split(/\r?\n/);
   const fields: HeaderField[] = [];
   lines.forEach((line, i) => {
-    if (/^[ \t]/.test(line) && fields.length) {
+    const kind = headerLineKind(line);
+    if (kind.kind === 'fold' && fields.length) {
       fields[fields.length - 1]!.value += line;
       return;
     }
-    const colon = line.indexOf(':');
-    // Only blanks may stand between the name and the colon (RFC 5322 §4.5.8); anything before the
-    // name makes it no field at all, as every DKIM canonicalizer reads such a line differently.
-    const name = colon > 0 ? line.slice(0, colon).replace(/[ \t]+$/, '') : '';
-    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
+    // Anything before the name makes it no field at all, as every DKIM canonicalizer reads such a
+    // line differently.
+    if (kind.kind !== 'field') {
       throw new InputError(`line ${i + 1} is not a header field ("name: value"); is this an RFC 5322 message (.eml)?`, label);
     }
-    fields.push({ name, value: line.slice(colon + 1), line: i + 1 });
+    fields.push({ name: kind.name, value: line.slice(kind.colon + 1), line: i + 1 });
   });
   if (fields.length === 0) throw new InputError('no header fields found; is this an RFC 5322 message (.eml)?', label);
   const lfOnly = !text.includes('\r\n') && text.includes('\n');

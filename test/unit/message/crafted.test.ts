@@ -133,15 +133,13 @@ describe('the header lines h= names', () => {
 });
 
 describe('the header lines DKIM hashes', () => {
-  it("are mailauth parseHeaders' lines (folding, a bare CR, a first line that is a continuation, no final line end)", async () => {
+  it("are mailauth parseHeaders' lines for a header parseMessage reads (folding, a bare CR, no final line end, blanks before the colon)", async () => {
     const { parseHeaders } = await import('mailauth/lib/tools.js');
     const { headerLines } = await import('../../../src/message/dkim.js');
     const headers = [
       'From: a@example.com\r\nTo: b\r\n',
       'From: a\r\n  folded\r\n\tagain\r\nSubject: x',
-      ' first: continuation\r\nFrom: a\r\n',
       'From: a\rb\r\nX: \r\n\r\n\r\n',
-      'no colon\r\n more\r\nFrom: a\r\n',
       'Key : spaced\r\nKEY: upper\r\n',
       '',
     ];
@@ -150,5 +148,29 @@ describe('the header lines DKIM hashes', () => {
       const ours = headerLines(Buffer.from(h, 'latin1'));
       expect(ours.map((l) => [l.key, l.casedKey, l.line.toString('latin1')]), JSON.stringify(h)).toEqual(theirs.map((l) => [l.key?.toString() ?? null, l.casedKey, l.line.toString('latin1')]));
     }
+  });
+
+  // Where they part: mailauth took a regexp \s for a fold and a line without a colon for a field
+  // named by its text (trimmed of \s: "\vFrom: x" was a From). The split is parseMessage's
+  // (RFC 5322 §2.2.3): SP and HTAB fold, a malformed line (and its folds) is a line with no name.
+  it('fold on SP and HTAB only; a line that is no field has no name', async () => {
+    const { headerLines } = await import('../../../src/message/dkim.js');
+    const split = (h: string) => headerLines(Buffer.from(h, 'latin1')).map((l) => [l.key, l.line.toString('latin1')]);
+    for (const c of ['\x0b', '\x0c', '\xa0', '\x0d']) {
+      expect(split(`From: a\r\nSubject: s\r\n${c}From: evil\r\n more\r\nTo: b\r\n`), JSON.stringify(c)).toEqual([
+        ['from', 'From: a'],
+        ['subject', 'Subject: s'],
+        [null, `${c}From: evil\r\n more`],
+        ['to', 'To: b'],
+      ]);
+    }
+    expect(split('no colon\r\n more\r\nFrom: a\r\n')).toEqual([
+      [null, 'no colon\r\n more'],
+      ['from', 'From: a'],
+    ]);
+    expect(split(' first: continuation\r\nFrom: a\r\n')).toEqual([
+      [null, ' first: continuation'],
+      ['from', 'From: a'],
+    ]);
   });
 });
