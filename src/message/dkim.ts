@@ -18,7 +18,7 @@ import type { Finding } from '../findings.js';
 import { miscasedNote, parseDkimKeyRecord, parseTagList, type TagList } from '../dkim/parse.js';
 import { describeStatus, isNoRecord, txtValues, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
-import { headerDomainName, headerLineKind, utf8Text, wireParts, type ParsedMessage } from './message.js';
+import { headerDomainName, headerLineKind, MALFORMED_LINE_FIX, malformedLineProblem, utf8Text, wireParts, type ParsedMessage } from './message.js';
 
 /** RFC 8601 §2.7.1 result values. */
 type DkimResult = 'pass' | 'fail' | 'neutral' | 'policy' | 'temperror' | 'permerror' | 'none';
@@ -382,7 +382,14 @@ class Canonicalizer {
   /** The header lines of the DKIM-Signature fields, top first. */
   readonly signatureLines: MailauthHeaderLine[];
 
+  /** The verdict on every signature when the header has a malformed line (RFC 5322 §2.2.3), else null. */
+  readonly malformed: FieldProblem | null;
+
   constructor(msg: ParsedMessage) {
+    const first = msg.malformed[0];
+    this.malformed = first
+      ? { result: 'permerror', code: 'dkim.header-malformed', reason: `the header cannot be read as signed: ${malformedLineProblem(first)}` }
+      : null;
     const parts = wireParts(msg);
     const lines = headerLines(parts.header);
     this.byName = linesByName(lines);
@@ -424,6 +431,7 @@ const FIX_KEY_RECORD = (r: DkimSignatureReport): string => `publish one valid ke
 /** The fix for each reason a signature does not pass, by reason code. */
 export const DKIM_FIXES: Record<string, (r: DkimSignatureReport) => string> = {
   'dkim.signature-syntax': () => RESIGN,
+  'dkim.header-malformed': () => `${MALFORMED_LINE_FIX}, then sign again; a line so damaged on the way is the sender's or a relay's to mend`,
   'dkim.signature-missing-tag': () => RESIGN,
   'dkim.signature-version': () => `${RESIGN} (v=1)`,
   'dkim.unknown-algorithm': () => 'sign with a=rsa-sha256 or a=ed25519-sha256',
@@ -521,7 +529,9 @@ async function verifySignature(
     if (report.result === 'pass') Object.assign(report, { result, reasonCode: code, reason });
   };
 
-  const problem = fieldProblem(f, now);
+  // A malformed header line comes first: dkimpy rejects the whole message for one (MessageFormatError)
+  // before it reads a signature, and no two verifiers would hash the header around it alike.
+  const problem = canon.malformed ?? fieldProblem(f, now);
   if (problem) settle(problem.result, problem.code, problem.reason);
   if (report.signTime && new Date(report.signTime).getTime() > now.getTime() + 300_000) {
     report.findings.push({ code: 'dkim.timestamp-in-future', severity: 'warning', subject, message: `t= (${report.signTime}) lies in the future; receivers may ignore the signature`, fix: 'set the signing host\'s clock right (NTP)', rfc: 'RFC 6376 §3.5' });

@@ -16,6 +16,19 @@ interface HeaderField {
   line: number;
 }
 
+/**
+ * A header line that is neither the start of a field (its name and a colon) nor a folded line
+ * (one that starts with SP or HTAB). RFC 5322 §2.2.3 lets only WSP begin a folded line, so a line
+ * that starts with another octet (0x0B, 0x0C, the 0xA0 of a UTF-8 "à") continues no field; mailauth
+ * took a regexp's \s for a fold, dkimpy rejects the message (MessageFormatError).
+ */
+export interface MalformedHeaderLine {
+  /** 1-based line number. */
+  line: number;
+  /** The line as read (Latin-1, an octet a character). */
+  text: string;
+}
+
 export interface ParsedMessage {
   raw: Buffer;
   fields: HeaderField[];
@@ -23,6 +36,8 @@ export interface ParsedMessage {
   lfOnly: boolean;
   /** Offset of the body in `raw` (after the empty line), or raw.length when there is none. */
   bodyOffset: number;
+  /** The header lines below the first field that are no field and no fold (none: an empty list). */
+  malformed: MalformedHeaderLine[];
 }
 
 /**
@@ -37,6 +52,20 @@ export function headerLineKind(line: string): { kind: 'fold' } | { kind: 'field'
   return m ? { kind: 'field', name: m[1]!, colon: m[0].length - 1 } : { kind: 'malformed' };
 }
 
+/** The first octet of a line as "0x0B" (the octet a malformed header line begins with). */
+function firstOctet(text: string): string {
+  return `0x${text.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
+}
+
+/** What is wrong with a malformed header line, and the RFC rule, in one sentence. */
+export function malformedLineProblem(m: MalformedHeaderLine): string {
+  const c = m.text.charCodeAt(0);
+  const start = c >= 0x21 && c <= 0x7e ? `"${m.text.slice(0, 20).replace(/[^\x20-\x7e]/g, '?')}"` : m.text === '' ? 'nothing' : firstOctet(m.text);
+  return `header line ${m.line} begins with ${start} and is no field ("name: value") and no folded line, which only a space or tab may begin (RFC 5322 §2.2.3)`;
+}
+
+export const MALFORMED_LINE_FIX = 'begin the line with a space or tab if it continues the field above, or remove it (a raw 0x0B, 0x0C or 8-bit octet at the start of a line is not folding white space)';
+
 /** Split header from body and unfold the fields. Throws InputError when the text is not a message. */
 export function parseMessage(raw: Buffer, label = 'message'): ParsedMessage {
   const text = raw.toString('latin1');
@@ -49,22 +78,28 @@ export function parseMessage(raw: Buffer, label = 'message'): ParsedMessage {
   const bodyOffset = end ? end.index + end[0].length : raw.length;
   const lines = headerText.split(/\r?\n/);
   const fields: HeaderField[] = [];
+  const malformed: MalformedHeaderLine[] = [];
+  let inMalformed = false;
   lines.forEach((line, i) => {
     const kind = headerLineKind(line);
     if (kind.kind === 'fold' && fields.length) {
-      fields[fields.length - 1]!.value += line;
+      // A fold below a malformed line continues that line, which is no field: it belongs to none.
+      if (!inMalformed) fields[fields.length - 1]!.value += line;
       return;
     }
-    // Anything before the name makes it no field at all, as every DKIM canonicalizer reads such a
-    // line differently.
+    inMalformed = kind.kind !== 'field';
+    // Anything before the name (a blank, 0x0B) makes the first line no field at all, as every DKIM
+    // canonicalizer reads such a line differently; a file that does not start with a field is no message.
     if (kind.kind !== 'field') {
-      throw new InputError(`line ${i + 1} is not a header field ("name: value"); is this an RFC 5322 message (.eml)?`, label);
+      if (fields.length === 0) throw new InputError(`line ${i + 1} is not a header field ("name: value"); is this an RFC 5322 message (.eml)?`, label);
+      malformed.push({ line: i + 1, text: line });
+      return;
     }
     fields.push({ name: kind.name, value: line.slice(kind.colon + 1), line: i + 1 });
   });
   if (fields.length === 0) throw new InputError('no header fields found; is this an RFC 5322 message (.eml)?', label);
   const lfOnly = !text.includes('\r\n') && text.includes('\n');
-  return { raw, fields, lfOnly, bodyOffset };
+  return { raw, fields, lfOnly, bodyOffset, malformed };
 }
 
 /** The largest message read: above the largest any mail system takes (Exchange Online's highest limit is 150 MB). */

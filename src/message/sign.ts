@@ -19,7 +19,7 @@ import { signedHeaderOctets } from './canon.js';
 import { headerLines, linesByName, linesToSign, signingLines } from './dkim.js';
 import { InputError } from '../errors.js';
 import { domainNameProblem, normalizeName } from '../names.js';
-import { fieldsNamed, parseMessage, wireParts, type ParsedMessage } from './message.js';
+import { fieldsNamed, MALFORMED_LINE_FIX, malformedLineProblem, parseMessage, wireParts, type ParsedMessage } from './message.js';
 
 import type { Canonicalization, SignAlgorithm } from './options.js';
 
@@ -99,6 +99,9 @@ function checkOptions(msg: ParsedMessage, opts: SignOptions, label: string): { a
   if (opts.key.asymmetricKeyType === 'rsa' && (opts.key.asymmetricKeyDetails?.modulusLength ?? 0) < 1024) {
     throw new InputError('the RSA key is shorter than 1024 bits; receivers ignore such signatures (RFC 8301 §3.2): make a 2048-bit key');
   }
+  const malformed = msg.malformed[0];
+  // A verifier reads such a line its own way (dkimpy rejects the message): a signature over it would not verify.
+  if (malformed) throw new InputError(`${malformedLineProblem(malformed)}, so the message cannot be signed: ${MALFORMED_LINE_FIX}, and sign again`, label);
   if (fieldsNamed(msg, 'From').length === 0) throw new InputError('the message has no From header field, which DKIM must sign (RFC 6376 §5.4): add one (From: Name <address>) and sign again', label);
   const wanted = opts.headers?.length ? opts.headers : DEFAULT_SIGNED_FIELDS.filter((h) => fieldsNamed(msg, h).length > 0);
   for (const h of wanted) {

@@ -14,7 +14,7 @@ import { parseIp } from '../spf/ip.js';
 import type { DmarcPolicy } from '../plan/types.js';
 import { arcResultText, verifyArc, type ArcReport } from './arc.js';
 import { skippedSignaturesFinding, verifyDkim, type DkimSignatureReport } from './dkim.js';
-import { addressesOf, domainOf, fieldsNamed, fromIdentity, type ParsedMessage } from './message.js';
+import { addressesOf, domainOf, fieldsNamed, fromIdentity, MALFORMED_LINE_FIX, malformedLineProblem, type ParsedMessage } from './message.js';
 
 
 export type { SpfResult };
@@ -302,6 +302,23 @@ function formatAuthenticationResults(report: Omit<MessageReport, 'authentication
  * and, when DMARC fails but a passing chain says the first sealer saw an aligned DKIM or SPF
  * pass, what a receiver that trusts that sealer could do (RFC 8617 §7.2, RFC 7489 §6.7).
  */
+/** A header line that is no field and no fold (RFC 5322 §2.2.3): the first, and how many there are. */
+function malformedLineFindings(msg: ParsedMessage): Finding[] {
+  const first = msg.malformed[0];
+  if (!first) return [];
+  const more = msg.malformed.length - 1;
+  return [
+    {
+      code: 'message.header-malformed',
+      severity: 'error',
+      subject: 'message header',
+      message: `${malformedLineProblem(first)}${more ? `, and ${more} more line${more === 1 ? '' : 's'} below it` : ''}; it is read as no field, DKIM signatures over the header are a permerror, and dkimpy rejects the message`,
+      fix: MALFORMED_LINE_FIX,
+      rfc: 'RFC 5322 §2.2.3',
+    },
+  ];
+}
+
 function arcFindings(arc: ArcReport, dmarc: DmarcReport): Finding[] {
   const out: Finding[] = [];
   if (arc.result === 'fail' || arc.result === 'temperror') {
@@ -331,7 +348,7 @@ export async function verifyMessage(msg: ParsedMessage, resolver: Resolver, opts
   const dmarc = await evaluateDmarc(resolver, msg, dkim, spf, opts.dmarcMode ?? '9989');
   const arc = await verifyArc(msg, resolver);
   const skipped = skippedSignaturesFinding(msg);
-  const findings = [...(skipped ? [skipped] : []), ...dkim.flatMap((d) => d.findings)];
+  const findings = [...malformedLineFindings(msg), ...(skipped ? [skipped] : []), ...dkim.flatMap((d) => d.findings)];
   for (const id of dmarc.identifiers) {
     if (id.result === 'pass' && !id.alignment.aligned) {
       findings.push({

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDkimKeyRecord, parseTagList } from '../../../src/dkim/parse.js';
 import { InputError } from '../../../src/errors.js';
-import { addressesOf, fromIdentity, parseMessage, wireParts, type ParsedMessage } from '../../../src/message/message.js';
+import { addressesOf, fromIdentity, malformedLineProblem, parseMessage, wireParts, type ParsedMessage } from '../../../src/message/message.js';
 
 /** parseMessage either gives a message or throws InputError; nothing else. */
 function parseOrInputError(raw: Buffer): ParsedMessage | InputError {
@@ -57,11 +57,41 @@ describe('crafted messages', () => {
     expect((got as Error).message).toBe('crafted.eml: the lines end in a bare CR (a carriage return without a line feed), which no mail system sends; convert the line ends to CRLF or LF (tr "\\r" "\\n" < old.eml > new.eml)');
   });
 
-  it('a line that does not start with a field name is refused, as canonicalizers would read it differently', () => {
-    expect(parseOrInputError(Buffer.from('From: a@example.com\r\n\fDKIM-Signature: v=1\r\n\r\n'))).toBeInstanceOf(InputError);
+  it('a first line that does not start with a field name is refused: the file is no message', () => {
     expect(parseOrInputError(Buffer.from(' From: a@example.com\r\n\r\n'))).toBeInstanceOf(InputError);
+    expect(parseOrInputError(Buffer.from('\vFrom: a@example.com\r\n\r\n'))).toBeInstanceOf(InputError);
     const obsolete = parseOrInputError(Buffer.from('From : a@example.com\r\n\r\n')) as ParsedMessage;
     expect(obsolete.fields[0]!.name).toBe('From');
+    expect(obsolete.malformed).toEqual([]);
+  });
+
+  // RFC 5322 §2.2.3: only SP and HTAB begin a folded line. A later line that is neither a field
+  // nor a fold is kept as malformed (sign refuses the message, verify-message judges it), and is
+  // no field: not the Subject's fold (as mailauth's \s took 0x0B, 0x0C, 0xA0), nor a DKIM-Signature.
+  it.each([
+    ['\x0b', '0x0B'],
+    ['\x0c', '0x0C'],
+    ['\xa0', '0xA0'],
+    ['\r', '0x0D'],
+    ['\x00', '0x00'],
+  ])('a line starting with %j below a field is malformed, no field and no fold', (octet, shown) => {
+    const msg = parseOrInputError(Buffer.from(`From: a@example.com\r\nSubject: hi\r\n${octet}DKIM-Signature: v=1\r\n more\r\nTo: b\r\n\r\nbody`, 'latin1')) as ParsedMessage;
+    expect(msg.fields.map((f) => [f.name, f.value, f.line])).toEqual([
+      ['From', ' a@example.com', 1],
+      ['Subject', ' hi', 2],
+      ['To', ' b', 5],
+    ]);
+    expect(msg.malformed).toEqual([{ line: 3, text: `${octet}DKIM-Signature: v=1` }]);
+    expect(malformedLineProblem(msg.malformed[0]!)).toBe(`header line 3 begins with ${shown} and is no field ("name: value") and no folded line, which only a space or tab may begin (RFC 5322 §2.2.3)`);
+  });
+
+  it('a fold with SP or HTAB continues the field above, and nothing is malformed', () => {
+    const msg = parseMessage(Buffer.from('From: a@example.com\r\nSubject: hi\r\n there\r\n\tagain\r\n\r\nbody'));
+    expect(msg.fields.map((f) => [f.name, f.value])).toEqual([
+      ['From', ' a@example.com'],
+      ['Subject', ' hi there\tagain'],
+    ]);
+    expect(msg.malformed).toEqual([]);
   });
 
   it.each([
