@@ -22,7 +22,7 @@ interface RunResult {
  * Run a program to its end. Rejects when it cannot be started at all (not installed, not
  * executable), naming it and its package; otherwise resolves with its exit status and output.
  */
-export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(cmd: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
   const timeout = opts.timeoutMs ?? 20_000;
   return new Promise((resolve, reject) => {
     const child = execFile(cmd, args, { timeout, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
@@ -151,7 +151,7 @@ function dkimpyPrelude(dnsPort: number): string[] {
  * Verify a message with python3-dkim (dkimpy) from Debian's python, resolving through 127.0.0.1:port.
  * Returns dkimpy's verdict and its log.
  */
-export async function dkimpyVerify(message: string, dnsPort: number): Promise<{ ok: boolean; output: string }> {
+export async function dkimpyVerify(message: string | Buffer, dnsPort: number): Promise<{ ok: boolean; output: string }> {
   const py = [
     ...dkimpyPrelude(dnsPort),
     'ok = dkim.verify(msg, logger=logger)',

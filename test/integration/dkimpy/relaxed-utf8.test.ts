@@ -17,6 +17,7 @@ import { composeDkimRecord, publicKeyOf } from '../../../src/dkim/record.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import { signMessage } from '../../../src/message/sign.js';
 import { runCli } from '../../helpers/cli.js';
+import { dkimpyVerify as dkimpyVerifyOn } from '../../helpers/opendkim.js';
 import { SYSTEM_PYTHON } from '../../helpers/programs.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
@@ -88,20 +89,8 @@ async function dkimpySign(raw: Buffer, key: KeyObject, selector: string): Promis
   return Buffer.concat([sig, raw]);
 }
 
-/** python3-dkim's verifier, DNS from the local server: true when it accepts the first signature. */
-async function dkimpyVerify(raw: Buffer): Promise<boolean> {
-  const file = path.join(dir, `v-${Math.random().toString(36).slice(2)}.eml`);
-  writeFileSync(file, raw);
-  const script = [
-    'import sys, dkim, dns.resolver',
-    'r = dns.resolver.Resolver(configure=False)',
-    "r.nameservers = ['127.0.0.1']",
-    `r.port = ${server.port}`,
-    'dns.resolver.default_resolver = r',
-    "print(dkim.verify(open(sys.argv[1], 'rb').read()))",
-  ].join('\n');
-  return (await python(script, [file])).toString().trim() === 'True';
-}
+/** python3-dkim's verdict on the first signature, DNS from the local server (test/helpers/opendkim.ts). */
+const dkimpyVerify = async (raw: Buffer): Promise<boolean> => (await dkimpyVerifyOn(raw, server.port)).ok;
 
 /** maildns verify-message (the built CLI) --json: each signature's result and reason code. */
 async function maildnsVerify(raw: Buffer): Promise<{ result: string; reasonCode?: string }[]> {

@@ -5,7 +5,6 @@
  * several TXT records at a selector).
  */
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +19,7 @@ import { verifyDkim } from '../../../src/message/dkim.js';
 import { parseMessage } from '../../../src/message/message.js';
 import { loadPrivateKey, signMessage, type SignOptions } from '../../../src/message/sign.js';
 import { verifyMessage } from '../../../src/message/verify.js';
+import { dkimpyVerify as dkimpyVerifyOn } from '../../helpers/opendkim.js';
 import { SYSTEM_PYTHON } from '../../helpers/programs.js';
 import { mailauthResolver } from '../../helpers/mailauth-resolver.js';
 
@@ -99,24 +99,8 @@ const mailauthSays = async (raw: Buffer | string): Promise<string> => {
   return (out.results[0] as unknown as { status: { result: string } }).status.result;
 };
 
-/**
- * python3-dkim's verifier, with dnspython aimed at the local server; true when it accepts the
- * first signature. Run asynchronously: the DNS server lives in this process.
- */
-async function dkimpyVerify(raw: Buffer): Promise<boolean> {
-  const file = path.join(dir, `m-${Math.random().toString(36).slice(2)}.eml`);
-  writeFileSync(file, raw);
-  const script = [
-    'import sys, dkim, dns.resolver',
-    'r = dns.resolver.Resolver(configure=False)',
-    "r.nameservers = ['127.0.0.1']",
-    `r.port = ${server.port}`,
-    'dns.resolver.default_resolver = r',
-    "print(dkim.verify(open(sys.argv[1], 'rb').read()))",
-  ].join('\n');
-  const { stdout } = await promisify(execFile)(SYSTEM_PYTHON, ['-c', script, file], { encoding: 'utf8' });
-  return stdout.trim() === 'True';
-}
+/** python3-dkim's verdict on the first signature, DNS from the local server (test/helpers/opendkim.ts). */
+const dkimpyVerify = async (raw: Buffer): Promise<boolean> => (await dkimpyVerifyOn(raw, server.port)).ok;
 
 describe('deterministic signing vectors (go-msgauth)', () => {
   const unsigned = readFileSync(path.join(FIX, 'go-msgauth/unsigned.eml'));
