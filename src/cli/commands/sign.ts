@@ -46,7 +46,7 @@ export const signCommand: CommandModule<object, Args> = {
       .example('$0 sign test.eml --plan maildns.yaml -o signed.eml', 'sign with the active selector of the From domain')
       .example('$0 sign test.eml -d example.com -s mail -k keys/example.com/mail.private', 'sign with an explicit key')
       .example('$0 sign test.eml -d example.com -s ed -k ed.private --headers From:To:Subject:Date', 'sign only the named fields')
-      .epilogue('Exit codes: 0 signed; 2 bad input: the message (no RFC 5322 message, no From, over 150 MiB), the key (missing, a public key, encrypted) or a flag. The key is only read: nothing of it is printed, and -o cannot name it.') as never,
+      .epilogue('Exit codes: 0 signed; 2 bad input: the message (no RFC 5322 message, a header line that is neither a field nor a fold, no From, over 150 MiB), the key (missing, a public key, encrypted) or a flag. The key is only read: nothing of it is printed, and -o cannot name it.') as never,
   handler: async (args) => {
     const [{ readMessageFile, fromIdentity }, { loadPrivateKey, signWithEach }, { readPrivateKeyFile }, { sameFile, writeFileAtomic }] = await Promise.all([
       import('../../message/message.js'),
