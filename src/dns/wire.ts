@@ -675,8 +675,13 @@ export async function settleUdp(reply: UdpOutcome, overTcp: () => Promise<WirePa
   try {
     return { packet: await overTcp(), tcp: true };
   } catch (err) {
-    // A transport failure over TCP (refused, reset, closed early) says why only with the truncation that led there.
-    if (err instanceof WireTimeout || err instanceof MalformedMessage || !(err instanceof Error)) throw err;
+    // A failure over TCP (refused, reset, closed early, no answer in time) says why only with the truncation that led there.
+    // Only this failure path pays for it. A timeout stays a WireTimeout (status timeout), its message prefixed.
+    if (err instanceof WireTimeout) {
+      err.message = `the answer over UDP was truncated (TC=1), and over TCP: ${err.message}`;
+      throw err;
+    }
+    if (err instanceof MalformedMessage || !(err instanceof Error)) throw err;
     const again = new Error(`the answer over UDP was truncated (TC=1), and over TCP: ${err.message}`);
     throw Object.assign(again, { cause: err });
   }

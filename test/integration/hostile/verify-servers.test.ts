@@ -39,6 +39,7 @@ const BAD: Record<string, { respond: (q: HostileQuery) => HostileReply; status: 
   silent: { respond: () => null, status: 'timeout', code: 'verify.server-unreachable', words: /no answer in time/ },
   malformed: { respond: (q) => answer(q, { answers: [{ name: { pointer: 'self' }, type: q.type, rdata: rdata.a('192.0.2.1') }] }), status: 'malformed', code: 'verify.server-unreachable', words: /malformed/ },
   'truncated, TCP refused': { respond: (q) => answer(q, { tc: true }), tcp: false, status: 'error', code: 'verify.server-unreachable', words: /truncated \(TC=1\).*TCP.*ECONNREFUSED/ },
+  'truncated, TCP silent': { respond: (q) => (q.transport === 'udp' ? answer(q, { tc: true }) : null), status: 'timeout', code: 'verify.server-unreachable', words: /truncated \(TC=1\), and over TCP: no answer from/ },
   'no AA bit': { respond: exampleZone(7, false), status: 'not-authoritative', code: 'verify.server-not-authoritative', words: /without the AA bit/ },
   'referral upwards': { respond: (q) => answer(q, { aa: false, authorities: [{ name: '', type: T.NS, rdata: rdata.name('a.root-servers.net') }] }), status: 'lame', code: 'verify.server-lame', words: /referral|not authoritative/ },
   'NXDOMAIN at the apex': { respond: (q) => answer(q, { rcode: 3, authorities: [testSoa] }), status: 'nxdomain', code: 'verify.server-lame', words: /does not exist \(NXDOMAIN\)/ },
