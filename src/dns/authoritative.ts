@@ -8,8 +8,11 @@
  * address (its first IPv6 address when it has none). `--authoritative HOST[:PORT],...` replaces
  * discovery with an explicit list (tests, hidden primaries, servers not yet delegated).
  */
+import { lookup as osLookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { normalizeName } from '../names.js';
 import { registrySuffix } from '../psl.js';
+import { formatIpv6, parseIpv6 } from '../ipv6.js';
 import { DnsResolver, describeStatus, isTemporary, parseServer, formatServer, type DnsStatus, type Resolver, type ServerAddress } from './resolver.js';
 import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 
@@ -27,6 +30,8 @@ interface AuthoritativeSet {
   servers: AuthoritativeServer[];
   /** NS hosts that could not be reached (no address), with the reason; `status` of the address lookup that failed, `nodata` when the name has no address. */
   unreachable: { name: string; reason: string; status: DnsStatus; temporary: boolean }[];
+  /** Entries of an explicit list that name a server listed before them (the same HOST:PORT, or a name at that address): asked once, under the first entry. */
+  duplicates: { name: string; sameAs: string; address: string }[];
   /** Set when discovery itself failed; `temporary` tells a timeout from a missing zone; `fix` when the usual one does not fit. */
   failure?: { message: string; status: DnsStatus; temporary: boolean; fix?: string };
 }
@@ -50,6 +55,13 @@ export function parseServerList(text: string): ServerAddress[] {
     .map((s) => s.trim())
     .filter(Boolean)
     .map((s) => parseServer(s));
+}
+
+/** An address in one text form (IPv6 lower case, zeros compressed), so two spellings of one address compare equal. */
+function canonicalHost(host: string): string {
+  if (isIP(host) !== 6) return host.toLowerCase();
+  const octets = parseIpv6(host);
+  return octets ? formatIpv6(octets) : host.toLowerCase();
 }
 
 function serverResolver(address: ServerAddress, opts: AuthoritativeOptions): DnsResolver {
@@ -93,10 +105,25 @@ export async function findZone(resolver: Resolver, name: string): Promise<{ zone
 
 export async function findAuthoritative(resolver: Resolver, domain: string, opts: AuthoritativeOptions = {}): Promise<AuthoritativeSet> {
   if (opts.explicit && opts.explicit.length) {
-    const servers = opts.explicit.map((text) => {
+    // One server per address asked: a server listed twice (or as a name and as its address) is asked
+    // once, and counted once. A name is the address the system resolver gives it, the one its
+    // sockets connect to; a name that does not resolve stays as given (asking it fails on its own).
+    const servers: AuthoritativeServer[] = [];
+    const duplicates: AuthoritativeSet['duplicates'] = [];
+    const byAddress = new Map<string, string>();
+    for (const text of opts.explicit) {
       const address = parseServer(text);
-      return { name: formatServer(address), address, resolver: serverResolver(address, opts) };
-    });
+      const name = formatServer(address);
+      const host = isIP(address.host) ? address.host : await osLookup(address.host).then((r) => r.address, () => address.host);
+      const key = formatServer({ host: canonicalHost(host), port: address.port });
+      const first = byAddress.get(key);
+      if (first !== undefined) {
+        duplicates.push({ name, sameAs: first, address: key });
+        continue;
+      }
+      byAddress.set(key, name);
+      servers.push({ name, address, resolver: serverResolver(address, opts) });
+    }
     // The zone as the first listed server that holds an SOA at or above the domain sees it; the
     // domain itself when the servers that answered hold none. A server that gave no usable answer
     // says nothing about the zone, and neither does one that answered NXDOMAIN or a referral for
@@ -107,7 +134,7 @@ export async function findAuthoritative(resolver: Resolver, domain: string, opts
     let answered = false;
     for (const server of servers) {
       const seen = await findZone(server.resolver, domain);
-      if (seen.zone) return { zone: seen.zone, servers, unreachable: [] };
+      if (seen.zone) return { zone: seen.zone, servers, unreachable: [], duplicates };
       if (!isTemporary(seen.status)) {
         answered = true;
         continue;
@@ -115,11 +142,12 @@ export async function findAuthoritative(resolver: Resolver, domain: string, opts
       if (failed.length === 0) status = seen.status;
       failed.push(`${server.name}: ${seen.detail ?? describeStatus(seen.status)} (asking for the SOA of ${seen.at ?? domain})`);
     }
-    if (answered) return { zone: normalizeName(domain), servers, unreachable: [] };
+    if (answered) return { zone: normalizeName(domain), servers, unreachable: [], duplicates };
     return {
       zone: null,
       servers: [],
       unreachable: [],
+      duplicates,
       failure: {
         status,
         temporary: true,
@@ -135,6 +163,7 @@ export async function findAuthoritative(resolver: Resolver, domain: string, opts
       zone: null,
       servers: [],
       unreachable: [],
+      duplicates: [],
       failure: {
         status: found.status,
         temporary,
@@ -150,6 +179,7 @@ export async function findAuthoritative(resolver: Resolver, domain: string, opts
       zone: found.zone,
       servers: [],
       unreachable: [],
+      duplicates: [],
       failure: { status: ns.status, temporary: isTemporary(ns.status), message: `the NS records of ${found.zone}: ${describeStatus(ns.status)}` },
     };
   }
@@ -176,5 +206,5 @@ export async function findAuthoritative(resolver: Resolver, domain: string, opts
     }),
   );
   servers.sort((x, y) => x.name.localeCompare(y.name));
-  return { zone: found.zone, servers, unreachable };
+  return { zone: found.zone, servers, unreachable, duplicates: [] };
 }

@@ -353,6 +353,15 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
     ...(opts.port ? { port: opts.port } : {}),
   });
   result.zone = auth.zone;
+  for (const dup of auth.duplicates) {
+    findings.push({
+      code: 'verify.server-listed-twice',
+      severity: 'info',
+      subject: dup.name,
+      message: `--authoritative lists ${dup.name === dup.sameAs ? `${dup.name} more than once` : `${dup.name} and ${dup.sameAs}, both at ${dup.address}`}: asked once, as ${dup.sameAs}, and counted as one server`,
+      fix: `list each server once in --authoritative`,
+    });
+  }
   if (auth.failure) {
     findings.push(
       auth.failure.temporary

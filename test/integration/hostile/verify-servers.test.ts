@@ -182,4 +182,22 @@ describe('verify: what each authoritative server did with the SOA question', () 
     expect(d.findings.filter((f) => f.severity !== 'info').map((f) => f.code)).toEqual([BAD[kind]!.code]);
     expect(code).toBe(1);
   });
+
+  it.each([
+    ['the same HOST:PORT twice', (): string[] => [good.address, good.address], (): string => good.address],
+    ['a name and its address', (): string[] => [`localhost:${good.port}`, good.address], (): string => `localhost:${good.port}`],
+  ])('one server listed twice (%s): asked once, counted once, said in a note', async (_kind, list, first) => {
+    const txtAsked = (): number => good.queries.filter((q) => q.name === 'sub.example.test' && q.type === T.TXT).length;
+    const before = txtAsked();
+    const { code, report } = await verify(list());
+    const d = report!.domains[0]!;
+    expect(d.servers.map((s) => [s.name, s.status])).toEqual([[first(), 'ok']]);
+    expect(d.records.find((r) => r.purpose === 'spf')!.servers.map((s) => [s.server, s.state])).toEqual([[first(), 'match']]);
+    expect(txtAsked() - before).toBe(1);
+    const notes = d.findings.filter((f) => f.code === 'verify.server-listed-twice');
+    expect(notes).toEqual([expect.objectContaining({ severity: 'info', subject: list()[1] })]);
+    expect(notes[0]!.message).toContain(`asked once, as ${first()}`);
+    expect(d.findings.filter((f) => f.severity !== 'info')).toEqual([]);
+    expect(code).toBe(0);
+  });
 });
