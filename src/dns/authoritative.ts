@@ -4,8 +4,8 @@
  * remembers, and so to notice a change that reached only part of the servers.
  *
  * Discovery goes through the main resolver: the zone is the closest enclosing name with an SOA,
- * its servers are the NS records of that zone, and each server is reached at its first IPv4
- * address (its first IPv6 address when it has none). `--authoritative HOST[:PORT],...` replaces
+ * its servers are the NS records of that zone, and each of their IPv4 and IPv6 addresses is a
+ * server of its own (named NAME@ADDRESS when a name has more than one). `--authoritative HOST[:PORT],...` replaces
  * discovery with an explicit list (tests, hidden primaries, servers not yet delegated).
  */
 import { lookup as osLookup } from 'node:dns/promises';
@@ -17,8 +17,10 @@ import { DnsResolver, describeStatus, isTemporary, parseServer, formatServer, ty
 import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 
 export interface AuthoritativeServer {
-  /** The NS host name, or the address as given for an explicit list. */
+  /** The NS host name (NAME@ADDRESS when the name has several addresses, each a server), or the address as given for an explicit list. */
   name: string;
+  /** The NS host name of a discovered server; absent for an explicit list. */
+  nsName?: string;
   address: ServerAddress;
   /** Asks only this server, RD=0. */
   resolver: DnsResolver;
@@ -183,28 +185,28 @@ export async function findAuthoritative(resolver: Resolver, domain: string, opts
       failure: { status: ns.status, temporary: isTemporary(ns.status), message: `the NS records of ${found.zone}: ${describeStatus(ns.status)}` },
     };
   }
-  const hosts = [...new Set(ns.records)].sort();
+  const hosts = [...new Set(ns.records.map(normalizeName))].sort();
   const servers: AuthoritativeServer[] = [];
   const unreachable: AuthoritativeSet['unreachable'] = [];
+  // Every address of an NS name is a server a resolver may ask (RFC 1034 §5.3.3, RFC 2182 §3): each
+  // A and AAAA address is asked, so a dead one is named while the others verify the zone.
   await Promise.all(
     hosts.map(async (host) => {
-      const a = await resolver.lookup(host, 'A');
-      let addr = a.status === 'ok' ? a.records[0] : undefined;
-      let status = a.status;
-      if (!addr) {
-        const aaaa = await resolver.lookup(host, 'AAAA');
-        addr = aaaa.status === 'ok' ? aaaa.records[0] : undefined;
-        if (isTemporary(aaaa.status)) status = aaaa.status;
-      }
-      if (!addr) {
-        const temporary = isTemporary(status);
+      const [a, aaaa] = await Promise.all([resolver.lookup(host, 'A'), resolver.lookup(host, 'AAAA')]);
+      const addrs = [...new Set([...(a.status === 'ok' ? a.records : []), ...(aaaa.status === 'ok' ? aaaa.records : [])])];
+      if (!addrs.length) {
+        const failed = [a, aaaa].find((x) => isTemporary(x.status));
+        const status = failed?.status ?? a.status;
+        const temporary = failed !== undefined;
         unreachable.push({ name: host, reason: temporary ? describeStatus(status) : 'the name has no A or AAAA record', status, temporary });
         return;
       }
-      const address = { host: addr, port: opts.port ?? 53 };
-      servers.push({ name: host, address, resolver: serverResolver(address, opts) });
+      for (const addr of addrs) {
+        const address = { host: addr, port: opts.port ?? 53 };
+        servers.push({ name: addrs.length > 1 ? `${host}@${addr}` : host, nsName: host, address, resolver: serverResolver(address, opts) });
+      }
     }),
   );
-  servers.sort((x, y) => x.name.localeCompare(y.name));
+  servers.sort((x, y) => (x.nsName ?? x.name).localeCompare(y.nsName ?? y.name) || x.name.localeCompare(y.name));
   return { zone: found.zone, servers, unreachable, duplicates: [] };
 }

@@ -24,6 +24,8 @@ interface ServerInfo {
   name: string;
   /** HOST:PORT asked; null when the name has no address. */
   address: string | null;
+  /** The NS host name of a discovered server (`name` is NAME@ADDRESS when the name has several addresses, each asked); absent for --authoritative. */
+  nsName?: string;
   /** True when the server gave an authoritative answer with the zone's SOA (status ok): only then are its records compared. */
   answered: boolean;
   /** What the server did with the SOA question (see ServerStatus). */
@@ -144,7 +146,7 @@ async function ask(server: AuthoritativeServer, zone: string): Promise<ServerInf
   else if ((soa.status === 'nxdomain' || soa.status === 'nodata') && !soa.authoritative) status = 'lame';
   else if (soa.status === 'error') status = rcodeStatus(soa.detail) ?? 'error';
   const serial = soa.records[0]?.serial ?? null;
-  const info: ServerInfo = { name: server.name, address: formatServer(server.address), answered: status === 'ok', status, serial };
+  const info: ServerInfo = { name: server.name, address: formatServer(server.address), ...(server.nsName ? { nsName: server.nsName } : {}), answered: status === 'ok', status, serial };
   if (status !== 'ok') {
     const words = describeServerStatus(status);
     info.detail = soa.detail && status !== 'notimp' && status !== 'formerr' ? `${words} (${soa.detail})` : words;
@@ -153,9 +155,30 @@ async function ask(server: AuthoritativeServer, zone: string): Promise<ServerInf
 }
 
 /** The finding for a server whose records are not compared, by what it did with the SOA question. */
-function serverFinding(info: ServerInfo, zone: string): Finding {
-  const who = `the authoritative server ${info.name}${info.address && info.address !== info.name ? ` (${info.address})` : ''}`;
-  const detail = info.detail ?? describeServerStatus(info.status);
+function serverFinding(info: ServerInfo, zone: string, all: readonly ServerInfo[]): Finding {
+  // One address of an NS name that has several: named as that address, with what its other addresses did.
+  const siblings = info.nsName && info.nsName !== info.name ? all.filter((o) => o !== info && o.nsName === info.nsName) : [];
+  const other = siblings.filter((o) => o.answered).map((o) => o.address!);
+  const perAddress = info.nsName && info.nsName !== info.name;
+  const who = perAddress
+    ? `the authoritative server ${info.nsName} at its address ${info.address}`
+    : `the authoritative server ${info.name}${info.address && info.address !== info.name ? ` (${info.address})` : ''}`;
+  const still = perAddress
+    ? other.length
+      ? `; ${info.nsName} answers at its other address${other.length > 1 ? 'es' : ''} ${other.join(', ')}, which ${other.length > 1 ? 'were' : 'was'} compared, but a resolver that picks this address waits for it or fails (every address of an NS name is a server resolvers ask, RFC 1034 §5.3.3)`
+      : `; none of the addresses of ${info.nsName} served the zone`
+    : '';
+  const f = serverFindingFor(info, zone, who, info.detail ?? describeServerStatus(info.status));
+  if (!perAddress) return f;
+  const host = info.address!.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return {
+    ...f,
+    message: f.message + still,
+    fix: `${f.fix}; or, if ${info.nsName} no longer answers at ${host}, remove that ${host.includes(':') ? 'AAAA' : 'A'} record of ${info.nsName} (and its glue at the registrar)`,
+  };
+}
+
+function serverFindingFor(info: ServerInfo, zone: string, who: string, detail: string): Finding {
   switch (info.status) {
     case 'not-authoritative':
       return {
@@ -383,9 +406,18 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
   result.servers.push(...infos);
   // NS names at one address are one server, whatever the NS set counts (discovered servers only: an explicit list is what was asked for).
   if (!opts.authoritative?.length) {
-    const byAddress = new Map<string, string[]>();
-    for (const s of auth.servers) byAddress.set(formatServer(s.address), [...(byAddress.get(formatServer(s.address)) ?? []), s.name]);
-    for (const [address, names] of byAddress) {
+    // Each NS name is at the set of its addresses (every one asked); names whose sets are the same are one server.
+    const addressesOf = new Map<string, string[]>();
+    for (const s of auth.servers) {
+      const ns = s.nsName ?? s.name;
+      addressesOf.set(ns, [...(addressesOf.get(ns) ?? []), formatServer(s.address)]);
+    }
+    const bySet = new Map<string, string[]>();
+    for (const [ns, list] of addressesOf) {
+      const key = [...new Set(list)].sort().join(', ');
+      bySet.set(key, [...(bySet.get(key) ?? []), ns]);
+    }
+    for (const [address, names] of bySet) {
       if (names.length < 2) continue;
       findings.push({
         code: 'verify.servers-share-address',
@@ -398,7 +430,7 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
     }
   }
   const live = auth.servers.filter((_, i) => infos[i]!.answered);
-  for (const info of infos.filter((i) => !i.answered)) findings.push(serverFinding(info, auth.zone!));
+  for (const info of infos.filter((i) => !i.answered)) findings.push(serverFinding(info, auth.zone!, infos));
   if (live.length === 0) {
     // A server that answered that it does not serve the zone is a problem found; only failures to answer leave DNS unavailable.
     result.status = infos.some((i) => NOT_SERVING.has(i.status)) || auth.unreachable.some((u) => !u.temporary) ? 'problems' : 'dns-unavailable';
@@ -428,7 +460,7 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
       plan: d,
       zone: auth.zone!,
       servers: auth.servers.map((s, i) => ({ name: s.name, resolver: s.resolver, answered: infos[i]!.answered, status: infos[i]!.status })),
-      discovered: explicit ? null : [...auth.servers.map((s) => s.name), ...auth.unreachable.map((u) => u.name)],
+      discovered: explicit ? null : [...new Set([...auth.servers.map((s) => s.nsName ?? s.name), ...auth.unreachable.map((u) => u.name)])],
     });
     result.records.push(...ns.records);
     findings.push(...ns.findings);

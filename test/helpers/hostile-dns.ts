@@ -184,9 +184,9 @@ export function onTcpQueries(socket: net.Socket, handle: (q: HostileQuery) => vo
 
 /**
  * `tcp: false`: the TCP listener is closed once UDP is bound, so a connection to the port is refused (a server that answers over UDP only).
- * `host`: the loopback address to listen at (127.0.0.1, or ::1 for an IPv6-only server); `port`: that port (one attempt), else a free one.
+ * `host`: the loopback address to listen at (127.0.0.1, another of 127.0.0.0/8, or ::1 for an IPv6-only server); `port`: that port (one attempt), else a free one.
  */
-export async function startHostileDns(respond: (q: HostileQuery) => HostileReply | Promise<HostileReply>, opts: { tcp?: boolean; host?: '127.0.0.1' | '::1'; port?: number } = {}): Promise<HostileServer> {
+export async function startHostileDns(respond: (q: HostileQuery) => HostileReply | Promise<HostileReply>, opts: { tcp?: boolean; host?: string; port?: number } = {}): Promise<HostileServer> {
   const host = opts.host ?? '127.0.0.1';
   const queries: HostileQuery[] = [];
   const sockets = new Set<net.Socket>();
@@ -213,7 +213,7 @@ export async function startHostileDns(respond: (q: HostileQuery) => HostileReply
       tcp.listen(opts.port ?? 0, host, () => resolve());
     });
     const port = (tcp.address() as net.AddressInfo).port;
-    const udp = dgram.createSocket(host === '::1' ? 'udp6' : 'udp4');
+    const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
     try {
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
@@ -239,7 +239,7 @@ export async function startHostileDns(respond: (q: HostileQuery) => HostileReply
       host,
       port,
       queries,
-      address: host === '::1' ? `[::1]:${port}` : `${host}:${port}`,
+      address: net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`,
       close: async () => {
         for (const s of sockets) s.destroy();
         await Promise.all([opts.tcp === false ? undefined : new Promise<void>((r) => tcp.close(() => r())), new Promise<void>((r) => udp.close(() => r()))]);

@@ -13,7 +13,7 @@ import { verifyPlan } from '../../../src/verify/run.js';
 const SPF = 'v=spf1 ip4:192.0.2.25 -all';
 
 /** The zone example.test with the NS names `ns` (host -> its A and AAAA, or 'silent': its address questions go unanswered). */
-function zone(ns: Record<string, { a?: string; aaaa?: string } | 'silent'>) {
+function zone(ns: Record<string, { a?: string | string[]; aaaa?: string | string[] } | 'silent'>) {
   return (q: HostileQuery): HostileReply => {
     const name = q.name.toLowerCase();
     const soa = { name: 'example.test', type: T.SOA, rdata: rdata.soa('ns.example.test', 'hostmaster.example.test', 7) };
@@ -23,8 +23,8 @@ function zone(ns: Record<string, { a?: string; aaaa?: string } | 'silent'>) {
     if (name === 'example.test' && q.type === T.TXT) return answer(q, { answers: [{ name: { pointer: 12 }, type: T.TXT, ttl: 3600, rdata: rdata.txt(SPF) }] });
     const host = ns[name];
     if (host === 'silent') return null;
-    if (host && q.type === T.A && host.a) return answer(q, { answers: [{ name: { pointer: 12 }, type: T.A, rdata: rdata.a(host.a) }] });
-    if (host && q.type === T.AAAA && host.aaaa) return answer(q, { answers: [{ name: { pointer: 12 }, type: T.AAAA, rdata: rdata.aaaa(host.aaaa) }] });
+    if (host && q.type === T.A && host.a) return answer(q, { answers: [host.a].flat().map((a) => ({ name: { pointer: 12 }, type: T.A, rdata: rdata.a(a) })) });
+    if (host && q.type === T.AAAA && host.aaaa) return answer(q, { answers: [host.aaaa].flat().map((a) => ({ name: { pointer: 12 }, type: T.AAAA, rdata: rdata.aaaa(a) })) });
     return answer(q, { rcode: host || name === 'example.test' ? 0 : 3, authorities: [soa] });
   };
 }
@@ -114,6 +114,69 @@ describe('verify with discovered servers', () => {
       expect(report.outcome).toBe('ok');
     } finally {
       await twin.close();
+    }
+  });
+
+  it('an NS name whose first address is dead and second works: each address asked, the dead one named with its NS name, the zone verified through the others', async () => {
+    // ns1 at 127.0.0.2 (nothing listens on the port) and 127.0.0.1 (the server); ns2 at 127.0.0.3 (silent there) and 127.0.0.1.
+    const good = await startHostileDns(zone({ 'ns1.example.test': { a: ['127.0.0.2', '127.0.0.1'] }, 'ns2.example.test': { a: ['127.0.0.3', '127.0.0.1'] } }));
+    const silent = await startHostileDns(() => null, { host: '127.0.0.3', port: good.port });
+    try {
+      const resolver = new DnsResolver({ servers: [{ host: good.host, port: good.port }], timeoutMs: 300, attempts: 1 });
+      const report = await verifyPlan(plan, { resolver, port: good.port, timeoutMs: 300, attempts: 1 });
+      const d = report.domains[0]!;
+      expect(d.zone).toBe('example.test');
+      expect(d.servers.map((s) => [s.name, s.nsName, s.address, s.status])).toEqual([
+        ['ns1.example.test@127.0.0.1', 'ns1.example.test', `127.0.0.1:${good.port}`, 'ok'],
+        ['ns1.example.test@127.0.0.2', 'ns1.example.test', `127.0.0.2:${good.port}`, 'error'],
+        ['ns2.example.test@127.0.0.1', 'ns2.example.test', `127.0.0.1:${good.port}`, 'ok'],
+        ['ns2.example.test@127.0.0.3', 'ns2.example.test', `127.0.0.3:${good.port}`, 'timeout'],
+      ]);
+      expect(silent.queries.some((q) => q.name === 'example.test' && q.type === T.SOA)).toBe(true);
+      // The records are compared at the addresses that answered; the dead ones are not "missing".
+      const spf = d.records.find((r) => r.purpose === 'spf')!;
+      expect(spf.servers.map((s) => [s.server, s.state])).toEqual([
+        ['ns1.example.test@127.0.0.1', 'match'],
+        ['ns1.example.test@127.0.0.2', 'unreachable'],
+        ['ns2.example.test@127.0.0.1', 'match'],
+        ['ns2.example.test@127.0.0.3', 'unreachable'],
+      ]);
+      const dead = d.findings.filter((f) => f.severity !== 'info');
+      expect(dead.map((f) => [f.code, f.subject])).toEqual([
+        ['verify.server-unreachable', 'ns1.example.test@127.0.0.2'],
+        ['verify.server-unreachable', 'ns2.example.test@127.0.0.3'],
+      ]);
+      expect(dead[0]!.message).toContain(`ns1.example.test at its address 127.0.0.2:${good.port}`);
+      expect(dead[0]!.message).toContain(`ns1.example.test answers at its other address 127.0.0.1:${good.port}`);
+      expect(dead[0]!.fix).toContain('remove that A record of ns1.example.test');
+      expect(dead[1]!.message).toContain(`ns2.example.test at its address 127.0.0.3:${good.port}`);
+      expect(dead[1]!.message).toContain('no answer in time');
+      // ns1 and ns2 share 127.0.0.1 but not all their addresses: not said to be one server.
+      expect(d.findings.some((f) => f.code === 'verify.servers-share-address')).toBe(false);
+      expect(report.outcome).toBe('problems');
+    } finally {
+      await Promise.all([good.close(), silent.close()]);
+    }
+  });
+
+  it('two NS names at the same two addresses: one server (the warning names both addresses)', async () => {
+    const good = await startHostileDns(zone({ 'ns1.example.test': { a: ['127.0.0.1', '127.0.0.4'] }, 'ns2.example.test': { a: ['127.0.0.4', '127.0.0.1'] } }));
+    const other = await startHostileDns(zone({}), { host: '127.0.0.4', port: good.port });
+    try {
+      const resolver = new DnsResolver({ servers: [{ host: good.host, port: good.port }], timeoutMs: 300, attempts: 1 });
+      const report = await verifyPlan(plan, { resolver, port: good.port, timeoutMs: 300, attempts: 1 });
+      const d = report.domains[0]!;
+      expect(d.servers.map((s) => [s.name, s.status])).toEqual([
+        ['ns1.example.test@127.0.0.1', 'ok'],
+        ['ns1.example.test@127.0.0.4', 'ok'],
+        ['ns2.example.test@127.0.0.1', 'ok'],
+        ['ns2.example.test@127.0.0.4', 'ok'],
+      ]);
+      const f = d.findings.filter((x) => x.code === 'verify.servers-share-address');
+      expect(f.map((x) => x.message)).toEqual([expect.stringContaining(`ns1.example.test, ns2.example.test of example.test are all at 127.0.0.1:${good.port}, 127.0.0.4:${good.port}`)]);
+      expect(report.outcome).toBe('ok');
+    } finally {
+      await Promise.all([good.close(), other.close()]);
     }
   });
 });
