@@ -12,7 +12,8 @@ import { isSpfRecord } from '../spf/parse.js';
 import { isStsRecord } from '../mtasts/parse.js';
 import { isTlsRptRecord } from '../tlsrpt/parse.js';
 
-type RecordState = 'match' | 'different' | 'missing' | 'unreachable';
+/** `delegated`: the server answered with a referral, the name lies in a zone delegated from the one it serves (RFC 1034 §4.2.1). */
+type RecordState = 'match' | 'different' | 'missing' | 'unreachable' | 'delegated';
 
 interface PublishedValue {
   value: string;
@@ -39,6 +40,8 @@ export interface ServerView {
   published?: PublishedValue;
   /** CNAMEs the server's answer went through. */
   cnameChain?: string[];
+  /** State delegated: the zone cut the name lies below, whose servers serve it. */
+  delegatedTo?: string;
 }
 
 /** A published record at a planned name that conflicts with the plan (a second SPF record, a stray MX). */

@@ -247,11 +247,12 @@ function recordFindings(rep: RecordReport, privatePem: string | null, skipped: R
   for (const v of rep.servers.filter((s) => s.state === 'unreachable' && !skipped.has(s.server))) {
     out.push({ code: dnsFailureCode('verify', v.status as DnsStatus /* asked of a server that served the zone: an answer's status */, 'verify.no-answer'), severity: 'error', subject, message: `${v.server} gave no usable answer: ${describeServerStatus(v.status)}; the record could not be compared there`, fix: 'run again; if it persists, check that server' });
   }
-  const reached = rep.servers.filter((v) => v.state !== 'unreachable');
-  if (reached.length === 0) return out; // the server findings say why
+  // A referral (state delegated) is not the record missing there: the delegation finding says where it lives.
+  const reached = rep.servers.filter((v) => v.state !== 'unreachable' && v.state !== 'delegated');
+  if (reached.length === 0) return out; // the server findings (or the delegation finding) say why
   const states = new Set(reached.map((v) => v.state));
   const names = (pred: (v: ServerView) => boolean): string => reached.filter(pred).map((v) => v.server).join(', ');
-  const everywhere = reached.length === rep.servers.length;
+  const everywhere = reached.length === rep.servers.filter((v) => v.state !== 'delegated').length;
   const onAll = `on ${everywhere && reached.length > 1 ? `all ${reached.length} servers` : reached.length === 1 ? reached[0]!.server : `${reached.length} servers`}`;
 
   if (states.size === 1 && states.has('match')) {
@@ -328,6 +329,95 @@ function recordFindings(rep: RecordReport, privatePem: string | null, skipped: R
     }
   }
   return out;
+}
+
+/** A zone delegated from the one verified, as one planned name below its cut found it. */
+interface ChildZone {
+  /** The name of the zone cut (the child zone's apex). */
+  cut: string;
+  /** The child zone's servers, found through the main resolver; empty when it could not be followed. */
+  servers: AuthoritativeServer[];
+  /** Why the delegation was not followed. */
+  failure: string | null;
+}
+
+/**
+ * The zone cuts below one zone, each found once per domain: where the referral starts (asked top
+ * down, one SOA question per label between the apex and the name, at most MAX_CUT_DEPTH), and the
+ * child zone's servers, discovered through the main resolver as the zone's own were.
+ */
+class Delegations {
+  private readonly cuts = new Map<string, Promise<string>>();
+  private readonly children = new Map<string, Promise<ChildZone>>();
+  constructor(
+    private readonly zone: string,
+    private readonly opts: VerifyOptions,
+  ) {}
+
+  private cutOf(server: AuthoritativeServer, name: string): Promise<string> {
+    let found = this.cuts.get(name);
+    if (!found) {
+      found = (async () => {
+        const labels = name.split('.');
+        const apexLabels = this.zone.split('.').length;
+        for (let n = apexLabels + 1; n <= Math.min(labels.length, apexLabels + MAX_CUT_DEPTH); n++) {
+          const candidate = labels.slice(labels.length - n).join('.');
+          const soa = await server.resolver.lookup(candidate, 'SOA');
+          if (soa.status === 'nodata' && !soa.authoritative) return candidate;
+        }
+        return name;
+      })();
+      this.cuts.set(name, found);
+    }
+    return found;
+  }
+
+  async childOf(server: AuthoritativeServer, name: string): Promise<ChildZone> {
+    const cut = await this.cutOf(server, name);
+    let child = this.children.get(cut);
+    if (!child) {
+      const opts = this.opts;
+      child = findAuthoritative(opts.resolver, cut, {
+        ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(opts.deadlineMs ? { deadlineMs: opts.deadlineMs } : {}),
+        ...(opts.attempts ? { attempts: opts.attempts } : {}),
+        ...(opts.port ? { port: opts.port } : {}),
+      }).then((found): ChildZone => {
+        if (found.failure) return { cut, servers: [], failure: found.failure.message };
+        if (found.zone !== cut) return { cut, servers: [], failure: `the main resolver finds no zone at ${cut} (it answers for ${found.zone ?? 'no zone'})` };
+        if (!found.servers.length) return { cut, servers: [], failure: `none of the NS names of ${cut} has an address (${found.unreachable.map((u) => `${u.name}: ${u.reason}`).join('; ')})` };
+        return { cut, servers: found.servers, failure: null };
+      });
+      this.children.set(cut, child);
+    }
+    return child;
+  }
+}
+
+/** Labels below the zone's apex asked for the cut of one name; DNS names go deeper only in odd zones. */
+const MAX_CUT_DEPTH = 8;
+
+/** The finding for planned records at a name below a zone cut. */
+function delegationFinding(subject: string, name: string, zone: string, child: ChildZone): Finding {
+  const said = `${name} lies in the zone ${child.cut}, delegated from ${zone} (NS records at the cut): the servers of ${zone} answer with a referral, not the record`;
+  if (!child.failure) {
+    return {
+      code: 'verify.delegated',
+      severity: 'info',
+      subject,
+      message: `${said}; the delegation was followed and the record compared on the servers of ${child.cut} (${child.servers.map((s) => s.name).join(', ')})`,
+      fix: `nothing to do if ${child.cut} is meant to be delegated; to check that zone alone, run verify with --authoritative set to its servers`,
+      rfc: 'RFC 1034 §4.2.1',
+    };
+  }
+  return {
+    code: 'verify.delegated',
+    severity: 'error',
+    subject,
+    message: `${said}; the servers of ${child.cut} could not be asked (${child.failure}), so it was not compared`,
+    fix: `publish the record in the zone ${child.cut} and check it against that zone's servers (verify --authoritative with its servers); or, if ${child.cut} should not be delegated, remove its NS records from ${zone}`,
+    rfc: 'RFC 1034 §4.2.1',
+  };
 }
 
 /** What a second record of the newer kinds does. */
@@ -467,10 +557,15 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
   }
 
   const skipped = new Set(auth.servers.filter((_, i) => !infos[i]!.answered).map((s) => s.name));
+  const delegation = new Delegations(auth.zone!, opts);
   const extras: ExtraRecord[] = [];
   for (const group of groupRecords(composed.records)) {
     const { name, type } = group[0]!;
     const answers = await Promise.all(auth.servers.map((s, i) => (infos[i]!.answered ? s.resolver.lookup(name, type) : null)));
+    // A server that answers its zone's SOA with the AA bit and this name without it, and with no
+    // record, gave a referral: the name lies in a zone delegated from this one (RFC 1034 §4.2.1).
+    const referring = answers.findIndex((a) => a !== null && a.status === 'nodata' && !a.authoritative);
+    const child = referring < 0 ? null : await delegation.childOf(auth.servers[referring]!, name);
     const perRecord: ServerView[][] = group.map(() => []);
     answers.forEach((answer, i) => {
       const serverName = auth.servers[i]!.name;
@@ -478,10 +573,24 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
         group.forEach((_, j) => perRecord[j]!.push({ server: serverName, status: infos[i]!.status, state: 'unreachable' }));
         return;
       }
+      if (child && answer.status === 'nodata' && !answer.authoritative) {
+        group.forEach((_, j) => perRecord[j]!.push({ server: serverName, status: answer.status, state: 'delegated', delegatedTo: child.cut }));
+        return;
+      }
       const { views, extras: ex } = compareAtServer(serverName, group, answer);
       views.forEach((v, j) => perRecord[j]!.push(v));
       extras.push(...ex);
     });
+    if (child) {
+      // Followed: the record compared on the child zone's servers too, as they serve it.
+      const childAnswers = await Promise.all(child.servers.map((s) => s.resolver.lookup(name, type)));
+      childAnswers.forEach((answer, i) => {
+        const { views, extras: ex } = compareAtServer(child.servers[i]!.name, group, answer);
+        views.forEach((v, j) => perRecord[j]!.push(v));
+        extras.push(...ex);
+      });
+      findings.push(delegationFinding(`${name} ${type}`, name, auth.zone!, child));
+    }
     group.forEach((rec, j) => {
       const rep: RecordReport = { name, type, purpose: rec.purpose ?? null, planned: { value: rec.value, ttl: rec.ttl }, servers: perRecord[j]! };
       result.records.push(rep);

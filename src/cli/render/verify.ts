@@ -32,15 +32,15 @@ function short(value: string, max = 70): string {
 
 function recordLine(rec: RecordReport, color: boolean): string {
   const states = rec.servers.map((s) => s.state);
-  const reached = states.filter((s) => s !== 'unreachable');
+  const reached = states.filter((s) => s !== 'unreachable' && s !== 'delegated');
   const matched = reached.filter((s) => s === 'match').length;
   let mark: string;
   if (reached.length === 0) mark = paint('??', 'yellow', color);
-  else if (matched === rec.servers.length) mark = paint('ok', 'green', color);
+  else if (matched === states.filter((s) => s !== 'delegated').length) mark = paint('ok', 'green', color);
   else if (matched > 0) mark = paint('~~', 'yellow', color);
   else mark = paint('!!', 'red', color);
   // An unreachable server with why (refused, timeout, lame...): the status of its answer, or of the server.
-  const where = rec.servers.map((s) => `${s.server}: ${s.state}${s.state === 'unreachable' ? ` (${s.status})` : ''}`).join(', ');
+  const where = rec.servers.map((s) => `${s.server}: ${s.state}${s.state === 'unreachable' ? ` (${s.status})` : s.state === 'delegated' ? ` (to ${s.delegatedTo})` : ''}`).join(', ');
   return `  ${mark} ${printable(`${rec.type.padEnd(4)} ${rec.name}${rec.purpose ? ` (${rec.purpose})` : ''}`)}  ${paint(printable(`[${where}]`), 'dim', color)}\n       ${paint(printable(short(rec.planned.value)), 'dim', color)}`;
 }
 
