@@ -154,6 +154,9 @@ async function ask(server: AuthoritativeServer, zone: string): Promise<ServerInf
   return info;
 }
 
+/** Errors that say this machine has no path to an address (no route for its family), not that the server failed. */
+const NO_ROUTE = /\b(ENETUNREACH|EADDRNOTAVAIL|EAFNOSUPPORT)\b/;
+
 /** The finding for a server whose records are not compared, by what it did with the SOA question. */
 function serverFinding(info: ServerInfo, zone: string, all: readonly ServerInfo[]): Finding {
   // One address of an NS name that has several: named as that address, with what its other addresses did.
@@ -171,6 +174,17 @@ function serverFinding(info: ServerInfo, zone: string, all: readonly ServerInfo[
   const f = serverFindingFor(info, zone, who, info.detail ?? describeServerStatus(info.status));
   if (!perAddress) return f;
   const host = info.address!.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const noRoute = info.status === 'error' ? NO_ROUTE.exec(info.detail ?? '') : null;
+  if (noRoute && other.length) {
+    // This machine cannot reach that address family at all (an IPv4-only host, an AAAA address): that says nothing of the server.
+    return {
+      code: 'verify.server-no-route',
+      severity: 'warning',
+      subject: info.name,
+      message: `this machine has no route to ${host} (${noRoute[1]}), an address of ${info.nsName}, so the server was not asked there; it was compared at ${other.join(', ')}`,
+      fix: `run verify from a machine with ${host.includes(':') ? 'IPv6' : 'IPv4'} connectivity to check ${info.nsName} at ${host} too`,
+    };
+  }
   return {
     ...f,
     message: f.message + still,

@@ -24,6 +24,7 @@ const OPENSSL = '/usr/bin/openssl';
 export const CHROMIUM = '/usr/bin/chromium';
 export const KEYMGR = '/usr/sbin/keymgr';
 export const UNBOUND = '/usr/sbin/unbound';
+export const IP = '/bin/ip';
 /** Debian's own python, which has the python3-* modules below (a virtualenv's python may not). */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
 
@@ -54,6 +55,7 @@ export const PROGRAMS: readonly ExternalProgram[] = [
   { path: CHROMIUM, package: 'chromium', usedFor: 'the HTML report in a real headless browser (test/integration/browser)' },
   { path: SYSTEM_PYTHON, package: 'python3-dkim', usedFor: 'dkimpy (DKIM and ARC), pyspf and dnspython as independent verifiers and sealers' },
   { path: UNBOUND, package: 'unbound', usedFor: 'the validating resolver of the DNSSEC tests (test/integration/knot/dnssec)' },
+  { path: IP, package: 'iproute2', usedFor: 'network namespaces of the tests\' own (test/integration/netns)' },
 ];
 
 interface PythonModule {
@@ -70,7 +72,7 @@ export const PYTHON_MODULES: readonly PythonModule[] = [
 ];
 
 /** The packages .ci/run installs, in its order: the one line the preflight prints. */
-export const APT_PACKAGES = ['knot', 'bind9-utils', 'bind9-dnsutils', 'opendkim', 'opendkim-tools', 'miltertest', 'postfix', 'dovecot-core', 'openssl', 'python3-dkim', 'python3-authres', 'python3-spf', 'python3-dnspython', 'chromium', 'unbound'] as const;
+export const APT_PACKAGES = ['knot', 'bind9-utils', 'bind9-dnsutils', 'opendkim', 'opendkim-tools', 'miltertest', 'postfix', 'dovecot-core', 'openssl', 'python3-dkim', 'python3-authres', 'python3-spf', 'python3-dnspython', 'chromium', 'unbound', 'iproute2'] as const;
 export const INSTALL_LINE = `apt-get install ${APT_PACKAGES.join(' ')}`;
 
 interface Missing {
