@@ -32,6 +32,8 @@ interface AuthoritativeSet {
   servers: AuthoritativeServer[];
   /** NS hosts that could not be reached (no address), with the reason; `status` of the address lookup that failed, `nodata` when the name has no address. */
   unreachable: { name: string; reason: string; status: DnsStatus; temporary: boolean }[];
+  /** NS hosts with addresses of one family whose lookup of the other (A or AAAA) failed for now: servers there, if any, were not asked. */
+  lookupsFailed?: { name: string; type: 'A' | 'AAAA'; reason: string; askedAt: string[] }[];
   /** Entries of an explicit list that name a server listed before them (the same HOST:PORT, or a name at that address): asked once, under the first entry. */
   duplicates: { name: string; sameAs: string; address: string }[];
   /** Set when discovery itself failed; `temporary` tells a timeout from a missing zone; `fix` when the usual one does not fit. */
@@ -188,6 +190,7 @@ export async function findAuthoritative(resolver: Resolver, domain: string, opts
   const hosts = [...new Set(ns.records.map(normalizeName))].sort();
   const servers: AuthoritativeServer[] = [];
   const unreachable: AuthoritativeSet['unreachable'] = [];
+  const lookupsFailed: NonNullable<AuthoritativeSet['lookupsFailed']> = [];
   // Every address of an NS name is a server a resolver may ask (RFC 1034 §5.3.3, RFC 2182 §3): each
   // A and AAAA address is asked, so a dead one is named while the others verify the zone.
   await Promise.all(
@@ -201,6 +204,9 @@ export async function findAuthoritative(resolver: Resolver, domain: string, opts
         unreachable.push({ name: host, reason: temporary ? describeStatus(status) : 'the name has no A or AAAA record', status, temporary });
         return;
       }
+      for (const [type, lookup] of [['A', a], ['AAAA', aaaa]] as const) {
+        if (isTemporary(lookup.status)) lookupsFailed.push({ name: host, type, reason: describeStatus(lookup.status), askedAt: addrs });
+      }
       for (const addr of addrs) {
         const address = { host: addr, port: opts.port ?? 53 };
         servers.push({ name: addrs.length > 1 ? `${host}@${addr}` : host, nsName: host, address, resolver: serverResolver(address, opts) });
@@ -208,5 +214,6 @@ export async function findAuthoritative(resolver: Resolver, domain: string, opts
     }),
   );
   servers.sort((x, y) => (x.nsName ?? x.name).localeCompare(y.nsName ?? y.name) || x.name.localeCompare(y.name));
-  return { zone: found.zone, servers, unreachable, duplicates: [] };
+  lookupsFailed.sort((x, y) => x.name.localeCompare(y.name) || x.type.localeCompare(y.type));
+  return { zone: found.zone, servers, unreachable, duplicates: [], lookupsFailed };
 }

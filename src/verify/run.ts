@@ -506,6 +506,15 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
         : { code: 'verify.server-no-address', severity: 'error', subject: u.name, message: `the zone names ${u.name} as a server but it cannot be reached: ${u.reason}`, fix: 'publish an A or AAAA record for the name server, or remove the NS record' },
     );
   }
+  for (const l of auth.lookupsFailed ?? []) {
+    findings.push({
+      code: 'verify.server-addresses-unknown',
+      severity: 'warning',
+      subject: l.name,
+      message: `the ${l.type} records of ${l.name}, a name server of the zone, could not be looked up (${l.reason}): a server at those addresses, if there is one, was not asked; ${l.name} was asked at ${l.askedAt.join(', ')}`,
+      fix: 'check the network and the resolver (--nameserver), then run again',
+    });
+  }
   const infos = await Promise.all(auth.servers.map((s) => ask(s, auth.zone!)));
   result.servers.push(...infos);
   // NS names at one address are one server, whatever the NS set counts (discovered servers only: an explicit list is what was asked for).

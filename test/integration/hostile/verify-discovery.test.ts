@@ -12,7 +12,7 @@ import { verifyPlan } from '../../../src/verify/run.js';
 
 const SPF = 'v=spf1 ip4:192.0.2.25 -all';
 
-/** The zone example.test with the NS names `ns` (host -> its A and AAAA, or 'silent': its address questions go unanswered). */
+/** The zone example.test with the NS names `ns` (host -> its A and AAAA, either of them 'silent', or 'silent': its address questions go unanswered). */
 function zone(ns: Record<string, { a?: string | string[]; aaaa?: string | string[] } | 'silent'>) {
   return (q: HostileQuery): HostileReply => {
     const name = q.name.toLowerCase();
@@ -23,6 +23,7 @@ function zone(ns: Record<string, { a?: string | string[]; aaaa?: string | string
     if (name === 'example.test' && q.type === T.TXT) return answer(q, { answers: [{ name: { pointer: 12 }, type: T.TXT, ttl: 3600, rdata: rdata.txt(SPF) }] });
     const host = ns[name];
     if (host === 'silent') return null;
+    if (host && ((q.type === T.A && host.a === 'silent') || (q.type === T.AAAA && host.aaaa === 'silent'))) return null;
     if (host && q.type === T.A && host.a) return answer(q, { answers: [host.a].flat().map((a) => ({ name: { pointer: 12 }, type: T.A, rdata: rdata.a(a) })) });
     if (host && q.type === T.AAAA && host.aaaa) return answer(q, { answers: [host.aaaa].flat().map((a) => ({ name: { pointer: 12 }, type: T.AAAA, rdata: rdata.aaaa(a) })) });
     return answer(q, { rcode: host || name === 'example.test' ? 0 : 3, authorities: [soa] });
@@ -83,6 +84,21 @@ describe('verify with discovered servers', () => {
     expect(slow.message).toContain('timeout');
     expect(slow.fix).not.toMatch(/publish an A or AAAA/);
     expect(report.outcome).toBe('problems');
+  });
+
+  it("an NS name whose A records came and AAAA lookup timed out: asked at its A address, and the failed lookup named (a warning)", async () => {
+    const half = await startHostileDns(zone({ 'ns1.example.test': { a: '127.0.0.1', aaaa: 'silent' } }));
+    try {
+      const resolver = new DnsResolver({ servers: [{ host: half.host, port: half.port }], timeoutMs: 300, attempts: 1 });
+      const report = await verifyPlan(plan, { resolver, port: half.port, timeoutMs: 300 });
+      const d = report.domains[0]!;
+      expect(d.servers.map((s) => [s.name, s.status])).toEqual([['ns1.example.test', 'ok']]);
+      expect(d.findings.map((f) => [f.code, f.severity, f.subject])).toEqual([['verify.server-addresses-unknown', 'warning', 'ns1.example.test']]);
+      expect(d.findings[0]!.message).toMatch(/the AAAA records of ns1\.example\.test.*could not be looked up \(.*time.*\).*asked at 127\.0\.0\.1/);
+      expect(report.outcome).toBe('ok');
+    } finally {
+      await half.close();
+    }
   });
 
   it('every NS name has no address: a problem found (exit 1), not DNS unavailable', async () => {
