@@ -5,6 +5,7 @@
  * RequireSafeKeys wants it (no symbolic link, not writable by others); maildns creates the ones
  * that are missing and never changes the mode of one it did not create.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { backupFile, ensureKeyDirectory, fileMode, isPresent, removeStaleTempFiles, writeFileAtomic } from '../fsutil.js';
 import { keyPathFor } from '../plan/selectors.js';
@@ -28,6 +29,8 @@ export interface KeygenResult {
   txtPath: string;
   status: 'created' | 'kept' | 'replaced';
   backup?: string;
+  /** The backup is a symbolic link that led to no file (the key was gone): no key was kept, only the link. */
+  backupLedNowhere?: true;
   record: string;
   warnings: string[];
   /** What was tidied up on the way, e.g. temporary files an interrupted run left behind. */
@@ -89,6 +92,7 @@ export async function ensureSelectorKey(plan: Plan, domain: DomainPlan, sel: Dki
   let status: KeygenResult['status'];
   let problem = false;
   let backup: string | undefined;
+  let ledNowhere = false;
   let key: DkimPublicKey;
   const exists = isPresent(keyPath);
   if (exists && !opts.force) {
@@ -105,6 +109,8 @@ export async function ensureSelectorKey(plan: Plan, domain: DomainPlan, sel: Dki
   } else {
     const generated = await generateDkimKey(sel.algorithm);
     if (exists) {
+      // isPresent sees a link; existsSync follows it: a link to no file held no key.
+      ledNowhere = !existsSync(keyPath);
       backup = backupFile(keyPath, opts.now);
       writeFileAtomic(keyPath, generated.privatePem, { mode: 0o600, secret: true });
       status = 'replaced';
@@ -130,6 +136,7 @@ export async function ensureSelectorKey(plan: Plan, domain: DomainPlan, sel: Dki
     problem,
   };
   if (backup) result.backup = backup;
+  if (backup && ledNowhere) result.backupLedNowhere = true;
   return result;
 }
 

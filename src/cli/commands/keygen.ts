@@ -22,7 +22,7 @@ function textReport(results: readonly KeygenResult[]): string {
   for (const r of results) {
     const status = r.status === 'kept' ? paint('kept    ', 'dim') : paint(r.status.padEnd(8), 'green');
     lines.push(`${status} ${r.domain}  selector ${r.selector}  ${r.algorithm}  ${r.keyPath}`);
-    if (r.backup) lines.push(`         old key kept as ${r.backup}`);
+    if (r.backup) lines.push(r.backupLedNowhere ? `         the old symbolic link, which led to no file (no key was there), kept as ${r.backup}` : `         old key kept as ${r.backup}`);
   }
   if (results.length === 0) lines.push('no DKIM selectors in the plan: add one under "dkim:" for a domain');
   else {

@@ -182,6 +182,21 @@ describe('a key that is a symbolic link (Debian links keys into /etc/dkimkeys)',
     expect(lstatSync(keyFile).isSymbolicLink()).toBe(true);
   });
 
+  it('keygen --force over a link to no file keeps the link as the backup and says no key was there', async () => {
+    const { plan, keyFile } = writePlan();
+    const target = path.join(dir, 'moved', 'mail.private');
+    mkdirSync(path.dirname(keyFile), { recursive: true, mode: 0o700 });
+    symlinkSync(target, keyFile);
+    const r = await runCli(['keygen', '--force', '--plan', plan], { killAfterMs: KILL_AFTER_MS });
+    expect(r.code, r.stderr).toBe(0);
+    const backup = /the old symbolic link, which led to no file \(no key was there\), kept as (\S+)/.exec(r.stdout)?.[1];
+    expect(backup, r.stdout).toBeDefined();
+    const { lstatSync, readlinkSync } = await import('node:fs');
+    expect(readlinkSync(backup!)).toBe(target);
+    expect(lstatSync(keyFile).isFile()).toBe(true);
+    expect(r.stdout).not.toContain('old key kept');
+  });
+
   it('a plan that is a link to no file names `link -> target`', async () => {
     const link = path.join(dir, 'maildns.yaml');
     symlinkSync(path.join(dir, 'repo', 'maildns.yaml'), link);
