@@ -652,6 +652,11 @@ function sizeText(n: number): string {
   return n >= 1 << 20 ? `${+(n / (1 << 20)).toFixed(1)} MiB` : `${+(n / 1024).toFixed(1)} KiB`;
 }
 
+/** An input over its limit (`size`: "is 20 MiB", "delivers more than 16 MiB"), said of `where`. */
+function tooMuchInput(size: string, limits: InputLimits, where: string): InputError {
+  return new InputError(`${size}, more than the ${sizeText(limits.maxBytes)} maildns reads as ${limits.what}; ${limits.fix}`, where);
+}
+
 /** What a file that is neither a regular file nor a directory is, for the messages. */
 function kindOf(st: Stats): string {
   if (st.isFIFO()) return 'a FIFO (named pipe)';
@@ -724,7 +729,7 @@ const STANDARD_INPUT = Symbol('standard input');
 function readBounded(file: string | typeof STANDARD_INPUT, limits: InputLimits, stream?: (fd: number, own: boolean, where: string) => Promise<Buffer>): Buffer | Promise<Buffer> {
   const target = file === STANDARD_INPUT ? null : readLinkTarget(file);
   const where = file === STANDARD_INPUT ? '<stdin>' : target === null ? file : `${file} -> ${target}`;
-  const tooMuch = (size: string): InputError => new InputError(`${size}, more than the ${sizeText(limits.maxBytes)} maildns reads as ${limits.what}; ${limits.fix}`, where);
+  const tooMuch = (size: string): InputError => tooMuchInput(size, limits, where);
   const fsError = (err: unknown): never => {
     const e = err as FileError;
     if (typeof e?.code === 'string') {
@@ -810,7 +815,7 @@ export async function readStandardInput(limits: InputLimits): Promise<Buffer> {
 
 /** A pipe, socket or device opened (without blocking) as `fd`, read to its end within the limits. */
 function readStreamed(file: string, fd: number, own: boolean, limits: InputLimits): Promise<Buffer> {
-  const tooMuch = (size: string): InputError => new InputError(`${size}, more than the ${sizeText(limits.maxBytes)} maildns reads as ${limits.what}; ${limits.fix}`, file);
+  const tooMuch = (size: string): InputError => tooMuchInput(size, limits, file);
   const deadlineMs = limits.deadlineMs ?? INPUT_DEADLINE_MS;
   const kind = fstatSync(fd);
   // A pipe or a socket waits for its writer and ends when the writer closes it.
