@@ -3,7 +3,7 @@
  * record and compare. See README.md in this folder for the JSON shape.
  */
 import { findAuthoritative, type AuthoritativeServer } from '../dns/authoritative.js';
-import { describeStatus, dnsFailureCode, formatServer, withinDeadline, type DnsStatus, type Resolver } from '../dns/resolver.js';
+import { describeStatus, dnsFailureCode, formatServer, parseServer, withinDeadline, type DnsStatus, type Resolver } from '../dns/resolver.js';
 import { compareWithPrivateKey } from '../dkim/keys.js';
 import { PRIVATE_KEY_INPUT } from '../dkim/record.js';
 import { readInputFileSync } from '../fsutil.js';
@@ -173,7 +173,7 @@ function serverFinding(info: ServerInfo, zone: string, all: readonly ServerInfo[
     : '';
   const f = serverFindingFor(info, zone, who, info.detail ?? describeServerStatus(info.status));
   if (!perAddress) return f;
-  const host = info.address!.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const { host } = parseServer(info.address!);
   const noRoute = info.status === 'error' ? NO_ROUTE.exec(info.detail ?? '') : null;
   if (noRoute && other.length) {
     // This machine cannot reach that address family at all (an IPv4-only host, an AAAA address): that says nothing of the server.
@@ -345,6 +345,16 @@ function recordFindings(rep: RecordReport, privatePem: string | null, skipped: R
   return out;
 }
 
+/** How each authoritative server is asked (its timeout, deadline, attempts and port), as verify was told. */
+function askingOptions(opts: VerifyOptions): { timeoutMs?: number; deadlineMs?: number; attempts?: number; port?: number } {
+  return {
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(opts.deadlineMs ? { deadlineMs: opts.deadlineMs } : {}),
+    ...(opts.attempts ? { attempts: opts.attempts } : {}),
+    ...(opts.port ? { port: opts.port } : {}),
+  };
+}
+
 /** A zone delegated from the one verified, as one planned name below its cut found it. */
 interface ChildZone {
   /** The name of the zone cut (the child zone's apex). */
@@ -391,12 +401,7 @@ class Delegations {
     let child = this.children.get(cut);
     if (!child) {
       const opts = this.opts;
-      child = findAuthoritative(opts.resolver, cut, {
-        ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-        ...(opts.deadlineMs ? { deadlineMs: opts.deadlineMs } : {}),
-        ...(opts.attempts ? { attempts: opts.attempts } : {}),
-        ...(opts.port ? { port: opts.port } : {}),
-      }).then((found): ChildZone => {
+      child = findAuthoritative(opts.resolver, cut, askingOptions(opts)).then((found): ChildZone => {
         if (found.failure) return { cut, servers: [], failure: found.failure.message };
         if (found.zone !== cut) return { cut, servers: [], failure: `the main resolver finds no zone at ${cut} (it answers for ${found.zone ?? 'no zone'})` };
         if (!found.servers.length) return { cut, servers: [], failure: `none of the NS names of ${cut} has an address (${found.unreachable.map((u) => `${u.name}: ${u.reason}`).join('; ')})` };
@@ -472,13 +477,7 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
   const composed = composeDomain(plan, d);
   const findings: Finding[] = composed.notes.map((note) => ({ code: 'verify.plan-note', severity: 'info', subject: d.domain, message: note }));
   const result: DomainVerification = { domain: d.domain, zone: null, status: 'problems', servers: [], records: [], findings };
-  const auth = await findAuthoritative(opts.resolver, d.domain, {
-    explicit: opts.authoritative,
-    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-    ...(opts.deadlineMs ? { deadlineMs: opts.deadlineMs } : {}),
-    ...(opts.attempts ? { attempts: opts.attempts } : {}),
-    ...(opts.port ? { port: opts.port } : {}),
-  });
+  const auth = await findAuthoritative(opts.resolver, d.domain, { explicit: opts.authoritative, ...askingOptions(opts) });
   result.zone = auth.zone;
   for (const dup of auth.duplicates) {
     findings.push({
