@@ -16,8 +16,8 @@ import type { Finding } from '../findings.js';
 import { parseTagList, type TagList } from '../dkim/parse.js';
 import { describeStatus, isNoRecord, txtValues, type Resolver } from '../dns/resolver.js';
 import { normalizeName } from '../names.js';
-import { relaxedField, signedHeaderOctets } from './canon.js';
-import { evaluateKeyRecord, headerLines, linesByName, signingLines } from './dkim.js';
+import { signedHeaderOctets } from './canon.js';
+import { BASE64_RE, evaluateKeyRecord, headerLines, LENGTH_RE, linesByName, signingLines } from './dkim.js';
 import { headerDomainName, wireParts, type ParsedMessage } from './message.js';
 
 /** RFC 8617 §4.2.1: i= runs from 1 to 50. */
@@ -160,7 +160,6 @@ class Verdict extends Error {
   }
 }
 
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** Checks both ARC signature fields share (RFC 8617 §4.1.2, §4.1.3): the tags, a=, d= and s=. */
 function signatureField(tags: TagList, required: readonly string[], what: string): { domain: string; selector: string; algorithm: string; keyName: string } {
@@ -259,7 +258,7 @@ async function verifyAms(ctx: ArcContext, field: RawArcField): Promise<ArcSignat
     const bodyCanon = c.length === 1 ? 'simple' : c[1]!;
     if (c.length > 2 || ![headerCanon, bodyCanon].every((x) => x === 'simple' || x === 'relaxed')) throw new Verdict('permerror', 'arc.signature-syntax', `c=${get('c')} is not a canonicalization`);
     const bh = get('bh').replace(/\s+/g, '');
-    if (tags.byName.has('l') && !/^\d{1,76}$/.test(get('l'))) throw new Verdict('permerror', 'arc.signature-syntax', `l=${get('l')} is not a length`);
+    if (tags.byName.has('l') && !LENGTH_RE.test(get('l'))) throw new Verdict('permerror', 'arc.signature-syntax', `l=${get('l')} is not a length`);
     const computed = ctx.bodyHash(bodyCanon, tags.byName.has('l') ? Number(get('l')) : false);
     report.bodyHash = { expected: bh, computed };
     const lines = signingLines(ctx.byName, signedHeaders).headers;
@@ -289,15 +288,11 @@ async function verifySeal(ctx: ArcContext, sets: ReadonlyMap<number, Partial<Rec
     const f = signatureField(tags, ['i', 'a', 'b', 'cv', 'd', 's'], 'ARC-Seal');
     Object.assign(report, { domain: f.domain, selector: f.selector, algorithm: f.algorithm });
     if (tags.byName.has('h')) throw new Verdict('permerror', 'arc.seal-has-h', 'the ARC-Seal has an h= tag, which RFC 8617 §4.1.3 does not allow');
-    const chunks: string[] = [];
-    for (let i = 1; i <= upTo; i++) {
-      const set = sets.get(i)!;
-      for (const name of ARC_FIELDS) {
-        const own = i === upTo && name === 'arc-seal';
-        chunks.push(relaxedField(set[name]!.line.line, own) + (own ? '' : '\r\n'));
-      }
-    }
-    await ctx.check(f.keyName, Buffer.from(chunks.join(''), 'latin1'), tags.byName.get('b')!.value.replace(/\s+/g, ''), f.domain);
+    // Every field of sets 1..upTo in order, the seal's own last: signed as a DKIM signature signs the fields h= picks.
+    const sealed: MailauthHeaderLine[] = [];
+    for (let i = 1; i <= upTo; i++) for (const name of ARC_FIELDS) sealed.push(sets.get(i)![name]!.line);
+    const own = sealed.pop()!;
+    await ctx.check(f.keyName, signedHeaderOctets(sealed, own.line, 'relaxed'), tags.byName.get('b')!.value.replace(/\s+/g, ''), f.domain);
   } catch (err) {
     const v = err instanceof Verdict ? err : new Verdict('permerror', 'arc.not-evaluated', `the seal could not be evaluated: ${(err as Error).message}`);
     const base = (err as { base?: Partial<ArcSignatureReport> }).base;

@@ -183,9 +183,9 @@ export function evaluateKeyRecord(
 
 /** RFC 6376 §3.5: t= and x= are 1*12DIGIT, l= is 1*76DIGIT. */
 const TIMESTAMP_RE = /^\d{1,12}$/;
-const LENGTH_RE = /^\d{1,76}$/;
+export const LENGTH_RE = /^\d{1,76}$/;
 /** Base64 as RFC 6376 §3.5 writes it (white space removed first): whole quads, padding only at the end. */
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+export const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 interface FieldProblem {
   result: DkimResult;

@@ -297,11 +297,6 @@ function formatAuthenticationResults(report: Omit<MessageReport, 'authentication
   return `Authentication-Results: ${authservId};\r\n ${parts.join(';\r\n ')}`;
 }
 
-/**
- * The chain's own verdict as a finding when it is not pass (the fix is the one the report has),
- * and, when DMARC fails but a passing chain says the first sealer saw an aligned DKIM or SPF
- * pass, what a receiver that trusts that sealer could do (RFC 8617 §7.2, RFC 7489 §6.7).
- */
 /** A header line that is no field and no fold (RFC 5322 §2.2.3): the first, and how many there are. */
 function malformedLineFindings(msg: ParsedMessage): Finding[] {
   const first = msg.malformed[0];
@@ -319,6 +314,11 @@ function malformedLineFindings(msg: ParsedMessage): Finding[] {
   ];
 }
 
+/**
+ * The chain's own verdict as a finding when it is not pass (the fix is the one the report has),
+ * and, when DMARC fails but a passing chain says the first sealer saw an aligned DKIM or SPF
+ * pass, what a receiver that trusts that sealer could do (RFC 8617 §7.2, RFC 7489 §6.7).
+ */
 function arcFindings(arc: ArcReport, dmarc: DmarcReport): Finding[] {
   const out: Finding[] = [];
   if (arc.result === 'fail' || arc.result === 'temperror') {
