@@ -75,7 +75,7 @@ export async function auditStsPolicy(resolver: Resolver, domain: string, fetchOp
   const out: StsPolicyAudit = { findings: [], dnsFailed: false, policy: policyView(fetch) };
   if (fetch.failure === 'dns-temporary') {
     out.dnsFailed = true;
-    out.findings.push(temporaryFinding('mta-sts', stsPolicyUrl(domain), `the address of ${fetch.host}`, { status: fetch.dnsStatus ?? 'error' }));
+    out.findings.push(temporaryFinding('mta-sts', stsPolicyUrl(domain), fetch.dnsLookup ?? `the address of ${fetch.host}`, { status: fetch.dnsStatus ?? 'error' }));
   }
   const failed = fetchFailureFinding(fetch, domain);
   if (failed) out.findings.push(failed);

@@ -3,9 +3,10 @@
  * certificate valid for that name, no redirects followed, only a 200 with media type text/plain
  * (§3.2) taken, at most a bounded number of bytes read, and one deadline for the whole exchange.
  *
- * The policy host's addresses are asked through the Resolver handed in (so `--nameserver` and tests
- * reach it too); the TLS connection is made to them in turn while one refuses the connection or does
- * not take it in time, with SNI and the certificate check on the host name, never on the address.
+ * The policy host's addresses (A, then AAAA) are asked through the Resolver handed in (so
+ * `--nameserver` and tests reach it too); the TLS connection is made to them in turn while one
+ * refuses the connection or does not take it in time, with SNI and the certificate check on the host
+ * name, never on the address.
  */
 import https from 'node:https';
 import zlib from 'node:zlib';
@@ -69,6 +70,8 @@ export interface PolicyFetch {
   status?: number;
   /** The status of the address lookup, when it is what failed (dns-temporary). */
   dnsStatus?: DnsStatus;
+  /** What that lookup was, in words: "the AAAA records of mta-sts.example.com" (dns-temporary). */
+  dnsLookup?: string;
   contentType?: string;
   /** The Location header of a redirect (not followed). */
   location?: string;
@@ -76,19 +79,33 @@ export interface PolicyFetch {
   body?: string;
 }
 
-/** The policy host's addresses tried at most, in turn, while each refuses the connection or does not take it in time. */
+/** The policy host's addresses of each family tried at most, in turn, while each refuses the connection or does not take it in time. */
 const MAX_POLICY_ADDRESSES = 4;
 
-/** The addresses of `host` to connect to, in DNS order: its A records, or its AAAA records when it has no A record. */
-async function addressesOf(resolver: Resolver, host: string): Promise<{ addresses: string[] } | { failure: 'dns-temporary' | 'no-address'; detail: string; dnsStatus?: DnsStatus }> {
-  let aStatus: DnsStatus | undefined;
-  for (const type of ['A', 'AAAA'] as const) {
-    const r = await resolver.lookup(host, type);
-    if (r.status === 'ok' && r.records.length) return { addresses: [...new Set(r.records)].slice(0, MAX_POLICY_ADDRESSES) };
-    if (isTemporary(r.status)) return { failure: 'dns-temporary', detail: `the address of ${host}: ${describeStatus(r.status)}`, dnsStatus: r.status };
-    aStatus ??= r.status;
+interface PolicyAddresses {
+  /** Its A records, then its AAAA records: a sender with IPv4 alone reaches only the first, so they are tried first. */
+  addresses: string[];
+  /** A family whose lookup failed for now while the other gave addresses: if none of those serves, the verdict waits on it. */
+  unknown?: { lookup: string; dnsStatus: DnsStatus; tried: 'IPv4' | 'IPv6' };
+}
+
+/**
+ * The addresses of `host` to connect to: its A records, then its AAAA records, as a sender's HTTPS
+ * client reaches a host of both families when those of one cannot be reached (RFC 8305 §4 interleaves
+ * them; here the IPv4 ones come first so that a checker without IPv6 does not warn of every host
+ * that has both, and the IPv6 ones are still tried when no IPv4 one takes the connection).
+ */
+async function addressesOf(resolver: Resolver, host: string): Promise<PolicyAddresses | { failure: 'dns-temporary' | 'no-address'; detail: string; dnsStatus?: DnsStatus; dnsLookup?: string }> {
+  const answers = await Promise.all((['A', 'AAAA'] as const).map(async (type) => ({ type, answer: await resolver.lookup(host, type) })));
+  const addresses = answers.flatMap(({ answer }) => (answer.status === 'ok' ? [...new Set(answer.records)].slice(0, MAX_POLICY_ADDRESSES) : []));
+  const temporary = answers.find(({ answer }) => isTemporary(answer.status));
+  if (temporary) {
+    const lookup = `the ${temporary.type} records of ${host}`;
+    if (addresses.length) return { addresses, unknown: { lookup, dnsStatus: temporary.answer.status, tried: temporary.type === 'A' ? 'IPv6' : 'IPv4' } };
+    return { failure: 'dns-temporary', detail: `${lookup}: ${describeStatus(temporary.answer.status)}`, dnsStatus: temporary.answer.status, dnsLookup: lookup };
   }
-  return { failure: 'no-address', detail: `${host} has no A or AAAA record (${describeStatus(aStatus!)})` };
+  if (addresses.length) return { addresses };
+  return { failure: 'no-address', detail: `${host} has no A or AAAA record (${describeStatus(answers[0]!.answer.status)})` };
 }
 
 /** Node's TLS error codes that mean "the certificate is not good for this name or not trusted". */
@@ -103,7 +120,7 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
   const maxBytes = opts.maxBytes ?? DEFAULT_POLICY_MAX_BYTES;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_POLICY_TIMEOUT_MS;
   const found = await addressesOf(resolver, host);
-  if ('failure' in found) return { url, host, address: null, ok: false, failure: found.failure, detail: found.detail, ...(found.dnsStatus ? { dnsStatus: found.dnsStatus } : {}) };
+  if ('failure' in found) return { url, host, address: null, ok: false, failure: found.failure, detail: found.detail, ...(found.dnsStatus ? { dnsStatus: found.dnsStatus, dnsLookup: found.dnsLookup! } : {}) };
   // A sender's HTTPS client goes on to the host's next address when one refuses the connection,
   // cannot be reached or does not take it in time; once a server has taken the connection, its
   // answer is the answer.
@@ -125,7 +142,14 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
     if (!unreachable) return told(fetch);
     unreached.push({ address, detail: fetch.detail! });
   }
-  return told((await attempt(found.addresses.at(-1)!, 1)).fetch);
+  const last = await attempt(found.addresses.at(-1)!, 1);
+  // No address it knows took the connection, and the other family could not be looked up: an address of that one may serve the policy.
+  if (last.unreachable && found.unknown) {
+    const { dnsStatus, lookup, tried } = found.unknown;
+    const gaveUp = [...unreached.map((u) => u.detail), last.fetch.detail!].join('; ');
+    return { ...last.fetch, failure: 'dns-temporary', dnsStatus, dnsLookup: `${lookup}, after no ${tried} address took the connection (${gaveUp})`, detail: `${gaveUp}; then ${lookup}: ${describeStatus(dnsStatus)}` };
+  }
+  return told(last.fetch);
 }
 
 /** Errors of a TCP connection once made (reset, timed out, no route to it any more): a failure of the connection, not an answer. */

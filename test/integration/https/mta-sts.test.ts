@@ -10,12 +10,13 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../../src/dns/resolver.js';
 import { startServer, type RunningServer } from '../../../src/dns/server.js';
-import { auditMtaSts } from '../../../src/mtasts/evaluate.js';
+import { auditMtaSts, auditStsPolicy } from '../../../src/mtasts/evaluate.js';
 import { fetchStsPolicy } from '../../../src/mtasts/fetch.js';
 import { composeStsPolicy, composeStsRecord } from '../../../src/mtasts/compose.js';
 import type { DomainResult } from '../../../src/check/audit.js';
 import type { DnsRecord } from '../../../src/records.js';
 import { startBlackHole, type BlackHole } from '../../helpers/black-hole.js';
+import { answer, rdata, startHostileDns, T } from '../../helpers/hostile-dns.js';
 import { runCli } from '../../helpers/cli.js';
 import { makeTestCa, serve, startPolicyServer, type Handler, type PolicyServer, type TestCa } from '../../helpers/https.js';
 
@@ -41,7 +42,7 @@ function stsDomainAt(d: string, policy: string, addresses: string[]): DnsRecord[
 
 const GOOD = enforce(['mail.good.example']);
 const UNCOVERED = enforce(['*.uncovered.example']);
-const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip', 'fallback', 'refusing', 'silentfirst', 'silent', 'silentrefusing', 'hangfirst', 'slowfirst', 'resetfirst', 'linklocal'].map((n) => `${n}.example`);
+const DOMAINS = ['good', 'wrongname', 'redirect', 'html', 'big', 'uncovered', 'hang', 'nohost', 'two', 'badid', 'norecord', 'testing', 'garbage', 'binary', 'crafted', 'upgrade', 'bom', 'gzip', 'bomb', 'zstd', 'hangup', 'notmodified', 'bigzip', 'fallback', 'refusing', 'silentfirst', 'silent', 'silentrefusing', 'hangfirst', 'slowfirst', 'resetfirst', 'linklocal', 'dualstack'].map((n) => `${n}.example`);
 
 const records: DnsRecord[] = [
   ...stsDomain('good.example', GOOD),
@@ -91,6 +92,8 @@ const records: DnsRecord[] = [
   ...stsDomainAt('resetfirst.example', GOOD, ['127.0.0.6', '127.0.0.1']),
   // IPv6 only: a link-local first address (no zone: the connect fails with EINVAL), then 127.0.0.1 as an IPv4-mapped one.
   ...stsDomainAt('linklocal.example', GOOD, ['fe80::1', '::ffff:127.0.0.1']),
+  // Both families: the IPv4 address refuses connections, the IPv6 one (::1) serves the policy.
+  ...stsDomainAt('dualstack.example', enforce(['mail.dualstack.example']), ['127.0.0.2', '::1']),
 ];
 
 /** What a fetch may take beyond its timeout: timers fire late on a loaded machine, and the DNS lookup comes before the deadline. */
@@ -159,7 +162,10 @@ describe('MTA-STS policy over HTTPS', () => {
         'mta-sts.fallback.example': serve(enforce(['mail.fallback.example'])),
         'mta-sts.silentfirst.example': serve(enforce(['mail.silentfirst.example'])),
         'mta-sts.linklocal.example': serve(GOOD),
+        'mta-sts.dualstack.example': serve(enforce(['mail.dualstack.example'])),
+        'mta-sts.half.example': serve(GOOD),
       },
+      { alsoOn: ['::1'] },
     );
     blackHole = await startBlackHole(['127.0.0.4', '127.0.0.5'], web.port);
     await new Promise<void>((resolve) => resetting.listen(web.port, '127.0.0.6', resolve));
@@ -207,6 +213,38 @@ describe('MTA-STS policy over HTTPS', () => {
     const fetch = await fetchStsPolicy(resolver, 'linklocal.example', { ca: ca.caPem, port: web.port, timeoutMs: 10_000 });
     expect(fetch).toMatchObject({ ok: true, address: expect.stringMatching(/^::ffff:/), body: GOOD });
     expect(web.requests).toContain('mta-sts.linklocal.example /.well-known/mta-sts.txt');
+  });
+
+  it('goes on to the policy host\'s IPv6 addresses when none of its IPv4 ones takes the connection, and warns of those', async () => {
+    const fetch = await fetchStsPolicy(resolver, 'dualstack.example', { ca: ca.caPem, port: web.port, timeoutMs: 10_000 });
+    expect(fetch).toMatchObject({ ok: true, address: '::1', body: enforce(['mail.dualstack.example']), unreached: [{ address: '127.0.0.2', detail: `ECONNREFUSED connecting to 127.0.0.2 port ${web.port}` }] });
+    const r = await audit('dualstack.example');
+    expect(r.policy).toMatchObject({ fetched: true, text: enforce(['mail.dualstack.example']) });
+    expect(r.findings.map((f) => [f.code, f.severity])).toEqual([['mta-sts.policy-address-unreachable', 'warning']]);
+    expect(r.findings[0]!.message).toContain('the policy was served by ::1, so senders that try that address first');
+  });
+
+  it('says a fetch is undecided, not failed, when the addresses it has refuse and the other family\'s lookup failed for now', async () => {
+    // A server that gives mta-sts.half.example an IPv4 address where nothing listens, and SERVFAIL for its AAAA records.
+    const hostile = await startHostileDns((q) => {
+      const name = q.name.toLowerCase();
+      if (name === 'mta-sts.half.example' && q.type === T.A) return answer(q, { answers: [{ name: { pointer: 12 }, type: T.A, rdata: rdata.a('127.0.0.2') }] });
+      if (name === 'mta-sts.half.example' && q.type === T.AAAA) return answer(q, { rcode: 2, aa: false });
+      return answer(q, {});
+    });
+    try {
+      const half = new DnsResolver({ servers: [{ host: hostile.host, port: hostile.port }], timeoutMs: 2000, attempts: 1 });
+      const fetch = await fetchStsPolicy(half, 'half.example', { ca: ca.caPem, port: web.port, timeoutMs: 10_000 });
+      expect(fetch).toMatchObject({ ok: false, failure: 'dns-temporary', dnsStatus: 'servfail' });
+      const r = await auditStsPolicy(half, 'half.example', { ca: ca.caPem, port: web.port, timeoutMs: 10_000 });
+      expect(r.dnsFailed).toBe(true);
+      expect(r.findings.map((f) => f.code)).toEqual(['mta-sts.dns-temporary']);
+      expect(r.findings[0]!.message).toBe(
+        `could not read the AAAA records of mta-sts.half.example, after no IPv4 address took the connection (ECONNREFUSED connecting to 127.0.0.2 port ${web.port}): the server failed to answer (SERVFAIL); this is a temporary failure, not a missing record`,
+      );
+    } finally {
+      await hostile.close();
+    }
   });
 
   it('goes on to the next address when one never completes the TCP handshake, within the one deadline of the fetch', async () => {
