@@ -637,6 +637,13 @@ export function sameFile(a: string, b: string): boolean {
 /** How long a pipe, socket or device named as an input file may take to deliver all of it. */
 export const INPUT_DEADLINE_MS = 30_000;
 
+/**
+ * The same for a terminal: a person pasting a message or typing settings takes longer than a
+ * writer at the other end of a pipe, and ends it with Ctrl-D; the bound is for a terminal nobody
+ * types at (a job given a pseudo-terminal).
+ */
+export const TERMINAL_INPUT_DEADLINE_MS = 15 * 60_000;
+
 interface InputLimits {
   /** Most octets taken; more is bad input. */
   maxBytes: number;
@@ -644,8 +651,10 @@ interface InputLimits {
   what: string;
   /** The fix when there is too much. */
   fix: string;
-  /** Default INPUT_DEADLINE_MS. */
+  /** Default INPUT_DEADLINE_MS; a terminal has TERMINAL_INPUT_DEADLINE_MS. */
   deadlineMs?: number;
+  /** Called once, with the input's name, when the input is a terminal: the CLI says what to type and how to end it. */
+  atTerminal?: (where: string) => void;
 }
 
 function sizeText(n: number): string {
@@ -816,11 +825,13 @@ export async function readStandardInput(limits: InputLimits): Promise<Buffer> {
 /** A pipe, socket or device opened (without blocking) as `fd`, read to its end within the limits. */
 function readStreamed(file: string, fd: number, own: boolean, limits: InputLimits): Promise<Buffer> {
   const tooMuch = (size: string): InputError => tooMuchInput(size, limits, file);
-  const deadlineMs = limits.deadlineMs ?? INPUT_DEADLINE_MS;
   const kind = fstatSync(fd);
+  const terminal = isatty(fd);
+  const deadlineMs = terminal ? TERMINAL_INPUT_DEADLINE_MS : (limits.deadlineMs ?? INPUT_DEADLINE_MS);
+  if (terminal) limits.atTerminal?.(file);
   // A pipe or a socket waits for its writer and ends when the writer closes it.
   const stream: Readable =
-    kind.isFIFO() || kind.isSocket() ? new net.Socket({ fd, readable: true, writable: false }) : isatty(fd) ? new tty.ReadStream(fd) : createReadStream('', { fd, autoClose: !own });
+    kind.isFIFO() || kind.isSocket() ? new net.Socket({ fd, readable: true, writable: false }) : terminal ? new tty.ReadStream(fd) : createReadStream('', { fd, autoClose: !own });
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -107,9 +107,10 @@ export const MAX_MESSAGE_BYTES = 150 * 1024 * 1024;
 
 /**
  * Read and parse a message file: a regular file, or a pipe or device read to its end, within
- * MAX_MESSAGE_BYTES and (for a pipe) the input deadline (`deadlineMs`, default INPUT_DEADLINE_MS).
+ * MAX_MESSAGE_BYTES and (for a pipe) the input deadline (`deadlineMs`, default INPUT_DEADLINE_MS;
+ * `atTerminal` as readInputFile takes it).
  */
-export async function readMessageFile(file: string, opts: { deadlineMs?: number } = {}): Promise<ParsedMessage> {
+export async function readMessageFile(file: string, opts: { deadlineMs?: number; atTerminal?: (where: string) => void } = {}): Promise<ParsedMessage> {
   let raw: Buffer;
   try {
     raw = await readInputFile(file, { maxBytes: MAX_MESSAGE_BYTES, what: 'a message', fix: 'no mail system takes a larger one: is this the message file?', ...opts });

@@ -124,3 +124,8 @@ export function policyFetchFromArgs(args: { caFile?: string | undefined }): Poli
   if (port !== undefined) out.port = port;
   return out;
 }
+
+/** What the CLI says when an input it reads is a terminal: what to type there, and how to end it. */
+export function sayWhenReadingTerminal(what: string): (where: string) => void {
+  return (where) => process.stderr.write(`reading ${what} from the terminal (${where}): type or paste it, then press Ctrl-D on a line of its own\n`);
+}

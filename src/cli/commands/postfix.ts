@@ -10,7 +10,7 @@ import { EXIT, UsageError } from '../exit.js';
 import { DEFAULT_SELFTEST_ROUTE, parseRoute } from '../../postfix/selftest-route.js';
 import { paint, printJson, renderFindings } from '../render/output.js';
 import { renderSteps, stepsJson } from '../render/steps.js';
-import { domainArg, readPlan, withJsonOption, withPlanOption } from './common.js';
+import { domainArg, readPlan, sayWhenReadingTerminal, withJsonOption, withPlanOption } from './common.js';
 import { withMilterOptions } from './opendkim.js';
 
 interface Args {
@@ -51,7 +51,7 @@ const postfixLintCommand: CommandModule<object, LintArgs> = {
     let text = '';
     try {
       // The file, or standard input, as sign reads a message: bounded, a pipe to its end within the input deadline, /dev/zero refused at the limit.
-      const limits = { maxBytes: 16 << 20, what: 'a main.cf', fix: args.stdin ? 'pipe in `postconf -n` or a main.cf' : 'is this main.cf?' };
+      const limits = { maxBytes: 16 << 20, what: 'a main.cf', fix: args.stdin ? 'pipe in `postconf -n` or a main.cf' : 'is this main.cf?', atTerminal: sayWhenReadingTerminal('Postfix settings (`postconf -n` lines)') };
       text = (await (args.stdin ? readStandardInput(limits) : readInputFile(args.file, limits))).toString('utf8');
     } catch (err) {
       // A directory fails in read(), whose error names no path: name the file, so it is one line with the fix.

@@ -6,6 +6,7 @@ import { UsageError } from '../exit.js';
 import type { SigningChoice } from '../../plan/selectors.js';
 import { printJson } from '../render/output.js';
 import { CANONICALIZATIONS, SIGN_ALGORITHMS, type Canonicalization, type SignAlgorithm } from '../../message/options.js';
+import { sayWhenReadingTerminal } from './common.js';
 
 interface Args {
   message: string;
@@ -54,7 +55,7 @@ export const signCommand: CommandModule<object, Args> = {
       import('../../dkim/keys.js'),
       import('../../fsutil.js'),
     ]);
-    const msg = await readMessageFile(args.message);
+    const msg = await readMessageFile(args.message, { atTerminal: sayWhenReadingTerminal('the message to sign') });
     const explicit = [args.domain, args.selector, args.key].filter((v) => v !== undefined).length;
     const wanted = args.algorithm as SignAlgorithm | undefined;
     let choices: (Omit<SigningChoice, 'algorithm'> & { algorithm?: SignAlgorithm })[];

@@ -5,7 +5,7 @@ import { EXIT, exitCodeOf, UsageError } from '../exit.js';
 import { DMARC_MODES, type DmarcMode } from '../../dmarc/mode.js';
 import { printJson, useColor } from '../render/output.js';
 import type { MessageReport } from '../../message/verify.js';
-import { resolverFromArgs, withNameserverOption } from './common.js';
+import { resolverFromArgs, sayWhenReadingTerminal, withNameserverOption } from './common.js';
 
 interface Args {
   message: string;
@@ -47,7 +47,7 @@ export const verifyMessageCommand: CommandModule<object, Args> = {
       import('../../message/verify.js'),
       import('../render/message.js'),
     ]);
-    const msg = await readMessageFile(args.message);
+    const msg = await readMessageFile(args.message, { atTerminal: sayWhenReadingTerminal('the message') });
     if (fieldsNamed(msg, 'From').length === 0) {
       throw new UsageError('no From header field, which every message has (RFC 5322 §3.6.2); is this an .eml file?', args.message);
     }
