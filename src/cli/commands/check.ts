@@ -10,7 +10,8 @@ import { exitCodeOf, UsageError } from '../exit.js';
 import { boundOldGenerationGrowth, capYoungGeneration } from '../memory.js';
 import { tierUpLaterForShortRun } from '../tiering.js';
 import { useColor } from '../render/output.js';
-import { policyFetchFromArgs, resolverFromArgs, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
+import { policyFetchFromArgs, resolverFromArgs, sayWhenReadingTerminal, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
+import { isatty } from 'node:tty';
 import { dkimSelectorProblem } from '../../names.js';
 import { takesWholeNumber } from '../flag-values.js';
 import type { PolicyFetchOptions } from '../../mtasts/fetch.js';
@@ -156,6 +157,7 @@ export const checkCommand: CommandModule<object, Args> = {
       throw new UsageError(`--shard: ${(err as Error).message}`);
     }
     const files = ([] as string[]).concat(args.domainsFile).map(String);
+    if (files.includes('-') && isatty(0)) sayWhenReadingTerminal('the domains to check, one a line,')('<stdin>');
     const source = await domainSource(args.domains.map(String), files);
     if (source.count === 0 && files.length === 0) throw new UsageError('name at least one domain, or pass --domains-file FILE');
     // The list was given, and read: what is wrong is in it.

@@ -95,4 +95,11 @@ describe.skipIf(!existsSync(SCRIPT))('input typed at a terminal', () => {
     const json = JSON.parse(typed.output.slice(typed.output.indexOf('{'))) as { from?: unknown; dkim: unknown[] };
     expect(json.dkim).toEqual([]);
   });
+
+  it('check --domains-file - at a terminal says what to type and how to end it, then checks the names typed', async () => {
+    const typed = await atTerminal([process.execPath, CLI, 'check', '--domains-file', '-', '--json', '--nameserver', '127.0.0.1:9', '--timeout', '200'], 'example.com\nexample.org\n', 500);
+    expect(typed.output).toContain('reading the domains to check, one a line, from the terminal (<stdin>): type or paste it, then press Ctrl-D on a line of its own\n');
+    const json = JSON.parse(typed.output.slice(typed.output.indexOf('{'))) as { domains: { domain: string }[] };
+    expect(json.domains.map((d) => d.domain)).toEqual(['example.com', 'example.org']);
+  });
 });
