@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { argumentProblem } from '../../../bench/run.js';
+import { argumentProblem, checkdmarcRun } from '../../../bench/run.js';
 
 const RUN = path.resolve(import.meta.dirname, '../../../dist/bench/run.js');
 
@@ -9,6 +11,8 @@ describe('bench: its arguments', () => {
   it('takes sizes, its flags with whole numbers, and its switches', () => {
     expect(argumentProblem(['1000', '10000', '--rounds', '3', '--startup-rounds', '5', '--startup-only'])).toBeNull();
     expect(argumentProblem(['--scale', '--scale-n', '500'])).toBeNull();
+    expect(argumentProblem(['1000', '--checkdmarc-max', '1000'])).toBeNull();
+    expect(argumentProblem(['--checkdmarc-max'])).toBe('--checkdmarc-max needs a whole number');
   });
 
   it('names a typo or a flag without its number instead of running the whole bench', () => {
@@ -25,5 +29,22 @@ describe('bench: its arguments', () => {
     const typo = spawnSync(process.execPath, [RUN, '--round', '3'], { encoding: 'utf8', timeout: 20_000 });
     expect(typo.status).toBe(2);
     expect(typo.stderr).toMatch(/^bench: unknown argument --round\n/);
+  });
+
+  it('a checkdmarc run counts only when it reported on every domain of the list, with the port and list it was given', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'maildns-bench-args-'));
+    try {
+      writeFileSync(path.join(dir, 'domains.txt'), 'a.example\nb.example\n');
+      // A command of the shape MAILDNS_BENCH_CHECKDMARC names: one JSON object per line of the list it is given.
+      const peer = path.join(dir, 'peer.sh');
+      writeFileSync(peer, '#!/bin/sh\n[ "$1" = 5300 ] || exit 9\nprintf "[" ; sed \'s/.*/{"domain": "&"}/\' "$2" | paste -sd, ; printf "]"\n');
+      chmodSync(peer, 0o755);
+      expect(checkdmarcRun(peer, dir, 2, 5300)).toBeGreaterThan(0);
+      expect(() => checkdmarcRun(peer, dir, 3, 5300)).toThrow(`${peer} reported on 2 of 3 domains; is it checking domains.txt against 127.0.0.1:5300?`);
+      // A command that fails is no figure either.
+      expect(() => checkdmarcRun(peer, dir, 2, 53)).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
