@@ -54,6 +54,13 @@ export interface DnsAnswer<T> {
   cnameChain: string[];
   /** Transport or server detail for failures. The resolver's answers carry both keys, undefined when there is nothing to say (one shape: see failedAnswer). */
   detail?: string | undefined;
+  /**
+   * The RCODE of a response that is status `error` for it: an RCODE without a status of its own
+   * (FORMERR 1, NOTIMP 4, NOTAUTH 9, an extended one such as BADVERS 16). Undefined in every other
+   * answer (the status says the RCODE, or no server gave one). Set on that error path alone: the
+   * resolver's answers carry the key, undefined, as they do `detail`.
+   */
+  rcode?: number | undefined;
 }
 
 export interface Resolver {
@@ -619,8 +626,8 @@ export class DnsResolver implements Resolver {
  * absent ones undefined: V8 then gives every answer the resolver makes one hidden class, where answers built by two
  * literals and given fields afterwards had four, and the code reading them was polymorphic.
  */
-function failedAnswer<T extends RRType>(name: string, type: T, server: string | null, status: DnsStatus, authoritative: boolean, detail?: string, cnameChain: string[] = [], authenticData?: boolean): DnsAnswer<RDataMap[T]> {
-  return { name, type, status, records: [], ttl: null, authoritative, authenticData, server, cnameChain, detail };
+function failedAnswer<T extends RRType>(name: string, type: T, server: string | null, status: DnsStatus, authoritative: boolean, detail?: string, cnameChain: string[] = [], authenticData?: boolean, rcode?: number): DnsAnswer<RDataMap[T]> {
+  return { name, type, status, records: [], ttl: null, authoritative, authenticData, server, cnameChain, detail, rcode };
 }
 
 /** Answers whose chain ends at a CNAME the server did not follow (it does not recurse): the target is asked next. */
@@ -653,7 +660,7 @@ function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T,
   const authoritative = packet.header.aa === 1;
   if (rcode === RCODE.SERVFAIL) return failedAnswer(name, type, server, 'servfail', authoritative);
   if (rcode === RCODE.REFUSED) return failedAnswer(name, type, server, 'refused', authoritative);
-  if (rcode !== RCODE.NOERROR && rcode !== RCODE.NXDOMAIN) return failedAnswer(name, type, server, 'error', authoritative, `rcode ${rcode}`);
+  if (rcode !== RCODE.NOERROR && rcode !== RCODE.NXDOMAIN) return failedAnswer(name, type, server, 'error', authoritative, `rcode ${rcode}`, [], undefined, rcode);
   const wanted = TYPE[type];
   const answers = packet.answers;
   const chain: string[] = [];
@@ -683,7 +690,7 @@ function answerFrom<T extends RRType>(packet: WirePacket, name: string, type: T,
   }
   // The fields of failedAnswer, in its order (one hidden class for every answer).
   const status = records.length ? 'ok' : 'nodata';
-  const answer: DnsAnswer<RDataMap[T]> = { name, type, status, records, ttl, authoritative, authenticData: packet.header.ad === 1, server, cnameChain: chain, detail: undefined };
+  const answer: DnsAnswer<RDataMap[T]> = { name, type, status, records, ttl, authoritative, authenticData: packet.header.ad === 1, server, cnameChain: chain, detail: undefined, rcode: undefined };
   if (records.length) return answer;
   if (chain.length) {
     if (recursionLacking) chainCut.add(answer);

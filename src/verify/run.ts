@@ -4,6 +4,7 @@
  */
 import { findAuthoritative, type AuthoritativeServer } from '../dns/authoritative.js';
 import { describeStatus, dnsFailureCode, formatServer, parseServer, withinDeadline, type DnsStatus, type Resolver } from '../dns/resolver.js';
+import { RCODE } from '../dns/packet.js';
 import { compareWithPrivateKey } from '../dkim/keys.js';
 import { PRIVATE_KEY_INPUT } from '../dkim/record.js';
 import { readInputFileSync } from '../fsutil.js';
@@ -62,10 +63,9 @@ function serialNewer(a: number, b: number): boolean {
   return d !== 0 && d < 2 ** 31;
 }
 
-/** The RCODE named in an answer's detail by the resolver for the RCODEs it has no status of its own for ("rcode 4"). */
-function rcodeStatus(detail: string | undefined): ServerStatus | null {
-  const m = /^rcode (\d+)$/.exec(detail ?? '');
-  return m?.[1] === '4' ? 'notimp' : m?.[1] === '1' ? 'formerr' : null;
+/** The server status of an RCODE the resolver has no status of its own for (DnsAnswer.rcode); null for the others. */
+function rcodeStatus(rcode: number | undefined): ServerStatus | null {
+  return rcode === RCODE.NOTIMP ? 'notimp' : rcode === RCODE.FORMERR ? 'formerr' : null;
 }
 
 export interface RecordReport {
@@ -144,7 +144,7 @@ async function ask(server: AuthoritativeServer, zone: string): Promise<ServerInf
   let status: ServerStatus = soa.status;
   if (soa.status === 'ok' && !soa.authoritative) status = 'not-authoritative';
   else if ((soa.status === 'nxdomain' || soa.status === 'nodata') && !soa.authoritative) status = 'lame';
-  else if (soa.status === 'error') status = rcodeStatus(soa.detail) ?? 'error';
+  else if (soa.status === 'error') status = rcodeStatus(soa.rcode) ?? 'error';
   const serial = soa.records[0]?.serial ?? null;
   const info: ServerInfo = { name: server.name, address: formatServer(server.address), ...(server.nsName ? { nsName: server.nsName } : {}), answered: status === 'ok', status, serial };
   if (status !== 'ok') {

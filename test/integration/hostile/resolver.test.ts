@@ -6,7 +6,7 @@
 import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DnsResolver, isNoRecord, isTemporary } from '../../../src/dns/resolver.js';
-import { HOSTILE_STATUS, hostileZone, startHostileDns, type HostileScenario, type HostileServer } from '../../helpers/hostile-dns.js';
+import { answer, HOSTILE_STATUS, hostileZone, rdata, startHostileDns, T, type HostileScenario, type HostileServer } from '../../helpers/hostile-dns.js';
 
 const TIMEOUT_MS = 250;
 
@@ -85,6 +85,44 @@ describe('what the status says', () => {
       const before = server.queries.length;
       expect(await resolver.lookup('stray-first.hostile.test', 'TXT')).toMatchObject({ status: 'ok', records: [['v=spf1 -all']] });
       expect(server.queries.length - before).toBe(1);
+    }
+  });
+
+  it('gives the RCODE of an answer that has no status of its own as a number (FORMERR, NOTIMP, NOTAUTH, an extended RCODE), and none in the others', async () => {
+    // rcode-N.test answers RCODE N: the low 4 bits in the header, the upper 8 in the OPT record's TTL (RFC 6891 §6.1.3).
+    const rcodes = await startHostileDns((q) => {
+      const n = Number(/^rcode-(\d+)\.test$/.exec(q.name.toLowerCase())?.[1] ?? 0);
+      const opt = { name: '', type: T.OPT, class: 1232, ttl: (n >> 4) << 24, rdata: Buffer.alloc(0) };
+      return answer(q, { rcode: n & 0xf, aa: false, additionals: n > 15 ? [opt] : [], authorities: n === 0 ? [{ name: 'test', type: T.SOA, rdata: rdata.soa('ns.test', 'hostmaster.test', 1) }] : [] });
+    });
+    try {
+      const paths = [
+        new DnsResolver({ servers: [rcodes], timeoutMs: TIMEOUT_MS, attempts: 1 }),
+        new DnsResolver({ servers: [rcodes], timeoutMs: TIMEOUT_MS, attempts: 1, sharedTransport: 'udp' }),
+        new DnsResolver({ servers: [rcodes], timeoutMs: TIMEOUT_MS, attempts: 1, sharedTransport: 'tcp' }),
+      ];
+      for (const resolver of paths) {
+        const seen = await Promise.all([1, 4, 9, 16, 2, 3, 5, 0].map(async (n) => (({ status, rcode }) => [n, status, rcode])(await resolver.lookup(`rcode-${n}.test`, 'SOA'))));
+        expect(seen).toEqual([
+          [1, 'error', 1],
+          [4, 'error', 4],
+          [9, 'error', 9],
+          [16, 'error', 16],
+          [2, 'servfail', undefined],
+          [3, 'nxdomain', undefined],
+          [5, 'refused', undefined],
+          [0, 'nodata', undefined],
+        ]);
+      }
+      // And none where no server answered.
+      const silent = await startHostileDns(() => null);
+      try {
+        expect((await new DnsResolver({ servers: [silent], timeoutMs: 100, attempts: 1 }).lookup('rcode-4.test', 'SOA')).rcode).toBeUndefined();
+      } finally {
+        await silent.close();
+      }
+    } finally {
+      await rcodes.close();
     }
   });
 
