@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { DnskeyValue, DsValue, MxValue, SoaValue, TlsaValue } from '../records.js';
 import { isAtOrBelow, normalizeName } from '../names.js';
 import { TYPE, RCODE, type WirePacket, type WireRecord } from './packet.js';
-import { exchange, formatServer, MalformedMessage, parseServer, PortClosed, WireTimeout, type DnssecBits, type ServerAddress, type WireResponse } from './wire.js';
+import { AFTER_TRUNCATION, exchange, formatServer, MalformedMessage, parseServer, PortClosed, WireTimeout, type DnssecBits, type ServerAddress, type WireResponse } from './wire.js';
 import { UdpMux } from './mux.js';
 import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 import { isIpAddress } from '../ipv6.js';
@@ -361,9 +361,10 @@ class Deadline {
   passed(): boolean {
     return this.remaining() <= 0;
   }
-  /** The answer to a question the deadline cut short. */
-  late<T extends RRType>(name: string, type: T): DnsAnswer<RDataMap[T]> {
-    const answer = failedAnswer<T>(name, type, null, 'timeout', false, `the deadline of ${this.ms} ms passed before an answer came`);
+  /** The answer to a question the deadline cut short; `afterTruncation`: while it was asked again over TCP after a truncated UDP answer (said, as a timeout there says it). */
+  late<T extends RRType>(name: string, type: T, afterTruncation = false): DnsAnswer<RDataMap[T]> {
+    const passed = `the deadline of ${this.ms} ms passed before an answer came`;
+    const answer = failedAnswer<T>(name, type, null, 'timeout', false, afterTruncation ? AFTER_TRUNCATION + passed : passed);
     lateAnswers.add(answer);
     return answer;
   }
@@ -595,7 +596,7 @@ export class DnsResolver implements Resolver {
     const failed = (err: unknown): DnsAnswer<RDataMap[T]> =>
       err instanceof WireTimeout
         ? left < this.timeoutMs
-          ? deadline!.late(name, type)
+          ? deadline!.late(name, type, err.afterTruncation)
           : failedAnswer<T>(name, type, serverText, 'timeout', false, err.message)
         : err instanceof MalformedMessage
           ? failedAnswer<T>(name, type, serverText, 'malformed', false, err.problem)

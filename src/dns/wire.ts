@@ -39,12 +39,17 @@ export type DnssecBits = Pick<WireOptions, 'dnssecOk' | 'checkingDisabled'>;
 const NO_DNSSEC_BITS: DnssecBits = {};
 
 export class WireTimeout extends Error {
+  /** Set when the wait that ran out was over TCP, after a truncated answer over UDP (settleUdp). */
+  afterTruncation = false;
   /** `ignored`: what came from the server in the meantime that did not answer the question. */
   constructor(server: ServerAddress, name: string, type: string, ignored?: string) {
     super(`no answer from ${formatServer(server)} for ${name} ${type}${ignored ? `; it sent ${ignored}` : ''}`);
     this.name = 'WireTimeout';
   }
 }
+
+/** What a failure over TCP after a truncated UDP answer is said after, whatever ended it (see settleUdp, and the resolver's deadline). */
+export const AFTER_TRUNCATION = 'the answer over UDP was truncated (TC=1), and over TCP: ';
 
 export function formatServer(s: ServerAddress): string {
   return s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`;
@@ -678,11 +683,12 @@ export async function settleUdp(reply: UdpOutcome, overTcp: () => Promise<WirePa
     // A failure over TCP (refused, reset, closed early, no answer in time) says why only with the truncation that led there.
     // Only this failure path pays for it. A timeout stays a WireTimeout (status timeout), its message prefixed.
     if (err instanceof WireTimeout) {
-      err.message = `the answer over UDP was truncated (TC=1), and over TCP: ${err.message}`;
+      err.message = AFTER_TRUNCATION + err.message;
+      err.afterTruncation = true;
       throw err;
     }
     if (err instanceof MalformedMessage || !(err instanceof Error)) throw err;
-    const again = new Error(`the answer over UDP was truncated (TC=1), and over TCP: ${err.message}`);
+    const again = new Error(AFTER_TRUNCATION + err.message);
     throw Object.assign(again, { cause: err });
   }
 }

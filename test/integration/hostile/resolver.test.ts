@@ -126,6 +126,27 @@ describe('what the status says', () => {
     }
   });
 
+  it('says the UDP answer was truncated when the deadline, not the timeout, ends the question asked again over TCP', async () => {
+    const tcSilent = await startHostileDns((q) => (q.transport === 'udp' ? answer(q, { tc: true }) : null));
+    try {
+      for (const sharedTransport of [undefined, 'udp'] as const) {
+        const byDeadline = new DnsResolver({ servers: [tcSilent], timeoutMs: 10_000, deadlineMs: 300, ...(sharedTransport ? { sharedTransport } : {}) });
+        // The resolver's own deadline, then a scope's (one domain of a run; its deadline starts with it).
+        const own = await byDeadline.lookup('example.test', 'TXT');
+        const scope = byDeadline.scope('example.test');
+        for (const answer of [own, await scope.lookup('example.test', 'SOA')]) {
+          expect({ sharedTransport, status: answer.status, detail: answer.detail }).toEqual({ sharedTransport, status: 'timeout', detail: 'the answer over UDP was truncated (TC=1), and over TCP: the deadline of 300 ms passed before an answer came' });
+        }
+        scope.end();
+        // The timeout said it already.
+        const byTimeout = new DnsResolver({ servers: [tcSilent], timeoutMs: 200, attempts: 1, ...(sharedTransport ? { sharedTransport } : {}) });
+        expect((await byTimeout.lookup('example.test', 'TXT')).detail).toMatch(/^the answer over UDP was truncated \(TC=1\), and over TCP: no answer from 127\.0\.0\.1:\d+ for example\.test TXT$/);
+      }
+    } finally {
+      await tcSilent.close();
+    }
+  });
+
   it('asks a malformed answer again like any temporary failure, once per attempt', async () => {
     const r = new DnsResolver({ servers: [server], timeoutMs: TIMEOUT_MS, attempts: 2 });
     const before = server.queries.length;

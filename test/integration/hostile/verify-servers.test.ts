@@ -110,6 +110,20 @@ describe('verify: what each authoritative server did with the SOA question', () 
     expect(report!.exitCode).toBe(1);
   });
 
+  it('a server that truncates over UDP and is silent over TCP, cut short by --deadline (not --timeout): the finding says the answer was truncated', async () => {
+    const server = bad.get('truncated, TCP silent')!.address;
+    const r = await runCli(['verify', '--json', '--authoritative', `${good.address},${server}`, '--nameserver', good.address, '--timeout', '10000', '--deadline', '1500'], { cwd: dir, killAfterMs: 20_000 });
+    const d = (JSON.parse(r.stdout) as Report).domains[0]!;
+    expect(d.servers.map((s) => [s.name, s.status])).toEqual([
+      [good.address, 'ok'],
+      [server, 'timeout'],
+    ]);
+    const mine = d.findings.filter((f) => f.subject === server);
+    expect(mine.map((f) => f.code)).toEqual(['verify.server-unreachable']);
+    expect(mine[0]!.message).toContain('the answer over UDP was truncated (TC=1), and over TCP: the deadline of 1500 ms passed before an answer came');
+    expect(r.code).toBe(1);
+  });
+
   it('the readable report names each server with what it did', async () => {
     const { code, stdout } = await verify([good.address, bad.get('refused')!.address, bad.get('no AA bit')!.address, bad.get('silent')!.address], false);
     expect(code).toBe(1);
