@@ -8,12 +8,11 @@
  * server of its own (named NAME@ADDRESS when a name has more than one). `--authoritative HOST[:PORT],...` replaces
  * discovery with an explicit list (tests, hidden primaries, servers not yet delegated).
  */
-import { lookup as osLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { normalizeName } from '../names.js';
 import { registrySuffix } from '../psl.js';
 import { formatIpv6, parseIpv6 } from '../ipv6.js';
-import { DnsResolver, describeStatus, isTemporary, parseServer, formatServer, type DnsStatus, type Resolver, type ServerAddress } from './resolver.js';
+import { DnsResolver, describeAnswer, describeStatus, HOSTS_FILE, hostsFileAddresses, isTemporary, parseServer, formatServer, type DnsStatus, type Resolver, type ServerAddress } from './resolver.js';
 import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 
 export interface AuthoritativeServer {
@@ -30,7 +29,7 @@ interface AuthoritativeSet {
   /** The zone apex the servers were found for; null when discovery failed. */
   zone: string | null;
   servers: AuthoritativeServer[];
-  /** NS hosts that could not be reached (no address), with the reason; `status` of the address lookup that failed, `nodata` when the name has no address. */
+  /** NS hosts (or host names given in an explicit list) that could not be reached (no address), with the reason; `status` of the address lookup that failed, `nodata` when the name has no address. */
   unreachable: { name: string; reason: string; status: DnsStatus; temporary: boolean }[];
   /** NS hosts with addresses of one family whose lookup of the other (A or AAAA) failed for now: servers there, if any, were not asked. */
   lookupsFailed?: { name: string; type: 'A' | 'AAAA'; reason: string; askedAt: string[] }[];
@@ -107,56 +106,99 @@ export async function findZone(resolver: Resolver, name: string): Promise<{ zone
   return { zone: null, status };
 }
 
+/** The address a host name given in an explicit list is asked at, or why there is none (see hostAddress). */
+type HostAddress = { address: string; failure?: undefined } | { address?: undefined; failure: { status: DnsStatus; temporary: boolean; reason: string } };
+
+/**
+ * The address a host name of `--authoritative` is asked at: the first the hosts file lists for it;
+ * else, for localhost and names under it, the loopback (RFC 6761 §6.3); else the first A record the
+ * main resolver answers, else its first AAAA record (IPv4 first: every host reaches it).
+ *
+ * Not the system's getaddrinfo (node:dns lookup): maildns can neither bound nor cancel it. A system
+ * resolver that did not answer held verify for as long as the C library's retries ran (minutes with
+ * `options timeout:30 attempts:5`), whatever --timeout and --deadline said; and a lookup merely
+ * raced against a timer would still hold one of the four threads of libuv's pool (file reads and
+ * crypto share them) and keep the process from exiting until the C library gave up. The main
+ * resolver asks the servers the run was told to ask (--nameserver, else those of /etc/resolv.conf,
+ * which getaddrinfo asks too) within the run's --timeout and its --deadline for the domain, and says
+ * which server failed how; the hosts file is read first, as the usual `hosts: files dns` does, so
+ * localhost and a hidden primary named there work as before (Go's own resolver does the same).
+ */
+async function hostAddress(resolver: Resolver, host: string): Promise<HostAddress> {
+  const listed = hostsFileAddresses(host)[0];
+  if (listed !== undefined) return { address: listed };
+  const name = normalizeName(host);
+  if (name === 'localhost' || name.endsWith('.localhost')) return { address: '127.0.0.1' };
+  const [a, aaaa] = await Promise.all([resolver.lookup(name, 'A'), resolver.lookup(name, 'AAAA')]);
+  const address = (a.status === 'ok' ? a.records[0] : undefined) ?? (aaaa.status === 'ok' ? aaaa.records[0] : undefined);
+  if (address !== undefined) return { address };
+  const failed = [a, aaaa].find((x) => isTemporary(x.status));
+  if (failed) return { failure: { status: failed.status, temporary: true, reason: `${describeAnswer(failed)}, asking for the ${failed.type} records of ${name}` } };
+  return { failure: { status: a.status, temporary: false, reason: `the name has no A or AAAA record (${describeStatus(a.status)}), and ${HOSTS_FILE} does not list it` } };
+}
+
 export async function findAuthoritative(resolver: Resolver, domain: string, opts: AuthoritativeOptions = {}): Promise<AuthoritativeSet> {
   if (opts.explicit && opts.explicit.length) {
     // One server per address asked: a server listed twice (or as a name and as its address) is asked
-    // once, and counted once. A name is the address the system resolver gives it, the one its
-    // sockets connect to; a name that does not resolve stays as given (asking it fails on its own).
+    // once, and counted once. A name is asked at the address hostAddress finds for it, every name at
+    // once; a name that has none is a server that cannot be asked, said with the reason.
     const servers: AuthoritativeServer[] = [];
+    const unreachable: AuthoritativeSet['unreachable'] = [];
     const duplicates: AuthoritativeSet['duplicates'] = [];
     const byAddress = new Map<string, string>();
-    for (const text of opts.explicit) {
-      const address = parseServer(text);
-      const name = formatServer(address);
-      const host = isIP(address.host) ? address.host : await osLookup(address.host).then((r) => r.address, () => address.host);
-      const key = formatServer({ host: canonicalHost(host), port: address.port });
+    const given = opts.explicit.map((text) => parseServer(text));
+    const found = await Promise.all(given.map((g): HostAddress | Promise<HostAddress> => (isIP(g.host) ? { address: g.host } : hostAddress(resolver, g.host))));
+    // Why each server given could not be used, in the order given (the failure's message lists them).
+    const failed: string[] = [];
+    given.forEach((g, i) => {
+      const name = formatServer(g);
+      const { address: host, failure } = found[i]!;
+      // A name that cannot be looked up is one server too, however often it is listed.
+      const key = host === undefined ? name.toLowerCase() : formatServer({ host: canonicalHost(host), port: g.port });
       const first = byAddress.get(key);
       if (first !== undefined) {
-        duplicates.push({ name, sameAs: first, address: key });
-        continue;
+        duplicates.push({ name, sameAs: first, address: host === undefined ? name : key });
+        return;
       }
       byAddress.set(key, name);
+      if (failure) {
+        unreachable.push({ name, ...failure });
+        failed.push(`${name}: ${failure.temporary ? 'its address could not be looked up: ' : ''}${failure.reason}`);
+        return;
+      }
+      const address = { host, port: g.port };
       servers.push({ name, address, resolver: serverResolver(address, opts) });
-    }
+    });
+    // No name given has an address: each is said as a server that could not be asked (no zone to find).
+    if (servers.length === 0) return { zone: null, servers, unreachable, duplicates };
     // The zone as the first listed server that holds an SOA at or above the domain sees it; the
     // domain itself when the servers that answered hold none. A server that gave no usable answer
     // says nothing about the zone, and neither does one that answered NXDOMAIN or a referral for
     // every name up the tree (a lame server, which a server listed after it may not be): the next
     // one is asked, and when none answered at all the zone is unknown.
-    const failed: string[] = [];
-    let status: DnsStatus = 'timeout';
+    let status = unreachable.find((u) => u.temporary)?.status;
     let answered = false;
     for (const server of servers) {
       const seen = await findZone(server.resolver, domain);
-      if (seen.zone) return { zone: seen.zone, servers, unreachable: [], duplicates };
+      if (seen.zone) return { zone: seen.zone, servers, unreachable, duplicates };
       if (!isTemporary(seen.status)) {
         answered = true;
         continue;
       }
-      if (failed.length === 0) status = seen.status;
+      status ??= seen.status;
       failed.push(`${server.name}: ${seen.detail ?? describeStatus(seen.status)} (asking for the SOA of ${seen.at ?? domain})`);
     }
-    if (answered) return { zone: normalizeName(domain), servers, unreachable: [], duplicates };
+    if (answered) return { zone: normalizeName(domain), servers, unreachable, duplicates };
     return {
       zone: null,
       servers: [],
       unreachable: [],
       duplicates,
       failure: {
-        status,
+        status: status ?? 'timeout',
         temporary: true,
         message: `could not find the zone of ${domain}: no server given answered (${failed.join('; ')})`,
-        fix: 'check that the servers given with --authoritative are running and serve the zone, then run again',
+        fix: 'check that the servers given with --authoritative are running and serve the zone (and, for a name given, the resolver that looks it up: --nameserver), then run again',
       },
     };
   }

@@ -725,6 +725,29 @@ export function systemServers(resolvConf = '/etc/resolv.conf'): ServerAddress[] 
   return servers.length ? servers : [{ host: '127.0.0.1', port: 53 }];
 }
 
+export const HOSTS_FILE = '/etc/hosts';
+
+/**
+ * The addresses the hosts file lists for `name`, in its order, as the C library's `files` source
+ * reads it (an address, then its names; `#` starts a comment); none when it lists the name nowhere
+ * or cannot be read. A local file, read at once: nothing to wait for.
+ */
+export function hostsFileAddresses(name: string, hostsFile = HOSTS_FILE): string[] {
+  let text = '';
+  try {
+    text = readFileSync(hostsFile, 'utf8');
+  } catch {
+    return [];
+  }
+  const wanted = normalizeName(name);
+  const found: string[] = [];
+  for (const line of text.split('\n')) {
+    const fields = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (fields.length > 1 && isIpAddress(fields[0]!) && fields.slice(1).some((n) => normalizeName(n) === wanted)) found.push(fields[0]!);
+  }
+  return found;
+}
+
 export interface ResolverChoice {
   /** `--nameserver` value; falls back to MAILDNS_NAMESERVER, then the system's resolvers. */
   nameserver?: string | undefined;

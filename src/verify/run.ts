@@ -497,12 +497,22 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
     result.status = auth.failure.temporary ? 'dns-unavailable' : 'problems';
     return result;
   }
+  // A name given to --authoritative, or an NS name of the zone.
+  const givenNames = !!opts.authoritative?.length;
   for (const u of auth.unreachable) {
     result.servers.push({ name: u.name, address: null, answered: false, status: u.temporary ? u.status : 'no-address', serial: null, detail: u.reason });
+    const named = givenNames ? `--authoritative names ${u.name}` : `the zone names ${u.name} as a server`;
+    const fix = givenNames
+      ? u.temporary
+        ? "check the network and the resolver that looks the name up (--nameserver), or give the server's address in --authoritative, then run again"
+        : "give the server's address in --authoritative, or publish an A or AAAA record for its name"
+      : u.temporary
+        ? 'check the network and the resolver (--nameserver), then run again'
+        : 'publish an A or AAAA record for the name server, or remove the NS record';
     findings.push(
       u.temporary
-        ? { code: 'verify.server-unreachable', severity: 'error', subject: u.name, message: `the zone names ${u.name} as a server, but its address could not be looked up: ${u.reason}; its records could not be compared`, fix: 'check the network and the resolver (--nameserver), then run again' }
-        : { code: 'verify.server-no-address', severity: 'error', subject: u.name, message: `the zone names ${u.name} as a server but it cannot be reached: ${u.reason}`, fix: 'publish an A or AAAA record for the name server, or remove the NS record' },
+        ? { code: 'verify.server-unreachable', severity: 'error', subject: u.name, message: `${named}, but its address could not be looked up: ${u.reason}; its records could not be compared`, fix }
+        : { code: 'verify.server-no-address', severity: 'error', subject: u.name, message: `${named} but it cannot be reached: ${u.reason}`, fix },
     );
   }
   for (const l of auth.lookupsFailed ?? []) {

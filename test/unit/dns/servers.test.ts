@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { systemServers } from '../../../src/dns/resolver.js';
+import { hostsFileAddresses, systemServers } from '../../../src/dns/resolver.js';
 import { parseServer } from '../../../src/dns/wire.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'maildns-servers-'));
@@ -52,5 +52,19 @@ describe('systemServers', () => {
     const conf = path.join(dir, 'empty.conf');
     writeFileSync(conf, 'nameserver [nope]\nsearch example.com\n');
     expect(systemServers(conf)).toEqual([{ host: '127.0.0.1', port: 53 }]);
+  });
+});
+
+describe('hostsFileAddresses', () => {
+  it('gives the addresses a hosts file lists for a name, in its order, names compared without case or a trailing dot, comments skipped', () => {
+    const hosts = path.join(dir, 'hosts');
+    writeFileSync(hosts, '127.0.0.1\tlocalhost\n::1 localhost ip6-localhost\n# 192.0.2.9 ns1.example.test\n192.0.2.53 NS1.Example.Test. ns1  # the primary\nnot-an-address ns1.example.test\n2001:db8::53 ns1.example.test\n192.0.2.54\n');
+    expect(hostsFileAddresses('ns1.example.test', hosts)).toEqual(['192.0.2.53', '2001:db8::53']);
+    expect(hostsFileAddresses('LOCALHOST', hosts)).toEqual(['127.0.0.1', '::1']);
+    expect(hostsFileAddresses('ns2.example.test', hosts)).toEqual([]);
+  });
+
+  it('gives none when the file cannot be read', () => {
+    expect(hostsFileAddresses('localhost', path.join(dir, 'no-such-hosts'))).toEqual([]);
   });
 });
