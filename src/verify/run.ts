@@ -15,7 +15,7 @@ import type { DomainPlan, Plan } from '../plan/types.js';
 import type { DnsRecord, RecordType } from '../records.js';
 import { compareAtServer, describeDifference, type ExtraRecord, type ServerStatus, type ServerView } from './compare.js';
 import { notApexFinding, verifyDelegation } from './delegation.js';
-import { validatePublished, ZoneRoutedResolver } from './validators.js';
+import { isReferral, validatePublished, ZoneRoutedResolver } from './validators.js';
 import type { PolicyFetchOptions } from '../mtasts/fetch.js';
 
 const VERIFY_JSON_VERSION = 1;
@@ -387,7 +387,7 @@ class Delegations {
         for (let n = apexLabels + 1; n <= Math.min(labels.length, apexLabels + MAX_CUT_DEPTH); n++) {
           const candidate = labels.slice(labels.length - n).join('.');
           const soa = await server.resolver.lookup(candidate, 'SOA');
-          if (soa.status === 'nodata' && !soa.authoritative) return candidate;
+          if (isReferral(soa)) return candidate;
         }
         return name;
       })();
@@ -596,7 +596,7 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
     const answers = await Promise.all(auth.servers.map((s, i) => (infos[i]!.answered ? s.resolver.lookup(name, type) : null)));
     // A server that answers its zone's SOA with the AA bit and this name without it, and with no
     // record, gave a referral: the name lies in a zone delegated from this one (RFC 1034 §4.2.1).
-    const referring = answers.findIndex((a) => a !== null && a.status === 'nodata' && !a.authoritative);
+    const referring = answers.findIndex((a) => a !== null && isReferral(a));
     const child = referring < 0 ? null : await delegation.childOf(auth.servers[referring]!, name);
     const perRecord: ServerView[][] = group.map(() => []);
     answers.forEach((answer, i) => {
@@ -605,7 +605,7 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
         group.forEach((_, j) => perRecord[j]!.push({ server: serverName, status: infos[i]!.status, state: 'unreachable' }));
         return;
       }
-      if (child && answer.status === 'nodata' && !answer.authoritative) {
+      if (child && isReferral(answer)) {
         group.forEach((_, j) => perRecord[j]!.push({ server: serverName, status: answer.status, state: 'delegated', delegatedTo: child.cut }));
         return;
       }
@@ -630,9 +630,11 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
     });
   }
   findings.push(...extraFindings(extras, live.length));
-  // The validators read what the first server that answered publishes (its answers are cached already).
+  // The validators read what the first server that answered publishes (its answers are cached
+  // already); a name below a zone cut, what the first server of the child zone publishes.
+  const belowCut = async (name: string): Promise<Resolver | null> => (await delegation.childOf(live[0]!, name)).servers[0]?.resolver ?? null;
   findings.push(
-    ...(await validatePublished(d.domain, composed.records, new ZoneRoutedResolver(auth.zone!, live[0]!.resolver, opts.resolver), {
+    ...(await validatePublished(d.domain, composed.records, new ZoneRoutedResolver(auth.zone!, live[0]!.resolver, opts.resolver, belowCut), {
       plan: d,
       policyFetch: opts.mtaStsPolicy ?? {},
       rdns: opts.rdns === true || (d.sendingHosts?.length ?? 0) > 0,

@@ -17,16 +17,30 @@ import { auditTlsRpt } from '../tlsrpt/evaluate.js';
 import { auditBimi } from '../bimi/evaluate.js';
 import { checkReverseDns, sendingAddressesFromPlan } from '../rdns/evaluate.js';
 
-/** Answers names in `zone` from `inside`, every other name from `outside`. */
+/**
+ * Answers names in `zone` from `inside`, every other name from `outside`. A name `inside` answers
+ * with a referral (no record, no AA bit: it lies in a zone delegated from this one, RFC 1034
+ * §4.2.1) is asked of the server `belowCut` gives for it, the child zone's, else of `outside`: the
+ * referral is not the record missing.
+ */
 export class ZoneRoutedResolver implements Resolver {
   constructor(
     private readonly zone: string,
     private readonly inside: Resolver,
     private readonly outside: Resolver,
+    private readonly belowCut?: (name: string) => Promise<Resolver | null>,
   ) {}
-  lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
-    return (isAtOrBelow(name, this.zone) ? this.inside : this.outside).lookup(name, type);
+  async lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
+    if (!isAtOrBelow(name, this.zone)) return this.outside.lookup(name, type);
+    const answer = await this.inside.lookup(name, type);
+    if (!this.belowCut || !isReferral(answer)) return answer;
+    return ((await this.belowCut(name)) ?? this.outside).lookup(name, type);
   }
+}
+
+/** An authoritative server's answer for a name below one of its zone's cuts. */
+export function isReferral(answer: DnsAnswer<unknown>): boolean {
+  return answer.status === 'nodata' && !answer.authoritative;
 }
 
 /** Presence and duplicates are the comparison's job (verify.missing, verify.conflicting-record): not repeated. */

@@ -16,6 +16,8 @@ import { parsePlan } from '../../../src/plan/load.js';
 import { verifyPlan } from '../../../src/verify/run.js';
 
 const SPF = 'v=spf1 ip4:192.0.2.25 -all';
+/** The record a second plan's SPF includes, at a name of the child zone that no planned record has. */
+const INCLUDED_SPF = 'v=spf1 ip4:192.0.2.26 +all';
 const CHILD_ADDRESS = '127.0.0.5';
 
 const parentSoa = { name: 'example.test', type: T.SOA, rdata: rdata.soa('ns.example.test', 'hostmaster.example.test', 7) };
@@ -51,6 +53,7 @@ function child(spf: string | null) {
     if (!below(name, 'sub.example.test')) return answer(q, { rcode: 5, aa: false });
     if (name === 'sub.example.test' && q.type === T.SOA) return answer(q, { answers: [{ ...childSoa, name: { pointer: 12 } }] });
     if (name === 'sub.example.test' && q.type === T.TXT && spf) return answer(q, { answers: [{ name: { pointer: 12 }, type: T.TXT, ttl: 3600, rdata: rdata.txt(spf) }] });
+    if (name === '_spf.sub.example.test' && q.type === T.TXT) return answer(q, { answers: [{ name: { pointer: 12 }, type: T.TXT, ttl: 3600, rdata: rdata.txt(INCLUDED_SPF) }] });
     return answer(q, { authorities: [childSoa] });
   };
 }
@@ -115,5 +118,24 @@ describe('verify: a planned name in a zone delegated from the zone verified', ()
     // The readable report marks the record as delegated, not missing.
     const text = await runCli(['verify', '--authoritative', unknowing.address, '--nameserver', unknowing.address, '--timeout', '300'], { cwd: dir, killAfterMs: 20_000 });
     expect(text.stdout).toContain(`${unknowing.address}: delegated (to sub.example.test)`);
+  });
+
+  it('the checks of what is published read a name below the cut from the child zone\'s server, not the parent\'s referral', async () => {
+    // The SPF record includes _spf.sub.example.test, which only the child zone's server publishes:
+    // read from the parent's referral it is "no record" (spf.include-no-record), a false alarm;
+    // read from the child's server, its +all is found (spf.include-pass-all).
+    const including = parsePlan('version: 1\ndomains:\n  - domain: sub.example.test\n    spf: { ip4: [192.0.2.25], include: [_spf.sub.example.test], all: "-all" }\n', 'maildns.yaml');
+    const composed = 'v=spf1 ip4:192.0.2.25 include:_spf.sub.example.test -all';
+    const childServer = await startHostileDns(child(composed), { host: CHILD_ADDRESS, port: knowing.port });
+    try {
+      const resolver = new DnsResolver({ servers: [{ host: knowing.host, port: knowing.port }], timeoutMs: 300, attempts: 1 });
+      const report = await verifyPlan(including, { resolver, authoritative: [knowing.address], port: knowing.port, timeoutMs: 300, attempts: 1 });
+      const codes = report.domains[0]!.findings.map((f) => f.code);
+      expect(codes).not.toContain('spf.include-no-record');
+      expect(codes).toContain('spf.include-pass-all');
+      expect(report.domains[0]!.findings.find((f) => f.code === 'spf.include-pass-all')!.message).toContain('_spf.sub.example.test');
+    } finally {
+      await childServer.close();
+    }
   });
 });
