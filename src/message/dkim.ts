@@ -74,8 +74,19 @@ interface DkimVerifyOptions {
   now?: Date;
 }
 
-const KNOWN_ALGORITHMS = ['rsa-sha256', 'ed25519-sha256', 'rsa-sha1'];
-const REQUIRED_TAGS = ['v', 'a', 'b', 'bh', 'd', 'h', 's'];
+/**
+ * The signature fields judged by the rules of RFC 6376: a DKIM-Signature, and the two ARC fields
+ * RFC 8617 builds on it. An ARC-Message-Signature is a DKIM-Signature but for its name, no v= and
+ * i= the instance (§4.1.2); an ARC-Seal signs the ARC sets with relaxed header canonicalization
+ * and no body (§4.1.3, §5.1.1). ARC signs with rsa-sha256 only (dkimpy's ARC_HASH_ALGORITHMS too).
+ */
+export type SignatureKind = 'dkim' | 'ams' | 'seal';
+
+const KIND: Record<SignatureKind, { field: string; required: readonly string[]; algorithms: readonly string[]; algorithmsText: string }> = {
+  dkim: { field: 'DKIM-Signature', required: ['v', 'a', 'b', 'bh', 'd', 'h', 's'], algorithms: ['rsa-sha256', 'ed25519-sha256', 'rsa-sha1'], algorithmsText: 'a DKIM signing algorithm (rsa-sha256, ed25519-sha256)' },
+  ams: { field: 'ARC-Message-Signature', required: ['i', 'a', 'b', 'bh', 'd', 'h', 's'], algorithms: ['rsa-sha256'], algorithmsText: 'an ARC signing algorithm (rsa-sha256 is the only one)' },
+  seal: { field: 'ARC-Seal', required: ['i', 'a', 'b', 'cv', 'd', 's'], algorithms: ['rsa-sha256'], algorithmsText: 'an ARC signing algorithm (rsa-sha256 is the only one)' },
+};
 const RESULT_RANK: Record<DkimResult, number> = { pass: 6, fail: 5, policy: 4, neutral: 3, permerror: 2, temperror: 1, none: 0 };
 
 class Verdict extends Error {
@@ -187,14 +198,15 @@ export const LENGTH_RE = /^\d{1,76}$/;
 /** Base64 as RFC 6376 §3.5 writes it (white space removed first): whole quads, padding only at the end. */
 export const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-interface FieldProblem {
+export interface FieldProblem {
   result: DkimResult;
   code: string;
   reason: string;
 }
 
 /** What a signature field says, read once; `c` split into its two halves with their defaults. */
-interface SignatureField {
+export interface SignatureField {
+  kind: SignatureKind;
   get(name: string): string;
   has(name: string): boolean;
   tags: TagList;
@@ -203,7 +215,7 @@ interface SignatureField {
   domain: string;
   /** s=, likewise, when s= and d= make a key name; else as written. */
   selector: string;
-  /** i= as its octets spell it in UTF-8; `@` and d= when absent. */
+  /** i= as its octets spell it in UTF-8; `@` and d= when absent, and in ARC (where i= is the instance). */
   identity: string;
   /** The domain of i=, as d= is given. */
   identityDomain: string;
@@ -216,7 +228,7 @@ interface SignatureField {
   bodyCanon: string;
 }
 
-function readSignatureField(value: string): SignatureField {
+export function readSignatureField(value: string, kind: SignatureKind = 'dkim'): SignatureField {
   const tags = parseTagList(value);
   const get = (n: string): string => tags.byName.get(n)?.value ?? '';
   // RFC 8616 §5: in internationalized mail d=, s= and i= may be U-labels (UTF-8, RFC 6532); the
@@ -227,12 +239,15 @@ function readSignatureField(value: string): SignatureField {
   };
   const written = normalizeName(get('d'));
   const domain = aLabels(written);
-  const identity = get('i') ? (utf8Text(get('i')) ?? get('i')) : `@${domain}`;
+  const auid = kind === 'dkim' ? get('i') : '';
+  const identity = auid ? (utf8Text(auid) ?? auid) : `@${domain}`;
   const keyName = headerDomainName(`${get('s')}._domainkey.${written}`);
-  const canonicalization = get('c') || 'simple/simple';
+  // The seal has no c=: its header canonicalization is relaxed (RFC 8617 §5.1.1), and it signs no body.
+  const canonicalization = kind === 'seal' ? 'relaxed' : get('c') || 'simple/simple';
   // c= is header["/"body]; a missing body half means simple (RFC 6376 §3.5).
   const halves = canonicalization.toLowerCase().split('/');
   return {
+    kind,
     get,
     has: (n) => tags.byName.has(n),
     tags,
@@ -240,7 +255,7 @@ function readSignatureField(value: string): SignatureField {
     domain,
     selector: 'name' in keyName && /[^\x00-\x7f]/.test(get('s')) ? keyName.name.slice(0, keyName.name.length - `._domainkey.${domain}`.length) : get('s'),
     identity,
-    identityDomain: aLabels(normalizeName(get('i') ? get('i').slice(get('i').lastIndexOf('@') + 1) : written)),
+    identityDomain: aLabels(normalizeName(auid ? auid.slice(auid.lastIndexOf('@') + 1) : written)),
     keyName,
     signedHeaders: get('h').split(':').map((h) => h.trim()).filter(Boolean),
     canonicalization,
@@ -249,38 +264,46 @@ function readSignatureField(value: string): SignatureField {
   };
 }
 
-/** RFC 6376 §6.1.1: the first reason the field itself cannot be verified, or null. */
-function fieldProblem(f: SignatureField, now: Date): FieldProblem | null {
+/**
+ * RFC 6376 §6.1.1: the first reason the field itself cannot be verified, or null. An ARC field is
+ * held to the same rules (RFC 8617 §4.1.2, §4.1.3) but those of v= and i=, which it has not, of
+ * From in h= (RFC 8617 lists none for the AMS; dkimpy asks none) and, for the seal, of the tags it
+ * has not (c=, bh=, l=, q=, x=).
+ */
+export function fieldProblem(f: SignatureField, now: Date): FieldProblem | null {
   const perm = (code: string, reason: string): FieldProblem => ({ result: 'permerror', code, reason });
-  const missing = REQUIRED_TAGS.filter((n) => !f.has(n) || (n !== 'b' && f.get(n) === ''));
-  if (f.tags.problems.length) return perm('dkim.signature-syntax', `the DKIM-Signature field is not a valid tag list: ${f.tags.problems[0]!.message}`);
-  if (missing.length) return perm('dkim.signature-missing-tag', `the DKIM-Signature field lacks ${missing.map((m) => `${m}=`).join(', ')}${miscasedNote(f.tags, missing)}`);
-  if (f.get('v') !== '1') return perm('dkim.signature-version', `v=${f.get('v')} is not 1`);
-  if (!KNOWN_ALGORITHMS.includes(f.algorithm)) return perm('dkim.unknown-algorithm', `a=${f.algorithm} is not a DKIM signing algorithm (rsa-sha256, ed25519-sha256)`);
-  if (!CANONICALIZATIONS.includes(f.headerCanon) || !CANONICALIZATIONS.includes(f.bodyCanon)) {
+  const kind = KIND[f.kind];
+  const dkim = f.kind === 'dkim';
+  const signsBody = f.kind !== 'seal';
+  const missing = kind.required.filter((n) => !f.has(n) || (n !== 'b' && f.get(n) === ''));
+  if (f.tags.problems.length) return perm('dkim.signature-syntax', `the ${kind.field} field is not a valid tag list: ${f.tags.problems[0]!.message}`);
+  if (missing.length) return perm('dkim.signature-missing-tag', `the ${kind.field} field lacks ${missing.map((m) => `${m}=`).join(', ')}${miscasedNote(f.tags, missing)}`);
+  if (dkim && f.get('v') !== '1') return perm('dkim.signature-version', `v=${f.get('v')} is not 1`);
+  if (!kind.algorithms.includes(f.algorithm)) return perm('dkim.unknown-algorithm', `a=${f.algorithm} is not ${kind.algorithmsText}`);
+  if (signsBody && (!CANONICALIZATIONS.includes(f.headerCanon) || !CANONICALIZATIONS.includes(f.bodyCanon))) {
     return perm('dkim.unknown-canonicalization', `c=${f.canonicalization} is not a canonicalization: write header/body, each simple or relaxed (e.g. relaxed/relaxed)`);
   }
   // bh= and b= are base64 (RFC 6376 §3.5), white space aside; bh= is the hash a= names.
   const bh = f.get('bh').replace(/\s+/g, '');
   const hashBytes = f.algorithm.endsWith('sha1') ? 20 : 32;
-  if (!BASE64_RE.test(bh) || Buffer.from(bh, 'base64').length !== hashBytes) {
+  if (signsBody && (!BASE64_RE.test(bh) || Buffer.from(bh, 'base64').length !== hashBytes)) {
     const holds = BASE64_RE.test(bh) ? `it holds ${Buffer.from(bh, 'base64').length}` : 'it is not base64';
     return perm('dkim.signature-syntax', `bh=${bh} is not a ${hashBytes === 20 ? 'SHA-1' : 'SHA-256'} hash in base64 (${hashBytes} octets; ${holds})`);
   }
   if (!BASE64_RE.test(f.get('b').replace(/\s+/g, ''))) return perm('dkim.signature-syntax', 'b= is not base64 (RFC 6376 §3.5): the signature was damaged in transit or written wrong');
-  for (const name of ['t', 'x'] as const) {
+  for (const name of signsBody ? (['t', 'x'] as const) : (['t'] as const)) {
     if (f.has(name) && !TIMESTAMP_RE.test(f.get(name))) {
       return perm('dkim.signature-syntax', `${name}=${f.get(name)} is not a time (seconds since 1970, at most 12 digits)`);
     }
   }
-  if (f.has('l') && !LENGTH_RE.test(f.get('l'))) return perm('dkim.signature-syntax', `l=${f.get('l')} is not a length in octets`);
-  if (f.has('q') && !f.get('q').split(':').some((q) => q.trim().toLowerCase() === 'dns/txt')) {
+  if (signsBody && f.has('l') && !LENGTH_RE.test(f.get('l'))) return perm('dkim.signature-syntax', `l=${f.get('l')} is not a length in octets`);
+  if (signsBody && f.has('q') && !f.get('q').split(':').some((q) => q.trim().toLowerCase() === 'dns/txt')) {
     return perm('dkim.unknown-query-method', `q=${f.get('q')} does not include dns/txt`);
   }
-  if (!f.signedHeaders.some((h) => h.toLowerCase() === 'from')) {
+  if (dkim && !f.signedHeaders.some((h) => h.toLowerCase() === 'from')) {
     return perm('dkim.from-not-signed', 'h= does not list From; a signature that does not cover From is ignored (RFC 6376 §6.1.1)');
   }
-  if (f.has('i') && !f.identity.includes('@')) {
+  if (dkim && f.has('i') && !f.identity.includes('@')) {
     return perm('dkim.signature-syntax', `i=${f.identity} is not an identity: write it as an address in d=, user@${f.domain} or @${f.domain} (RFC 6376 §3.5)`);
   }
   if (f.identityDomain !== f.domain && !f.identityDomain.endsWith(`.${f.domain}`)) {
@@ -289,7 +312,7 @@ function fieldProblem(f: SignatureField, now: Date): FieldProblem | null {
   // The field is read as Latin-1: a name in UTF-8 (RFC 6532) is judged, and quoted, as the characters its octets spell.
   if ('problem' in f.keyName) return perm('dkim.signature-syntax', `s= and d= do not make a DNS name to look the key up at: ${f.keyName.problem}`);
   const t = f.has('t') ? Number(f.get('t')) : null;
-  const x = f.has('x') ? Number(f.get('x')) : null;
+  const x = signsBody && f.has('x') ? Number(f.get('x')) : null;
   if (x !== null && t !== null && x <= t) return perm('dkim.expiry-before-timestamp', `x= (${isoTime(x)}) is not after t= (${isoTime(t)})`);
   if (x !== null && x * 1000 < now.getTime()) return perm('dkim.signature-expired', `the signature expired at ${isoTime(x)} (x=)`);
   if (f.algorithm === 'rsa-sha1') return { result: 'fail', code: 'dkim.weak-algorithm', reason: 'rsa-sha1 signatures are rejected: SHA-1 must not be used for DKIM (RFC 8301 §3.1)' };
@@ -374,9 +397,10 @@ export function signingLines(byName: ReadonlyMap<string, readonly MailauthHeader
   return { keys: headers.map((h) => h.casedKey).join(': '), headers };
 }
 
-/** The message as DKIM hashes it, with body hashes shared by signatures that ask for the same one. */
-class Canonicalizer {
-  private readonly byName: Map<string, MailauthHeaderLine[]>;
+/** The message as DKIM (and ARC) hashes it, with body hashes shared by signatures that ask for the same one. */
+export class Canonicalizer {
+  /** The header lines by lower-case field name, top first. */
+  readonly byName: Map<string, MailauthHeaderLine[]>;
   private readonly body: Buffer;
   private readonly bodyHashes = new Map<string, BodyHash>();
   /** The header lines of the DKIM-Signature fields, top first. */
@@ -525,50 +549,94 @@ async function verifySignature(
   if (TIMESTAMP_RE.test(f.get('t'))) report.signTime = isoTime(Number(f.get('t')));
   if (TIMESTAMP_RE.test(f.get('x'))) report.expires = isoTime(Number(f.get('x')));
   const subject = `DKIM-Signature #${index + 1} (d=${f.domain || '?'} s=${report.selector || '?'})`;
+  const signed = (): Buffer => {
+    if (!line) throw new Error('its header field could not be found again in the message');
+    return canon.signedHeader(f, line);
+  };
+  const j = await judgeSignature(f, canon, resolver, now, subject, signed);
+  Object.assign(report, { result: j.result, testing: j.testing, findings: j.findings });
+  if (j.code) Object.assign(report, { reasonCode: j.code, reason: j.reason });
+  if (j.bodyHash) report.bodyHash = j.bodyHash;
+  if (j.key) report.key = j.key;
+  if (j.unsignedBodyBytes !== undefined) report.unsignedBodyBytes = j.unsignedBodyBytes;
+  if (report.reasonCode) report.fix = (DKIM_FIXES[report.reasonCode] ?? (() => RESIGN))(report);
+  return report;
+}
+
+/** A signature's verdict, the reason code `dkim.*` (absent on pass), and what was found on the way. */
+export interface SignatureJudgement {
+  result: DkimResult;
+  code?: string;
+  reason?: string;
+  bodyHash?: { expected: string; computed: string };
+  key?: DkimKeyInfo;
+  testing: boolean;
+  unsignedBodyBytes?: number;
+  findings: Finding[];
+}
+
+/**
+ * Judge one signature field as RFC 6376 §6.1 says: the header's own shape, the field, the body
+ * hash and l= (fields that sign a body), the key records at the selector (every one tried, the
+ * best verdict kept) and b= over the bytes `signedHeader` gives. DKIM-Signature, ARC-Message-Signature
+ * and ARC-Seal alike (RFC 8617 §5.1.1, §5.2: they are validated as DKIM signatures are);
+ * `subject` names the signature in findings. Never throws for what the message says.
+ */
+export async function judgeSignature(
+  f: SignatureField,
+  canon: Canonicalizer,
+  resolver: Resolver,
+  now: Date,
+  subject: string,
+  signedHeader: () => Buffer,
+): Promise<SignatureJudgement> {
+  const out: SignatureJudgement = { result: 'pass', testing: false, findings: [] };
+  const b = f.get('b').replace(/\s+/g, '');
   const settle = (result: DkimResult, code: string, reason: string): void => {
-    if (report.result === 'pass') Object.assign(report, { result, reasonCode: code, reason });
+    if (out.result === 'pass') Object.assign(out, { result, code, reason });
   };
 
   // A malformed header line comes first: dkimpy rejects the whole message for one (MessageFormatError)
   // before it reads a signature, and no two verifiers would hash the header around it alike.
   const problem = canon.malformed ?? fieldProblem(f, now);
   if (problem) settle(problem.result, problem.code, problem.reason);
-  if (report.signTime && new Date(report.signTime).getTime() > now.getTime() + 300_000) {
-    report.findings.push({ code: 'dkim.timestamp-in-future', severity: 'warning', subject, message: `t= (${report.signTime}) lies in the future; receivers may ignore the signature`, fix: 'set the signing host\'s clock right (NTP)', rfc: 'RFC 6376 §3.5' });
+  if (TIMESTAMP_RE.test(f.get('t')) && Number(f.get('t')) * 1000 > now.getTime() + 300_000) {
+    out.findings.push({ code: 'dkim.timestamp-in-future', severity: 'warning', subject, message: `t= (${isoTime(Number(f.get('t')))}) lies in the future; receivers may ignore the signature`, fix: 'set the signing host\'s clock right (NTP)', rfc: 'RFC 6376 §3.5' });
   }
 
   // RFC 6376 §6.1.3: the body hash and the bytes b= covers, for a field whose syntax allows it
   // (mailauth's primitives throw on the rest). A failure here is this signature's alone.
-  let signedHeader: Buffer | null = null;
+  let signed: Buffer | null = null;
   let bodyMismatch: string | null = null;
   if (problem?.result !== 'permerror') {
     try {
-      if (!line) throw new Error('its header field could not be found again in the message');
-      const body = canon.bodyHash(f);
-      const expected = f.get('bh').replace(/\s+/g, '');
-      report.bodyHash = { expected, computed: body.hash };
-      if (body.hash !== expected) {
-        bodyMismatch = `the body hash did not verify: bh= says ${expected}, the body hashes to ${body.hash}; the body changed after signing`;
+      if (f.kind !== 'seal') {
+        const body = canon.bodyHash(f);
+        const expected = f.get('bh').replace(/\s+/g, '');
+        out.bodyHash = { expected, computed: body.hash };
+        if (body.hash !== expected) {
+          bodyMismatch = `the body hash did not verify: bh= says ${expected}, the body hashes to ${body.hash}; the body changed after signing`;
+        }
+        if (f.has('l') && Number(f.get('l')) > body.totalBytes) {
+          throw new Verdict(
+            'permerror',
+            'dkim.body-length-beyond-body',
+            `l=${f.get('l')} is more than the ${body.totalBytes} octets of the body as canonicalized (${f.bodyCanon}): the body is shorter than when it was signed, or l= is wrong (RFC 6376 §3.5: l= must not be larger than the body)`,
+          );
+        }
+        if (f.has('l') && body.totalBytes > body.hashedBytes) {
+          out.unsignedBodyBytes = body.totalBytes - body.hashedBytes;
+          out.findings.push({
+            code: 'dkim.body-length-limit',
+            severity: 'warning',
+            subject,
+            message: `l= leaves ${out.unsignedBodyBytes} bytes of the body unsigned; anyone can append content that still verifies`,
+            fix: 'sign without l=',
+            rfc: 'RFC 6376 §8.2',
+          });
+        }
       }
-      if (f.has('l') && Number(f.get('l')) > body.totalBytes) {
-        throw new Verdict(
-          'permerror',
-          'dkim.body-length-beyond-body',
-          `l=${f.get('l')} is more than the ${body.totalBytes} octets of the body as canonicalized (${f.bodyCanon}): the body is shorter than when it was signed, or l= is wrong (RFC 6376 §3.5: l= must not be larger than the body)`,
-        );
-      }
-      if (f.has('l') && body.totalBytes > body.hashedBytes) {
-        report.unsignedBodyBytes = body.totalBytes - body.hashedBytes;
-        report.findings.push({
-          code: 'dkim.body-length-limit',
-          severity: 'warning',
-          subject,
-          message: `l= leaves ${report.unsignedBodyBytes} bytes of the body unsigned; anyone can append content that still verifies`,
-          fix: 'sign without l=',
-          rfc: 'RFC 6376 §8.2',
-        });
-      }
-      signedHeader = canon.signedHeader(f, line);
+      signed = signedHeader();
     } catch (err) {
       if (err instanceof Verdict) settle(err.result, err.code, err.message);
       else settle('permerror', 'dkim.not-evaluated', `the signature could not be evaluated: ${(err as Error).message}`);
@@ -579,7 +647,7 @@ async function verifySignature(
   const name = 'name' in f.keyName ? f.keyName.name : '';
   if ('name' in f.keyName && f.keyName.unicode !== null) {
     const inUnicode = (['s', 'd'] as const).filter((t) => /[^\x00-\x7f]/.test(f.get(t)));
-    report.findings.push({
+    out.findings.push({
       code: 'dkim.signature-u-labels',
       severity: 'info',
       subject,
@@ -589,12 +657,12 @@ async function verifySignature(
     });
   }
   let headerMismatch: KeyOutcome | null = null;
-  if (f.domain && report.selector && name) {
+  if (f.domain && f.selector && name) {
     const answer = await resolver.lookup(name, 'TXT');
     if (answer.status === 'ok') {
       const records = txtValues(answer);
       if (records.length > 1) {
-        report.findings.push({
+        out.findings.push({
           code: 'dkim.multiple-key-records',
           severity: 'warning',
           subject: name,
@@ -604,13 +672,13 @@ async function verifySignature(
         });
       }
       const sig = { algorithm: f.algorithm, identityDomain: f.identityDomain, domain: f.domain };
-      const outcomes = records.map((text) => evaluateKeyRecord(text, name, records.length, sig, signedHeader, b));
+      const outcomes = records.map((text) => evaluateKeyRecord(text, name, records.length, sig, signed, b));
       const best = outcomes.reduce((a, o) => (RESULT_RANK[o.result] > RESULT_RANK[a.result] ? o : a));
-      report.key = best.info;
-      report.testing = best.info.flags.includes('y');
-      report.findings.push(...best.findings);
-      if (report.testing) {
-        report.findings.push({ code: 'dkim.key-testing', severity: 'info', subject: name, message: 'the key record has t=y: the domain is testing DKIM and receivers treat failures like unsigned mail', fix: `remove t=y from the record at ${name} once signing works`, rfc: 'RFC 6376 §3.6.1' });
+      out.key = best.info;
+      out.testing = best.info.flags.includes('y');
+      out.findings.push(...best.findings);
+      if (out.testing) {
+        out.findings.push({ code: 'dkim.key-testing', severity: 'info', subject: name, message: 'the key record has t=y: the domain is testing DKIM and receivers treat failures like unsigned mail', fix: `remove t=y from the record at ${name} once signing works`, rfc: 'RFC 6376 §3.6.1' });
       }
       if (best.code === 'dkim.signature-mismatch') headerMismatch = best;
       else if (best.result !== 'pass' && best.result !== 'neutral') settle(best.result, best.code ?? 'dkim.key-invalid', best.reason ?? 'the key cannot be used');
@@ -623,7 +691,6 @@ async function verifySignature(
   // A changed body says more about what happened than the header signature that then fails too.
   if (bodyMismatch) settle('fail', 'dkim.body-hash-mismatch', bodyMismatch);
   if (headerMismatch) settle(headerMismatch.result, headerMismatch.code!, headerMismatch.reason!);
-  if (report.result === 'pass' && (!report.key || !signedHeader)) settle('permerror', 'dkim.not-evaluated', 'the key was not checked');
-  if (report.reasonCode) report.fix = (DKIM_FIXES[report.reasonCode] ?? (() => RESIGN))(report);
-  return report;
+  if (out.result === 'pass' && (!out.key || !signed)) settle('permerror', 'dkim.not-evaluated', 'the key was not checked');
+  return out;
 }
