@@ -6,19 +6,18 @@
  *
  * mailauth's ARC code is not used: its verifier throws (a stack trace, not a verdict) when a key
  * cannot be fetched, asks DNS itself, stops at the first fault and never finds the oldest pass.
- * mailauth's body canonicalization (dkimBody) is used, as for DKIM; the header canonicalization
- * is maildns's own, shared with DKIM (./canon.ts: white space is SP and HTAB only). Key records
- * are fetched through our Resolver and judged by the DKIM key checks (evaluateKeyRecord).
+ * Each AMS and AS is validated as a DKIM signature is (RFC 8617 §5.1.1, §5.2): by dkim.ts's
+ * judgeSignature, the same field rules (but v= and i=, which ARC has not), body hash and l=, key
+ * records (fetched through our Resolver, every one at the selector tried) and b= check, with the
+ * header canonicalization of ./canon.ts; only the rules RFC 8617 adds are here.
  */
-import { dkimBody } from 'mailauth/lib/dkim/body/index.js';
 import type { MailauthHeaderLine } from 'mailauth/lib/tools.js';
 import type { Finding } from '../findings.js';
 import { parseTagList, type TagList } from '../dkim/parse.js';
-import { describeStatus, isNoRecord, txtValues, type Resolver } from '../dns/resolver.js';
-import { normalizeName } from '../names.js';
+import type { DnsAnswer, RDataMap, Resolver, RRType } from '../dns/resolver.js';
 import { signedHeaderOctets } from './canon.js';
-import { BASE64_RE, evaluateKeyRecord, headerLines, LENGTH_RE, linesByName, signingLines } from './dkim.js';
-import { headerDomainName, wireParts, type ParsedMessage } from './message.js';
+import { Canonicalizer, judgeSignature, readSignatureField, type SignatureField } from './dkim.js';
+import type { ParsedMessage } from './message.js';
 
 /** RFC 8617 §4.2.1: i= runs from 1 to 50. */
 export const MAX_ARC_SETS = 50;
@@ -150,169 +149,83 @@ function parseAar(value: string): { authservId: string; results: AarResult[] } {
   return { authservId, results };
 }
 
-class Verdict extends Error {
-  constructor(
-    readonly result: ArcSignatureResult,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+/** `resolver`, asking each name once however many signatures name it (the sets are checked at once, so keys that do not answer cost one deadline). */
+function askingOnce(resolver: Resolver): Resolver {
+  const asked = new Map<string, Promise<DnsAnswer<unknown>>>();
+  return {
+    lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
+      const key = `${type} ${name.toLowerCase()}`;
+      let answer = asked.get(key);
+      if (!answer) {
+        answer = resolver.lookup(name, type);
+        asked.set(key, answer);
+      }
+      return answer as Promise<DnsAnswer<RDataMap[T]>>;
+    },
+  };
 }
 
-
-/** Checks both ARC signature fields share (RFC 8617 §4.1.2, §4.1.3): the tags, a=, d= and s=. */
-function signatureField(tags: TagList, required: readonly string[], what: string): { domain: string; selector: string; algorithm: string; keyName: string } {
-  const get = (n: string): string => tags.byName.get(n)?.value.trim() ?? '';
-  const domain = normalizeName(get('d'));
-  const selector = get('s');
-  const algorithm = get('a').toLowerCase();
-  const base = { domain, selector, algorithm, keyName: '' };
-  if (tags.problems.length) throw Object.assign(new Verdict('permerror', 'arc.signature-syntax', `the ${what} is not a valid tag list: ${tags.problems[0]!.message}`), { base });
-  const missing = required.filter((n) => !tags.byName.has(n) || (n !== 'b' && get(n) === ''));
-  if (missing.length) throw Object.assign(new Verdict('permerror', 'arc.signature-missing-tag', `the ${what} lacks ${missing.map((m) => `${m}=`).join(', ')}`), { base });
-  // RFC 8617 §4.1.3 (and dkimpy): rsa-sha256 is the one algorithm ARC signs with.
-  if (algorithm !== 'rsa-sha256') throw Object.assign(new Verdict('permerror', 'arc.unknown-algorithm', `a=${algorithm} is not an ARC signing algorithm (rsa-sha256 is the only one)`), { base });
-  if (!BASE64_RE.test(get('b').replace(/\s+/g, ''))) throw Object.assign(new Verdict('permerror', 'arc.signature-syntax', `b= of the ${what} is not base64`), { base });
-  const keyName = headerDomainName(`${selector}._domainkey.${domain}`);
-  if ('problem' in keyName) throw Object.assign(new Verdict('permerror', 'arc.signature-syntax', `s= and d= of the ${what} make no DNS name to look the key up at: ${keyName.problem}`), { base });
-  return { ...base, keyName: keyName.name };
+/** Everything one verification shares: the header lines and body hashes (dkim.ts's Canonicalizer), the key answers, the clock. */
+interface ArcContext {
+  canon: Canonicalizer;
+  resolver: Resolver;
+  now: Date;
 }
 
-interface KeyAnswer {
-  status: 'ok' | 'none' | 'failed';
-  records: string[];
-  detail: string;
+/** A signature report with findings of its own, `dkim.x` codes written `arc.x`. */
+type Judged = { report: ArcSignatureReport; findings: Finding[] };
+
+const arcCode = (code: string): string => code.replace(/^dkim\./, 'arc.');
+
+/**
+ * An ARC signature field judged by dkim.ts's judgeSignature, the rules a DKIM signature is
+ * judged by (RFC 8617 §5.1.1, §5.2), with the one rule of ARC's own `own` finds first.
+ */
+async function judged(ctx: ArcContext, f: SignatureField, subject: string, own: string | null, ownCode: string, signed: () => Buffer): Promise<Judged> {
+  const report: ArcSignatureReport = { result: 'pass', domain: f.domain, selector: f.selector, algorithm: f.algorithm };
+  if (f.kind === 'ams') report.signedHeaders = f.signedHeaders;
+  if (own) return { report: { ...report, result: 'permerror', reasonCode: ownCode, reason: own }, findings: [] };
+  const j = await judgeSignature(f, ctx.canon, ctx.resolver, ctx.now, subject, signed);
+  const result: ArcSignatureResult = j.result === 'pass' || j.result === 'fail' || j.result === 'temperror' ? j.result : 'permerror';
+  Object.assign(report, { result }, j.code ? { reasonCode: arcCode(j.code), reason: j.reason } : {}, j.bodyHash ? { bodyHash: j.bodyHash } : {});
+  return { report, findings: j.findings.map((x) => ({ ...x, code: arcCode(x.code) })) };
 }
 
-/** Everything one verification shares: the header lines, body hashes and key answers, each made once. */
-class ArcContext {
-  readonly byName: Map<string, MailauthHeaderLine[]>;
-  private readonly body: Buffer;
-  private readonly bodyHashes = new Map<string, string>();
-  private readonly keys = new Map<string, Promise<KeyAnswer>>();
-
-  constructor(
-    msg: ParsedMessage,
-    private readonly resolver: Resolver,
-  ) {
-    const parts = wireParts(msg);
-    this.byName = linesByName(headerLines(parts.header));
-    this.body = parts.body;
-  }
-
-  bodyHash(canon: string, limit: number | false): string {
-    const key = `${canon}:${limit}`;
-    let hash = this.bodyHashes.get(key);
-    if (hash === undefined) {
-      const hasher = dkimBody(canon, 'sha256', limit);
-      hasher.update(this.body);
-      hash = hasher.digest('base64');
-      this.bodyHashes.set(key, hash);
-    }
-    return hash;
-  }
-
-  key(name: string): Promise<KeyAnswer> {
-    let known = this.keys.get(name);
-    if (!known) {
-      known = this.resolver.lookup(name, 'TXT').then((a) =>
-        a.status === 'ok'
-          ? { status: 'ok' as const, records: txtValues(a), detail: '' }
-          : { status: isNoRecord(a.status) ? ('none' as const) : ('failed' as const), records: [], detail: describeStatus(a.status) },
-      );
-      this.keys.set(name, known);
-    }
-    return known;
-  }
-
-  /** Verify `signed` (the canonicalized header) with b= against the key at keyName: pass, or a Verdict thrown. */
-  async check(keyName: string, signed: Buffer, b: string, domain: string): Promise<void> {
-    const answer = await this.key(keyName);
-    if (answer.status === 'none') throw new Verdict('fail', 'arc.key-not-found', `no key record at ${keyName}: ${answer.detail}`);
-    if (answer.status === 'failed') throw new Verdict('temperror', 'arc.key-lookup-failed', `the key record at ${keyName} could not be fetched: ${answer.detail}`);
-    const outcomes = answer.records.map((text) => evaluateKeyRecord(text, keyName, answer.records.length, { algorithm: 'rsa-sha256', identityDomain: domain, domain }, signed, b));
-    const pass = outcomes.find((o) => o.result === 'pass');
-    if (pass) return;
-    const first = outcomes.find((o) => o.code === 'dkim.signature-mismatch') ?? outcomes[0];
-    if (!first) throw new Verdict('fail', 'arc.key-not-found', `no key record at ${keyName}: the TXT answer holds no record`);
-    // A key DKIM would not accept fails the ARC signature; ARC has no permerror of its own (RFC 8617 §5.2).
-    throw new Verdict('fail', first.code === 'dkim.signature-mismatch' ? 'arc.signature-mismatch' : (first.code ?? 'arc.key-invalid').replace(/^dkim\./, 'arc.'), first.reason ?? 'the key cannot be used');
-  }
-}
-
-async function verifyAms(ctx: ArcContext, field: RawArcField): Promise<ArcSignatureReport> {
-  const tags = parseTagList(field.value);
-  const report: ArcSignatureReport = { result: 'pass', domain: '', selector: '', algorithm: '' };
-  try {
-    const f = signatureField(tags, ['i', 'a', 'b', 'bh', 'd', 'h', 's'], 'ARC-Message-Signature');
-    Object.assign(report, { domain: f.domain, selector: f.selector, algorithm: f.algorithm });
-    const get = (n: string): string => tags.byName.get(n)?.value.trim() ?? '';
-    const signedHeaders = get('h').split(':').map((h) => h.trim()).filter(Boolean);
-    report.signedHeaders = signedHeaders;
-    // RFC 8617 §4.1.2: the AMS must not sign ARC-Seal fields.
-    if (signedHeaders.some((h) => h.toLowerCase() === 'arc-seal')) throw new Verdict('permerror', 'arc.ams-signs-seal', 'h= lists ARC-Seal, which an ARC-Message-Signature must not sign (RFC 8617 §4.1.2)');
-    // c= as in DKIM (RFC 8617 §4.1.2 takes the tag from RFC 6376); dkimpy and mailauth read a missing c= as relaxed/relaxed too.
-    const c = (get('c') || 'relaxed/relaxed').toLowerCase().split('/');
-    const headerCanon = c[0]!;
-    const bodyCanon = c.length === 1 ? 'simple' : c[1]!;
-    if (c.length > 2 || ![headerCanon, bodyCanon].every((x) => x === 'simple' || x === 'relaxed')) throw new Verdict('permerror', 'arc.signature-syntax', `c=${get('c')} is not a canonicalization`);
-    const bh = get('bh').replace(/\s+/g, '');
-    if (tags.byName.has('l') && !LENGTH_RE.test(get('l'))) throw new Verdict('permerror', 'arc.signature-syntax', `l=${get('l')} is not a length`);
-    const computed = ctx.bodyHash(bodyCanon, tags.byName.has('l') ? Number(get('l')) : false);
-    report.bodyHash = { expected: bh, computed };
-    const lines = signingLines(ctx.byName, signedHeaders).headers;
-    const signed = signedHeaderOctets(lines, field.line.line, headerCanon);
-    if (computed !== bh) {
-      // Look the key up all the same: a missing key says more, and a DNS failure is not a fail.
-      await ctx.key(f.keyName).then((a) => {
-        if (a.status === 'failed') throw new Verdict('temperror', 'arc.key-lookup-failed', `the key record at ${f.keyName} could not be fetched: ${a.detail}`);
-      });
-      throw new Verdict('fail', 'arc.body-hash-mismatch', `the body hash did not verify: bh= says ${bh}, the body hashes to ${computed}; the body changed after this instance signed it`);
-    }
-    await ctx.check(f.keyName, signed, get('b').replace(/\s+/g, ''), f.domain);
-  } catch (err) {
-    const v = err instanceof Verdict ? err : new Verdict('permerror', 'arc.not-evaluated', `the signature could not be evaluated: ${(err as Error).message}`);
-    const base = (err as { base?: Partial<ArcSignatureReport> }).base;
-    Object.assign(report, base ? { domain: base.domain, selector: base.selector, algorithm: base.algorithm } : {}, { result: v.result, reasonCode: v.code, reason: v.message });
-  }
-  return report;
+async function verifyAms(ctx: ArcContext, field: RawArcField, instance: number): Promise<Judged> {
+  const f = readSignatureField(field.value, 'ams');
+  // RFC 8617 §4.1.2: the AMS must not sign ARC-Seal fields.
+  const signsSeal = f.signedHeaders.some((h) => h.toLowerCase() === 'arc-seal') ? 'h= lists ARC-Seal, which an ARC-Message-Signature must not sign (RFC 8617 §4.1.2)' : null;
+  return judged(ctx, f, `ARC-Message-Signature i=${instance} (d=${f.domain || '?'} s=${f.selector || '?'})`, signsSeal, 'arc.ams-signs-seal', () => ctx.canon.signedHeader(f, field.line));
 }
 
 /** The ARC-Seal of instance `upTo`: it signs every set from 1 to it, AAR, AMS, AS each, with its own b= empty (RFC 8617 §5.1.1). */
-async function verifySeal(ctx: ArcContext, sets: ReadonlyMap<number, Partial<Record<ArcFieldName, RawArcField>>>, upTo: number): Promise<ArcSignatureReport> {
+async function verifySeal(ctx: ArcContext, sets: ReadonlyMap<number, Partial<Record<ArcFieldName, RawArcField>>>, upTo: number): Promise<Judged> {
   const field = sets.get(upTo)!['arc-seal']!;
-  const tags = parseTagList(field.value);
-  const report: ArcSignatureReport = { result: 'pass', domain: '', selector: '', algorithm: '' };
-  try {
-    const f = signatureField(tags, ['i', 'a', 'b', 'cv', 'd', 's'], 'ARC-Seal');
-    Object.assign(report, { domain: f.domain, selector: f.selector, algorithm: f.algorithm });
-    if (tags.byName.has('h')) throw new Verdict('permerror', 'arc.seal-has-h', 'the ARC-Seal has an h= tag, which RFC 8617 §4.1.3 does not allow');
-    // Every field of sets 1..upTo in order, the seal's own last: signed as a DKIM signature signs the fields h= picks.
+  const f = readSignatureField(field.value, 'seal');
+  const hasH = f.has('h') ? 'the ARC-Seal has an h= tag, which RFC 8617 §4.1.3 does not allow' : null;
+  // Every field of sets 1..upTo in order, the seal's own last: signed as a DKIM signature signs the fields h= picks.
+  const signed = (): Buffer => {
     const sealed: MailauthHeaderLine[] = [];
     for (let i = 1; i <= upTo; i++) for (const name of ARC_FIELDS) sealed.push(sets.get(i)![name]!.line);
     const own = sealed.pop()!;
-    await ctx.check(f.keyName, signedHeaderOctets(sealed, own.line, 'relaxed'), tags.byName.get('b')!.value.replace(/\s+/g, ''), f.domain);
-  } catch (err) {
-    const v = err instanceof Verdict ? err : new Verdict('permerror', 'arc.not-evaluated', `the seal could not be evaluated: ${(err as Error).message}`);
-    const base = (err as { base?: Partial<ArcSignatureReport> }).base;
-    Object.assign(report, base ? { domain: base.domain, selector: base.selector, algorithm: base.algorithm } : {}, { result: v.result, reasonCode: v.code, reason: v.message });
-  }
-  return report;
+    return signedHeaderOctets(sealed, own.line, 'relaxed');
+  };
+  return judged(ctx, f, `ARC-Seal i=${upTo} (d=${f.domain || '?'} s=${f.selector || '?'})`, hasH, 'arc.seal-has-h', signed);
 }
 
-const notChecked = (reason: string): ArcSignatureReport => ({ result: 'not-checked', domain: '', selector: '', algorithm: '', reason });
+const notChecked = (reason: string): Judged => ({ report: { result: 'not-checked', domain: '', selector: '', algorithm: '', reason }, findings: [] });
 
 /**
  * Judge the ARC chain of `msg` (RFC 8617 §5.2), DNS through `resolver` only. Bounded: past
  * MAX_ARC_SETS the chain fails without a signature checked. Never throws for what the message says.
  */
-export async function verifyArc(msg: ParsedMessage, resolver: Resolver): Promise<ArcReport> {
-  const ctx = new ArcContext(msg, resolver);
+export async function verifyArc(msg: ParsedMessage, resolver: Resolver, opts: { now?: Date } = {}): Promise<ArcReport> {
+  const canon = new Canonicalizer(msg);
+  const ctx: ArcContext = { canon, resolver: askingOnce(resolver), now: opts.now ?? new Date() };
   const findings: Finding[] = [];
   const empty = { instances: 0, sets: [], oldestPass: null, override: null, findings };
   const raw: RawArcField[] = [];
-  for (const name of ARC_FIELDS) for (const line of ctx.byName.get(name) ?? []) raw.push({ name, value: line.line.toString('latin1').replace(/^[^:]*:/, '').replace(/\r\n/g, ''), line });
+  for (const name of ARC_FIELDS) for (const line of canon.byName.get(name) ?? []) raw.push({ name, value: line.line.toString('latin1').replace(/^[^:]*:/, '').replace(/\r\n/g, ''), line });
   if (raw.length === 0) return { ...empty, result: 'none', reason: 'the message has no ARC sets (no list or forwarder sealed it)' };
 
   const structure: string[] = [];
@@ -360,18 +273,27 @@ export async function verifyArc(msg: ParsedMessage, resolver: Resolver): Promise
   const complete = highest <= MAX_ARC_SETS && gaps.length === 0 && [...sets.values()].every((s) => ARC_FIELDS.every((name) => s[name]));
   const tooLong = highest > MAX_ARC_SETS;
   const instances = [...sets.keys()].sort((a, b) => a - b);
+  const signatureFindings: Finding[] = [];
   const reports: ArcSetReport[] = await Promise.all(
     instances.map(async (i): Promise<ArcSetReport> => {
       const set = sets.get(i)!;
       const aar = set['arc-authentication-results'] ? parseAar(set['arc-authentication-results'].value) : null;
       const skipped = tooLong ? `not checked: the chain has more than ${MAX_ARC_SETS} instances` : '';
       const [messageSignature, seal] = await Promise.all([
-        skipped ? notChecked(skipped) : set['arc-message-signature'] ? verifyAms(ctx, set['arc-message-signature']) : notChecked('the set has no ARC-Message-Signature'),
+        skipped ? notChecked(skipped) : set['arc-message-signature'] ? verifyAms(ctx, set['arc-message-signature'], i) : notChecked('the set has no ARC-Message-Signature'),
         skipped ? notChecked(skipped) : complete ? verifySeal(ctx, sets, i) : notChecked(set['arc-seal'] ? 'not checked: the chain is incomplete, so what the seal signs is not all there' : 'the set has no ARC-Seal'),
       ]);
-      return { instance: i, cv: cvOf(i), seal, messageSignature, authenticationResults: aar };
+      signatureFindings.push(...messageSignature.findings, ...seal.findings);
+      return { instance: i, cv: cvOf(i), seal: seal.report, messageSignature: messageSignature.report, authenticationResults: aar };
     }),
   );
+  // A key both signatures of a set name (or several sets) is said once.
+  const said = new Set<string>();
+  for (const x of signatureFindings) {
+    const key = `${x.code}\0${x.subject}\0${x.message}`;
+    if (!said.has(key)) findings.push(x);
+    said.add(key);
+  }
   const base = { ...empty, instances: highest, sets: reports };
   const fail = (code: string, reason: string, rfc: string, result: ArcReport['result'] = 'fail'): ArcReport => ({ ...base, result, reasonCode: code, reason, fix: FIX[code === 'arc.key-lookup-failed' ? 'arc.dns' : code] ?? FIX['arc.seal-fail'], rfc });
 

@@ -346,7 +346,7 @@ export async function verifyMessage(msg: ParsedMessage, resolver: Resolver, opts
   const dkim = await verifyDkim(msg, resolver, opts.now ? { now: opts.now } : {});
   const spf = await checkSpf(resolver, msg, opts);
   const dmarc = await evaluateDmarc(resolver, msg, dkim, spf, opts.dmarcMode ?? '9989');
-  const arc = await verifyArc(msg, resolver);
+  const arc = await verifyArc(msg, resolver, opts.now ? { now: opts.now } : {});
   const skipped = skippedSignaturesFinding(msg);
   const findings = [...malformedLineFindings(msg), ...(skipped ? [skipped] : []), ...dkim.flatMap((d) => d.findings)];
   for (const id of dmarc.identifiers) {

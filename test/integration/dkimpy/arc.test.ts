@@ -17,7 +17,7 @@ import { startServer, type RunningServer } from '../../../src/dns/server.js';
 import { verifyArc } from '../../../src/message/arc.js';
 import { parseMessage } from '../../../src/message/message.js';
 import { signMessage } from '../../../src/message/sign.js';
-import { verifyMessage } from '../../../src/message/verify.js';
+import { verifyMessage, type MessageReport } from '../../../src/message/verify.js';
 import { runCli } from '../../helpers/cli.js';
 import { startHostileDns, type HostileServer } from '../../helpers/hostile-dns.js';
 import { SYSTEM_PYTHON } from '../../helpers/programs.js';
@@ -56,6 +56,9 @@ beforeAll(async () => {
       { name: '_dmarc.example.com', type: 'TXT', ttl: 300, value: 'v=DMARC1; p=reject' },
       { name: 'arc._domainkey.lists.example.org', type: 'TXT', ttl: 300, value: composeDkimRecord(publicKeyOf(listKey)) },
       { name: 'arc._domainkey.forward.example.net', type: 'TXT', ttl: 300, value: composeDkimRecord(publicKeyOf(forwarderKey)) },
+      // Two records at one selector, neither usable: an Ed25519 key (not the rsa-sha256 signature's type) and a revoked one.
+      { name: 'multi._domainkey.lists.example.org', type: 'TXT', ttl: 300, value: `v=DKIM1; k=ed25519; p=${Buffer.alloc(32, 7).toString('base64')}` },
+      { name: 'multi._domainkey.lists.example.org', type: 'TXT', ttl: 300, value: 'v=DKIM1; p=' },
     ],
   });
   silent = await startHostileDns(() => null);
@@ -72,18 +75,30 @@ afterAll(async () => {
 });
 
 /** dkimpy's arc_sign: the set for `srvId`'s Authentication-Results, put on top of `message`. */
-async function arcSign(message: Buffer, domain: string, keyFile: string, srvId: string, cv: 'none' | 'pass' | 'fail'): Promise<Buffer> {
+async function arcSign(message: Buffer, domain: string, keyFile: string, srvId: string, cv: 'none' | 'pass' | 'fail', opts: { selector?: string; simpleAmsWithoutC?: boolean } = {}): Promise<Buffer> {
   const file = path.join(dir, `in-${Math.random().toString(36).slice(2)}.eml`);
   writeFileSync(file, message);
   const script = [
-    'import sys, dkim',
+    'import sys, base64, hashlib, dkim',
+    'from dkim.canonicalization import CanonicalizationPolicy',
     "m = open(sys.argv[1], 'rb').read()",
     "cv = {'none': dkim.CV_None, 'pass': dkim.CV_Pass, 'fail': dkim.CV_Fail}[sys.argv[5]]",
-    "sig = dkim.arc_sign(m, b'arc', sys.argv[2].encode(), open(sys.argv[3], 'rb').read(), sys.argv[4].encode(), cv)",
+    // dkimpy always writes c=relaxed/relaxed; this writes the AMS as RFC 6376's default reads it: no c=, simple/simple.
+    "if sys.argv[7] == '1':",
+    '    orig = dkim.ARC.gen_header',
+    '    def gen(self, fields, include, canon, name, pk, standardize=False):',
+    "        if name == b'ARC-Message-Signature':",
+    "            canon = CanonicalizationPolicy.from_c_value(b'simple/simple')",
+    '            bh = base64.b64encode(hashlib.sha256(canon.canonicalize_body(self.body)).digest())',
+    "            fields = [(k, bh if k == b'bh' else v) for (k, v) in fields if k != b'c']",
+    '        return orig(self, fields, include, canon, name, pk, standardize)',
+    '    dkim.ARC.gen_header = gen',
+    "sig = dkim.arc_sign(m, sys.argv[6].encode(), sys.argv[2].encode(), open(sys.argv[3], 'rb').read(), sys.argv[4].encode(), cv)",
     "assert sig, 'arc_sign wrote no set'",
     "sys.stdout.buffer.write(b''.join(sig) + m)",
   ].join('\n');
-  const { stdout } = await run(SYSTEM_PYTHON, ['-c', script, file, domain, keyFile, srvId, cv], { encoding: 'buffer', maxBuffer: 1 << 24 });
+  const args = [file, domain, keyFile, srvId, cv, opts.selector ?? 'arc', opts.simpleAmsWithoutC ? '1' : '0'];
+  const { stdout } = await run(SYSTEM_PYTHON, ['-c', script, ...args], { encoding: 'buffer', maxBuffer: 1 << 24 });
   return stdout;
 }
 
@@ -127,6 +142,21 @@ async function listChain(): Promise<{ signed: Buffer; one: Buffer }> {
 async function twoInstances(cv: 'pass' | 'fail' = 'pass'): Promise<Buffer> {
   const { one } = await listChain();
   return arcSign(withAr(one, `forward.example.net; arc=${cv} header.oldest-pass=0`), 'forward.example.net', forwarderPem, 'forward.example.net', cv);
+}
+
+/** The list adds its footer, DKIM-signs with `selector` and seals with it: one key record, for DKIM and ARC both to judge. */
+async function listSignedAndSealed(selector: string): Promise<Buffer> {
+  const { signed } = await listChain();
+  const footered = Buffer.concat([withAr(signed, 'lists.example.org; dkim=pass header.d=example.com'), Buffer.from('-- \r\nlist footer\r\n')]);
+  const listSigned = (await signMessage(footered, { domain: 'lists.example.org', selector, key: listKey })).message;
+  return arcSign(listSigned, 'lists.example.org', listPem, 'lists.example.org', 'none', { selector });
+}
+
+/** The list's DKIM verdict, its code in ARC's terms (`dkim.x` is `arc.x`). */
+function listDkim(report: MessageReport): { result: string; reasonCode: string | undefined } {
+  const d = report.dkim.find((x) => x.domain === 'lists.example.org');
+  expect(d, 'the list\'s DKIM-Signature').toBeDefined();
+  return { result: d!.result, reasonCode: d!.reasonCode?.replace(/^dkim\./, 'arc.') };
 }
 
 describe('chains sealed by dkimpy', () => {
@@ -210,12 +240,12 @@ describe('chains sealed by dkimpy', () => {
     expect(await dkimpyArcVerify(failed)).toMatch(/^fail /);
   });
 
-  test('a sealer whose key is not published (NXDOMAIN): fail; the same key name timing out: temperror, never fail', async () => {
+  test('a sealer whose key is not published (NXDOMAIN): the chain fails (each signature a permerror, as DKIM says); the same key name timing out: temperror, never fail', async () => {
     const { signed } = await listChain();
     const noKey = await arcSign(withAr(signed, 'nokey.example.org; dkim=pass header.d=example.com'), 'nokey.example.org', listPem, 'nokey.example.org', 'none');
     const arc = await verifyArc(parseMessage(noKey), resolver);
     expect(arc).toMatchObject({ result: 'fail', reasonCode: 'arc.key-missing' });
-    expect(arc.sets[0]!.seal).toMatchObject({ result: 'fail', reasonCode: 'arc.key-not-found', reason: expect.stringContaining('arc._domainkey.nokey.example.org') });
+    expect(arc.sets[0]!.seal).toMatchObject({ result: 'permerror', reasonCode: 'arc.key-not-found', reason: expect.stringContaining('arc._domainkey.nokey.example.org') });
     expect(await dkimpyArcVerify(noKey)).toMatch(/^fail /);
 
     const slow = new DnsResolver({ servers: [{ host: silent.host, port: silent.port }], recursionDesired: false, timeoutMs: 300 });
@@ -238,6 +268,77 @@ test('a Subject with "à" in UTF-8 (octets C3 A0): the AMS verifies, as in dkimp
   expect(arc.sets[0]!.messageSignature.result).toBe('pass');
   expect(arc.result).toBe('pass');
   expect(await dkimpyArcVerify(sealed)).toMatch(/^pass /);
+});
+
+describe('the ARC-Message-Signature and ARC-Seal are judged as DKIM judges a signature (RFC 8617 §4.1.2, §5.1.1, §5.2)', () => {
+  test('a key not published (NXDOMAIN): permerror arc.key-not-found, as DKIM says dkim.key-not-found; the chain fails (arc.key-missing)', async () => {
+    const sealed = await listSignedAndSealed('gone');
+    const report = await verifyMessage(parseMessage(sealed), resolver);
+    const dkim = listDkim(report);
+    expect(dkim).toEqual({ result: 'permerror', reasonCode: 'arc.key-not-found' });
+    expect(report.arc.sets[0]!.messageSignature).toMatchObject(dkim);
+    expect(report.arc.sets[0]!.seal).toMatchObject(dkim);
+    expect(report.arc).toMatchObject({ result: 'fail', reasonCode: 'arc.key-missing', rfc: 'RFC 8617 §5.2 step 4' });
+    expect(await dkimpyArcVerify(sealed)).toMatch(/^fail /);
+  });
+
+  test('a key not published and the body changed: the missing key decides (arc.key-missing), as in DKIM, not the body hash', async () => {
+    const changed = edit(await listSignedAndSealed('gone'), 'the notes are below.', 'the notes are NOT below.');
+    const report = await verifyMessage(parseMessage(changed), resolver);
+    const dkim = listDkim(report);
+    expect(dkim).toEqual({ result: 'permerror', reasonCode: 'arc.key-not-found' });
+    expect(report.arc.sets[0]!.messageSignature).toMatchObject(dkim);
+    expect(report.arc).toMatchObject({ result: 'fail', reasonCode: 'arc.key-missing' });
+    expect(await dkimpyArcVerify(changed)).toMatch(/^fail /);
+  });
+
+  test('two key records at the selector, neither usable: the record DKIM picks decides (the revoked key, fail), with arc.multiple-key-records', async () => {
+    const sealed = await listSignedAndSealed('multi');
+    const report = await verifyMessage(parseMessage(sealed), resolver);
+    const dkim = listDkim(report);
+    expect(dkim).toEqual({ result: 'fail', reasonCode: 'arc.key-revoked' });
+    expect(report.arc.sets[0]!.messageSignature).toMatchObject(dkim);
+    expect(report.arc.sets[0]!.seal).toMatchObject(dkim);
+    expect(report.arc).toMatchObject({ result: 'fail', reasonCode: 'arc.ams-fail' });
+    expect(report.arc.findings).toContainEqual(expect.objectContaining({ code: 'arc.multiple-key-records', subject: 'multi._domainkey.lists.example.org' }));
+    expect(report.findings.map((f) => f.code)).toEqual(expect.arrayContaining(['dkim.multiple-key-records', 'arc.multiple-key-records']));
+    // dkimpy takes the first record, the Ed25519 key, and raises ValueError on it: no verdict, and no pass.
+    expect(await dkimpyArcVerify(sealed)).toMatch(/^(fail|error ValueError) /);
+  });
+
+  test('bh= that is no SHA-256 hash: permerror arc.signature-syntax, as DKIM, not a body-hash mismatch', async () => {
+    const text = (await listSignedAndSealed('arc')).toString('latin1');
+    const changed = Buffer.from(text.replace(/\bbh=[^;]*/g, 'bh=AAAA'), 'latin1');
+    expect(changed.toString('latin1').match(/\bbh=AAAA/g)).toHaveLength(3);
+    const report = await verifyMessage(parseMessage(changed), resolver);
+    const dkim = listDkim(report);
+    expect(dkim).toEqual({ result: 'permerror', reasonCode: 'arc.signature-syntax' });
+    expect(report.arc.sets[0]!.messageSignature).toMatchObject(dkim);
+    expect(report.arc.result).toBe('fail');
+  });
+
+  test('l= beyond the body: permerror arc.body-length-beyond-body, as DKIM', async () => {
+    const sealed = await listSignedAndSealed('arc');
+    const changed = edit(edit(sealed, 'ARC-Message-Signature: i=1;', 'ARC-Message-Signature: i=1; l=100000;'), /DKIM-Signature: v=1;/g, 'DKIM-Signature: v=1; l=100000;');
+    const report = await verifyMessage(parseMessage(changed), resolver);
+    const dkim = listDkim(report);
+    expect(dkim).toEqual({ result: 'permerror', reasonCode: 'arc.body-length-beyond-body' });
+    expect(report.arc.sets[0]!.messageSignature).toMatchObject(dkim);
+    expect(report.arc.result).toBe('fail');
+  });
+
+  test('an AMS without c= is simple/simple, RFC 6376\'s default: one signed so verifies (dkimpy reads a missing c= as relaxed, and fails it)', async () => {
+    const { signed } = await listChain();
+    const footered = Buffer.concat([withAr(signed, 'lists.example.org; dkim=pass header.d=example.com'), Buffer.from('-- \r\nlist footer\r\n')]);
+    const sealed = await arcSign(footered, 'lists.example.org', listPem, 'lists.example.org', 'none', { simpleAmsWithoutC: true });
+    const ams = parseMessage(sealed).fields.find((f) => f.name.toLowerCase() === 'arc-message-signature')!.value;
+    expect(ams).not.toMatch(/(^|;)\s*c\s*=/);
+    const arc = await verifyArc(parseMessage(sealed), resolver);
+    expect(arc.sets[0]!.messageSignature).toMatchObject({ result: 'pass' });
+    expect(arc.sets[0]!.seal).toMatchObject({ result: 'pass' });
+    expect(arc.result).toBe('pass');
+    expect(await dkimpyArcVerify(sealed)).toMatch(/^fail /);
+  });
 });
 
 describe('crafted chains: a verdict, quickly', () => {
