@@ -17,7 +17,7 @@ import { parseTagList, type TagList } from '../dkim/parse.js';
 import type { DnsAnswer, RDataMap, Resolver, RRType } from '../dns/resolver.js';
 import { signedHeaderOctets } from './canon.js';
 import { Canonicalizer, judgeSignature, readSignatureField, type SignatureField } from './dkim.js';
-import type { ParsedMessage } from './message.js';
+import { MALFORMED_LINE_FIX, malformedLineProblem, type ParsedMessage } from './message.js';
 
 /** RFC 8617 §4.2.1: i= runs from 1 to 50. */
 export const MAX_ARC_SETS = 50;
@@ -90,6 +90,7 @@ interface RawArcField {
 }
 
 const FIX: Record<string, string> = {
+  'arc.header-malformed': `${MALFORMED_LINE_FIX}; a line so damaged on the way is the sender's or a relay's to mend, and no seal over it can be checked`,
   'arc.structure': 'nothing the sender can mend: an intermediary wrote a broken chain; the ARC sets are the sealers\' to write right (one AAR, AMS and AS for each i=, from 1 up with none left out)',
   'arc.cv-fail': 'see what broke upstream in the sets below: the sealer that said cv=fail found the chain already broken when the message reached it',
   'arc.ams-fail': 'the message changed after the newest sealer signed it (a footer, a re-encoding, a rewritten field): the last hop that sealed must seal the message as it sends it',
@@ -297,6 +298,10 @@ export async function verifyArc(msg: ParsedMessage, resolver: Resolver, opts: { 
   const base = { ...empty, instances: highest, sets: reports };
   const fail = (code: string, reason: string, rfc: string, result: ArcReport['result'] = 'fail'): ArcReport => ({ ...base, result, reasonCode: code, reason, fix: FIX[code === 'arc.key-lookup-failed' ? 'arc.dns' : code] ?? FIX['arc.seal-fail'], rfc });
 
+  // A malformed header line before all: the signatures over such a header are each a permerror, as
+  // DKIM's are, and dkimpy rejects the message outright (MessageFormatError).
+  const malformed = msg.malformed[0];
+  if (malformed) return fail('arc.header-malformed', `the header cannot be read as signed: ${malformedLineProblem(malformed)}`, 'RFC 5322 §2.2.3');
   // RFC 8617 §5.2, in its order.
   if (cvOf(n) === 'fail' && sets.get(n)?.['arc-seal']) return fail('arc.cv-fail', `the newest seal (instance ${n}, d=${reports.at(-1)?.seal.domain || '?'}) says cv=fail: the chain was already broken when it reached that sealer`, 'RFC 8617 §5.2 step 2');
   if (structure.length) return fail('arc.structure', `the chain is malformed: ${structure.join('; ')}`, highest > MAX_ARC_SETS ? 'RFC 8617 §4.2.1' : 'RFC 8617 §5.1.1');

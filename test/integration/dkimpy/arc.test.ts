@@ -341,6 +341,19 @@ describe('the ARC-Message-Signature and ARC-Seal are judged as DKIM judges a sig
   });
 });
 
+test('a malformed header line (0x0B where a fold should be): the chain fails on it (arc.header-malformed), each ARC signature a permerror as each DKIM one is; dkimpy rejects the message', async () => {
+  const sealed = await listSignedAndSealed('arc');
+  const damaged = edit(sealed, 'Subject: meeting notes\r\n', 'Subject: meeting notes\r\n\x0bnotes\r\n');
+  const report = await verifyMessage(parseMessage(damaged), resolver);
+  expect(report.findings.map((f) => f.code)).toContain('message.header-malformed');
+  expect(listDkim(report)).toEqual({ result: 'permerror', reasonCode: 'arc.header-malformed' });
+  expect(report.arc.sets[0]!.messageSignature).toMatchObject({ result: 'permerror', reasonCode: 'arc.header-malformed' });
+  expect(report.arc.sets[0]!.seal).toMatchObject({ result: 'permerror', reasonCode: 'arc.header-malformed' });
+  expect(report.arc).toMatchObject({ result: 'fail', reasonCode: 'arc.header-malformed', rfc: 'RFC 5322 §2.2.3', fix: expect.stringContaining('space or tab') });
+  expect(report.arc.reason).toContain('header line');
+  expect(await dkimpyArcVerify(damaged)).toMatch(/^error MessageFormatError Unexpected characters in RFC822 header/);
+});
+
 describe('crafted chains: a verdict, quickly', () => {
   test('10,000 ARC sets: fail on the count alone, in well under a second of work, no signature checked', async () => {
     const { one } = await listChain();
