@@ -58,8 +58,13 @@ interface ArcSetReport {
 }
 
 export interface ArcReport {
-  /** The chain validation status (RFC 8617 §4.4); temperror when a key could not be fetched. */
-  result: 'none' | 'pass' | 'fail' | 'temperror';
+  /**
+   * The chain validation status (RFC 8617 §4.4): none, pass or fail, the arc method's only
+   * results. A key that could not be fetched leaves the chain unvalidated: fail, with `dnsFailed`.
+   */
+  result: 'none' | 'pass' | 'fail';
+  /** The verdict rests on a key record DNS did not give (timeout, SERVFAIL): the chain could not be evaluated; `arc.dns-temporary` says so. */
+  dnsFailed: boolean;
   /** Stable code of the reason the chain does not pass; absent on pass and none. */
   reasonCode?: string;
   reason: string;
@@ -224,7 +229,7 @@ export async function verifyArc(msg: ParsedMessage, resolver: Resolver, opts: { 
   const canon = new Canonicalizer(msg);
   const ctx: ArcContext = { canon, resolver: askingOnce(resolver), now: opts.now ?? new Date() };
   const findings: Finding[] = [];
-  const empty = { instances: 0, sets: [], oldestPass: null, override: null, findings };
+  const empty = { instances: 0, sets: [], oldestPass: null, override: null, findings, dnsFailed: false };
   const raw: RawArcField[] = [];
   for (const name of ARC_FIELDS) for (const line of canon.byName.get(name) ?? []) raw.push({ name, value: line.line.toString('latin1').replace(/^[^:]*:/, '').replace(/\r\n/g, ''), line });
   if (raw.length === 0) return { ...empty, result: 'none', reason: 'the message has no ARC sets (no list or forwarder sealed it)' };
@@ -296,7 +301,7 @@ export async function verifyArc(msg: ParsedMessage, resolver: Resolver, opts: { 
     said.add(key);
   }
   const base = { ...empty, instances: highest, sets: reports };
-  const fail = (code: string, reason: string, rfc: string, result: ArcReport['result'] = 'fail'): ArcReport => ({ ...base, result, reasonCode: code, reason, fix: FIX[code === 'arc.key-lookup-failed' ? 'arc.dns' : code] ?? FIX['arc.seal-fail'], rfc });
+  const fail = (code: string, reason: string, rfc: string): ArcReport => ({ ...base, result: 'fail', reasonCode: code, reason, fix: FIX[code === 'arc.key-lookup-failed' ? 'arc.dns' : code] ?? FIX['arc.seal-fail'], rfc });
 
   // A malformed header line before all: the signatures over such a header are each a permerror, as
   // DKIM's are, and dkimpy rejects the message outright (MessageFormatError).
@@ -305,10 +310,12 @@ export async function verifyArc(msg: ParsedMessage, resolver: Resolver, opts: { 
   // RFC 8617 §5.2, in its order.
   if (cvOf(n) === 'fail' && sets.get(n)?.['arc-seal']) return fail('arc.cv-fail', `the newest seal (instance ${n}, d=${reports.at(-1)?.seal.domain || '?'}) says cv=fail: the chain was already broken when it reached that sealer`, 'RFC 8617 §5.2 step 2');
   if (structure.length) return fail('arc.structure', `the chain is malformed: ${structure.join('; ')}`, highest > MAX_ARC_SETS ? 'RFC 8617 §4.2.1' : 'RFC 8617 §5.1.1');
+  // Steps 4 and 6: a signature that does not validate fails the chain. One whose key DNS did not
+  // give (temperror) was not validated either, but says nothing of the chain: it decides only when
+  // no other signature fails it, and then as a chain that could not be evaluated.
   const newest = reports.at(-1)!;
   const ams = newest.messageSignature;
-  if (ams.result === 'temperror') return fail('arc.key-lookup-failed', `the newest ARC-Message-Signature (instance ${n}) could not be checked: ${ams.reason}`, 'RFC 8617 §5.2 step 4', 'temperror');
-  if (ams.result !== 'pass') {
+  if (ams.result !== 'pass' && ams.result !== 'temperror') {
     const code = ams.reasonCode === 'arc.key-not-found' ? 'arc.key-missing' : 'arc.ams-fail';
     return fail(code, `the newest ARC-Message-Signature (instance ${n}, d=${ams.domain || '?'}) does not verify: ${ams.reason}`, 'RFC 8617 §5.2 step 4');
   }
@@ -319,7 +326,21 @@ export async function verifyArc(msg: ParsedMessage, resolver: Resolver, opts: { 
     return fail(code, `the ARC-Seal of instance ${badSeal.instance} (d=${badSeal.seal.domain || '?'}) does not verify: ${badSeal.seal.reason}`, 'RFC 8617 §5.2 step 6');
   }
   const tempSeal = seals.find((s) => s.seal.result === 'temperror');
-  if (tempSeal) return fail('arc.key-lookup-failed', `the ARC-Seal of instance ${tempSeal.instance} could not be checked: ${tempSeal.seal.reason}`, 'RFC 8617 §5.2 step 6', 'temperror');
+  const unchecked = ams.result === 'temperror'
+    ? { what: `the newest ARC-Message-Signature (instance ${n})`, reason: ams.reason, step: 'step 4' }
+    : tempSeal ? { what: `the ARC-Seal of instance ${tempSeal.instance}`, reason: tempSeal.seal.reason, step: 'step 6' } : null;
+  if (unchecked) {
+    const report = fail('arc.key-lookup-failed', `${unchecked.what} could not be checked: ${unchecked.reason}`, `RFC 8617 §5.2 ${unchecked.step}`);
+    findings.push({
+      code: 'arc.dns-temporary',
+      severity: 'error',
+      subject: `ARC chain (${n} instance${n === 1 ? '' : 's'})`,
+      message: `the chain could not be evaluated: ${unchecked.what} could not be checked (${unchecked.reason}); it is reported arc=fail, since none, pass and fail are the only results of the arc method, but no signature was found broken`,
+      fix: FIX['arc.dns']!,
+      rfc: 'RFC 8617 §4.4',
+    });
+    return { ...report, dnsFailed: true };
+  }
 
   // Step 5: the oldest AMS from which every newer one still validates.
   let oldest = n;

@@ -321,8 +321,8 @@ function malformedLineFindings(msg: ParsedMessage): Finding[] {
  */
 function arcFindings(arc: ArcReport, dmarc: DmarcReport): Finding[] {
   const out: Finding[] = [];
-  if (arc.result === 'fail' || arc.result === 'temperror') {
-    out.push({ code: arc.reasonCode ?? 'arc.fail', severity: arc.result === 'fail' ? 'warning' : 'info', subject: `ARC chain (${arc.instances} instance${arc.instances === 1 ? '' : 's'})`, message: `ARC ${arc.result}: ${arc.reason}`, ...(arc.fix ? { fix: arc.fix } : {}), ...(arc.rfc ? { rfc: arc.rfc } : {}) });
+  if (arc.result === 'fail') {
+    out.push({ code: arc.reasonCode ?? 'arc.fail', severity: 'warning', subject: `ARC chain (${arc.instances} instance${arc.instances === 1 ? '' : 's'})`, message: `ARC ${arc.result}: ${arc.reason}`, ...(arc.fix ? { fix: arc.fix } : {}), ...(arc.rfc ? { rfc: arc.rfc } : {}) });
   }
   if (arc.result === 'pass' && arc.override && dmarc.result === 'fail' && dmarc.fromDomain) {
     const from = dmarc.fromDomain;
@@ -362,7 +362,7 @@ export async function verifyMessage(msg: ParsedMessage, resolver: Resolver, opts
     }
   }
   findings.push(...arc.findings, ...arcFindings(arc, dmarc));
-  const dnsFailed = dmarc.result === 'temperror' || dkim.some((d) => d.result === 'temperror') || spf?.result === 'temperror';
+  const dnsFailed = dmarc.result === 'temperror' || dkim.some((d) => d.result === 'temperror') || spf?.result === 'temperror' || arc.dnsFailed;
   const partial = { fromDomain: fromIdentity(msg).domain, dkim, spf, dmarc, arc, findings, dnsFailed };
   return { ...partial, authenticationResults: formatAuthenticationResults(partial, opts.authservId) };
 }

@@ -60,6 +60,8 @@ beforeAll(async () => {
       { name: 'multi._domainkey.lists.example.org', type: 'TXT', ttl: 300, value: `v=DKIM1; k=ed25519; p=${Buffer.alloc(32, 7).toString('base64')}` },
       { name: 'multi._domainkey.lists.example.org', type: 'TXT', ttl: 300, value: 'v=DKIM1; p=' },
     ],
+    // A sealer whose key name the server never answers, beside names it does answer.
+    silent: ['arc._domainkey.slow.example.org'],
   });
   silent = await startHostileDns(() => null);
   resolver = new DnsResolver({ servers: [{ host: server.host, port: server.port }], recursionDesired: false, timeoutMs: 2000 });
@@ -240,7 +242,7 @@ describe('chains sealed by dkimpy', () => {
     expect(await dkimpyArcVerify(failed)).toMatch(/^fail /);
   });
 
-  test('a sealer whose key is not published (NXDOMAIN): the chain fails (each signature a permerror, as DKIM says); the same key name timing out: temperror, never fail', async () => {
+  test('a sealer whose key is not published (NXDOMAIN): the chain fails (each signature a permerror, as DKIM says); the same key name timing out: the chain could not be evaluated, arc=fail (the arc method has no temperror) with dnsFailed and arc.dns-temporary', async () => {
     const { signed } = await listChain();
     const noKey = await arcSign(withAr(signed, 'nokey.example.org; dkim=pass header.d=example.com'), 'nokey.example.org', listPem, 'nokey.example.org', 'none');
     const arc = await verifyArc(parseMessage(noKey), resolver);
@@ -252,7 +254,9 @@ describe('chains sealed by dkimpy', () => {
     const started = Date.now();
     const timedOut = await verifyArc(parseMessage(noKey), slow);
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(timedOut).toMatchObject({ result: 'temperror', reasonCode: 'arc.key-lookup-failed', fix: expect.stringContaining('--nameserver') });
+    expect(timedOut).toMatchObject({ result: 'fail', reasonCode: 'arc.key-lookup-failed', dnsFailed: true, fix: expect.stringContaining('--nameserver') });
+    expect(timedOut.findings).toContainEqual(expect.objectContaining({ code: 'arc.dns-temporary', severity: 'error', rfc: 'RFC 8617 §4.4', message: expect.stringContaining('could not be evaluated') }));
+    expect(arc.dnsFailed).toBe(false);
     expect(timedOut.sets[0]!.seal.result).toBe('temperror');
     expect(timedOut.sets[0]!.messageSignature.result).toBe('temperror');
     // dkimpy cannot tell a timeout from a missing key: its verdict is fail, where maildns says temperror.
@@ -403,10 +407,35 @@ describe('maildns verify-message (built CLI)', () => {
     expect(json.arc).toMatchObject({ result: 'pass', instances: 2 });
     expect(json.findings.map((x) => x.code)).toContain('arc.dmarc-override-possible');
 
+    expect(json.arc).toMatchObject({ dnsFailed: false });
+
     const plain = path.join(dir, 'plain.eml');
     writeFileSync(plain, ORIGINAL);
     const none = await runCli(['verify-message', plain, '--nameserver', ns]);
     expect(none.stdout).toMatch(/\nARC {2}\(RFC 8617\)\n {2}NONE {2}the message has no ARC sets/);
     expect(none.stdout).not.toMatch(/\n arc=/);
+  });
+
+  test('a sealer\'s key that times out, all else answered: arc=fail, never arc=temperror; arc.dns-temporary; exit 3, as for a DKIM key that times out', async () => {
+    const { signed } = await listChain();
+    const received = Buffer.concat([withAr(signed, 'slow.example.org; dkim=pass header.d=example.com'), Buffer.from('-- \r\nfooter\r\n')]);
+    const sealed = await arcSign(received, 'slow.example.org', listPem, 'slow.example.org', 'none');
+    const f = path.join(dir, 'slow.eml');
+    writeFileSync(f, sealed);
+    const ns = `${server.host}:${server.port}`;
+    const text = await runCli(['verify-message', f, '--nameserver', ns, '--timeout', '300']);
+    expect(text.stderr).toBe('');
+    expect(text.code).toBe(3);
+    expect(text.stdout).toMatch(/\nARC {2}\(RFC 8617\)\n {2}FAIL {2}1 instance\n/);
+    expect(text.stdout).toMatch(/arc\.dns-temporary .*could not be evaluated/);
+    expect(text.stdout).toMatch(/\n arc=fail \(arc\.key-lookup-failed\)\n$/);
+    // A signature's own result may be temperror (as a DKIM one's); the chain's is not.
+    expect(text.stdout).not.toMatch(/arc=temperror|TEMPERROR/);
+    const json = JSON.parse((await runCli(['verify-message', f, '--nameserver', ns, '--timeout', '300', '--json'])).stdout) as { arc: { result: string; dnsFailed: boolean }; dmarc: { result: string }; dkim: { result: string }[]; dnsFailed: boolean; exitCode: number; findings: { code: string; severity: string }[] };
+    expect(json.dmarc.result).toBe('fail');
+    expect(json.dkim.map((d) => d.result)).toEqual(['fail']);
+    expect(json.arc).toMatchObject({ result: 'fail', dnsFailed: true });
+    expect(json).toMatchObject({ dnsFailed: true, exitCode: 3 });
+    expect(json.findings).toContainEqual({ code: 'arc.dns-temporary', severity: 'error', subject: expect.any(String), message: expect.any(String), fix: expect.any(String), rfc: 'RFC 8617 §4.4' });
   });
 });
