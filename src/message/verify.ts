@@ -315,15 +315,13 @@ function malformedLineFindings(msg: ParsedMessage): Finding[] {
 }
 
 /**
- * The chain's own verdict as a finding when it is not pass (the fix is the one the report has),
- * and, when DMARC fails but a passing chain says the first sealer saw an aligned DKIM or SPF
- * pass, what a receiver that trusts that sealer could do (RFC 8617 §7.2, RFC 7489 §6.7).
+ * When DMARC fails but a passing chain says the first sealer saw an aligned DKIM or SPF pass, what
+ * a receiver that trusts that sealer could do (RFC 8617 §7.2, RFC 7489 §6.7). The chain's own
+ * verdict is not a finding: it is the report's arc (reason, fix, rfc), as a DKIM signature's is its
+ * own, and is printed once, in the ARC section.
  */
 function arcFindings(arc: ArcReport, dmarc: DmarcReport): Finding[] {
   const out: Finding[] = [];
-  if (arc.result === 'fail') {
-    out.push({ code: arc.reasonCode ?? 'arc.fail', severity: 'warning', subject: `ARC chain (${arc.instances} instance${arc.instances === 1 ? '' : 's'})`, message: `ARC ${arc.result}: ${arc.reason}`, ...(arc.fix ? { fix: arc.fix } : {}), ...(arc.rfc ? { rfc: arc.rfc } : {}) });
-  }
   if (arc.result === 'pass' && arc.override && dmarc.result === 'fail' && dmarc.fromDomain) {
     const from = dmarc.fromDomain;
     const passed = [...arc.override.dkim.filter((d) => d.result === 'pass').map((d) => `dkim for ${d.properties['header.d'] ?? d.properties['header.i'] ?? '?'}`), ...arc.override.spf.filter((s) => s.result === 'pass').map((s) => `spf for ${s.properties['smtp.mailfrom'] ?? s.properties['smtp.helo'] ?? '?'}`)];
