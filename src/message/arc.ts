@@ -25,7 +25,7 @@ export const MAX_ARC_SETS = 50;
 const ARC_FIELDS = ['arc-authentication-results', 'arc-message-signature', 'arc-seal'] as const;
 type ArcFieldName = (typeof ARC_FIELDS)[number];
 
-/** Result of one seal or message signature. */
+/** Result of one seal or message signature: as a DKIM signature's (judgeSignature), or not checked when the chain's shape left nothing to check. */
 type ArcSignatureResult = 'pass' | 'fail' | 'permerror' | 'temperror' | 'not-checked';
 
 interface ArcSignatureReport {
