@@ -13,6 +13,7 @@ export type { DnsRecord, RecordType } from './records.js';
 // DNS: the resolver every check takes, and the embedded authoritative server.
 export {
   createResolver,
+  serversByAddress,
   DnsResolver,
   describeStatus,
   isNoRecord,

@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { normalizeName } from '../names.js';
 import { registrySuffix } from '../psl.js';
 import { formatIpv6, parseIpv6 } from '../ipv6.js';
-import { DnsResolver, describeAnswer, describeStatus, HOSTS_FILE, hostsFileAddresses, isTemporary, parseServer, formatServer, type DnsStatus, type Resolver, type ServerAddress } from './resolver.js';
+import { DnsResolver, describeAnswer, describeStatus, HOSTS_FILE, isTemporary, localAddressOf, parseServer, formatServer, type DnsStatus, type Resolver, type ServerAddress } from './resolver.js';
 import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 
 export interface AuthoritativeServer {
@@ -125,10 +125,9 @@ type HostAddress = { address: string; failure?: undefined } | { address?: undefi
  * localhost and a hidden primary named there work as before (Go's own resolver does the same).
  */
 async function hostAddress(resolver: Resolver, host: string): Promise<HostAddress> {
-  const listed = hostsFileAddresses(host)[0];
-  if (listed !== undefined) return { address: listed };
+  const local = localAddressOf(host);
+  if (local !== undefined) return { address: local };
   const name = normalizeName(host);
-  if (name === 'localhost' || name.endsWith('.localhost')) return { address: '127.0.0.1' };
   const [a, aaaa] = await Promise.all([resolver.lookup(name, 'A'), resolver.lookup(name, 'AAAA')]);
   const address = (a.status === 'ok' ? a.records[0] : undefined) ?? (aaaa.status === 'ok' ? aaaa.records[0] : undefined);
   if (address !== undefined) return { address };

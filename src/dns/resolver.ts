@@ -7,6 +7,7 @@
  * apart: a timeout is a temporary failure, never "no record".
  */
 import { readFileSync } from 'node:fs';
+import { DnsTemporaryError, InputError } from '../errors.js';
 import type { DnskeyValue, DsValue, MxValue, SoaValue, TlsaValue } from '../records.js';
 import { isAtOrBelow, normalizeName } from '../names.js';
 import { TYPE, RCODE, type WirePacket, type WireRecord } from './packet.js';
@@ -746,6 +747,45 @@ export function hostsFileAddresses(name: string, hostsFile = HOSTS_FILE): string
     if (fields.length > 1 && isIpAddress(fields[0]!) && fields.slice(1).some((n) => normalizeName(n) === wanted)) found.push(fields[0]!);
   }
   return found;
+}
+
+/**
+ * The address a host name has without asking DNS: the first the hosts file lists for it, else the
+ * loopback for localhost and names under it (RFC 6761 §6.3); undefined otherwise.
+ */
+export function localAddressOf(host: string, hostsFile = HOSTS_FILE): string | undefined {
+  const listed = hostsFileAddresses(host, hostsFile)[0];
+  if (listed !== undefined) return listed;
+  const name = normalizeName(host);
+  return name === 'localhost' || name.endsWith('.localhost') ? '127.0.0.1' : undefined;
+}
+
+/**
+ * `--nameserver` servers given by name, each asked at one address looked up once, before any
+ * question, instead of by the sockets at every query (with the system's getaddrinfo, which has no
+ * deadline of maildns's, cannot be cancelled and holds the process at exit while it waits, and which
+ * turned a name that does not exist into a temporary failure of every lookup). A name's address
+ * comes from localAddressOf, else from its A (then AAAA) record as the system's resolvers
+ * (/etc/resolv.conf) answer it, asked by maildns within `timeoutMs`, as `hosts: files dns` would.
+ */
+export async function serversByAddress(servers: readonly ServerAddress[], timeoutMs: number, system: ServerAddress[] = systemServers()): Promise<ServerAddress[]> {
+  let resolver: DnsResolver | undefined;
+  return Promise.all(
+    servers.map(async (server): Promise<ServerAddress> => {
+      if (isIpAddress(server.host)) return server;
+      const local = localAddressOf(server.host);
+      if (local !== undefined) return { ...server, host: local };
+      resolver ??= new DnsResolver({ servers: system, timeoutMs, deadlineMs: timeoutMs * 2 });
+      const name = normalizeName(server.host);
+      const [a, aaaa] = await Promise.all([resolver.lookup(name, 'A'), resolver.lookup(name, 'AAAA')]);
+      const address = (a.status === 'ok' ? a.records[0] : undefined) ?? (aaaa.status === 'ok' ? aaaa.records[0] : undefined);
+      if (address !== undefined) return { ...server, host: address };
+      const failed = [a, aaaa].find((x) => isTemporary(x.status));
+      const asked = system.map(formatServer).join(', ');
+      if (failed) throw new DnsTemporaryError(`${server.host}: its address could not be looked up: ${describeAnswer(failed)} (the ${failed.type} records, asked of ${asked}); give the server's address instead of its name`);
+      throw new InputError(`${server.host}: no such host (no A or AAAA record at ${asked}, and ${HOSTS_FILE} does not list it); give the DNS server's address or a name that has one`);
+    }),
+  );
 }
 
 export interface ResolverChoice {

@@ -10,7 +10,7 @@ import { exitCodeOf, UsageError } from '../exit.js';
 import { boundOldGenerationGrowth, capYoungGeneration } from '../memory.js';
 import { tierUpLaterForShortRun } from '../tiering.js';
 import { useColor } from '../render/output.js';
-import { policyFetchFromArgs, resolverFromArgs, sayWhenReadingTerminal, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
+import { nameserversByAddress, policyFetchFromArgs, resolverFromArgs, sayWhenReadingTerminal, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
 import { isatty } from 'node:tty';
 import { dkimSelectorProblem } from '../../names.js';
 import { takesWholeNumber } from '../flag-values.js';
@@ -37,9 +37,10 @@ function rateShare(args: Args, resolver: 'checks' | 'dnssec'): { maxQueriesPerSe
  */
 async function dnssecResolversFromArgs(args: Args): Promise<DnssecCheckResolvers> {
   const { createDnssecResolvers } = await import('../../dnssec/evaluate.js');
+  const nameserver = args.validatingResolver !== undefined ? await nameserversByAddress(args.validatingResolver, '--validating-resolver', args.timeout) : await nameserversByAddress(args.nameserver, '--nameserver', args.timeout);
   try {
     return createDnssecResolvers({
-      nameserver: args.validatingResolver ?? args.nameserver,
+      nameserver,
       timeoutMs: args.timeout,
       ...(args.deadline !== undefined ? { deadlineMs: args.deadline } : {}),
       ...bulkResolverSettings(args.concurrency, args.transport),

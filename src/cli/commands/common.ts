@@ -43,10 +43,36 @@ export async function resolverFromArgs(args: { nameserver?: string | undefined; 
   if (!(args.timeout >= 50 && args.timeout <= 60_000)) throw new UsageError('--timeout must be from 50 to 60000 milliseconds');
   if (args.deadline !== undefined && !(args.deadline >= 50 && args.deadline <= 3_600_000)) throw new UsageError('--deadline must be from 50 to 3600000 milliseconds');
   const { createResolver } = await import('../../dns/resolver.js');
+  const nameserver = await nameserversByAddress(args.nameserver, '--nameserver', args.timeout);
   try {
-    return createResolver({ nameserver: args.nameserver, timeoutMs: args.timeout, ...(args.deadline !== undefined ? { deadlineMs: args.deadline } : {}), ...extra });
+    return createResolver({ nameserver, timeoutMs: args.timeout, ...(args.deadline !== undefined ? { deadlineMs: args.deadline } : {}), ...extra });
   } catch (err) {
     throw new UsageError(`--nameserver: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The servers of `value` (a flag's, else MAILDNS_NAMESERVER when the flag is --nameserver), each
+ * named by its address (serversByAddress), as a list createResolver reads; undefined for the
+ * system's resolvers. A name that does not exist is a usage error; one that could not be looked up, exit 3.
+ */
+export async function nameserversByAddress(value: string | undefined, flag: string, timeoutMs: number): Promise<string | undefined> {
+  const fromEnvironment = value === undefined && flag === '--nameserver' ? process.env['MAILDNS_NAMESERVER'] : undefined;
+  const given = value ?? fromEnvironment;
+  if (given === undefined || given === '') return given;
+  const where = fromEnvironment !== undefined ? 'MAILDNS_NAMESERVER' : flag;
+  const [{ serversByAddress }, { formatServer, parseServer }, { DnsTemporaryError }] = await Promise.all([import('../../dns/resolver.js'), import('../../dns/wire.js'), import('../../errors.js')]);
+  let servers;
+  try {
+    servers = given.split(',').map((s) => parseServer(s));
+  } catch (err) {
+    throw new UsageError(`${where}: ${(err as Error).message}`);
+  }
+  try {
+    return (await serversByAddress(servers, timeoutMs)).map(formatServer).join(',');
+  } catch (err) {
+    if (err instanceof DnsTemporaryError) throw new DnsTemporaryError(`${where} ${err.message}`);
+    throw new UsageError(`${where} ${(err as Error).message}`);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * verify --authoritative NAME:PORT on a machine whose system resolver hangs: its resolv.conf names a
+ * verify --authoritative NAME:PORT, and check --nameserver NAME:PORT, on a machine whose system resolver hangs: its resolv.conf names a
  * server that takes every question and answers none, with `options timeout:30 attempts:5`, so the C
  * library's getaddrinfo waits minutes for a name. The name is looked up by maildns's own resolver
  * (the servers of that resolv.conf, as no --nameserver is given) within --timeout: a temporary
@@ -112,5 +112,22 @@ describe.skipIf(!canMakeNamespaces)('verify --authoritative with a name, on a ma
     const [d] = (JSON.parse(r.stdout) as Report).domains;
     expect(d!.servers.map((s) => [s.name, s.address, s.status])).toEqual([['listed.hung.test:5300', '127.0.0.1:5300', 'ok']]);
     expect(d!.status).toBe('as-planned');
+  });
+
+  it('check --nameserver NAME with the name in DNS only: one line naming it within --timeout (exit 3), not a hang at every query', () => {
+    const started = performance.now();
+    const r = spawnSync(IP, inNamespace(['check', 'hung.test', '--nameserver', 'ns.hung.test:5300', '--timeout', '500', '--json']), { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+    expect(r.error, 'check was killed after 20 s').toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(r.status).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^maildns: --nameserver ns\.hung\.test: its address could not be looked up: no answer in time \(timeout\).* \(the A{1,4} records, asked of 127\.0\.0\.1:53\); give the server's address instead of its name\n$/);
+  });
+
+  it('check --nameserver NAME with the name in the hosts file: asked at its address there', () => {
+    const r = spawnSync(IP, inNamespace(['check', 'hung.test', '--nameserver', 'listed.hung.test:5300', '--timeout', '500', '--json']), { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+    expect(r.error, 'check was killed after 20 s').toBeUndefined();
+    const report = JSON.parse(r.stdout) as { domains: { domain: string; spf: { published: string | null } }[] };
+    expect(report.domains[0]!.spf.published).toBe('v=spf1 ip4:192.0.2.25 -all');
   });
 });
