@@ -169,15 +169,59 @@ function rawBaseline(shared: string, dir: string, n: number, port: number, probe
  */
 const CHECKDMARC_COMMAND = process.env['MAILDNS_BENCH_CHECKDMARC'] || null;
 
-/** One checkdmarc run (`command`) as a fresh process, timed from spawn to exit, in domains/s; it must have reported on every domain. */
-export function checkdmarcRun(command: string, dir: string, n: number, port: number): number {
+/**
+ * What one checkdmarc run may take: checkdmarc checks about 50 domains/s here, so a second a domain
+ * (a minute at least) is a command that hangs (a wrapper whose resolver is never answered), not a
+ * slow one.
+ */
+export function checkdmarcTimeoutMs(n: number): number {
+  return Math.max(60_000, n * 1000);
+}
+
+/**
+ * One checkdmarc run (`command`) as a fresh process, timed from spawn to exit, in domains/s; it must
+ * have reported on every domain. Ended (its whole process group, so a wrapper's checkdmarc too) when
+ * it has not finished within `timeoutMs`; a failure says why, with the end of what it wrote to
+ * standard error.
+ */
+export function checkdmarcRun(command: string, dir: string, n: number, port: number, timeoutMs = checkdmarcTimeoutMs(n)): Promise<number> {
   const started = process.hrtime.bigint();
-  const out = execFileSync(command, [String(port), path.join(dir, 'domains.txt')], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
-  const wallS = Number(process.hrtime.bigint() - started) / 1e9;
-  const parsed = JSON.parse(out) as unknown;
-  const reported = Array.isArray(parsed) ? parsed.length : 1;
-  if (reported !== n) throw new Error(`${command} reported on ${reported} of ${n} domains; is it checking domains.txt against 127.0.0.1:${port}?`);
-  return n / wallS;
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(command, [String(port), path.join(dir, 'domains.txt')], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-2000)));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutMs);
+    const said = (): string => (err.trim() ? `: ${err.trim().split('\n').slice(-3).join(' / ')}` : '');
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`${command}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const wallS = Number(process.hrtime.bigint() - started) / 1e9;
+      if (timedOut) return reject(new Error(`${command} had not finished after ${timeoutMs / 1000} s (${n} domain${n === 1 ? '' : 's'}), and was stopped${said()}`));
+      if (code !== 0) return reject(new Error(`${command} failed (${code !== null ? `exit ${code}` : `signal ${signal}`})${said()}`));
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.concat(out).toString('utf8'));
+      } catch {
+        return reject(new Error(`${command} printed no JSON on standard output${said()}`));
+      }
+      const reported = Array.isArray(parsed) ? parsed.length : 1;
+      if (reported !== n) return reject(new Error(`${command} reported on ${reported} of ${n} domains; is it checking domains.txt against 127.0.0.1:${port}?`));
+      resolve(n / wallS);
+    });
+  });
 }
 
 /** checkdmarc 5.17.5 measured with fresh processes on this machine kind and data, December 2026. */
@@ -315,7 +359,7 @@ async function main(): Promise<void> {
         raws.push(rawBaseline(shared, dir, n, knot.port));
         sameProbes.push(rawBaseline(shared, dir, n, knot.port, probes));
         startups.push((await runCheckProcess(dir, knot.port, manifest, 'first-domain.txt')).wallS);
-        if (withCheckdmarc) checkdmarcSpeeds.push(checkdmarcRun(CHECKDMARC_COMMAND!, dir, n, knot.port));
+        if (withCheckdmarc) checkdmarcSpeeds.push(await checkdmarcRun(CHECKDMARC_COMMAND!, dir, n, knot.port));
       }
       const speeds = runs.map((r) => n / r.wallS);
       const speed = median(speeds);
