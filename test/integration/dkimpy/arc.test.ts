@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -74,6 +74,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
   await silent.close();
+  // The sealers' private keys and every message written for dkimpy are in it.
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** dkimpy's arc_sign: the set for `srvId`'s Authentication-Results, put on top of `message`. */
