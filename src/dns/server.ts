@@ -153,7 +153,7 @@ class ZoneAnswerer {
     response.header.rd = query.header.rd;
     const question = query.questions[0];
     if (!question || query.header.opcode !== 0) {
-      response.header.rcode = question ? RCODE.NOTIMP : 1; // FORMERR when there is no question
+      response.header.rcode = question ? RCODE.NOTIMP : RCODE.FORMERR; // FORMERR when there is no question
       return response;
     }
     response.questions.push(question);
