@@ -29,7 +29,7 @@ interface AuthoritativeSet {
   /** The zone apex the servers were found for; null when discovery failed. */
   zone: string | null;
   servers: AuthoritativeServer[];
-  /** NS hosts (or host names given in an explicit list) that could not be reached (no address), with the reason; `status` of the address lookup that failed, `nodata` when the name has no address. */
+  /** NS hosts (or host names given in an explicit list) that could not be reached (no address), with the reason; `status` of the address lookup that failed for now when `temporary`, else of the A lookup (nxdomain or nodata: the name has no address). */
   unreachable: { name: string; reason: string; status: DnsStatus; temporary: boolean }[];
   /** NS hosts with addresses of one family whose lookup of the other (A or AAAA) failed for now: servers there, if any, were not asked. */
   lookupsFailed?: { name: string; type: 'A' | 'AAAA'; reason: string; askedAt: string[] }[];
