@@ -128,7 +128,7 @@ function decodePublicKey(keyType: string, p: string, findings: Finding[], subjec
   }
 }
 
-export interface KeyOutcome {
+interface KeyOutcome {
   result: DkimResult;
   code?: string;
   reason?: string;
@@ -136,7 +136,7 @@ export interface KeyOutcome {
   findings: Finding[];
 }
 
-export function evaluateKeyRecord(
+function evaluateKeyRecord(
   text: string,
   name: string,
   recordCount: number,
@@ -194,11 +194,11 @@ export function evaluateKeyRecord(
 
 /** RFC 6376 §3.5: t= and x= are 1*12DIGIT, l= is 1*76DIGIT. */
 const TIMESTAMP_RE = /^\d{1,12}$/;
-export const LENGTH_RE = /^\d{1,76}$/;
+const LENGTH_RE = /^\d{1,76}$/;
 /** Base64 as RFC 6376 §3.5 writes it (white space removed first): whole quads, padding only at the end. */
-export const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-export interface FieldProblem {
+interface FieldProblem {
   result: DkimResult;
   code: string;
   reason: string;
@@ -270,7 +270,7 @@ export function readSignatureField(value: string, kind: SignatureKind = 'dkim'):
  * From in h= (RFC 8617 lists none for the AMS; dkimpy asks none) and, for the seal, of the tags it
  * has not (c=, bh=, l=, q=, x=).
  */
-export function fieldProblem(f: SignatureField, now: Date): FieldProblem | null {
+function fieldProblem(f: SignatureField, now: Date): FieldProblem | null {
   const perm = (code: string, reason: string): FieldProblem => ({ result: 'permerror', code, reason });
   const kind = KIND[f.kind];
   const dkim = f.kind === 'dkim';
