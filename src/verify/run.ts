@@ -479,12 +479,16 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
   const result: DomainVerification = { domain: d.domain, zone: null, status: 'problems', servers: [], records: [], findings };
   const auth = await findAuthoritative(opts.resolver, d.domain, { explicit: opts.authoritative, ...askingOptions(opts) });
   result.zone = auth.zone;
+  // A name given whose address was not found is one server too, however often listed, but was asked nowhere.
+  const notAsked = (name: string): boolean => auth.unreachable.some((u) => u.name === name);
   for (const dup of auth.duplicates) {
     findings.push({
       code: 'verify.server-listed-twice',
       severity: 'info',
       subject: dup.name,
-      message: `--authoritative lists ${dup.name === dup.sameAs ? `${dup.name} more than once` : `${dup.name} and ${dup.sameAs}, both at ${dup.address}`}: asked once, as ${dup.sameAs}, and counted as one server`,
+      message: notAsked(dup.sameAs)
+        ? `--authoritative lists ${dup.name === dup.sameAs ? `${dup.name} more than once` : `${dup.name} and ${dup.sameAs}, the same name`}: counted as one server, which could not be asked (its address was not found)`
+        : `--authoritative lists ${dup.name === dup.sameAs ? `${dup.name} more than once` : `${dup.name} and ${dup.sameAs}, both at ${dup.address}`}: asked once, as ${dup.sameAs}, and counted as one server`,
       fix: `list each server once in --authoritative`,
     });
   }

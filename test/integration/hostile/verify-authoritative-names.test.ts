@@ -118,4 +118,17 @@ describe('verify --authoritative with a host name', () => {
     expect(d.status).toBe('problems');
     expect(code).toBe(1);
   });
+
+  it('listed twice, with no address: one server, said to be listed twice, and not said to have been asked', async () => {
+    const given = `nosuch.hidden.test:${server.port}`;
+    const { report } = await verify(['--authoritative', `${given},${server.address},${given}`, '--nameserver', server.address, '--timeout', '300']);
+    const d = report.domains[0]!;
+    expect(d.servers.map((s) => [s.name, s.status])).toEqual([
+      [given, 'no-address'],
+      [server.address, 'ok'],
+    ]);
+    const twice = d.findings.find((f) => f.code === 'verify.server-listed-twice')!;
+    expect(twice.message).toBe(`--authoritative lists ${given} more than once: counted as one server, which could not be asked (its address was not found)`);
+    expect(twice.message).not.toContain('asked once');
+  });
 });
