@@ -31,39 +31,37 @@ describe('bench: its arguments', () => {
     expect(typo.stderr).toMatch(/^bench: unknown argument --round\n/);
   });
 
-  it('a checkdmarc run counts only when it reported on every domain of the list, with the port and list it was given', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'maildns-bench-args-'));
-    try {
-      writeFileSync(path.join(dir, 'domains.txt'), 'a.example\nb.example\n');
+  it('a checkdmarc run counts only when it reported on every domain of the list, with the port and list it was given', () =>
+    withCommand('a.example\nb.example\n', '[ "$1" = 5300 ] || exit 9\nprintf "[" ; sed \'s/.*/{"domain": "&"}/\' "$2" | paste -sd, ; printf "]"\n', async (peer, dir) => {
       // A command of the shape MAILDNS_BENCH_CHECKDMARC names: one JSON object per line of the list it is given.
-      const peer = path.join(dir, 'peer.sh');
-      writeFileSync(peer, '#!/bin/sh\n[ "$1" = 5300 ] || exit 9\nprintf "[" ; sed \'s/.*/{"domain": "&"}/\' "$2" | paste -sd, ; printf "]"\n');
-      chmodSync(peer, 0o755);
       expect(await checkdmarcRun(peer, dir, 2, 5300)).toBeGreaterThan(0);
       await expect(checkdmarcRun(peer, dir, 3, 5300)).rejects.toThrow(`${peer} reported on 2 of 3 domains; is it checking domains.txt against 127.0.0.1:5300?`);
       // A command that fails is no figure either.
       await expect(checkdmarcRun(peer, dir, 2, 53)).rejects.toThrow(`${peer} failed (exit 9)`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('a checkdmarc command that does not finish is stopped at its deadline, its children with it, and says so', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'maildns-bench-args-'));
-    try {
-      writeFileSync(path.join(dir, 'domains.txt'), 'a.example\n');
-      // A wrapper whose checkdmarc never gets an answer: its child holds standard output open.
-      const hung = path.join(dir, 'hung.sh');
-      writeFileSync(hung, '#!/bin/sh\necho "resolving a.example" >&2\nsleep 20 &\nwait\n');
-      chmodSync(hung, 0o755);
+  it('a checkdmarc command that does not finish is stopped at its deadline, its children with it, and says so', () =>
+    // A wrapper whose checkdmarc never gets an answer: its child holds standard output open.
+    withCommand('a.example\n', 'echo "resolving a.example" >&2\nsleep 20 &\nwait\n', async (hung, dir) => {
       const started = Date.now();
       await expect(checkdmarcRun(hung, dir, 1, 5300, 500)).rejects.toThrow(`${hung} had not finished after 0.5 s (1 domain), and was stopped: resolving a.example`);
       expect(Date.now() - started).toBeLessThan(5_000);
       // By default a second a domain, a minute at least.
       expect(checkdmarcTimeoutMs(1000)).toBe(1_000_000);
       expect(checkdmarcTimeoutMs(10)).toBe(60_000);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
+
+/** `test` given a shell script made of `body` and the folder it is in, with `domains` as its domains.txt; the folder removed after. */
+async function withCommand(domains: string, body: string, test: (command: string, dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'maildns-bench-args-'));
+  try {
+    writeFileSync(path.join(dir, 'domains.txt'), domains);
+    const command = path.join(dir, 'command.sh');
+    writeFileSync(command, `#!/bin/sh\n${body}`);
+    chmodSync(command, 0o755);
+    await test(command, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
