@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { normalizeName } from '../names.js';
 import { registrySuffix } from '../psl.js';
 import { formatIpv6, parseIpv6 } from '../ipv6.js';
-import { DnsResolver, describeAnswer, describeStatus, HOSTS_FILE, isTemporary, localAddressOf, parseServer, formatServer, type DnsStatus, type Resolver, type ServerAddress } from './resolver.js';
+import { DnsResolver, describeStatus, hostAddress, isTemporary, parseServer, formatServer, type HostAddress, type DnsStatus, type Resolver, type ServerAddress } from './resolver.js';
 import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 
 export interface AuthoritativeServer {
@@ -104,36 +104,6 @@ export async function findZone(resolver: Resolver, name: string): Promise<{ zone
     current = dot < 0 ? '' : current.slice(dot + 1);
   }
   return { zone: null, status };
-}
-
-/** The address a host name given in an explicit list is asked at, or why there is none (see hostAddress). */
-type HostAddress = { address: string; failure?: undefined } | { address?: undefined; failure: { status: DnsStatus; temporary: boolean; reason: string } };
-
-/**
- * The address a host name of `--authoritative` is asked at: the first the hosts file lists for it;
- * else, for localhost and names under it, the loopback (RFC 6761 §6.3); else the first A record the
- * main resolver answers, else its first AAAA record (IPv4 first: every host reaches it).
- *
- * Not the system's getaddrinfo (node:dns lookup): maildns can neither bound nor cancel it. A system
- * resolver that did not answer held verify for as long as the C library's retries ran (minutes with
- * `options timeout:30 attempts:5`), whatever --timeout and --deadline said; and a lookup merely
- * raced against a timer would still hold one of the four threads of libuv's pool (file reads and
- * crypto share them) and keep the process from exiting until the C library gave up. The main
- * resolver asks the servers the run was told to ask (--nameserver, else those of /etc/resolv.conf,
- * which getaddrinfo asks too) within the run's --timeout and its --deadline for the domain, and says
- * which server failed how; the hosts file is read first, as the usual `hosts: files dns` does, so
- * localhost and a hidden primary named there work as before (Go's own resolver does the same).
- */
-async function hostAddress(resolver: Resolver, host: string): Promise<HostAddress> {
-  const local = localAddressOf(host);
-  if (local !== undefined) return { address: local };
-  const name = normalizeName(host);
-  const [a, aaaa] = await Promise.all([resolver.lookup(name, 'A'), resolver.lookup(name, 'AAAA')]);
-  const address = (a.status === 'ok' ? a.records[0] : undefined) ?? (aaaa.status === 'ok' ? aaaa.records[0] : undefined);
-  if (address !== undefined) return { address };
-  const failed = [a, aaaa].find((x) => isTemporary(x.status));
-  if (failed) return { failure: { status: failed.status, temporary: true, reason: `${describeAnswer(failed)}, asking for the ${failed.type} records of ${name}` } };
-  return { failure: { status: a.status, temporary: false, reason: `the name has no A or AAAA record (${describeStatus(a.status)}), and ${HOSTS_FILE} does not list it` } };
 }
 
 export async function findAuthoritative(resolver: Resolver, domain: string, opts: AuthoritativeOptions = {}): Promise<AuthoritativeSet> {

@@ -760,30 +760,56 @@ export function localAddressOf(host: string, hostsFile = HOSTS_FILE): string | u
   return name === 'localhost' || name.endsWith('.localhost') ? '127.0.0.1' : undefined;
 }
 
+/** The address a host name is asked at, or why there is none (see hostAddress). */
+export type HostAddress = { address: string; failure?: undefined } | { address?: undefined; failure: { status: DnsStatus; temporary: boolean; reason: string } };
+
 /**
- * `--nameserver` servers given by name, each asked at one address looked up once, before any
- * question, instead of by the sockets at every query (with the system's getaddrinfo, which has no
- * deadline of maildns's, cannot be cancelled and holds the process at exit while it waits, and which
- * turned a name that does not exist into a temporary failure of every lookup). A name's address
- * comes from localAddressOf, else from its A (then AAAA) record as the system's resolvers
- * (/etc/resolv.conf) answer it, asked by maildns within `timeoutMs`, as `hosts: files dns` would.
+ * The address a DNS server given by name (`--authoritative`, `--nameserver`) is asked at: the first the hosts file lists for it;
+ * else, for localhost and names under it, the loopback (RFC 6761 §6.3); else the first A record the
+ * main resolver answers, else its first AAAA record (IPv4 first: every host reaches it).
+ *
+ * Not the system's getaddrinfo (node:dns lookup): maildns can neither bound nor cancel it. A system
+ * resolver that did not answer held verify for as long as the C library's retries ran (minutes with
+ * `options timeout:30 attempts:5`), whatever --timeout and --deadline said; and a lookup merely
+ * raced against a timer would still hold one of the four threads of libuv's pool (file reads and
+ * crypto share them) and keep the process from exiting until the C library gave up. The main
+ * resolver asks the servers the run was told to ask (for --authoritative: --nameserver, else those
+ * of /etc/resolv.conf, which getaddrinfo asks too; for --nameserver itself: those of
+ * /etc/resolv.conf) within the run's --timeout and its --deadline, and says
+ * which server failed how; the hosts file is read first, as the usual `hosts: files dns` does, so
+ * localhost and a hidden primary named there work as before (Go's own resolver does the same).
+ */
+export async function hostAddress(resolver: Resolver, host: string): Promise<HostAddress> {
+  const local = localAddressOf(host);
+  if (local !== undefined) return { address: local };
+  const name = normalizeName(host);
+  const [a, aaaa] = await Promise.all([resolver.lookup(name, 'A'), resolver.lookup(name, 'AAAA')]);
+  const address = (a.status === 'ok' ? a.records[0] : undefined) ?? (aaaa.status === 'ok' ? aaaa.records[0] : undefined);
+  if (address !== undefined) return { address };
+  const failed = [a, aaaa].find((x) => isTemporary(x.status));
+  if (failed) return { failure: { status: failed.status, temporary: true, reason: `${describeAnswer(failed)}, asking for the ${failed.type} records of ${name}` } };
+  return { failure: { status: a.status, temporary: false, reason: `the name has no A or AAAA record (${describeStatus(a.status)}), and ${HOSTS_FILE} does not list it` } };
+}
+
+/**
+ * `--nameserver` servers given by name, each asked at the one address hostAddress finds for it
+ * through the system's resolvers (/etc/resolv.conf) within `timeoutMs`, before any question;
+ * not by the sockets at every query, with getaddrinfo, which also held the process at exit while it
+ * waited, and turned a name that does not exist into a temporary failure of every lookup. A name
+ * that does not exist is bad input; one that could not be looked up, a temporary failure.
  */
 export async function serversByAddress(servers: readonly ServerAddress[], timeoutMs: number, system: ServerAddress[] = systemServers()): Promise<ServerAddress[]> {
   let resolver: DnsResolver | undefined;
+  const asked = system.map(formatServer).join(', ');
   return Promise.all(
     servers.map(async (server): Promise<ServerAddress> => {
       if (isIpAddress(server.host)) return server;
-      const local = localAddressOf(server.host);
-      if (local !== undefined) return { ...server, host: local };
       resolver ??= new DnsResolver({ servers: system, timeoutMs, deadlineMs: timeoutMs * 2 });
-      const name = normalizeName(server.host);
-      const [a, aaaa] = await Promise.all([resolver.lookup(name, 'A'), resolver.lookup(name, 'AAAA')]);
-      const address = (a.status === 'ok' ? a.records[0] : undefined) ?? (aaaa.status === 'ok' ? aaaa.records[0] : undefined);
-      if (address !== undefined) return { ...server, host: address };
-      const failed = [a, aaaa].find((x) => isTemporary(x.status));
-      const asked = system.map(formatServer).join(', ');
-      if (failed) throw new DnsTemporaryError(`${server.host}: its address could not be looked up: ${describeAnswer(failed)} (the ${failed.type} records, asked of ${asked}); give the server's address instead of its name`);
-      throw new InputError(`${server.host}: no such host (no A or AAAA record at ${asked}, and ${HOSTS_FILE} does not list it); give the DNS server's address or a name that has one`);
+      const found = await hostAddress(resolver, server.host);
+      if (found.address !== undefined) return { ...server, host: found.address };
+      const { temporary, reason } = found.failure;
+      if (temporary) throw new DnsTemporaryError(`${server.host}: its address could not be looked up: ${reason} (asked of ${asked}); give the server's address instead of its name`);
+      throw new InputError(`${server.host}: no such host: ${reason} (asked of ${asked}); give the DNS server's address or a name that has one`);
     }),
   );
 }

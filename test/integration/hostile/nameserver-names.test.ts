@@ -38,7 +38,7 @@ describe('servers given by name', () => {
   it('a name that does not exist is bad input naming it; one the resolvers do not answer for, a temporary failure within the timeout', async () => {
     await expect(serversByAddress([{ host: 'nosuch.example.test', port: 53 }], 1000, [{ host: system.host, port: system.port }])).rejects.toThrow(InputError);
     await expect(serversByAddress([{ host: 'nosuch.example.test', port: 53 }], 1000, [{ host: system.host, port: system.port }])).rejects.toThrow(
-      `nosuch.example.test: no such host (no A or AAAA record at ${system.host}:${system.port}, and /etc/hosts does not list it); give the DNS server's address or a name that has one`,
+      `nosuch.example.test: no such host: the name has no A or AAAA record (the name does not exist (NXDOMAIN)), and /etc/hosts does not list it (asked of ${system.host}:${system.port}); give the DNS server's address or a name that has one`,
     );
     const started = performance.now();
     const late = serversByAddress([{ host: 'ns.example.test', port: 53 }], 300, [{ host: silent.host, port: silent.port }]);
