@@ -194,9 +194,18 @@ export function lintPostfixMainCf(text: string, opts: PostfixLintOptions = {}): 
   const nonSmtpd = splitPostfixList(value('non_smtpd_milters') ?? '').map(milterAddress);
   for (const [name, list] of [['smtpd_milters', smtpdMilters], ['non_smtpd_milters', nonSmtpd]] as const) {
     for (const m of new Set(list)) {
+      // Chrooted (Debian's master.cf), smtpd and cleanup read an absolute path inside the chroot,
+      // the queue directory: unix:/var/run/x.sock is /var/spool/postfix/var/run/x.sock on the host.
       const path = /^unix:(\/.*)$/.exec(m)?.[1];
-      if (path && !isAtOrBelowPath(path, queueDir)) {
-        add('postfix.milter-outside-chroot', 'error', name, `the milter socket ${path} lies outside ${queueDir}, where Debian's master.cf runs smtpd and cleanup chrooted: they cannot reach it, so mail passes unsigned (or waits, with milter_default_action = tempfail)`, `move the socket below the queue directory (OpenDKIM: Socket local:${queueDir}/opendkim/opendkim.sock) and name it unix:opendkim/opendkim.sock, or use inet:localhost:8891`);
+      if (!path) continue;
+      const q = queueDir.replace(/\/+$/, '');
+      const seen = `${q}${path}`;
+      const chrooted = `smtpd and cleanup run chrooted in ${q} (as Debian's master.cf has them) and read an absolute socket path inside the chroot`;
+      if (isAtOrBelowPath(path, queueDir)) {
+        const relative = path.slice(q.length).replace(/^\/+/, '');
+        add('postfix.milter-outside-chroot', 'error', name, `${chrooted}: unix:${path} means ${seen} to them, where no socket is, so mail waits (milter_default_action = tempfail) or passes unsigned`, `name the socket relative to the queue directory: ${name} = unix:${relative || 'opendkim/opendkim.sock'}`);
+      } else {
+        add('postfix.milter-outside-chroot', 'warning', name, `${chrooted}: unix:${path} means ${seen} to them, not ${path}; OpenDKIM must listen there (Socket local:${seen}), or mail waits (milter_default_action = tempfail) or passes unsigned`, `make OpenDKIM's Socket local:${seen}, or use what \`maildns opendkim\` writes: Socket local:${q}/opendkim/opendkim.sock and ${name} = unix:opendkim/opendkim.sock (or inet:localhost:8891)`);
       }
     }
   }
