@@ -281,12 +281,25 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       } catch {
         problem = `there is no socket at ${seen}`;
       }
-      if (outside && chrooted) {
+      // Inside the chroot an absolute path is read below the queue directory: a socket there (the
+      // seeds' Socket local:/var/spool/postfix/var/run/opendkim/opendkim.sock for
+      // unix:/var/run/opendkim/opendkim.sock) is reached, and is checked as any other below.
+      if (outside && chrooted && problem) {
         add(
           'selftest.milter-unreachable',
           `${parameter} ${milter}`,
-          `the milter socket ${named} lies outside ${queueDir}, the chroot ${daemonName} runs in (master.cf chroot column y): from inside, the path means ${seen}, ${problem ? 'where there is no socket' : 'which is some other socket'}, so OpenDKIM is never reached${listening}`,
+          `the milter socket ${named} lies outside ${queueDir}, the chroot ${daemonName} runs in (master.cf chroot column y): from inside, the path means ${seen}, where there is no socket, so OpenDKIM is never reached${listening}`,
           `put the socket below the queue directory: Socket local:${path.posix.join(queueDir, 'opendkim/opendkim.sock')} in opendkim.conf and ${parameter} = unix:opendkim/opendkim.sock (what \`maildns opendkim\` writes), then restart opendkim and ${reload}`,
+        );
+        continue;
+      }
+      if (named.startsWith('/') && !outside && chrooted && problem) {
+        const relative = path.posix.relative(queueDir, named) || 'opendkim/opendkim.sock';
+        add(
+          'selftest.milter-unreachable',
+          `${parameter} ${milter}`,
+          `${daemonName} runs chrooted in ${queueDir} (master.cf chroot column y) and reads the absolute path ${named} inside it, as ${seen}, where there is no socket, so OpenDKIM is never reached${listening}`,
+          `name the socket relative to the queue directory: ${pf.commandLine('postconf', '-e', `${parameter} = unix:${relative}`)}, then ${reload}`,
         );
         continue;
       }
