@@ -106,6 +106,18 @@ export function sendingDomainProblem(name: string): string | null {
  * digits, "-" and "_"), or null; compared in lower case, as selectors are. The one rule for the
  * plan, `init` and `check --selectors`.
  */
-export function dkimSelectorProblem(selector: string): string | null {
-  return /^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(selector.toLowerCase()) ? null : 'is not a valid selector (letters, digits, "-", "_" and "." only)';
+export function dkimSelectorProblem(selector: string, domain?: string): string | null {
+  const s = selector.toLowerCase();
+  if (!/^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/.test(s)) return 'is not a valid selector (letters, digits, "-", "_" and "." only)';
+  // Each label of SELECTOR._domainkey.DOMAIN is a DNS label: a zone with a longer one does not load.
+  for (const label of s.split('.')) {
+    if (label.length === 0) return 'is not a valid selector: it has an empty label (two dots in a row?)';
+    if (label.length > 63) return `is not a valid selector: its label "${label}" has ${label.length} characters, and a DNS label at most 63`;
+    if (/^-|-$/.test(label)) return `is not a valid selector: its label "${label}" begins or ends with "-"`;
+  }
+  if (domain !== undefined) {
+    const name = `${s}._domainkey.${normalizeName(domain)}`;
+    if (name.length > 253) return `is not a valid selector here: ${name} would be ${name.length} characters long, and a DNS name at most 253`;
+  }
+  return null;
 }

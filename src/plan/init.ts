@@ -40,7 +40,7 @@ export function starterPlan(o: StarterOptions): string {
   o.mx.forEach((d) => checkName(d, 'the mail host', domainNameProblem));
   // Checked here because the selector is written into the YAML as it is: "mail #x" would read
   // back as "mail", a "key: value" as something else.
-  const selectorProblem = dkimSelectorProblem(o.selector);
+  const selectorProblem = dkimSelectorProblem(o.selector, domain);
   if (selectorProblem) throw new InputError(`the DKIM selector ${JSON.stringify(o.selector)} ${selectorProblem}`);
   if (!DKIM_ALGORITHMS.includes(o.dkimAlg)) throw new InputError(`the DKIM algorithm must be one of ${DKIM_ALGORITHMS.join(', ')}`);
   if (!DMARC_POLICIES.includes(o.dmarcPolicy)) throw new InputError(`the DMARC policy must be one of ${DMARC_POLICIES.join(', ')}`);

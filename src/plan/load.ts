@@ -166,13 +166,13 @@ function readSpf(r: PlanReader, value: unknown, at: Key[]): SpfPlan {
   return spf;
 }
 
-function readDkim(r: PlanReader, value: unknown, at: Key[]): DkimSelectorPlan[] {
+function readDkim(r: PlanReader, value: unknown, at: Key[], domain: string): DkimSelectorPlan[] {
   const seen = new Set<string>();
   return r.list(value).map((entry, i) => {
     const here = Array.isArray(value) ? [...at, i] : at;
     const o = r.object(typeof entry === 'string' ? { selector: entry } : entry, here, ['selector', 'algorithm', 'key', 'testing', 'hash', 'service', 'state', 'since']);
     const selector = r.string(o['selector'], [...here, 'selector']).toLowerCase();
-    const selectorProblem = dkimSelectorProblem(selector);
+    const selectorProblem = dkimSelectorProblem(selector, domain);
     if (selectorProblem) r.fail([...here, 'selector'], `"${selector}" ${selectorProblem}`);
     if (seen.has(selector)) r.fail([...here, 'selector'], `"${selector}" is listed twice for this domain`);
     seen.add(selector);
@@ -342,11 +342,12 @@ function readSendingHosts(r: PlanReader, value: unknown, at: Key[]): SendingHost
 function readDomain(r: PlanReader, value: unknown, at: Key[], ttlDefault: number): DomainPlan {
   const o = r.object(value, at, ['domain', 'ttl', 'mx', 'spf', 'dkim', 'dmarc', 'txt', 'nameservers', 'accept_reports_for', 'mta_sts', 'tls_rpt', 'bimi', 'sending_hosts']);
   const ttl = o['ttl'] === undefined ? ttlDefault : r.integer(o['ttl'], [...at, 'ttl'], 0, 2 ** 31 - 1);
+  const domain = r.sendingDomain(o['domain'], [...at, 'domain']);
   const plan: DomainPlan = {
-    domain: r.sendingDomain(o['domain'], [...at, 'domain']),
+    domain,
     ttl,
     mx: readMx(r, o['mx'], [...at, 'mx']),
-    dkim: readDkim(r, o['dkim'], [...at, 'dkim']),
+    dkim: readDkim(r, o['dkim'], [...at, 'dkim'], domain),
     txt: readTxt(r, o['txt'], [...at, 'txt'], ttl),
     nameservers: readNameservers(r, o['nameservers'], [...at, 'nameservers']),
     acceptReportsFor: r.stringList(o['accept_reports_for'], [...at, 'accept_reports_for']).map((d, i) =>
