@@ -1,4 +1,5 @@
 /** A commented starter plan, so a first-time user sees every choice with its default. */
+import { isIP } from 'node:net';
 import { InputError } from '../errors.js';
 import { dkimSelectorProblem, domainNameProblem, normalizeName, sendingDomainProblem } from '../names.js';
 import { spfNetworkProblem } from '../spf/ip.js';
@@ -37,7 +38,7 @@ export function starterPlan(o: StarterOptions): string {
     }
   }
   o.include.forEach((d) => checkName(d, 'the include', domainNameProblem));
-  o.mx.forEach((d) => checkName(d, 'the mail host', domainNameProblem));
+  o.mx.forEach((d) => checkName(d, 'the mail host', (n) => (isIP(n.replace(/^\[|\]$/g, '')) ? `is an address, and an MX record names a host, whose A or AAAA record holds the address: give a host name such as mail.${domain}, and add its address to the plan (mx: [{ host: mail.${domain}, addresses: [${n.replace(/^\[|\]$/g, '')}] }])` : domainNameProblem(n))));
   // Checked here because the selector is written into the YAML as it is: "mail #x" would read
   // back as "mail", a "key: value" as something else.
   const selectorProblem = dkimSelectorProblem(o.selector, domain);

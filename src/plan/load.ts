@@ -127,6 +127,15 @@ class PlanReader {
     return normalizeName(name);
   }
 
+  /** The host an MX or NS record names: a domain name, never an address (RFC 5321 §5.1, RFC 1035 §3.3.9). */
+  hostName(value: unknown, at: Key[], domain: string, kind: 'MX' | 'NS'): string {
+    const name = this.string(value, at);
+    const bare = normalizeName(name).replace(/^\[|\]$/g, '');
+    const example = kind === 'MX' ? `mail.${domain}` : `ns1.${domain}`;
+    if (isIP(bare)) this.fail(at, `"${name}" is an address, and an ${kind} record names a host, whose A or AAAA record holds the address: write a host name, such as ${example} with addresses: [${bare}]`);
+    return this.domainName(value, at);
+  }
+
   /** A domain mail is sent from: the stricter rule of sendingDomainProblem. */
   sendingDomain(value: unknown, at: Key[]): string {
     const name = this.string(value, at);
@@ -243,13 +252,13 @@ function readAddresses(r: PlanReader, value: unknown, at: Key[]): string[] {
   });
 }
 
-function readMx(r: PlanReader, value: unknown, at: Key[]): MxPlan[] {
+function readMx(r: PlanReader, value: unknown, at: Key[], domain: string): MxPlan[] {
   return r.list(value).map((entry, i) => {
     const here = Array.isArray(value) ? [...at, i] : at;
-    if (typeof entry === 'string') return { host: r.domainName(entry, here), priority: 10 * (i + 1), addresses: [] };
+    if (typeof entry === 'string') return { host: r.hostName(entry, here, domain, 'MX'), priority: 10 * (i + 1), addresses: [] };
     const o = r.object(entry, here, ['host', 'priority', 'addresses', 'tlsa']);
     return {
-      host: r.domainName(o['host'], [...here, 'host']),
+      host: r.hostName(o['host'], [...here, 'host'], domain, 'MX'),
       priority: o['priority'] === undefined ? 10 * (i + 1) : r.integer(o['priority'], [...here, 'priority'], 0, 65535),
       addresses: readAddresses(r, o['addresses'], [...here, 'addresses']),
       ...(o['tlsa'] !== undefined ? { tlsa: r.string(o['tlsa'], [...here, 'tlsa']) } : {}),
@@ -257,12 +266,12 @@ function readMx(r: PlanReader, value: unknown, at: Key[]): MxPlan[] {
   });
 }
 
-function readNameservers(r: PlanReader, value: unknown, at: Key[]): NameserverPlan[] {
+function readNameservers(r: PlanReader, value: unknown, at: Key[], domain: string): NameserverPlan[] {
   return r.list(value).map((entry, i) => {
     const here = Array.isArray(value) ? [...at, i] : at;
-    if (typeof entry === 'string') return { host: r.domainName(entry, here), addresses: [] };
+    if (typeof entry === 'string') return { host: r.hostName(entry, here, domain, 'NS'), addresses: [] };
     const o = r.object(entry, here, ['host', 'addresses']);
-    return { host: r.domainName(o['host'], [...here, 'host']), addresses: readAddresses(r, o['addresses'], [...here, 'addresses']) };
+    return { host: r.hostName(o['host'], [...here, 'host'], domain, 'NS'), addresses: readAddresses(r, o['addresses'], [...here, 'addresses']) };
   });
 }
 
@@ -346,10 +355,10 @@ function readDomain(r: PlanReader, value: unknown, at: Key[], ttlDefault: number
   const plan: DomainPlan = {
     domain,
     ttl,
-    mx: readMx(r, o['mx'], [...at, 'mx']),
+    mx: readMx(r, o['mx'], [...at, 'mx'], domain),
     dkim: readDkim(r, o['dkim'], [...at, 'dkim'], domain),
     txt: readTxt(r, o['txt'], [...at, 'txt'], ttl),
-    nameservers: readNameservers(r, o['nameservers'], [...at, 'nameservers']),
+    nameservers: readNameservers(r, o['nameservers'], [...at, 'nameservers'], domain),
     acceptReportsFor: r.stringList(o['accept_reports_for'], [...at, 'accept_reports_for']).map((d, i) =>
       d === '*' ? d : r.domainName(d, [...at, 'accept_reports_for', i]),
     ),

@@ -183,6 +183,31 @@ const REPORT_ADDRESSES: [string, boolean][] = [
   ['mailto:"a"@example.com', false],
 ];
 
+/** [value, accepted]: the host an MX or NS record names is a domain name; an address there is looked up as a name and never reached. */
+const RECORD_HOSTS: [string, boolean][] = [
+  ['mail.example.com', true],
+  ['MAIL.example.com.', true],
+  ['mx.provider.example.net', true],
+  ['192.0.2.1', false],
+  ['[192.0.2.1]', false],
+  ['2001:db8::25', false],
+];
+
+describe('an MX or NS host gets the same verdict in the plan and in init', () => {
+  it.each(RECORD_HOSTS)('%j: accepted %s', (value, ok) => {
+    const mx = refusal(() => parsePlan(`version: 1\ndomains:\n  - domain: example.com\n    mx: [{ host: ${JSON.stringify(value)}, priority: 10 }]\n`, 'maildns.yaml'));
+    const mxShort = refusal(() => parsePlan(`version: 1\ndomains:\n  - domain: example.com\n    mx: [${JSON.stringify(value)}]\n`, 'maildns.yaml'));
+    const ns = refusal(() => parsePlan(`version: 1\ndomains:\n  - domain: example.com\n    nameservers: [${JSON.stringify(value)}, ns2.example.net]\n`, 'maildns.yaml'));
+    const init = refusal(() => parsePlan(starterPlan({ ...STARTER, mx: [value] }), 'maildns.yaml'));
+    expect({ mx: mx === null, mxShort: mxShort === null, ns: ns === null, init: init === null }).toEqual({ mx: ok, mxShort: ok, ns: ok, init: ok });
+    if (!ok) {
+      expect(mx).toMatch(/is an address, and an MX record names a host, whose A or AAAA record holds the address: write a host name, such as mail\.example\.com with addresses: \[/);
+      expect(ns).toMatch(/an NS record names a host/);
+      expect(init).toMatch(/^the mail host ".*" is an address, and an MX record names a host/);
+    }
+  });
+});
+
 describe('a DMARC report address gets the same verdict in the plan, in init and in dmarc compose', () => {
   it.each(REPORT_ADDRESSES)('%j: accepted %s', (value, ok) => {
     const plan = refusal(() => parsePlan(`version: 1\ndomains:\n  - domain: example.com\n    dmarc: { p: none, rua: [${JSON.stringify(value)}] }\n`, 'maildns.yaml'));
