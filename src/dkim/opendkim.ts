@@ -422,7 +422,15 @@ function installSteps(
     steps.push({ kind: 'install', argv: ['install', '-d', ...owner, '-m', '0700', path.posix.join(o.serverKeysDir, domain)], why: `${domain}'s keys` });
   }
   for (const e of entries) {
-    steps.push({ kind: 'install', argv: ['install', ...owner, '-m', '0600', e.keyPath, e.serverKeyPath], why: `the private key of ${e.selector}._domainkey.${e.domain}, readable by opendkim only` });
+    const why = `the private key of ${e.selector}._domainkey.${e.domain}, readable by opendkim only`;
+    if (path.resolve(e.keyPath) === path.posix.resolve(e.serverKeyPath)) {
+      // Keys made where OpenDKIM reads them (keys_dir /etc/dkimkeys on the mail host): install
+      // refuses to copy a file onto itself ("are the same file"), so only owner and mode change.
+      steps.push({ kind: 'install', argv: ['chown', `${DEBIAN.user}:${DEBIAN.group}`, e.serverKeyPath], why: `${why} (keygen wrote it in place)` });
+      steps.push({ kind: 'install', argv: ['chmod', '0600', e.serverKeyPath], why: 'mode 0600' });
+      continue;
+    }
+    steps.push({ kind: 'install', argv: ['install', ...owner, '-m', '0600', e.keyPath, e.serverKeyPath], why });
   }
   steps.push({ kind: 'install', argv: ['install', '-d', '-m', '0755', o.configDir], why: 'the tables\' directory' });
   const placed = files.filter((f): f is OpenDkimFile & { installPath: string } => f.installPath !== null);

@@ -97,6 +97,15 @@ describe('OpenDKIM files for Debian 12', () => {
     ]);
   });
 
+  it('keys made where OpenDKIM reads them (keys_dir = --server-keys-dir) are not copied onto themselves, which install refuses', async () => {
+    const plan = await planWithKeys(`defaults: { keys_dir: ${path.join(dir, 'dkimkeys')} }\ndomains:\n  - domain: example.com\n    dkim: [mail]\n`);
+    const r = composeOpenDkim(plan, { serverKeysDir: path.join(dir, 'dkimkeys') });
+    const key = path.join(dir, 'dkimkeys/example.com/mail.private');
+    const lines = r.steps.map((s) => shellLine(s.argv));
+    expect(lines.filter((l) => l.includes('mail.private'))).toEqual([`chown opendkim:opendkim ${key}`, `chmod 0600 ${key}`]);
+    expect(lines).toContain(`install -d -o opendkim -g opendkim -m 0700 ${path.join(dir, 'dkimkeys/example.com')}`);
+  });
+
   it('an inet socket needs no socket directory and no group, and may sit anywhere', async () => {
     const plan = await planWithKeys('domains:\n  - domain: example.com\n    dkim: [mail]\n');
     const r = composeOpenDkim(plan, { socket: 'inet:8891@localhost' });
