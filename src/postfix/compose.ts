@@ -79,7 +79,8 @@ function readPassword(source: PasswordSource, env: NodeJS.ProcessEnv, notes: str
   if (source.kind === 'env') {
     const v = env[source.name];
     if (v === undefined || v === '') {
-      throw new PlanError(`the relay password is to come from the environment variable ${source.name}, which is not set; set it when running maildns (it is read, never printed)`, source.file, source.line);
+      const state = v === undefined ? 'which is not set' : 'which is set but empty';
+      throw new PlanError(`the relay password is to come from the environment variable ${source.name}, ${state}; set it to the password when running maildns (it is read, never printed)`, source.file, source.line);
     }
     text = v;
   } else {

@@ -100,7 +100,7 @@ describe('maildns postfix', () => {
     const r = await runCli(['postfix'], { cwd: dir, env: { MAILDNS_RELAY_PASSWORD: '' } });
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      `maildns: maildns.yaml:${line}: the relay password is to come from the environment variable MAILDNS_RELAY_PASSWORD, which is not set; set it when running maildns (it is read, never printed)\n`,
+      `maildns: maildns.yaml:${line}: the relay password is to come from the environment variable MAILDNS_RELAY_PASSWORD, which is set but empty; set it to the password when running maildns (it is read, never printed)\n`,
     );
     expect(existsSync(path.join(dir, 'postfix'))).toBe(false);
   });

@@ -63,7 +63,9 @@ describe('composePostfix', () => {
   });
 
   it('names the plan line when the password is missing, and never echoes a value', () => {
-    expect(() => composePostfix(plan(RELAY), { env: {} })).toThrow(/maildns\.yaml:9: the relay password is to come from the environment variable RELAY_PASSWORD, which is not set/);
+    expect(() => composePostfix(plan(RELAY), { env: {} })).toThrow(/maildns\.yaml:9: the relay password is to come from the environment variable RELAY_PASSWORD, which is not set; set it to the password/);
+    // RELAY_PASSWORD= (set, empty) is not "not set".
+    expect(() => composePostfix(plan(RELAY), { env: { RELAY_PASSWORD: '' } })).toThrow(/maildns\.yaml:9: the relay password is to come from the environment variable RELAY_PASSWORD, which is set but empty; set it to the password/);
     const fileRelay = `  relay:\n    host: smtp.relay.example.net\n    username: example-com\n    password_file: relay-password\n`;
     expect(() => composePostfix(plan(fileRelay))).toThrow(/relay-password: the relay password file named by the plan \(maildns\.yaml:9\) does not exist/);
     writeFileSync(path.join(dir, 'relay-password'), `${SECRET}\nsecond line\n`, { mode: 0o600 });
