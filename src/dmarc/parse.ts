@@ -158,6 +158,14 @@ function mailtoAddress(rest: string): { address: string; domain: string } | { pr
   if (/[^\x00-\x7f]/.test(local)) return { problem: `the local part "${local}" is not ASCII, and a report address must be a conventional one (RFC 8616 §6)`, fix: 'give an ASCII mailbox' };
   if (!DOT_ATOM_RE.test(local) && !QUOTED_RE.test(local)) {
     const quoted = /^[\x20-\x7e]+$/.test(local) && !local.startsWith('"') ? `"${local.replace(/["\\]/g, '\\$&')}"` : null;
+    // "a@example.com,b@example.com" given as one value is two addresses, not a local part to quote.
+    const parts = `${local}@${host}`.split(',').map((x) => x.trim().replace(/^mailto:/i, ''));
+    if (parts.length > 1 && parts.every((x) => /^[^@\s]+@[^@\s]+$/.test(x))) {
+      return {
+        problem: `"${parts.join(',')}" is ${parts.length} addresses in one URI`,
+        fix: `give each its own URI (${parts.map((x) => `mailto:${x}`).join(', ')}): one entry each in the plan's list, or one --rua/--ruf each`,
+      };
+    }
     return {
       problem: `the local part "${local}" is not one a mail address can have: outside quotes it holds only letters, digits, single dots between them and !#$%&'*+-/=?^_\`{|}~ (RFC 5322 §3.4.1)`,
       ...(quoted ? { fix: `write mailto:${percentEncoded(quoted)}@${host} (the local part in quotes), or use another mailbox` } : {}),

@@ -183,6 +183,19 @@ const REPORT_ADDRESSES: [string, boolean][] = [
   ['mailto:"a"@example.com', false],
 ];
 
+describe('two report addresses given as one value', () => {
+  it('are named as two, with one URI each as the fix, not a local part to put in quotes', () => {
+    for (const value of ['dmarc@example.com,abuse@example.com', 'mailto:dmarc@example.com,mailto:abuse@example.com']) {
+      const init = refusal(() => starterPlan({ ...STARTER, rua: [value] }))!;
+      expect(init).toContain('"dmarc@example.com,abuse@example.com" is 2 addresses in one URI');
+      expect(init).toContain('give each its own URI (mailto:dmarc@example.com, mailto:abuse@example.com)');
+      expect(init).not.toContain('in quotes');
+    }
+    // One address whose local part holds a ",": quoting it is the fix.
+    expect(refusal(() => starterPlan({ ...STARTER, rua: ['a,b@example.com'] }))).toContain('write mailto:%22a%2Cb%22@example.com (the local part in quotes)');
+  });
+});
+
 /** [value, accepted]: the host an MX or NS record names is a domain name; an address there is looked up as a name and never reached. */
 const RECORD_HOSTS: [string, boolean][] = [
   ['mail.example.com', true],
