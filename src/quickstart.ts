@@ -74,8 +74,18 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
   const planFile = path.join(dir, 'maildns.yaml');
 
   // 1. The plan: written once; a second run keeps the operator's edits and keys.
+  let domain = opts.domain;
   if (existsSync(planFile)) {
-    step('Plan', `kept the existing ${planFile}`);
+    // The plan kept may be for another domain: an earlier run's --domain, or the operator's own
+    // domain edited in (step 10 says to). The test message is then from the plan's first domain.
+    const kept = loadPlan(planFile);
+    const planned = kept.domains.map((d) => d.domain);
+    if (!planned.includes(domain) && planned.length) {
+      domain = planned[0]!;
+      step('Plan', `kept the existing ${planFile}; it plans ${planned.join(', ')}, not ${opts.domain}, so the test message is from ${domain} (for ${opts.domain}, run the quick start in another directory)`);
+    } else {
+      step('Plan', `kept the existing ${planFile}`);
+    }
   } else {
     const text = starterPlan({ domain: opts.domain, ip4: [EXAMPLE_SENDER_IP], ip6: [], include: [], mx: [], selector: 'mail', dkimAlg: 'rsa-2048', dmarcPolicy: 'none', rua: [`dmarc@${opts.domain}`], mxAddresses: [EXAMPLE_SENDER_IP] });
     writeFileAtomic(planFile, text, { mode: 0o644 });
@@ -110,16 +120,16 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
     step('Verify the published records', [`${verify.summary.asPlanned}/${verify.summary.domains} domain(s) published as planned`, ...problems].join('\n'), verify.outcome === 'ok');
 
     // 6. Sign a test message with the new key and verify it as a receiver would.
-    const unsigned = Buffer.from(testMessage(opts.domain, new Date()));
-    const choices = signingChoices(plan, opts.domain, planFile);
+    const unsigned = Buffer.from(testMessage(domain, new Date()));
+    const choices = signingChoices(plan, domain, planFile);
     // Each key read as sign reads one (bounded, a pipe to its end within the deadline, never a hang).
     const keys = await Promise.all(choices.map(async (c) => ({ domain: c.domain, selector: c.selector, key: loadPrivateKey(await readPrivateKeyFile(c.keyFile), c.keyFile) })));
     const signed = await signWithEach(unsigned, keys);
     const messageFile = path.join(dir, 'test-message.eml');
     writeFileAtomic(messageFile, signed.message, { mode: 0o644 });
-    step('Sign a test message', `${messageFile} (${signed.signatures.map((s) => `DKIM-Signature d=${opts.domain} s=${s.selector} a=${s.algorithm}`).join('; ')})`);
+    step('Sign a test message', `${messageFile} (${signed.signatures.map((s) => `DKIM-Signature d=${domain} s=${s.selector} a=${s.algorithm}`).join('; ')})`);
 
-    const message = await verifyMessage(parseMessage(signed.message, messageFile), resolver, { ip: EXAMPLE_SENDER_IP, mailFrom: `postmaster@${opts.domain}`, helo: `mail.${opts.domain}` });
+    const message = await verifyMessage(parseMessage(signed.message, messageFile), resolver, { ip: EXAMPLE_SENDER_IP, mailFrom: `postmaster@${domain}`, helo: `mail.${domain}` });
     const passed = message.dmarc.result === 'pass' && message.dkim.some((d) => d.result === 'pass') && message.spf?.result === 'pass';
     step('Verify the test message', message.authenticationResults, passed);
 

@@ -32,6 +32,16 @@ describe('maildns quickstart', () => {
     expect(readFileSync(key, 'utf8')).toBe(pem);
   });
 
+  it('a kept plan for another domain (an earlier --domain, or the operator\'s own domain edited in): the test message is from the plan\'s domain, and the Plan step says so', async () => {
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'maildns-qs-')), 'qs');
+    expect((await runCli(['quickstart', dir, '--domain', 'example.net'])).code).toBe(0);
+    const again = await runCli(['quickstart', dir]);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`kept the existing ${path.join(dir, 'maildns.yaml')}; it plans example.net, not example.com, so the test message is from example.net`);
+    expect(again.stdout).toMatch(/dmarc=pass \(p=none dis=none\) header\.from=example\.net/);
+  });
+
   it('rejects a bad domain with one line and exit 2', async () => {
     const r = await runCli(['quickstart', mkdtempSync(path.join(tmpdir(), 'maildns-qs-')), '--domain', 'bad..example']);
     expect(r.code).toBe(2);
