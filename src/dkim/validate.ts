@@ -121,9 +121,9 @@ export function validateDkimRecord(text: string, subject = 'DKIM record'): DkimR
   }
   if (key.type === 'rsa') {
     if (key.bits < 1024) {
-      add({ code: 'dkim.key-too-short', severity: 'error', message: `the RSA key has ${key.bits} bits; verifiers must not accept keys under 1024 bits`, fix: 'create a 2048-bit key (`maildns dkim rotate`)', rfc: 'RFC 8301 §3.2' });
+      add({ code: 'dkim.key-too-short', severity: 'error', message: `the RSA key has ${key.bits} bits; verifiers must not accept keys under 1024 bits`, fix: 'create a 2048-bit key (`maildns dkim rotate DOMAIN --algorithm rsa-2048`)', rfc: 'RFC 8301 §3.2' });
     } else if (key.bits < 2048) {
-      add({ code: 'dkim.key-1024', severity: 'warning', message: `the RSA key has ${key.bits} bits; 2048 is the recommended size and some receivers score 1024-bit keys lower`, fix: 'rotate to a 2048-bit key (`maildns dkim rotate`)', rfc: 'RFC 8301 §3.2' });
+      add({ code: 'dkim.key-1024', severity: 'warning', message: `the RSA key has ${key.bits} bits; 2048 is the recommended size and some receivers score 1024-bit keys lower`, fix: 'rotate to a 2048-bit key (`maildns dkim rotate DOMAIN --algorithm rsa-2048`: without --algorithm the new key keeps the size of the active one)', rfc: 'RFC 8301 §3.2' });
     } else if (key.bits > 4096) {
       add({ code: 'dkim.key-too-long', severity: 'warning', message: `the RSA key has ${key.bits} bits; verifiers need only support up to 4096`, fix: 'use 2048 or 4096 bits', rfc: 'RFC 8301 §3.2' });
     }

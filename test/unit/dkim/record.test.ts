@@ -89,6 +89,9 @@ describe('record lints', () => {
     expect(codes(recordOf(rsa512))).toEqual(['dkim.key-too-short']);
     expect(codes(recordOf(rsa1024))).toEqual(['dkim.key-1024']);
     expect(validateDkimRecord(recordOf(rsa1024)).findings[0]!.severity).toBe('warning');
+    // rotate keeps the active key's algorithm: the fix names the size, or it makes another 1024-bit key.
+    expect(validateDkimRecord(recordOf(rsa1024)).findings[0]!.fix).toMatch(/maildns dkim rotate DOMAIN --algorithm rsa-2048/);
+    expect(validateDkimRecord(recordOf(rsa512)).findings[0]!.fix).toMatch(/maildns dkim rotate DOMAIN --algorithm rsa-2048/);
   });
 
   it('warns about t=y, sha1-only h=, and refuses an s= without email', () => {
