@@ -36,4 +36,13 @@ describe('domainSource', () => {
     expect((await names.next()).value).toBe('first.test');
     await expect(names.next()).rejects.toThrow(/rewritten\.txt:2: "exa\.\.mple\.test" is not a domain name: it has an empty label/);
   });
+
+  it('refuses an address, on the command line and in a list, before any DNS question', async () => {
+    for (const ip of ['192.0.2.1', '[192.0.2.1]', '2001:db8::1']) {
+      await expect(domainSource([ip], [])).rejects.toThrow(new RegExp(`^command line: "${ip.replace(/[.[\]]/g, '\\$&')}" is not a domain name: it is an address; give the domain mail is sent from`));
+    }
+    const list = path.join(dir, 'addresses.txt');
+    writeFileSync(list, 'example.test\n203.0.113.7\n');
+    await expect(domainSource([], [list])).rejects.toThrow(/addresses\.txt:2: "203\.0\.113\.7" is not a domain name: it is an address/);
+  });
 });
