@@ -17,6 +17,8 @@
  */
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { domainNameProblem } from '../names.js';
+import { spfNetworkProblem } from '../spf/ip.js';
 import { isPresent, keyDirectoryProblem } from '../fsutil.js';
 import { keyDirectories } from './keygen.js';
 import { isSigning, keyPathFor } from '../plan/selectors.js';
@@ -285,7 +287,27 @@ export function composeSigningTable(entries: readonly SigningEntry[], planName =
   return `${header('OpenDKIM SigningTable (refile: form): sender pattern, then the KeyTable key name.', planName)}${lines.join('\n')}\n`;
 }
 
+/**
+ * Why `entry` cannot be a line of TrustedHosts (an OpenDKIM peer list: an address, a network in
+ * CIDR form, or a host name, "*." allowed in front; "!" negates), or null. OpenDKIM reads any line
+ * without complaint, so a typo there would only leave that host's mail unsigned.
+ */
+export function trustedHostProblem(entry: string): string | null {
+  const e = entry.replace(/^!/, '');
+  if (e.includes('/') || /^[\d.]+$/.test(e) || e.includes(':')) {
+    const problem = spfNetworkProblem(e, e.includes(':') ? 6 : 4);
+    return problem ? problem.replace(/^"[^"]*"/, `"${entry}"`) : null;
+  }
+  const name = e.replace(/^\*\./, '');
+  const problem = domainNameProblem(name);
+  return problem ? `"${entry}" is not an address, a network such as 192.0.2.0/24 or a host name: it ${problem}` : null;
+}
+
 function composeTrustedHosts(extra: readonly string[] = [], planName = 'the plan'): string {
+  for (const entry of extra) {
+    const problem = trustedHostProblem(entry);
+    if (problem) throw new InputError(`trusted host ${problem}`);
+  }
   const hosts = [...new Set(['127.0.0.1', '::1', 'localhost', ...extra])];
   return `${header('OpenDKIM TrustedHosts: mail from these hosts is signed, not verified.', planName)}${hosts.join('\n')}\n`;
 }

@@ -106,6 +106,15 @@ describe('OpenDKIM files for Debian 12', () => {
     expect(lines).toContain(`install -d -o opendkim -g opendkim -m 0700 ${path.join(dir, 'dkimkeys/example.com')}`);
   });
 
+  it('refuses a --trusted entry that is no address, network or host name, which OpenDKIM would read without a word', async () => {
+    const plan = await planWithKeys('domains:\n  - domain: example.com\n    dkim: [mail]\n');
+    const ok = composeOpenDkim(plan, { trustedHosts: ['192.0.2.0/24', '203.0.113.7', '2001:db8::/32', 'relay.example.net', '*.example.org', '!192.0.2.9'] });
+    expect(body(file(ok, 'TrustedHosts')).slice(3)).toEqual(['192.0.2.0/24', '203.0.113.7', '2001:db8::/32', 'relay.example.net', '*.example.org', '!192.0.2.9']);
+    expect(() => composeOpenDkim(plan, { trustedHosts: ['bad host'] })).toThrow(/^trusted host "bad host" is not an address, a network such as 192\.0\.2\.0\/24 or a host name: it has a label with characters/);
+    expect(() => composeOpenDkim(plan, { trustedHosts: ['300.1.1.1/8'] })).toThrow(/^trusted host "300\.1\.1\.1\/8" is not an IPv4 address or network/);
+    expect(() => composeOpenDkim(plan, { trustedHosts: ['192.0.2.0/33'] })).toThrow(/prefix length \/33/);
+  });
+
   it('an inet socket needs no socket directory and no group, and may sit anywhere', async () => {
     const plan = await planWithKeys('domains:\n  - domain: example.com\n    dkim: [mail]\n');
     const r = composeOpenDkim(plan, { socket: 'inet:8891@localhost' });
