@@ -75,6 +75,12 @@ export function domainNameProblem(name: string): string | null {
   return null;
 }
 
+/** True for an IPv4 or IPv6 address, bare or in brackets, with or without a trailing dot. */
+export function isAddress(name: string): boolean {
+  const n = normalizeName(name);
+  return isIP(n) !== 0 || /^\[.*\]$/.test(n);
+}
+
 /** A host-name label (RFC 5321 §4.1.2 Ldh-str): letters, digits and inner hyphens. */
 const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 
@@ -86,7 +92,7 @@ const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
  */
 export function sendingDomainProblem(name: string): string | null {
   const n = normalizeName(name);
-  if (isIP(n) || /^\[.*\]$/.test(n)) return 'is an address, not a domain name; give the domain mail is sent from, such as example.com';
+  if (isAddress(n)) return 'is an address, not a domain name; give the domain mail is sent from, such as example.com';
   const basic = domainNameProblem(n);
   if (basic) return basic;
   const labels = n.split('.');

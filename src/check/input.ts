@@ -7,10 +7,9 @@
  * whatever case (NEWCO.TEST and newco.test), is checked once.
  */
 import { statSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { InputError } from '../errors.js';
 import { failedOn } from '../fsutil.js';
-import { domainNameProblem, normalizeName } from '../names.js';
+import { domainNameProblem, isAddress, normalizeName } from '../names.js';
 import { LineTooLong, textLines } from './lines.js';
 import { NameSet } from './name-set.js';
 
@@ -33,8 +32,7 @@ const COMMAND_LINE = 'command line';
 
 function checkName(name: string, where: string): string {
   // An address is no domain: its TXT, MX and _dmarc would be asked as names (192.0.2.1.) and say nothing of it.
-  const bare = name.trim().replace(/\.$/, '').replace(/^\[|\]$/g, '');
-  const problem = isIP(bare) ? 'is an address; give the domain mail is sent from (the From and MAIL FROM domain)' : domainNameProblem(name);
+  const problem = isAddress(name.trim()) ? 'is an address; give the domain mail is sent from (the From and MAIL FROM domain)' : domainNameProblem(name);
   const quoted = name.length > QUOTED_MAX ? `${name.slice(0, QUOTED_MAX)}…" (${name.length} characters)` : `${name}"`;
   const hint = where === COMMAND_LINE ? 'give a name such as example.com' : 'write one domain per line, such as example.com';
   if (problem) throw new InputError(`"${quoted} is not a domain name: it ${problem}; ${hint}`, where);
