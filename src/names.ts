@@ -1,6 +1,6 @@
 /** Domain-name helpers. Names inside maildns are absolute, lower-case and without the trailing dot. */
-import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
+import { isIpAddress } from './ipv6.js';
 
 /** The characters trim() removes (JavaScript's white space and line terminators). */
 function isTrimmed(code: number): boolean {
@@ -78,7 +78,7 @@ export function domainNameProblem(name: string): string | null {
 /** True for an IPv4 or IPv6 address, bare or in brackets, with or without a trailing dot. */
 export function isAddress(name: string): boolean {
   const n = normalizeName(name);
-  return isIP(n) !== 0 || /^\[.*\]$/.test(n);
+  return isIpAddress(n) || /^\[.*\]$/.test(n);
 }
 
 /** A host-name label (RFC 5321 §4.1.2 Ldh-str): letters, digits and inner hyphens. */
