@@ -814,9 +814,26 @@ export async function serversByAddress(servers: readonly ServerAddress[], timeou
   );
 }
 
+/**
+ * The servers a `--nameserver` value names: the value, else MAILDNS_NAMESERVER (`from` says which);
+ * undefined when neither is set, or set empty, for the system's resolvers. The one place of that fallback.
+ */
+export function nameserverSetting(value: string | undefined): { servers: ServerAddress[]; from: 'value' | 'MAILDNS_NAMESERVER' } | undefined {
+  const text = value ?? process.env['MAILDNS_NAMESERVER'];
+  if (!text) return undefined;
+  return { servers: parseServerList(text), from: value !== undefined ? 'value' : 'MAILDNS_NAMESERVER' };
+}
+
+/** Servers written HOST[:PORT], comma-separated. */
+export function parseServerList(text: string): ServerAddress[] {
+  return text.split(',').map((s) => parseServer(s));
+}
+
 export interface ResolverChoice {
-  /** `--nameserver` value; falls back to MAILDNS_NAMESERVER, then the system's resolvers. */
+  /** `--nameserver` value; falls back to MAILDNS_NAMESERVER, then the system's resolvers (nameserverSetting). */
   nameserver?: string | undefined;
+  /** The servers, parsed and named by address (serversByAddress); when given, `nameserver` is not read. */
+  servers?: readonly ServerAddress[] | undefined;
   timeoutMs?: number;
   maxInFlight?: number;
   attempts?: number;
@@ -837,8 +854,7 @@ export interface ResolverChoice {
 }
 
 export function createResolver(choice: ResolverChoice = {}): DnsResolver {
-  const given = choice.nameserver ?? process.env['MAILDNS_NAMESERVER'];
-  const servers = given ? given.split(',').map((s) => parseServer(s)) : systemServers();
+  const servers = choice.servers ? [...choice.servers] : (nameserverSetting(choice.nameserver)?.servers ?? systemServers());
   return new DnsResolver({
     servers,
     timeoutMs: choice.timeoutMs ?? DEFAULT_TIMEOUT_MS,

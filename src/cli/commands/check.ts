@@ -10,13 +10,14 @@ import { exitCodeOf, UsageError } from '../exit.js';
 import { boundOldGenerationGrowth, capYoungGeneration } from '../memory.js';
 import { tierUpLaterForShortRun } from '../tiering.js';
 import { useColor } from '../render/output.js';
-import { nameserversByAddress, policyFetchFromArgs, resolverFromArgs, sayWhenReadingTerminal, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
+import { nameserversByAddress, nameserversFromArgs, policyFetchFromArgs, resolverFromArgs, sayWhenReadingTerminal, startTlsFromArgs, withCaFileOption, withNameserverOption } from './common.js';
 import { isatty } from 'node:tty';
 import { dkimSelectorProblem } from '../../names.js';
 import { takesWholeNumber } from '../flag-values.js';
 import type { PolicyFetchOptions } from '../../mtasts/fetch.js';
 import type { StartTlsOptions } from '../../starttls/probe.js';
 import type { DnssecResolvers } from '../../dnssec/evaluate.js';
+import type { ServerAddress } from '../../dns/wire.js';
 
 type DnssecCheckResolvers = DnssecResolvers & { queriesSent(): number };
 
@@ -35,12 +36,12 @@ function rateShare(args: Args, resolver: 'checks' | 'dnssec'): { maxQueriesPerSe
  * other checks ask (--nameserver, MAILDNS_NAMESERVER, the system's), with the same timeout, deadline
  * and bulk settings.
  */
-async function dnssecResolversFromArgs(args: Args): Promise<DnssecCheckResolvers> {
+async function dnssecResolversFromArgs(args: Args, nameservers: ServerAddress[] | undefined): Promise<DnssecCheckResolvers> {
   const { createDnssecResolvers } = await import('../../dnssec/evaluate.js');
-  const nameserver = args.validatingResolver !== undefined ? await nameserversByAddress(args.validatingResolver, '--validating-resolver', args.timeout) : await nameserversByAddress(args.nameserver, '--nameserver', args.timeout);
+  const servers = args.validatingResolver !== undefined ? await nameserversByAddress(args.validatingResolver, '--validating-resolver', args.timeout) : nameservers;
   try {
     return createDnssecResolvers({
-      nameserver,
+      servers,
       timeoutMs: args.timeout,
       ...(args.deadline !== undefined ? { deadlineMs: args.deadline } : {}),
       ...bulkResolverSettings(args.concurrency, args.transport),
@@ -171,10 +172,12 @@ export const checkCommand: CommandModule<object, Args> = {
     if (args.profile !== undefined && format === 'junit') throw new UsageError('--profile reports in text or json, not junit');
     const policyFetch = args.mtaStsPolicy ? policyFetchFromArgs(args) : false;
     const starttls = args.tls ? startTlsFromArgs(args) : false;
-    const dnssec = args.dnssec ? await dnssecResolversFromArgs(args) : false;
+    // Looked up once (a --nameserver given by name), for the checks and the DNSSEC resolvers alike.
+    const servers = await nameserversFromArgs(args);
+    const dnssec = args.dnssec ? await dnssecResolversFromArgs(args, servers) : false;
     capYoungGeneration();
-    if (args.profile !== undefined) return runProfile(args, format, source, selectors, { policyFetch, starttls, dnssec });
-    const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency, args.transport), ...rateShare(args, 'checks') });
+    if (args.profile !== undefined) return runProfile(args, format, source, selectors, { policyFetch, starttls, dnssec, servers });
+    const resolver = await resolverFromArgs(args, { servers, ...bulkResolverSettings(args.concurrency, args.transport), ...rateShare(args, 'checks') });
     const { runCheckReport } = await import('../check-report.js');
     const bar = progress(shard ? null : source.count);
     // A shard checks its share of the list (the hash spreads the names evenly), not the whole list.
@@ -211,14 +214,14 @@ export const checkCommand: CommandModule<object, Args> = {
 };
 
 /** `check --profile`: the same audit, each domain reported as the profile's rules. */
-async function runProfile(args: Args, format: CheckFormat, source: DomainSource, selectors: string[], extra: { policyFetch: PolicyFetchOptions | false; starttls: StartTlsOptions | false; dnssec: DnssecCheckResolvers | false }): Promise<void> {
+async function runProfile(args: Args, format: CheckFormat, source: DomainSource, selectors: string[], extra: { policyFetch: PolicyFetchOptions | false; starttls: StartTlsOptions | false; dnssec: DnssecCheckResolvers | false; servers: ServerAddress[] | undefined }): Promise<void> {
   const [{ runChecks }, { bulkSenderDomainProfile, combinedOutcome }, { profileJsonReporter, profileTextReporter }, { progress }] = await Promise.all([
     import('../../check/run.js'),
     import('../../profiles/bulk-senders.js'),
     import('../render/profile.js'),
     import('../render/progress.js'),
   ]);
-  const resolver = await resolverFromArgs(args, { ...bulkResolverSettings(args.concurrency, args.transport), ...rateShare(args, 'checks') });
+  const resolver = await resolverFromArgs(args, { servers: extra.servers, ...bulkResolverSettings(args.concurrency, args.transport), ...rateShare(args, 'checks') });
   const out = process.stdout;
   const reporter = format === 'json' ? profileJsonReporter(out, args.profile!) : profileTextReporter(out, { color: useColor(out) });
   const bar = progress(source.count);

@@ -6,7 +6,7 @@
 import type { Argv } from 'yargs';
 import type { Plan } from '../../plan/types.js';
 import { DEFAULT_PLAN_FILE } from '../../plan/types.js';
-import type { DnsResolver, ResolverChoice } from '../../dns/resolver.js';
+import type { DnsResolver, ResolverChoice, ServerAddress } from '../../dns/resolver.js';
 import type { PolicyFetchOptions } from '../../mtasts/fetch.js';
 import type { StartTlsOptions } from '../../starttls/probe.js';
 import { PROBES_KEPT, SESSIONS_AT_ONCE } from '../../starttls/defaults.js';
@@ -38,38 +38,46 @@ export function withNameserverOption<T>(y: Argv<T>) {
     .option('deadline', { type: 'number', default: DEFAULT_DEADLINE_MS, describe: 'milliseconds for all the DNS questions of the command (check and verify: of each domain); what is still unanswered then is a timeout' });
 }
 
-/** The resolver a command's `--nameserver`, `--timeout` and `--deadline` ask for; a bad value is a usage error (exit 2). */
-export async function resolverFromArgs(args: { nameserver?: string | undefined; timeout: number; deadline?: number }, extra: Omit<ResolverChoice, 'nameserver' | 'timeoutMs' | 'deadlineMs'> = {}): Promise<DnsResolver> {
+/** The servers a command's `--nameserver` names (nameserversByAddress), after `--timeout` and `--deadline` are checked; undefined for the system's. */
+export async function nameserversFromArgs(args: { nameserver?: string | undefined; timeout: number; deadline?: number }): Promise<ServerAddress[] | undefined> {
   if (!(args.timeout >= 50 && args.timeout <= 60_000)) throw new UsageError('--timeout must be from 50 to 60000 milliseconds');
   if (args.deadline !== undefined && !(args.deadline >= 50 && args.deadline <= 3_600_000)) throw new UsageError('--deadline must be from 50 to 3600000 milliseconds');
+  return nameserversByAddress(args.nameserver, '--nameserver', args.timeout);
+}
+
+/**
+ * The resolver a command's `--nameserver`, `--timeout` and `--deadline` ask for; a bad value is a
+ * usage error (exit 2). `extra.servers`, when a command has looked them up already, are used as they are.
+ */
+export async function resolverFromArgs(args: { nameserver?: string | undefined; timeout: number; deadline?: number }, extra: Omit<ResolverChoice, 'nameserver' | 'timeoutMs' | 'deadlineMs'> = {}): Promise<DnsResolver> {
+  const servers = extra.servers ?? (await nameserversFromArgs(args));
   const { createResolver } = await import('../../dns/resolver.js');
-  const nameserver = await nameserversByAddress(args.nameserver, '--nameserver', args.timeout);
   try {
-    return createResolver({ nameserver, timeoutMs: args.timeout, ...(args.deadline !== undefined ? { deadlineMs: args.deadline } : {}), ...extra });
+    return createResolver({ ...extra, servers, timeoutMs: args.timeout, ...(args.deadline !== undefined ? { deadlineMs: args.deadline } : {}) });
   } catch (err) {
     throw new UsageError(`--nameserver: ${(err as Error).message}`);
   }
 }
 
 /**
- * The servers of `value` (a flag's, else MAILDNS_NAMESERVER when the flag is --nameserver), each
- * named by its address (serversByAddress), as a list createResolver reads; undefined for the
- * system's resolvers. A name that does not exist is a usage error; one that could not be looked up, exit 3.
+ * The servers of `value` (a flag's, else MAILDNS_NAMESERVER when the flag is --nameserver: see
+ * nameserverSetting), each named by its address (serversByAddress); undefined for the system's
+ * resolvers. A bad value or a name that does not exist is a usage error; a name that could not be
+ * looked up, exit 3.
  */
-export async function nameserversByAddress(value: string | undefined, flag: string, timeoutMs: number): Promise<string | undefined> {
-  const fromEnvironment = value === undefined && flag === '--nameserver' ? process.env['MAILDNS_NAMESERVER'] : undefined;
-  const given = value ?? fromEnvironment;
-  if (given === undefined || given === '') return given;
-  const where = fromEnvironment !== undefined ? 'MAILDNS_NAMESERVER' : flag;
-  const [{ serversByAddress }, { formatServer, parseServer }, { DnsTemporaryError }] = await Promise.all([import('../../dns/resolver.js'), import('../../dns/wire.js'), import('../../errors.js')]);
-  let servers;
+export async function nameserversByAddress(value: string | undefined, flag: string, timeoutMs: number): Promise<ServerAddress[] | undefined> {
+  const [{ nameserverSetting, parseServerList, serversByAddress }, { DnsTemporaryError }] = await Promise.all([import('../../dns/resolver.js'), import('../../errors.js')]);
+  let setting: ReturnType<typeof nameserverSetting>;
   try {
-    servers = given.split(',').map((s) => parseServer(s));
+    setting = flag === '--nameserver' ? nameserverSetting(value) : value ? { servers: parseServerList(value), from: 'value' } : undefined;
   } catch (err) {
+    const where = value === undefined ? 'MAILDNS_NAMESERVER' : flag;
     throw new UsageError(`${where}: ${(err as Error).message}`);
   }
+  if (!setting) return undefined;
+  const where = setting.from === 'value' ? flag : 'MAILDNS_NAMESERVER';
   try {
-    return (await serversByAddress(servers, timeoutMs)).map(formatServer).join(',');
+    return await serversByAddress(setting.servers, timeoutMs);
   } catch (err) {
     if (err instanceof DnsTemporaryError) throw new DnsTemporaryError(`${where} ${err.message}`);
     throw new UsageError(`${where} ${(err as Error).message}`);
