@@ -15,7 +15,7 @@ import type { DomainPlan, Plan } from '../plan/types.js';
 import type { DnsRecord, RecordType } from '../records.js';
 import { compareAtServer, describeDifference, type ExtraRecord, type ServerStatus, type ServerView } from './compare.js';
 import { notApexFinding, verifyDelegation } from './delegation.js';
-import { isReferral, validatePublished, ZoneRoutedResolver } from './validators.js';
+import { FirstAnswerOf, isReferral, validatePublished, ZoneRoutedResolver } from './validators.js';
 import type { PolicyFetchOptions } from '../mtasts/fetch.js';
 
 const VERIFY_JSON_VERSION = 1;
@@ -635,8 +635,11 @@ async function verifyDomain(plan: Plan, d: DomainPlan, opts: VerifyOptions): Pro
   }
   findings.push(...extraFindings(extras, live.length));
   // The validators read what the first server that answered publishes (its answers are cached
-  // already); a name below a zone cut, what the first server of the child zone publishes.
-  const belowCut = async (name: string): Promise<Resolver | null> => (await delegation.childOf(live[0]!, name)).servers[0]?.resolver ?? null;
+  // already); a name below a zone cut, what the first server of the child zone that answers publishes.
+  const belowCut = async (name: string): Promise<Resolver | null> => {
+    const [first, ...rest] = (await delegation.childOf(live[0]!, name)).servers.map((s) => s.resolver);
+    return first ? new FirstAnswerOf([first, ...rest]) : null;
+  };
   findings.push(
     ...(await validatePublished(d.domain, composed.records, new ZoneRoutedResolver(auth.zone!, live[0]!.resolver, opts.resolver, belowCut), {
       plan: d,

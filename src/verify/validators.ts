@@ -4,7 +4,7 @@
  * outside it (SPF includes, report receivers) of the main resolver.
  */
 import { isAtOrBelow } from '../names.js';
-import type { DnsAnswer, RDataMap, Resolver, RRType } from '../dns/resolver.js';
+import { isTemporary, type DnsAnswer, type RDataMap, type Resolver, type RRType } from '../dns/resolver.js';
 import type { Finding } from '../findings.js';
 import type { DnsRecord } from '../records.js';
 import { auditDkim, auditDmarc, auditMx, auditSpf } from '../check/mechanisms.js';
@@ -35,6 +35,24 @@ export class ZoneRoutedResolver implements Resolver {
     const answer = await this.inside.lookup(name, type);
     if (!this.belowCut || !isReferral(answer)) return answer;
     return ((await this.belowCut(name)) ?? this.outside).lookup(name, type);
+  }
+}
+
+/**
+ * Asks `resolvers` in turn and takes the first answer that is not a temporary failure (else the
+ * last one's): a child zone's records from whichever of its servers answers, so one of them down
+ * is not a temporary failure of every check that reads below the cut.
+ */
+export class FirstAnswerOf implements Resolver {
+  constructor(private readonly resolvers: readonly [Resolver, ...Resolver[]]) {}
+  async lookup<T extends RRType>(name: string, type: T): Promise<DnsAnswer<RDataMap[T]>> {
+    const [first, ...rest] = this.resolvers;
+    let answer = await first.lookup(name, type);
+    for (const resolver of rest) {
+      if (!isTemporary(answer.status)) break;
+      answer = await resolver.lookup(name, type);
+    }
+    return answer;
   }
 }
 

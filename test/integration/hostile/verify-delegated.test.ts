@@ -24,21 +24,31 @@ const parentSoa = { name: 'example.test', type: T.SOA, rdata: rdata.soa('ns.exam
 const childSoa = { name: 'sub.example.test', type: T.SOA, rdata: rdata.soa('ns.sub.example.test', 'hostmaster.example.test', 3) };
 const below = (name: string, zone: string): boolean => name === zone || name.endsWith(`.${zone}`);
 
+/** The child zone's one name server. */
+const CHILD_SERVERS = [{ name: 'ns.sub.example.test', address: CHILD_ADDRESS }];
+
 /**
- * The server of example.test, which delegates sub.example.test to ns.sub.example.test (at
- * CHILD_ADDRESS). Asked with RD=1 it is the main resolver: it then answers for the child zone as a
- * recursive resolver would (`knowsChild`), or refuses it.
+ * The server of example.test, which delegates sub.example.test to `childServers` (by default
+ * ns.sub.example.test at CHILD_ADDRESS). Asked with RD=1 it is the main resolver: it then answers
+ * for the child zone as a recursive resolver would (`knowsChild`), or refuses it.
  */
-function parent(knowsChild: boolean) {
+function parent(knowsChild: boolean, childServers: readonly { name: string; address: string }[] = CHILD_SERVERS) {
   return (q: HostileQuery): HostileReply => {
     const name = q.name.toLowerCase();
     if (!below(name, 'example.test')) return answer(q, { rcode: 5, aa: false });
     if (below(name, 'sub.example.test')) {
-      if (!q.rd) return answer(q, { aa: false, authorities: [{ name: 'sub.example.test', type: T.NS, rdata: rdata.name('ns.sub.example.test') }], additionals: [{ name: 'ns.sub.example.test', type: T.A, rdata: rdata.a(CHILD_ADDRESS) }] });
+      if (!q.rd) {
+        return answer(q, {
+          aa: false,
+          authorities: childServers.map((c) => ({ name: 'sub.example.test', type: T.NS, rdata: rdata.name(c.name) })),
+          additionals: childServers.map((c) => ({ name: c.name, type: T.A, rdata: rdata.a(c.address) })),
+        });
+      }
       if (!knowsChild) return answer(q, { rcode: 5, aa: false });
       if (name === 'sub.example.test' && q.type === T.SOA) return answer(q, { aa: false, answers: [{ ...childSoa, name: { pointer: 12 } }] });
-      if (name === 'sub.example.test' && q.type === T.NS) return answer(q, { aa: false, answers: [{ name: { pointer: 12 }, type: T.NS, rdata: rdata.name('ns.sub.example.test') }] });
-      if (name === 'ns.sub.example.test' && q.type === T.A) return answer(q, { aa: false, answers: [{ name: { pointer: 12 }, type: T.A, rdata: rdata.a(CHILD_ADDRESS) }] });
+      if (name === 'sub.example.test' && q.type === T.NS) return answer(q, { aa: false, answers: childServers.map((c) => ({ name: { pointer: 12 }, type: T.NS, rdata: rdata.name(c.name) })) });
+      const server = childServers.find((c) => c.name === name);
+      if (server && q.type === T.A) return answer(q, { aa: false, answers: [{ name: { pointer: 12 }, type: T.A, rdata: rdata.a(server.address) }] });
       return answer(q, { aa: false, authorities: [childSoa] });
     }
     if (name === 'example.test' && q.type === T.SOA) return answer(q, { answers: [{ ...parentSoa, name: { pointer: 12 } }] });
@@ -141,6 +151,25 @@ describe('verify: a planned name in a zone delegated from the zone verified', ()
       expect(report.domains[0]!.findings.find((f) => f.code === 'spf.include-pass-all')!.message).toContain('_spf.sub.example.test');
     } finally {
       await childServer.close();
+    }
+  });
+
+  it('with the child zone\'s first server down, the checks below the cut read its next server', async () => {
+    // a.ns.sub.example.test sorts first, and nothing listens at its address: read from it alone,
+    // the include would be a temporary failure (spf.temperror) though ns.sub.example.test answers.
+    const twoServers = await startHostileDns(parent(true, [{ name: 'a.ns.sub.example.test', address: '127.0.0.6' }, ...CHILD_SERVERS]));
+    const including = parsePlan('version: 1\ndomains:\n  - domain: sub.example.test\n    spf: { ip4: [192.0.2.25], include: [_spf.sub.example.test], all: "-all" }\n', 'maildns.yaml');
+    const childServer = await startHostileDns(child('v=spf1 ip4:192.0.2.25 include:_spf.sub.example.test -all'), { host: CHILD_ADDRESS, port: twoServers.port });
+    try {
+      const resolver = new DnsResolver({ servers: [{ host: twoServers.host, port: twoServers.port }], timeoutMs: 300, attempts: 1 });
+      const report = await verifyPlan(including, { resolver, authoritative: [twoServers.address], port: twoServers.port, timeoutMs: 300, attempts: 1 });
+      const d = report.domains[0]!;
+      expect(d.records.find((r) => r.purpose === 'spf')!.servers.map((s) => s.server)).toEqual([twoServers.address, 'a.ns.sub.example.test', 'ns.sub.example.test']);
+      const codes = d.findings.map((f) => f.code);
+      expect(codes).not.toContain('spf.temperror');
+      expect(codes).toContain('spf.include-pass-all');
+    } finally {
+      await Promise.all([childServer.close(), twoServers.close()]);
     }
   });
 });
