@@ -68,14 +68,15 @@ export const MALFORMED_LINE_FIX = 'begin the line with a space or tab if it cont
 
 /** Split header from body and unfold the fields. Throws InputError when the text is not a message. */
 export function parseMessage(raw: Buffer, label = 'message'): ParsedMessage {
-  const text = raw.toString('latin1');
+  // Searched as octets, and only the header made text: a message of many megabytes is not copied into a string.
   // Old Mac OS line ends: the whole file would be one header line, its From domain running into the next field.
-  if (!text.includes('\n') && /\r(?!$)/.test(text)) {
+  const firstCr = raw.indexOf(0x0d);
+  if (!raw.includes(0x0a) && firstCr >= 0 && firstCr < raw.length - 1) {
     throw new InputError('the lines end in a bare CR (a carriage return without a line feed), which no mail system sends; convert the line ends to CRLF or LF (tr "\\r" "\\n" < old.eml > new.eml)', label);
   }
-  const end = /\r?\n\r?\n/.exec(text);
-  const headerText = end ? text.slice(0, end.index) : text.replace(/\r?\n$/, '');
-  const bodyOffset = end ? end.index + end[0].length : raw.length;
+  const end = emptyLine(raw);
+  const headerText = end ? raw.toString('latin1', 0, end.start) : raw.toString('latin1').replace(/\r?\n$/, '');
+  const bodyOffset = end ? end.bodyOffset : raw.length;
   const lines = headerText.split(/\r?\n/);
   const fields: HeaderField[] = [];
   const malformed: MalformedHeaderLine[] = [];
@@ -98,8 +99,21 @@ export function parseMessage(raw: Buffer, label = 'message'): ParsedMessage {
     fields.push({ name: kind.name, value: line.slice(kind.colon + 1), line: i + 1 });
   });
   if (fields.length === 0) throw new InputError('no header fields found; is this an RFC 5322 message (.eml)?', label);
-  const lfOnly = !text.includes('\r\n') && text.includes('\n');
+  const lfOnly = !raw.includes('\r\n') && raw.includes(0x0a);
   return { raw, fields, lfOnly, bodyOffset, malformed };
+}
+
+/**
+ * The first empty line of `raw` (/\r?\n\r?\n/, either line end): where the line end before it
+ * starts, and where the body after it starts; null when there is none.
+ */
+function emptyLine(raw: Buffer): { start: number; bodyOffset: number } | null {
+  for (let lf = raw.indexOf(0x0a); lf >= 0; lf = raw.indexOf(0x0a, lf + 1)) {
+    const next = raw[lf + 1] === 0x0d ? lf + 2 : lf + 1;
+    if (raw[next] !== 0x0a) continue;
+    return { start: lf > 0 && raw[lf - 1] === 0x0d ? lf - 1 : lf, bodyOffset: next + 1 };
+  }
+  return null;
 }
 
 /** The largest message read: above the largest any mail system takes (Exchange Online's highest limit is 150 MB). */
@@ -242,18 +256,41 @@ export function fromIdentity(msg: ParsedMessage): FromIdentity {
   return { domain: checked.domain, addresses };
 }
 
-/** The message with LF line ends turned into CRLF, the form DKIM works on (RFC 6376 §5.3). */
+/**
+ * The message with LF line ends turned into CRLF, the form DKIM works on (RFC 6376 §5.3); a lone
+ * CR stays as it is. Octet by octet, in one copy (none when every LF has its CR already).
+ */
 export function toCrlf(raw: Buffer): Buffer {
-  return Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+  let bare = 0;
+  for (let lf = raw.indexOf(0x0a); lf >= 0; lf = raw.indexOf(0x0a, lf + 1)) if (lf === 0 || raw[lf - 1] !== 0x0d) bare++;
+  if (bare === 0) return raw;
+  const out = Buffer.allocUnsafe(raw.length + bare);
+  let from = 0;
+  let to = 0;
+  for (let lf = raw.indexOf(0x0a); lf >= 0; lf = raw.indexOf(0x0a, lf + 1)) {
+    if (lf > 0 && raw[lf - 1] === 0x0d) continue;
+    to += raw.copy(out, to, from, lf);
+    out[to++] = 0x0d;
+    from = lf;
+  }
+  raw.copy(out, to, from);
+  return out;
 }
+
+/** wireParts of each message, made once for DKIM, ARC and signing alike. */
+const wirePartsMade = new WeakMap<ParsedMessage, { header: Buffer; body: Buffer }>();
 
 /**
  * The message in wire form split for DKIM: the header (its last field's CRLF included, the empty
  * line not) and the body after the empty line. A message without an empty line has an empty body.
  */
 export function wireParts(msg: ParsedMessage): { header: Buffer; body: Buffer } {
-  const crlf = toCrlf(msg.raw);
-  const end = crlf.indexOf('\r\n\r\n');
-  if (end < 0) return { header: crlf, body: Buffer.alloc(0) };
-  return { header: crlf.subarray(0, end + 2), body: crlf.subarray(end + 4) };
+  let parts = wirePartsMade.get(msg);
+  if (!parts) {
+    const crlf = toCrlf(msg.raw);
+    const end = crlf.indexOf('\r\n\r\n');
+    parts = end < 0 ? { header: crlf, body: Buffer.alloc(0) } : { header: crlf.subarray(0, end + 2), body: crlf.subarray(end + 4) };
+    wirePartsMade.set(msg, parts);
+  }
+  return parts;
 }
