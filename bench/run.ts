@@ -23,7 +23,8 @@
  *
  * Flags: `--rounds R` (default 5), `--startup-rounds R` (default 15), `--startup-only`,
  * `--checkdmarc-max N` (checkdmarc at the sizes up to N, default 1000); `--scale
- * [--scale-n N]` runs bench/scale.ts instead (streaming, history and shards at up to 99,999 domains).
+ * [--scale-n N]` runs bench/scale.ts instead (streaming, history and shards at up to 99,999 domains);
+ * `--message [--message-mb M]` runs bench/message.ts instead (verify-message of a large message beside dkimpy).
  * Environment: MAILDNS_BENCH_DIR (where the data goes; a temporary directory otherwise),
  * MAILDNS_BENCH_SHARED (the folder with mkbulk.py and bench_raw.py; default the copy in
  * bench/vendor). Needs GNU time (`apt-get install time`) for CPU and RSS.
@@ -38,7 +39,7 @@ import { runChecks } from '../src/check/run.js';
 import { bulkResolverSettings, DEFAULT_CONCURRENCY } from '../src/check/settings.js';
 import { DnsResolver, type Resolver } from '../src/dns/resolver.js';
 import { DEFAULT_DEADLINE_MS, DEFAULT_TIMEOUT_MS } from '../src/dns/defaults.js';
-import { MAILDNS, MAILDNS_ENV } from './command.js';
+import { GNU_TIME, MAILDNS, MAILDNS_ENV, requireGnuTime } from './command.js';
 import { startKnot } from './knot.js';
 import { measureStartup, renderStartup } from './startup.js';
 import { newScore, readManifest, scoreIsPerfect, scoreResult, type ManifestEntry, type Score } from './manifest.js';
@@ -226,7 +227,6 @@ export function checkdmarcRun(command: string, dir: string, n: number, port: num
 
 /** checkdmarc 5.17.5 measured with fresh processes on this machine kind and data, December 2026. */
 const CHECKDMARC_REFERENCE = { low: 65, high: 70, what: 'checkdmarc 5.17.5, fresh processes, same data and machine kind, measured December 2026' };
-const GNU_TIME = '/usr/bin/time';
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -280,17 +280,20 @@ async function runCheckProcess(dir: string, port: number, manifest: ReadonlyMap<
 
 const USAGE = `usage: npm run bench -- [N ...] [--rounds R] [--startup-rounds R] [--startup-only]
        npm run bench -- --scale [--scale-n N] [--rounds R]
+       npm run bench -- --message [--message-mb M] [--rounds R]
   N                   domain counts to check (default 1000 10000 50000)
   --rounds R          interleaved rounds per size (default 5)
   --startup-rounds R  rounds of the start-up figures (default 15)
   --startup-only      the start-up figures alone
   --checkdmarc-max N  with MAILDNS_BENCH_CHECKDMARC: run checkdmarc at the sizes up to N (default 1000)
   --scale             bench/scale.ts instead: streaming, history and shards at up to 99,999 domains
+  --message           bench/message.ts instead: verify-message of a large message beside dkimpy
+  --message-mb M      the message's size in megabytes (default 20)
 environment: MAILDNS_BENCH_DIR keeps the data there; MAILDNS_BENCH_SHARED names the folder with mkbulk.py and bench_raw.py;
   MAILDNS_BENCH_CHECKDMARC names a command, run as COMMAND PORT DOMAINS_FILE, that checks the list with checkdmarc
   against 127.0.0.1:PORT and prints its JSON: then checkdmarc runs after each round and its multiple is measured`;
-const VALUE_FLAGS = new Set(['--rounds', '--startup-rounds', '--scale-n', '--checkdmarc-max']);
-const SWITCHES = new Set(['--startup-only', '--scale']);
+const VALUE_FLAGS = new Set(['--rounds', '--startup-rounds', '--scale-n', '--checkdmarc-max', '--message-mb']);
+const SWITCHES = new Set(['--startup-only', '--scale', '--message']);
 
 /** The flags this bench takes, or an error naming the one it does not (a typo would run the whole bench). */
 export function argumentProblem(args: readonly string[]): string | null {
@@ -325,13 +328,18 @@ async function main(): Promise<void> {
     await runScaleBench(args, (n, dir) => generate(n, dir, sharedBenchDir()));
     return;
   }
+  if (args.includes('--message')) {
+    const { runMessageBench } = await import('./message.js');
+    await runMessageBench(Math.max(1, intFlag('rounds', 5)), Math.max(1, intFlag('message-mb', 20)));
+    return;
+  }
   const rounds = Math.max(1, intFlag('rounds', 5));
   const checkdmarcMax = intFlag('checkdmarc-max', 1000);
   // Start-up first: it needs no data, and a slow start is what a user notices before any speed.
   const startupRounds = Math.max(1, intFlag('startup-rounds', 15));
   process.stdout.write(`${renderStartup(await measureStartup(startupRounds), startupRounds)}\n`);
   if (args.includes('--startup-only')) return;
-  if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} not found: the bench measures CPU and peak RSS with GNU time; apt-get install time`);
+  requireGnuTime();
   const shared = sharedBenchDir();
   let perfect = true;
   for (const n of sizes) {

@@ -15,13 +15,12 @@
  * ratios, which holds better on a shared machine than a ratio of medians.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MAILDNS, MAILDNS_ENV } from './command.js';
+import { GNU_TIME, MAILDNS, MAILDNS_ENV, requireGnuTime } from './command.js';
 import { startKnot } from './knot.js';
 
-const GNU_TIME = '/usr/bin/time';
 
 interface Timed {
   wallS: number;
@@ -63,7 +62,7 @@ interface ScaleResult {
 }
 
 async function measureScale(opts: { n: number; rounds: number; generate: (n: number, dir: string) => void }): Promise<ScaleResult> {
-  if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} not found: the bench measures peak RSS with GNU time; apt-get install time`);
+  requireGnuTime();
   const dir = mkdtempSync(path.join(tmpdir(), 'maildns-scale-'));
   try {
     opts.generate(opts.n, dir);

@@ -12,6 +12,7 @@ describe('bench: its arguments', () => {
     expect(argumentProblem(['1000', '10000', '--rounds', '3', '--startup-rounds', '5', '--startup-only'])).toBeNull();
     expect(argumentProblem(['--scale', '--scale-n', '500'])).toBeNull();
     expect(argumentProblem(['1000', '--checkdmarc-max', '1000'])).toBeNull();
+    expect(argumentProblem(['--message', '--message-mb', '5', '--rounds', '1'])).toBeNull();
     expect(argumentProblem(['--checkdmarc-max'])).toBe('--checkdmarc-max needs a whole number');
   });
 
