@@ -42,7 +42,7 @@ interface ArcSignatureReport {
 }
 
 /** One method=result of an ARC-Authentication-Results field, with its properties (header.d, smtp.mailfrom...). */
-interface AarResult {
+export interface AarResult {
   method: string;
   result: string;
   properties: Record<string, string>;

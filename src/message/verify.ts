@@ -12,7 +12,7 @@ import type { Resolver } from '../dns/resolver.js';
 import { checkHost, type SpfResult } from '../spf/evaluate.js';
 import { parseIp } from '../spf/ip.js';
 import type { DmarcPolicy } from '../plan/types.js';
-import { arcResultText, verifyArc, type ArcReport } from './arc.js';
+import { arcResultText, verifyArc, type AarResult, type ArcReport } from './arc.js';
 import { skippedSignaturesFinding, verifyDkim, type DkimSignatureReport } from './dkim.js';
 import { addressesOf, domainOf, fieldsNamed, fromIdentity, MALFORMED_LINE_FIX, malformedLineProblem, type ParsedMessage } from './message.js';
 
@@ -315,6 +315,20 @@ function malformedLineFindings(msg: ParsedMessage): Finding[] {
 }
 
 /**
+ * What the first sealer's ARC-Authentication-Results say passed on arrival (`dkim for d`, `spf for
+ * the MAIL FROM`): what a passing chain gives a receiver to override a DMARC fail with (RFC 8617
+ * §7.2, RFC 7489 §6.7). Read from the set itself, so it is known also when a key left the chain unevaluated.
+ */
+function passesSeenByFirstSealer(arc: ArcReport): string[] {
+  const results = arc.sets[0]?.instance === 1 ? (arc.sets[0].authenticationResults?.results ?? []) : [];
+  const passed = (method: string): AarResult[] => results.filter((r) => r.method === method && r.result === 'pass');
+  return [
+    ...passed('dkim').map((d) => `dkim for ${d.properties['header.d'] ?? d.properties['header.i'] ?? '?'}`),
+    ...passed('spf').map((s) => `spf for ${s.properties['smtp.mailfrom'] ?? s.properties['smtp.helo'] ?? '?'}`),
+  ];
+}
+
+/**
  * When DMARC fails but a passing chain says the first sealer saw an aligned DKIM or SPF pass, what
  * a receiver that trusts that sealer could do (RFC 8617 §7.2, RFC 7489 §6.7). The chain's own
  * verdict is not a finding: it is the report's arc (reason, fix, rfc), as a DKIM signature's is its
@@ -324,7 +338,7 @@ function arcFindings(arc: ArcReport, dmarc: DmarcReport): Finding[] {
   const out: Finding[] = [];
   if (arc.result === 'pass' && arc.override && dmarc.result === 'fail' && dmarc.fromDomain) {
     const from = dmarc.fromDomain;
-    const passed = [...arc.override.dkim.filter((d) => d.result === 'pass').map((d) => `dkim for ${d.properties['header.d'] ?? d.properties['header.i'] ?? '?'}`), ...arc.override.spf.filter((s) => s.result === 'pass').map((s) => `spf for ${s.properties['smtp.mailfrom'] ?? s.properties['smtp.helo'] ?? '?'}`)];
+    const passed = passesSeenByFirstSealer(arc);
     out.push({
       code: passed.length ? 'arc.dmarc-override-possible' : 'arc.no-override',
       severity: 'info',
@@ -360,7 +374,11 @@ export async function verifyMessage(msg: ParsedMessage, resolver: Resolver, opts
     }
   }
   findings.push(...arc.findings, ...arcFindings(arc, dmarc));
-  const dnsFailed = dmarc.result === 'temperror' || dkim.some((d) => d.result === 'temperror') || spf?.result === 'temperror' || arc.dnsFailed;
+  // A check DNS left undecided counts only where it could have changed the outcome: a DKIM key or
+  // SPF where no other identifier made DMARC pass (evaluateDmarc), an ARC key where a passing chain
+  // would let a receiver override the DMARC fail.
+  const arcCouldOverride = dmarc.result === 'fail' && passesSeenByFirstSealer(arc).length > 0;
+  const dnsFailed = dmarc.result === 'temperror' || dkim.some((d) => d.result === 'temperror') || spf?.result === 'temperror' || (arc.dnsFailed && arcCouldOverride);
   const partial = { fromDomain: fromIdentity(msg).domain, dkim, spf, dmarc, arc, findings, dnsFailed };
   return { ...partial, authenticationResults: formatAuthenticationResults(partial, opts.authservId) };
 }

@@ -442,6 +442,21 @@ describe('maildns verify-message (built CLI)', () => {
     expect(json.findings).toContainEqual({ code: 'arc.dns-temporary', severity: 'error', subject: expect.any(String), message: expect.any(String), fix: expect.any(String), rfc: 'RFC 8617 §4.4' });
   });
 
+  test('a sealer\'s key that times out when its chain could not have overridden the DMARC fail (the first sealer saw no DKIM or SPF pass): still arc.dns-temporary, but exit 1, as a DKIM key that times out does not decide a verdict another identifier decided', async () => {
+    const { signed } = await listChain();
+    const received = Buffer.concat([withAr(signed, 'slow.example.org; dkim=fail header.d=example.com; spf=softfail smtp.mailfrom=alice@example.com'), Buffer.from('-- \r\nfooter\r\n')]);
+    const sealed = await arcSign(received, 'slow.example.org', listPem, 'slow.example.org', 'none');
+    const f = path.join(dir, 'slow-no-override.eml');
+    writeFileSync(f, sealed);
+    const ns = `${server.host}:${server.port}`;
+    const json = JSON.parse((await runCli(['verify-message', f, '--nameserver', ns, '--timeout', '300', '--json'])).stdout) as { arc: { result: string; dnsFailed: boolean }; dmarc: { result: string }; dnsFailed: boolean; exitCode: number; findings: { code: string }[] };
+    expect(json.dmarc.result).toBe('fail');
+    expect(json.arc).toMatchObject({ result: 'fail', dnsFailed: true });
+    expect(json.findings.map((x) => x.code)).toContain('arc.dns-temporary');
+    expect(json).toMatchObject({ dnsFailed: false, exitCode: 1 });
+    expect((await runCli(['verify-message', f, '--nameserver', ns, '--timeout', '300'])).code).toBe(1);
+  });
+
   test('a chain that fails: its verdict (reason and fix) is printed once, in the ARC section, not again among the findings', async () => {
     const { one } = await listChain();
     const f = path.join(dir, 'changed.eml');
