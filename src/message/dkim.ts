@@ -678,7 +678,11 @@ export async function judgeSignature(
       out.testing = best.info.flags.includes('y');
       out.findings.push(...best.findings);
       if (out.testing) {
-        out.findings.push({ code: 'dkim.key-testing', severity: 'info', subject: name, message: 'the key record has t=y: the domain is testing DKIM and receivers treat failures like unsigned mail', fix: `remove t=y from the record at ${name} once signing works`, rfc: 'RFC 6376 §3.6.1' });
+        // Said once for a key an ARC set's seal and message signature share, so in words for both.
+        const testing = f.kind === 'dkim'
+          ? { message: 'the key record has t=y: the domain is testing DKIM and receivers treat failures like unsigned mail', fix: `remove t=y from the record at ${name} once signing works` }
+          : { message: 'the key record has t=y: the domain is testing its ARC key and receivers treat an ARC-Seal or ARC-Message-Signature that fails with it like an unsealed message', fix: `remove t=y from the record at ${name} once sealing works` };
+        out.findings.push({ code: 'dkim.key-testing', severity: 'info', subject: name, ...testing, rfc: 'RFC 6376 §3.6.1' });
       }
       if (best.code === 'dkim.signature-mismatch') headerMismatch = best;
       else if (best.result !== 'pass' && best.result !== 'neutral') settle(best.result, best.code ?? 'dkim.key-invalid', best.reason ?? 'the key cannot be used');

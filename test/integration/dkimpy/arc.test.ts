@@ -59,6 +59,8 @@ beforeAll(async () => {
       // Two records at one selector, neither usable: an Ed25519 key (not the rsa-sha256 signature's type) and a revoked one.
       { name: 'multi._domainkey.lists.example.org', type: 'TXT', ttl: 300, value: `v=DKIM1; k=ed25519; p=${Buffer.alloc(32, 7).toString('base64')}` },
       { name: 'multi._domainkey.lists.example.org', type: 'TXT', ttl: 300, value: 'v=DKIM1; p=' },
+      // The list's key, published in testing mode (t=y).
+      { name: 'testing._domainkey.lists.example.org', type: 'TXT', ttl: 300, value: composeDkimRecord(publicKeyOf(listKey), { testing: true }) },
     ],
     // A sealer whose key name the server never answers, beside names it does answer.
     silent: ['arc._domainkey.slow.example.org'],
@@ -311,6 +313,16 @@ describe('the ARC-Message-Signature and ARC-Seal are judged as DKIM judges a sig
     expect(report.findings.map((f) => f.code)).toEqual(expect.arrayContaining(['dkim.multiple-key-records', 'arc.multiple-key-records']));
     // dkimpy takes the first record, the Ed25519 key, and raises ValueError on it: no verdict, and no pass.
     expect(await dkimpyArcVerify(sealed)).toMatch(/^(fail|error ValueError) /);
+  });
+
+  test('a key in testing mode (t=y): arc.key-testing says it in ARC\'s words (ARC-Seal, ARC-Message-Signature, sealing), once for the seal and message signature that share it; dkim.key-testing keeps DKIM\'s', async () => {
+    const sealed = await listSignedAndSealed('testing');
+    const report = await verifyMessage(parseMessage(sealed), resolver);
+    expect(report.arc.result).toBe('pass');
+    const arcTesting = report.arc.findings.filter((f) => f.code === 'arc.key-testing');
+    expect(arcTesting).toEqual([expect.objectContaining({ subject: 'testing._domainkey.lists.example.org', message: expect.stringContaining('ARC-Seal or ARC-Message-Signature'), fix: expect.stringContaining('once sealing works') })]);
+    for (const f of report.arc.findings) expect(`${f.message} ${f.fix ?? ''}`, f.code).not.toMatch(/\bDKIM\b|unsigned|signing works/);
+    expect(report.findings).toContainEqual(expect.objectContaining({ code: 'dkim.key-testing', message: expect.stringContaining('testing DKIM'), fix: expect.stringContaining('once signing works') }));
   });
 
   test('bh= that is no SHA-256 hash: permerror arc.signature-syntax, as DKIM, not a body-hash mismatch', async () => {
