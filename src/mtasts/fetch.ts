@@ -3,15 +3,15 @@
  * certificate valid for that name, no redirects followed, only a 200 with media type text/plain
  * (§3.2) taken, at most a bounded number of bytes read, and one deadline for the whole exchange.
  *
- * The policy host's addresses (A, then AAAA) are asked through the Resolver handed in (so
- * `--nameserver` and tests reach it too); the TLS connection is made to them in turn while one
+ * The policy host's addresses (A and AAAA at once, the A ones tried first) are asked through the
+ * Resolver handed in (so `--nameserver` and tests reach it too); the TLS connection is made to them in turn while one
  * refuses the connection or does not take it in time, with SNI and the certificate check on the host
  * name, never on the address.
  */
 import https from 'node:https';
 import zlib from 'node:zlib';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { isTemporary, describeStatus, type DnsStatus, type Resolver } from '../dns/resolver.js';
+import { isTemporary, describeStatus, type DnsAnswer, type DnsStatus, type Resolver } from '../dns/resolver.js';
 import { STS_POLICY_PATH, stsPolicyHost, stsPolicyUrl } from './compose.js';
 import { tlsErrorText } from '../tls-error.js';
 import { trustOptions } from '../tls-trust.js';
@@ -82,30 +82,28 @@ export interface PolicyFetch {
 /** The policy host's addresses of each family tried at most, in turn, while each refuses the connection or does not take it in time. */
 const MAX_POLICY_ADDRESSES = 4;
 
-interface PolicyAddresses {
-  /** Its A records, then its AAAA records: a sender with IPv4 alone reaches only the first, so they are tried first. */
-  addresses: string[];
-  /** A family whose lookup failed for now while the other gave addresses: if none of those serves, the verdict waits on it. */
-  unknown?: { lookup: string; dnsStatus: DnsStatus; tried: 'IPv4' | 'IPv6' };
-}
-
 /**
- * The addresses of `host` to connect to: its A records, then its AAAA records, as a sender's HTTPS
- * client reaches a host of both families when those of one cannot be reached (RFC 8305 §4 interleaves
- * them; here the IPv4 ones come first so that a checker without IPv6 does not warn of every host
- * that has both, and the IPv6 ones are still tried when no IPv4 one takes the connection).
+ * How long the IPv4 addresses, once known, wait for the AAAA answer (RFC 8305 §3, its Resolution
+ * Delay): answers that come together give both families their share of the deadline, and an AAAA
+ * lookup that hangs holds the connection back no longer than this.
  */
-async function addressesOf(resolver: Resolver, host: string): Promise<PolicyAddresses | { failure: 'dns-temporary' | 'no-address'; detail: string; dnsStatus?: DnsStatus; dnsLookup?: string }> {
-  const answers = await Promise.all((['A', 'AAAA'] as const).map(async (type) => ({ type, answer: await resolver.lookup(host, type) })));
-  const addresses = answers.flatMap(({ answer }) => (answer.status === 'ok' ? [...new Set(answer.records)].slice(0, MAX_POLICY_ADDRESSES) : []));
-  const temporary = answers.find(({ answer }) => isTemporary(answer.status));
-  if (temporary) {
-    const lookup = `the ${temporary.type} records of ${host}`;
-    if (addresses.length) return { addresses, unknown: { lookup, dnsStatus: temporary.answer.status, tried: temporary.type === 'A' ? 'IPv6' : 'IPv4' } };
-    return { failure: 'dns-temporary', detail: `${lookup}: ${describeStatus(temporary.answer.status)}`, dnsStatus: temporary.answer.status, dnsLookup: lookup };
+const RESOLUTION_DELAY_MS = 50;
+
+type FamilyLookup = { type: 'A' | 'AAAA'; answer: DnsAnswer<string> };
+
+const addressesIn = ({ answer }: FamilyLookup): string[] => (answer.status === 'ok' ? [...new Set(answer.records)].slice(0, MAX_POLICY_ADDRESSES) : []);
+
+/** What `pending` gives if it settles within `ms`, else null (it goes on). */
+async function within<T>(pending: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+  });
+  try {
+    return await Promise.race([pending, late]);
+  } finally {
+    clearTimeout(timer);
   }
-  if (addresses.length) return { addresses };
-  return { failure: 'no-address', detail: `${host} has no A or AAAA record (${describeStatus(answers[0]!.answer.status)})` };
 }
 
 /** Node's TLS error codes that mean "the certificate is not good for this name or not trusted". */
@@ -119,37 +117,66 @@ export async function fetchStsPolicy(resolver: Resolver, domain: string, opts: P
   const port = opts.port ?? 443;
   const maxBytes = opts.maxBytes ?? DEFAULT_POLICY_MAX_BYTES;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_POLICY_TIMEOUT_MS;
-  const found = await addressesOf(resolver, host);
-  if ('failure' in found) return { url, host, address: null, ok: false, failure: found.failure, detail: found.detail, ...(found.dnsStatus ? { dnsStatus: found.dnsStatus, dnsLookup: found.dnsLookup! } : {}) };
+  // Both families are asked at once. The A addresses come first, so that a checker without IPv6
+  // does not warn of every host that has both (RFC 8305 §4 would interleave them); the AAAA answer is
+  // waited for only when none of them takes the connection, as a sender's HTTPS client then goes on
+  // to a host's IPv6 addresses.
+  const lookup = (type: FamilyLookup['type']): Promise<FamilyLookup> => resolver.lookup(host, type).then((answer) => ({ type, answer }));
+  const aaaaLookup = lookup('AAAA');
+  // Not waited for when an IPv4 address serves: a resolver that throws then must not end the process (waited for, it throws here as before).
+  aaaaLookup.catch(() => undefined);
+  const a = await lookup('A');
+  const ipv4 = addressesIn(a);
+  const aaaaSoon = ipv4.length ? await within(aaaaLookup, RESOLUTION_DELAY_MS) : await aaaaLookup;
+
   // A sender's HTTPS client goes on to the host's next address when one refuses the connection,
   // cannot be reached or does not take it in time; once a server has taken the connection, its
-  // answer is the answer.
-  const until = Date.now() + timeoutMs;
-  // An address gets an equal part of what is left to connect, the last one all of it: the fetch keeps
-  // its one deadline, each address has at least timeoutMs / addresses (what a quick refusal saves goes
-  // to those after it), and a connection once made has the rest of the deadline for its answer.
-  const attempt = (address: string, addressesLeft: number) =>
-    fetchFrom(address, { url, host, port, maxBytes, timeoutMs, until, connectMs: Math.max(1, Math.floor((until - Date.now()) / addressesLeft)), ca: opts.ca });
+  // answer is the answer. An address gets an equal part of what is left to connect (an AAAA answer
+  // not yet in counts as one), the last one all of it: the fetch keeps its one deadline, what a quick
+  // refusal saves goes to those after it, and a connection once made has the rest of the deadline for its answer.
+  let until = 0;
   const unreached: UnreachedAddress[] = [];
-  // A policy fetched after addresses were given up carries them; a failure names them in its detail.
-  const told = (fetch: PolicyFetch): PolicyFetch => {
-    if (!unreached.length) return fetch;
-    if (fetch.ok) return { ...fetch, unreached };
-    return fetch.detail ? { ...fetch, detail: `${unreached.map((u) => u.detail).join('; ')}; then ${fetch.detail}` } : fetch;
+  // The fetches of those addresses, each a failure to connect: the last is the fetch's own when none serves.
+  const unreachedFetches: PolicyFetch[] = [];
+  /** The answer of the first of `addresses` that takes the connection, `later` more addresses to come after them; null when none does. */
+  const firstTaking = async (addresses: string[], later: number): Promise<PolicyFetch | null> => {
+    until ||= Date.now() + timeoutMs;
+    for (const [i, address] of addresses.entries()) {
+      const connectMs = Math.max(1, Math.floor((until - Date.now()) / (addresses.length - i + later)));
+      const { fetch, unreachable } = await fetchFrom(address, { url, host, port, maxBytes, timeoutMs, until, connectMs, ca: opts.ca });
+      if (!unreachable) return fetch;
+      unreached.push({ address, detail: fetch.detail! });
+      unreachedFetches.push(fetch);
+    }
+    return null;
   };
-  for (const [i, address] of found.addresses.slice(0, -1).entries()) {
-    const { fetch, unreachable } = await attempt(address, found.addresses.length - i);
-    if (!unreachable) return told(fetch);
-    unreached.push({ address, detail: fetch.detail! });
+  // A policy fetched after addresses were given up carries them; a failure names them in its detail.
+  const told = (fetch: PolicyFetch, before: UnreachedAddress[] = unreached): PolicyFetch => {
+    if (!before.length) return fetch;
+    if (fetch.ok) return { ...fetch, unreached: before };
+    return fetch.detail ? { ...fetch, detail: `${before.map((u) => u.detail).join('; ')}; then ${fetch.detail}` } : fetch;
+  };
+
+  const overIpv4 = await firstTaking(ipv4, aaaaSoon ? addressesIn(aaaaSoon).length : 1);
+  if (overIpv4) return told(overIpv4);
+  const aaaa = aaaaSoon ?? (await aaaaLookup);
+  const overIpv6 = await firstTaking(addressesIn(aaaa), 0);
+  if (overIpv6) return told(overIpv6);
+
+  const temporary = [a, aaaa].find(({ answer }) => isTemporary(answer.status));
+  const dnsLookup = temporary ? `the ${temporary.type} records of ${host}` : '';
+  const lastUnreached = unreachedFetches.at(-1);
+  if (!lastUnreached) {
+    if (temporary) return { url, host, address: null, ok: false, failure: 'dns-temporary', detail: `${dnsLookup}: ${describeStatus(temporary.answer.status)}`, dnsStatus: temporary.answer.status, dnsLookup };
+    return { url, host, address: null, ok: false, failure: 'no-address', detail: `${host} has no A or AAAA record (${describeStatus(a.answer.status)})` };
   }
-  const last = await attempt(found.addresses.at(-1)!, 1);
   // No address it knows took the connection, and the other family could not be looked up: an address of that one may serve the policy.
-  if (last.unreachable && found.unknown) {
-    const { dnsStatus, lookup, tried } = found.unknown;
-    const gaveUp = [...unreached.map((u) => u.detail), last.fetch.detail!].join('; ');
-    return { ...last.fetch, failure: 'dns-temporary', dnsStatus, dnsLookup: `${lookup}, after no ${tried} address took the connection (${gaveUp})`, detail: `${gaveUp}; then ${lookup}: ${describeStatus(dnsStatus)}` };
+  if (temporary) {
+    const gaveUp = unreached.map((u) => u.detail).join('; ');
+    const dnsStatus = temporary.answer.status;
+    return { ...lastUnreached, failure: 'dns-temporary', dnsStatus, dnsLookup: `${dnsLookup}, after no ${temporary.type === 'A' ? 'IPv6' : 'IPv4'} address took the connection (${gaveUp})`, detail: `${gaveUp}; then ${dnsLookup}: ${describeStatus(dnsStatus)}` };
   }
-  return told(last.fetch);
+  return told(lastUnreached, unreached.slice(0, -1));
 }
 
 /** Errors of a TCP connection once made (reset, timed out, no route to it any more): a failure of the connection, not an answer. */

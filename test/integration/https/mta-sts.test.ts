@@ -247,6 +247,30 @@ describe('MTA-STS policy over HTTPS', () => {
     }
   });
 
+  it('fetches over IPv4 once the A addresses are known, without waiting for an AAAA lookup that never ends', async () => {
+    // Answers the A question of mta-sts.dualstack.example with 127.0.0.1, where the policy is served, and never the AAAA one.
+    const hostile = await startHostileDns((q) => {
+      if (q.name.toLowerCase() !== 'mta-sts.dualstack.example' || q.type === T.AAAA) return null;
+      return answer(q, q.type === T.A ? { answers: [{ name: { pointer: 12 }, type: T.A, rdata: rdata.a('127.0.0.1') }] } : {});
+    });
+    try {
+      // The AAAA lookup would take the resolver's whole timeout, far past the point this test waits to.
+      const aaaaWaitMs = 60_000;
+      const waitedFor = 20_000;
+      const hanging = new DnsResolver({ servers: [{ host: hostile.host, port: hostile.port }], timeoutMs: aaaaWaitMs, attempts: 1 });
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<'still waiting'>((resolve) => {
+        timer = setTimeout(() => resolve('still waiting'), waitedFor);
+      });
+      const fetch = await Promise.race([fetchStsPolicy(hanging, 'dualstack.example', { ca: ca.caPem, port: web.port, timeoutMs: 10_000 }), gaveUp]);
+      clearTimeout(timer);
+      expect(fetch).toMatchObject({ ok: true, address: '127.0.0.1', body: enforce(['mail.dualstack.example']) });
+      expect(fetch).not.toHaveProperty('unreached');
+    } finally {
+      await hostile.close();
+    }
+  }, 30_000);
+
   it('goes on to the next address when one never completes the TCP handshake, within the one deadline of the fetch', async () => {
     const timeoutMs = 2000;
     const started = Date.now();
