@@ -651,7 +651,7 @@ interface InputLimits {
   what: string;
   /** The fix when there is too much. */
   fix: string;
-  /** Default INPUT_DEADLINE_MS; a terminal has TERMINAL_INPUT_DEADLINE_MS. */
+  /** The caller's bound on the read: INPUT_DEADLINE_MS by default; a terminal has TERMINAL_INPUT_DEADLINE_MS, or this when it is shorter. */
   deadlineMs?: number;
   /** Called once, with the input's name, when the input is a terminal: the CLI says what to type and how to end it. */
   atTerminal?: (where: string) => void;
@@ -827,7 +827,8 @@ function readStreamed(file: string, fd: number, own: boolean, limits: InputLimit
   const tooMuch = (size: string): InputError => tooMuchInput(size, limits, file);
   const kind = fstatSync(fd);
   const terminal = isatty(fd);
-  const deadlineMs = terminal ? TERMINAL_INPUT_DEADLINE_MS : (limits.deadlineMs ?? INPUT_DEADLINE_MS);
+  // A person typing is given longer than a pipe's writer, but never longer than the caller allows.
+  const deadlineMs = terminal ? Math.min(TERMINAL_INPUT_DEADLINE_MS, limits.deadlineMs ?? Infinity) : (limits.deadlineMs ?? INPUT_DEADLINE_MS);
   if (terminal) limits.atTerminal?.(file);
   // A pipe or a socket waits for its writer and ends when the writer closes it.
   const stream: Readable =

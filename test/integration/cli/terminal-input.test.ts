@@ -43,7 +43,7 @@ function atTerminal(argv: string[], keys: string, pauseMs: number): Promise<Type
 
 describe.skipIf(!existsSync(SCRIPT))('input typed at a terminal', () => {
   let dir: string;
-  // Reads standard input through the CLI's bounded reader with a 300 ms deadline for a pipe, and prints what it got.
+  // Reads standard input through the CLI's bounded reader, with the deadline in ms its argument gives (none: the default), and prints what it got.
   let reader: string;
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'maildns-tty-'));
@@ -52,20 +52,20 @@ describe.skipIf(!existsSync(SCRIPT))('input typed at a terminal', () => {
       reader,
       `import { readStandardInput } from ${JSON.stringify(FSUTIL)};\n` +
         `try {\n` +
-        `  const got = await readStandardInput({ maxBytes: 1024, what: 'a test', fix: 'none', deadlineMs: 300, atTerminal: (where) => console.log('at terminal: ' + where) });\n` +
+        `  const got = await readStandardInput({ maxBytes: 1024, what: 'a test', fix: 'none', ...(process.argv[2] ? { deadlineMs: Number(process.argv[2]) } : {}), atTerminal: (where) => console.log('at terminal: ' + where) });\n` +
         `  console.log('read: ' + JSON.stringify(got.toString()));\n` +
         `} catch (err) { console.log('failed: ' + err.message); }\n`,
     );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a terminal is read past the pipe deadline, and the caller is told it is one; a pipe is given up at the deadline', async () => {
+  it('a terminal is read by its own deadline, and the caller is told it is one; a pipe is given up at the deadline the caller gives', async () => {
     const typed = await atTerminal([process.execPath, reader], 'hello\n', 1000);
     expect(typed.output).toContain('at terminal: <stdin>');
     expect(typed.output).toContain('read: "hello\\n"');
     // The same late writer through a pipe: given up at its deadline, with the fix.
     const piped = await new Promise<string>((resolve) => {
-      const child = spawn(process.execPath, [reader], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [reader, '300'], { stdio: ['pipe', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const late = setTimeout(() => child.stdin.end('hello\n'), 1000);
@@ -76,6 +76,13 @@ describe.skipIf(!existsSync(SCRIPT))('input typed at a terminal', () => {
     });
     expect(piped).toMatch(/^failed: <stdin>: had not ended after 0\.3 s: a pipe, socket or device is read until its writer closes it; close it \(Ctrl-D ends what is typed at a terminal\), or give a file\n$/);
     expect(piped).not.toContain('at terminal');
+  });
+
+  it('a terminal is given up at the caller\'s deadline when it is shorter than the terminal\'s own', async () => {
+    const typed = await atTerminal([process.execPath, reader, '300'], 'hello\n', 1000);
+    expect(typed.output).toContain('at terminal: <stdin>');
+    expect(typed.output).toContain('failed: <stdin>: had not ended after 0.3 s: a pipe, socket or device is read until its writer closes it; close it (Ctrl-D ends what is typed at a terminal), or give a file\n');
+    expect(typed.output).not.toContain('read: ');
   });
 
   it('postfix lint --stdin at a terminal says what to type and how to end it, then lints what was typed', async () => {
