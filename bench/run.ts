@@ -74,9 +74,33 @@ interface BenchOptions {
   manifest?: ReadonlyMap<string, ManifestEntry>;
 }
 
+/**
+ * What one run of mkbulk.py or bench_raw.py over N domains may take: both get through thousands of
+ * domains a second here, so 10 ms a domain (a minute at least) is a script that hangs (bench_raw.py
+ * on a server that never answers), not a slow one.
+ */
+export function benchScriptTimeoutMs(n: number): number {
+  return Math.max(60_000, n * 10);
+}
+
+/**
+ * `script` of the shared bench folder run by python3 to its end, over `n` domains; its standard
+ * output, when `stdout` is 'pipe'. Stopped when it has not finished within `timeoutMs`, with an error
+ * naming the command, as a checkdmarc run is.
+ */
+export function runBenchScript(shared: string, script: string, args: string[], n: number, timeoutMs: number, stdout: 'pipe' | 'ignore' = 'pipe'): string {
+  const argv = [path.join(shared, script), ...args];
+  try {
+    return execFileSync('python3', argv, { encoding: 'utf8', stdio: ['ignore', stdout, 'inherit'], timeout: timeoutMs, killSignal: 'SIGKILL' }) ?? '';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw err;
+    throw new Error(`python3 ${argv.join(' ')} had not finished after ${timeoutMs / 1000} s (${n} domain${n === 1 ? '' : 's'}), and was stopped`);
+  }
+}
+
 /** Generate N domains into `dir` (mkbulk.py layout). */
-export function generate(n: number, dir: string, shared = sharedBenchDir()): void {
-  execFileSync('python3', [path.join(shared, 'mkbulk.py'), String(n), dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+export function generate(n: number, dir: string, shared = sharedBenchDir(), timeoutMs = benchScriptTimeoutMs(n)): void {
+  runBenchScript(shared, 'mkbulk.py', [String(n), dir], n, timeoutMs, 'ignore');
 }
 
 /** Run the check engine over `dir`/domains.txt against a server; score against manifest.json. */
@@ -153,7 +177,7 @@ function rawBaseline(shared: string, dir: string, n: number, port: number, probe
   const list = probes === undefined ? 'baseline-queries.txt' : PROBE_LIST;
   const asked = probes ?? n;
   const started = process.hrtime.bigint();
-  const out = execFileSync('python3', [path.join(shared, 'bench_raw.py'), path.join(dir, list), String(asked), '--port', String(port)], { encoding: 'utf8' });
+  const out = runBenchScript(shared, 'bench_raw.py', [path.join(dir, list), String(asked), '--port', String(port)], n, benchScriptTimeoutMs(n));
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
   const own = JSON.parse(out.trim().split('\n').at(-1)!) as { domains_per_s: number; queries: number };
   // Its own figure counts the N it was given; n domains is what it asked about.

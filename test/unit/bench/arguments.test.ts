@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { argumentProblem, checkdmarcRun, checkdmarcTimeoutMs } from '../../../bench/run.js';
+import { argumentProblem, benchScriptTimeoutMs, checkdmarcRun, checkdmarcTimeoutMs, generate, runBenchScript } from '../../../bench/run.js';
 
 const RUN = path.resolve(import.meta.dirname, '../../../dist/bench/run.js');
 
@@ -51,6 +51,23 @@ describe('bench: its arguments', () => {
       expect(checkdmarcTimeoutMs(1000)).toBe(1_000_000);
       expect(checkdmarcTimeoutMs(10)).toBe(60_000);
     }));
+
+  it('mkbulk.py and bench_raw.py that do not finish are stopped at their deadline, and the error names the command', () => {
+    // A shared bench folder whose scripts never end (bench_raw.py as on a server that never answers).
+    const shared = mkdtempSync(path.join(tmpdir(), 'maildns-bench-shared-'));
+    try {
+      for (const script of ['mkbulk.py', 'bench_raw.py']) writeFileSync(path.join(shared, script), 'import time\ntime.sleep(30)\n');
+      const started = Date.now();
+      expect(() => generate(1, '/nonexistent/data', shared, 500)).toThrow(`python3 ${shared}/mkbulk.py 1 /nonexistent/data had not finished after 0.5 s (1 domain), and was stopped`);
+      expect(() => runBenchScript(shared, 'bench_raw.py', ['queries.txt', '2', '--port', '5300'], 2, 500)).toThrow(`python3 ${shared}/bench_raw.py queries.txt 2 --port 5300 had not finished after 0.5 s (2 domains), and was stopped`);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      // By default 10 ms a domain, a minute at least.
+      expect(benchScriptTimeoutMs(100_000)).toBe(1_000_000);
+      expect(benchScriptTimeoutMs(10)).toBe(60_000);
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+    }
+  });
 });
 
 /** `test` given a shell script made of `body` and the folder it is in, with `domains` as its domains.txt; the folder removed after. */
