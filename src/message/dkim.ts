@@ -479,7 +479,8 @@ export const DKIM_FIXES: Record<string, (r: DkimSignatureReport) => string> = {
   'dkim.key-service': (r) => `publish the key at ${keyName(r)} with s=email or without s=`,
   'dkim.key-strict-identity': (r) => `sign with i= in ${r.domain} itself (or without i=), or drop t=s from the key record`,
   'dkim.key-revoked': (r) => `the key at ${keyName(r)} is revoked: sign with the selector in use now`,
-  'dkim.key-too-short': () => 'sign with a key of 2048 bits and publish it under a new selector (maildns dkim rotate)',
+  // Rotate keeps the active key's size unless told otherwise.
+  'dkim.key-too-short': (r) => `sign with a key of 2048 bits, published under a new selector (maildns dkim rotate ${r.domain || 'DOMAIN'} --algorithm rsa-2048)`,
   'dkim.body-hash-mismatch': () => 'sign the message as it is sent: a footer, a rewrite or a re-encoding after signing (a list, a gateway, a scanner) changes the body; relaxed body canonicalization survives changed white space only',
   'dkim.signature-mismatch': (r) => `check that the key at ${keyName(r)} is the one that signs (maildns verify compares the published key with the private key), and that no field in h= changes after signing`,
   'dkim.not-evaluated': () => RESIGN,

@@ -18,6 +18,11 @@ describe('a fix for every verdict', () => {
     expect([...reasons].filter((c) => !(c in DKIM_FIXES))).toEqual([]);
   });
 
+  it('a key under 1024 bits: the rotation named asks for 2048 bits, which rotate would not choose on its own', () => {
+    const fix = DKIM_FIXES['dkim.key-too-short']!({ domain: 'example.com', selector: 'old' } as Parameters<(typeof DKIM_FIXES)[string]>[0]);
+    expect(fix).toContain('maildns dkim rotate example.com --algorithm rsa-2048');
+  });
+
   it('every finding of a signature that is not info has a fix', () => {
     const findings = [...SOURCE.matchAll(/\{\s*code: '(dkim\.[a-z0-9-]+)',\s*severity: '(\w+)'[\s\S]*?\}\)?;/g)];
     expect(findings.length).toBeGreaterThan(2);
