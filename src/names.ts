@@ -75,6 +75,32 @@ export function domainNameProblem(name: string): string | null {
   return null;
 }
 
+/**
+ * Why `name` cannot own a record the plan adds to `domain`'s zone, with the fix; null when it can.
+ * It is written as in a zone file under $ORIGIN domain: relative ("_verify", "@" for the domain
+ * itself) or full with its trailing dot; a leading "*" label is a wildcard (RFC 4592).
+ */
+export function recordNameProblem(name: string, domain: string): string | null {
+  if (name === '@') return null;
+  const zone = normalizeName(domain);
+  const fix = `write it relative to ${zone}, such as _verify, or in full with its trailing dot, such as _verify.${zone}.`;
+  if (!name.endsWith('.') && isAtOrBelow(name, zone)) {
+    // A zone file reads it relative to the origin: _verify.example.com would become _verify.example.com.example.com.
+    const relative = relativeName(name, zone)!;
+    return `is the full name without its trailing dot, so it would be read as ${normalizeName(name)}.${zone}; write "${normalizeName(name)}." or "${relative}"`;
+  }
+  const full = name.endsWith('.') ? name : `${name}.${zone}`;
+  if (name.endsWith('.') && !isAtOrBelow(full, zone)) return `is outside ${zone}, so it is no name of this domain's zone; ${fix}, or plan that name under its own domain`;
+  // The name as written first, so that an internationalized name's fix is its own A-label; then the full name's length.
+  // The wildcard label checked as a one-letter label: the same length, and "*" is allowed there alone.
+  const unstarred = (n: string): string => n.replace(/^\*(?=\.|$)/, 'w');
+  const asWritten = domainNameProblem(unstarred(name));
+  const fullProblem = asWritten ? null : domainNameProblem(unstarred(full));
+  const problem = asWritten ?? (fullProblem && (name.endsWith('.') ? fullProblem : `with ${zone} added ${fullProblem}`));
+  if (!problem) return null;
+  return /[^\x00-\x7f]/.test(name) ? problem : `${problem}; ${fix}`;
+}
+
 /** True for an IPv4 or IPv6 address, bare or in brackets, with or without a trailing dot. */
 export function isAddress(name: string): boolean {
   const n = normalizeName(name);

@@ -8,7 +8,7 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { InputError, PlanError } from '../errors.js';
 import { addressFamily, parseIpv4, parseIpv6 } from '../ipv6.js';
 import { failedOn, inputLocation, readInputFile, readInputFileSync } from '../fsutil.js';
-import { dkimSelectorProblem, domainNameProblem, isAtOrBelow, normalizeName, sendingDomainProblem } from '../names.js';
+import { dkimSelectorProblem, domainNameProblem, isAtOrBelow, normalizeName, recordNameProblem, sendingDomainProblem } from '../names.js';
 import { spfNetworkProblem } from '../spf/ip.js';
 import { isSpfRecord } from '../spf/parse.js';
 import { reportUriFor } from '../dmarc/compose.js';
@@ -275,11 +275,14 @@ function readNameservers(r: PlanReader, value: unknown, at: Key[], domain: strin
   });
 }
 
-function readTxt(r: PlanReader, value: unknown, at: Key[], ttlDefault: number): ExtraTxtPlan[] {
+function readTxt(r: PlanReader, value: unknown, at: Key[], ttlDefault: number, domain: string): ExtraTxtPlan[] {
   return r.list(value).map((entry, i) => {
     const here = Array.isArray(value) ? [...at, i] : at;
     const o = r.object(entry, here, ['name', 'value', 'ttl']);
-    const txt: ExtraTxtPlan = { name: r.string(o['name'] ?? '@', [...here, 'name']), value: r.string(o['value'], [...here, 'value']) };
+    const name = r.string(o['name'] ?? '@', [...here, 'name']);
+    const nameProblem = recordNameProblem(name, domain);
+    if (nameProblem) r.fail([...here, 'name'], `"${name}" ${nameProblem}`);
+    const txt: ExtraTxtPlan = { name, value: r.string(o['value'], [...here, 'value']) };
     if (o['ttl'] !== undefined) txt.ttl = r.integer(o['ttl'], [...here, 'ttl'], 0, 2 ** 31 - 1);
     else txt.ttl = ttlDefault;
     return txt;
@@ -357,7 +360,7 @@ function readDomain(r: PlanReader, value: unknown, at: Key[], ttlDefault: number
     ttl,
     mx: readMx(r, o['mx'], [...at, 'mx'], domain),
     dkim: readDkim(r, o['dkim'], [...at, 'dkim'], domain),
-    txt: readTxt(r, o['txt'], [...at, 'txt'], ttl),
+    txt: readTxt(r, o['txt'], [...at, 'txt'], ttl, domain),
     nameservers: readNameservers(r, o['nameservers'], [...at, 'nameservers'], domain),
     acceptReportsFor: r.stringList(o['accept_reports_for'], [...at, 'accept_reports_for']).map((d, i) =>
       d === '*' ? d : r.domainName(d, [...at, 'accept_reports_for', i]),

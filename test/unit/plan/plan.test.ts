@@ -85,6 +85,21 @@ describe('plan validation', () => {
     expect(errorOf('version: 1\ndomains: []\n')).toMatch(/^maildns\.yaml:2: domains must list at least one domain/);
   });
 
+  it('refuses a txt name that no zone of the domain can hold, naming the entry and the fix', () => {
+    const txt = (name: string): string => `version: 1\ndomains:\n  - domain: example.com\n    txt:\n      - { name: ${JSON.stringify(name)}, value: "v=1" }\n`;
+    const fix = 'write it relative to example.com, such as _verify, or in full with its trailing dot, such as _verify.example.com.';
+    expect(errorOf(txt('foo bar'))).toBe(`maildns.yaml:5: domains[0].txt[0].name "foo bar" has a label with characters a host name cannot carry: "foo bar"; ${fix}`);
+    expect(errorOf(txt('other.example.org.'))).toBe(`maildns.yaml:5: domains[0].txt[0].name "other.example.org." is outside example.com, so it is no name of this domain's zone; ${fix}, or plan that name under its own domain`);
+    // Read relative to the origin, as a zone file reads it, this would be _verify.example.com.example.com.
+    expect(errorOf(txt('_verify.example.com'))).toBe('maildns.yaml:5: domains[0].txt[0].name "_verify.example.com" is the full name without its trailing dot, so it would be read as _verify.example.com.example.com; write "_verify.example.com." or "_verify"');
+    expect(errorOf(txt('Example.COM'))).toMatch(/would be read as example\.com\.example\.com; write "example\.com\." or "@"$/);
+    expect(errorOf(txt('x..y'))).toMatch(/^maildns\.yaml:5: domains\[0\]\.txt\[0\]\.name "x\.\.y" has an empty label/);
+    expect(errorOf(txt(`${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}`))).toMatch(/with example\.com added is 255 characters long \(at most 253\)/);
+    for (const name of ['@', '_verify', '*', '*.lists', '_verify.example.com.', 'EXAMPLE.com.']) {
+      expect(parsePlan(txt(name), 'maildns.yaml').domains[0]!.txt[0]!.name).toBe(name);
+    }
+  });
+
   it('accepts JSON', () => {
     const plan = parsePlan(JSON.stringify({ domains: [{ domain: 'example.org', spf: { ip6: ['2001:db8::/32'] } }] }), 'plan.json');
     expect(plan.domains[0]!.spf?.ip6).toEqual(['2001:db8::/32']);
