@@ -87,7 +87,7 @@ export async function quickstart(opts: QuickstartOptions): Promise<QuickstartRes
       step('Plan', `kept the existing ${planFile}`);
     }
   } else {
-    const text = starterPlan({ domain: opts.domain, ip4: [EXAMPLE_SENDER_IP], ip6: [], include: [], mx: [], selector: 'mail', dkimAlg: 'rsa-2048', dmarcPolicy: 'none', rua: [`dmarc@${opts.domain}`], mxAddresses: [EXAMPLE_SENDER_IP] });
+    const text = starterPlan({ domain: opts.domain, ip4: [EXAMPLE_SENDER_IP], ip6: [], include: [], mx: [`mail.${opts.domain}`], selector: 'mail', dkimAlg: 'rsa-2048', dmarcPolicy: 'none', rua: [`dmarc@${opts.domain}`], mxAddresses: [EXAMPLE_SENDER_IP] });
     writeFileAtomic(planFile, text, { mode: 0o644 });
     step('Plan', `wrote ${planFile} (SPF for ${EXAMPLE_SENDER_IP}, DKIM selector "mail", DMARC p=none with reports to dmarc@${opts.domain})`);
   }

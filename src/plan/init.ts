@@ -51,7 +51,17 @@ export function starterPlan(o: StarterOptions): string {
     if ('problem' in checked) throw new InputError(checked.problem);
     return checked.uri;
   });
-  const mx = o.mx.length ? o.mx : [`mail.${domain}`];
+  // No mail host named: a placeholder MX would be published with no address, and verify would
+  // report it as an error the plan made; the entry is left commented for the operator to fill in.
+  const mxEntries = o.mx.length
+    ? `    mx:\n${o.mx.map((h, i) => `      - host: ${h}\n        priority: ${10 * (i + 1)}${i === 0 && o.mxAddresses?.length ? `\n        addresses: ${list(o.mxAddresses)}` : ''}`).join('\n')}`
+    : `    # None yet (\`maildns init --mx HOST\`): list the domain's mail hosts before publishing, e.g.
+    # mx:
+    #   - host: mail.${domain}
+    #     priority: 10
+    #     addresses: [192.0.2.25]   # its A/AAAA records, for a host inside ${domain}`;
+  // The mx mechanism stands for the senders only when there are MX hosts: with none it matches nothing (a void lookup).
+  const spfMx = o.ip4.length + o.ip6.length === 0 && o.mx.length > 0;
   return `# maildns plan for ${domain}, written by \`maildns init\`.
 # Edit it, then: maildns keygen; maildns records; maildns verify.
 version: 1
@@ -62,13 +72,12 @@ defaults:
 domains:
   - domain: ${domain}
     # Mail servers that receive mail for the domain, lowest priority first.
-    mx:
-${mx.map((h, i) => `      - host: ${h}\n        priority: ${10 * (i + 1)}${i === 0 && o.mxAddresses?.length ? `\n        addresses: ${list(o.mxAddresses)}` : ''}`).join('\n')}
+${mxEntries}
     # SPF (RFC 7208): who may send mail as @${domain}.
     spf:
       ip4: ${list(o.ip4)}      # addresses of your own sending hosts
       ip6: ${list(o.ip6)}
-      mx: ${o.ip4.length + o.ip6.length === 0 ? 'true ' : 'false'}                 # true: the MX hosts may send too (costs DNS lookups)
+      mx: ${spfMx ? 'true ' : 'false'}                 # true: the MX hosts may send too (costs DNS lookups)
       include: ${list(o.include)}  # a relay or provider's SPF, e.g. _spf.provider.example
       all: "-all"               # -all rejects everyone else; ~all only marks them
     # DKIM: one entry per selector; \`maildns keygen\` creates the keys.

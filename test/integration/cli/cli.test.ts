@@ -287,6 +287,34 @@ describe('maildns init', () => {
     expect(readFileSync(path.join(dir, 'maildns.yaml'), 'utf8')).not.toMatch(/my edits/);
   });
 
+  it('without --mx plans no placeholder MX host, so the fresh plan verifies without an error of its own making', async () => {
+    const dir = fresh();
+    expect((await runCli(['init', 'example.com'], { cwd: dir })).code).toBe(0);
+    const written = readFileSync(path.join(dir, 'maildns.yaml'), 'utf8');
+    expect(written).toMatch(/^ {4}# None yet \(`maildns init --mx HOST`\): list the domain's mail hosts before publishing, e\.g\.\n {4}# mx:\n {4}# {3}- host: mail\.example\.com$/m);
+    // The mx mechanism with no MX hosts would match nothing.
+    expect(written).toMatch(/^ {6}mx: false /m);
+    expect((await runCli(['keygen'], { cwd: dir })).code).toBe(0);
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const { host, port } = await new Promise<{ host: string; port: number }>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.trim().endsWith('}')) resolve((JSON.parse(out) as { listening: { host: string; port: number } }).listening);
+        });
+        child.on('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
+      });
+      const verify = await runCli(['verify', '--authoritative', `${host}:${port}`, '--nameserver', `${host}:${port}`, '--json'], { cwd: dir });
+      const findings = (JSON.parse(verify.stdout) as { domains: { findings: { id: string; severity: string }[] }[] }).domains[0]!.findings;
+      expect(findings.filter((f) => f.severity === 'error')).toEqual([]);
+      expect(findings.map((f) => f.id)).not.toContain('spf.void-lookup');
+      expect(verify.code).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
   it('rejects a bad domain or address without writing anything', async () => {
     const dir = fresh();
     const [r, r2] = await Promise.all([runCli(['init', 'exa mple.com'], { cwd: dir }), runCli(['init', 'example.com', '--ip4', '2001:db8::1'], { cwd: dir })]);
@@ -311,7 +339,7 @@ describe('maildns records', () => {
     expect(zone.stderr).toMatch(/note: DKIM selector "mail" has no key yet/);
     expect(mydns.stdout).toContain('_dmarc\tTXT\t\tv=DMARC1; p=reject; np=reject\n');
     const json = JSON.parse(jsonRun.stdout) as { domains: { records: { type: string }[] }[] };
-    expect(json.domains[0]!.records.map((r) => r.type)).toEqual(['MX', 'TXT', 'TXT']);
+    expect(json.domains[0]!.records.map((r) => r.type)).toEqual(['TXT', 'TXT']);
   });
 
   it('takes --json like every command, and refuses flags the format has no use for', async () => {
