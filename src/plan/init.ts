@@ -71,7 +71,7 @@ defaults:
 
 domains:
   - domain: ${domain}
-    # Mail servers that receive mail for the domain, lowest priority first.
+    # Mail servers that receive mail for the domain, lowest preference number first — the most preferred.
 ${mxEntries}
     # SPF (RFC 7208): who may send mail as @${domain}.
     spf:

@@ -27,7 +27,7 @@ export const initCommand: CommandModule<object, Args> = {
       .option('ip4', { ...many, describe: 'IPv4 address or network of a sending host (repeatable)' })
       .option('ip6', { ...many, describe: 'IPv6 address or network of a sending host (repeatable)' })
       .option('include', { ...many, describe: 'SPF include of a relay or provider (repeatable)' })
-      .option('mx', { ...many, describe: 'mail host receiving for the domain, in priority order (repeatable)' })
+      .option('mx', { ...many, describe: 'mail host receiving for the domain, the most preferred first (repeatable)' })
       .option('selector', { type: 'string', default: 'mail', describe: 'DKIM selector name' })
       .option('dkim-alg', { type: 'string', default: 'rsa-2048', choices: DKIM_ALGORITHMS as string[], describe: 'DKIM key algorithm' })
       .option('dmarc-policy', { type: 'string', default: 'none', choices: DMARC_POLICIES as string[], describe: 'DMARC p= to start with' })

@@ -119,4 +119,10 @@ describe('plan validation', () => {
     expect(d.dkim[0]).toMatchObject({ selector: 'mail', algorithm: 'ed25519' });
     expect(d.dmarc).toMatchObject({ p: 'none', np: 'reject', rua: ['mailto:dmarc@example.net'] });
   });
+
+  it('says in the starter plan that the lowest MX preference number is the most preferred', () => {
+    const text = starterPlan({ domain: 'example.net', ip4: [], ip6: [], include: [], mx: ['mx1.example.net', 'mx2.example.net'], selector: 'mail', dkimAlg: 'rsa-2048', dmarcPolicy: 'none', rua: [] });
+    expect(text).toContain('    # Mail servers that receive mail for the domain, lowest preference number first — the most preferred.\n');
+    expect(parsePlan(text, 'maildns.yaml').domains[0]!.mx.map((m) => [m.host, m.priority])).toEqual([['mx1.example.net', 10], ['mx2.example.net', 20]]);
+  });
 });
