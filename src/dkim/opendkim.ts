@@ -58,6 +58,8 @@ export interface OpenDkimOptions extends OpenDkimLayoutOptions {
   trustedHosts?: string[];
   /** Name of the plan file, for the header comment. */
   planName?: string;
+  /** The directory the files are written to; a file written where it is installed gets no install step. */
+  filesDir?: string;
 }
 
 interface SigningEntry {
@@ -414,7 +416,10 @@ export function composeOpenDkim(plan: Plan, opts: OpenDkimOptions = {}): OpenDki
     mode: 0o644,
   });
 
-  const steps = installSteps(instances, entries, files, { configDir, serverKeysDir, postfixSettings });
+  const filesDir = opts.filesDir;
+  // install refuses to copy a file onto itself ("are the same file"): files written in place are left out.
+  const toInstall = filesDir === undefined ? files : files.filter((f) => f.installPath === null || path.resolve(filesDir, f.name) !== path.resolve(f.installPath));
+  const steps = installSteps(instances, entries, toInstall, { configDir, serverKeysDir, postfixSettings });
   if (mixed) {
     notes.push(
       `the plan has RSA and Ed25519 keys: OpenDKIM 2.11 signs with one algorithm per instance, so two run: ${instances.map((i) => `${i.unit}.service (${i.confPath}, ${i.socket})`).join(' and ')}`,
@@ -454,10 +459,12 @@ function installSteps(
     }
     steps.push({ kind: 'install', argv: ['install', ...owner, '-m', '0600', e.keyPath, e.serverKeyPath], why });
   }
-  steps.push({ kind: 'install', argv: ['install', '-d', '-m', '0755', o.configDir], why: 'the tables\' directory' });
   const placed = files.filter((f): f is OpenDkimFile & { installPath: string } => f.installPath !== null);
   const tables = placed.filter((f) => f.installPath === path.posix.join(o.configDir, f.name)).map((f) => f.name);
-  steps.push({ kind: 'install', argv: ['install', '-m', '0644', ...tables, `${o.configDir}/`], why: 'the tables and confs OpenDKIM reads' });
+  if (tables.length) {
+    steps.push({ kind: 'install', argv: ['install', '-d', '-m', '0755', o.configDir], why: 'the tables\' directory' });
+    steps.push({ kind: 'install', argv: ['install', '-m', '0644', ...tables, `${o.configDir}/`], why: 'the tables and confs OpenDKIM reads' });
+  }
   for (const f of placed.filter((x) => !tables.includes(x.name))) {
     const why = f.name.endsWith('.service') ? 'the second instance\'s systemd unit' : 'the conf Debian\'s opendkim.service reads';
     steps.push({ kind: 'install', argv: ['install', '-m', '0644', f.name, f.installPath], why });

@@ -57,6 +57,7 @@ export const opendkimCommand: CommandModule<object, Args> = {
       postfixChrooted: args.postfixChrooted,
       milterDefaultAction: args.milterDefaultAction,
       trustedHosts: args.trusted,
+      filesDir: out,
     });
     if (result.missingKeys.length) {
       // Nothing is written: a KeyTable without these keys would leave their domains unsigned.

@@ -52,6 +52,26 @@ describe('maildns opendkim', () => {
     ]);
   });
 
+  it('with --out the directory OpenDKIM reads, prints no step that installs a file onto itself', async () => {
+    const dir = exampleDir();
+    expect((await runCli(['keygen'], { cwd: dir })).code).toBe(0);
+    const configDir = path.join(dir, 'etc', 'opendkim');
+    // The same directory written two ways: compared as resolved paths.
+    const args = ['opendkim', '--out', 'etc/./opendkim/', '--config-dir', configDir];
+    const [text, json] = await Promise.all([runCli(args, { cwd: dir }), runCli([...args, '--json'], { cwd: dir })]);
+    expect(text.code, text.stderr).toBe(0);
+    const steps = (JSON.parse(json.stdout) as { steps: { argv: string[] }[] }).steps.map((s) => s.argv);
+    const copies = steps.filter((a) => a[0] === 'install' && !a.includes('-d'));
+    const ontoItself = copies.flatMap((a) => {
+      const files = a.slice(1).filter((x, i, all) => !x.startsWith('-') && !['-o', '-g', '-m'].includes(all[i - 1]!));
+      const target = files.at(-1)!;
+      return files.slice(0, -1).filter((f) => path.resolve(configDir, f) === path.resolve(target.endsWith('/') ? path.join(target, path.basename(f)) : target));
+    });
+    expect(ontoItself).toEqual([]);
+    expect(copies.map((a) => a.at(-1))).toEqual(['/etc/dkimkeys/example.com/mail.private', '/etc/dkimkeys/example.com/ed.private', '/etc/opendkim.conf', '/etc/systemd/system/opendkim-ed25519.service']);
+    expect(text.stdout).not.toMatch(/install -m 0644 TrustedHosts/);
+  });
+
   it('refuses the socket of its old help example with one line naming the fix (exit 2)', async () => {
     const dir = exampleDir();
     await runCli(['keygen'], { cwd: dir });
