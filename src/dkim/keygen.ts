@@ -75,7 +75,7 @@ function prepareDirectory(plan: Plan, domain: DomainPlan, keyPath: string, warni
 }
 
 function readKey(keyPath: string): DkimPublicKey {
-  return publicKeyFromKeyFile(keyPath, "move it away, or replace it (keygen's force option keeps it as a backup)");
+  return publicKeyFromKeyFile(keyPath, 'move it away, or replace it with `maildns keygen --force` (which keeps it as a backup)');
 }
 
 /** Make sure one selector has a key (and its .txt); never overwrites unless `opts.force`. */

@@ -47,20 +47,30 @@ export const PRIVATE_KEY_INPUT = { maxBytes: 64 * 1024, what: 'a private key', f
  * A symbolic link is followed, as OpenDKIM follows one; what is wrong is said of `link -> target`.
  */
 export function publicKeyFromKeyFile(keyPath: string, fix?: string): DkimPublicKey {
-  const unreadable = (err: unknown): InputError =>
-    new InputError(`not a readable DKIM private key: ${(err as Error).message.split('\n')[0]}${fix ? `; ${fix}` : ''}`, inputLocation(keyPath, err));
+  const notAKey = (why: string, err?: unknown): InputError =>
+    new InputError(`not a readable DKIM private key: ${why}${fix ? `; ${fix}` : ''}`, err === undefined ? keyPath : inputLocation(keyPath, err));
   let pem: string;
   try {
     pem = readInputFileSync(keyPath, PRIVATE_KEY_INPUT).toString('utf8');
   } catch (err) {
     // Refused for what the file is (a FIFO, too large): that names the file and the fix already.
     if (err instanceof InputError) throw err;
-    throw unreadable(err);
+    throw notAKey((err as Error).message.split('\n')[0]!, err);
+  }
+  // What is wrong in the file's own terms: OpenSSL says "DECODER routines::unsupported" for most of these.
+  if (pem.trim() === '') throw notAKey('the file is empty');
+  if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) throw notAKey('it holds no PEM private key (a "-----BEGIN PRIVATE KEY-----" block)');
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem)) throw notAKey('it is encrypted with a passphrase, which OpenDKIM and maildns cannot give (write it out unencrypted: openssl pkey -in KEY -out KEY.new)');
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch {
+    throw notAKey('its PEM private key cannot be decoded (cut short or damaged)');
   }
   try {
-    return publicKeyFromPem(pem);
+    return publicKeyOf(key);
   } catch (err) {
-    throw unreadable(err);
+    throw notAKey((err as Error).message);
   }
 }
 

@@ -78,6 +78,24 @@ describe('keygen', () => {
     expect(readFileSync(first!.keyPath, 'utf8')).toBe('-----BEGIN PRIVATE KEY-----\ncut short\n');
   });
 
+  it('says what is wrong with a key file in its own terms (empty, no PEM key, cut short), never as an OpenSSL decoder error, and leaves it as it was', async () => {
+    const plan = planIn('domains:\n  - domain: example.com\n    dkim: [mail]\n');
+    const [first] = await keygenPlan(plan);
+    const fix = 'move it away, or replace it with `maildns keygen --force` (which keeps it as a backup)';
+    const cases: [string, string][] = [
+      ['', 'the file is empty'],
+      ['\n', 'the file is empty'],
+      ['v=DKIM1; k=rsa; p=MIIB\n', 'it holds no PEM private key (a "-----BEGIN PRIVATE KEY-----" block)'],
+      ['-----BEGIN PRIVATE KEY-----\ncut short\n', 'its PEM private key cannot be decoded (cut short or damaged)'],
+      ['-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n', 'it is encrypted with a passphrase, which OpenDKIM and maildns cannot give (write it out unencrypted: openssl pkey -in KEY -out KEY.new)'],
+    ];
+    for (const [content, why] of cases) {
+      writeFileSync(first!.keyPath, content, { mode: 0o600 });
+      await expect(keygenPlan(plan)).rejects.toThrow(`${first!.keyPath}: not a readable DKIM private key: ${why}; ${fix}`);
+      expect(readFileSync(first!.keyPath, 'utf8')).toBe(content);
+    }
+  });
+
   it('--force replaces the key and keeps the old one as a timestamped 0600 backup', async () => {
     const plan = planIn('domains:\n  - domain: example.com\n    dkim: [mail]\n');
     const [first] = await keygenPlan(plan);
