@@ -14,8 +14,8 @@ import { LOADERS, subcommandMissing, subcommandsOf, type CommandName } from './r
 import { EPILOGUE, renderTopLevelHelp, USAGE } from './render/help.js';
 import { asksVersionOnly, packageVersion } from './version.js';
 
-function noSuchCommand(word: string, lister = 'maildns --help'): string {
-  return `there is no command "${word}"; \`${lister}\` lists them`;
+function noSuchCommand(word: string, lister = 'maildns --help', suggestion?: string): string {
+  return `there is no command "${word}"${suggestion ? ` (did you mean ${suggestion}?)` : ''}; \`${lister}\` lists them`;
 }
 
 function isHelpFlag(arg: string): boolean {
@@ -146,6 +146,9 @@ export async function main(argv: string[]): Promise<void> {
     .fail((msg, err) => {
       // yargs's own parse errors (an option without its value, say) are bad input too, not crashes.
       if (err && err.name !== 'YError') throw err;
+      // A first word that names no command: yargs says "Unknown argument: nosuch", or suggests one ("Did you mean check?").
+      const first = argv[0];
+      if (first !== undefined && !first.startsWith('-') && !Object.hasOwn(LOADERS, first)) fail(noSuchCommand(first, 'maildns --help', /^Did you mean (\S+)\?$/.exec(msg ?? '')?.[1]));
       // The flag without its value explains yargs' complaint best ("Not enough arguments following: all").
       const problem = commandFlagValueProblem(argv, cli);
       // One line: yargs puts the argument and its choices on lines of their own.

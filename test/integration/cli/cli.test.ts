@@ -208,6 +208,15 @@ describe('maildns CLI basics', () => {
     ]);
   });
 
+  it('says a first word that names no command is an unknown command, pointing at the help (and at the command meant, when yargs sees one)', async () => {
+    const runs = await Promise.all([runCli(['nosuch']), runCli(['nosuch', 'example.com', '--json']), runCli(['chek', 'example.com'])]);
+    expect(runs.map((r) => [r.code, r.stdout, r.stderr])).toEqual([
+      [2, '', 'maildns: there is no command "nosuch"; `maildns --help` lists them\n'],
+      [2, '', 'maildns: there is no command "nosuch"; `maildns --help` lists them\n'],
+      [2, '', 'maildns: there is no command "chek" (did you mean check?); `maildns --help` lists them\n'],
+    ]);
+  });
+
   it('asks for a command when none is named, pointing at the help once', async () => {
     const r = await runCli([]);
     expect([r.code, r.stdout, r.stderr]).toEqual([2, '', 'maildns: name a command; `maildns --help` lists them\n']);
