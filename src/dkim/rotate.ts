@@ -283,9 +283,9 @@ export async function rotateKeys(file: string, domainName: string, request: Rota
     action = 'activated';
     selector = fresh.join(', ');
     steps.push(
-      `Now signing with ${selector}${old.length ? `; ${old.join(', ')} stays published as retiring` : ''}.`,
+      `Step 2 of 3 done: now signing with ${selector}${old.length ? `; ${old.join(', ')} stays published as retiring` : ''}.`,
       'Write the OpenDKIM files again (`maildns opendkim`) and run the steps it prints on the mail server: they install the new key and tables and restart every OpenDKIM instance (two when RSA and Ed25519 are mixed).',
-      `After a few days (longer than mail may wait in queues), retire the old key: \`maildns dkim rotate ${d.domain} --retire\`.`,
+      `Step 3, after a few days (longer than mail may wait in queues): retire the old key: \`maildns dkim rotate ${d.domain} --retire\`.`,
     );
   } else if (request.step === 'retire') {
     if (!status.retiring.length) throw new InputError(`${d.domain} has no retiring selector; a selector is retired after the new one is activated`, file);
@@ -308,7 +308,7 @@ export async function rotateKeys(file: string, domainName: string, request: Rota
     action = 'retired';
     selector = old.join(', ');
     steps.push(
-      `Removed ${selector} from the plan; the plan now publishes "v=DKIM1; p=" (an empty, revoked key) at ${old.map((s) => `${s}._domainkey.${d.domain}`).join(', ')}.`,
+      `Step 3 of 3 done: removed ${selector} from the plan; the plan now publishes "v=DKIM1; p=" (an empty, revoked key) at ${old.map((s) => `${s}._domainkey.${d.domain}`).join(', ')}.`,
       'Publish that revocation first (`maildns records`), and keep it a few weeks before you delete the record and its txt entry in the plan.',
       `Write the OpenDKIM files again (\`maildns opendkim\`), then delete the old key file${oldKeys.length > 1 ? 's' : ''}: ${oldKeys.join(' ')}`,
     );
@@ -320,9 +320,9 @@ export async function rotateKeys(file: string, domainName: string, request: Rota
     selector = status.published.map((s) => s.selector).join(', ');
     for (const s of status.published) await ensureSelectorKey(plan, d, s);
     steps.push(
-      `A rotation is under way: ${selector} is published but not signing yet.`,
-      'Publish its record (`maildns records`) and check that DNS serves it (`maildns verify`).',
-      `Then switch signing to it: \`maildns dkim rotate ${d.domain} --activate\`.`,
+      `A rotation is under way: step 1 of 3 is done, ${selector} is published but not signing yet.`,
+      'Before step 2: publish its record (`maildns records`) and check that DNS serves it (`maildns verify`).',
+      `Step 2: switch signing to it: \`maildns dkim rotate ${d.domain} --activate\`.`,
     );
   } else {
     const taken = d.dkim.map((s) => s.selector);
@@ -336,11 +336,10 @@ export async function rotateKeys(file: string, domainName: string, request: Rota
     const key = await ensureSelectorKey(after, nd, newSel);
     action = 'added';
     steps.push(
-      `Added selector ${selector} (${key.algorithm}, state published) with its key ${key.keyPath}; ${status.active.map((s) => s.selector).join(', ') || 'no other selector'} keeps signing${replaced.length ? `; at step 3 the new key replaces ${replaced.join(', ')}` : ''}.`,
-      `1. Publish the new record: \`maildns records\` (name ${selector}._domainkey.${d.domain}).`,
-      '2. Wait for it to be visible on every authoritative server and check it: `maildns verify`.',
-      `3. Switch signing to it: \`maildns dkim rotate ${d.domain} --activate\` (then \`maildns opendkim\` and reload OpenDKIM).`,
-      `4. A few days later retire the old selector: \`maildns dkim rotate ${d.domain} --retire\` (publishes an empty p= first).`,
+      `Step 1 of 3 done: added selector ${selector} (${key.algorithm}, state published) with its key ${key.keyPath}; ${status.active.map((s) => s.selector).join(', ') || 'no other selector'} keeps signing${replaced.length ? `; at step 2 the new key replaces ${replaced.join(', ')}` : ''}.`,
+      `Before step 2: publish the new record (\`maildns records\`, name ${selector}._domainkey.${d.domain}) and wait until every authoritative server serves it (\`maildns verify\`).`,
+      `Step 2: switch signing to it: \`maildns dkim rotate ${d.domain} --activate\` (then \`maildns opendkim\` and reload OpenDKIM).`,
+      `Step 3, a few days later: retire the old selector: \`maildns dkim rotate ${d.domain} --retire\` (publishes an empty p= first).`,
     );
   }
   return {

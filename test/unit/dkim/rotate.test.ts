@@ -103,6 +103,26 @@ describe('dkim rotate', () => {
     expect(rotationStatus(plan.domains[0]!).next).toBe('rotate');
   });
 
+  it('numbers what it prints by the three steps of --help (rotate, --activate, --retire), and no other way', async () => {
+    writeFileSync(planFile, PLAN);
+    await keygenPlan(loadPlan(planFile));
+    const added = await rotate({ selector: 'mail2' });
+    const pending = await rotate();
+    const activated = await rotate({ activate: true });
+    const retired = await rotate({ retire: true, now: new Date(Date.now() + 8 * DAY) });
+    const printed = [added, pending, activated, retired].flatMap((o) => o.steps);
+    // The numbers a list would have (1. 2. 3. 4.) are not the steps' numbers.
+    expect(printed.filter((l) => /^\d+\./.test(l))).toEqual([]);
+    expect(added.steps[0]).toMatch(/^Step 1 of 3 done: added selector mail2 .*; at step 2 the new key replaces mail\.$/);
+    expect(added.steps.slice(1).map((l) => l.split(':')[0])).toEqual(['Before step 2', 'Step 2', 'Step 3, a few days later']);
+    expect(added.steps[2]).toContain('`maildns dkim rotate example.com --activate`');
+    expect(added.steps[3]).toContain('`maildns dkim rotate example.com --retire`');
+    expect(pending.steps.map((l) => l.split(':')[0])).toEqual(['A rotation is under way', 'Before step 2', 'Step 2']);
+    expect(activated.steps[0]).toMatch(/^Step 2 of 3 done: now signing with mail2; mail stays published as retiring\.$/);
+    expect(activated.steps[2]).toMatch(/^Step 3, after a few days .*--retire`\.$/);
+    expect(retired.steps[0]).toMatch(/^Step 3 of 3 done: removed mail from the plan/);
+  });
+
   it('refuses steps out of order as bad input naming the plan', async () => {
     writeFileSync(planFile, PLAN);
     await expect(rotate({ activate: true })).rejects.toThrow(InputError);
