@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { COMMANDS } from '../registry.js';
-import { UsageError } from '../exit.js';
+import { describeFailure, EXIT, UsageError } from '../exit.js';
 import type { StarterOptions } from '../../plan/init.js';
 import { DEFAULT_PLAN_FILE, DKIM_ALGORITHMS, DMARC_POLICIES, type DkimAlgorithm, type DmarcPolicy } from '../../plan/types.js';
 import { printJson } from '../render/output.js';
@@ -36,31 +36,43 @@ export const initCommand: CommandModule<object, Args> = {
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing file' })
       .example('$0 init example.com --ip4 203.0.113.25 --include _spf.relay.example.net --rua dmarc@example.com', 'a plan for a Postfix host relaying through a smarthost') as never,
   handler: async (args) => {
-    const [{ writeFileAtomic }, { parsePlan }, { starterPlan }] = await Promise.all([
-      import('../../fsutil.js'),
-      import('../../plan/load.js'),
-      import('../../plan/init.js'),
-    ]);
-    if (existsSync(args.output) && !args.force) {
-      throw new UsageError(`${args.output} already exists; pass --force to replace it, or -o to write elsewhere`);
+    try {
+      await writeStarterPlan(args);
+    } catch (err) {
+      const { message, code } = describeFailure(err);
+      // A bug is told as any other (exit 70, on stderr); bad input is the JSON answer, as spf's errors are.
+      if (!args.json || code === EXIT.internal) throw err;
+      printJson({ domain: args.domain, error: message });
+      process.exitCode = code;
     }
-    const text = starterPlan({
-      domain: args.domain,
-      ip4: args.ip4,
-      ip6: args.ip6,
-      include: args.include,
-      mx: args.mx,
-      selector: args.selector,
-      dkimAlg: args.dkimAlg as DkimAlgorithm,
-      dmarcPolicy: args.dmarcPolicy as DmarcPolicy,
-      rua: args.rua,
-    });
-    parsePlan(text, args.output); // the starter must be a valid plan: fail here, not at the next command
-    writeFileAtomic(args.output, text, { mode: 0o644, throughLink: true });
-    if (args.json) {
-      printJson({ wrote: args.output, domain: parsePlan(text, args.output).domains[0]!.domain, plan: text });
-      return;
-    }
-    process.stdout.write(`wrote ${args.output}\nnext: edit it, then \`maildns keygen --plan ${args.output}\` and \`maildns records --plan ${args.output}\`\n`);
   },
 };
+
+async function writeStarterPlan(args: Args): Promise<void> {
+  const [{ writeFileAtomic }, { parsePlan }, { starterPlan }] = await Promise.all([
+    import('../../fsutil.js'),
+    import('../../plan/load.js'),
+    import('../../plan/init.js'),
+  ]);
+  if (existsSync(args.output) && !args.force) {
+    throw new UsageError(`${args.output} already exists; pass --force to replace it, or -o to write elsewhere`);
+  }
+  const text = starterPlan({
+    domain: args.domain,
+    ip4: args.ip4,
+    ip6: args.ip6,
+    include: args.include,
+    mx: args.mx,
+    selector: args.selector,
+    dkimAlg: args.dkimAlg as DkimAlgorithm,
+    dmarcPolicy: args.dmarcPolicy as DmarcPolicy,
+    rua: args.rua,
+  });
+  parsePlan(text, args.output); // the starter must be a valid plan: fail here, not at the next command
+  writeFileAtomic(args.output, text, { mode: 0o644, throughLink: true });
+  if (args.json) {
+    printJson({ wrote: args.output, domain: parsePlan(text, args.output).domains[0]!.domain, plan: text });
+    return;
+  }
+  process.stdout.write(`wrote ${args.output}\nnext: edit it, then \`maildns keygen --plan ${args.output}\` and \`maildns records --plan ${args.output}\`\n`);
+}

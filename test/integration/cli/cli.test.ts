@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -322,6 +322,25 @@ describe('maildns init', () => {
     } finally {
       child.kill('SIGTERM');
     }
+  });
+
+  it('with --json, answers an error with a JSON object on stdout and the same exit code', async () => {
+    const dir = fresh();
+    expect((await runCli(['init', 'example.com'], { cwd: dir })).code).toBe(0);
+    mkdirSync(path.join(dir, 'a-dir'));
+    const runs = await Promise.all([
+      runCli(['init', 'example.com', '--json'], { cwd: dir }),
+      runCli(['init', 'exa mple.com', '-o', 'other.yaml', '--json'], { cwd: dir }),
+      runCli(['init', 'example.com', '-o', 'a-dir', '--force', '--json'], { cwd: dir }),
+    ]);
+    expect(runs.map((r) => [r.code, r.stderr, JSON.parse(r.stdout)])).toEqual([
+      [2, '', { domain: 'example.com', error: 'maildns.yaml already exists; pass --force to replace it, or -o to write elsewhere' }],
+      [2, '', { domain: 'exa mple.com', error: expect.stringMatching(/^the sending domain "exa mple\.com" has a label with characters/) }],
+      [2, '', { domain: 'example.com', error: 'a-dir: is a directory; give a file name' }],
+    ]);
+    // Without --json, the same error is one line on stderr.
+    const plain = await runCli(['init', 'example.com'], { cwd: dir });
+    expect([plain.code, plain.stdout, plain.stderr]).toEqual([2, '', 'maildns: maildns.yaml already exists; pass --force to replace it, or -o to write elsewhere\n']);
   });
 
   it('rejects a bad domain or address without writing anything', async () => {
