@@ -31,6 +31,11 @@ export interface KeygenResult {
   backup?: string;
   /** The backup is a symbolic link that led to no file (the key was gone): no key was kept, only the link. */
   backupLedNowhere?: true;
+  /**
+   * A key was replaced under the same selector: its DNS record must change to the new key's, and
+   * mail signed with the old one (in queues, not verified yet) fails DKIM once it does.
+   */
+  recordChanged?: true;
   record: string;
   warnings: string[];
   /** What was tidied up on the way, e.g. temporary files an interrupted run left behind. */
@@ -114,6 +119,10 @@ export async function ensureSelectorKey(plan: Plan, domain: DomainPlan, sel: Dki
       backup = backupFile(keyPath, opts.now);
       writeFileAtomic(keyPath, generated.privatePem, { mode: 0o600, secret: true });
       status = 'replaced';
+      if (!ledNowhere) {
+        const name = `${sel.selector}._domainkey.${domain.domain}`;
+        warnings.push(`${domain.domain} selector ${sel.selector}: the old key, kept as ${backup}, may still be published at ${name} and have signed mail still in flight: publish the new record (\`maildns records\`) and install the new key (\`maildns opendkim\`) together; mail signed with the old key fails DKIM once the record changes (\`maildns dkim rotate ${domain.domain}\` replaces a key without that gap)`);
+      }
     } else {
       writeFileAtomic(keyPath, generated.privatePem, { mode: 0o600, secret: true, exclusive: true });
       status = 'created';
@@ -137,6 +146,7 @@ export async function ensureSelectorKey(plan: Plan, domain: DomainPlan, sel: Dki
   };
   if (backup) result.backup = backup;
   if (backup && ledNowhere) result.backupLedNowhere = true;
+  if (backup && !ledNowhere) result.recordChanged = true;
   return result;
 }
 

@@ -195,6 +195,27 @@ describe('a key that is a symbolic link (Debian links keys into /etc/dkimkeys)',
     expect(readlinkSync(backup!)).toBe(target);
     expect(lstatSync(keyFile).isFile()).toBe(true);
     expect(r.stdout).not.toContain('old key kept');
+    // No key was there, so none can be published.
+    expect(r.stderr).not.toContain('may still be published');
+  });
+
+  it('keygen --force over a key warns on stderr that the old key may still be published and signing mail in flight; --json says recordChanged', async () => {
+    const { plan } = writePlan();
+    expect((await runCli(['keygen', '--plan', plan])).code).toBe(0);
+    const r = await runCli(['keygen', '--force', '--plan', plan]);
+    expect(r.code, r.stderr).toBe(0);
+    const backup = /old key kept as (\S+)/.exec(r.stdout)?.[1];
+    expect(r.stderr).toBe(
+      `warning: example.com selector mail: the old key, kept as ${backup}, may still be published at mail._domainkey.example.com and have signed mail still in flight: publish the new record (\`maildns records\`) and install the new key (\`maildns opendkim\`) together; mail signed with the old key fails DKIM once the record changes (\`maildns dkim rotate example.com\` replaces a key without that gap)\n`,
+    );
+    const json = await runCli(['keygen', '--force', '--json', '--plan', plan]);
+    const out = JSON.parse(json.stdout) as { keys: { status: string; recordChanged?: boolean; warnings: string[] }[]; warnings: string[] };
+    expect(out.keys[0]).toMatchObject({ status: 'replaced', recordChanged: true });
+    expect(out.warnings).toEqual([expect.stringMatching(/^example\.com selector mail: the old key, kept as .+\.bak, may still be published at mail\._domainkey\.example\.com/)]);
+    // A key kept as it is changes no record.
+    const kept = JSON.parse((await runCli(['keygen', '--json', '--plan', plan])).stdout) as { keys: { status: string; recordChanged?: boolean }[] };
+    expect(kept.keys[0]!.status).toBe('kept');
+    expect(kept.keys[0]!.recordChanged).toBeUndefined();
   });
 
   it('a plan that is a link to no file names `link -> target`', async () => {

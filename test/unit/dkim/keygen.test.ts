@@ -108,6 +108,9 @@ describe('keygen', () => {
     expect(readFileSync(first!.keyPath, 'utf8')).not.toBe(before);
     expect(mode(first!.keyPath)).toBe(0o600);
     expect(forced!.record).not.toBe(first!.record);
+    // The record published for the selector is the old key's until it is changed.
+    expect(forced!.recordChanged).toBe(true);
+    expect(forced!.warnings).toEqual([expect.stringContaining(`the old key, kept as ${forced!.backup}, may still be published at mail._domainkey.example.com`)]);
   });
 
   it('warns about 1024-bit keys, and about a kept key that others can read or that differs from the plan', async () => {
