@@ -102,7 +102,12 @@ export function composeDomain(plan: Plan, d: DomainPlan, opts: ComposeOptions = 
     const spf = composeSpf(d.spf);
     add(d.domain, 'TXT', spf, 'spf');
     // What the plan itself costs; the includes may need more, which only DNS tells (`maildns verify`).
-    const terms = ownLookupCount(parseSpf(spf));
+    const parsed = parseSpf(spf);
+    const terms = ownLookupCount(parsed);
+    // `v=spf1 -all` is what a domain that sends no mail publishes; keys to sign with say this one sends.
+    if (d.dkim.length && !parsed.redirect && parsed.mechanisms.every((m) => m.kind === 'all' && m.qualifier !== '+' && m.qualifier !== '?')) {
+      notes.push(`SPF: the record of ${d.domain} ("${spf}") lets no host send as ${d.domain}, yet DKIM keys are planned for its mail; list the sending hosts in the plan's spf (ip4, ip6, include for a relay or provider) before publishing it, or receivers will fail SPF for every message`);
+    }
     if (terms > SPF_LOOKUP_LIMIT) {
       problems.push(`the SPF record of ${d.domain} has ${terms} DNS-querying terms before counting what its includes need; receivers stop at ${SPF_LOOKUP_LIMIT} and return permerror (RFC 7208 §4.6.4): flatten includes (\`maildns spf flatten\`) or drop some`);
     }

@@ -36,6 +36,20 @@ describe('composing records from the plan', () => {
     expect(d!.notes).toEqual([expect.stringContaining('DKIM selector "mail" has no key yet'), expect.stringContaining('DKIM selector "ed" has no key yet')]);
   });
 
+  it.each([
+    ['-all alone', '{ all: "-all" }', true],
+    ['~all alone', '{ all: "~all" }', true],
+    ['a hand-written v=spf1 -all', '{ record: "v=spf1 -all" }', true],
+    ['an address', '{ ip4: [192.0.2.25], all: "-all" }', false],
+    ['a redirect', '{ redirect: _spf.example.net, all: "-all" }', false],
+  ])('notes an SPF record that lets no host send when DKIM keys are planned: %s', (_what, spf, noted) => {
+    const withSpf = (dkim: string) => parsePlan(`domains:\n  - domain: example.com\n    spf: ${spf}\n${dkim}`, path.join(dir, 'maildns.yaml'));
+    const senderNote = (text: string) => composePlan(withSpf(text))[0]!.notes.filter((n) => n.startsWith('SPF: '));
+    expect(senderNote('    dkim: [{ selector: mail }]\n')).toEqual(noted ? [expect.stringContaining('lets no host send as example.com, yet DKIM keys are planned')] : []);
+    // Without DKIM it may be a domain that sends no mail, which is what -all says.
+    expect(senderNote('    dkim: []\n')).toEqual([]);
+  });
+
   it('composes SPF, DKIM, DMARC, MX, report authorisation and extra TXT', () => {
     const keys = path.join(dir, 'keys', 'example.com');
     mkdirSync(keys, { recursive: true });
